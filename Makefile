@@ -1,0 +1,121 @@
+# optreg: one entry point. `make` builds bin/, `make test` runs every suite,
+# `make run` starts a local registry; see README.md.
+
+SHELL := /bin/sh
+.DEFAULT_GOAL := all
+
+# Sanitizer builds live in their own tree so objects never mix.
+SAN ?=
+ifeq ($(SAN),1)
+BUILD ?= build/asan
+CC := clang
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT := -O1 -g
+else
+BUILD ?= build/release
+CC ?= cc
+SANFLAGS :=
+OPT := -O2 -g
+endif
+BIN ?= $(if $(filter 1,$(SAN)),$(BUILD)/bin,bin)
+
+PKGS := jansson yaml-0.1 libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+CFLAGS ?=
+CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wformat=2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	$(OPT) $(HARDEN) $(SANFLAGS) $(PKG_CFLAGS) -I. -MMD -MP
+LDFLAGS += -pie -Wl,-z,relro,-z,now $(SANFLAGS)
+LDLIBS := $(PKG_LIBS) -lm
+
+COMMON_SRC := $(wildcard common/*.c)
+VALIDATOR_SRC := $(wildcard validator/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC) $(VALIDATOR_SRC))
+CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
+LIB := $(BUILD)/liboptreg.a
+
+UNIT_SRC := $(wildcard tests/unit/*_test.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+REPLAY_BIN := $(patsubst %,$(BUILD)/tests/replay_%,$(FUZZ_TARGETS))
+TOOLS_BIN := $(BUILD)/tests/cases_run
+
+.PHONY: all test check-build run bench fuzz asan format format-check clean bootstrap
+
+all: $(BIN)/optreg
+
+bootstrap:
+	@scripts/bootstrap
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/optreg: $(CLI_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/cases_run: $(BUILD)/tests/cases/cases_run.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Each fuzz target also builds, without libFuzzer, into a replay program that
+# runs it over its corpus and kept crash inputs; `make test` runs those.
+$(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+check-build: all $(UNIT_BIN) $(REPLAY_BIN) $(TOOLS_BIN)
+
+# The whole suite; ends with one line `N passed, N failed`.
+test: bootstrap
+	@$(MAKE) --no-print-directory check-build
+	@BIN=$(BIN) BUILD=$(BUILD) scripts/run-tests
+
+asan: bootstrap
+	@$(MAKE) --no-print-directory SAN=1 test
+
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build/fuzz
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(PKG_CFLAGS) -I.
+fuzz: bootstrap
+	@mkdir -p $(FUZZ_BUILD)
+	@for t in $(FUZZ_TARGETS); do \
+		clang $(FUZZ_FLAGS) -o $(FUZZ_BUILD)/$$t tests/fuzz/$$t.c \
+			$(COMMON_SRC) $(VALIDATOR_SRC) $(LDLIBS) || exit 1; \
+	done
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+		scripts/fuzz $(FUZZ_TARGETS)
+
+run: bootstrap all
+	@scripts/run
+
+bench: bootstrap all
+	@scripts/bench
+
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

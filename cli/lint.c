@@ -1,0 +1,221 @@
+/*
+ * cli/lint.c: `optreg lint FILE... [--format text|json|github]`.
+ *
+ * Loads each file and runs every layer of validation (validator/config.h),
+ * reporting all errors of every file. Policies join here with the policy
+ * issue; today lint is the schema and semantic checks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../validator/config.h"
+#include "../validator/jcs.h"
+#include "cli.h"
+
+enum format {
+	FORMAT_TEXT,
+	FORMAT_JSON,
+	FORMAT_GITHUB,
+};
+
+static const char help[] =
+	"usage: optreg lint [--format text|json|github] FILE...\n\n"
+	"Checks OptimizerConfig documents (YAML or JSON; - for standard "
+	"input) against\nthe schema and the semantic rules, reporting every "
+	"error as\n  file:line:col: path: message\n\n"
+	"Options:\n"
+	"  --format text    readable lines on stderr, `FILE: ok` for "
+	"valid files (default)\n"
+	"  --format json    one JSON object per file on stdout: "
+	"{file, valid, digest,\n"
+	"                   errors: [{path, rule, layer, message, hint, "
+	"line, col}]}\n"
+	"  --format github  GitHub Actions annotations "
+	"(::error file=...,line=...::)\n\n"
+	"Exit status: 0 all valid, 1 some file invalid, 2 usage, 3 a file "
+	"unreadable.\n";
+
+/* Escapes a GitHub Actions annotation property or message. */
+static void github_escape(struct optreg_buf *out, const char *s, int property)
+{
+	for (; *s; s++) {
+		if (*s == '%')
+			optreg_buf_adds(out, "%25");
+		else if (*s == '\r')
+			optreg_buf_adds(out, "%0D");
+		else if (*s == '\n')
+			optreg_buf_adds(out, "%0A");
+		else if (property && *s == ':')
+			optreg_buf_adds(out, "%3A");
+		else if (property && *s == ',')
+			optreg_buf_adds(out, "%2C");
+		else
+			optreg_buf_addch(out, *s);
+	}
+}
+
+static void report_json(const char *file, const struct optreg_errors *errs,
+			const char *digest)
+{
+	json_t *o = json_object(), *arr = json_array();
+
+	for (size_t i = 0; i < errs->len; i++) {
+		const struct optreg_error *e = &errs->items[i];
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "path", e->path,
+				      "rule", e->rule, "layer",
+				      optreg_error_layer(e), "message",
+				      e->message);
+		if (e->hint)
+			json_object_set_new(j, "hint", json_string(e->hint));
+		if (e->line > 0) {
+			json_object_set_new(j, "line", json_integer(e->line));
+			json_object_set_new(j, "col", json_integer(e->col));
+		}
+		json_array_append_new(arr, j);
+	}
+	json_object_set_new(o, "file", json_string(file));
+	json_object_set_new(o, "valid", json_boolean(errs->len == 0));
+	if (digest)
+		json_object_set_new(o, "digest", json_string(digest));
+	json_object_set_new(o, "errors", arr);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
+static void report_github(const char *file, const struct optreg_errors *errs)
+{
+	struct optreg_buf out = OPTREG_BUF_INIT;
+
+	for (size_t i = 0; i < errs->len; i++) {
+		const struct optreg_error *e = &errs->items[i];
+		optreg_buf_adds(&out, "::error file=");
+		github_escape(&out, file, 1);
+		if (e->line > 0)
+			optreg_buf_addf(&out, ",line=%d,col=%d", e->line,
+					e->col);
+		optreg_buf_adds(&out, ",title=");
+		github_escape(&out, e->rule, 1);
+		optreg_buf_adds(&out, "::");
+		if (e->path[0]) {
+			github_escape(&out, e->path, 0);
+			optreg_buf_adds(&out, ": ");
+		}
+		github_escape(&out, e->message, 0);
+		if (e->hint) {
+			optreg_buf_adds(&out, " (hint: ");
+			github_escape(&out, e->hint, 0);
+			optreg_buf_addch(&out, ')');
+		}
+		optreg_buf_addch(&out, '\n');
+	}
+	fputs(out.data, stdout);
+	optreg_buf_release(&out);
+}
+
+/* Lints one file; returns its exit status. */
+static int lint_one(const char *file, enum format fmt)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf canon = OPTREG_BUF_INIT;
+	char digest[OPTREG_DIGEST_LEN + 1];
+	struct optreg_doc doc;
+	int rc = 0;
+
+	optreg_doc_init(&doc);
+	rc = cli_load_doc(file, &doc, &errs);
+	if (rc == 0)
+		rc = optreg_config_validate(&doc, NULL, &errs);
+	if (rc == 0)
+		rc = optreg_jcs_serialize(doc.root, &canon, &errs);
+	if (rc == 0)
+		optreg_digest(canon.data, canon.len, digest);
+
+	switch (fmt) {
+	case FORMAT_JSON:
+		report_json(file, &errs, rc == 0 ? digest : NULL);
+		break;
+	case FORMAT_GITHUB:
+		report_github(file, &errs);
+		break;
+	case FORMAT_TEXT:
+		if (rc == 0)
+			printf("%s: ok (%s)\n", file, digest);
+		else
+			cli_print_errors(file, &errs);
+		break;
+	}
+	int status = rc == 0		? OPTREG_EXIT_OK
+		     : rc == OPTREG_EIO ? OPTREG_EXIT_IO
+					: OPTREG_EXIT_INVALID;
+	optreg_buf_release(&canon);
+	optreg_doc_release(&doc);
+	optreg_errors_release(&errs);
+	return status;
+}
+
+int cmd_lint(int argc, char **argv)
+{
+	enum format fmt = FORMAT_TEXT;
+	int nfiles = 0, status = OPTREG_EXIT_OK, only_files = 0;
+	const char **files = optreg_xcalloc((size_t)argc, sizeof(*files));
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+
+		if (only_files || !strcmp(a, "-") || a[0] != '-') {
+			files[nfiles++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_files = 1;
+			continue;
+		}
+		if (cli_is_help(a)) {
+			fputs(help, stdout);
+			free(files);
+			return OPTREG_EXIT_OK;
+		}
+		if (!strcmp(a, "--format") && i + 1 < argc)
+			val = argv[++i];
+		else if (!strncmp(a, "--format=", 9))
+			val = a + 9;
+		if (!val) {
+			fprintf(stderr, "optreg lint: unknown option \"%s\"\n%s",
+				a, help);
+			free(files);
+			return OPTREG_EXIT_USAGE;
+		}
+		if (!strcmp(val, "text")) {
+			fmt = FORMAT_TEXT;
+		} else if (!strcmp(val, "json")) {
+			fmt = FORMAT_JSON;
+		} else if (!strcmp(val, "github")) {
+			fmt = FORMAT_GITHUB;
+		} else {
+			fprintf(stderr,
+				"optreg lint: --format must be text, json or "
+				"github (got \"%s\")\n",
+				val);
+			free(files);
+			return OPTREG_EXIT_USAGE;
+		}
+	}
+	if (!nfiles) {
+		fprintf(stderr, "optreg lint: expected at least one FILE\n%s",
+			help);
+		free(files);
+		return OPTREG_EXIT_USAGE;
+	}
+	for (int i = 0; i < nfiles; i++) {
+		int rc = lint_one(files[i], fmt);
+		/* The worst status wins: I/O over invalid over ok. */
+		if (rc > status)
+			status = rc;
+	}
+	free(files);
+	return status;
+}
