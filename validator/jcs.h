@@ -26,7 +26,10 @@ int optreg_jcs_number(double v, struct optreg_buf *out);
 /*
  * Appends the canonical form of `value` (numbers must be json_real or
  * json_integer) to `out`. Returns OPTREG_EINVAL, with an error naming the
- * path, for non-finite numbers or strings/keys that are not valid UTF-8.
+ * path, for non-finite numbers or strings/keys that are not valid UTF-8
+ * (surrogates included), and OPTREG_ELIMIT for nesting deeper than 2048
+ * (which also stops cyclic trees). On failure `out` is left as it was;
+ * `errs` may be NULL. Keys containing U+0000 are supported.
  */
 int optreg_jcs_serialize(const json_t *value, struct optreg_buf *out,
 			 struct optreg_errors *errs);
@@ -35,12 +38,16 @@ int optreg_jcs_serialize(const json_t *value, struct optreg_buf *out,
  * Parses JSON text and appends its canonical form: the whole pipeline for
  * `optreg canonicalize`. Refuses duplicate keys, NaN/Infinity (and numbers
  * that overflow a double) and lone surrogates, with OPTREG_ESYNTAX or
- * OPTREG_EINVAL and an error.
+ * OPTREG_EINVAL and an error (rules "syntax", "utf8", "duplicate_key",
+ * "non_finite", "surrogate", "nul_in_key": jansson cannot parse keys
+ * containing U+0000; "depth" with OPTREG_ELIMIT). Line and column are
+ * jansson's: the end of the offending token, counted in characters.
  */
 int optreg_jcs_canonicalize(const char *json, size_t len,
 			    struct optreg_buf *out, struct optreg_errors *errs);
 
-/* Writes "sha256:<64 lowercase hex>" and a NUL into out[OPTREG_DIGEST_LEN+1]. */
+/* Writes "sha256:<64 lowercase hex>" and a NUL into out[OPTREG_DIGEST_LEN + 1].
+ * Aborts only if OpenSSL cannot compute SHA-256 at all. */
 void optreg_digest(const void *data, size_t len,
 		   char out[OPTREG_DIGEST_LEN + 1]);
 
