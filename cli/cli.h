@@ -15,8 +15,8 @@
 enum {
 	OPTREG_EXIT_OK = 0,
 	OPTREG_EXIT_INVALID = 1, /* a document failed validation */
-	OPTREG_EXIT_USAGE = 2,   /* wrong arguments */
-	OPTREG_EXIT_IO = 3,      /* a file could not be read or written */
+	OPTREG_EXIT_USAGE = 2,	 /* wrong arguments */
+	OPTREG_EXIT_IO = 3,	 /* a file could not be read or written */
 };
 
 int cmd_canonicalize(int argc, char **argv);

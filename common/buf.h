@@ -18,7 +18,10 @@ struct optreg_buf {
 	size_t cap; /* bytes allocated; 0 while data points at the shared "" */
 };
 
-#define OPTREG_BUF_INIT {optreg_buf_empty, 0, 0}
+#define OPTREG_BUF_INIT                                                        \
+	{                                                                      \
+		optreg_buf_empty, 0, 0                                         \
+	}
 extern char optreg_buf_empty[];
 
 void optreg_buf_init(struct optreg_buf *b);
@@ -48,6 +51,7 @@ void *optreg_xcalloc(size_t n, size_t size);
 void *optreg_xrealloc(void *p, size_t n);
 char *optreg_xstrdup(const char *s);
 char *optreg_xstrndup(const char *s, size_t n);
-char *optreg_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *optreg_xasprintf(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 
 #endif

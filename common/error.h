@@ -29,9 +29,9 @@ enum {
 const char *optreg_code_name(int code);
 
 struct optreg_error {
-	int code;      /* OPTREG_E* */
-	char *rule;    /* stable rule id, e.g. "range"; never NULL */
-	char *path;    /* JSON path, e.g. "spec.betas[1]"; "" for the document */
+	int code;   /* OPTREG_E* */
+	char *rule; /* stable rule id, e.g. "range"; never NULL */
+	char *path; /* JSON path, e.g. "spec.betas[1]"; "" for the document */
 	char *message; /* primary message; never NULL */
 	char *detail;  /* optional sentence with facts, or NULL */
 	char *hint;    /* optional sentence saying what to do, or NULL */
@@ -44,7 +44,10 @@ struct optreg_errors {
 	size_t len, cap;
 };
 
-#define OPTREG_ERRORS_INIT {NULL, 0, 0}
+#define OPTREG_ERRORS_INIT                                                     \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
 
 void optreg_errors_init(struct optreg_errors *errs);
 void optreg_errors_release(struct optreg_errors *errs);

@@ -17,11 +17,11 @@
 
 #include "jcs.h"
 
-#define MAX_STEPS 1000000000.0
-#define MAX_LABELS 32
+#define MAX_STEPS	1000000000.0
+#define MAX_LABELS	32
 #define MAX_DESCRIPTION 1024
-#define MAX_GROUPS 64
-#define MAX_MATCH 256
+#define MAX_GROUPS	64
+#define MAX_MATCH	256
 
 struct ctx {
 	const struct optreg_doc *doc;
@@ -37,7 +37,8 @@ static void locate(const struct ctx *c, struct optreg_error *e)
 
 	optreg_buf_adds(&p, e->path);
 	for (;;) {
-		const struct optreg_doc_loc *loc = optreg_doc_find(c->doc, p.data);
+		const struct optreg_doc_loc *loc =
+			optreg_doc_find(c->doc, p.data);
 		if (loc) {
 			e->line = loc->line;
 			e->col = loc->col;
@@ -217,8 +218,8 @@ static size_t edit_distance(const char *a, const char *b)
  * Checks that `v` is an object whose keys are all in `allowed` (NULL
  * terminated). Returns false (after reporting) when `v` is not an object.
  */
-static bool check_object(const struct ctx *c, const json_t *v,
-			 const char *path, const char *const *allowed)
+static bool check_object(const struct ctx *c, const json_t *v, const char *path,
+			 const char *const *allowed)
 {
 	const char *key;
 	json_t *val;
@@ -255,12 +256,13 @@ static bool check_object(const struct ctx *c, const json_t *v,
 			optreg_buf_addf(&list, "%s%s", a == allowed ? "" : ", ",
 					*a);
 		if (best)
-			optreg_error_set_hint(e, "did you mean \"%s\"? allowed "
-						 "fields: %s",
+			optreg_error_set_hint(e,
+					      "did you mean \"%s\"? allowed "
+					      "fields: %s",
 					      best, list.data);
 		else
-			optreg_error_set_hint(e, "remove it; allowed fields: %s",
-					      list.data);
+			optreg_error_set_hint(
+				e, "remove it; allowed fields: %s", list.data);
 		optreg_buf_release(&list);
 		free(p);
 	}
@@ -292,9 +294,9 @@ enum bound {
 
 /* Checks a number against optional lower and upper bounds; `integer`
  * additionally requires no fractional part. Returns true when valid. */
-static bool check_number(const struct ctx *c, const json_t *v,
-			 const char *path, bool integer, enum bound lo_kind,
-			 double lo, enum bound hi_kind, double hi)
+static bool check_number(const struct ctx *c, const json_t *v, const char *path,
+			 bool integer, enum bound lo_kind, double lo,
+			 enum bound hi_kind, double hi)
 {
 	struct optreg_buf got = OPTREG_BUF_INIT;
 	bool ok = true;
@@ -423,8 +425,9 @@ static bool check_name(const struct ctx *c, const json_t *v, const char *path,
 
 	struct optreg_buf got = OPTREG_BUF_INIT;
 	describe(&got, v);
-	struct optreg_error *e = fail(c, "pattern", path, "must match %s (got %s)",
-				      r->pattern, got.data);
+	struct optreg_error *e =
+		fail(c, "pattern", path, "must match %s (got %s)", r->pattern,
+		     got.data);
 	optreg_error_set_hint(e, "%s", r->hint);
 	optreg_buf_release(&got);
 	return false;
@@ -509,9 +512,9 @@ static void check_betas(const struct ctx *c, const json_t *v, const char *path,
 }
 
 /* Checks an optional positive (or non-negative) number field and stores it. */
-static bool opt_number(const struct ctx *c, const json_t *obj,
-		       const char *path, const char *key, bool required,
-		       enum bound lo_kind, double *out)
+static bool opt_number(const struct ctx *c, const json_t *obj, const char *path,
+		       const char *key, bool required, enum bound lo_kind,
+		       double *out)
 {
 	const json_t *v = member(c, obj, path, key, required);
 	bool ok = false;
@@ -584,7 +587,8 @@ static void check_metadata(const struct ctx *c, const json_t *md,
 				struct optreg_label *l =
 					&cfg->labels[cfg->nlabels++];
 				l->key = optreg_xstrdup(key);
-				l->value = optreg_xstrdup(json_string_value(val));
+				l->value =
+					optreg_xstrdup(json_string_value(val));
 			}
 			free(p);
 		}
@@ -608,8 +612,8 @@ static void check_schedule(const struct ctx *c, const json_t *s,
 	    (kind = check_enum(c, v, "spec.schedule.kind", kinds)) >= 0)
 		out->kind = (enum optreg_schedule_kind)kind;
 	if ((v = member(c, s, path, "warmup_steps", false)) &&
-	    check_number(c, v, "spec.schedule.warmup_steps", true, INCLUSIVE,
-			 0, INCLUSIVE, MAX_STEPS))
+	    check_number(c, v, "spec.schedule.warmup_steps", true, INCLUSIVE, 0,
+			 INCLUSIVE, MAX_STEPS))
 		out->warmup_steps = (long)json_number_value(v);
 	/* total_steps is what linear and cosine decay towards. */
 	bool need_total = kind == OPTREG_SCHEDULE_LINEAR ||
@@ -631,11 +635,11 @@ static void check_schedule(const struct ctx *c, const json_t *s,
 	opt_number(c, s, path, "min_lr", false, INCLUSIVE, &out->min_lr);
 }
 
-static void check_group(const struct ctx *c, const json_t *g,
-			const char *path, struct optreg_param_group *out)
+static void check_group(const struct ctx *c, const json_t *g, const char *path,
+			struct optreg_param_group *out)
 {
-	static const char *const fields[] = {"match", "lr", "betas", "eps",
-					     "weight_decay", NULL};
+	static const char *const fields[] = {"match", "lr",	      "betas",
+					     "eps",   "weight_decay", NULL};
 	const json_t *v;
 
 	if (!check_object(c, g, path, fields))
@@ -683,8 +687,9 @@ static void check_spec(const struct ctx *c, const json_t *spec,
 		       struct optreg_config *cfg, bool *has_total)
 {
 	static const char *const fields[] = {
-		"optimizer", "lr", "betas", "eps", "weight_decay", "amsgrad",
-		"maximize", "grad_clip_norm", "schedule", "param_groups", NULL};
+		"optimizer",	"lr",		"betas",    "eps",
+		"weight_decay", "amsgrad",	"maximize", "grad_clip_norm",
+		"schedule",	"param_groups", NULL};
 	static const char *const optimizers[] = {"adam", "adamw", NULL};
 	const char *path = "spec";
 	const json_t *v;
@@ -781,9 +786,10 @@ static void check_semantics(const struct ctx *c, struct optreg_config *cfg,
 				"is not a valid extended regular expression: "
 				"%s",
 				msg);
-			optreg_error_set_hint(e, "write a POSIX extended regular "
-						 "expression, e.g. "
-						 "\"(bias|norm)\"");
+			optreg_error_set_hint(e,
+					      "write a POSIX extended regular "
+					      "expression, e.g. "
+					      "\"(bias|norm)\"");
 			free(pm);
 			free(p);
 		} else {

@@ -33,7 +33,7 @@ struct optreg_schedule {
 	enum optreg_schedule_kind kind;
 	long warmup_steps; /* W, default 0 */
 	long total_steps;  /* T; 0 when not given */
-	double min_lr;     /* default 0 */
+	double min_lr;	   /* default 0 */
 };
 
 /* One param group override; has_* tells which fields it sets. */
@@ -48,8 +48,8 @@ struct optreg_label {
 };
 
 struct optreg_config {
-	char *namespace_; /* owned */
-	char *name;       /* owned */
+	char *namespace_;  /* owned */
+	char *name;	   /* owned */
 	char *description; /* owned, or NULL */
 	struct optreg_label *labels;
 	size_t nlabels;

@@ -38,7 +38,7 @@ struct optreg_doc_loc {
 };
 
 struct optreg_doc {
-	json_t *root;                /* owned; NULL until loaded */
+	json_t *root; /* owned; NULL until loaded */
 	enum optreg_doc_format format;
 	struct optreg_doc_loc *locs; /* owned; empty for JSON */
 	size_t nlocs;

@@ -44,7 +44,8 @@ static int matches(const struct optreg_error *e, json_t *x)
 	const char *path = json_string_value(json_object_get(x, "path"));
 	const char *rule = json_string_value(json_object_get(x, "rule"));
 	const char *layer = json_string_value(json_object_get(x, "layer"));
-	json_t *line = json_object_get(x, "line"), *col = json_object_get(x, "col");
+	json_t *line = json_object_get(x, "line"),
+	       *col = json_object_get(x, "col");
 
 	if (!path || !rule || strcmp(path, e->path) || strcmp(rule, e->rule))
 		return 0;
@@ -91,8 +92,8 @@ static int run_case(const char *dir, struct optreg_buf *why)
 	for (size_t i = 0; ok && i < nwant; i++) {
 		size_t j;
 		for (j = 0; j < errs.len; j++)
-			if (!used[j] && matches(&errs.items[j],
-						json_array_get(want, i)))
+			if (!used[j] &&
+			    matches(&errs.items[j], json_array_get(want, i)))
 				break;
 		if (j == errs.len)
 			ok = 0;

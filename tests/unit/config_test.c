@@ -16,31 +16,30 @@
 #include "validator/config.h"
 #include "validator/jcs.h"
 
-static const char example_yaml[] =
-	"apiVersion: optreg/v1\n"
-	"kind: OptimizerConfig\n"
-	"metadata:\n"
-	"  namespace: team-nlp\n"
-	"  name: bert-base-finetune\n"
-	"  labels: {model: bert-base, task: glue}\n"
-	"  description: fine-tune recipe for GLUE\n"
-	"spec:\n"
-	"  optimizer: adamw\n"
-	"  lr: 3.0e-5\n"
-	"  betas: [0.9, 0.999]\n"
-	"  eps: 1.0e-8\n"
-	"  weight_decay: 0.01\n"
-	"  amsgrad: false\n"
-	"  maximize: false\n"
-	"  grad_clip_norm: 1.0\n"
-	"  schedule:\n"
-	"    kind: cosine\n"
-	"    warmup_steps: 500\n"
-	"    total_steps: 10000\n"
-	"    min_lr: 0.0\n"
-	"  param_groups:\n"
-	"    - match: \"(bias|norm)\"\n"
-	"      weight_decay: 0.0\n";
+static const char example_yaml[] = "apiVersion: optreg/v1\n"
+				   "kind: OptimizerConfig\n"
+				   "metadata:\n"
+				   "  namespace: team-nlp\n"
+				   "  name: bert-base-finetune\n"
+				   "  labels: {model: bert-base, task: glue}\n"
+				   "  description: fine-tune recipe for GLUE\n"
+				   "spec:\n"
+				   "  optimizer: adamw\n"
+				   "  lr: 3.0e-5\n"
+				   "  betas: [0.9, 0.999]\n"
+				   "  eps: 1.0e-8\n"
+				   "  weight_decay: 0.01\n"
+				   "  amsgrad: false\n"
+				   "  maximize: false\n"
+				   "  grad_clip_norm: 1.0\n"
+				   "  schedule:\n"
+				   "    kind: cosine\n"
+				   "    warmup_steps: 500\n"
+				   "    total_steps: 10000\n"
+				   "    min_lr: 0.0\n"
+				   "  param_groups:\n"
+				   "    - match: \"(bias|norm)\"\n"
+				   "      weight_decay: 0.0\n";
 
 /* Loads YAML text and validates it; returns the validator's result. */
 static int validate_yaml(const char *text, struct optreg_config *cfg,
@@ -153,12 +152,15 @@ static void test_all_errors_reported(void **state)
 				   "  weight_decay: -1\n"
 				   "  amsgrad: yes\n"
 				   "  lrr: 1\n";
-	static const char *const want[] = {
-		"apiVersion const",	 "metadata.namespace pattern",
-		"spec.optimizer enum",	 "spec.lr exclusive_minimum",
-		"spec.betas min_items",	 "spec.eps required",
-		"spec.weight_decay minimum", "spec.amsgrad type",
-		"spec.lrr additional_properties"};
+	static const char *const want[] = {"apiVersion const",
+					   "metadata.namespace pattern",
+					   "spec.optimizer enum",
+					   "spec.lr exclusive_minimum",
+					   "spec.betas min_items",
+					   "spec.eps required",
+					   "spec.weight_decay minimum",
+					   "spec.amsgrad type",
+					   "spec.lrr additional_properties"};
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_buf got = OPTREG_BUF_INIT;
 
@@ -199,7 +201,8 @@ static void test_unknown_field_hint(void **state)
 	assert_string_equal(errs.items[0].path, "spec.weight_decy");
 	assert_int_equal(errs.items[0].line, 10);
 	assert_non_null(errs.items[0].hint);
-	assert_non_null(strstr(errs.items[0].hint, "did you mean \"weight_decay\""));
+	assert_non_null(
+		strstr(errs.items[0].hint, "did you mean \"weight_decay\""));
 	optreg_errors_release(&errs);
 }
 
@@ -217,20 +220,21 @@ static void test_semantic_after_schema(void **state)
 				       "  weight_decay: 0\n"
 				       "  schedule: {kind: linear, "
 				       "warmup_steps: 20, total_steps: 10}\n";
-	static const char bad_semantic[] = "apiVersion: optreg/v1\n"
-					   "kind: OptimizerConfig\n"
-					   "metadata: {namespace: a, name: b}\n"
-					   "spec:\n"
-					   "  optimizer: adam\n"
-					   "  lr: 0.001\n"
-					   "  betas: [0.9, 0.999]\n"
-					   "  eps: 1e-8\n"
-					   "  weight_decay: 0\n"
-					   "  schedule: {kind: linear, "
-					   "warmup_steps: 20, total_steps: 10,"
-					   " min_lr: 0.01}\n"
-					   "  param_groups: [{match: \"(a\", lr: "
-					   "1}]\n";
+	static const char bad_semantic[] =
+		"apiVersion: optreg/v1\n"
+		"kind: OptimizerConfig\n"
+		"metadata: {namespace: a, name: b}\n"
+		"spec:\n"
+		"  optimizer: adam\n"
+		"  lr: 0.001\n"
+		"  betas: [0.9, 0.999]\n"
+		"  eps: 1e-8\n"
+		"  weight_decay: 0\n"
+		"  schedule: {kind: linear, "
+		"warmup_steps: 20, total_steps: 10,"
+		" min_lr: 0.01}\n"
+		"  param_groups: [{match: \"(a\", lr: "
+		"1}]\n";
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 
 	(void)state;
