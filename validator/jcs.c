@@ -268,33 +268,53 @@ static struct decimal decimal_round(double v, int prec)
  * neighbour can win in theory; the lower one is checked too, cheaply, so the
  * search does not rest on that argument. Trailing zeros are removed.
  */
+/* The round-tripping decimal of `prec` digits closest to v, if any. */
+static int decimal_at(double v, int prec, struct decimal *d)
+{
+	uint64_t low = 1; /* 10^(prec - 1), the smallest prec-digit mantissa */
+
+	for (int i = 1; i < prec; i++)
+		low *= 10;
+	struct decimal c = decimal_round(v, prec);
+	struct decimal up = {c.mant + 1, c.exp10};
+	/* Below 10^(prec-1) the next lower prec-digit decimal has one more
+	 * digit of scale: 1.00e5 - 1 unit is 9.99e4. */
+	struct decimal down =
+		c.mant > low ? (struct decimal){c.mant - 1, c.exp10}
+			     : (struct decimal){low * 10 - 1, c.exp10 - 1};
+
+	if (decimal_round_trips(c, v))
+		*d = c;
+	else if (decimal_round_trips(up, v))
+		*d = up;
+	else if (decimal_round_trips(down, v))
+		*d = down;
+	else
+		return 0;
+	return 1;
+}
+
 static struct decimal shortest_decimal(double v)
 {
 	struct decimal d = {0, 0};
-	uint64_t low = 1; /* 10^(prec - 1), the smallest prec-digit mantissa */
+	int prec;
 
-	for (int prec = 1; prec <= 17; prec++, low *= 10) {
-		struct decimal c = decimal_round(v, prec);
-		struct decimal up = {c.mant + 1, c.exp10};
-		/* Below 10^(prec-1) the next lower prec-digit decimal has
-		 * one more digit of scale: 1.00e5 - 1 unit is 9.99e4. */
-		struct decimal down =
-			c.mant > low
-				? (struct decimal){c.mant - 1, c.exp10}
-				: (struct decimal){low * 10 - 1, c.exp10 - 1};
-
-		if (decimal_round_trips(c, v)) {
-			d = c;
-			break;
-		}
-		if (decimal_round_trips(up, v)) {
-			d = up;
-			break;
-		}
-		if (decimal_round_trips(down, v)) {
-			d = down;
-			break;
-		}
+	/* Integers below 2^53 are their own shortest form: every integer
+	 * there is a double, so no shorter decimal reads back as v. */
+	if (v < 9007199254740992.0 && v == floor(v)) {
+		d.mant = (uint64_t)v;
+	} else if (decimal_at(v, 15, &d)) {
+		/* Some decimal of 15 digits reads back, so one of every
+		 * longer length does too (append zeros): the shortest is at
+		 * most 15 digits, and human-written numbers are found within
+		 * the first few tries. */
+		for (prec = 1; prec < 15; prec++)
+			if (decimal_at(v, prec, &d))
+				break;
+	} else {
+		/* Most computed doubles need 16 or 17 digits. */
+		if (!decimal_at(v, 16, &d))
+			decimal_at(v, 17, &d);
 	}
 	/* 17 significant digits always round-trip. */
 	assert(d.mant != 0);
