@@ -19,9 +19,10 @@ OPT := -O2 -g
 endif
 BIN ?= $(if $(filter 1,$(SAN)),$(BUILD)/bin,bin)
 
-PKGS := jansson yaml-0.1 libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGS := jansson yaml-0.1 libcrypto libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libmicrohttpd libpq 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SERVER_LIBS := $(shell pkg-config --libs libmicrohttpd libpq 2>/dev/null) -lz -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
@@ -35,6 +36,9 @@ LDLIBS := $(PKG_LIBS) -lm
 COMMON_SRC := $(wildcard common/*.c)
 VALIDATOR_SRC := $(wildcard validator/*.c)
 CLI_SRC := $(wildcard cli/*.c)
+SERVER_SRC := $(wildcard registry/*.c)
+SERVER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out registry/main.c,$(SERVER_SRC)))
+SERVER_LIB := $(BUILD)/libregistry.a
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC) $(VALIDATOR_SRC))
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
 LIB := $(BUILD)/liboptreg.a
@@ -47,7 +51,7 @@ TOOLS_BIN := $(BUILD)/tests/cases_run
 
 .PHONY: all test check-build run bench fuzz asan format format-check clean bootstrap
 
-all: $(BIN)/optreg
+all: $(BIN)/optreg $(BIN)/optreg-server
 
 bootstrap:
 	@scripts/bootstrap
@@ -65,9 +69,18 @@ $(BIN)/optreg: $(CLI_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(LIB)
+$(SERVER_LIB): $(SERVER_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/optreg-server: $(BUILD)/registry/main.o $(SERVER_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SERVER_LIBS)
+
+$(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(SERVER_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SERVER_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/cases_run: $(BUILD)/tests/cases/cases_run.o $(LIB)
 	@mkdir -p $(dir $@)

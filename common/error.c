@@ -23,6 +23,18 @@ const char *optreg_code_name(int code)
 		return "usage";
 	case OPTREG_ELIMIT:
 		return "limit";
+	case OPTREG_ENOTFOUND:
+		return "not_found";
+	case OPTREG_ECONFLICT:
+		return "conflict";
+	case OPTREG_EDENIED:
+		return "forbidden";
+	case OPTREG_EUNAUTH:
+		return "unauthorized";
+	case OPTREG_EUNAVAILABLE:
+		return "unavailable";
+	case OPTREG_EINTERNAL:
+		return "internal";
 	}
 	return "unknown";
 }

@@ -17,12 +17,18 @@
 
 enum {
 	OPTREG_OK = 0,
-	OPTREG_ENOMEM = -1,  /* allocation failed */
-	OPTREG_EIO = -2,     /* reading or writing a file or socket failed */
-	OPTREG_ESYNTAX = -3, /* input is not well-formed YAML or JSON */
-	OPTREG_EINVAL = -4,  /* well-formed input that breaks a rule */
-	OPTREG_EUSAGE = -5,  /* a command was called the wrong way */
-	OPTREG_ELIMIT = -6,  /* input exceeds a size or depth limit */
+	OPTREG_ENOMEM = -1,    /* allocation failed */
+	OPTREG_EIO = -2,       /* reading or writing a file or socket failed */
+	OPTREG_ESYNTAX = -3,   /* input is not well-formed YAML or JSON */
+	OPTREG_EINVAL = -4,    /* well-formed input that breaks a rule */
+	OPTREG_EUSAGE = -5,    /* a command was called the wrong way */
+	OPTREG_ELIMIT = -6,    /* input exceeds a size or depth limit */
+	OPTREG_ENOTFOUND = -7, /* the named thing does not exist */
+	OPTREG_ECONFLICT = -8, /* a compare-and-set or state check failed */
+	OPTREG_EDENIED = -9,   /* authenticated, but not allowed */
+	OPTREG_EUNAUTH = -10,  /* no valid credentials */
+	OPTREG_EUNAVAILABLE = -11, /* a dependency (PostgreSQL) is down */
+	OPTREG_EINTERNAL = -12,	   /* a bug or an unexpected database error */
 };
 
 /* Stable lowercase name of a code ("syntax", "invalid", ...). */

@@ -49,7 +49,7 @@ not() {
 	! "$@"
 }
 
-echo "1..17"
+echo "1..25"
 
 # Made here, not in a function called by $(...), so that the list reaches the
 # trap.
@@ -84,6 +84,20 @@ check "the two clusters use different ports" \
 	test -n "$port_b" -a "$port_a" != "$port_b"
 check "the two clusters are separate" \
 	sql "$ci_b" "create table t (id int); select 'only in b'"
+
+check "halt succeeds" "$PG" halt "$a"
+check "status fails after halt" not "$PG" status "$a"
+check "halt keeps the directory and the data" test -f "$a/data/PG_VERSION"
+check "halt again succeeds (already halted)" "$PG" halt "$a"
+check "start after halt prints the same conninfo (same port)" \
+	is "$("$PG" start "$a" 2>/dev/null)" "$ci_a"
+check "start after halt keeps the data" \
+	is "$(sql "$ci_a" 'select count(*) from t')" 1
+not_ours=$(mktemp -d)
+dirs="$dirs $not_ours"
+check "halt refuses a directory not made by scripts/pg" \
+	not "$PG" halt "$not_ours"
+check "halt fails for a missing directory" not "$PG" halt "$not_ours/none"
 
 check "stop succeeds" "$PG" stop "$a"
 check "stop removes the directory" test ! -e "$a"

@@ -1,0 +1,551 @@
+/*
+ * cli/fetch.c: `optreg fetch REF [--format json|yaml] [--output FILE]`.
+ *
+ * Nothing is printed that was not checked against its digest here: for a
+ * sha256: reference, the SHA-256 of the bytes the registry sent; for a
+ * version or tag, the canonical form of the version's `config` against the
+ * version's `digest`. The JSON output is the canonical bytes themselves, so
+ * `optreg fetch REF | sha256sum` shows the digest. The YAML output is
+ * rendered here and checked to load back to the same canonical bytes.
+ * Signature verification (--verify) comes with signing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "cli.h"
+
+static const char help[] =
+	"usage: optreg fetch REF [--format json|yaml] [--output FILE] "
+	"[--json]\n"
+	"                    [--url URL] [--token TOKEN]\n\n"
+	"Prints a config document from the registry. REF is one of\n"
+	"  team-nlp/bert@7        version 7\n"
+	"  team-nlp/bert@prod     the version the tag prod points at\n"
+	"  sha256:<64 hex>        the content with that digest\n"
+	"The document is checked against its digest before anything is "
+	"printed; a\n"
+	"mismatch prints nothing and exits 1. A yanked version is printed with "
+	"a\n"
+	"warning on stderr.\n\n"
+	"Options:\n"
+	"  --format json    the RFC 8785 canonical JSON, the exact bytes "
+	"digested, with\n"
+	"                   no trailing newline (default)\n"
+	"  --format yaml    the same document as block YAML\n"
+	"  --output FILE    write to FILE (replaced atomically) instead of "
+	"standard\n"
+	"                   output\n"
+	"  --json           print the registry's JSON instead of the document: "
+	"the\n"
+	"                   version (namespace, name, version, digest, "
+	"created_at,\n"
+	"                   created_by, yanked, tags, config, envelope) for a "
+	"version\n"
+	"                   or tag, the content itself for a digest (checked "
+	"all the\n"
+	"                   same)\n"
+	"  --url URL        the registry (default $OPTREG_URL, else\n"
+	"                   http://127.0.0.1:8080)\n"
+	"  --token TOKEN    bearer token (default $OPTREG_TOKEN)\n"
+	"\nExit status: 0 ok, 1 the content does not match its digest, 2 "
+	"usage, 3 I/O,\n"
+	"4 denied, 6 unauthorized, 7 unavailable, 8 not found. See "
+	"docs/cli.md.\n";
+
+enum format {
+	FORMAT_JSON,
+	FORMAT_YAML,
+};
+
+/* ---- YAML rendering --------------------------------------------------- */
+
+static int yaml_write(void *data, unsigned char *bytes, size_t size)
+{
+	optreg_buf_add(data, bytes, size);
+	return 1;
+}
+
+/*
+ * True when a plain scalar `s` would load as something other than this
+ * string under YAML 1.2's core schema or YAML 1.1 (what PyYAML speaks):
+ * null, booleans (yes/no/on/off too), numbers, .inf/.nan, merge keys.
+ * Those are double-quoted; libyaml quotes the rest where plain cannot be
+ * read back (indicators, ": ", leading spaces, newlines...).
+ */
+static int looks_typed(const char *s)
+{
+	static const char *const words[] = {
+		"null", "~", "true", "false", "yes",  "no", "on",
+		"off",	"y", "n",    ".inf",  ".nan", "<<", "=",
+	};
+	const char *u = s;
+
+	if (!s[0])
+		return 1;
+	if ((s[0] == '-' || s[0] == '+' || s[0] == '.') &&
+	    ((s[1] >= '0' && s[1] <= '9') || s[1] == '.'))
+		return 1;
+	if (s[0] >= '0' && s[0] <= '9')
+		return 1;
+	if (s[0] == '-' || s[0] == '+')
+		u = s + 1;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcasecmp(s, words[i]) || !strcasecmp(u, words[i]))
+			return 1;
+	return 0;
+}
+
+static int emit_scalar(yaml_emitter_t *em, const char *s, size_t len,
+		       yaml_scalar_style_t style)
+{
+	yaml_event_t ev;
+
+	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s,
+				     (int)len, 1, 1, style);
+	return yaml_emitter_emit(em, &ev);
+}
+
+static int emit_string(yaml_emitter_t *em, const char *s, size_t len)
+{
+	yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
+
+	if (looks_typed(s) || strlen(s) != len)
+		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+	else if (strchr(s, '\n'))
+		style = YAML_LITERAL_SCALAR_STYLE; /* libyaml falls back to
+						      quotes where it must */
+	return emit_scalar(em, s, len, style);
+}
+
+/* A number in its ECMAScript form, but 1e-7 (a float in YAML 1.2, a
+ * string to YAML 1.1, which wants a dot) written as 1.0e-7. */
+static int emit_number(yaml_emitter_t *em, double v)
+{
+	struct optreg_buf num = OPTREG_BUF_INIT;
+	char *e;
+	int ok;
+
+	if (optreg_jcs_number(v, &num) < 0) {
+		optreg_buf_release(&num);
+		return 0;
+	}
+	e = strchr(num.data, 'e');
+	if (e && !memchr(num.data, '.', (size_t)(e - num.data))) {
+		struct optreg_buf fixed = OPTREG_BUF_INIT;
+		optreg_buf_add(&fixed, num.data, (size_t)(e - num.data));
+		optreg_buf_adds(&fixed, ".0");
+		optreg_buf_adds(&fixed, e);
+		optreg_buf_release(&num);
+		num = fixed;
+	}
+	ok = emit_scalar(em, num.data, num.len, YAML_PLAIN_SCALAR_STYLE);
+	optreg_buf_release(&num);
+	return ok;
+}
+
+static int emit_value(yaml_emitter_t *em, const json_t *v)
+{
+	yaml_event_t ev;
+	const char *key;
+	json_t *item;
+	size_t i;
+	int ok = 1;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+						    YAML_BLOCK_MAPPING_STYLE);
+		ok = yaml_emitter_emit(em, &ev);
+		json_object_foreach((json_t *)v, key, item)
+		{
+			if (!ok)
+				break;
+			ok = emit_string(em, key, strlen(key)) &&
+			     emit_value(em, item);
+		}
+		yaml_mapping_end_event_initialize(&ev);
+		return ok && yaml_emitter_emit(em, &ev);
+	case JSON_ARRAY:
+		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+						     YAML_BLOCK_SEQUENCE_STYLE);
+		ok = yaml_emitter_emit(em, &ev);
+		json_array_foreach(v, i, item)
+		{
+			if (!ok)
+				break;
+			ok = emit_value(em, item);
+		}
+		yaml_sequence_end_event_initialize(&ev);
+		return ok && yaml_emitter_emit(em, &ev);
+	case JSON_STRING:
+		return emit_string(em, json_string_value(v),
+				   json_string_length(v));
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return emit_number(em, json_number_value(v));
+	case JSON_TRUE:
+		return emit_scalar(em, "true", 4, YAML_PLAIN_SCALAR_STYLE);
+	case JSON_FALSE:
+		return emit_scalar(em, "false", 5, YAML_PLAIN_SCALAR_STYLE);
+	case JSON_NULL:
+		return emit_scalar(em, "null", 4, YAML_PLAIN_SCALAR_STYLE);
+	}
+	return 0;
+}
+
+/* Appends `root` as one block YAML document; returns 0 or -1. */
+static int render_yaml(const json_t *root, struct optreg_buf *out)
+{
+	yaml_emitter_t em;
+	yaml_event_t ev;
+	int ok;
+
+	if (!yaml_emitter_initialize(&em))
+		return -1;
+	yaml_emitter_set_output(&em, yaml_write, out);
+	yaml_emitter_set_unicode(&em, 1);
+	yaml_emitter_set_width(&em, -1);
+	yaml_emitter_set_indent(&em, 2);
+	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+	ok = yaml_emitter_emit(&em, &ev);
+	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+	ok = ok && yaml_emitter_emit(&em, &ev) && emit_value(&em, root);
+	yaml_document_end_event_initialize(&ev, 1);
+	ok = ok && yaml_emitter_emit(&em, &ev);
+	yaml_stream_end_event_initialize(&ev);
+	ok = ok && yaml_emitter_emit(&em, &ev) && yaml_emitter_flush(&em);
+	yaml_emitter_delete(&em);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Renders the canonical document `canon` as YAML into `out`, and checks
+ * that the YAML loads back (with our loader) to exactly `canon`. 0 or -1.
+ */
+static int yaml_of_canonical(const struct optreg_buf *canon,
+			     struct optreg_buf *out)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf back = OPTREG_BUF_INIT;
+	struct optreg_doc doc, again;
+	int rc;
+
+	optreg_doc_init(&doc);
+	optreg_doc_init(&again);
+	rc = optreg_doc_load_json(&doc, canon->data, canon->len, &errs);
+	if (rc == 0)
+		rc = render_yaml(doc.root, out);
+	if (rc == 0)
+		rc = optreg_doc_load_yaml(&again, out->data, out->len, &errs);
+	if (rc == 0)
+		rc = optreg_jcs_serialize(again.root, &back, &errs);
+	if (rc == 0 && (back.len != canon->len ||
+			memcmp(back.data, canon->data, back.len)))
+		rc = -1;
+	optreg_buf_release(&back);
+	optreg_doc_release(&again);
+	optreg_doc_release(&doc);
+	optreg_errors_release(&errs);
+	return rc < 0 ? -1 : 0;
+}
+
+/* ---- Output ------------------------------------------------------------ */
+
+/* Writes `b` to `file` ("-": stdout) by way of a temporary file and a
+ * rename, so readers never see half a document. Exit status. */
+static int write_output(const char *file, const struct optreg_buf *b)
+{
+	char *tmp;
+	int fd, err = 0;
+
+	if (!file || !strcmp(file, "-"))
+		return cli_write_stdout(b);
+	tmp = optreg_xasprintf("%s.tmp.%ld", file, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		fprintf(stderr, "optreg fetch: cannot write \"%s\": %s\n", file,
+			strerror(errno));
+		free(tmp);
+		return OPTREG_EXIT_IO;
+	}
+	for (size_t off = 0; off < b->len && !err;) {
+		ssize_t n = write(fd, b->data + off, b->len - off);
+		if (n < 0 && errno != EINTR)
+			err = errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	if (!err && fsync(fd) < 0)
+		err = errno;
+	if (close(fd) < 0 && !err)
+		err = errno;
+	if (!err && rename(tmp, file) < 0)
+		err = errno;
+	if (err) {
+		fprintf(stderr, "optreg fetch: cannot write \"%s\": %s\n", file,
+			strerror(err));
+		unlink(tmp);
+		free(tmp);
+		return OPTREG_EXIT_IO;
+	}
+	free(tmp);
+	return OPTREG_EXIT_OK;
+}
+
+/* ---- Fetching ---------------------------------------------------------- */
+
+/*
+ * GET /v1/digests/{d}: the body is the canonical bytes; they must hash to
+ * the digest asked for. Appends them to `canon`; exit status.
+ */
+static int fetch_digest(struct cli_remote *r, const struct cli_ref *ref,
+			struct optreg_http_resp *resp, struct optreg_buf *canon)
+{
+	struct optreg_buf path = OPTREG_BUF_INIT;
+	char got[OPTREG_DIGEST_LEN + 1];
+	int rc;
+
+	optreg_buf_adds(&path, "/v1/digests");
+	optreg_http_path_add(&path, ref->digest);
+	rc = cli_remote_request(r, "GET", path.data, NULL, resp);
+	optreg_buf_release(&path);
+	if (rc)
+		return rc;
+	if (resp->status != 200)
+		return cli_report_http_error(r, resp, NULL, NULL);
+	optreg_digest(resp->body.data, resp->body.len, got);
+	if (strcmp(got, ref->digest))
+		return cli_report(r, OPTREG_EXIT_INVALID, "digest_mismatch",
+				  "the registry sent content whose digest is "
+				  "%s, not %s",
+				  got, ref->digest);
+	if (resp->yanked && !strcasecmp(resp->yanked, "true"))
+		fprintf(stderr, "optreg fetch: warning: %s is yanked\n",
+			resp->version ? resp->version : ref->digest);
+	optreg_buf_add(canon, resp->body.data, resp->body.len);
+	return OPTREG_EXIT_OK;
+}
+
+/* Names the reference for messages: "team-nlp/bert@prod". */
+static void ref_name(const struct cli_ref *ref, struct optreg_buf *out)
+{
+	if (ref->kind == CLI_REF_VERSION)
+		optreg_buf_addf(out, "%s/%s@%ld", ref->ns, ref->name,
+				ref->version);
+	else
+		optreg_buf_addf(out, "%s/%s@%s", ref->ns, ref->name, ref->tag);
+}
+
+/*
+ * GET a version by number or tag; checks that it is the one asked for and
+ * that its `config` canonicalizes to its `digest`, and appends the
+ * canonical bytes to `canon`. Exit status.
+ */
+static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
+			 struct optreg_http_resp *resp,
+			 struct optreg_buf *canon)
+{
+	struct optreg_buf path = OPTREG_BUF_INIT, name = OPTREG_BUF_INIT;
+	char got[OPTREG_DIGEST_LEN + 1];
+	const char *digest, *ns, *cname;
+	json_t *doc = NULL;
+	long version;
+	int rc;
+
+	ref_name(ref, &name);
+	cli_config_path(&path, ref);
+	if (ref->kind == CLI_REF_VERSION) {
+		optreg_buf_addf(&path, "/versions/%ld", ref->version);
+	} else {
+		optreg_buf_adds(&path, "/tags");
+		optreg_http_path_add(&path, ref->tag);
+	}
+	rc = cli_remote_request(r, "GET", path.data, NULL, resp);
+	if (rc)
+		goto out;
+	if (resp->status != 200) {
+		rc = cli_report_http_error(r, resp, NULL, NULL);
+		goto out;
+	}
+	doc = cli_response_json(r, resp, JSON_DECODE_INT_AS_REAL);
+	if (!doc) {
+		rc = OPTREG_EXIT_UNAVAILABLE;
+		goto out;
+	}
+	digest = json_string_value(json_object_get(doc, "digest"));
+	ns = json_string_value(json_object_get(doc, "namespace"));
+	cname = json_string_value(json_object_get(doc, "name"));
+	if (!digest || !ns || !cname ||
+	    cli_json_count(doc, "version", &version) < 0 ||
+	    !json_is_object(json_object_get(doc, "config"))) {
+		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
+				"the registry's answer for %s lacks namespace, "
+				"name, version, digest or config",
+				name.data);
+		goto out;
+	}
+	if (strcmp(ns, ref->ns) || strcmp(cname, ref->name) ||
+	    (ref->kind == CLI_REF_VERSION && version != ref->version)) {
+		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
+				"asked for %s, the registry answered with "
+				"%s/%s@%ld",
+				name.data, ns, cname, version);
+		goto out;
+	}
+	if (optreg_jcs_serialize(json_object_get(doc, "config"), canon, NULL) <
+	    0) {
+		rc = cli_report(r, OPTREG_EXIT_INVALID, "digest_mismatch",
+				"the config of %s/%s@%ld cannot be "
+				"canonicalized",
+				ns, cname, version);
+		goto out;
+	}
+	optreg_digest(canon->data, canon->len, got);
+	if (strcmp(got, digest) ||
+	    (resp->digest && strcmp(resp->digest, digest))) {
+		rc = cli_report(r, OPTREG_EXIT_INVALID, "digest_mismatch",
+				"the config of %s/%s@%ld does not match its "
+				"digest: it canonicalizes to %s, the registry "
+				"says %s",
+				ns, cname, version, got,
+				strcmp(got, digest) ? digest : resp->digest);
+		goto out;
+	}
+	if (json_is_true(json_object_get(doc, "yanked"))) {
+		const char *why =
+			json_string_value(json_object_get(doc, "yank_reason"));
+		fprintf(stderr,
+			"optreg fetch: warning: %s/%s@%ld is yanked%s%s\n", ns,
+			cname, version, why ? ": " : "", why ? why : "");
+	}
+	rc = OPTREG_EXIT_OK;
+out:
+	json_decref(doc);
+	optreg_buf_release(&name);
+	optreg_buf_release(&path);
+	return rc;
+}
+
+static int fetch(struct cli_remote *r, const struct cli_ref *ref,
+		 enum format fmt, const char *output)
+{
+	struct optreg_buf canon = OPTREG_BUF_INIT, out = OPTREG_BUF_INIT;
+	struct optreg_http_resp resp;
+	int rc;
+
+	optreg_http_resp_init(&resp);
+	if (ref->kind == CLI_REF_DIGEST)
+		rc = fetch_digest(r, ref, &resp, &canon);
+	else
+		rc = fetch_version(r, ref, &resp, &canon);
+	if (rc)
+		goto out;
+	if (r->json) {
+		optreg_buf_add(&out, resp.body.data, resp.body.len);
+		if (!out.len || out.data[out.len - 1] != '\n')
+			optreg_buf_addch(&out, '\n');
+	} else if (fmt == FORMAT_YAML) {
+		if (yaml_of_canonical(&canon, &out) < 0) {
+			rc = cli_report(r, OPTREG_EXIT_INVALID, "yaml",
+					"cannot render the config as YAML that "
+					"loads back to the same document");
+			goto out;
+		}
+	} else {
+		optreg_buf_add(&out, canon.data, canon.len);
+	}
+	rc = write_output(output, &out);
+out:
+	optreg_http_resp_release(&resp);
+	optreg_buf_release(&out);
+	optreg_buf_release(&canon);
+	return rc;
+}
+
+int cmd_fetch(int argc, char **argv)
+{
+	struct cli_remote r = {.cmd = "fetch"};
+	struct optreg_buf why = OPTREG_BUF_INIT;
+	const char *refarg = NULL, *fmtarg = NULL, *output = NULL;
+	enum format fmt = FORMAT_JSON;
+	struct cli_ref ref;
+	int rc, only_args = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (only_args || a[0] != '-') {
+			if (refarg) {
+				fprintf(stderr,
+					"optreg fetch: expected one REF (got "
+					"\"%s\" and \"%s\")\n",
+					refarg, a);
+				return OPTREG_EXIT_USAGE;
+			}
+			refarg = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_args = 1;
+			continue;
+		}
+		if (cli_is_help(a)) {
+			fputs(help, stdout);
+			return OPTREG_EXIT_OK;
+		}
+		rc = cli_remote_option(&r, argc, argv, &i);
+		if (rc == 0)
+			rc = cli_opt_value("fetch", argc, argv, &i, "--format",
+					   &fmtarg);
+		if (rc == 0)
+			rc = cli_opt_value("fetch", argc, argv, &i, "--output",
+					   &output);
+		if (rc < 0)
+			return OPTREG_EXIT_USAGE;
+		if (rc == 0) {
+			fprintf(stderr,
+				"optreg fetch: unknown option \"%s\"\n%s", a,
+				help);
+			return OPTREG_EXIT_USAGE;
+		}
+	}
+	if (fmtarg && !strcmp(fmtarg, "yaml")) {
+		fmt = FORMAT_YAML;
+	} else if (fmtarg && strcmp(fmtarg, "json")) {
+		fprintf(stderr,
+			"optreg fetch: --format must be json or yaml (got "
+			"\"%s\")\n",
+			fmtarg);
+		return OPTREG_EXIT_USAGE;
+	}
+	if (r.json && fmt == FORMAT_YAML) {
+		fprintf(stderr, "optreg fetch: --json and --format yaml "
+				"exclude each other\n");
+		return OPTREG_EXIT_USAGE;
+	}
+	if (output && !output[0]) {
+		fprintf(stderr, "optreg fetch: --output needs a file name\n");
+		return OPTREG_EXIT_USAGE;
+	}
+	if (!refarg) {
+		fprintf(stderr, "optreg fetch: expected a REF\n%s", help);
+		return OPTREG_EXIT_USAGE;
+	}
+	if (cli_ref_parse(refarg,
+			  CLI_REF_VERSION | CLI_REF_TAG | CLI_REF_DIGEST, &ref,
+			  &why) < 0) {
+		fprintf(stderr, "optreg fetch: %s\n", why.data);
+		optreg_buf_release(&why);
+		return OPTREG_EXIT_USAGE;
+	}
+	rc = fetch(&r, &ref, fmt, output);
+	cli_remote_close(&r);
+	return rc;
+}

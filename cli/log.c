@@ -1,0 +1,302 @@
+/*
+ * cli/log.c: `optreg log NS/NAME [--limit N]`.
+ *
+ * Lists versions newest first, following next_page_token until the list
+ * ends or N versions are shown, with the tags on each version (one more
+ * request: the versions list does not carry tags).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define PAGE_SIZE 100
+
+static const char help[] =
+	"usage: optreg log NAMESPACE/NAME [--limit N] [--json] [--url URL]\n"
+	"                  [--token TOKEN]\n\n"
+	"Lists the versions of a config, newest first:\n"
+	"  VERSION  DIGEST               CREATED               BY            "
+	"YANKED  TAGS\n"
+	"  3        sha256:9f2c4e1a0b7d  2026-11-23T10:00:00Z  ci@team-nlp   "
+	"-       prod\n"
+	"DIGEST shows the first 12 hex digits; `-` marks an empty cell.\n\n"
+	"Options:\n"
+	"  --limit N        show at most N versions (default: all)\n"
+	"  --json           print {\"versions\": [...], \"next_page_token\": "
+	"...,\n"
+	"                   \"tags\": [...]}: the registry's version and tag "
+	"lists, the\n"
+	"                   pages joined; next_page_token is not null when "
+	"--limit\n"
+	"                   stopped before the end\n"
+	"  --url URL        the registry (default $OPTREG_URL, else\n"
+	"                   http://127.0.0.1:8080)\n"
+	"  --token TOKEN    bearer token (default $OPTREG_TOKEN)\n"
+	"\nExit status: 0 ok, 2 usage, 4 denied, 6 unauthorized, 7 "
+	"unavailable, 8 not\n"
+	"found. See docs/cli.md.\n";
+
+/* GETs `path` and returns its JSON object, or NULL with *rc set. */
+static json_t *get_json(struct cli_remote *r, const char *path, int *rc)
+{
+	struct optreg_http_resp resp;
+	json_t *doc = NULL;
+
+	optreg_http_resp_init(&resp);
+	*rc = cli_remote_request(r, "GET", path, NULL, &resp);
+	if (*rc == 0 && resp.status != 200)
+		*rc = cli_report_http_error(r, &resp, NULL, NULL);
+	if (*rc == 0 && !(doc = cli_response_json(r, &resp, 0)))
+		*rc = OPTREG_EXIT_UNAVAILABLE;
+	optreg_http_resp_release(&resp);
+	return doc;
+}
+
+/*
+ * Appends up to `limit` versions (0: all) to `versions`, page by page.
+ * Sets *next to the token where it stopped (a new reference, JSON null at
+ * the end). Exit status.
+ */
+static int list_versions(struct cli_remote *r, const struct cli_ref *ref,
+			 long limit, json_t *versions, json_t **next)
+{
+	struct optreg_buf path = OPTREG_BUF_INIT;
+	char *token = NULL;
+	int rc = 0;
+
+	*next = json_null();
+	for (;;) {
+		long want = limit ? limit - (long)json_array_size(versions)
+				  : PAGE_SIZE;
+		char size[24];
+		json_t *page, *items;
+		const char *tok;
+
+		snprintf(size, sizeof(size), "%ld",
+			 want < PAGE_SIZE ? want : PAGE_SIZE);
+		optreg_buf_reset(&path);
+		cli_config_path(&path, ref);
+		optreg_buf_adds(&path, "/versions");
+		optreg_http_query_add(&path, "page_size", size);
+		if (token)
+			optreg_http_query_add(&path, "page_token", token);
+		page = get_json(r, path.data, &rc);
+		if (!page)
+			break;
+		items = json_object_get(page, "versions");
+		if (!json_is_array(items)) {
+			json_decref(page);
+			rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE,
+					"bad_response",
+					"the registry's version list has no "
+					"versions array");
+			break;
+		}
+		json_array_extend(versions, items);
+		tok = json_string_value(
+			json_object_get(page, "next_page_token"));
+		/* Stop at the end, at the limit, and on a page that makes no
+		 * progress, so a confused server cannot loop us forever. */
+		int done = !tok || !tok[0] || !json_array_size(items) ||
+			   (token && !strcmp(tok, token));
+		free(token);
+		token = tok ? optreg_xstrdup(tok) : NULL;
+		json_decref(page);
+		if (done)
+			break;
+		if (limit && (long)json_array_size(versions) >= limit) {
+			json_decref(*next);
+			*next = json_string(token);
+			break;
+		}
+	}
+	if (limit && (long)json_array_size(versions) > limit) {
+		/* A server that sent more than page_size. */
+		while ((long)json_array_size(versions) > limit)
+			json_array_remove(versions,
+					  json_array_size(versions) - 1);
+	}
+	free(token);
+	optreg_buf_release(&path);
+	return rc;
+}
+
+/* A table cell: the string, or "-" when absent or empty. */
+static const char *cell(const char *s)
+{
+	return s && s[0] ? s : "-";
+}
+
+static void print_table(const json_t *versions, const json_t *tags)
+{
+	static const char *const head[] = {"VERSION", "DIGEST", "CREATED",
+					   "BY",      "YANKED", "TAGS"};
+	enum {
+		NCOLS = 6
+	};
+	size_t n = json_array_size(versions), width[NCOLS];
+	char **cells = optreg_xcalloc(n * NCOLS, sizeof(*cells));
+
+	for (size_t c = 0; c < NCOLS; c++)
+		width[c] = strlen(head[c]);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *v = json_array_get(versions, i), *t;
+		const char *digest =
+			json_string_value(json_object_get(v, "digest"));
+		struct optreg_buf names = OPTREG_BUF_INIT;
+		long version = 0;
+		size_t j;
+
+		cli_json_count(v, "version", &version);
+		json_array_foreach(tags, j, t)
+		{
+			long tv;
+			const char *name =
+				json_string_value(json_object_get(t, "tag"));
+			if (name && cli_json_count(t, "version", &tv) == 0 &&
+			    tv == version)
+				optreg_buf_addf(&names, "%s%s",
+						names.len ? "," : "", name);
+		}
+		char **row = cells + i * NCOLS;
+		row[0] = optreg_xasprintf("%ld", version);
+		row[1] = optreg_xasprintf("%.19s",
+					  cell(digest)); /* sha256: + 12 hex */
+		row[2] = optreg_xstrdup(cell(
+			json_string_value(json_object_get(v, "created_at"))));
+		row[3] = optreg_xstrdup(cell(
+			json_string_value(json_object_get(v, "created_by"))));
+		row[4] = optreg_xstrdup(
+			json_is_true(json_object_get(v, "yanked")) ? "yes"
+								   : "-");
+		row[5] = optreg_xstrdup(cell(names.data));
+		optreg_buf_release(&names);
+		for (size_t c = 0; c < NCOLS; c++)
+			if (strlen(row[c]) > width[c])
+				width[c] = strlen(row[c]);
+	}
+	for (size_t i = 0; i <= n; i++) {
+		for (size_t c = 0; c < NCOLS; c++) {
+			const char *s =
+				i ? cells[(i - 1) * NCOLS + c] : head[c];
+			if (c + 1 < NCOLS)
+				printf("%-*s  ", (int)width[c], s);
+			else
+				printf("%s\n", s);
+		}
+	}
+	for (size_t i = 0; i < n * NCOLS; i++)
+		free(cells[i]);
+	free(cells);
+}
+
+static int log_config(struct cli_remote *r, const struct cli_ref *ref,
+		      long limit)
+{
+	struct optreg_buf path = OPTREG_BUF_INIT;
+	json_t *versions = json_array(), *next = NULL, *tagdoc = NULL, *tags;
+	int rc;
+
+	rc = list_versions(r, ref, limit, versions, &next);
+	if (rc)
+		goto out;
+	cli_config_path(&path, ref);
+	optreg_buf_adds(&path, "/tags");
+	tagdoc = get_json(r, path.data, &rc);
+	if (!tagdoc)
+		goto out;
+	tags = json_object_get(tagdoc, "tags");
+	if (!json_is_array(tags)) {
+		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
+				"the registry's tag list has no tags array");
+		goto out;
+	}
+	if (r->json) {
+		json_t *o = json_pack("{s:O, s:O, s:O}", "versions", versions,
+				      "next_page_token", next, "tags", tags);
+		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		rc = s ? cli_print_json_text(s, strlen(s)) : OPTREG_EXIT_IO;
+		free(s);
+		json_decref(o);
+	} else {
+		print_table(versions, tags);
+		if (fflush(stdout) != 0) {
+			perror("optreg log: cannot write to standard output");
+			rc = OPTREG_EXIT_IO;
+		}
+	}
+out:
+	json_decref(tagdoc);
+	json_decref(next);
+	json_decref(versions);
+	optreg_buf_release(&path);
+	return rc;
+}
+
+int cmd_log(int argc, char **argv)
+{
+	struct cli_remote r = {.cmd = "log"};
+	struct optreg_buf why = OPTREG_BUF_INIT;
+	const char *refarg = NULL, *limitarg = NULL;
+	int rc, only_args = 0;
+	struct cli_ref ref;
+	long limit = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (only_args || a[0] != '-') {
+			if (refarg) {
+				fprintf(stderr,
+					"optreg log: expected one "
+					"NAMESPACE/NAME (got \"%s\" and "
+					"\"%s\")\n",
+					refarg, a);
+				return OPTREG_EXIT_USAGE;
+			}
+			refarg = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_args = 1;
+			continue;
+		}
+		if (cli_is_help(a)) {
+			fputs(help, stdout);
+			return OPTREG_EXIT_OK;
+		}
+		rc = cli_remote_option(&r, argc, argv, &i);
+		if (rc == 0)
+			rc = cli_opt_value("log", argc, argv, &i, "--limit",
+					   &limitarg);
+		if (rc < 0)
+			return OPTREG_EXIT_USAGE;
+		if (rc == 0) {
+			fprintf(stderr, "optreg log: unknown option \"%s\"\n%s",
+				a, help);
+			return OPTREG_EXIT_USAGE;
+		}
+	}
+	if (!refarg) {
+		fprintf(stderr, "optreg log: expected NAMESPACE/NAME\n%s",
+			help);
+		return OPTREG_EXIT_USAGE;
+	}
+	if (limitarg && cli_parse_count(limitarg, &limit) < 0) {
+		fprintf(stderr,
+			"optreg log: --limit must be a whole number from 1 "
+			"(got \"%s\")\n",
+			limitarg);
+		return OPTREG_EXIT_USAGE;
+	}
+	if (cli_ref_parse(refarg, CLI_REF_CONFIG, &ref, &why) < 0) {
+		fprintf(stderr, "optreg log: %s\n", why.data);
+		optreg_buf_release(&why);
+		return OPTREG_EXIT_USAGE;
+	}
+	rc = log_config(&r, &ref, limit);
+	cli_remote_close(&r);
+	return rc;
+}

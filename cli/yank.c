@@ -1,0 +1,165 @@
+/*
+ * cli/yank.c: `optreg yank NS/NAME@VERSION --reason TEXT`.
+ *
+ * A yanked version stays fetchable by digest and by version (flagged), and
+ * tags already on it stay; tags can no longer move to it. Yanking twice
+ * keeps the first reason, which is what this prints then.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAX_REASON 1024
+
+static const char help[] =
+	"usage: optreg yank NAMESPACE/NAME@VERSION --reason TEXT [--json] "
+	"[--url URL]\n"
+	"                   [--token TOKEN]\n\n"
+	"Marks a version as not to be used, and prints\n"
+	"  team-nlp/bert@3 yanked: REASON\n"
+	"The version stays fetchable (with a warning) and tags already on it "
+	"stay;\n"
+	"tags can no longer move to it. Needs the approver role.\n\n"
+	"Options:\n"
+	"  --reason TEXT    why (required, 1 to 1024 characters); a second "
+	"yank keeps\n"
+	"                   the first reason\n" CLI_REMOTE_OPTIONS_HELP
+	"\nExit status: 0 ok, 1 invalid, 2 usage, 4 denied, 6 unauthorized, 7 "
+	"unavailable,\n"
+	"8 not found. See docs/cli.md.\n";
+
+/* Counts UTF-8 characters (the API's limit is in characters). */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static int yank(struct cli_remote *r, const struct cli_ref *ref,
+		const char *reason)
+{
+	struct optreg_buf path = OPTREG_BUF_INIT;
+	struct optreg_http_resp resp;
+	json_t *body, *res = NULL;
+	const char *kept;
+	char *text;
+	int rc;
+
+	optreg_http_resp_init(&resp);
+	cli_config_path(&path, ref);
+	optreg_buf_addf(&path, "/versions/%ld/yank", ref->version);
+	body = json_pack("{s:s}", "reason", reason);
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	rc = cli_remote_request(r, "POST", path.data, text, &resp);
+	free(text);
+	if (rc)
+		goto out;
+	if (resp.status < 200 || resp.status > 299) {
+		rc = cli_report_http_error(r, &resp, NULL, NULL);
+		goto out;
+	}
+	if (r->json) {
+		rc = cli_print_json_text(resp.body.data, resp.body.len);
+		goto out;
+	}
+	/* The answer's body is not essential here: show the reason the
+	 * registry kept when it says, else ours. */
+	res = resp.body.len ? json_loadb(resp.body.data, resp.body.len, 0, NULL)
+			    : NULL;
+	kept = json_string_value(json_object_get(res, "yank_reason"));
+	if (kept && strcmp(kept, reason))
+		printf("%s/%s@%ld was already yanked: %s\n", ref->ns, ref->name,
+		       ref->version, kept);
+	else
+		printf("%s/%s@%ld yanked: %s\n", ref->ns, ref->name,
+		       ref->version, reason);
+	rc = fflush(stdout) ? OPTREG_EXIT_IO : OPTREG_EXIT_OK;
+out:
+	json_decref(res);
+	optreg_http_resp_release(&resp);
+	optreg_buf_release(&path);
+	return rc;
+}
+
+int cmd_yank(int argc, char **argv)
+{
+	struct cli_remote r = {.cmd = "yank"};
+	struct optreg_buf why = OPTREG_BUF_INIT;
+	const char *refarg = NULL, *reason = NULL;
+	int rc, only_args = 0;
+	struct cli_ref ref;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (only_args || a[0] != '-') {
+			if (refarg) {
+				fprintf(stderr,
+					"optreg yank: expected one REF (got "
+					"\"%s\" and \"%s\")\n",
+					refarg, a);
+				return OPTREG_EXIT_USAGE;
+			}
+			refarg = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_args = 1;
+			continue;
+		}
+		if (cli_is_help(a)) {
+			fputs(help, stdout);
+			return OPTREG_EXIT_OK;
+		}
+		rc = cli_remote_option(&r, argc, argv, &i);
+		if (rc == 0)
+			rc = cli_opt_value("yank", argc, argv, &i, "--reason",
+					   &reason);
+		if (rc < 0)
+			return OPTREG_EXIT_USAGE;
+		if (rc == 0) {
+			fprintf(stderr,
+				"optreg yank: unknown option \"%s\"\n%s", a,
+				help);
+			return OPTREG_EXIT_USAGE;
+		}
+	}
+	if (!refarg) {
+		fprintf(stderr, "optreg yank: expected a REF\n%s", help);
+		return OPTREG_EXIT_USAGE;
+	}
+	if (!reason || !reason[0]) {
+		fprintf(stderr, "optreg yank: --reason is required\n"
+				"  hint: say why, e.g. --reason \"diverges "
+				"after warmup\"\n");
+		return OPTREG_EXIT_USAGE;
+	}
+	json_t *check = json_string(reason);
+	if (!check) {
+		fprintf(stderr, "optreg yank: --reason is not valid UTF-8\n");
+		return OPTREG_EXIT_USAGE;
+	}
+	json_decref(check);
+	if (utf8_chars(reason) > MAX_REASON) {
+		fprintf(stderr,
+			"optreg yank: --reason is longer than %d characters "
+			"(got %zu)\n",
+			MAX_REASON, utf8_chars(reason));
+		return OPTREG_EXIT_USAGE;
+	}
+	if (cli_ref_parse(refarg, CLI_REF_VERSION, &ref, &why) < 0) {
+		fprintf(stderr, "optreg yank: %s\n", why.data);
+		optreg_buf_release(&why);
+		return OPTREG_EXIT_USAGE;
+	}
+	rc = yank(&r, &ref, reason);
+	cli_remote_close(&r);
+	return rc;
+}

@@ -1,0 +1,299 @@
+/*
+ * registry/auth.c: tokens and role checks. See auth.h.
+ */
+#include "auth.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "../common/buf.h"
+#include "db.h"
+#include "sql.h"
+
+static const char *const role_names[] = {"reader",  "submitter", "approver",
+					 "runner",  "auditor",   "admin"};
+
+static const char base62[] =
+	"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+const char *optreg_role_name(enum optreg_role role)
+{
+	return role_names[role];
+}
+
+int optreg_role_parse(const char *name)
+{
+	for (int i = 0; i < 6; i++)
+		if (!strcmp(name, role_names[i]))
+			return i;
+	return -1;
+}
+
+bool optreg_pattern_valid(const char *pattern)
+{
+	size_t n = strlen(pattern);
+
+	if (n < 1 || n > OPTREG_PATTERN_MAX || pattern[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = pattern[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '*' || c == '?'))
+			return false;
+	}
+	return true;
+}
+
+/* Base62 of a 32-bit value, fixed 6 digits (62^6 > 2^32). */
+static void checksum62(const char *data, size_t len, char out[7])
+{
+	unsigned long crc = crc32(0L, (const unsigned char *)data, (uInt)len);
+
+	for (int i = 5; i >= 0; i--) {
+		out[i] = base62[crc % 62];
+		crc /= 62;
+	}
+	out[6] = '\0';
+}
+
+void optreg_token_generate(char out[OPTREG_TOKEN_LEN + 1])
+{
+	unsigned char rnd[43];
+	char sum[7];
+
+	/* 43 draws from 62 symbols, rejection-sampled so each is uniform:
+	 * 43 * log2(62) > 256 bits. */
+	memcpy(out, "optreg_", 7);
+	for (int i = 0; i < 43;) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			abort();
+		for (size_t j = 0; j < sizeof(rnd) && i < 43; j++)
+			if (rnd[j] < 248) /* 248 = 4 * 62 */
+				out[7 + i++] = base62[rnd[j] % 62];
+	}
+	checksum62(out + 7, 43, sum);
+	out[50] = '_';
+	memcpy(out + 51, sum, 7);
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+}
+
+bool optreg_token_well_formed(const char *token)
+{
+	char sum[7];
+
+	if (strlen(token) != OPTREG_TOKEN_LEN ||
+	    strncmp(token, "optreg_", 7) || token[50] != '_')
+		return false;
+	for (int i = 7; i < OPTREG_TOKEN_LEN; i++)
+		if (i != 50 && !strchr(base62, token[i]))
+			return false;
+	checksum62(token + 7, 43, sum);
+	return CRYPTO_memcmp(sum, token + 51, 6) == 0;
+}
+
+void optreg_token_hash(const char *token, unsigned char out[32])
+{
+	unsigned int n = 32;
+
+	if (EVP_Digest(token, strlen(token), out, &n, EVP_sha256(), NULL) != 1)
+		abort();
+}
+
+static bool implies(enum optreg_role have, enum optreg_role need)
+{
+	return have == need || have == OPTREG_ROLE_ADMIN ||
+	       need == OPTREG_ROLE_READER ||
+	       (have == OPTREG_ROLE_APPROVER && need == OPTREG_ROLE_SUBMITTER);
+}
+
+bool optreg_principal_allows(const struct optreg_principal *p,
+			     enum optreg_role need, const char *ns)
+{
+	for (size_t i = 0; i < p->ngrants; i++) {
+		const struct optreg_grant *g = &p->grants[i];
+		if (!implies(g->role, need))
+			continue;
+		if (ns ? fnmatch(g->pattern, ns, 0) == 0
+		       : strcmp(g->pattern, "*") == 0)
+			return true;
+	}
+	return false;
+}
+
+void optreg_principal_release(struct optreg_principal *p)
+{
+	free(p->name);
+	free(p->grants);
+	memset(p, 0, sizeof(*p));
+}
+
+void optreg_principal_copy(struct optreg_principal *dst,
+			   const struct optreg_principal *src)
+{
+	*dst = *src;
+	dst->name = optreg_xstrdup(src->name ? src->name : "");
+	dst->grants = optreg_xcalloc(src->ngrants, sizeof(*src->grants));
+	memcpy(dst->grants, src->grants, src->ngrants * sizeof(*src->grants));
+}
+
+int optreg_token_lookup(PGconn *conn, const unsigned char hash[32],
+			struct optreg_principal *out, const char **why)
+{
+	const char *params[1] = {(const char *)hash};
+	int lengths[1] = {32}, formats[1] = {1};
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	*why = NULL;
+	PGresult *res = PQexecParams(
+		conn,
+		"SELECT t.id, t.principal, t.token_hash,"
+		"       t.revoked_at IS NOT NULL,"
+		"       coalesce(t.expires_at <= now(), false),"
+		"       coalesce(extract(epoch FROM t.expires_at)::bigint, 0),"
+		"       g.role, g.namespace_pattern"
+		"  FROM tokens t LEFT JOIN token_grants g ON g.token_id = t.id"
+		" WHERE t.token_hash = $1",
+		1, NULL, params, lengths, formats, 0);
+	if (optreg_db_conn_failed(conn, res)) {
+		rc = OPTREG_EUNAVAILABLE;
+		goto out;
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = OPTREG_EINTERNAL;
+		goto out;
+	}
+	int n = PQntuples(res);
+	if (n == 0) {
+		*why = "unknown token";
+		rc = OPTREG_EUNAUTH;
+		goto out;
+	}
+	/* The index found the row; compare the stored hash once more in
+	 * constant time so no code path branches on a partial match. */
+	size_t hlen = 0;
+	unsigned char *stored =
+		PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 2),
+				&hlen);
+	bool same = stored && hlen == 32 && CRYPTO_memcmp(stored, hash, 32) == 0;
+	PQfreemem(stored);
+	if (!same) {
+		*why = "hash mismatch";
+		rc = OPTREG_EUNAUTH;
+		goto out;
+	}
+	if (!strcmp(PQgetvalue(res, 0, 3), "t")) {
+		*why = "revoked token";
+		rc = OPTREG_EUNAUTH;
+		goto out;
+	}
+	if (!strcmp(PQgetvalue(res, 0, 4), "t")) {
+		*why = "expired token";
+		rc = OPTREG_EUNAUTH;
+		goto out;
+	}
+	snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 0));
+	out->name = optreg_xstrdup(PQgetvalue(res, 0, 1));
+	out->expires_at = (time_t)strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+	out->grants = optreg_xcalloc((size_t)n, sizeof(*out->grants));
+	for (int i = 0; i < n; i++) {
+		if (PQgetisnull(res, i, 6))
+			continue;
+		struct optreg_grant *g = &out->grants[out->ngrants++];
+		g->role = (enum optreg_role)optreg_role_parse(
+			PQgetvalue(res, i, 6));
+		snprintf(g->pattern, sizeof(g->pattern), "%s",
+			 PQgetvalue(res, i, 7));
+	}
+out:
+	PQclear(res);
+	if (rc)
+		optreg_principal_release(out);
+	return rc;
+}
+
+int optreg_token_create(PGconn *conn, const char *principal,
+			const struct optreg_grant *grants, size_t ngrants,
+			long expires_in, const char *actor,
+			char token[OPTREG_TOKEN_LEN + 1],
+			char id[OPTREG_TOKEN_ID_LEN + 1], time_t *expires_at,
+			struct optreg_errors *errs)
+{
+	unsigned char hash[32], rnd[8];
+	char expires[32];
+	int rc;
+
+	optreg_token_generate(token);
+	optreg_token_hash(token, hash);
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		abort();
+	memcpy(id, "tok_", 4);
+	for (int i = 0; i < 8; i++)
+		snprintf(id + 4 + 2 * i, 3, "%02x", rnd[i]);
+	snprintf(expires, sizeof(expires), "%ld", expires_in);
+
+	rc = optreg_sql_begin(conn, errs);
+	if (rc)
+		return rc;
+	const char *p[5] = {id, principal, (const char *)hash, actor,
+			    expires_in > 0 ? expires : NULL};
+	int lengths[5] = {0, 0, 32, 0, 0}, formats[5] = {0, 0, 1, 0, 0};
+	PGresult *res = PQexecParams(
+		conn,
+		"INSERT INTO tokens (id, principal, token_hash, created_by,"
+		"                    expires_at)"
+		" VALUES ($1, $2, $3, $4, now() + ($5::bigint * interval '1 s'))"
+		" RETURNING coalesce(extract(epoch FROM expires_at)::bigint, 0)",
+		5, NULL, p, lengths, formats, 0);
+	rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
+	if (rc == 0 && expires_at)
+		*expires_at = (time_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	for (size_t i = 0; rc == 0 && i < ngrants; i++) {
+		const char *gp[3] = {id, optreg_role_name(grants[i].role),
+				     grants[i].pattern};
+		res = PQexecParams(conn,
+				   "INSERT INTO token_grants (token_id, role,"
+				   " namespace_pattern) VALUES ($1, $2, $3)"
+				   " ON CONFLICT DO NOTHING",
+				   3, NULL, gp, NULL, NULL, 0);
+		rc = optreg_sql_check(conn, res, PGRES_COMMAND_OK, errs);
+		PQclear(res);
+	}
+	if (rc == 0)
+		rc = optreg_sql_commit(conn, errs);
+	else
+		optreg_sql_rollback(conn);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (rc)
+		OPENSSL_cleanse(token, OPTREG_TOKEN_LEN + 1);
+	return rc;
+}
+
+int optreg_token_revoke(PGconn *conn, const char *id,
+			struct optreg_errors *errs)
+{
+	const char *p[1] = {id};
+	PGresult *res = PQexecParams(
+		conn,
+		"WITH r AS (UPDATE tokens SET revoked_at = now()"
+		"            WHERE id = $1 AND revoked_at IS NULL RETURNING id)"
+		" SELECT pg_notify('optreg_cache', 'token:' || id) FROM r",
+		1, NULL, p, NULL, NULL, 0);
+	int rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
+
+	if (rc == 0 && PQntuples(res) == 0) {
+		optreg_errors_add(errs, OPTREG_ENOTFOUND, "not_found", NULL,
+				  "no active token with id \"%s\"", id);
+		rc = OPTREG_ENOTFOUND;
+	}
+	PQclear(res);
+	return rc;
+}

@@ -1,0 +1,451 @@
+/*
+ * registry/main.c: `optreg-server`: migrate, serve, token, routes.
+ *
+ * Settings come from flags, then the environment (OPTREG_DATABASE_URL,
+ * OPTREG_LISTEN, OPTREG_THREADS, OPTREG_DB_POOL, OPTREG_ANONYMOUS_READ,
+ * OPTREG_MAX_BODY).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "auth.h"
+#include "registry.h"
+
+#define VERSION "0.1.0"
+
+static const char usage_text[] =
+	"usage: optreg-server <command> [options]\n\n"
+	"Commands:\n"
+	"  migrate                 apply pending migrations\n"
+	"  serve                   serve the REST API (docs/api.md)\n"
+	"  token create --principal P --role R [--role R2 ...]\n"
+	"               [--namespace PATTERN] [--expires-in SECONDS]\n"
+	"                          create a token (printed once) directly in "
+	"the database\n"
+	"  token revoke ID         revoke a token at once\n"
+	"  routes                  print the routes served, one per line\n\n"
+	"Options (and environment):\n"
+	"  --database CONNINFO     libpq conninfo or URI "
+	"(OPTREG_DATABASE_URL)\n"
+	"  --listen HOST:PORT      default 127.0.0.1:8080 (OPTREG_LISTEN); "
+	"port 0 picks one\n"
+	"  --threads N             HTTP worker threads, default 4 "
+	"(OPTREG_THREADS)\n"
+	"  --pool N                PostgreSQL connections, default 8 "
+	"(OPTREG_DB_POOL)\n"
+	"  --max-body BYTES        request body limit, default 1048576 "
+	"(OPTREG_MAX_BODY)\n"
+	"  --anonymous-read        allow reads without a token "
+	"(OPTREG_ANONYMOUS_READ=1)\n"
+	"  --port-file FILE        write the bound port to FILE once "
+	"listening\n\n"
+	"Exit status: 0 ok, 1 failure, 2 usage.\n";
+
+struct options {
+	const char *database, *listen, *port_file, *principal, *ns;
+	const char *roles[8];
+	int nroles;
+	long threads, pool, max_body, expires_in;
+	bool anonymous_read;
+	const char *args[4];
+	int nargs;
+};
+
+static int usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "optreg-server: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nhint: run `optreg-server --help`\n");
+	return 2;
+}
+
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	const char *env;
+
+	memset(o, 0, sizeof(*o));
+	o->database = getenv("OPTREG_DATABASE_URL");
+	o->listen = getenv("OPTREG_LISTEN");
+	o->threads = 4;
+	o->pool = 8;
+	o->max_body = 1 << 20;
+	if ((env = getenv("OPTREG_THREADS")) &&
+	    !parse_long(env, 1, 256, &o->threads))
+		return usage_error("OPTREG_THREADS must be 1..256 (got %s)",
+				   env);
+	if ((env = getenv("OPTREG_DB_POOL")) &&
+	    !parse_long(env, 1, 256, &o->pool))
+		return usage_error("OPTREG_DB_POOL must be 1..256 (got %s)",
+				   env);
+	if ((env = getenv("OPTREG_MAX_BODY")) &&
+	    !parse_long(env, 1024, 64L << 20, &o->max_body))
+		return usage_error("OPTREG_MAX_BODY must be 1024..67108864 "
+				   "(got %s)",
+				   env);
+	env = getenv("OPTREG_ANONYMOUS_READ");
+	o->anonymous_read = env && (!strcmp(env, "1") || !strcmp(env, "true"));
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--anonymous-read")) {
+			o->anonymous_read = true;
+			continue;
+		}
+		if (a[0] == '-' && a[1] == '-' && !v)
+			return usage_error("%s needs a value (or is unknown)",
+					   a);
+		if (!strcmp(a, "--database")) {
+			o->database = v;
+		} else if (!strcmp(a, "--listen")) {
+			o->listen = v;
+		} else if (!strcmp(a, "--port-file")) {
+			o->port_file = v;
+		} else if (!strcmp(a, "--principal")) {
+			o->principal = v;
+		} else if (!strcmp(a, "--namespace")) {
+			o->ns = v;
+		} else if (!strcmp(a, "--role")) {
+			if (o->nroles == 8)
+				return usage_error("too many roles");
+			o->roles[o->nroles++] = v;
+		} else if (!strcmp(a, "--threads")) {
+			if (!parse_long(v, 1, 256, &o->threads))
+				return usage_error("--threads must be 1..256 "
+						   "(got %s)",
+						   v);
+		} else if (!strcmp(a, "--pool")) {
+			if (!parse_long(v, 1, 256, &o->pool))
+				return usage_error("--pool must be 1..256 "
+						   "(got %s)",
+						   v);
+		} else if (!strcmp(a, "--max-body")) {
+			if (!parse_long(v, 1024, 64L << 20, &o->max_body))
+				return usage_error("--max-body must be "
+						   "1024..67108864 (got %s)",
+						   v);
+		} else if (!strcmp(a, "--expires-in")) {
+			if (!parse_long(v, 1, 100L * 365 * 86400,
+					&o->expires_in))
+				return usage_error("--expires-in must be a "
+						   "positive number of "
+						   "seconds (got %s)",
+						   v);
+		} else if (a[0] == '-') {
+			return usage_error("unknown option \"%s\"", a);
+		} else {
+			if (o->nargs == 4)
+				return usage_error("too many arguments");
+			o->args[o->nargs++] = a;
+			continue;
+		}
+		i++;
+	}
+	if (!o->listen)
+		o->listen = "127.0.0.1:8080";
+	return 0;
+}
+
+static int need_database(const struct options *o)
+{
+	if (o->database && *o->database)
+		return 0;
+	fprintf(stderr, "optreg-server: no database given\n"
+			"hint: set OPTREG_DATABASE_URL or pass --database "
+			"CONNINFO\n");
+	return 1;
+}
+
+/* Opens one direct connection for the admin commands. */
+static PGconn *connect_or_die(const struct options *o)
+{
+	PGconn *c = PQconnectdb(o->database);
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "optreg-server: cannot connect to the "
+				"database\ndetail: %s",
+			PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void print_errors(const struct optreg_errors *errs)
+{
+	for (size_t i = 0; i < errs->len; i++) {
+		fprintf(stderr, "optreg-server: %s\n", errs->items[i].message);
+		if (errs->items[i].detail)
+			fprintf(stderr, "detail: %s\n", errs->items[i].detail);
+		if (errs->items[i].hint)
+			fprintf(stderr, "hint: %s\n", errs->items[i].hint);
+	}
+}
+
+static int cmd_migrate(const struct options *o)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	char *dir = optreg_migrations_dir();
+	PGconn *c;
+	int rc = 1;
+
+	if (need_database(o) || !(c = connect_or_die(o))) {
+		free(dir);
+		return 1;
+	}
+	if (optreg_migrate_apply(c, dir, stderr, &errs) == 0) {
+		fprintf(stderr, "optreg-server: migrations in %s are applied\n",
+			dir);
+		rc = 0;
+	} else {
+		print_errors(&errs);
+	}
+	optreg_errors_release(&errs);
+	PQfinish(c);
+	free(dir);
+	return rc;
+}
+
+static int cmd_token(const struct options *o)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_grant grants[8];
+	int rc = 1;
+
+	if (o->nargs < 2)
+		return usage_error("token needs create or revoke");
+	if (!strcmp(o->args[1], "revoke")) {
+		if (o->nargs != 3)
+			return usage_error("token revoke needs a token id");
+		if (need_database(o))
+			return 1;
+		PGconn *c = connect_or_die(o);
+		if (!c)
+			return 1;
+		if (optreg_token_revoke(c, o->args[2], &errs) == 0) {
+			printf("revoked %s\n", o->args[2]);
+			rc = 0;
+		} else {
+			print_errors(&errs);
+		}
+		PQfinish(c);
+		optreg_errors_release(&errs);
+		return rc;
+	}
+	if (strcmp(o->args[1], "create"))
+		return usage_error("unknown token command \"%s\"", o->args[1]);
+	if (!o->principal || !*o->principal || strlen(o->principal) > 200)
+		return usage_error("token create needs --principal NAME "
+				   "(1 to 200 characters)");
+	if (!o->nroles)
+		return usage_error("token create needs at least one --role "
+				   "(reader, submitter, approver, runner, "
+				   "auditor, admin)");
+	const char *pattern = o->ns ? o->ns : "*";
+	if (!optreg_pattern_valid(pattern))
+		return usage_error("--namespace must be a name or a glob of "
+				   "a-z, 0-9, '-', '*', '?' (got %s)",
+				   pattern);
+	for (int i = 0; i < o->nroles; i++) {
+		int r = optreg_role_parse(o->roles[i]);
+		if (r < 0)
+			return usage_error("unknown role \"%s\"; roles: "
+					   "reader, submitter, approver, "
+					   "runner, auditor, admin",
+					   o->roles[i]);
+		grants[i].role = (enum optreg_role)r;
+		snprintf(grants[i].pattern, sizeof(grants[i].pattern), "%s",
+			 pattern);
+	}
+	if (need_database(o))
+		return 1;
+	PGconn *c = connect_or_die(o);
+	if (!c)
+		return 1;
+	char token[OPTREG_TOKEN_LEN + 1], id[OPTREG_TOKEN_ID_LEN + 1];
+	time_t expires = 0;
+	if (optreg_token_create(c, o->principal, grants, (size_t)o->nroles,
+				o->expires_in, "optreg-server token create",
+				token, id, &expires, &errs) == 0) {
+		/* The token alone on stdout, for scripts; the rest on
+		 * stderr. */
+		printf("%s\n", token);
+		fprintf(stderr, "created token %s for %s on namespace %s\n",
+			id, o->principal, pattern);
+		OPENSSL_cleanse(token, sizeof(token));
+		rc = 0;
+	} else {
+		print_errors(&errs);
+	}
+	PQfinish(c);
+	optreg_errors_release(&errs);
+	return rc;
+}
+
+static void on_ready(unsigned port, void *ctx)
+{
+	const char *port_file = ctx;
+
+	/* The http layer logs "listening" itself. */
+	if (port_file) {
+		/* Written whole, then renamed, so readers never see half. */
+		char tmp[4096];
+		snprintf(tmp, sizeof(tmp), "%s.tmp", port_file);
+		FILE *f = fopen(tmp, "w");
+		if (f) {
+			fprintf(f, "%u\n", port);
+			fclose(f);
+			rename(tmp, port_file);
+		}
+	}
+}
+
+static const char *ready_file;
+
+static void ready_trampoline(unsigned port, void *ctx)
+{
+	(void)ctx;
+	on_ready(port, (void *)ready_file);
+}
+
+static int cmd_serve(const struct options *o)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct registry r = {0};
+	int pending = 0, rc = 1;
+
+	if (need_database(o))
+		return 1;
+	/* Block SIGTERM and SIGINT before any thread starts, so all threads
+	 * inherit the mask and the http layer's sigwait receives them. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	r.migrations_dir = optreg_migrations_dir();
+	r.anonymous_read = o->anonymous_read;
+	r.db_wait_ms = 2000;
+	if (optreg_db_open(&r.db, o->database, (int)o->pool) < 0) {
+		fprintf(stderr, "optreg-server: cannot open the database "
+				"pool\n");
+		goto out;
+	}
+	PGconn *c = optreg_db_acquire(r.db, 5000);
+	if (!c) {
+		fprintf(stderr, "optreg-server: cannot reach the database\n"
+				"hint: check OPTREG_DATABASE_URL and that "
+				"PostgreSQL is running\n");
+		goto out;
+	}
+	int mrc = optreg_migrate_pending(c, r.migrations_dir, &pending, &errs);
+	optreg_db_release(r.db, c, mrc == OPTREG_EUNAVAILABLE);
+	if (mrc) {
+		print_errors(&errs);
+		goto out;
+	}
+	if (pending) {
+		fprintf(stderr,
+			"optreg-server: %d migration%s not applied; refusing "
+			"to serve\nhint: run `optreg-server migrate` first\n",
+			pending, pending == 1 ? " is" : "s are");
+		goto out;
+	}
+	r.cache = optreg_cache_new(10000);
+	if (optreg_db_listen_start(&r.listener, o->database, "optreg_cache",
+				   optreg_registry_on_notify,
+				   optreg_registry_on_reset, &r) < 0) {
+		fprintf(stderr, "optreg-server: cannot start the cache "
+				"invalidation listener\n");
+		goto out;
+	}
+	struct optreg_http_config hc = {
+		.listen = o->listen,
+		.threads = (unsigned)o->threads,
+		.max_body = (size_t)o->max_body,
+		.metrics = optreg_registry_metrics,
+	};
+	ready_file = o->port_file;
+	rc = optreg_http_serve(&hc, optreg_registry_routes,
+			       optreg_registry_nroutes, &r, ready_trampoline) <
+			     0
+		     ? 1
+		     : 0;
+	fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");
+out:
+	if (r.listener)
+		optreg_db_listen_stop(r.listener);
+	optreg_cache_free(r.cache);
+	if (r.db)
+		optreg_db_close(r.db);
+	free(r.migrations_dir);
+	optreg_errors_release(&errs);
+	return rc;
+}
+
+static int cmd_routes(void)
+{
+	/* The layer's own routes first, then the registry's. */
+	printf("GET /healthz\nGET /metrics\n");
+	for (size_t i = 0; i < optreg_registry_nroutes; i++)
+		printf("%s %s\n", optreg_registry_routes[i].method,
+		       optreg_registry_routes[i].pattern);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	int rc;
+
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+	if (!strcmp(argv[1], "--version")) {
+		printf("optreg-server %s\n", VERSION);
+		return 0;
+	}
+	if ((rc = parse_options(argc, argv, &o)))
+		return rc;
+	const char *cmd = o.nargs ? o.args[0] : "";
+	if (!strcmp(cmd, "migrate") && o.nargs == 1)
+		return cmd_migrate(&o);
+	if (!strcmp(cmd, "serve") && o.nargs == 1)
+		return cmd_serve(&o);
+	if (!strcmp(cmd, "token"))
+		return cmd_token(&o);
+	if (!strcmp(cmd, "routes") && o.nargs == 1)
+		return cmd_routes();
+	return usage_error("unknown command \"%s\"", cmd);
+}

@@ -1,0 +1,35 @@
+/*
+ * registry/registry.h: the state one optreg-server process shares between
+ * its request threads, and the route table.
+ */
+#ifndef OPTREG_REGISTRY_H
+#define OPTREG_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cache.h"
+#include "db.h"
+#include "http.h"
+
+struct registry {
+	struct optreg_db *db;
+	struct optreg_db_listener *listener; /* cache invalidation */
+	struct optreg_cache *cache;
+	char *migrations_dir;
+	bool anonymous_read;
+	int db_wait_ms; /* how long a request waits for a pooled connection */
+};
+
+/* The routes optreg-server serves (handlers.c). */
+extern const struct optreg_http_route optreg_registry_routes[];
+extern const size_t optreg_registry_nroutes;
+
+/* Prometheus text for the pool and the cache, for /metrics. */
+void optreg_registry_metrics(struct optreg_buf *out, void *ctx);
+
+/* Listener callbacks: drop what a notification names / everything. */
+void optreg_registry_on_notify(const char *payload, void *ctx);
+void optreg_registry_on_reset(void *ctx);
+
+#endif

@@ -1,0 +1,468 @@
+"""tests/e2e/harness.py: a real optreg-server over real PostgreSQL, for tests.
+
+Standard library only (Debian's /usr/bin/python3). What it gives:
+
+  Tap          TAP output: one `ok N - desc` / `not ok N - desc` per test,
+               `# ` diagnostics (the traceback of a test that crashed), the
+               plan `1..N` at the end, exit status 1 when any test failed.
+  Cluster      a private PostgreSQL cluster made by scripts/pg in a mktemp
+               directory under /tmp: start, halt (keeping the data), stop
+               (removing it).
+  Registry     the cluster plus `optreg-server migrate`, tokens made with
+               `optreg-server token create/revoke`, servers started on
+               127.0.0.1:0 with --port-file, and one cleanup for all of it
+               (also run by atexit and on SIGTERM/SIGINT/SIGHUP).
+  Server       one `optreg-server serve` process: its base URL, SIGTERM /
+               SIGKILL, its stderr log (quoted in diagnostics).
+  http()       one HTTP/1.1 request on a fresh loopback connection; returns
+               a Response (status, headers, raw body, .json()).
+  Configs      writes config documents (YAML or JSON, docs/config.md), gets
+               their canonical bytes from `optreg canonicalize FILE`, and
+               wraps them in DSSE envelopes.
+
+Environment: BIN, the folder holding optreg and optreg-server (default
+"bin", relative to the repository root).
+"""
+
+import atexit
+import base64
+import hashlib
+import http.client as http_client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(ROOT, os.environ.get("BIN") or "bin")
+SERVER_BIN = os.path.join(BIN, "optreg-server")
+CLI_BIN = os.path.join(BIN, "optreg")
+PG = os.path.join(ROOT, "scripts", "pg")
+PAYLOAD_TYPE = "application/vnd.optreg.config.v1+json"
+HTTP_TIMEOUT = 30
+
+
+class HarnessError(Exception):
+    """The harness itself could not do what a test needs."""
+
+
+# ---------------------------------------------------------------- TAP
+
+class Tap:
+    """Runs tests and prints TAP as it goes; the plan comes last."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+        self.context = None  # callable giving extra diagnostics on failure
+
+    def _emit(self, ok, desc, diag):
+        self.n += 1
+        desc = " ".join(str(desc).split()).replace("#", "\\#")
+        print("%s %d - %s" % ("ok" if ok else "not ok", self.n, desc))
+        if not ok:
+            self.failed += 1
+            for block in diag:
+                for line in str(block).rstrip("\n").split("\n"):
+                    print("# " + line)
+        sys.stdout.flush()
+
+    def run(self, desc, fn, *args):
+        """Runs fn(*args): passing when it returns, failing when it raises
+        (an AssertionError's message, or any other exception's traceback,
+        becomes the diagnostics). Returns True when it passed."""
+        try:
+            fn(*args)
+        except AssertionError as e:
+            tb = traceback.extract_tb(e.__traceback__)
+            where = ["at %s:%d in %s" % (os.path.basename(f.filename), f.lineno, f.name)
+                     for f in tb[-2:]]
+            self._emit(False, desc, [str(e) or "assertion failed"] + where)
+            return False
+        except Exception:  # noqa: BLE001: a crash is a failure, with its traceback
+            self._emit(False, desc, [traceback.format_exc()] + self._context())
+            return False
+        self._emit(True, desc, [])
+        return True
+
+    def fail(self, desc, diag):
+        self._emit(False, desc, diag)
+
+    def _context(self):
+        if not self.context:
+            return []
+        try:
+            return list(self.context())
+        except Exception:  # noqa: BLE001
+            return []
+
+    def finish(self):
+        print("1..%d" % self.n)
+        sys.stdout.flush()
+        return 1 if self.failed else 0
+
+
+# ---------------------------------------------------------------- HTTP
+
+class Response:
+    def __init__(self, status, reason, headers, body):
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # http_client.HTTPMessage: case-insensitive
+        self.body = body
+
+    def header(self, name, default=None):
+        return self.headers.get(name, default)
+
+    def json(self):
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except ValueError as e:
+            raise AssertionError("body is not JSON (%s): %r" % (e, self.body[:300]))
+
+    def describe(self):
+        hs = "; ".join("%s: %s" % (k, v) for k, v in self.headers.items())
+        return "HTTP %d %s\n  headers: %s\n  body: %r" % (
+            self.status, self.reason, hs, self.body[:600])
+
+    def __repr__(self):
+        return "<Response %d %r>" % (self.status, self.body[:120])
+
+
+def http(base, method, path, body=None, headers=None, token=None,
+         content_type="application/json", timeout=HTTP_TIMEOUT):
+    """One request on a fresh connection. `base` is "http://127.0.0.1:PORT";
+    `body` bytes, str, or a JSON-able value (dumped); `token` adds
+    Authorization: Bearer. Returns a Response; raises OSError (or
+    http.client exceptions) when the connection fails."""
+    assert base.startswith("http://")
+    hostport = base[len("http://"):].rstrip("/")
+    host, port = hostport.rsplit(":", 1)
+    h = {}
+    if token:
+        h["Authorization"] = "Bearer " + token
+    if body is not None:
+        if not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        if content_type:
+            h["Content-Type"] = content_type
+    h.update(headers or {})
+    conn = http_client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        return Response(r.status, r.reason, r.headers, data)
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------- processes
+
+def run(argv, env=None, timeout=60, check=True, input=None):
+    """Runs a command; returns CompletedProcess (text). Raises HarnessError
+    with its output when it fails and check is set."""
+    p = subprocess.run(argv, env=env, cwd=ROOT, timeout=timeout, input=input,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    if check and p.returncode != 0:
+        raise HarnessError("%s exited %d\nstdout: %s\nstderr: %s" % (
+            " ".join(argv), p.returncode, p.stdout[-2000:], p.stderr[-2000:]))
+    return p
+
+
+class Cluster:
+    """A private PostgreSQL cluster in DIR, through scripts/pg."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.conninfo = None
+
+    def start(self):
+        p = run([PG, "start", self.dir], timeout=120)
+        lines = [l for l in p.stdout.splitlines() if l.strip()]
+        if not lines or "host=" not in lines[-1]:
+            raise HarnessError("scripts/pg start printed no conninfo: %r" % p.stdout)
+        self.conninfo = lines[-1].strip()
+        return self.conninfo
+
+    def halt(self):
+        run([PG, "halt", self.dir], timeout=120)
+
+    def stop(self):
+        run([PG, "stop", self.dir], timeout=120, check=False)
+
+
+class Server:
+    """One `optreg-server serve` process."""
+
+    def __init__(self, registry, name, args):
+        self.registry = registry
+        self.name = name
+        self.args = list(args)
+        self.port_file = os.path.join(registry.tmp, "%s.port" % name)
+        self.log_path = os.path.join(registry.tmp, "%s.log" % name)
+        self.proc = None
+        self.port = None
+        self.base = None
+        self.returncode = None
+
+    def start(self, timeout=20):
+        if os.path.exists(self.port_file):
+            os.unlink(self.port_file)
+        log = open(self.log_path, "ab")
+        argv = [SERVER_BIN, "serve", "--database", self.registry.conninfo,
+                "--listen", "127.0.0.1:0", "--port-file", self.port_file] + self.args
+        self.proc = subprocess.Popen(argv, cwd=ROOT, env=self.registry.env(),
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=log)
+        log.close()
+        self.returncode = None
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise HarnessError("server %s exited %d before listening\n%s" % (
+                    self.name, self.proc.returncode, self.log_tail()))
+            try:
+                with open(self.port_file) as f:
+                    text = f.read().strip()
+                if text.isdigit():
+                    self.port = int(text)
+                    break
+            except OSError:
+                pass
+            time.sleep(0.02)
+        else:
+            self.kill()
+            raise HarnessError("server %s wrote no port file in %ds\n%s" % (
+                self.name, timeout, self.log_tail()))
+        self.base = "http://127.0.0.1:%d" % self.port
+        while time.time() < deadline:
+            try:
+                if http(self.base, "GET", "/healthz", timeout=2).status == 200:
+                    return self
+            except (OSError, http_client.HTTPException):
+                pass
+            time.sleep(0.02)
+        self.kill()
+        raise HarnessError("server %s never answered /healthz\n%s" % (
+            self.name, self.log_tail()))
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def terminate(self, timeout=20):
+        """SIGTERM, then waits; returns the exit status (SIGKILLs it and
+        raises when it does not exit in time)."""
+        if not self.proc:
+            return self.returncode
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.returncode = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise HarnessError("server %s did not exit %ds after SIGTERM\n%s" % (
+                self.name, timeout, self.log_tail()))
+        return self.returncode
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.proc:
+            self.returncode = self.proc.returncode
+
+    def log_tail(self, n=25):
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return "--- %s stderr (last %d lines) ---\n%s" % (
+            self.name, min(n, len(lines)), "\n".join(lines[-n:]))
+
+    def request(self, method, path, **kw):
+        return http(self.base, method, path, **kw)
+
+
+class Registry:
+    """Cluster, migrations, tokens, servers; and the cleanup of all of them."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="optreg-e2e.", dir="/tmp")
+        # scripts/pg hands the cluster directory to the postgres user, which
+        # must be able to reach it through this one.
+        os.chmod(self.tmp, 0o755)
+        self.cluster = Cluster(os.path.join(self.tmp, "pg"))
+        self.conninfo = None
+        self.servers = []
+        self._cleaned = False
+        self._lock = threading.Lock()
+        self._n = 0
+        atexit.register(self.cleanup)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum, frame):
+        self.cleanup()
+        os._exit(128 + signum)
+
+    def env(self):
+        e = dict(os.environ)
+        e["OPTREG_MIGRATIONS"] = os.path.join(ROOT, "migrations")
+        for k in ("OPTREG_ANONYMOUS_READ", "OPTREG_LISTEN", "OPTREG_MAX_BODY",
+                  "OPTREG_THREADS", "OPTREG_DB_POOL"):
+            e.pop(k, None)
+        e["OPTREG_DATABASE_URL"] = self.conninfo or ""
+        return e
+
+    def start(self):
+        for b in (SERVER_BIN, CLI_BIN):
+            if not os.access(b, os.X_OK):
+                raise HarnessError("%s is missing or not executable (run make all)" % b)
+        self.conninfo = self.cluster.start()
+        run([SERVER_BIN, "migrate", "--database", self.conninfo], env=self.env())
+        return self
+
+    def token(self, principal, roles, namespace=None, expires_in=None):
+        """`optreg-server token create`; returns (token, id)."""
+        if isinstance(roles, str):
+            roles = [roles]
+        argv = [SERVER_BIN, "token", "create", "--database", self.conninfo,
+                "--principal", principal]
+        for r in roles:
+            argv += ["--role", r]
+        if namespace:
+            argv += ["--namespace", namespace]
+        if expires_in:
+            argv += ["--expires-in", str(expires_in)]
+        p = run(argv, env=self.env())
+        tok = p.stdout.strip()
+        tid = None
+        for word in p.stderr.split():
+            if word.startswith("tok_"):
+                tid = word
+                break
+        if not tok.startswith("optreg_"):
+            raise HarnessError("token create printed %r" % p.stdout)
+        return tok, tid
+
+    def revoke(self, token_id):
+        return run([SERVER_BIN, "token", "revoke", "--database", self.conninfo,
+                    token_id], env=self.env(), check=False)
+
+    def server(self, *args, name=None):
+        with self._lock:
+            self._n += 1
+            name = name or "server%d" % self._n
+        s = Server(self, name, args)
+        self.servers.append(s)
+        return s.start()
+
+    def logs(self):
+        return [s.log_tail(12) for s in self.servers if s.proc]
+
+    def cleanup(self):
+        if self._cleaned:
+            return
+        self._cleaned = True
+        for s in self.servers:
+            try:
+                s.kill()
+            except Exception:  # noqa: BLE001
+                pass
+        try:
+            self.cluster.stop()
+        except Exception:  # noqa: BLE001
+            pass
+        if os.environ.get("OPTREG_E2E_KEEP"):
+            sys.stderr.write("kept %s\n" % self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- configs
+
+class Configs:
+    """Config documents and their canonical bytes, via `optreg canonicalize`."""
+
+    def __init__(self, tmp):
+        self.dir = os.path.join(tmp, "configs")
+        os.makedirs(self.dir, exist_ok=True)
+        self._n = 0
+        self._lock = threading.Lock()
+
+    def _path(self, ext):
+        with self._lock:
+            self._n += 1
+            return os.path.join(self.dir, "c%04d.%s" % (self._n, ext))
+
+    def canonical_file(self, path):
+        p = subprocess.run([CLI_BIN, "canonicalize", path], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        if p.returncode != 0:
+            raise HarnessError("optreg canonicalize %s exited %d: %s" % (
+                path, p.returncode, p.stderr.decode("utf-8", "replace")))
+        out = p.stdout
+        if out.endswith(b"\n"):
+            out = out[:-1]
+        return out
+
+    def yaml(self, ns, name, lr="3.0e-5", description=None, extra_spec=""):
+        """A valid config written as YAML; returns its canonical bytes."""
+        text = ("apiVersion: optreg/v1\n"
+                "kind: OptimizerConfig\n"
+                "metadata:\n"
+                "  namespace: %s\n"
+                "  name: %s\n" % (ns, name))
+        if description is not None:
+            text += "  description: \"%s\"\n" % description
+        text += ("spec:\n"
+                 "  optimizer: adamw\n"
+                 "  lr: %s\n"
+                 "  betas: [0.9, 0.999]\n"
+                 "  eps: 1.0e-8\n"
+                 "  weight_decay: 0.01\n" % lr) + extra_spec
+        path = self._path("yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        return self.canonical_file(path)
+
+    def json_doc(self, doc):
+        """Any JSON value, canonicalized by the CLI (valid or not)."""
+        path = self._path("json")
+        with open(path, "w") as f:
+            json.dump(doc, f, indent=2)
+        return self.canonical_file(path)
+
+
+def doc(ns, name, **spec):
+    """A config document as a Python value."""
+    s = {"optimizer": "adamw", "lr": 0.001, "betas": [0.9, 0.999],
+         "eps": 1e-8, "weight_decay": 0.01}
+    s.update(spec)
+    return {"apiVersion": "optreg/v1", "kind": "OptimizerConfig",
+            "metadata": {"namespace": ns, "name": name}, "spec": s}
+
+
+def envelope(payload, payload_type=PAYLOAD_TYPE):
+    """A DSSE envelope (unsigned) around `payload` bytes, as a dict."""
+    return {"payloadType": payload_type,
+            "payload": base64.b64encode(payload).decode("ascii"),
+            "signatures": []}
+
+
+def digest_of(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()

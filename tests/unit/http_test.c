@@ -1,0 +1,1263 @@
+/*
+ * tests/unit/http_test.c: the HTTP layer: route matching, problem bodies,
+ * request helpers without a server, and a real server on 127.0.0.1:0 talked
+ * to with libcurl and raw sockets, ending with a SIGTERM while a slow request
+ * is in flight.
+ *
+ * The server takes SIGTERM with sigwait(), so main() blocks SIGTERM and
+ * SIGINT before any thread starts: every thread inherits the mask and the
+ * signal can only be taken by the serving thread.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "registry/http.h"
+
+/* ---- route matching ------------------------------------------------------ */
+
+static const struct optreg_http_route match_routes[] = {
+	{"GET", "/v1/configs/{ns}/{name}/versions/{n}", NULL},
+	{"POST", "/v1/configs/{ns}/{name}/versions", NULL},
+	{"GET", "/v1/configs/{ns}/{name}/versions", NULL},
+	{"GET", "/v1/keys", NULL},
+	{"POST", "/v1/keys", NULL},
+	{"POST", "/v1/keys/{keyid}/revoke", NULL},
+	{"DELETE", "/v1/tokens/{id}", NULL},
+};
+#define NMATCH (sizeof(match_routes) / sizeof(match_routes[0]))
+
+static int match(const char *method, const char *path, const char **params,
+		 size_t *np, char *buf, size_t buflen)
+{
+	return optreg_http_match(match_routes, NMATCH, method, path, params, np,
+				 buf, buflen);
+}
+
+static void test_match_params(void **state)
+{
+	const char *p[OPTREG_HTTP_MAX_PARAMS];
+	char buf[256];
+	size_t np;
+
+	(void)state;
+	assert_int_equal(match("GET", "/v1/configs/team-a/bert/versions/7", p,
+			       &np, buf, sizeof(buf)),
+			 0);
+	assert_int_equal(np, 3);
+	assert_string_equal(p[0], "team-a");
+	assert_string_equal(p[1], "bert");
+	assert_string_equal(p[2], "7");
+
+	assert_int_equal(match("POST", "/v1/configs/a/b/versions", p, &np, buf,
+			       sizeof(buf)),
+			 1);
+	assert_int_equal(np, 2);
+	assert_int_equal(match("GET", "/v1/configs/a/b/versions", p, &np, buf,
+			       sizeof(buf)),
+			 2);
+	assert_int_equal(match("GET", "/v1/keys", p, &np, buf, sizeof(buf)), 3);
+	assert_int_equal(np, 0);
+	assert_int_equal(
+		match("POST", "/v1/keys/k1/revoke", p, &np, buf, sizeof(buf)),
+		5);
+	assert_string_equal(p[0], "k1");
+}
+
+static void test_match_percent_decoding(void **state)
+{
+	const char *p[OPTREG_HTTP_MAX_PARAMS];
+	char buf[256];
+	size_t np;
+
+	(void)state;
+	assert_int_equal(match("GET",
+			       "/v1/configs/team%2Da/b%20e%C3%a9/versions/1", p,
+			       &np, buf, sizeof(buf)),
+			 0);
+	assert_string_equal(p[0], "team-a");
+	assert_string_equal(p[1], "b e\xc3\xa9");
+	/* Literal segments compare decoded. */
+	assert_int_equal(match("GET", "/v1/%6Beys", p, &np, buf, sizeof(buf)),
+			 3);
+	/* '+' is not a space in a path. */
+	assert_int_equal(
+		match("DELETE", "/v1/tokens/a+b", p, &np, buf, sizeof(buf)), 6);
+	assert_string_equal(p[0], "a+b");
+
+	/* An encoded '/' or NUL, or a bad escape: no match. */
+	assert_int_equal(
+		match("DELETE", "/v1/tokens/a%2Fb", p, &np, buf, sizeof(buf)),
+		-1);
+	assert_int_equal(
+		match("DELETE", "/v1/tokens/a%2fb", p, &np, buf, sizeof(buf)),
+		-1);
+	assert_int_equal(
+		match("DELETE", "/v1/tokens/a%00b", p, &np, buf, sizeof(buf)),
+		-1);
+	assert_int_equal(
+		match("DELETE", "/v1/tokens/a%zz", p, &np, buf, sizeof(buf)),
+		-1);
+	assert_int_equal(
+		match("DELETE", "/v1/tokens/a%4", p, &np, buf, sizeof(buf)),
+		-1);
+	assert_int_equal(
+		match("DELETE", "/v1/tokens/%", p, &np, buf, sizeof(buf)), -1);
+	assert_int_equal(np, 0);
+}
+
+static void test_match_404_405(void **state)
+{
+	const char *p[OPTREG_HTTP_MAX_PARAMS];
+	char buf[256];
+	size_t np;
+
+	(void)state;
+	assert_int_equal(match("DELETE", "/v1/keys", p, &np, buf, sizeof(buf)),
+			 -2);
+	assert_int_equal(match("PUT", "/v1/configs/a/b/versions", p, &np, buf,
+			       sizeof(buf)),
+			 -2);
+	assert_int_equal(match("get", "/v1/keys", p, &np, buf, sizeof(buf)),
+			 -2);
+	assert_int_equal(match("GET", "/v1/nope", p, &np, buf, sizeof(buf)),
+			 -1);
+	assert_int_equal(match("GET", "/", p, &np, buf, sizeof(buf)), -1);
+	assert_int_equal(match("GET", "", p, &np, buf, sizeof(buf)), -1);
+	assert_int_equal(match("GET", "v1/keys", p, &np, buf, sizeof(buf)), -1);
+	assert_int_equal(match("GET", "/v1/configs/a/b/versions/1/x", p, &np,
+			       buf, sizeof(buf)),
+			 -1);
+	/* An empty segment never fills a {param}. */
+	assert_int_equal(match("GET", "/v1/configs//b/versions", p, &np, buf,
+			       sizeof(buf)),
+			 -1);
+	assert_int_equal(match("GET", "/v1//keys", p, &np, buf, sizeof(buf)),
+			 -1);
+	/* Too small a buffer for the decoded parameters. */
+	assert_int_equal(match("GET", "/v1/keys", p, &np, buf, 4), -1);
+}
+
+static void test_match_trailing_slash_and_head(void **state)
+{
+	const char *p[OPTREG_HTTP_MAX_PARAMS];
+	char buf[256];
+	size_t np;
+
+	(void)state;
+	/* Decision: a trailing slash is another (empty) segment. */
+	assert_int_equal(match("GET", "/v1/keys/", p, &np, buf, sizeof(buf)),
+			 -1);
+	assert_int_equal(match("GET", "/v1/configs/a/b/versions/", p, &np, buf,
+			       sizeof(buf)),
+			 -1);
+	/* HEAD is served by a GET route. */
+	assert_int_equal(match("HEAD", "/v1/keys", p, &np, buf, sizeof(buf)),
+			 3);
+	assert_int_equal(match("HEAD", "/v1/configs/a/b/versions/2", p, &np,
+			       buf, sizeof(buf)),
+			 0);
+	assert_string_equal(p[2], "2");
+	assert_int_equal(
+		match("HEAD", "/v1/keys/k/revoke", p, &np, buf, sizeof(buf)),
+		-2);
+}
+
+/* ---- request helpers and problems ------------------------------------------
+ */
+
+static json_t *parse(const struct optreg_buf *b)
+{
+	json_error_t err;
+	json_t *j = json_loadb(b->data, b->len, 0, &err);
+
+	if (!j)
+		fail_msg("not JSON (%s): %s", err.text, b->data);
+	return j;
+}
+
+static void test_problem_shape(void **state)
+{
+	struct optreg_http_req req;
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_error *e;
+	json_t *j, *items, *it;
+	const char *key;
+	json_t *v;
+	size_t n = 0;
+
+	(void)state;
+	optreg_http_req_init(&req);
+	strcpy(req.request_id, "rid-1");
+	optreg_errors_add(&errs, OPTREG_EINVAL, "exclusive_maximum",
+			  "spec.betas[1]", "must be less than 1 (got %d)", 1);
+	e = optreg_errors_add(&errs, OPTREG_EINVAL, "required", "spec.lr",
+			      "is required");
+	optreg_error_set_hint(e, "add spec.lr");
+	e->line = 3;
+	e->col = 5;
+	optreg_buf_adds(&req.resp, "leftover");
+	optreg_http_problem(&req, 422, "invalid_config", &errs,
+			    "the config has %zu errors", errs.len);
+	assert_int_equal(req.status, 422);
+	assert_string_equal(req.content_type, "application/problem+json");
+
+	j = parse(&req.resp);
+	/* Exactly these members, in this order. */
+	static const char *const keys[] = {"type",   "title", "status",
+					   "detail", "code",  "request_id",
+					   "errors"};
+	json_object_foreach(j, key, v)
+	{
+		assert_true(n < 7);
+		assert_string_equal(key, keys[n]);
+		n++;
+	}
+	assert_int_equal(n, 7);
+	assert_string_equal(json_string_value(json_object_get(j, "type")),
+			    "https://optreg.dev/problems/invalid_config");
+	assert_string_equal(json_string_value(json_object_get(j, "title")),
+			    "Unprocessable Content");
+	assert_int_equal(json_integer_value(json_object_get(j, "status")), 422);
+	assert_string_equal(json_string_value(json_object_get(j, "detail")),
+			    "the config has 2 errors");
+	assert_string_equal(json_string_value(json_object_get(j, "code")),
+			    "invalid_config");
+	assert_string_equal(json_string_value(json_object_get(j, "request_id")),
+			    "rid-1");
+	items = json_object_get(j, "errors");
+	assert_int_equal(json_array_size(items), 2);
+	it = json_array_get(items, 0);
+	assert_int_equal(json_object_size(it), 3);
+	assert_string_equal(json_string_value(json_object_get(it, "path")),
+			    "spec.betas[1]");
+	assert_string_equal(json_string_value(json_object_get(it, "rule")),
+			    "exclusive_maximum");
+	assert_string_equal(json_string_value(json_object_get(it, "message")),
+			    "must be less than 1 (got 1)");
+	it = json_array_get(items, 1);
+	assert_int_equal(json_object_size(it), 6);
+	assert_string_equal(json_string_value(json_object_get(it, "hint")),
+			    "add spec.lr");
+	assert_int_equal(json_integer_value(json_object_get(it, "line")), 3);
+	assert_int_equal(json_integer_value(json_object_get(it, "col")), 5);
+	json_decref(j);
+
+	/* No errors list: no errors member; titles follow the status. */
+	optreg_http_problem(&req, 401, "unauthorized", NULL, "no token");
+	j = parse(&req.resp);
+	assert_null(json_object_get(j, "errors"));
+	assert_string_equal(json_string_value(json_object_get(j, "title")),
+			    "Unauthorized");
+	json_decref(j);
+	optreg_errors_release(&errs);
+	optreg_http_problem(&req, 404, "not_found", &errs, "no %s", "x");
+	j = parse(&req.resp);
+	assert_null(json_object_get(j, "errors"));
+	assert_string_equal(json_string_value(json_object_get(j, "title")),
+			    "Not Found");
+	json_decref(j);
+	optreg_http_problem(&req, 413, "too_large", NULL, "big");
+	j = parse(&req.resp);
+	assert_string_equal(json_string_value(json_object_get(j, "title")),
+			    "Content Too Large");
+	json_decref(j);
+	optreg_http_req_release(&req);
+}
+
+static void test_json_and_response_headers(void **state)
+{
+	struct optreg_http_req req;
+
+	(void)state;
+	optreg_http_req_init(&req);
+	optreg_http_json(&req, 201,
+			 json_pack("{s:i, s:b}", "version", 3, "created", 1));
+	assert_int_equal(req.status, 201);
+	assert_string_equal(req.content_type, "application/json");
+	assert_string_equal(req.resp.data, "{\"version\":3,\"created\":true}");
+	optreg_http_json(&req, 204, NULL);
+	assert_int_equal(req.status, 204);
+	assert_int_equal(req.resp.len, 0);
+
+	optreg_http_set_header(&req, "ETag", "\"sha256:ab\"");
+	optreg_http_set_header(&req, "X-Bad", "a\r\nSet-Cookie: x");
+	assert_int_equal(req.nheaders, 1);
+	assert_string_equal(req.headers[0].name, "ETag");
+	assert_string_equal(req.headers[0].value, "\"sha256:ab\"");
+	optreg_http_req_release(&req);
+	assert_int_equal(req.nheaders, 0);
+	assert_int_equal(req.status, 0);
+}
+
+static void test_query_and_request_headers(void **state)
+{
+	struct optreg_http_req req;
+
+	(void)state;
+	optreg_http_req_init(&req);
+	assert_null(optreg_http_query(&req, "a"));
+	req.query = "a=1&b=x%20y+z&c&d=&e=%zz&a=2&k%65y=v&n=a%00b&";
+	assert_string_equal(optreg_http_query(&req, "a"), "1");
+	assert_string_equal(optreg_http_query(&req, "b"), "x y z");
+	assert_string_equal(optreg_http_query(&req, "c"), "");
+	assert_string_equal(optreg_http_query(&req, "d"), "");
+	assert_string_equal(optreg_http_query(&req, "e"), "%zz");
+	assert_string_equal(optreg_http_query(&req, "key"), "v");
+	assert_string_equal(optreg_http_query(&req, "n"), "a%00b");
+	assert_null(optreg_http_query(&req, "missing"));
+	assert_null(optreg_http_query(&req, ""));
+
+	assert_null(optreg_http_header(&req, "Authorization"));
+	optreg_http_req_add_header(&req, "Authorization", "Bearer x");
+	assert_string_equal(optreg_http_header(&req, "authorization"),
+			    "Bearer x");
+	optreg_http_req_release(&req);
+}
+
+/* A handler run without a server: the way handlers are unit-tested. */
+static void echo_handler(struct optreg_http_req *req)
+{
+	const char *q = optreg_http_query(req, "q");
+	const char *auth = optreg_http_header(req, "Authorization");
+
+	if (!auth) {
+		optreg_http_set_header(req, "WWW-Authenticate", "Bearer");
+		optreg_http_problem(req, 401, "unauthorized", NULL,
+				    "a bearer token is required");
+		return;
+	}
+	req->principal = "tester";
+	optreg_http_json(req, 200,
+			 json_pack("{s:s, s:s?, s:s%}", "id", req->params[0],
+				   "q", q, "body", req->body.data,
+				   req->body.len));
+}
+
+static void test_handler_without_server(void **state)
+{
+	struct optreg_http_req req;
+	json_t *j;
+
+	(void)state;
+	optreg_http_req_init(&req);
+	req.method = "GET";
+	req.params[0] = "item-1";
+	req.nparams = 1;
+	echo_handler(&req);
+	assert_int_equal(req.status, 401);
+	assert_int_equal(req.nheaders, 1);
+	optreg_http_req_release(&req);
+
+	optreg_http_req_init(&req);
+	req.params[0] = "item-1";
+	req.nparams = 1;
+	req.query = "q=hello%21";
+	optreg_buf_adds(&req.body, "payload");
+	optreg_http_req_add_header(&req, "Authorization", "Bearer t");
+	echo_handler(&req);
+	assert_int_equal(req.status, 200);
+	j = parse(&req.resp);
+	assert_string_equal(json_string_value(json_object_get(j, "id")),
+			    "item-1");
+	assert_string_equal(json_string_value(json_object_get(j, "q")),
+			    "hello!");
+	assert_string_equal(json_string_value(json_object_get(j, "body")),
+			    "payload");
+	json_decref(j);
+	optreg_http_req_release(&req);
+}
+
+/* ---- a real server ----------------------------------------------------------
+ */
+
+#define TEST_MAX_BODY 1024
+
+static atomic_bool slow_entered;
+
+static void h_item_get(struct optreg_http_req *req)
+{
+	const char *q = optreg_http_query(req, "q");
+
+	req->principal = "tester";
+	optreg_http_json(req, 200,
+			 json_pack("{s:s, s:s?, s:s}", "id", req->params[0],
+				   "q", q, "path", req->path));
+}
+
+static void h_item_delete(struct optreg_http_req *req)
+{
+	optreg_http_json(req, 204, NULL);
+}
+
+static void h_item_post(struct optreg_http_req *req)
+{
+	optreg_http_set_header(req, "Location", "/v1/items/new");
+	optreg_http_json(req, 201,
+			 json_pack("{s:I}", "len", (json_int_t)req->body.len));
+}
+
+static void h_slow(struct optreg_http_req *req)
+{
+	struct timespec ts = {0, 300 * 1000 * 1000};
+
+	atomic_store(&slow_entered, true);
+	nanosleep(&ts, NULL);
+	optreg_http_json(req, 200, json_pack("{s:b}", "slow", 1));
+}
+
+static void h_forgot(struct optreg_http_req *req)
+{
+	optreg_http_set_header(req, "X-Half-Done", "1");
+}
+
+static const struct optreg_http_route server_routes[] = {
+	{"GET", "/v1/items/{id}", h_item_get},
+	{"DELETE", "/v1/items/{id}", h_item_delete},
+	{"POST", "/v1/items", h_item_post},
+	{"GET", "/v1/slow", h_slow},
+	{"GET", "/v1/forgot", h_forgot},
+};
+
+static void extra_metrics(struct optreg_buf *out, void *ctx)
+{
+	assert_ptr_equal(ctx, &slow_entered);
+	optreg_buf_adds(out, "# TYPE optreg_test_extra gauge\n"
+			     "optreg_test_extra 42\n");
+}
+
+struct server {
+	struct optreg_http_config cfg;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	unsigned port;
+	bool ready, done;
+	int rc;
+};
+
+/* The server being started (one at a time). */
+static struct server *current;
+
+static void server_ready(unsigned port, void *ctx)
+{
+	struct server *s = current;
+
+	assert_ptr_equal(ctx, &slow_entered);
+	pthread_mutex_lock(&s->mu);
+	s->port = port;
+	s->ready = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *server_main(void *arg)
+{
+	struct server *s = arg;
+	int rc = optreg_http_serve(&s->cfg, server_routes,
+				   sizeof(server_routes) /
+					   sizeof(server_routes[0]),
+				   &slow_entered, server_ready);
+
+	pthread_mutex_lock(&s->mu);
+	s->rc = rc;
+	s->done = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Starts a server; returns true once it listens, false when serve ended
+ * (s->rc says why). */
+static bool server_start(struct server *s, const char *listen)
+{
+	memset(s, 0, sizeof(*s));
+	s->cfg.listen = listen;
+	s->cfg.threads = 2;
+	s->cfg.max_body = TEST_MAX_BODY;
+	s->cfg.drain_s = 5;
+	s->cfg.metrics = extra_metrics;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	current = s;
+	assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+	pthread_mutex_lock(&s->mu);
+	while (!s->ready && !s->done)
+		pthread_cond_wait(&s->cond, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	return s->ready;
+}
+
+static int server_stop(struct server *s)
+{
+	assert_int_equal(kill(getpid(), SIGTERM), 0);
+	pthread_join(s->thread, NULL);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cond);
+	return s->rc;
+}
+
+struct reply {
+	long status;
+	CURLcode code;
+	struct optreg_buf body;
+	struct optreg_buf headers;
+};
+
+static size_t on_data(char *p, size_t size, size_t n, void *data)
+{
+	optreg_buf_add(data, p, size * n);
+	return size * n;
+}
+
+struct upload {
+	const char *data;
+	size_t len, off;
+};
+
+static size_t on_read(char *p, size_t size, size_t n, void *data)
+{
+	struct upload *u = data;
+	size_t k = size * n;
+
+	if (k > u->len - u->off)
+		k = u->len - u->off;
+	if (k > 300) /* several chunks */
+		k = 300;
+	memcpy(p, u->data + u->off, k);
+	u->off += k;
+	return k;
+}
+
+static struct server srv;
+static char log_path[] = "/tmp/optreg-http-test.XXXXXX";
+static int saved_stderr = -1;
+
+/*
+ * One request to the test server. `headers` is NULL or NULL-ended;
+ * `chunked` sends the body with Transfer-Encoding: chunked.
+ */
+static void request(const char *method, const char *target,
+		    const char *const *headers, const char *body, size_t len,
+		    bool chunked, struct reply *r)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *hl = NULL;
+	struct upload up = {body, len, 0};
+	char url[512];
+
+	memset(r, 0, sizeof(*r));
+	optreg_buf_init(&r->body);
+	optreg_buf_init(&r->headers);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", srv.port, target);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	for (size_t i = 0; headers && headers[i]; i++)
+		hl = curl_slist_append(hl, headers[i]);
+	if (!strcmp(method, "HEAD")) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (body && chunked) {
+		hl = curl_slist_append(hl, "Transfer-Encoding: chunked");
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, &up);
+	} else if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+	}
+	hl = curl_slist_append(hl, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	r->code = curl_easy_perform(c);
+	if (r->code == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c);
+}
+
+static void reply_release(struct reply *r)
+{
+	optreg_buf_release(&r->body);
+	optreg_buf_release(&r->headers);
+}
+
+/* A response header's value (copied into `out`), or NULL. */
+static const char *header(const struct reply *r, const char *name, char *out,
+			  size_t outlen)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = r->headers.data; p && *p;) {
+		const char *eol = strstr(p, "\r\n");
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (len > nl && !strncasecmp(p, name, nl) && p[nl] == ':') {
+			const char *v = p + nl + 1;
+
+			while (*v == ' ')
+				v++;
+			snprintf(out, outlen, "%.*s", (int)(p + len - v), v);
+			return out;
+		}
+		p = eol ? eol + 2 : NULL;
+	}
+	return NULL;
+}
+
+static int server_setup(void **state)
+{
+	int fd;
+
+	(void)state;
+	/* Capture the access log for the last test. */
+	fd = mkstemp(log_path);
+	if (fd < 0)
+		return -1;
+	fflush(stderr);
+	saved_stderr = dup(2);
+	dup2(fd, 2);
+	close(fd);
+	if (!server_start(&srv, "127.0.0.1:0")) {
+		dup2(saved_stderr, 2);
+		fprintf(stderr, "server did not start: %d\n", srv.rc);
+		return -1;
+	}
+	return 0;
+}
+
+static void restore_stderr(void)
+{
+	if (saved_stderr >= 0) {
+		fflush(stderr);
+		dup2(saved_stderr, 2);
+		close(saved_stderr);
+		saved_stderr = -1;
+	}
+}
+
+static int server_teardown(void **state)
+{
+	(void)state;
+	restore_stderr();
+	unlink(log_path);
+	return 0;
+}
+
+static json_t *reply_json(const struct reply *r)
+{
+	return parse(&r->body);
+}
+
+static bool is_hex32(const char *s)
+{
+	return strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
+}
+
+static void test_srv_json_and_request_id(void **state)
+{
+	const char *const h[] = {"X-Request-Id: abc-123_X.y", NULL};
+	char v[256], v2[256];
+	struct reply r;
+	json_t *j;
+
+	(void)state;
+	request("GET", "/v1/items/a%20b?q=x%26y", h, NULL, 0, false, &r);
+	assert_int_equal(r.code, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(header(&r, "Content-Type", v, sizeof(v)),
+			    "application/json");
+	assert_string_equal(header(&r, "X-Request-Id", v, sizeof(v)),
+			    "abc-123_X.y");
+	j = reply_json(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "id")), "a b");
+	assert_string_equal(json_string_value(json_object_get(j, "q")), "x&y");
+	assert_string_equal(json_string_value(json_object_get(j, "path")),
+			    "/v1/items/a b");
+	json_decref(j);
+	reply_release(&r);
+
+	/* Not sane: a new one. */
+	const char *const bad[] = {"X-Request-Id: bad id!", NULL};
+	request("GET", "/v1/items/1", bad, NULL, 0, false, &r);
+	assert_int_equal(r.status, 200);
+	assert_true(is_hex32(header(&r, "X-Request-Id", v, sizeof(v))));
+	reply_release(&r);
+
+	char longid[160] = "X-Request-Id: ";
+	memset(longid + strlen(longid), 'a', 129);
+	const char *const toolong[] = {longid, NULL};
+	request("GET", "/v1/items/1", toolong, NULL, 0, false, &r);
+	assert_true(is_hex32(header(&r, "X-Request-Id", v, sizeof(v))));
+	reply_release(&r);
+	longid[strlen(longid) - 1] = '\0'; /* 128 chars: kept */
+	request("GET", "/v1/items/1", toolong, NULL, 0, false, &r);
+	assert_int_equal(strlen(header(&r, "X-Request-Id", v, sizeof(v))), 128);
+	reply_release(&r);
+
+	request("GET", "/v1/items/1", NULL, NULL, 0, false, &r);
+	assert_true(is_hex32(header(&r, "X-Request-Id", v, sizeof(v))));
+	reply_release(&r);
+	request("GET", "/v1/items/1", NULL, NULL, 0, false, &r);
+	assert_true(is_hex32(header(&r, "X-Request-Id", v2, sizeof(v2))));
+	assert_string_not_equal(v, v2);
+	reply_release(&r);
+}
+
+static void assert_problem(const struct reply *r, long status, const char *code)
+{
+	char v[256];
+	json_t *j;
+
+	assert_int_equal(r->code, CURLE_OK);
+	assert_int_equal(r->status, status);
+	assert_string_equal(header(r, "Content-Type", v, sizeof(v)),
+			    "application/problem+json");
+	j = parse(&r->body);
+	assert_string_equal(json_string_value(json_object_get(j, "code")),
+			    code);
+	assert_int_equal(json_integer_value(json_object_get(j, "status")),
+			 status);
+	assert_non_null(json_string_value(json_object_get(j, "title")));
+	assert_non_null(json_string_value(json_object_get(j, "detail")));
+	/* The problem's request id is the header's. */
+	assert_string_equal(json_string_value(json_object_get(j, "request_id")),
+			    header(r, "X-Request-Id", v, sizeof(v)));
+	json_decref(j);
+}
+
+static void test_srv_404_405(void **state)
+{
+	char v[256];
+	struct reply r;
+
+	(void)state;
+	request("GET", "/v1/nothing", NULL, NULL, 0, false, &r);
+	assert_problem(&r, 404, "not_found");
+	reply_release(&r);
+	request("GET", "/v1/items/a%2Fb", NULL, NULL, 0, false, &r);
+	assert_problem(&r, 404, "not_found");
+	reply_release(&r);
+	request("GET", "/v1/items/", NULL, NULL, 0, false, &r);
+	assert_problem(&r, 404, "not_found");
+	reply_release(&r);
+
+	request("PUT", "/v1/items/1", NULL, "{}", 2, false, &r);
+	assert_problem(&r, 405, "method_not_allowed");
+	assert_string_equal(header(&r, "Allow", v, sizeof(v)),
+			    "GET, DELETE, HEAD");
+	reply_release(&r);
+	request("DELETE", "/v1/items", NULL, NULL, 0, false, &r);
+	assert_problem(&r, 405, "method_not_allowed");
+	assert_string_equal(header(&r, "Allow", v, sizeof(v)), "POST");
+	reply_release(&r);
+	request("POST", "/healthz", NULL, "{}", 2, false, &r);
+	assert_problem(&r, 405, "method_not_allowed");
+	assert_string_equal(header(&r, "Allow", v, sizeof(v)), "GET, HEAD");
+	reply_release(&r);
+}
+
+static void test_srv_statuses(void **state)
+{
+	char v[256];
+	struct reply r;
+	json_t *j;
+
+	(void)state;
+	request("DELETE", "/v1/items/7", NULL, NULL, 0, false, &r);
+	assert_int_equal(r.status, 204);
+	assert_int_equal(r.body.len, 0);
+	reply_release(&r);
+
+	/* A handler that forgot to answer: 500, its headers dropped. */
+	request("GET", "/v1/forgot", NULL, NULL, 0, false, &r);
+	assert_problem(&r, 500, "internal");
+	assert_null(header(&r, "X-Half-Done", v, sizeof(v)));
+	reply_release(&r);
+
+	request("HEAD", "/v1/items/1", NULL, NULL, 0, false, &r);
+	assert_int_equal(r.code, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body.len, 0);
+	reply_release(&r);
+
+	request("GET", "/healthz", NULL, NULL, 0, false, &r);
+	assert_int_equal(r.status, 200);
+	j = reply_json(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "status")),
+			    "ok");
+	json_decref(j);
+	assert_non_null(header(&r, "X-Request-Id", v, sizeof(v)));
+	reply_release(&r);
+	request("HEAD", "/healthz", NULL, NULL, 0, false, &r);
+	assert_int_equal(r.status, 200);
+	reply_release(&r);
+}
+
+static void test_srv_bodies(void **state)
+{
+	char *big = malloc(8 * TEST_MAX_BODY);
+	char v[256];
+	struct reply r;
+	json_t *j;
+
+	(void)state;
+	memset(big, 'x', 8 * TEST_MAX_BODY);
+	request("POST", "/v1/items", NULL, big, TEST_MAX_BODY, false, &r);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(header(&r, "Location", v, sizeof(v)),
+			    "/v1/items/new");
+	j = reply_json(&r);
+	assert_int_equal(json_integer_value(json_object_get(j, "len")),
+			 TEST_MAX_BODY);
+	json_decref(j);
+	reply_release(&r);
+
+	request("POST", "/v1/items", NULL, big, 700, true, &r);
+	assert_int_equal(r.status, 201);
+	j = reply_json(&r);
+	assert_int_equal(json_integer_value(json_object_get(j, "len")), 700);
+	json_decref(j);
+	reply_release(&r);
+
+	/* One byte over, by Content-Length, and chunked. */
+	request("POST", "/v1/items", NULL, big, TEST_MAX_BODY + 1, false, &r);
+	assert_problem(&r, 413, "too_large");
+	reply_release(&r);
+	request("POST", "/v1/items", NULL, big, TEST_MAX_BODY + 500, true, &r);
+	assert_problem(&r, 413, "too_large");
+	reply_release(&r);
+	/* Far over by Content-Length: answered before the body is read. */
+	request("POST", "/v1/items", NULL, big, 8 * TEST_MAX_BODY, false, &r);
+	assert_problem(&r, 413, "too_large");
+	reply_release(&r);
+	/* Far over, chunked: no answer can come, the connection closes. */
+	request("POST", "/v1/items", NULL, big, 8 * TEST_MAX_BODY, true, &r);
+	assert_int_equal(r.status, 0);
+	reply_release(&r);
+	free(big);
+}
+
+/* Sends raw bytes, `then` (may be NULL) 50 ms later, and returns what came
+ * back until the server closed or a second passed. */
+static void raw_exchange2(const char *req, const char *then,
+			  struct optreg_buf *out)
+{
+	struct sockaddr_in sa;
+	struct timeval tv = {1, 0};
+	char buf[4096];
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)srv.port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL),
+			 (ssize_t)strlen(req));
+	if (then) {
+		struct timespec ts = {0, 50 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+		assert_int_equal(send(fd, then, strlen(then), MSG_NOSIGNAL),
+				 (ssize_t)strlen(then));
+	}
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		optreg_buf_add(out, buf, (size_t)n);
+	close(fd);
+}
+
+static void raw_exchange(const char *req, struct optreg_buf *out)
+{
+	raw_exchange2(req, NULL, out);
+}
+
+static void test_srv_raw_limits(void **state)
+{
+	struct optreg_buf out = OPTREG_BUF_INIT;
+	struct optreg_buf req = OPTREG_BUF_INIT;
+
+	(void)state;
+	/* A huge declared body, none sent: 413 at once. */
+	raw_exchange("POST /v1/items HTTP/1.1\r\nHost: x\r\n"
+		     "Content-Length: 100000000\r\n\r\n",
+		     &out);
+	assert_memory_equal(out.data, "HTTP/1.1 413", 12);
+	assert_non_null(strstr(out.data, "\"code\":\"too_large\""));
+	optreg_buf_reset(&out);
+
+	/* Over the limit by Content-Length, the body in two pieces (a
+	 * request pipelined behind it): read, dropped, answered 413. */
+	char first[301], rest[1501];
+	memset(first, 'a', 300);
+	first[300] = '\0';
+	memset(rest, 'b', 1200);
+	rest[1200] = '\0';
+	optreg_buf_adds(&req, "POST /v1/items HTTP/1.1\r\nHost: x\r\n"
+			      "Content-Length: 1500\r\n\r\n");
+	optreg_buf_adds(&req, first);
+	strcat(rest, "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: close\r\n\r\n");
+	raw_exchange2(req.data, rest, &out);
+	assert_memory_equal(out.data, "HTTP/1.1 413", 12);
+	assert_non_null(strstr(out.data, "\"code\":\"too_large\""));
+	optreg_buf_reset(&out);
+	optreg_buf_reset(&req);
+
+	/* Headers over the connection memory: MHD refuses them itself. */
+	optreg_buf_adds(&req, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ");
+	for (int i = 0; i < 40000; i++)
+		optreg_buf_addch(&req, 'a');
+	optreg_buf_adds(&req, "\r\n\r\n");
+	raw_exchange(req.data, &out);
+	assert_true(!strncmp(out.data, "HTTP/1.1 431", 12) ||
+		    !strncmp(out.data, "HTTP/1.1 413", 12));
+	optreg_buf_reset(&out);
+
+	/* A request line with a raw NUL-decoding path. */
+	raw_exchange("GET /v1/items/%00 HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: close\r\n\r\n",
+		     &out);
+	assert_memory_equal(out.data, "HTTP/1.1 404", 12);
+	optreg_buf_release(&out);
+	optreg_buf_release(&req);
+}
+
+static void test_srv_metrics(void **state)
+{
+	const char *want[] = {
+		"# TYPE optreg_http_requests_total counter\n",
+		"optreg_http_requests_total{route=\"/v1/items/{id}\","
+		"method=\"GET\",status=\"200\"} ",
+		"optreg_http_requests_total{route=\"/v1/items/{id}\","
+		"method=\"DELETE\",status=\"204\"} 1\n",
+		"optreg_http_requests_total{route=\"unmatched\","
+		"method=\"GET\",status=\"404\"} ",
+		"optreg_http_requests_total{route=\"unmatched\","
+		"method=\"PUT\",status=\"405\"} 1\n",
+		"optreg_http_requests_total{route=\"/v1/items\","
+		"method=\"POST\",status=\"413\"} ",
+		"optreg_http_requests_total{route=\"/healthz\","
+		"method=\"HEAD\",status=\"200\"} 1\n",
+		"# TYPE optreg_http_request_duration_seconds histogram\n",
+		"optreg_http_request_duration_seconds_bucket{route=\"/v1/"
+		"items/{id}\",le=\"0.0005\"} ",
+		"optreg_http_request_duration_seconds_bucket{route=\"/v1/"
+		"items/{id}\",le=\"+Inf\"} ",
+		"optreg_http_request_duration_seconds_sum{route=\"/v1/items/"
+		"{id}\"} ",
+		"optreg_http_request_duration_seconds_count{route=\"/v1/"
+		"items/{id}\"} ",
+		"# TYPE optreg_http_in_flight gauge\noptreg_http_in_flight ",
+		"optreg_test_extra 42\n",
+	};
+	char v[256];
+	struct reply r;
+	bool all = false;
+
+	(void)state;
+	/* Requests are counted once fully answered, which can trail the
+	 * client's view a little: poll. */
+	for (int tries = 0; tries < 50 && !all; tries++) {
+		request("GET", "/metrics", NULL, NULL, 0, false, &r);
+		assert_int_equal(r.status, 200);
+		all = true;
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+			all = all && strstr(r.body.data, want[i]);
+		if (all) {
+			assert_string_equal(
+				header(&r, "Content-Type", v, sizeof(v)),
+				"text/plain; version=0.0.4; charset=utf-8");
+		} else {
+			struct timespec ts = {0, 20 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+		if (!all && tries == 49) {
+			restore_stderr();
+			fprintf(stderr, "%s", r.body.data);
+		}
+		reply_release(&r);
+	}
+	assert_true(all);
+}
+
+struct slow_client {
+	pthread_t thread;
+	struct reply r;
+};
+
+static void *slow_main(void *arg)
+{
+	struct slow_client *c = arg;
+
+	request("GET", "/v1/slow", NULL, NULL, 0, false, &c->r);
+	return NULL;
+}
+
+/* The access log: one JSON object per line, no secrets. */
+static void check_log(void)
+{
+	struct optreg_buf log = OPTREG_BUF_INIT;
+	bool saw_item = false, saw_slow = false, saw_stop = false;
+	char *line, *save = NULL;
+
+	assert_int_equal(optreg_buf_read_file(&log, log_path), 0);
+	assert_null(strstr(log.data, "sekrit"));
+	for (line = strtok_r(log.data, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_error_t err;
+		json_t *j = json_loads(line, 0, &err);
+		const char *msg, *ts;
+
+		if (!j) { /* a sanitizer report, say: show it */
+			fprintf(stderr, "%s\n", line);
+			fail_msg("log line is not JSON");
+		}
+		ts = json_string_value(json_object_get(j, "ts"));
+		msg = json_string_value(json_object_get(j, "msg"));
+		assert_non_null(ts);
+		assert_non_null(msg);
+		/* 2026-01-02T03:04:05.678Z */
+		assert_int_equal(strlen(ts), 24);
+		assert_int_equal(ts[10], 'T');
+		assert_int_equal(ts[19], '.');
+		assert_int_equal(ts[23], 'Z');
+		if (!strcmp(msg, "stopped"))
+			saw_stop = true;
+		if (strcmp(msg, "request")) {
+			json_decref(j);
+			continue;
+		}
+		assert_string_equal(
+			json_string_value(json_object_get(j, "level")), "info");
+		assert_non_null(json_object_get(j, "request_id"));
+		assert_non_null(json_object_get(j, "path"));
+		assert_non_null(json_object_get(j, "route"));
+		assert_true(json_is_integer(json_object_get(j, "status")));
+		assert_true(json_is_number(json_object_get(j, "duration_ms")));
+		assert_true(json_is_integer(json_object_get(j, "bytes_in")));
+		assert_true(json_is_integer(json_object_get(j, "bytes_out")));
+		assert_null(strchr(
+			json_string_value(json_object_get(j, "path")), '?'));
+		const char *path =
+			json_string_value(json_object_get(j, "path"));
+		if (!strcmp(path, "/v1/items/a%20b")) {
+			saw_item = true;
+			assert_string_equal(
+				json_string_value(json_object_get(j, "method")),
+				"GET");
+			assert_string_equal(
+				json_string_value(json_object_get(j, "route")),
+				"/v1/items/{id}");
+			assert_string_equal(json_string_value(json_object_get(
+						    j, "principal")),
+					    "tester");
+			assert_string_equal(json_string_value(json_object_get(
+						    j, "request_id")),
+					    "abc-123_X.y");
+			assert_string_equal(
+				json_string_value(json_object_get(j, "remote")),
+				"127.0.0.1");
+			assert_int_equal(json_integer_value(
+						 json_object_get(j, "status")),
+					 200);
+		}
+		if (!strcmp(path, "/v1/slow")) {
+			saw_slow = true;
+			assert_int_equal(json_integer_value(
+						 json_object_get(j, "status")),
+					 200);
+			assert_true(json_number_value(json_object_get(
+					    j, "duration_ms")) >= 300);
+		}
+		json_decref(j);
+	}
+	assert_true(saw_item);
+	assert_true(saw_slow);
+	assert_true(saw_stop);
+	optreg_buf_release(&log);
+}
+
+static void test_srv_sigterm_drains(void **state)
+{
+	const char *const h[] = {"Authorization: Bearer sekrit-header", NULL};
+	struct slow_client c;
+	struct timespec tick = {0, 5 * 1000 * 1000};
+	struct reply r;
+	json_t *j;
+	int rc;
+
+	(void)state;
+	/* Secrets in a query, a header and a body never reach the log. */
+	request("POST", "/v1/items?token=sekrit-query", h, "sekrit-body", 11,
+		false, &r);
+	assert_int_equal(r.status, 201);
+	reply_release(&r);
+
+	atomic_store(&slow_entered, false);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(pthread_create(&c.thread, NULL, slow_main, &c), 0);
+	for (int i = 0; i < 1000 && !atomic_load(&slow_entered); i++)
+		nanosleep(&tick, NULL);
+	assert_true(atomic_load(&slow_entered));
+	/* The handler sleeps 300 ms; SIGTERM now. */
+	rc = server_stop(&srv);
+	pthread_join(c.thread, NULL);
+	assert_int_equal(rc, 0);
+	assert_int_equal(c.r.code, CURLE_OK);
+	assert_int_equal(c.r.status, 200);
+	j = reply_json(&c.r);
+	assert_true(json_is_true(json_object_get(j, "slow")));
+	json_decref(j);
+	reply_release(&c.r);
+
+	/* Nobody listens any more. */
+	request("GET", "/healthz", NULL, NULL, 0, false, &r);
+	assert_int_equal(r.code, CURLE_COULDNT_CONNECT);
+	reply_release(&r);
+
+	restore_stderr();
+	check_log();
+}
+
+/* ---- listening
+ * --------------------------------------------------------------- */
+
+static void test_listen_errors(void **state)
+{
+	struct optreg_http_config cfg;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	char addr[64];
+	int fd;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.listen = "nonsense";
+	assert_int_equal(optreg_http_serve(&cfg, server_routes, 1, NULL, NULL),
+			 OPTREG_EUSAGE);
+	cfg.listen = "127.0.0.1:70000";
+	assert_int_equal(optreg_http_serve(&cfg, server_routes, 1, NULL, NULL),
+			 OPTREG_EUSAGE);
+	cfg.listen = "127.0.0.1:";
+	assert_int_equal(optreg_http_serve(&cfg, server_routes, 1, NULL, NULL),
+			 OPTREG_EUSAGE);
+	cfg.listen = "::1:8080";
+	assert_int_equal(optreg_http_serve(&cfg, server_routes, 1, NULL, NULL),
+			 OPTREG_EUSAGE);
+	cfg.listen = "[::1:8080";
+	assert_int_equal(optreg_http_serve(&cfg, server_routes, 1, NULL, NULL),
+			 OPTREG_EUSAGE);
+
+	/* A port somebody listens on already. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sa.sin_port));
+	cfg.listen = addr;
+	assert_int_equal(optreg_http_serve(&cfg, server_routes, 1, NULL, NULL),
+			 OPTREG_EIO);
+	close(fd);
+}
+
+static void test_listen_ipv6(void **state)
+{
+	struct server s6;
+	struct reply r;
+	char url[128];
+	CURL *c;
+
+	(void)state;
+	if (!server_start(&s6, "[::1]:0")) {
+		pthread_join(s6.thread, NULL);
+		skip(); /* no IPv6 loopback here */
+	}
+	assert_true(s6.port > 0);
+	memset(&r, 0, sizeof(r));
+	optreg_buf_init(&r.body);
+	c = curl_easy_init();
+	snprintf(url, sizeof(url), "http://[::1]:%u/healthz", s6.port);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+	curl_easy_cleanup(c);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body.data, "{\"status\":\"ok\"}");
+	reply_release(&r);
+	assert_int_equal(server_stop(&s6), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest unit[] = {
+		cmocka_unit_test(test_match_params),
+		cmocka_unit_test(test_match_percent_decoding),
+		cmocka_unit_test(test_match_404_405),
+		cmocka_unit_test(test_match_trailing_slash_and_head),
+		cmocka_unit_test(test_problem_shape),
+		cmocka_unit_test(test_json_and_response_headers),
+		cmocka_unit_test(test_query_and_request_headers),
+		cmocka_unit_test(test_handler_without_server),
+		cmocka_unit_test(test_listen_errors),
+		cmocka_unit_test(test_listen_ipv6),
+	};
+	/* In order: the last one stops the server. */
+	const struct CMUnitTest server[] = {
+		cmocka_unit_test(test_srv_json_and_request_id),
+		cmocka_unit_test(test_srv_404_405),
+		cmocka_unit_test(test_srv_statuses),
+		cmocka_unit_test(test_srv_bodies),
+		cmocka_unit_test(test_srv_raw_limits),
+		cmocka_unit_test(test_srv_metrics),
+		cmocka_unit_test(test_srv_sigterm_drains),
+	};
+	sigset_t set;
+	int failed;
+
+	/* Before any thread: see the top of the file. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	failed = cmocka_run_group_tests_name("http", unit, NULL, NULL);
+	failed += cmocka_run_group_tests_name("http_server", server,
+					      server_setup, server_teardown);
+	curl_global_cleanup();
+	return failed ? 1 : 0;
+}
