@@ -430,7 +430,7 @@ static const char *member(const json_t *o, const char *key)
 }
 
 const char *optreg_http_resp_problem(const struct optreg_http_resp *resp,
-				struct optreg_errors *errs)
+				     struct optreg_errors *errs)
 {
 	json_t *root = json_loadb(resp->body.data, resp->body.len, 0, NULL);
 	const char *code = NULL, *msg = NULL, *reason;

@@ -6,8 +6,8 @@
  * an HTTP response (any status: 0 is returned and the caller looks at
  * resp->status) or fails in transport (connection refused, DNS, TLS,
  * timeout: OPTREG_EIO with an error). HTTP errors are RFC 9457 problems;
- * optreg_http_resp_problem() turns one into optreg_errors so a command reports it
- * the way lint reports a document's errors.
+ * optreg_http_resp_problem() turns one into optreg_errors so a command reports
+ * it the way lint reports a document's errors.
  *
  * The token is sent only in the Authorization header of requests to the
  * base URL (redirects are never followed). It is never printed, logged or
@@ -104,7 +104,7 @@ void optreg_http_query_add(struct optreg_buf *path, const char *key,
  * Returns the problem's code (borrowed from `errs`).
  */
 const char *optreg_http_resp_problem(const struct optreg_http_resp *resp,
-				struct optreg_errors *errs);
+				     struct optreg_errors *errs);
 
 /* The reason phrase of a status ("Not Found"), "" when unknown. */
 const char *optreg_http_reason(long status);

@@ -17,8 +17,8 @@
 #include "db.h"
 #include "sql.h"
 
-static const char *const role_names[] = {"reader",  "submitter", "approver",
-					 "runner",  "auditor",   "admin"};
+static const char *const role_names[] = {"reader", "submitter", "approver",
+					 "runner", "auditor",	"admin"};
 
 static const char base62[] =
 	"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -88,8 +88,8 @@ bool optreg_token_well_formed(const char *token)
 {
 	char sum[7];
 
-	if (strlen(token) != OPTREG_TOKEN_LEN ||
-	    strncmp(token, "optreg_", 7) || token[50] != '_')
+	if (strlen(token) != OPTREG_TOKEN_LEN || strncmp(token, "optreg_", 7) ||
+	    token[50] != '_')
 		return false;
 	for (int i = 7; i < OPTREG_TOKEN_LEN; i++)
 		if (i != 50 && !strchr(base62, token[i]))
@@ -179,10 +179,10 @@ int optreg_token_lookup(PGconn *conn, const unsigned char hash[32],
 	/* The index found the row; compare the stored hash once more in
 	 * constant time so no code path branches on a partial match. */
 	size_t hlen = 0;
-	unsigned char *stored =
-		PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 2),
-				&hlen);
-	bool same = stored && hlen == 32 && CRYPTO_memcmp(stored, hash, 32) == 0;
+	unsigned char *stored = PQunescapeBytea(
+		(const unsigned char *)PQgetvalue(res, 0, 2), &hlen);
+	bool same =
+		stored && hlen == 32 && CRYPTO_memcmp(stored, hash, 32) == 0;
 	PQfreemem(stored);
 	if (!same) {
 		*why = "hash mismatch";
@@ -249,8 +249,10 @@ int optreg_token_create(PGconn *conn, const char *principal,
 		conn,
 		"INSERT INTO tokens (id, principal, token_hash, created_by,"
 		"                    expires_at)"
-		" VALUES ($1, $2, $3, $4, now() + ($5::bigint * interval '1 s'))"
-		" RETURNING coalesce(extract(epoch FROM expires_at)::bigint, 0)",
+		" VALUES ($1, $2, $3, $4, now() + ($5::bigint * interval '1 "
+		"s'))"
+		" RETURNING coalesce(extract(epoch FROM expires_at)::bigint, "
+		"0)",
 		5, NULL, p, lengths, formats, 0);
 	rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
 	if (rc == 0 && expires_at)

@@ -17,9 +17,9 @@
 
 #include "../common/error.h"
 
-#define OPTREG_TOKEN_LEN (7 + 43 + 1 + 6)
+#define OPTREG_TOKEN_LEN    (7 + 43 + 1 + 6)
 #define OPTREG_TOKEN_ID_LEN 20 /* "tok_" + 16 hex */
-#define OPTREG_PATTERN_MAX 63
+#define OPTREG_PATTERN_MAX  63
 
 enum optreg_role {
 	OPTREG_ROLE_READER,
@@ -37,8 +37,8 @@ struct optreg_grant {
 
 struct optreg_principal {
 	char id[OPTREG_TOKEN_ID_LEN + 1]; /* token id; "" when anonymous */
-	char *name;                        /* owned; "anonymous" when so */
-	struct optreg_grant *grants;       /* owned */
+	char *name;			  /* owned; "anonymous" when so */
+	struct optreg_grant *grants;	  /* owned */
 	size_t ngrants;
 	time_t expires_at; /* 0 = never */
 };

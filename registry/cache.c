@@ -200,8 +200,7 @@ void optreg_cache_invalidate(struct optreg_cache *c, const char *key)
 	pthread_rwlock_unlock(&c->lock);
 }
 
-void optreg_cache_invalidate_prefix(struct optreg_cache *c,
-				    const char *prefix)
+void optreg_cache_invalidate_prefix(struct optreg_cache *c, const char *prefix)
 {
 	size_t n = strlen(prefix);
 

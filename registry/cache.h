@@ -51,8 +51,7 @@ void optreg_cache_put(struct optreg_cache *c, const char *key,
 
 /* Drops one key, or every key starting with `prefix`, or everything. */
 void optreg_cache_invalidate(struct optreg_cache *c, const char *key);
-void optreg_cache_invalidate_prefix(struct optreg_cache *c,
-				    const char *prefix);
+void optreg_cache_invalidate_prefix(struct optreg_cache *c, const char *prefix);
 void optreg_cache_clear(struct optreg_cache *c);
 
 void optreg_cache_stats(struct optreg_cache *c, uint64_t *hits,

@@ -24,8 +24,8 @@
 #include "store.h"
 
 #define PRINCIPAL_CACHE_SECONDS 60
-#define MAX_PAGE 100
-#define DEFAULT_PAGE 20
+#define MAX_PAGE		100
+#define DEFAULT_PAGE		20
 
 /* ------------------------------------------------------------------ */
 /* Answers */
@@ -36,8 +36,8 @@ static void log_internal(struct optreg_http_req *req,
 	for (size_t i = 0; errs && i < errs->len; i++) {
 		json_t *line = json_pack("{s:s, s:s, s:s, s:s}", "level",
 					 "error", "msg", "internal error",
-					 "request_id", req->request_id,
-					 "error", errs->items[i].message);
+					 "request_id", req->request_id, "error",
+					 errs->items[i].message);
 		char *s = json_dumps(line, JSON_COMPACT);
 		if (s)
 			fprintf(stderr, "%s\n", s);
@@ -128,8 +128,8 @@ static bool name_ok(const char *s, size_t max, bool dots)
 {
 	size_t n = strlen(s);
 
-	if (n < 1 || n > max || !(islower((unsigned char)s[0]) ||
-				   isdigit((unsigned char)s[0])))
+	if (n < 1 || n > max ||
+	    !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -244,8 +244,7 @@ static json_t *page_token_decode(struct optreg_http_req *req, bool *bad)
 	*bad = false;
 	if (!s || !*s)
 		return NULL;
-	if (strlen(s) < 512 &&
-	    optreg_base64_decode(s, strlen(s), &b) == 0)
+	if (strlen(s) < 512 && optreg_base64_decode(s, strlen(s), &b) == 0)
 		state = json_loadb(b.data, b.len, 0, NULL);
 	optreg_buf_release(&b);
 	if (!json_is_object(state)) {
@@ -287,8 +286,8 @@ static json_t *json_body(struct optreg_http_req *req)
 	if (!json_is_object(j)) {
 		struct optreg_errors errs = OPTREG_ERRORS_INIT;
 		struct optreg_error *e = optreg_errors_add(
-			&errs, OPTREG_ESYNTAX, "syntax", "",
-			"%s", j ? "body must be a JSON object" : jerr.text);
+			&errs, OPTREG_ESYNTAX, "syntax", "", "%s",
+			j ? "body must be a JSON object" : jerr.text);
 		e->line = j ? 0 : jerr.line;
 		e->col = j ? 0 : jerr.column;
 		optreg_http_problem(req, 400, "bad_request", &errs,
@@ -309,48 +308,51 @@ static void principal_anonymous(struct optreg_principal *p)
 	p->name = optreg_xstrdup("anonymous");
 }
 
-static char *principal_serialize(const struct optreg_principal *p)
-{
-	json_t *grants = json_array();
+/*
+ * Principals are cached in a flat binary form (header, grants, name) rather
+ * than JSON: a cache hit is on every authenticated read, so decoding must
+ * cost a few copies, not a parse.
+ */
+struct principal_header {
+	char id[OPTREG_TOKEN_ID_LEN + 1];
+	time_t expires_at;
+	size_t ngrants;
+};
 
-	for (size_t i = 0; i < p->ngrants; i++)
-		json_array_append_new(
-			grants, json_pack("[s, s]",
-					  optreg_role_name(p->grants[i].role),
-					  p->grants[i].pattern));
-	json_t *j = json_pack("{s:s, s:s, s:I, s:o}", "id", p->id, "name",
-			      p->name, "exp", (json_int_t)p->expires_at,
-			      "grants", grants);
-	char *s = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	return s;
+static void principal_encode(const struct optreg_principal *p,
+			     struct optreg_buf *out)
+{
+	struct principal_header h;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.id, p->id, sizeof(h.id));
+	h.expires_at = p->expires_at;
+	h.ngrants = p->ngrants;
+	optreg_buf_add(out, &h, sizeof(h));
+	optreg_buf_add(out, p->grants, p->ngrants * sizeof(*p->grants));
+	optreg_buf_add(out, p->name, strlen(p->name) + 1);
 }
 
-static bool principal_deserialize(const char *s, struct optreg_principal *p)
+static bool principal_decode(const struct optreg_buf *in,
+			     struct optreg_principal *p)
 {
-	json_t *j = json_loads(s, 0, NULL), *grants;
-	const char *id, *name;
-	json_int_t exp;
+	struct principal_header h;
 
 	memset(p, 0, sizeof(*p));
-	if (!j || json_unpack(j, "{s:s, s:s, s:I, s:o}", "id", &id, "name",
-			      &name, "exp", &exp, "grants", &grants)) {
-		json_decref(j);
+	if (in->len < sizeof(h))
 		return false;
-	}
-	snprintf(p->id, sizeof(p->id), "%s", id);
-	p->name = optreg_xstrdup(name);
-	p->expires_at = (time_t)exp;
-	p->grants = optreg_xcalloc(json_array_size(grants), sizeof(*p->grants));
-	for (size_t i = 0; i < json_array_size(grants); i++) {
-		json_t *g = json_array_get(grants, i);
-		struct optreg_grant *out = &p->grants[p->ngrants++];
-		out->role = (enum optreg_role)optreg_role_parse(
-			json_string_value(json_array_get(g, 0)));
-		snprintf(out->pattern, sizeof(out->pattern), "%s",
-			 json_string_value(json_array_get(g, 1)));
-	}
-	json_decref(j);
+	memcpy(&h, in->data, sizeof(h));
+	size_t glen = h.ngrants * sizeof(*p->grants);
+	if (h.ngrants > 64 || in->len < sizeof(h) + glen + 1 ||
+	    in->data[in->len - 1] != '\0')
+		return false;
+	memcpy(p->id, h.id, sizeof(p->id));
+	p->id[OPTREG_TOKEN_ID_LEN] = '\0';
+	p->expires_at = h.expires_at;
+	p->ngrants = h.ngrants;
+	p->grants = optreg_xcalloc(h.ngrants, sizeof(*p->grants));
+	memcpy(p->grants, in->data + sizeof(h), glen);
+	p->name = optreg_xstrdup(in->data + sizeof(h) + glen);
 	return true;
 }
 
@@ -359,8 +361,7 @@ static bool principal_deserialize(const char *s, struct optreg_principal *p)
 static void log_principal(struct optreg_http_req *req,
 			  const struct optreg_principal *p)
 {
-	snprintf(req->principal_buf, sizeof(req->principal_buf), "%s",
-		 p->name);
+	snprintf(req->principal_buf, sizeof(req->principal_buf), "%s", p->name);
 	req->principal = req->principal_buf;
 }
 
@@ -399,17 +400,17 @@ static bool authenticate(struct optreg_http_req *req,
 	for (int i = 0; i < 32; i++)
 		snprintf(key + 4 + 2 * i, 3, "%02x", hash[i]);
 
-	struct optreg_buf meta = OPTREG_BUF_INIT;
-	if (optreg_cache_get(cache, key, NULL, &meta)) {
-		bool ok = principal_deserialize(meta.data, p);
-		optreg_buf_release(&meta);
+	struct optreg_buf cached = OPTREG_BUF_INIT;
+	if (optreg_cache_get(cache, key, &cached, NULL)) {
+		bool ok = principal_decode(&cached, p);
+		optreg_buf_release(&cached);
 		if (ok && (!p->expires_at || p->expires_at > time(NULL))) {
 			log_principal(req, p);
 			return true;
 		}
 		optreg_principal_release(p);
 	}
-	optreg_buf_release(&meta);
+	optreg_buf_release(&cached);
 
 	uint64_t gen = optreg_cache_generation(cache);
 	PGconn *c = db_get(req);
@@ -426,12 +427,13 @@ static bool authenticate(struct optreg_http_req *req,
 		fail(req, rc, NULL);
 		return false;
 	}
-	char *s = principal_serialize(p);
+	struct optreg_buf enc = OPTREG_BUF_INIT;
 	time_t until = time(NULL) + PRINCIPAL_CACHE_SECONDS;
 	if (p->expires_at && p->expires_at < until)
 		until = p->expires_at;
-	optreg_cache_put(cache, key, "", 0, s, until, gen);
-	free(s);
+	principal_encode(p, &enc);
+	optreg_cache_put(cache, key, enc.data, enc.len, NULL, until, gen);
+	optreg_buf_release(&enc);
 	log_principal(req, p);
 	return true;
 }
@@ -565,8 +567,7 @@ static void handle_submit(struct optreg_http_req *req)
 		goto out;
 	if (!json_content_type(req))
 		goto out;
-	if (optreg_dsse_parse(&env, req->body.data, req->body.len, &errs) <
-	    0) {
+	if (optreg_dsse_parse(&env, req->body.data, req->body.len, &errs) < 0) {
 		optreg_http_problem(req, 400, "bad_envelope", &errs,
 				    "the body is not a DSSE envelope");
 		goto out;
@@ -1147,8 +1148,8 @@ static void handle_validate(struct optreg_http_req *req)
 		goto out;
 	if (!json_content_type(req))
 		goto out;
-	if (optreg_doc_load_json(&doc, req->body.data, req->body.len,
-				 &errs) < 0 ||
+	if (optreg_doc_load_json(&doc, req->body.data, req->body.len, &errs) <
+		    0 ||
 	    optreg_config_validate(&doc, NULL, &errs) < 0 ||
 	    optreg_jcs_serialize(doc.root, &canon, &errs) < 0) {
 		fail(req, OPTREG_EINVAL, &errs);
@@ -1156,8 +1157,7 @@ static void handle_validate(struct optreg_http_req *req)
 	}
 	optreg_digest(canon.data, canon.len, digest);
 	optreg_http_json(req, 200,
-			 json_pack("{s:b, s:s}", "valid", 1, "digest",
-				   digest));
+			 json_pack("{s:b, s:s}", "valid", 1, "digest", digest));
 out:
 	optreg_doc_release(&doc);
 	optreg_buf_release(&canon);
@@ -1183,8 +1183,7 @@ static void handle_create_token(struct optreg_http_req *req)
 	json_t *gs = json_object_get(body, "grants");
 	json_t *exp = json_object_get(body, "expires_in");
 	if (!principal || !*principal || strlen(principal) > 200)
-		optreg_errors_add(&errs, OPTREG_EINVAL, "required",
-				  "principal",
+		optreg_errors_add(&errs, OPTREG_EINVAL, "required", "principal",
 				  "must be a string of 1 to 200 characters");
 	if (!json_is_array(gs) || json_array_size(gs) < 1 ||
 	    json_array_size(gs) > 32)
@@ -1197,10 +1196,10 @@ static void handle_create_token(struct optreg_http_req *req)
 				  "must be a positive number of seconds or "
 				  "null");
 	grants = optreg_xcalloc(json_array_size(gs) + 1, sizeof(*grants));
-	for (size_t i = 0; json_is_array(gs) && i < json_array_size(gs);
-	     i++) {
+	for (size_t i = 0; json_is_array(gs) && i < json_array_size(gs); i++) {
 		json_t *g = json_array_get(gs, i);
-		const char *role = json_string_value(json_object_get(g, "role"));
+		const char *role =
+			json_string_value(json_object_get(g, "role"));
 		const char *pat =
 			json_string_value(json_object_get(g, "namespace"));
 		char path[32];
@@ -1284,8 +1283,7 @@ static void handle_delete_token(struct optreg_http_req *req)
 		if (rc) {
 			fail(req, rc, &errs);
 		} else {
-			optreg_cache_invalidate_prefix(reg(req)->cache,
-						       "tok:");
+			optreg_cache_invalidate_prefix(reg(req)->cache, "tok:");
 			req->status = 204;
 		}
 	}
@@ -1316,8 +1314,7 @@ static void handle_readyz(struct optreg_http_req *req)
 				    "`optreg-server migrate`",
 				    pending, pending == 1 ? " is" : "s are");
 	else
-		optreg_http_json(req, 200,
-				 json_pack("{s:s}", "status", "ok"));
+		optreg_http_json(req, 200, json_pack("{s:s}", "status", "ok"));
 	optreg_errors_release(&errs);
 }
 
@@ -1387,8 +1384,8 @@ void optreg_registry_on_notify(const char *payload, void *ctx)
 	} else {
 		/* "version:<digest>" (a yank), or a bare digest from this
 		 * process: the digest entry and the version documents. */
-		const char *d = strncmp(payload, "version:", 8) ? payload
-							       : payload + 8;
+		const char *d =
+			strncmp(payload, "version:", 8) ? payload : payload + 8;
 		optreg_buf_addf(&k, "dig:%s", d);
 		optreg_cache_invalidate(r->cache, k.data);
 		optreg_cache_invalidate_prefix(r->cache, "ver:");

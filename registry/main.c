@@ -187,8 +187,9 @@ static PGconn *connect_or_die(const struct options *o)
 	PGconn *c = PQconnectdb(o->database);
 
 	if (PQstatus(c) != CONNECTION_OK) {
-		fprintf(stderr, "optreg-server: cannot connect to the "
-				"database\ndetail: %s",
+		fprintf(stderr,
+			"optreg-server: cannot connect to the "
+			"database\ndetail: %s",
 			PQerrorMessage(c));
 		PQfinish(c);
 		return NULL;
@@ -295,8 +296,8 @@ static int cmd_token(const struct options *o)
 		/* The token alone on stdout, for scripts; the rest on
 		 * stderr. */
 		printf("%s\n", token);
-		fprintf(stderr, "created token %s for %s on namespace %s\n",
-			id, o->principal, pattern);
+		fprintf(stderr, "created token %s for %s on namespace %s\n", id,
+			o->principal, pattern);
 		OPENSSL_cleanse(token, sizeof(token));
 		rc = 0;
 	} else {
@@ -392,8 +393,8 @@ static int cmd_serve(const struct options *o)
 	};
 	ready_file = o->port_file;
 	rc = optreg_http_serve(&hc, optreg_registry_routes,
-			       optreg_registry_nroutes, &r, ready_trampoline) <
-			     0
+			       optreg_registry_nroutes, &r,
+			       ready_trampoline) < 0
 		     ? 1
 		     : 0;
 	fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");

@@ -11,8 +11,8 @@
 
 #include "sql.h"
 
-#define TS(col)                                                             \
-	"to_char(" col " AT TIME ZONE 'UTC', "                              \
+#define TS(col)                                                                \
+	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 static char *dup_or_null(const PGresult *res, int row, int col)
@@ -74,11 +74,12 @@ int optreg_store_submit(PGconn *conn, const char *ns, const char *name,
 	const char *p[6] = {ns, name, digest, payload, envelope, actor};
 	int lengths[6] = {0, 0, 0, (int)len, 0, 0};
 	int formats[6] = {0, 0, 0, 1, 0, 0};
-	PGresult *res = PQexecParams(
-		conn,
-		"SELECT version, created, " TS("created_at")
-		"  FROM submit_version($1, $2, $3, $4, $5, $6)",
-		6, NULL, p, lengths, formats, 0);
+	PGresult *res =
+		PQexecParams(conn,
+			     "SELECT version, created, " TS(
+				     "created_at") "  FROM submit_version($1, "
+						   "$2, $3, $4, $5, $6)",
+			     6, NULL, p, lengths, formats, 0);
 	int rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
 
 	if (rc == 0) {
@@ -90,20 +91,51 @@ int optreg_store_submit(PGconn *conn, const char *ns, const char *name,
 	return rc;
 }
 
-#define VERSION_COLUMNS                                                     \
-	"n.name, c.name, v.version, v.digest, " TS("v.created_at")          \
-	", v.created_by, " TS("v.yanked_at") ", v.yank_reason, v.payload, " \
-	"v.envelope, coalesce((SELECT json_agg(t.tag ORDER BY t.tag) "       \
-	"FROM tags t WHERE t.config_id = v.config_id AND t.version = "       \
-	"v.version)::text, '[]')"
+#define VERSION_COLUMNS                                                        \
+	"n.name, c.name, v.version, v.digest, " TS(                            \
+		"v.created_at") ", v.created_by, " TS("v.yanked_at") ", "      \
+								     "v.yank_" \
+								     "reason," \
+								     " v."     \
+								     "payload" \
+								     ", "      \
+								     "v."      \
+								     "envelop" \
+								     "e, "     \
+								     "coalesc" \
+								     "e(("     \
+								     "SELECT " \
+								     "json_"   \
+								     "agg(t."  \
+								     "tag "    \
+								     "ORDER "  \
+								     "BY "     \
+								     "t.tag) " \
+								     "FROM "   \
+								     "tags t " \
+								     "WHERE "  \
+								     "t."      \
+								     "config_" \
+								     "id = "   \
+								     "v."      \
+								     "config_" \
+								     "id AND " \
+								     "t."      \
+								     "version" \
+								     " = "     \
+								     "v."      \
+								     "version" \
+								     ")::"     \
+								     "text, "  \
+								     "'[]')"
 
 static int load_version(PGconn *conn, const char *sql, int nparams,
 			const char *const *params, struct optreg_version *out,
 			const char *what, struct optreg_errors *errs)
 {
 	/* The payload comes back in binary, exactly as stored. */
-	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL,
-				     NULL, 1);
+	PGresult *res =
+		PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 1);
 	int rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
 
 	memset(out, 0, sizeof(*out));
@@ -120,9 +152,9 @@ static int load_version(PGconn *conn, const char *sql, int nparams,
 			(const unsigned char *)PQgetvalue(res, 0, 2);
 		out->ns = dup_or_null(res, 0, 0);
 		out->name = dup_or_null(res, 0, 1);
-		out->version = (int)((unsigned)vb[0] << 24 |
-				     (unsigned)vb[1] << 16 |
-				     (unsigned)vb[2] << 8 | vb[3]);
+		out->version =
+			(int)((unsigned)vb[0] << 24 | (unsigned)vb[1] << 16 |
+			      (unsigned)vb[2] << 8 | vb[3]);
 		snprintf(out->digest, sizeof(out->digest), "%s",
 			 PQgetvalue(res, 0, 3));
 		out->created_at = dup_or_null(res, 0, 4);
@@ -149,8 +181,7 @@ int optreg_store_get_version(PGconn *conn, const char *ns, const char *name,
 	snprintf(vs, sizeof(vs), "%d", version);
 	snprintf(what, sizeof(what), "version %s/%s@%d", ns, name, version);
 	return load_version(conn,
-			    "SELECT " VERSION_COLUMNS
-			    "  FROM versions v"
+			    "SELECT " VERSION_COLUMNS "  FROM versions v"
 			    "  JOIN configs c ON c.id = v.config_id"
 			    "  JOIN namespaces n ON n.id = c.namespace_id"
 			    " WHERE n.name = $1 AND c.name = $2"
@@ -167,8 +198,7 @@ int optreg_store_get_digest(PGconn *conn, const char *digest,
 
 	snprintf(what, sizeof(what), "digest %s", digest);
 	return load_version(conn,
-			    "SELECT " VERSION_COLUMNS
-			    "  FROM versions v"
+			    "SELECT " VERSION_COLUMNS "  FROM versions v"
 			    "  JOIN configs c ON c.id = v.config_id"
 			    "  JOIN namespaces n ON n.id = c.namespace_id"
 			    " WHERE v.digest = $1",
@@ -241,17 +271,25 @@ int optreg_store_list_versions(PGconn *conn, const char *ns, const char *name,
 	snprintf(ls, sizeof(ls), "%d", limit);
 	rc = optreg_sql_exec(
 		conn,
-		"SELECT v.version, v.digest, " TS("v.created_at") ","
-		"       v.created_by, v.yanked_at IS NOT NULL,"
-		"       coalesce((SELECT json_agg(t.tag ORDER BY t.tag)"
-		"                   FROM tags t WHERE t.config_id = v.config_id"
-		"                    AND t.version = v.version)::text, '[]')"
-		"  FROM versions v"
-		"  JOIN configs c ON c.id = v.config_id"
-		"  JOIN namespaces n ON n.id = c.namespace_id"
-		" WHERE n.name = $1 AND c.name = $2"
-		"   AND ($3::int = 0 OR v.version < $3::int)"
-		" ORDER BY v.version DESC LIMIT $4::int",
+		"SELECT v.version, v.digest, " TS(
+			"v.created_at") ","
+					"       v.created_by, v.yanked_at IS "
+					"NOT NULL,"
+					"       coalesce((SELECT "
+					"json_agg(t.tag ORDER BY t.tag)"
+					"                   FROM tags t WHERE "
+					"t.config_id = v.config_id"
+					"                    AND t.version = "
+					"v.version)::text, '[]')"
+					"  FROM versions v"
+					"  JOIN configs c ON c.id = v.config_id"
+					"  JOIN namespaces n ON n.id = "
+					"c.namespace_id"
+					" WHERE n.name = $1 AND c.name = $2"
+					"   AND ($3::int = 0 OR v.version < "
+					"$3::int)"
+					" ORDER BY v.version DESC LIMIT "
+					"$4::int",
 		4, p, PGRES_TUPLES_OK, &res, errs);
 	if (rc)
 		return rc;
@@ -282,20 +320,21 @@ int optreg_store_list_tags(PGconn *conn, const char *ns, const char *name,
 	*out = NULL;
 	if (rc)
 		return rc;
-	rc = optreg_sql_exec(conn,
-			     "SELECT t.tag, t.version, v.digest, " TS(
-				     "t.updated_at") ", t.updated_by"
-					     "  FROM tags t"
-					     "  JOIN versions v ON v.config_id "
-					     "= t.config_id"
-					     "   AND v.version = t.version"
-					     "  JOIN configs c ON c.id = "
-					     "t.config_id"
-					     "  JOIN namespaces n ON n.id = "
-					     "c.namespace_id"
-					     " WHERE n.name = $1 AND c.name = "
-					     "$2 ORDER BY t.tag",
-			     2, p, PGRES_TUPLES_OK, &res, errs);
+	rc = optreg_sql_exec(
+		conn,
+		"SELECT t.tag, t.version, v.digest, " TS(
+			"t.updated_at") ", t.updated_by"
+					"  FROM tags t"
+					"  JOIN versions v ON v.config_id "
+					"= t.config_id"
+					"   AND v.version = t.version"
+					"  JOIN configs c ON c.id = "
+					"t.config_id"
+					"  JOIN namespaces n ON n.id = "
+					"c.namespace_id"
+					" WHERE n.name = $1 AND c.name = "
+					"$2 ORDER BY t.tag",
+		2, p, PGRES_TUPLES_OK, &res, errs);
 	if (rc)
 		return rc;
 	*out = json_array();
@@ -317,7 +356,7 @@ int optreg_store_move_tag(PGconn *conn, const char *ns, const char *name,
 			  struct optreg_errors *errs)
 {
 	char vs[16], es[16];
-	const char *p[6] = {ns, name, tag, vs, expected >= 0 ? es : NULL,
+	const char *p[6] = {ns,	  name, tag, vs, expected >= 0 ? es : NULL,
 			    actor};
 	PGresult *res;
 
@@ -429,24 +468,25 @@ int optreg_store_search(PGconn *conn, const char *const *patterns,
 		optreg_buf_addch(&likes, '}');
 	}
 	snprintf(ls, sizeof(ls), "%d", limit);
-	const char *p[6] = {patterns ? likes.data : NULL,
-			    ns,
-			    q,
-			    after_ns,
-			    after_name,
-			    ls};
+	const char *p[6] = {
+		patterns ? likes.data : NULL, ns, q, after_ns, after_name, ls};
 	int rc = optreg_sql_exec(
 		conn,
 		"SELECT n.name, c.name, c.latest_version,"
 		"       (SELECT v.digest FROM versions v WHERE v.config_id = "
 		"c.id AND v.version = c.latest_version),"
-		"       " TS("c.updated_at")
-		"  FROM configs c JOIN namespaces n ON n.id = c.namespace_id"
-		" WHERE ($1::text[] IS NULL OR n.name LIKE ANY ($1::text[]))"
-		"   AND ($2::text IS NULL OR n.name = $2)"
-		"   AND ($3::text IS NULL OR strpos(c.name, $3) > 0)"
-		"   AND ($4::text IS NULL OR (n.name, c.name) > ($4, $5))"
-		" ORDER BY n.name, c.name LIMIT $6::int",
+		"       " TS("c.updated_at") "  FROM configs c JOIN namespaces "
+					     "n ON n.id = c.namespace_id"
+					     " WHERE ($1::text[] IS NULL OR "
+					     "n.name LIKE ANY ($1::text[]))"
+					     "   AND ($2::text IS NULL OR "
+					     "n.name = $2)"
+					     "   AND ($3::text IS NULL OR "
+					     "strpos(c.name, $3) > 0)"
+					     "   AND ($4::text IS NULL OR "
+					     "(n.name, c.name) > ($4, $5))"
+					     " ORDER BY n.name, c.name LIMIT "
+					     "$6::int",
 		6, p, PGRES_TUPLES_OK, &res, errs);
 	optreg_buf_release(&likes);
 	if (rc)

@@ -27,8 +27,8 @@ struct optreg_version {
 	bool yanked;
 	char *yanked_at, *yank_reason; /* owned or NULL */
 	struct optreg_buf payload;     /* canonical config bytes */
-	char *envelope;                /* owned, as received */
-	char *tags;                    /* owned JSON array text, "[]" */
+	char *envelope;		       /* owned, as received */
+	char *tags;		       /* owned JSON array text, "[]" */
 };
 
 void optreg_version_release(struct optreg_version *v);

@@ -68,38 +68,36 @@ static void test_roles_and_patterns(void **state)
 		{OPTREG_ROLE_SUBMITTER, "team-a*"},
 		{OPTREG_ROLE_READER, "shared"},
 	};
-	struct optreg_principal p = {.name = "ci", .grants = grants,
-				     .ngrants = 2};
+	struct optreg_principal p = {
+		.name = "ci", .grants = grants, .ngrants = 2};
 
 	(void)state;
-	assert_true(optreg_principal_allows(&p, OPTREG_ROLE_SUBMITTER,
-					    "team-a"));
-	assert_true(optreg_principal_allows(&p, OPTREG_ROLE_SUBMITTER,
-					    "team-ab"));
-	assert_true(optreg_principal_allows(&p, OPTREG_ROLE_READER,
-					    "team-a"));
-	assert_false(optreg_principal_allows(&p, OPTREG_ROLE_SUBMITTER,
-					     "team-b"));
-	assert_false(optreg_principal_allows(&p, OPTREG_ROLE_APPROVER,
-					     "team-a"));
-	assert_true(optreg_principal_allows(&p, OPTREG_ROLE_READER,
-					    "shared"));
-	assert_false(optreg_principal_allows(&p, OPTREG_ROLE_SUBMITTER,
-					     "shared"));
+	assert_true(
+		optreg_principal_allows(&p, OPTREG_ROLE_SUBMITTER, "team-a"));
+	assert_true(
+		optreg_principal_allows(&p, OPTREG_ROLE_SUBMITTER, "team-ab"));
+	assert_true(optreg_principal_allows(&p, OPTREG_ROLE_READER, "team-a"));
+	assert_false(
+		optreg_principal_allows(&p, OPTREG_ROLE_SUBMITTER, "team-b"));
+	assert_false(
+		optreg_principal_allows(&p, OPTREG_ROLE_APPROVER, "team-a"));
+	assert_true(optreg_principal_allows(&p, OPTREG_ROLE_READER, "shared"));
+	assert_false(
+		optreg_principal_allows(&p, OPTREG_ROLE_SUBMITTER, "shared"));
 	assert_false(optreg_principal_allows(&p, OPTREG_ROLE_ADMIN, NULL));
 
 	struct optreg_grant admin = {OPTREG_ROLE_ADMIN, "*"};
-	struct optreg_principal a = {.name = "root", .grants = &admin,
-				     .ngrants = 1};
+	struct optreg_principal a = {
+		.name = "root", .grants = &admin, .ngrants = 1};
 	assert_true(optreg_principal_allows(&a, OPTREG_ROLE_ADMIN, NULL));
 	assert_true(optreg_principal_allows(&a, OPTREG_ROLE_APPROVER, "x"));
 
 	struct optreg_grant approver = {OPTREG_ROLE_APPROVER, "ml-?"};
-	struct optreg_principal q = {.name = "lead", .grants = &approver,
-				     .ngrants = 1};
+	struct optreg_principal q = {
+		.name = "lead", .grants = &approver, .ngrants = 1};
 	assert_true(optreg_principal_allows(&q, OPTREG_ROLE_SUBMITTER, "ml-1"));
-	assert_false(optreg_principal_allows(&q, OPTREG_ROLE_SUBMITTER,
-					     "ml-12"));
+	assert_false(
+		optreg_principal_allows(&q, OPTREG_ROLE_SUBMITTER, "ml-12"));
 	assert_false(optreg_principal_allows(&q, OPTREG_ROLE_RUNNER, "ml-1"));
 }
 
