@@ -480,20 +480,24 @@ static bool allow(struct optreg_http_req *req, struct optreg_principal *p,
 /* Submit */
 
 static void submit_answer(struct optreg_http_req *req, const char *ns,
-			  const char *name, int version, bool created,
-			  const char *digest, const char *created_at)
+			  const char *name,
+			  const struct optreg_submit_result *res,
+			  const char *digest)
 {
 	char loc[512];
 
 	snprintf(loc, sizeof(loc), "/v1/configs/%s/%s/versions/%d", ns, name,
-		 version);
+		 res->version);
 	optreg_http_set_header(req, "Location", loc);
 	optreg_http_set_header(req, "X-Optreg-Digest", digest);
-	optreg_http_json(req, created ? 201 : 200,
-			 json_pack("{s:s, s:s, s:i, s:s, s:b, s:s}",
-				   "namespace", ns, "name", name, "version",
-				   version, "digest", digest, "created",
-				   created, "created_at", created_at));
+	optreg_http_json(
+		req, res->created ? 201 : 200,
+		json_pack("{s:s, s:s, s:i, s:s, s:b, s:s, s:o*}", "namespace",
+			  ns, "name", name, "version", res->version, "digest",
+			  digest, "created", res->created, "created_at",
+			  res->created_at, "receipt",
+			  res->receipt ? json_loads(res->receipt, 0, NULL)
+				       : NULL));
 }
 
 /*
@@ -583,30 +587,37 @@ static void handle_submit(struct optreg_http_req *req)
 	if (!check_payload(req, &env, ns, name, digest))
 		goto out;
 
-	/* Store the envelope re-serialized, so what is served is exactly
-	 * what was checked (no duplicate or unknown fields). */
+	/* Store the envelope in RFC 8785 form, so what is served is exactly
+	 * what was checked (no duplicate or unknown fields) and receipts can
+	 * name it by hash. */
+	struct optreg_buf envelope = OPTREG_BUF_INIT;
 	json_t *ej = optreg_dsse_to_json(&env);
-	char *envelope = json_dumps(ej, JSON_COMPACT);
+	int rc = optreg_jcs_serialize(ej, &envelope, &errs);
 	json_decref(ej);
-	PGconn *c = db_get(req);
-	if (!c) {
-		free(envelope);
+	if (rc) {
+		fail(req, OPTREG_EINTERNAL, &errs);
+		optreg_buf_release(&envelope);
 		goto out;
 	}
-	int version = 0;
-	bool created = false;
-	char *created_at = NULL;
-	int rc = optreg_store_submit(c, ns, name, digest, env.payload.data,
-				     env.payload.len, envelope, p.name,
-				     &version, &created, &created_at, &errs);
+	PGconn *c = db_get(req);
+	if (!c) {
+		optreg_buf_release(&envelope);
+		goto out;
+	}
+	struct optreg_submit_result res;
+	rc = optreg_submit_signed(c, &reg(req)->key, ns, name, digest, &env,
+				  envelope.data, p.name, &res, &errs);
 	db_put(req, c, rc);
-	free(envelope);
-	if (rc)
+	optreg_buf_release(&envelope);
+	if (rc == OPTREG_EDENIED)
+		optreg_http_problem(req, 403, "signature_refused", &errs,
+				    "the envelope's signatures are not enough "
+				    "to accept this config");
+	else if (rc)
 		fail(req, rc, &errs);
 	else
-		submit_answer(req, ns, name, version, created, digest,
-			      created_at);
-	free(created_at);
+		submit_answer(req, ns, name, &res, digest);
+	optreg_submit_result_release(&res);
 out:
 	optreg_dsse_release(&env);
 	optreg_principal_release(&p);
@@ -1319,6 +1330,250 @@ static void handle_readyz(struct optreg_http_req *req)
 }
 
 /* ------------------------------------------------------------------ */
+/* Keys, namespace settings, registry keys */
+
+/* Runs `fn` on a pooled connection and answers `status` with its JSON
+ * result (stolen), or the matching problem. */
+static void answer_store(struct optreg_http_req *req, unsigned status,
+			 int (*fn)(PGconn *c, void *arg, json_t **out,
+				   struct optreg_errors *errs),
+			 void *arg)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	json_t *out = NULL;
+	PGconn *c = db_get(req);
+
+	if (!c)
+		return;
+	int rc = fn(c, arg, &out, &errs);
+	db_put(req, c, rc);
+	if (rc == OPTREG_EINVAL)
+		optreg_http_problem(req, 400, "bad_request", &errs,
+				    "the request is malformed");
+	else if (rc)
+		fail(req, rc, &errs);
+	else
+		optreg_http_json(req, status, out);
+	optreg_errors_release(&errs);
+}
+
+struct key_add_args {
+	const char *pem, *principal, *actor;
+	json_t *namespaces;
+};
+
+static int do_key_add(PGconn *c, void *arg, json_t **out,
+		      struct optreg_errors *errs)
+{
+	struct key_add_args *a = arg;
+
+	return optreg_keys_add(c, a->pem, a->principal, a->namespaces,
+			       a->actor, out, errs);
+}
+
+static void handle_key_add(struct optreg_http_req *req)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_principal p = {0};
+	json_t *body = NULL;
+
+	if (!allow(req, &p, OPTREG_ROLE_ADMIN, NULL))
+		return;
+	body = json_body(req);
+	if (!body)
+		goto out;
+	struct key_add_args a = {
+		json_string_value(json_object_get(body, "public_key")),
+		json_string_value(json_object_get(body, "principal")), p.name,
+		json_object_get(body, "namespaces")};
+	const char *key;
+	json_t *val;
+	json_object_foreach(body, key, val)
+	{
+		if (strcmp(key, "public_key") && strcmp(key, "principal") &&
+		    strcmp(key, "namespaces"))
+			optreg_errors_add(&errs, OPTREG_EINVAL,
+					  "additional_properties", key,
+					  "unknown field");
+	}
+	if (!a.pem || strlen(a.pem) > 4096)
+		optreg_errors_add(&errs, OPTREG_EINVAL, "required",
+				  "public_key",
+				  "must be an Ed25519 public key in PEM "
+				  "(SubjectPublicKeyInfo) form");
+	if (!a.principal || !*a.principal || strlen(a.principal) > 200)
+		optreg_errors_add(&errs, OPTREG_EINVAL, "required",
+				  "principal",
+				  "must be a string of 1 to 200 characters");
+	if (errs.len) {
+		optreg_http_problem(req, 400, "bad_request", &errs,
+				    "the key registration is malformed");
+		goto out;
+	}
+	answer_store(req, 201, do_key_add, &a);
+out:
+	json_decref(body);
+	optreg_principal_release(&p);
+	optreg_errors_release(&errs);
+}
+
+static int do_key_list(PGconn *c, void *arg, json_t **out,
+		       struct optreg_errors *errs)
+{
+	json_t *list;
+	int rc = optreg_keys_list(c, arg, &list, errs);
+
+	if (rc == 0)
+		*out = json_pack("{s:o}", "keys", list);
+	return rc;
+}
+
+/* Public keys are listed to any authenticated caller, and to anonymous
+ * ones when reads are open. */
+static void handle_key_list(struct optreg_http_req *req)
+{
+	struct optreg_principal p = {0};
+
+	if (!authenticate(req, &p))
+		return;
+	if (p.id[0] || authorize(req, &p, OPTREG_ROLE_READER, "*"))
+		answer_store(req, 200, do_key_list,
+			     (void *)optreg_http_query(req, "principal"));
+	optreg_principal_release(&p);
+}
+
+static int do_key_get(PGconn *c, void *arg, json_t **out,
+		      struct optreg_errors *errs)
+{
+	return optreg_keys_get(c, arg, out, errs);
+}
+
+static void handle_key_get(struct optreg_http_req *req)
+{
+	struct optreg_principal p = {0};
+
+	if (!authenticate(req, &p))
+		return;
+	if (p.id[0] || authorize(req, &p, OPTREG_ROLE_READER, "*"))
+		answer_store(req, 200, do_key_get, (void *)req->params[0]);
+	optreg_principal_release(&p);
+}
+
+struct key_revoke_args {
+	const char *keyid, *actor;
+};
+
+static int do_key_revoke(PGconn *c, void *arg, json_t **out,
+			 struct optreg_errors *errs)
+{
+	struct key_revoke_args *a = arg;
+
+	return optreg_keys_revoke(c, a->keyid, a->actor, out, errs);
+}
+
+static void handle_key_revoke(struct optreg_http_req *req)
+{
+	struct optreg_principal p = {0};
+
+	if (!allow(req, &p, OPTREG_ROLE_ADMIN, NULL))
+		return;
+	struct key_revoke_args a = {req->params[0], p.name};
+	answer_store(req, 200, do_key_revoke, &a);
+	optreg_principal_release(&p);
+}
+
+static int do_ns_get(PGconn *c, void *arg, json_t **out,
+		     struct optreg_errors *errs)
+{
+	return optreg_ns_settings_get(c, arg, out, errs);
+}
+
+static void handle_ns_get(struct optreg_http_req *req)
+{
+	struct optreg_principal p = {0};
+
+	if (!name_ok(req->params[0], 63, false)) {
+		optreg_http_problem(req, 400, "bad_request", NULL,
+				    "namespace \"%s\" is not a valid name",
+				    req->params[0]);
+		return;
+	}
+	if (!allow(req, &p, OPTREG_ROLE_READER, req->params[0]))
+		return;
+	answer_store(req, 200, do_ns_get, (void *)req->params[0]);
+	optreg_principal_release(&p);
+}
+
+struct ns_put_args {
+	const char *ns, *actor;
+	int threshold;
+};
+
+static int do_ns_put(PGconn *c, void *arg, json_t **out,
+		     struct optreg_errors *errs)
+{
+	struct ns_put_args *a = arg;
+
+	return optreg_ns_settings_put(c, a->ns, a->threshold, a->actor, out,
+				      errs);
+}
+
+static void handle_ns_put(struct optreg_http_req *req)
+{
+	struct optreg_principal p = {0};
+	json_t *body = NULL;
+
+	if (!name_ok(req->params[0], 63, false)) {
+		optreg_http_problem(req, 400, "bad_request", NULL,
+				    "namespace \"%s\" is not a valid name",
+				    req->params[0]);
+		return;
+	}
+	if (!allow(req, &p, OPTREG_ROLE_ADMIN, NULL))
+		return;
+	body = json_body(req);
+	if (!body)
+		goto out;
+	json_t *t = json_object_get(body, "signature_threshold");
+	if (json_object_size(body) != 1 || !json_is_integer(t) ||
+	    json_integer_value(t) < 1 || json_integer_value(t) > 16) {
+		struct optreg_errors errs = OPTREG_ERRORS_INIT;
+		optreg_errors_add(&errs, OPTREG_EINVAL, "type",
+				  "signature_threshold",
+				  "must be an integer from 1 to 16, and the "
+				  "only field");
+		optreg_http_problem(req, 400, "bad_request", &errs,
+				    "the namespace settings are malformed");
+		optreg_errors_release(&errs);
+		goto out;
+	}
+	struct ns_put_args a = {req->params[0], p.name,
+				(int)json_integer_value(t)};
+	answer_store(req, 200, do_ns_put, &a);
+out:
+	json_decref(body);
+	optreg_principal_release(&p);
+}
+
+static int do_registry_keys(PGconn *c, void *arg, json_t **out,
+			    struct optreg_errors *errs)
+{
+	json_t *list;
+	int rc = optreg_registry_keys_list(c, &list, errs);
+
+	(void)arg;
+	if (rc == 0)
+		*out = json_pack("{s:o}", "keys", list);
+	return rc;
+}
+
+/* Public keys only, needed to check receipts: no token required. */
+static void handle_registry_keys(struct optreg_http_req *req)
+{
+	answer_store(req, 200, do_registry_keys, NULL);
+}
+
+/* ------------------------------------------------------------------ */
 
 const struct optreg_http_route optreg_registry_routes[] = {
 	{"GET", "/readyz", handle_readyz},
@@ -1332,6 +1587,13 @@ const struct optreg_http_route optreg_registry_routes[] = {
 	{"PUT", "/v1/configs/{ns}/{name}/tags/{tag}", handle_put_tag},
 	{"GET", "/v1/digests/{digest}", handle_get_digest},
 	{"POST", "/v1/validate", handle_validate},
+	{"POST", "/v1/keys", handle_key_add},
+	{"GET", "/v1/keys", handle_key_list},
+	{"GET", "/v1/keys/{keyid}", handle_key_get},
+	{"POST", "/v1/keys/{keyid}/revoke", handle_key_revoke},
+	{"GET", "/v1/namespaces/{ns}", handle_ns_get},
+	{"PUT", "/v1/namespaces/{ns}", handle_ns_put},
+	{"GET", "/v1/registry/keys", handle_registry_keys},
 	{"POST", "/v1/tokens", handle_create_token},
 	{"DELETE", "/v1/tokens/{id}", handle_delete_token},
 };

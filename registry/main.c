@@ -45,11 +45,18 @@ static const char usage_text[] =
 	"  --anonymous-read        allow reads without a token "
 	"(OPTREG_ANONYMOUS_READ=1)\n"
 	"  --port-file FILE        write the bound port to FILE once "
-	"listening\n\n"
+	"listening\n"
+	"  --registry-key FILE     the registry's Ed25519 private key (PEM) "
+	"that signs\n"
+	"                          receipts, default registry-key.pem "
+	"(OPTREG_REGISTRY_KEY);\n"
+	"                          `migrate` creates it (mode 0600) when "
+	"missing\n\n"
 	"Exit status: 0 ok, 1 failure, 2 usage.\n";
 
 struct options {
 	const char *database, *listen, *port_file, *principal, *ns;
+	const char *registry_key;
 	const char *roles[8];
 	int nroles;
 	long threads, pool, max_body, expires_in;
@@ -91,6 +98,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->database = getenv("OPTREG_DATABASE_URL");
 	o->listen = getenv("OPTREG_LISTEN");
+	o->registry_key = getenv("OPTREG_REGISTRY_KEY");
 	o->threads = 4;
 	o->pool = 8;
 	o->max_body = 1 << 20;
@@ -124,6 +132,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->database = v;
 		} else if (!strcmp(a, "--listen")) {
 			o->listen = v;
+		} else if (!strcmp(a, "--registry-key")) {
+			o->registry_key = v;
 		} else if (!strcmp(a, "--port-file")) {
 			o->port_file = v;
 		} else if (!strcmp(a, "--principal")) {
@@ -168,6 +178,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (!o->listen)
 		o->listen = "127.0.0.1:8080";
+	if (!o->registry_key || !*o->registry_key)
+		o->registry_key = "registry-key.pem";
 	return 0;
 }
 
@@ -219,9 +231,15 @@ static int cmd_migrate(const struct options *o)
 		free(dir);
 		return 1;
 	}
-	if (optreg_migrate_apply(c, dir, stderr, &errs) == 0) {
-		fprintf(stderr, "optreg-server: migrations in %s are applied\n",
-			dir);
+	struct optreg_registry_key rk;
+	if (optreg_migrate_apply(c, dir, stderr, &errs) == 0 &&
+	    optreg_registry_key_load(c, o->registry_key, true, &rk, &errs) ==
+		    0) {
+		fprintf(stderr,
+			"optreg-server: migrations in %s are applied; "
+			"registry key %s (%s)\n",
+			dir, rk.keyid, o->registry_key);
+		optreg_registry_key_release(&rk);
 		rc = 0;
 	} else {
 		print_errors(&errs);
@@ -377,6 +395,18 @@ static int cmd_serve(const struct options *o)
 			pending, pending == 1 ? " is" : "s are");
 		goto out;
 	}
+	c = optreg_db_acquire(r.db, 5000);
+	mrc = c ? optreg_registry_key_load(c, o->registry_key, false, &r.key,
+					   &errs)
+		: OPTREG_EUNAVAILABLE;
+	if (c)
+		optreg_db_release(r.db, c, mrc == OPTREG_EUNAVAILABLE);
+	if (mrc) {
+		print_errors(&errs);
+		fprintf(stderr, "hint: `optreg-server migrate` creates the "
+				"registry key; or pass --registry-key FILE\n");
+		goto out;
+	}
 	r.cache = optreg_cache_new(10000);
 	if (optreg_db_listen_start(&r.listener, o->database, "optreg_cache",
 				   optreg_registry_on_notify,
@@ -402,6 +432,7 @@ out:
 	if (r.listener)
 		optreg_db_listen_stop(r.listener);
 	optreg_cache_free(r.cache);
+	optreg_registry_key_release(&r.key);
 	if (r.db)
 		optreg_db_close(r.db);
 	free(r.migrations_dir);

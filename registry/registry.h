@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "db.h"
 #include "http.h"
+#include "keys.h"
 
 struct registry {
 	struct optreg_db *db;
@@ -19,6 +20,7 @@ struct registry {
 	char *migrations_dir;
 	bool anonymous_read;
 	int db_wait_ms; /* how long a request waits for a pooled connection */
+	struct optreg_registry_key key; /* signs receipts */
 };
 
 /* The routes optreg-server serves (handlers.c). */

@@ -32,6 +32,7 @@ void optreg_version_release(struct optreg_version *v)
 	free(v->yank_reason);
 	free(v->envelope);
 	free(v->tags);
+	free(v->receipt);
 	optreg_buf_release(&v->payload);
 	memset(v, 0, sizeof(*v));
 	optreg_buf_init(&v->payload);
@@ -43,15 +44,18 @@ void optreg_version_render(const struct optreg_version *v,
 	json_error_t jerr;
 	json_t *env = json_loads(v->envelope, 0, &jerr);
 	json_t *tags = json_loads(v->tags ? v->tags : "[]", 0, &jerr);
+	json_t *receipt =
+		v->receipt ? json_loads(v->receipt, 0, &jerr) : json_null();
 	json_t *doc = json_pack(
-		"{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:o, s:o, s:o*, s:o*}",
+		"{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:o, s:o, s:o*, s:o*, "
+		"s:o*}",
 		"namespace", v->ns, "name", v->name, "version", v->version,
 		"digest", v->digest, "created_at", v->created_at, "created_by",
 		v->created_by, "yanked", v->yanked, "yanked_at",
 		v->yanked_at ? json_string(v->yanked_at) : json_null(),
 		"yank_reason",
 		v->yank_reason ? json_string(v->yank_reason) : json_null(),
-		"tags", tags, "envelope", env);
+		"tags", tags, "envelope", env, "receipt", receipt);
 	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 	json_decref(doc);
@@ -65,69 +69,21 @@ void optreg_version_render(const struct optreg_version *v,
 	free(s);
 }
 
-int optreg_store_submit(PGconn *conn, const char *ns, const char *name,
-			const char *digest, const void *payload, size_t len,
-			const char *envelope, const char *actor, int *version,
-			bool *created, char **created_at,
-			struct optreg_errors *errs)
-{
-	const char *p[6] = {ns, name, digest, payload, envelope, actor};
-	int lengths[6] = {0, 0, 0, (int)len, 0, 0};
-	int formats[6] = {0, 0, 0, 1, 0, 0};
-	PGresult *res =
-		PQexecParams(conn,
-			     "SELECT version, created, " TS(
-				     "created_at") "  FROM submit_version($1, "
-						   "$2, $3, $4, $5, $6)",
-			     6, NULL, p, lengths, formats, 0);
-	int rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
-
-	if (rc == 0) {
-		*version = atoi(PQgetvalue(res, 0, 0));
-		*created = !strcmp(PQgetvalue(res, 0, 1), "t");
-		*created_at = optreg_xstrdup(PQgetvalue(res, 0, 2));
-	}
-	PQclear(res);
-	return rc;
-}
-
-#define VERSION_COLUMNS                                                        \
-	"n.name, c.name, v.version, v.digest, " TS(                            \
-		"v.created_at") ", v.created_by, " TS("v.yanked_at") ", "      \
-								     "v.yank_" \
-								     "reason," \
-								     " v."     \
-								     "payload" \
-								     ", "      \
-								     "v."      \
-								     "envelop" \
-								     "e, "     \
-								     "coalesc" \
-								     "e(("     \
-								     "SELECT " \
-								     "json_"   \
-								     "agg(t."  \
-								     "tag "    \
-								     "ORDER "  \
-								     "BY "     \
-								     "t.tag) " \
-								     "FROM "   \
-								     "tags t " \
-								     "WHERE "  \
-								     "t."      \
-								     "config_" \
-								     "id = "   \
-								     "v."      \
-								     "config_" \
-								     "id AND " \
-								     "t."      \
-								     "version" \
-								     " = "     \
-								     "v."      \
-								     "version" \
-								     ")::"     \
-								     "text, "  \
-								     "'[]')"
+/* clang-format off */
+/* The columns load_version reads, and the joins they need. */
+#define VERSION_SELECT                                                      \
+	"SELECT n.name, c.name, v.version, v.digest, "                     \
+	TS("v.created_at") ", v.created_by, " TS("v.yanked_at") ", "       \
+	"v.yank_reason, v.payload, v.envelope, "                           \
+	"coalesce((SELECT json_agg(t.tag ORDER BY t.tag) FROM tags t "     \
+	"WHERE t.config_id = v.config_id AND t.version = v.version)::text, " \
+	"'[]'), r.receipt "                                                  \
+	"FROM versions v "                                                 \
+	"JOIN configs c ON c.id = v.config_id "                            \
+	"JOIN namespaces n ON n.id = c.namespace_id "                      \
+	"LEFT JOIN receipts r ON r.config_id = v.config_id "               \
+	"AND r.version = v.version "
+/* clang-format on */
 
 static int load_version(PGconn *conn, const char *sql, int nparams,
 			const char *const *params, struct optreg_version *out,
@@ -166,6 +122,7 @@ static int load_version(PGconn *conn, const char *sql, int nparams,
 			       (size_t)PQgetlength(res, 0, 8));
 		out->envelope = dup_or_null(res, 0, 9);
 		out->tags = dup_or_null(res, 0, 10);
+		out->receipt = dup_or_null(res, 0, 11);
 	}
 	PQclear(res);
 	return rc;
@@ -181,11 +138,8 @@ int optreg_store_get_version(PGconn *conn, const char *ns, const char *name,
 	snprintf(vs, sizeof(vs), "%d", version);
 	snprintf(what, sizeof(what), "version %s/%s@%d", ns, name, version);
 	return load_version(conn,
-			    "SELECT " VERSION_COLUMNS "  FROM versions v"
-			    "  JOIN configs c ON c.id = v.config_id"
-			    "  JOIN namespaces n ON n.id = c.namespace_id"
-			    " WHERE n.name = $1 AND c.name = $2"
-			    "   AND v.version = $3::int",
+			    VERSION_SELECT "WHERE n.name = $1 AND c.name = $2"
+					   "   AND v.version = $3::int",
 			    3, p, out, what, errs);
 }
 
@@ -197,12 +151,8 @@ int optreg_store_get_digest(PGconn *conn, const char *digest,
 	char what[128];
 
 	snprintf(what, sizeof(what), "digest %s", digest);
-	return load_version(conn,
-			    "SELECT " VERSION_COLUMNS "  FROM versions v"
-			    "  JOIN configs c ON c.id = v.config_id"
-			    "  JOIN namespaces n ON n.id = c.namespace_id"
-			    " WHERE v.digest = $1",
-			    1, p, out, what, errs);
+	return load_version(conn, VERSION_SELECT "WHERE v.digest = $1", 1, p,
+			    out, what, errs);
 }
 
 int optreg_store_resolve_tag(PGconn *conn, const char *ns, const char *name,

@@ -29,6 +29,7 @@ struct optreg_version {
 	struct optreg_buf payload;     /* canonical config bytes */
 	char *envelope;		       /* owned, as received */
 	char *tags;		       /* owned JSON array text, "[]" */
+	char *receipt; /* owned JSON text, or NULL */
 };
 
 void optreg_version_release(struct optreg_version *v);
@@ -37,12 +38,6 @@ void optreg_version_release(struct optreg_version *v);
  * `config` exactly the stored canonical bytes. */
 void optreg_version_render(const struct optreg_version *v,
 			   struct optreg_buf *out);
-
-int optreg_store_submit(PGconn *conn, const char *ns, const char *name,
-			const char *digest, const void *payload, size_t len,
-			const char *envelope, const char *actor, int *version,
-			bool *created, char **created_at,
-			struct optreg_errors *errs);
 
 int optreg_store_get_version(PGconn *conn, const char *ns, const char *name,
 			     int version, struct optreg_version *out,

@@ -1,0 +1,654 @@
+/*
+ * registry/keys.c: signing keys, thresholds, registry keys, receipts and
+ * the signed submit. See keys.h.
+ */
+#include "keys.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../validator/jcs.h"
+#include "auth.h"
+#include "sql.h"
+#include "store.h"
+
+#define TS(col)                                                             \
+	"to_char(" col " AT TIME ZONE 'UTC', "                              \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+#define KEY_COLUMNS                                                         \
+	"keyid, principal, public_key, to_json(namespaces)::text, " TS(     \
+		"created_at") ", created_by, " TS("revoked_at")
+
+static bool keyid_ok(const char *s)
+{
+	if (!s || strlen(s) != OPTREG_KEYID_LEN)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return false;
+	return true;
+}
+
+static json_t *key_row(const PGresult *res, int i)
+{
+	return json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s?}", "keyid",
+			 PQgetvalue(res, i, 0), "principal",
+			 PQgetvalue(res, i, 1), "public_key",
+			 PQgetvalue(res, i, 2), "namespaces",
+			 json_loads(PQgetvalue(res, i, 3), 0, NULL),
+			 "created_at", PQgetvalue(res, i, 4), "created_by",
+			 PQgetvalue(res, i, 5), "revoked_at",
+			 PQgetisnull(res, i, 6) ? NULL : PQgetvalue(res, i, 6));
+}
+
+int optreg_registry_key_load(PGconn *conn, const char *path, bool create,
+			     struct optreg_registry_key *out,
+			     struct optreg_errors *errs)
+{
+	struct optreg_buf pem = OPTREG_BUF_INIT;
+	struct stat st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (stat(path, &st) != 0 && create) {
+		size_t n = strlen(path);
+		if (n < 5 || strcmp(path + n - 4, ".pem")) {
+			optreg_errors_add(errs, OPTREG_EUSAGE, "registry_key",
+					  path,
+					  "the registry key path must end in "
+					  ".pem (got \"%s\")",
+					  path);
+			return OPTREG_EUSAGE;
+		}
+		char *name = optreg_xstrndup(path, n - 4);
+		rc = optreg_key_generate(&out->key, errs);
+		if (rc == 0)
+			rc = optreg_key_write_pair(out->key, name, false, errs);
+		free(name);
+		if (rc) {
+			optreg_registry_key_release(out);
+			return rc;
+		}
+	} else {
+		rc = optreg_key_load_file(&out->key, path, errs);
+		if (rc)
+			return rc;
+	}
+	if (!optreg_key_is_private(out->key)) {
+		optreg_errors_add(errs, OPTREG_EINVAL, "registry_key", path,
+				  "%s holds a public key; the registry needs "
+				  "its private key",
+				  path);
+		optreg_registry_key_release(out);
+		return OPTREG_EINVAL;
+	}
+	optreg_key_id(out->key, out->keyid);
+	rc = optreg_key_public_pem(out->key, &pem);
+	if (rc == 0) {
+		const char *p[2] = {out->keyid, pem.data};
+		PGresult *res;
+		rc = optreg_sql_exec(conn,
+				     "INSERT INTO registry_keys (keyid, "
+				     "public_key) VALUES ($1, $2)"
+				     " ON CONFLICT (keyid) DO NOTHING",
+				     2, p, PGRES_COMMAND_OK, &res, errs);
+		PQclear(res);
+	}
+	optreg_buf_release(&pem);
+	if (rc)
+		optreg_registry_key_release(out);
+	return rc;
+}
+
+void optreg_registry_key_release(struct optreg_registry_key *rk)
+{
+	optreg_key_free(rk->key);
+	memset(rk, 0, sizeof(*rk));
+}
+
+/* Turns a JSON array of namespace patterns into a PostgreSQL array
+ * literal; the patterns are checked first, so no quoting is needed. */
+static bool patterns_literal(json_t *namespaces, struct optreg_buf *out,
+			     struct optreg_errors *errs)
+{
+	if (!json_is_array(namespaces) || json_array_size(namespaces) < 1 ||
+	    json_array_size(namespaces) > 32) {
+		optreg_errors_add(errs, OPTREG_EINVAL, "type", "namespaces",
+				  "must be an array of 1 to 32 namespace "
+				  "names or globs");
+		return false;
+	}
+	optreg_buf_addch(out, '{');
+	for (size_t i = 0; i < json_array_size(namespaces); i++) {
+		const char *p = json_string_value(json_array_get(namespaces, i));
+		if (!p || !optreg_pattern_valid(p)) {
+			char path[48];
+			snprintf(path, sizeof(path), "namespaces[%zu]", i);
+			optreg_errors_add(errs, OPTREG_EINVAL, "pattern", path,
+					  "must be a namespace name or a glob "
+					  "of a-z, 0-9, '-', '*', '?'");
+			return false;
+		}
+		optreg_buf_addf(out, "%s\"%s\"", i ? "," : "", p);
+	}
+	optreg_buf_addch(out, '}');
+	return true;
+}
+
+int optreg_keys_add(PGconn *conn, const char *public_pem, const char *principal,
+		    json_t *namespaces, const char *actor, json_t **out,
+		    struct optreg_errors *errs)
+{
+	struct optreg_buf arr = OPTREG_BUF_INIT, pem = OPTREG_BUF_INIT;
+	struct optreg_key *key = NULL;
+	char keyid[OPTREG_KEYID_LEN + 1];
+	PGresult *res = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = optreg_key_load_pem(&key, public_pem, strlen(public_pem), errs);
+	if (rc)
+		goto out;
+	if (optreg_key_is_private(key)) {
+		optreg_errors_add(errs, OPTREG_EINVAL, "private_key",
+				  "public_key",
+				  "is a private key; register the public key "
+				  "(NAME.pub.pem) and keep the private one "
+				  "secret");
+		rc = OPTREG_EINVAL;
+		goto out;
+	}
+	if (!patterns_literal(namespaces, &arr, errs)) {
+		rc = OPTREG_EINVAL;
+		goto out;
+	}
+	optreg_key_id(key, keyid);
+	rc = optreg_key_public_pem(key, &pem);
+	if (rc)
+		goto out;
+	const char *p[5] = {keyid, principal, pem.data, arr.data, actor};
+	rc = optreg_sql_exec(conn,
+			     "INSERT INTO signing_keys (keyid, principal, "
+			     "public_key, namespaces, created_by)"
+			     " VALUES ($1, $2, $3, $4::text[], $5)"
+			     " ON CONFLICT (keyid) DO NOTHING"
+			     " RETURNING " KEY_COLUMNS,
+			     5, p, PGRES_TUPLES_OK, &res, errs);
+	if (rc)
+		goto out;
+	if (PQntuples(res) == 0) {
+		optreg_errors_add(errs, OPTREG_ECONFLICT, "conflict", "public_key",
+				  "key %s is already registered", keyid);
+		rc = OPTREG_ECONFLICT;
+		goto out;
+	}
+	*out = key_row(res, 0);
+out:
+	PQclear(res);
+	optreg_key_free(key);
+	optreg_buf_release(&arr);
+	optreg_buf_release(&pem);
+	return rc;
+}
+
+int optreg_keys_list(PGconn *conn, const char *principal, json_t **out,
+		     struct optreg_errors *errs)
+{
+	const char *p[1] = {principal};
+	PGresult *res;
+	int rc = optreg_sql_exec(conn,
+				 "SELECT " KEY_COLUMNS " FROM signing_keys"
+				 " WHERE $1::text IS NULL OR principal = $1"
+				 " ORDER BY created_at, keyid",
+				 1, p, PGRES_TUPLES_OK, &res, errs);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	*out = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(*out, key_row(res, i));
+	PQclear(res);
+	return 0;
+}
+
+static int one_key(PGconn *conn, const char *sql, const char *keyid,
+		   const char *actor, json_t **out, struct optreg_errors *errs)
+{
+	const char *p[2] = {keyid, actor};
+	PGresult *res;
+	int rc;
+
+	*out = NULL;
+	if (!keyid_ok(keyid)) {
+		optreg_errors_add(errs, OPTREG_ENOTFOUND, "not_found", NULL,
+				  "key \"%.80s\" not found: key ids are 64 "
+				  "lowercase hex digits",
+				  keyid);
+		return OPTREG_ENOTFOUND;
+	}
+	rc = optreg_sql_exec(conn, sql, actor ? 2 : 1, p, PGRES_TUPLES_OK,
+			     &res, errs);
+	if (rc)
+		return rc;
+	if (PQntuples(res) == 0) {
+		optreg_errors_add(errs, OPTREG_ENOTFOUND, "not_found", NULL,
+				  "key %s not found", keyid);
+		rc = OPTREG_ENOTFOUND;
+	} else {
+		*out = key_row(res, 0);
+	}
+	PQclear(res);
+	return rc;
+}
+
+int optreg_keys_get(PGconn *conn, const char *keyid, json_t **out,
+		    struct optreg_errors *errs)
+{
+	return one_key(conn,
+		       "SELECT " KEY_COLUMNS
+		       " FROM signing_keys WHERE keyid = $1",
+		       keyid, NULL, out, errs);
+}
+
+int optreg_keys_revoke(PGconn *conn, const char *keyid, const char *actor,
+		       json_t **out, struct optreg_errors *errs)
+{
+	/* The row lock makes a revocation wait for submits holding the key
+	 * FOR SHARE, so every version is judged against one state of it. */
+	return one_key(conn,
+		       "UPDATE signing_keys SET"
+		       " revoked_at = coalesce(revoked_at, now()),"
+		       " revoked_by = coalesce(revoked_by, $2)"
+		       " WHERE keyid = $1 RETURNING " KEY_COLUMNS,
+		       keyid, actor, out, errs);
+}
+
+int optreg_ns_settings_get(PGconn *conn, const char *ns, json_t **out,
+			   struct optreg_errors *errs)
+{
+	const char *p[1] = {ns};
+	PGresult *res;
+	int rc = optreg_sql_exec(conn,
+				 "SELECT coalesce((SELECT signature_threshold"
+				 " FROM namespace_settings WHERE namespace ="
+				 " $1), 1)",
+				 1, p, PGRES_TUPLES_OK, &res, errs);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	*out = json_pack("{s:s, s:i}", "namespace", ns, "signature_threshold",
+			 atoi(PQgetvalue(res, 0, 0)));
+	PQclear(res);
+	return 0;
+}
+
+int optreg_ns_settings_put(PGconn *conn, const char *ns, int threshold,
+			   const char *actor, json_t **out,
+			   struct optreg_errors *errs)
+{
+	char ts[16];
+	const char *p[3] = {ns, ts, actor};
+	PGresult *res;
+
+	snprintf(ts, sizeof(ts), "%d", threshold);
+	int rc = optreg_sql_exec(
+		conn,
+		"INSERT INTO namespace_settings (namespace, signature_threshold,"
+		" updated_by) VALUES ($1, $2::int, $3)"
+		" ON CONFLICT (namespace) DO UPDATE SET"
+		" signature_threshold = EXCLUDED.signature_threshold,"
+		" updated_at = now(), updated_by = EXCLUDED.updated_by",
+		3, p, PGRES_COMMAND_OK, &res, errs);
+	PQclear(res);
+	if (rc)
+		return rc;
+	*out = json_pack("{s:s, s:i}", "namespace", ns, "signature_threshold",
+			 threshold);
+	return 0;
+}
+
+int optreg_registry_keys_list(PGconn *conn, json_t **out,
+			      struct optreg_errors *errs)
+{
+	PGresult *res;
+	int rc = optreg_sql_exec(conn,
+				 "SELECT keyid, public_key, " TS("created_at")
+				 ", " TS("retired_at")
+				 " FROM registry_keys ORDER BY created_at",
+				 0, NULL, PGRES_TUPLES_OK, &res, errs);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	*out = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(
+			*out,
+			json_pack("{s:s, s:s, s:s, s:s?}", "keyid",
+				  PQgetvalue(res, i, 0), "public_key",
+				  PQgetvalue(res, i, 1), "created_at",
+				  PQgetvalue(res, i, 2), "retired_at",
+				  PQgetisnull(res, i, 3)
+					  ? NULL
+					  : PQgetvalue(res, i, 3)));
+	PQclear(res);
+	return 0;
+}
+
+void optreg_submit_result_release(struct optreg_submit_result *r)
+{
+	free(r->created_at);
+	free(r->receipt);
+	memset(r, 0, sizeof(*r));
+}
+
+/* A key row fetched for the signature check. */
+struct key_row {
+	const char *keyid;
+	const char *pem;
+	json_t *namespaces;
+	bool revoked;
+};
+
+static bool ns_allowed(json_t *patterns, const char *ns)
+{
+	for (size_t i = 0; i < json_array_size(patterns); i++) {
+		const char *p = json_string_value(json_array_get(patterns, i));
+		if (p && fnmatch(p, ns, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Checks every signature against the locked key rows; fills `valid` with
+ * the distinct key ids whose signatures count (borrowed from `env`).
+ * Returns the number of them; errors for the others go to `errs`.
+ */
+static size_t check_signatures(const struct optreg_dsse *env,
+			       const struct key_row *rows, size_t nrows,
+			       const char *ns, const char **valid,
+			       struct optreg_errors *errs)
+{
+	size_t nvalid = 0;
+
+	for (size_t i = 0; i < env->nsigs; i++) {
+		const char *kid = env->sigs[i].keyid;
+		const struct key_row *row = NULL;
+		enum optreg_sig_status st;
+		char path[48];
+
+		snprintf(path, sizeof(path), "signatures[%zu]", i);
+		for (size_t j = 0; j < nrows && keyid_ok(kid); j++)
+			if (!strcmp(rows[j].keyid, kid))
+				row = &rows[j];
+		if (!row) {
+			st = OPTREG_SIG_UNKNOWN_KEY;
+		} else if (row->revoked) {
+			st = OPTREG_SIG_REVOKED_KEY;
+		} else if (!ns_allowed(row->namespaces, ns)) {
+			st = OPTREG_SIG_NOT_ALLOWED;
+		} else {
+			struct optreg_errors kerrs = OPTREG_ERRORS_INIT;
+			struct optreg_key *key = NULL;
+			st = OPTREG_SIG_BAD_SIGNATURE;
+			if (optreg_key_load_pem(&key, row->pem,
+						strlen(row->pem), &kerrs) == 0)
+				st = optreg_dsse_verify_one(env, i, key);
+			optreg_key_free(key);
+			optreg_errors_release(&kerrs);
+		}
+		if (st == OPTREG_SIG_VALID) {
+			bool seen = false;
+			for (size_t k = 0; k < nvalid; k++)
+				seen |= !strcmp(valid[k], kid);
+			if (!seen)
+				valid[nvalid++] = kid;
+			continue;
+		}
+		struct optreg_error *e;
+		switch (st) {
+		case OPTREG_SIG_UNKNOWN_KEY:
+			e = optreg_errors_add(errs, OPTREG_EDENIED,
+					      "unknown_key", path,
+					      "key \"%.80s\" is not registered",
+					      kid);
+			optreg_error_set_hint(e, "an admin registers keys with "
+						 "`optreg key register`");
+			break;
+		case OPTREG_SIG_REVOKED_KEY:
+			e = optreg_errors_add(errs, OPTREG_EDENIED,
+					      "revoked_key", path,
+					      "key %s is revoked", kid);
+			optreg_error_set_hint(e, "sign with an active key");
+			break;
+		case OPTREG_SIG_NOT_ALLOWED:
+			optreg_errors_add(errs, OPTREG_EDENIED,
+					  "key_not_allowed", path,
+					  "key %s may not sign for namespace "
+					  "%s",
+					  kid, ns);
+			break;
+		default:
+			e = optreg_errors_add(errs, OPTREG_EDENIED,
+					      "bad_signature", path,
+					      "the signature by key %s does "
+					      "not verify",
+					      kid);
+			optreg_error_set_hint(e, "sign the canonical payload's "
+						 "DSSE PAE (`optreg sign`)");
+			break;
+		}
+	}
+	qsort(valid, nvalid, sizeof(*valid), cmp_str);
+	return nvalid;
+}
+
+/* Builds and signs the receipt of a new version; appends its RFC 8785
+ * envelope JSON to `out`. */
+static int make_receipt(const struct optreg_registry_key *rk, const char *ns,
+			const char *name, int version, const char *digest,
+			const char *envelope_canon, const char **signers,
+			size_t nsigners, const char *time,
+			struct optreg_buf *out, struct optreg_errors *errs)
+{
+	struct optreg_buf payload = OPTREG_BUF_INIT;
+	char env_digest[OPTREG_DIGEST_LEN + 1];
+	struct optreg_dsse env;
+	json_t *ids = json_array();
+	int rc;
+
+	optreg_digest(envelope_canon, strlen(envelope_canon), env_digest);
+	for (size_t i = 0; i < nsigners; i++)
+		json_array_append_new(ids, json_string(signers[i]));
+	json_t *r = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o, s:n, s:s}",
+			      "namespace", ns, "name", name, "version", version,
+			      "digest", digest, "envelope_sha256",
+			      env_digest + 7, "signer_keyids", ids,
+			      "audit_index", "time", time);
+	optreg_dsse_init(&env);
+	rc = optreg_jcs_serialize(r, &payload, errs);
+	json_decref(r);
+	if (rc)
+		goto out;
+	env.payload_type = optreg_xstrdup(OPTREG_RECEIPT_PAYLOAD_TYPE);
+	optreg_buf_add(&env.payload, payload.data, payload.len);
+	rc = optreg_dsse_sign(&env, rk->key, errs);
+	if (rc)
+		goto out;
+	json_t *ej = optreg_dsse_to_json(&env);
+	rc = optreg_jcs_serialize(ej, out, errs);
+	json_decref(ej);
+out:
+	optreg_dsse_release(&env);
+	optreg_buf_release(&payload);
+	return rc;
+}
+
+int optreg_submit_signed(PGconn *conn, const struct optreg_registry_key *rk,
+			 const char *ns, const char *name, const char *digest,
+			 const struct optreg_dsse *env,
+			 const char *envelope_canon, const char *actor,
+			 struct optreg_submit_result *out,
+			 struct optreg_errors *errs)
+{
+	struct optreg_buf ids = OPTREG_BUF_INIT, receipt = OPTREG_BUF_INIT;
+	struct key_row *rows = NULL;
+	const char **valid = NULL;
+	PGresult *keys = NULL, *res = NULL;
+	int rc, threshold;
+
+	memset(out, 0, sizeof(*out));
+	/* Only well-formed key ids are looked up; others are unknown. */
+	optreg_buf_addch(&ids, '{');
+	for (size_t i = 0, n = 0; i < env->nsigs; i++)
+		if (keyid_ok(env->sigs[i].keyid))
+			optreg_buf_addf(&ids, "%s%s", n++ ? "," : "",
+					env->sigs[i].keyid);
+	optreg_buf_addch(&ids, '}');
+
+	rc = optreg_sql_begin(conn, errs);
+	if (rc)
+		goto out;
+	const char *tp[1] = {ns};
+	rc = optreg_sql_exec(conn,
+			     "SELECT coalesce((SELECT signature_threshold"
+			     " FROM namespace_settings WHERE namespace = $1),"
+			     " 1)",
+			     1, tp, PGRES_TUPLES_OK, &res, errs);
+	if (rc)
+		goto fail;
+	threshold = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = NULL;
+
+	const char *kp[1] = {ids.data};
+	rc = optreg_sql_exec(conn,
+			     "SELECT keyid, public_key, to_json(namespaces)::"
+			     "text, revoked_at IS NOT NULL FROM signing_keys"
+			     " WHERE keyid = ANY ($1::text[]) FOR SHARE",
+			     1, kp, PGRES_TUPLES_OK, &keys, errs);
+	if (rc)
+		goto fail;
+	size_t nrows = (size_t)PQntuples(keys);
+	rows = optreg_xcalloc(nrows + 1, sizeof(*rows));
+	for (size_t j = 0; j < nrows; j++) {
+		rows[j].keyid = PQgetvalue(keys, (int)j, 0);
+		rows[j].pem = PQgetvalue(keys, (int)j, 1);
+		rows[j].namespaces =
+			json_loads(PQgetvalue(keys, (int)j, 2), 0, NULL);
+		rows[j].revoked = !strcmp(PQgetvalue(keys, (int)j, 3), "t");
+	}
+	valid = optreg_xcalloc(env->nsigs + 1, sizeof(*valid));
+	size_t nvalid = check_signatures(env, rows, nrows, ns, valid, errs);
+	if (nvalid < (size_t)threshold) {
+		struct optreg_error *e = optreg_errors_add(
+			errs, OPTREG_EDENIED, "threshold", "signatures",
+			"%d valid signature%s from distinct keys %s required "
+			"for namespace %s (got %zu)",
+			threshold, threshold == 1 ? "" : "s",
+			threshold == 1 ? "is" : "are", ns, nvalid);
+		if (env->nsigs == 0)
+			optreg_error_set_hint(e, "sign the config: `optreg "
+						 "submit FILE --key KEY`");
+		rc = OPTREG_EDENIED;
+		goto fail;
+	}
+
+	const char *sp[6] = {ns, name, digest, env->payload.data,
+			     envelope_canon, actor};
+	int lengths[6] = {0, 0, 0, (int)env->payload.len, 0, 0};
+	int formats[6] = {0, 0, 0, 1, 0, 0};
+	res = PQexecParams(conn,
+			   "SELECT version, created, " TS("created_at")
+			   "  FROM submit_version($1, $2, $3, $4, $5, $6)",
+			   6, NULL, sp, lengths, formats, 0);
+	rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
+	if (rc)
+		goto fail;
+	out->version = atoi(PQgetvalue(res, 0, 0));
+	out->created = !strcmp(PQgetvalue(res, 0, 1), "t");
+	out->created_at = optreg_xstrdup(PQgetvalue(res, 0, 2));
+	PQclear(res);
+	res = NULL;
+
+	char vs[16];
+	snprintf(vs, sizeof(vs), "%d", out->version);
+	if (out->created) {
+		rc = make_receipt(rk, ns, name, out->version, digest,
+				  envelope_canon, valid, nvalid,
+				  out->created_at, &receipt, errs);
+		if (rc)
+			goto fail;
+		const char *rp[5] = {ns, name, vs, receipt.data, rk->keyid};
+		rc = optreg_sql_exec(
+			conn,
+			"INSERT INTO receipts (config_id, version, receipt,"
+			" registry_keyid)"
+			" SELECT c.id, $3::int, $4, $5 FROM configs c"
+			" JOIN namespaces n ON n.id = c.namespace_id"
+			" WHERE n.name = $1 AND c.name = $2",
+			5, rp, PGRES_COMMAND_OK, &res, errs);
+		if (rc)
+			goto fail;
+		out->receipt = optreg_buf_detach(&receipt, NULL);
+	} else {
+		rc = optreg_receipt_get(conn, ns, name, out->version,
+					&out->receipt, errs);
+		if (rc)
+			goto fail;
+	}
+	PQclear(res);
+	res = NULL;
+	rc = optreg_sql_commit(conn, errs);
+	if (rc == 0)
+		goto out;
+fail:
+	optreg_sql_rollback(conn);
+	optreg_submit_result_release(out);
+out:
+	for (size_t j = 0; rows && j < (size_t)PQntuples(keys); j++)
+		json_decref(rows[j].namespaces);
+	free(rows);
+	free(valid);
+	PQclear(keys);
+	PQclear(res);
+	optreg_buf_release(&ids);
+	optreg_buf_release(&receipt);
+	return rc;
+}
+
+int optreg_receipt_get(PGconn *conn, const char *ns, const char *name,
+		       int version, char **receipt, struct optreg_errors *errs)
+{
+	char vs[16];
+	const char *p[3] = {ns, name, vs};
+	PGresult *res;
+
+	*receipt = NULL;
+	snprintf(vs, sizeof(vs), "%d", version);
+	int rc = optreg_sql_exec(conn,
+				 "SELECT r.receipt FROM receipts r"
+				 " JOIN configs c ON c.id = r.config_id"
+				 " JOIN namespaces n ON n.id = c.namespace_id"
+				 " WHERE n.name = $1 AND c.name = $2"
+				 "   AND r.version = $3::int",
+				 3, p, PGRES_TUPLES_OK, &res, errs);
+	if (rc)
+		return rc;
+	if (PQntuples(res) > 0)
+		*receipt = optreg_xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
