@@ -179,8 +179,9 @@ static bool version_param(struct optreg_http_req *req, const char *s,
 
 	if (!parse_int(s, 1, INT_MAX, &v)) {
 		optreg_http_problem(req, 400, "bad_request", NULL,
-				    "version \"%s\" is not a positive integer",
-				    s);
+				    "version \"%.40s\" must be an integer from "
+				    "1 to %d",
+				    s, INT_MAX);
 		return false;
 	}
 	*version = (int)v;
@@ -1110,7 +1111,10 @@ static void handle_yank(struct optreg_http_req *req)
 	if (!body)
 		goto out;
 	const char *reason = json_string_value(json_object_get(body, "reason"));
-	if (!reason || !*reason || strlen(reason) > 1024 ||
+	size_t chars = 0;
+	for (const char *c = reason; c && *c; c++)
+		chars += ((unsigned char)*c & 0xC0) != 0x80;
+	if (!reason || chars < 1 || chars > 1024 ||
 	    json_object_size(body) != 1) {
 		optreg_errors_add(&errs, OPTREG_EINVAL, "required", "reason",
 				  "a reason of 1 to 1024 characters is "
