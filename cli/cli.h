@@ -44,6 +44,9 @@ int cmd_fetch(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_yank(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 /* True when argv[i] is -h or --help. */
 int cli_is_help(const char *arg);

@@ -23,13 +23,16 @@
 
 struct optreg_key; /* an Ed25519 key, private or public only */
 
-/* Generates a new Ed25519 key pair. */
+/* Generates a new Ed25519 key pair (*key is the caller's to free). */
 int optreg_key_generate(struct optreg_key **key, struct optreg_errors *errs);
 
 /*
  * Loads a PEM key: a private key (PKCS#8) or a public key (SPKI). Anything
- * that is not Ed25519 is OPTREG_EINVAL ("key must be Ed25519 (got RSA)").
- * An unreadable file is OPTREG_EIO.
+ * that is not Ed25519 is OPTREG_EINVAL ("key must be Ed25519 (got RSA)"),
+ * and so are encrypted private keys and text that holds no PEM key (rules
+ * "key_type", "key_format"; each error has a hint). An unreadable file is
+ * OPTREG_EIO. The _file variant starts messages with the path. Messages
+ * never quote key material. On failure *key is NULL.
  */
 int optreg_key_load_file(struct optreg_key **key, const char *path,
 			 struct optreg_errors *errs);
@@ -49,13 +52,17 @@ int optreg_key_public_pem(const struct optreg_key *key, struct optreg_buf *out);
 
 /*
  * Writes NAME.pem (private, PKCS#8, created with mode 0600 and never
- * world-readable even briefly) and NAME.pub.pem (public, 0644). Refuses to
- * overwrite existing files (OPTREG_ECONFLICT) unless `force`.
+ * world-readable even briefly) and NAME.pub.pem (public, 0644), whatever the
+ * umask. Refuses to overwrite existing files (OPTREG_ECONFLICT) unless
+ * `force`, which replaces both by way of temporary files and renames. Other
+ * failures are OPTREG_EIO; `key` without its private half is OPTREG_EINVAL.
+ * On failure no file of the new pair is left behind.
  */
 int optreg_key_write_pair(const struct optreg_key *key, const char *name,
 			  bool force, struct optreg_errors *errs);
 
-/* Signs `len` bytes (the PAE); appends the 64-byte raw signature. */
+/* Signs `len` bytes (the PAE); appends the 64-byte raw signature. A public
+ * key is OPTREG_EINVAL. */
 int optreg_key_sign(const struct optreg_key *key, const void *msg, size_t len,
 		    struct optreg_buf *sig, struct optreg_errors *errs);
 
@@ -65,7 +72,8 @@ bool optreg_key_verify(const struct optreg_key *key, const void *msg,
 
 /*
  * Appends a signature by `key` to the envelope: over PAE(payload_type,
- * payload), keyid = the key's id, sig in standard base64.
+ * payload), keyid = the key's id, sig in standard base64. Does not look at
+ * the signatures already there.
  */
 int optreg_dsse_sign(struct optreg_dsse *env, const struct optreg_key *key,
 		     struct optreg_errors *errs);
@@ -73,20 +81,23 @@ int optreg_dsse_sign(struct optreg_dsse *env, const struct optreg_key *key,
 /* Why one signature of an envelope does or does not count. */
 enum optreg_sig_status {
 	OPTREG_SIG_VALID = 0,
-	OPTREG_SIG_UNKNOWN_KEY,   /* no key with that id */
-	OPTREG_SIG_REVOKED_KEY,   /* the key is revoked */
-	OPTREG_SIG_NOT_ALLOWED,   /* the key may not sign for this namespace */
+	OPTREG_SIG_UNKNOWN_KEY,	  /* no key with that id */
+	OPTREG_SIG_REVOKED_KEY,	  /* the key is revoked */
+	OPTREG_SIG_NOT_ALLOWED,	  /* the key may not sign for this namespace */
 	OPTREG_SIG_BAD_SIGNATURE, /* not base64, wrong length, or does not
 				     verify */
 };
 
+/* The docs/api.md rule name: "valid", "unknown_key", "revoked_key",
+ * "key_not_allowed", "bad_signature". */
 const char *optreg_sig_status_name(enum optreg_sig_status s);
 
 /*
  * Verifies signature `i` of `env` against `key` (which the caller looked up
  * by the signature's keyid): base64 decoding (standard or URL-safe), length,
  * and EVP verification over PAE. Returns OPTREG_SIG_VALID or
- * OPTREG_SIG_BAD_SIGNATURE.
+ * OPTREG_SIG_BAD_SIGNATURE (also for an index out of range), or
+ * OPTREG_SIG_UNKNOWN_KEY when `key` is NULL.
  */
 enum optreg_sig_status optreg_dsse_verify_one(const struct optreg_dsse *env,
 					      size_t i,

@@ -1,0 +1,301 @@
+/*
+ * cli/verify.c: `optreg verify ENVELOPE --key PUB [--key PUB ...]
+ * [--threshold N]`.
+ *
+ * Checks a signed config offline, as the registry would: the payloadType,
+ * every signature against the keys given (looked up by the signature's key
+ * id, which alone proves nothing), and that the payload is the RFC 8785 form
+ * of a valid config. The payload is parsed only after enough signatures
+ * verified, as DSSE advises. Passes when at least N distinct keys made
+ * valid signatures and the payload is good.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/dsse.h"
+#include "../common/sign.h"
+#include "../validator/config.h"
+#include "cli.h"
+
+static const char help[] =
+	"usage: optreg verify ENVELOPE --key PUB [--key PUB...] [--threshold "
+	"N]\n\n"
+	"Verifies a signed config (a DSSE envelope from `optreg sign`; - for "
+	"standard\ninput) offline: the payloadType must "
+	"be\n" OPTREG_CONFIG_PAYLOAD_TYPE
+	", the payload the RFC 8785 canonical\nJSON of a valid config, and "
+	"each signature is checked against the key whose\nid it names. "
+	"Prints one line per signature:\n"
+	"  KEYID: valid\n"
+	"  KEYID: bad signature\n"
+	"  KEYID: no key given for this id\n\n"
+	"Options:\n"
+	"  --key PUB      a public key (NAME.pub.pem; a private key works "
+	"too); repeat\n"
+	"                 for several\n"
+	"  --threshold N  require valid signatures from N distinct keys "
+	"(default 1)\n\n"
+	"Exit status: 0 verified, 1 too few valid signatures or an invalid "
+	"envelope or\npayload, 2 usage (also a key that is not Ed25519), 3 a "
+	"file cannot be read.\n";
+
+/* Reads FILE ("-": standard input) into `in`; exit status. */
+static int read_input(const char *file, struct optreg_buf *in)
+{
+	char chunk[65536];
+	size_t n;
+	int rc;
+
+	if (strcmp(file, "-")) {
+		rc = optreg_buf_read_file(in, file);
+		if (rc < 0) {
+			fprintf(stderr,
+				"optreg verify: cannot read \"%s\": %s\n", file,
+				strerror(-rc));
+			return OPTREG_EXIT_IO;
+		}
+		return OPTREG_EXIT_OK;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+		optreg_buf_add(in, chunk, n);
+	if (ferror(stdin)) {
+		perror("optreg verify: cannot read standard input");
+		return OPTREG_EXIT_IO;
+	}
+	return OPTREG_EXIT_OK;
+}
+
+/* The payload must be the RFC 8785 form of a valid config. Exit status. */
+static int check_payload(const char *file, const struct optreg_dsse *env)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf canon = OPTREG_BUF_INIT;
+	char *where = optreg_xasprintf("%s (payload)", file);
+	struct optreg_doc doc;
+	int status = OPTREG_EXIT_OK;
+
+	optreg_doc_init(&doc);
+	if (optreg_doc_load_json(&doc, env->payload.data, env->payload.len,
+				 &errs) < 0 ||
+	    optreg_config_validate(&doc, NULL, &errs) < 0 ||
+	    optreg_jcs_serialize(doc.root, &canon, &errs) < 0) {
+		cli_print_errors(where, &errs);
+		status = OPTREG_EXIT_INVALID;
+	} else if (canon.len != env->payload.len ||
+		   memcmp(canon.data, env->payload.data, canon.len)) {
+		fprintf(stderr,
+			"%s: payload: is not in RFC 8785 canonical form\n",
+			file);
+		status = OPTREG_EXIT_INVALID;
+	}
+	optreg_doc_release(&doc);
+	optreg_buf_release(&canon);
+	optreg_errors_release(&errs);
+	free(where);
+	return status;
+}
+
+struct keyring {
+	struct optreg_key **keys;
+	char (*ids)[OPTREG_KEYID_LEN + 1];
+	size_t n;
+};
+
+static void keyring_release(struct keyring *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		optreg_key_free(r->keys[i]);
+	free(r->keys);
+	free(r->ids);
+}
+
+/* Loads each --key; exit status, the reason printed. */
+static int keyring_load(struct keyring *r, const char **paths, size_t n)
+{
+	r->keys = optreg_xcalloc(n ? n : 1, sizeof(*r->keys));
+	r->ids = optreg_xcalloc(n ? n : 1, sizeof(*r->ids));
+	for (size_t i = 0; i < n; i++) {
+		struct optreg_errors errs = OPTREG_ERRORS_INIT;
+		int rc = optreg_key_load_file(&r->keys[r->n], paths[i], &errs);
+
+		if (rc < 0) {
+			fprintf(stderr, "optreg verify: %s\n",
+				errs.items[0].message);
+			if (errs.items[0].hint)
+				fprintf(stderr, "  hint: %s\n",
+					errs.items[0].hint);
+			optreg_errors_release(&errs);
+			return rc == OPTREG_EIO ? OPTREG_EXIT_IO
+						: OPTREG_EXIT_USAGE;
+		}
+		optreg_key_id(r->keys[r->n], r->ids[r->n]);
+		r->n++;
+	}
+	return OPTREG_EXIT_OK;
+}
+
+/* The key with id `id`, or NULL (borrowed). */
+static const struct optreg_key *keyring_find(const struct keyring *r,
+					     const char *id)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->ids[i], id))
+			return r->keys[i];
+	return NULL;
+}
+
+/*
+ * Checks every signature, printing a line for each; returns how many
+ * distinct keys made a valid one.
+ */
+static long check_signatures(const struct optreg_dsse *env,
+			     const struct keyring *r)
+{
+	char(*valid)[OPTREG_KEYID_LEN + 1] =
+		optreg_xcalloc(env->nsigs ? env->nsigs : 1, sizeof(*valid));
+	size_t nvalid = 0;
+
+	for (size_t i = 0; i < env->nsigs; i++) {
+		const char *id = env->sigs[i].keyid;
+		enum optreg_sig_status st = OPTREG_SIG_UNKNOWN_KEY;
+		const char *why;
+
+		if (id[0]) {
+			st = optreg_dsse_verify_one(env, i,
+						    keyring_find(r, id));
+		} else {
+			/* No key id: DSSE lets a verifier try each key. */
+			for (size_t k = 0; k < r->n; k++) {
+				st = optreg_dsse_verify_one(env, i, r->keys[k]);
+				if (st == OPTREG_SIG_VALID) {
+					id = r->ids[k];
+					break;
+				}
+			}
+		}
+		switch (st) {
+		case OPTREG_SIG_VALID:
+			why = "valid";
+			break;
+		case OPTREG_SIG_UNKNOWN_KEY:
+			why = "no key given for this id";
+			break;
+		default:
+			why = "bad signature";
+			break;
+		}
+		printf("%s: %s\n", id[0] ? id : "(no keyid)", why);
+		if (st != OPTREG_SIG_VALID)
+			continue;
+		size_t j;
+		for (j = 0; j < nvalid && strcmp(valid[j], id); j++)
+			;
+		if (j == nvalid)
+			memcpy(valid[nvalid++], id, OPTREG_KEYID_LEN + 1);
+	}
+	free(valid);
+	return (long)nvalid;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	const char *file = NULL, *val;
+	const char **keypaths = optreg_xcalloc((size_t)argc, sizeof(char *));
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf in = OPTREG_BUF_INIT;
+	struct keyring ring = {NULL, NULL, 0};
+	struct optreg_dsse env;
+	size_t nkeys = 0;
+	long threshold = 1, nvalid = 0;
+	int rc, status = OPTREG_EXIT_OK;
+
+	optreg_dsse_init(&env);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (cli_is_help(a)) {
+			fputs(help, stdout);
+			goto out;
+		}
+		val = NULL;
+		rc = cli_opt_value("verify", argc, argv, &i, "--key", &val);
+		if (rc > 0) {
+			keypaths[nkeys++] = val;
+			continue;
+		}
+		if (rc == 0)
+			rc = cli_opt_value("verify", argc, argv, &i,
+					   "--threshold", &val);
+		if (rc > 0 && cli_parse_count(val, &threshold) < 0) {
+			fprintf(stderr,
+				"optreg verify: --threshold must be a whole "
+				"number from 1 (got \"%s\")\n",
+				val);
+			rc = -1;
+		}
+		if (rc < 0) {
+			status = OPTREG_EXIT_USAGE;
+			goto out;
+		}
+		if (rc > 0)
+			continue;
+		if ((a[0] == '-' && a[1]) || file) {
+			fprintf(stderr,
+				"optreg verify: unexpected argument \"%s\"\n%s",
+				a, help);
+			status = OPTREG_EXIT_USAGE;
+			goto out;
+		}
+		file = a;
+	}
+	if (!file || !nkeys) {
+		fprintf(stderr,
+			"optreg verify: expected ENVELOPE and at least "
+			"one --key\n%s",
+			help);
+		status = OPTREG_EXIT_USAGE;
+		goto out;
+	}
+
+	status = keyring_load(&ring, keypaths, nkeys);
+	if (status == OPTREG_EXIT_OK)
+		status = read_input(file, &in);
+	if (status != OPTREG_EXIT_OK)
+		goto out;
+	if (optreg_dsse_parse(&env, in.data, in.len, &errs) < 0) {
+		cli_print_errors(file, &errs);
+		status = OPTREG_EXIT_INVALID;
+		goto out;
+	}
+	if (strcmp(env.payload_type, OPTREG_CONFIG_PAYLOAD_TYPE)) {
+		fprintf(stderr,
+			"%s: payloadType: must be \"%s\" (got \"%s\")\n", file,
+			OPTREG_CONFIG_PAYLOAD_TYPE, env.payload_type);
+		status = OPTREG_EXIT_INVALID;
+		goto out;
+	}
+	nvalid = check_signatures(&env, &ring);
+	if (nvalid < threshold) {
+		if (env.nsigs == 0)
+			fprintf(stderr,
+				"%s: signatures: the envelope is not "
+				"signed\n",
+				file);
+		fprintf(stderr,
+			"optreg verify: %s: %ld valid signature%s from "
+			"distinct keys, %ld required\n",
+			file, nvalid, nvalid == 1 ? "" : "s", threshold);
+		status = OPTREG_EXIT_INVALID;
+	}
+	/* Only a payload that verified is parsed (DSSE's advice). */
+	if (status == OPTREG_EXIT_OK)
+		status = check_payload(file, &env);
+out:
+	optreg_errors_release(&errs);
+	optreg_buf_release(&in);
+	optreg_dsse_release(&env);
+	keyring_release(&ring);
+	free(keypaths);
+	return status;
+}
