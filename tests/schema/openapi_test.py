@@ -13,19 +13,23 @@ Checks, each printed as TAP:
   3. What that schema cannot express: path templates and path parameters
      agree, operationIds are unique, every operation has a 2xx response,
      every 4xx/5xx response is application/problem+json built on Problem,
-     and the operations endpoints declare `security: []`.
+     and the operations endpoints declare `security: []` (which only they
+     and GET /v1/registry/keys, the registry's public keys, may declare).
   4. Every schema under components/schemas (one test each) and every inline
      schema passes Draft202012Validator.check_schema.
   5. Every $ref resolves, including ./optimizer-config.v1.json and the refs
      inside it.
-  6. docs/api.md names (as `METHOD /path`) the same routes, and the
+  6. docs/api.md names (as `METHOD /path`, a query such as `?q=` or
+     `[?q=]` after the path ignored) the same routes, and the
      routes `$BIN/optreg-server routes` prints (one `METHOD /path` a
      line) are exactly the spec's paths and methods. A missing binary is a
      failure, not a skip.
   7. Every example (schema `examples`, media type `example`/`examples`,
      parameter and header examples, components/examples through $ref)
      validates against its schema; envelope examples decode to a valid,
-     RFC 8785 canonical config.
+     RFC 8785 canonical config, and receipt envelope examples (payloadType
+     application/vnd.optreg.receipt.v1+json) to an RFC 8785 canonical
+     ReceiptPayload.
 
 usage: openapi_test.py
 env:   BIN  folder holding optreg-server (default "bin", relative to the
@@ -63,6 +67,10 @@ TIMEOUT = 30
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 OPS_PATHS = ("/healthz", "/readyz", "/metrics")
+# Operations that need no token besides OPS_PATHS: public keys only.
+PUBLIC_OPS = {("get", "/v1/registry/keys")}
+RECEIPT_TYPE = "application/vnd.optreg.receipt.v1+json"
+RECEIPT_REF = "#/components/schemas/ReceiptPayload"
 PROBLEM_REF = "#/components/schemas/Problem"
 API_DOC = os.path.join(ROOT, "docs", "api.md")
 DOC_ROUTE = re.compile(r"`(GET|PUT|POST|DELETE|PATCH) (/[^`\s]*)")
@@ -419,8 +427,10 @@ def check_semantics(tap, doc):
                 diag.append("%s: %s response pins status %s" % (where, code, status))
         if path in OPS_PATHS and op.get("security") != []:
             diag.append("%s: an operations endpoint must declare security: []" % where)
-        if path not in OPS_PATHS and op.get("security") == []:
-            diag.append("%s: security: [] outside the operations endpoints" % where)
+        if path not in OPS_PATHS and (method, path) not in PUBLIC_OPS \
+                and op.get("security") == []:
+            diag.append("%s: security: [] outside the operations endpoints "
+                        "and GET /v1/registry/keys" % where)
     schemes = doc.get("components", {}).get("securitySchemes", {})
     bearer = schemes.get("bearer", {})
     if bearer.get("type") != "http" or bearer.get("scheme") != "bearer":
@@ -534,7 +544,7 @@ def check_docs(tap, doc):
     except OSError as e:
         tap.check(False, desc, [str(e)])
         return
-    documented = {(m, p.split("?")[0]) for m, p in DOC_ROUTE.findall(text)}
+    documented = {(m, re.split(r"\[?\?", p)[0]) for m, p in DOC_ROUTE.findall(text)}
     spec = {(m.upper(), p) for p, m, _, _ in operations(doc)}
     diag = ["in docs/api.md but not in the spec: %s %s" % r for r in sorted(documented - spec)]
     diag += ["in the spec but not in docs/api.md: %s %s" % r for r in sorted(spec - documented)]
@@ -575,27 +585,41 @@ def check_examples(tap, doc, resolver, fc, config_validator):
         tap.check(not diag, "example %s validates" % where, diag)
     if not sites:
         tap.check(False, "the spec has examples", ["no examples found"])
-    # Envelope examples: the payload is base64 of a valid, canonical config.
-    diag, n = [], 0
+    # Envelope examples: the payload is base64 of a valid, canonical config
+    # (of a canonical ReceiptPayload for receipts).
+    receipt_validator = Draft202012Validator({"$ref": RECEIPT_REF}, resolver=resolver,
+                                             format_checker=fc)
+    diag, n, nr = [], 0, 0
     envelopes = [(where, node) for where, _, value in sites for _, node in walk(value)
                  if "payloadType" in node and "payload" in node]
     for where, value in envelopes:
-        n += 1
+        receipt = value["payloadType"] == RECEIPT_TYPE
+        if receipt:
+            nr += 1
+        else:
+            n += 1
         try:
             raw = base64.b64decode(value["payload"], validate=True)
             cfg = json.loads(raw)
         except (binascii.Error, ValueError) as e:
             diag.append("%s: payload does not decode to JSON (%s)" % (where, e))
             continue
-        errs = list(config_validator.iter_errors(cfg))
+        try:
+            errs = list((receipt_validator if receipt else config_validator).iter_errors(cfg))
+        except RefResolutionError as e:
+            errs = []
+            diag.append("%s: cannot resolve %s: %s" % (where, RECEIPT_REF, e))
         if errs:
-            diag.append("%s: payload is not a valid config:" % where)
+            diag.append("%s: payload is not a valid %s:" % (
+                where, "ReceiptPayload" if receipt else "config"))
             diag += short(errs)
         if raw != canonical(cfg):
             diag.append("%s: payload is not RFC 8785 canonical JSON; canonical:" % where)
             diag.append(canonical(cfg).decode())
     tap.check(not diag and n > 0, "the %d envelope examples carry a valid, "
-              "canonical config" % n, diag or ([] if n else ["no envelope examples"]))
+              "canonical config, the %d receipt examples a valid, canonical "
+              "ReceiptPayload" % (n, nr),
+              diag or ([] if n else ["no envelope examples"]))
 
 
 # ---------------------------------------------------------------- main
