@@ -16,9 +16,12 @@ Standard library only (Debian's /usr/bin/python3). What it gives:
                SIGKILL, its stderr log (quoted in diagnostics).
   http()       one HTTP/1.1 request on a fresh loopback connection; returns
                a Response (status, headers, raw body, .json()).
-  Configs      writes config documents (YAML or JSON, docs/config.md), gets
-               their canonical bytes from `optreg canonicalize FILE`, and
-               wraps them in DSSE envelopes.
+  Configs      writes config documents (YAML or JSON, docs/config.md) and
+               gets their canonical bytes from `optreg canonicalize FILE`.
+  Signer       an Ed25519 key made and used with the openssl command line
+               (not optreg's own code): PEM, key id (hex SHA-256 of the SPKI
+               DER), DSSE signatures over the PAE.
+  envelope()   a DSSE envelope around canonical bytes, signed by any signers.
 
 Environment: BIN, the folder holding optreg and optreg-server (default
 "bin", relative to the repository root).
@@ -323,9 +326,13 @@ class Registry:
         e = dict(os.environ)
         e["OPTREG_MIGRATIONS"] = os.path.join(ROOT, "migrations")
         for k in ("OPTREG_ANONYMOUS_READ", "OPTREG_LISTEN", "OPTREG_MAX_BODY",
-                  "OPTREG_THREADS", "OPTREG_DB_POOL"):
+                  "OPTREG_THREADS", "OPTREG_DB_POOL", "OPTREG_URL", "OPTREG_TOKEN",
+                  "OPTREG_KEY"):
             e.pop(k, None)
         e["OPTREG_DATABASE_URL"] = self.conninfo or ""
+        # The registry's receipt key: `migrate` makes it, `serve` loads it;
+        # kept in the temporary directory, never in the working tree.
+        e["OPTREG_REGISTRY_KEY"] = os.path.join(self.tmp, "registry-key.pem")
         return e
 
     def start(self):
@@ -457,11 +464,82 @@ def doc(ns, name, **spec):
             "metadata": {"namespace": ns, "name": name}, "spec": s}
 
 
-def envelope(payload, payload_type=PAYLOAD_TYPE):
-    """A DSSE envelope (unsigned) around `payload` bytes, as a dict."""
+def pae(payload_type, payload):
+    """DSSE v1 pre-authentication encoding."""
+    t = payload_type.encode("utf-8")
+    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+
+
+class Signer:
+    """An Ed25519 key pair in files, used through the openssl command line."""
+
+    _n = 0
+    _lock = threading.Lock()
+
+    def __init__(self, directory, name=None):
+        with Signer._lock:
+            Signer._n += 1
+            n = Signer._n
+        name = name or "key%d" % n
+        self.dir = directory
+        self.key_path = os.path.join(directory, name + ".pem")
+        pub_path = os.path.join(directory, name + ".pub.pem")
+        run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", self.key_path])
+        run(["openssl", "pkey", "-in", self.key_path, "-pubout", "-out", pub_path])
+        with open(pub_path) as f:
+            self.public_pem = f.read()
+        self.keyid = hashlib.sha256(pem_der(self.public_pem)).hexdigest()
+
+    def sign(self, data):
+        """The raw 64-byte Ed25519 signature of `data`."""
+        with Signer._lock:
+            Signer._n += 1
+            path = os.path.join(self.dir, "msg%d.bin" % Signer._n)
+        with open(path, "wb") as f:
+            f.write(data)
+        try:
+            p = subprocess.run(["openssl", "pkeyutl", "-sign", "-inkey", self.key_path,
+                                "-rawin", "-in", path], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=30)
+        finally:
+            os.unlink(path)
+        if p.returncode != 0 or len(p.stdout) != 64:
+            raise HarnessError("openssl pkeyutl -sign failed: %r" % p.stderr)
+        return p.stdout
+
+    def signature(self, payload_type, payload):
+        return {"keyid": self.keyid,
+                "sig": base64.b64encode(self.sign(pae(payload_type, payload))).decode("ascii")}
+
+
+def pem_der(pem):
+    body = "".join(l for l in pem.strip().splitlines() if not l.startswith("-----"))
+    return base64.b64decode(body)
+
+
+def openssl_verify(public_pem, data, sig, directory):
+    """True when openssl verifies the Ed25519 signature `sig` of `data`."""
+    paths = [os.path.join(directory, "v%d.%s" % (os.getpid(), x)) for x in ("pub", "msg", "sig")]
+    for path, content in zip(paths, (public_pem.encode(), data, sig)):
+        with open(path, "wb") as f:
+            f.write(content)
+    try:
+        p = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", paths[0],
+                            "-rawin", "-in", paths[1], "-sigfile", paths[2]],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    finally:
+        for path in paths:
+            os.unlink(path)
+    return p.returncode == 0
+
+
+def envelope(payload, signers=(), payload_type=PAYLOAD_TYPE):
+    """A DSSE envelope around `payload` bytes, signed by each of `signers`
+    (Signer objects, or ready signature dicts), as a dict."""
+    sigs = [s if isinstance(s, dict) else s.signature(payload_type, payload) for s in signers]
     return {"payloadType": payload_type,
             "payload": base64.b64encode(payload).decode("ascii"),
-            "signatures": []}
+            "signatures": sigs}
 
 
 def digest_of(data):

@@ -11,10 +11,17 @@ One cluster for the whole run; servers (all `optreg-server serve` on
   D  killed with SIGKILL in the middle of a burst of submits
   E  started after D died, to look at what D left
   F  stopped with SIGTERM while requests are in flight
+  G  stopped with SIGTERM under a steady load
+  H  stopped with SIGTERM while a keep-alive connection sits idle
 
-Sections: operations; routing; submit; fetch by version, tag and digest;
-tags; yank; pagination and search; tokens and roles; two replicas under
-concurrency; crash safety; PostgreSQL outage; graceful shutdown.
+Every accepted submit is signed (DSSE, Ed25519) with a key made by the
+openssl command line and registered through POST /v1/keys, so the server's
+verification is checked against a signer it did not write.
+
+Sections: operations; routing; submit; signatures, keys and receipts; fetch
+by version, tag and digest; tags; yank; pagination and search; tokens and
+roles; two replicas under concurrency; crash safety; PostgreSQL outage;
+graceful shutdown. Tests run in order and build on each other's data.
 
 usage: tests/e2e/registry_test.py     (from the repository root, as
                                        scripts/run-tests does)
@@ -28,6 +35,8 @@ stopped on exit, whatever happens.
 
 import base64
 import binascii
+import fnmatch
+import hashlib
 import http.client as http_client
 import json
 import os
@@ -39,11 +48,14 @@ import sys
 import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 
+sys.dont_write_bytecode = True  # no __pycache__ in the working tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    PAYLOAD_TYPE, Configs, Registry, Tap, digest_of, doc, envelope)
+    PAYLOAD_TYPE, Configs, Registry, Signer, Tap, digest_of, doc, envelope,
+    openssl_verify, pae, pem_der, run)
 
 A_NS, B_NS = "team-a", "team-b"
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -93,9 +105,31 @@ def problem(r, want_status, code, detail_has=()):
     return body
 
 
-def submit(srv, token, ns, name, payload, **kw):
+def signed(payload, signers=None):
+    """The envelope of `payload`, signed by W.key unless told otherwise."""
+    return envelope(payload, (W.key,) if signers is None else signers)
+
+
+def submit(srv, token, ns, name, payload, signers=None, env=None, **kw):
+    """POSTs the envelope `env`, or `payload` signed by `signers` (default:
+    the registered key W.key)."""
     return srv.request("POST", "/v1/configs/%s/%s/versions" % (ns, name),
-                       body=envelope(payload), token=token, **kw)
+                       body=env if env is not None else signed(payload, signers),
+                       token=token, **kw)
+
+
+def prepare(fn, items):
+    """fn over items on a few threads (config files, signatures: each a
+    subprocess), in order."""
+    with ThreadPoolExecutor(8) as ex:
+        return list(ex.map(fn, items))
+
+
+def add_key(signer, principal, namespaces, srv=None):
+    r = (srv or W.A).request("POST", "/v1/keys", token=W.admin, body={
+        "public_key": signer.public_pem, "principal": principal, "namespaces": namespaces})
+    status(r, 201, "register key %s" % signer.keyid)
+    return r
 
 
 def versions_of(srv, token, ns, name):
@@ -206,6 +240,12 @@ def setup():
     W.A = W.reg.server(name="A")
     W.B = W.reg.server(name="B")
     W.C = W.reg.server("--anonymous-read", "--max-body", "2048", name="C")
+    # The key every ordinary submit is signed with, allowed everywhere.
+    W.key = Signer(W.reg.tmp, "ci")
+    r = W.A.request("POST", "/v1/keys", token=W.admin, body={
+        "public_key": W.key.public_pem, "principal": "ci@team-a", "namespaces": ["*"]})
+    if r.status != 201:
+        raise AssertionError("POST /v1/keys for the test key:\n" + r.describe())
 
 
 # ---------------------------------------------------------------- operations
@@ -274,6 +314,9 @@ def t_metrics_count():
     before = requests_counter(W.A, route, "GET", 404)
     for _ in range(3):
         W.A.request("GET", "/v1/configs/team-a/nosuch/versions/1", token=W.admin)
+    # Counted when the response is done, which may be just after the client
+    # has read it: allow the last one a moment.
+    within(1, lambda: requests_counter(W.A, route, "GET", 404) - before >= 3)
     eq(requests_counter(W.A, route, "GET", 404) - before, 3,
        "optreg_http_requests_total{route=%r,method=GET,status=404} increase after 3 requests" % route)
 
@@ -282,9 +325,12 @@ def t_access_log():
     rid = "e2e-access-log-%d" % random.randrange(10 ** 9)
     W.A.request("GET", "/v1/configs/team-a/nosuch/versions/7?page_size=1",
                 token=W.admin, headers={"X-Request-Id": rid})
-    time.sleep(0.1)
-    with open(W.A.log_path, "rb") as f:
-        lines = f.read().decode("utf-8").splitlines()
+
+    def log_lines():
+        with open(W.A.log_path, "rb") as f:
+            lines = f.read().decode("utf-8").splitlines()
+        return lines if any(rid in l for l in lines) else None
+    lines = within(2, log_lines)[0] or log_lines() or []
     bad = []
     mine = []
     for line in lines:
@@ -503,7 +549,7 @@ def t_versions_not_reused():
 def t_too_large():
     big = W.cfg.yaml(A_NS, "big", description="x" * 1000)
     # A valid envelope, padded with JSON whitespace past 2048 bytes.
-    body = json.dumps(envelope(big)).encode() + b" " * 1000
+    body = json.dumps(signed(big)).encode() + b" " * 1000
     assert len(body) > 2048, len(body)
     r = W.C.request("POST", "/v1/configs/team-a/big/versions", body=body, token=W.sub_a)
     problem(r, 413, "too_large")
@@ -556,6 +602,211 @@ def t_submit_no_token():
     assert (r.header("WWW-Authenticate") or "").startswith("Bearer"), r.describe()
 
 
+# ---------------------------------------------------------------- signatures
+
+def sig_problem(r, rules):
+    """r is 403 signature_refused whose errors[] rules are `rules` (a list
+    of (path or None, rule))."""
+    body = problem(r, 403, "signature_refused")
+    errs = body.get("errors") or []
+    got = [(e.get("path"), e.get("rule")) for e in errs]
+    for path, rule in rules:
+        assert any(g[1] == rule and (path is None or g[0] == path) for g in got), \
+            "no %s error at %s in %r" % (rule, path, got)
+    return body
+
+
+def t_sig_unsigned():
+    p = W.cfg.yaml(A_NS, "signing")
+    body = sig_problem(submit(W.A, W.sub_a, A_NS, "signing", p, signers=()), [(None, "threshold")])
+    assert any("got 0" in e.get("message", "") for e in body["errors"]), body["errors"]
+    eq(listed_or_none(A_NS, "signing"), None, "config after a refused submit")
+
+
+def t_sig_unknown_key():
+    W.stranger = Signer(W.reg.tmp, "stranger")
+    p = W.cfg.yaml(A_NS, "signing")
+    body = sig_problem(submit(W.A, W.sub_a, A_NS, "signing", p, signers=(W.stranger,)),
+                       [("signatures[0]", "unknown_key"), (None, "threshold")])
+    assert any(W.stranger.keyid in e.get("message", "") for e in body["errors"]), \
+        "no error names key %s: %r" % (W.stranger.keyid, body["errors"])
+    eq(listed_or_none(A_NS, "signing"), None, "config after a refused submit")
+
+
+def t_sig_bad_signature():
+    p = W.cfg.yaml(A_NS, "signing")
+    other = W.cfg.yaml(A_NS, "signing", lr="0.5")
+    forged = W.key.signature(PAYLOAD_TYPE, other)       # right key, other payload
+    sig_problem(submit(W.A, W.sub_a, A_NS, "signing", p, signers=(forged,)),
+                [("signatures[0]", "bad_signature"), (None, "threshold")])
+    flipped = dict(W.key.signature(PAYLOAD_TYPE, p))
+    raw = bytearray(base64.b64decode(flipped["sig"]))
+    raw[10] ^= 1
+    flipped["sig"] = base64.b64encode(bytes(raw)).decode()
+    sig_problem(submit(W.A, W.sub_a, A_NS, "signing", p, signers=(flipped,)),
+                [("signatures[0]", "bad_signature")])
+    # A signature over the payload alone, not over the PAE, is no signature.
+    bare = {"keyid": W.key.keyid, "sig": base64.b64encode(W.key.sign(p)).decode()}
+    sig_problem(submit(W.A, W.sub_a, A_NS, "signing", p, signers=(bare,)),
+                [("signatures[0]", "bad_signature")])
+    eq(listed_or_none(A_NS, "signing"), None, "config after refused submits")
+
+
+def t_sig_good_with_bad():
+    # One good signature meets threshold 1 even next to a bad one.
+    p = W.cfg.yaml(A_NS, "signing")
+    r = submit(W.A, W.sub_a, A_NS, "signing", p, signers=(W.stranger, W.key))
+    status(r, 201)
+    doc_ = W.A.request("GET", "/v1/configs/team-a/signing/versions/1", token=W.admin).json()
+    sigs = doc_["envelope"]["signatures"]
+    assert any(x["keyid"] == W.key.keyid for x in sigs), sigs
+
+
+def t_sig_urlsafe_base64():
+    p = W.cfg.yaml(A_NS, "signing", lr="0.25")
+    sig = W.key.sign(pae(PAYLOAD_TYPE, p))
+    env = {"payloadType": PAYLOAD_TYPE,
+           "payload": base64.urlsafe_b64encode(p).decode().rstrip("="),
+           "signatures": [{"keyid": W.key.keyid,
+                           "sig": base64.urlsafe_b64encode(sig).decode().rstrip("=")}]}
+    r = submit(W.A, W.sub_a, A_NS, "signing", None, env=env)
+    status(r, 201, "URL-safe unpadded base64")
+    got = W.A.request("GET", "/v1/configs/team-a/signing/versions/%d" % r.json()["version"],
+                      token=W.admin).json()["envelope"]
+    eq(base64.b64decode(got["payload"]), p, "stored payload (standard base64)")
+    eq(base64.b64decode(got["signatures"][0]["sig"]), sig, "stored signature (standard base64)")
+
+
+def t_sig_key_not_allowed():
+    W.bkey = Signer(W.reg.tmp, "team-b-only")
+    add_key(W.bkey, "ci@team-b", ["team-b"])
+    p = W.cfg.yaml(A_NS, "signing", lr="0.125")
+    sig_problem(submit(W.A, W.sub_a, A_NS, "signing", p, signers=(W.bkey,)),
+                [("signatures[0]", "key_not_allowed"), (None, "threshold")])
+    status(submit(W.A, W.sub_b, B_NS, "signed-b", W.cfg.yaml(B_NS, "signed-b"), signers=(W.bkey,)),
+           201, "the same key in its own namespace")
+
+
+def t_sig_threshold():
+    ns = "team-t"
+    r = W.A.request("GET", "/v1/namespaces/" + ns, token=W.admin)
+    status(r, 200)
+    eq(r.json(), {"namespace": ns, "signature_threshold": 1}, "default settings")
+    r = W.A.request("PUT", "/v1/namespaces/" + ns, token=W.admin, body={"signature_threshold": 2})
+    status(r, 200)
+    eq(r.json().get("signature_threshold"), 2, "threshold")
+    problem(W.A.request("PUT", "/v1/namespaces/" + ns, token=W.sub_a, body={"signature_threshold": 1}),
+            403, "forbidden")
+    for bad in ({"signature_threshold": 0}, {"signature_threshold": 17}, {"signature_threshold": "2"}):
+        problem(W.A.request("PUT", "/v1/namespaces/" + ns, token=W.admin, body=bad), 400, "bad_request")
+    second = Signer(W.reg.tmp, "second")
+    add_key(second, "lead@team-t", [ns])
+    p = W.cfg.yaml(ns, "two")
+    body = sig_problem(submit(W.B, W.admin, ns, "two", p), [(None, "threshold")])
+    assert any("2 valid signatures from distinct keys are required" in e.get("message", "") and
+               "(got 1)" in e.get("message", "") for e in body["errors"]), body["errors"]
+    sig_problem(submit(W.A, W.admin, ns, "two", p, signers=(W.key, W.key)), [(None, "threshold")])
+    status(submit(W.B, W.admin, ns, "two", p, signers=(W.key, second)), 201, "two distinct keys")
+
+
+def t_sig_revoked_key():
+    k = Signer(W.reg.tmp, "soon-revoked")
+    add_key(k, "ci@team-a", [A_NS])
+    p1 = W.cfg.yaml(A_NS, "revoked")
+    r = submit(W.A, W.sub_a, A_NS, "revoked", p1, signers=(k,))
+    status(r, 201, "before revocation")
+    d1 = r.json()["digest"]
+    # Both replicas have used the key.
+    status(submit(W.B, W.sub_a, A_NS, "revoked", p1, signers=(k,)), 200, "identical on B")
+    r = W.A.request("POST", "/v1/keys/%s/revoke" % k.keyid, token=W.admin)
+    status(r, 200)
+    first = r.json().get("revoked_at")
+    assert first, "revoked_at %r" % r.json()
+    p2 = W.cfg.yaml(A_NS, "revoked", lr="0.5")
+    for srv in (W.A, W.B):
+        def refused():
+            r = submit(srv, W.sub_a, A_NS, "revoked", p2, signers=(k,))
+            return r if r.status == 403 else None
+        r, waited, _ = within(2, refused)
+        assert r, "%s still accepts the revoked key after %.1fs" % (srv.name, waited)
+        sig_problem(r, [("signatures[0]", "revoked_key")])
+    # What it signed before stays.
+    status(fetch_digest(W.A, d1, W.reader_a), 200, "digest of a version signed before revocation")
+    eq(W.A.request("GET", "/v1/configs/team-a/revoked/versions/1", token=W.reader_a).json().get("yanked"),
+       False, "yanked")
+    eq(listed(A_NS, "revoked"), [1], "versions")
+    r = W.A.request("POST", "/v1/keys/%s/revoke" % k.keyid, token=W.admin)
+    status(r, 200, "revoke again")
+    eq(r.json().get("revoked_at"), first, "first revocation time kept")
+
+
+def t_keys_api():
+    r = W.A.request("GET", "/v1/keys", token=W.reader_a)
+    status(r, 200)
+    keys = {k["keyid"]: k for k in r.json()["keys"]}
+    assert W.key.keyid in keys, "registered key not listed"
+    k = keys[W.key.keyid]
+    eq((k.get("principal"), k.get("namespaces"), k.get("revoked_at")), ("ci@team-a", ["*"], None), "key")
+    eq(k.get("public_key", "").strip(), W.key.public_pem.strip(), "public_key")
+    r = W.A.request("GET", "/v1/keys/" + W.key.keyid, token=W.reader_a)
+    status(r, 200)
+    eq(r.json().get("keyid"), W.key.keyid, "keyid")
+    r = W.A.request("GET", "/v1/keys?principal=ci@team-b", token=W.reader_a)
+    eq([k["keyid"] for k in r.json()["keys"]], [W.bkey.keyid], "keys of ci@team-b")
+    problem(W.A.request("GET", "/v1/keys/" + "0" * 64, token=W.reader_a), 404, "not_found")
+    problem(W.A.request("POST", "/v1/keys", token=W.admin, body={
+        "public_key": W.key.public_pem, "principal": "again", "namespaces": ["*"]}), 409, "conflict")
+    ec = os.path.join(W.reg.tmp, "ec.pem")
+    run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", ec])
+    pub = run(["openssl", "pkey", "-in", ec, "-pubout"]).stdout
+    problem(W.A.request("POST", "/v1/keys", token=W.admin, body={
+        "public_key": pub, "principal": "ec", "namespaces": ["*"]}), 400, "bad_request")
+    problem(W.A.request("POST", "/v1/keys", token=W.admin, body={
+        "public_key": "not a key", "principal": "x", "namespaces": ["*"]}), 400, "bad_request")
+    fresh = Signer(W.reg.tmp, "unregistered")
+    problem(W.A.request("POST", "/v1/keys", token=W.sub_a, body={
+        "public_key": fresh.public_pem, "principal": "x", "namespaces": [A_NS]}), 403, "forbidden")
+    problem(W.A.request("POST", "/v1/keys/%s/revoke" % W.key.keyid, token=W.appr_a), 403, "forbidden")
+    problem(W.A.request("GET", "/v1/keys"), 401, "unauthorized")
+
+
+def t_receipt():
+    p = W.cfg.yaml(A_NS, "receipt")
+    r = submit(W.A, W.sub_a, A_NS, "receipt", p)
+    status(r, 201)
+    answer = r.json()
+    rec = answer.get("receipt")
+    assert isinstance(rec, dict), "no receipt in %r" % answer
+    eq(rec.get("payloadType"), "application/vnd.optreg.receipt.v1+json", "receipt payloadType")
+    rk = W.C.request("GET", "/v1/registry/keys")  # no token needed, even without anonymous reads
+    status(rk, 200, "/v1/registry/keys")
+    status(W.A.request("GET", "/v1/registry/keys"), 200, "/v1/registry/keys without a token on A")
+    keys = {k["keyid"]: k["public_key"] for k in rk.json()["keys"]}
+    body = base64.b64decode(rec["payload"])
+    sigs = rec.get("signatures") or []
+    assert sigs, "receipt is unsigned"
+    for sgn in sigs:
+        assert sgn["keyid"] in keys, "receipt key %s not in /v1/registry/keys" % sgn["keyid"]
+        eq(hashlib.sha256(pem_der(keys[sgn["keyid"]])).hexdigest(), sgn["keyid"],
+           "registry key id = sha256 of its SPKI DER")
+        assert openssl_verify(keys[sgn["keyid"]], pae(rec["payloadType"], body),
+                              base64.b64decode(sgn["sig"]), W.reg.tmp), \
+            "openssl does not verify the receipt signature"
+    claim = json.loads(body)
+    eq(body, W.cfg.json_doc(claim), "receipt payload is canonical")
+    eq({k: claim.get(k) for k in ("namespace", "name", "version", "digest", "signer_keyids")},
+       {"namespace": A_NS, "name": "receipt", "version": 1, "digest": digest_of(p),
+        "signer_keyids": [W.key.keyid]}, "receipt claims")
+    vdoc = W.B.request("GET", "/v1/configs/team-a/receipt/versions/1", token=W.reader_a).json()
+    stored = W.cfg.json_doc(vdoc["envelope"])
+    eq(claim.get("envelope_sha256"), hashlib.sha256(stored).hexdigest(),
+       "envelope_sha256 = sha256 of the canonical stored envelope")
+    eq(vdoc.get("receipt"), rec, "receipt in the version document")
+    r = submit(W.A, W.sub_a, A_NS, "receipt", p)
+    status(r, 200)
+    eq(r.json().get("receipt"), rec, "receipt of an identical resubmit")
+
+
 # ---------------------------------------------------------------- fetch
 
 def t_get_version():
@@ -572,7 +823,7 @@ def t_get_version():
     env = b.get("envelope") or {}
     eq(env.get("payloadType"), PAYLOAD_TYPE, "envelope payloadType")
     eq(base64.b64decode(env.get("payload", "")), W.p1, "envelope payload")
-    eq(env.get("signatures"), [], "envelope signatures")
+    eq(env.get("signatures"), signed(W.p1)["signatures"], "envelope signatures")
     assert isinstance(b.get("created_at"), str), b
 
 
@@ -935,7 +1186,8 @@ def t_search():
     theirs, _ = search_all(W.A, W.reader_a, "&namespace=team-b")
     eq(theirs, [], "team-a reader searching team-b")
     bs, _ = search_all(W.A, W.sub_b)
-    eq(bs, [(B_NS, "bert"), (B_NS, "gpt")], "team-b token sees")
+    eq(bs, [c for c in everything if c[0] == B_NS], "team-b token sees")
+    assert {(B_NS, "bert"), (B_NS, "gpt")} <= set(bs), bs
     q, _ = search_all(W.A, W.admin, "&q=er")
     eq(q, [c for c in everything if "er" in c[1]], "q=er")
     r = W.A.request("GET", "/v1/configs?namespace=team-a&q=sub", token=W.admin)
@@ -946,7 +1198,6 @@ def t_search():
 
 def t_search_globs():
     everything, _ = search_all(W.A, W.admin)
-    import fnmatch
     for pattern in ("team-*", "team-?", "*-b", "team-a"):
         tok, _ = W.reg.token("glob@%s" % pattern, "reader", pattern)
         got, _ = search_all(W.A, tok)
@@ -1139,11 +1390,12 @@ def t_validate():
 # ---------------------------------------------------------------- two replicas
 
 def t_concurrent_submits():
-    payloads = [W.cfg.yaml(A_NS, "race", lr="%d.0e-6" % (i + 1)) for i in range(40)]
+    payloads = prepare(lambda i: W.cfg.yaml(A_NS, "race", lr="%d.0e-6" % (i + 1)), range(40))
+    envs = prepare(signed, payloads)
 
     def one(i):
         srv = W.A if i % 2 == 0 else W.B
-        return submit(srv, W.sub_a, A_NS, "race", payloads[i])
+        return submit(srv, W.sub_a, A_NS, "race", None, env=envs[i])
 
     results = parallel(one, list(range(40)))
     no_exceptions(results)
@@ -1161,27 +1413,33 @@ def t_concurrent_submits():
 
 
 def t_concurrent_identical():
-    p = W.cfg.yaml(A_NS, "same")
+    # Round 0 creates the config; rounds 1.. race on an existing config,
+    # where nothing but the config row lock orders the duplicate check.
+    rounds = 12
+    payloads = prepare(lambda i: W.cfg.yaml(A_NS, "same", lr="%d.0e-5" % (i + 1)), range(rounds))
+    envs = prepare(signed, payloads)
+    for k in range(rounds):
+        def one(i):
+            return submit(W.A if i % 2 else W.B, W.sub_a, A_NS, "same", None, env=envs[k])
 
-    def one(i):
-        return submit(W.A if i % 2 else W.B, W.sub_a, A_NS, "same", p)
-
-    results = parallel(one, list(range(12)))
-    no_exceptions(results)
-    codes = sorted(r.status for r in results)
-    eq(codes, [200] * 11 + [201], "statuses")
-    eq({(r.json()["version"], r.json()["digest"]) for r in results}, {(1, digest_of(p))},
-       "(version, digest) answered")
-    eq(sum(1 for r in results if r.json()["created"]), 1, "created: true count")
-    eq(listed(A_NS, "same"), [1], "versions")
+        results = parallel(one, list(range(12)))
+        no_exceptions(results)
+        bad = [r.describe() for r in results if r.status not in (200, 201)]
+        assert not bad, "round %d: %d answers not 200/201, first: %s" % (k, len(bad), bad[0])
+        codes = sorted(r.status for r in results)
+        eq(codes, [200] * 11 + [201], "round %d statuses" % k)
+        eq({(r.json()["version"], r.json()["digest"]) for r in results},
+           {(k + 1, digest_of(payloads[k]))}, "round %d (version, digest) answered" % k)
+        eq(sum(1 for r in results if r.json()["created"]), 1, "round %d created: true count" % k)
+    eq(listed(A_NS, "same"), list(range(rounds, 0, -1)), "versions")
 
 
 def t_concurrent_new_namespace():
     names = ["n%02d" % i for i in range(16)]
-    payloads = {n: W.cfg.yaml("team-new", n) for n in names}
+    envs = dict(zip(names, prepare(lambda n: signed(W.cfg.yaml("team-new", n)), names)))
 
     def one(i):
-        return submit(W.A if i % 2 else W.B, W.admin, "team-new", names[i], payloads[names[i]])
+        return submit(W.A if i % 2 else W.B, W.admin, "team-new", names[i], None, env=envs[names[i]])
 
     results = parallel(one, list(range(len(names))))
     no_exceptions(results)
@@ -1281,9 +1539,12 @@ def t_tag_seen_across_replicas():
 
 def t_crash_mid_burst():
     D = W.reg.server(name="D")
-    per_thread = 25
-    payloads = [[W.cfg.yaml(A_NS, "crash", lr="%d.%03de-4" % (t + 1, k))
-                 for k in range(per_thread)] for t in range(8)]
+    per_thread = 15
+    flat = prepare(lambda tk: W.cfg.yaml(A_NS, "crash", lr="%d.%03de-4" % (tk[0] + 1, tk[1])),
+                   [(t, k) for t in range(8) for k in range(per_thread)])
+    flat_envs = prepare(signed, flat)
+    payloads = [flat[t * per_thread:(t + 1) * per_thread] for t in range(8)]
+    envs = {p: e for p, e in zip(flat, flat_envs)}
     lock = threading.Lock()
     acked, unacked, odd = [], [], []
     kill_at = 12
@@ -1291,7 +1552,7 @@ def t_crash_mid_burst():
     def burst(t):
         for p in payloads[t]:
             try:
-                r = submit(D, W.sub_a, A_NS, "crash", p, timeout=10)
+                r = submit(D, W.sub_a, A_NS, "crash", None, env=envs[p], timeout=10)
             except (OSError, http_client.HTTPException) as e:
                 with lock:
                     unacked.append((p, repr(e)))
@@ -1410,6 +1671,7 @@ def t_outage_recovers():
     for srv in (W.A, W.B):
         r, waited, _ = within(10, lambda: srv.request("GET", "/readyz").status == 200, 0.1)
         assert r, "%s /readyz not 200 %.1fs after restart" % (srv.name, waited)
+    note("outage: A answered 200 again %.1f s after PostgreSQL was back" % (time.time() - t0))
     status(submit(W.B, W.sub_a, A_NS, "outage", W.cfg.yaml(A_NS, "outage")), 201,
            "submit after restart")
     assert time.time() - t0 < 15, "recovery took %.1fs" % (time.time() - t0)
@@ -1457,7 +1719,7 @@ def t_sigterm_graceful():
     F = W.reg.server(name="F")
     n = 4
     payloads = [W.cfg.yaml(A_NS, "drain", lr="%d.0e-3" % (i + 1)) for i in range(n)]
-    bodies = [json.dumps(envelope(p)).encode() for p in payloads]
+    bodies = [json.dumps(signed(p)).encode() for p in payloads]
     socks = []
     results = []
     try:
@@ -1588,6 +1850,16 @@ TESTS = [
     ("a chunked body over --max-body is 413 too_large", t_too_large_chunked),
     ("malformed path parameters are 400 bad_request", t_bad_path_params),
     ("submit without a token is 401 with WWW-Authenticate", t_submit_no_token),
+    ("signatures: an unsigned envelope is 403 signature_refused (threshold), nothing stored", t_sig_unsigned),
+    ("signatures: an unregistered key is unknown_key", t_sig_unknown_key),
+    ("signatures: wrong payload, flipped bit, or not over the PAE is bad_signature", t_sig_bad_signature),
+    ("signatures: one good signature next to a bad one meets threshold 1", t_sig_good_with_bad),
+    ("signatures: URL-safe unpadded base64 accepted, stored as standard", t_sig_urlsafe_base64),
+    ("signatures: a key not allowed for the namespace is key_not_allowed", t_sig_key_not_allowed),
+    ("signatures: namespace threshold 2 needs two distinct keys", t_sig_threshold),
+    ("signatures: a revoked key is refused on both replicas; what it signed stays", t_sig_revoked_key),
+    ("keys API: list, get, 404, 409 duplicate, 400 non-Ed25519, 403 non-admin", t_keys_api),
+    ("receipt: signed by a key of /v1/registry/keys (openssl verifies), claims match", t_receipt),
     ("GET version: the document, config, envelope, X-Optreg-Digest", t_get_version),
     ("GET version/list of unknown version or config is 404", t_get_version_not_found),
     ("config is type-exact (integers, UTF-8) in the version document and digest bytes", t_version_config_exact),
@@ -1631,7 +1903,7 @@ TESTS = [
     ("anonymous reads: 401 by default, 200 with --anonymous-read; writes always 401", t_anonymous_read),
     ("POST /v1/validate: 200 valid + digest, 422 errors, auth rules", t_validate),
     ("40 concurrent submits through 2 replicas get versions exactly 1..40", t_concurrent_submits),
-    ("12 concurrent identical submits make one version", t_concurrent_identical),
+    ("12 concurrent identical submits make one version (12 rounds, new and existing config)", t_concurrent_identical),
     ("16 concurrent first submits into a new namespace through 2 replicas", t_concurrent_new_namespace),
     ("concurrent compare-and-set tag moves through 2 replicas form one chain", t_concurrent_tag_cas),
     ("a tag moved through A is answered by B (cached there) at once", t_tag_seen_across_replicas),
