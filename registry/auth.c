@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "../common/buf.h"
+#include "audit.h"
 #include "db.h"
 #include "sql.h"
 
@@ -221,7 +222,7 @@ out:
 
 int optreg_token_create(PGconn *conn, const char *principal,
 			const struct optreg_grant *grants, size_t ngrants,
-			long expires_in, const char *actor,
+			long expires_in, const struct optreg_audit_actor *who,
 			char token[OPTREG_TOKEN_LEN + 1],
 			char id[OPTREG_TOKEN_ID_LEN + 1], time_t *expires_at,
 			struct optreg_errors *errs)
@@ -242,7 +243,7 @@ int optreg_token_create(PGconn *conn, const char *principal,
 	rc = optreg_sql_begin(conn, errs);
 	if (rc)
 		return rc;
-	const char *p[5] = {id, principal, (const char *)hash, actor,
+	const char *p[5] = {id, principal, (const char *)hash, who->principal,
 			    expires_in > 0 ? expires : NULL};
 	int lengths[5] = {0, 0, 32, 0, 0}, formats[5] = {0, 0, 1, 0, 0};
 	PGresult *res = PQexecParams(
@@ -269,6 +270,20 @@ int optreg_token_create(PGconn *conn, const char *principal,
 		rc = optreg_sql_check(conn, res, PGRES_COMMAND_OK, errs);
 		PQclear(res);
 	}
+	if (rc == 0) {
+		json_t *g = json_array();
+		for (size_t i = 0; i < ngrants; i++)
+			json_array_append_new(
+				g, json_pack("{s:s, s:s}", "role",
+					     optreg_role_name(grants[i].role),
+					     "namespace", grants[i].pattern));
+		rc = optreg_audit_append(conn, who, "token.created", id,
+					 json_pack("{s:s, s:o, s:I}",
+						   "principal", principal,
+						   "grants", g, "expires_in",
+						   (json_int_t)expires_in),
+					 NULL, errs);
+	}
 	if (rc == 0)
 		rc = optreg_sql_commit(conn, errs);
 	else
@@ -280,22 +295,33 @@ int optreg_token_create(PGconn *conn, const char *principal,
 }
 
 int optreg_token_revoke(PGconn *conn, const char *id,
+			const struct optreg_audit_actor *who,
 			struct optreg_errors *errs)
 {
 	const char *p[1] = {id};
-	PGresult *res = PQexecParams(
+	PGresult *res = NULL;
+	int rc = optreg_sql_begin(conn, errs);
+
+	if (rc)
+		return rc;
+	rc = optreg_sql_exec(
 		conn,
 		"WITH r AS (UPDATE tokens SET revoked_at = now()"
 		"            WHERE id = $1 AND revoked_at IS NULL RETURNING id)"
 		" SELECT pg_notify('optreg_cache', 'token:' || id) FROM r",
-		1, NULL, p, NULL, NULL, 0);
-	int rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
-
+		1, p, PGRES_TUPLES_OK, &res, errs);
 	if (rc == 0 && PQntuples(res) == 0) {
 		optreg_errors_add(errs, OPTREG_ENOTFOUND, "not_found", NULL,
 				  "no active token with id \"%s\"", id);
 		rc = OPTREG_ENOTFOUND;
 	}
 	PQclear(res);
+	if (rc == 0)
+		rc = optreg_audit_append(conn, who, "token.revoked", id, NULL,
+					 NULL, errs);
+	if (rc == 0)
+		rc = optreg_sql_commit(conn, errs);
+	else
+		optreg_sql_rollback(conn);
 	return rc;
 }

@@ -17,6 +17,8 @@
 
 #include "../common/error.h"
 
+struct optreg_audit_actor;
+
 #define OPTREG_TOKEN_LEN    (7 + 43 + 1 + 6)
 #define OPTREG_TOKEN_ID_LEN 20 /* "tok_" + 16 hex */
 #define OPTREG_PATTERN_MAX  63
@@ -78,19 +80,22 @@ int optreg_token_lookup(PGconn *conn, const unsigned char hash[32],
 			struct optreg_principal *out, const char **why);
 
 /*
- * Creates a token with its grants in one transaction. `expires_in` seconds
+ * Creates a token with its grants in one transaction, with its audit
+ * event "token.created". `expires_in` seconds
  * (0 = never). Writes the token (shown once) and its id.
  */
 int optreg_token_create(PGconn *conn, const char *principal,
 			const struct optreg_grant *grants, size_t ngrants,
-			long expires_in, const char *actor,
+			long expires_in, const struct optreg_audit_actor *who,
 			char token[OPTREG_TOKEN_LEN + 1],
 			char id[OPTREG_TOKEN_ID_LEN + 1], time_t *expires_at,
 			struct optreg_errors *errs);
 
-/* Revokes a token at once and notifies replicas. OPTREG_ENOTFOUND when
+/* Revokes a token at once (audit event "token.revoked") and notifies
+ * replicas. OPTREG_ENOTFOUND when
  * there is no such (unrevoked) token. */
 int optreg_token_revoke(PGconn *conn, const char *id,
+			const struct optreg_audit_actor *who,
 			struct optreg_errors *errs);
 
 #endif

@@ -19,6 +19,7 @@
 #include "../common/dsse.h"
 #include "../validator/config.h"
 #include "../validator/jcs.h"
+#include "audit.h"
 #include "auth.h"
 #include "registry.h"
 #include "store.h"
@@ -357,6 +358,50 @@ static bool principal_decode(const struct optreg_buf *in,
 	return true;
 }
 
+/* The audit log's view of the caller (all borrowed from `p` and `req`). */
+static struct optreg_audit_actor actor_of(const struct optreg_http_req *req,
+					  const struct optreg_principal *p)
+{
+	struct optreg_audit_actor a = {p->name, p->id, req->request_id};
+
+	return a;
+}
+
+/*
+ * Records a refused write in the audit log ("write.denied"), in a
+ * transaction of its own: refusals change nothing else. Reads are not
+ * recorded, nor are 401s (no identity to record; they are in the access
+ * log). Failing to record does not change the answer.
+ */
+static void audit_denied(struct optreg_http_req *req,
+			 const struct optreg_principal *p, const char *target,
+			 json_t *details)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_audit_actor who = actor_of(req, p);
+	PGconn *c = optreg_db_acquire(reg(req)->db, reg(req)->db_wait_ms);
+
+	json_object_set_new(details, "method", json_string(req->method));
+	json_object_set_new(details, "route",
+			    json_string(req->route ? req->route : ""));
+	json_object_set_new(details, "status", json_integer(req->status));
+	if (!c) {
+		json_decref(details);
+		return;
+	}
+	int rc = optreg_audit_append_alone(c, &who, "write.denied", target,
+					   details, &errs);
+	optreg_db_release(reg(req)->db, c, rc == OPTREG_EUNAVAILABLE);
+	if (rc)
+		log_internal(req, &errs);
+	optreg_errors_release(&errs);
+}
+
+static bool is_write(const struct optreg_http_req *req)
+{
+	return strcmp(req->method, "GET") && strcmp(req->method, "HEAD");
+}
+
 /* Names the caller in the access log (copied: the principal is released
  * before the log line is written). */
 static void log_principal(struct optreg_http_req *req,
@@ -462,6 +507,11 @@ static bool authorize(struct optreg_http_req *req,
 				    "role %s on all namespaces (\"*\") is "
 				    "required",
 				    optreg_role_name(role));
+	if (is_write(req))
+		audit_denied(req, p, ns ? ns : "*",
+			     json_pack("{s:s, s:s, s:s}", "code", "forbidden",
+				       "required_role", optreg_role_name(role),
+				       "namespace", ns ? ns : "*"));
 	return false;
 }
 
@@ -606,18 +656,32 @@ static void handle_submit(struct optreg_http_req *req)
 		goto out;
 	}
 	struct optreg_submit_result res;
+	struct optreg_audit_actor who = actor_of(req, &p);
 	rc = optreg_submit_signed(c, &reg(req)->key, ns, name, digest, &env,
-				  envelope.data, p.name, &res, &errs);
+				  envelope.data, &who, &res, &errs);
 	db_put(req, c, rc);
 	optreg_buf_release(&envelope);
-	if (rc == OPTREG_EDENIED)
+	if (rc == OPTREG_EDENIED) {
 		optreg_http_problem(req, 403, "signature_refused", &errs,
 				    "the envelope's signatures are not enough "
 				    "to accept this config");
-	else if (rc)
+		json_t *why = json_array();
+		for (size_t i = 0; i < errs.len; i++)
+			json_array_append_new(
+				why, json_pack("{s:s, s:s}", "path",
+					       errs.items[i].path, "rule",
+					       errs.items[i].rule));
+		char target[300];
+		snprintf(target, sizeof(target), "%s/%s", ns, name);
+		audit_denied(req, &p, target,
+			     json_pack("{s:s, s:s, s:o}", "code",
+				       "signature_refused", "digest", digest,
+				       "reasons", why));
+	} else if (rc) {
 		fail(req, rc, &errs);
-	else
+	} else {
 		submit_answer(req, ns, name, &res, digest);
+	}
 	optreg_submit_result_release(&res);
 out:
 	optreg_dsse_release(&env);
@@ -1068,9 +1132,10 @@ static void handle_put_tag(struct optreg_http_req *req)
 	if (!c)
 		goto out;
 	int previous = -1;
+	struct optreg_audit_actor who = actor_of(req, &p);
 	int rc = optreg_store_move_tag(
 		c, ns, name, tag, (int)json_integer_value(v),
-		json_is_null(e) ? -1 : (int)json_integer_value(e), p.name,
+		json_is_null(e) ? -1 : (int)json_integer_value(e), &who,
 		&previous, &errs);
 	db_put(req, c, rc);
 	if (rc) {
@@ -1127,8 +1192,9 @@ static void handle_yank(struct optreg_http_req *req)
 	if (!c)
 		goto out;
 	bool already = false;
-	int rc = optreg_store_yank(c, ns, name, version, reason, p.name,
-				   &already, digest, &errs);
+	struct optreg_audit_actor who = actor_of(req, &p);
+	int rc = optreg_store_yank(c, ns, name, version, reason, &who, &already,
+				   digest, &errs);
 	db_put(req, c, rc);
 	if (rc) {
 		fail(req, rc, &errs);
@@ -1250,10 +1316,11 @@ static void handle_create_token(struct optreg_http_req *req)
 		goto out;
 	char token[OPTREG_TOKEN_LEN + 1], id[OPTREG_TOKEN_ID_LEN + 1];
 	time_t expires_at = 0;
+	struct optreg_audit_actor who = actor_of(req, &p);
 	int rc = optreg_token_create(
 		c, principal, grants, n,
-		json_is_integer(exp) ? (long)json_integer_value(exp) : 0,
-		p.name, token, id, &expires_at, &errs);
+		json_is_integer(exp) ? (long)json_integer_value(exp) : 0, &who,
+		token, id, &expires_at, &errs);
 	db_put(req, c, rc);
 	if (rc) {
 		fail(req, rc, &errs);
@@ -1293,7 +1360,8 @@ static void handle_delete_token(struct optreg_http_req *req)
 		return;
 	PGconn *c = db_get(req);
 	if (c) {
-		int rc = optreg_token_revoke(c, req->params[0], &errs);
+		struct optreg_audit_actor who = actor_of(req, &p);
+		int rc = optreg_token_revoke(c, req->params[0], &who, &errs);
 		db_put(req, c, rc);
 		if (rc) {
 			fail(req, rc, &errs);
@@ -1362,7 +1430,8 @@ static void answer_store(struct optreg_http_req *req, unsigned status,
 }
 
 struct key_add_args {
-	const char *pem, *principal, *actor;
+	const char *pem, *principal;
+	const struct optreg_audit_actor *who;
 	json_t *namespaces;
 };
 
@@ -1371,8 +1440,8 @@ static int do_key_add(PGconn *c, void *arg, json_t **out,
 {
 	struct key_add_args *a = arg;
 
-	return optreg_keys_add(c, a->pem, a->principal, a->namespaces,
-			       a->actor, out, errs);
+	return optreg_keys_add(c, a->pem, a->principal, a->namespaces, a->who,
+			       out, errs);
 }
 
 static void handle_key_add(struct optreg_http_req *req)
@@ -1386,9 +1455,10 @@ static void handle_key_add(struct optreg_http_req *req)
 	body = json_body(req);
 	if (!body)
 		goto out;
+	struct optreg_audit_actor who = actor_of(req, &p);
 	struct key_add_args a = {
 		json_string_value(json_object_get(body, "public_key")),
-		json_string_value(json_object_get(body, "principal")), p.name,
+		json_string_value(json_object_get(body, "principal")), &who,
 		json_object_get(body, "namespaces")};
 	const char *key;
 	json_t *val;
@@ -1406,8 +1476,7 @@ static void handle_key_add(struct optreg_http_req *req)
 				  "must be an Ed25519 public key in PEM "
 				  "(SubjectPublicKeyInfo) form");
 	if (!a.principal || !*a.principal || strlen(a.principal) > 200)
-		optreg_errors_add(&errs, OPTREG_EINVAL, "required",
-				  "principal",
+		optreg_errors_add(&errs, OPTREG_EINVAL, "required", "principal",
 				  "must be a string of 1 to 200 characters");
 	if (errs.len) {
 		optreg_http_problem(req, 400, "bad_request", &errs,
@@ -1464,7 +1533,8 @@ static void handle_key_get(struct optreg_http_req *req)
 }
 
 struct key_revoke_args {
-	const char *keyid, *actor;
+	const char *keyid;
+	const struct optreg_audit_actor *who;
 };
 
 static int do_key_revoke(PGconn *c, void *arg, json_t **out,
@@ -1472,7 +1542,7 @@ static int do_key_revoke(PGconn *c, void *arg, json_t **out,
 {
 	struct key_revoke_args *a = arg;
 
-	return optreg_keys_revoke(c, a->keyid, a->actor, out, errs);
+	return optreg_keys_revoke(c, a->keyid, a->who, out, errs);
 }
 
 static void handle_key_revoke(struct optreg_http_req *req)
@@ -1481,7 +1551,8 @@ static void handle_key_revoke(struct optreg_http_req *req)
 
 	if (!allow(req, &p, OPTREG_ROLE_ADMIN, NULL))
 		return;
-	struct key_revoke_args a = {req->params[0], p.name};
+	struct optreg_audit_actor who = actor_of(req, &p);
+	struct key_revoke_args a = {req->params[0], &who};
 	answer_store(req, 200, do_key_revoke, &a);
 	optreg_principal_release(&p);
 }
@@ -1509,7 +1580,8 @@ static void handle_ns_get(struct optreg_http_req *req)
 }
 
 struct ns_put_args {
-	const char *ns, *actor;
+	const char *ns;
+	const struct optreg_audit_actor *who;
 	int threshold;
 };
 
@@ -1518,7 +1590,7 @@ static int do_ns_put(PGconn *c, void *arg, json_t **out,
 {
 	struct ns_put_args *a = arg;
 
-	return optreg_ns_settings_put(c, a->ns, a->threshold, a->actor, out,
+	return optreg_ns_settings_put(c, a->ns, a->threshold, a->who, out,
 				      errs);
 }
 
@@ -1551,7 +1623,8 @@ static void handle_ns_put(struct optreg_http_req *req)
 		optreg_errors_release(&errs);
 		goto out;
 	}
-	struct ns_put_args a = {req->params[0], p.name,
+	struct optreg_audit_actor who = actor_of(req, &p);
+	struct ns_put_args a = {req->params[0], &who,
 				(int)json_integer_value(t)};
 	answer_store(req, 200, do_ns_put, &a);
 out:
@@ -1578,6 +1651,237 @@ static void handle_registry_keys(struct optreg_http_req *req)
 }
 
 /* ------------------------------------------------------------------ */
+/* Audit log */
+
+/* The audit log spans every namespace: auditor (or admin) on "*". */
+static bool allow_audit(struct optreg_http_req *req, struct optreg_principal *p)
+{
+	return allow(req, p, OPTREG_ROLE_AUDITOR, NULL);
+}
+
+static bool query_u64(struct optreg_http_req *req, const char *name,
+		      bool required, uint64_t dflt, uint64_t *out)
+{
+	const char *s = optreg_http_query(req, name);
+	char *end;
+
+	*out = dflt;
+	if (!s) {
+		if (!required)
+			return true;
+		optreg_http_problem(req, 400, "bad_request", NULL,
+				    "query parameter %s is required", name);
+		return false;
+	}
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (!*s || *end || errno || s[0] == '-') {
+		optreg_http_problem(req, 400, "bad_request", NULL,
+				    "%s must be a non-negative integer (got "
+				    "\"%.40s\")",
+				    name, s);
+		return false;
+	}
+	*out = (uint64_t)v;
+	return true;
+}
+
+static json_t *hash_json(const unsigned char *h)
+{
+	struct optreg_buf b = OPTREG_BUF_INIT;
+
+	optreg_base64_encode(h, OPTREG_HASH_LEN, &b);
+	json_t *j = json_string(b.data);
+	optreg_buf_release(&b);
+	return j;
+}
+
+static void handle_audit_checkpoint(struct optreg_http_req *req)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_principal p = {0};
+	char *note = NULL;
+	uint64_t size;
+
+	if (!allow_audit(req, &p))
+		return;
+	PGconn *c = db_get(req);
+	if (!c)
+		goto out;
+	int rc = optreg_audit_checkpoint_latest(c, &note, &size, &errs);
+	db_put(req, c, rc);
+	if (rc) {
+		fail(req, rc, &errs);
+	} else if (!note) {
+		optreg_http_problem(req, 404, "not_found", NULL,
+				    "no checkpoint has been signed yet; POST "
+				    "/v1/audit/checkpoint makes one");
+	} else {
+		req->status = 200;
+		req->content_type = "text/plain; charset=utf-8";
+		optreg_buf_adds(&req->resp, note);
+	}
+out:
+	free(note);
+	optreg_principal_release(&p);
+	optreg_errors_release(&errs);
+}
+
+static void handle_audit_checkpoint_make(struct optreg_http_req *req)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_principal p = {0};
+	bool made = false;
+
+	if (!allow_audit(req, &p))
+		return;
+	PGconn *c = db_get(req);
+	if (!c)
+		goto out;
+	int rc = optreg_audit_checkpoint_make(
+		c, &reg(req)->key, reg(req)->audit_origin, &made, &errs);
+	db_put(req, c, rc);
+	optreg_principal_release(&p);
+	if (rc) {
+		fail(req, rc, &errs);
+		goto out;
+	}
+	handle_audit_checkpoint(req);
+	if (req->status == 200 && made)
+		req->status = 201;
+out:
+	optreg_principal_release(&p);
+	optreg_errors_release(&errs);
+}
+
+static void handle_audit_entries(struct optreg_http_req *req)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_principal p = {0};
+	struct optreg_audit_filter f = {0};
+	uint64_t start, end, size;
+
+	if (!query_u64(req, "start", false, 0, &start) ||
+	    !query_u64(req, "end", false, UINT64_MAX, &end) ||
+	    !query_u64(req, "page_size", false, 100, &size))
+		return;
+	if (size < 1 || size > 1000) {
+		optreg_http_problem(req, 400, "bad_request", NULL,
+				    "page_size must be from 1 to 1000");
+		return;
+	}
+	f.actor = optreg_http_query(req, "actor");
+	f.action = optreg_http_query(req, "action");
+	f.target = optreg_http_query(req, "target");
+	f.since = optreg_http_query(req, "since");
+	f.until = optreg_http_query(req, "until");
+	for (int i = 0; i < 2; i++) {
+		const char *t = i ? f.until : f.since;
+		int y, mo, d, h, mi, sec;
+		if (t &&
+		    (strlen(t) > 40 || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d", &y,
+					      &mo, &d, &h, &mi, &sec) != 6)) {
+			optreg_http_problem(req, 400, "bad_request", NULL,
+					    "%s must be an RFC 3339 time (got "
+					    "\"%.40s\")",
+					    i ? "until" : "since", t);
+			return;
+		}
+	}
+	f.start = start > INT64_MAX ? INT64_MAX : (int64_t)start;
+	f.end = end == UINT64_MAX ? -1 : (int64_t)end;
+	f.limit = (int)size;
+	if (!allow_audit(req, &p))
+		return;
+	PGconn *c = db_get(req);
+	if (c) {
+		int rc = optreg_audit_entries(c, &f, &req->resp, &errs);
+		db_put(req, c, rc);
+		if (rc) {
+			optreg_buf_reset(&req->resp);
+			fail(req, rc, &errs);
+		} else {
+			req->status = 200;
+		}
+	}
+	optreg_principal_release(&p);
+	optreg_errors_release(&errs);
+}
+
+static void handle_audit_inclusion(struct optreg_http_req *req)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_principal p = {0};
+	optreg_hash proof[OPTREG_MERKLE_MAX_PROOF], root;
+	uint64_t index, size;
+	size_t len = 0;
+
+	if (!query_u64(req, "index", true, 0, &index) ||
+	    !query_u64(req, "size", true, 0, &size) || !allow_audit(req, &p))
+		return;
+	PGconn *c = db_get(req);
+	if (!c)
+		goto out;
+	int rc = optreg_audit_inclusion(c, index, size, proof, &len, &errs);
+	if (rc == 0)
+		rc = optreg_audit_root(c, size, root, &errs);
+	db_put(req, c, rc);
+	if (rc == OPTREG_EINVAL) {
+		optreg_http_problem(req, 400, "bad_request", &errs, "%s",
+				    errs.items[0].message);
+	} else if (rc) {
+		fail(req, rc, &errs);
+	} else {
+		json_t *h = json_array();
+		for (size_t i = 0; i < len; i++)
+			json_array_append_new(h, hash_json(proof[i]));
+		optreg_http_json(req, 200,
+				 json_pack("{s:I, s:I, s:o, s:o}", "index",
+					   (json_int_t)index, "size",
+					   (json_int_t)size, "root",
+					   hash_json(root), "hashes", h));
+	}
+out:
+	optreg_principal_release(&p);
+	optreg_errors_release(&errs);
+}
+
+static void handle_audit_consistency(struct optreg_http_req *req)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_principal p = {0};
+	optreg_hash proof[OPTREG_MERKLE_MAX_PROOF];
+	uint64_t from, to;
+	size_t len = 0;
+
+	if (!query_u64(req, "from", true, 0, &from) ||
+	    !query_u64(req, "to", true, 0, &to) || !allow_audit(req, &p))
+		return;
+	PGconn *c = db_get(req);
+	if (!c)
+		goto out;
+	int rc = optreg_audit_consistency(c, from, to, proof, &len, &errs);
+	db_put(req, c, rc);
+	if (rc == OPTREG_EINVAL) {
+		optreg_http_problem(req, 400, "bad_request", &errs, "%s",
+				    errs.items[0].message);
+	} else if (rc) {
+		fail(req, rc, &errs);
+	} else {
+		json_t *h = json_array();
+		for (size_t i = 0; i < len; i++)
+			json_array_append_new(h, hash_json(proof[i]));
+		optreg_http_json(req, 200,
+				 json_pack("{s:I, s:I, s:o}", "from",
+					   (json_int_t)from, "to",
+					   (json_int_t)to, "hashes", h));
+	}
+out:
+	optreg_principal_release(&p);
+	optreg_errors_release(&errs);
+}
+
+/* ------------------------------------------------------------------ */
 
 const struct optreg_http_route optreg_registry_routes[] = {
 	{"GET", "/readyz", handle_readyz},
@@ -1598,6 +1902,11 @@ const struct optreg_http_route optreg_registry_routes[] = {
 	{"GET", "/v1/namespaces/{ns}", handle_ns_get},
 	{"PUT", "/v1/namespaces/{ns}", handle_ns_put},
 	{"GET", "/v1/registry/keys", handle_registry_keys},
+	{"GET", "/v1/audit/checkpoint", handle_audit_checkpoint},
+	{"POST", "/v1/audit/checkpoint", handle_audit_checkpoint_make},
+	{"GET", "/v1/audit/entries", handle_audit_entries},
+	{"GET", "/v1/audit/proof/inclusion", handle_audit_inclusion},
+	{"GET", "/v1/audit/proof/consistency", handle_audit_consistency},
 	{"POST", "/v1/tokens", handle_create_token},
 	{"DELETE", "/v1/tokens/{id}", handle_delete_token},
 };

@@ -11,16 +11,17 @@
 #include <sys/stat.h>
 
 #include "../validator/jcs.h"
+#include "audit.h"
 #include "auth.h"
 #include "sql.h"
 #include "store.h"
 
-#define TS(col)                                                             \
-	"to_char(" col " AT TIME ZONE 'UTC', "                              \
+#define TS(col)                                                                \
+	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-#define KEY_COLUMNS                                                         \
-	"keyid, principal, public_key, to_json(namespaces)::text, " TS(     \
+#define KEY_COLUMNS                                                            \
+	"keyid, principal, public_key, to_json(namespaces)::text, " TS(        \
 		"created_at") ", created_by, " TS("revoked_at")
 
 static bool keyid_ok(const char *s)
@@ -124,7 +125,8 @@ static bool patterns_literal(json_t *namespaces, struct optreg_buf *out,
 	}
 	optreg_buf_addch(out, '{');
 	for (size_t i = 0; i < json_array_size(namespaces); i++) {
-		const char *p = json_string_value(json_array_get(namespaces, i));
+		const char *p =
+			json_string_value(json_array_get(namespaces, i));
 		if (!p || !optreg_pattern_valid(p)) {
 			char path[48];
 			snprintf(path, sizeof(path), "namespaces[%zu]", i);
@@ -140,9 +142,10 @@ static bool patterns_literal(json_t *namespaces, struct optreg_buf *out,
 }
 
 int optreg_keys_add(PGconn *conn, const char *public_pem, const char *principal,
-		    json_t *namespaces, const char *actor, json_t **out,
-		    struct optreg_errors *errs)
+		    json_t *namespaces, const struct optreg_audit_actor *who,
+		    json_t **out, struct optreg_errors *errs)
 {
+	const char *actor = who->principal;
 	struct optreg_buf arr = OPTREG_BUF_INIT, pem = OPTREG_BUF_INIT;
 	struct optreg_key *key = NULL;
 	char keyid[OPTREG_KEYID_LEN + 1];
@@ -171,6 +174,9 @@ int optreg_keys_add(PGconn *conn, const char *public_pem, const char *principal,
 	if (rc)
 		goto out;
 	const char *p[5] = {keyid, principal, pem.data, arr.data, actor};
+	rc = optreg_sql_begin(conn, errs);
+	if (rc)
+		goto out;
 	rc = optreg_sql_exec(conn,
 			     "INSERT INTO signing_keys (keyid, principal, "
 			     "public_key, namespaces, created_by)"
@@ -178,12 +184,22 @@ int optreg_keys_add(PGconn *conn, const char *public_pem, const char *principal,
 			     " ON CONFLICT (keyid) DO NOTHING"
 			     " RETURNING " KEY_COLUMNS,
 			     5, p, PGRES_TUPLES_OK, &res, errs);
-	if (rc)
-		goto out;
-	if (PQntuples(res) == 0) {
-		optreg_errors_add(errs, OPTREG_ECONFLICT, "conflict", "public_key",
-				  "key %s is already registered", keyid);
+	if (rc == 0 && PQntuples(res) == 0) {
+		optreg_errors_add(errs, OPTREG_ECONFLICT, "conflict",
+				  "public_key", "key %s is already registered",
+				  keyid);
 		rc = OPTREG_ECONFLICT;
+	}
+	if (rc == 0)
+		rc = optreg_audit_append(conn, who, "key.added", keyid,
+					 json_pack("{s:s, s:O}", "principal",
+						   principal, "namespaces",
+						   namespaces),
+					 NULL, errs);
+	if (rc == 0)
+		rc = optreg_sql_commit(conn, errs);
+	if (rc) {
+		optreg_sql_rollback(conn);
 		goto out;
 	}
 	*out = key_row(res, 0);
@@ -231,8 +247,8 @@ static int one_key(PGconn *conn, const char *sql, const char *keyid,
 				  keyid);
 		return OPTREG_ENOTFOUND;
 	}
-	rc = optreg_sql_exec(conn, sql, actor ? 2 : 1, p, PGRES_TUPLES_OK,
-			     &res, errs);
+	rc = optreg_sql_exec(conn, sql, actor ? 2 : 1, p, PGRES_TUPLES_OK, &res,
+			     errs);
 	if (rc)
 		return rc;
 	if (PQntuples(res) == 0) {
@@ -255,17 +271,47 @@ int optreg_keys_get(PGconn *conn, const char *keyid, json_t **out,
 		       keyid, NULL, out, errs);
 }
 
-int optreg_keys_revoke(PGconn *conn, const char *keyid, const char *actor,
-		       json_t **out, struct optreg_errors *errs)
+int optreg_keys_revoke(PGconn *conn, const char *keyid,
+		       const struct optreg_audit_actor *who, json_t **out,
+		       struct optreg_errors *errs)
 {
+	int rc = optreg_sql_begin(conn, errs);
+
+	if (rc)
+		return rc;
 	/* The row lock makes a revocation wait for submits holding the key
-	 * FOR SHARE, so every version is judged against one state of it. */
-	return one_key(conn,
-		       "UPDATE signing_keys SET"
-		       " revoked_at = coalesce(revoked_at, now()),"
-		       " revoked_by = coalesce(revoked_by, $2)"
-		       " WHERE keyid = $1 RETURNING " KEY_COLUMNS,
-		       keyid, actor, out, errs);
+	 * FOR SHARE, so every version is judged against one state of it.
+	 * Only the first revocation is an event. */
+	PGresult *res;
+	const char *p[2] = {keyid, who->principal};
+	rc = keyid_ok(keyid)
+		     ? optreg_sql_exec(conn,
+				       "SELECT revoked_at IS NULL FROM "
+				       "signing_keys WHERE keyid = $1 FOR "
+				       "UPDATE",
+				       1, p, PGRES_TUPLES_OK, &res, errs)
+		     : (res = NULL, 0);
+	bool first = rc == 0 && res && PQntuples(res) == 1 &&
+		     !strcmp(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	if (rc == 0)
+		rc = one_key(conn,
+			     "UPDATE signing_keys SET"
+			     " revoked_at = coalesce(revoked_at, now()),"
+			     " revoked_by = coalesce(revoked_by, $2)"
+			     " WHERE keyid = $1 RETURNING " KEY_COLUMNS,
+			     keyid, who->principal, out, errs);
+	if (rc == 0 && first)
+		rc = optreg_audit_append(conn, who, "key.revoked", keyid, NULL,
+					 NULL, errs);
+	if (rc == 0)
+		rc = optreg_sql_commit(conn, errs);
+	if (rc) {
+		optreg_sql_rollback(conn);
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 int optreg_ns_settings_get(PGconn *conn, const char *ns, json_t **out,
@@ -289,25 +335,48 @@ int optreg_ns_settings_get(PGconn *conn, const char *ns, json_t **out,
 }
 
 int optreg_ns_settings_put(PGconn *conn, const char *ns, int threshold,
-			   const char *actor, json_t **out,
+			   const struct optreg_audit_actor *who, json_t **out,
 			   struct optreg_errors *errs)
 {
 	char ts[16];
-	const char *p[3] = {ns, ts, actor};
-	PGresult *res;
+	const char *p[3] = {ns, ts, who->principal};
+	PGresult *res = NULL;
 
+	*out = NULL;
 	snprintf(ts, sizeof(ts), "%d", threshold);
-	int rc = optreg_sql_exec(
-		conn,
-		"INSERT INTO namespace_settings (namespace, signature_threshold,"
-		" updated_by) VALUES ($1, $2::int, $3)"
-		" ON CONFLICT (namespace) DO UPDATE SET"
-		" signature_threshold = EXCLUDED.signature_threshold,"
-		" updated_at = now(), updated_by = EXCLUDED.updated_by",
-		3, p, PGRES_COMMAND_OK, &res, errs);
-	PQclear(res);
+	int rc = optreg_sql_begin(conn, errs);
 	if (rc)
 		return rc;
+	rc = optreg_sql_exec(conn,
+			     "SELECT coalesce((SELECT signature_threshold FROM"
+			     " namespace_settings WHERE namespace = $1 FOR "
+			     "UPDATE), 1)",
+			     1, p, PGRES_TUPLES_OK, &res, errs);
+	int before = rc == 0 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	PQclear(res);
+	res = NULL;
+	if (rc == 0)
+		rc = optreg_sql_exec(
+			conn,
+			"INSERT INTO namespace_settings (namespace,"
+			" signature_threshold, updated_by) VALUES ($1, $2::int,"
+			" $3) ON CONFLICT (namespace) DO UPDATE SET"
+			" signature_threshold = EXCLUDED.signature_threshold,"
+			" updated_at = now(), updated_by = EXCLUDED.updated_by",
+			3, p, PGRES_COMMAND_OK, &res, errs);
+	PQclear(res);
+	if (rc == 0 && before != threshold)
+		rc = optreg_audit_append(
+			conn, who, "namespace.settings", ns,
+			json_pack("{s:{s:i, s:i}}", "signature_threshold",
+				  "from", before, "to", threshold),
+			NULL, errs);
+	if (rc == 0)
+		rc = optreg_sql_commit(conn, errs);
+	if (rc) {
+		optreg_sql_rollback(conn);
+		return rc;
+	}
 	*out = json_pack("{s:s, s:i}", "namespace", ns, "signature_threshold",
 			 threshold);
 	return 0;
@@ -317,11 +386,11 @@ int optreg_registry_keys_list(PGconn *conn, json_t **out,
 			      struct optreg_errors *errs)
 {
 	PGresult *res;
-	int rc = optreg_sql_exec(conn,
-				 "SELECT keyid, public_key, " TS("created_at")
-				 ", " TS("retired_at")
-				 " FROM registry_keys ORDER BY created_at",
-				 0, NULL, PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec(
+		conn,
+		"SELECT keyid, public_key, " TS("created_at") ", " TS(
+			"retired_at") " FROM registry_keys ORDER BY created_at",
+		0, NULL, PGRES_TUPLES_OK, &res, errs);
 
 	*out = NULL;
 	if (rc)
@@ -329,14 +398,13 @@ int optreg_registry_keys_list(PGconn *conn, json_t **out,
 	*out = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(
-			*out,
-			json_pack("{s:s, s:s, s:s, s:s?}", "keyid",
-				  PQgetvalue(res, i, 0), "public_key",
-				  PQgetvalue(res, i, 1), "created_at",
-				  PQgetvalue(res, i, 2), "retired_at",
-				  PQgetisnull(res, i, 3)
-					  ? NULL
-					  : PQgetvalue(res, i, 3)));
+			*out, json_pack("{s:s, s:s, s:s, s:s?}", "keyid",
+					PQgetvalue(res, i, 0), "public_key",
+					PQgetvalue(res, i, 1), "created_at",
+					PQgetvalue(res, i, 2), "retired_at",
+					PQgetisnull(res, i, 3)
+						? NULL
+						: PQgetvalue(res, i, 3)));
 	PQclear(res);
 	return 0;
 }
@@ -420,10 +488,9 @@ static size_t check_signatures(const struct optreg_dsse *env,
 		struct optreg_error *e;
 		switch (st) {
 		case OPTREG_SIG_UNKNOWN_KEY:
-			e = optreg_errors_add(errs, OPTREG_EDENIED,
-					      "unknown_key", path,
-					      "key \"%.80s\" is not registered",
-					      kid);
+			e = optreg_errors_add(
+				errs, OPTREG_EDENIED, "unknown_key", path,
+				"key \"%.80s\" is not registered", kid);
 			optreg_error_set_hint(e, "an admin registers keys with "
 						 "`optreg key register`");
 			break;
@@ -455,13 +522,14 @@ static size_t check_signatures(const struct optreg_dsse *env,
 	return nvalid;
 }
 
-/* Builds and signs the receipt of a new version; appends its RFC 8785
- * envelope JSON to `out`. */
-static int make_receipt(const struct optreg_registry_key *rk, const char *ns,
-			const char *name, int version, const char *digest,
-			const char *envelope_canon, const char **signers,
-			size_t nsigners, const char *time,
-			struct optreg_buf *out, struct optreg_errors *errs)
+/* Builds and signs the receipt of a new version whose audit event is
+ * `audit_index`; appends its RFC 8785 envelope JSON to `out`. */
+static int make_receipt(PGconn *conn, const struct optreg_registry_key *rk,
+			const char *ns, const char *name, int version,
+			const char *digest, const char *envelope_canon,
+			const char **signers, size_t nsigners, const char *time,
+			int64_t audit_index, struct optreg_buf *out,
+			struct optreg_errors *errs)
 {
 	struct optreg_buf payload = OPTREG_BUF_INIT;
 	char env_digest[OPTREG_DIGEST_LEN + 1];
@@ -472,13 +540,14 @@ static int make_receipt(const struct optreg_registry_key *rk, const char *ns,
 	optreg_digest(envelope_canon, strlen(envelope_canon), env_digest);
 	for (size_t i = 0; i < nsigners; i++)
 		json_array_append_new(ids, json_string(signers[i]));
-	json_t *r = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o, s:n, s:s}",
-			      "namespace", ns, "name", name, "version", version,
-			      "digest", digest, "envelope_sha256",
-			      env_digest + 7, "signer_keyids", ids,
-			      "audit_index", "time", time);
+	json_t *r = json_pack(
+		"{s:s, s:s, s:i, s:s, s:s, s:o, s:s}", "namespace", ns, "name",
+		name, "version", version, "digest", digest, "envelope_sha256",
+		env_digest + 7, "signer_keyids", ids, "time", time);
 	optreg_dsse_init(&env);
-	rc = optreg_jcs_serialize(r, &payload, errs);
+	rc = optreg_audit_receipt_proof(conn, audit_index, r, errs);
+	if (rc == 0)
+		rc = optreg_jcs_serialize(r, &payload, errs);
 	json_decref(r);
 	if (rc)
 		goto out;
@@ -499,10 +568,12 @@ out:
 int optreg_submit_signed(PGconn *conn, const struct optreg_registry_key *rk,
 			 const char *ns, const char *name, const char *digest,
 			 const struct optreg_dsse *env,
-			 const char *envelope_canon, const char *actor,
+			 const char *envelope_canon,
+			 const struct optreg_audit_actor *who,
 			 struct optreg_submit_result *out,
 			 struct optreg_errors *errs)
 {
+	const char *actor = who->principal;
 	struct optreg_buf ids = OPTREG_BUF_INIT, receipt = OPTREG_BUF_INIT;
 	struct key_row *rows = NULL;
 	const char **valid = NULL;
@@ -566,13 +637,14 @@ int optreg_submit_signed(PGconn *conn, const struct optreg_registry_key *rk,
 		goto fail;
 	}
 
-	const char *sp[6] = {ns, name, digest, env->payload.data,
-			     envelope_canon, actor};
+	const char *sp[6] = {
+		ns, name, digest, env->payload.data, envelope_canon, actor};
 	int lengths[6] = {0, 0, 0, (int)env->payload.len, 0, 0};
 	int formats[6] = {0, 0, 0, 1, 0, 0};
 	res = PQexecParams(conn,
-			   "SELECT version, created, " TS("created_at")
-			   "  FROM submit_version($1, $2, $3, $4, $5, $6)",
+			   "SELECT version, created, " TS(
+				   "created_at") "  FROM submit_version($1, "
+						 "$2, $3, $4, $5, $6)",
 			   6, NULL, sp, lengths, formats, 0);
 	rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
 	if (rc)
@@ -586,9 +658,23 @@ int optreg_submit_signed(PGconn *conn, const struct optreg_registry_key *rk,
 	char vs[16];
 	snprintf(vs, sizeof(vs), "%d", out->version);
 	if (out->created) {
-		rc = make_receipt(rk, ns, name, out->version, digest,
-				  envelope_canon, valid, nvalid,
-				  out->created_at, &receipt, errs);
+		char target[300];
+		int64_t index;
+		json_t *signers = json_array();
+		for (size_t k = 0; k < nvalid; k++)
+			json_array_append_new(signers, json_string(valid[k]));
+		snprintf(target, sizeof(target), "%s/%s@%d", ns, name,
+			 out->version);
+		rc = optreg_audit_append(conn, who, "version.created", target,
+					 json_pack("{s:s, s:o}", "digest",
+						   digest, "signer_keyids",
+						   signers),
+					 &index, errs);
+		if (rc == 0)
+			rc = make_receipt(conn, rk, ns, name, out->version,
+					  digest, envelope_canon, valid, nvalid,
+					  out->created_at, index, &receipt,
+					  errs);
 		if (rc)
 			goto fail;
 		const char *rp[5] = {ns, name, vs, receipt.data, rk->keyid};

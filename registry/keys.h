@@ -35,20 +35,23 @@ void optreg_registry_key_release(struct optreg_registry_key *rk);
 
 /* Keys: add (OPTREG_ECONFLICT when the key is already registered), list
  * (optionally by principal), get, revoke (keeps the first revocation). */
+struct optreg_audit_actor;
+
 int optreg_keys_add(PGconn *conn, const char *public_pem, const char *principal,
-		    json_t *namespaces, const char *actor, json_t **out,
-		    struct optreg_errors *errs);
+		    json_t *namespaces, const struct optreg_audit_actor *who,
+		    json_t **out, struct optreg_errors *errs);
 int optreg_keys_list(PGconn *conn, const char *principal, json_t **out,
 		     struct optreg_errors *errs);
 int optreg_keys_get(PGconn *conn, const char *keyid, json_t **out,
 		    struct optreg_errors *errs);
-int optreg_keys_revoke(PGconn *conn, const char *keyid, const char *actor,
-		       json_t **out, struct optreg_errors *errs);
+int optreg_keys_revoke(PGconn *conn, const char *keyid,
+		       const struct optreg_audit_actor *who, json_t **out,
+		       struct optreg_errors *errs);
 
 int optreg_ns_settings_get(PGconn *conn, const char *ns, json_t **out,
 			   struct optreg_errors *errs);
 int optreg_ns_settings_put(PGconn *conn, const char *ns, int threshold,
-			   const char *actor, json_t **out,
+			   const struct optreg_audit_actor *who, json_t **out,
 			   struct optreg_errors *errs);
 
 int optreg_registry_keys_list(PGconn *conn, json_t **out,
@@ -58,7 +61,7 @@ struct optreg_submit_result {
 	int version;
 	bool created;
 	char *created_at; /* owned */
-	char *receipt;    /* owned: the receipt envelope, JSON text */
+	char *receipt;	  /* owned: the receipt envelope, JSON text */
 };
 
 void optreg_submit_result_release(struct optreg_submit_result *r);
@@ -68,15 +71,17 @@ void optreg_submit_result_release(struct optreg_submit_result *r);
  * so a concurrent revocation waits for this submit or wins before it),
  * checks every signature against them and the namespace's threshold,
  * creates the version (or finds the identical one), and writes the
- * receipt signed by `rk`. Signature refusals are OPTREG_EDENIED with one
- * error per signature (path "signatures[i]", rule unknown_key, revoked_key,
+ * receipt signed by `rk`, with the audit event "version.created" and its
+ * inclusion proof in the receipt. Signature refusals are OPTREG_EDENIED with
+ * one error per signature (path "signatures[i]", rule unknown_key, revoked_key,
  * key_not_allowed, bad_signature) and rule "threshold".
  * `envelope_canon` is the RFC 8785 form of the envelope, as stored.
  */
 int optreg_submit_signed(PGconn *conn, const struct optreg_registry_key *rk,
 			 const char *ns, const char *name, const char *digest,
 			 const struct optreg_dsse *env,
-			 const char *envelope_canon, const char *actor,
+			 const char *envelope_canon,
+			 const struct optreg_audit_actor *who,
 			 struct optreg_submit_result *out,
 			 struct optreg_errors *errs);
 

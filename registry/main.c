@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 
+#include "audit.h"
 #include "auth.h"
 #include "registry.h"
 
@@ -51,12 +52,21 @@ static const char usage_text[] =
 	"                          receipts, default registry-key.pem "
 	"(OPTREG_REGISTRY_KEY);\n"
 	"                          `migrate` creates it (mode 0600) when "
-	"missing\n\n"
+	"missing\n"
+	"  --audit-origin NAME     checkpoint origin and signer name, default "
+	"optreg.local/audit\n"
+	"                          (OPTREG_AUDIT_ORIGIN)\n"
+	"  --checkpoint-every N    sign a checkpoint after N new events, "
+	"default 100\n"
+	"  --checkpoint-interval S ... or S seconds after the first unsigned "
+	"event,\n"
+	"                          default 10\n\n"
 	"Exit status: 0 ok, 1 failure, 2 usage.\n";
 
 struct options {
 	const char *database, *listen, *port_file, *principal, *ns;
-	const char *registry_key;
+	const char *registry_key, *audit_origin;
+	long checkpoint_every, checkpoint_interval;
 	const char *roles[8];
 	int nroles;
 	long threads, pool, max_body, expires_in;
@@ -99,6 +109,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->database = getenv("OPTREG_DATABASE_URL");
 	o->listen = getenv("OPTREG_LISTEN");
 	o->registry_key = getenv("OPTREG_REGISTRY_KEY");
+	o->audit_origin = getenv("OPTREG_AUDIT_ORIGIN");
+	o->checkpoint_every = 100;
+	o->checkpoint_interval = 10;
 	o->threads = 4;
 	o->pool = 8;
 	o->max_body = 1 << 20;
@@ -134,6 +147,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->listen = v;
 		} else if (!strcmp(a, "--registry-key")) {
 			o->registry_key = v;
+		} else if (!strcmp(a, "--audit-origin")) {
+			o->audit_origin = v;
+		} else if (!strcmp(a, "--checkpoint-every")) {
+			if (!parse_long(v, 1, 1000000, &o->checkpoint_every))
+				return usage_error("--checkpoint-every must be "
+						   "1..1000000 (got %s)",
+						   v);
+		} else if (!strcmp(a, "--checkpoint-interval")) {
+			if (!parse_long(v, 1, 86400, &o->checkpoint_interval))
+				return usage_error("--checkpoint-interval must "
+						   "be 1..86400 seconds (got "
+						   "%s)",
+						   v);
 		} else if (!strcmp(a, "--port-file")) {
 			o->port_file = v;
 		} else if (!strcmp(a, "--principal")) {
@@ -180,6 +206,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		o->listen = "127.0.0.1:8080";
 	if (!o->registry_key || !*o->registry_key)
 		o->registry_key = "registry-key.pem";
+	if (!o->audit_origin || !*o->audit_origin)
+		o->audit_origin = "optreg.local/audit";
+	for (const char *c = o->audit_origin; *c; c++)
+		if (*c == ' ' || *c == '+' || *c == '\n' || *c < 0x21)
+			return usage_error("--audit-origin must not contain "
+					   "spaces, '+' or control characters "
+					   "(got \"%s\")",
+					   o->audit_origin);
 	return 0;
 }
 
@@ -250,6 +284,19 @@ static int cmd_migrate(const struct options *o)
 	return rc;
 }
 
+/* Admin commands act as the local operating-system user. */
+static struct optreg_audit_actor local_actor(void)
+{
+	static char name[128];
+	const char *user = getenv("SUDO_USER");
+	struct optreg_audit_actor a = {name, "", ""};
+
+	if (!user || !*user)
+		user = getenv("USER");
+	snprintf(name, sizeof(name), "local:%s", user && *user ? user : "?");
+	return a;
+}
+
 static int cmd_token(const struct options *o)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
@@ -266,7 +313,8 @@ static int cmd_token(const struct options *o)
 		PGconn *c = connect_or_die(o);
 		if (!c)
 			return 1;
-		if (optreg_token_revoke(c, o->args[2], &errs) == 0) {
+		struct optreg_audit_actor who = local_actor();
+		if (optreg_token_revoke(c, o->args[2], &who, &errs) == 0) {
 			printf("revoked %s\n", o->args[2]);
 			rc = 0;
 		} else {
@@ -308,9 +356,10 @@ static int cmd_token(const struct options *o)
 		return 1;
 	char token[OPTREG_TOKEN_LEN + 1], id[OPTREG_TOKEN_ID_LEN + 1];
 	time_t expires = 0;
+	struct optreg_audit_actor who = local_actor();
 	if (optreg_token_create(c, o->principal, grants, (size_t)o->nroles,
-				o->expires_in, "optreg-server token create",
-				token, id, &expires, &errs) == 0) {
+				o->expires_in, &who, token, id, &expires,
+				&errs) == 0) {
 		/* The token alone on stdout, for scripts; the rest on
 		 * stderr. */
 		printf("%s\n", token);
@@ -345,6 +394,82 @@ static void on_ready(unsigned port, void *ctx)
 }
 
 static const char *ready_file;
+
+/* The checkpointer: signs a checkpoint once `every` events are unsigned,
+ * or `interval` seconds after the first unsigned one. Any replica may do
+ * it; the table's primary key on size keeps one checkpoint per size. */
+struct checkpointer {
+	struct registry *r;
+	long every, interval;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop;
+};
+
+static void *checkpointer_main(void *arg)
+{
+	struct checkpointer *cp = arg;
+	uint64_t signed_size = 0;
+	time_t pending_since = 0;
+
+	pthread_mutex_lock(&cp->lock);
+	while (!cp->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 500 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&cp->wake, &cp->lock, &until);
+		if (cp->stop)
+			break;
+		pthread_mutex_unlock(&cp->lock);
+
+		struct optreg_errors errs = OPTREG_ERRORS_INIT;
+		PGconn *c = optreg_db_acquire(cp->r->db, 1000);
+		uint64_t size = 0, latest = 0;
+		char *note = NULL;
+		int rc = c ? optreg_audit_size(c, &size, &errs)
+			   : OPTREG_EUNAVAILABLE;
+		if (rc == 0)
+			rc = optreg_audit_checkpoint_latest(c, &note, &latest,
+							    &errs);
+		free(note);
+		if (rc == 0) {
+			signed_size = latest;
+			time_t now = time(NULL);
+			if (size <= signed_size)
+				pending_since = 0;
+			else if (!pending_since)
+				pending_since = now;
+			if (size > signed_size &&
+			    (size - signed_size >= (uint64_t)cp->every ||
+			     now - pending_since >= cp->interval)) {
+				bool made;
+				rc = optreg_audit_checkpoint_make(
+					c, &cp->r->key, cp->r->audit_origin,
+					&made, &errs);
+				if (rc == 0)
+					pending_since = 0;
+			}
+		}
+		if (c)
+			optreg_db_release(cp->r->db, c,
+					  rc == OPTREG_EUNAVAILABLE);
+		for (size_t i = 0;
+		     rc && rc != OPTREG_EUNAVAILABLE && i < errs.len; i++)
+			fprintf(stderr,
+				"{\"level\":\"error\",\"msg\":\"checkpoint\","
+				"\"rule\":\"%s\"}\n",
+				errs.items[i].rule);
+		optreg_errors_release(&errs);
+		pthread_mutex_lock(&cp->lock);
+	}
+	pthread_mutex_unlock(&cp->lock);
+	return NULL;
+}
 
 static void ready_trampoline(unsigned port, void *ctx)
 {
@@ -415,6 +540,14 @@ static int cmd_serve(const struct options *o)
 				"invalidation listener\n");
 		goto out;
 	}
+	struct checkpointer cp = {.r = &r,
+				  .every = o->checkpoint_every,
+				  .interval = o->checkpoint_interval};
+	r.audit_origin = o->audit_origin;
+	pthread_mutex_init(&cp.lock, NULL);
+	pthread_cond_init(&cp.wake, NULL);
+	bool cp_started =
+		pthread_create(&cp.thread, NULL, checkpointer_main, &cp) == 0;
 	struct optreg_http_config hc = {
 		.listen = o->listen,
 		.threads = (unsigned)o->threads,
@@ -427,6 +560,15 @@ static int cmd_serve(const struct options *o)
 			       ready_trampoline) < 0
 		     ? 1
 		     : 0;
+	if (cp_started) {
+		pthread_mutex_lock(&cp.lock);
+		cp.stop = true;
+		pthread_cond_signal(&cp.wake);
+		pthread_mutex_unlock(&cp.lock);
+		pthread_join(cp.thread, NULL);
+	}
+	pthread_mutex_destroy(&cp.lock);
+	pthread_cond_destroy(&cp.wake);
 	fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");
 out:
 	if (r.listener)

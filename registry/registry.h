@@ -20,7 +20,8 @@ struct registry {
 	char *migrations_dir;
 	bool anonymous_read;
 	int db_wait_ms; /* how long a request waits for a pooled connection */
-	struct optreg_registry_key key; /* signs receipts */
+	struct optreg_registry_key key; /* signs receipts and checkpoints */
+	const char *audit_origin;	/* checkpoint origin line */
 };
 
 /* The routes optreg-server serves (handlers.c). */

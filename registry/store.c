@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "sql.h"
 
 #define TS(col)                                                                \
@@ -302,9 +303,10 @@ int optreg_store_list_tags(PGconn *conn, const char *ns, const char *name,
 
 int optreg_store_move_tag(PGconn *conn, const char *ns, const char *name,
 			  const char *tag, int version, int expected,
-			  const char *actor, int *previous,
+			  const struct optreg_audit_actor *who, int *previous,
 			  struct optreg_errors *errs)
 {
+	const char *actor = who->principal;
 	char vs[16], es[16];
 	const char *p[6] = {ns,	  name, tag, vs, expected >= 0 ? es : NULL,
 			    actor};
@@ -312,12 +314,17 @@ int optreg_store_move_tag(PGconn *conn, const char *ns, const char *name,
 
 	snprintf(vs, sizeof(vs), "%d", version);
 	snprintf(es, sizeof(es), "%d", expected);
-	int rc = optreg_sql_exec(conn,
-				 "SELECT status, previous FROM move_tag($1, "
-				 "$2, $3, $4::int, $5::int, $6)",
-				 6, p, PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_begin(conn, errs);
 	if (rc)
 		return rc;
+	rc = optreg_sql_exec(conn,
+			     "SELECT status, previous FROM move_tag($1, "
+			     "$2, $3, $4::int, $5::int, $6)",
+			     6, p, PGRES_TUPLES_OK, &res, errs);
+	if (rc) {
+		optreg_sql_rollback(conn);
+		return rc;
+	}
 	const char *status = PQgetvalue(res, 0, 0);
 	*previous = PQgetisnull(res, 0, 1) ? -1 : atoi(PQgetvalue(res, 0, 1));
 	if (!strcmp(status, "no_config")) {
@@ -358,26 +365,48 @@ int optreg_store_move_tag(PGconn *conn, const char *ns, const char *name,
 		optreg_buf_release(&exp);
 		rc = OPTREG_ECONFLICT;
 	}
+	if (rc == 0 && !strcmp(status, "ok")) {
+		char target[400];
+		snprintf(target, sizeof(target), "%s/%s@%s", ns, name, tag);
+		rc = optreg_audit_append(
+			conn, who, "tag.moved", target,
+			json_pack("{s:s, s:o, s:i}", "tag", tag, "from",
+				  *previous < 0 ? json_null()
+						: json_integer(*previous),
+				  "to", version),
+			NULL, errs);
+	}
 	PQclear(res);
+	if (rc == 0)
+		rc = optreg_sql_commit(conn, errs);
+	else
+		optreg_sql_rollback(conn);
 	return rc;
 }
 
 int optreg_store_yank(PGconn *conn, const char *ns, const char *name,
-		      int version, const char *reason, const char *actor,
-		      bool *already, char digest[OPTREG_DIGEST_LEN + 1],
+		      int version, const char *reason,
+		      const struct optreg_audit_actor *who, bool *already,
+		      char digest[OPTREG_DIGEST_LEN + 1],
 		      struct optreg_errors *errs)
 {
+	const char *actor = who->principal;
 	char vs[16];
 	const char *p[5] = {ns, name, vs, reason, actor};
 	PGresult *res;
 
 	snprintf(vs, sizeof(vs), "%d", version);
-	int rc = optreg_sql_exec(conn,
-				 "SELECT status, digest FROM yank_version($1, "
-				 "$2, $3::int, $4, $5)",
-				 5, p, PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_begin(conn, errs);
 	if (rc)
 		return rc;
+	rc = optreg_sql_exec(conn,
+			     "SELECT status, digest FROM yank_version($1, "
+			     "$2, $3::int, $4, $5)",
+			     5, p, PGRES_TUPLES_OK, &res, errs);
+	if (rc) {
+		optreg_sql_rollback(conn);
+		return rc;
+	}
 	const char *status = PQgetvalue(res, 0, 0);
 	if (!strcmp(status, "not_found")) {
 		optreg_errors_add(errs, OPTREG_ENOTFOUND, "not_found", NULL,
@@ -388,8 +417,22 @@ int optreg_store_yank(PGconn *conn, const char *ns, const char *name,
 		*already = !strcmp(status, "already");
 		snprintf(digest, OPTREG_DIGEST_LEN + 1, "%s",
 			 PQgetvalue(res, 0, 1));
+		if (!*already) {
+			char target[300];
+			snprintf(target, sizeof(target), "%s/%s@%d", ns, name,
+				 version);
+			rc = optreg_audit_append(
+				conn, who, "version.yanked", target,
+				json_pack("{s:s, s:s}", "digest", digest,
+					  "reason", reason),
+				NULL, errs);
+		}
 	}
 	PQclear(res);
+	if (rc == 0)
+		rc = optreg_sql_commit(conn, errs);
+	else
+		optreg_sql_rollback(conn);
 	return rc;
 }
 

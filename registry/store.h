@@ -19,6 +19,8 @@
 #include "../common/error.h"
 #include "../validator/jcs.h"
 
+struct optreg_audit_actor;
+
 struct optreg_version {
 	char *ns, *name; /* owned */
 	int version;
@@ -29,7 +31,7 @@ struct optreg_version {
 	struct optreg_buf payload;     /* canonical config bytes */
 	char *envelope;		       /* owned, as received */
 	char *tags;		       /* owned JSON array text, "[]" */
-	char *receipt; /* owned JSON text, or NULL */
+	char *receipt;		       /* owned JSON text, or NULL */
 };
 
 void optreg_version_release(struct optreg_version *v);
@@ -63,12 +65,13 @@ int optreg_store_list_tags(PGconn *conn, const char *ns, const char *name,
 /* Compare-and-set; `expected` < 0 means the tag must not exist. */
 int optreg_store_move_tag(PGconn *conn, const char *ns, const char *name,
 			  const char *tag, int version, int expected,
-			  const char *actor, int *previous,
+			  const struct optreg_audit_actor *who, int *previous,
 			  struct optreg_errors *errs);
 
 int optreg_store_yank(PGconn *conn, const char *ns, const char *name,
-		      int version, const char *reason, const char *actor,
-		      bool *already, char digest[OPTREG_DIGEST_LEN + 1],
+		      int version, const char *reason,
+		      const struct optreg_audit_actor *who, bool *already,
+		      char digest[OPTREG_DIGEST_LEN + 1],
 		      struct optreg_errors *errs);
 
 /*
