@@ -9,10 +9,14 @@
 #define OPTREG_CLI_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "../common/buf.h"
+#include "../common/dsse.h"
 #include "../common/error.h"
 #include "../common/http_client.h"
+#include "../common/sign.h"
+#include "../validator/config.h"
 #include "../validator/doc.h"
 #include "../validator/jcs.h"
 
@@ -47,6 +51,8 @@ int cmd_yank(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_namespace(int argc, char **argv);
 
 /* True when argv[i] is -h or --help. */
 int cli_is_help(const char *arg);
@@ -84,6 +90,50 @@ int cli_opt_value(const char *cmd, int argc, char **argv, int *i,
 /* Parses a positive decimal integer (no sign, no leading zeros, at most
  * 1e15); returns 0 or -1. */
 int cli_parse_count(const char *s, long *out);
+
+/* ---- Files (cli/io.c) ------------------------------------------------ */
+
+/*
+ * Appends the bytes of FILE ("-": standard input) to `in`. On failure
+ * prints `optreg CMD: cannot read "FILE": REASON` and returns
+ * OPTREG_EXIT_IO; 0 otherwise.
+ */
+int cli_read_input(const char *cmd, const char *file, struct optreg_buf *in);
+
+/*
+ * Writes `b` to FILE (NULL or "-": standard output) by way of a temporary
+ * file in the same folder, fsync and a rename, so that readers never see a
+ * half-written FILE and FILE may also have been the input. Returns 0, or
+ * OPTREG_EXIT_IO after printing `optreg CMD: cannot write "FILE": REASON`
+ * (no temporary file is left behind).
+ */
+int cli_write_output(const char *cmd, const char *file,
+		     const struct optreg_buf *b);
+
+/* ---- Signed configs (cli/envelope.c) ---------------------------------- */
+
+/* True when `in` is a JSON object with a payloadType: a DSSE envelope
+ * rather than a config document. */
+bool cli_is_envelope(const struct optreg_buf *in);
+
+/*
+ * Checks an envelope's payload as the registry does: payloadType is the
+ * config type, and the payload is the RFC 8785 form of a valid config.
+ * Prints what is wrong (errors located in "FILE (payload)"); returns 0 or
+ * OPTREG_EXIT_INVALID. `cfg` (may be NULL) receives the validated config;
+ * the caller releases it whatever the result.
+ */
+int cli_check_config_payload(const char *file, const struct optreg_dsse *env,
+			     struct optreg_config *cfg);
+
+/*
+ * Loads the private Ed25519 key at `path` into *key (the caller frees it).
+ * A public key, a key of another type or an encrypted one is
+ * OPTREG_EXIT_USAGE, an unreadable file OPTREG_EXIT_IO, each with a message
+ * `optreg CMD: ...` and a hint; *key is then NULL.
+ */
+int cli_load_signing_key(const char *cmd, const char *path,
+			 struct optreg_key **key);
 
 /* ---- Registry commands ---------------------------------------------- */
 
@@ -169,11 +219,55 @@ void cli_print_problem(const char *code, const char *detail,
 json_t *cli_response_json(struct cli_remote *r,
 			  const struct optreg_http_resp *resp, size_t flags);
 
+/*
+ * One request with a JSON `body` (NULL: none) whose answer must be a 2xx
+ * JSON object: *answer gets it (a new reference). Returns 0, or the exit
+ * status after reporting the failure as cli_report_http_error does.
+ */
+int cli_remote_call(struct cli_remote *r, const char *method, const char *path,
+		    const json_t *body, json_t **answer);
+
+/* Prints `v` as one line of compact JSON on stdout; exit status. */
+int cli_print_json(const json_t *v);
+
+/* A table cell: `s`, or "-" when NULL or empty. */
+const char *cli_cell(const char *s);
+
+/*
+ * Prints a table for people: the `ncols` headings, then `nrows` rows of
+ * cells (row-major), columns left-aligned and two spaces apart. Exit
+ * status.
+ */
+int cli_print_table(const char *const *head, size_t ncols, char *const *cells,
+		    size_t nrows);
+
 /* A member of `o` that must be a whole number >= 0; returns 0 or -1. */
 int cli_json_count(const json_t *o, const char *key, long *out);
 
 /* Prints `text` (and a newline unless it ends in one) on stdout. */
 int cli_print_json_text(const char *text, size_t len);
+
+/* ---- Verification (cli/trust.c) ---------------------------------------- */
+
+/*
+ * `fetch --verify`: checks version document `doc` (as GET
+ * .../versions/{n} answers it) whose config canonicalizes to `canon`: the
+ * digest (also against `want_digest`, the digest asked for, when not NULL),
+ * the envelope (payload = `canon`, a valid signature by a registered signer
+ * key allowed for the namespace and not revoked before the version was
+ * accepted) and the receipt (signed by one of the registry keys in the
+ * `npins` PEM files `pins`, else by a key GET /v1/registry/keys lists, with
+ * a warning; naming this namespace, name, version, digest and envelope).
+ * Runs every check. On success prints `verified: signed by KEYID
+ * (PRINCIPAL); receipt by registry key KEYID` on stderr and returns 0; else
+ * prints each failed check (expected and got) and returns
+ * OPTREG_EXIT_INVALID, or another exit status when a key list cannot be
+ * had (reported).
+ */
+int cli_trust_verify_version(struct cli_remote *r, const json_t *doc,
+			     const struct optreg_buf *canon,
+			     const char *want_digest, const char *const *pins,
+			     size_t npins);
 
 /* ---- References ------------------------------------------------------- */
 
@@ -201,6 +295,9 @@ struct cli_ref {
  */
 int cli_ref_parse(const char *s, unsigned allowed, struct cli_ref *ref,
 		  struct optreg_buf *why);
+
+/* True when `ns` is a valid namespace name. */
+int cli_namespace_valid(const char *ns);
 
 /* True when `tag` is a valid tag name. */
 int cli_tag_valid(const char *tag);

@@ -1,5 +1,6 @@
 /*
- * cli/fetch.c: `optreg fetch REF [--format json|yaml] [--output FILE]`.
+ * cli/fetch.c: `optreg fetch REF [--verify [--registry-key PUB]]
+ * [--format json|yaml] [--output FILE]`.
  *
  * Nothing is printed that was not checked against its digest here: for a
  * sha256: reference, the SHA-256 of the bytes the registry sent; for a
@@ -7,24 +8,24 @@
  * version's `digest`. The JSON output is the canonical bytes themselves, so
  * `optreg fetch REF | sha256sum` shows the digest. The YAML output is
  * rendered here and checked to load back to the same canonical bytes.
- * Signature verification (--verify) comes with signing.
+ * With --verify, the version's signed envelope and the registry's receipt
+ * are checked too (cli/trust.c), so that content changed behind the
+ * registry's back (in its database) is caught.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <yaml.h>
 
 #include "cli.h"
 
 static const char help[] =
-	"usage: optreg fetch REF [--format json|yaml] [--output FILE] "
-	"[--json]\n"
-	"                    [--url URL] [--token TOKEN]\n\n"
+	"usage: optreg fetch REF [--verify [--registry-key PUB]] [--format "
+	"json|yaml]\n"
+	"                    [--output FILE] [--json] [--url URL] [--token "
+	"TOKEN]\n\n"
 	"Prints a config document from the registry. REF is one of\n"
 	"  team-nlp/bert@7        version 7\n"
 	"  team-nlp/bert@prod     the version the tag prod points at\n"
@@ -34,7 +35,31 @@ static const char help[] =
 	"mismatch prints nothing and exits 1. A yanked version is printed with "
 	"a\n"
 	"warning on stderr.\n\n"
+	"With --verify, nothing is printed either unless the version also "
+	"checks out\n"
+	"against its signatures and the registry's receipt: the signed "
+	"envelope's\n"
+	"payload is the config, a registered signer key allowed for the "
+	"namespace\n"
+	"(and not revoked before the version was accepted) signed it, and the "
+	"receipt\n"
+	"is signed by the registry key and names this version, digest and "
+	"envelope.\n"
+	"Prints on stderr\n"
+	"  verified: signed by KEYID (PRINCIPAL); receipt by registry key "
+	"KEYID\n"
+	"or each check that failed, with what was expected and what was "
+	"found (exit 1).\n\n"
 	"Options:\n"
+	"  --verify         check signatures and the receipt as well (see "
+	"above)\n"
+	"  --registry-key PUB\n"
+	"                   the registry's public key to check receipts "
+	"with (PEM; repeat\n"
+	"                   for several, e.g. during a key rotation); default\n"
+	"                   $OPTREG_REGISTRY_PUBKEY (a file). Unpinned, the "
+	"keys the\n"
+	"                   registry lists are trusted, with a warning\n"
 	"  --format json    the RFC 8785 canonical JSON, the exact bytes "
 	"digested, with\n"
 	"                   no trailing newline (default)\n"
@@ -54,8 +79,8 @@ static const char help[] =
 	"  --url URL        the registry (default $OPTREG_URL, else\n"
 	"                   http://127.0.0.1:8080)\n"
 	"  --token TOKEN    bearer token (default $OPTREG_TOKEN)\n"
-	"\nExit status: 0 ok, 1 the content does not match its digest, 2 "
-	"usage, 3 I/O,\n"
+	"\nExit status: 0 ok, 1 the content does not match its digest (or "
+	"fails --verify),\n2 usage, 3 I/O, "
 	"4 denied, 6 unauthorized, 7 unavailable, 8 not found. See "
 	"docs/cli.md.\n";
 
@@ -256,49 +281,6 @@ static int yaml_of_canonical(const struct optreg_buf *canon,
 	return rc < 0 ? -1 : 0;
 }
 
-/* ---- Output ------------------------------------------------------------ */
-
-/* Writes `b` to `file` ("-": stdout) by way of a temporary file and a
- * rename, so readers never see half a document. Exit status. */
-static int write_output(const char *file, const struct optreg_buf *b)
-{
-	char *tmp;
-	int fd, err = 0;
-
-	if (!file || !strcmp(file, "-"))
-		return cli_write_stdout(b);
-	tmp = optreg_xasprintf("%s.tmp.%ld", file, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		fprintf(stderr, "optreg fetch: cannot write \"%s\": %s\n", file,
-			strerror(errno));
-		free(tmp);
-		return OPTREG_EXIT_IO;
-	}
-	for (size_t off = 0; off < b->len && !err;) {
-		ssize_t n = write(fd, b->data + off, b->len - off);
-		if (n < 0 && errno != EINTR)
-			err = errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
-	if (!err && fsync(fd) < 0)
-		err = errno;
-	if (close(fd) < 0 && !err)
-		err = errno;
-	if (!err && rename(tmp, file) < 0)
-		err = errno;
-	if (err) {
-		fprintf(stderr, "optreg fetch: cannot write \"%s\": %s\n", file,
-			strerror(err));
-		unlink(tmp);
-		free(tmp);
-		return OPTREG_EXIT_IO;
-	}
-	free(tmp);
-	return OPTREG_EXIT_OK;
-}
-
 /* ---- Fetching ---------------------------------------------------------- */
 
 /*
@@ -346,11 +328,14 @@ static void ref_name(const struct cli_ref *ref, struct optreg_buf *out)
 /*
  * GET a version by number or tag; checks that it is the one asked for and
  * that its `config` canonicalizes to its `digest`, and appends the
- * canonical bytes to `canon`. Exit status.
+ * canonical bytes to `canon`. With `docp`, the digest is left for the
+ * caller to check (--verify reports it with the other checks) and *docp
+ * receives the version document (a new reference). `warn`: print the
+ * yanked warning. Exit status.
  */
 static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 			 struct optreg_http_resp *resp,
-			 struct optreg_buf *canon)
+			 struct optreg_buf *canon, json_t **docp, bool warn)
 {
 	struct optreg_buf path = OPTREG_BUF_INIT, name = OPTREG_BUF_INIT;
 	char got[OPTREG_DIGEST_LEN + 1];
@@ -408,7 +393,7 @@ static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 		goto out;
 	}
 	optreg_digest(canon->data, canon->len, got);
-	if (strcmp(got, digest) ||
+	if ((!docp && strcmp(got, digest)) ||
 	    (resp->digest && strcmp(resp->digest, digest))) {
 		rc = cli_report(r, OPTREG_EXIT_INVALID, "digest_mismatch",
 				"the config of %s/%s@%ld does not match its "
@@ -418,7 +403,7 @@ static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 				strcmp(got, digest) ? digest : resp->digest);
 		goto out;
 	}
-	if (json_is_true(json_object_get(doc, "yanked"))) {
+	if (warn && json_is_true(json_object_get(doc, "yanked"))) {
 		const char *why =
 			json_string_value(json_object_get(doc, "yank_reason"));
 		fprintf(stderr,
@@ -426,6 +411,10 @@ static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 			cname, version, why ? ": " : "", why ? why : "");
 	}
 	rc = OPTREG_EXIT_OK;
+	if (docp) {
+		*docp = doc;
+		doc = NULL;
+	}
 out:
 	json_decref(doc);
 	optreg_buf_release(&name);
@@ -433,25 +422,82 @@ out:
 	return rc;
 }
 
-static int fetch(struct cli_remote *r, const struct cli_ref *ref,
-		 enum format fmt, const char *output)
+/* What to print and how far to check it. */
+struct fetch_opts {
+	enum format fmt;
+	const char *output;
+	bool verify;
+	const char **pins; /* --registry-key files */
+	size_t npins;
+};
+
+/*
+ * --verify for a sha256: reference: the registry names the version holding
+ * the content in X-Optreg-Version (ns/name@n); that version's document is
+ * fetched and verified, its digest against the one asked for. Exit status.
+ */
+static int verify_digest(struct cli_remote *r, const struct cli_ref *ref,
+			 const struct optreg_http_resp *dresp,
+			 const struct fetch_opts *o)
 {
-	struct optreg_buf canon = OPTREG_BUF_INIT, out = OPTREG_BUF_INIT;
+	struct optreg_buf why = OPTREG_BUF_INIT, canon = OPTREG_BUF_INIT;
 	struct optreg_http_resp resp;
+	struct cli_ref vref;
+	json_t *doc = NULL;
 	int rc;
 
 	optreg_http_resp_init(&resp);
-	if (ref->kind == CLI_REF_DIGEST)
+	if (!dresp->version ||
+	    cli_ref_parse(dresp->version, CLI_REF_VERSION, &vref, &why) < 0) {
+		rc = cli_report(r, OPTREG_EXIT_INVALID, "verification_failed",
+				"%s failed verification: the registry did not "
+				"say which version holds it (expected an "
+				"X-Optreg-Version header NAMESPACE/NAME@N, got "
+				"%s%s%s)",
+				ref->digest, dresp->version ? "\"" : "none",
+				dresp->version ? dresp->version : "",
+				dresp->version ? "\"" : "");
+		goto out;
+	}
+	rc = fetch_version(r, &vref, &resp, &canon, &doc, false);
+	if (rc == 0)
+		rc = cli_trust_verify_version(r, doc, &canon, ref->digest,
+					      o->pins, o->npins);
+out:
+	json_decref(doc);
+	optreg_http_resp_release(&resp);
+	optreg_buf_release(&canon);
+	optreg_buf_release(&why);
+	return rc;
+}
+
+static int fetch(struct cli_remote *r, const struct cli_ref *ref,
+		 const struct fetch_opts *o)
+{
+	struct optreg_buf canon = OPTREG_BUF_INIT, out = OPTREG_BUF_INIT;
+	struct optreg_http_resp resp;
+	json_t *doc = NULL;
+	int rc;
+
+	optreg_http_resp_init(&resp);
+	if (ref->kind == CLI_REF_DIGEST) {
 		rc = fetch_digest(r, ref, &resp, &canon);
-	else
-		rc = fetch_version(r, ref, &resp, &canon);
+		if (rc == 0 && o->verify)
+			rc = verify_digest(r, ref, &resp, o);
+	} else {
+		rc = fetch_version(r, ref, &resp, &canon,
+				   o->verify ? &doc : NULL, true);
+		if (rc == 0 && o->verify)
+			rc = cli_trust_verify_version(r, doc, &canon, NULL,
+						      o->pins, o->npins);
+	}
 	if (rc)
 		goto out;
 	if (r->json) {
 		optreg_buf_add(&out, resp.body.data, resp.body.len);
 		if (!out.len || out.data[out.len - 1] != '\n')
 			optreg_buf_addch(&out, '\n');
-	} else if (fmt == FORMAT_YAML) {
+	} else if (o->fmt == FORMAT_YAML) {
 		if (yaml_of_canonical(&canon, &out) < 0) {
 			rc = cli_report(r, OPTREG_EXIT_INVALID, "yaml",
 					"cannot render the config as YAML that "
@@ -461,8 +507,9 @@ static int fetch(struct cli_remote *r, const struct cli_ref *ref,
 	} else {
 		optreg_buf_add(&out, canon.data, canon.len);
 	}
-	rc = write_output(output, &out);
+	rc = cli_write_output("fetch", o->output, &out);
 out:
+	json_decref(doc);
 	optreg_http_resp_release(&resp);
 	optreg_buf_release(&out);
 	optreg_buf_release(&canon);
@@ -473,11 +520,12 @@ int cmd_fetch(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "fetch"};
 	struct optreg_buf why = OPTREG_BUF_INIT;
-	const char *refarg = NULL, *fmtarg = NULL, *output = NULL;
-	enum format fmt = FORMAT_JSON;
+	struct fetch_opts o = {.fmt = FORMAT_JSON};
+	const char *refarg = NULL, *fmtarg = NULL, *val;
 	struct cli_ref ref;
-	int rc, only_args = 0;
+	int rc, only_args = 0, status = OPTREG_EXIT_USAGE;
 
+	o.pins = optreg_xcalloc((size_t)argc + 1, sizeof(*o.pins));
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -487,7 +535,7 @@ int cmd_fetch(int argc, char **argv)
 					"optreg fetch: expected one REF (got "
 					"\"%s\" and \"%s\")\n",
 					refarg, a);
-				return OPTREG_EXIT_USAGE;
+				goto out;
 			}
 			refarg = a;
 			continue;
@@ -498,7 +546,12 @@ int cmd_fetch(int argc, char **argv)
 		}
 		if (cli_is_help(a)) {
 			fputs(help, stdout);
-			return OPTREG_EXIT_OK;
+			status = OPTREG_EXIT_OK;
+			goto out;
+		}
+		if (!strcmp(a, "--verify")) {
+			o.verify = true;
+			continue;
 		}
 		rc = cli_remote_option(&r, argc, argv, &i);
 		if (rc == 0)
@@ -506,46 +559,69 @@ int cmd_fetch(int argc, char **argv)
 					   &fmtarg);
 		if (rc == 0)
 			rc = cli_opt_value("fetch", argc, argv, &i, "--output",
-					   &output);
+					   &o.output);
+		if (rc == 0) {
+			rc = cli_opt_value("fetch", argc, argv, &i,
+					   "--registry-key", &val);
+			if (rc > 0)
+				o.pins[o.npins++] = val;
+		}
 		if (rc < 0)
-			return OPTREG_EXIT_USAGE;
+			goto out;
 		if (rc == 0) {
 			fprintf(stderr,
 				"optreg fetch: unknown option \"%s\"\n%s", a,
 				help);
-			return OPTREG_EXIT_USAGE;
+			goto out;
 		}
 	}
 	if (fmtarg && !strcmp(fmtarg, "yaml")) {
-		fmt = FORMAT_YAML;
+		o.fmt = FORMAT_YAML;
 	} else if (fmtarg && strcmp(fmtarg, "json")) {
 		fprintf(stderr,
 			"optreg fetch: --format must be json or yaml (got "
 			"\"%s\")\n",
 			fmtarg);
-		return OPTREG_EXIT_USAGE;
+		goto out;
 	}
-	if (r.json && fmt == FORMAT_YAML) {
+	if (r.json && o.fmt == FORMAT_YAML) {
 		fprintf(stderr, "optreg fetch: --json and --format yaml "
 				"exclude each other\n");
-		return OPTREG_EXIT_USAGE;
+		goto out;
 	}
-	if (output && !output[0]) {
+	if (o.output && !o.output[0]) {
 		fprintf(stderr, "optreg fetch: --output needs a file name\n");
-		return OPTREG_EXIT_USAGE;
+		goto out;
 	}
+	if (o.npins && !o.verify) {
+		fprintf(stderr,
+			"optreg fetch: --registry-key needs --verify\n");
+		goto out;
+	}
+	for (size_t i = 0; i < o.npins; i++) {
+		if (!o.pins[i][0]) {
+			fprintf(stderr, "optreg fetch: --registry-key needs a "
+					"file name\n");
+			goto out;
+		}
+	}
+	if (o.verify && !o.npins && (val = getenv("OPTREG_REGISTRY_PUBKEY")) &&
+	    val[0])
+		o.pins[o.npins++] = val;
 	if (!refarg) {
 		fprintf(stderr, "optreg fetch: expected a REF\n%s", help);
-		return OPTREG_EXIT_USAGE;
+		goto out;
 	}
 	if (cli_ref_parse(refarg,
 			  CLI_REF_VERSION | CLI_REF_TAG | CLI_REF_DIGEST, &ref,
 			  &why) < 0) {
 		fprintf(stderr, "optreg fetch: %s\n", why.data);
-		optreg_buf_release(&why);
-		return OPTREG_EXIT_USAGE;
+		goto out;
 	}
-	rc = fetch(&r, &ref, fmt, output);
+	status = fetch(&r, &ref, &o);
 	cli_remote_close(&r);
-	return rc;
+out:
+	optreg_buf_release(&why);
+	free(o.pins);
+	return status;
 }

@@ -38,22 +38,6 @@ static const char help[] =
 	"unavailable, 8 not\n"
 	"found. See docs/cli.md.\n";
 
-/* GETs `path` and returns its JSON object, or NULL with *rc set. */
-static json_t *get_json(struct cli_remote *r, const char *path, int *rc)
-{
-	struct optreg_http_resp resp;
-	json_t *doc = NULL;
-
-	optreg_http_resp_init(&resp);
-	*rc = cli_remote_request(r, "GET", path, NULL, &resp);
-	if (*rc == 0 && resp.status != 200)
-		*rc = cli_report_http_error(r, &resp, NULL, NULL);
-	if (*rc == 0 && !(doc = cli_response_json(r, &resp, 0)))
-		*rc = OPTREG_EXIT_UNAVAILABLE;
-	optreg_http_resp_release(&resp);
-	return doc;
-}
-
 /*
  * Appends up to `limit` versions (0: all) to `versions`, page by page.
  * Sets *next to the token where it stopped (a new reference, JSON null at
@@ -82,8 +66,8 @@ static int list_versions(struct cli_remote *r, const struct cli_ref *ref,
 		optreg_http_query_add(&path, "page_size", size);
 		if (token)
 			optreg_http_query_add(&path, "page_token", token);
-		page = get_json(r, path.data, &rc);
-		if (!page)
+		rc = cli_remote_call(r, "GET", path.data, NULL, &page);
+		if (rc)
 			break;
 		items = json_object_get(page, "versions");
 		if (!json_is_array(items)) {
@@ -123,24 +107,17 @@ static int list_versions(struct cli_remote *r, const struct cli_ref *ref,
 	return rc;
 }
 
-/* A table cell: the string, or "-" when absent or empty. */
-static const char *cell(const char *s)
-{
-	return s && s[0] ? s : "-";
-}
-
-static void print_table(const json_t *versions, const json_t *tags)
+static int print_table(const json_t *versions, const json_t *tags)
 {
 	static const char *const head[] = {"VERSION", "DIGEST", "CREATED",
 					   "BY",      "YANKED", "TAGS"};
 	enum {
 		NCOLS = 6
 	};
-	size_t n = json_array_size(versions), width[NCOLS];
+	size_t n = json_array_size(versions);
 	char **cells = optreg_xcalloc(n * NCOLS, sizeof(*cells));
+	int rc;
 
-	for (size_t c = 0; c < NCOLS; c++)
-		width[c] = strlen(head[c]);
 	for (size_t i = 0; i < n; i++) {
 		const json_t *v = json_array_get(versions, i), *t;
 		const char *digest =
@@ -162,34 +139,23 @@ static void print_table(const json_t *versions, const json_t *tags)
 		}
 		char **row = cells + i * NCOLS;
 		row[0] = optreg_xasprintf("%ld", version);
-		row[1] = optreg_xasprintf("%.19s",
-					  cell(digest)); /* sha256: + 12 hex */
-		row[2] = optreg_xstrdup(cell(
+		row[1] = optreg_xasprintf(
+			"%.19s", cli_cell(digest)); /* sha256: + 12 hex */
+		row[2] = optreg_xstrdup(cli_cell(
 			json_string_value(json_object_get(v, "created_at"))));
-		row[3] = optreg_xstrdup(cell(
+		row[3] = optreg_xstrdup(cli_cell(
 			json_string_value(json_object_get(v, "created_by"))));
 		row[4] = optreg_xstrdup(
 			json_is_true(json_object_get(v, "yanked")) ? "yes"
 								   : "-");
-		row[5] = optreg_xstrdup(cell(names.data));
+		row[5] = optreg_xstrdup(cli_cell(names.data));
 		optreg_buf_release(&names);
-		for (size_t c = 0; c < NCOLS; c++)
-			if (strlen(row[c]) > width[c])
-				width[c] = strlen(row[c]);
 	}
-	for (size_t i = 0; i <= n; i++) {
-		for (size_t c = 0; c < NCOLS; c++) {
-			const char *s =
-				i ? cells[(i - 1) * NCOLS + c] : head[c];
-			if (c + 1 < NCOLS)
-				printf("%-*s  ", (int)width[c], s);
-			else
-				printf("%s\n", s);
-		}
-	}
+	rc = cli_print_table(head, NCOLS, cells, n);
 	for (size_t i = 0; i < n * NCOLS; i++)
 		free(cells[i]);
 	free(cells);
+	return rc;
 }
 
 static int log_config(struct cli_remote *r, const struct cli_ref *ref,
@@ -204,8 +170,8 @@ static int log_config(struct cli_remote *r, const struct cli_ref *ref,
 		goto out;
 	cli_config_path(&path, ref);
 	optreg_buf_adds(&path, "/tags");
-	tagdoc = get_json(r, path.data, &rc);
-	if (!tagdoc)
+	rc = cli_remote_call(r, "GET", path.data, NULL, &tagdoc);
+	if (rc)
 		goto out;
 	tags = json_object_get(tagdoc, "tags");
 	if (!json_is_array(tags)) {
@@ -221,11 +187,7 @@ static int log_config(struct cli_remote *r, const struct cli_ref *ref,
 		free(s);
 		json_decref(o);
 	} else {
-		print_table(versions, tags);
-		if (fflush(stdout) != 0) {
-			perror("optreg log: cannot write to standard output");
-			rc = OPTREG_EXIT_IO;
-		}
+		rc = print_table(versions, tags);
 	}
 out:
 	json_decref(tagdoc);

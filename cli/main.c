@@ -33,6 +33,9 @@ static const struct command commands[] = {
 	{"tag", cmd_tag, "point a tag at a version"},
 	{"log", cmd_log, "list a config's versions, newest first"},
 	{"yank", cmd_yank, "mark a version as not to be used"},
+	{"key", cmd_key, "register, list and revoke signing keys"},
+	{"namespace", cmd_namespace,
+	 "show or set a namespace's signature threshold"},
 };
 
 static void usage(FILE *out)
@@ -44,9 +47,14 @@ static void usage(FILE *out)
 			commands[i].summary);
 	fprintf(out,
 		"\nRun `optreg <command> --help` for a command's options.\n\n"
-		"Environment (registry commands):\n"
-		"  OPTREG_URL    the registry (default %s)\n"
-		"  OPTREG_TOKEN  bearer token sent to it\n\n"
+		"Environment:\n"
+		"  OPTREG_URL              the registry (default %s)\n"
+		"  OPTREG_TOKEN            bearer token sent to it\n"
+		"  OPTREG_KEY              private key file that sign and "
+		"submit sign with\n"
+		"  OPTREG_REGISTRY_PUBKEY  registry public key file that fetch "
+		"--verify checks\n"
+		"                          receipts with (pinned)\n\n"
 		"Exit status:\n"
 		"  0 ok                1 invalid (locally or 400/413/415/422)\n"
 		"  2 usage             3 I/O (a local file)\n"
@@ -380,6 +388,80 @@ json_t *cli_response_json(struct cli_remote *r,
 	return NULL;
 }
 
+int cli_remote_call(struct cli_remote *r, const char *method, const char *path,
+		    const json_t *body, json_t **answer)
+{
+	struct optreg_http_resp resp;
+	char *text = NULL;
+	int rc;
+
+	*answer = NULL;
+	if (body) {
+		text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (!text) {
+			fprintf(stderr, "fatal: out of memory serializing "
+					"JSON\n");
+			abort();
+		}
+	}
+	optreg_http_resp_init(&resp);
+	rc = cli_remote_request(r, method, path, text, &resp);
+	free(text);
+	if (rc == 0 && (resp.status < 200 || resp.status > 299))
+		rc = cli_report_http_error(r, &resp, NULL, NULL);
+	if (rc == 0 && !(*answer = cli_response_json(r, &resp, 0)))
+		rc = OPTREG_EXIT_UNAVAILABLE;
+	optreg_http_resp_release(&resp);
+	return rc;
+}
+
+int cli_print_json(const json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int rc;
+
+	if (!s) {
+		fprintf(stderr, "fatal: out of memory serializing JSON\n");
+		abort();
+	}
+	rc = cli_print_json_text(s, strlen(s));
+	free(s);
+	return rc;
+}
+
+const char *cli_cell(const char *s)
+{
+	return s && s[0] ? s : "-";
+}
+
+int cli_print_table(const char *const *head, size_t ncols, char *const *cells,
+		    size_t nrows)
+{
+	size_t *width = optreg_xcalloc(ncols, sizeof(*width));
+
+	for (size_t c = 0; c < ncols; c++)
+		width[c] = strlen(head[c]);
+	for (size_t i = 0; i < nrows * ncols; i++)
+		if (strlen(cells[i]) > width[i % ncols])
+			width[i % ncols] = strlen(cells[i]);
+	for (size_t i = 0; i <= nrows; i++) {
+		for (size_t c = 0; c < ncols; c++) {
+			const char *s =
+				i ? cells[(i - 1) * ncols + c] : head[c];
+			if (c + 1 < ncols)
+				printf("%-*s  ", (int)width[c], s);
+			else
+				printf("%s\n", s);
+		}
+	}
+	free(width);
+	if (fflush(stdout) != 0) {
+		perror("optreg: cannot write to standard output");
+		return OPTREG_EXIT_IO;
+	}
+	return OPTREG_EXIT_OK;
+}
+
 int cli_json_count(const json_t *o, const char *key, long *out)
 {
 	const json_t *v = json_object_get(o, key);
@@ -421,6 +503,11 @@ static int name_valid(const char *s, size_t len, size_t max, const char *extra)
 			return 0;
 	}
 	return 1;
+}
+
+int cli_namespace_valid(const char *ns)
+{
+	return name_valid(ns, strlen(ns), 63, "-");
 }
 
 int cli_tag_valid(const char *tag)

@@ -8,16 +8,10 @@
  * threshold. The payload is checked as the registry checks it, so that no
  * signature is spent on something the registry would refuse.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "../common/dsse.h"
-#include "../common/sign.h"
-#include "../validator/config.h"
 #include "cli.h"
 
 static const char help[] =
@@ -40,84 +34,6 @@ static const char help[] =
 	"Exit status: 0 signed, 1 the config or envelope is invalid, 2 usage "
 	"(also a\nkey that is not an Ed25519 private key), 3 a file cannot "
 	"be read or written.\n";
-
-/* Reads FILE ("-": standard input) into `in`; exit status. */
-static int read_input(const char *file, struct optreg_buf *in)
-{
-	char chunk[65536];
-	size_t n;
-	int rc;
-
-	if (strcmp(file, "-")) {
-		rc = optreg_buf_read_file(in, file);
-		if (rc < 0) {
-			fprintf(stderr, "optreg sign: cannot read \"%s\": %s\n",
-				file, strerror(-rc));
-			return OPTREG_EXIT_IO;
-		}
-		return OPTREG_EXIT_OK;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
-		optreg_buf_add(in, chunk, n);
-	if (ferror(stdin)) {
-		perror("optreg sign: cannot read standard input");
-		return OPTREG_EXIT_IO;
-	}
-	return OPTREG_EXIT_OK;
-}
-
-/* True when `in` is a JSON object with a payloadType: an envelope. */
-static bool is_envelope(const struct optreg_buf *in)
-{
-	json_t *root = json_loadb(in->data, in->len, JSON_DECODE_ANY, NULL);
-	bool yes = json_is_object(root) &&
-		   json_object_get(root, "payloadType") != NULL;
-
-	json_decref(root);
-	return yes;
-}
-
-/*
- * The payload must be the RFC 8785 form of a valid config, as the registry
- * requires. Prints what is wrong; exit status.
- */
-static int check_payload(const char *file, const struct optreg_dsse *env)
-{
-	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	struct optreg_buf canon = OPTREG_BUF_INIT;
-	char *where = optreg_xasprintf("%s (payload)", file);
-	struct optreg_doc doc;
-	int status = OPTREG_EXIT_OK;
-
-	if (strcmp(env->payload_type, OPTREG_CONFIG_PAYLOAD_TYPE)) {
-		fprintf(stderr,
-			"%s: payloadType: must be \"%s\" (got \"%s\")\n", file,
-			OPTREG_CONFIG_PAYLOAD_TYPE, env->payload_type);
-		free(where);
-		return OPTREG_EXIT_INVALID;
-	}
-	optreg_doc_init(&doc);
-	if (optreg_doc_load_json(&doc, env->payload.data, env->payload.len,
-				 &errs) < 0 ||
-	    optreg_config_validate(&doc, NULL, &errs) < 0 ||
-	    optreg_jcs_serialize(doc.root, &canon, &errs) < 0) {
-		cli_print_errors(where, &errs);
-		status = OPTREG_EXIT_INVALID;
-	} else if (canon.len != env->payload.len ||
-		   memcmp(canon.data, env->payload.data, canon.len)) {
-		fprintf(stderr,
-			"%s: payload: is not in RFC 8785 canonical form\n"
-			"  hint: sign the config file itself; `optreg sign` "
-			"puts it in canonical form\n",
-			file);
-		status = OPTREG_EXIT_INVALID;
-	}
-	optreg_doc_release(&doc);
-	optreg_buf_release(&canon);
-	optreg_errors_release(&errs);
-	free(where);
-	return status;
-}
 
 /* Fills `env` from a config document: validated, canonical. */
 static int envelope_from_config(const char *file, const struct optreg_buf *in,
@@ -153,74 +69,7 @@ static int envelope_from_envelope(const char *file, const struct optreg_buf *in,
 		optreg_errors_release(&errs);
 		return OPTREG_EXIT_INVALID;
 	}
-	return check_payload(file, env);
-}
-
-/* Writes `b` to `file` by way of a temporary file and a rename, so that
- * readers never see half an envelope. Exit status. */
-static int write_output(const char *file, const struct optreg_buf *b)
-{
-	char *tmp;
-	int fd, err = 0;
-
-	if (!file || !strcmp(file, "-"))
-		return cli_write_stdout(b);
-	tmp = optreg_xasprintf("%s.tmp.%ld", file, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		fprintf(stderr, "optreg sign: cannot write \"%s\": %s\n", file,
-			strerror(errno));
-		free(tmp);
-		return OPTREG_EXIT_IO;
-	}
-	for (size_t off = 0; off < b->len && !err;) {
-		ssize_t n = write(fd, b->data + off, b->len - off);
-		if (n < 0 && errno != EINTR)
-			err = errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
-	if (!err && fsync(fd) < 0)
-		err = errno;
-	if (close(fd) < 0 && !err)
-		err = errno;
-	if (!err && rename(tmp, file) < 0)
-		err = errno;
-	if (err) {
-		fprintf(stderr, "optreg sign: cannot write \"%s\": %s\n", file,
-			strerror(err));
-		unlink(tmp);
-	}
-	free(tmp);
-	return err ? OPTREG_EXIT_IO : OPTREG_EXIT_OK;
-}
-
-/* Loads the signing key; exit status, the reason printed. */
-static int load_signing_key(const char *path, struct optreg_key **key)
-{
-	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	int rc = optreg_key_load_file(key, path, &errs);
-
-	if (rc == 0 && !optreg_key_is_private(*key)) {
-		fprintf(stderr,
-			"optreg sign: %s: is a public key; signing needs the "
-			"private key\n"
-			"  hint: pass NAME.pem from `optreg keygen`, not "
-			"NAME.pub.pem\n",
-			path);
-		optreg_key_free(*key);
-		*key = NULL;
-		return OPTREG_EXIT_USAGE;
-	}
-	if (rc < 0) {
-		fprintf(stderr, "optreg sign: %s\n", errs.items[0].message);
-		if (errs.items[0].hint)
-			fprintf(stderr, "  hint: %s\n", errs.items[0].hint);
-	}
-	optreg_errors_release(&errs);
-	if (rc == OPTREG_EIO)
-		return OPTREG_EXIT_IO;
-	return rc < 0 ? OPTREG_EXIT_USAGE : OPTREG_EXIT_OK;
+	return cli_check_config_payload(file, env, NULL);
 }
 
 /*
@@ -304,11 +153,11 @@ int cmd_sign(int argc, char **argv)
 	}
 
 	optreg_dsse_init(&env);
-	status = load_signing_key(keypath, &key);
+	status = cli_load_signing_key("sign", keypath, &key);
 	if (status == OPTREG_EXIT_OK)
-		status = read_input(file, &in);
+		status = cli_read_input("sign", file, &in);
 	if (status == OPTREG_EXIT_OK)
-		status = is_envelope(&in)
+		status = cli_is_envelope(&in)
 				 ? envelope_from_envelope(file, &in, &env)
 				 : envelope_from_config(file, &in, &env);
 	if (status == OPTREG_EXIT_OK)
@@ -320,7 +169,7 @@ int cmd_sign(int argc, char **argv)
 		if (s) {
 			optreg_buf_adds(&text, s);
 			optreg_buf_addch(&text, '\n');
-			status = write_output(out, &text);
+			status = cli_write_output("sign", out, &text);
 		} else {
 			fprintf(stderr, "optreg sign: out of memory\n");
 			status = OPTREG_EXIT_IO;

@@ -1,61 +1,99 @@
 /*
- * cli/submit.c: `optreg submit FILE [--tag TAG]`.
+ * cli/submit.c: `optreg submit FILE [--key KEY] [--tag TAG]`.
  *
- * Validates the document exactly as lint does and sends nothing when it is
- * invalid. A valid one goes to the registry as a DSSE envelope around its
- * canonical bytes; the envelope is unsigned until signing lands (DESIGN.md
- * section 4), which the registry accepts for now. With --tag, the tag then
- * moves to the new version by compare-and-set against where it pointed
- * just before, so a concurrent move is a conflict rather than lost.
+ * FILE is either a config document or a DSSE envelope made by `optreg
+ * sign` (possibly signed by several keys, for a namespace's threshold).
+ * A config is validated exactly as lint does (nothing is sent when it is
+ * invalid), put in RFC 8785 form and signed with KEY; an envelope has its
+ * payload checked the same way and goes to the registry as it is. With
+ * --tag, the tag then moves to the new version by compare-and-set against
+ * where it pointed just before, so a concurrent move is a conflict rather
+ * than lost.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/dsse.h"
-#include "../validator/config.h"
 #include "cli.h"
 
 static const char help[] =
-	"usage: optreg submit FILE [--tag TAG] [--json] [--url URL] "
-	"[--token TOKEN]\n\n"
+	"usage: optreg submit FILE [--key KEY] [--tag TAG] [--json] [--url "
+	"URL]\n"
+	"                     [--token TOKEN]\n\n"
 	"Validates FILE (YAML or JSON; - for standard input) like `optreg "
-	"lint`, then\n"
-	"submits its RFC 8785 canonical form to the registry as a new "
-	"version of\n"
-	"metadata.namespace/metadata.name, and prints\n"
+	"lint`, signs\n"
+	"its RFC 8785 canonical form with KEY and submits it to the registry "
+	"as a new\n"
+	"version of metadata.namespace/metadata.name, and prints\n"
 	"  team-nlp/bert@3 sha256:... (created)\n"
 	"or (unchanged) when the registry already holds this content as that "
 	"version.\n"
 	"An invalid FILE is reported like lint and nothing is sent.\n\n"
-	"The config travels in a DSSE envelope with no signatures: signing "
-	"(--key)\n"
-	"comes with a later release.\n\n"
+	"FILE may instead be a signed envelope from `optreg sign` (for "
+	"namespaces that\n"
+	"need several signatures, sign it with each key first): it is checked "
+	"and\n"
+	"submitted as it is, without --key.\n\n"
 	"Options:\n"
+	"  --key KEY        the Ed25519 private key to sign with (NAME.pem "
+	"from `optreg\n"
+	"                   keygen`); default $OPTREG_KEY; required for a "
+	"config FILE\n"
 	"  --tag TAG        then point TAG at the version (compare-and-set "
 	"against the\n"
 	"                   version TAG points at now; a new tag is "
 	"created)\n" CLI_REMOTE_OPTIONS_HELP
-	"\nExit status: 0 ok, 1 invalid, 2 usage, 3 FILE unreadable, 4 "
-	"denied,\n"
-	"5 conflict (the tag moved meanwhile, or the version is yanked), 6 "
-	"unauthorized,\n"
-	"7 unavailable, 8 not found. See docs/cli.md.\n";
+	"\nExit status: 0 ok, 1 invalid, 2 usage (also no KEY), 3 FILE or KEY "
+	"unreadable,\n"
+	"4 denied (the token's role, or signatures refused), 5 conflict (the "
+	"tag moved\n"
+	"meanwhile, or the version is yanked), 6 unauthorized, 7 unavailable, "
+	"8 not\n"
+	"found. See docs/cli.md.\n";
 
-/* Loads, validates and canonicalizes FILE; exit status. */
-static int prepare(struct cli_remote *r, const char *file,
-		   struct optreg_doc *doc, struct optreg_config *cfg,
-		   struct optreg_buf *canon)
+/* What goes to the registry, and what errors are located against. */
+struct submission {
+	const char *file;	  /* as given on the command line */
+	char *where;		  /* FILE, or "FILE (payload)" */
+	struct optreg_buf in;	  /* FILE's bytes */
+	struct optreg_doc doc;	  /* the config, for locating errors */
+	struct optreg_config cfg; /* validated */
+	struct optreg_buf canon;  /* the canonical config bytes */
+	char *body;		  /* the envelope's JSON text (owned) */
+	bool envelope;		  /* FILE was an envelope already */
+};
+
+static void submission_release(struct submission *s)
+{
+	free(s->where);
+	optreg_buf_release(&s->in);
+	optreg_doc_release(&s->doc);
+	optreg_config_release(&s->cfg);
+	optreg_buf_release(&s->canon);
+	free(s->body);
+}
+
+/* With --json, the local failure as a problem object on stdout. */
+static void json_problem(const struct cli_remote *r, const char *code,
+			 const char *detail, const struct optreg_errors *errs)
+{
+	if (r->json)
+		cli_print_problem(code, detail, errs);
+}
+
+/* Validates and canonicalizes a config document; exit status. */
+static int prepare_config(struct cli_remote *r, struct submission *s)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	int rc = cli_load_doc(file, doc, &errs);
+	int rc =
+		optreg_doc_load(&s->doc, s->file, s->in.data, s->in.len, &errs);
 
 	if (rc == 0)
-		rc = optreg_config_validate(doc, cfg, &errs);
+		rc = optreg_config_validate(&s->doc, &s->cfg, &errs);
 	if (rc == 0)
-		rc = optreg_jcs_serialize(doc->root, canon, &errs);
+		rc = optreg_jcs_serialize(s->doc.root, &s->canon, &errs);
 	if (rc < 0) {
-		cli_print_errors(file, &errs);
+		cli_print_errors(s->file, &errs);
 		if (r->json) {
 			/* The registry's problem shape, so a pipeline reads
 			 * one format whichever side refused. */
@@ -66,37 +104,112 @@ static int prepare(struct cli_remote *r, const char *file,
 				optreg_buf_addf(&detail,
 						"the config has %zu errors",
 						errs.len);
-			cli_print_problem(rc == OPTREG_EIO ? "io"
-							   : "invalid_config",
-					  detail.data, &errs);
+			cli_print_problem("invalid_config", detail.data, &errs);
 			optreg_buf_release(&detail);
 		}
 	}
 	optreg_errors_release(&errs);
-	if (rc == 0)
-		return OPTREG_EXIT_OK;
-	return rc == OPTREG_EIO ? OPTREG_EXIT_IO : OPTREG_EXIT_INVALID;
+	s->where = optreg_xstrdup(s->file);
+	return rc < 0 ? OPTREG_EXIT_INVALID : OPTREG_EXIT_OK;
 }
 
-/* The envelope around `canon`, as compact JSON text (caller frees). */
-static char *envelope_text(const struct optreg_buf *canon)
+/* Wraps the canonical bytes in an envelope signed with `key`; exit
+ * status. */
+static int sign_config(struct submission *s, const struct optreg_key *key)
 {
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_dsse env;
-	json_t *j;
-	char *s;
+	int rc;
 
 	optreg_dsse_init(&env);
 	env.payload_type = optreg_xstrdup(OPTREG_CONFIG_PAYLOAD_TYPE);
-	optreg_buf_add(&env.payload, canon->data, canon->len);
-	j = optreg_dsse_to_json(&env);
-	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(j);
-	optreg_dsse_release(&env);
-	if (!s) {
-		fprintf(stderr, "fatal: out of memory serializing JSON\n");
-		abort();
+	optreg_buf_add(&env.payload, s->canon.data, s->canon.len);
+	rc = optreg_dsse_sign(&env, key, &errs);
+	if (rc == 0) {
+		json_t *j = optreg_dsse_to_json(&env);
+		s->body = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(j);
+		if (!s->body) {
+			fprintf(stderr, "fatal: out of memory serializing "
+					"JSON\n");
+			abort();
+		}
+	} else {
+		fprintf(stderr, "optreg submit: %s\n", errs.items[0].message);
 	}
-	return s;
+	optreg_dsse_release(&env);
+	optreg_errors_release(&errs);
+	return rc < 0 ? OPTREG_EXIT_INVALID : OPTREG_EXIT_OK;
+}
+
+/*
+ * An envelope from `optreg sign`: parsed and its payload checked as the
+ * registry checks it; then sent as it is. Exit status.
+ */
+static int prepare_envelope(struct cli_remote *r, struct submission *s)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_dsse env;
+	int rc;
+
+	optreg_dsse_init(&env);
+	s->envelope = true;
+	s->where = optreg_xasprintf("%s (payload)", s->file);
+	if (optreg_dsse_parse(&env, s->in.data, s->in.len, &errs) < 0) {
+		cli_print_errors(s->file, &errs);
+		json_problem(r, "bad_envelope", "FILE is not a DSSE envelope",
+			     &errs);
+		rc = OPTREG_EXIT_INVALID;
+		goto out;
+	}
+	rc = cli_check_config_payload(s->file, &env, &s->cfg);
+	if (rc) {
+		json_problem(r, "invalid_config",
+			     "the envelope's payload is not the canonical form "
+			     "of a valid config",
+			     NULL);
+		goto out;
+	}
+	optreg_buf_add(&s->canon, env.payload.data, env.payload.len);
+	/* For locating the registry's errors: positions are in the payload,
+	 * which has none (JSON), so only the paths are shown. */
+	optreg_doc_load_json(&s->doc, env.payload.data, env.payload.len, &errs);
+	s->body = optreg_xstrndup(s->in.data, s->in.len);
+out:
+	optreg_dsse_release(&env);
+	optreg_errors_release(&errs);
+	return rc;
+}
+
+/*
+ * Reports a 403 signature_refused: why each signature did not count (its
+ * rule and the registry's message, with the hint), then the threshold.
+ * Exit status (OPTREG_EXIT_DENIED).
+ */
+static int report_signatures_refused(struct cli_remote *r,
+				     const struct optreg_http_resp *resp)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf out = OPTREG_BUF_INIT;
+
+	optreg_http_resp_problem(resp, &errs);
+	optreg_buf_addf(&out, "optreg submit: %s (%ld signature_refused)\n",
+			errs.items[0].message, resp->status);
+	for (size_t i = 1; i < errs.len; i++) {
+		const struct optreg_error *e = &errs.items[i];
+
+		optreg_buf_addf(&out, "  %s: %s: %s\n",
+				e->path[0] ? e->path : "signatures", e->rule,
+				e->message);
+		if (e->hint)
+			optreg_buf_addf(&out, "    hint: %s\n", e->hint);
+	}
+	fputs(out.data, stderr);
+	if (r->json)
+		cli_print_json_text(resp->body.data, resp->body.len);
+	optreg_buf_release(&out);
+	optreg_errors_release(&errs);
+	return OPTREG_EXIT_DENIED;
 }
 
 /*
@@ -162,42 +275,94 @@ out:
 	return rc;
 }
 
-static int submit(struct cli_remote *r, const char *file, const char *tag)
+/*
+ * Reads FILE and makes the envelope to send: a config is signed with the
+ * key at `keypath` (NULL: none given, a usage error), an envelope is taken
+ * as it is (`key_flag`: --key was given, which an envelope does not take).
+ * Exit status.
+ */
+static int prepare(struct cli_remote *r, struct submission *s,
+		   const char *keypath, bool key_flag)
+{
+	struct optreg_key *key = NULL;
+	int rc = cli_read_input("submit", s->file, &s->in);
+
+	if (rc) {
+		json_problem(r, "io", "cannot read FILE", NULL);
+		return rc;
+	}
+	if (cli_is_envelope(&s->in)) {
+		if (key_flag) {
+			fprintf(stderr,
+				"optreg submit: %s is a signed envelope; "
+				"--key signs config files only\n"
+				"  hint: to add a signature, run `optreg sign "
+				"%s --key KEY --out %s` first\n",
+				s->file, s->file, s->file);
+			return OPTREG_EXIT_USAGE;
+		}
+		return prepare_envelope(r, s);
+	}
+	if (!keypath || !keypath[0]) {
+		fprintf(stderr,
+			"optreg submit: no signing key: the registry accepts "
+			"only signed configs\n"
+			"  hint: pass --key KEY or set OPTREG_KEY (NAME.pem "
+			"from `optreg keygen`, registered with `optreg key "
+			"register`)\n");
+		return OPTREG_EXIT_USAGE;
+	}
+	rc = cli_load_signing_key("submit", keypath, &key);
+	if (rc == 0)
+		rc = prepare_config(r, s);
+	if (rc == 0)
+		rc = sign_config(s, key);
+	optreg_key_free(key);
+	return rc;
+}
+
+static int submit(struct cli_remote *r, const char *file, const char *keypath,
+		  bool key_flag, const char *tag)
 {
 	char digest[OPTREG_DIGEST_LEN + 1];
-	struct optreg_buf canon = OPTREG_BUF_INIT, path = OPTREG_BUF_INIT;
+	struct optreg_buf path = OPTREG_BUF_INIT;
 	struct optreg_http_resp resp;
-	struct optreg_config cfg;
+	struct submission s;
 	json_t *created = NULL, *tagged = NULL;
-	struct optreg_doc doc;
 	struct cli_ref ref;
 	const char *got;
 	long version;
-	char *text;
 	int rc;
 
-	optreg_doc_init(&doc);
+	memset(&s, 0, sizeof(s));
+	s.file = file;
+	optreg_buf_init(&s.in);
+	optreg_buf_init(&s.canon);
+	optreg_doc_init(&s.doc);
 	optreg_http_resp_init(&resp);
-	memset(&cfg, 0, sizeof(cfg));
-	rc = prepare(r, file, &doc, &cfg, &canon);
+	rc = prepare(r, &s, keypath, key_flag);
 	if (rc)
 		goto out;
-	optreg_digest(canon.data, canon.len, digest);
+	optreg_digest(s.canon.data, s.canon.len, digest);
 
 	memset(&ref, 0, sizeof(ref));
 	ref.kind = CLI_REF_CONFIG;
-	snprintf(ref.ns, sizeof(ref.ns), "%s", cfg.namespace_);
-	snprintf(ref.name, sizeof(ref.name), "%s", cfg.name);
+	snprintf(ref.ns, sizeof(ref.ns), "%s", s.cfg.namespace_);
+	snprintf(ref.name, sizeof(ref.name), "%s", s.cfg.name);
 	cli_config_path(&path, &ref);
 	optreg_buf_adds(&path, "/versions");
 
-	text = envelope_text(&canon);
-	rc = cli_remote_request(r, "POST", path.data, text, &resp);
-	free(text);
+	rc = cli_remote_request(r, "POST", path.data, s.body, &resp);
 	if (rc)
 		goto out;
 	if (resp.status != 200 && resp.status != 201) {
-		rc = cli_report_http_error(r, &resp, file, &doc);
+		struct optreg_errors perrs = OPTREG_ERRORS_INIT;
+		const char *code = optreg_http_resp_problem(&resp, &perrs);
+		if (resp.status == 403 && !strcmp(code, "signature_refused"))
+			rc = report_signatures_refused(r, &resp);
+		else
+			rc = cli_report_http_error(r, &resp, s.where, &s.doc);
+		optreg_errors_release(&perrs);
 		goto out;
 	}
 	created = cli_response_json(r, &resp, 0);
@@ -230,14 +395,15 @@ static int submit(struct cli_remote *r, const char *file, const char *tag)
 			cli_print_tag_move(&ref, tag, version, tagged);
 	}
 	if (r->json && rc == 0) {
-		/* The version's answer, with the tag's answer inside. */
+		/* The version's answer (with the registry's receipt), with
+		 * the tag's answer inside. */
 		if (tagged)
 			json_object_set(created, "tag", tagged);
-		char *s =
+		char *text =
 			json_dumps(created, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (s)
-			rc = cli_print_json_text(s, strlen(s));
-		free(s);
+		if (text)
+			rc = cli_print_json_text(text, strlen(text));
+		free(text);
 	}
 	if (rc == 0 && fflush(stdout) != 0) {
 		perror("optreg submit: cannot write to standard output");
@@ -248,16 +414,14 @@ out:
 	json_decref(tagged);
 	optreg_http_resp_release(&resp);
 	optreg_buf_release(&path);
-	optreg_buf_release(&canon);
-	optreg_config_release(&cfg);
-	optreg_doc_release(&doc);
+	submission_release(&s);
 	return rc;
 }
 
 int cmd_submit(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "submit"};
-	const char *file = NULL, *tag = NULL;
+	const char *file = NULL, *tag = NULL, *keypath = NULL;
 	int rc, only_args = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -286,6 +450,9 @@ int cmd_submit(int argc, char **argv)
 		if (rc == 0)
 			rc = cli_opt_value("submit", argc, argv, &i, "--tag",
 					   &tag);
+		if (rc == 0)
+			rc = cli_opt_value("submit", argc, argv, &i, "--key",
+					   &keypath);
 		if (rc < 0)
 			return OPTREG_EXIT_USAGE;
 		if (rc == 0) {
@@ -308,7 +475,12 @@ int cmd_submit(int argc, char **argv)
 			tag);
 		return OPTREG_EXIT_USAGE;
 	}
-	rc = submit(&r, file, tag);
+	if (keypath && !keypath[0]) {
+		fprintf(stderr, "optreg submit: --key needs a file name\n");
+		return OPTREG_EXIT_USAGE;
+	}
+	rc = submit(&r, file, keypath ? keypath : getenv("OPTREG_KEY"),
+		    keypath != NULL, tag);
 	cli_remote_close(&r);
 	return rc;
 }

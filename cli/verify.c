@@ -13,9 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/dsse.h"
-#include "../common/sign.h"
-#include "../validator/config.h"
 #include "cli.h"
 
 static const char help[] =
@@ -39,62 +36,6 @@ static const char help[] =
 	"Exit status: 0 verified, 1 too few valid signatures or an invalid "
 	"envelope or\npayload, 2 usage (also a key that is not Ed25519), 3 a "
 	"file cannot be read.\n";
-
-/* Reads FILE ("-": standard input) into `in`; exit status. */
-static int read_input(const char *file, struct optreg_buf *in)
-{
-	char chunk[65536];
-	size_t n;
-	int rc;
-
-	if (strcmp(file, "-")) {
-		rc = optreg_buf_read_file(in, file);
-		if (rc < 0) {
-			fprintf(stderr,
-				"optreg verify: cannot read \"%s\": %s\n", file,
-				strerror(-rc));
-			return OPTREG_EXIT_IO;
-		}
-		return OPTREG_EXIT_OK;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
-		optreg_buf_add(in, chunk, n);
-	if (ferror(stdin)) {
-		perror("optreg verify: cannot read standard input");
-		return OPTREG_EXIT_IO;
-	}
-	return OPTREG_EXIT_OK;
-}
-
-/* The payload must be the RFC 8785 form of a valid config. Exit status. */
-static int check_payload(const char *file, const struct optreg_dsse *env)
-{
-	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	struct optreg_buf canon = OPTREG_BUF_INIT;
-	char *where = optreg_xasprintf("%s (payload)", file);
-	struct optreg_doc doc;
-	int status = OPTREG_EXIT_OK;
-
-	optreg_doc_init(&doc);
-	if (optreg_doc_load_json(&doc, env->payload.data, env->payload.len,
-				 &errs) < 0 ||
-	    optreg_config_validate(&doc, NULL, &errs) < 0 ||
-	    optreg_jcs_serialize(doc.root, &canon, &errs) < 0) {
-		cli_print_errors(where, &errs);
-		status = OPTREG_EXIT_INVALID;
-	} else if (canon.len != env->payload.len ||
-		   memcmp(canon.data, env->payload.data, canon.len)) {
-		fprintf(stderr,
-			"%s: payload: is not in RFC 8785 canonical form\n",
-			file);
-		status = OPTREG_EXIT_INVALID;
-	}
-	optreg_doc_release(&doc);
-	optreg_buf_release(&canon);
-	optreg_errors_release(&errs);
-	free(where);
-	return status;
-}
 
 struct keyring {
 	struct optreg_key **keys;
@@ -260,7 +201,7 @@ int cmd_verify(int argc, char **argv)
 
 	status = keyring_load(&ring, keypaths, nkeys);
 	if (status == OPTREG_EXIT_OK)
-		status = read_input(file, &in);
+		status = cli_read_input("verify", file, &in);
 	if (status != OPTREG_EXIT_OK)
 		goto out;
 	if (optreg_dsse_parse(&env, in.data, in.len, &errs) < 0) {
@@ -290,7 +231,7 @@ int cmd_verify(int argc, char **argv)
 	}
 	/* Only a payload that verified is parsed (DSSE's advice). */
 	if (status == OPTREG_EXIT_OK)
-		status = check_payload(file, &env);
+		status = cli_check_config_payload(file, &env, NULL);
 out:
 	optreg_errors_release(&errs);
 	optreg_buf_release(&in);

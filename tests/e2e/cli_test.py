@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """tests/e2e/cli_test.py: the `optreg` command-line client end to end,
 driven as a person or a CI script drives it: the real $BIN/optreg binary,
-OPTREG_URL and OPTREG_TOKEN in its environment, against a real
+OPTREG_URL, OPTREG_TOKEN and OPTREG_KEY in its environment, against a real
 optreg-server over a private PostgreSQL cluster (tests/e2e/harness.py), and
 checked against docs/cli.md: exit statuses, human output, --json output,
 stdout bytes.
@@ -9,6 +9,11 @@ stdout bytes.
 Besides the real server, a small in-process fake registry (http.server on
 loopback) answers what a real one never does (wrong digests, redirects,
 HTML, 5xx, 429), to check that fetch prints nothing it could not check.
+
+Every submit is signed: setup makes a key with `optreg keygen` and an admin
+registers it with `optreg key register` for the namespace (the registry
+accepts only signed configs). tests/e2e/signing_test.py covers signing,
+receipts and `fetch --verify` in depth.
 
 Sections: --help; submit; errors and exit statuses of submit; fetch; tag;
 yank; log; usage errors; --url/--token flags; broken registries; a
@@ -40,7 +45,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import CLI_BIN, ROOT, Registry, Tap, envelope  # noqa: E402
+from harness import CLI_BIN, ROOT, Registry, Signer, Tap, envelope  # noqa: E402
 
 NS = "team-nlp"
 NAME = "cli-bert"            # the config most tests work on
@@ -98,20 +103,26 @@ def redact(s):
     return s
 
 
-def optreg(*args, token="sub", url=None, stdin=None):
+def optreg(*args, token="sub", url=None, stdin=None, key=True):
     """Runs $BIN/optreg ARGS with OPTREG_URL (the server, or `url`; False:
-    unset) and
-    OPTREG_TOKEN in the environment: `token` names one of W's tokens
-    ("sub", "reader", "appr", "admin"), or is a literal token, "" (set but
-    empty) or None (unset). Returns a Result."""
+    unset), OPTREG_TOKEN and OPTREG_KEY in the environment: `token` names
+    one of W's tokens ("sub", "reader", "appr", "admin"), or is a literal
+    token, "" (set but empty) or None (unset); `key` is True (the key
+    registered in setup, once it exists), a path, or None (unset). Returns a
+    Result."""
     env = dict(os.environ)
     for k in list(env):
         if k.startswith("OPTREG_"):
             del env[k]
     note = ""
+    if key is True:
+        key = getattr(W, "key", None)
+    if key is not None:
+        env["OPTREG_KEY"] = key
+        note = "OPTREG_KEY=%s " % key
     if url is not False:
         env["OPTREG_URL"] = url if url is not None else W.srv.base
-        note = "OPTREG_URL=%s " % env["OPTREG_URL"]
+        note += "OPTREG_URL=%s " % env["OPTREG_URL"]
     if token is not None:
         if token in W.token_names:
             env["OPTREG_TOKEN"] = getattr(W, token)
@@ -285,6 +296,15 @@ def setup():
     W.token_names = ("admin", "sub", "reader", "appr")
     W.tokens = [W.admin, W.sub, W.reader, W.appr]
     W.srv = W.reg.server(name="A")
+    # The signing key: made by the CLI, registered by an admin through it.
+    W.keyname = os.path.join(W.dir, "ci")
+    r = optreg("keygen", "--out", W.keyname, key=None)
+    assert r.rc == 0, "keygen:\n" + r.describe()
+    W.keyid = r.text.strip()
+    r = optreg("key", "register", W.keyname + ".pub.pem", "--principal", "ci@team-nlp",
+               "--namespace", NS, token="admin", key=None)
+    assert r.rc == 0, "key register:\n" + r.describe()
+    W.key = W.keyname + ".pem"
     W.fake = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Fake)
     W.fake_url = "http://127.0.0.1:%d" % W.fake.server_address[1]
     threading.Thread(target=W.fake.serve_forever, daemon=True).start()
@@ -306,7 +326,9 @@ def t_help(cmd):
 
 def t_help_top():
     r = expect(optreg("--help", token=None), 0)
-    for cmd in ("submit", "fetch", "tag", "log", "yank", "lint", "canonicalize", "digest"):
+    for cmd in ("submit", "fetch", "tag", "log", "yank", "lint", "canonicalize", "digest",
+                "keygen", "sign", "verify", "key", "namespace", "OPTREG_KEY",
+                "OPTREG_REGISTRY_PUBKEY"):
         has(r, cmd, "out")
     expect(optreg(token=None), 2, "optreg with no command")
     expect(optreg("frobnicate", token=None), 2, "unknown command")
@@ -487,6 +509,127 @@ def t_submit_bad_tag():
     eq(requests_logged("POST", "/versions"), posts, "POSTs the server logged")
 
 
+def t_submit_no_key():
+    f = write("nokey.yaml", example(lr="9.0e-5"))
+    posts = requests_logged("POST", "/versions")
+    r = expect(optreg("submit", f, key=None), 2, "OPTREG_KEY unset")
+    has(r, "no signing key")
+    has(r, "--key KEY or set OPTREG_KEY")
+    eq(r.out, b"", "stdout")
+    expect(optreg("submit", f, key=""), 2, "OPTREG_KEY empty")
+    expect(optreg("submit", f, "--key", "", key=None), 2, "--key ''")
+    r = expect(optreg("submit", f, "--key", W.keyname + ".pub.pem", key=None), 2,
+               "--key a public key")
+    has(r, "is a public key")
+    r = expect(optreg("submit", f, "--key", os.path.join(W.dir, "nope.pem"), key=None), 3,
+               "--key a missing file")
+    time.sleep(0.05)
+    eq(requests_logged("POST", "/versions"), posts, "POSTs the server logged")
+    eq(versions_listed(), [3, 2, 1], "versions")
+
+
+def t_submit_key_flag_over_env():
+    # --key wins over OPTREG_KEY (here: a key file that does not exist).
+    r = expect(optreg("submit", W.f2, "--key", W.key, key=os.path.join(W.dir, "nope.pem")), 0)
+    eq(r.text, "%s@2 %s (unchanged)\n" % (REF, W.d2), "stdout")
+
+
+def t_submit_signed_envelope_file():
+    # The output of `optreg sign` is submitted as it is, without a key.
+    env = os.path.join(W.dir, "v2.signed.json")
+    expect(optreg("sign", W.f2, "--out", env), 0, "sign")
+    r = expect(optreg("submit", env, key=None), 0)
+    eq(r.text, "%s@2 %s (unchanged)\n" % (REF, W.d2), "stdout")
+    r = expect(optreg("submit", "-", key=None, stdin=open(env, "rb").read()), 0, "from stdin")
+    eq(r.text, "%s@2 %s (unchanged)\n" % (REF, W.d2), "stdout")
+    r = expect(optreg("submit", env, "--key", W.key), 2, "an envelope with --key")
+    has(r, "optreg sign")
+    # An envelope whose payload is not canonical is refused here.
+    j = json.load(open(env))
+    j["payload"] = __import__("base64").b64encode(json.dumps(json.loads(W.c2), indent=1)
+                                                   .encode()).decode()
+    bad = write("v2.noncanon.json", json.dumps(j))
+    r = expect(optreg("submit", bad, key=None), 1, "non-canonical payload")
+    has(r, "not in RFC 8785 canonical form")
+
+
+def t_submit_json_receipt():
+    # Another config, so that cli-bert keeps its three versions.
+    name = "cli-receipt"
+    f = write("receipt.yaml", example(name=name))
+    r = expect(optreg("submit", f, "--json"), 0)
+    j = json.loads(r.out)
+    eq((j.get("version"), j.get("created")), (1, True), "version, created")
+    rc = j.get("receipt") or {}
+    eq(rc.get("payloadType"), "application/vnd.optreg.receipt.v1+json", "receipt payloadType")
+    assert rc.get("signatures") and \
+        re.match(r"^[0-9a-f]{64}$", rc["signatures"][0].get("keyid", "")), \
+        "receipt without a registry key id: %r" % rc
+    r = expect(optreg("submit", f), 0)
+    eq(r.text, "%s/%s@1 %s (unchanged)\n" % (NS, name, digest(f)), "human output: no receipt")
+
+
+def t_key_list():
+    r = expect(optreg("key", "list", token="reader"), 0)
+    lines = r.text.split("\n")
+    eq(lines[0].split(), ["KEYID", "PRINCIPAL", "NAMESPACES", "CREATED", "REVOKED"], "header")
+    rows = [l.split() for l in lines[1:] if l]
+    row = [x for x in rows if x[0] == W.keyid]
+    assert row, "no row for %s:\n%s" % (W.keyid, r.describe())
+    eq((row[0][1], row[0][2], row[0][4]), ("ci@team-nlp", NS, "-"), "cells")
+    j = json.loads(expect(optreg("key", "list", "--principal", "ci@team-nlp", "--json"), 0).out)
+    eq([k["keyid"] for k in j["keys"]], [W.keyid], "--principal ci@team-nlp --json")
+    j = json.loads(expect(optreg("key", "list", "--principal", "nobody", "--json"), 0).out)
+    eq(j["keys"], [], "--principal nobody")
+    expect(optreg("key", "list", token=None), 6, "no token")
+
+
+def t_key_errors():
+    pub = W.keyname + ".pub.pem"
+    posts = requests_logged("POST", "/v1/keys")
+    r = expect(optreg("key", "register", W.key, "--principal", "x", "--namespace", NS,
+                      token="admin"), 2, "a private key")
+    has(r, "is a private key")
+    for args in ((pub, "--namespace", NS), (pub, "--principal", "x"), ("--principal", "x",
+                 "--namespace", NS), (pub, "--principal", "x", "--namespace", "")):
+        expect(optreg("key", "register", *args, token="admin"), 2, "register %s" % (args,))
+    expect(optreg("key", "register", os.path.join(W.dir, "nope.pub.pem"), "--principal", "x",
+                  "--namespace", NS, token="admin"), 3, "missing PUB")
+    time.sleep(0.05)
+    eq(requests_logged("POST", "/v1/keys"), posts, "POSTs the server logged")
+    r = expect(optreg("key", "register", pub, "--principal", "x", "--namespace", NS,
+                      token="admin"), 5, "registered twice")
+    has(r, "409")
+    r = expect(optreg("key", "register", pub, "--principal", "x", "--namespace", NS), 4,
+               "a submitter token")
+    for bad in ("abc", "A" * 64, "g" * 64):
+        expect(optreg("key", "revoke", bad, token="admin"), 2, "revoke %s" % bad)
+    expect(optreg("key", "revoke", "0" * 64, token="admin"), 8, "revoke an unknown key")
+    expect(optreg("key", "revoke", W.keyid), 4, "revoke with a submitter token")
+    expect(optreg("key", token="admin"), 2, "no subcommand")
+    expect(optreg("key", "frob", token="admin"), 2, "unknown subcommand")
+
+
+def t_namespace():
+    r = expect(optreg("namespace", "show", NS, token="reader"), 0)
+    eq(r.text, "%s: signature threshold 1\n" % NS, "show")
+    j = json.loads(expect(optreg("namespace", "show", NS, "--json"), 0).out)
+    eq(j, {"namespace": NS, "signature_threshold": 1}, "show --json")
+    expect(optreg("namespace", "set", NS, "--signature-threshold", "2"), 4, "set as submitter")
+    for n in ("0", "17", "x", "01", ""):
+        expect(optreg("namespace", "set", NS, "--signature-threshold", n, token="admin"), 2,
+               "threshold %r" % n)
+    expect(optreg("namespace", "set", NS, token="admin"), 2, "no threshold")
+    expect(optreg("namespace", "show", "Team", token="admin"), 2, "bad namespace")
+    expect(optreg("namespace", "show", token="admin"), 2, "no namespace")
+    r = expect(optreg("namespace", "set", "team-later", "--signature-threshold", "3",
+                      token="admin"), 0)
+    eq(r.text, "team-later: signature threshold 3\n", "set")
+    r = expect(optreg("namespace", "set", "team-later", "--signature-threshold", "1", "--json",
+                      token="admin"), 0)
+    eq(json.loads(r.out), {"namespace": "team-later", "signature_threshold": 1}, "set --json")
+
+
 # ---------------------------------------------------------------- fetch
 
 def t_fetch_version():
@@ -577,6 +720,25 @@ def t_fetch_auth():
     W.tokens.append(other)
     r = expect(optreg("fetch", REF + "@1", token=other), 4, "reader of another namespace")
     has(r, "403")
+
+
+def t_fetch_verify():
+    want = "verified: signed by %s (ci@team-nlp); receipt by registry key " % W.keyid
+    for ref, c in ((REF + "@2", W.c2), (REF + "@prod", W.c1), (W.d3, W.c3)):
+        r = expect(optreg("fetch", ref, "--verify", "--registry-key", W.reg.registry_pub), 0, ref)
+        eq(r.out, c, "bytes of " + ref)
+        has(r, want)
+        assert "not pinned" not in r.etext, "warned although pinned:\n" + r.describe()
+    r = expect(optreg("fetch", REF + "@2", "--verify"), 0, "not pinned")
+    has(r, "the registry key was not pinned")
+    has(r, want)
+    r = expect(optreg("fetch", REF + "@2", "--verify", "--format", "yaml"), 0, "--format yaml")
+    has(r, want)
+    expect(optreg("fetch", REF + "@2", "--registry-key", W.reg.registry_pub), 2,
+           "--registry-key without --verify")
+    expect(optreg("fetch", REF + "@2", "--verify", "--registry-key", ""), 2, "--registry-key ''")
+    expect(optreg("fetch", REF + "@2", "--verify", "--registry-key",
+                  os.path.join(W.dir, "nope.pem")), 3, "--registry-key missing file")
 
 
 # ---------------------------------------------------------------- tag
@@ -775,10 +937,11 @@ def t_log_pages():
     # 105 versions: log follows next_page_token past the first page of 100.
     name = "cli-many"
     ref = NS + "/" + name
+    signer = Signer.from_file(W.key)
     for i in range(105):
         path = write("many.yaml", example(name=name, lr="%d.0e-7" % (i + 1)))
         r = W.srv.request("POST", "/v1/configs/%s/%s/versions" % (NS, name),
-                          body=envelope(canonical(path)), token=W.sub)
+                          body=envelope(canonical(path), [signer]), token=W.sub)
         assert r.status == 201, "submit %d: %s" % (i + 1, r.describe())
     rows = log_rows(expect(optreg("log", ref), 0))
     eq([int(row[0]) for row in rows], list(range(105, 0, -1)), "all 105, newest first")
@@ -1145,7 +1308,8 @@ def t_outage():
 
 TESTS = [("optreg --help exits 0 and lists the commands; no or unknown command is 2", t_help_top)]
 TESTS += [("optreg %s --help exits 0 with its usage on stdout" % c, t_help, c)
-          for c in ("submit", "fetch", "tag", "log", "yank", "lint", "canonicalize", "digest")]
+          for c in ("submit", "fetch", "tag", "log", "yank", "lint", "canonicalize", "digest",
+                    "key", "namespace")]
 TESTS += [
     ("digest is the sha256 of canonicalize's bytes; lr changes it", t_digest_matches_canonical),
     ("submit: prints ns/name@1 DIGEST (created), digest = optreg digest FILE", t_submit_created),
@@ -1164,6 +1328,17 @@ TESTS += [
     ("submit with a token that cannot go in a header: exit 2, nothing sent", t_submit_unsendable_token),
     ("submit with the server down (wrong port): exit 7 naming the URL", t_submit_server_down),
     ("submit --tag with a bad tag: exit 2, nothing sent", t_submit_bad_tag),
+    ("submit without a usable key (unset, empty, public, missing): exit 2/3, nothing sent",
+     t_submit_no_key),
+    ("submit --key wins over OPTREG_KEY", t_submit_key_flag_over_env),
+    ("submit of an `optreg sign` envelope file: as is, no key; --key with it is exit 2",
+     t_submit_signed_envelope_file),
+    ("submit --json carries the registry's receipt; the human output does not",
+     t_submit_json_receipt),
+    ("key list: a table with the registered key; --principal; --json", t_key_list),
+    ("key register/revoke: private key, missing options 2, twice 5, submitter 4, bad ids 2",
+     t_key_errors),
+    ("namespace show/set: threshold 1 by default, admin sets it, bad values 2", t_namespace),
     ("fetch ns/name@N: canonical bytes, sha256 = digest, stderr empty", t_fetch_version),
     ("fetch ns/name@TAG: the tagged version's bytes", t_fetch_tag),
     ("fetch sha256:...: the bytes with that digest", t_fetch_digest),
@@ -1173,6 +1348,7 @@ TESTS += [
     ("fetch --json: the version document; of a digest: the content", t_fetch_json),
     ("fetch of an unknown version, tag, config, digest: exit 8", t_fetch_not_found),
     ("fetch: no token 6, server down 7, another namespace's token 4", t_fetch_auth),
+    ("fetch --verify (version, tag, digest): verified line; unpinned warns", t_fetch_verify),
     ("tag: plain move prod @1 -> @2 prints (was 1)", t_tag_move),
     ("tag: to where it points prints (unchanged)", t_tag_same),
     ("tag --expected with a stale number: exit 5, 409 conflict, tag unchanged", t_tag_expected_stale),

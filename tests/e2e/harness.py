@@ -22,6 +22,11 @@ Standard library only (Debian's /usr/bin/python3). What it gives:
                (not optreg's own code): PEM, key id (hex SHA-256 of the SPKI
                DER), DSSE signatures over the PAE.
   envelope()   a DSSE envelope around canonical bytes, signed by any signers.
+  Registry.psql()          SQL run as the cluster's superuser (psql), for
+                           tests that play an attacker with database access.
+  Registry.registry_pub    the registry's public key file (what to pin).
+  Signer.from_file()       a Signer around an existing private key file
+                           (`optreg keygen`'s NAME.pem).
 
 Environment: BIN, the folder holding optreg and optreg-server (default
 "bin", relative to the repository root).
@@ -381,6 +386,19 @@ class Registry:
     def logs(self):
         return [s.log_tail(12) for s in self.servers if s.proc]
 
+    @property
+    def registry_pub(self):
+        """The registry key's public half, NAME.pub.pem beside the key that
+        `migrate` made (what a verifier pins)."""
+        return os.path.join(self.tmp, "registry-key.pub.pem")
+
+    def psql(self, sql, check=True):
+        """Runs `sql` with psql as the cluster's superuser, in one
+        transaction, stopping at the first error; returns the
+        CompletedProcess (stdout: unaligned tuples, no headers)."""
+        return run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-A", "-t",
+                    "-d", self.conninfo, "-c", sql], env=self.env(), check=check)
+
     def cleanup(self):
         if self._cleaned:
             return
@@ -489,6 +507,18 @@ class Signer:
         with open(pub_path) as f:
             self.public_pem = f.read()
         self.keyid = hashlib.sha256(pem_der(self.public_pem)).hexdigest()
+
+    @classmethod
+    def from_file(cls, key_path):
+        """A Signer around an existing Ed25519 private key file (PEM), made
+        by `optreg keygen` or openssl; files it writes go beside it."""
+        self = cls.__new__(cls)
+        self.dir = os.path.dirname(os.path.abspath(key_path))
+        self.key_path = key_path
+        p = run(["openssl", "pkey", "-in", key_path, "-pubout"])
+        self.public_pem = p.stdout
+        self.keyid = hashlib.sha256(pem_der(self.public_pem)).hexdigest()
+        return self
 
     def sign(self, data):
         """The raw 64-byte Ed25519 signature of `data`."""

@@ -1,0 +1,88 @@
+/*
+ * cli/envelope.c: signed configs on the client side, shared by sign,
+ * verify, submit and fetch --verify: telling an envelope from a config,
+ * checking an envelope's payload as the registry does, and loading the
+ * signing key.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+bool cli_is_envelope(const struct optreg_buf *in)
+{
+	json_t *root = json_loadb(in->data, in->len, JSON_DECODE_ANY, NULL);
+	bool yes = json_is_object(root) &&
+		   json_object_get(root, "payloadType") != NULL;
+
+	json_decref(root);
+	return yes;
+}
+
+int cli_check_config_payload(const char *file, const struct optreg_dsse *env,
+			     struct optreg_config *cfg)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf canon = OPTREG_BUF_INIT;
+	char *where;
+	struct optreg_doc doc;
+	int status = OPTREG_EXIT_OK;
+
+	if (strcmp(env->payload_type, OPTREG_CONFIG_PAYLOAD_TYPE)) {
+		fprintf(stderr,
+			"%s: payloadType: must be \"%s\" (got \"%s\")\n", file,
+			OPTREG_CONFIG_PAYLOAD_TYPE, env->payload_type);
+		return OPTREG_EXIT_INVALID;
+	}
+	where = optreg_xasprintf("%s (payload)", file);
+	optreg_doc_init(&doc);
+	if (optreg_doc_load_json(&doc, env->payload.data, env->payload.len,
+				 &errs) < 0 ||
+	    optreg_config_validate(&doc, cfg, &errs) < 0 ||
+	    optreg_jcs_serialize(doc.root, &canon, &errs) < 0) {
+		cli_print_errors(where, &errs);
+		status = OPTREG_EXIT_INVALID;
+	} else if (canon.len != env->payload.len ||
+		   memcmp(canon.data, env->payload.data, canon.len)) {
+		fprintf(stderr,
+			"%s: payload: is not in RFC 8785 canonical form\n"
+			"  hint: sign the config file itself; `optreg sign` "
+			"puts it in canonical form\n",
+			file);
+		status = OPTREG_EXIT_INVALID;
+	}
+	optreg_doc_release(&doc);
+	optreg_buf_release(&canon);
+	optreg_errors_release(&errs);
+	free(where);
+	return status;
+}
+
+int cli_load_signing_key(const char *cmd, const char *path,
+			 struct optreg_key **key)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	int rc = optreg_key_load_file(key, path, &errs);
+
+	if (rc == 0 && !optreg_key_is_private(*key)) {
+		fprintf(stderr,
+			"optreg %s: %s: is a public key; signing needs the "
+			"private key\n"
+			"  hint: pass NAME.pem from `optreg keygen`, not "
+			"NAME.pub.pem\n",
+			cmd, path);
+		optreg_key_free(*key);
+		*key = NULL;
+		return OPTREG_EXIT_USAGE;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "optreg %s: %s\n", cmd, errs.items[0].message);
+		if (errs.items[0].hint)
+			fprintf(stderr, "  hint: %s\n", errs.items[0].hint);
+	}
+	optreg_errors_release(&errs);
+	if (rc == OPTREG_EIO)
+		return OPTREG_EXIT_IO;
+	return rc < 0 ? OPTREG_EXIT_USAGE : OPTREG_EXIT_OK;
+}

@@ -1,0 +1,397 @@
+/*
+ * cli/key.c: `optreg key register|list|revoke`: the signer keys the
+ * registry accepts signatures from (docs/api.md, "Keys").
+ *
+ * Registering and revoking need an admin token on "*"; listing needs any
+ * token. Only public keys are ever sent: a private key given to `register`
+ * is refused here, before anything goes over the wire.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char help[] =
+	"usage: optreg key register PUB --principal P --namespace NS "
+	"[--namespace NS...]\n"
+	"       optreg key list [--principal P]\n"
+	"       optreg key revoke KEYID\n"
+	"  (each also takes --json, --url URL and --token TOKEN)\n\n"
+	"Manages the Ed25519 keys whose signatures the registry accepts.\n\n"
+	"  register  registers the public key PUB (NAME.pub.pem from `optreg "
+	"keygen`)\n"
+	"            for principal P, allowed to sign for the namespaces NS "
+	"(names or\n"
+	"            fnmatch patterns: team-a, team-a-*, *); prints\n"
+	"              registered KEYID for P (namespaces team-a, team-a-*)\n"
+	"  list      prints the keys as a table: KEYID, PRINCIPAL, NAMESPACES, "
+	"CREATED,\n"
+	"            REVOKED (only P's keys with --principal)\n"
+	"  revoke    revokes a key for good: signatures by it count in no "
+	"submit from\n"
+	"            now on; versions it signed before stay valid. Prints\n"
+	"              revoked KEYID (P) at TIME\n\n"
+	"register and revoke need an admin token on \"*\".\n\n"
+	"Options:\n" CLI_REMOTE_OPTIONS_HELP
+	"\nExit status: 0 ok, 1 refused as invalid, 2 usage (also PUB is not "
+	"an Ed25519\n"
+	"public key), 3 PUB unreadable, 4 denied, 5 conflict (already "
+	"registered),\n"
+	"6 unauthorized, 7 unavailable, 8 not found. See docs/cli.md.\n";
+
+/* True when `s` is a key id: 64 lowercase hex digits. */
+static bool keyid_valid(const char *s)
+{
+	return strlen(s) == OPTREG_KEYID_LEN &&
+	       strspn(s, "0123456789abcdef") == OPTREG_KEYID_LEN;
+}
+
+/* "a, b, c" from a JSON array of strings. */
+static char *join(const json_t *arr, const char *sep)
+{
+	struct optreg_buf b = OPTREG_BUF_INIT;
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(arr, i, v)
+	{
+		if (json_is_string(v))
+			optreg_buf_addf(&b, "%s%s", b.len ? sep : "",
+					json_string_value(v));
+	}
+	if (!b.len)
+		optreg_buf_adds(&b, "");
+	return optreg_buf_detach(&b, NULL);
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* ---- register --------------------------------------------------------- */
+
+/* Loads PUB, which must be a public key; fills `pem` and `id`. Exit
+ * status. */
+static int load_public(const char *file, struct optreg_buf *pem,
+		       char id[OPTREG_KEYID_LEN + 1])
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_key *key = NULL;
+	int rc = optreg_key_load_file(&key, file, &errs);
+
+	if (rc < 0) {
+		fprintf(stderr, "optreg key register: %s\n",
+			errs.items[0].message);
+		if (errs.items[0].hint)
+			fprintf(stderr, "  hint: %s\n", errs.items[0].hint);
+		optreg_errors_release(&errs);
+		return rc == OPTREG_EIO ? OPTREG_EXIT_IO : OPTREG_EXIT_USAGE;
+	}
+	if (optreg_key_is_private(key)) {
+		fprintf(stderr,
+			"optreg key register: %s: is a private key; only "
+			"public keys "
+			"are registered\n"
+			"  hint: pass NAME.pub.pem from `optreg keygen`; the "
+			"private key never leaves your machine\n",
+			file);
+		optreg_key_free(key);
+		return OPTREG_EXIT_USAGE;
+	}
+	optreg_key_id(key, id);
+	rc = optreg_key_public_pem(key, pem);
+	optreg_key_free(key);
+	if (rc < 0) {
+		fprintf(stderr,
+			"optreg key register: %s: cannot encode the public "
+			"key\n",
+			file);
+		return OPTREG_EXIT_USAGE;
+	}
+	return OPTREG_EXIT_OK;
+}
+
+static int key_register(struct cli_remote *r, int argc, char **argv)
+{
+	const char *file = NULL, *principal = NULL, *ns;
+	struct optreg_buf pem = OPTREG_BUF_INIT;
+	char id[OPTREG_KEYID_LEN + 1];
+	json_t *namespaces = json_array(), *body = NULL, *answer = NULL;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (a[0] != '-' || !strcmp(a, "-")) {
+			if (file) {
+				fprintf(stderr,
+					"optreg key register: expected one PUB "
+					"(got \"%s\" and \"%s\")\n",
+					file, a);
+				rc = OPTREG_EXIT_USAGE;
+				goto out;
+			}
+			file = a;
+			continue;
+		}
+		rc = cli_remote_option(r, argc, argv, &i);
+		if (rc == 0)
+			rc = cli_opt_value("key register", argc, argv, &i,
+					   "--principal", &principal);
+		if (rc == 0) {
+			rc = cli_opt_value("key register", argc, argv, &i,
+					   "--namespace", &ns);
+			if (rc > 0 && !ns[0]) {
+				fprintf(stderr, "optreg key register: "
+						"--namespace needs a value\n");
+				rc = -1;
+			}
+			if (rc > 0)
+				json_array_append_new(namespaces,
+						      json_string(ns));
+		}
+		if (rc == 0)
+			fprintf(stderr,
+				"optreg key register: unknown option "
+				"\"%s\"\n",
+				a);
+		if (rc <= 0) {
+			rc = OPTREG_EXIT_USAGE;
+			goto out;
+		}
+	}
+	rc = OPTREG_EXIT_USAGE;
+	if (!file) {
+		fprintf(stderr, "optreg key register: expected PUB, a public "
+				"key file\n");
+		goto out;
+	}
+	if (!principal || !principal[0]) {
+		fprintf(stderr, "optreg key register: --principal is required\n"
+				"  hint: who holds the key, e.g. --principal "
+				"ci@team-a\n");
+		goto out;
+	}
+	if (!json_array_size(namespaces)) {
+		fprintf(stderr,
+			"optreg key register: at least one --namespace is "
+			"required\n"
+			"  hint: the namespaces the key may sign for, e.g. "
+			"--namespace team-a --namespace 'team-a-*'\n");
+		goto out;
+	}
+	rc = load_public(file, &pem, id);
+	if (rc)
+		goto out;
+	body = json_pack("{s:s, s:s, s:O}", "public_key", pem.data, "principal",
+			 principal, "namespaces", namespaces);
+	if (!body) {
+		fprintf(stderr, "optreg key register: --principal and "
+				"--namespace must be UTF-8\n");
+		rc = OPTREG_EXIT_USAGE;
+		goto out;
+	}
+	rc = cli_remote_call(r, "POST", "/v1/keys", body, &answer);
+	if (rc)
+		goto out;
+	if (!str(answer, "keyid") || strcmp(str(answer, "keyid"), id)) {
+		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
+				"registered %s, but the registry answered with "
+				"key id %s",
+				id,
+				str(answer, "keyid") ? str(answer, "keyid")
+						     : "none");
+		goto out;
+	}
+	if (r->json) {
+		rc = cli_print_json(answer);
+	} else {
+		char *list = join(json_object_get(answer, "namespaces"), ", ");
+		printf("registered %s for %s (namespaces %s)\n", id,
+		       cli_cell(str(answer, "principal")), cli_cell(list));
+		free(list);
+		rc = fflush(stdout) ? OPTREG_EXIT_IO : OPTREG_EXIT_OK;
+	}
+out:
+	json_decref(answer);
+	json_decref(body);
+	json_decref(namespaces);
+	optreg_buf_release(&pem);
+	return rc;
+}
+
+/* ---- list ------------------------------------------------------------- */
+
+static int key_list(struct cli_remote *r, int argc, char **argv)
+{
+	static const char *const head[] = {"KEYID", "PRINCIPAL", "NAMESPACES",
+					   "CREATED", "REVOKED"};
+	enum {
+		NCOLS = 5
+	};
+	struct optreg_buf path = OPTREG_BUF_INIT;
+	const char *principal = NULL;
+	json_t *answer = NULL, *keys;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		rc = cli_remote_option(r, argc, argv, &i);
+		if (rc == 0)
+			rc = cli_opt_value("key list", argc, argv, &i,
+					   "--principal", &principal);
+		if (rc == 0)
+			fprintf(stderr,
+				"optreg key list: unexpected argument "
+				"\"%s\"\n",
+				argv[i]);
+		if (rc <= 0)
+			return OPTREG_EXIT_USAGE;
+	}
+	optreg_buf_adds(&path, "/v1/keys");
+	if (principal)
+		optreg_http_query_add(&path, "principal", principal);
+	rc = cli_remote_call(r, "GET", path.data, NULL, &answer);
+	optreg_buf_release(&path);
+	if (rc)
+		return rc;
+	keys = json_object_get(answer, "keys");
+	if (!json_is_array(keys)) {
+		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
+				"the registry's key list has no keys array");
+	} else if (r->json) {
+		rc = cli_print_json(answer);
+	} else {
+		size_t n = json_array_size(keys);
+		char **cells = optreg_xcalloc(n * NCOLS + 1, sizeof(*cells));
+		for (size_t i = 0; i < n; i++) {
+			const json_t *k = json_array_get(keys, i);
+			char **row = cells + i * NCOLS;
+			char *list =
+				join(json_object_get(k, "namespaces"), ",");
+			row[0] = optreg_xstrdup(cli_cell(str(k, "keyid")));
+			row[1] = optreg_xstrdup(cli_cell(str(k, "principal")));
+			row[2] = optreg_xstrdup(cli_cell(list));
+			row[3] = optreg_xstrdup(cli_cell(str(k, "created_at")));
+			row[4] = optreg_xstrdup(cli_cell(str(k, "revoked_at")));
+			free(list);
+		}
+		rc = cli_print_table(head, NCOLS, cells, n);
+		for (size_t i = 0; i < n * NCOLS; i++)
+			free(cells[i]);
+		free(cells);
+	}
+	json_decref(answer);
+	return rc;
+}
+
+/* ---- revoke ----------------------------------------------------------- */
+
+static int key_revoke(struct cli_remote *r, int argc, char **argv)
+{
+	struct optreg_buf path = OPTREG_BUF_INIT;
+	const char *keyid = NULL;
+	json_t *answer = NULL;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (a[0] != '-') {
+			if (keyid) {
+				fprintf(stderr,
+					"optreg key revoke: expected one KEYID "
+					"(got \"%s\" and \"%s\")\n",
+					keyid, a);
+				return OPTREG_EXIT_USAGE;
+			}
+			keyid = a;
+			continue;
+		}
+		rc = cli_remote_option(r, argc, argv, &i);
+		if (rc == 0)
+			fprintf(stderr,
+				"optreg key revoke: unknown option \"%s\"\n",
+				a);
+		if (rc <= 0)
+			return OPTREG_EXIT_USAGE;
+	}
+	if (!keyid) {
+		fprintf(stderr, "optreg key revoke: expected a KEYID\n");
+		return OPTREG_EXIT_USAGE;
+	}
+	if (!keyid_valid(keyid)) {
+		fprintf(stderr,
+			"optreg key revoke: \"%.80s\": a key id is 64 "
+			"lowercase "
+			"hex digits\n"
+			"  hint: `optreg key list` shows them; `optreg keygen` "
+			"printed yours\n",
+			keyid);
+		return OPTREG_EXIT_USAGE;
+	}
+	optreg_buf_adds(&path, "/v1/keys");
+	optreg_http_path_add(&path, keyid);
+	optreg_buf_adds(&path, "/revoke");
+	rc = cli_remote_call(r, "POST", path.data, NULL, &answer);
+	optreg_buf_release(&path);
+	if (rc)
+		return rc;
+	if (r->json)
+		rc = cli_print_json(answer);
+	else if (!str(answer, "revoked_at"))
+		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
+				"the registry's answer has no revoked_at");
+	else {
+		printf("revoked %s (%s) at %s\n", keyid,
+		       cli_cell(str(answer, "principal")),
+		       str(answer, "revoked_at"));
+		rc = fflush(stdout) ? OPTREG_EXIT_IO : OPTREG_EXIT_OK;
+	}
+	json_decref(answer);
+	return rc;
+}
+
+int cmd_key(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(struct cli_remote *r, int argc, char **argv);
+	} subs[] = {
+		{"register", key_register},
+		{"list", key_list},
+		{"revoke", key_revoke},
+	};
+	int rc;
+
+	if (argc < 2) {
+		fprintf(stderr,
+			"optreg key: expected register, list or "
+			"revoke\n%s",
+			help);
+		return OPTREG_EXIT_USAGE;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (cli_is_help(argv[i])) {
+			fputs(help, stdout);
+			return OPTREG_EXIT_OK;
+		}
+	}
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strcmp(argv[1], subs[i].name))
+			continue;
+		char cmd[32];
+		snprintf(cmd, sizeof(cmd), "key %s", subs[i].name);
+		struct cli_remote r = {.cmd = cmd};
+		rc = subs[i].run(&r, argc - 1, argv + 1);
+		cli_remote_close(&r);
+		return rc;
+	}
+	fprintf(stderr,
+		"optreg key: unknown subcommand \"%s\"\n"
+		"  hint: one of register, list, revoke; see `optreg key "
+		"--help`\n",
+		argv[1]);
+	return OPTREG_EXIT_USAGE;
+}
