@@ -29,9 +29,8 @@ void optreg_audit_now(char out[32])
 }
 
 int optreg_audit_append(PGconn *conn, const struct optreg_audit_actor *who,
-			const char *action, const char *target,
-			json_t *details, int64_t *index,
-			struct optreg_errors *errs)
+			const char *action, const char *target, json_t *details,
+			int64_t *index, struct optreg_errors *errs)
 {
 	struct optreg_buf event = OPTREG_BUF_INIT;
 	char now[32];
@@ -39,13 +38,13 @@ int optreg_audit_append(PGconn *conn, const struct optreg_audit_actor *who,
 	int rc;
 
 	optreg_audit_now(now);
-	json_t *e = json_pack(
-		"{s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s}", "action", action,
-		"actor", "principal", who->principal ? who->principal : "",
-		"token_id", who->token_id ? who->token_id : "", "details",
-		details ? details : json_object(), "request_id",
-		who->request_id ? who->request_id : "", "target", target,
-		"time", now);
+	json_t *e = json_pack("{s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s}",
+			      "action", action, "actor", "principal",
+			      who->principal ? who->principal : "", "token_id",
+			      who->token_id ? who->token_id : "", "details",
+			      details ? details : json_object(), "request_id",
+			      who->request_id ? who->request_id : "", "target",
+			      target, "time", now);
 	rc = optreg_jcs_serialize(e, &event, errs);
 	json_decref(e);
 	if (rc)
@@ -87,8 +86,7 @@ int optreg_audit_append_alone(PGconn *conn,
 	return rc;
 }
 
-int optreg_audit_size(PGconn *conn, uint64_t *size,
-		      struct optreg_errors *errs)
+int optreg_audit_size(PGconn *conn, uint64_t *size, struct optreg_errors *errs)
 {
 	PGresult *res;
 	int rc = optreg_sql_exec(conn, "SELECT size FROM audit_head", 0, NULL,
@@ -176,8 +174,7 @@ int optreg_audit_inclusion(PGconn *conn, uint64_t index, uint64_t n,
 				  index, n);
 		return OPTREG_EINVAL;
 	}
-	return optreg_merkle_inclusion_proof(index, n, db_get, &g, proof,
-					     len);
+	return optreg_merkle_inclusion_proof(index, n, db_get, &g, proof, len);
 }
 
 int optreg_audit_consistency(PGconn *conn, uint64_t m, uint64_t n,
@@ -204,8 +201,14 @@ int optreg_audit_entries(PGconn *conn, const struct optreg_audit_filter *f,
 			 struct optreg_buf *out, struct optreg_errors *errs)
 {
 	char start[24], end[24], limit[16];
-	const char *p[8] = {f->actor, f->action, f->target, f->since,
-			    f->until, start, f->end >= 0 ? end : NULL, limit};
+	const char *p[8] = {f->actor,
+			    f->action,
+			    f->target,
+			    f->since,
+			    f->until,
+			    start,
+			    f->end >= 0 ? end : NULL,
+			    limit};
 	PGresult *res;
 
 	snprintf(start, sizeof(start), "%" PRId64, f->start);
@@ -245,8 +248,7 @@ int optreg_audit_entries(PGconn *conn, const struct optreg_audit_filter *f,
 	return 0;
 }
 
-int optreg_audit_checkpoint_latest(PGconn *conn, char **note,
-				   uint64_t *size,
+int optreg_audit_checkpoint_latest(PGconn *conn, char **note, uint64_t *size,
 				   struct optreg_errors *errs)
 {
 	PGresult *res;
@@ -283,9 +285,8 @@ int optreg_audit_checkpoint_make(PGconn *conn,
 	*made = false;
 	/* REPEATABLE READ: the size, the subtree hashes and the latest
 	 * checkpoint are read from one snapshot. */
-	rc = optreg_sql_exec(conn,
-			     "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL,
-			     PGRES_COMMAND_OK, &res, errs);
+	rc = optreg_sql_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0,
+			     NULL, PGRES_COMMAND_OK, &res, errs);
 	PQclear(res);
 	res = NULL;
 	if (rc)

@@ -36,9 +36,8 @@ struct optreg_audit_actor {
  * NULL). The append lock is held until the transaction ends.
  */
 int optreg_audit_append(PGconn *conn, const struct optreg_audit_actor *who,
-			const char *action, const char *target,
-			json_t *details, int64_t *index,
-			struct optreg_errors *errs);
+			const char *action, const char *target, json_t *details,
+			int64_t *index, struct optreg_errors *errs);
 
 /* Same, in a transaction of its own (for refusals, which change nothing
  * else). */
@@ -48,8 +47,7 @@ int optreg_audit_append_alone(PGconn *conn,
 			      json_t *details, struct optreg_errors *errs);
 
 /* The number of events. */
-int optreg_audit_size(PGconn *conn, uint64_t *size,
-		      struct optreg_errors *errs);
+int optreg_audit_size(PGconn *conn, uint64_t *size, struct optreg_errors *errs);
 
 /* Root of the first `n` events, from the stored subtree hashes. */
 int optreg_audit_root(PGconn *conn, uint64_t n, optreg_hash out,
@@ -76,8 +74,7 @@ int optreg_audit_entries(PGconn *conn, const struct optreg_audit_filter *f,
 			 struct optreg_buf *out, struct optreg_errors *errs);
 
 /* The latest signed checkpoint (owned note text), or *note NULL. */
-int optreg_audit_checkpoint_latest(PGconn *conn, char **note,
-				   uint64_t *size,
+int optreg_audit_checkpoint_latest(PGconn *conn, char **note, uint64_t *size,
 				   struct optreg_errors *errs);
 
 /*
