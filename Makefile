@@ -20,7 +20,7 @@ endif
 BIN ?= $(if $(filter 1,$(SAN)),$(BUILD)/bin,bin)
 
 PKGS := jansson yaml-0.1 libcrypto libcurl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libmicrohttpd libpq 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libmicrohttpd libpq openblas 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SERVER_LIBS := $(shell pkg-config --libs libmicrohttpd libpq 2>/dev/null) -lz -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -39,6 +39,10 @@ CLI_SRC := $(wildcard cli/*.c)
 SERVER_SRC := $(wildcard registry/*.c)
 SERVER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out registry/main.c,$(SERVER_SRC)))
 SERVER_LIB := $(BUILD)/libregistry.a
+RUNNER_SRC := $(wildcard runner/*.c)
+RUNNER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out runner/main.c,$(RUNNER_SRC)))
+RUNNER_LIB := $(BUILD)/librunner.a
+RUNNER_LIBS := $(shell pkg-config --libs openblas zlib 2>/dev/null || echo -lopenblas -lz) -lpthread
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC) $(VALIDATOR_SRC))
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
 LIB := $(BUILD)/liboptreg.a
@@ -51,7 +55,7 @@ TOOLS_BIN := $(BUILD)/tests/cases_run
 
 .PHONY: all test check-build run bench fuzz asan format format-check clean bootstrap
 
-all: $(BIN)/optreg $(BIN)/optreg-server
+all: $(BIN)/optreg $(BIN)/optreg-server $(if $(wildcard runner/main.c),$(BIN)/optreg-runner)
 
 bootstrap:
 	@scripts/bootstrap
@@ -78,9 +82,18 @@ $(BIN)/optreg-server: $(BUILD)/registry/main.o $(SERVER_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SERVER_LIBS)
 
-$(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(SERVER_LIB) $(LIB)
+$(RUNNER_LIB): $(RUNNER_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SERVER_LIBS) $(CMOCKA_LIBS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/optreg-runner: $(BUILD)/runner/main.o $(RUNNER_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(RUNNER_LIBS)
+
+$(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(SERVER_LIB) $(RUNNER_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SERVER_LIBS) $(RUNNER_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/cases_run: $(BUILD)/tests/cases/cases_run.o $(LIB)
 	@mkdir -p $(dir $@)
