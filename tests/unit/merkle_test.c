@@ -388,7 +388,16 @@ static void check_inclusion(struct fixture *f, uint64_t index, uint64_t n)
 	memcpy(proof[len], root, OPTREG_HASH_LEN);
 	assert_false(optreg_merkle_verify_inclusion(index, n, leaf, proof,
 						    len + 1, root));
-	f->checked += 6;
+	/*
+	 * One hash more, and a root that hashes it in on the left: this is
+	 * what the path computes if it runs on past the top of the tree
+	 * (RFC 9162 2.1.3.2 step 4a stops that).
+	 */
+	optreg_hash grown;
+	optreg_merkle_node_hash(proof[len], root, grown);
+	assert_false(optreg_merkle_verify_inclusion(index, n, leaf, proof,
+						    len + 1, grown));
+	f->checked += 7;
 }
 
 static void check_consistency(struct fixture *f, uint64_t m, uint64_t n)
@@ -463,7 +472,16 @@ static void check_consistency(struct fixture *f, uint64_t m, uint64_t n)
 	memcpy(proof[len], rn, OPTREG_HASH_LEN);
 	assert_false(
 		optreg_merkle_verify_consistency(m, n, rm, rn, proof, len + 1));
-	f->checked += 6;
+	/* One hash more, hashed in on the left of both roots (step 6a). */
+	if (m < n) {
+		optreg_hash gm, gn;
+
+		optreg_merkle_node_hash(proof[len], rm, gm);
+		optreg_merkle_node_hash(proof[len], rn, gn);
+		assert_false(optreg_merkle_verify_consistency(m, n, gm, gn,
+							      proof, len + 1));
+	}
+	f->checked += 7;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1283,6 +1301,7 @@ static void test_refuses_bad_arguments(void **state)
 	assert_false(optreg_merkle_verify_consistency(1, 1, h, r, NULL, 0));
 	assert_false(optreg_merkle_verify_consistency(1, 1, h, h, proof, 1));
 	assert_false(optreg_merkle_verify_consistency(1, 2, h, r, NULL, 0));
+	assert_false(optreg_merkle_verify_consistency(3, 4, h, r, NULL, 0));
 	assert_false(optreg_merkle_verify_consistency(
 		1, 2, h, r, proof, OPTREG_MERKLE_MAX_PROOF + 2));
 	assert_false(optreg_merkle_verify_consistency(
