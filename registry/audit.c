@@ -154,8 +154,9 @@ int optreg_audit_root(PGconn *conn, uint64_t n, optreg_hash out,
 		      struct optreg_errors *errs)
 {
 	struct getter_ctx g = {conn, errs};
+	int rc = check_size(conn, n, errs);
 
-	return optreg_merkle_root(n, db_get, &g, out);
+	return rc ? rc : optreg_merkle_root(n, db_get, &g, out);
 }
 
 int optreg_audit_inclusion(PGconn *conn, uint64_t index, uint64_t n,
