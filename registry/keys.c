@@ -522,6 +522,50 @@ static size_t check_signatures(const struct optreg_dsse *env,
 	return nvalid;
 }
 
+int optreg_keys_verify_envelope(PGconn *conn, const struct optreg_dsse *env,
+				const char *ns, const char **valid,
+				size_t *nvalid, struct optreg_errors *errs)
+{
+	struct optreg_buf ids = OPTREG_BUF_INIT;
+	struct key_row *rows = NULL;
+	PGresult *keys = NULL;
+
+	*nvalid = 0;
+	/* Only well-formed key ids are looked up; others are unknown. */
+	optreg_buf_addch(&ids, '{');
+	for (size_t i = 0, n = 0; i < env->nsigs; i++)
+		if (keyid_ok(env->sigs[i].keyid))
+			optreg_buf_addf(&ids, "%s%s", n++ ? "," : "",
+					env->sigs[i].keyid);
+	optreg_buf_addch(&ids, '}');
+	const char *kp[1] = {ids.data};
+	int rc = optreg_sql_exec(conn,
+				 "SELECT keyid, public_key, to_json(namespaces)"
+				 "::text, revoked_at IS NOT NULL FROM "
+				 "signing_keys WHERE keyid = ANY ($1::text[])"
+				 " FOR SHARE",
+				 1, kp, PGRES_TUPLES_OK, &keys, errs);
+	optreg_buf_release(&ids);
+	if (rc)
+		return rc;
+	size_t nrows = (size_t)PQntuples(keys);
+	rows = optreg_xcalloc(nrows + 1, sizeof(*rows));
+	for (size_t j = 0; j < nrows; j++) {
+		rows[j].keyid = PQgetvalue(keys, (int)j, 0);
+		rows[j].pem = PQgetvalue(keys, (int)j, 1);
+		rows[j].namespaces =
+			json_loads(PQgetvalue(keys, (int)j, 2), 0, NULL);
+		rows[j].revoked = !strcmp(PQgetvalue(keys, (int)j, 3), "t");
+	}
+	*nvalid = check_signatures(env, rows, nrows, ns, valid, errs);
+	for (size_t j = 0; j < nrows; j++)
+		json_decref(rows[j].namespaces);
+	free(rows);
+	/* `valid` points into `env`, not into the result: safe to clear. */
+	PQclear(keys);
+	return 0;
+}
+
 /* Builds and signs the receipt of a new version whose audit event is
  * `audit_index`; appends its RFC 8785 envelope JSON to `out`. */
 static int make_receipt(PGconn *conn, const struct optreg_registry_key *rk,
@@ -574,21 +618,12 @@ int optreg_submit_signed(PGconn *conn, const struct optreg_registry_key *rk,
 			 struct optreg_errors *errs)
 {
 	const char *actor = who->principal;
-	struct optreg_buf ids = OPTREG_BUF_INIT, receipt = OPTREG_BUF_INIT;
-	struct key_row *rows = NULL;
+	struct optreg_buf receipt = OPTREG_BUF_INIT;
 	const char **valid = NULL;
-	PGresult *keys = NULL, *res = NULL;
+	PGresult *res = NULL;
 	int rc, threshold;
 
 	memset(out, 0, sizeof(*out));
-	/* Only well-formed key ids are looked up; others are unknown. */
-	optreg_buf_addch(&ids, '{');
-	for (size_t i = 0, n = 0; i < env->nsigs; i++)
-		if (keyid_ok(env->sigs[i].keyid))
-			optreg_buf_addf(&ids, "%s%s", n++ ? "," : "",
-					env->sigs[i].keyid);
-	optreg_buf_addch(&ids, '}');
-
 	rc = optreg_sql_begin(conn, errs);
 	if (rc)
 		goto out;
@@ -604,25 +639,11 @@ int optreg_submit_signed(PGconn *conn, const struct optreg_registry_key *rk,
 	PQclear(res);
 	res = NULL;
 
-	const char *kp[1] = {ids.data};
-	rc = optreg_sql_exec(conn,
-			     "SELECT keyid, public_key, to_json(namespaces)::"
-			     "text, revoked_at IS NOT NULL FROM signing_keys"
-			     " WHERE keyid = ANY ($1::text[]) FOR SHARE",
-			     1, kp, PGRES_TUPLES_OK, &keys, errs);
+	valid = optreg_xcalloc(env->nsigs + 1, sizeof(*valid));
+	size_t nvalid = 0;
+	rc = optreg_keys_verify_envelope(conn, env, ns, valid, &nvalid, errs);
 	if (rc)
 		goto fail;
-	size_t nrows = (size_t)PQntuples(keys);
-	rows = optreg_xcalloc(nrows + 1, sizeof(*rows));
-	for (size_t j = 0; j < nrows; j++) {
-		rows[j].keyid = PQgetvalue(keys, (int)j, 0);
-		rows[j].pem = PQgetvalue(keys, (int)j, 1);
-		rows[j].namespaces =
-			json_loads(PQgetvalue(keys, (int)j, 2), 0, NULL);
-		rows[j].revoked = !strcmp(PQgetvalue(keys, (int)j, 3), "t");
-	}
-	valid = optreg_xcalloc(env->nsigs + 1, sizeof(*valid));
-	size_t nvalid = check_signatures(env, rows, nrows, ns, valid, errs);
 	if (nvalid < (size_t)threshold) {
 		struct optreg_error *e = optreg_errors_add(
 			errs, OPTREG_EDENIED, "threshold", "signatures",
@@ -704,13 +725,8 @@ fail:
 	optreg_sql_rollback(conn);
 	optreg_submit_result_release(out);
 out:
-	for (size_t j = 0; rows && j < (size_t)PQntuples(keys); j++)
-		json_decref(rows[j].namespaces);
-	free(rows);
 	free(valid);
-	PQclear(keys);
 	PQclear(res);
-	optreg_buf_release(&ids);
 	optreg_buf_release(&receipt);
 	return rc;
 }

@@ -57,6 +57,19 @@ int optreg_ns_settings_put(PGconn *conn, const char *ns, int threshold,
 int optreg_registry_keys_list(PGconn *conn, json_t **out,
 			      struct optreg_errors *errs);
 
+/*
+ * Checks every signature of `env` against the registered keys, inside the
+ * caller's transaction (key rows locked FOR SHARE): a signature counts when
+ * its key exists, is not revoked, is allowed for namespace `ns`, and the
+ * signature verifies. Writes the distinct valid key ids (borrowed from
+ * `env`, sorted) to `valid` (room for env->nsigs) and their count to
+ * `*nvalid`; every other signature adds an error (path "signatures[i]",
+ * rule unknown_key, revoked_key, key_not_allowed or bad_signature).
+ */
+int optreg_keys_verify_envelope(PGconn *conn, const struct optreg_dsse *env,
+				const char *ns, const char **valid,
+				size_t *nvalid, struct optreg_errors *errs);
+
 struct optreg_submit_result {
 	int version;
 	bool created;
