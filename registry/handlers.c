@@ -21,6 +21,7 @@
 #include "../validator/jcs.h"
 #include "audit.h"
 #include "auth.h"
+#include "jobs.h"
 #include "registry.h"
 #include "store.h"
 
@@ -1882,6 +1883,223 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* Jobs and verdicts */
+
+#define LEASE_DEFAULT 300
+#define LEASE_MAX     3600
+
+static bool parse_job_id(struct optreg_http_req *req, long long *id)
+{
+	long v;
+
+	if (!parse_int(req->params[0], 1, LONG_MAX, &v)) {
+		optreg_http_problem(req, 400, "bad_request", NULL,
+				    "job id \"%.40s\" is not a positive "
+				    "integer",
+				    req->params[0]);
+		return false;
+	}
+	*id = v;
+	return true;
+}
+
+/* Reads "lease_seconds" from a body (default LEASE_DEFAULT). */
+static bool lease_seconds(struct optreg_http_req *req, json_t *body, int *out)
+{
+	json_t *v = json_object_get(body, "lease_seconds");
+
+	*out = LEASE_DEFAULT;
+	if (!v)
+		return true;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > LEASE_MAX) {
+		optreg_http_problem(req, 400, "bad_request", NULL,
+				    "lease_seconds must be an integer from 1 "
+				    "to %d",
+				    LEASE_MAX);
+		return false;
+	}
+	*out = (int)json_integer_value(v);
+	return true;
+}
+
+static void handle_job_lease(struct optreg_http_req *req)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_principal p = {0};
+	const char **patterns = NULL;
+	json_t *body = NULL, *job = NULL;
+	size_t n = 0;
+	int secs;
+
+	if (!authenticate(req, &p))
+		return;
+	if (!p.id[0]) {
+		unauthorized(req, "this request needs a bearer token");
+		goto out;
+	}
+	/* A runner leases jobs in the namespaces its runner grants cover. */
+	patterns = optreg_xcalloc(p.ngrants + 1, sizeof(*patterns));
+	for (size_t i = 0; i < p.ngrants; i++)
+		if (p.grants[i].role == OPTREG_ROLE_RUNNER ||
+		    p.grants[i].role == OPTREG_ROLE_ADMIN)
+			patterns[n++] = p.grants[i].pattern;
+	if (!n) {
+		optreg_http_problem(req, 403, "forbidden", NULL,
+				    "role runner is required");
+		goto out;
+	}
+	body = req->body.len ? json_body(req) : json_object();
+	if (!body || !lease_seconds(req, body, &secs))
+		goto out;
+	const char *runner = json_string_value(json_object_get(body, "runner"));
+	if (!runner || !*runner || strlen(runner) > 200)
+		runner = p.name;
+	PGconn *c = db_get(req);
+	if (!c)
+		goto out;
+	struct optreg_audit_actor who = actor_of(req, &p);
+	int rc = optreg_jobs_lease(c, patterns, n, runner, secs, &who, &job,
+				   &errs);
+	db_put(req, c, rc);
+	if (rc == OPTREG_ENOTFOUND)
+		req->status = 204;
+	else if (rc)
+		fail(req, rc, &errs);
+	else
+		optreg_http_json(req, 200, json_pack("{s:o}", "job", job));
+out:
+	free(patterns);
+	json_decref(body);
+	optreg_principal_release(&p);
+	optreg_errors_release(&errs);
+}
+
+static void handle_job_heartbeat(struct optreg_http_req *req)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_principal p = {0};
+	json_t *body = NULL, *out = NULL;
+	long long id;
+	int secs;
+
+	if (!parse_job_id(req, &id) ||
+	    !allow(req, &p, OPTREG_ROLE_RUNNER, NULL))
+		return;
+	body = json_body(req);
+	if (!body || !lease_seconds(req, body, &secs))
+		goto out;
+	const char *token =
+		json_string_value(json_object_get(body, "lease_token"));
+	if (!token) {
+		optreg_http_problem(req, 400, "bad_request", NULL,
+				    "lease_token is required");
+		goto out;
+	}
+	PGconn *c = db_get(req);
+	if (!c)
+		goto out;
+	int rc = optreg_jobs_heartbeat(c, id, token, secs, &out, &errs);
+	db_put(req, c, rc);
+	if (rc == OPTREG_ECONFLICT)
+		optreg_http_problem(req, 409, "lease_lost", &errs, "%s",
+				    errs.items[0].message);
+	else if (rc)
+		fail(req, rc, &errs);
+	else
+		optreg_http_json(req, 200, out);
+out:
+	json_decref(body);
+	optreg_principal_release(&p);
+	optreg_errors_release(&errs);
+}
+
+static void handle_job_verdict(struct optreg_http_req *req)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf canon = OPTREG_BUF_INIT;
+	struct optreg_principal p = {0};
+	struct optreg_dsse env;
+	json_t *out = NULL;
+	long long id;
+
+	optreg_dsse_init(&env);
+	if (!parse_job_id(req, &id) ||
+	    !allow(req, &p, OPTREG_ROLE_RUNNER, NULL))
+		goto out;
+	if (!json_content_type(req))
+		goto out;
+	if (optreg_dsse_parse(&env, req->body.data, req->body.len, &errs) < 0) {
+		optreg_http_problem(req, 400, "bad_envelope", &errs,
+				    "the body is not a DSSE envelope");
+		goto out;
+	}
+	json_t *ej = optreg_dsse_to_json(&env);
+	int rc = optreg_jcs_serialize(ej, &canon, &errs);
+	json_decref(ej);
+	if (rc) {
+		fail(req, OPTREG_EINTERNAL, &errs);
+		goto out;
+	}
+	PGconn *c = db_get(req);
+	if (!c)
+		goto out;
+	struct optreg_audit_actor who = actor_of(req, &p);
+	bool created = false;
+	rc = optreg_jobs_verdict(
+		c, id, optreg_http_header(req, "X-Optreg-Lease-Token"), &env,
+		canon.data, &who, &created, &out, &errs);
+	db_put(req, c, rc);
+	if (rc == OPTREG_EDENIED)
+		optreg_http_problem(req, 403, "signature_refused", &errs,
+				    "the verdict's signature is not accepted");
+	else if (rc == OPTREG_ECONFLICT)
+		optreg_http_problem(req, 409, errs.items[0].rule, &errs, "%s",
+				    errs.items[0].message);
+	else if (rc == OPTREG_EINVAL)
+		optreg_http_problem(req, 422, "invalid_verdict", &errs,
+				    "the verdict does not fit the job");
+	else if (rc)
+		fail(req, rc, &errs);
+	else
+		optreg_http_json(req, created ? 201 : 200,
+				 json_pack("{s:I, s:b, s:o}", "job_id",
+					   (json_int_t)id, "created", created,
+					   "verdict", out));
+out:
+	optreg_dsse_release(&env);
+	optreg_buf_release(&canon);
+	optreg_principal_release(&p);
+	optreg_errors_release(&errs);
+}
+
+static void handle_verdicts(struct optreg_http_req *req)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_principal p = {0};
+	json_t *list = NULL;
+	int version;
+
+	if (!check_config_params(req) ||
+	    !version_param(req, req->params[2], &version) ||
+	    !allow(req, &p, OPTREG_ROLE_READER, req->params[0]))
+		return;
+	PGconn *c = db_get(req);
+	if (c) {
+		int rc = optreg_verdicts_list(c, req->params[0], req->params[1],
+					      version, &list, &errs);
+		db_put(req, c, rc);
+		if (rc)
+			fail(req, rc, &errs);
+		else
+			optreg_http_json(req, 200,
+					 json_pack("{s:o}", "verdicts", list));
+	}
+	optreg_principal_release(&p);
+	optreg_errors_release(&errs);
+}
+
+/* ------------------------------------------------------------------ */
 
 const struct optreg_http_route optreg_registry_routes[] = {
 	{"GET", "/readyz", handle_readyz},
@@ -1907,6 +2125,11 @@ const struct optreg_http_route optreg_registry_routes[] = {
 	{"GET", "/v1/audit/entries", handle_audit_entries},
 	{"GET", "/v1/audit/proof/inclusion", handle_audit_inclusion},
 	{"GET", "/v1/audit/proof/consistency", handle_audit_consistency},
+	{"POST", "/v1/jobs/lease", handle_job_lease},
+	{"POST", "/v1/jobs/{id}/heartbeat", handle_job_heartbeat},
+	{"POST", "/v1/jobs/{id}/verdict", handle_job_verdict},
+	{"GET", "/v1/configs/{ns}/{name}/versions/{n}/verdicts",
+	 handle_verdicts},
 	{"POST", "/v1/tokens", handle_create_token},
 	{"DELETE", "/v1/tokens/{id}", handle_delete_token},
 };

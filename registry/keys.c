@@ -13,6 +13,7 @@
 #include "../validator/jcs.h"
 #include "audit.h"
 #include "auth.h"
+#include "jobs.h"
 #include "sql.h"
 #include "store.h"
 
@@ -686,11 +687,14 @@ int optreg_submit_signed(PGconn *conn, const struct optreg_registry_key *rk,
 			json_array_append_new(signers, json_string(valid[k]));
 		snprintf(target, sizeof(target), "%s/%s@%d", ns, name,
 			 out->version);
-		rc = optreg_audit_append(conn, who, "version.created", target,
-					 json_pack("{s:s, s:o}", "digest",
-						   digest, "signer_keyids",
-						   signers),
-					 &index, errs);
+		rc = optreg_jobs_create(conn, ns, name, out->version,
+					OPTREG_DEFAULT_SUITE, errs);
+		if (rc == 0)
+			rc = optreg_audit_append(
+				conn, who, "version.created", target,
+				json_pack("{s:s, s:o}", "digest", digest,
+					  "signer_keyids", signers),
+				&index, errs);
 		if (rc == 0)
 			rc = make_receipt(conn, rk, ns, name, out->version,
 					  digest, envelope_canon, valid, nvalid,
