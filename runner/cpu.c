@@ -1,0 +1,422 @@
+/*
+ * runner/cpu.c: the CPU backend (runner/backend.h).
+ *
+ * GEMM is OpenBLAS's cblas_sgemm with a fixed thread count; everything else
+ * is plain single-threaded C whose loops run in index order, so every
+ * reduction has one summation order. The compiler may not reassociate float
+ * arithmetic without -ffast-math (which the build never uses) and nothing
+ * here lets it contract a * b + c into an FMA (see below), so the bits do
+ * not depend on the optimizer.
+ * "Device" memory is 64-byte aligned host memory.
+ */
+#include <assert.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "../common/buf.h"
+#include "backend.h"
+
+/* GCC in ISO C mode never contracts a * b + c; clang would within an
+ * expression once FMA instructions are allowed (the clones below). */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+struct cpu_ctx {
+	int threads;
+};
+
+static int cpu_alloc(void *ctx, size_t n, float **out)
+{
+	(void)ctx;
+	size_t bytes = n * sizeof(float);
+
+	*out = NULL;
+	if (n > SIZE_MAX / sizeof(float) - 64)
+		return OPTREG_ENOMEM;
+	/* aligned_alloc wants a multiple of the alignment. */
+	bytes = (bytes + 63) & ~(size_t)63;
+	if (bytes == 0)
+		bytes = 64;
+	*out = aligned_alloc(64, bytes);
+	return *out ? 0 : OPTREG_ENOMEM;
+}
+
+static void cpu_free(void *ctx, float *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static int cpu_upload(void *ctx, float *dst, const float *host, size_t n)
+{
+	(void)ctx;
+	if (n)
+		memmove(dst, host, n * sizeof(float));
+	return 0;
+}
+
+static int cpu_download(void *ctx, float *host, const float *src, size_t n)
+{
+	(void)ctx;
+	if (n)
+		memmove(host, src, n * sizeof(float));
+	return 0;
+}
+
+static int cpu_fill(void *ctx, float *x, float value, size_t n)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		x[i] = value;
+	return 0;
+}
+
+static int cpu_sync(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static int cpu_gemm(void *ctx, int trans_a, int trans_b, size_t m, size_t n,
+		    size_t k, float alpha, const float *a, size_t lda,
+		    const float *b, size_t ldb, float beta, float *c,
+		    size_t ldc)
+{
+	(void)ctx;
+	if (m > INT_MAX || n > INT_MAX || k > INT_MAX || lda > INT_MAX ||
+	    ldb > INT_MAX || ldc > INT_MAX)
+		return OPTREG_ELIMIT;
+	if (m == 0 || n == 0)
+		return 0;
+	if (k == 0) {
+		/* BLAS would read nothing of A and B; do the same. */
+		for (size_t i = 0; i < m; i++)
+			for (size_t j = 0; j < n; j++)
+				c[i * ldc + j] =
+					beta == 0 ? 0 : beta * c[i * ldc + j];
+		return 0;
+	}
+	cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+		    trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
+		    alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+	return 0;
+}
+
+static int cpu_bias_add(void *ctx, float *y, const float *bias, size_t rows,
+			size_t cols)
+{
+	(void)ctx;
+	for (size_t r = 0; r < rows; r++) {
+		float *row = y + r * cols;
+		for (size_t c = 0; c < cols; c++)
+			row[c] += bias[c];
+	}
+	return 0;
+}
+
+static int cpu_col_sum(void *ctx, float *out, const float *x, size_t rows,
+		       size_t cols)
+{
+	(void)ctx;
+	double acc_small[256];
+	double *acc =
+		cols <= 256 ? acc_small : optreg_xcalloc(cols, sizeof(double));
+
+	/* Row-major walk for the cache; each column still sums r = 0.. */
+	for (size_t c = 0; c < cols; c++)
+		acc[c] = 0;
+	for (size_t r = 0; r < rows; r++) {
+		const float *row = x + r * cols;
+		for (size_t c = 0; c < cols; c++)
+			acc[c] += row[c];
+	}
+	for (size_t c = 0; c < cols; c++)
+		out[c] = (float)acc[c];
+	if (acc != acc_small)
+		free(acc);
+	return 0;
+}
+
+/*
+ * ReLU without branches (the signs of activations are a coin toss, and a
+ * mispredicted branch per element costs more than the work): masks on the
+ * bits. Forward keeps NaN, as torch.relu does, so a broken activation
+ * stays visible; backward passes the gradient where the output is > 0.
+ */
+static int cpu_relu_forward(void *ctx, float *restrict y, size_t n)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t b;
+		memcpy(&b, &y[i], sizeof(b));
+		b &= -(uint32_t) !(y[i] < 0.0f);
+		memcpy(&y[i], &b, sizeof(b));
+	}
+	return 0;
+}
+
+static int cpu_relu_backward(void *ctx, float *restrict dy,
+			     const float *restrict y, size_t n)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t b;
+		memcpy(&b, &dy[i], sizeof(b));
+		b &= -(uint32_t)(y[i] > 0.0f);
+		memcpy(&dy[i], &b, sizeof(b));
+	}
+	return 0;
+}
+
+static int cpu_softmax_xent(void *ctx, const float *logits, const float *labels,
+			    size_t rows, size_t classes, float *dlogits,
+			    double *loss_sum, size_t *correct)
+{
+	(void)ctx;
+	double total = 0;
+	size_t right = 0;
+
+	if (classes == 0)
+		return OPTREG_EINVAL;
+	for (size_t r = 0; r < rows; r++) {
+		const float *z = logits + r * classes;
+		float lf = labels[r];
+		if (!(lf >= 0 && lf < (float)classes) || lf != floorf(lf))
+			return OPTREG_EINVAL;
+		size_t y = (size_t)lf, best = 0;
+		for (size_t c = 1; c < classes; c++)
+			if (z[c] > z[best])
+				best = c;
+		double zmax = z[best], sum = 0;
+		for (size_t c = 0; c < classes; c++)
+			sum += exp((double)z[c] - zmax);
+		double lse = zmax + log(sum);
+		total += lse - (double)z[y];
+		right += best == y;
+		if (dlogits) {
+			float *dz = dlogits + r * classes;
+			for (size_t c = 0; c < classes; c++) {
+				double p = exp((double)z[c] - zmax) / sum;
+				dz[c] = (float)((p - (c == y)) / (double)rows);
+			}
+		}
+	}
+	*loss_sum = total;
+	*correct = right;
+	return 0;
+}
+
+static int cpu_scale(void *ctx, float *x, float alpha, size_t n)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		x[i] *= alpha;
+	return 0;
+}
+
+static int cpu_axpy(void *ctx, float *y, float alpha, const float *x, size_t n)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		y[i] += alpha * x[i];
+	return 0;
+}
+
+static int cpu_dot(void *ctx, const float *x, const float *y, size_t n,
+		   double *out)
+{
+	(void)ctx;
+	double acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc += (double)x[i] * (double)y[i];
+	*out = acc;
+	return 0;
+}
+
+/*
+ * The update of one tensor and its statistics. Built twice where the
+ * compiler can (target_clones, picked at load time): with FMA instructions,
+ * so the fmaf() calls of adam.h become single instructions, and for the
+ * baseline x86-64, where they are libm calls. fmaf is exactly rounded
+ * either way, so both give the same bits; only the speed differs.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(OPTREG_NO_CLONES)
+#define CPU_CLONES __attribute__((target_clones("fma", "default")))
+#else
+#define CPU_CLONES
+#endif
+
+CPU_CLONES
+static void cpu_adam_tensor(const struct optreg_adam_hparams *h,
+			    const struct optreg_adam_scalars *s, double thr,
+			    float *restrict p, const float *restrict g,
+			    float *restrict m, float *restrict v,
+			    float *restrict vmax, size_t n,
+			    struct optreg_adam_tensor_stats *ts)
+{
+	double psq = 0, usq = 0;
+	size_t small = 0, bad_p = 0, bad_m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		float p0 = p[i];
+		optreg_adam_update_f32(s, h, &p[i], g[i], &m[i], &v[i],
+				       vmax ? &vmax[i] : NULL);
+		float d = p[i] - p0;
+		float u = vmax ? vmax[i] : v[i];
+		double p0d = p0, dd = d;
+		psq += p0d * p0d;
+		usq += dd * dd;
+		small += (double)u < thr;
+		bad_p += !isfinite(p[i]);
+		bad_m += !isfinite(m[i]) || !isfinite(v[i]) ||
+			 (vmax && !isfinite(vmax[i]));
+	}
+	ts->param_sumsq = psq;
+	ts->update_sumsq = usq;
+	ts->small_denom = small;
+	ts->nonfinite_param = bad_p;
+	ts->nonfinite_moment = bad_m;
+}
+
+/* optreg_norm2_f32 (torch's summation order), cloned like the update. */
+CPU_CLONES
+static float cpu_norm2(const float *x, size_t n)
+{
+	return optreg_norm2_f32(x, (long)n);
+}
+
+static int cpu_adam_step(void *ctx, const struct optreg_adam_step *st,
+			 struct optreg_adam_step_out *out)
+{
+	(void)ctx;
+	struct optreg_adam_scalars *sc;
+	double *small_thr;
+
+	for (size_t g = 0; g < st->ngroups; g++)
+		if (st->groups[g].h.amsgrad && !st->vmax)
+			return OPTREG_EINVAL;
+	sc = optreg_xcalloc(st->ngroups ? st->ngroups : 1, sizeof(*sc));
+	small_thr = optreg_xcalloc(st->ngroups ? st->ngroups : 1,
+				   sizeof(*small_thr));
+	for (size_t g = 0; g < st->ngroups; g++) {
+		const struct optreg_adam_group *gr = &st->groups[g];
+		optreg_adam_scalars_init(&sc[g], &gr->h, st->step, gr->lr_t);
+		/* sqrt(u) / sqrt(bc2) < eps  <=>  u < eps^2 * bc2 (u >= 0) */
+		double bc2 = 1 - pow(gr->h.beta2, (double)st->step);
+		small_thr[g] = gr->h.eps * gr->h.eps * bc2;
+	}
+
+	/*
+	 * 1 and 2. clip_grad_norm_ in torch's order: the norm of each tensor,
+	 * the norm of those norms, and every gradient times the clamped
+	 * factor (by 1 when the norm is below the maximum, as torch does).
+	 */
+	float *norms =
+		optreg_xcalloc(st->ntensors ? st->ntensors : 1, sizeof(float));
+	for (size_t k = 0; k < st->ntensors; k++) {
+		const struct optreg_adam_tensor *t = &st->tensors[k];
+		norms[k] = cpu_norm2(st->grad + t->offset, t->n);
+		memset(&out->tensors[k], 0, sizeof(out->tensors[k]));
+		out->tensors[k].grad_norm = norms[k];
+	}
+	float total = cpu_norm2(norms, st->ntensors);
+	free(norms);
+	out->grad_norm = total;
+	out->clip_coef = 1;
+	if (st->max_grad_norm > 0) {
+		float cf = optreg_clip_coef_f32(total, st->max_grad_norm);
+		out->clip_coef = cf;
+		for (size_t k = 0; k < st->ntensors; k++) {
+			float *g = st->grad + st->tensors[k].offset;
+			for (size_t i = 0; i < st->tensors[k].n; i++)
+				g[i] = g[i] * cf;
+		}
+	}
+
+	/* 3 and 4. The update, with its statistics. */
+	for (size_t k = 0; k < st->ntensors; k++) {
+		const struct optreg_adam_tensor *t = &st->tensors[k];
+		assert(t->group < st->ngroups);
+		cpu_adam_tensor(&st->groups[t->group].h, &sc[t->group],
+				small_thr[t->group], st->param + t->offset,
+				st->grad + t->offset, st->m + t->offset,
+				st->v + t->offset,
+				st->groups[t->group].h.amsgrad
+					? st->vmax + t->offset
+					: NULL,
+				t->n, &out->tensors[k]);
+	}
+	free(sc);
+	free(small_thr);
+	return 0;
+}
+
+static void cpu_destroy(struct optreg_backend *be)
+{
+	free(be->ctx);
+	be->ctx = NULL;
+}
+
+int optreg_cpu_backend_init(struct optreg_backend *be, int threads,
+			    struct optreg_errors *errs)
+{
+	struct cpu_ctx *c;
+
+	memset(be, 0, sizeof(*be));
+	if (threads < 1 || threads > 256) {
+		if (errs)
+			optreg_error_set_hint(
+				optreg_errors_add(errs, OPTREG_EUSAGE,
+						  "threads", NULL,
+						  "cpu backend: thread count "
+						  "must be between 1 and 256 "
+						  "(got %d)",
+						  threads),
+				"Pass a fixed count; results are "
+				"reproducible per count.");
+		return OPTREG_EUSAGE;
+	}
+	/* Process-wide; set before the first GEMM and never changed. */
+	openblas_set_num_threads(threads);
+	c = optreg_xcalloc(1, sizeof(*c));
+	c->threads = threads;
+
+	be->name = "cpu";
+	/* OPENBLAS_VERSION reads " OpenBLAS 0.3.21 ": drop the spaces. */
+	const char *ver = OPENBLAS_VERSION;
+	while (*ver == ' ')
+		ver++;
+	int vlen = (int)strlen(ver);
+	while (vlen > 0 && ver[vlen - 1] == ' ')
+		vlen--;
+	snprintf(be->device, sizeof(be->device), "cpu: %.*s, %s kernels, %d %s",
+		 vlen, ver, openblas_get_corename(), threads,
+		 threads == 1 ? "thread" : "threads");
+	be->ctx = c;
+	be->destroy = cpu_destroy;
+	be->alloc = cpu_alloc;
+	be->free = cpu_free;
+	be->upload = cpu_upload;
+	be->download = cpu_download;
+	be->fill = cpu_fill;
+	be->sync = cpu_sync;
+	be->gemm = cpu_gemm;
+	be->bias_add = cpu_bias_add;
+	be->col_sum = cpu_col_sum;
+	be->relu_forward = cpu_relu_forward;
+	be->relu_backward = cpu_relu_backward;
+	be->softmax_xent = cpu_softmax_xent;
+	be->scale = cpu_scale;
+	be->axpy = cpu_axpy;
+	be->dot = cpu_dot;
+	be->adam_step = cpu_adam_step;
+	return 0;
+}
