@@ -36,6 +36,7 @@ static const struct command commands[] = {
 	{"key", cmd_key, "register, list and revoke signing keys"},
 	{"namespace", cmd_namespace,
 	 "show or set a namespace's signature threshold"},
+	{"audit", cmd_audit, "read and verify the registry's audit log"},
 };
 
 static void usage(FILE *out)

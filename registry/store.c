@@ -365,7 +365,9 @@ int optreg_store_move_tag(PGconn *conn, const char *ns, const char *name,
 		optreg_buf_release(&exp);
 		rc = OPTREG_ECONFLICT;
 	}
-	if (rc == 0 && !strcmp(status, "ok")) {
+	/* Moving a tag to where it already points changes nothing and is
+	 * not an event. */
+	if (rc == 0 && !strcmp(status, "ok") && *previous != version) {
 		char target[400];
 		snprintf(target, sizeof(target), "%s/%s@%s", ns, name, tag);
 		rc = optreg_audit_append(
