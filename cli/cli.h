@@ -54,6 +54,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_namespace(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_verdicts(int argc, char **argv);
 
 /* True when argv[i] is -h or --help. */
 int cli_is_help(const char *arg);

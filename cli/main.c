@@ -33,6 +33,7 @@ static const struct command commands[] = {
 	{"tag", cmd_tag, "point a tag at a version"},
 	{"log", cmd_log, "list a config's versions, newest first"},
 	{"yank", cmd_yank, "mark a version as not to be used"},
+	{"verdicts", cmd_verdicts, "list the runners' verdicts on a version"},
 	{"key", cmd_key, "register, list and revoke signing keys"},
 	{"namespace", cmd_namespace,
 	 "show or set a namespace's signature threshold"},

@@ -1957,6 +1957,31 @@ static bool lease_seconds(struct optreg_http_req *req, json_t *body, int *out)
 	return true;
 }
 
+/*
+ * Authenticates a runner: a token with a runner (or admin) grant in some
+ * namespace. Leases go only to jobs in those namespaces; heartbeats and
+ * verdicts then need the job's secret lease token, which only the lessee
+ * has. Returns false after answering 401/403.
+ */
+static bool allow_runner(struct optreg_http_req *req, struct optreg_principal *p)
+{
+	if (!authenticate(req, p))
+		return false;
+	if (!p->id[0]) {
+		unauthorized(req, "this request needs a bearer token");
+		optreg_principal_release(p);
+		return false;
+	}
+	for (size_t i = 0; i < p->ngrants; i++)
+		if (p->grants[i].role == OPTREG_ROLE_RUNNER ||
+		    p->grants[i].role == OPTREG_ROLE_ADMIN)
+			return true;
+	optreg_http_problem(req, 403, "forbidden", NULL,
+			    "role runner is required");
+	optreg_principal_release(p);
+	return false;
+}
+
 static void handle_job_lease(struct optreg_http_req *req)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
@@ -1966,23 +1991,14 @@ static void handle_job_lease(struct optreg_http_req *req)
 	size_t n = 0;
 	int secs;
 
-	if (!authenticate(req, &p))
+	if (!allow_runner(req, &p))
 		return;
-	if (!p.id[0]) {
-		unauthorized(req, "this request needs a bearer token");
-		goto out;
-	}
 	/* A runner leases jobs in the namespaces its runner grants cover. */
 	patterns = optreg_xcalloc(p.ngrants + 1, sizeof(*patterns));
 	for (size_t i = 0; i < p.ngrants; i++)
 		if (p.grants[i].role == OPTREG_ROLE_RUNNER ||
 		    p.grants[i].role == OPTREG_ROLE_ADMIN)
 			patterns[n++] = p.grants[i].pattern;
-	if (!n) {
-		optreg_http_problem(req, 403, "forbidden", NULL,
-				    "role runner is required");
-		goto out;
-	}
 	body = req->body.len ? json_body(req) : json_object();
 	if (!body || !lease_seconds(req, body, &secs))
 		goto out;
@@ -2017,8 +2033,7 @@ static void handle_job_heartbeat(struct optreg_http_req *req)
 	long long id;
 	int secs;
 
-	if (!parse_job_id(req, &id) ||
-	    !allow(req, &p, OPTREG_ROLE_RUNNER, NULL))
+	if (!parse_job_id(req, &id) || !allow_runner(req, &p))
 		return;
 	body = json_body(req);
 	if (!body || !lease_seconds(req, body, &secs))
@@ -2058,8 +2073,7 @@ static void handle_job_verdict(struct optreg_http_req *req)
 	long long id;
 
 	optreg_dsse_init(&env);
-	if (!parse_job_id(req, &id) ||
-	    !allow(req, &p, OPTREG_ROLE_RUNNER, NULL))
+	if (!parse_job_id(req, &id) || !allow_runner(req, &p))
 		goto out;
 	if (!json_content_type(req))
 		goto out;

@@ -4,15 +4,20 @@
  * `commands`: a name, `int run(int argc, char **argv)` returning the exit
  * status (argv[0] is the command's name), and a one-line summary.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../common/buf.h"
 #include "../common/error.h"
+#include "../validator/config.h"
+#include "../validator/jcs.h"
+#include "findings.h" /* OPTREG_RUNNER_VERSION */
 #include "selftest.h"
-
-#define OPTREG_RUNNER_VERSION "0.1.0"
+#include "suite.h"
 
 /* Exit statuses, the same numbers as the `optreg` CLI's where they mean the
  * same thing. */
@@ -21,6 +26,7 @@ enum {
 	RUNNER_EXIT_FAILED = 1, /* a check failed (selftest: the math is off) */
 	RUNNER_EXIT_USAGE = 2,	/* wrong arguments */
 	RUNNER_EXIT_IO = 3,	/* a file or directory could not be read */
+	RUNNER_EXIT_ERROR = 4,	/* run: the run broke, not the config */
 };
 
 static int is_help(const char *arg)
@@ -83,15 +89,376 @@ static int cmd_selftest(int argc, char **argv)
 	return rc == 0 ? RUNNER_EXIT_OK : RUNNER_EXIT_FAILED;
 }
 
+/* ------------------------------------------------------------------------
+ * run: the reference suite on one config, locally, no server.
+ */
+
+static void run_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: optreg-runner run [--json] [--suite FILE] "
+		"[--backend cpu] FILE\n\n"
+		"Validates an OptimizerConfig (YAML or JSON; - for standard "
+		"input), checks the\n"
+		"runner's Adam arithmetic (selftest), trains the suite's "
+		"reference workloads\n"
+		"with the config and prints the verdict: per-workload metrics, "
+		"findings, and\n"
+		"the result pass, warn, fail or error. Progress goes to "
+		"stderr.\n\n"
+		"Options:\n"
+		"  --json          print the verdict as JSON on stdout\n"
+		"  --suite FILE    the suite (default: $OPTREG_SUITE, else "
+		"runner/suites/ref-v1.yaml\n"
+		"                  of the checkout the runner was built in)\n"
+		"  --backend cpu   the compute backend; cpu is the only one "
+		"built in\n\n"
+		"Exit status: 0 pass or warn (warnings are printed), 1 fail or "
+		"an invalid\n"
+		"config, 2 usage, 3 a file cannot be read, 4 error (selftest "
+		"failed, a workload\n"
+		"could not run, or the suite file is invalid)\n");
+}
+
+/* Progress on stderr: one line rewritten in place on a terminal, else one
+ * plain line per workload when it ends. The suite reports every optimizer
+ * step, then the workload's end once more with the same step (a run that
+ * stopped on a non-finite value ends before `steps`). */
+struct run_progress {
+	int tty;
+	char workload[32];
+	long step;
+	int done;
+	double last;
+};
+
+static void run_progress_fn(void *ctx, const char *workload, long step,
+			    long steps, double loss)
+{
+	struct run_progress *p = ctx;
+	struct timespec ts;
+	double now;
+	char lossbuf[32] = "";
+	int end;
+
+	if (strcmp(p->workload, workload)) {
+		snprintf(p->workload, sizeof(p->workload), "%s", workload);
+		p->step = 0;
+		p->done = 0;
+		p->last = 0;
+	}
+	end = step >= steps || step == p->step;
+	p->step = step;
+	if (!isnan(loss))
+		snprintf(lossbuf, sizeof(lossbuf), "  loss %.4g", loss);
+	if (!p->tty) {
+		if (end && !p->done)
+			fprintf(stderr, "optreg-runner: %s: %ld/%ld steps%s\n",
+				workload, step, steps, lossbuf);
+		p->done |= end;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	if (!end && now - p->last < 0.1)
+		return;
+	p->last = now;
+	fprintf(stderr, "\r\033[K%-15s step %6ld/%-6ld%s", workload, step,
+		steps, lossbuf);
+	fflush(stderr);
+}
+
+static double num(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "?";
+}
+
+/* A number for a table cell, `digits` significant; "-" when absent. */
+static const char *cell(char *buf, size_t n, double v, int digits,
+			const char *suffix)
+{
+	if (isnan(v))
+		snprintf(buf, n, "-");
+	else
+		snprintf(buf, n, "%.*g%s", digits, v, suffix);
+	return buf;
+}
+
+static void upper(char *dst, const char *src, size_t n)
+{
+	size_t i = 0;
+
+	for (; src[i] && i + 1 < n; i++)
+		dst[i] = (char)(src[i] >= 'a' && src[i] <= 'z'
+					? src[i] - 'a' + 'A'
+					: src[i]);
+	dst[i] = '\0';
+}
+
+/* The verdict for people, from the same JSON --json prints. */
+static void print_verdict(const char *file, const json_t *v)
+{
+	const json_t *st = json_object_get(v, "selftest");
+	const json_t *wls = json_object_get(v, "workloads");
+	const json_t *fs = json_object_get(v, "findings");
+	const char *result = str(v, "result");
+	const json_t *w, *f;
+	char res[16];
+	size_t i;
+
+	printf("config    %s (%s)\n", file, str(v, "config_digest"));
+	printf("suite     %s (%s)\n", str(v, "suite"), str(v, "suite_digest"));
+	printf("runner    %s on %s\n", str(v, "runner_version"),
+	       str(v, "device"));
+	if (st)
+		printf("selftest  %.0f passed, %.0f failed\n",
+		       num(st, "passed"), num(st, "failed"));
+
+	if (json_array_size(wls)) {
+		printf("\n%-15s %6s %6s %11s %11s %9s %7s %8s  %s\n",
+		       "workload", "steps", "warmup", "loss first", "loss last",
+		       "max/first", "spikes", "test acc", "result");
+		json_array_foreach(wls, i, w)
+		{
+			const json_t *m = json_object_get(w, "metrics");
+			const json_t *sc = json_object_get(w, "schedule");
+			char a[24], b[24], c[24], d[24], e[24];
+			double first = num(m, "initial_loss");
+			double steps_run = num(m, "steps_run");
+			char steps[24];
+
+			if (!isnan(steps_run) && steps_run != num(w, "steps"))
+				snprintf(steps, sizeof(steps), "%.0f/%.0f",
+					 steps_run, num(w, "steps"));
+			else
+				snprintf(steps, sizeof(steps), "%.0f",
+					 num(w, "steps"));
+			printf("%-15s %6s %6.0f %11s %11s %9s %7s %8s  %s\n",
+			       str(w, "name"), steps, num(sc, "warmup_steps"),
+			       cell(a, sizeof(a), first, 4, ""),
+			       cell(b, sizeof(b), num(m, "final_loss"), 4, ""),
+			       cell(c, sizeof(c), num(m, "max_loss") / first, 3,
+				    ""),
+			       cell(d, sizeof(d),
+				    100 * num(m, "spike_fraction"), 2, "%"),
+			       cell(e, sizeof(e), num(m, "test_accuracy"), 4,
+				    ""),
+			       str(w, "result"));
+		}
+	}
+
+	if (json_array_size(fs)) {
+		printf("\nfindings\n");
+		json_array_foreach(fs, i, f)
+		{
+			const json_t *wl = json_object_get(f, "workload");
+			const json_t *step = json_object_get(f, "step");
+			char where[32] = "";
+			upper(res, str(f, "severity"), sizeof(res));
+			if (json_is_integer(step))
+				snprintf(where, sizeof(where), "step %lld",
+					 (long long)json_integer_value(step));
+			printf("  %-5s %-14s %-17s %-10s %s\n", res,
+			       json_is_string(wl) ? json_string_value(wl) : "-",
+			       str(f, "criterion"), where, str(f, "message"));
+		}
+	}
+
+	upper(res, result, sizeof(res));
+	printf("\nresult: %s", res);
+	if (!strcmp(result, "warn"))
+		printf(" (the config trains, but read the warnings above)");
+	else if (!strcmp(result, "error"))
+		printf(" (the run broke, not the config: no judgement)");
+	printf(" in %.1f s\n", num(json_object_get(v, "time"), "seconds"));
+}
+
+static int run_opt(int argc, char **argv, int *i, const char *name,
+		   const char **val)
+{
+	size_t n = strlen(name);
+
+	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') {
+		*val = argv[*i] + n + 1;
+		return 1;
+	}
+	if (strcmp(argv[*i], name))
+		return 0;
+	if (*i + 1 == argc) {
+		fprintf(stderr, "optreg-runner run: %s needs a value\n", name);
+		*val = NULL;
+		return 1;
+	}
+	*val = argv[++*i];
+	return 1;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	const char *file = NULL, *suite_file = NULL, *backend = "cpu";
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf out = OPTREG_BUF_INIT;
+	struct run_progress prog = {.tty = isatty(STDERR_FILENO)};
+	char digest[OPTREG_DIGEST_LEN + 1];
+	struct optreg_suite *suite = NULL;
+	struct optreg_config cfg;
+	struct optreg_doc doc;
+	json_t *verdict = NULL;
+	char *suite_path;
+	int json = 0, rc, status;
+
+	for (int i = 1; i < argc; i++) {
+		const char *val;
+		if (is_help(argv[i])) {
+			run_usage(stdout);
+			return RUNNER_EXIT_OK;
+		} else if (!strcmp(argv[i], "--json")) {
+			json = 1;
+		} else if (run_opt(argc, argv, &i, "--suite", &val)) {
+			if (!val)
+				return RUNNER_EXIT_USAGE;
+			suite_file = val;
+		} else if (run_opt(argc, argv, &i, "--backend", &val)) {
+			if (!val)
+				return RUNNER_EXIT_USAGE;
+			backend = val;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr,
+				"optreg-runner run: unknown option \"%s\"\n",
+				argv[i]);
+			run_usage(stderr);
+			return RUNNER_EXIT_USAGE;
+		} else if (file) {
+			fprintf(stderr,
+				"optreg-runner run: one config at a "
+				"time (got \"%s\" and \"%s\")\n",
+				file, argv[i]);
+			return RUNNER_EXIT_USAGE;
+		} else {
+			file = argv[i];
+		}
+	}
+	if (!file) {
+		fprintf(stderr, "optreg-runner run: a config file is needed\n");
+		run_usage(stderr);
+		return RUNNER_EXIT_USAGE;
+	}
+	if (strcmp(backend, "cpu")) {
+		fprintf(stderr,
+			"optreg-runner run: backend \"%s\" is not built in\n"
+			"hint: use --backend cpu (CUDA joins when nvcc is "
+			"present at build time)\n",
+			backend);
+		return RUNNER_EXIT_USAGE;
+	}
+
+	/* The config, checked as `optreg lint` does. */
+	optreg_doc_init(&doc);
+	memset(&cfg, 0, sizeof(cfg));
+	if (!strcmp(file, "-")) {
+		char chunk[65536];
+		size_t n;
+		while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+			optreg_buf_add(&out, chunk, n);
+		rc = optreg_doc_load(&doc, "-", out.data, out.len, &errs);
+		optreg_buf_reset(&out);
+	} else {
+		rc = optreg_doc_load_file(&doc, file, &errs);
+	}
+	if (!rc)
+		rc = optreg_config_validate(&doc, &cfg, &errs);
+	if (!rc)
+		rc = optreg_jcs_serialize(doc.root, &out, &errs);
+	if (rc) {
+		optreg_buf_reset(&out);
+		optreg_errors_format(&errs, file, &out);
+		fputs(out.data, stderr);
+		status = rc == OPTREG_EIO ? RUNNER_EXIT_IO : RUNNER_EXIT_FAILED;
+		goto done;
+	}
+	optreg_digest(out.data, out.len, digest);
+
+	suite_path = suite_file ? optreg_xstrdup(suite_file)
+				: optreg_suite_default_path();
+	rc = optreg_suite_load(&suite, suite_path, &errs);
+	if (rc) {
+		optreg_buf_reset(&out);
+		optreg_errors_format(&errs, suite_path, &out);
+		fputs(out.data, stderr);
+		free(suite_path);
+		status = rc == OPTREG_EIO ? RUNNER_EXIT_IO : RUNNER_EXIT_ERROR;
+		goto done;
+	}
+	free(suite_path);
+
+	rc = optreg_suite_run(suite, &cfg, digest, run_progress_fn, &prog,
+			      &verdict, &errs);
+	if (prog.tty)
+		fprintf(stderr, "\r\033[K");
+	if (rc) {
+		optreg_buf_reset(&out);
+		optreg_errors_format(&errs, NULL, &out);
+		fprintf(stderr, "optreg-runner run: no verdict\n%s", out.data);
+		status = RUNNER_EXIT_ERROR;
+		goto done;
+	}
+
+	if (json) {
+		char *s = json_dumps(verdict, JSON_INDENT(2) |
+						      JSON_PRESERVE_ORDER |
+						      JSON_REAL_PRECISION(6));
+		if (s)
+			printf("%s\n", s);
+		free(s);
+	} else {
+		print_verdict(file, verdict);
+	}
+	const char *result =
+		json_string_value(json_object_get(verdict, "result"));
+	status = !strcmp(result, "pass") || !strcmp(result, "warn")
+			 ? RUNNER_EXIT_OK
+		 : !strcmp(result, "fail") ? RUNNER_EXIT_FAILED
+					   : RUNNER_EXIT_ERROR;
+	if (fflush(stdout) != 0) {
+		perror("optreg-runner: cannot write to standard output");
+		status = RUNNER_EXIT_IO;
+	}
+
+done:
+	json_decref(verdict);
+	optreg_suite_free(suite);
+	optreg_config_release(&cfg);
+	optreg_doc_release(&doc);
+	optreg_buf_release(&out);
+	optreg_errors_release(&errs);
+	return status;
+}
+
 struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *summary;
 };
 
+/* `serve`: the job loop against a registry (runner/serve.c). */
+int optreg_runner_serve(int argc, char **argv);
+
 static const struct command commands[] = {
 	{"selftest", cmd_selftest,
 	 "check the Adam/AdamW arithmetic against PyTorch's golden traces"},
+	{"run", cmd_run,
+	 "judge a config on the reference suite, locally (no server)"},
+	{"serve", optreg_runner_serve,
+	 "lease jobs from the registry and post signed verdicts"},
 };
 
 static void usage(FILE *out)
@@ -101,11 +468,15 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-14s %s\n", commands[i].name,
 			commands[i].summary);
-	fprintf(out,
-		"\nRun `optreg-runner <command> --help` for a command's "
-		"options.\n\n"
-		"Environment:\n"
-		"  OPTREG_GOLDEN   directory of golden torch-adam traces\n");
+	fprintf(out, "\nRun `optreg-runner <command> --help` for a command's "
+		     "options.\n\n"
+		     "Environment:\n"
+		     "  OPTREG_GOLDEN   directory of golden torch-adam traces\n"
+		     "  OPTREG_SUITE    the suite file `run` uses by default\n"
+		     "  OPTREG_URL      the registry `serve` leases jobs from\n"
+		     "  OPTREG_TOKEN    `serve`'s bearer token (runner role)\n"
+		     "  OPTREG_KEY      the private key `serve` signs verdicts "
+		     "with\n");
 }
 
 int main(int argc, char **argv)
