@@ -30,7 +30,7 @@ CFLAGS ?=
 CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wformat=2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	$(OPT) $(HARDEN) $(SANFLAGS) $(PKG_CFLAGS) -I. -MMD -MP
-LDFLAGS += -pie -Wl,-z,relro,-z,now $(SANFLAGS)
+LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANFLAGS)
 LDLIBS := $(PKG_LIBS) -lm
 
 COMMON_SRC := $(wildcard common/*.c)
