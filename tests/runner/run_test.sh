@@ -1,0 +1,156 @@
+#!/bin/sh
+# tests/runner/run_test.sh: `optreg-runner selftest` and `optreg-runner run`
+# as people and CI use them: verdicts of a known-good and a known-bad config
+# from examples/configs/, determinism, and the exit statuses of the ways a
+# run can go wrong. Runs the small test suite (runner/suites/ci.yaml), not
+# ref-v1, so the whole file takes well under a minute. Prints TAP. Needs BIN
+# (default bin).
+set -u
+BIN=${BIN:-bin}
+RUNNER="$BIN/optreg-runner"
+OPTREG="$BIN/optreg"
+SUITE=runner/suites/ci.yaml
+GOOD=examples/configs/adamw-cosine-1e-3.yaml
+BAD=examples/configs/bad-lr-1e-1.yaml
+WARN=examples/configs/bad-eps-1e-1.yaml
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/optreg-runner.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+n=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+not_ok() {
+	n=$((n + 1))
+	echo "not ok $n - $1"
+	[ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/# /'
+	return 0
+}
+# check DESC EXPECTED_STATUS COMMAND...: runs COMMAND with stdout in
+# $tmp/out and stderr in $tmp/err; passes on the expected exit status.
+check() {
+	desc=$1 want=$2
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	if [ "$got" = "$want" ]; then
+		ok "$desc"
+	else
+		not_ok "$desc" "exit status $got, want $want; stderr: $(head -c 800 "$tmp/err")"
+	fi
+}
+# contains DESC FILE TEXT: FILE contains TEXT literally.
+contains() {
+	if grep -qF -- "$3" "$2"; then
+		ok "$1"
+	else
+		not_ok "$1" "no \"$3\" in: $(head -c 800 "$2")"
+	fi
+}
+lacks() {
+	if grep -qF -- "$3" "$2"; then
+		not_ok "$1" "unexpected \"$3\" in: $(head -c 800 "$2")"
+	else
+		ok "$1"
+	fi
+}
+# Everything of a --json verdict but its "time" member (the last one).
+untimed() {
+	sed '/^  "time": {/,/^  }/d' "$1"
+}
+
+check "selftest passes" 0 "$RUNNER" selftest
+contains "selftest reports no failures" "$tmp/out" " 0 failed"
+
+check "run --help exits 0" 0 "$RUNNER" run --help
+contains "run --help shows usage" "$tmp/out" "usage: optreg-runner run"
+check "the runner's --help lists run" 0 "$RUNNER" --help
+contains "the command list has run" "$tmp/out" "  run "
+
+# A known-good config passes, with the readable verdict.
+check "known-good config passes (exit 0)" 0 "$RUNNER" run --suite "$SUITE" "$GOOD"
+contains "the verdict says PASS" "$tmp/out" "result: PASS"
+contains "the verdict names the suite" "$tmp/out" "suite     ci (sha256:"
+contains "the verdict shows the selftest" "$tmp/out" "selftest  16 passed, 0 failed"
+contains "the verdict has a row per workload" "$tmp/out" "fmnist_mlp"
+lacks "no findings for the known-good config" "$tmp/out" "findings"
+contains "progress goes to stderr as plain lines off a terminal" "$tmp/err" \
+	"optreg-runner: fmnist_mlp: 60/60 steps"
+
+# A known-bad config fails with the finding it is known for.
+check "known-bad config fails (exit 1)" 1 "$RUNNER" run --suite "$SUITE" --json "$BAD"
+cp "$tmp/out" "$tmp/bad.json"
+contains "its verdict is fail" "$tmp/bad.json" '"result": "fail"'
+contains "it has a loss_explosion finding" "$tmp/bad.json" '"criterion": "loss_explosion"'
+contains "the finding names its workload" "$tmp/bad.json" '"workload": "fmnist_mlp"'
+contains "the finding names its step" "$tmp/bad.json" '"step": 2,'
+digest=$("$OPTREG" digest "$BAD")
+contains "config_digest is the config's digest" "$tmp/bad.json" "\"config_digest\": \"$digest\""
+sdigest=$("$OPTREG" digest "$SUITE")
+contains "suite_digest is the suite file's digest" "$tmp/bad.json" "\"suite_digest\": \"$sdigest\""
+contains "the verdict has a runner version" "$tmp/bad.json" '"runner_version": "'
+contains "the verdict names the device" "$tmp/bad.json" '"device": "cpu: OpenBLAS'
+contains "the verdict has loss curves" "$tmp/bad.json" '"loss_curve": ['
+check "readable verdict of the known-bad config" 1 "$RUNNER" run --suite "$SUITE" "$BAD"
+contains "the readable verdict says FAIL" "$tmp/out" "result: FAIL"
+contains "and lists the finding" "$tmp/out" "FAIL  fmnist_mlp     loss_explosion"
+
+# A config the suite only warns about exits 0 and says so.
+check "warned config exits 0" 0 "$RUNNER" run --suite "$SUITE" "$WARN"
+contains "the verdict says WARN" "$tmp/out" "result: WARN"
+contains "with the eps_dominated finding" "$tmp/out" "eps_dominated"
+
+# Determinism: the same config twice gives the same verdict, bar "time".
+check "first --json run" 0 "$RUNNER" run --suite "$SUITE" --json "$GOOD"
+untimed "$tmp/out" >"$tmp/a.json"
+check "second --json run" 0 "$RUNNER" run --suite "$SUITE" --json "$GOOD"
+untimed "$tmp/out" >"$tmp/b.json"
+if cmp -s "$tmp/a.json" "$tmp/b.json" && [ -s "$tmp/a.json" ]; then
+	ok "two runs give identical verdicts except for time"
+else
+	not_ok "two runs give identical verdicts except for time" \
+		"$(diff "$tmp/a.json" "$tmp/b.json" | head -n 20)"
+fi
+contains "the time member is there" "$tmp/out" '"time": {'
+
+# An invalid config is reported like lint and not run.
+cat >"$tmp/invalid.yaml" <<'EOF'
+apiVersion: optreg/v1
+kind: OptimizerConfig
+metadata: {namespace: t, name: invalid}
+spec:
+  optimizer: adam
+  lr: 1.0e-3
+  betas: [0.9, 1.0]
+  eps: 1.0e-8
+  weight_decay: 0.0
+EOF
+check "an invalid config exits 1" 1 "$RUNNER" run --suite "$SUITE" "$tmp/invalid.yaml"
+contains "the error names the field, line and column" "$tmp/err" "invalid.yaml:7:"
+contains "the error names the path" "$tmp/err" "spec.betas[1]"
+lacks "nothing was run" "$tmp/err" "steps"
+
+check "a missing config exits 3" 3 "$RUNNER" run --suite "$SUITE" "$tmp/nope.yaml"
+check "no config is a usage error" 2 "$RUNNER" run --suite "$SUITE"
+check "an unknown option is a usage error" 2 "$RUNNER" run --frobnicate "$GOOD"
+check "an unknown backend is a usage error" 2 "$RUNNER" run --backend tpu "$GOOD"
+check "a missing suite file exits 3" 3 "$RUNNER" run --suite "$tmp/nope.yaml" "$GOOD"
+
+# The suite file is checked strictly; errors name the field.
+sed 's/^    steps: 60$/    steps: sixty/' "$SUITE" >"$tmp/bad-suite.yaml"
+check "a suite with a bad field is an error (exit 4)" 4 "$RUNNER" run --suite "$tmp/bad-suite.yaml" "$GOOD"
+contains "the suite error names the field" "$tmp/err" 'workloads[4].steps: must be an integer'
+sed 's/^  spike_factor: 2$/  spike_facter: 2/' "$SUITE" >"$tmp/bad-suite.yaml"
+check "a suite with a misspelt threshold is an error" 4 "$RUNNER" run --suite "$tmp/bad-suite.yaml" "$GOOD"
+contains "the misspelt field is named" "$tmp/err" "thresholds.spike_facter: unknown field"
+contains "the missing one too" "$tmp/err" "thresholds.spike_factor: is required"
+
+# A runner whose arithmetic cannot be checked refuses to judge.
+check "no golden traces: error verdict (exit 4)" 4 \
+	env OPTREG_GOLDEN="$tmp/no-traces" "$RUNNER" run --suite "$SUITE" --json "$GOOD"
+contains "the verdict is error" "$tmp/out" '"result": "error"'
+contains "with a selftest finding" "$tmp/out" '"criterion": "selftest"'
+lacks "and no workload was run" "$tmp/out" '"name": "quadratic_deep"'
+
+echo "1..$n"
