@@ -13,11 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/keyring.h"
+#include "../validator/config.h"
 #include "cli.h"
 
 static const char help[] =
 	"usage: optreg verify ENVELOPE --key PUB [--key PUB...] [--threshold "
-	"N]\n\n"
+	"N]\n"
+	"       optreg verify ENVELOPE --registry [--threshold N] [--url URL] "
+	"[--token T]\n\n"
 	"Verifies a signed config (a DSSE envelope from `optreg sign`; - for "
 	"standard\ninput) offline: the payloadType must "
 	"be\n" OPTREG_CONFIG_PAYLOAD_TYPE
@@ -32,7 +36,13 @@ static const char help[] =
 	"too); repeat\n"
 	"                 for several\n"
 	"  --threshold N  require valid signatures from N distinct keys "
-	"(default 1)\n\n"
+	"(default 1)\n"
+	"  --registry     check against the keys registered in the registry "
+	"(GET\n"
+	"                 /v1/keys): a signature counts when its key is "
+	"registered, not\n"
+	"                 revoked, and allowed for the config's namespace\n"
+	"                 ($OPTREG_URL, $OPTREG_TOKEN, or --url/--token)\n\n"
 	"Exit status: 0 verified, 1 too few valid signatures or an invalid "
 	"envelope or\npayload, 2 usage (also a key that is not Ed25519), 3 a "
 	"file cannot be read.\n";
@@ -139,6 +149,52 @@ static long check_signatures(const struct optreg_dsse *env,
 	return (long)nvalid;
 }
 
+/*
+ * Verifies against the registry's key list: the config's namespace decides
+ * which keys may sign. Returns the exit status.
+ */
+static int verify_with_registry(struct cli_remote *r, const char *file,
+				const struct optreg_dsse *env, long threshold)
+{
+	struct optreg_errors why = OPTREG_ERRORS_INIT;
+	struct optreg_config cfg = {0};
+	struct optreg_keyring kr;
+	json_t *list = NULL;
+	int status;
+
+	optreg_keyring_init(&kr);
+	status = cli_check_config_payload(file, env, &cfg);
+	if (status == OPTREG_EXIT_OK)
+		status = cli_remote_call(r, "GET", "/v1/keys", NULL, &list);
+	if (status != OPTREG_EXIT_OK)
+		goto out;
+	optreg_keyring_load(&kr, list);
+	const struct optreg_keyring_key **valid =
+		optreg_xcalloc(env->nsigs + 1, sizeof(*valid));
+	size_t n = optreg_keyring_verify(&kr, env, cfg.namespace_, NULL, NULL,
+					 valid, &why);
+	for (size_t i = 0; i < n; i++)
+		printf("%s: valid (%s)\n", valid[i]->id,
+		       valid[i]->principal ? valid[i]->principal : "?");
+	for (size_t i = 0; i < why.len; i++)
+		printf("%s: %s\n", why.items[i].rule, why.items[i].message);
+	free(valid);
+	if ((long)n < threshold) {
+		fprintf(stderr,
+			"optreg verify: %s: %zu valid signature%s from "
+			"registered keys allowed for namespace %s, %ld "
+			"required\n",
+			file, n, n == 1 ? "" : "s", cfg.namespace_, threshold);
+		status = OPTREG_EXIT_INVALID;
+	}
+out:
+	json_decref(list);
+	optreg_keyring_release(&kr);
+	optreg_config_release(&cfg);
+	optreg_errors_release(&why);
+	return status;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	const char *file = NULL, *val;
@@ -149,7 +205,8 @@ int cmd_verify(int argc, char **argv)
 	struct optreg_dsse env;
 	size_t nkeys = 0;
 	long threshold = 1, nvalid = 0;
-	int rc, status = OPTREG_EXIT_OK;
+	int rc, status = OPTREG_EXIT_OK, registry = 0;
+	struct cli_remote remote = {.cmd = "verify"};
 
 	optreg_dsse_init(&env);
 	for (int i = 1; i < argc; i++) {
@@ -159,6 +216,17 @@ int cmd_verify(int argc, char **argv)
 			fputs(help, stdout);
 			goto out;
 		}
+		if (!strcmp(a, "--registry")) {
+			registry = 1;
+			continue;
+		}
+		rc = cli_remote_option(&remote, argc, argv, &i);
+		if (rc < 0) {
+			status = OPTREG_EXIT_USAGE;
+			goto out;
+		}
+		if (rc > 0)
+			continue;
 		val = NULL;
 		rc = cli_opt_value("verify", argc, argv, &i, "--key", &val);
 		if (rc > 0) {
@@ -190,16 +258,17 @@ int cmd_verify(int argc, char **argv)
 		}
 		file = a;
 	}
-	if (!file || !nkeys) {
+	if (!file || (!nkeys && !registry) || (nkeys && registry)) {
 		fprintf(stderr,
-			"optreg verify: expected ENVELOPE and at least "
-			"one --key\n%s",
+			"optreg verify: expected ENVELOPE and either --key "
+			"PUB (at least one) or --registry\n%s",
 			help);
 		status = OPTREG_EXIT_USAGE;
 		goto out;
 	}
 
-	status = keyring_load(&ring, keypaths, nkeys);
+	if (!registry)
+		status = keyring_load(&ring, keypaths, nkeys);
 	if (status == OPTREG_EXIT_OK)
 		status = cli_read_input("verify", file, &in);
 	if (status != OPTREG_EXIT_OK)
@@ -214,6 +283,10 @@ int cmd_verify(int argc, char **argv)
 			"%s: payloadType: must be \"%s\" (got \"%s\")\n", file,
 			OPTREG_CONFIG_PAYLOAD_TYPE, env.payload_type);
 		status = OPTREG_EXIT_INVALID;
+		goto out;
+	}
+	if (registry) {
+		status = verify_with_registry(&remote, file, &env, threshold);
 		goto out;
 	}
 	nvalid = check_signatures(&env, &ring);
@@ -237,6 +310,7 @@ out:
 	optreg_buf_release(&in);
 	optreg_dsse_release(&env);
 	keyring_release(&ring);
+	cli_remote_close(&remote);
 	free(keypaths);
 	return status;
 }

@@ -377,6 +377,25 @@ def t_revoked_after_still_verifies():
     eq(r.etext, verified_line((W.carol_id, "carol@team-a")), "stderr")
 
 
+def t_verify_registry():
+    """optreg verify --registry: the registry's key list decides."""
+    f, _, _ = config(A, "verify-registry")
+    env = os.path.join(W.dir, "verify-registry.signed.json")
+    expect(optreg("sign", f, "--key", W.alice, "--out", env), 0, "sign")
+    r = expect(optreg("verify", env, "--registry"), 0, "alice, registered for team-a")
+    eq(r.text, "%s: valid (alice@team-a)\n" % W.alice_id, "stdout")
+    # The same signature does not count for a namespace the key may not
+    # sign for.
+    fb, _, _ = config(B, "verify-registry")
+    envb = os.path.join(W.dir, "verify-registry-b.signed.json")
+    expect(optreg("sign", fb, "--key", W.alice, "--out", envb), 0, "sign for team-b")
+    r = expect(optreg("verify", envb, "--registry"), 1, "alice for team-b")
+    assert r.text.startswith("key_not_allowed: "), "stdout: %r" % r.text
+    has(r, "0 valid signatures from registered keys allowed for namespace %s" % B)
+    # Both --key and --registry, or neither, is a usage error.
+    expect(optreg("verify", env), 2, "neither")
+
+
 def t_threshold():
     r = expect(optreg("namespace", "set", A2, "--signature-threshold", "2", token="admin"), 0)
     eq(r.text, "%s: signature threshold 2\n" % A2, "set")
@@ -584,6 +603,8 @@ TESTS = [
     ("a revoked key cannot submit (exit 4 revoked_key), new content or old", t_revoked_key),
     ("a version signed before its key was revoked still passes fetch --verify",
      t_revoked_after_still_verifies),
+    ("verify --registry: registered keys count only for their namespaces",
+     t_verify_registry),
     ("threshold 2: one signature refused, the envelope signed by two keys accepted",
      t_threshold),
     ("tampering: versions to tamper with verify first", t_tamper_setup),
