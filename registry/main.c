@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 
+#include "../validator/doc.h"
 #include "audit.h"
 #include "auth.h"
 #include "registry.h"
@@ -32,7 +33,16 @@ static const char usage_text[] =
 	"the database\n"
 	"  token revoke ID         revoke a token at once\n"
 	"  routes                  print the routes served, one per line\n\n"
-	"Options (and environment):\n"
+	"Options (and environment; flags win over the environment, which wins "
+	"over\nthe settings file):\n"
+	"  --config FILE           YAML or JSON settings, keys as the flags "
+	"with '_'\n"
+	"                          (database, listen, threads, pool, "
+	"max_body,\n"
+	"                          anonymous_read, registry_key, "
+	"audit_origin,\n"
+	"                          checkpoint_every, checkpoint_interval) "
+	"(OPTREG_CONFIG)\n"
 	"  --database CONNINFO     libpq conninfo or URI "
 	"(OPTREG_DATABASE_URL)\n"
 	"  --listen HOST:PORT      default 127.0.0.1:8080 (OPTREG_LISTEN); "
@@ -101,20 +111,121 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 	return true;
 }
 
+/* The settings file stays loaded for the life of the process: options
+ * borrow its strings. */
+static struct optreg_doc config_file;
+
+/* An integer setting from the file, within [lo, hi]. */
+static int file_long(const char *path, const char *key, const json_t *v,
+		     long lo, long hi, long *out)
+{
+	double d = json_number_value(v);
+
+	if (!json_is_number(v) || d != (double)(long)d || d < lo || d > hi)
+		return usage_error("%s: %s must be an integer from %ld to %ld",
+				   path, key, lo, hi);
+	*out = (long)d;
+	return 0;
+}
+
+/*
+ * Applies a YAML or JSON settings file: keys as the long flags, with '_'
+ * for '-' (database, listen, threads, pool, max_body, anonymous_read,
+ * registry_key, audit_origin, checkpoint_every, checkpoint_interval).
+ */
+static int load_settings(const char *path, struct options *o)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	const char *key;
+	json_t *v;
+	int rc = 0;
+
+	optreg_doc_init(&config_file);
+	if (optreg_doc_load_file(&config_file, path, &errs) < 0) {
+		struct optreg_buf b = OPTREG_BUF_INIT;
+		optreg_errors_format(&errs, path, &b);
+		fprintf(stderr, "optreg-server: cannot load settings\n%s",
+			b.data);
+		optreg_buf_release(&b);
+		optreg_errors_release(&errs);
+		return 2;
+	}
+	if (!json_is_object(config_file.root))
+		return usage_error("%s: settings must be a mapping of names to "
+				   "values",
+				   path);
+	json_object_foreach(config_file.root, key, v)
+	{
+		const char **str =
+			!strcmp(key, "database")       ? &o->database
+			: !strcmp(key, "listen")       ? &o->listen
+			: !strcmp(key, "registry_key") ? &o->registry_key
+			: !strcmp(key, "audit_origin") ? &o->audit_origin
+						       : NULL;
+		if (str) {
+			if (!json_is_string(v))
+				return usage_error("%s: %s must be a string",
+						   path, key);
+			*str = json_string_value(v);
+		} else if (!strcmp(key, "anonymous_read")) {
+			if (!json_is_boolean(v))
+				return usage_error("%s: anonymous_read must be "
+						   "true or false",
+						   path);
+			o->anonymous_read = json_is_true(v);
+		} else if (!strcmp(key, "threads")) {
+			rc = file_long(path, key, v, 1, 256, &o->threads);
+		} else if (!strcmp(key, "pool")) {
+			rc = file_long(path, key, v, 1, 256, &o->pool);
+		} else if (!strcmp(key, "max_body")) {
+			rc = file_long(path, key, v, 1024, 64L << 20,
+				       &o->max_body);
+		} else if (!strcmp(key, "checkpoint_every")) {
+			rc = file_long(path, key, v, 1, 1000000,
+				       &o->checkpoint_every);
+		} else if (!strcmp(key, "checkpoint_interval")) {
+			rc = file_long(path, key, v, 1, 86400,
+				       &o->checkpoint_interval);
+		} else {
+			return usage_error(
+				"%s: unknown setting \"%s\"; settings are "
+				"database, listen, threads, pool, max_body, "
+				"anonymous_read, registry_key, audit_origin, "
+				"checkpoint_every, checkpoint_interval",
+				path, key);
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Settings come from flags, then the environment, then --config FILE (or
+ * $OPTREG_CONFIG), then defaults. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	const char *env;
+	const char *env, *file = getenv("OPTREG_CONFIG");
+	int rc;
 
 	memset(o, 0, sizeof(*o));
-	o->database = getenv("OPTREG_DATABASE_URL");
-	o->listen = getenv("OPTREG_LISTEN");
-	o->registry_key = getenv("OPTREG_REGISTRY_KEY");
-	o->audit_origin = getenv("OPTREG_AUDIT_ORIGIN");
 	o->checkpoint_every = 100;
 	o->checkpoint_interval = 10;
 	o->threads = 4;
 	o->pool = 8;
 	o->max_body = 1 << 20;
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--config"))
+			file = argv[i + 1];
+	if (file && *file && (rc = load_settings(file, o)))
+		return rc;
+	if ((env = getenv("OPTREG_DATABASE_URL")))
+		o->database = env;
+	if ((env = getenv("OPTREG_LISTEN")))
+		o->listen = env;
+	if ((env = getenv("OPTREG_REGISTRY_KEY")))
+		o->registry_key = env;
+	if ((env = getenv("OPTREG_AUDIT_ORIGIN")))
+		o->audit_origin = env;
 	if ((env = getenv("OPTREG_THREADS")) &&
 	    !parse_long(env, 1, 256, &o->threads))
 		return usage_error("OPTREG_THREADS must be 1..256 (got %s)",
@@ -128,8 +239,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return usage_error("OPTREG_MAX_BODY must be 1024..67108864 "
 				   "(got %s)",
 				   env);
-	env = getenv("OPTREG_ANONYMOUS_READ");
-	o->anonymous_read = env && (!strcmp(env, "1") || !strcmp(env, "true"));
+	if ((env = getenv("OPTREG_ANONYMOUS_READ")))
+		o->anonymous_read = !strcmp(env, "1") || !strcmp(env, "true");
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -141,7 +252,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		if (a[0] == '-' && a[1] == '-' && !v)
 			return usage_error("%s needs a value (or is unknown)",
 					   a);
-		if (!strcmp(a, "--database")) {
+		if (!strcmp(a, "--config")) {
+			/* Read before the environment, above. */
+		} else if (!strcmp(a, "--database")) {
 			o->database = v;
 		} else if (!strcmp(a, "--listen")) {
 			o->listen = v;
