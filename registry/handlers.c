@@ -1963,7 +1963,8 @@ static bool lease_seconds(struct optreg_http_req *req, json_t *body, int *out)
  * verdicts then need the job's secret lease token, which only the lessee
  * has. Returns false after answering 401/403.
  */
-static bool allow_runner(struct optreg_http_req *req, struct optreg_principal *p)
+static bool allow_runner(struct optreg_http_req *req,
+			 struct optreg_principal *p)
 {
 	if (!authenticate(req, p))
 		return false;

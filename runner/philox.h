@@ -28,8 +28,7 @@ static inline OPTREG_HD void optreg_philox4x32_10(const uint32_t ctr_in[4],
 						  const uint32_t key_in[2],
 						  uint32_t out[4])
 {
-	uint32_t c0 = ctr_in[0], c1 = ctr_in[1], c2 = ctr_in[2],
-		 c3 = ctr_in[3];
+	uint32_t c0 = ctr_in[0], c1 = ctr_in[1], c2 = ctr_in[2], c3 = ctr_in[3];
 	uint32_t k0 = key_in[0], k1 = key_in[1];
 
 	for (int r = 0; r < 10; r++) {
@@ -54,10 +53,9 @@ static inline OPTREG_HD void optreg_philox4x32_10(const uint32_t ctr_in[4],
 
 /* Four 32-bit words for (seed, stream, index). */
 static inline OPTREG_HD void optreg_philox_draw(uint64_t seed, uint32_t stream,
-					       uint64_t index, uint32_t out[4])
+						uint64_t index, uint32_t out[4])
 {
-	uint32_t ctr[4] = {(uint32_t)index, (uint32_t)(index >> 32), stream,
-			   0};
+	uint32_t ctr[4] = {(uint32_t)index, (uint32_t)(index >> 32), stream, 0};
 	uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
 
 	optreg_philox4x32_10(ctr, key, out);
@@ -82,7 +80,8 @@ static inline OPTREG_HD double optreg_philox_u01(uint32_t hi, uint32_t lo)
  */
 static inline OPTREG_HD void optreg_philox_normal2(uint64_t seed,
 						   uint32_t stream,
-						   uint64_t index, double out[2])
+						   uint64_t index,
+						   double out[2])
 {
 	uint32_t w[4];
 

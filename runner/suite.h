@@ -31,8 +31,8 @@ const char *optreg_suite_digest(const struct optreg_suite *s); /* sha256:… */
 char *optreg_suite_default_path(void);
 
 /* Called as training goes, for progress displays. */
-typedef void (*optreg_progress_fn)(void *ctx, const char *workload,
-				   long step, long steps, double loss);
+typedef void (*optreg_progress_fn)(void *ctx, const char *workload, long step,
+				   long steps, double loss);
 
 /*
  * Runs the suite for `cfg` (whose digest is `config_digest`) on the CPU
