@@ -9,7 +9,20 @@
  * not depend on the optimizer.
  * "Device" memory is 64-byte aligned host memory.
  */
+/*
+ * No errno from the math library in this file: sqrtf in the Adam update
+ * (whose argument is v or vmax, >= 0 or NaN) then needs no error branch, so
+ * the update loop can use vector square roots. Only errno handling changes,
+ * never a result: sqrt is correctly rounded either way, and exp, log and pow
+ * stay the same libm calls. The whole file, headers included, so that every
+ * function has the same options and inlines as before.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-math-errno")
+#endif
+
 #include <assert.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -18,6 +31,12 @@
 #include <string.h>
 
 #include <cblas.h>
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* With errno off (above), sqrtf has no side effect: say so, so that GCC
+ * treats it as pure arithmetic and can vectorize it. */
+float sqrtf(float) __attribute__((const));
+#endif
 
 #include "../common/buf.h"
 #include "backend.h"
@@ -247,12 +266,128 @@ static int cpu_dot(void *ctx, const float *x, const float *y, size_t n,
  * so the fmaf() calls of adam.h become single instructions, and for the
  * baseline x86-64, where they are libm calls. fmaf is exactly rounded
  * either way, so both give the same bits; only the speed differs.
+ *
+ * For speed the work goes in blocks of CPU_ADAM_BLOCK elements: first the
+ * element-wise part (the update of adam.h, the float difference, the
+ * counts), which has no order and which the compiler vectorizes in the FMA
+ * clone, then the two double sums, added one element at a time in element
+ * order exactly as before (the squares of floats are exact in double, and
+ * the adds stay serial), so every bit is the same as a plain element loop.
+ * The hyperparameter branches of adam.h are made compile-time constants
+ * (cpu_adam_block's flag arguments), so no branch is left in the loop.
  */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(OPTREG_NO_CLONES)
 #define CPU_CLONES __attribute__((target_clones("fma", "default")))
 #else
 #define CPU_CLONES
 #endif
+
+#if defined(__GNUC__)
+#define CPU_INLINE static inline __attribute__((always_inline))
+#else
+#define CPU_INLINE static inline
+#endif
+
+#define CPU_ADAM_BLOCK 64
+
+struct cpu_adam_acc {
+	double psq, usq;
+	size_t small, bad_p, bad_m;
+};
+
+/*
+ * `nb` elements from p, g, m, v, vmax (NULL unless `ams`). The flags stand
+ * for the branches of optreg_adam_update_f32: `adamw` for h->adamw,
+ * `l2` for h->weight_decay != 0.0 (the float32 update reads weight_decay
+ * only for that test; the decay itself comes from s), `maximize` and `ams`
+ * for h->maximize and h->amsgrad. Callers pass constants.
+ * (double)u < thr is tested as u < fthr, the smallest float >= thr (see
+ * cpu_adam_tensor): the same answer for every float u, NaN included.
+ */
+CPU_INLINE void cpu_adam_block(const struct optreg_adam_hparams *h,
+			       const struct optreg_adam_scalars *s, float fthr,
+			       const int adamw, const int l2,
+			       const int maximize, const int ams,
+			       float *restrict p, const float *restrict g,
+			       float *restrict m, float *restrict v,
+			       float *restrict vmax, const size_t nb,
+			       struct cpu_adam_acc *acc)
+{
+	struct optreg_adam_hparams hh = *h;
+	double sp[CPU_ADAM_BLOCK] __attribute__((aligned(64)));
+	double su[CPU_ADAM_BLOCK] __attribute__((aligned(64)));
+	unsigned small = 0, bad_p = 0, bad_m = 0;
+	double psq = acc->psq, usq = acc->usq;
+
+	float gneg[CPU_ADAM_BLOCK] __attribute__((aligned(64)));
+
+	/*
+	 * maximize: the gradient negated first, in its own loop, and the
+	 * update run as a plain one on it. The negation must stay a sign flip
+	 * that is done: folded into the arithmetic (fnmadd, -a * -a = a * a)
+	 * it would leave the sign of a NaN gradient unflipped, and that sign
+	 * is part of the result.
+	 */
+	if (maximize) {
+		for (size_t i = 0; i < nb; i++)
+			gneg[i] = -g[i];
+		g = gneg;
+	}
+	hh.adamw = adamw;
+	hh.weight_decay = l2 ? 1.0 : 0.0;
+	hh.maximize = 0;
+	hh.amsgrad = ams;
+	for (size_t i = 0; i < nb; i++) {
+		float p0 = p[i];
+		optreg_adam_update_f32(s, &hh, &p[i], g[i], &m[i], &v[i],
+				       ams ? &vmax[i] : NULL);
+		float d = p[i] - p0;
+		float u = ams ? vmax[i] : v[i];
+		double p0d = p0, dd = d;
+		sp[i] = p0d * p0d;
+		su[i] = dd * dd;
+		small += u < fthr;
+		/* & rather than &&: no branch in the loop */
+		bad_p += !(fabsf(p[i]) <= FLT_MAX);
+		if (ams)
+			bad_m += !((fabsf(m[i]) <= FLT_MAX) &
+				   (fabsf(v[i]) <= FLT_MAX) &
+				   (fabsf(vmax[i]) <= FLT_MAX));
+		else
+			bad_m += !((fabsf(m[i]) <= FLT_MAX) &
+				   (fabsf(v[i]) <= FLT_MAX));
+	}
+	/* The sums in element order, one add at a time. */
+	for (size_t i = 0; i < nb; i++) {
+		psq += sp[i];
+		usq += su[i];
+	}
+	acc->psq = psq;
+	acc->usq = usq;
+	acc->small += small;
+	acc->bad_p += bad_p;
+	acc->bad_m += bad_m;
+}
+
+CPU_INLINE void cpu_adam_run(const struct optreg_adam_hparams *h,
+			     const struct optreg_adam_scalars *s, float fthr,
+			     const int adamw, const int l2, const int maximize,
+			     const int ams, float *restrict p,
+			     const float *restrict g, float *restrict m,
+			     float *restrict v, float *restrict vmax, size_t n,
+			     struct cpu_adam_acc *acc)
+{
+	size_t i = 0;
+
+	for (; i + CPU_ADAM_BLOCK <= n; i += CPU_ADAM_BLOCK)
+		cpu_adam_block(h, s, fthr, adamw, l2, maximize, ams, p + i,
+			       g + i, m + i, v + i, ams ? vmax + i : NULL,
+			       CPU_ADAM_BLOCK, acc);
+	if (i < n)
+		cpu_adam_block(h, s, fthr, adamw, l2, maximize, ams, p + i,
+			       g + i, m + i, v + i, ams ? vmax + i : NULL,
+			       n - i, acc);
+}
 
 CPU_CLONES
 static void cpu_adam_tensor(const struct optreg_adam_hparams *h,
@@ -262,28 +397,62 @@ static void cpu_adam_tensor(const struct optreg_adam_hparams *h,
 			    float *restrict vmax, size_t n,
 			    struct optreg_adam_tensor_stats *ts)
 {
-	double psq = 0, usq = 0;
-	size_t small = 0, bad_p = 0, bad_m = 0;
+	struct cpu_adam_acc acc = {0, 0, 0, 0, 0};
+	int adamw = h->adamw != 0, l2 = !adamw && h->weight_decay != 0.0;
+	int mx = h->maximize != 0, ams = vmax != NULL;
+	/* The smallest float >= thr (+inf above FLT_MAX, NaN for NaN): for a
+	 * float u, u < fthr exactly when (double)u < thr. */
+	float fthr = (float)thr;
 
-	for (size_t i = 0; i < n; i++) {
-		float p0 = p[i];
-		optreg_adam_update_f32(s, h, &p[i], g[i], &m[i], &v[i],
-				       vmax ? &vmax[i] : NULL);
-		float d = p[i] - p0;
-		float u = vmax ? vmax[i] : v[i];
-		double p0d = p0, dd = d;
-		psq += p0d * p0d;
-		usq += dd * dd;
-		small += (double)u < thr;
-		bad_p += !isfinite(p[i]);
-		bad_m += !isfinite(m[i]) || !isfinite(v[i]) ||
-			 (vmax && !isfinite(vmax[i]));
+	if ((double)fthr < thr)
+		fthr = nextafterf(fthr, INFINITY);
+
+#define CPU_ADAM_CASE(a, l, x, q)                                              \
+	cpu_adam_run(h, s, fthr, a, l, x, q, p, g, m, v, vmax, n, &acc)
+	switch ((adamw << 3) | (l2 << 2) | (mx << 1) | ams) {
+	case 0:
+		CPU_ADAM_CASE(0, 0, 0, 0);
+		break;
+	case 1:
+		CPU_ADAM_CASE(0, 0, 0, 1);
+		break;
+	case 2:
+		CPU_ADAM_CASE(0, 0, 1, 0);
+		break;
+	case 3:
+		CPU_ADAM_CASE(0, 0, 1, 1);
+		break;
+	case 4:
+		CPU_ADAM_CASE(0, 1, 0, 0);
+		break;
+	case 5:
+		CPU_ADAM_CASE(0, 1, 0, 1);
+		break;
+	case 6:
+		CPU_ADAM_CASE(0, 1, 1, 0);
+		break;
+	case 7:
+		CPU_ADAM_CASE(0, 1, 1, 1);
+		break;
+	case 8:
+		CPU_ADAM_CASE(1, 0, 0, 0);
+		break;
+	case 9:
+		CPU_ADAM_CASE(1, 0, 0, 1);
+		break;
+	case 10:
+		CPU_ADAM_CASE(1, 0, 1, 0);
+		break;
+	default:
+		CPU_ADAM_CASE(1, 0, 1, 1);
+		break;
 	}
-	ts->param_sumsq = psq;
-	ts->update_sumsq = usq;
-	ts->small_denom = small;
-	ts->nonfinite_param = bad_p;
-	ts->nonfinite_moment = bad_m;
+#undef CPU_ADAM_CASE
+	ts->param_sumsq = acc.psq;
+	ts->update_sumsq = acc.usq;
+	ts->small_denom = acc.small;
+	ts->nonfinite_param = acc.bad_p;
+	ts->nonfinite_moment = acc.bad_m;
 }
 
 /* optreg_norm2_f32 (torch's summation order), cloned like the update. */
