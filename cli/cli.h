@@ -56,6 +56,14 @@ int cmd_namespace(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_verdicts(int argc, char **argv);
 
+/*
+ * Takes `arg` as the command's one positional argument into *slot; a second
+ * one prints `optreg CMD: expected one WHAT (got "A" and "B")` and returns
+ * OPTREG_EXIT_USAGE. Returns 0 otherwise.
+ */
+int cli_one_arg(const char *cmd, const char *what, const char **slot,
+		const char *arg);
+
 /* True when argv[i] is -h or --help. */
 int cli_is_help(const char *arg);
 

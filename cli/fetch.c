@@ -530,14 +530,8 @@ int cmd_fetch(int argc, char **argv)
 		const char *a = argv[i];
 
 		if (only_args || a[0] != '-') {
-			if (refarg) {
-				fprintf(stderr,
-					"optreg fetch: expected one REF (got "
-					"\"%s\" and \"%s\")\n",
-					refarg, a);
+			if (cli_one_arg("fetch", "REF", &refarg, a))
 				goto out;
-			}
-			refarg = a;
 			continue;
 		}
 		if (!strcmp(a, "--")) {

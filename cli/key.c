@@ -125,15 +125,10 @@ static int key_register(struct cli_remote *r, int argc, char **argv)
 		const char *a = argv[i];
 
 		if (a[0] != '-' || !strcmp(a, "-")) {
-			if (file) {
-				fprintf(stderr,
-					"optreg key register: expected one PUB "
-					"(got \"%s\" and \"%s\")\n",
-					file, a);
+			if (cli_one_arg("key register", "PUB", &file, a)) {
 				rc = OPTREG_EXIT_USAGE;
 				goto out;
 			}
-			file = a;
 			continue;
 		}
 		rc = cli_remote_option(r, argc, argv, &i);
@@ -299,14 +294,8 @@ static int key_revoke(struct cli_remote *r, int argc, char **argv)
 		const char *a = argv[i];
 
 		if (a[0] != '-') {
-			if (keyid) {
-				fprintf(stderr,
-					"optreg key revoke: expected one KEYID "
-					"(got \"%s\" and \"%s\")\n",
-					keyid, a);
+			if (cli_one_arg("key revoke", "KEYID", &keyid, a))
 				return OPTREG_EXIT_USAGE;
-			}
-			keyid = a;
 			continue;
 		}
 		rc = cli_remote_option(r, argc, argv, &i);

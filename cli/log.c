@@ -210,15 +210,8 @@ int cmd_log(int argc, char **argv)
 		const char *a = argv[i];
 
 		if (only_args || a[0] != '-') {
-			if (refarg) {
-				fprintf(stderr,
-					"optreg log: expected one "
-					"NAMESPACE/NAME (got \"%s\" and "
-					"\"%s\")\n",
-					refarg, a);
+			if (cli_one_arg("log", "NAMESPACE/NAME", &refarg, a))
 				return OPTREG_EXIT_USAGE;
-			}
-			refarg = a;
 			continue;
 		}
 		if (!strcmp(a, "--")) {

@@ -67,6 +67,20 @@ static void usage(FILE *out)
 		OPTREG_DEFAULT_URL);
 }
 
+int cli_one_arg(const char *cmd, const char *what, const char **slot,
+		const char *arg)
+{
+	if (*slot) {
+		fprintf(stderr,
+			"optreg %s: expected one %s (got \"%s\" and "
+			"\"%s\")\n",
+			cmd, what, *slot, arg);
+		return OPTREG_EXIT_USAGE;
+	}
+	*slot = arg;
+	return 0;
+}
+
 int cli_is_help(const char *arg)
 {
 	return !strcmp(arg, "-h") || !strcmp(arg, "--help");

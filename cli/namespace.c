@@ -68,14 +68,8 @@ static int parse(struct cli_remote *r, int argc, char **argv, bool want_n,
 		const char *a = argv[i];
 
 		if (a[0] != '-') {
-			if (*ns) {
-				fprintf(stderr,
-					"optreg %s: expected one NS (got "
-					"\"%s\" and \"%s\")\n",
-					r->cmd, *ns, a);
+			if (cli_one_arg(r->cmd, "NS", ns, a))
 				return OPTREG_EXIT_USAGE;
-			}
-			*ns = a;
 			continue;
 		}
 		rc = cli_remote_option(r, argc, argv, &i);

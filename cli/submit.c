@@ -428,14 +428,8 @@ int cmd_submit(int argc, char **argv)
 		const char *a = argv[i];
 
 		if (only_args || !strcmp(a, "-") || a[0] != '-') {
-			if (file) {
-				fprintf(stderr,
-					"optreg submit: expected one FILE "
-					"(got \"%s\" and \"%s\")\n",
-					file, a);
+			if (cli_one_arg("submit", "FILE", &file, a))
 				return OPTREG_EXIT_USAGE;
-			}
-			file = a;
 			continue;
 		}
 		if (!strcmp(a, "--")) {

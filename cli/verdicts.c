@@ -381,14 +381,8 @@ int cmd_verdicts(int argc, char **argv)
 		const char *a = argv[i];
 
 		if (only_args || a[0] != '-') {
-			if (refarg) {
-				fprintf(stderr,
-					"optreg verdicts: expected one "
-					"reference (got \"%s\" and \"%s\")\n",
-					refarg, a);
+			if (cli_one_arg("verdicts", "reference", &refarg, a))
 				return OPTREG_EXIT_USAGE;
-			}
-			refarg = a;
 			continue;
 		}
 		if (!strcmp(a, "--")) {

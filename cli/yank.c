@@ -100,14 +100,8 @@ int cmd_yank(int argc, char **argv)
 		const char *a = argv[i];
 
 		if (only_args || a[0] != '-') {
-			if (refarg) {
-				fprintf(stderr,
-					"optreg yank: expected one REF (got "
-					"\"%s\" and \"%s\")\n",
-					refarg, a);
+			if (cli_one_arg("yank", "REF", &refarg, a))
 				return OPTREG_EXIT_USAGE;
-			}
-			refarg = a;
 			continue;
 		}
 		if (!strcmp(a, "--")) {
