@@ -33,13 +33,15 @@ CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANFLAGS)
 LDLIBS := $(PKG_LIBS) -lm
 
-COMMON_SRC := $(wildcard common/*.c)
-VALIDATOR_SRC := $(wildcard validator/*.c)
-CLI_SRC := $(wildcard cli/*.c)
-SERVER_SRC := $(wildcard registry/*.c)
+# Each program's folder may have one level of subfolders (registry/api/, ...).
+src_in = $(wildcard $(1)/*.c $(1)/*/*.c)
+COMMON_SRC := $(call src_in,common)
+VALIDATOR_SRC := $(call src_in,validator)
+CLI_SRC := $(call src_in,cli)
+SERVER_SRC := $(call src_in,registry)
 SERVER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out registry/main.c,$(SERVER_SRC)))
 SERVER_LIB := $(BUILD)/libregistry.a
-RUNNER_SRC := $(wildcard runner/*.c)
+RUNNER_SRC := $(filter-out runner/cuda/%,$(call src_in,runner))
 RUNNER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out runner/main.c,$(RUNNER_SRC)))
 RUNNER_LIB := $(BUILD)/librunner.a
 RUNNER_LIBS := $(shell pkg-config --libs openblas zlib 2>/dev/null || echo -lopenblas -lz) -lpthread
@@ -47,7 +49,9 @@ LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC) $(VALIDATOR_SRC))
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
 LIB := $(BUILD)/liboptreg.a
 
-UNIT_SRC := $(wildcard tests/unit/*_test.c)
+# Unit tests mirror the tree: tests/unit/<dir>/<module>_test.c builds
+# $(BUILD)/tests/<dir>/<module>_test.
+UNIT_SRC := $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(patsubst %,$(BUILD)/tests/replay_%,$(FUZZ_TARGETS))
