@@ -36,6 +36,12 @@ struct optreg_http_header {
 	char *name, *value; /* owned */
 };
 
+/* One entry of a request's dispose list (see optreg_http_req_defer). */
+struct optreg_http_deferred {
+	void (*dispose)(void *ptr);
+	void *ptr;
+};
+
 struct optreg_http_req {
 	/* The request; all borrowed and valid during the handler call. */
 	const char *method;
@@ -69,12 +75,12 @@ struct optreg_http_req {
 
 	/* Private to the http layer: request headers given by
 	 * optreg_http_req_add_header() (used when there is no connection),
-	 * and the decoded query values handed out, all owned and released
-	 * with the request. */
+	 * and the dispose list of optreg_http_req_defer(), all owned and
+	 * released with the request. */
 	struct optreg_http_header req_headers[OPTREG_HTTP_MAX_HEADERS];
 	size_t nreq_headers;
-	char **owned;
-	size_t nowned, owned_cap;
+	struct optreg_http_deferred *deferred;
+	size_t ndeferred, deferred_cap;
 };
 
 /*
@@ -84,9 +90,25 @@ struct optreg_http_req {
  */
 void optreg_http_req_init(struct optreg_http_req *req);
 
-/* Frees what the request owns (body, response, headers, decoded query
- * values) and leaves it as optreg_http_req_init() does. */
+/* Frees what the request owns: first its dispose list (newest first, see
+ * optreg_http_req_defer), then body, response and headers; leaves it as
+ * optreg_http_req_init() does. The server calls it once per request, after
+ * the access-log line is written. */
 void optreg_http_req_release(struct optreg_http_req *req);
+
+/*
+ * Hands `ptr` to the request: optreg_http_req_release() calls
+ * `dispose(ptr)`, in reverse order of the calls to this function (the
+ * newest first, so that an object is disposed of before those it was made
+ * from), after the server has written the access-log line. This is the
+ * request's one release point, as h2o's h2o_mem_alloc_shared() with a
+ * dispose callback: use it for memory and handles (JSON roots, results)
+ * that must live as long as the request. `dispose` may itself defer more;
+ * that runs next. A NULL `ptr` registers nothing. Not thread-safe: one
+ * request is handled by one thread at a time.
+ */
+void optreg_http_req_defer(struct optreg_http_req *req, void (*dispose)(void *),
+			   void *ptr);
 
 /* Adds a request header (both strings copied), seen by optreg_http_header()
  * before the connection's own; for running a handler without a server.
@@ -97,7 +119,8 @@ void optreg_http_req_add_header(struct optreg_http_req *req, const char *name,
 /* A query-string parameter, percent-decoded ('+' is a space), or NULL when
  * absent; "" for `?key` and `?key=`. The first of repeated keys wins. A value
  * that is not valid percent-encoding (or decodes to a NUL byte) is returned
- * raw, so the handler's validation rejects it. Owned by the request. */
+ * raw, so the handler's validation rejects it. Owned by the request (on its
+ * dispose list): valid until optreg_http_req_release(). */
 const char *optreg_http_query(struct optreg_http_req *req, const char *key);
 
 /* A request header (case-insensitive name) or NULL. */

@@ -1,5 +1,6 @@
 /*
- * registry/http.c: the HTTP layer of optreg-server, over libmicrohttpd.
+ * registry/http_server.c: the HTTP layer's server, over libmicrohttpd: the
+ * only file that includes microhttpd.h.
  *
  * One request's life:
  *
@@ -39,6 +40,8 @@
 #include <microhttpd.h>
 #include <openssl/rand.h>
 
+#include "http_int.h"
+
 #define DEFAULT_THREADS	  4
 #define DEFAULT_MAX_BODY  ((size_t)1 << 20)
 #define DEFAULT_MAX_CONNS 1024
@@ -46,53 +49,15 @@
 #define DEFAULT_DRAIN_S	  10
 /* Per-connection memory of MHD: the request line and headers must fit in
  * it (with room for reading), else MHD answers 431 by itself. */
-#define HEADER_MEMORY (32u << 10)
-/* Most path segments a request may have and still match a route. */
-#define MAX_SEGMENTS   32
+#define HEADER_MEMORY  (32u << 10)
 #define REQUEST_ID_MAX 128
-
-/* Histogram buckets of optreg_http_request_duration_seconds. */
-#define NBUCKETS 14
-static const uint64_t bucket_us[NBUCKETS] = {
-	500,	1000,	2500,	5000,	 10000,	  25000,   50000,
-	100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
-static const char *const bucket_le[NBUCKETS] = {
-	"0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05",
-	"0.1",	  "0.25",  "0.5",    "1",     "2.5",  "5",     "10"};
-
-/* The method label of metrics: a fixed set, so that clients cannot make up
- * new series; anything else is "OTHER". */
-static const char *const metric_methods[] = {
-	"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "OTHER"};
-#define NMETHODS (sizeof(metric_methods) / sizeof(metric_methods[0]))
-
-struct http_series {
-	unsigned status;
-	unsigned method; /* index into metric_methods */
-	uint64_t n;
-};
-
-/* What one route label has seen. Buckets are not cumulative here. */
-struct http_route_stats {
-	const char *label;
-	uint64_t buckets[NBUCKETS];
-	uint64_t count, sum_us;
-	struct http_series *series;
-	size_t nseries, cap;
-};
 
 struct http_server {
 	struct optreg_http_config cfg; /* with defaults applied */
 	const struct optreg_http_route *routes;
 	size_t nroutes;
 	void *ctx;
-
-	/* Route index -> stats index; routes sharing a pattern share a
-	 * label. The last three stats are /healthz, /metrics, unmatched. */
-	size_t *route_stats;
-	struct http_route_stats *stats;
-	size_t nstats, st_healthz, st_metrics, st_unmatched;
-	pthread_mutex_t mu; /* guards stats */
+	struct http_metrics metrics;
 
 	atomic_long in_flight; /* requests between on_uri and on_completed */
 	atomic_bool draining;
@@ -129,49 +94,6 @@ struct http_request {
 	char remote[INET6_ADDRSTRLEN];
 };
 
-/* ---- small helpers ---------------------------------------------------- */
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Decodes %XX escapes of s[0..n) into `out` (room for n bytes; may be `s`
- * itself), turning '+' into ' ' when `plus`. Returns the decoded length, or
- * -1 for a malformed escape. NUL bytes may appear in the output.
- */
-static long pct_decode(const char *s, size_t n, char *out, bool plus)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%') {
-			int hi, lo;
-
-			if (n - i < 3)
-				return -1;
-			hi = hexval((unsigned char)s[i + 1]);
-			lo = hexval((unsigned char)s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			out[o++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else if (plus && s[i] == '+') {
-			out[o++] = ' ';
-		} else {
-			out[o++] = s[i];
-		}
-	}
-	return (long)o;
-}
-
 static double elapsed_us(const struct timespec *t0)
 {
 	struct timespec now;
@@ -179,90 +101,6 @@ static double elapsed_us(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - t0->tv_sec) * 1e6 +
 	       (double)(now.tv_nsec - t0->tv_nsec) / 1e3;
-}
-
-static bool has_crlf(const char *s)
-{
-	return strpbrk(s, "\r\n") != NULL;
-}
-
-/* The title of a problem: the status's reason phrase (RFC 9110). */
-static const char *status_title(unsigned status)
-{
-	switch (status) {
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 406:
-		return "Not Acceptable";
-	case 408:
-		return "Request Timeout";
-	case 409:
-		return "Conflict";
-	case 410:
-		return "Gone";
-	case 411:
-		return "Length Required";
-	case 412:
-		return "Precondition Failed";
-	case 413:
-		return "Content Too Large";
-	case 414:
-		return "URI Too Long";
-	case 415:
-		return "Unsupported Media Type";
-	case 422:
-		return "Unprocessable Content";
-	case 428:
-		return "Precondition Required";
-	case 429:
-		return "Too Many Requests";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 500:
-		return "Internal Server Error";
-	case 501:
-		return "Not Implemented";
-	case 502:
-		return "Bad Gateway";
-	case 503:
-		return "Service Unavailable";
-	case 504:
-		return "Gateway Timeout";
-	}
-	if (status >= 500)
-		return "Server Error";
-	if (status >= 400)
-		return "Client Error";
-	return "Unknown";
-}
-
-/* A JSON string of `s` when it is valid UTF-8, else of `s` with its bytes
- * above 0x7F written as \xNN: a log line or problem body is always built,
- * whatever a client sent or a handler put in a message. */
-static json_t *json_text(const char *s)
-{
-	struct optreg_buf b = OPTREG_BUF_INIT;
-	json_t *j = json_string(s);
-
-	if (j)
-		return j;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x80)
-			optreg_buf_addch(&b, (char)*p);
-		else
-			optreg_buf_addf(&b, "\\x%02X", *p);
-	}
-	j = json_string(b.data);
-	optreg_buf_release(&b);
-	return j;
 }
 
 /* Writes one JSON line on stderr: ts, level, msg, then `fields` (stolen;
@@ -284,7 +122,7 @@ static void log_write(const char *level, const char *msg, json_t *fields)
 		 (int)(now.tv_nsec / 1000000) % 1000);
 	json_object_set_new(line, "ts", json_string(ts));
 	json_object_set_new(line, "level", json_string(level));
-	json_object_set_new(line, "msg", json_text(msg));
+	json_object_set_new(line, "msg", http_json_text(msg));
 	if (fields) {
 		json_object_update(line, fields);
 		json_decref(fields);
@@ -296,465 +134,11 @@ static void log_write(const char *level, const char *msg, json_t *fields)
 	json_decref(line);
 }
 
-/* ---- request objects ---------------------------------------------------- */
-
-void optreg_http_req_init(struct optreg_http_req *req)
-{
-	memset(req, 0, sizeof(*req));
-	optreg_buf_init(&req->body);
-	optreg_buf_init(&req->resp);
-}
-
-static void headers_free(struct optreg_http_header *h, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(h[i].name);
-		free(h[i].value);
-	}
-}
-
-void optreg_http_req_release(struct optreg_http_req *req)
-{
-	optreg_buf_release(&req->body);
-	optreg_buf_release(&req->resp);
-	headers_free(req->headers, req->nheaders);
-	headers_free(req->req_headers, req->nreq_headers);
-	for (size_t i = 0; i < req->nowned; i++)
-		free(req->owned[i]);
-	free(req->owned);
-	optreg_http_req_init(req);
-}
-
-static const char *req_own(struct optreg_http_req *req, char *s)
-{
-	if (req->nowned == req->owned_cap) {
-		req->owned_cap = req->owned_cap ? req->owned_cap * 2 : 4;
-		req->owned = optreg_xrealloc(
-			req->owned, req->owned_cap * sizeof(*req->owned));
-	}
-	req->owned[req->nowned++] = s;
-	return s;
-}
-
-void optreg_http_req_add_header(struct optreg_http_req *req, const char *name,
-				const char *value)
-{
-	struct optreg_http_header *h;
-
-	if (req->nreq_headers == OPTREG_HTTP_MAX_HEADERS)
-		return;
-	h = &req->req_headers[req->nreq_headers++];
-	h->name = optreg_xstrdup(name);
-	h->value = optreg_xstrdup(value);
-}
-
-const char *optreg_http_query(struct optreg_http_req *req, const char *key)
-{
-	const char *p = req->query;
-	size_t keylen = strlen(key);
-
-	while (p && *p) {
-		const char *end = strchr(p, '&');
-		const char *eq;
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		size_t klen;
-		char *k, *v;
-		long kn, vn;
-
-		eq = memchr(p, '=', n);
-		klen = eq ? (size_t)(eq - p) : n;
-		k = optreg_xstrndup(p, klen);
-		kn = pct_decode(k, klen, k, true);
-		if (kn == (long)keylen && !memcmp(k, key, keylen)) {
-			free(k);
-			if (!eq)
-				return req_own(req, optreg_xstrdup(""));
-			v = optreg_xstrndup(eq + 1, n - klen - 1);
-			vn = pct_decode(v, n - klen - 1, v, true);
-			if (vn < 0 || memchr(v, '\0', (size_t)vn)) {
-				/* Raw, so validation names what was sent. */
-				free(v);
-				v = optreg_xstrndup(eq + 1, n - klen - 1);
-			} else {
-				v[vn] = '\0';
-			}
-			return req_own(req, v);
-		}
-		free(k);
-		p = end ? end + 1 : NULL;
-	}
-	return NULL;
-}
-
-const char *optreg_http_header(struct optreg_http_req *req, const char *name)
-{
-	for (size_t i = 0; i < req->nreq_headers; i++)
-		if (!strcasecmp(req->req_headers[i].name, name))
-			return req->req_headers[i].value;
-	if (!req->conn)
-		return NULL;
-	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-void optreg_http_set_header(struct optreg_http_req *req, const char *name,
-			    const char *value)
-{
-	struct optreg_http_header *h;
-
-	if (req->nheaders == OPTREG_HTTP_MAX_HEADERS || has_crlf(name) ||
-	    has_crlf(value))
-		return;
-	h = &req->headers[req->nheaders++];
-	h->name = optreg_xstrdup(name);
-	h->value = optreg_xstrdup(value);
-}
-
-static int dump_to_buf(const char *buffer, size_t size, void *data)
-{
-	optreg_buf_add(data, buffer, size);
-	return 0;
-}
-
-void optreg_http_json(struct optreg_http_req *req, unsigned status,
-		      json_t *body)
-{
-	optreg_buf_reset(&req->resp);
-	req->status = status;
-	req->content_type = "application/json";
-	if (!body)
-		return;
-	if (json_dump_callback(body, dump_to_buf, &req->resp, JSON_COMPACT)) {
-		json_decref(body);
-		optreg_http_problem(req, 500, "internal", NULL,
-				    "the response could not be serialized");
-		return;
-	}
-	json_decref(body);
-}
-
-static json_t *problem_errors(const struct optreg_errors *errs)
-{
-	json_t *arr = json_array();
-
-	for (size_t i = 0; i < errs->len; i++) {
-		const struct optreg_error *e = &errs->items[i];
-		json_t *item = json_object();
-
-		json_object_set_new(item, "path",
-				    json_text(e->path ? e->path : ""));
-		json_object_set_new(item, "rule", json_text(e->rule));
-		json_object_set_new(item, "message", json_text(e->message));
-		if (e->hint)
-			json_object_set_new(item, "hint", json_text(e->hint));
-		if (e->line > 0)
-			json_object_set_new(item, "line",
-					    json_integer(e->line));
-		if (e->col > 0)
-			json_object_set_new(item, "col", json_integer(e->col));
-		json_array_append_new(arr, item);
-	}
-	return arr;
-}
-
-void optreg_http_problem(struct optreg_http_req *req, unsigned status,
-			 const char *code, const struct optreg_errors *errs,
-			 const char *fmt, ...)
-{
-	json_t *p = json_object();
-	char type[160];
-
-	snprintf(type, sizeof(type), "https://optreg.dev/problems/%s", code);
-	json_object_set_new(p, "type", json_text(type));
-	json_object_set_new(p, "title", json_string(status_title(status)));
-	json_object_set_new(p, "status", json_integer(status));
-	if (fmt) {
-		struct optreg_buf detail = OPTREG_BUF_INIT;
-		va_list ap;
-
-		va_start(ap, fmt);
-		optreg_buf_vaddf(&detail, fmt, ap);
-		va_end(ap);
-		json_object_set_new(p, "detail", json_text(detail.data));
-		optreg_buf_release(&detail);
-	}
-	json_object_set_new(p, "code", json_text(code));
-	json_object_set_new(p, "request_id", json_text(req->request_id));
-	if (errs && errs->len)
-		json_object_set_new(p, "errors", problem_errors(errs));
-
-	optreg_buf_reset(&req->resp);
-	req->status = status;
-	req->content_type = "application/problem+json";
-	/* Cannot fail: every string above is valid UTF-8. */
-	json_dump_callback(p, dump_to_buf, &req->resp, JSON_COMPACT);
-	json_decref(p);
-}
-
-/* ---- routing ------------------------------------------------------------ */
-
-/*
- * Splits a raw path into decoded segments stored in `buf` (strlen(path) + 1
- * bytes). Returns the number of segments, or -1 when the path does not start
- * with '/', has more than MAX_SEGMENTS segments, a bad escape, or a segment
- * decoding to something with NUL or '/' in it.
- */
-static int split_path(const char *path, char *buf, size_t buflen,
-		      const char *segs[MAX_SEGMENTS])
-{
-	const char *p;
-	char *o = buf;
-	int n = 0;
-
-	if (path[0] != '/' || buflen < strlen(path) + 1)
-		return -1;
-	p = path + 1;
-	for (;;) {
-		const char *end = strchr(p, '/');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		long dn;
-
-		if (n == MAX_SEGMENTS)
-			return -1;
-		dn = pct_decode(p, len, o, false);
-		if (dn < 0 || memchr(o, '\0', (size_t)dn) ||
-		    memchr(o, '/', (size_t)dn))
-			return -1;
-		o[dn] = '\0';
-		segs[n++] = o;
-		o += dn + 1;
-		if (!end)
-			break;
-		p = end + 1;
-	}
-	return n;
-}
-
-/* Whether `pattern` matches the segments; fills params when non-NULL. */
-static bool pattern_match(const char *pattern, const char *const *segs,
-			  int nsegs, const char **params, size_t *nparams)
-{
-	const char *p = pattern;
-	size_t np = 0;
-	int i = 0;
-
-	if (*p++ != '/')
-		return false;
-	for (;;) {
-		const char *end = strchr(p, '/');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-
-		if (i == nsegs)
-			return false;
-		if (len >= 2 && p[0] == '{' && p[len - 1] == '}') {
-			if (!segs[i][0] || np == OPTREG_HTTP_MAX_PARAMS)
-				return false;
-			if (params)
-				params[np] = segs[i];
-			np++;
-		} else if (strlen(segs[i]) != len || memcmp(segs[i], p, len)) {
-			return false;
-		}
-		i++;
-		if (!end)
-			break;
-		p = end + 1;
-	}
-	if (i != nsegs)
-		return false;
-	if (nparams)
-		*nparams = np;
-	return true;
-}
-
-int optreg_http_match(const struct optreg_http_route *routes, size_t nroutes,
-		      const char *method, const char *path,
-		      const char *params[OPTREG_HTTP_MAX_PARAMS],
-		      size_t *nparams, char *params_buf, size_t params_buf_len)
-{
-	const char *segs[MAX_SEGMENTS];
-	bool path_hit = false;
-	long head_get = -1;
-	int nsegs;
-
-	*nparams = 0;
-	nsegs = split_path(path, params_buf, params_buf_len, segs);
-	if (nsegs < 0)
-		return -1;
-	for (size_t i = 0; i < nroutes; i++) {
-		if (!pattern_match(routes[i].pattern, segs, nsegs, NULL, NULL))
-			continue;
-		path_hit = true;
-		if (!strcmp(routes[i].method, method)) {
-			pattern_match(routes[i].pattern, segs, nsegs, params,
-				      nparams);
-			return (int)i;
-		}
-		if (head_get < 0 && !strcmp(method, "HEAD") &&
-		    !strcmp(routes[i].method, "GET"))
-			head_get = (long)i;
-	}
-	if (head_get >= 0) {
-		pattern_match(routes[head_get].pattern, segs, nsegs, params,
-			      nparams);
-		return (int)head_get;
-	}
-	return path_hit ? -2 : -1;
-}
-
-/* The Allow header for a path that matched with another method:
- * the methods of every route matching it, HEAD added with GET. */
-static char *allow_for(const struct optreg_http_route *routes, size_t nroutes,
-		       const char *path)
-{
-	const char *segs[MAX_SEGMENTS];
-	struct optreg_buf out = OPTREG_BUF_INIT;
-	size_t len = strlen(path) + 1;
-	char *buf = optreg_xmalloc(len);
-	int nsegs = split_path(path, buf, len, segs);
-	bool get = false, head = false;
-
-	for (size_t i = 0; nsegs >= 0 && i < nroutes; i++) {
-		const char *m = routes[i].method;
-
-		if (!pattern_match(routes[i].pattern, segs, nsegs, NULL, NULL))
-			continue;
-		/* Leave out a method listed already. */
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = !strcmp(routes[j].method, m) &&
-			       pattern_match(routes[j].pattern, segs, nsegs,
-					     NULL, NULL);
-		if (seen)
-			continue;
-		get |= !strcmp(m, "GET");
-		head |= !strcmp(m, "HEAD");
-		optreg_buf_addf(&out, "%s%s", out.len ? ", " : "", m);
-	}
-	if (get && !head)
-		optreg_buf_adds(&out, ", HEAD");
-	free(buf);
-	return optreg_buf_detach(&out, NULL);
-}
-
-/* ---- metrics ------------------------------------------------------------ */
-
-static unsigned method_index(const char *m)
-{
-	for (unsigned i = 0; i + 1 < NMETHODS; i++)
-		if (!strcmp(metric_methods[i], m))
-			return i;
-	return NMETHODS - 1;
-}
-
-static void stats_record(struct http_server *srv, size_t st, unsigned method,
-			 unsigned status, double us)
-{
-	struct http_route_stats *s = &srv->stats[st];
-	uint64_t dur = us < 0 ? 0 : (uint64_t)us;
-	struct http_series *ser = NULL;
-
-	pthread_mutex_lock(&srv->mu);
-	for (size_t i = 0; i < s->nseries && !ser; i++)
-		if (s->series[i].status == status &&
-		    s->series[i].method == method)
-			ser = &s->series[i];
-	if (!ser) {
-		if (s->nseries == s->cap) {
-			s->cap = s->cap ? s->cap * 2 : 4;
-			s->series = optreg_xrealloc(
-				s->series, s->cap * sizeof(*s->series));
-		}
-		ser = &s->series[s->nseries++];
-		ser->status = status;
-		ser->method = method;
-		ser->n = 0;
-	}
-	ser->n++;
-	for (size_t i = 0; i < NBUCKETS; i++) {
-		if (dur <= bucket_us[i]) {
-			s->buckets[i]++;
-			break;
-		}
-	}
-	s->count++;
-	s->sum_us += dur;
-	pthread_mutex_unlock(&srv->mu);
-}
-
-/* Appends a label value with Prometheus escaping (\\, \", \n). */
-static void add_label(struct optreg_buf *out, const char *v)
-{
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			optreg_buf_addch(out, '\\');
-		if (*v == '\n') {
-			optreg_buf_adds(out, "\\n");
-			continue;
-		}
-		optreg_buf_addch(out, *v);
-	}
-}
-
+/* /metrics: the request metrics, the in-flight gauge, then what the
+ * configuration's `metrics` adds. */
 static void render_metrics(struct http_server *srv, struct optreg_buf *out)
 {
-	optreg_buf_adds(out, "# HELP optreg_http_requests_total HTTP requests "
-			     "answered, by route, method and status.\n"
-			     "# TYPE optreg_http_requests_total counter\n");
-	pthread_mutex_lock(&srv->mu);
-	for (size_t i = 0; i < srv->nstats; i++) {
-		const struct http_route_stats *s = &srv->stats[i];
-
-		for (size_t j = 0; j < s->nseries; j++) {
-			optreg_buf_adds(out,
-					"optreg_http_requests_total{route=\"");
-			add_label(out, s->label);
-			optreg_buf_addf(
-				out, "\",method=\"%s\",status=\"%u\"} %llu\n",
-				metric_methods[s->series[j].method],
-				s->series[j].status,
-				(unsigned long long)s->series[j].n);
-		}
-	}
-	optreg_buf_adds(out,
-			"# HELP optreg_http_request_duration_seconds Time from "
-			"the request line to the end of the response.\n"
-			"# TYPE optreg_http_request_duration_seconds "
-			"histogram\n");
-	for (size_t i = 0; i < srv->nstats; i++) {
-		const struct http_route_stats *s = &srv->stats[i];
-		uint64_t cum = 0;
-
-		if (!s->count)
-			continue;
-		for (size_t b = 0; b < NBUCKETS; b++) {
-			cum += s->buckets[b];
-			optreg_buf_adds(out, "optreg_http_request_duration_"
-					     "seconds_bucket{route=\"");
-			add_label(out, s->label);
-			optreg_buf_addf(out, "\",le=\"%s\"} %llu\n",
-					bucket_le[b], (unsigned long long)cum);
-		}
-		optreg_buf_adds(out, "optreg_http_request_duration_seconds_"
-				     "bucket{route=\"");
-		add_label(out, s->label);
-		optreg_buf_addf(out, "\",le=\"+Inf\"} %llu\n",
-				(unsigned long long)s->count);
-		/* Integer arithmetic: no locale can turn the '.' into ','. */
-		optreg_buf_adds(
-			out,
-			"optreg_http_request_duration_seconds_sum{route=\"");
-		add_label(out, s->label);
-		optreg_buf_addf(out, "\"} %llu.%06llu\n",
-				(unsigned long long)(s->sum_us / 1000000),
-				(unsigned long long)(s->sum_us % 1000000));
-		optreg_buf_adds(
-			out,
-			"optreg_http_request_duration_seconds_count{route=\"");
-		add_label(out, s->label);
-		optreg_buf_addf(out, "\"} %llu\n",
-				(unsigned long long)s->count);
-	}
-	pthread_mutex_unlock(&srv->mu);
+	http_metrics_render(&srv->metrics, out);
 	optreg_buf_addf(out,
 			"# HELP optreg_http_in_flight Requests being served.\n"
 			"# TYPE optreg_http_in_flight gauge\n"
@@ -764,42 +148,12 @@ static void render_metrics(struct http_server *srv, struct optreg_buf *out)
 		srv->cfg.metrics(out, srv->ctx);
 }
 
-static void stats_setup(struct http_server *srv)
+const char *http_server_header(void *conn, const char *name)
 {
-	size_t n = 0;
-
-	srv->route_stats = optreg_xcalloc(srv->nroutes + 1, sizeof(size_t));
-	srv->stats = optreg_xcalloc(srv->nroutes + 3, sizeof(*srv->stats));
-	for (size_t i = 0; i < srv->nroutes; i++) {
-		size_t j;
-
-		for (j = 0; j < n; j++)
-			if (!strcmp(srv->stats[j].label,
-				    srv->routes[i].pattern))
-				break;
-		if (j == n)
-			srv->stats[n++].label = srv->routes[i].pattern;
-		srv->route_stats[i] = j;
-	}
-	srv->st_healthz = n;
-	srv->stats[n++].label = "/healthz";
-	srv->st_metrics = n;
-	srv->stats[n++].label = "/metrics";
-	srv->st_unmatched = n;
-	srv->stats[n++].label = "unmatched";
-	srv->nstats = n;
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
-static void stats_free(struct http_server *srv)
-{
-	for (size_t i = 0; i < srv->nstats; i++)
-		free(srv->stats[i].series);
-	free(srv->stats);
-	free(srv->route_stats);
-}
-
-/* ---- the MHD callbacks ----------------------------------------------------
- */
+/* ---- the MHD callbacks ------------------------------------------------- */
 
 static bool request_id_ok(const char *s)
 {
@@ -869,7 +223,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 		*q = '\0';
 		r->req.query = q + 1;
 	}
-	r->stats = srv->st_unmatched;
+	r->stats = srv->metrics.st_unmatched;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci && ci->client_addr) {
 		const struct sockaddr *sa = ci->client_addr;
@@ -910,7 +264,7 @@ static void request_begin(struct http_request *r, const char *method)
 	/* The decoded path, for handlers; the raw one when it has bad
 	 * escapes or a NUL (such a path matches no route anyway). */
 	r->path = optreg_xmalloc(len);
-	long dn = pct_decode(r->target, len - 1, r->path, false);
+	long dn = http_pct_decode(r->target, len - 1, r->path, false);
 	if (dn < 0 || memchr(r->path, '\0', (size_t)dn)) {
 		free(r->path);
 		r->path = NULL;
@@ -929,7 +283,8 @@ static void request_begin(struct http_request *r, const char *method)
 			return;
 		}
 		r->kind = healthz ? KIND_HEALTHZ : KIND_METRICS;
-		r->stats = healthz ? srv->st_healthz : srv->st_metrics;
+		r->stats = healthz ? srv->metrics.st_healthz
+				   : srv->metrics.st_metrics;
 		req->route = healthz ? "/healthz" : "/metrics";
 		return;
 	}
@@ -939,13 +294,14 @@ static void request_begin(struct http_request *r, const char *method)
 	if (idx >= 0) {
 		r->kind = KIND_ROUTE;
 		r->route = (size_t)idx;
-		r->stats = srv->route_stats[idx];
+		r->stats = srv->metrics.route_stats[idx];
 		req->route = srv->routes[idx].pattern;
 		return;
 	}
 	if (idx == -2) {
 		r->kind = KIND_NOT_ALLOWED;
-		r->allow = allow_for(srv->routes, srv->nroutes, r->target);
+		r->allow =
+			http_router_allow(srv->routes, srv->nroutes, r->target);
 		return;
 	}
 	r->kind = KIND_NOT_FOUND;
@@ -992,7 +348,7 @@ static void request_dispatch(struct http_request *r)
 	if (req->principal)
 		r->principal = optreg_xstrdup(req->principal);
 	if (req->status < 200 || req->status > 599) {
-		headers_free(req->headers, req->nheaders);
+		http_headers_free(req->headers, req->nheaders);
 		req->nheaders = 0;
 		optreg_http_problem(req, 500, "internal", NULL,
 				    "the request could not be answered; its "
@@ -1141,17 +497,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!r->req.request_id[0])
 		request_id_new(r->req.request_id);
 	if (status)
-		stats_record(srv, r->stats,
-			     method_index(r->method ? r->method : ""), status,
-			     us);
+		http_metrics_record(
+			&srv->metrics, r->stats,
+			http_metrics_method(r->method ? r->method : ""), status,
+			us);
 
 	f = json_object();
 	json_object_set_new(f, "request_id", json_string(r->req.request_id));
 	if (r->method)
-		json_object_set_new(f, "method", json_text(r->method));
-	json_object_set_new(f, "path", json_text(r->target));
+		json_object_set_new(f, "method", http_json_text(r->method));
+	json_object_set_new(f, "path", http_json_text(r->target));
 	json_object_set_new(f, "route",
-			    json_string(srv->stats[r->stats].label));
+			    json_string(srv->metrics.stats[r->stats].label));
 	json_object_set_new(f, "status", json_integer(status));
 	json_object_set_new(f, "duration_ms",
 			    json_real((double)(uint64_t)us / 1000.0));
@@ -1160,7 +517,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	json_object_set_new(f, "bytes_out",
 			    json_integer((json_int_t)r->bytes_out));
 	if (r->principal)
-		json_object_set_new(f, "principal", json_text(r->principal));
+		json_object_set_new(f, "principal",
+				    http_json_text(r->principal));
 	if (r->remote[0])
 		json_object_set_new(f, "remote", json_string(r->remote));
 	if (err)
@@ -1211,9 +569,9 @@ static void log_error(const char *msg, const char *addr, const char *why)
 {
 	json_t *f = json_object();
 
-	json_object_set_new(f, "listen", json_text(addr));
+	json_object_set_new(f, "listen", http_json_text(addr));
 	if (why)
-		json_object_set_new(f, "error", json_text(why));
+		json_object_set_new(f, "error", http_json_text(why));
 	log_write("error", msg, f);
 }
 
@@ -1343,8 +701,7 @@ int optreg_http_serve(const struct optreg_http_config *cfg,
 	fd = open_listener(srv.cfg.listen, &family);
 	if (fd < 0)
 		return fd;
-	stats_setup(&srv);
-	pthread_mutex_init(&srv.mu, NULL);
+	http_metrics_init(&srv.metrics, routes, nroutes);
 
 	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
 		flags |= MHD_USE_EPOLL;
@@ -1376,8 +733,7 @@ int optreg_http_serve(const struct optreg_http_config *cfg,
 		close(fd);
 		log_error("cannot listen: libmicrohttpd did not start",
 			  srv.cfg.listen, NULL);
-		pthread_mutex_destroy(&srv.mu);
-		stats_free(&srv);
+		http_metrics_release(&srv.metrics);
 		return OPTREG_EIO;
 	}
 	port = bound_port(d, fd);
@@ -1407,7 +763,6 @@ int optreg_http_serve(const struct optreg_http_config *cfg,
 	while (sigtimedwait(&set, NULL, &zero) > 0)
 		;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_mutex_destroy(&srv.mu);
-	stats_free(&srv);
+	http_metrics_release(&srv.metrics);
 	return 0;
 }
