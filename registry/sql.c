@@ -1,6 +1,41 @@
+/*
+ * registry/sql.c: running statements and mapping their failures: the one
+ * place that decides what a PostgreSQL error means to optreg (a lost
+ * connection is OPTREG_EUNAVAILABLE, anything else the caller's code).
+ */
 #include "sql.h"
 
-#include "db.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/buf.h"
+
+bool optreg_db_conn_failed(PGconn *conn, const PGresult *res)
+{
+	const char *state, *severity;
+
+	if (!res || (conn && PQstatus(conn) == CONNECTION_BAD))
+		return true;
+	switch (PQresultStatus(res)) {
+	case PGRES_BAD_RESPONSE:
+		return true;
+	case PGRES_FATAL_ERROR:
+		break;
+	default:
+		return false;
+	}
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	/* libpq's own errors (lost connection, ...) carry no SQLSTATE. */
+	if (!state)
+		return true;
+	if (!strncmp(state, "08", 2) || !strcmp(state, "57P01") ||
+	    !strcmp(state, "57P02") || !strcmp(state, "57P03"))
+		return true;
+	/* Any FATAL ends the session (idle timeouts, a dropped database). */
+	severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	return severity &&
+	       (!strcmp(severity, "FATAL") || !strcmp(severity, "PANIC"));
+}
 
 int optreg_sql_check(PGconn *conn, const PGresult *res, ExecStatusType want,
 		     struct optreg_errors *errs)
@@ -62,4 +97,92 @@ int optreg_sql_commit(PGconn *conn, struct optreg_errors *errs)
 void optreg_sql_rollback(PGconn *conn)
 {
 	PQclear(PQexec(conn, "ROLLBACK"));
+}
+
+/* Converts PostgreSQL's 1-based character position in `sql` to a line
+ * and column (characters, as PostgreSQL counts them in UTF-8). */
+static void position_to_line_col(const char *sql, long pos, int *line, int *col)
+{
+	int l = 1, c = 1;
+
+	for (const unsigned char *p = (const unsigned char *)sql; *p && pos > 1;
+	     p++) {
+		if ((*p & 0xc0) == 0x80)
+			continue; /* UTF-8 continuation byte */
+		pos--;
+		if (*p == '\n') {
+			l++;
+			c = 1;
+		} else {
+			c++;
+		}
+	}
+	*line = l;
+	*col = c;
+}
+
+char *optreg_sql_conn_error(PGconn *conn)
+{
+	const char *m = conn ? PQerrorMessage(conn) : "";
+	size_t n = strcspn(m, "\n");
+
+	if (n == 0)
+		return optreg_xstrdup("connection lost");
+	return optreg_xstrndup(m, n);
+}
+
+int optreg_sql_error_add(struct optreg_errors *errs, int code, const char *rule,
+			 const char *file, PGconn *conn, const PGresult *res,
+			 const char *sql)
+{
+	const char *msg = NULL, *detail = NULL, *hint = NULL, *pos = NULL;
+	struct optreg_error *e;
+
+	if (optreg_db_conn_failed(conn, res)) {
+		code = OPTREG_EUNAVAILABLE;
+		rule = "database";
+	}
+	if (res) {
+		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+		hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+		pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+	}
+	if (msg) {
+		e = optreg_errors_add(errs, code, rule, file, "%s", msg);
+	} else {
+		char *line = optreg_sql_conn_error(conn);
+		e = optreg_errors_add(errs, code, rule, file, "%s", line);
+		free(line);
+	}
+	if (detail)
+		e->detail = optreg_xstrdup(detail);
+	if (hint)
+		optreg_error_set_hint(e, "%s", hint);
+	if (pos && sql)
+		position_to_line_col(sql, atol(pos), &e->line, &e->col);
+	return code;
+}
+
+int optreg_sql_exec_at(PGconn *conn, const char *sql, int nparams,
+		       const char *const *params, ExecStatusType want,
+		       PGresult **out, const char *file,
+		       struct optreg_errors *errs)
+{
+	PGresult *res =
+		PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+
+	if (res && PQresultStatus(res) == want) {
+		if (out)
+			*out = res;
+		else
+			PQclear(res);
+		return 0;
+	}
+	int rc = optreg_sql_error_add(errs, OPTREG_EINTERNAL, "database", file,
+				      conn, res, NULL);
+	PQclear(res);
+	if (out)
+		*out = NULL;
+	return rc;
 }

@@ -9,8 +9,13 @@
 #define OPTREG_SQL_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 
 #include "../common/error.h"
+
+/* True when the result's connection failed (not a SQL error): the caller
+ * releases the connection as broken and answers 503. */
+bool optreg_db_conn_failed(PGconn *conn, const PGresult *res);
 
 /* 0 when `res` has status `want`; otherwise appends an error and returns
  * OPTREG_EUNAVAILABLE or OPTREG_EINTERNAL. Does not clear `res`. */
@@ -27,5 +32,29 @@ void optreg_sql_rollback(PGconn *conn);
 int optreg_sql_exec(PGconn *conn, const char *sql, int nparams,
 		    const char *const *params, ExecStatusType want,
 		    PGresult **out, struct optreg_errors *errs);
+
+/*
+ * Reports a failed statement as PostgreSQL gave it, for a person to read
+ * (migrations): its primary message (else the first line of libpq's
+ * connection error), detail and hint, against `path` (may be NULL), and
+ * when `sql` is given the error position in it as line and column. Returns
+ * the code appended: OPTREG_EUNAVAILABLE with rule "database" when the
+ * connection failed, else `code` with `rule`.
+ */
+int optreg_sql_error_add(struct optreg_errors *errs, int code, const char *rule,
+			 const char *path, PGconn *conn, const PGresult *res,
+			 const char *sql);
+
+/* As optreg_sql_exec, but a failure is reported with optreg_sql_error_add
+ * (code OPTREG_EINTERNAL, rule "database") against `path`; `out` may be
+ * NULL when the result is not wanted. */
+int optreg_sql_exec_at(PGconn *conn, const char *sql, int nparams,
+		       const char *const *params, ExecStatusType want,
+		       PGresult **out, const char *path,
+		       struct optreg_errors *errs);
+
+/* The first line of libpq's error text for `conn` (may be NULL), or
+ * "connection lost" when there is none. Returns a malloc'd string. */
+char *optreg_sql_conn_error(PGconn *conn);
 
 #endif

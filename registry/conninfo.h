@@ -1,0 +1,48 @@
+/*
+ * registry/conninfo.h: a libpq connection string parsed once, with
+ * optreg's defaults for timeouts and keepalives filled in; shared by the
+ * pool (pool.c) and the listener (listener.c). Private to registry/.
+ */
+#ifndef OPTREG_CONNINFO_H
+#define OPTREG_CONNINFO_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A parsed conninfo with our defaults filled in, as the parallel
+ * NULL-terminated arrays PQconnectdbParams takes. */
+struct optreg_conninfo {
+	char **keys;
+	char **vals;
+	int connect_timeout_s; /* 0: no limit */
+};
+
+/*
+ * Parses `conninfo` (keywords or URI; NULL is "") into `ci`, adding where
+ * neither it nor the option's PG* environment variable says otherwise
+ * connect_timeout=2, TCP keepalives (idle 30 s, interval 10 s, count 3) and
+ * fallback_application_name=optreg-server. OPTREG_EINVAL when it does not
+ * parse. Release with optreg_conninfo_release().
+ */
+int optreg_conninfo_parse(struct optreg_conninfo *ci, const char *conninfo);
+void optreg_conninfo_release(struct optreg_conninfo *ci);
+
+/* Connects (blocking, within connect_timeout) with
+ * optreg_conninfo_notice(goodbye) as the notice receiver. NULL on failure. */
+PGconn *optreg_conninfo_connect(const struct optreg_conninfo *ci,
+				bool *goodbye);
+
+/*
+ * The notice receiver of pooled and listener connections: notices have no
+ * one to be shown to and are dropped, except that a FATAL, which is how a
+ * server says goodbye to an idle session (shutdown, pg_terminate_backend),
+ * sets the flag `arg` points at (when not NULL): the connection is dead
+ * even before its EOF arrives.
+ */
+void optreg_conninfo_notice(void *arg, const PGresult *res);
+
+/* Milliseconds on the monotonic clock. */
+int64_t optreg_conninfo_now_ms(void);
+
+#endif
