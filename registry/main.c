@@ -1,9 +1,8 @@
 /*
  * registry/main.c: `optreg-server`: migrate, serve, token, routes.
  *
- * Settings come from flags, then the environment (OPTREG_DATABASE_URL,
- * OPTREG_LISTEN, OPTREG_THREADS, OPTREG_DB_POOL, OPTREG_ANONYMOUS_READ,
- * OPTREG_MAX_BODY).
+ * Settings come from flags, then the environment, then the settings file
+ * (settings.c); the checkpointer thread is in checkpointer.c.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -15,10 +14,11 @@
 
 #include <openssl/crypto.h>
 
-#include "../validator/doc.h"
 #include "audit.h"
 #include "auth.h"
+#include "checkpointer.h"
 #include "registry.h"
+#include "settings.h"
 
 #define VERSION "0.1.0"
 
@@ -73,18 +73,6 @@ static const char usage_text[] =
 	"                          default 10\n\n"
 	"Exit status: 0 ok, 1 failure, 2 usage.\n";
 
-struct options {
-	const char *database, *listen, *port_file, *principal, *ns;
-	const char *registry_key, *audit_origin;
-	long checkpoint_every, checkpoint_interval;
-	const char *roles[8];
-	int nroles;
-	long threads, pool, max_body, expires_in;
-	bool anonymous_read;
-	const char *args[4];
-	int nargs;
-};
-
 static int usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
@@ -100,237 +88,7 @@ static int usage_error(const char *fmt, ...)
 	return 2;
 }
 
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (!*s || *end || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* The settings file stays loaded for the life of the process: options
- * borrow its strings. */
-static struct optreg_doc config_file;
-
-/* An integer setting from the file, within [lo, hi]. */
-static int file_long(const char *path, const char *key, const json_t *v,
-		     long lo, long hi, long *out)
-{
-	double d = json_number_value(v);
-
-	if (!json_is_number(v) || d != (double)(long)d || d < lo || d > hi)
-		return usage_error("%s: %s must be an integer from %ld to %ld",
-				   path, key, lo, hi);
-	*out = (long)d;
-	return 0;
-}
-
-/*
- * Applies a YAML or JSON settings file: keys as the long flags, with '_'
- * for '-' (database, listen, threads, pool, max_body, anonymous_read,
- * registry_key, audit_origin, checkpoint_every, checkpoint_interval).
- */
-static int load_settings(const char *path, struct options *o)
-{
-	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	const char *key;
-	json_t *v;
-	int rc = 0;
-
-	optreg_doc_init(&config_file);
-	if (optreg_doc_load_file(&config_file, path, &errs) < 0) {
-		struct optreg_buf b = OPTREG_BUF_INIT;
-		optreg_errors_format(&errs, path, &b);
-		fprintf(stderr, "optreg-server: cannot load settings\n%s",
-			b.data);
-		optreg_buf_release(&b);
-		optreg_errors_release(&errs);
-		return 2;
-	}
-	if (!json_is_object(config_file.root))
-		return usage_error("%s: settings must be a mapping of names to "
-				   "values",
-				   path);
-	json_object_foreach(config_file.root, key, v)
-	{
-		const char **str =
-			!strcmp(key, "database")       ? &o->database
-			: !strcmp(key, "listen")       ? &o->listen
-			: !strcmp(key, "registry_key") ? &o->registry_key
-			: !strcmp(key, "audit_origin") ? &o->audit_origin
-						       : NULL;
-		if (str) {
-			if (!json_is_string(v))
-				return usage_error("%s: %s must be a string",
-						   path, key);
-			*str = json_string_value(v);
-		} else if (!strcmp(key, "anonymous_read")) {
-			if (!json_is_boolean(v))
-				return usage_error("%s: anonymous_read must be "
-						   "true or false",
-						   path);
-			o->anonymous_read = json_is_true(v);
-		} else if (!strcmp(key, "threads")) {
-			rc = file_long(path, key, v, 1, 256, &o->threads);
-		} else if (!strcmp(key, "pool")) {
-			rc = file_long(path, key, v, 1, 256, &o->pool);
-		} else if (!strcmp(key, "max_body")) {
-			rc = file_long(path, key, v, 1024, 64L << 20,
-				       &o->max_body);
-		} else if (!strcmp(key, "checkpoint_every")) {
-			rc = file_long(path, key, v, 1, 1000000,
-				       &o->checkpoint_every);
-		} else if (!strcmp(key, "checkpoint_interval")) {
-			rc = file_long(path, key, v, 1, 86400,
-				       &o->checkpoint_interval);
-		} else {
-			return usage_error(
-				"%s: unknown setting \"%s\"; settings are "
-				"database, listen, threads, pool, max_body, "
-				"anonymous_read, registry_key, audit_origin, "
-				"checkpoint_every, checkpoint_interval",
-				path, key);
-		}
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* Settings come from flags, then the environment, then --config FILE (or
- * $OPTREG_CONFIG), then defaults. */
-static int parse_options(int argc, char **argv, struct options *o)
-{
-	const char *env, *file = getenv("OPTREG_CONFIG");
-	int rc;
-
-	memset(o, 0, sizeof(*o));
-	o->checkpoint_every = 100;
-	o->checkpoint_interval = 10;
-	o->threads = 4;
-	o->pool = 8;
-	o->max_body = 1 << 20;
-	for (int i = 1; i + 1 < argc; i++)
-		if (!strcmp(argv[i], "--config"))
-			file = argv[i + 1];
-	if (file && *file && (rc = load_settings(file, o)))
-		return rc;
-	if ((env = getenv("OPTREG_DATABASE_URL")))
-		o->database = env;
-	if ((env = getenv("OPTREG_LISTEN")))
-		o->listen = env;
-	if ((env = getenv("OPTREG_REGISTRY_KEY")))
-		o->registry_key = env;
-	if ((env = getenv("OPTREG_AUDIT_ORIGIN")))
-		o->audit_origin = env;
-	if ((env = getenv("OPTREG_THREADS")) &&
-	    !parse_long(env, 1, 256, &o->threads))
-		return usage_error("OPTREG_THREADS must be 1..256 (got %s)",
-				   env);
-	if ((env = getenv("OPTREG_DB_POOL")) &&
-	    !parse_long(env, 1, 256, &o->pool))
-		return usage_error("OPTREG_DB_POOL must be 1..256 (got %s)",
-				   env);
-	if ((env = getenv("OPTREG_MAX_BODY")) &&
-	    !parse_long(env, 1024, 64L << 20, &o->max_body))
-		return usage_error("OPTREG_MAX_BODY must be 1024..67108864 "
-				   "(got %s)",
-				   env);
-	if ((env = getenv("OPTREG_ANONYMOUS_READ")))
-		o->anonymous_read = !strcmp(env, "1") || !strcmp(env, "true");
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--anonymous-read")) {
-			o->anonymous_read = true;
-			continue;
-		}
-		if (a[0] == '-' && a[1] == '-' && !v)
-			return usage_error("%s needs a value (or is unknown)",
-					   a);
-		if (!strcmp(a, "--config")) {
-			/* Read before the environment, above. */
-		} else if (!strcmp(a, "--database")) {
-			o->database = v;
-		} else if (!strcmp(a, "--listen")) {
-			o->listen = v;
-		} else if (!strcmp(a, "--registry-key")) {
-			o->registry_key = v;
-		} else if (!strcmp(a, "--audit-origin")) {
-			o->audit_origin = v;
-		} else if (!strcmp(a, "--checkpoint-every")) {
-			if (!parse_long(v, 1, 1000000, &o->checkpoint_every))
-				return usage_error("--checkpoint-every must be "
-						   "1..1000000 (got %s)",
-						   v);
-		} else if (!strcmp(a, "--checkpoint-interval")) {
-			if (!parse_long(v, 1, 86400, &o->checkpoint_interval))
-				return usage_error("--checkpoint-interval must "
-						   "be 1..86400 seconds (got "
-						   "%s)",
-						   v);
-		} else if (!strcmp(a, "--port-file")) {
-			o->port_file = v;
-		} else if (!strcmp(a, "--principal")) {
-			o->principal = v;
-		} else if (!strcmp(a, "--namespace")) {
-			o->ns = v;
-		} else if (!strcmp(a, "--role")) {
-			if (o->nroles == 8)
-				return usage_error("too many roles");
-			o->roles[o->nroles++] = v;
-		} else if (!strcmp(a, "--threads")) {
-			if (!parse_long(v, 1, 256, &o->threads))
-				return usage_error("--threads must be 1..256 "
-						   "(got %s)",
-						   v);
-		} else if (!strcmp(a, "--pool")) {
-			if (!parse_long(v, 1, 256, &o->pool))
-				return usage_error("--pool must be 1..256 "
-						   "(got %s)",
-						   v);
-		} else if (!strcmp(a, "--max-body")) {
-			if (!parse_long(v, 1024, 64L << 20, &o->max_body))
-				return usage_error("--max-body must be "
-						   "1024..67108864 (got %s)",
-						   v);
-		} else if (!strcmp(a, "--expires-in")) {
-			if (!parse_long(v, 1, 100L * 365 * 86400,
-					&o->expires_in))
-				return usage_error("--expires-in must be a "
-						   "positive number of "
-						   "seconds (got %s)",
-						   v);
-		} else if (a[0] == '-') {
-			return usage_error("unknown option \"%s\"", a);
-		} else {
-			if (o->nargs == 4)
-				return usage_error("too many arguments");
-			o->args[o->nargs++] = a;
-			continue;
-		}
-		i++;
-	}
-	if (!o->listen)
-		o->listen = "127.0.0.1:8080";
-	if (!o->registry_key || !*o->registry_key)
-		o->registry_key = "registry-key.pem";
-	if (!o->audit_origin || !*o->audit_origin)
-		o->audit_origin = "optreg.local/audit";
-	for (const char *c = o->audit_origin; *c; c++)
-		if (*c == ' ' || *c == '+' || *c == '\n' || *c < 0x21)
-			return usage_error("--audit-origin must not contain "
-					   "spaces, '+' or control characters "
-					   "(got \"%s\")",
-					   o->audit_origin);
-	return 0;
-}
-
-static int need_database(const struct options *o)
+static int need_database(const struct optreg_settings *o)
 {
 	if (o->database && *o->database)
 		return 0;
@@ -341,7 +99,7 @@ static int need_database(const struct options *o)
 }
 
 /* Opens one direct connection for the admin commands. */
-static PGconn *connect_or_die(const struct options *o)
+static PGconn *connect_or_die(const struct optreg_settings *o)
 {
 	PGconn *c = PQconnectdb(o->database);
 
@@ -367,7 +125,7 @@ static void print_errors(const struct optreg_errors *errs)
 	}
 }
 
-static int cmd_migrate(const struct options *o)
+static int cmd_migrate(const struct optreg_settings *o)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	char *dir = optreg_migrations_dir();
@@ -410,7 +168,7 @@ static struct optreg_audit_actor local_actor(void)
 	return a;
 }
 
-static int cmd_token(const struct options *o)
+static int cmd_token(const struct optreg_settings *o)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_grant grants[8];
@@ -506,83 +264,9 @@ static void on_ready(unsigned port, void *ctx)
 	}
 }
 
+/* The --port-file of `serve`, for on_ready (which is given the registry
+ * as its context). Process-lifetime, set once before serving. */
 static const char *ready_file;
-
-/* The checkpointer: signs a checkpoint once `every` events are unsigned,
- * or `interval` seconds after the first unsigned one. Any replica may do
- * it; the table's primary key on size keeps one checkpoint per size. */
-struct checkpointer {
-	struct registry *r;
-	long every, interval;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool stop;
-};
-
-static void *checkpointer_main(void *arg)
-{
-	struct checkpointer *cp = arg;
-	uint64_t signed_size = 0;
-	time_t pending_since = 0;
-
-	pthread_mutex_lock(&cp->lock);
-	while (!cp->stop) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 500 * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&cp->wake, &cp->lock, &until);
-		if (cp->stop)
-			break;
-		pthread_mutex_unlock(&cp->lock);
-
-		struct optreg_errors errs = OPTREG_ERRORS_INIT;
-		PGconn *c = optreg_db_acquire(cp->r->db, 1000);
-		uint64_t size = 0, latest = 0;
-		char *note = NULL;
-		int rc = c ? optreg_audit_size(c, &size, &errs)
-			   : OPTREG_EUNAVAILABLE;
-		if (rc == 0)
-			rc = optreg_audit_checkpoint_latest(c, &note, &latest,
-							    &errs);
-		free(note);
-		if (rc == 0) {
-			signed_size = latest;
-			time_t now = time(NULL);
-			if (size <= signed_size)
-				pending_since = 0;
-			else if (!pending_since)
-				pending_since = now;
-			if (size > signed_size &&
-			    (size - signed_size >= (uint64_t)cp->every ||
-			     now - pending_since >= cp->interval)) {
-				bool made;
-				rc = optreg_audit_checkpoint_make(
-					c, &cp->r->key, cp->r->audit_origin,
-					&made, &errs);
-				if (rc == 0)
-					pending_since = 0;
-			}
-		}
-		if (c)
-			optreg_db_release(cp->r->db, c,
-					  rc == OPTREG_EUNAVAILABLE);
-		for (size_t i = 0;
-		     rc && rc != OPTREG_EUNAVAILABLE && i < errs.len; i++)
-			fprintf(stderr,
-				"{\"level\":\"error\",\"msg\":\"checkpoint\","
-				"\"rule\":\"%s\"}\n",
-				errs.items[i].rule);
-		optreg_errors_release(&errs);
-		pthread_mutex_lock(&cp->lock);
-	}
-	pthread_mutex_unlock(&cp->lock);
-	return NULL;
-}
 
 static void ready_trampoline(unsigned port, void *ctx)
 {
@@ -590,7 +274,7 @@ static void ready_trampoline(unsigned port, void *ctx)
 	on_ready(port, (void *)ready_file);
 }
 
-static int cmd_serve(const struct options *o)
+static int cmd_serve(const struct optreg_settings *o)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct registry r = {0};
@@ -653,14 +337,10 @@ static int cmd_serve(const struct options *o)
 				"invalidation listener\n");
 		goto out;
 	}
-	struct checkpointer cp = {.r = &r,
-				  .every = o->checkpoint_every,
-				  .interval = o->checkpoint_interval};
+	struct optreg_checkpointer *cp = NULL;
 	r.audit_origin = o->audit_origin;
-	pthread_mutex_init(&cp.lock, NULL);
-	pthread_cond_init(&cp.wake, NULL);
-	bool cp_started =
-		pthread_create(&cp.thread, NULL, checkpointer_main, &cp) == 0;
+	optreg_checkpointer_start(&cp, &r, o->checkpoint_every,
+				  o->checkpoint_interval);
 	struct optreg_http_config hc = {
 		.listen = o->listen,
 		.threads = (unsigned)o->threads,
@@ -673,15 +353,7 @@ static int cmd_serve(const struct options *o)
 			       ready_trampoline) < 0
 		     ? 1
 		     : 0;
-	if (cp_started) {
-		pthread_mutex_lock(&cp.lock);
-		cp.stop = true;
-		pthread_cond_signal(&cp.wake);
-		pthread_mutex_unlock(&cp.lock);
-		pthread_join(cp.thread, NULL);
-	}
-	pthread_mutex_destroy(&cp.lock);
-	pthread_cond_destroy(&cp.wake);
+	optreg_checkpointer_stop(cp);
 	fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");
 out:
 	if (r.listener)
@@ -705,9 +377,43 @@ static int cmd_routes(void)
 	return 0;
 }
 
+/* Tells the user why the settings were refused; returns the exit status. */
+static int settings_failed(const struct optreg_settings *o, int rc,
+			   const struct optreg_errors *errs)
+{
+	if (rc != OPTREG_EUSAGE) {
+		struct optreg_buf b = OPTREG_BUF_INIT;
+
+		optreg_errors_format(errs, o->config_path, &b);
+		fprintf(stderr, "optreg-server: cannot load settings\n%s",
+			b.data);
+		optreg_buf_release(&b);
+		return 2;
+	}
+	for (size_t i = 0; i < errs->len; i++)
+		usage_error("%s", errs->items[i].message);
+	return 2;
+}
+
+static int dispatch(const struct optreg_settings *o)
+{
+	const char *cmd = o->nargs ? o->args[0] : "";
+
+	if (!strcmp(cmd, "migrate") && o->nargs == 1)
+		return cmd_migrate(o);
+	if (!strcmp(cmd, "serve") && o->nargs == 1)
+		return cmd_serve(o);
+	if (!strcmp(cmd, "token"))
+		return cmd_token(o);
+	if (!strcmp(cmd, "routes") && o->nargs == 1)
+		return cmd_routes();
+	return usage_error("unknown command \"%s\"", cmd);
+}
+
 int main(int argc, char **argv)
 {
-	struct options o;
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_settings o;
 	int rc;
 
 	if (argc < 2) {
@@ -723,16 +429,9 @@ int main(int argc, char **argv)
 		printf("optreg-server %s\n", VERSION);
 		return 0;
 	}
-	if ((rc = parse_options(argc, argv, &o)))
-		return rc;
-	const char *cmd = o.nargs ? o.args[0] : "";
-	if (!strcmp(cmd, "migrate") && o.nargs == 1)
-		return cmd_migrate(&o);
-	if (!strcmp(cmd, "serve") && o.nargs == 1)
-		return cmd_serve(&o);
-	if (!strcmp(cmd, "token"))
-		return cmd_token(&o);
-	if (!strcmp(cmd, "routes") && o.nargs == 1)
-		return cmd_routes();
-	return usage_error("unknown command \"%s\"", cmd);
+	rc = optreg_settings_parse(&o, argc, argv, &errs);
+	rc = rc ? settings_failed(&o, rc, &errs) : dispatch(&o);
+	optreg_errors_release(&errs);
+	optreg_settings_release(&o);
+	return rc;
 }

@@ -1,6 +1,5 @@
 /*
- * tests/unit/http_test.c: the HTTP layer: route matching, problem bodies,
- * request helpers without a server, and a real server on 127.0.0.1:0 talked
+ * tests/unit/registry/http_server_test.c: a real server on 127.0.0.1:0 talked
  * to with libcurl and raw sockets, ending with a SIGTERM while a slow request
  * is in flight.
  *
@@ -33,360 +32,6 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "registry/http.h"
-
-/* ---- route matching ------------------------------------------------------ */
-
-static const struct optreg_http_route match_routes[] = {
-	{"GET", "/v1/configs/{ns}/{name}/versions/{n}", NULL},
-	{"POST", "/v1/configs/{ns}/{name}/versions", NULL},
-	{"GET", "/v1/configs/{ns}/{name}/versions", NULL},
-	{"GET", "/v1/keys", NULL},
-	{"POST", "/v1/keys", NULL},
-	{"POST", "/v1/keys/{keyid}/revoke", NULL},
-	{"DELETE", "/v1/tokens/{id}", NULL},
-};
-#define NMATCH (sizeof(match_routes) / sizeof(match_routes[0]))
-
-static int match(const char *method, const char *path, const char **params,
-		 size_t *np, char *buf, size_t buflen)
-{
-	return optreg_http_match(match_routes, NMATCH, method, path, params, np,
-				 buf, buflen);
-}
-
-static void test_match_params(void **state)
-{
-	const char *p[OPTREG_HTTP_MAX_PARAMS];
-	char buf[256];
-	size_t np;
-
-	(void)state;
-	assert_int_equal(match("GET", "/v1/configs/team-a/bert/versions/7", p,
-			       &np, buf, sizeof(buf)),
-			 0);
-	assert_int_equal(np, 3);
-	assert_string_equal(p[0], "team-a");
-	assert_string_equal(p[1], "bert");
-	assert_string_equal(p[2], "7");
-
-	assert_int_equal(match("POST", "/v1/configs/a/b/versions", p, &np, buf,
-			       sizeof(buf)),
-			 1);
-	assert_int_equal(np, 2);
-	assert_int_equal(match("GET", "/v1/configs/a/b/versions", p, &np, buf,
-			       sizeof(buf)),
-			 2);
-	assert_int_equal(match("GET", "/v1/keys", p, &np, buf, sizeof(buf)), 3);
-	assert_int_equal(np, 0);
-	assert_int_equal(
-		match("POST", "/v1/keys/k1/revoke", p, &np, buf, sizeof(buf)),
-		5);
-	assert_string_equal(p[0], "k1");
-}
-
-static void test_match_percent_decoding(void **state)
-{
-	const char *p[OPTREG_HTTP_MAX_PARAMS];
-	char buf[256];
-	size_t np;
-
-	(void)state;
-	assert_int_equal(match("GET",
-			       "/v1/configs/team%2Da/b%20e%C3%a9/versions/1", p,
-			       &np, buf, sizeof(buf)),
-			 0);
-	assert_string_equal(p[0], "team-a");
-	assert_string_equal(p[1], "b e\xc3\xa9");
-	/* Literal segments compare decoded. */
-	assert_int_equal(match("GET", "/v1/%6Beys", p, &np, buf, sizeof(buf)),
-			 3);
-	/* '+' is not a space in a path. */
-	assert_int_equal(
-		match("DELETE", "/v1/tokens/a+b", p, &np, buf, sizeof(buf)), 6);
-	assert_string_equal(p[0], "a+b");
-
-	/* An encoded '/' or NUL, or a bad escape: no match. */
-	assert_int_equal(
-		match("DELETE", "/v1/tokens/a%2Fb", p, &np, buf, sizeof(buf)),
-		-1);
-	assert_int_equal(
-		match("DELETE", "/v1/tokens/a%2fb", p, &np, buf, sizeof(buf)),
-		-1);
-	assert_int_equal(
-		match("DELETE", "/v1/tokens/a%00b", p, &np, buf, sizeof(buf)),
-		-1);
-	assert_int_equal(
-		match("DELETE", "/v1/tokens/a%zz", p, &np, buf, sizeof(buf)),
-		-1);
-	assert_int_equal(
-		match("DELETE", "/v1/tokens/a%4", p, &np, buf, sizeof(buf)),
-		-1);
-	assert_int_equal(
-		match("DELETE", "/v1/tokens/%", p, &np, buf, sizeof(buf)), -1);
-	assert_int_equal(np, 0);
-}
-
-static void test_match_404_405(void **state)
-{
-	const char *p[OPTREG_HTTP_MAX_PARAMS];
-	char buf[256];
-	size_t np;
-
-	(void)state;
-	assert_int_equal(match("DELETE", "/v1/keys", p, &np, buf, sizeof(buf)),
-			 -2);
-	assert_int_equal(match("PUT", "/v1/configs/a/b/versions", p, &np, buf,
-			       sizeof(buf)),
-			 -2);
-	assert_int_equal(match("get", "/v1/keys", p, &np, buf, sizeof(buf)),
-			 -2);
-	assert_int_equal(match("GET", "/v1/nope", p, &np, buf, sizeof(buf)),
-			 -1);
-	assert_int_equal(match("GET", "/", p, &np, buf, sizeof(buf)), -1);
-	assert_int_equal(match("GET", "", p, &np, buf, sizeof(buf)), -1);
-	assert_int_equal(match("GET", "v1/keys", p, &np, buf, sizeof(buf)), -1);
-	assert_int_equal(match("GET", "/v1/configs/a/b/versions/1/x", p, &np,
-			       buf, sizeof(buf)),
-			 -1);
-	/* An empty segment never fills a {param}. */
-	assert_int_equal(match("GET", "/v1/configs//b/versions", p, &np, buf,
-			       sizeof(buf)),
-			 -1);
-	assert_int_equal(match("GET", "/v1//keys", p, &np, buf, sizeof(buf)),
-			 -1);
-	/* Too small a buffer for the decoded parameters. */
-	assert_int_equal(match("GET", "/v1/keys", p, &np, buf, 4), -1);
-}
-
-static void test_match_trailing_slash_and_head(void **state)
-{
-	const char *p[OPTREG_HTTP_MAX_PARAMS];
-	char buf[256];
-	size_t np;
-
-	(void)state;
-	/* Decision: a trailing slash is another (empty) segment. */
-	assert_int_equal(match("GET", "/v1/keys/", p, &np, buf, sizeof(buf)),
-			 -1);
-	assert_int_equal(match("GET", "/v1/configs/a/b/versions/", p, &np, buf,
-			       sizeof(buf)),
-			 -1);
-	/* HEAD is served by a GET route. */
-	assert_int_equal(match("HEAD", "/v1/keys", p, &np, buf, sizeof(buf)),
-			 3);
-	assert_int_equal(match("HEAD", "/v1/configs/a/b/versions/2", p, &np,
-			       buf, sizeof(buf)),
-			 0);
-	assert_string_equal(p[2], "2");
-	assert_int_equal(
-		match("HEAD", "/v1/keys/k/revoke", p, &np, buf, sizeof(buf)),
-		-2);
-}
-
-/* ---- request helpers and problems ------------------------------------------
- */
-
-static json_t *parse(const struct optreg_buf *b)
-{
-	json_error_t err;
-	json_t *j = json_loadb(b->data, b->len, 0, &err);
-
-	if (!j)
-		fail_msg("not JSON (%s): %s", err.text, b->data);
-	return j;
-}
-
-static void test_problem_shape(void **state)
-{
-	struct optreg_http_req req;
-	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	struct optreg_error *e;
-	json_t *j, *items, *it;
-	const char *key;
-	json_t *v;
-	size_t n = 0;
-
-	(void)state;
-	optreg_http_req_init(&req);
-	strcpy(req.request_id, "rid-1");
-	optreg_errors_add(&errs, OPTREG_EINVAL, "exclusive_maximum",
-			  "spec.betas[1]", "must be less than 1 (got %d)", 1);
-	e = optreg_errors_add(&errs, OPTREG_EINVAL, "required", "spec.lr",
-			      "is required");
-	optreg_error_set_hint(e, "add spec.lr");
-	e->line = 3;
-	e->col = 5;
-	optreg_buf_adds(&req.resp, "leftover");
-	optreg_http_problem(&req, 422, "invalid_config", &errs,
-			    "the config has %zu errors", errs.len);
-	assert_int_equal(req.status, 422);
-	assert_string_equal(req.content_type, "application/problem+json");
-
-	j = parse(&req.resp);
-	/* Exactly these members, in this order. */
-	static const char *const keys[] = {"type",   "title", "status",
-					   "detail", "code",  "request_id",
-					   "errors"};
-	json_object_foreach(j, key, v)
-	{
-		assert_true(n < 7);
-		assert_string_equal(key, keys[n]);
-		n++;
-	}
-	assert_int_equal(n, 7);
-	assert_string_equal(json_string_value(json_object_get(j, "type")),
-			    "https://optreg.dev/problems/invalid_config");
-	assert_string_equal(json_string_value(json_object_get(j, "title")),
-			    "Unprocessable Content");
-	assert_int_equal(json_integer_value(json_object_get(j, "status")), 422);
-	assert_string_equal(json_string_value(json_object_get(j, "detail")),
-			    "the config has 2 errors");
-	assert_string_equal(json_string_value(json_object_get(j, "code")),
-			    "invalid_config");
-	assert_string_equal(json_string_value(json_object_get(j, "request_id")),
-			    "rid-1");
-	items = json_object_get(j, "errors");
-	assert_int_equal(json_array_size(items), 2);
-	it = json_array_get(items, 0);
-	assert_int_equal(json_object_size(it), 3);
-	assert_string_equal(json_string_value(json_object_get(it, "path")),
-			    "spec.betas[1]");
-	assert_string_equal(json_string_value(json_object_get(it, "rule")),
-			    "exclusive_maximum");
-	assert_string_equal(json_string_value(json_object_get(it, "message")),
-			    "must be less than 1 (got 1)");
-	it = json_array_get(items, 1);
-	assert_int_equal(json_object_size(it), 6);
-	assert_string_equal(json_string_value(json_object_get(it, "hint")),
-			    "add spec.lr");
-	assert_int_equal(json_integer_value(json_object_get(it, "line")), 3);
-	assert_int_equal(json_integer_value(json_object_get(it, "col")), 5);
-	json_decref(j);
-
-	/* No errors list: no errors member; titles follow the status. */
-	optreg_http_problem(&req, 401, "unauthorized", NULL, "no token");
-	j = parse(&req.resp);
-	assert_null(json_object_get(j, "errors"));
-	assert_string_equal(json_string_value(json_object_get(j, "title")),
-			    "Unauthorized");
-	json_decref(j);
-	optreg_errors_release(&errs);
-	optreg_http_problem(&req, 404, "not_found", &errs, "no %s", "x");
-	j = parse(&req.resp);
-	assert_null(json_object_get(j, "errors"));
-	assert_string_equal(json_string_value(json_object_get(j, "title")),
-			    "Not Found");
-	json_decref(j);
-	optreg_http_problem(&req, 413, "too_large", NULL, "big");
-	j = parse(&req.resp);
-	assert_string_equal(json_string_value(json_object_get(j, "title")),
-			    "Content Too Large");
-	json_decref(j);
-	optreg_http_req_release(&req);
-}
-
-static void test_json_and_response_headers(void **state)
-{
-	struct optreg_http_req req;
-
-	(void)state;
-	optreg_http_req_init(&req);
-	optreg_http_json(&req, 201,
-			 json_pack("{s:i, s:b}", "version", 3, "created", 1));
-	assert_int_equal(req.status, 201);
-	assert_string_equal(req.content_type, "application/json");
-	assert_string_equal(req.resp.data, "{\"version\":3,\"created\":true}");
-	optreg_http_json(&req, 204, NULL);
-	assert_int_equal(req.status, 204);
-	assert_int_equal(req.resp.len, 0);
-
-	optreg_http_set_header(&req, "ETag", "\"sha256:ab\"");
-	optreg_http_set_header(&req, "X-Bad", "a\r\nSet-Cookie: x");
-	assert_int_equal(req.nheaders, 1);
-	assert_string_equal(req.headers[0].name, "ETag");
-	assert_string_equal(req.headers[0].value, "\"sha256:ab\"");
-	optreg_http_req_release(&req);
-	assert_int_equal(req.nheaders, 0);
-	assert_int_equal(req.status, 0);
-}
-
-static void test_query_and_request_headers(void **state)
-{
-	struct optreg_http_req req;
-
-	(void)state;
-	optreg_http_req_init(&req);
-	assert_null(optreg_http_query(&req, "a"));
-	req.query = "a=1&b=x%20y+z&c&d=&e=%zz&a=2&k%65y=v&n=a%00b&";
-	assert_string_equal(optreg_http_query(&req, "a"), "1");
-	assert_string_equal(optreg_http_query(&req, "b"), "x y z");
-	assert_string_equal(optreg_http_query(&req, "c"), "");
-	assert_string_equal(optreg_http_query(&req, "d"), "");
-	assert_string_equal(optreg_http_query(&req, "e"), "%zz");
-	assert_string_equal(optreg_http_query(&req, "key"), "v");
-	assert_string_equal(optreg_http_query(&req, "n"), "a%00b");
-	assert_null(optreg_http_query(&req, "missing"));
-	assert_null(optreg_http_query(&req, ""));
-
-	assert_null(optreg_http_header(&req, "Authorization"));
-	optreg_http_req_add_header(&req, "Authorization", "Bearer x");
-	assert_string_equal(optreg_http_header(&req, "authorization"),
-			    "Bearer x");
-	optreg_http_req_release(&req);
-}
-
-/* A handler run without a server: the way handlers are unit-tested. */
-static void echo_handler(struct optreg_http_req *req)
-{
-	const char *q = optreg_http_query(req, "q");
-	const char *auth = optreg_http_header(req, "Authorization");
-
-	if (!auth) {
-		optreg_http_set_header(req, "WWW-Authenticate", "Bearer");
-		optreg_http_problem(req, 401, "unauthorized", NULL,
-				    "a bearer token is required");
-		return;
-	}
-	req->principal = "tester";
-	optreg_http_json(req, 200,
-			 json_pack("{s:s, s:s?, s:s%}", "id", req->params[0],
-				   "q", q, "body", req->body.data,
-				   req->body.len));
-}
-
-static void test_handler_without_server(void **state)
-{
-	struct optreg_http_req req;
-	json_t *j;
-
-	(void)state;
-	optreg_http_req_init(&req);
-	req.method = "GET";
-	req.params[0] = "item-1";
-	req.nparams = 1;
-	echo_handler(&req);
-	assert_int_equal(req.status, 401);
-	assert_int_equal(req.nheaders, 1);
-	optreg_http_req_release(&req);
-
-	optreg_http_req_init(&req);
-	req.params[0] = "item-1";
-	req.nparams = 1;
-	req.query = "q=hello%21";
-	optreg_buf_adds(&req.body, "payload");
-	optreg_http_req_add_header(&req, "Authorization", "Bearer t");
-	echo_handler(&req);
-	assert_int_equal(req.status, 200);
-	j = parse(&req.resp);
-	assert_string_equal(json_string_value(json_object_get(j, "id")),
-			    "item-1");
-	assert_string_equal(json_string_value(json_object_get(j, "q")),
-			    "hello!");
-	assert_string_equal(json_string_value(json_object_get(j, "body")),
-			    "payload");
-	json_decref(j);
-	optreg_http_req_release(&req);
-}
 
 /* ---- a real server ----------------------------------------------------------
  */
@@ -426,6 +71,24 @@ static void h_slow(struct optreg_http_req *req)
 	optreg_http_json(req, 200, json_pack("{s:b}", "slow", 1));
 }
 
+/* Writes a log line when the request is released, naming its request id:
+ * the log must show it after the request's access-log line. */
+static void dispose_logged(void *ptr)
+{
+	fprintf(stderr,
+		"{\"ts\":\"2026-01-01T00:00:00.000Z\",\"level\":\"info\","
+		"\"msg\":\"disposed\",\"request_id\":\"%s\"}\n",
+		(char *)ptr);
+	free(ptr);
+}
+
+static void h_deferred(struct optreg_http_req *req)
+{
+	optreg_http_req_defer(req, dispose_logged,
+			      optreg_xstrdup(req->request_id));
+	optreg_http_json(req, 200, json_pack("{s:b}", "deferred", 1));
+}
+
 static void h_forgot(struct optreg_http_req *req)
 {
 	optreg_http_set_header(req, "X-Half-Done", "1");
@@ -437,6 +100,7 @@ static const struct optreg_http_route server_routes[] = {
 	{"POST", "/v1/items", h_item_post},
 	{"GET", "/v1/slow", h_slow},
 	{"GET", "/v1/forgot", h_forgot},
+	{"GET", "/v1/deferred", h_deferred},
 };
 
 static void extra_metrics(struct optreg_buf *out, void *ctx)
@@ -444,6 +108,16 @@ static void extra_metrics(struct optreg_buf *out, void *ctx)
 	assert_ptr_equal(ctx, &slow_entered);
 	optreg_buf_adds(out, "# TYPE optreg_test_extra gauge\n"
 			     "optreg_test_extra 42\n");
+}
+
+static json_t *parse(const struct optreg_buf *b)
+{
+	json_error_t err;
+	json_t *j = json_loadb(b->data, b->len, 0, &err);
+
+	if (!j)
+		fail_msg("not JSON (%s): %s", err.text, b->data);
+	return j;
 }
 
 struct server {
@@ -1009,6 +683,19 @@ static void test_srv_metrics(void **state)
 	assert_true(all);
 }
 
+static void test_srv_deferred(void **state)
+{
+	const char *const h[] = {"X-Request-Id: deferred-1", NULL};
+	struct reply r;
+
+	(void)state;
+	request("GET", "/v1/deferred", h, NULL, 0, false, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body.data, "{\"deferred\":true}");
+	reply_release(&r);
+	/* check_log() checks the order once the server has stopped. */
+}
+
 struct slow_client {
 	pthread_t thread;
 	struct reply r;
@@ -1027,6 +714,7 @@ static void check_log(void)
 {
 	struct optreg_buf log = OPTREG_BUF_INIT;
 	bool saw_item = false, saw_slow = false, saw_stop = false;
+	bool saw_deferred = false, saw_disposed = false;
 	char *line, *save = NULL;
 
 	assert_int_equal(optreg_buf_read_file(&log, log_path), 0);
@@ -1052,6 +740,15 @@ static void check_log(void)
 		assert_int_equal(ts[23], 'Z');
 		if (!strcmp(msg, "stopped"))
 			saw_stop = true;
+		/* The dispose list runs after the access-log line. */
+		if (!strcmp(msg, "disposed")) {
+			assert_string_equal(json_string_value(json_object_get(
+						    j, "request_id")),
+					    "deferred-1");
+			assert_true(saw_deferred);
+			assert_false(saw_disposed);
+			saw_disposed = true;
+		}
 		if (strcmp(msg, "request")) {
 			json_decref(j);
 			continue;
@@ -1090,6 +787,10 @@ static void check_log(void)
 						 json_object_get(j, "status")),
 					 200);
 		}
+		if (!strcmp(path, "/v1/deferred")) {
+			assert_false(saw_disposed);
+			saw_deferred = true;
+		}
 		if (!strcmp(path, "/v1/slow")) {
 			saw_slow = true;
 			assert_int_equal(json_integer_value(
@@ -1103,6 +804,7 @@ static void check_log(void)
 	assert_true(saw_item);
 	assert_true(saw_slow);
 	assert_true(saw_stop);
+	assert_true(saw_disposed);
 	optreg_buf_release(&log);
 }
 
@@ -1225,14 +927,6 @@ static void test_listen_ipv6(void **state)
 int main(void)
 {
 	const struct CMUnitTest unit[] = {
-		cmocka_unit_test(test_match_params),
-		cmocka_unit_test(test_match_percent_decoding),
-		cmocka_unit_test(test_match_404_405),
-		cmocka_unit_test(test_match_trailing_slash_and_head),
-		cmocka_unit_test(test_problem_shape),
-		cmocka_unit_test(test_json_and_response_headers),
-		cmocka_unit_test(test_query_and_request_headers),
-		cmocka_unit_test(test_handler_without_server),
 		cmocka_unit_test(test_listen_errors),
 		cmocka_unit_test(test_listen_ipv6),
 	};
@@ -1244,6 +938,7 @@ int main(void)
 		cmocka_unit_test(test_srv_bodies),
 		cmocka_unit_test(test_srv_raw_limits),
 		cmocka_unit_test(test_srv_metrics),
+		cmocka_unit_test(test_srv_deferred),
 		cmocka_unit_test(test_srv_sigterm_drains),
 	};
 	sigset_t set;
@@ -1255,7 +950,7 @@ int main(void)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	failed = cmocka_run_group_tests_name("http", unit, NULL, NULL);
+	failed = cmocka_run_group_tests_name("http_listen", unit, NULL, NULL);
 	failed += cmocka_run_group_tests_name("http_server", server,
 					      server_setup, server_teardown);
 	curl_global_cleanup();
