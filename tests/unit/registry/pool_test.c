@@ -1,0 +1,322 @@
+/*
+ * tests/unit/registry/pool_test.c: the connection pool against a real
+ * PostgreSQL (tests/unit/registry/pgtest.h): lending, waiting, threads,
+ * rollback on release, replacing broken connections, and failing fast while
+ * the server cannot be reached.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "registry/pool.h"
+#include "registry/sql.h"
+
+#include "pgtest.h"
+
+/* ---- pool --------------------------------------------------------------- */
+
+static void test_pool_open_rejects_bad_arguments(void **state)
+{
+	struct optreg_db *db = (struct optreg_db *)1;
+
+	(void)state;
+	assert_int_equal(optreg_db_open(&db, "no_such_keyword=1", 2),
+			 OPTREG_EINVAL);
+	assert_null(db);
+	assert_int_equal(optreg_db_open(&db, conninfo, 0), OPTREG_EINVAL);
+	assert_null(db);
+	optreg_db_close(NULL);
+}
+
+static void test_pool_acquire_release(void **state)
+{
+	struct optreg_db_counters n;
+	struct optreg_db *db;
+	int in_use, idle, size;
+
+	(void)state;
+	assert_int_equal(optreg_db_open(&db, conninfo, 2), 0);
+	optreg_db_stats(db, &in_use, &idle, &size);
+	assert_int_equal(in_use, 0);
+	assert_int_equal(idle, 0); /* lazy: nothing connected yet */
+	assert_int_equal(size, 2);
+
+	PGconn *c = optreg_db_acquire(db, 1000);
+	assert_non_null(c);
+	assert_query(c, "SELECT 1 + 1", "2");
+	/* Our defaults are in, the caller's settings win. */
+	assert_query(c, "SELECT current_setting('application_name')",
+		     "optreg-server");
+	optreg_db_stats(db, &in_use, &idle, NULL);
+	assert_int_equal(in_use, 1);
+	assert_int_equal(idle, 0);
+	optreg_db_release(db, c, false);
+	optreg_db_stats(db, &in_use, &idle, NULL);
+	assert_int_equal(in_use, 0);
+	assert_int_equal(idle, 1);
+
+	/* The open connection is lent again rather than a new one made. */
+	PGconn *again = optreg_db_acquire(db, 1000);
+	assert_ptr_equal(again, c);
+	PGconn *second = optreg_db_acquire(db, 1000);
+	assert_non_null(second);
+	assert_ptr_not_equal(second, c);
+	optreg_db_release(db, again, false);
+	optreg_db_release(db, second, false);
+	optreg_db_release(db, NULL, false);
+
+	optreg_db_counters_get(db, &n);
+	assert_int_equal(n.acquired, 3);
+	assert_int_equal(n.connects, 2);
+	assert_int_equal(n.timeouts, 0);
+	optreg_db_close(db);
+}
+
+struct later {
+	struct optreg_db *db;
+	PGconn *conn;
+	int ms;
+};
+
+static void *release_later(void *arg)
+{
+	struct later *l = arg;
+
+	sleep_ms(l->ms);
+	optreg_db_release(l->db, l->conn, false);
+	return NULL;
+}
+
+static void test_pool_exhausted_times_out(void **state)
+{
+	struct optreg_db_counters n;
+	struct optreg_db *db;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(optreg_db_open(&db, conninfo, 1), 0);
+	PGconn *c = optreg_db_acquire(db, 1000);
+	assert_non_null(c);
+
+	int64_t t0 = now_ms();
+	assert_null(optreg_db_acquire(db, 200));
+	int64_t waited = now_ms() - t0;
+	assert_true(waited >= 190);
+	assert_true(waited < 1500);
+	t0 = now_ms();
+	assert_null(optreg_db_acquire(db, 0));
+	assert_true(now_ms() - t0 < 100);
+
+	/* A release wakes a waiter long before its timeout. */
+	struct later l = {db, c, 100};
+	assert_int_equal(pthread_create(&t, NULL, release_later, &l), 0);
+	t0 = now_ms();
+	PGconn *c2 = optreg_db_acquire(db, 10000);
+	waited = now_ms() - t0;
+	pthread_join(t, NULL);
+	assert_ptr_equal(c2, c);
+	assert_true(waited < 2000);
+	optreg_db_release(db, c2, false);
+
+	optreg_db_counters_get(db, &n);
+	assert_int_equal(n.timeouts, 2);
+	optreg_db_close(db);
+}
+
+static void *borrow_many(void *arg)
+{
+	struct optreg_db *db = arg;
+	long failures = 0;
+
+	for (int i = 0; i < 50; i++) {
+		PGconn *c = optreg_db_acquire(db, 5000);
+		if (!c) {
+			failures++;
+			continue;
+		}
+		PGresult *res = PQexecParams(c, "SELECT 1", 0, NULL, NULL, NULL,
+					     NULL, 0);
+		failures += PQresultStatus(res) != PGRES_TUPLES_OK;
+		PQclear(res);
+		/* Every fifth borrower reports its connection broken. */
+		optreg_db_release(db, c, i % 5 == 4);
+	}
+	return (void *)failures;
+}
+
+static void test_pool_shared_by_threads(void **state)
+{
+	struct optreg_db_counters n;
+	struct optreg_db *db;
+	pthread_t t[8];
+	int in_use, idle;
+
+	(void)state;
+	assert_int_equal(optreg_db_open(&db, conninfo, 3), 0);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, borrow_many, db),
+				 0);
+	for (int i = 0; i < 8; i++) {
+		void *failures;
+		pthread_join(t[i], &failures);
+		assert_int_equal((long)failures, 0);
+	}
+	optreg_db_stats(db, &in_use, &idle, NULL);
+	assert_int_equal(in_use, 0);
+	assert_true(idle <= 3);
+	optreg_db_counters_get(db, &n);
+	assert_int_equal(n.acquired, 8 * 50);
+	assert_int_equal(n.discarded, 8 * 10);
+	optreg_db_close(db);
+}
+
+static void test_pool_release_rolls_back(void **state)
+{
+	struct optreg_db *db;
+
+	(void)state;
+	assert_int_equal(optreg_db_open(&db, conninfo, 1), 0);
+	PGconn *c = optreg_db_acquire(db, 1000);
+	assert_non_null(c);
+	exec_ok(c, "BEGIN; CREATE TABLE pool_rollback (id int)");
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_INTRANS);
+	optreg_db_release(db, c, false);
+
+	c = optreg_db_acquire(db, 1000);
+	assert_non_null(c);
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_IDLE);
+	assert_query(c, "SELECT to_regclass('pool_rollback')", "(null)");
+
+	/* An aborted transaction too. */
+	exec_ok(c, "BEGIN");
+	PQclear(PQexec(c, "SELECT 1/0"));
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_INERROR);
+	optreg_db_release(db, c, false);
+	PGconn *c2 = optreg_db_acquire(db, 1000);
+	assert_ptr_equal(c2, c); /* rolled back, not discarded */
+	assert_int_equal(PQtransactionStatus(c2), PQTRANS_IDLE);
+	assert_query(c2, "SELECT 3", "3");
+	optreg_db_release(db, c2, false);
+	optreg_db_close(db);
+}
+
+static void test_pool_replaces_broken_connections(void **state)
+{
+	struct optreg_db_counters n;
+	struct optreg_db *db;
+	int idle;
+
+	(void)state;
+	assert_int_equal(optreg_db_open(&db, conninfo, 1), 0);
+	PGconn *c = optreg_db_acquire(db, 1000);
+	assert_non_null(c);
+	char *pid1 = query_value(c, "SELECT pg_backend_pid()");
+
+	/* A SQL error is no connection failure; success neither. */
+	PGresult *res =
+		PQexecParams(c, "SELEC 1", 0, NULL, NULL, NULL, NULL, 0);
+	assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
+	assert_false(optreg_db_conn_failed(c, res));
+	PQclear(res);
+	res = PQexecParams(c, "SELECT 1", 0, NULL, NULL, NULL, NULL, 0);
+	assert_false(optreg_db_conn_failed(c, res));
+	PQclear(res);
+	assert_true(optreg_db_conn_failed(c, NULL));
+
+	/* The caller says broken: the pool closes it and connects anew. */
+	optreg_db_release(db, c, true);
+	optreg_db_stats(db, NULL, &idle, NULL);
+	assert_int_equal(idle, 0);
+	c = optreg_db_acquire(db, 1000);
+	assert_non_null(c);
+	char *pid2 = query_value(c, "SELECT pg_backend_pid()");
+	assert_string_not_equal(pid1, pid2);
+
+	/* The server ends the session under a query: 57P01. */
+	res = PQexecParams(c, "SELECT pg_terminate_backend(pg_backend_pid())",
+			   0, NULL, NULL, NULL, NULL, 0);
+	assert_true(optreg_db_conn_failed(c, res));
+	PQclear(res);
+	optreg_db_release(db, c, true);
+
+	/* The server ends an idle pooled session: acquire notices and
+	 * lends a fresh connection instead. */
+	c = optreg_db_acquire(db, 1000);
+	assert_non_null(c);
+	char *pid3 = query_value(c, "SELECT pg_backend_pid()");
+	optreg_db_release(db, c, false);
+	PGconn *other = connect_direct();
+	char sql[128];
+	/* Waits until the backend is gone: its FATAL has been sent, its EOF
+	 * may not have been. */
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%s, 5000)",
+		 pid3);
+	assert_query(other, sql, "t");
+	PQfinish(other);
+	c = optreg_db_acquire(db, 1000);
+	assert_non_null(c);
+	char *pid4 = query_value(c, "SELECT pg_backend_pid()");
+	assert_string_not_equal(pid3, pid4);
+	optreg_db_release(db, c, false);
+
+	optreg_db_counters_get(db, &n);
+	assert_int_equal(n.discarded, 2);
+	assert_int_equal(n.connects, 4);
+	free(pid1);
+	free(pid2);
+	free(pid3);
+	free(pid4);
+	optreg_db_close(db);
+}
+
+static void test_pool_unreachable_fails_fast(void **state)
+{
+	struct optreg_db_counters n;
+	struct optreg_db *db;
+	int in_use;
+
+	(void)state;
+	assert_int_equal(optreg_db_open(&db,
+					"host=/nonexistent/optreg port=5 "
+					"dbname=optreg user=postgres",
+					2),
+			 0);
+	int64_t t0 = now_ms();
+	assert_null(optreg_db_acquire(db, 1000));
+	/* Within the hold-off, no new attempt is made. */
+	assert_null(optreg_db_acquire(db, 1000));
+	assert_true(now_ms() - t0 < 3000);
+	optreg_db_stats(db, &in_use, NULL, NULL);
+	assert_int_equal(in_use, 0);
+	optreg_db_counters_get(db, &n);
+	assert_int_equal(n.unavailable, 2);
+	assert_int_equal(n.connects, 1);
+	optreg_db_close(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pool_open_rejects_bad_arguments),
+		cmocka_unit_test(test_pool_acquire_release),
+		cmocka_unit_test(test_pool_exhausted_times_out),
+		cmocka_unit_test(test_pool_shared_by_threads),
+		cmocka_unit_test(test_pool_release_rolls_back),
+		cmocka_unit_test(test_pool_replaces_broken_connections),
+		cmocka_unit_test(test_pool_unreachable_fails_fast),
+	};
+	return cmocka_run_group_tests_name("pool", tests, group_setup,
+					   group_teardown);
+}
