@@ -33,10 +33,10 @@
 #include "common/error.h"
 #include "registry/http.h"
 
+#include "httptest.h"
+
 /* ---- a real server ----------------------------------------------------------
  */
-
-#define TEST_MAX_BODY 1024
 
 static atomic_bool slow_entered;
 
@@ -102,6 +102,7 @@ static const struct optreg_http_route server_routes[] = {
 	{"GET", "/v1/forgot", h_forgot},
 	{"GET", "/v1/deferred", h_deferred},
 };
+#define NROUTES (sizeof(server_routes) / sizeof(server_routes[0]))
 
 static void extra_metrics(struct optreg_buf *out, void *ctx)
 {
@@ -110,199 +111,8 @@ static void extra_metrics(struct optreg_buf *out, void *ctx)
 			     "optreg_test_extra 42\n");
 }
 
-static json_t *parse(const struct optreg_buf *b)
-{
-	json_error_t err;
-	json_t *j = json_loadb(b->data, b->len, 0, &err);
-
-	if (!j)
-		fail_msg("not JSON (%s): %s", err.text, b->data);
-	return j;
-}
-
-struct server {
-	struct optreg_http_config cfg;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	unsigned port;
-	bool ready, done;
-	int rc;
-};
-
-/* The server being started (one at a time). */
-static struct server *current;
-
-static void server_ready(unsigned port, void *ctx)
-{
-	struct server *s = current;
-
-	assert_ptr_equal(ctx, &slow_entered);
-	pthread_mutex_lock(&s->mu);
-	s->port = port;
-	s->ready = true;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->mu);
-}
-
-static void *server_main(void *arg)
-{
-	struct server *s = arg;
-	int rc = optreg_http_serve(&s->cfg, server_routes,
-				   sizeof(server_routes) /
-					   sizeof(server_routes[0]),
-				   &slow_entered, server_ready);
-
-	pthread_mutex_lock(&s->mu);
-	s->rc = rc;
-	s->done = true;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->mu);
-	return NULL;
-}
-
-/* Starts a server; returns true once it listens, false when serve ended
- * (s->rc says why). */
-static bool server_start(struct server *s, const char *listen)
-{
-	memset(s, 0, sizeof(*s));
-	s->cfg.listen = listen;
-	s->cfg.threads = 2;
-	s->cfg.max_body = TEST_MAX_BODY;
-	s->cfg.drain_s = 5;
-	s->cfg.metrics = extra_metrics;
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	current = s;
-	assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
-	pthread_mutex_lock(&s->mu);
-	while (!s->ready && !s->done)
-		pthread_cond_wait(&s->cond, &s->mu);
-	pthread_mutex_unlock(&s->mu);
-	return s->ready;
-}
-
-static int server_stop(struct server *s)
-{
-	assert_int_equal(kill(getpid(), SIGTERM), 0);
-	pthread_join(s->thread, NULL);
-	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->cond);
-	return s->rc;
-}
-
-struct reply {
-	long status;
-	CURLcode code;
-	struct optreg_buf body;
-	struct optreg_buf headers;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *data)
-{
-	optreg_buf_add(data, p, size * n);
-	return size * n;
-}
-
-struct upload {
-	const char *data;
-	size_t len, off;
-};
-
-static size_t on_read(char *p, size_t size, size_t n, void *data)
-{
-	struct upload *u = data;
-	size_t k = size * n;
-
-	if (k > u->len - u->off)
-		k = u->len - u->off;
-	if (k > 300) /* several chunks */
-		k = 300;
-	memcpy(p, u->data + u->off, k);
-	u->off += k;
-	return k;
-}
-
-static struct server srv;
 static char log_path[] = "/tmp/optreg-http-test.XXXXXX";
 static int saved_stderr = -1;
-
-/*
- * One request to the test server. `headers` is NULL or NULL-ended;
- * `chunked` sends the body with Transfer-Encoding: chunked.
- */
-static void request(const char *method, const char *target,
-		    const char *const *headers, const char *body, size_t len,
-		    bool chunked, struct reply *r)
-{
-	CURL *c = curl_easy_init();
-	struct curl_slist *hl = NULL;
-	struct upload up = {body, len, 0};
-	char url[512];
-
-	memset(r, 0, sizeof(*r));
-	optreg_buf_init(&r->body);
-	optreg_buf_init(&r->headers);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", srv.port, target);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-	for (size_t i = 0; headers && headers[i]; i++)
-		hl = curl_slist_append(hl, headers[i]);
-	if (!strcmp(method, "HEAD")) {
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	} else if (body && chunked) {
-		hl = curl_slist_append(hl, "Transfer-Encoding: chunked");
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, &up);
-	} else if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
-	}
-	hl = curl_slist_append(hl, "Expect:");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	r->code = curl_easy_perform(c);
-	if (r->code == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(hl);
-	curl_easy_cleanup(c);
-}
-
-static void reply_release(struct reply *r)
-{
-	optreg_buf_release(&r->body);
-	optreg_buf_release(&r->headers);
-}
-
-/* A response header's value (copied into `out`), or NULL. */
-static const char *header(const struct reply *r, const char *name, char *out,
-			  size_t outlen)
-{
-	size_t nl = strlen(name);
-
-	for (const char *p = r->headers.data; p && *p;) {
-		const char *eol = strstr(p, "\r\n");
-		size_t len = eol ? (size_t)(eol - p) : strlen(p);
-
-		if (len > nl && !strncasecmp(p, name, nl) && p[nl] == ':') {
-			const char *v = p + nl + 1;
-
-			while (*v == ' ')
-				v++;
-			snprintf(out, outlen, "%.*s", (int)(p + len - v), v);
-			return out;
-		}
-		p = eol ? eol + 2 : NULL;
-	}
-	return NULL;
-}
 
 static int server_setup(void **state)
 {
@@ -317,7 +127,8 @@ static int server_setup(void **state)
 	saved_stderr = dup(2);
 	dup2(fd, 2);
 	close(fd);
-	if (!server_start(&srv, "127.0.0.1:0")) {
+	if (!server_start(&srv, "127.0.0.1:0", server_routes, NROUTES,
+			  &slow_entered, extra_metrics)) {
 		dup2(saved_stderr, 2);
 		fprintf(stderr, "server did not start: %d\n", srv.rc);
 		return -1;
@@ -902,7 +713,8 @@ static void test_listen_ipv6(void **state)
 	CURL *c;
 
 	(void)state;
-	if (!server_start(&s6, "[::1]:0")) {
+	if (!server_start(&s6, "[::1]:0", server_routes, NROUTES, &slow_entered,
+			  extra_metrics)) {
 		pthread_join(s6.thread, NULL);
 		skip(); /* no IPv6 loopback here */
 	}
