@@ -6,6 +6,11 @@
  * errors, JSON access logs, /healthz and /metrics, and graceful shutdown.
  * Handlers know nothing of libmicrohttpd: they read an optreg_http_req and
  * fill in its response, and are called on a pool thread.
+ *
+ * The layer's files: http_req.c (the request object and replies),
+ * http_router.c (matching, Allow), http_metrics.c (Prometheus metrics) and
+ * http_server.c (listening, the libmicrohttpd callbacks, limits, shutdown:
+ * the only file that includes microhttpd.h); http_int.h is private to them.
  */
 #ifndef OPTREG_HTTP_H
 #define OPTREG_HTTP_H
