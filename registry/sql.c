@@ -132,7 +132,7 @@ char *optreg_sql_conn_error(PGconn *conn)
 }
 
 int optreg_sql_error_add(struct optreg_errors *errs, int code, const char *rule,
-			 const char *file, PGconn *conn, const PGresult *res,
+			 const char *path, PGconn *conn, const PGresult *res,
 			 const char *sql)
 {
 	const char *msg = NULL, *detail = NULL, *hint = NULL, *pos = NULL;
@@ -149,10 +149,10 @@ int optreg_sql_error_add(struct optreg_errors *errs, int code, const char *rule,
 		pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
 	}
 	if (msg) {
-		e = optreg_errors_add(errs, code, rule, file, "%s", msg);
+		e = optreg_errors_add(errs, code, rule, path, "%s", msg);
 	} else {
 		char *line = optreg_sql_conn_error(conn);
-		e = optreg_errors_add(errs, code, rule, file, "%s", line);
+		e = optreg_errors_add(errs, code, rule, path, "%s", line);
 		free(line);
 	}
 	if (detail)
@@ -166,7 +166,7 @@ int optreg_sql_error_add(struct optreg_errors *errs, int code, const char *rule,
 
 int optreg_sql_exec_at(PGconn *conn, const char *sql, int nparams,
 		       const char *const *params, ExecStatusType want,
-		       PGresult **out, const char *file,
+		       PGresult **out, const char *path,
 		       struct optreg_errors *errs)
 {
 	PGresult *res =
@@ -179,7 +179,7 @@ int optreg_sql_exec_at(PGconn *conn, const char *sql, int nparams,
 			PQclear(res);
 		return 0;
 	}
-	int rc = optreg_sql_error_add(errs, OPTREG_EINTERNAL, "database", file,
+	int rc = optreg_sql_error_add(errs, OPTREG_EINTERNAL, "database", path,
 				      conn, res, NULL);
 	PQclear(res);
 	if (out)
