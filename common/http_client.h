@@ -96,12 +96,17 @@ void optreg_http_query_add(struct optreg_buf *path, const char *key,
 			   const char *value);
 
 /*
- * Appends the problem of an error response to `errs`: one error with rule =
- * the problem's `code` (or "http_<status>"), message = `detail` (else
- * `title`, else the status line), then one error per `errors[]` item with
- * its path, rule and message. A body that is not a problem still gives one
- * error saying what the server answered. All errors are OPTREG_EINVAL.
- * Returns the problem's code (borrowed from `errs`).
+ * Appends the problem of an error response to `errs`. First one error for
+ * the problem itself: code = optreg_code_from_problem(problem code, status),
+ * so its optreg_code_exit() is the exit status the HTTP status gives; rule =
+ * the problem's wire `code` (or "http_<status>"), kept there for callers that
+ * print it; message = `detail` (else `title`, else the status line); detail
+ * = "the request id is ..." for a 5xx with an X-Request-Id. Then one error
+ * per `errors[]` item, read by optreg_errors_from_json (code, rule, path,
+ * message, detail, hint, line and col kept; an item without a code gets the
+ * problem's). A body that is not a problem still gives one error saying
+ * what the server answered. Returns the problem's wire code, or
+ * "http_<status>" (borrowed from `errs`).
  */
 const char *optreg_http_resp_problem(const struct optreg_http_resp *resp,
 				     struct optreg_errors *errs);
