@@ -99,9 +99,9 @@ int optreg_http_client_init(struct optreg_http_client *c, const char *url,
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    !(c->curl = curl_easy_init())) {
-		optreg_errors_add(errs, OPTREG_EIO, "http", "",
+		optreg_errors_add(errs, OPTREG_EUNAVAILABLE, "http", "",
 				  "cannot initialize libcurl");
-		return OPTREG_EIO;
+		return OPTREG_EUNAVAILABLE;
 	}
 	n = strlen(url);
 	while (n > 0 && url[n - 1] == '/')
@@ -306,15 +306,15 @@ int optreg_http_request(struct optreg_http_client *c, const char *method,
 
 	if (rc != CURLE_OK) {
 		struct optreg_error *e = optreg_errors_add(
-			errs, OPTREG_EIO, "unavailable", "",
+			errs, OPTREG_EUNAVAILABLE, "unavailable", "",
 			"cannot reach the registry at %s", c->base_url);
 		if (t.too_large) {
-			e->detail = optreg_xasprintf(
-				"%s %s: the response is larger than %u MiB",
+			optreg_error_set_detail(
+				e, "%s %s: the response is larger than %u MiB",
 				method, url, OPTREG_HTTP_MAX_RESPONSE >> 20);
 		} else {
-			e->detail = optreg_xasprintf(
-				"%s %s: %s", method, url,
+			optreg_error_set_detail(
+				e, "%s %s: %s", method, url,
 				errbuf[0] ? errbuf : curl_easy_strerror(rc));
 			if (rc == CURLE_COULDNT_CONNECT ||
 			    rc == CURLE_COULDNT_RESOLVE_HOST ||
@@ -326,7 +326,7 @@ int optreg_http_request(struct optreg_http_client *c, const char *method,
 		}
 		optreg_http_resp_release(resp);
 		free(url);
-		return OPTREG_EIO;
+		return OPTREG_EUNAVAILABLE;
 	}
 	free(url);
 	return 0;

@@ -136,12 +136,42 @@ static void test_not_a_problem(void **state)
 	optreg_http_resp_release(&resp);
 }
 
+/* No answer at all is "unavailable", the CLI's exit status 7. */
+static void test_transport_failure(void **state)
+{
+	struct optreg_http_client c;
+	struct optreg_http_resp resp;
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+
+	(void)state;
+	assert_int_equal(
+		optreg_http_client_init(&c, "http://127.0.0.1:1", "", &errs),
+		0);
+	c.connect_timeout_ms = 2000;
+	optreg_http_resp_init(&resp);
+	assert_int_equal(optreg_http_request(&c, "GET", "/healthz", NULL, NULL,
+					     &resp, &errs),
+			 OPTREG_EUNAVAILABLE);
+	assert_int_equal(errs.len, 1);
+	assert_int_equal(errs.items[0].code, OPTREG_EUNAVAILABLE);
+	assert_int_equal(optreg_code_exit(errs.items[0].code),
+			 OPTREG_EXIT_UNAVAILABLE);
+	assert_string_equal(errs.items[0].message,
+			    "cannot reach the registry at http://127.0.0.1:1");
+	assert_non_null(errs.items[0].detail);
+	assert_non_null(errs.items[0].hint);
+	optreg_errors_release(&errs);
+	optreg_http_resp_release(&resp);
+	optreg_http_client_release(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_problem_keeps_every_field),
 		cmocka_unit_test(test_problem_codes_follow_the_table),
 		cmocka_unit_test(test_not_a_problem),
+		cmocka_unit_test(test_transport_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
