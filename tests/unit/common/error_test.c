@@ -562,6 +562,40 @@ static void test_docs_cli_exit_table(void **state)
 				 rows[i].problem, seen[i]);
 }
 
+/*
+ * Every problem the registry answered in the recorded API snapshot
+ * (tests/e2e/api_snapshot.json) is a row of the table with that status.
+ */
+static void test_snapshot_codes_are_in_table(void **state)
+{
+	json_error_t jerr;
+	json_t *snap = json_load_file("tests/e2e/api_snapshot.json", 0, &jerr);
+	const char *key;
+	json_t *v;
+	int problems = 0;
+
+	(void)state;
+	if (!snap)
+		fail_msg("tests/e2e/api_snapshot.json: %s", jerr.text);
+	json_object_foreach(snap, key, v)
+	{
+		const char *code =
+			json_string_value(json_object_get(v, "code"));
+		json_int_t status =
+			json_integer_value(json_object_get(v, "status"));
+
+		if (status < 400)
+			continue;
+		const struct row *r = code ? row_named(code) : NULL;
+		if (!r || !r->on_wire || r->status != status)
+			fail_msg("%s: %lld %s is not a row of the table", key,
+				 (long long)status, code ? code : "(none)");
+		problems++;
+	}
+	assert_true(problems > 0);
+	json_decref(snap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -578,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_json_text),
 		cmocka_unit_test(test_docs_api_errors_table),
 		cmocka_unit_test(test_docs_cli_exit_table),
+		cmocka_unit_test(test_snapshot_codes_are_in_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
