@@ -14,7 +14,6 @@
 #define OPTREG_ERROR_H
 
 #include <stddef.h>
-
 #include <stdio.h>
 
 #include <jansson.h>
@@ -50,7 +49,8 @@ const char *optreg_code_title(int code);
  * bad_request but 429 unavailable, 500 internal, anything else unavailable).
  * So optreg_code_exit() of the result always equals the exit status the CLI
  * derived from `status` alone. Only codes the registry sends are matched
- * (OPTREG_PROBLEM_MAP); `problem` may be NULL.
+ * (OPTREG_PROBLEM_MAP); `problem` may be NULL. With `status` 0 an unknown
+ * `problem` gives OPTREG_EUNAVAILABLE.
  */
 int optreg_code_from_problem(const char *problem, long status);
 
