@@ -77,6 +77,15 @@ const struct optreg_doc_loc *optreg_doc_find(const struct optreg_doc *doc,
 					     const char *path);
 
 /*
+ * The recorded position of the value at `path` or, when it has none, of its
+ * nearest ancestor that has one (a missing field is reported where its
+ * parent is): `a.b[2]["k"]` tries itself, `a.b[2]`, `a.b`, `a`, then "".
+ * NULL when nothing on the way is recorded (always for JSON). Borrowed.
+ */
+const struct optreg_doc_loc *optreg_doc_locate(const struct optreg_doc *doc,
+					       const char *path);
+
+/*
  * Path building. optreg_path_key appends `.key` (or `key` at the root, or
  * `["k y"]` for keys that are not [A-Za-z0-9_-]+); optreg_path_index appends
  * `[i]`.
