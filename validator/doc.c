@@ -1169,21 +1169,31 @@ int optreg_doc_load(struct optreg_doc *doc, const char *name, const char *data,
 	return optreg_doc_load_yaml(doc, data, len, errs);
 }
 
+int optreg_doc_read_file(struct optreg_buf *b, const char *path,
+			 struct optreg_errors *errs)
+{
+	struct optreg_error *e;
+	int rc = optreg_buf_read_file(b, path);
+
+	if (rc == 0)
+		return 0;
+	e = optreg_errors_add(errs, OPTREG_EIO, "io", NULL,
+			      "cannot read file: %s", strerror(-rc));
+	e->detail = optreg_xasprintf("The path is \"%s\".", path);
+	return OPTREG_EIO;
+}
+
 int optreg_doc_load_file(struct optreg_doc *doc, const char *path,
 			 struct optreg_errors *errs)
 {
 	struct optreg_buf b = OPTREG_BUF_INIT;
-	struct optreg_error *e;
 	int rc;
 
-	rc = optreg_buf_read_file(&b, path);
+	rc = optreg_doc_read_file(&b, path, errs);
 	if (rc) {
 		optreg_buf_release(&b);
 		optreg_doc_release(doc);
-		e = optreg_errors_add(errs, OPTREG_EIO, "io", NULL,
-				      "cannot read file: %s", strerror(-rc));
-		e->detail = optreg_xasprintf("The path is \"%s\".", path);
-		return OPTREG_EIO;
+		return rc;
 	}
 	rc = optreg_doc_load(doc, path, b.data, b.len, errs);
 	optreg_buf_release(&b);

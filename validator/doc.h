@@ -68,6 +68,13 @@ int optreg_doc_load_yaml(struct optreg_doc *doc, const char *data, size_t len,
 int optreg_doc_load(struct optreg_doc *doc, const char *name, const char *data,
 		    size_t len, struct optreg_errors *errs);
 
+/*
+ * Appends the contents of the file `path` to `b`. An unreadable file is
+ * OPTREG_EIO with one error: rule "io", "cannot read file: <reason>", and
+ * the path in the detail.
+ */
+int optreg_doc_read_file(struct optreg_buf *b, const char *path,
+			 struct optreg_errors *errs);
 /* Reads and loads a file; an unreadable file is OPTREG_EIO with an error. */
 int optreg_doc_load_file(struct optreg_doc *doc, const char *path,
 			 struct optreg_errors *errs);
