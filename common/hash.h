@@ -38,9 +38,10 @@ void optreg_sha256_hex(const void *data, size_t len,
 void optreg_hex_encode(const void *data, size_t len, char *out);
 
 /*
- * Decodes exactly 2 * len hex digits of `hex` (upper or lower case) into
- * out[0..len). Returns 0, or OPTREG_EINVAL when `hex` is not exactly that
- * long or holds a non-hex character (`out` is then unspecified).
+ * Decodes exactly 2 * len lowercase hex digits of `hex` into out[0..len).
+ * Returns 0, or OPTREG_EINVAL when `hex` is not exactly that long or holds
+ * anything else, uppercase digits included: optreg writes hashes in
+ * lowercase and compares them as strings (`out` is then unspecified).
  */
 int optreg_hex_decode(const char *hex, size_t hexlen, unsigned char *out,
 		      size_t len);

@@ -69,7 +69,7 @@ static void test_hex_round_trip(void **state)
 	assert_int_equal(strspn(hex, "0123456789abcdef"), 512);
 	assert_int_equal(optreg_hex_decode(hex, 512, out, 256), 0);
 	assert_memory_equal(in, out, 256);
-	assert_int_equal(optreg_hex_decode("DEADbeef", 8, out, 4), 0);
+	assert_int_equal(optreg_hex_decode("deadbeef", 8, out, 4), 0);
 	assert_int_equal(out[0], 0xde);
 	assert_int_equal(out[3], 0xef);
 	optreg_hex_encode("", 0, hex);
@@ -86,6 +86,7 @@ static void test_hex_refuses(void **state)
 	assert_int_equal(optreg_hex_decode("abcdef", 6, out, 2), OPTREG_EINVAL);
 	assert_int_equal(optreg_hex_decode("zz", 2, out, 1), OPTREG_EINVAL);
 	assert_int_equal(optreg_hex_decode("a ", 2, out, 1), OPTREG_EINVAL);
+	assert_int_equal(optreg_hex_decode("AB", 2, out, 1), OPTREG_EINVAL);
 	assert_int_equal(optreg_hex_decode("", 0, out, 0), 0);
 }
 
