@@ -9,7 +9,6 @@
 #ifndef OPTREG_HTTP_INT_H
 #define OPTREG_HTTP_INT_H
 
-#include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,11 +27,6 @@
  * -1 for a malformed escape. NUL bytes may appear in the output.
  */
 long http_pct_decode(const char *s, size_t n, char *out, bool plus);
-
-/* A new JSON string of `s` when it is valid UTF-8, else of `s` with its
- * bytes above 0x7F written as \xNN: a log line or problem body is always
- * built, whatever a client sent or a handler put in a message. */
-json_t *http_json_text(const char *s);
 
 /* Frees the names and values of h[0..n). */
 void http_headers_free(struct optreg_http_header *h, size_t n);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/alloc.h"
 #include "http_int.h"
 
 /* Histogram buckets of optreg_http_request_duration_seconds. */
@@ -44,11 +45,7 @@ void http_metrics_record(struct http_metrics *m, size_t st, unsigned method,
 		    s->series[i].method == method)
 			ser = &s->series[i];
 	if (!ser) {
-		if (s->nseries == s->cap) {
-			s->cap = s->cap ? s->cap * 2 : 4;
-			s->series = optreg_xrealloc(
-				s->series, s->cap * sizeof(*s->series));
-		}
+		OPTREG_ALLOC_GROW(s->series, s->nseries + 1, s->cap);
 		ser = &s->series[s->nseries++];
 		ser->status = status;
 		ser->method = method;

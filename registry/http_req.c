@@ -6,12 +6,12 @@
 #include "http.h"
 
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "../common/alloc.h"
 #include "http_int.h"
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -115,24 +115,6 @@ static const char *status_title(unsigned status)
 	return "Unknown";
 }
 
-json_t *http_json_text(const char *s)
-{
-	struct optreg_buf b = OPTREG_BUF_INIT;
-	json_t *j = json_string(s);
-
-	if (j)
-		return j;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x80)
-			optreg_buf_addch(&b, (char)*p);
-		else
-			optreg_buf_addf(&b, "\\x%02X", *p);
-	}
-	j = json_string(b.data);
-	optreg_buf_release(&b);
-	return j;
-}
-
 /* ---- request objects ---------------------------------------------------- */
 
 void optreg_http_req_init(struct optreg_http_req *req)
@@ -179,15 +161,7 @@ void optreg_http_req_defer(struct optreg_http_req *req, void (*dispose)(void *),
 {
 	if (!ptr)
 		return;
-	if (req->ndeferred == req->deferred_cap) {
-		size_t cap = req->deferred_cap ? req->deferred_cap * 2 : 8;
-
-		if (cap > SIZE_MAX / sizeof(*req->deferred))
-			abort();
-		req->deferred = optreg_xrealloc(req->deferred,
-						cap * sizeof(*req->deferred));
-		req->deferred_cap = cap;
-	}
+	OPTREG_ALLOC_GROW(req->deferred, req->ndeferred + 1, req->deferred_cap);
 	req->deferred[req->ndeferred].dispose = dispose;
 	req->deferred[req->ndeferred].ptr = ptr;
 	req->ndeferred++;
@@ -296,6 +270,9 @@ void optreg_http_json(struct optreg_http_req *req, unsigned status,
 	json_decref(body);
 }
 
+/* The registry's errors[] items: {path, rule, message} plus hint, line and
+ * col when set. This is the API's shape (docs/api.md), narrower than
+ * optreg_errors_to_json's, which the wire does not carry today. */
 static json_t *problem_errors(const struct optreg_errors *errs)
 {
 	json_t *arr = json_array();
@@ -305,13 +282,13 @@ static json_t *problem_errors(const struct optreg_errors *errs)
 		json_t *item = json_object();
 
 		json_object_set_new(item, "path",
-				    http_json_text(e->path ? e->path : ""));
-		json_object_set_new(item, "rule", http_json_text(e->rule));
+				    optreg_json_text(e->path ? e->path : ""));
+		json_object_set_new(item, "rule", optreg_json_text(e->rule));
 		json_object_set_new(item, "message",
-				    http_json_text(e->message));
+				    optreg_json_text(e->message));
 		if (e->hint)
 			json_object_set_new(item, "hint",
-					    http_json_text(e->hint));
+					    optreg_json_text(e->hint));
 		if (e->line > 0)
 			json_object_set_new(item, "line",
 					    json_integer(e->line));
@@ -326,25 +303,24 @@ void optreg_http_problem(struct optreg_http_req *req, unsigned status,
 			 const char *code, const struct optreg_errors *errs,
 			 const char *fmt, ...)
 {
-	json_t *p = json_object();
-	char type[160];
+	struct optreg_buf detail = OPTREG_BUF_INIT;
+	json_t *p;
 
-	snprintf(type, sizeof(type), "https://optreg.dev/problems/%s", code);
-	json_object_set_new(p, "type", http_json_text(type));
-	json_object_set_new(p, "title", json_string(status_title(status)));
-	json_object_set_new(p, "status", json_integer(status));
 	if (fmt) {
-		struct optreg_buf detail = OPTREG_BUF_INIT;
 		va_list ap;
 
 		va_start(ap, fmt);
 		optreg_buf_vaddf(&detail, fmt, ap);
 		va_end(ap);
-		json_object_set_new(p, "detail", http_json_text(detail.data));
-		optreg_buf_release(&detail);
 	}
-	json_object_set_new(p, "code", http_json_text(code));
-	json_object_set_new(p, "request_id", http_json_text(req->request_id));
+	/* type, title, status, detail, code, request_id, in that order. */
+	p = optreg_problem_new(optreg_code_from_problem(code, status), code,
+			       fmt ? detail.data : NULL, req->request_id, NULL);
+	optreg_buf_release(&detail);
+	/* The status and title are those of the answer, which a handler may
+	 * pick apart from the table's row for the code. */
+	json_object_set_new(p, "title", json_string(status_title(status)));
+	json_object_set_new(p, "status", json_integer(status));
 	if (errs && errs->len)
 		json_object_set_new(p, "errors", problem_errors(errs));
 

@@ -40,6 +40,7 @@
 #include <microhttpd.h>
 #include <openssl/rand.h>
 
+#include "../common/log.h"
 #include "http_int.h"
 
 #define DEFAULT_THREADS	  4
@@ -101,37 +102,6 @@ static double elapsed_us(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - t0->tv_sec) * 1e6 +
 	       (double)(now.tv_nsec - t0->tv_nsec) / 1e3;
-}
-
-/* Writes one JSON line on stderr: ts, level, msg, then `fields` (stolen;
- * may be NULL). One fprintf per line, so lines from threads never interleave.
- */
-static void log_write(const char *level, const char *msg, json_t *fields)
-{
-	struct timespec now;
-	struct tm tm;
-	char ts[48];
-	size_t n;
-	json_t *line = json_object();
-	char *s;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + n, sizeof(ts) - n, ".%03dZ",
-		 (int)(now.tv_nsec / 1000000) % 1000);
-	json_object_set_new(line, "ts", json_string(ts));
-	json_object_set_new(line, "level", json_string(level));
-	json_object_set_new(line, "msg", http_json_text(msg));
-	if (fields) {
-		json_object_update(line, fields);
-		json_decref(fields);
-	}
-	s = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(10));
-	if (s)
-		fprintf(stderr, "%s\n", s);
-	free(s);
-	json_decref(line);
 }
 
 /* /metrics: the request metrics, the in-flight gauge, then what the
@@ -505,8 +475,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	f = json_object();
 	json_object_set_new(f, "request_id", json_string(r->req.request_id));
 	if (r->method)
-		json_object_set_new(f, "method", http_json_text(r->method));
-	json_object_set_new(f, "path", http_json_text(r->target));
+		json_object_set_new(f, "method", optreg_json_text(r->method));
+	json_object_set_new(f, "path", optreg_json_text(r->target));
 	json_object_set_new(f, "route",
 			    json_string(srv->metrics.stats[r->stats].label));
 	json_object_set_new(f, "status", json_integer(status));
@@ -518,12 +488,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			    json_integer((json_int_t)r->bytes_out));
 	if (r->principal)
 		json_object_set_new(f, "principal",
-				    http_json_text(r->principal));
+				    optreg_json_text(r->principal));
 	if (r->remote[0])
 		json_object_set_new(f, "remote", json_string(r->remote));
 	if (err)
 		json_object_set_new(f, "error", json_string(err));
-	log_write("info", "request", f);
+	optreg_log_write("info", "request", f);
 
 	request_free(r);
 	atomic_fetch_sub(&srv->in_flight, 1);
@@ -569,10 +539,10 @@ static void log_error(const char *msg, const char *addr, const char *why)
 {
 	json_t *f = json_object();
 
-	json_object_set_new(f, "listen", http_json_text(addr));
+	json_object_set_new(f, "listen", optreg_json_text(addr));
 	if (why)
-		json_object_set_new(f, "error", http_json_text(why));
-	log_write("error", msg, f);
+		json_object_set_new(f, "error", optreg_json_text(why));
+	optreg_log_write("error", msg, f);
 }
 
 /* Binds and listens; returns the socket or a negative OPTREG_E* code. */
@@ -654,10 +624,10 @@ static long drain(struct http_server *srv, const sigset_t *set)
 	while (atomic_load(&srv->in_flight) > 0 &&
 	       elapsed_us(&start) < srv->cfg.drain_s * 1e6) {
 		if (sigtimedwait(set, NULL, &tick) > 0) {
-			log_write("warn",
-				  "second signal: not waiting for "
-				  "requests in flight",
-				  NULL);
+			optreg_log_write("warn",
+					 "second signal: not waiting for "
+					 "requests in flight",
+					 NULL);
 			break;
 		}
 	}
@@ -737,26 +707,28 @@ int optreg_http_serve(const struct optreg_http_config *cfg,
 		return OPTREG_EIO;
 	}
 	port = bound_port(d, fd);
-	log_write("info", "listening",
-		  json_pack("{s:s, s:i, s:i}", "listen", srv.cfg.listen, "port",
-			    (int)port, "threads", (int)srv.cfg.threads));
+	optreg_log_write("info", "listening",
+			 json_pack("{s:s, s:i, s:i}", "listen", srv.cfg.listen,
+				   "port", (int)port, "threads",
+				   (int)srv.cfg.threads));
 	if (ready)
 		ready(port, ctx);
 
 	while (sigwait(&set, &sig))
 		;
-	log_write("info", "shutting down",
-		  json_pack("{s:s, s:i}", "signal",
-			    sig == SIGINT ? "SIGINT" : "SIGTERM", "in_flight",
-			    (int)atomic_load(&srv.in_flight)));
+	optreg_log_write("info", "shutting down",
+			 json_pack("{s:s, s:i}", "signal",
+				   sig == SIGINT ? "SIGINT" : "SIGTERM",
+				   "in_flight",
+				   (int)atomic_load(&srv.in_flight)));
 	atomic_store(&srv.draining, true);
 	lfd = MHD_quiesce_daemon(d);
 	left = drain(&srv, &set);
 	MHD_stop_daemon(d);
 	if (lfd != MHD_INVALID_SOCKET)
 		close(lfd);
-	log_write("info", "stopped",
-		  json_pack("{s:i}", "abandoned", (int)left));
+	optreg_log_write("info", "stopped",
+			 json_pack("{s:i}", "abandoned", (int)left));
 
 	/* Take further pending signals, so restoring the mask does not
 	 * deliver them. */

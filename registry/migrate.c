@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "../common/alloc.h"
 #include "../common/buf.h"
+#include "../common/hash.h"
 #include "sql.h"
 
 /* pg_advisory_lock key of the migration runner: "optregmg" as a big-endian
@@ -26,7 +26,7 @@ struct migration {
 	int version;
 	char *file; /* "0001_init.sql" */
 	struct optreg_buf sql;
-	char sum[2 * 32 + 1]; /* hex sha256 of `sql` */
+	char sum[OPTREG_SHA256_HEX_LEN + 1]; /* hex sha256 of `sql` */
 };
 
 struct migrations {
@@ -120,11 +120,7 @@ static int migrations_scan(const char *dir, bool read, struct migrations *ms,
 				   "least four digits, e.g. 0001_init.sql.");
 			continue;
 		}
-		if (ms->len == cap) {
-			cap = cap ? 2 * cap : 16;
-			ms->items = optreg_xrealloc(ms->items,
-						    cap * sizeof(*ms->items));
-		}
+		OPTREG_ALLOC_GROW(ms->items, ms->len + 1, cap);
 		struct migration *m = &ms->items[ms->len++];
 		memset(m, 0, sizeof(*m));
 		optreg_buf_init(&m->sql);
@@ -149,8 +145,6 @@ static int migrations_scan(const char *dir, bool read, struct migrations *ms,
 
 	for (size_t i = 0; read && i < ms->len; i++) {
 		struct migration *m = &ms->items[i];
-		unsigned char md[EVP_MAX_MD_SIZE];
-		unsigned int mdlen = 0;
 		char *path = optreg_xasprintf("%s/%s", dir, m->file);
 		int rc = optreg_buf_read_file(&m->sql, path);
 
@@ -167,15 +161,7 @@ static int migrations_scan(const char *dir, bool read, struct migrations *ms,
 					  "migration holds a NUL byte");
 			continue;
 		}
-		if (!EVP_Digest(m->sql.data, m->sql.len, md, &mdlen,
-				EVP_sha256(), NULL) ||
-		    mdlen != 32) {
-			optreg_errors_add(errs, OPTREG_EIO, "migration_read",
-					  m->file, "cannot compute SHA-256");
-			continue;
-		}
-		for (unsigned int k = 0; k < mdlen; k++)
-			snprintf(m->sum + 2 * k, 3, "%02x", md[k]);
+		optreg_sha256_hex(m->sql.data, m->sql.len, m->sum);
 	}
 
 	if (errs->len == nerrs)
