@@ -1,8 +1,8 @@
 /*
- * tests/unit/findings_test.c: the stability criteria (runner/findings.h) on
- * synthetic workload results: each criterion trips on a result built to
- * trip it, at the right step and with its values, and stays quiet on a
- * clean run, on what lies within the warmup, and just inside its limit.
+ * tests/unit/runner/findings_test.c: the stability criteria (runner/findings.h)
+ * on synthetic workload results: each criterion trips on a result built to trip
+ * it, at the right step and with its values, and stays quiet on a clean run, on
+ * what lies within the warmup, and just inside its limit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
