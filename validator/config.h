@@ -86,8 +86,9 @@ void optreg_config_release(struct optreg_config *cfg);
 
 /*
  * The learning rate at optimizer step t (1-based) under the config's
- * schedule, DESIGN.md section 3: linear warmup to lr over W steps, then the
- * schedule's decay; past T the value stays at its t = T value.
+ * schedule (docs/config.md, "Learning-rate schedule"): linear warmup to lr
+ * over W steps, then the schedule's decay; past T the value stays at its
+ * t = T value.
  */
 double optreg_schedule_lr(const struct optreg_schedule *s, double lr, long t);
 

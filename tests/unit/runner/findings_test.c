@@ -21,7 +21,8 @@
 #include "runner/findings.h"
 #include "runner/workloads.h"
 
-/* DESIGN.md section 8's numbers, as runner/suites/ref-v1.yaml has them. */
+/* The ref-v1 thresholds, as runner/suites/ref-v1.yaml and docs/runner.md
+ * ("The suite file") have them. */
 static struct optreg_thresholds thresholds(void)
 {
 	struct optreg_thresholds th = {
