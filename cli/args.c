@@ -144,6 +144,21 @@ static int take_option(const struct cli_parser *p, const struct cli_option *o,
 		*(const char **)o->value = val;
 		return 0;
 	}
+	if (o->type == CLI_OPTION_COUNT) {
+		if (cli_parse_count(val, o->value) < 0) {
+			fprintf(stderr,
+				"optreg %s: %s must be a whole number from 1 "
+				"(got \"%s\")\n",
+				p->cmd, o->long_name, val);
+			return OPTREG_EXIT_USAGE;
+		}
+		return 0;
+	}
+	if (o->type == CLI_OPTION_LIST) {
+		struct cli_string_list *l = o->value;
+		l->items[l->len++] = val;
+		return 0;
+	}
 	return o->callback(o, val);
 }
 

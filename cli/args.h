@@ -26,13 +26,29 @@
 #define OPTREG_CLI_ARGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum cli_option_type {
 	CLI_OPTION_END = 0, /* ends a table */
 	CLI_OPTION_FLAG,    /* --name: sets *(int *)value to 1 */
 	CLI_OPTION_BOOL,    /* --name: sets *(bool *)value to true */
 	CLI_OPTION_STRING,  /* --name VALUE: *(const char **)value = VALUE */
+	CLI_OPTION_LIST,    /* --name VALUE, repeatable: appended to the
+			       struct cli_string_list *value */
+	CLI_OPTION_COUNT,   /* --name N: a whole number from 1 (cli_parse_count)
+			       into *(long *)value, or `NAME must be a whole
+			       number from 1 (got "N")` */
 	CLI_OPTION_CALLBACK /* --name VALUE: callback(opt, VALUE) */
+};
+
+/*
+ * The values of a repeatable option, in order. The caller allocates
+ * `items` with room for argc entries (no option takes more) and frees it;
+ * the strings are borrowed from argv.
+ */
+struct cli_string_list {
+	const char **items;
+	size_t len;
 };
 
 /* Option flags. */
@@ -74,6 +90,14 @@ struct cli_option {
 #define CLI_OPT_STRING(name, a, h, v)                                          \
 	{                                                                      \
 		CLI_OPTION_STRING, (name), 0, (a), (h), (v), NULL, 0           \
+	}
+#define CLI_OPT_LIST(name, a, h, v)                                            \
+	{                                                                      \
+		CLI_OPTION_LIST, (name), 0, (a), (h), (v), NULL, 0             \
+	}
+#define CLI_OPT_COUNT(name, a, h, v)                                           \
+	{                                                                      \
+		CLI_OPTION_COUNT, (name), 0, (a), (h), (v), NULL, 0            \
 	}
 #define CLI_OPT_CALLBACK(name, a, h, v, cb)                                    \
 	{                                                                      \

@@ -925,40 +925,26 @@ static int cmd_log_events(int argc, char **argv)
 	long limit = 0;
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
-			fputs(log_help, stdout);
-			return OPTREG_EXIT_OK;
-		}
-		rc = cli_remote_option(&r, argc, argv, &i);
-		if (rc == 0)
-			rc = cli_opt_value(r.cmd, argc, argv, &i, "--actor",
-					   &f.actor);
-		if (rc == 0)
-			rc = cli_opt_value(r.cmd, argc, argv, &i, "--action",
-					   &f.action);
-		if (rc == 0)
-			rc = cli_opt_value(r.cmd, argc, argv, &i, "--target",
-					   &f.target);
-		if (rc == 0)
-			rc = cli_opt_value(r.cmd, argc, argv, &i, "--since",
-					   &f.since);
-		if (rc == 0)
-			rc = cli_opt_value(r.cmd, argc, argv, &i, "--until",
-					   &f.until);
-		if (rc == 0)
-			rc = cli_opt_value(r.cmd, argc, argv, &i, "--limit",
-					   &limitarg);
-		if (rc < 0)
-			return OPTREG_EXIT_USAGE;
-		if (rc == 0) {
-			fprintf(stderr,
-				"optreg audit log: unknown %s \"%s\"\n%s",
-				argv[i][0] == '-' ? "option" : "argument",
-				argv[i], log_help);
-			return OPTREG_EXIT_USAGE;
-		}
-	}
+	const struct cli_option options[] = {
+		CLI_OPT_REMOTE(&r),
+		CLI_OPT_STRING("--actor", "WHO", "only this actor", &f.actor),
+		CLI_OPT_STRING("--action", "ACTION", "only this action",
+			       &f.action),
+		CLI_OPT_STRING("--target", "TARGET", "only this target",
+			       &f.target),
+		CLI_OPT_STRING("--since", "TIME", "from TIME", &f.since),
+		CLI_OPT_STRING("--until", "TIME", "until TIME", &f.until),
+		CLI_OPT_STRING("--limit", "N", "at most N events", &limitarg),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {.cmd = r.cmd,
+				     .help = log_help,
+				     .flags = CLI_PARSE_UNKNOWN_KIND |
+					      CLI_PARSE_HELP_ON_ERROR};
+
+	rc = cli_parse_options(&p, options, argc, argv);
+	if (rc)
+		return rc == CLI_PARSE_HELP ? OPTREG_EXIT_OK : rc;
 	if (limitarg && cli_parse_count(limitarg, &limit) < 0) {
 		fprintf(stderr,
 			"optreg audit log: --limit must be a whole number "
@@ -1367,33 +1353,22 @@ static int cmd_checkpoint(int argc, char **argv)
 	char root[45];
 	int make = 0, rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
-			fputs(checkpoint_help, stdout);
-			return OPTREG_EXIT_OK;
-		}
-		if (!strcmp(argv[i], "--new")) {
-			make = 1;
-			continue;
-		}
-		rc = cli_remote_option(&r, argc, argv, &i);
-		if (rc == 0)
-			rc = cli_opt_value(r.cmd, argc, argv, &i, "--out",
-					   &out);
-		if (rc == 0)
-			rc = cli_opt_value(r.cmd, argc, argv, &i,
-					   "--registry-key", &pin);
-		if (rc < 0)
-			return OPTREG_EXIT_USAGE;
-		if (rc == 0) {
-			fprintf(stderr,
-				"optreg audit checkpoint: unknown %s "
-				"\"%s\"\n%s",
-				argv[i][0] == '-' ? "option" : "argument",
-				argv[i], checkpoint_help);
-			return OPTREG_EXIT_USAGE;
-		}
-	}
+	const struct cli_option options[] = {
+		CLI_OPT_FLAG("--new", "ask for a new checkpoint", &make),
+		CLI_OPT_REMOTE(&r),
+		CLI_OPT_STRING("--out", "FILE", "save a witness copy", &out),
+		CLI_OPT_STRING("--registry-key", "PUB", "pinned registry key",
+			       &pin),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {.cmd = r.cmd,
+				     .help = checkpoint_help,
+				     .flags = CLI_PARSE_UNKNOWN_KIND |
+					      CLI_PARSE_HELP_ON_ERROR};
+
+	rc = cli_parse_options(&p, options, argc, argv);
+	if (rc)
+		return rc == CLI_PARSE_HELP ? OPTREG_EXIT_OK : rc;
 	if (out && !out[0]) {
 		fprintf(stderr, "optreg audit checkpoint: --out needs a file "
 				"name\n");
@@ -1601,28 +1576,22 @@ static int cmd_verify_log(int argc, char **argv)
 	char root[45] = "";
 	int rc, none = 0, have_saved = 0, have_latest = 0;
 
-	for (int i = 1; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
-			fputs(verify_help, stdout);
-			return OPTREG_EXIT_OK;
-		}
-		rc = cli_remote_option(&r, argc, argv, &i);
-		if (rc == 0)
-			rc = cli_opt_value(r.cmd, argc, argv, &i,
-					   "--checkpoint", &saved_path);
-		if (rc == 0)
-			rc = cli_opt_value(r.cmd, argc, argv, &i,
-					   "--registry-key", &pin);
-		if (rc < 0)
-			return OPTREG_EXIT_USAGE;
-		if (rc == 0) {
-			fprintf(stderr,
-				"optreg audit verify: unknown %s \"%s\"\n%s",
-				argv[i][0] == '-' ? "option" : "argument",
-				argv[i], verify_help);
-			return OPTREG_EXIT_USAGE;
-		}
-	}
+	const struct cli_option options[] = {
+		CLI_OPT_REMOTE(&r),
+		CLI_OPT_STRING("--checkpoint", "FILE", "a saved checkpoint",
+			       &saved_path),
+		CLI_OPT_STRING("--registry-key", "PUB", "pinned registry key",
+			       &pin),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {.cmd = r.cmd,
+				     .help = verify_help,
+				     .flags = CLI_PARSE_UNKNOWN_KIND |
+					      CLI_PARSE_HELP_ON_ERROR};
+
+	rc = cli_parse_options(&p, options, argc, argv);
+	if (rc)
+		return rc == CLI_PARSE_HELP ? OPTREG_EXIT_OK : rc;
 	optreg_merkle_mem_init(&c.tree);
 	c.failures = json_array();
 	c.collect = r.json;

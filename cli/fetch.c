@@ -523,51 +523,32 @@ int cmd_fetch(int argc, char **argv)
 	struct fetch_opts o = {.fmt = FORMAT_JSON};
 	const char *refarg = NULL, *fmtarg = NULL, *val;
 	struct cli_ref ref;
-	int rc, only_args = 0, status = OPTREG_EXIT_USAGE;
+	int rc, status = OPTREG_EXIT_USAGE;
+	struct cli_string_list pins = {
+		optreg_xcalloc((size_t)argc + 1, sizeof(char *)), 0};
+	const struct cli_option options[] = {
+		CLI_OPT_BOOL("--verify", "check signatures and receipt",
+			     &o.verify),
+		CLI_OPT_REMOTE(&r),
+		CLI_OPT_STRING("--format", "FORMAT", "json or yaml", &fmtarg),
+		CLI_OPT_STRING("--output", "FILE", "write to FILE", &o.output),
+		CLI_OPT_LIST("--registry-key", "FILE",
+			     "pinned registry public key", &pins),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {.cmd = "fetch",
+				     .help = help,
+				     .flags = CLI_PARSE_DASHDASH |
+					      CLI_PARSE_HELP_ON_ERROR,
+				     .arg_name = "REF",
+				     .arg_slot = &refarg};
 
-	o.pins = optreg_xcalloc((size_t)argc + 1, sizeof(*o.pins));
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (only_args || a[0] != '-') {
-			if (cli_one_arg("fetch", "REF", &refarg, a))
-				goto out;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			only_args = 1;
-			continue;
-		}
-		if (cli_is_help(a)) {
-			fputs(help, stdout);
-			status = OPTREG_EXIT_OK;
-			goto out;
-		}
-		if (!strcmp(a, "--verify")) {
-			o.verify = true;
-			continue;
-		}
-		rc = cli_remote_option(&r, argc, argv, &i);
-		if (rc == 0)
-			rc = cli_opt_value("fetch", argc, argv, &i, "--format",
-					   &fmtarg);
-		if (rc == 0)
-			rc = cli_opt_value("fetch", argc, argv, &i, "--output",
-					   &o.output);
-		if (rc == 0) {
-			rc = cli_opt_value("fetch", argc, argv, &i,
-					   "--registry-key", &val);
-			if (rc > 0)
-				o.pins[o.npins++] = val;
-		}
-		if (rc < 0)
-			goto out;
-		if (rc == 0) {
-			fprintf(stderr,
-				"optreg fetch: unknown option \"%s\"\n%s", a,
-				help);
-			goto out;
-		}
+	o.pins = pins.items;
+	rc = cli_parse_options(&p, options, argc, argv);
+	o.npins = pins.len;
+	if (rc) {
+		status = rc == CLI_PARSE_HELP ? OPTREG_EXIT_OK : rc;
+		goto out;
 	}
 	if (fmtarg && !strcmp(fmtarg, "yaml")) {
 		o.fmt = FORMAT_YAML;
