@@ -91,7 +91,7 @@ int cli_parse_count(const char *s, long *out)
 /* Prints the message for an argument nobody takes; exit status. */
 static int reject(const struct cli_parser *p, const char *a)
 {
-	const char *what = "option";
+	const char *what;
 
 	if (p->flags & CLI_PARSE_UNEXPECTED)
 		what = "unexpected argument";
