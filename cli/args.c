@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "args.h"
-#include "exit.h"
+#include "../common/errcodes.h"
 
 int cli_one_arg(const char *cmd, const char *what, const char **slot,
 		const char *arg)

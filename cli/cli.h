@@ -3,9 +3,9 @@
  *
  * One file per command (cli/<command>.c), each exporting
  * `int cmd_<command>(int argc, char **argv)` that returns the process exit
- * status (cli/exit.h). The shared pieces have their own headers: args.h
- * (the option parser), remote.h (the registry client), output.h (tables
- * and JSON), ref.h (config references) and io.h (files).
+ * status (OPTREG_EXIT_*, common/errcodes.h). The shared pieces have their own
+ * headers: args.h (the option parser), remote.h (the registry client), output.h
+ * (tables and JSON), ref.h (config references) and io.h (files).
  */
 #ifndef OPTREG_CLI_H
 #define OPTREG_CLI_H
@@ -22,7 +22,6 @@
 #include "../validator/doc.h"
 #include "../validator/jcs.h"
 #include "args.h"
-#include "exit.h"
 #include "io.h"
 #include "output.h"
 #include "ref.h"

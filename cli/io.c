@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "exit.h"
+#include "../common/errcodes.h"
 #include "io.h"
 #include "output.h"
 

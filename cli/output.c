@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exit.h"
+#include "../common/errcodes.h"
 #include "output.h"
 
 void cli_print_errors(const char *file, const struct optreg_errors *errs)

@@ -1,42 +1,39 @@
 /*
  * cli/ref.c: parsing config references and the name rules they check.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../common/http_client.h"
+#include "../validator/names.h"
 #include "args.h"
 #include "output.h"
 #include "ref.h"
 
-/* [a-z0-9] then up to `max` - 1 of [a-z0-9] and `extra`. */
-static int name_valid(const char *s, size_t len, size_t max, const char *extra)
+/* A name check of validator/names.h. */
+typedef int (*name_check)(const char *s, const char *path,
+			  struct optreg_errors *errs);
+
+/* Whether the `len` bytes at `s` (not NUL-terminated) pass `check`. */
+static int part_valid(const char *s, size_t len, name_check check)
 {
-	if (len == 0 || len > max)
+	char part[OPTREG_CONFIG_NAME_MAX + 2]; /* the longest name, and one */
+
+	if (len >= sizeof(part))
 		return 0;
-	if (!islower((unsigned char)s[0]) && !isdigit((unsigned char)s[0]))
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!(c >= 'a' && c <= 'z') && !isdigit(c) &&
-		    !(c && strchr(extra, c)))
-			return 0;
-	}
-	return 1;
+	memcpy(part, s, len);
+	part[len] = '\0';
+	return check(part, NULL, NULL) == 0;
 }
 
 int cli_namespace_valid(const char *ns)
 {
-	return name_valid(ns, strlen(ns), 63, "-");
+	return optreg_name_check_namespace(ns, NULL, NULL) == 0;
 }
 
 int cli_tag_valid(const char *tag)
 {
-	size_t len = strlen(tag);
-
-	return name_valid(tag, len, 64, "._-") &&
-	       strspn(tag, "0123456789") != len;
+	return optreg_name_check_tag(tag, NULL, NULL) == 0;
 }
 
 static const char *kind_list(unsigned allowed)
@@ -60,14 +57,12 @@ int cli_ref_parse(const char *s, unsigned allowed, struct cli_ref *ref,
 
 	memset(ref, 0, sizeof(*ref));
 	if (!strncmp(s, "sha256:", 7)) {
-		const char *hex = s + 7;
 		if (!(allowed & CLI_REF_DIGEST)) {
 			optreg_buf_addf(why, "\"%s\": expected %s", s,
 					kind_list(allowed));
 			return -1;
 		}
-		if (strlen(hex) != 64 ||
-		    strspn(hex, "0123456789abcdef") != 64) {
+		if (optreg_name_check_digest(s, NULL, NULL) < 0) {
 			optreg_buf_addf(why,
 					"\"%s\": a digest is sha256: and 64 "
 					"lowercase hex digits",
@@ -88,14 +83,14 @@ int cli_ref_parse(const char *s, unsigned allowed, struct cli_ref *ref,
 	name = slash + 1;
 	at = strchr(name, '@');
 	namelen = at ? (size_t)(at - name) : strlen(name);
-	if (!name_valid(s, nslen, 63, "-")) {
+	if (!part_valid(s, nslen, optreg_name_check_namespace)) {
 		optreg_buf_addf(why,
 				"\"%.*s\": a namespace is 1 to 63 of a-z, 0-9 "
 				"and -, starting with a letter or digit",
 				(int)nslen, s);
 		return -1;
 	}
-	if (!name_valid(name, namelen, 128, "._-")) {
+	if (!part_valid(name, namelen, optreg_name_check_config)) {
 		optreg_buf_addf(why,
 				"\"%.*s\": a config name is 1 to 128 of a-z, "
 				"0-9, '.', '_' and '-', starting with a letter "

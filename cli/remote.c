@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exit.h"
+#include "../common/errcodes.h"
 #include "output.h"
 #include "remote.h"
 
@@ -93,21 +93,7 @@ int cli_remote_request(struct cli_remote *r, const char *method,
 
 int cli_exit_for_http(long status)
 {
-	switch (status) {
-	case 401:
-		return OPTREG_EXIT_UNAUTHORIZED;
-	case 403:
-		return OPTREG_EXIT_DENIED;
-	case 404:
-		return OPTREG_EXIT_NOT_FOUND;
-	case 409:
-		return OPTREG_EXIT_CONFLICT;
-	case 429:
-		return OPTREG_EXIT_UNAVAILABLE;
-	}
-	if (status >= 400 && status < 500)
-		return OPTREG_EXIT_INVALID;
-	return OPTREG_EXIT_UNAVAILABLE;
+	return optreg_code_exit(optreg_code_from_problem(NULL, status));
 }
 
 /* A hint for statuses where the next step is on this side. */
@@ -146,6 +132,7 @@ int cli_report_http_error(struct cli_remote *r,
 	const char *code = optreg_http_resp_problem(resp, &errs);
 	const struct optreg_error *top = &errs.items[0];
 	const char *hint = http_hint(r, resp->status);
+	int rc;
 
 	optreg_buf_addf(&out, "optreg %s: %s", r->cmd, top->message);
 	if (strncmp(code, "http_", 5))
@@ -205,8 +192,11 @@ int cli_report_http_error(struct cli_remote *r,
 	}
 	optreg_buf_release(&out);
 	optreg_errors_release(&items);
+	/* The problem's code through the error table (common/errcodes.h);
+	 * an unknown or missing code falls back to the HTTP status. */
+	rc = optreg_code_exit(optreg_code_from_problem(code, resp->status));
 	optreg_errors_release(&errs);
-	return cli_exit_for_http(resp->status);
+	return rc;
 }
 
 int cli_report(struct cli_remote *r, int status, const char *code,

@@ -66,7 +66,8 @@ int cli_remote_request(struct cli_remote *r, const char *method,
 		       const char *path, const char *body,
 		       struct optreg_http_resp *resp);
 
-/* The exit status for an HTTP status that is not a success (>= 300). */
+/* The exit status for an HTTP status that is not a success (>= 300), by
+ * way of the error table (optreg_code_from_problem, optreg_code_exit). */
 int cli_exit_for_http(long status);
 
 /*

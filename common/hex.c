@@ -6,30 +6,18 @@
 
 #include "buf.h"
 #include "dsse.h"
+#include "hash.h"
 #include "hex.h"
 
 void optreg_hash_to_hex(const optreg_hash h, char out[OPTREG_HASH_HEX_LEN + 1])
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < OPTREG_HASH_LEN; i++) {
-		out[2 * i] = digits[h[i] >> 4];
-		out[2 * i + 1] = digits[h[i] & 15];
-	}
-	out[2 * OPTREG_HASH_LEN] = '\0';
+	optreg_hex_encode(h, OPTREG_HASH_LEN, out);
 }
 
 int optreg_hash_from_hex(const char *s, optreg_hash out)
 {
-	if (!s || strlen(s) != 2 * OPTREG_HASH_LEN ||
-	    strspn(s, "0123456789abcdef") != 2 * OPTREG_HASH_LEN)
+	if (!s || optreg_hex_decode(s, strlen(s), out, OPTREG_HASH_LEN) < 0)
 		return -1;
-	for (size_t i = 0; i < OPTREG_HASH_LEN; i++) {
-		int hi = s[2 * i] <= '9' ? s[2 * i] - '0' : s[2 * i] - 'a' + 10;
-		int lo = s[2 * i + 1] <= '9' ? s[2 * i + 1] - '0'
-					     : s[2 * i + 1] - 'a' + 10;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
- * common/hex.h: hashes as text: lowercase hex (saved checkpoints) and
- * standard padded base64 (the API's leaf_hash, checkpoint roots).
+ * common/hex.h: Merkle hashes (optreg_hash) as text: lowercase hex (saved
+ * checkpoints; common/hash.h does the encoding) and standard padded base64
+ * (the API's leaf_hash, checkpoint roots).
  */
 #ifndef OPTREG_HEX_H
 #define OPTREG_HEX_H

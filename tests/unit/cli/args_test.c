@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "cli/args.h"
-#include "cli/exit.h"
+#include "common/errcodes.h"
 #include "cli/remote.h"
 #include "capture.h"
 
