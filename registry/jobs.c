@@ -12,7 +12,7 @@
 
 #include "../common/buf.h"
 #include "audit.h"
-#include "keys.h"
+#include "signers.h"
 #include "sql.h"
 
 #define TS(col)                                                                \
@@ -359,7 +359,8 @@ int optreg_jobs_verdict(PGconn *conn, long long id, const char *token,
 	}
 	valid = optreg_xcalloc(env->nsigs + 1, sizeof(*valid));
 	size_t nvalid = 0;
-	rc = optreg_keys_verify_envelope(conn, env, ns, valid, &nvalid, errs);
+	rc = optreg_signers_verify_envelope(conn, env, ns, valid, &nvalid,
+					    errs);
 	if (rc == 0 && nvalid == 0) {
 		optreg_errors_add(errs, OPTREG_EDENIED, "threshold",
 				  "signatures",

@@ -16,6 +16,12 @@
 	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
+/* clang-format off */
+static const char SQL_SUBMIT_VERSION[] =
+	"SELECT version, created, " TS("created_at")
+	"  FROM submit_version($1, $2, $3, $4, $5, $6)";
+/* clang-format on */
+
 static char *dup_or_null(const PGresult *res, int row, int col)
 {
 	return PQgetisnull(res, row, col)
@@ -500,4 +506,28 @@ int optreg_store_search(PGconn *conn, const char *const *patterns,
 				  "updated_at", PQgetvalue(res, i, 4)));
 	PQclear(res);
 	return 0;
+}
+
+int optreg_store_submit_version(PGconn *conn, const char *ns, const char *name,
+				const char *digest,
+				const struct optreg_buf *payload,
+				const char *envelope_canon, const char *actor,
+				int *version, bool *created, char **created_at,
+				struct optreg_errors *errs)
+{
+	const char *sp[6] = {ns,   name, digest, payload->data, envelope_canon,
+			     actor};
+	int lengths[6] = {0, 0, 0, (int)payload->len, 0, 0};
+	int formats[6] = {0, 0, 0, 1, 0, 0};
+	PGresult *res = PQexecParams(conn, SQL_SUBMIT_VERSION, 6, NULL, sp,
+				     lengths, formats, 0);
+	int rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
+
+	if (rc == 0) {
+		*version = atoi(PQgetvalue(res, 0, 0));
+		*created = !strcmp(PQgetvalue(res, 0, 1), "t");
+		*created_at = optreg_xstrdup(PQgetvalue(res, 0, 2));
+	}
+	PQclear(res);
+	return rc;
 }

@@ -85,4 +85,17 @@ int optreg_store_search(PGconn *conn, const char *const *patterns,
 			const char *after_ns, const char *after_name, int limit,
 			json_t **out, struct optreg_errors *errs);
 
+/*
+ * Creates version ns/name with config `digest` (payload: its canonical
+ * bytes, sent as binary) and the stored envelope, inside the caller's
+ * transaction, or finds the identical one (*created false). Writes the
+ * version number and its creation time (owned, RFC 3339).
+ */
+int optreg_store_submit_version(PGconn *conn, const char *ns, const char *name,
+				const char *digest,
+				const struct optreg_buf *payload,
+				const char *envelope_canon, const char *actor,
+				int *version, bool *created, char **created_at,
+				struct optreg_errors *errs);
+
 #endif
