@@ -7,6 +7,22 @@
 #include "../svc/versions.h"
 #include "api.h"
 
+static json_t *configs_json(const struct optreg_config_list *l)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < l->len; i++) {
+		const struct optreg_config_summary *c = &l->items[i];
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:i, s:s?, s:s}", "namespace",
+				     c->ns, "name", c->name, "latest_version",
+				     c->latest_version, "latest_digest",
+				     c->latest_digest, "updated_at",
+				     c->updated_at));
+	}
+	return a;
+}
+
 static json_t *search_next(json_t *last)
 {
 	return json_pack("{s:O, s:O}", "ns", json_object_get(last, "namespace"),
@@ -33,7 +49,7 @@ static void search(struct api_call *call, const char *ns, const char *q,
 	const char *after_ns = NULL, *after_name = NULL;
 	const char **patterns = NULL;
 	size_t npatterns = 0;
-	json_t *list = NULL;
+	struct optreg_config_list list;
 
 	if (state) {
 		after_ns = json_string_value(json_object_get(state, "ns"));
@@ -58,10 +74,13 @@ static void search(struct api_call *call, const char *ns, const char *q,
 					after_ns, after_name, size + 1, &list,
 					&call->errs);
 	free(patterns);
-	if (rc)
+	if (rc) {
 		api_fail(call, rc, &call->errs);
-	else
-		api_page_reply_new(call, "configs", list, size, search_next);
+		return;
+	}
+	api_page_reply_new(call, "configs", configs_json(&list), size,
+			   search_next);
+	optreg_config_list_release(&list);
 }
 
 API_HANDLER(handle_search)

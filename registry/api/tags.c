@@ -14,17 +14,27 @@ API_HANDLER(handle_list_tags)
 static void handle_list_tags(struct api_call *call)
 {
 	const char *const *p = call->req->params;
-	json_t *list = NULL;
+	struct optreg_tag_list list;
 
 	if (!api_config_params_or_reply(call) ||
 	    !api_allow_or_reply(call, OPTREG_ROLE_READER, p[0]))
 		return;
 	int rc = optreg_tags_list(call->reg, p[0], p[1], &list, &call->errs);
-	if (rc)
+	if (rc) {
 		api_fail(call, rc, &call->errs);
-	else
-		optreg_http_json(call->req, 200,
-				 json_pack("{s:o}", "tags", list));
+		return;
+	}
+	json_t *a = json_array();
+	for (size_t i = 0; i < list.len; i++) {
+		const struct optreg_tag *t = &list.items[i];
+		json_array_append_new(
+			a, json_pack("{s:s, s:i, s:s, s:s, s:s}", "tag", t->tag,
+				     "version", t->version, "digest", t->digest,
+				     "updated_at", t->updated_at, "updated_by",
+				     t->updated_by));
+	}
+	optreg_tag_list_release(&list);
+	optreg_http_json(call->req, 200, json_pack("{s:o}", "tags", a));
 }
 
 /* A cached tag is the version it points at, as an int. */

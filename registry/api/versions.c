@@ -20,6 +20,39 @@ struct version_entry {
 	char digest[OPTREG_DIGEST_LEN + 1];
 };
 
+/* Appends the version document of docs/api.md as compact JSON, with
+ * `config` exactly the stored canonical bytes. */
+static void version_render(const struct optreg_version *v,
+			   struct optreg_buf *out)
+{
+	json_error_t jerr;
+	json_t *env = json_loads(v->envelope, 0, &jerr);
+	json_t *tags = json_loads(v->tags ? v->tags : "[]", 0, &jerr);
+	json_t *receipt =
+		v->receipt ? json_loads(v->receipt, 0, &jerr) : json_null();
+	json_t *doc = json_pack(
+		"{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:o, s:o, s:o*, s:o*, "
+		"s:o*}",
+		"namespace", v->ns, "name", v->name, "version", v->version,
+		"digest", v->digest, "created_at", v->created_at, "created_by",
+		v->created_by, "yanked", v->yanked, "yanked_at",
+		v->yanked_at ? json_string(v->yanked_at) : json_null(),
+		"yank_reason",
+		v->yank_reason ? json_string(v->yank_reason) : json_null(),
+		"tags", tags, "envelope", env, "receipt", receipt);
+	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(doc);
+	/* "config" goes in as the stored canonical bytes: re-encoding the
+	 * numbers through jansson would print 0.9 as 0.90000000000000002. */
+	size_t n = strlen(s);
+	optreg_buf_add(out, s, n - 1);
+	optreg_buf_adds(out, ",\"config\":");
+	optreg_buf_add(out, v->payload.data, v->payload.len);
+	optreg_buf_addch(out, '}');
+	free(s);
+}
+
 struct version_ref {
 	const char *ns, *name;
 	int version;
@@ -38,7 +71,7 @@ static int load_version(struct api_call *call, void *arg,
 		return rc;
 	snprintf(head.digest, sizeof(head.digest), "%s", v.digest);
 	optreg_buf_add(value, &head, sizeof(head));
-	optreg_version_render(&v, value);
+	version_render(&v, value);
 	optreg_version_release(&v);
 	return 0;
 }
@@ -251,6 +284,22 @@ static void handle_submit(struct api_call *call)
 /* ------------------------------------------------------------------ */
 /* List, yank */
 
+static json_t *versions_json(const struct optreg_version_list *l)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < l->len; i++) {
+		const struct optreg_version_summary *v = &l->items[i];
+		json_array_append_new(
+			a, json_pack("{s:i, s:s, s:s, s:s, s:b, s:o*}",
+				     "version", v->version, "digest", v->digest,
+				     "created_at", v->created_at, "created_by",
+				     v->created_by, "yanked", v->yanked, "tags",
+				     json_loads(v->tags, 0, NULL)));
+	}
+	return a;
+}
+
 static json_t *versions_next(json_t *last)
 {
 	return json_pack("{s:I}", "before",
@@ -261,7 +310,8 @@ API_HANDLER(handle_list_versions)
 static void handle_list_versions(struct api_call *call)
 {
 	const char *const *p = call->req->params;
-	json_t *state, *list = NULL;
+	struct optreg_version_list list;
+	json_t *state;
 	int size, before = 0;
 
 	if (!api_config_params_or_reply(call) ||
@@ -282,10 +332,13 @@ static void handle_list_versions(struct api_call *call)
 	/* One more than asked tells whether there is a next page. */
 	int rc = optreg_versions_list(call->reg, p[0], p[1], before, size + 1,
 				      &list, &call->errs);
-	if (rc)
+	if (rc) {
 		api_fail(call, rc, &call->errs);
-	else
-		api_page_reply_new(call, "versions", list, size, versions_next);
+		return;
+	}
+	api_page_reply_new(call, "versions", versions_json(&list), size,
+			   versions_next);
+	optreg_version_list_release(&list);
 }
 
 /* A reason of 1 to 1024 characters, and nothing else. */

@@ -4,7 +4,6 @@
 #include "tags.h"
 
 #include "../registry.h"
-#include "../store.h"
 #include "svc.h"
 
 int optreg_tags_resolve(struct registry *reg, const char *ns, const char *name,
@@ -21,7 +20,7 @@ int optreg_tags_resolve(struct registry *reg, const char *ns, const char *name,
 }
 
 int optreg_tags_list(struct registry *reg, const char *ns, const char *name,
-		     json_t **out, struct optreg_errors *errs)
+		     struct optreg_tag_list *out, struct optreg_errors *errs)
 {
 	PGconn *c = optreg_svc_conn(reg);
 

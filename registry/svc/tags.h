@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "../../common/error.h"
+#include "../store/tags.h"
 
 struct registry;
 struct optreg_audit_actor;
@@ -16,9 +17,9 @@ int optreg_tags_resolve(struct registry *reg, const char *ns, const char *name,
 			const char *tag, int *version,
 			struct optreg_errors *errs);
 
-/* The tags of ns/name; *out is a new array of {tag, version, ...}. */
+/* The tags of ns/name; `out` is filled (release it) on success. */
 int optreg_tags_list(struct registry *reg, const char *ns, const char *name,
-		     json_t **out, struct optreg_errors *errs);
+		     struct optreg_tag_list *out, struct optreg_errors *errs);
 
 /* Compare-and-set of tag ns/name/tag to `version` (audited): `expected`
  * is the version it points at now, or < 0 for a new tag; OPTREG_ECONFLICT

@@ -43,7 +43,7 @@ int optreg_versions_get_by_digest(struct registry *reg, const char *digest,
 }
 
 int optreg_versions_list(struct registry *reg, const char *ns, const char *name,
-			 int before, int limit, json_t **out,
+			 int before, int limit, struct optreg_version_list *out,
 			 struct optreg_errors *errs)
 {
 	PGconn *c = optreg_svc_conn(reg);
@@ -75,7 +75,8 @@ int optreg_versions_yank(struct registry *reg,
 int optreg_versions_search(struct registry *reg, const char *const *patterns,
 			   size_t npatterns, const char *ns, const char *q,
 			   const char *after_ns, const char *after_name,
-			   int limit, json_t **out, struct optreg_errors *errs)
+			   int limit, struct optreg_config_list *out,
+			   struct optreg_errors *errs)
 {
 	PGconn *c = optreg_svc_conn(reg);
 

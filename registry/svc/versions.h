@@ -11,7 +11,8 @@
 #include "../../common/error.h"
 #include "../../common/dsse.h"
 #include "../receipts.h"
-#include "../store.h"
+#include "../store/configs.h"
+#include "../store/versions.h"
 
 struct registry;
 struct optreg_audit_actor;
@@ -28,9 +29,9 @@ int optreg_versions_get_by_digest(struct registry *reg, const char *digest,
 				  struct optreg_errors *errs);
 
 /* Version summaries newest first, below `before` (0: from the newest), at
- * most `limit`; *out is a new array. */
+ * most `limit`; `out` is filled (release it) on success. */
 int optreg_versions_list(struct registry *reg, const char *ns, const char *name,
-			 int before, int limit, json_t **out,
+			 int before, int limit, struct optreg_version_list *out,
 			 struct optreg_errors *errs);
 
 /* Yanks a version with `reason` (audited); writes its digest. Yanking a
@@ -42,11 +43,12 @@ int optreg_versions_yank(struct registry *reg,
 			 struct optreg_errors *errs);
 
 /* Configs visible through `patterns` (NULL: all), see
- * optreg_store_search; *out is a new array. */
+ * optreg_store_search; `out` is filled (release it) on success. */
 int optreg_versions_search(struct registry *reg, const char *const *patterns,
 			   size_t npatterns, const char *ns, const char *q,
 			   const char *after_ns, const char *after_name,
-			   int limit, json_t **out, struct optreg_errors *errs);
+			   int limit, struct optreg_config_list *out,
+			   struct optreg_errors *errs);
 
 struct optreg_submit_result {
 	int version;

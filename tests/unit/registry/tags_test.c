@@ -118,17 +118,21 @@ static void test_move_not_found(void **state)
 static void test_list(void **state)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	json_t *list = NULL;
+	struct optreg_tag_list list;
 
 	(void)state;
 	assert_int_equal(
 		optreg_tags_list(&fixture_reg, "team", "tagged", &list, &errs),
 		0);
-	assert_int_equal(json_array_size(list), 1);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(list, 0), "tag")),
-			    "stable");
-	json_decref(list);
+	assert_int_equal(list.len, 1);
+	assert_string_equal(list.items[0].tag, "stable");
+	assert_int_equal(list.items[0].version, 1);
+	assert_string_equal(list.items[0].updated_by, "admin@test");
+	optreg_tag_list_release(&list);
+	assert_int_equal(
+		optreg_tags_list(&fixture_reg, "team", "nothing", &list, &errs),
+		OPTREG_ENOTFOUND);
+	optreg_errors_release(&errs);
 }
 
 int main(void)

@@ -44,8 +44,7 @@ static void test_submit_creates_then_finds(void **state)
 	assert_int_equal(res.version, 1);
 	assert_non_null(res.created_at);
 	assert_non_null(res.receipt);
-	assert_non_null(
-		strstr(res.receipt, OPTREG_RECEIPT_PAYLOAD_TYPE) ? "" : NULL);
+	assert_non_null(strstr(res.receipt, "payloadType"));
 
 	/* The identical config is found, with its stored receipt. */
 	assert_int_equal(
@@ -175,7 +174,8 @@ static void test_list_and_search(void **state)
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_submit_result res;
 	char digest[OPTREG_DIGEST_LEN + 1];
-	json_t *list = NULL;
+	struct optreg_version_list list;
+	struct optreg_config_list found;
 
 	(void)state;
 	for (int i = 0; i < 3; i++) {
@@ -188,34 +188,39 @@ static void test_list_and_search(void **state)
 	assert_int_equal(optreg_versions_list(&fixture_reg, "team", "listed", 0,
 					      2, &list, &errs),
 			 0);
-	assert_int_equal(json_array_size(list), 2);
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_array_get(list, 0), "version")),
-			 3);
-	json_decref(list);
+	assert_int_equal(list.len, 2);
+	assert_int_equal(list.items[0].version, 3);
+	assert_string_equal(list.items[0].digest, digest);
+	assert_string_equal(list.items[0].tags, "[]");
+	assert_false(list.items[0].yanked);
+	optreg_version_list_release(&list);
 	assert_int_equal(optreg_versions_list(&fixture_reg, "team", "listed", 2,
 					      10, &list, &errs),
 			 0);
-	assert_int_equal(json_array_size(list), 1);
-	json_decref(list);
+	assert_int_equal(list.len, 1);
+	optreg_version_list_release(&list);
+	assert_int_equal(optreg_versions_list(&fixture_reg, "team", "nothing",
+					      0, 10, &list, &errs),
+			 OPTREG_ENOTFOUND);
+	optreg_errors_release(&errs);
 
 	const char *patterns[] = {"te*"};
 	assert_int_equal(optreg_versions_search(&fixture_reg, patterns, 1, NULL,
-						"list", NULL, NULL, 10, &list,
+						"list", NULL, NULL, 10, &found,
 						&errs),
 			 0);
-	assert_int_equal(json_array_size(list), 1);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(list, 0), "name")),
-			    "listed");
-	json_decref(list);
+	assert_int_equal(found.len, 1);
+	assert_string_equal(found.items[0].name, "listed");
+	assert_int_equal(found.items[0].latest_version, 3);
+	assert_string_equal(found.items[0].latest_digest, digest);
+	optreg_config_list_release(&found);
 	const char *none[] = {"nope"};
 	assert_int_equal(optreg_versions_search(&fixture_reg, none, 1, NULL,
-						NULL, NULL, NULL, 10, &list,
+						NULL, NULL, NULL, 10, &found,
 						&errs),
 			 0);
-	assert_int_equal(json_array_size(list), 0);
-	json_decref(list);
+	assert_int_equal(found.len, 0);
+	optreg_config_list_release(&found);
 	assert_int_equal(errs.len, 0);
 }
 
