@@ -503,16 +503,6 @@ bool api_allow_or_reply(struct api_call *call, enum optreg_role role,
 /* ------------------------------------------------------------------ */
 /* Storage */
 
-PGconn *api_conn_or_reply(struct api_call *call)
-{
-	if (!call->conn)
-		call->conn =
-			optreg_db_acquire(call->reg->db, call->reg->db_wait_ms);
-	if (!call->conn)
-		api_fail(call, OPTREG_EUNAVAILABLE, NULL);
-	return call->conn;
-}
-
 void api_conn_result(struct api_call *call, int rc)
 {
 	if (rc == OPTREG_EUNAVAILABLE)

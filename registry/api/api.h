@@ -36,8 +36,8 @@ struct api_call {
 	struct optreg_principal who; /* set by api_authenticate_or_reply */
 	struct optreg_errors errs;   /* for the handler's own use */
 	json_t *body;		     /* set by api_json_body_or_reply */
-	PGconn *conn;		     /* set by api_conn_or_reply */
-	bool conn_broken;	     /* return it to the pool as broken */
+	PGconn *conn;	  /* a pooled connection a handler took itself */
+	bool conn_broken; /* return it to the pool as broken */
 };
 
 typedef void (*api_handler)(struct api_call *call);
@@ -111,8 +111,8 @@ void api_fail(struct api_call *call, int rc, const struct optreg_errors *errs);
 /* api_fail_as overrides of the key and namespace routes: EINVAL is 400
  * "the request is malformed". */
 extern const struct api_fail_as api_store_fail_as[];
-/* Records rc on the call's connection, then answers `status` with `out`
- * (stolen; may be NULL when rc is not 0) or the problem for rc. */
+/* Answers `status` with `out` (stolen; may be NULL when rc is not 0) or
+ * the problem for rc. */
 void api_store_reply(struct api_call *call, int rc, unsigned status,
 		     json_t *out);
 
@@ -177,8 +177,6 @@ void api_audit_denied(struct api_call *call, const char *target,
 
 /* ---- storage ---- */
 
-/* The pooled connection of this call, or NULL after answering 503. */
-PGconn *api_conn_or_reply(struct api_call *call);
 /* Records a result on the call's connection (a lost one is not reused). */
 void api_conn_result(struct api_call *call, int rc);
 

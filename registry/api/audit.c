@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../svc/auditlog.h"
 #include "api.h"
 
 /* Proof errors (a size past the log, ...) are the client's: 400. */
@@ -61,15 +62,11 @@ static json_t *proof_json(const optreg_hash *proof, size_t len)
 	return h;
 }
 
-/* Answers the latest signed checkpoint with `status`. */
-static void checkpoint_reply(struct api_call *call, unsigned status)
+/* Answers the checkpoint `note` (rc 0; NULL: none yet) with `status`,
+ * or the problem for rc. */
+static void checkpoint_reply(struct api_call *call, int rc, char *note,
+			     unsigned status)
 {
-	char *note = NULL;
-	uint64_t size;
-
-	int rc = optreg_audit_checkpoint_latest(call->conn, &note, &size,
-						&call->errs);
-	api_conn_result(call, rc);
 	if (rc) {
 		api_fail(call, rc, &call->errs);
 	} else if (!note) {
@@ -87,27 +84,25 @@ static void checkpoint_reply(struct api_call *call, unsigned status)
 API_HANDLER(handle_audit_checkpoint)
 static void handle_audit_checkpoint(struct api_call *call)
 {
-	if (api_allow_or_reply(call, OPTREG_ROLE_AUDITOR, NULL) &&
-	    api_conn_or_reply(call))
-		checkpoint_reply(call, 200);
+	char *note = NULL;
+
+	if (!api_allow_or_reply(call, OPTREG_ROLE_AUDITOR, NULL))
+		return;
+	int rc = optreg_auditlog_checkpoint(call->reg, &note, &call->errs);
+	checkpoint_reply(call, rc, note, 200);
 }
 
 API_HANDLER(handle_audit_checkpoint_make)
 static void handle_audit_checkpoint_make(struct api_call *call)
 {
+	char *note = NULL;
 	bool made = false;
 
-	if (!api_allow_or_reply(call, OPTREG_ROLE_AUDITOR, NULL) ||
-	    !api_conn_or_reply(call))
+	if (!api_allow_or_reply(call, OPTREG_ROLE_AUDITOR, NULL))
 		return;
-	int rc = optreg_audit_checkpoint_make(call->conn, &call->reg->key,
-					      call->reg->audit_origin, &made,
-					      &call->errs);
-	api_conn_result(call, rc);
-	if (rc)
-		api_fail(call, rc, &call->errs);
-	else
-		checkpoint_reply(call, made ? 201 : 200);
+	int rc = optreg_auditlog_checkpoint_make(call->reg, &made, &note,
+						 &call->errs);
+	checkpoint_reply(call, rc, note, made ? 201 : 200);
 }
 
 /* True for an RFC 3339 date-time that exists: YYYY-MM-DDTHH:MM:SS, an
@@ -188,12 +183,10 @@ static void handle_audit_entries(struct api_call *call)
 	struct optreg_audit_filter f = {0};
 
 	if (!filter_or_reply(call, &f) ||
-	    !api_allow_or_reply(call, OPTREG_ROLE_AUDITOR, NULL) ||
-	    !api_conn_or_reply(call))
+	    !api_allow_or_reply(call, OPTREG_ROLE_AUDITOR, NULL))
 		return;
-	int rc = optreg_audit_entries(call->conn, &f, &call->req->resp,
-				      &call->errs);
-	api_conn_result(call, rc);
+	int rc = optreg_auditlog_entries(call->reg, &f, &call->req->resp,
+					 &call->errs);
 	if (rc) {
 		optreg_buf_reset(&call->req->resp);
 		api_fail(call, rc, &call->errs);
@@ -211,14 +204,10 @@ static void handle_audit_inclusion(struct api_call *call)
 
 	if (!query_u64_or_reply(call, "index", true, 0, &index) ||
 	    !query_u64_or_reply(call, "size", true, 0, &size) ||
-	    !api_allow_or_reply(call, OPTREG_ROLE_AUDITOR, NULL) ||
-	    !api_conn_or_reply(call))
+	    !api_allow_or_reply(call, OPTREG_ROLE_AUDITOR, NULL))
 		return;
-	int rc = optreg_audit_inclusion(call->conn, index, size, proof, &len,
-					&call->errs);
-	if (rc == 0)
-		rc = optreg_audit_root(call->conn, size, root, &call->errs);
-	api_conn_result(call, rc);
+	int rc = optreg_auditlog_inclusion(call->reg, index, size, proof, &len,
+					   root, &call->errs);
 	if (rc)
 		api_fail_as(call, rc, &call->errs, proof_fail_as);
 	else
@@ -239,12 +228,10 @@ static void handle_audit_consistency(struct api_call *call)
 
 	if (!query_u64_or_reply(call, "from", true, 0, &from) ||
 	    !query_u64_or_reply(call, "to", true, 0, &to) ||
-	    !api_allow_or_reply(call, OPTREG_ROLE_AUDITOR, NULL) ||
-	    !api_conn_or_reply(call))
+	    !api_allow_or_reply(call, OPTREG_ROLE_AUDITOR, NULL))
 		return;
-	int rc = optreg_audit_consistency(call->conn, from, to, proof, &len,
-					  &call->errs);
-	api_conn_result(call, rc);
+	int rc = optreg_auditlog_consistency(call->reg, from, to, proof, &len,
+					     &call->errs);
 	if (rc)
 		api_fail_as(call, rc, &call->errs, proof_fail_as);
 	else

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../../validator/jcs.h"
-#include "../jobs.h"
+#include "../svc/jobs.h"
 #include "api.h"
 
 #define LEASE_DEFAULT 300
@@ -101,12 +101,9 @@ static void lease(struct api_call *call, const char **patterns, size_t n)
 		json_string_value(json_object_get(call->body, "runner"));
 	if (!runner || !*runner || strlen(runner) > 200)
 		runner = call->who.name;
-	if (!api_conn_or_reply(call))
-		return;
 	struct optreg_audit_actor who = api_actor(call);
-	int rc = optreg_jobs_lease(call->conn, patterns, n, runner, secs, &who,
+	int rc = optreg_jobs_lease(call->reg, &who, patterns, n, runner, secs,
 				   &job, &call->errs);
-	api_conn_result(call, rc);
 	if (rc == OPTREG_ENOTFOUND)
 		call->req->status = 204;
 	else if (rc)
@@ -151,11 +148,8 @@ static void handle_job_heartbeat(struct api_call *call)
 			    "lease_token is required");
 		return;
 	}
-	if (!api_conn_or_reply(call))
-		return;
-	int rc = optreg_jobs_heartbeat(call->conn, id, token, secs, &out,
+	int rc = optreg_jobs_heartbeat(call->reg, id, token, secs, &out,
 				       &call->errs);
-	api_conn_result(call, rc);
 	if (rc)
 		api_fail_as(call, rc, &call->errs, heartbeat_fail_as);
 	else
@@ -174,13 +168,12 @@ static void verdict(struct api_call *call, long long id,
 	json_decref(ej);
 	if (rc) {
 		api_fail(call, OPTREG_EINTERNAL, &call->errs);
-	} else if (api_conn_or_reply(call)) {
+	} else {
 		struct optreg_audit_actor who = api_actor(call);
 		rc = optreg_jobs_verdict(
-			call->conn, id,
+			call->reg, &who, id,
 			optreg_http_header(call->req, "X-Optreg-Lease-Token"),
-			env, canon.data, &who, &created, &out, &call->errs);
-		api_conn_result(call, rc);
+			env, canon.data, &created, &out, &call->errs);
 		if (rc)
 			api_fail_as(call, rc, &call->errs, verdict_fail_as);
 		else
@@ -221,12 +214,10 @@ static void handle_verdicts(struct api_call *call)
 
 	if (!api_config_params_or_reply(call) ||
 	    !api_version_or_reply(call, p[2], &version) ||
-	    !api_allow_or_reply(call, OPTREG_ROLE_READER, p[0]) ||
-	    !api_conn_or_reply(call))
+	    !api_allow_or_reply(call, OPTREG_ROLE_READER, p[0]))
 		return;
-	int rc = optreg_verdicts_list(call->conn, p[0], p[1], version, &list,
+	int rc = optreg_verdicts_list(call->reg, p[0], p[1], version, &list,
 				      &call->errs);
-	api_conn_result(call, rc);
 	if (rc)
 		api_fail(call, rc, &call->errs);
 	else

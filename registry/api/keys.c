@@ -4,8 +4,7 @@
  */
 #include <string.h>
 
-#include "../signers.h"
-#include "../registry_key.h"
+#include "../svc/signers.h"
 #include "api.h"
 
 /* Store errors of these routes: a malformed request is 400, not 422. */
@@ -14,12 +13,11 @@ const struct api_fail_as api_store_fail_as[] = {
 	{0, 0, NULL, false},
 };
 
-/* Answers `status` with the JSON `out` (stolen) when rc is 0, or the
- * problem for rc. */
+/* Answers `status` with the JSON `out` (stolen; may be NULL when rc is
+ * not 0), or the problem for rc. */
 void api_store_reply(struct api_call *call, int rc, unsigned status,
 		     json_t *out)
 {
-	api_conn_result(call, rc);
 	if (rc)
 		api_fail_as(call, rc, &call->errs, api_store_fail_as);
 	else
@@ -69,12 +67,12 @@ static void handle_key_add(struct api_call *call)
 
 	if (!api_allow_or_reply(call, OPTREG_ROLE_ADMIN, NULL) ||
 	    !api_json_body_or_reply(call) ||
-	    !key_or_reply(call, &pem, &principal) || !api_conn_or_reply(call))
+	    !key_or_reply(call, &pem, &principal))
 		return;
 	struct optreg_audit_actor who = api_actor(call);
-	int rc = optreg_signers_add(call->conn, pem, principal,
+	int rc = optreg_signers_add(call->reg, &who, pem, principal,
 				    json_object_get(call->body, "namespaces"),
-				    &who, &out, &call->errs);
+				    &out, &call->errs);
 	api_store_reply(call, rc, 201, out);
 }
 
@@ -84,8 +82,7 @@ static bool key_reader_or_reply(struct api_call *call)
 {
 	return api_authenticate_or_reply(call) &&
 	       (call->who.id[0] ||
-		api_authorize_or_reply(call, OPTREG_ROLE_READER, "*")) &&
-	       api_conn_or_reply(call);
+		api_authorize_or_reply(call, OPTREG_ROLE_READER, "*"));
 }
 
 API_HANDLER(handle_key_list)
@@ -95,7 +92,7 @@ static void handle_key_list(struct api_call *call)
 
 	if (!key_reader_or_reply(call))
 		return;
-	int rc = optreg_signers_list(call->conn,
+	int rc = optreg_signers_list(call->reg,
 				     optreg_http_query(call->req, "principal"),
 				     &list, &call->errs);
 	api_store_reply(call, rc, 200,
@@ -109,7 +106,7 @@ static void handle_key_get(struct api_call *call)
 
 	if (!key_reader_or_reply(call))
 		return;
-	int rc = optreg_signers_get(call->conn, call->req->params[0], &out,
+	int rc = optreg_signers_get(call->reg, call->req->params[0], &out,
 				    &call->errs);
 	api_store_reply(call, rc, 200, out);
 }
@@ -119,11 +116,10 @@ static void handle_key_revoke(struct api_call *call)
 {
 	json_t *out = NULL;
 
-	if (!api_allow_or_reply(call, OPTREG_ROLE_ADMIN, NULL) ||
-	    !api_conn_or_reply(call))
+	if (!api_allow_or_reply(call, OPTREG_ROLE_ADMIN, NULL))
 		return;
 	struct optreg_audit_actor who = api_actor(call);
-	int rc = optreg_signers_revoke(call->conn, call->req->params[0], &who,
+	int rc = optreg_signers_revoke(call->reg, &who, call->req->params[0],
 				       &out, &call->errs);
 	api_store_reply(call, rc, 200, out);
 }
@@ -134,9 +130,7 @@ static void handle_registry_keys(struct api_call *call)
 {
 	json_t *list = NULL;
 
-	if (!api_conn_or_reply(call))
-		return;
-	int rc = optreg_registry_keys_list(call->conn, &list, &call->errs);
+	int rc = optreg_signers_registry_keys(call->reg, &list, &call->errs);
 	api_store_reply(call, rc, 200,
 			rc ? NULL : json_pack("{s:o}", "keys", list));
 }

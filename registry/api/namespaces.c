@@ -3,7 +3,7 @@
  */
 #include <limits.h>
 
-#include "../namespaces.h"
+#include "../svc/namespaces.h"
 #include "api.h"
 
 API_HANDLER(handle_ns_get)
@@ -13,10 +13,9 @@ static void handle_ns_get(struct api_call *call)
 	json_t *out = NULL;
 
 	if (!api_namespace_or_reply(call, ns, INT_MAX) ||
-	    !api_allow_or_reply(call, OPTREG_ROLE_READER, ns) ||
-	    !api_conn_or_reply(call))
+	    !api_allow_or_reply(call, OPTREG_ROLE_READER, ns))
 		return;
-	int rc = optreg_namespaces_get(call->conn, ns, &out, &call->errs);
+	int rc = optreg_namespaces_get(call->reg, ns, &out, &call->errs);
 	api_store_reply(call, rc, 200, out);
 }
 
@@ -49,10 +48,10 @@ static void handle_ns_put(struct api_call *call)
 	if (!api_namespace_or_reply(call, ns, INT_MAX) ||
 	    !api_allow_or_reply(call, OPTREG_ROLE_ADMIN, NULL) ||
 	    !api_json_body_or_reply(call) ||
-	    !threshold_or_reply(call, &threshold) || !api_conn_or_reply(call))
+	    !threshold_or_reply(call, &threshold))
 		return;
 	struct optreg_audit_actor who = api_actor(call);
-	int rc = optreg_namespaces_put(call->conn, ns, threshold, &who, &out,
+	int rc = optreg_namespaces_put(call->reg, &who, ns, threshold, &out,
 				       &call->errs);
 	api_store_reply(call, rc, 200, out);
 }

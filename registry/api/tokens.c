@@ -8,7 +8,7 @@
 
 #include <openssl/crypto.h>
 
-#include "../cache.h"
+#include "../svc/tokens.h"
 #include "api.h"
 
 /* Checks the body {principal, grants, expires_in} into `grants` (room for
@@ -112,7 +112,7 @@ static void handle_create_token(struct api_call *call)
 	grants = optreg_xcalloc(
 		json_array_size(json_object_get(call->body, "grants")) + 1,
 		sizeof(*grants));
-	if (grants_or_reply(call, grants, &n) && api_conn_or_reply(call))
+	if (grants_or_reply(call, grants, &n))
 		create_token(call, grants, n);
 	free(grants);
 }
@@ -127,11 +127,10 @@ static void create_token(struct api_call *call,
 		json_string_value(json_object_get(call->body, "principal"));
 	json_t *exp = json_object_get(call->body, "expires_in");
 	struct optreg_audit_actor who = api_actor(call);
-	int rc = optreg_token_create(
-		call->conn, principal, grants, n,
-		json_is_integer(exp) ? (long)json_integer_value(exp) : 0, &who,
-		token, id, &expires_at, &call->errs);
-	api_conn_result(call, rc);
+	int rc = optreg_tokens_create(
+		call->reg, &who, principal, grants, n,
+		json_is_integer(exp) ? (long)json_integer_value(exp) : 0, token,
+		id, &expires_at, &call->errs);
 	if (rc)
 		api_fail(call, rc, &call->errs);
 	else
@@ -142,19 +141,15 @@ static void create_token(struct api_call *call,
 API_HANDLER(handle_delete_token)
 static void handle_delete_token(struct api_call *call)
 {
-	if (!api_allow_or_reply(call, OPTREG_ROLE_ADMIN, NULL) ||
-	    !api_conn_or_reply(call))
+	if (!api_allow_or_reply(call, OPTREG_ROLE_ADMIN, NULL))
 		return;
 	struct optreg_audit_actor who = api_actor(call);
-	int rc = optreg_token_revoke(call->conn, call->req->params[0], &who,
-				     &call->errs);
-	api_conn_result(call, rc);
-	if (rc) {
+	int rc = optreg_tokens_revoke(call->reg, &who, call->req->params[0],
+				      &call->errs);
+	if (rc)
 		api_fail(call, rc, &call->errs);
-	} else {
-		optreg_cache_invalidate_prefix(call->reg->cache, "tok:");
+	else
 		call->req->status = 204;
-	}
 }
 
 const struct optreg_http_route api_tokens_routes[] = {

@@ -22,4 +22,19 @@ PGconn *optreg_svc_conn(struct registry *reg);
 /* Returns `c` to the pool; `rc` OPTREG_EUNAVAILABLE drops it as broken. */
 void optreg_svc_put(struct registry *reg, PGconn *c, int rc);
 
+/*
+ * The body of a service call that is one store call: takes a connection
+ * named `conn`, returns OPTREG_EUNAVAILABLE without one, evaluates `call`
+ * (which uses `conn`), returns the connection and the result.
+ */
+#define OPTREG_SVC_RUN(reg, conn, call)                                        \
+	do {                                                                   \
+		PGconn *conn = optreg_svc_conn(reg);                           \
+		if (!conn)                                                     \
+			return OPTREG_EUNAVAILABLE;                            \
+		int rc_ = (call);                                              \
+		optreg_svc_put(reg, conn, rc_);                                \
+		return rc_;                                                    \
+	} while (0)
+
 #endif

@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "../audit.h"
-#include "../jobs.h"
-#include "../namespaces.h"
+#include "../store/jobs.h"
+#include "../store/namespaces.h"
 #include "../receipts.h"
 #include "../registry.h"
-#include "../signers.h"
+#include "../store/signers.h"
 #include "../sql.h"
 #include "svc.h"
 
@@ -130,8 +130,8 @@ static int record_new(PGconn *conn, const struct optreg_registry_key *rk,
 	for (size_t k = 0; k < nvalid; k++)
 		json_array_append_new(signers, json_string(valid[k]));
 	snprintf(target, sizeof(target), "%s/%s@%d", ns, name, out->version);
-	int rc = optreg_jobs_create(conn, ns, name, out->version,
-				    OPTREG_DEFAULT_SUITE, errs);
+	int rc = optreg_store_jobs_create(conn, ns, name, out->version,
+					  OPTREG_DEFAULT_SUITE, errs);
 	if (rc == 0)
 		rc = optreg_audit_append(conn, who, "version.created", target,
 					 json_pack("{s:s, s:o}", "digest",
@@ -175,10 +175,10 @@ static int submit(PGconn *conn, const struct optreg_registry_key *rk,
 		free(valid);
 		return rc;
 	}
-	rc = optreg_namespaces_threshold(conn, ns, &threshold, errs);
+	rc = optreg_store_namespaces_threshold(conn, ns, &threshold, errs);
 	if (rc == 0)
-		rc = optreg_signers_verify_envelope(conn, env, ns, valid,
-						    &nvalid, errs);
+		rc = optreg_store_signers_verify_envelope(conn, env, ns, valid,
+							  &nvalid, errs);
 	if (rc == 0)
 		rc = check_threshold(env, ns, threshold, nvalid, errs);
 	if (rc == 0)

@@ -24,7 +24,7 @@
 #include "registry/audit.h"
 #include "registry/db.h"
 #include "registry/registry.h"
-#include "registry/signers.h"
+#include "registry/store/signers.h"
 #include "validator/jcs.h"
 
 static char fixture_dir[] = "/tmp/optreg-svc-test.XXXXXX";
@@ -92,7 +92,7 @@ static int fixture_setup(void **state)
 	if (rc == 0)
 		rc = optreg_key_public_pem(fixture_signer, &pem);
 	if (rc == 0)
-		rc = optreg_signers_add(c, pem.data, "alice", ns, &fixture_who,
+		rc = optreg_store_signers_add(c, pem.data, "alice", ns, &fixture_who,
 					&out, &errs);
 	optreg_db_release(fixture_reg.db, c, rc == OPTREG_EUNAVAILABLE);
 	free(keypath);

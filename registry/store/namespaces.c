@@ -1,5 +1,5 @@
 /*
- * registry/namespaces.c: namespace settings (the signature threshold).
+ * registry/store/namespaces.c: namespace settings (the signature threshold).
  * See namespaces.h.
  */
 #include "namespaces.h"
@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "audit.h"
-#include "sql.h"
+#include "../audit.h"
+#include "../sql.h"
 
 /* clang-format off */
 static const char SQL_THRESHOLD[] =
@@ -17,8 +17,8 @@ static const char SQL_THRESHOLD[] =
 	" 1)";
 /* clang-format on */
 
-int optreg_namespaces_get(PGconn *conn, const char *ns, json_t **out,
-			  struct optreg_errors *errs)
+int optreg_store_namespaces_get(PGconn *conn, const char *ns, json_t **out,
+				struct optreg_errors *errs)
 {
 	const char *p[1] = {ns};
 	PGresult *res;
@@ -37,9 +37,9 @@ int optreg_namespaces_get(PGconn *conn, const char *ns, json_t **out,
 	return 0;
 }
 
-int optreg_namespaces_put(PGconn *conn, const char *ns, int threshold,
-			  const struct optreg_audit_actor *who, json_t **out,
-			  struct optreg_errors *errs)
+int optreg_store_namespaces_put(PGconn *conn, const char *ns, int threshold,
+				const struct optreg_audit_actor *who,
+				json_t **out, struct optreg_errors *errs)
 {
 	char ts[16];
 	const char *p[3] = {ns, ts, who->principal};
@@ -85,8 +85,9 @@ int optreg_namespaces_put(PGconn *conn, const char *ns, int threshold,
 	return 0;
 }
 
-int optreg_namespaces_threshold(PGconn *conn, const char *ns, int *threshold,
-				struct optreg_errors *errs)
+int optreg_store_namespaces_threshold(PGconn *conn, const char *ns,
+				      int *threshold,
+				      struct optreg_errors *errs)
 {
 	const char *p[1] = {ns};
 	PGresult *res = NULL;

@@ -1,6 +1,6 @@
 /*
- * registry/signers.c: signing keys (who may sign for which namespaces) and
- * the signature check of an envelope against them. See signers.h.
+ * registry/store/signers.c: signing keys (who may sign for which namespaces)
+ * and the signature check of an envelope against them. See signers.h.
  */
 #include "signers.h"
 
@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
-#include "auth.h"
-#include "sql.h"
+#include "../audit.h"
+#include "../auth.h"
+#include "../sql.h"
 
 #define TS(col)                                                                \
 	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
@@ -73,10 +73,10 @@ static bool patterns_literal(json_t *namespaces, struct optreg_buf *out,
 	return true;
 }
 
-int optreg_signers_add(PGconn *conn, const char *public_pem,
-		       const char *principal, json_t *namespaces,
-		       const struct optreg_audit_actor *who, json_t **out,
-		       struct optreg_errors *errs)
+int optreg_store_signers_add(PGconn *conn, const char *public_pem,
+			     const char *principal, json_t *namespaces,
+			     const struct optreg_audit_actor *who, json_t **out,
+			     struct optreg_errors *errs)
 {
 	const char *actor = who->principal;
 	struct optreg_buf arr = OPTREG_BUF_INIT, pem = OPTREG_BUF_INIT;
@@ -144,8 +144,8 @@ out:
 	return rc;
 }
 
-int optreg_signers_list(PGconn *conn, const char *principal, json_t **out,
-			struct optreg_errors *errs)
+int optreg_store_signers_list(PGconn *conn, const char *principal, json_t **out,
+			      struct optreg_errors *errs)
 {
 	const char *p[1] = {principal};
 	PGresult *res;
@@ -195,8 +195,8 @@ static int one_key(PGconn *conn, const char *sql, const char *keyid,
 	return rc;
 }
 
-int optreg_signers_get(PGconn *conn, const char *keyid, json_t **out,
-		       struct optreg_errors *errs)
+int optreg_store_signers_get(PGconn *conn, const char *keyid, json_t **out,
+			     struct optreg_errors *errs)
 {
 	return one_key(conn,
 		       "SELECT " KEY_COLUMNS
@@ -204,9 +204,9 @@ int optreg_signers_get(PGconn *conn, const char *keyid, json_t **out,
 		       keyid, NULL, out, errs);
 }
 
-int optreg_signers_revoke(PGconn *conn, const char *keyid,
-			  const struct optreg_audit_actor *who, json_t **out,
-			  struct optreg_errors *errs)
+int optreg_store_signers_revoke(PGconn *conn, const char *keyid,
+				const struct optreg_audit_actor *who,
+				json_t **out, struct optreg_errors *errs)
 {
 	int rc = optreg_sql_begin(conn, errs);
 
@@ -353,9 +353,11 @@ static size_t check_signatures(const struct optreg_dsse *env,
 	return nvalid;
 }
 
-int optreg_signers_verify_envelope(PGconn *conn, const struct optreg_dsse *env,
-				   const char *ns, const char **valid,
-				   size_t *nvalid, struct optreg_errors *errs)
+int optreg_store_signers_verify_envelope(PGconn *conn,
+					 const struct optreg_dsse *env,
+					 const char *ns, const char **valid,
+					 size_t *nvalid,
+					 struct optreg_errors *errs)
 {
 	struct optreg_buf ids = OPTREG_BUF_INIT;
 	struct key_row *rows = NULL;

@@ -1,5 +1,5 @@
 /*
- * registry/signers.h: signing keys, the namespaces each may sign for, and
+ * registry/store/signers.h: signing keys, the namespaces each may sign for, and
  * the check of an envelope's signatures against them.
  */
 #ifndef OPTREG_SIGNERS_H
@@ -8,9 +8,9 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "../common/dsse.h"
-#include "../common/error.h"
-#include "../common/sign.h"
+#include "../../common/dsse.h"
+#include "../../common/error.h"
+#include "../../common/sign.h"
 
 struct optreg_audit_actor;
 
@@ -20,20 +20,20 @@ struct optreg_audit_actor;
  * with the audit event "key.added", in one transaction. OPTREG_ECONFLICT
  * when the key is already registered. *out is a new key object.
  */
-int optreg_signers_add(PGconn *conn, const char *public_pem,
-		       const char *principal, json_t *namespaces,
-		       const struct optreg_audit_actor *who, json_t **out,
-		       struct optreg_errors *errs);
+int optreg_store_signers_add(PGconn *conn, const char *public_pem,
+			     const char *principal, json_t *namespaces,
+			     const struct optreg_audit_actor *who, json_t **out,
+			     struct optreg_errors *errs);
 /* Keys, optionally of one principal; *out is a new array. */
-int optreg_signers_list(PGconn *conn, const char *principal, json_t **out,
-			struct optreg_errors *errs);
+int optreg_store_signers_list(PGconn *conn, const char *principal, json_t **out,
+			      struct optreg_errors *errs);
 /* One key; OPTREG_ENOTFOUND. *out is a new object. */
-int optreg_signers_get(PGconn *conn, const char *keyid, json_t **out,
-		       struct optreg_errors *errs);
+int optreg_store_signers_get(PGconn *conn, const char *keyid, json_t **out,
+			     struct optreg_errors *errs);
 /* Revokes a key (the first revocation is kept and audited). */
-int optreg_signers_revoke(PGconn *conn, const char *keyid,
-			  const struct optreg_audit_actor *who, json_t **out,
-			  struct optreg_errors *errs);
+int optreg_store_signers_revoke(PGconn *conn, const char *keyid,
+				const struct optreg_audit_actor *who,
+				json_t **out, struct optreg_errors *errs);
 
 /*
  * Checks every signature of `env` against the registered keys, inside the
@@ -44,8 +44,10 @@ int optreg_signers_revoke(PGconn *conn, const char *keyid,
  * `*nvalid`; every other signature adds an error (path "signatures[i]",
  * rule unknown_key, revoked_key, key_not_allowed or bad_signature).
  */
-int optreg_signers_verify_envelope(PGconn *conn, const struct optreg_dsse *env,
-				   const char *ns, const char **valid,
-				   size_t *nvalid, struct optreg_errors *errs);
+int optreg_store_signers_verify_envelope(PGconn *conn,
+					 const struct optreg_dsse *env,
+					 const char *ns, const char **valid,
+					 size_t *nvalid,
+					 struct optreg_errors *errs);
 
 #endif
