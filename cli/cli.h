@@ -28,17 +28,7 @@
  * failures, 5xx, 429, redirects and responses that are not what docs/api.md
  * promises are UNAVAILABLE. docs/cli.md is the reference.
  */
-enum {
-	OPTREG_EXIT_OK = 0,
-	OPTREG_EXIT_INVALID = 1,      /* a document failed validation */
-	OPTREG_EXIT_USAGE = 2,	      /* wrong arguments */
-	OPTREG_EXIT_IO = 3,	      /* a file could not be read or written */
-	OPTREG_EXIT_DENIED = 4,	      /* 403: the token lacks the role */
-	OPTREG_EXIT_CONFLICT = 5,     /* 409: compare-and-set failed, yanked */
-	OPTREG_EXIT_UNAUTHORIZED = 6, /* 401: no, bad or expired token */
-	OPTREG_EXIT_UNAVAILABLE = 7,  /* no answer, 5xx, broken answer */
-	OPTREG_EXIT_NOT_FOUND = 8,    /* 404: no such config/version/tag */
-};
+/* The OPTREG_EXIT_* statuses are in common/errcodes.h. */
 
 int cmd_canonicalize(int argc, char **argv);
 int cmd_digest(int argc, char **argv);

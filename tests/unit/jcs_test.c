@@ -4,7 +4,7 @@
  *
  * The reference vectors come from shared/testdata/jcs (cyberphone's
  * json-canonicalization test data); the directory is $OPTREG_TESTDATA, by
- * default ../shared/testdata relative to the project root, where tests run.
+ * default tests/testdata relative to the project root, where tests run.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,7 +30,7 @@ static const char *testdata_dir(void)
 {
 	const char *dir = getenv("OPTREG_TESTDATA");
 
-	return dir && dir[0] ? dir : "../shared/testdata";
+	return dir && dir[0] ? dir : "tests/testdata";
 }
 
 /* Canonicalizes a NUL-terminated text; returns the code and leaves the

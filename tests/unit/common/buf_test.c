@@ -1,5 +1,5 @@
 /*
- * tests/unit/buf_test.c: the growable buffer and the error list.
+ * tests/unit/common/buf_test.c: the growable buffer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include "common/buf.h"
-#include "common/error.h"
 
 static void test_buf_empty_is_never_null(void **state)
 {
@@ -58,39 +57,12 @@ static void test_buf_read_file_missing(void **state)
 	optreg_buf_release(&b);
 }
 
-static void test_errors_format(void **state)
-{
-	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	struct optreg_buf out = OPTREG_BUF_INIT;
-
-	(void)state;
-	struct optreg_error *e = optreg_errors_add(
-		&errs, OPTREG_EINVAL, "exclusive_maximum", "spec.betas[1]",
-		"must be less than %d (got %d)", 1, 1);
-	e->line = 7;
-	e->col = 10;
-	e = optreg_errors_add(&errs, OPTREG_ESYNTAX, "syntax", NULL,
-			      "unexpected end of input");
-	optreg_error_set_hint(e, "close the %s", "mapping");
-	optreg_errors_format(&errs, "config.yaml", &out);
-	assert_string_equal(out.data,
-			    "config.yaml:7:10: spec.betas[1]: must be less "
-			    "than 1 (got 1)\n"
-			    "config.yaml: unexpected end of input\n"
-			    "  hint: close the mapping\n");
-	assert_string_equal(optreg_code_name(errs.items[1].code), "syntax");
-	optreg_buf_release(&out);
-	optreg_errors_release(&errs);
-	assert_int_equal(errs.len, 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_empty_is_never_null),
 		cmocka_unit_test(test_buf_grows_and_detaches),
 		cmocka_unit_test(test_buf_read_file_missing),
-		cmocka_unit_test(test_errors_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
