@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "../../validator/jcs.h"
+#include "../../validator/names.h"
 #include "../cache_keys.h"
 #include "../db.h"
 
@@ -37,54 +38,21 @@ void api_dispatch(struct optreg_http_req *req, api_handler fn)
 }
 
 /* ------------------------------------------------------------------ */
-/* Problems: the one table of (status, code) pairs */
+/* Problems: (status, code) pairs come from the table of common/errcodes.h */
 
-static const struct {
-	unsigned status;
-	const char *code;
-} problems[] = {
-	[API_BAD_REQUEST] = {400, "bad_request"},
-	[API_BAD_ENVELOPE] = {400, "bad_envelope"},
-	[API_NOT_CANONICAL] = {400, "not_canonical"},
-	[API_UNAUTHORIZED] = {401, "unauthorized"},
-	[API_FORBIDDEN] = {403, "forbidden"},
-	[API_SIGNATURE_REFUSED] = {403, "signature_refused"},
-	[API_NOT_FOUND] = {404, "not_found"},
-	[API_CONFLICT] = {409, "conflict"},
-	[API_YANKED] = {409, "yanked"},
-	[API_LEASE_LOST] = {409, "lease_lost"},
-	[API_UNSUPPORTED_MEDIA] = {415, "unsupported_media_type"},
-	[API_INVALID_CONFIG] = {422, "invalid_config"},
-	[API_NAME_MISMATCH] = {422, "name_mismatch"},
-	[API_INVALID_VERDICT] = {422, "invalid_verdict"},
-	[API_INTERNAL] = {500, "internal"},
-	[API_UNAVAILABLE] = {503, "unavailable"},
-	[API_PROBLEM_RULE] = {409, NULL},
-};
-
-static void problem_v(struct api_call *call, enum api_problem kind,
-		      const struct optreg_errors *errs, const char *fmt,
-		      va_list ap)
-{
-	struct optreg_buf detail = OPTREG_BUF_INIT;
-	const char *code = problems[kind].code;
-
-	if (!code)
-		code = errs && errs->len ? errs->items[0].rule : "conflict";
-	optreg_buf_vaddf(&detail, fmt, ap);
-	optreg_http_problem(call->req, problems[kind].status, code, errs, "%s",
-			    detail.data ? detail.data : "");
-	optreg_buf_release(&detail);
-}
-
-void api_problem(struct api_call *call, enum api_problem kind,
+void api_problem(struct api_call *call, int code,
 		 const struct optreg_errors *errs, const char *fmt, ...)
 {
+	struct optreg_buf detail = OPTREG_BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	problem_v(call, kind, errs, fmt, ap);
+	optreg_buf_vaddf(&detail, fmt, ap);
 	va_end(ap);
+	optreg_http_problem(call->req, (unsigned)optreg_code_http_status(code),
+			    optreg_code_problem(code), errs, "%s",
+			    detail.data ? detail.data : "");
+	optreg_buf_release(&detail);
 }
 
 void api_log_internal(struct api_call *call, const struct optreg_errors *errs)
@@ -112,35 +80,39 @@ void api_fail_as(struct api_call *call, int rc,
 	for (; as && as->rc; as++) {
 		if (as->rc != rc)
 			continue;
-		api_problem(call, as->kind, as->with_errors ? errs : NULL, "%s",
+		int code = as->code;
+		if (code == API_CODE_FROM_RULE)
+			code = optreg_code_from_problem(
+				first ? first->rule : NULL, 409);
+		api_problem(call, code, as->with_errors ? errs : NULL, "%s",
 			    as->detail ? as->detail : msg);
 		return;
 	}
 	switch (rc) {
 	case OPTREG_ENOTFOUND:
-		api_problem(call, API_NOT_FOUND, NULL, "%s", msg);
+		api_problem(call, OPTREG_ENOTFOUND, NULL, "%s", msg);
 		break;
 	case OPTREG_ECONFLICT:
 		api_problem(call,
 			    first && !strcmp(first->rule, "yanked")
-				    ? API_YANKED
-				    : API_CONFLICT,
+				    ? OPTREG_EYANKED
+				    : OPTREG_ECONFLICT,
 			    errs, "%s", msg);
 		break;
 	case OPTREG_EUNAVAILABLE:
 		api_log_internal(call, errs);
 		optreg_http_set_header(call->req, "Retry-After", "1");
-		api_problem(call, API_UNAVAILABLE, NULL,
+		api_problem(call, OPTREG_EUNAVAILABLE, NULL,
 			    "the database is unavailable; retry shortly");
 		break;
 	case OPTREG_EINVAL:
-		api_problem(call, API_INVALID_CONFIG, errs,
+		api_problem(call, OPTREG_EINVAL, errs,
 			    "the config has %zu error%s", errs ? errs->len : 0,
 			    errs && errs->len == 1 ? "" : "s");
 		break;
 	default:
 		api_log_internal(call, errs);
-		api_problem(call, API_INTERNAL, NULL,
+		api_problem(call, OPTREG_EINTERNAL, NULL,
 			    "internal error; quote request id %s",
 			    call->req->request_id);
 		break;
@@ -155,28 +127,11 @@ void api_fail(struct api_call *call, int rc, const struct optreg_errors *errs)
 /* ------------------------------------------------------------------ */
 /* Parameters */
 
-/* The current name rule (validator/names will take it over). */
-static bool name_ok(const char *s, size_t max, bool dots)
-{
-	size_t n = strlen(s);
-
-	if (n < 1 || n > max ||
-	    !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!(islower(c) || isdigit(c) || c == '-' ||
-		      (dots && (c == '.' || c == '_'))))
-			return false;
-	}
-	return true;
-}
-
 bool api_namespace_or_reply(struct api_call *call, const char *ns, int prec)
 {
-	if (name_ok(ns, 63, false))
+	if (optreg_name_check_namespace(ns, "", NULL) == 0)
 		return true;
-	api_problem(call, API_BAD_REQUEST, NULL,
+	api_problem(call, OPTREG_EBADREQUEST, NULL,
 		    "namespace \"%.*s\" is not a valid name", prec, ns);
 	return false;
 }
@@ -187,8 +142,8 @@ bool api_config_params_or_reply(struct api_call *call)
 
 	if (!api_namespace_or_reply(call, p[0], INT_MAX))
 		return false;
-	if (!name_ok(p[1], 128, true)) {
-		api_problem(call, API_BAD_REQUEST, NULL,
+	if (optreg_name_check_config(p[1], "", NULL)) {
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
 			    "config name \"%s\" is not a valid name", p[1]);
 		return false;
 	}
@@ -214,7 +169,7 @@ bool api_version_or_reply(struct api_call *call, const char *s, int *version)
 	long v;
 
 	if (!api_parse_long(s, 1, INT_MAX, &v)) {
-		api_problem(call, API_BAD_REQUEST, NULL,
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
 			    "version \"%.40s\" must be an integer from 1 to %d",
 			    s, INT_MAX);
 		return false;
@@ -225,33 +180,25 @@ bool api_version_or_reply(struct api_call *call, const char *s, int *version)
 
 bool api_tag_or_reply(struct api_call *call, const char *tag, bool detail_long)
 {
-	bool digits = true;
-
-	for (const char *p = tag; *p; p++)
-		if (!isdigit((unsigned char)*p))
-			digits = false;
-	if (!digits && name_ok(tag, 64, true))
+	if (optreg_name_check_tag(tag, "", NULL) == 0)
 		return true;
 	if (detail_long)
-		api_problem(call, API_BAD_REQUEST, NULL,
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
 			    "\"%s\" is not a valid tag name: use 1 to 64 of "
 			    "a-z, 0-9, '.', '_', '-', not all digits",
 			    tag);
 	else
-		api_problem(call, API_BAD_REQUEST, NULL,
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
 			    "\"%s\" is not a valid tag name", tag);
 	return false;
 }
 
 bool api_digest_or_reply(struct api_call *call, const char *s)
 {
-	bool ok = strlen(s) == OPTREG_DIGEST_LEN && !strncmp(s, "sha256:", 7);
+	bool ok = optreg_name_check_digest(s, "", NULL) == 0;
 
-	for (const char *p = s + 7; ok && *p; p++)
-		if (!isdigit((unsigned char)*p) && !(*p >= 'a' && *p <= 'f'))
-			ok = false;
 	if (!ok)
-		api_problem(call, API_BAD_REQUEST, NULL,
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
 			    "\"%.80s\" is not a digest; expected sha256: and "
 			    "64 lowercase hex digits",
 			    s);
@@ -267,7 +214,7 @@ bool api_json_content_type_or_reply(struct api_call *call)
 	if (!ct || !strncasecmp(ct, "application/json", 16) ||
 	    !strncasecmp(ct, "application/vnd.dsse+json", 25))
 		return true;
-	api_problem(call, API_UNSUPPORTED_MEDIA, NULL,
+	api_problem(call, OPTREG_EMEDIATYPE, NULL,
 		    "expected an application/json body (got \"%.64s\")", ct);
 	return false;
 }
@@ -288,7 +235,7 @@ bool api_json_body_or_reply(struct api_call *call)
 			j ? "body must be a JSON object" : jerr.text);
 		e->line = j ? 0 : jerr.line;
 		e->col = j ? 0 : jerr.column;
-		api_problem(call, API_BAD_REQUEST, &errs,
+		api_problem(call, OPTREG_EBADREQUEST, &errs,
 			    "the body is not a JSON object");
 		optreg_errors_release(&errs);
 		json_decref(j);
@@ -308,7 +255,7 @@ bool api_page_size_or_reply(struct api_call *call, int *size)
 	long v = API_DEFAULT_PAGE;
 
 	if (s && !api_parse_long(s, 1, API_MAX_PAGE, &v)) {
-		api_problem(call, API_BAD_REQUEST, NULL,
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
 			    "page_size must be an integer from 1 to %d (got "
 			    "\"%s\")",
 			    API_MAX_PAGE, s);
@@ -320,7 +267,7 @@ bool api_page_size_or_reply(struct api_call *call, int *size)
 
 void api_page_token_bad(struct api_call *call)
 {
-	api_problem(call, API_BAD_REQUEST, NULL,
+	api_problem(call, OPTREG_EBADREQUEST, NULL,
 		    "page_token is not one this server issued");
 }
 
@@ -429,7 +376,7 @@ void api_unauthorized(struct api_call *call, const char *detail)
 {
 	optreg_http_set_header(call->req, "WWW-Authenticate",
 			       "Bearer realm=\"optreg\"");
-	api_problem(call, API_UNAUTHORIZED, NULL, "%s", detail);
+	api_problem(call, OPTREG_EUNAUTH, NULL, "%s", detail);
 }
 
 bool api_authenticate_or_reply(struct api_call *call)
@@ -477,11 +424,11 @@ bool api_authorize_or_reply(struct api_call *call, enum optreg_role role,
 	if (optreg_principal_allows(p, role, ns))
 		return true;
 	if (ns)
-		api_problem(call, API_FORBIDDEN, NULL,
+		api_problem(call, OPTREG_EDENIED, NULL,
 			    "role %s on namespace %s is required",
 			    optreg_role_name(role), ns);
 	else
-		api_problem(call, API_FORBIDDEN, NULL,
+		api_problem(call, OPTREG_EDENIED, NULL,
 			    "role %s on all namespaces (\"*\") is required",
 			    optreg_role_name(role));
 	if (is_write(call->req))

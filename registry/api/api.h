@@ -58,30 +58,14 @@ void api_dispatch(struct optreg_http_req *req, api_handler fn);
 		method, pattern, fn##_http                                     \
 	}
 
-/* The kinds of problem answers: each one (status, problem code) pair. */
-enum api_problem {
-	API_BAD_REQUEST,       /* 400 bad_request */
-	API_BAD_ENVELOPE,      /* 400 bad_envelope */
-	API_NOT_CANONICAL,     /* 400 not_canonical */
-	API_UNAUTHORIZED,      /* 401 unauthorized */
-	API_FORBIDDEN,	       /* 403 forbidden */
-	API_SIGNATURE_REFUSED, /* 403 signature_refused */
-	API_NOT_FOUND,	       /* 404 not_found */
-	API_CONFLICT,	       /* 409 conflict */
-	API_YANKED,	       /* 409 yanked */
-	API_LEASE_LOST,	       /* 409 lease_lost */
-	API_UNSUPPORTED_MEDIA, /* 415 unsupported_media_type */
-	API_INVALID_CONFIG,    /* 422 invalid_config */
-	API_NAME_MISMATCH,     /* 422 name_mismatch */
-	API_INVALID_VERDICT,   /* 422 invalid_verdict */
-	API_INTERNAL,	       /* 500 internal */
-	API_UNAVAILABLE,       /* 503 unavailable */
-	API_PROBLEM_RULE,      /* 409, the code is errs->items[0].rule */
-};
+/* For api_fail_as: the problem code is the first error's rule (a row of
+ * common/errcodes.h with status 409, such as "recorded" or "lease_lost"). */
+#define API_CODE_FROM_RULE 0
 
-/* Answers a problem of `kind` with detail `fmt` and, when `errs` is given
- * and not empty, its errors[]. */
-void api_problem(struct api_call *call, enum api_problem kind,
+/* Answers the problem of error code `code` (OPTREG_E*: its HTTP status and
+ * problem code come from common/errcodes.h) with detail `fmt` and, when
+ * `errs` is given and not empty, its errors[]. */
+void api_problem(struct api_call *call, int code,
 		 const struct optreg_errors *errs, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -90,7 +74,7 @@ void api_problem(struct api_call *call, enum api_problem kind,
  * `with_errors` adds errs as errors[]. */
 struct api_fail_as {
 	int rc;
-	enum api_problem kind;
+	int code; /* OPTREG_E* of the answer, or API_CODE_FROM_RULE */
 	const char *detail;
 	bool with_errors;
 };

@@ -13,7 +13,7 @@
 
 /* Proof errors (a size past the log, ...) are the client's: 400. */
 static const struct api_fail_as proof_fail_as[] = {
-	{OPTREG_EINVAL, API_BAD_REQUEST, NULL, true},
+	{OPTREG_EINVAL, OPTREG_EBADREQUEST, NULL, true},
 	{0, 0, NULL, false},
 };
 
@@ -27,14 +27,14 @@ static bool query_u64_or_reply(struct api_call *call, const char *name,
 	if (!s) {
 		if (!required)
 			return true;
-		api_problem(call, API_BAD_REQUEST, NULL,
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
 			    "query parameter %s is required", name);
 		return false;
 	}
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (!*s || *end || errno || s[0] == '-') {
-		api_problem(call, API_BAD_REQUEST, NULL,
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
 			    "%s must be a non-negative integer (got \"%.40s\")",
 			    name, s);
 		return false;
@@ -70,7 +70,7 @@ static void checkpoint_reply(struct api_call *call, int rc, char *note,
 	if (rc) {
 		api_fail(call, rc, &call->errs);
 	} else if (!note) {
-		api_problem(call, API_NOT_FOUND, NULL,
+		api_problem(call, OPTREG_ENOTFOUND, NULL,
 			    "no checkpoint has been signed yet; POST "
 			    "/v1/audit/checkpoint makes one");
 	} else {
@@ -152,7 +152,7 @@ static bool filter_or_reply(struct api_call *call,
 	    !query_u64_or_reply(call, "page_size", false, 100, &size))
 		return false;
 	if (size < 1 || size > 1000) {
-		api_problem(call, API_BAD_REQUEST, NULL,
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
 			    "page_size must be from 1 to 1000");
 		return false;
 	}
@@ -164,7 +164,7 @@ static bool filter_or_reply(struct api_call *call,
 	for (int i = 0; i < 2; i++) {
 		const char *t = i ? f->until : f->since;
 		if (t && !rfc3339_ok(t)) {
-			api_problem(call, API_BAD_REQUEST, NULL,
+			api_problem(call, OPTREG_EBADREQUEST, NULL,
 				    "%s must be an RFC 3339 time (got "
 				    "\"%.40s\")",
 				    i ? "until" : "since", t);

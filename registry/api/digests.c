@@ -109,7 +109,7 @@ static void handle_get_digest(struct api_call *call)
 	if (rc) {
 		api_fail(call, rc, &call->errs);
 	} else if (val.len < sizeof(head)) {
-		api_problem(call, API_INTERNAL, NULL, "bad cache entry");
+		api_problem(call, OPTREG_EINTERNAL, NULL, "bad cache entry");
 	} else {
 		memcpy(&head, val.data, sizeof(head));
 		if (api_authorize_or_reply(call, OPTREG_ROLE_READER, head.ns))

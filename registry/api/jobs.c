@@ -14,15 +14,15 @@
 #define LEASE_MAX     3600
 
 static const struct api_fail_as heartbeat_fail_as[] = {
-	{OPTREG_ECONFLICT, API_LEASE_LOST, NULL, true},
+	{OPTREG_ECONFLICT, OPTREG_ELEASELOST, NULL, true},
 	{0, 0, NULL, false},
 };
 
 static const struct api_fail_as verdict_fail_as[] = {
-	{OPTREG_EDENIED, API_SIGNATURE_REFUSED,
+	{OPTREG_EDENIED, OPTREG_ESIGREFUSED,
 	 "the verdict's signature is not accepted", true},
-	{OPTREG_ECONFLICT, API_PROBLEM_RULE, NULL, true},
-	{OPTREG_EINVAL, API_INVALID_VERDICT, "the verdict does not fit the job",
+	{OPTREG_ECONFLICT, API_CODE_FROM_RULE, NULL, true},
+	{OPTREG_EINVAL, OPTREG_EBADVERDICT, "the verdict does not fit the job",
 	 true},
 	{0, 0, NULL, false},
 };
@@ -32,7 +32,7 @@ static bool job_id_or_reply(struct api_call *call, long long *id)
 	long v;
 
 	if (!api_parse_long(call->req->params[0], 1, LONG_MAX, &v)) {
-		api_problem(call, API_BAD_REQUEST, NULL,
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
 			    "job id \"%.40s\" is not a positive integer",
 			    call->req->params[0]);
 		return false;
@@ -51,7 +51,7 @@ static bool lease_seconds_or_reply(struct api_call *call, int *out)
 		return true;
 	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 	    json_integer_value(v) > LEASE_MAX) {
-		api_problem(call, API_BAD_REQUEST, NULL,
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
 			    "lease_seconds must be an integer from 1 to %d",
 			    LEASE_MAX);
 		return false;
@@ -82,7 +82,7 @@ static bool runner_or_reply(struct api_call *call)
 	for (size_t i = 0; i < call->who.ngrants; i++)
 		if (runs(&call->who.grants[i]))
 			return true;
-	api_problem(call, API_FORBIDDEN, NULL, "role runner is required");
+	api_problem(call, OPTREG_EDENIED, NULL, "role runner is required");
 	return false;
 }
 
@@ -144,7 +144,7 @@ static void handle_job_heartbeat(struct api_call *call)
 	const char *token =
 		json_string_value(json_object_get(call->body, "lease_token"));
 	if (!token) {
-		api_problem(call, API_BAD_REQUEST, NULL,
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
 			    "lease_token is required");
 		return;
 	}
@@ -197,7 +197,7 @@ static void handle_job_verdict(struct api_call *call)
 	    api_json_content_type_or_reply(call)) {
 		if (optreg_dsse_parse(&env, req->body.data, req->body.len,
 				      &call->errs) < 0)
-			api_problem(call, API_BAD_ENVELOPE, &call->errs,
+			api_problem(call, OPTREG_EBADENVELOPE, &call->errs,
 				    "the body is not a DSSE envelope");
 		else
 			verdict(call, id, &env);

@@ -9,7 +9,7 @@
 
 /* Store errors of these routes: a malformed request is 400, not 422. */
 const struct api_fail_as api_store_fail_as[] = {
-	{OPTREG_EINVAL, API_BAD_REQUEST, "the request is malformed", true},
+	{OPTREG_EINVAL, OPTREG_EBADREQUEST, "the request is malformed", true},
 	{0, 0, NULL, false},
 };
 
@@ -52,7 +52,7 @@ static bool key_or_reply(struct api_call *call, const char **pem,
 				  "principal",
 				  "must be a string of 1 to 200 characters");
 	if (call->errs.len) {
-		api_problem(call, API_BAD_REQUEST, &call->errs,
+		api_problem(call, OPTREG_EBADREQUEST, &call->errs,
 			    "the key registration is malformed");
 		return false;
 	}

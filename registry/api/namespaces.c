@@ -33,7 +33,7 @@ static bool threshold_or_reply(struct api_call *call, int *threshold)
 			  "signature_threshold",
 			  "must be an integer from 1 to 16, and the only "
 			  "field");
-	api_problem(call, API_BAD_REQUEST, &call->errs,
+	api_problem(call, OPTREG_EBADREQUEST, &call->errs,
 		    "the namespace settings are malformed");
 	return false;
 }

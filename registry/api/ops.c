@@ -13,7 +13,7 @@ static void handle_readyz(struct api_call *call)
 
 	call->conn = optreg_db_acquire(call->reg->db, call->reg->db_wait_ms);
 	if (!call->conn) {
-		api_problem(call, API_UNAVAILABLE, NULL,
+		api_problem(call, OPTREG_EUNAVAILABLE, NULL,
 			    "the database is unreachable");
 		return;
 	}
@@ -21,10 +21,10 @@ static void handle_readyz(struct api_call *call)
 					&pending, &call->errs);
 	api_conn_result(call, rc);
 	if (rc)
-		api_problem(call, API_UNAVAILABLE, NULL,
+		api_problem(call, OPTREG_EUNAVAILABLE, NULL,
 			    "cannot read the migration state");
 	else if (pending)
-		api_problem(call, API_UNAVAILABLE, NULL,
+		api_problem(call, OPTREG_EUNAVAILABLE, NULL,
 			    "%d migration%s pending; run `optreg-server "
 			    "migrate`",
 			    pending, pending == 1 ? " is" : "s are");

@@ -36,7 +36,7 @@ static bool filters_or_reply(struct api_call *call, const char *ns,
 	if (ns && !api_namespace_or_reply(call, ns, 80))
 		return false;
 	if (q && strlen(q) > 128) {
-		api_problem(call, API_BAD_REQUEST, NULL,
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
 			    "q must be at most 128 characters");
 		return false;
 	}

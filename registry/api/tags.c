@@ -67,7 +67,7 @@ static void handle_get_tag(struct api_call *call)
 	if (rc) {
 		api_fail(call, rc, &call->errs);
 	} else if (val.len != sizeof(version)) {
-		api_problem(call, API_INTERNAL, NULL, "bad cache entry");
+		api_problem(call, OPTREG_EINTERNAL, NULL, "bad cache entry");
 	} else {
 		memcpy(&version, val.data, sizeof(version));
 		api_version_reply(call, p[0], p[1], version);
@@ -108,7 +108,7 @@ static bool move_or_reply(struct api_call *call, int *version, int *expected)
 				  "expected_version",
 				  "must be a positive integer or null");
 	if (errs->len) {
-		api_problem(call, API_BAD_REQUEST, errs,
+		api_problem(call, OPTREG_EBADREQUEST, errs,
 			    "the tag move request is malformed");
 		return false;
 	}

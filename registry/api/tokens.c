@@ -65,7 +65,7 @@ static bool grants_or_reply(struct api_call *call, struct optreg_grant *grants,
 		(*n)++;
 	}
 	if (errs->len) {
-		api_problem(call, API_BAD_REQUEST, errs,
+		api_problem(call, OPTREG_EBADREQUEST, errs,
 			    "the token request is malformed");
 		return false;
 	}

@@ -92,7 +92,7 @@ void api_version_reply(struct api_call *call, const char *ns, const char *name,
 	if (rc) {
 		api_fail(call, rc, &call->errs);
 	} else if (val.len < sizeof(head)) {
-		api_problem(call, API_INTERNAL, NULL, "bad cache entry");
+		api_problem(call, OPTREG_EINTERNAL, NULL, "bad cache entry");
 	} else {
 		memcpy(&head, val.data, sizeof(head));
 		optreg_http_set_header(call->req, "X-Optreg-Digest",
@@ -149,12 +149,12 @@ static bool payload_or_reply(struct api_call *call,
 			"payload is not RFC 8785 canonical JSON");
 		optreg_error_set_hint(e, "sign and send the output of "
 					 "`optreg canonicalize`");
-		api_problem(call, API_NOT_CANONICAL, &errs,
+		api_problem(call, OPTREG_ENOTCANONICAL, &errs,
 			    "the payload must be the canonical form of the "
 			    "config (%zu bytes), not %zu bytes of other JSON",
 			    canon.len, env->payload.len);
 	} else if (strcmp(cfg.namespace_, ns) || strcmp(cfg.name, name)) {
-		api_problem(call, API_NAME_MISMATCH, NULL,
+		api_problem(call, OPTREG_ENAMEMISMATCH, NULL,
 			    "the config names %s/%s but was sent to %s/%s",
 			    cfg.namespace_, cfg.name, ns, name);
 	} else {
@@ -197,7 +197,7 @@ static void submit_refused(struct api_call *call, const char *ns,
 	char target[300];
 	json_t *why = json_array();
 
-	api_problem(call, API_SIGNATURE_REFUSED, errs,
+	api_problem(call, OPTREG_ESIGREFUSED, errs,
 		    "the envelope's signatures are not enough to accept this "
 		    "config");
 	for (size_t i = 0; i < errs->len; i++)
@@ -221,12 +221,12 @@ static bool envelope_or_reply(struct api_call *call, struct optreg_dsse *env)
 		return false;
 	if (optreg_dsse_parse(env, req->body.data, req->body.len, &call->errs) <
 	    0) {
-		api_problem(call, API_BAD_ENVELOPE, &call->errs,
+		api_problem(call, OPTREG_EBADENVELOPE, &call->errs,
 			    "the body is not a DSSE envelope");
 		return false;
 	}
 	if (strcmp(env->payload_type, OPTREG_CONFIG_PAYLOAD_TYPE)) {
-		api_problem(call, API_BAD_ENVELOPE, NULL,
+		api_problem(call, OPTREG_EBADENVELOPE, NULL,
 			    "payloadType must be \"%s\" (got \"%.100s\")",
 			    OPTREG_CONFIG_PAYLOAD_TYPE, env->payload_type);
 		return false;
@@ -356,7 +356,7 @@ static const char *yank_reason_or_reply(struct api_call *call)
 	optreg_errors_add(&call->errs, OPTREG_EINVAL, "required", "reason",
 			  "a reason of 1 to 1024 characters is required, and "
 			  "nothing else");
-	api_problem(call, API_BAD_REQUEST, &call->errs,
+	api_problem(call, OPTREG_EBADREQUEST, &call->errs,
 		    "the yank request is malformed");
 	return NULL;
 }
