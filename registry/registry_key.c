@@ -9,10 +9,7 @@
 #include <sys/stat.h>
 
 #include "sql.h"
-
-#define TS(col)                                                                \
-	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#include "store/store.h"
 
 int optreg_registry_key_load(PGconn *conn, const char *path, bool create,
 			     struct optreg_registry_key *out,

@@ -14,10 +14,7 @@
 #include "../audit.h"
 #include "signers.h"
 #include "../sql.h"
-
-#define TS(col)                                                                \
-	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#include "store.h"
 
 int optreg_store_jobs_create(PGconn *conn, const char *ns, const char *name,
 			     int version, const char *suite,

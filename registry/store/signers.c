@@ -12,10 +12,7 @@
 #include "../audit.h"
 #include "../auth.h"
 #include "../sql.h"
-
-#define TS(col)                                                                \
-	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#include "store.h"
 
 #define KEY_COLUMNS                                                            \
 	"keyid, principal, public_key, to_json(namespaces)::text, " TS(        \
