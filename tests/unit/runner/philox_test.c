@@ -1,6 +1,6 @@
 /*
- * tests/unit/philox_test.c: runner/philox.h, the Philox4x32-10 stream every
- * workload draws from.
+ * tests/unit/runner/philox_test.c: runner/philox.h, the Philox4x32-10 stream
+ * every workload draws from.
  *
  * The generator itself is checked against Random123's published
  * known-answer vectors (DEShawResearch/random123, tests/kat_vectors: the

@@ -1,7 +1,7 @@
 /*
- * tests/unit/config_test.c: the OptimizerConfig model and its validation.
- * The corpus in tests/cases/config covers rule by rule; these tests cover
- * the model that validation fills in, message wording, and the schedule.
+ * tests/unit/validator/config_test.c: the OptimizerConfig model and its
+ * validation. The corpus in tests/cases/config covers rule by rule; these tests
+ * cover the model that validation fills in, message wording, and the schedule.
  */
 #include <setjmp.h>
 #include <stdarg.h>

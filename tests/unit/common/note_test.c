@@ -1,5 +1,5 @@
 /*
- * tests/unit/note_test.c: C2SP signed notes and tlog checkpoints
+ * tests/unit/common/note_test.c: C2SP signed notes and tlog checkpoints
  * (common/note.h).
  *
  * Known answers come from outside this code: the examples of Go's

@@ -1,8 +1,8 @@
 /*
- * tests/unit/jcs_test.c: RFC 8785 canonical JSON, ECMAScript numbers and
- * digests.
+ * tests/unit/validator/jcs_test.c: RFC 8785 canonical JSON, ECMAScript numbers
+ * and digests.
  *
- * The reference vectors come from shared/testdata/jcs (cyberphone's
+ * The reference vectors come from tests/testdata/jcs (cyberphone's
  * json-canonicalization test data); the directory is $OPTREG_TESTDATA, by
  * default tests/testdata relative to the project root, where tests run.
  */
@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "testutil.h"
+#include "tests/unit/testutil.h"
 
 #include "common/buf.h"
 #include "common/error.h"

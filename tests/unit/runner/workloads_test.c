@@ -1,6 +1,6 @@
 /*
- * tests/unit/workloads_test.c: the CPU backend's kernels, the IDX loader,
- * and the reference workloads (loss goes down, runs are bit-identical,
+ * tests/unit/runner/workloads_test.c: the CPU backend's kernels, the IDX
+ * loader, and the reference workloads (loss goes down, runs are bit-identical,
  * non-finite values are caught at their step, too high an lr shows).
  * Fashion-MNIST comes from Debian's dataset-fashion-mnist, loaded once.
  */

@@ -1,5 +1,5 @@
 /*
- * tests/unit/adam_test.c: runner/adam.h and the runner's selftest.
+ * tests/unit/runner/adam_test.c: runner/adam.h and the runner's selftest.
  *
  * Evidence, strongest first:
  * - PyTorch's golden traces (tests/testdata/torch-adam, shipped with the
@@ -36,7 +36,7 @@
 #include "runner/adam.h"
 #include "runner/backend.h"
 #include "runner/selftest.h"
-#include "testutil.h"
+#include "tests/unit/testutil.h"
 
 static const char *testdata_dir(void)
 {

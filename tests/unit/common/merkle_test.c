@@ -1,6 +1,6 @@
 /*
- * tests/unit/merkle_test.c: RFC 6962 / 9162 Merkle trees, proofs and their
- * verification.
+ * tests/unit/common/merkle_test.c: RFC 6962 / 9162 Merkle trees, proofs and
+ * their verification.
  *
  * Three kinds of evidence:
  * - the transparency-dev/merkle reference vectors (tests/testdata/merkle:

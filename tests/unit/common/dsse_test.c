@@ -1,5 +1,5 @@
 /*
- * tests/unit/dsse_test.c: base64, DSSE pre-authentication encoding and
+ * tests/unit/common/dsse_test.c: base64, DSSE pre-authentication encoding and
  * envelopes.
  */
 #include <setjmp.h>

@@ -1,8 +1,8 @@
 /*
- * tests/unit/findings_test.c: the stability criteria (runner/findings.h) on
- * synthetic workload results: each criterion trips on a result built to
- * trip it, at the right step and with its values, and stays quiet on a
- * clean run, on what lies within the warmup, and just inside its limit.
+ * tests/unit/runner/findings_test.c: the stability criteria (runner/findings.h)
+ * on synthetic workload results: each criterion trips on a result built to trip
+ * it, at the right step and with its values, and stays quiet on a clean run, on
+ * what lies within the warmup, and just inside its limit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +21,8 @@
 #include "runner/findings.h"
 #include "runner/workloads.h"
 
-/* DESIGN.md section 8's numbers, as runner/suites/ref-v1.yaml has them. */
+/* The ref-v1 thresholds, as runner/suites/ref-v1.yaml and docs/runner.md
+ * ("The suite file") have them. */
 static struct optreg_thresholds thresholds(void)
 {
 	struct optreg_thresholds th = {

@@ -1,5 +1,6 @@
 /*
- * tests/unit/doc_test.c: the JSON and YAML loaders of validator/doc.c.
+ * tests/unit/validator/doc_test.c: the JSON and YAML loaders of
+ * validator/doc.c.
  *
  * One test per behaviour: equal trees for equal content, recorded YAML
  * positions, core-schema scalar resolution, and every refusal of the syntax
@@ -11,7 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "testutil.h"
+#include "tests/unit/testutil.h"
 
 #include <locale.h>
 #include <stdbool.h>

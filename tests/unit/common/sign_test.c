@@ -1,5 +1,5 @@
 /*
- * tests/unit/sign_test.c: Ed25519 keys, key ids, PEM files and DSSE
+ * tests/unit/common/sign_test.c: Ed25519 keys, key ids, PEM files and DSSE
  * signatures (common/sign.h).
  *
  * Known answers come from outside this code: RFC 8032 section 7.1 (test 1)
