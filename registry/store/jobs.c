@@ -1,5 +1,5 @@
 /*
- * registry/jobs.c: job queue, leases and verdicts. See jobs.h.
+ * registry/store/jobs.c: job queue, leases and verdicts. See jobs.h.
  */
 #include "jobs.h"
 
@@ -10,18 +10,15 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "../common/buf.h"
-#include "audit.h"
-#include "keys.h"
-#include "sql.h"
+#include "../../common/buf.h"
+#include "../audit.h"
+#include "signers.h"
+#include "../sql.h"
+#include "store.h"
 
-#define TS(col)                                                                \
-	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
-int optreg_jobs_create(PGconn *conn, const char *ns, const char *name,
-		       int version, const char *suite,
-		       struct optreg_errors *errs)
+int optreg_store_jobs_create(PGconn *conn, const char *ns, const char *name,
+			     int version, const char *suite,
+			     struct optreg_errors *errs)
 {
 	char vs[16];
 	const char *p[4] = {ns, name, vs, suite};
@@ -49,9 +46,9 @@ static void token_hash_hex(const char *token, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", h[i]);
 }
 
-int optreg_jobs_requeue_expired(PGconn *conn,
-				const struct optreg_audit_actor *who,
-				int *requeued, struct optreg_errors *errs)
+int optreg_store_jobs_requeue_expired(PGconn *conn,
+				      const struct optreg_audit_actor *who,
+				      int *requeued, struct optreg_errors *errs)
 {
 	PGresult *res;
 	int rc = optreg_sql_exec(
@@ -85,10 +82,11 @@ int optreg_jobs_requeue_expired(PGconn *conn,
 	return rc;
 }
 
-int optreg_jobs_lease(PGconn *conn, const char *const *patterns,
-		      size_t npatterns, const char *runner, int lease_seconds,
-		      const struct optreg_audit_actor *who, json_t **job,
-		      struct optreg_errors *errs)
+int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
+			    size_t npatterns, const char *runner,
+			    int lease_seconds,
+			    const struct optreg_audit_actor *who, json_t **job,
+			    struct optreg_errors *errs)
 {
 	struct optreg_buf likes = OPTREG_BUF_INIT;
 	unsigned char rnd[32];
@@ -112,7 +110,7 @@ int optreg_jobs_lease(PGconn *conn, const char *const *patterns,
 	rc = optreg_sql_begin(conn, errs);
 	if (rc)
 		goto out;
-	rc = optreg_jobs_requeue_expired(conn, who, &requeued, errs);
+	rc = optreg_store_jobs_requeue_expired(conn, who, &requeued, errs);
 	if (rc)
 		goto fail;
 	/* SKIP LOCKED: concurrent runners take different jobs, never wait
@@ -195,9 +193,9 @@ out:
 	return rc;
 }
 
-int optreg_jobs_heartbeat(PGconn *conn, long long id, const char *token,
-			  int lease_seconds, json_t **out,
-			  struct optreg_errors *errs)
+int optreg_store_jobs_heartbeat(PGconn *conn, long long id, const char *token,
+				int lease_seconds, json_t **out,
+				struct optreg_errors *errs)
 {
 	char ids[24], hash[65], secs[16];
 	const char *p[3] = {ids, hash, secs};
@@ -268,11 +266,12 @@ static bool verdict_matches(json_t *v, long long id, const char *digest,
 	return errs->len == before;
 }
 
-int optreg_jobs_verdict(PGconn *conn, long long id, const char *token,
-			const struct optreg_dsse *env,
-			const char *envelope_canon,
-			const struct optreg_audit_actor *who, bool *created,
-			json_t **out, struct optreg_errors *errs)
+int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
+			      const struct optreg_dsse *env,
+			      const char *envelope_canon,
+			      const struct optreg_audit_actor *who,
+			      bool *created, json_t **out,
+			      struct optreg_errors *errs)
 {
 	char ids[24], hash[65];
 	const char *p[2] = {ids, hash};
@@ -359,7 +358,8 @@ int optreg_jobs_verdict(PGconn *conn, long long id, const char *token,
 	}
 	valid = optreg_xcalloc(env->nsigs + 1, sizeof(*valid));
 	size_t nvalid = 0;
-	rc = optreg_keys_verify_envelope(conn, env, ns, valid, &nvalid, errs);
+	rc = optreg_store_signers_verify_envelope(conn, env, ns, valid, &nvalid,
+						  errs);
 	if (rc == 0 && nvalid == 0) {
 		optreg_errors_add(errs, OPTREG_EDENIED, "threshold",
 				  "signatures",
@@ -437,8 +437,9 @@ fail:
 	return rc;
 }
 
-int optreg_verdicts_list(PGconn *conn, const char *ns, const char *name,
-			 int version, json_t **out, struct optreg_errors *errs)
+int optreg_store_verdicts_list(PGconn *conn, const char *ns, const char *name,
+			       int version, json_t **out,
+			       struct optreg_errors *errs)
 {
 	char vs[16];
 	const char *p[3] = {ns, name, vs};

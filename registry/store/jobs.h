@@ -1,5 +1,6 @@
 /*
- * registry/jobs.h: validation jobs and verdicts (migrations/0004_jobs.sql).
+ * registry/store/jobs.h: validation jobs and verdicts
+ * (migrations/0004_jobs.sql).
  *
  * Every new version gets a job for the reference suite, created in the
  * submit transaction. Runners lease jobs with an expiry and a secret lease
@@ -14,8 +15,8 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
-#include "../common/dsse.h"
-#include "../common/error.h"
+#include "../../common/dsse.h"
+#include "../../common/error.h"
 
 #define OPTREG_VERDICT_PAYLOAD_TYPE "application/vnd.optreg.verdict.v1+json"
 #define OPTREG_DEFAULT_SUITE	    "ref-v1"
@@ -23,9 +24,9 @@
 struct optreg_audit_actor;
 
 /* Creates the job for a new version (inside the submit transaction). */
-int optreg_jobs_create(PGconn *conn, const char *ns, const char *name,
-		       int version, const char *suite,
-		       struct optreg_errors *errs);
+int optreg_store_jobs_create(PGconn *conn, const char *ns, const char *name,
+			     int version, const char *suite,
+			     struct optreg_errors *errs);
 
 /*
  * Requeues expired leases, then leases the oldest queued job in a namespace
@@ -33,21 +34,23 @@ int optreg_jobs_create(PGconn *conn, const char *ns, const char *name,
  * waiting. *job is a new object {id, namespace, name, version, digest,
  * suite, attempt, lease_token, lease_expires_at}.
  */
-int optreg_jobs_lease(PGconn *conn, const char *const *patterns,
-		      size_t npatterns, const char *runner, int lease_seconds,
-		      const struct optreg_audit_actor *who, json_t **job,
-		      struct optreg_errors *errs);
+int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
+			    size_t npatterns, const char *runner,
+			    int lease_seconds,
+			    const struct optreg_audit_actor *who, json_t **job,
+			    struct optreg_errors *errs);
 
 /* Extends a lease; OPTREG_ECONFLICT (rule "lease_lost") when the token
  * does not hold the job's current lease. */
-int optreg_jobs_heartbeat(PGconn *conn, long long id, const char *token,
-			  int lease_seconds, json_t **out,
-			  struct optreg_errors *errs);
+int optreg_store_jobs_heartbeat(PGconn *conn, long long id, const char *token,
+				int lease_seconds, json_t **out,
+				struct optreg_errors *errs);
 
 /* Requeues expired leases (also done by every lease call). */
-int optreg_jobs_requeue_expired(PGconn *conn,
-				const struct optreg_audit_actor *who,
-				int *requeued, struct optreg_errors *errs);
+int optreg_store_jobs_requeue_expired(PGconn *conn,
+				      const struct optreg_audit_actor *who,
+				      int *requeued,
+				      struct optreg_errors *errs);
 
 /*
  * Records a verdict: `env` must be a verdict envelope signed by a valid key
@@ -56,14 +59,16 @@ int optreg_jobs_requeue_expired(PGconn *conn,
  * answers the recorded verdict (*created false); a different one after the
  * first is OPTREG_ECONFLICT. Signature problems are OPTREG_EDENIED.
  */
-int optreg_jobs_verdict(PGconn *conn, long long id, const char *token,
-			const struct optreg_dsse *env,
-			const char *envelope_canon,
-			const struct optreg_audit_actor *who, bool *created,
-			json_t **out, struct optreg_errors *errs);
+int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
+			      const struct optreg_dsse *env,
+			      const char *envelope_canon,
+			      const struct optreg_audit_actor *who,
+			      bool *created, json_t **out,
+			      struct optreg_errors *errs);
 
 /* Verdicts of a version, newest first. */
-int optreg_verdicts_list(PGconn *conn, const char *ns, const char *name,
-			 int version, json_t **out, struct optreg_errors *errs);
+int optreg_store_verdicts_list(PGconn *conn, const char *ns, const char *name,
+			       int version, json_t **out,
+			       struct optreg_errors *errs);
 
 #endif
