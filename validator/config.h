@@ -135,8 +135,9 @@ int optreg_config_load_checked_file(struct optreg_checked_config *cc,
 
 /*
  * The learning rate at optimizer step t (1-based) under the config's
- * schedule, DESIGN.md section 3: linear warmup to lr over W steps, then the
- * schedule's decay; past T the value stays at its t = T value.
+ * schedule (docs/config.md, "Learning-rate schedule"): linear warmup to lr
+ * over W steps, then the schedule's decay; past T the value stays at its
+ * t = T value.
  */
 double optreg_schedule_lr(const struct optreg_schedule *s, double lr, long t);
 
