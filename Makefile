@@ -46,7 +46,8 @@ RUNNER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out runner/main.c,$(RUNNER_SR
 RUNNER_LIB := $(BUILD)/librunner.a
 RUNNER_LIBS := $(shell pkg-config --libs openblas zlib 2>/dev/null || echo -lopenblas -lz) -lpthread
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC) $(VALIDATOR_SRC))
-CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
+CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out cli/main.c,$(CLI_SRC)))
+CLI_LIB := $(BUILD)/libcli.a
 LIB := $(BUILD)/liboptreg.a
 
 # Unit tests mirror the tree: tests/unit/<dir>/<module>_test.c builds
@@ -73,9 +74,14 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/optreg: $(CLI_OBJ) $(LIB)
+$(CLI_LIB): $(CLI_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/optreg: $(BUILD)/cli/main.o $(CLI_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(SERVER_LIB): $(SERVER_OBJ)
 	@mkdir -p $(dir $@)
@@ -98,6 +104,12 @@ $(BIN)/optreg-runner: $(BUILD)/runner/main.o $(RUNNER_LIB) $(LIB)
 $(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(SERVER_LIB) $(RUNNER_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SERVER_LIBS) $(RUNNER_LIBS) $(CMOCKA_LIBS)
+
+# The CLI's unit tests link the CLI library instead of the server's and
+# the runner's (the more specific pattern wins).
+$(BUILD)/tests/cli/%_test: $(BUILD)/tests/unit/cli/%_test.o $(CLI_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/cases_run: $(BUILD)/tests/cases/cases_run.o $(LIB)
 	@mkdir -p $(dir $@)

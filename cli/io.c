@@ -9,7 +9,37 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "../common/errcodes.h"
+#include "io.h"
+#include "output.h"
+
+int cli_load_doc(const char *file, struct optreg_doc *doc,
+		 struct optreg_errors *errs)
+{
+	struct optreg_buf in = OPTREG_BUF_INIT;
+	char chunk[65536];
+	size_t n;
+	int rc;
+
+	if (strcmp(file, "-"))
+		return optreg_doc_load_file(doc, file, errs);
+	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+		optreg_buf_add(&in, chunk, n);
+	rc = optreg_doc_load(doc, "-", in.data, in.len, errs);
+	optreg_buf_release(&in);
+	return rc;
+}
+
+int cli_load(const char *file, struct optreg_doc *doc,
+	     struct optreg_errors *errs)
+{
+	int rc = cli_load_doc(file, doc, errs);
+
+	if (rc == 0)
+		return 0;
+	cli_print_errors(file, errs);
+	return rc == OPTREG_EIO ? OPTREG_EXIT_IO : OPTREG_EXIT_INVALID;
+}
 
 int cli_read_input(const char *cmd, const char *file, struct optreg_buf *in)
 {
@@ -39,13 +69,19 @@ int cli_read_input(const char *cmd, const char *file, struct optreg_buf *in)
 int cli_write_output(const char *cmd, const char *file,
 		     const struct optreg_buf *b)
 {
+	if (!file || !strcmp(file, "-"))
+		return cli_write_stdout(b);
+	return cli_write_file_mode(cmd, file, b, 0666);
+}
+
+int cli_write_file_mode(const char *cmd, const char *file,
+			const struct optreg_buf *b, mode_t mode)
+{
 	char *tmp;
 	int fd, err = 0;
 
-	if (!file || !strcmp(file, "-"))
-		return cli_write_stdout(b);
 	tmp = optreg_xasprintf("%s.tmp.%ld", file, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
 		fprintf(stderr, "optreg %s: cannot write \"%s\": %s\n", cmd,
 			file, strerror(errno));

@@ -113,50 +113,42 @@ static int load_public(const char *file, struct optreg_buf *pem,
 	return OPTREG_EXIT_OK;
 }
 
+/* --namespace NS, repeatable, into the JSON array opt->value. */
+static int add_namespace(const struct cli_option *opt, const char *ns)
+{
+	if (!ns[0]) {
+		fprintf(stderr, "optreg key register: "
+				"--namespace needs a value\n");
+		return OPTREG_EXIT_USAGE;
+	}
+	json_array_append_new(opt->value, json_string(ns));
+	return 0;
+}
+
 static int key_register(struct cli_remote *r, int argc, char **argv)
 {
-	const char *file = NULL, *principal = NULL, *ns;
+	const char *file = NULL, *principal = NULL;
 	struct optreg_buf pem = OPTREG_BUF_INIT;
 	char id[OPTREG_KEYID_LEN + 1];
 	json_t *namespaces = json_array(), *body = NULL, *answer = NULL;
 	int rc;
+	const struct cli_option options[] = {
+		CLI_OPT_REMOTE(r),
+		CLI_OPT_STRING("--principal", "WHO", "who holds the key",
+			       &principal),
+		CLI_OPT_CALLBACK("--namespace", "NS",
+				 "a namespace the key may sign for", namespaces,
+				 add_namespace),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {.cmd = "key register",
+				     .flags = CLI_PARSE_DASH_ARG,
+				     .arg_name = "PUB",
+				     .arg_slot = &file};
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (a[0] != '-' || !strcmp(a, "-")) {
-			if (cli_one_arg("key register", "PUB", &file, a)) {
-				rc = OPTREG_EXIT_USAGE;
-				goto out;
-			}
-			continue;
-		}
-		rc = cli_remote_option(r, argc, argv, &i);
-		if (rc == 0)
-			rc = cli_opt_value("key register", argc, argv, &i,
-					   "--principal", &principal);
-		if (rc == 0) {
-			rc = cli_opt_value("key register", argc, argv, &i,
-					   "--namespace", &ns);
-			if (rc > 0 && !ns[0]) {
-				fprintf(stderr, "optreg key register: "
-						"--namespace needs a value\n");
-				rc = -1;
-			}
-			if (rc > 0)
-				json_array_append_new(namespaces,
-						      json_string(ns));
-		}
-		if (rc == 0)
-			fprintf(stderr,
-				"optreg key register: unknown option "
-				"\"%s\"\n",
-				a);
-		if (rc <= 0) {
-			rc = OPTREG_EXIT_USAGE;
-			goto out;
-		}
-	}
+	rc = cli_parse_options(&p, options, argc, argv);
+	if (rc)
+		goto out;
 	rc = OPTREG_EXIT_USAGE;
 	if (!file) {
 		fprintf(stderr, "optreg key register: expected PUB, a public "
@@ -231,19 +223,18 @@ static int key_list(struct cli_remote *r, int argc, char **argv)
 	json_t *answer = NULL, *keys;
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		rc = cli_remote_option(r, argc, argv, &i);
-		if (rc == 0)
-			rc = cli_opt_value("key list", argc, argv, &i,
-					   "--principal", &principal);
-		if (rc == 0)
-			fprintf(stderr,
-				"optreg key list: unexpected argument "
-				"\"%s\"\n",
-				argv[i]);
-		if (rc <= 0)
-			return OPTREG_EXIT_USAGE;
-	}
+	const struct cli_option options[] = {
+		CLI_OPT_REMOTE(r),
+		CLI_OPT_STRING("--principal", "WHO", "only this holder's keys",
+			       &principal),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {.cmd = "key list",
+				     .flags = CLI_PARSE_UNEXPECTED};
+
+	rc = cli_parse_options(&p, options, argc, argv);
+	if (rc)
+		return rc;
 	optreg_buf_adds(&path, "/v1/keys");
 	if (principal)
 		optreg_http_query_add(&path, "principal", principal);
@@ -290,22 +281,16 @@ static int key_revoke(struct cli_remote *r, int argc, char **argv)
 	json_t *answer = NULL;
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
+	const struct cli_option options[] = {
+		CLI_OPT_REMOTE(r),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {
+		.cmd = "key revoke", .arg_name = "KEYID", .arg_slot = &keyid};
 
-		if (a[0] != '-') {
-			if (cli_one_arg("key revoke", "KEYID", &keyid, a))
-				return OPTREG_EXIT_USAGE;
-			continue;
-		}
-		rc = cli_remote_option(r, argc, argv, &i);
-		if (rc == 0)
-			fprintf(stderr,
-				"optreg key revoke: unknown option \"%s\"\n",
-				a);
-		if (rc <= 0)
-			return OPTREG_EXIT_USAGE;
-	}
+	rc = cli_parse_options(&p, options, argc, argv);
+	if (rc)
+		return rc;
 	if (!keyid) {
 		fprintf(stderr, "optreg key revoke: expected a KEYID\n");
 		return OPTREG_EXIT_USAGE;

@@ -33,25 +33,20 @@ int cmd_keygen(int argc, char **argv)
 	bool force = false;
 	int rc, status = OPTREG_EXIT_OK;
 
-	for (int i = 1; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
-			fputs(help, stdout);
-			return OPTREG_EXIT_OK;
-		}
-		if (!strcmp(argv[i], "--force")) {
-			force = true;
-			continue;
-		}
-		rc = cli_opt_value("keygen", argc, argv, &i, "--out", &out);
-		if (rc < 0)
-			return OPTREG_EXIT_USAGE;
-		if (rc == 0) {
-			fprintf(stderr,
-				"optreg keygen: unexpected argument \"%s\"\n%s",
-				argv[i], help);
-			return OPTREG_EXIT_USAGE;
-		}
-	}
+	const struct cli_option options[] = {
+		CLI_OPT_BOOL("--force", "replace an existing pair", &force),
+		CLI_OPT_STRING("--out", "NAME", "where to write the pair",
+			       &out),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {.cmd = "keygen",
+				     .help = help,
+				     .flags = CLI_PARSE_UNEXPECTED |
+					      CLI_PARSE_HELP_ON_ERROR};
+
+	rc = cli_parse_options(&p, options, argc, argv);
+	if (rc)
+		return rc == CLI_PARSE_HELP ? OPTREG_EXIT_OK : rc;
 	if (!out || !out[0]) {
 		fprintf(stderr, "optreg keygen: --out NAME is required\n%s",
 			help);

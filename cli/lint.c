@@ -157,54 +157,69 @@ static int lint_one(const char *file, enum format fmt)
 	return status;
 }
 
+/* --format text|json|github into *(enum format *)opt->value. */
+static int set_format(const struct cli_option *opt, const char *val)
+{
+	enum format *fmt = opt->value;
+
+	if (!strcmp(val, "text")) {
+		*fmt = FORMAT_TEXT;
+	} else if (!strcmp(val, "json")) {
+		*fmt = FORMAT_JSON;
+	} else if (!strcmp(val, "github")) {
+		*fmt = FORMAT_GITHUB;
+	} else {
+		fprintf(stderr,
+			"optreg lint: --format must be text, json or "
+			"github (got \"%s\")\n",
+			val);
+		return OPTREG_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The FILE arguments, in order. */
+struct file_list {
+	const char **files;
+	int nfiles;
+};
+
+static int add_file(void *data, const char *a)
+{
+	struct file_list *l = data;
+
+	l->files[l->nfiles++] = a;
+	return 0;
+}
+
 int cmd_lint(int argc, char **argv)
 {
 	enum format fmt = FORMAT_TEXT;
-	int nfiles = 0, status = OPTREG_EXIT_OK, only_files = 0;
-	const char **files = optreg_xcalloc((size_t)argc, sizeof(*files));
+	int status = OPTREG_EXIT_OK, rc;
+	struct file_list l = {optreg_xcalloc((size_t)argc, sizeof(char *)), 0};
+	const char **files = l.files;
+	struct cli_option options[] = {
+		CLI_OPT_CALLBACK("--format", "FORMAT", "text, json or github",
+				 &fmt, set_format),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {.cmd = "lint",
+				     .help = help,
+				     .flags = CLI_PARSE_DASHDASH |
+					      CLI_PARSE_DASH_ARG |
+					      CLI_PARSE_HELP_ON_ERROR,
+				     .arg = add_file,
+				     .arg_data = &l};
+	int nfiles;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL;
-
-		if (only_files || !strcmp(a, "-") || a[0] != '-') {
-			files[nfiles++] = a;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			only_files = 1;
-			continue;
-		}
-		if (cli_is_help(a)) {
-			fputs(help, stdout);
-			free(files);
-			return OPTREG_EXIT_OK;
-		}
-		if (!strcmp(a, "--format") && i + 1 < argc)
-			val = argv[++i];
-		else if (!strncmp(a, "--format=", 9))
-			val = a + 9;
-		if (!val) {
-			fprintf(stderr,
-				"optreg lint: unknown option \"%s\"\n%s", a,
-				help);
-			free(files);
-			return OPTREG_EXIT_USAGE;
-		}
-		if (!strcmp(val, "text")) {
-			fmt = FORMAT_TEXT;
-		} else if (!strcmp(val, "json")) {
-			fmt = FORMAT_JSON;
-		} else if (!strcmp(val, "github")) {
-			fmt = FORMAT_GITHUB;
-		} else {
-			fprintf(stderr,
-				"optreg lint: --format must be text, json or "
-				"github (got \"%s\")\n",
-				val);
-			free(files);
-			return OPTREG_EXIT_USAGE;
-		}
+	/* `lint --format` at the end has always said "unknown option". */
+	options[0].flags = CLI_OPTION_NOVALUE_IS_UNKNOWN;
+	rc = cli_parse_options(&p, options, argc, argv);
+	if (rc) {
+		free(files);
+		return rc == CLI_PARSE_HELP ? OPTREG_EXIT_OK : rc;
 	}
+	nfiles = l.nfiles;
 	if (!nfiles) {
 		fprintf(stderr, "optreg lint: expected at least one FILE\n%s",
 			help);
@@ -212,7 +227,7 @@ int cmd_lint(int argc, char **argv)
 		return OPTREG_EXIT_USAGE;
 	}
 	for (int i = 0; i < nfiles; i++) {
-		int rc = lint_one(files[i], fmt);
+		rc = lint_one(files[i], fmt);
 		/* The worst status wins: I/O over invalid over ok. */
 		if (rc > status)
 			status = rc;

@@ -202,38 +202,25 @@ int cmd_log(int argc, char **argv)
 	struct cli_remote r = {.cmd = "log"};
 	struct optreg_buf why = OPTREG_BUF_INIT;
 	const char *refarg = NULL, *limitarg = NULL;
-	int rc, only_args = 0;
 	struct cli_ref ref;
 	long limit = 0;
+	int rc;
+	const struct cli_option options[] = {
+		CLI_OPT_REMOTE(&r),
+		CLI_OPT_STRING("--limit", "N", "show at most N versions",
+			       &limitarg),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {.cmd = "log",
+				     .help = help,
+				     .flags = CLI_PARSE_DASHDASH |
+					      CLI_PARSE_HELP_ON_ERROR,
+				     .arg_name = "NAMESPACE/NAME",
+				     .arg_slot = &refarg};
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (only_args || a[0] != '-') {
-			if (cli_one_arg("log", "NAMESPACE/NAME", &refarg, a))
-				return OPTREG_EXIT_USAGE;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			only_args = 1;
-			continue;
-		}
-		if (cli_is_help(a)) {
-			fputs(help, stdout);
-			return OPTREG_EXIT_OK;
-		}
-		rc = cli_remote_option(&r, argc, argv, &i);
-		if (rc == 0)
-			rc = cli_opt_value("log", argc, argv, &i, "--limit",
-					   &limitarg);
-		if (rc < 0)
-			return OPTREG_EXIT_USAGE;
-		if (rc == 0) {
-			fprintf(stderr, "optreg log: unknown option \"%s\"\n%s",
-				a, help);
-			return OPTREG_EXIT_USAGE;
-		}
-	}
+	rc = cli_parse_options(&p, options, argc, argv);
+	if (rc)
+		return rc == CLI_PARSE_HELP ? OPTREG_EXIT_OK : rc;
 	if (!refarg) {
 		fprintf(stderr, "optreg log: expected NAMESPACE/NAME\n%s",
 			help);

@@ -62,26 +62,21 @@ static int parse(struct cli_remote *r, int argc, char **argv, bool want_n,
 {
 	const char *n = NULL;
 	int rc;
+	struct cli_option options[] = {
+		CLI_OPT_REMOTE(r),
+		CLI_OPT_STRING("--signature-threshold", "N",
+			       "signatures a submit needs", &n),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {
+		.cmd = r->cmd, .arg_name = "NS", .arg_slot = ns};
 
 	*ns = NULL;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (a[0] != '-') {
-			if (cli_one_arg(r->cmd, "NS", ns, a))
-				return OPTREG_EXIT_USAGE;
-			continue;
-		}
-		rc = cli_remote_option(r, argc, argv, &i);
-		if (rc == 0 && want_n)
-			rc = cli_opt_value(r->cmd, argc, argv, &i,
-					   "--signature-threshold", &n);
-		if (rc == 0)
-			fprintf(stderr, "optreg %s: unknown option \"%s\"\n",
-				r->cmd, a);
-		if (rc <= 0)
-			return OPTREG_EXIT_USAGE;
-	}
+	if (!want_n) /* `show` takes no threshold: end the table before it */
+		options[3] = (struct cli_option)CLI_OPT_END();
+	rc = cli_parse_options(&p, options, argc, argv);
+	if (rc)
+		return rc;
 	if (!*ns) {
 		fprintf(stderr, "optreg %s: expected a namespace\n", r->cmd);
 		return OPTREG_EXIT_USAGE;

@@ -117,29 +117,22 @@ int cmd_sign(int argc, char **argv)
 	struct optreg_dsse env;
 	int rc, status;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
+	const struct cli_option options[] = {
+		CLI_OPT_STRING("--key", "KEY", "private key", &keypath),
+		CLI_OPT_STRING("--out", "FILE", "write the envelope to FILE",
+			       &out),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {.cmd = "sign",
+				     .help = help,
+				     .flags = CLI_PARSE_DASH_ARG |
+					      CLI_PARSE_UNEXPECTED |
+					      CLI_PARSE_HELP_ON_ERROR,
+				     .arg_slot = &file};
 
-		if (cli_is_help(a)) {
-			fputs(help, stdout);
-			return OPTREG_EXIT_OK;
-		}
-		rc = cli_opt_value("sign", argc, argv, &i, "--key", &keypath);
-		if (rc == 0)
-			rc = cli_opt_value("sign", argc, argv, &i, "--out",
-					   &out);
-		if (rc < 0)
-			return OPTREG_EXIT_USAGE;
-		if (rc > 0)
-			continue;
-		if ((a[0] == '-' && a[1]) || file) {
-			fprintf(stderr,
-				"optreg sign: unexpected argument \"%s\"\n%s",
-				a, help);
-			return OPTREG_EXIT_USAGE;
-		}
-		file = a;
-	}
+	rc = cli_parse_options(&p, options, argc, argv);
+	if (rc)
+		return rc == CLI_PARSE_HELP ? OPTREG_EXIT_OK : rc;
 	if (!file) {
 		fprintf(stderr, "optreg sign: expected one FILE\n%s", help);
 		return OPTREG_EXIT_USAGE;

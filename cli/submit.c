@@ -422,40 +422,26 @@ int cmd_submit(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "submit"};
 	const char *file = NULL, *tag = NULL, *keypath = NULL;
-	int rc, only_args = 0;
+	int rc;
+	const struct cli_option options[] = {
+		CLI_OPT_REMOTE(&r),
+		CLI_OPT_STRING("--tag", "TAG", "point TAG at the new version",
+			       &tag),
+		CLI_OPT_STRING("--key", "KEY", "private key to sign with",
+			       &keypath),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {.cmd = "submit",
+				     .help = help,
+				     .flags = CLI_PARSE_DASHDASH |
+					      CLI_PARSE_DASH_ARG |
+					      CLI_PARSE_HELP_ON_ERROR,
+				     .arg_name = "FILE",
+				     .arg_slot = &file};
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (only_args || !strcmp(a, "-") || a[0] != '-') {
-			if (cli_one_arg("submit", "FILE", &file, a))
-				return OPTREG_EXIT_USAGE;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			only_args = 1;
-			continue;
-		}
-		if (cli_is_help(a)) {
-			fputs(help, stdout);
-			return OPTREG_EXIT_OK;
-		}
-		rc = cli_remote_option(&r, argc, argv, &i);
-		if (rc == 0)
-			rc = cli_opt_value("submit", argc, argv, &i, "--tag",
-					   &tag);
-		if (rc == 0)
-			rc = cli_opt_value("submit", argc, argv, &i, "--key",
-					   &keypath);
-		if (rc < 0)
-			return OPTREG_EXIT_USAGE;
-		if (rc == 0) {
-			fprintf(stderr,
-				"optreg submit: unknown option \"%s\"\n%s", a,
-				help);
-			return OPTREG_EXIT_USAGE;
-		}
-	}
+	rc = cli_parse_options(&p, options, argc, argv);
+	if (rc)
+		return rc == CLI_PARSE_HELP ? OPTREG_EXIT_OK : rc;
 	if (!file) {
 		fprintf(stderr, "optreg submit: expected a FILE\n%s", help);
 		return OPTREG_EXIT_USAGE;

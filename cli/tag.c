@@ -113,54 +113,56 @@ out:
 	return rc;
 }
 
+/* The positional arguments REF and TAG. */
+struct tag_args {
+	const char *args[2];
+	int nargs;
+};
+
+static int take_arg(void *data, const char *a)
+{
+	struct tag_args *t = data;
+
+	if (t->nargs == 2) {
+		fprintf(stderr,
+			"optreg tag: expected REF and TAG "
+			"(got also \"%s\")\n",
+			a);
+		return OPTREG_EXIT_USAGE;
+	}
+	t->args[t->nargs++] = a;
+	return 0;
+}
+
 int cmd_tag(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "tag"};
 	struct optreg_buf why = OPTREG_BUF_INIT;
-	const char *args[2] = {NULL, NULL}, *exparg = NULL;
-	int rc, nargs = 0, only_args = 0, create = 0;
+	struct tag_args t = {{NULL, NULL}, 0};
+	const char **args = t.args, *exparg = NULL;
+	int rc, create = 0;
 	long expected = -1;
 	struct cli_ref ref;
+	const struct cli_option options[] = {
+		CLI_OPT_FLAG("--new", "create TAG only if it does not exist",
+			     &create),
+		CLI_OPT_REMOTE(&r),
+		CLI_OPT_STRING("--expected", "N",
+			       "move TAG only if it points at version N",
+			       &exparg),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {.cmd = "tag",
+				     .help = help,
+				     .flags = CLI_PARSE_DASHDASH |
+					      CLI_PARSE_HELP_ON_ERROR,
+				     .arg = take_arg,
+				     .arg_data = &t};
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (only_args || a[0] != '-') {
-			if (nargs == 2) {
-				fprintf(stderr,
-					"optreg tag: expected REF and TAG "
-					"(got also \"%s\")\n",
-					a);
-				return OPTREG_EXIT_USAGE;
-			}
-			args[nargs++] = a;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			only_args = 1;
-			continue;
-		}
-		if (cli_is_help(a)) {
-			fputs(help, stdout);
-			return OPTREG_EXIT_OK;
-		}
-		if (!strcmp(a, "--new")) {
-			create = 1;
-			continue;
-		}
-		rc = cli_remote_option(&r, argc, argv, &i);
-		if (rc == 0)
-			rc = cli_opt_value("tag", argc, argv, &i, "--expected",
-					   &exparg);
-		if (rc < 0)
-			return OPTREG_EXIT_USAGE;
-		if (rc == 0) {
-			fprintf(stderr, "optreg tag: unknown option \"%s\"\n%s",
-				a, help);
-			return OPTREG_EXIT_USAGE;
-		}
-	}
-	if (nargs != 2) {
+	rc = cli_parse_options(&p, options, argc, argv);
+	if (rc)
+		return rc == CLI_PARSE_HELP ? OPTREG_EXIT_OK : rc;
+	if (t.nargs != 2) {
 		fprintf(stderr, "optreg tag: expected REF and TAG\n%s", help);
 		return OPTREG_EXIT_USAGE;
 	}

@@ -353,40 +353,24 @@ int cmd_verdicts(int argc, char **argv)
 	struct cli_remote r = {.cmd = "verdicts"};
 	struct optreg_buf why = OPTREG_BUF_INIT;
 	const char *refarg = NULL;
-	int rc, only_args = 0;
+	int rc;
 	bool verify = false;
 	struct cli_ref ref;
+	const struct cli_option options[] = {
+		CLI_OPT_BOOL("--verify", "check each verdict", &verify),
+		CLI_OPT_REMOTE(&r),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {.cmd = "verdicts",
+				     .help = help,
+				     .flags = CLI_PARSE_DASHDASH |
+					      CLI_PARSE_HELP_ON_ERROR,
+				     .arg_name = "reference",
+				     .arg_slot = &refarg};
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (only_args || a[0] != '-') {
-			if (cli_one_arg("verdicts", "reference", &refarg, a))
-				return OPTREG_EXIT_USAGE;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			only_args = 1;
-			continue;
-		}
-		if (cli_is_help(a)) {
-			fputs(help, stdout);
-			return OPTREG_EXIT_OK;
-		}
-		if (!strcmp(a, "--verify")) {
-			verify = true;
-			continue;
-		}
-		rc = cli_remote_option(&r, argc, argv, &i);
-		if (rc < 0)
-			return OPTREG_EXIT_USAGE;
-		if (rc == 0) {
-			fprintf(stderr,
-				"optreg verdicts: unknown option \"%s\"\n%s", a,
-				help);
-			return OPTREG_EXIT_USAGE;
-		}
-	}
+	rc = cli_parse_options(&p, options, argc, argv);
+	if (rc)
+		return rc == CLI_PARSE_HELP ? OPTREG_EXIT_OK : rc;
 	if (!refarg) {
 		fprintf(stderr,
 			"optreg verdicts: expected NAMESPACE/NAME@VERSION or "

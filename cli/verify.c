@@ -171,7 +171,7 @@ out:
 
 int cmd_verify(int argc, char **argv)
 {
-	const char *file = NULL, *val;
+	const char *file = NULL;
 	const char **keypaths = optreg_xcalloc((size_t)argc, sizeof(char *));
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_buf in = OPTREG_BUF_INIT;
@@ -184,54 +184,27 @@ int cmd_verify(int argc, char **argv)
 
 	optreg_dsse_init(&env);
 	optreg_keyset_init(&ring);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
+	struct cli_string_list keys = {keypaths, 0};
+	const struct cli_option options[] = {
+		CLI_OPT_FLAG("--registry", "keys from the registry", &registry),
+		CLI_OPT_REMOTE(&remote),
+		CLI_OPT_LIST("--key", "PUB", "a signer's public key", &keys),
+		CLI_OPT_COUNT("--threshold", "N", "signatures needed",
+			      &threshold),
+		CLI_OPT_END(),
+	};
+	const struct cli_parser p = {.cmd = "verify",
+				     .help = help,
+				     .flags = CLI_PARSE_DASH_ARG |
+					      CLI_PARSE_UNEXPECTED |
+					      CLI_PARSE_HELP_ON_ERROR,
+				     .arg_slot = &file};
 
-		if (cli_is_help(a)) {
-			fputs(help, stdout);
-			goto out;
-		}
-		if (!strcmp(a, "--registry")) {
-			registry = 1;
-			continue;
-		}
-		rc = cli_remote_option(&remote, argc, argv, &i);
-		if (rc < 0) {
-			status = OPTREG_EXIT_USAGE;
-			goto out;
-		}
-		if (rc > 0)
-			continue;
-		val = NULL;
-		rc = cli_opt_value("verify", argc, argv, &i, "--key", &val);
-		if (rc > 0) {
-			keypaths[nkeys++] = val;
-			continue;
-		}
-		if (rc == 0)
-			rc = cli_opt_value("verify", argc, argv, &i,
-					   "--threshold", &val);
-		if (rc > 0 && cli_parse_count(val, &threshold) < 0) {
-			fprintf(stderr,
-				"optreg verify: --threshold must be a whole "
-				"number from 1 (got \"%s\")\n",
-				val);
-			rc = -1;
-		}
-		if (rc < 0) {
-			status = OPTREG_EXIT_USAGE;
-			goto out;
-		}
-		if (rc > 0)
-			continue;
-		if ((a[0] == '-' && a[1]) || file) {
-			fprintf(stderr,
-				"optreg verify: unexpected argument \"%s\"\n%s",
-				a, help);
-			status = OPTREG_EXIT_USAGE;
-			goto out;
-		}
-		file = a;
+	rc = cli_parse_options(&p, options, argc, argv);
+	nkeys = keys.len;
+	if (rc) {
+		status = rc == CLI_PARSE_HELP ? OPTREG_EXIT_OK : rc;
+		goto out;
 	}
 	if (!file || (!nkeys && !registry) || (nkeys && registry)) {
 		fprintf(stderr,

@@ -1,5 +1,7 @@
 #include "buf.h"
 
+#include "alloc.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,17 @@ void *optreg_xmalloc(size_t n)
 	if (!p)
 		die_oom(n);
 	return p;
+}
+
+size_t optreg_size_mul(size_t a, size_t b)
+{
+	if (b && a > SIZE_MAX / b) {
+		fprintf(stderr,
+			"fatal: allocation size overflow: %zu * %zu bytes\n", a,
+			b);
+		abort();
+	}
+	return a * b;
 }
 
 void *optreg_xcalloc(size_t n, size_t size)

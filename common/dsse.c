@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonutil.h"
+
 static const char b64_std[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -128,6 +130,7 @@ void optreg_dsse_init(struct optreg_dsse *env)
 	optreg_buf_init(&env->payload);
 	env->sigs = NULL;
 	env->nsigs = 0;
+	env->sigs_alloc = 0;
 }
 
 void optreg_dsse_release(struct optreg_dsse *env)
@@ -140,28 +143,6 @@ void optreg_dsse_release(struct optreg_dsse *env)
 	}
 	free(env->sigs);
 	optreg_dsse_init(env);
-}
-
-/* jansson's name for a value's type, for messages. */
-static const char *json_type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "unknown";
 }
 
 /*
@@ -183,7 +164,7 @@ static const char *get_string(const json_t *obj, const char *key,
 	if (!json_is_string(v)) {
 		optreg_errors_add(errs, OPTREG_EINVAL, "envelope", path,
 				  "must be a string (got %s)",
-				  json_type_name(v));
+				  optreg_json_type_name(v));
 		return NULL;
 	}
 	return json_string_value(v);
@@ -225,7 +206,7 @@ static void parse_sig(const json_t *s, size_t i, struct optreg_dsse *env,
 		snprintf(path, sizeof(path), "signatures[%zu]", i);
 		optreg_errors_add(errs, OPTREG_EINVAL, "envelope", path,
 				  "must be an object (got %s)",
-				  json_type_name(s));
+				  optreg_json_type_name(s));
 		return;
 	}
 	refuse_unknown(s, known, prefix, errs);
@@ -270,7 +251,7 @@ int optreg_dsse_parse(struct optreg_dsse *env, const char *json, size_t len,
 	if (!json_is_object(root)) {
 		optreg_errors_add(errs, OPTREG_EINVAL, "envelope", "",
 				  "must be an object (got %s)",
-				  json_type_name(root));
+				  optreg_json_type_name(root));
 		json_decref(root);
 		return OPTREG_EINVAL;
 	}
@@ -294,10 +275,11 @@ int optreg_dsse_parse(struct optreg_dsse *env, const char *json, size_t len,
 	} else if (!json_is_array(sigs)) {
 		optreg_errors_add(errs, OPTREG_EINVAL, "envelope", "signatures",
 				  "must be an array (got %s)",
-				  json_type_name(sigs));
+				  optreg_json_type_name(sigs));
 	} else {
 		size_t n = json_array_size(sigs);
 		env->sigs = optreg_xcalloc(n ? n : 1, sizeof(*env->sigs));
+		env->sigs_alloc = n ? n : 1;
 		for (size_t i = 0; i < n; i++)
 			parse_sig(json_array_get(sigs, i), i, env, errs);
 	}

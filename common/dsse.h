@@ -15,8 +15,7 @@
 
 #include "buf.h"
 #include "error.h"
-
-#define OPTREG_CONFIG_PAYLOAD_TYPE "application/vnd.optreg.config.v1+json"
+#include "media.h" /* OPTREG_CONFIG_PAYLOAD_TYPE, for existing users */
 
 /* Appends the standard, padded base64 of `len` bytes. */
 void optreg_base64_encode(const void *data, size_t len, struct optreg_buf *out);
@@ -45,6 +44,7 @@ struct optreg_dsse {
 	struct optreg_buf payload; /* decoded payload bytes */
 	struct optreg_dsse_sig *sigs;
 	size_t nsigs;
+	size_t sigs_alloc; /* capacity of `sigs`; at most what is allocated */
 };
 
 void optreg_dsse_init(struct optreg_dsse *env);

@@ -99,9 +99,9 @@ int optreg_http_client_init(struct optreg_http_client *c, const char *url,
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    !(c->curl = curl_easy_init())) {
-		optreg_errors_add(errs, OPTREG_EIO, "http", "",
+		optreg_errors_add(errs, OPTREG_EUNAVAILABLE, "http", "",
 				  "cannot initialize libcurl");
-		return OPTREG_EIO;
+		return OPTREG_EUNAVAILABLE;
 	}
 	n = strlen(url);
 	while (n > 0 && url[n - 1] == '/')
@@ -306,15 +306,15 @@ int optreg_http_request(struct optreg_http_client *c, const char *method,
 
 	if (rc != CURLE_OK) {
 		struct optreg_error *e = optreg_errors_add(
-			errs, OPTREG_EIO, "unavailable", "",
+			errs, OPTREG_EUNAVAILABLE, "unavailable", "",
 			"cannot reach the registry at %s", c->base_url);
 		if (t.too_large) {
-			e->detail = optreg_xasprintf(
-				"%s %s: the response is larger than %u MiB",
+			optreg_error_set_detail(
+				e, "%s %s: the response is larger than %u MiB",
 				method, url, OPTREG_HTTP_MAX_RESPONSE >> 20);
 		} else {
-			e->detail = optreg_xasprintf(
-				"%s %s: %s", method, url,
+			optreg_error_set_detail(
+				e, "%s %s: %s", method, url,
 				errbuf[0] ? errbuf : curl_easy_strerror(rc));
 			if (rc == CURLE_COULDNT_CONNECT ||
 			    rc == CURLE_COULDNT_RESOLVE_HOST ||
@@ -326,7 +326,7 @@ int optreg_http_request(struct optreg_http_client *c, const char *method,
 		}
 		optreg_http_resp_release(resp);
 		free(url);
-		return OPTREG_EIO;
+		return OPTREG_EUNAVAILABLE;
 	}
 	free(url);
 	return 0;
@@ -436,7 +436,7 @@ const char *optreg_http_resp_problem(const struct optreg_http_resp *resp,
 	const char *code = NULL, *msg = NULL, *reason;
 	struct optreg_error *e;
 	char fallback[32];
-	json_t *items;
+	int rc;
 
 	if (json_is_object(root)) {
 		code = member(root, "code");
@@ -444,32 +444,25 @@ const char *optreg_http_resp_problem(const struct optreg_http_resp *resp,
 		if (!msg)
 			msg = member(root, "title");
 	}
+	rc = optreg_code_from_problem(code, resp->status);
 	snprintf(fallback, sizeof(fallback), "http_%ld", resp->status);
 	reason = optreg_http_reason(resp->status);
 	if (msg)
-		e = optreg_errors_add(errs, OPTREG_EINVAL,
-				      code ? code : fallback, "", "%s", msg);
+		e = optreg_errors_add(errs, rc, code ? code : fallback, "",
+				      "%s", msg);
 	else
-		e = optreg_errors_add(
-			errs, OPTREG_EINVAL, code ? code : fallback, "",
-			"the registry answered %ld%s%s", resp->status,
-			reason[0] ? " " : "", reason);
+		e = optreg_errors_add(errs, rc, code ? code : fallback, "",
+				      "the registry answered %ld%s%s",
+				      resp->status, reason[0] ? " " : "",
+				      reason);
 	if (resp->status >= 500 && resp->request_id)
-		e->detail = optreg_xasprintf("the request id is %s",
-					     resp->request_id);
+		optreg_error_set_detail(e, "the request id is %s",
+					resp->request_id);
 	code = e->rule;
 
-	items = json_is_object(root) ? json_object_get(root, "errors") : NULL;
-	for (size_t i = 0; i < json_array_size(items); i++) {
-		const json_t *it = json_array_get(items, i);
-		const char *m = member(it, "message");
-		if (!m)
-			continue;
-		e = optreg_errors_add(errs, OPTREG_EINVAL, member(it, "rule"),
-				      member(it, "path"), "%s", m);
-		if (member(it, "hint"))
-			e->hint = optreg_xstrdup(member(it, "hint"));
-	}
+	if (json_is_object(root))
+		optreg_errors_from_json(errs, json_object_get(root, "errors"),
+					rc);
 	json_decref(root);
 	return code;
 }

@@ -5,9 +5,9 @@
  * One client holds the base URL and the bearer token. A request either gets
  * an HTTP response (any status: 0 is returned and the caller looks at
  * resp->status) or fails in transport (connection refused, DNS, TLS,
- * timeout: OPTREG_EIO with an error). HTTP errors are RFC 9457 problems;
- * optreg_http_resp_problem() turns one into optreg_errors so a command reports
- * it the way lint reports a document's errors.
+ * timeout: OPTREG_EUNAVAILABLE with an error). HTTP errors are RFC 9457
+ * problems; optreg_http_resp_problem() turns one into optreg_errors so a
+ * command reports it the way lint reports a document's errors.
  *
  * The token is sent only in the Authorization header of requests to the
  * base URL (redirects are never followed). It is never printed, logged or
@@ -56,7 +56,7 @@ struct optreg_http_resp {
  * are dropped, and a path prefix is kept. `token` (NULL: $OPTREG_TOKEN; ""
  * or unset: none) must be printable ASCII without spaces. Returns 0, or
  * OPTREG_EUSAGE with an error (that never contains the token) and the client
- * left released; OPTREG_EIO when libcurl cannot start.
+ * left released; OPTREG_EUNAVAILABLE when libcurl cannot start.
  */
 int optreg_http_client_init(struct optreg_http_client *c, const char *url,
 			    const char *token, struct optreg_errors *errs);
@@ -73,9 +73,9 @@ void optreg_http_resp_release(struct optreg_http_resp *resp);
  * application/json; `headers` is NULL or a NULL-ended list of extra
  * "Name: value" lines. `resp` (initialized) is released and refilled.
  *
- * Returns 0 when the server answered, whatever the status, and OPTREG_EIO
- * with an error naming the URL and libcurl's reason when no response came
- * (the request may or may not have reached the server).
+ * Returns 0 when the server answered, whatever the status, and
+ * OPTREG_EUNAVAILABLE with an error naming the URL and libcurl's reason when no
+ * response came (the request may or may not have reached the server).
  */
 int optreg_http_request(struct optreg_http_client *c, const char *method,
 			const char *path, const char *body,
@@ -96,12 +96,17 @@ void optreg_http_query_add(struct optreg_buf *path, const char *key,
 			   const char *value);
 
 /*
- * Appends the problem of an error response to `errs`: one error with rule =
- * the problem's `code` (or "http_<status>"), message = `detail` (else
- * `title`, else the status line), then one error per `errors[]` item with
- * its path, rule and message. A body that is not a problem still gives one
- * error saying what the server answered. All errors are OPTREG_EINVAL.
- * Returns the problem's code (borrowed from `errs`).
+ * Appends the problem of an error response to `errs`. First one error for
+ * the problem itself: code = optreg_code_from_problem(problem code, status),
+ * so its optreg_code_exit() is the exit status the HTTP status gives; rule =
+ * the problem's wire `code` (or "http_<status>"), kept there for callers that
+ * print it; message = `detail` (else `title`, else the status line); detail
+ * = "the request id is ..." for a 5xx with an X-Request-Id. Then one error
+ * per `errors[]` item, read by optreg_errors_from_json (code, rule, path,
+ * message, detail, hint, line and col kept; an item without a code gets the
+ * problem's). A body that is not a problem still gives one error saying
+ * what the server answered. Returns the problem's wire code, or
+ * "http_<status>" (borrowed from `errs`).
  */
 const char *optreg_http_resp_problem(const struct optreg_http_resp *resp,
 				     struct optreg_errors *errs);

@@ -19,71 +19,24 @@
 #include "merkle.h"
 
 #include <assert.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
+#include "alloc.h"
 #include "buf.h"
 #include "error.h"
+#include "hash.h"
 
 /* Levels of a tree of up to 2^64 - 1 leaves: subtrees of level 0..63. */
 #define LEVELS 64
 
-/* SHA-256 cannot fail short of a broken library or no memory: like the
- * allocation helpers, give up loudly rather than hand out a wrong hash. */
-static void die_digest(void)
-{
-	fprintf(stderr, "optreg: SHA-256 failed in OpenSSL\n");
-	abort();
-}
-
-/*
- * SHA-256, fetched once: EVP_sha256() makes every digest fetch the
- * implementation again, which doubles the cost of a node hash (and
- * `optreg audit verify` hashes the whole log). Kept for the process's life.
- */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static const EVP_MD *sha256(void)
-{
-	if (pthread_once(&sha256_once, sha256_fetch) != 0 || !sha256_md)
-		die_digest();
-	return sha256_md;
-}
-
-/* out = SHA-256(data); len may be 0. */
-static void digest(const void *data, size_t len, optreg_hash out)
-{
-	unsigned int outlen = 0;
-
-	if (EVP_Digest(len ? data : "", len, out, &outlen, sha256(), NULL) !=
-		    1 ||
-	    outlen != OPTREG_HASH_LEN)
-		die_digest();
-}
-
 void optreg_merkle_leaf_hash(const void *data, size_t len, optreg_hash out)
 {
 	static const unsigned char prefix = 0x00;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned int outlen = 0;
+	const struct optreg_hash_part parts[2] = {{&prefix, 1}, {data, len}};
 
-	if (!ctx || EVP_DigestInit_ex(ctx, sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, &prefix, 1) != 1 ||
-	    (len && EVP_DigestUpdate(ctx, data, len) != 1) ||
-	    EVP_DigestFinal_ex(ctx, out, &outlen) != 1 ||
-	    outlen != OPTREG_HASH_LEN)
-		die_digest();
-	EVP_MD_CTX_free(ctx);
+	optreg_sha256_parts(parts, 2, out);
 }
 
 void optreg_merkle_node_hash(const optreg_hash left, const optreg_hash right,
@@ -94,7 +47,7 @@ void optreg_merkle_node_hash(const optreg_hash left, const optreg_hash right,
 	in[0] = 0x01;
 	memcpy(in + 1, left, OPTREG_HASH_LEN);
 	memcpy(in + 1 + OPTREG_HASH_LEN, right, OPTREG_HASH_LEN);
-	digest(in, sizeof(in), out);
+	optreg_sha256(in, sizeof(in), out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -279,7 +232,7 @@ int optreg_merkle_root(uint64_t n, optreg_subtree_getter get, void *ctx,
 	struct plan p;
 
 	if (n == 0) {
-		digest(NULL, 0, out);
+		optreg_sha256(NULL, 0, out);
 		return 0;
 	}
 	optreg_hash root[1];
@@ -427,20 +380,8 @@ void optreg_merkle_mem_release(struct optreg_merkle_mem *t)
 static void mem_push(struct optreg_merkle_mem *t, unsigned level,
 		     const optreg_hash h)
 {
-	if (t->counts[level] == t->caps[level]) {
-		uint64_t cap = t->caps[level] ? t->caps[level] * 2 : 16;
-
-		if (cap > SIZE_MAX / sizeof(optreg_hash)) {
-			fprintf(stderr,
-				"optreg: merkle tree level %u too "
-				"large\n",
-				level);
-			abort();
-		}
-		t->levels[level] = optreg_xrealloc(
-			t->levels[level], (size_t)cap * sizeof(optreg_hash));
-		t->caps[level] = cap;
-	}
+	OPTREG_ALLOC_GROW(t->levels[level], t->counts[level] + 1,
+			  t->caps[level]);
 	memcpy(t->levels[level][t->counts[level]++], h, OPTREG_HASH_LEN);
 }
 

@@ -20,6 +20,7 @@
 #include <openssl/pem.h>
 
 #include "dsse.h"
+#include "hash.h"
 
 #define ED25519_PUB_LEN	 32
 #define ED25519_SIG_LEN	 64
@@ -215,20 +216,13 @@ out:
 static int key_hash(const char *name, const unsigned char raw[ED25519_PUB_LEN],
 		    uint32_t *hash)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	static const unsigned char sep[] = {'\n', NOTE_ALG_ED25519};
-	int ok;
+	const struct optreg_hash_part parts[3] = {{name, strlen(name)},
+						  {sep, sizeof(sep)},
+						  {raw, ED25519_PUB_LEN}};
+	unsigned char md[OPTREG_SHA256_LEN];
 
-	ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	     EVP_DigestUpdate(ctx, name, strlen(name)) == 1 &&
-	     EVP_DigestUpdate(ctx, sep, sizeof(sep)) == 1 &&
-	     EVP_DigestUpdate(ctx, raw, ED25519_PUB_LEN) == 1 &&
-	     EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen >= 4;
-	EVP_MD_CTX_free(ctx);
-	if (!ok)
-		return OPTREG_EINTERNAL;
+	optreg_sha256_parts(parts, 3, md);
 	*hash = (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 |
 		(uint32_t)md[2] << 8 | md[3];
 	return 0;

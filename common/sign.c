@@ -25,6 +25,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "alloc.h"
+#include "hash.h"
+
 #define ED25519_SIG_LEN 64
 
 struct optreg_key {
@@ -39,24 +42,13 @@ struct optreg_key {
 /* Computes the key id: hex SHA-256 of the SPKI DER of the public part. */
 static int key_compute_id(struct optreg_key *key)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE], *der = NULL;
-	unsigned int mdlen = 0;
+	unsigned char *der = NULL;
 	int derlen = i2d_PUBKEY(key->pkey, &der);
 
 	if (derlen <= 0)
 		return OPTREG_EINTERNAL;
-	if (!EVP_Digest(der, (size_t)derlen, md, &mdlen, EVP_sha256(), NULL) ||
-	    mdlen != OPTREG_KEYID_LEN / 2) {
-		OPENSSL_free(der);
-		return OPTREG_EINTERNAL;
-	}
+	optreg_sha256_hex(der, (size_t)derlen, key->id);
 	OPENSSL_free(der);
-	for (unsigned int i = 0; i < mdlen; i++) {
-		key->id[2 * i] = hex[md[i] >> 4];
-		key->id[2 * i + 1] = hex[md[i] & 15];
-	}
-	key->id[OPTREG_KEYID_LEN] = '\0';
 	return 0;
 }
 
@@ -527,8 +519,7 @@ int optreg_dsse_sign(struct optreg_dsse *env, const struct optreg_key *key,
 	rc = optreg_key_sign(key, pae.data, pae.len, &sig, errs);
 	if (rc == 0) {
 		optreg_base64_encode(sig.data, sig.len, &b64);
-		env->sigs = optreg_xrealloc(
-			env->sigs, (env->nsigs + 1) * sizeof(*env->sigs));
+		OPTREG_ALLOC_GROW(env->sigs, env->nsigs + 1, env->sigs_alloc);
 		env->sigs[env->nsigs].keyid = optreg_xstrdup(key->id);
 		env->sigs[env->nsigs].sig = optreg_buf_detach(&b64, NULL);
 		env->nsigs++;

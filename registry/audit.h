@@ -21,7 +21,7 @@
 #include "../common/buf.h"
 #include "../common/error.h"
 #include "../common/merkle.h"
-#include "keys.h"
+#include "registry_key.h"
 
 /* Who acts; all borrowed. token_id "" for the admin command line. */
 struct optreg_audit_actor {

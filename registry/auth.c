@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 #include <openssl/crypto.h>
@@ -15,7 +16,9 @@
 
 #include "../common/buf.h"
 #include "audit.h"
+#include "cache_keys.h"
 #include "db.h"
+#include "registry.h"
 #include "sql.h"
 
 static const char *const role_names[] = {"reader", "submitter", "approver",
@@ -324,4 +327,112 @@ int optreg_token_revoke(PGconn *conn, const char *id,
 	else
 		optreg_sql_rollback(conn);
 	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Authentication with the principal cache */
+
+#define PRINCIPAL_CACHE_SECONDS 60
+
+/*
+ * Principals are cached in a flat binary form (header, grants, name) rather
+ * than JSON: a cache hit is on every authenticated read, so decoding must
+ * cost a few copies, not a parse.
+ */
+struct principal_header {
+	char id[OPTREG_TOKEN_ID_LEN + 1];
+	time_t expires_at;
+	size_t ngrants;
+};
+
+static void principal_encode(const struct optreg_principal *p,
+			     struct optreg_buf *out)
+{
+	struct principal_header h;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.id, p->id, sizeof(h.id));
+	h.expires_at = p->expires_at;
+	h.ngrants = p->ngrants;
+	optreg_buf_add(out, &h, sizeof(h));
+	optreg_buf_add(out, p->grants, p->ngrants * sizeof(*p->grants));
+	optreg_buf_add(out, p->name, strlen(p->name) + 1);
+}
+
+static bool principal_decode(const struct optreg_buf *in,
+			     struct optreg_principal *p)
+{
+	struct principal_header h;
+
+	memset(p, 0, sizeof(*p));
+	if (in->len < sizeof(h))
+		return false;
+	memcpy(&h, in->data, sizeof(h));
+	size_t glen = h.ngrants * sizeof(*p->grants);
+	if (h.ngrants > 64 || in->len < sizeof(h) + glen + 1 ||
+	    in->data[in->len - 1] != '\0')
+		return false;
+	memcpy(p->id, h.id, sizeof(p->id));
+	p->id[OPTREG_TOKEN_ID_LEN] = '\0';
+	p->expires_at = h.expires_at;
+	p->ngrants = h.ngrants;
+	p->grants = optreg_xcalloc(h.ngrants, sizeof(*p->grants));
+	memcpy(p->grants, in->data + sizeof(h), glen);
+	p->name = optreg_xstrdup(in->data + sizeof(h) + glen);
+	return true;
+}
+
+int optreg_auth_authenticate(struct registry *reg, const char *authorization,
+			     struct optreg_principal *p,
+			     struct optreg_errors *errs)
+{
+	struct optreg_cache *cache = optreg_registry_cache(reg);
+	const char *h = authorization;
+	unsigned char hash[32];
+	char key[OPTREG_CACHE_KEY_TOKEN_LEN];
+
+	memset(p, 0, sizeof(*p));
+	if (!h) {
+		p->name = optreg_xstrdup("anonymous");
+		return 0;
+	}
+	if (strncasecmp(h, "Bearer ", 7) || !optreg_token_well_formed(h + 7)) {
+		optreg_errors_add(errs, OPTREG_EUNAUTH, "unauthorized", NULL,
+				  "the Authorization header does not hold a "
+				  "well-formed optreg bearer token");
+		return OPTREG_EUNAUTH;
+	}
+	optreg_token_hash(h + 7, hash);
+	optreg_cache_key_token(hash, key);
+
+	struct optreg_buf cached = OPTREG_BUF_INIT;
+	if (optreg_cache_get(cache, key, &cached, NULL)) {
+		bool ok = principal_decode(&cached, p);
+		optreg_buf_release(&cached);
+		if (ok && (!p->expires_at || p->expires_at > time(NULL)))
+			return 0;
+		optreg_principal_release(p);
+	}
+	optreg_buf_release(&cached);
+
+	uint64_t gen = optreg_cache_generation(cache);
+	PGconn *c = optreg_db_acquire(reg->db, reg->db_wait_ms);
+	if (!c)
+		return OPTREG_EUNAVAILABLE;
+	const char *why;
+	int rc = optreg_token_lookup(c, hash, p, &why);
+	optreg_db_release(reg->db, c, rc == OPTREG_EUNAVAILABLE);
+	if (rc == OPTREG_EUNAUTH)
+		optreg_errors_add(errs, OPTREG_EUNAUTH, "unauthorized", NULL,
+				  "the token is unknown, expired or revoked");
+	if (rc)
+		return rc;
+	struct optreg_buf enc = OPTREG_BUF_INIT;
+	time_t until = time(NULL) + PRINCIPAL_CACHE_SECONDS;
+	if (p->expires_at && p->expires_at < until)
+		until = p->expires_at;
+	principal_encode(p, &enc);
+	optreg_cache_put(cache, key, enc.data, enc.len, NULL, until, gen);
+	optreg_buf_release(&enc);
+	return 0;
 }

@@ -18,6 +18,7 @@
 #include "../common/error.h"
 
 struct optreg_audit_actor;
+struct registry;
 
 #define OPTREG_TOKEN_LEN    (7 + 43 + 1 + 6)
 #define OPTREG_TOKEN_ID_LEN 20 /* "tok_" + 16 hex */
@@ -97,5 +98,19 @@ int optreg_token_create(PGconn *conn, const char *principal,
 int optreg_token_revoke(PGconn *conn, const char *id,
 			const struct optreg_audit_actor *who,
 			struct optreg_errors *errs);
+
+/*
+ * Identifies the caller from an Authorization header value (NULL: an
+ * anonymous caller, no grants). Fills `out` (release it with
+ * optreg_principal_release) and returns 0; OPTREG_EUNAUTH with the
+ * reason in `errs` for a malformed, unknown, expired or revoked token;
+ * OPTREG_EUNAVAILABLE when no connection could be had or it failed;
+ * OPTREG_EINTERNAL. Principals are cached for a minute by token hash (in
+ * reg's cache); a revocation anywhere drops them at once (the "token:"
+ * notification).
+ */
+int optreg_auth_authenticate(struct registry *reg, const char *authorization,
+			     struct optreg_principal *out,
+			     struct optreg_errors *errs);
 
 #endif

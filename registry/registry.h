@@ -11,7 +11,7 @@
 #include "cache.h"
 #include "db.h"
 #include "http.h"
-#include "keys.h"
+#include "registry_key.h"
 
 struct registry {
 	struct optreg_db *db;
@@ -24,14 +24,17 @@ struct registry {
 	const char *audit_origin;	/* checkpoint origin line */
 };
 
-/* The routes optreg-server serves (handlers.c). */
-extern const struct optreg_http_route optreg_registry_routes[];
-extern const size_t optreg_registry_nroutes;
+/* The routes optreg-server serves (api/routes.c: each resource's table of
+ * registry/api/, in one order). Filled before main() runs, and not
+ * changed after: treat it as constant. */
+extern struct optreg_http_route optreg_registry_routes[];
+extern size_t optreg_registry_nroutes;
 
-/* Prometheus text for the pool and the cache, for /metrics. */
+/* Prometheus text for the pool and the cache, for /metrics (api/ops.c). */
 void optreg_registry_metrics(struct optreg_buf *out, void *ctx);
 
-/* Listener callbacks: drop what a notification names / everything. */
+/* Listener callbacks: drop what a notification names / everything
+ * (cache_keys.c). */
 void optreg_registry_on_notify(const char *payload, void *ctx);
 void optreg_registry_on_reset(void *ctx);
 

@@ -6,8 +6,8 @@
  * The arithmetic is torch 1.13's for-loop path (torch.optim.Adam/AdamW with
  * foreach=False, `_single_tensor_adam`/`_single_tensor_adamw`) on the CPU,
  * operation for operation, so that the result is bit-exact with PyTorch
- * (DESIGN.md section 8; checked against the golden traces by the runner's
- * selftest):
+ * (docs/runner.md, "The Adam arithmetic"; checked against the golden traces
+ * by the runner's selftest):
  *
  *   bc1 = 1 - b1^t; bc2 = 1 - b2^t; ss = lr / bc1; bc2s = sqrt(bc2)
  *   g = maximize ? -grad : grad

@@ -1,6 +1,6 @@
 /*
- * runner/findings.h: the stability criteria of DESIGN.md section 8, applied
- * to one workload's result (runner/workloads.h).
+ * runner/findings.h: the stability criteria (docs/runner.md, "Stability
+ * criteria"), applied to one workload's result (runner/workloads.h).
  *
  * Every criterion has a stable id, a severity and thresholds that come from
  * the suite file (runner/suites/ref-v1.yaml), never from code:

@@ -16,7 +16,10 @@
 #include "../validator/config.h"
 #include "../validator/jcs.h"
 #include "findings.h" /* OPTREG_RUNNER_VERSION */
+#include "log.h"
+#include "options.h"
 #include "selftest.h"
+#include "serve.h"
 #include "suite.h"
 
 /* Exit statuses, the same numbers as the `optreg` CLI's where they mean the
@@ -55,31 +58,22 @@ static void selftest_usage(FILE *out)
 static int cmd_selftest(int argc, char **argv)
 {
 	const char *golden = NULL;
+	const struct optreg_opt table[] = {
+		{"--golden", OPTREG_OPT_STRING, &golden, "directory", 0},
+		{NULL, 0, NULL, NULL, 0},
+	};
+	const struct optreg_opts opts = {
+		.prog = "optreg-runner selftest",
+		.opts = table,
+		.usage = selftest_usage,
+	};
 	char *dir;
 	int passed, failed, rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i])) {
-			selftest_usage(stdout);
-			return RUNNER_EXIT_OK;
-		} else if (!strcmp(argv[i], "--golden")) {
-			if (i + 1 == argc) {
-				fprintf(stderr, "optreg-runner selftest: "
-						"--golden needs a directory\n");
-				return RUNNER_EXIT_USAGE;
-			}
-			golden = argv[++i];
-		} else if (!strncmp(argv[i], "--golden=", 9)) {
-			golden = argv[i] + 9;
-		} else {
-			fprintf(stderr,
-				"optreg-runner selftest: unknown argument "
-				"\"%s\"\n",
-				argv[i]);
-			selftest_usage(stderr);
-			return RUNNER_EXIT_USAGE;
-		}
-	}
+	rc = optreg_opts_parse(&opts, argc, argv, NULL, NULL);
+	if (rc != OPTREG_OPTS_OK)
+		return rc == OPTREG_OPTS_HELP ? RUNNER_EXIT_OK
+					      : RUNNER_EXIT_USAGE;
 	dir = golden ? optreg_xstrdup(golden) : optreg_selftest_default_dir();
 	rc = optreg_selftest_run(dir, stdout, &passed, &failed);
 	printf("%d passed, %d failed (cpu, %s)\n", passed, failed, dir);
@@ -136,7 +130,6 @@ static void run_progress_fn(void *ctx, const char *workload, long step,
 			    long steps, double loss)
 {
 	struct run_progress *p = ctx;
-	struct timespec ts;
 	double now;
 	char lossbuf[32] = "";
 	int end;
@@ -158,8 +151,7 @@ static void run_progress_fn(void *ctx, const char *workload, long step,
 		p->done |= end;
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	now = optreg_runner_monotonic();
 	if (!end && now - p->last < 0.1)
 		return;
 	p->last = now;
@@ -282,26 +274,6 @@ static void print_verdict(const char *file, const json_t *v)
 	printf(" in %.1f s\n", num(json_object_get(v, "time"), "seconds"));
 }
 
-static int run_opt(int argc, char **argv, int *i, const char *name,
-		   const char **val)
-{
-	size_t n = strlen(name);
-
-	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') {
-		*val = argv[*i] + n + 1;
-		return 1;
-	}
-	if (strcmp(argv[*i], name))
-		return 0;
-	if (*i + 1 == argc) {
-		fprintf(stderr, "optreg-runner run: %s needs a value\n", name);
-		*val = NULL;
-		return 1;
-	}
-	*val = argv[++*i];
-	return 1;
-}
-
 static int cmd_run(int argc, char **argv)
 {
 	const char *file = NULL, *suite_file = NULL, *backend = "cpu";
@@ -314,39 +286,25 @@ static int cmd_run(int argc, char **argv)
 	struct optreg_doc doc;
 	json_t *verdict = NULL;
 	char *suite_path;
-	int json = 0, rc, status;
+	int json = 0, npos, rc, status;
+	const struct optreg_opt table[] = {
+		{"--json", OPTREG_OPT_FLAG, &json, NULL, 0},
+		{"--suite", OPTREG_OPT_STRING, &suite_file, NULL, 0},
+		{"--backend", OPTREG_OPT_STRING, &backend, NULL, 0},
+		{NULL, 0, NULL, NULL, 0},
+	};
+	const struct optreg_opts opts = {
+		.prog = "optreg-runner run",
+		.opts = table,
+		.usage = run_usage,
+		.positional = 1,
+		.too_many = "one config at a time",
+	};
 
-	for (int i = 1; i < argc; i++) {
-		const char *val;
-		if (is_help(argv[i])) {
-			run_usage(stdout);
-			return RUNNER_EXIT_OK;
-		} else if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (run_opt(argc, argv, &i, "--suite", &val)) {
-			if (!val)
-				return RUNNER_EXIT_USAGE;
-			suite_file = val;
-		} else if (run_opt(argc, argv, &i, "--backend", &val)) {
-			if (!val)
-				return RUNNER_EXIT_USAGE;
-			backend = val;
-		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr,
-				"optreg-runner run: unknown option \"%s\"\n",
-				argv[i]);
-			run_usage(stderr);
-			return RUNNER_EXIT_USAGE;
-		} else if (file) {
-			fprintf(stderr,
-				"optreg-runner run: one config at a "
-				"time (got \"%s\" and \"%s\")\n",
-				file, argv[i]);
-			return RUNNER_EXIT_USAGE;
-		} else {
-			file = argv[i];
-		}
-	}
+	rc = optreg_opts_parse(&opts, argc, argv, &file, &npos);
+	if (rc != OPTREG_OPTS_OK)
+		return rc == OPTREG_OPTS_HELP ? RUNNER_EXIT_OK
+					      : RUNNER_EXIT_USAGE;
 	if (!file) {
 		fprintf(stderr, "optreg-runner run: a config file is needed\n");
 		run_usage(stderr);
@@ -448,9 +406,6 @@ struct command {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 };
-
-/* `serve`: the job loop against a registry (runner/serve.c). */
-int optreg_runner_serve(int argc, char **argv);
 
 static const struct command commands[] = {
 	{"selftest", cmd_selftest,

@@ -1,7 +1,8 @@
 /*
  * runner/selftest.h: the runner checks its own Adam/AdamW arithmetic
- * against golden traces from PyTorch before it judges anything (DESIGN.md
- * section 8: a runner whose math is off refuses to judge).
+ * against golden traces from PyTorch before it judges anything
+ * (docs/runner.md, "How a run works": a runner whose math is off refuses to
+ * judge).
  *
  * A trace (tests/testdata/README.md, "torch-adam trace format") is one JSON
  * file: a config, the learning rate torch used at each step, the starting

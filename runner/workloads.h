@@ -3,7 +3,7 @@
  *
  * Five small training problems after the DeepOBS test problems (Schneider
  * et al., "DeepOBS: a deep learning optimizer benchmark suite", ICLR 2019),
- * so their sizes and meaning are public (DESIGN.md section 8):
+ * so their sizes and meaning are public (docs/runner.md, "The suite file"):
  *
  *   quadratic_deep  100-d noisy quadratic 1/2 (theta - x)^T Q (theta - x),
  *                   Q = R diag(lambda) R^T, lambda: 90 from U(0,1) and 10

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsonutil.h"
 #include "jcs.h"
+#include "names.h"
 
 #define MAX_STEPS	1000000000.0
 #define MAX_LABELS	32
@@ -33,38 +35,12 @@ struct ctx {
  * recorded position (a missing field is reported where its parent is). */
 static void locate(const struct ctx *c, struct optreg_error *e)
 {
-	struct optreg_buf p = OPTREG_BUF_INIT;
+	const struct optreg_doc_loc *loc = optreg_doc_locate(c->doc, e->path);
 
-	optreg_buf_adds(&p, e->path);
-	for (;;) {
-		const struct optreg_doc_loc *loc =
-			optreg_doc_find(c->doc, p.data);
-		if (loc) {
-			e->line = loc->line;
-			e->col = loc->col;
-			break;
-		}
-		if (!p.len)
-			break;
-		/* Strip the last component: `.key`, `[i]` or `["k"]`. */
-		size_t i = p.len;
-		if (p.data[i - 1] == ']') {
-			while (i > 0 && p.data[i - 1] != '[')
-				i--;
-			i = i ? i - 1 : 0;
-			/* `["a]b"]` cannot fool this: quoted keys end in `"]`
-			 * and optreg_path_key escapes quotes. */
-		} else {
-			while (i > 0 && p.data[i - 1] != '.' &&
-			       p.data[i - 1] != ']')
-				i--;
-			if (i > 0 && p.data[i - 1] == '.')
-				i--;
-		}
-		p.len = i;
-		p.data[i] = '\0';
+	if (loc) {
+		e->line = loc->line;
+		e->col = loc->col;
 	}
-	optreg_buf_release(&p);
 }
 
 static struct optreg_error *fail(const struct ctx *c, const char *rule,
@@ -88,27 +64,6 @@ static struct optreg_error *fail(const struct ctx *c, const char *rule,
 	return e;
 }
 
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "value";
-}
-
 /* Appends a short rendering of a value for "(got ...)": numbers in their
  * canonical form, strings quoted and cut at 64 bytes, others by type. */
 static void describe(struct optreg_buf *out, const json_t *v)
@@ -119,32 +74,14 @@ static void describe(struct optreg_buf *out, const json_t *v)
 		return;
 	}
 	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		size_t n = strlen(s), shown = n > 64 ? 64 : n;
-
-		/* Do not cut a UTF-8 sequence in half. */
-		while (shown < n && ((unsigned char)s[shown] & 0xC0) == 0x80)
-			shown--;
-		optreg_buf_addch(out, '"');
-		for (size_t i = 0; i < shown; i++) {
-			unsigned char ch = (unsigned char)s[i];
-			if (ch == '"' || ch == '\\')
-				optreg_buf_addf(out, "\\%c", ch);
-			else if (ch == '\n')
-				optreg_buf_adds(out, "\\n");
-			else if (ch < 0x20 || ch == 0x7f)
-				optreg_buf_addf(out, "\\u%04x", ch);
-			else
-				optreg_buf_addch(out, (char)ch);
-		}
-		optreg_buf_adds(out, shown < n ? "\"..." : "\"");
+		optreg_name_quote(out, json_string_value(v));
 		return;
 	}
 	if (json_is_boolean(v)) {
 		optreg_buf_adds(out, json_is_true(v) ? "true" : "false");
 		return;
 	}
-	optreg_buf_adds(out, type_name(v));
+	optreg_buf_adds(out, optreg_json_type_name(v));
 }
 
 static void type_error(const struct ctx *c, const char *path, const char *want,
@@ -153,12 +90,12 @@ static void type_error(const struct ctx *c, const char *path, const char *want,
 	struct optreg_buf got = OPTREG_BUF_INIT;
 
 	if (json_is_string(v) || json_is_boolean(v)) {
-		optreg_buf_addf(&got, "%s ", type_name(v));
+		optreg_buf_addf(&got, "%s ", optreg_json_type_name(v));
 		describe(&got, v);
 	} else if (json_is_number(v)) {
 		describe(&got, v);
 	} else {
-		optreg_buf_adds(&got, type_name(v));
+		optreg_buf_adds(&got, optreg_json_type_name(v));
 	}
 	struct optreg_error *e =
 		fail(c, "type", path, "must be %s (got %s)", want, got.data);
@@ -348,88 +285,20 @@ static bool check_bool(const struct ctx *c, const json_t *v, const char *path)
 	return false;
 }
 
-/* Character classes of the name patterns in docs/config.md. */
-static bool is_lower_digit(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-}
-
-static bool is_name_char(char ch)
-{
-	return is_lower_digit(ch) || ch == '.' || ch == '_' || ch == '-';
-}
-
-static bool is_ns_char(char ch)
-{
-	return is_lower_digit(ch) || ch == '-';
-}
-
-static bool is_label_value_char(char ch)
-{
-	return (ch >= 'A' && ch <= 'Z') || is_name_char(ch);
-}
-
-/* True when s is `first rest{0,maxlen-1}` (or empty if allow_empty with
- * first == NULL). */
-static bool match_name(const char *s, bool (*first)(char), bool (*rest)(char),
-		       size_t maxlen)
-{
-	size_t n = strlen(s);
-
-	if (n > maxlen)
-		return false;
-	if (first) {
-		if (n == 0 || !first(s[0]))
-			return false;
-		s++;
-	}
-	for (; *s; s++)
-		if (!rest(*s))
-			return false;
-	return true;
-}
-
-struct name_rule {
-	bool (*first)(char);
-	bool (*rest)(char);
-	size_t maxlen;
-	const char *pattern;
-	const char *hint;
-};
-
-static const struct name_rule namespace_rule = {
-	is_lower_digit, is_ns_char, 63, "^[a-z0-9][a-z0-9-]{0,62}$",
-	"use 1 to 63 lowercase letters, digits and '-', starting with a "
-	"letter or digit"};
-static const struct name_rule name_rule = {
-	is_lower_digit, is_name_char, 128, "^[a-z0-9][a-z0-9._-]{0,127}$",
-	"use 1 to 128 lowercase letters, digits, '.', '_' and '-', starting "
-	"with a letter or digit"};
-static const struct name_rule label_key_rule = {
-	is_lower_digit, is_name_char, 63, "^[a-z0-9][a-z0-9._-]{0,62}$",
-	"use 1 to 63 lowercase letters, digits, '.', '_' and '-', starting "
-	"with a letter or digit"};
-static const struct name_rule label_value_rule = {
-	NULL, is_label_value_char, 63, "^[A-Za-z0-9._-]{0,63}$",
-	"use at most 63 letters, digits, '.', '_' and '-'"};
+/* A name rule of validator/names.h. */
+typedef int (*name_check_fn)(const char *s, const char *path,
+			     struct optreg_errors *errs);
 
 static bool check_name(const struct ctx *c, const json_t *v, const char *path,
-		       const struct name_rule *r)
+		       name_check_fn check)
 {
 	if (!json_is_string(v)) {
 		type_error(c, path, "a string", v);
 		return false;
 	}
-	if (match_name(json_string_value(v), r->first, r->rest, r->maxlen))
+	if (check(json_string_value(v), path, c->errs) == 0)
 		return true;
-
-	struct optreg_buf got = OPTREG_BUF_INIT;
-	describe(&got, v);
-	struct optreg_error *e =
-		fail(c, "pattern", path, "must match %s (got %s)", r->pattern,
-		     got.data);
-	optreg_error_set_hint(e, "%s", r->hint);
-	optreg_buf_release(&got);
+	locate(c, &c->errs->items[c->errs->len - 1]);
 	return false;
 }
 
@@ -541,10 +410,10 @@ static void check_metadata(const struct ctx *c, const json_t *md,
 	if (!check_object(c, md, path, fields))
 		return;
 	if ((v = member(c, md, path, "namespace", true)) &&
-	    check_name(c, v, "metadata.namespace", &namespace_rule))
+	    check_name(c, v, "metadata.namespace", optreg_name_check_namespace))
 		cfg->namespace_ = optreg_xstrdup(json_string_value(v));
 	if ((v = member(c, md, path, "name", true)) &&
-	    check_name(c, v, "metadata.name", &name_rule))
+	    check_name(c, v, "metadata.name", optreg_name_check_config))
 		cfg->name = optreg_xstrdup(json_string_value(v));
 
 	if ((v = member(c, md, path, "description", false))) {
@@ -581,9 +450,12 @@ static void check_metadata(const struct ctx *c, const json_t *md,
 			/* The key's own pattern error is reported on the
 			 * label's path, with the key as the value shown. */
 			json_t *ks = json_string(key);
-			bool ok = check_name(c, ks, p, &label_key_rule);
+			bool ok = check_name(c, ks, p,
+					     optreg_name_check_label_key);
 			json_decref(ks);
-			if (check_name(c, val, p, &label_value_rule) && ok) {
+			if (check_name(c, val, p,
+				       optreg_name_check_label_value) &&
+			    ok) {
 				struct optreg_label *l =
 					&cfg->labels[cfg->nlabels++];
 				l->key = optreg_xstrdup(key);

@@ -15,7 +15,9 @@
 #include <stddef.h>
 
 #include "../common/error.h"
+#include "../common/buf.h"
 #include "doc.h"
+#include "jcs.h"
 
 enum optreg_optimizer {
 	OPTREG_ADAM,
@@ -85,9 +87,57 @@ int optreg_config_validate(const struct optreg_doc *doc,
 void optreg_config_release(struct optreg_config *cfg);
 
 /*
+ * A config taken through the whole pipeline: loaded, validated,
+ * canonicalized (RFC 8785) and digested. Everything is owned by the struct;
+ * release it with optreg_checked_config_release.
+ */
+struct optreg_checked_config {
+	struct optreg_doc doc;	  /* the document, with YAML locations */
+	struct optreg_config cfg; /* the validated model */
+	struct optreg_buf canon;  /* canonical bytes of doc.root */
+	char digest[OPTREG_DIGEST_LEN + 1]; /* "sha256:<hex>" of canon */
+	bool input_canonical; /* the input bytes were exactly `canon` */
+};
+
+/* Load as JSON whatever the name says (envelope payloads, request bodies). */
+#define OPTREG_CONFIG_JSON 0x1u
+
+void optreg_checked_config_init(struct optreg_checked_config *cc);
+/* Frees everything and leaves `cc` initialized. */
+void optreg_checked_config_release(struct optreg_checked_config *cc);
+
+/*
+ * Load -> validate -> canonicalize -> digest, in one call, on `len` bytes
+ * of `data` (borrowed). The loader is chosen from `name` as by
+ * optreg_doc_load (NULL or "-": by content) unless `flags` has
+ * OPTREG_CONFIG_JSON. Releases what `cc` held first.
+ *
+ * Returns 0 with every field filled, or the code of the first step that
+ * failed, with its errors appended to `errs`: OPTREG_ESYNTAX or
+ * OPTREG_ELIMIT from loading, OPTREG_EINVAL from validation (every error
+ * of the layer, positioned) or from canonicalization. On failure `cfg`,
+ * `canon` and `digest` are empty; `doc` keeps what was loaded.
+ * `input_canonical` tells a caller that must refuse non-canonical input
+ * (a signed payload) whether to; the message is the caller's.
+ */
+int optreg_config_load_checked(struct optreg_checked_config *cc,
+			       const char *name, const char *data, size_t len,
+			       unsigned flags, struct optreg_errors *errs);
+
+/*
+ * As optreg_config_load_checked on the contents of the file `path`, or of
+ * standard input when `path` is "-". An unreadable file is OPTREG_EIO with
+ * an error (rule "io") as optreg_doc_load_file reports it.
+ */
+int optreg_config_load_checked_file(struct optreg_checked_config *cc,
+				    const char *path, unsigned flags,
+				    struct optreg_errors *errs);
+
+/*
  * The learning rate at optimizer step t (1-based) under the config's
- * schedule, DESIGN.md section 3: linear warmup to lr over W steps, then the
- * schedule's decay; past T the value stays at its t = T value.
+ * schedule (docs/config.md, "Learning-rate schedule"): linear warmup to lr
+ * over W steps, then the schedule's decay; past T the value stays at its
+ * t = T value.
  */
 double optreg_schedule_lr(const struct optreg_schedule *s, double lr, long t);
 

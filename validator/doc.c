@@ -22,6 +22,8 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "../common/alloc.h"
+
 #define JSON_FLAGS                                                             \
 	(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL)
 
@@ -64,6 +66,39 @@ const struct optreg_doc_loc *optreg_doc_find(const struct optreg_doc *doc,
 					     const char *path)
 {
 	return find_loc(doc->locs, doc->nlocs, path);
+}
+
+const struct optreg_doc_loc *optreg_doc_locate(const struct optreg_doc *doc,
+					       const char *path)
+{
+	struct optreg_buf p = OPTREG_BUF_INIT;
+	const struct optreg_doc_loc *loc;
+
+	optreg_buf_adds(&p, path ? path : "");
+	for (;;) {
+		loc = find_loc(doc->locs, doc->nlocs, p.data);
+		if (loc || !p.len)
+			break;
+		/* Strip the last component: `.key`, `[i]` or `["k"]`. */
+		size_t i = p.len;
+		if (p.data[i - 1] == ']') {
+			while (i > 0 && p.data[i - 1] != '[')
+				i--;
+			i = i ? i - 1 : 0;
+			/* `["a]b"]` cannot fool this: quoted keys end in `"]`
+			 * and optreg_path_key escapes quotes. */
+		} else {
+			while (i > 0 && p.data[i - 1] != '.' &&
+			       p.data[i - 1] != ']')
+				i--;
+			if (i > 0 && p.data[i - 1] == '.')
+				i--;
+		}
+		p.len = i;
+		p.data[i] = '\0';
+	}
+	optreg_buf_release(&p);
+	return loc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -591,11 +626,7 @@ static void add_loc(struct yaml_state *st, const yaml_mark_t *m)
 {
 	struct optreg_doc_loc *loc;
 
-	if (st->nlocs == st->cap) {
-		st->cap = st->cap ? st->cap * 2 : 32;
-		st->locs =
-			optreg_xrealloc(st->locs, st->cap * sizeof(*st->locs));
-	}
+	OPTREG_ALLOC_GROW(st->locs, st->nlocs + 1, st->cap);
 	loc = &st->locs[st->nlocs++];
 	loc->path = optreg_xstrndup(st->path.data, st->path.len);
 	mark_position(m, &loc->line, &loc->col);
@@ -1138,21 +1169,31 @@ int optreg_doc_load(struct optreg_doc *doc, const char *name, const char *data,
 	return optreg_doc_load_yaml(doc, data, len, errs);
 }
 
+int optreg_doc_read_file(struct optreg_buf *b, const char *path,
+			 struct optreg_errors *errs)
+{
+	struct optreg_error *e;
+	int rc = optreg_buf_read_file(b, path);
+
+	if (rc == 0)
+		return 0;
+	e = optreg_errors_add(errs, OPTREG_EIO, "io", NULL,
+			      "cannot read file: %s", strerror(-rc));
+	e->detail = optreg_xasprintf("The path is \"%s\".", path);
+	return OPTREG_EIO;
+}
+
 int optreg_doc_load_file(struct optreg_doc *doc, const char *path,
 			 struct optreg_errors *errs)
 {
 	struct optreg_buf b = OPTREG_BUF_INIT;
-	struct optreg_error *e;
 	int rc;
 
-	rc = optreg_buf_read_file(&b, path);
+	rc = optreg_doc_read_file(&b, path, errs);
 	if (rc) {
 		optreg_buf_release(&b);
 		optreg_doc_release(doc);
-		e = optreg_errors_add(errs, OPTREG_EIO, "io", NULL,
-				      "cannot read file: %s", strerror(-rc));
-		e->detail = optreg_xasprintf("The path is \"%s\".", path);
-		return OPTREG_EIO;
+		return rc;
 	}
 	rc = optreg_doc_load(doc, path, b.data, b.len, errs);
 	optreg_buf_release(&b);

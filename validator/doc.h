@@ -68,6 +68,13 @@ int optreg_doc_load_yaml(struct optreg_doc *doc, const char *data, size_t len,
 int optreg_doc_load(struct optreg_doc *doc, const char *name, const char *data,
 		    size_t len, struct optreg_errors *errs);
 
+/*
+ * Appends the contents of the file `path` to `b`. An unreadable file is
+ * OPTREG_EIO with one error: rule "io", "cannot read file: <reason>", and
+ * the path in the detail.
+ */
+int optreg_doc_read_file(struct optreg_buf *b, const char *path,
+			 struct optreg_errors *errs);
 /* Reads and loads a file; an unreadable file is OPTREG_EIO with an error. */
 int optreg_doc_load_file(struct optreg_doc *doc, const char *path,
 			 struct optreg_errors *errs);
@@ -75,6 +82,15 @@ int optreg_doc_load_file(struct optreg_doc *doc, const char *path,
 /* The recorded position of the value at `path`, or NULL (borrowed). */
 const struct optreg_doc_loc *optreg_doc_find(const struct optreg_doc *doc,
 					     const char *path);
+
+/*
+ * The recorded position of the value at `path` or, when it has none, of its
+ * nearest ancestor that has one (a missing field is reported where its
+ * parent is): `a.b[2]["k"]` tries itself, `a.b[2]`, `a.b`, `a`, then "".
+ * NULL when nothing on the way is recorded (always for JSON). Borrowed.
+ */
+const struct optreg_doc_loc *optreg_doc_locate(const struct optreg_doc *doc,
+					       const char *path);
 
 /*
  * Path building. optreg_path_key appends `.key` (or `key` at the root, or

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
+#include "../common/hash.h"
 
 /* Nesting limit for serialization: jansson's own parser limit. It keeps the
  * recursion bounded and stops on cyclic trees, which jansson allows. */
@@ -884,23 +884,6 @@ int optreg_jcs_canonicalize(const char *json, size_t len,
 void optreg_digest(const void *data, size_t len,
 		   char out[OPTREG_DIGEST_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char *p = out;
-
-	/* Fails only when OpenSSL itself is broken (no default provider);
-	 * there is no digest to return then, as with allocation failure. */
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) ||
-	    mdlen != 32) {
-		fprintf(stderr, "fatal: OpenSSL SHA-256 failed\n");
-		abort();
-	}
-	memcpy(p, "sha256:", 7);
-	p += 7;
-	for (unsigned int i = 0; i < mdlen; i++) {
-		*p++ = hex[md[i] >> 4];
-		*p++ = hex[md[i] & 0xF];
-	}
-	*p = '\0';
+	memcpy(out, "sha256:", 7);
+	optreg_sha256_hex(data, len, out + 7);
 }

@@ -86,8 +86,9 @@ stale() {
 # --- build the helpers -------------------------------------------------
 
 srcs="tests/note/mknote.c common/note.c common/sign.c common/dsse.c
-common/buf.c common/error.c"
-hdrs="common/note.h common/sign.h common/dsse.h common/buf.h common/error.h"
+common/buf.c common/error.c common/hash.c common/jsonutil.c"
+hdrs="common/note.h common/sign.h common/dsse.h common/buf.h common/error.h
+common/alloc.h common/hash.h common/jsonutil.h common/media.h"
 # shellcheck disable=SC2086
 if stale "$MKNOTE" $srcs $hdrs; then
 	libs=$(pkg-config --cflags --libs jansson libcrypto 2>/dev/null ||

@@ -1,0 +1,40 @@
+/*
+ * cli/output.h: what the commands print on stdout: JSON, tables for
+ * people, and the one-line error format.
+ */
+#ifndef OPTREG_CLI_OUTPUT_H
+#define OPTREG_CLI_OUTPUT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "../common/buf.h"
+#include "../common/error.h"
+
+/* Prints errors to stderr in the one-line format, prefixed with `file`. */
+void cli_print_errors(const char *file, const struct optreg_errors *errs);
+
+/* Writes all of `b` to stdout; returns OPTREG_EXIT_IO on failure. */
+int cli_write_stdout(const struct optreg_buf *b);
+
+/* Prints `v` as one line of compact JSON on stdout; exit status. */
+int cli_print_json(const json_t *v);
+
+/* Prints `text` (and a newline unless it ends in one) on stdout. */
+int cli_print_json_text(const char *text, size_t len);
+
+/* A table cell: `s`, or "-" when NULL or empty. */
+const char *cli_cell(const char *s);
+
+/*
+ * Prints a table for people: the `ncols` headings, then `nrows` rows of
+ * cells (row-major), columns left-aligned and two spaces apart. Exit
+ * status.
+ */
+int cli_print_table(const char *const *head, size_t ncols, char *const *cells,
+		    size_t nrows);
+
+/* A member of `o` that must be a whole number >= 0; returns 0 or -1. */
+int cli_json_count(const json_t *o, const char *key, long *out);
+
+#endif

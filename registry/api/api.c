@@ -1,0 +1,475 @@
+/*
+ * registry/api/api.c: the per-call context, the problem table and the
+ * request helpers shared by every resource. See api.h.
+ */
+#include "api.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../../validator/jcs.h"
+#include "../../validator/names.h"
+#include "../cache_keys.h"
+#include "../db.h"
+
+/* ------------------------------------------------------------------ */
+/* The call */
+
+void api_dispatch(struct optreg_http_req *req, api_handler fn)
+{
+	struct api_call call = {
+		.req = req,
+		.reg = req->ctx,
+		.errs = OPTREG_ERRORS_INIT,
+	};
+
+	fn(&call);
+	if (call.conn)
+		optreg_db_release(call.reg->db, call.conn, call.conn_broken);
+	json_decref(call.body);
+	optreg_principal_release(&call.who);
+	optreg_errors_release(&call.errs);
+}
+
+/* ------------------------------------------------------------------ */
+/* Problems: (status, code) pairs come from the table of common/errcodes.h */
+
+void api_problem(struct api_call *call, int code,
+		 const struct optreg_errors *errs, const char *fmt, ...)
+{
+	struct optreg_buf detail = OPTREG_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	optreg_buf_vaddf(&detail, fmt, ap);
+	va_end(ap);
+	optreg_http_problem(call->req, (unsigned)optreg_code_http_status(code),
+			    optreg_code_problem(code), errs, "%s",
+			    detail.data ? detail.data : "");
+	optreg_buf_release(&detail);
+}
+
+void api_log_internal(struct api_call *call, const struct optreg_errors *errs)
+{
+	for (size_t i = 0; errs && i < errs->len; i++) {
+		json_t *line = json_pack("{s:s, s:s, s:s, s:s}", "level",
+					 "error", "msg", "internal error",
+					 "request_id", call->req->request_id,
+					 "error", errs->items[i].message);
+		char *s = json_dumps(line, JSON_COMPACT);
+		if (s)
+			fprintf(stderr, "%s\n", s);
+		free(s);
+		json_decref(line);
+	}
+}
+
+void api_fail_as(struct api_call *call, int rc,
+		 const struct optreg_errors *errs, const struct api_fail_as *as)
+{
+	const struct optreg_error *first =
+		errs && errs->len ? &errs->items[0] : NULL;
+	const char *msg = first ? first->message : "request failed";
+
+	for (; as && as->rc; as++) {
+		if (as->rc != rc)
+			continue;
+		int code = as->code;
+		if (code == API_CODE_FROM_RULE)
+			code = optreg_code_from_problem(
+				first ? first->rule : NULL, 409);
+		api_problem(call, code, as->with_errors ? errs : NULL, "%s",
+			    as->detail ? as->detail : msg);
+		return;
+	}
+	switch (rc) {
+	case OPTREG_ENOTFOUND:
+		api_problem(call, OPTREG_ENOTFOUND, NULL, "%s", msg);
+		break;
+	case OPTREG_ECONFLICT:
+		api_problem(call,
+			    first && !strcmp(first->rule, "yanked")
+				    ? OPTREG_EYANKED
+				    : OPTREG_ECONFLICT,
+			    errs, "%s", msg);
+		break;
+	case OPTREG_EUNAVAILABLE:
+		api_log_internal(call, errs);
+		optreg_http_set_header(call->req, "Retry-After", "1");
+		api_problem(call, OPTREG_EUNAVAILABLE, NULL,
+			    "the database is unavailable; retry shortly");
+		break;
+	case OPTREG_EINVAL:
+		api_problem(call, OPTREG_EINVAL, errs,
+			    "the config has %zu error%s", errs ? errs->len : 0,
+			    errs && errs->len == 1 ? "" : "s");
+		break;
+	default:
+		api_log_internal(call, errs);
+		api_problem(call, OPTREG_EINTERNAL, NULL,
+			    "internal error; quote request id %s",
+			    call->req->request_id);
+		break;
+	}
+}
+
+void api_fail(struct api_call *call, int rc, const struct optreg_errors *errs)
+{
+	api_fail_as(call, rc, errs, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Parameters */
+
+bool api_namespace_or_reply(struct api_call *call, const char *ns, int prec)
+{
+	if (optreg_name_check_namespace(ns, "", NULL) == 0)
+		return true;
+	api_problem(call, OPTREG_EBADREQUEST, NULL,
+		    "namespace \"%.*s\" is not a valid name", prec, ns);
+	return false;
+}
+
+bool api_config_params_or_reply(struct api_call *call)
+{
+	const char *const *p = call->req->params;
+
+	if (!api_namespace_or_reply(call, p[0], INT_MAX))
+		return false;
+	if (optreg_name_check_config(p[1], "", NULL)) {
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
+			    "config name \"%s\" is not a valid name", p[1]);
+		return false;
+	}
+	return true;
+}
+
+bool api_parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+
+	if (!s || !*s || !(isdigit((unsigned char)*s) || *s == '-'))
+		return false;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool api_version_or_reply(struct api_call *call, const char *s, int *version)
+{
+	long v;
+
+	if (!api_parse_long(s, 1, INT_MAX, &v)) {
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
+			    "version \"%.40s\" must be an integer from 1 to %d",
+			    s, INT_MAX);
+		return false;
+	}
+	*version = (int)v;
+	return true;
+}
+
+bool api_tag_or_reply(struct api_call *call, const char *tag, bool detail_long)
+{
+	if (optreg_name_check_tag(tag, "", NULL) == 0)
+		return true;
+	if (detail_long)
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
+			    "\"%s\" is not a valid tag name: use 1 to 64 of "
+			    "a-z, 0-9, '.', '_', '-', not all digits",
+			    tag);
+	else
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
+			    "\"%s\" is not a valid tag name", tag);
+	return false;
+}
+
+bool api_digest_or_reply(struct api_call *call, const char *s)
+{
+	bool ok = optreg_name_check_digest(s, "", NULL) == 0;
+
+	if (!ok)
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
+			    "\"%.80s\" is not a digest; expected sha256: and "
+			    "64 lowercase hex digits",
+			    s);
+	return ok;
+}
+
+/* A missing Content-Type is taken as JSON, as curl --data-binary sends
+ * none. */
+bool api_json_content_type_or_reply(struct api_call *call)
+{
+	const char *ct = optreg_http_header(call->req, "Content-Type");
+
+	if (!ct || !strncasecmp(ct, "application/json", 16) ||
+	    !strncasecmp(ct, "application/vnd.dsse+json", 25))
+		return true;
+	api_problem(call, OPTREG_EMEDIATYPE, NULL,
+		    "expected an application/json body (got \"%.64s\")", ct);
+	return false;
+}
+
+bool api_json_body_or_reply(struct api_call *call)
+{
+	struct optreg_http_req *req = call->req;
+	json_error_t jerr;
+
+	if (!api_json_content_type_or_reply(call))
+		return false;
+	json_t *j = json_loadb(req->body.data, req->body.len,
+			       JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(j)) {
+		struct optreg_errors errs = OPTREG_ERRORS_INIT;
+		struct optreg_error *e = optreg_errors_add(
+			&errs, OPTREG_ESYNTAX, "syntax", "", "%s",
+			j ? "body must be a JSON object" : jerr.text);
+		e->line = j ? 0 : jerr.line;
+		e->col = j ? 0 : jerr.column;
+		api_problem(call, OPTREG_EBADREQUEST, &errs,
+			    "the body is not a JSON object");
+		optreg_errors_release(&errs);
+		json_decref(j);
+		return false;
+	}
+	json_decref(call->body);
+	call->body = j;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pagination */
+
+bool api_page_size_or_reply(struct api_call *call, int *size)
+{
+	const char *s = optreg_http_query(call->req, "page_size");
+	long v = API_DEFAULT_PAGE;
+
+	if (s && !api_parse_long(s, 1, API_MAX_PAGE, &v)) {
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
+			    "page_size must be an integer from 1 to %d (got "
+			    "\"%s\")",
+			    API_MAX_PAGE, s);
+		return false;
+	}
+	*size = (int)v;
+	return true;
+}
+
+void api_page_token_bad(struct api_call *call)
+{
+	api_problem(call, OPTREG_EBADREQUEST, NULL,
+		    "page_token is not one this server issued");
+}
+
+/* Page tokens: URL-safe base64 of a small JSON object, opaque to
+ * clients. */
+static char *page_token_encode_new(json_t *state)
+{
+	char *s = json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS);
+	struct optreg_buf b = OPTREG_BUF_INIT;
+
+	json_decref(state);
+	optreg_base64_encode(s, strlen(s), &b);
+	free(s);
+	for (size_t i = 0; i < b.len; i++) {
+		if (b.data[i] == '+')
+			b.data[i] = '-';
+		else if (b.data[i] == '/')
+			b.data[i] = '_';
+	}
+	while (b.len && b.data[b.len - 1] == '=')
+		b.data[--b.len] = '\0';
+	return optreg_buf_detach(&b, NULL);
+}
+
+bool api_page_token_or_reply(struct api_call *call, json_t **state)
+{
+	const char *s = optreg_http_query(call->req, "page_token");
+	struct optreg_buf b = OPTREG_BUF_INIT;
+	json_t *j = NULL;
+
+	*state = NULL;
+	if (!s || !*s)
+		return true;
+	if (strlen(s) < 512 && optreg_base64_decode(s, strlen(s), &b) == 0)
+		j = json_loadb(b.data, b.len, 0, NULL);
+	optreg_buf_release(&b);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		api_page_token_bad(call);
+		return false;
+	}
+	*state = j;
+	return true;
+}
+
+void api_page_reply_new(struct api_call *call, const char *items_key,
+			json_t *list, int size,
+			json_t *(*next_state)(json_t *last))
+{
+	json_t *next = json_null();
+
+	if (json_array_size(list) > (size_t)size) {
+		json_array_remove(list, (size_t)size);
+		json_t *last = json_array_get(list, (size_t)size - 1);
+		char *tok = page_token_encode_new(next_state(last));
+		next = json_string(tok);
+		free(tok);
+	}
+	optreg_http_json(call->req, 200,
+			 json_pack("{s:o, s:o}", items_key, list,
+				   "next_page_token", next));
+}
+
+/* ------------------------------------------------------------------ */
+/* Identity */
+
+struct optreg_audit_actor api_actor(const struct api_call *call)
+{
+	struct optreg_audit_actor a = {call->who.name, call->who.id,
+				       call->req->request_id};
+
+	return a;
+}
+
+/*
+ * Records a refused write in the audit log, in a transaction of its own:
+ * refusals change nothing else. Reads are not recorded, nor are 401s (no
+ * identity to record; they are in the access log). Failing to record
+ * does not change the answer.
+ */
+void api_audit_denied(struct api_call *call, const char *target,
+		      json_t *details)
+{
+	struct optreg_http_req *req = call->req;
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_audit_actor who = api_actor(call);
+	PGconn *c = optreg_db_acquire(call->reg->db, call->reg->db_wait_ms);
+
+	json_object_set_new(details, "method", json_string(req->method));
+	json_object_set_new(details, "route",
+			    json_string(req->route ? req->route : ""));
+	json_object_set_new(details, "status", json_integer(req->status));
+	if (!c) {
+		json_decref(details);
+		return;
+	}
+	int rc = optreg_audit_append_alone(c, &who, "write.denied", target,
+					   details, &errs);
+	optreg_db_release(call->reg->db, c, rc == OPTREG_EUNAVAILABLE);
+	if (rc)
+		api_log_internal(call, &errs);
+	optreg_errors_release(&errs);
+}
+
+void api_unauthorized(struct api_call *call, const char *detail)
+{
+	optreg_http_set_header(call->req, "WWW-Authenticate",
+			       "Bearer realm=\"optreg\"");
+	api_problem(call, OPTREG_EUNAUTH, NULL, "%s", detail);
+}
+
+bool api_authenticate_or_reply(struct api_call *call)
+{
+	struct optreg_http_req *req = call->req;
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+
+	optreg_principal_release(&call->who);
+	int rc = optreg_auth_authenticate(
+		call->reg, optreg_http_header(req, "Authorization"), &call->who,
+		&errs);
+	if (rc == OPTREG_EUNAUTH)
+		api_unauthorized(call, errs.items[0].message);
+	else if (rc)
+		api_fail(call, rc, NULL);
+	optreg_errors_release(&errs);
+	if (rc)
+		return false;
+	if (call->who.id[0]) {
+		/* Copied: the principal is released before the access log
+		 * line is written. */
+		snprintf(req->principal_buf, sizeof(req->principal_buf), "%s",
+			 call->who.name);
+		req->principal = req->principal_buf;
+	}
+	return true;
+}
+
+static bool is_write(const struct optreg_http_req *req)
+{
+	return strcmp(req->method, "GET") && strcmp(req->method, "HEAD");
+}
+
+bool api_authorize_or_reply(struct api_call *call, enum optreg_role role,
+			    const char *ns)
+{
+	const struct optreg_principal *p = &call->who;
+
+	if (!p->id[0]) {
+		if (role == OPTREG_ROLE_READER && call->reg->anonymous_read)
+			return true;
+		api_unauthorized(call, "this request needs a bearer token");
+		return false;
+	}
+	if (optreg_principal_allows(p, role, ns))
+		return true;
+	if (ns)
+		api_problem(call, OPTREG_EDENIED, NULL,
+			    "role %s on namespace %s is required",
+			    optreg_role_name(role), ns);
+	else
+		api_problem(call, OPTREG_EDENIED, NULL,
+			    "role %s on all namespaces (\"*\") is required",
+			    optreg_role_name(role));
+	if (is_write(call->req))
+		api_audit_denied(call, ns ? ns : call->req->path,
+				 json_pack("{s:s, s:s, s:s}", "code",
+					   "forbidden", "required_role",
+					   optreg_role_name(role), "namespace",
+					   ns ? ns : "*"));
+	return false;
+}
+
+bool api_allow_or_reply(struct api_call *call, enum optreg_role role,
+			const char *ns)
+{
+	return api_authenticate_or_reply(call) &&
+	       api_authorize_or_reply(call, role, ns);
+}
+
+/* ------------------------------------------------------------------ */
+/* Storage */
+
+void api_conn_result(struct api_call *call, int rc)
+{
+	if (rc == OPTREG_EUNAVAILABLE)
+		call->conn_broken = true;
+}
+
+int api_cached(struct api_call *call, const char *key, struct optreg_buf *value,
+	       int (*load)(struct api_call *call, void *arg,
+			   struct optreg_buf *value),
+	       void *arg)
+{
+	struct optreg_cache *cache = optreg_registry_cache(call->reg);
+
+	if (optreg_cache_get(cache, key, value, NULL))
+		return 0;
+	optreg_buf_reset(value);
+	uint64_t gen = optreg_cache_generation(cache);
+	int rc = load(call, arg, value);
+	if (rc == 0)
+		optreg_cache_put(cache, key, value->data, value->len, NULL, 0,
+				 gen);
+	return rc;
+}

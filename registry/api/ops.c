@@ -1,0 +1,72 @@
+/*
+ * registry/api/ops.c: operations: /readyz and the registry's /metrics
+ * text (/healthz and the HTTP metrics are the http layer's).
+ */
+#include "../cache.h"
+#include "../db.h"
+#include "api.h"
+
+API_HANDLER(handle_readyz)
+static void handle_readyz(struct api_call *call)
+{
+	int pending = 0;
+
+	call->conn = optreg_db_acquire(call->reg->db, call->reg->db_wait_ms);
+	if (!call->conn) {
+		api_problem(call, OPTREG_EUNAVAILABLE, NULL,
+			    "the database is unreachable");
+		return;
+	}
+	int rc = optreg_migrate_pending(call->conn, call->reg->migrations_dir,
+					&pending, &call->errs);
+	api_conn_result(call, rc);
+	if (rc)
+		api_problem(call, OPTREG_EUNAVAILABLE, NULL,
+			    "cannot read the migration state");
+	else if (pending)
+		api_problem(call, OPTREG_EUNAVAILABLE, NULL,
+			    "%d migration%s pending; run `optreg-server "
+			    "migrate`",
+			    pending, pending == 1 ? " is" : "s are");
+	else
+		optreg_http_json(call->req, 200,
+				 json_pack("{s:s}", "status", "ok"));
+}
+
+const struct optreg_http_route api_ops_routes[] = {
+	API_ROUTE("GET", "/readyz", handle_readyz),
+};
+const size_t api_ops_nroutes =
+	sizeof(api_ops_routes) / sizeof(api_ops_routes[0]);
+
+void optreg_registry_metrics(struct optreg_buf *out, void *ctx)
+{
+	struct registry *r = ctx;
+	int in_use, idle, size;
+	uint64_t hits, misses;
+	size_t entries;
+
+	optreg_db_stats(r->db, &in_use, &idle, &size);
+	optreg_cache_stats(r->cache, &hits, &misses, &entries);
+	optreg_buf_addf(
+		out,
+		"# HELP optreg_db_pool_connections Pooled PostgreSQL "
+		"connections by state.\n"
+		"# TYPE optreg_db_pool_connections gauge\n"
+		"optreg_db_pool_connections{state=\"in_use\"} %d\n"
+		"optreg_db_pool_connections{state=\"idle\"} %d\n"
+		"# HELP optreg_db_pool_size Maximum pooled connections.\n"
+		"# TYPE optreg_db_pool_size gauge\n"
+		"optreg_db_pool_size %d\n"
+		"# HELP optreg_cache_hits_total Cache lookups that hit.\n"
+		"# TYPE optreg_cache_hits_total counter\n"
+		"optreg_cache_hits_total %llu\n"
+		"# HELP optreg_cache_misses_total Cache lookups that missed.\n"
+		"# TYPE optreg_cache_misses_total counter\n"
+		"optreg_cache_misses_total %llu\n"
+		"# HELP optreg_cache_entries Entries in the cache.\n"
+		"# TYPE optreg_cache_entries gauge\n"
+		"optreg_cache_entries %zu\n",
+		in_use, idle, size, (unsigned long long)hits,
+		(unsigned long long)misses, entries);
+}

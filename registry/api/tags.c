@@ -1,0 +1,159 @@
+/*
+ * registry/api/tags.c: tags of a config: list, resolve, move.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cache_keys.h"
+#include "../svc/tags.h"
+#include "api.h"
+
+API_HANDLER(handle_list_tags)
+static void handle_list_tags(struct api_call *call)
+{
+	const char *const *p = call->req->params;
+	struct optreg_tag_list list;
+
+	if (!api_config_params_or_reply(call) ||
+	    !api_allow_or_reply(call, OPTREG_ROLE_READER, p[0]))
+		return;
+	int rc = optreg_tags_list(call->reg, p[0], p[1], &list, &call->errs);
+	if (rc) {
+		api_fail(call, rc, &call->errs);
+		return;
+	}
+	json_t *a = json_array();
+	for (size_t i = 0; i < list.len; i++) {
+		const struct optreg_tag *t = &list.items[i];
+		json_array_append_new(
+			a, json_pack("{s:s, s:i, s:s, s:s, s:s}", "tag", t->tag,
+				     "version", t->version, "digest", t->digest,
+				     "updated_at", t->updated_at, "updated_by",
+				     t->updated_by));
+	}
+	optreg_tag_list_release(&list);
+	optreg_http_json(call->req, 200, json_pack("{s:o}", "tags", a));
+}
+
+/* A cached tag is the version it points at, as an int. */
+static int load_tag(struct api_call *call, void *arg, struct optreg_buf *value)
+{
+	const char *const *p = call->req->params;
+	int version = 0;
+
+	(void)arg;
+	int rc = optreg_tags_resolve(call->reg, p[0], p[1], p[2], &version,
+				     &call->errs);
+	if (rc == 0)
+		optreg_buf_add(value, &version, sizeof(version));
+	return rc;
+}
+
+API_HANDLER(handle_get_tag)
+static void handle_get_tag(struct api_call *call)
+{
+	const char *const *p = call->req->params;
+	struct optreg_buf key = OPTREG_BUF_INIT, val = OPTREG_BUF_INIT;
+	int version = 0;
+
+	if (!api_config_params_or_reply(call) ||
+	    !api_tag_or_reply(call, p[2], false) ||
+	    !api_allow_or_reply(call, OPTREG_ROLE_READER, p[0]))
+		return;
+	optreg_cache_key_tag(&key, p[0], p[1], p[2]);
+	int rc = api_cached(call, key.data, &val, load_tag, NULL);
+	if (rc) {
+		api_fail(call, rc, &call->errs);
+	} else if (val.len != sizeof(version)) {
+		api_problem(call, OPTREG_EINTERNAL, NULL, "bad cache entry");
+	} else {
+		memcpy(&version, val.data, sizeof(version));
+		api_version_reply(call, p[0], p[1], version);
+	}
+	optreg_buf_release(&key);
+	optreg_buf_release(&val);
+}
+
+/* Checks the body {version, expected_version}; answers 400 otherwise. */
+static bool move_or_reply(struct api_call *call, int *version, int *expected)
+{
+	struct optreg_errors *errs = &call->errs;
+	json_t *v = json_object_get(call->body, "version");
+	json_t *e = json_object_get(call->body, "expected_version");
+	const char *key;
+	json_t *val;
+
+	json_object_foreach(call->body, key, val)
+	{
+		if (strcmp(key, "version") && strcmp(key, "expected_version"))
+			optreg_errors_add(errs, OPTREG_EINVAL,
+					  "additional_properties", key,
+					  "unknown field");
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > INT_MAX)
+		optreg_errors_add(errs, OPTREG_EINVAL, "type", "version",
+				  "must be a positive integer");
+	if (!e)
+		optreg_errors_add(errs, OPTREG_EINVAL, "required",
+				  "expected_version",
+				  "is required: the version the tag points "
+				  "at now, or null for a new tag");
+	else if (!json_is_null(e) &&
+		 (!json_is_integer(e) || json_integer_value(e) < 1 ||
+		  json_integer_value(e) > INT_MAX))
+		optreg_errors_add(errs, OPTREG_EINVAL, "type",
+				  "expected_version",
+				  "must be a positive integer or null");
+	if (errs->len) {
+		api_problem(call, OPTREG_EBADREQUEST, errs,
+			    "the tag move request is malformed");
+		return false;
+	}
+	*version = (int)json_integer_value(v);
+	*expected = json_is_null(e) ? -1 : (int)json_integer_value(e);
+	return true;
+}
+
+API_HANDLER(handle_put_tag)
+static void handle_put_tag(struct api_call *call)
+{
+	const char *ns = call->req->params[0], *name = call->req->params[1];
+	const char *tag = call->req->params[2];
+	int version, expected, previous = -1;
+
+	if (!api_config_params_or_reply(call) ||
+	    !api_tag_or_reply(call, tag, true) ||
+	    !api_allow_or_reply(call, OPTREG_ROLE_SUBMITTER, ns) ||
+	    !api_json_body_or_reply(call) ||
+	    !move_or_reply(call, &version, &expected))
+		return;
+	struct optreg_audit_actor who = api_actor(call);
+	int rc = optreg_tags_move(call->reg, &who, ns, name, tag, version,
+				  expected, &previous, &call->errs);
+	if (rc) {
+		api_fail(call, rc, &call->errs);
+		return;
+	}
+	/* The notification reaches every replica, this one included; drop
+	 * the local copy now so this client reads its own write. */
+	struct optreg_buf k = OPTREG_BUF_INIT;
+	optreg_cache_key_tag(&k, ns, name, tag);
+	optreg_registry_on_notify(k.data, call->reg);
+	optreg_buf_release(&k);
+	json_t *prev = previous < 0 ? json_null() : json_integer(previous);
+	optreg_http_json(call->req, 200,
+			 json_pack("{s:s, s:I, s:o}", "tag", tag, "version",
+				   (json_int_t)version, "previous_version",
+				   prev));
+}
+
+const struct optreg_http_route api_tags_routes[] = {
+	API_ROUTE("GET", "/v1/configs/{ns}/{name}/tags", handle_list_tags),
+	API_ROUTE("GET", "/v1/configs/{ns}/{name}/tags/{tag}", handle_get_tag),
+	API_ROUTE("PUT", "/v1/configs/{ns}/{name}/tags/{tag}", handle_put_tag),
+};
+const size_t api_tags_nroutes =
+	sizeof(api_tags_routes) / sizeof(api_tags_routes[0]);

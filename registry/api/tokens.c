@@ -1,0 +1,160 @@
+/*
+ * registry/api/tokens.c: bearer tokens: create, revoke (admin).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "../svc/tokens.h"
+#include "api.h"
+
+/* Checks the body {principal, grants, expires_in} into `grants` (room for
+ * every element of "grants"); answers 400 otherwise. */
+static bool grants_or_reply(struct api_call *call, struct optreg_grant *grants,
+			    size_t *n)
+{
+	struct optreg_errors *errs = &call->errs;
+	const char *principal =
+		json_string_value(json_object_get(call->body, "principal"));
+	json_t *gs = json_object_get(call->body, "grants");
+	json_t *exp = json_object_get(call->body, "expires_in");
+
+	if (!principal || !*principal || strlen(principal) > 200)
+		optreg_errors_add(errs, OPTREG_EINVAL, "required", "principal",
+				  "must be a string of 1 to 200 characters");
+	if (!json_is_array(gs) || json_array_size(gs) < 1 ||
+	    json_array_size(gs) > 32)
+		optreg_errors_add(errs, OPTREG_EINVAL, "required", "grants",
+				  "must be an array of 1 to 32 {role, "
+				  "namespace} objects");
+	if (exp && !json_is_null(exp) &&
+	    (!json_is_integer(exp) || json_integer_value(exp) < 1))
+		optreg_errors_add(errs, OPTREG_EINVAL, "type", "expires_in",
+				  "must be a positive number of seconds or "
+				  "null");
+	for (size_t i = 0; json_is_array(gs) && i < json_array_size(gs); i++) {
+		json_t *g = json_array_get(gs, i);
+		const char *role =
+			json_string_value(json_object_get(g, "role"));
+		const char *pat =
+			json_string_value(json_object_get(g, "namespace"));
+		char path[32];
+		snprintf(path, sizeof(path), "grants[%zu]", i);
+		int r = role ? optreg_role_parse(role) : -1;
+		if (r < 0) {
+			optreg_errors_add(errs, OPTREG_EINVAL, "enum", path,
+					  "role must be one of reader, "
+					  "submitter, approver, runner, "
+					  "auditor, admin");
+			continue;
+		}
+		if (!pat)
+			pat = "*";
+		if (!optreg_pattern_valid(pat)) {
+			optreg_errors_add(errs, OPTREG_EINVAL, "pattern", path,
+					  "namespace must be a name or a glob "
+					  "of a-z, 0-9, '-', '*', '?'");
+			continue;
+		}
+		grants[*n].role = (enum optreg_role)r;
+		snprintf(grants[*n].pattern, sizeof(grants[*n].pattern), "%s",
+			 pat);
+		(*n)++;
+	}
+	if (errs->len) {
+		api_problem(call, OPTREG_EBADREQUEST, errs,
+			    "the token request is malformed");
+		return false;
+	}
+	return true;
+}
+
+static void token_reply(struct api_call *call, const char *token,
+			const char *id, const char *principal,
+			const struct optreg_grant *grants, size_t n,
+			time_t expires_at)
+{
+	json_t *ga = json_array();
+	json_t *ej = json_null();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(
+			ga, json_pack("{s:s, s:s}", "role",
+				      optreg_role_name(grants[i].role),
+				      "namespace", grants[i].pattern));
+	if (expires_at) {
+		char ts[32];
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ",
+			 gmtime(&expires_at));
+		ej = json_string(ts);
+	}
+	optreg_http_json(call->req, 201,
+			 json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", id,
+				   "token", token, "principal", principal,
+				   "grants", ga, "expires_at", ej));
+}
+
+static void create_token(struct api_call *call,
+			 const struct optreg_grant *grants, size_t n);
+
+API_HANDLER(handle_create_token)
+static void handle_create_token(struct api_call *call)
+{
+	struct optreg_grant *grants;
+	size_t n = 0;
+
+	if (!api_allow_or_reply(call, OPTREG_ROLE_ADMIN, NULL) ||
+	    !api_json_body_or_reply(call))
+		return;
+	grants = optreg_xcalloc(
+		json_array_size(json_object_get(call->body, "grants")) + 1,
+		sizeof(*grants));
+	if (grants_or_reply(call, grants, &n))
+		create_token(call, grants, n);
+	free(grants);
+}
+
+static void create_token(struct api_call *call,
+			 const struct optreg_grant *grants, size_t n)
+{
+	char token[OPTREG_TOKEN_LEN + 1], id[OPTREG_TOKEN_ID_LEN + 1];
+	time_t expires_at = 0;
+
+	const char *principal =
+		json_string_value(json_object_get(call->body, "principal"));
+	json_t *exp = json_object_get(call->body, "expires_in");
+	struct optreg_audit_actor who = api_actor(call);
+	int rc = optreg_tokens_create(
+		call->reg, &who, principal, grants, n,
+		json_is_integer(exp) ? (long)json_integer_value(exp) : 0, token,
+		id, &expires_at, &call->errs);
+	if (rc)
+		api_fail(call, rc, &call->errs);
+	else
+		token_reply(call, token, id, principal, grants, n, expires_at);
+	OPENSSL_cleanse(token, sizeof(token));
+}
+
+API_HANDLER(handle_delete_token)
+static void handle_delete_token(struct api_call *call)
+{
+	if (!api_allow_or_reply(call, OPTREG_ROLE_ADMIN, NULL))
+		return;
+	struct optreg_audit_actor who = api_actor(call);
+	int rc = optreg_tokens_revoke(call->reg, &who, call->req->params[0],
+				      &call->errs);
+	if (rc)
+		api_fail(call, rc, &call->errs);
+	else
+		call->req->status = 204;
+}
+
+const struct optreg_http_route api_tokens_routes[] = {
+	API_ROUTE("POST", "/v1/tokens", handle_create_token),
+	API_ROUTE("DELETE", "/v1/tokens/{id}", handle_delete_token),
+};
+const size_t api_tokens_nroutes =
+	sizeof(api_tokens_routes) / sizeof(api_tokens_routes[0]);

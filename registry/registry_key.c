@@ -1,0 +1,104 @@
+/*
+ * registry/registry_key.c: the registry's own signing key. See
+ * registry_key.h.
+ */
+#include "registry_key.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sql.h"
+#include "store/store.h"
+
+int optreg_registry_key_load(PGconn *conn, const char *path, bool create,
+			     struct optreg_registry_key *out,
+			     struct optreg_errors *errs)
+{
+	struct optreg_buf pem = OPTREG_BUF_INIT;
+	struct stat st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (stat(path, &st) != 0 && create) {
+		size_t n = strlen(path);
+		if (n < 5 || strcmp(path + n - 4, ".pem")) {
+			optreg_errors_add(errs, OPTREG_EUSAGE, "registry_key",
+					  path,
+					  "the registry key path must end in "
+					  ".pem (got \"%s\")",
+					  path);
+			return OPTREG_EUSAGE;
+		}
+		char *name = optreg_xstrndup(path, n - 4);
+		rc = optreg_key_generate(&out->key, errs);
+		if (rc == 0)
+			rc = optreg_key_write_pair(out->key, name, false, errs);
+		free(name);
+		if (rc) {
+			optreg_registry_key_release(out);
+			return rc;
+		}
+	} else {
+		rc = optreg_key_load_file(&out->key, path, errs);
+		if (rc)
+			return rc;
+	}
+	if (!optreg_key_is_private(out->key)) {
+		optreg_errors_add(errs, OPTREG_EINVAL, "registry_key", path,
+				  "%s holds a public key; the registry needs "
+				  "its private key",
+				  path);
+		optreg_registry_key_release(out);
+		return OPTREG_EINVAL;
+	}
+	optreg_key_id(out->key, out->keyid);
+	rc = optreg_key_public_pem(out->key, &pem);
+	if (rc == 0) {
+		const char *p[2] = {out->keyid, pem.data};
+		PGresult *res;
+		rc = optreg_sql_exec(conn,
+				     "INSERT INTO registry_keys (keyid, "
+				     "public_key) VALUES ($1, $2)"
+				     " ON CONFLICT (keyid) DO NOTHING",
+				     2, p, PGRES_COMMAND_OK, &res, errs);
+		PQclear(res);
+	}
+	optreg_buf_release(&pem);
+	if (rc)
+		optreg_registry_key_release(out);
+	return rc;
+}
+
+void optreg_registry_key_release(struct optreg_registry_key *rk)
+{
+	optreg_key_free(rk->key);
+	memset(rk, 0, sizeof(*rk));
+}
+
+int optreg_registry_keys_list(PGconn *conn, json_t **out,
+			      struct optreg_errors *errs)
+{
+	PGresult *res;
+	int rc = optreg_sql_exec(
+		conn,
+		"SELECT keyid, public_key, " TS("created_at") ", " TS(
+			"retired_at") " FROM registry_keys ORDER BY created_at",
+		0, NULL, PGRES_TUPLES_OK, &res, errs);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	*out = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(
+			*out, json_pack("{s:s, s:s, s:s, s:s?}", "keyid",
+					PQgetvalue(res, i, 0), "public_key",
+					PQgetvalue(res, i, 1), "created_at",
+					PQgetvalue(res, i, 2), "retired_at",
+					PQgetisnull(res, i, 3)
+						? NULL
+						: PQgetvalue(res, i, 3)));
+	PQclear(res);
+	return 0;
+}

@@ -1,0 +1,495 @@
+/*
+ * registry/store/jobs.c: job queue, leases and verdicts. See jobs.h.
+ */
+#include "jobs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "../../common/buf.h"
+#include "../audit.h"
+#include "signers.h"
+#include "../sql.h"
+#include "store.h"
+
+int optreg_store_jobs_create(PGconn *conn, const char *ns, const char *name,
+			     int version, const char *suite,
+			     struct optreg_errors *errs)
+{
+	char vs[16];
+	const char *p[4] = {ns, name, vs, suite};
+	PGresult *res;
+
+	snprintf(vs, sizeof(vs), "%d", version);
+	int rc = optreg_sql_exec(conn,
+				 "INSERT INTO jobs (config_id, version, suite)"
+				 " SELECT c.id, $3::int, $4 FROM configs c"
+				 " JOIN namespaces n ON n.id = c.namespace_id"
+				 " WHERE n.name = $1 AND c.name = $2"
+				 " ON CONFLICT DO NOTHING",
+				 4, p, PGRES_COMMAND_OK, &res, errs);
+	PQclear(res);
+	return rc;
+}
+
+static void token_hash_hex(const char *token, char out[65])
+{
+	unsigned char h[32];
+	unsigned int n = 32;
+
+	EVP_Digest(token, strlen(token), h, &n, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+int optreg_store_jobs_requeue_expired(PGconn *conn,
+				      const struct optreg_audit_actor *who,
+				      int *requeued, struct optreg_errors *errs)
+{
+	PGresult *res;
+	int rc = optreg_sql_exec(
+		conn,
+		"UPDATE jobs SET"
+		" state = CASE WHEN attempts >= max_attempts THEN 'failed'"
+		"              ELSE 'queued' END,"
+		" lease_owner = NULL, lease_token_hash = NULL,"
+		" lease_expires_at = NULL, updated_at = now()"
+		" WHERE id IN (SELECT id FROM jobs WHERE state = 'leased'"
+		"              AND lease_expires_at < now()"
+		"              FOR UPDATE SKIP LOCKED)"
+		" RETURNING id, state, attempts",
+		0, NULL, PGRES_TUPLES_OK, &res, errs);
+
+	*requeued = 0;
+	if (rc)
+		return rc;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		char target[32];
+		snprintf(target, sizeof(target), "job/%s",
+			 PQgetvalue(res, i, 0));
+		rc = optreg_audit_append(
+			conn, who, "job.expired", target,
+			json_pack("{s:s, s:i}", "now", PQgetvalue(res, i, 1),
+				  "attempts", atoi(PQgetvalue(res, i, 2))),
+			NULL, errs);
+		(*requeued)++;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
+			    size_t npatterns, const char *runner,
+			    int lease_seconds,
+			    const struct optreg_audit_actor *who, json_t **job,
+			    struct optreg_errors *errs)
+{
+	struct optreg_buf likes = OPTREG_BUF_INIT;
+	unsigned char rnd[32];
+	char token[65], hash[65], secs[16];
+	PGresult *res = NULL;
+	int requeued, rc;
+
+	*job = NULL;
+	if (patterns) {
+		optreg_buf_addch(&likes, '{');
+		for (size_t i = 0; i < npatterns; i++) {
+			optreg_buf_adds(&likes, i ? ",\"" : "\"");
+			for (const char *c = patterns[i]; *c; c++)
+				optreg_buf_addch(&likes, *c == '*'   ? '%'
+							 : *c == '?' ? '_'
+								     : *c);
+			optreg_buf_addch(&likes, '"');
+		}
+		optreg_buf_addch(&likes, '}');
+	}
+	rc = optreg_sql_begin(conn, errs);
+	if (rc)
+		goto out;
+	rc = optreg_store_jobs_requeue_expired(conn, who, &requeued, errs);
+	if (rc)
+		goto fail;
+	/* SKIP LOCKED: concurrent runners take different jobs, never wait
+	 * for each other. */
+	const char *p1[1] = {patterns ? likes.data : NULL};
+	rc = optreg_sql_exec(
+		conn,
+		"SELECT j.id FROM jobs j"
+		" JOIN configs c ON c.id = j.config_id"
+		" JOIN namespaces n ON n.id = c.namespace_id"
+		" WHERE j.state = 'queued'"
+		"   AND ($1::text[] IS NULL OR n.name LIKE ANY ($1::text[]))"
+		" ORDER BY j.id LIMIT 1 FOR UPDATE OF j SKIP LOCKED",
+		1, p1, PGRES_TUPLES_OK, &res, errs);
+	if (rc)
+		goto fail;
+	if (PQntuples(res) == 0) {
+		optreg_errors_add(errs, OPTREG_ENOTFOUND, "no_job", NULL,
+				  "no job is waiting");
+		rc = OPTREG_ENOTFOUND;
+		/* Commit: requeued leases stay requeued. */
+		if (optreg_sql_commit(conn, errs))
+			optreg_sql_rollback(conn);
+		goto out;
+	}
+	char id[24];
+	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = NULL;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		abort();
+	for (int i = 0; i < 32; i++)
+		snprintf(token + 2 * i, 3, "%02x", rnd[i]);
+	token_hash_hex(token, hash);
+	snprintf(secs, sizeof(secs), "%d", lease_seconds);
+	const char *p2[4] = {id, runner, hash, secs};
+	rc = optreg_sql_exec(
+		conn,
+		"UPDATE jobs j SET state = 'leased', attempts = attempts + 1,"
+		" lease_owner = $2, lease_token_hash = decode($3, 'hex'),"
+		" lease_expires_at = now() + ($4::int * interval '1 s'),"
+		" updated_at = now()"
+		" FROM configs c, namespaces n, versions v"
+		" WHERE j.id = $1::bigint AND c.id = j.config_id"
+		"   AND n.id = c.namespace_id AND v.config_id = j.config_id"
+		"   AND v.version = j.version"
+		" RETURNING j.id, n.name, c.name, j.version, v.digest, j.suite,"
+		"  j.attempts, " TS("j.lease_expires_at"),
+		4, p2, PGRES_TUPLES_OK, &res, errs);
+	if (rc)
+		goto fail;
+	*job = json_pack("{s:I, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:s}", "id",
+			 (json_int_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+			 "namespace", PQgetvalue(res, 0, 1), "name",
+			 PQgetvalue(res, 0, 2), "version",
+			 atoi(PQgetvalue(res, 0, 3)), "digest",
+			 PQgetvalue(res, 0, 4), "suite", PQgetvalue(res, 0, 5),
+			 "attempt", atoi(PQgetvalue(res, 0, 6)), "lease_token",
+			 token, "lease_expires_at", PQgetvalue(res, 0, 7));
+	char target[32];
+	snprintf(target, sizeof(target), "job/%s", id);
+	rc = optreg_audit_append(
+		conn, who, "job.leased", target,
+		json_pack("{s:s, s:i, s:s}", "runner", runner, "attempt",
+			  atoi(PQgetvalue(res, 0, 6)), "lease_expires_at",
+			  PQgetvalue(res, 0, 7)),
+		NULL, errs);
+	if (rc == 0)
+		rc = optreg_sql_commit(conn, errs);
+	if (rc == 0)
+		goto out;
+fail:
+	optreg_sql_rollback(conn);
+	json_decref(*job);
+	*job = NULL;
+out:
+	PQclear(res);
+	optreg_buf_release(&likes);
+	return rc;
+}
+
+int optreg_store_jobs_heartbeat(PGconn *conn, long long id, const char *token,
+				int lease_seconds, json_t **out,
+				struct optreg_errors *errs)
+{
+	char ids[24], hash[65], secs[16];
+	const char *p[3] = {ids, hash, secs};
+	PGresult *res;
+
+	*out = NULL;
+	snprintf(ids, sizeof(ids), "%lld", id);
+	snprintf(secs, sizeof(secs), "%d", lease_seconds);
+	token_hash_hex(token, hash);
+	int rc = optreg_sql_exec(
+		conn,
+		"UPDATE jobs SET lease_expires_at = now() + ($3::int * "
+		"interval '1 s'), updated_at = now()"
+		" WHERE id = $1::bigint AND state = 'leased'"
+		"   AND lease_expires_at >= now()"
+		"   AND lease_token_hash = decode($2, 'hex')"
+		" RETURNING " TS("lease_expires_at"),
+		3, p, PGRES_TUPLES_OK, &res, errs);
+	if (rc)
+		return rc;
+	if (PQntuples(res) == 0) {
+		struct optreg_error *e = optreg_errors_add(
+			errs, OPTREG_ECONFLICT, "lease_lost", "lease_token",
+			"job %lld is not leased with this token (the lease "
+			"expired or another runner holds it)",
+			id);
+		optreg_error_set_hint(e, "stop working on it and lease "
+					 "another job");
+		rc = OPTREG_ECONFLICT;
+	} else {
+		*out = json_pack("{s:I, s:s}", "id", (json_int_t)id,
+				 "lease_expires_at", PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Checks the verdict payload against the job; adds errors. */
+static bool verdict_matches(json_t *v, long long id, const char *digest,
+			    const char *suite, struct optreg_errors *errs)
+{
+	static const char *const results[] = {"pass", "warn", "fail", "error"};
+	json_t *jid = json_object_get(v, "job_id");
+	const char *d = json_string_value(json_object_get(v, "config_digest"));
+	const char *s = json_string_value(json_object_get(v, "suite"));
+	const char *sd = json_string_value(json_object_get(v, "suite_digest"));
+	const char *r = json_string_value(json_object_get(v, "result"));
+	size_t before = errs->len;
+	bool known = false;
+
+	if (!json_is_integer(jid) || json_integer_value(jid) != id)
+		optreg_errors_add(errs, OPTREG_EINVAL, "mismatch", "job_id",
+				  "must be %lld, the job posted to", id);
+	if (!d || strcmp(d, digest))
+		optreg_errors_add(errs, OPTREG_EINVAL, "mismatch",
+				  "config_digest", "must be %s", digest);
+	if (!s || strcmp(s, suite))
+		optreg_errors_add(errs, OPTREG_EINVAL, "mismatch", "suite",
+				  "must be \"%s\"", suite);
+	if (!sd || strlen(sd) != 71 || strncmp(sd, "sha256:", 7))
+		optreg_errors_add(errs, OPTREG_EINVAL, "type", "suite_digest",
+				  "must be a sha256: digest");
+	for (int i = 0; r && i < 4; i++)
+		known |= !strcmp(r, results[i]);
+	if (!known)
+		optreg_errors_add(errs, OPTREG_EINVAL, "enum", "result",
+				  "must be one of pass, warn, fail, error");
+	return errs->len == before;
+}
+
+int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
+			      const struct optreg_dsse *env,
+			      const char *envelope_canon,
+			      const struct optreg_audit_actor *who,
+			      bool *created, json_t **out,
+			      struct optreg_errors *errs)
+{
+	char ids[24], hash[65];
+	const char *p[2] = {ids, hash};
+	const char **valid = NULL;
+	PGresult *res = NULL;
+	json_t *payload = NULL;
+	int rc;
+
+	*created = false;
+	*out = NULL;
+	snprintf(ids, sizeof(ids), "%lld", id);
+	token_hash_hex(token ? token : "", hash);
+	rc = optreg_sql_begin(conn, errs);
+	if (rc)
+		return rc;
+	rc = optreg_sql_exec(
+		conn,
+		"SELECT j.state, j.lease_token_hash = decode($2, 'hex')"
+		"       AND j.lease_expires_at >= now(),"
+		"       n.name, c.name, j.version, v.digest, j.suite,"
+		"       (SELECT verdict FROM verdicts WHERE job_id = j.id)"
+		"  FROM jobs j JOIN configs c ON c.id = j.config_id"
+		"  JOIN namespaces n ON n.id = c.namespace_id"
+		"  JOIN versions v ON v.config_id = j.config_id"
+		"   AND v.version = j.version"
+		" WHERE j.id = $1::bigint FOR UPDATE OF j",
+		2, p, PGRES_TUPLES_OK, &res, errs);
+	if (rc)
+		goto fail;
+	if (PQntuples(res) == 0) {
+		optreg_errors_add(errs, OPTREG_ENOTFOUND, "not_found", NULL,
+				  "job %lld not found", id);
+		rc = OPTREG_ENOTFOUND;
+		goto fail;
+	}
+	char *ns = optreg_xstrdup(PQgetvalue(res, 0, 2));
+	char *name = optreg_xstrdup(PQgetvalue(res, 0, 3));
+	int version = atoi(PQgetvalue(res, 0, 4));
+	char *digest = optreg_xstrdup(PQgetvalue(res, 0, 5));
+	char *suite = optreg_xstrdup(PQgetvalue(res, 0, 6));
+	bool has_lease = !strcmp(PQgetvalue(res, 0, 1), "t");
+	char *recorded = PQgetisnull(res, 0, 7)
+				 ? NULL
+				 : optreg_xstrdup(PQgetvalue(res, 0, 7));
+	PQclear(res);
+	res = NULL;
+
+	if (recorded) {
+		/* Once per job: the same envelope again is idempotent. */
+		if (strcmp(recorded, envelope_canon)) {
+			optreg_errors_add(errs, OPTREG_ECONFLICT, "recorded",
+					  NULL,
+					  "job %lld already has a different "
+					  "verdict",
+					  id);
+			rc = OPTREG_ECONFLICT;
+			goto done;
+		}
+		goto answer;
+	}
+	if (!has_lease) {
+		optreg_errors_add(errs, OPTREG_ECONFLICT, "lease_lost",
+				  "lease_token",
+				  "job %lld is not leased with this token", id);
+		rc = OPTREG_ECONFLICT;
+		goto done;
+	}
+	if (strcmp(env->payload_type, OPTREG_VERDICT_PAYLOAD_TYPE)) {
+		optreg_errors_add(errs, OPTREG_EINVAL, "payload_type",
+				  "payloadType", "must be \"%s\"",
+				  OPTREG_VERDICT_PAYLOAD_TYPE);
+		rc = OPTREG_EINVAL;
+		goto done;
+	}
+	payload = json_loadb(env->payload.data, env->payload.len,
+			     JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(payload) ||
+	    !verdict_matches(payload, id, digest, suite, errs)) {
+		if (!json_is_object(payload))
+			optreg_errors_add(errs, OPTREG_EINVAL, "syntax",
+					  "payload", "must be a JSON object");
+		rc = OPTREG_EINVAL;
+		goto done;
+	}
+	valid = optreg_xcalloc(env->nsigs + 1, sizeof(*valid));
+	size_t nvalid = 0;
+	rc = optreg_store_signers_verify_envelope(conn, env, ns, valid, &nvalid,
+						  errs);
+	if (rc == 0 && nvalid == 0) {
+		optreg_errors_add(errs, OPTREG_EDENIED, "threshold",
+				  "signatures",
+				  "a valid signature by a runner key "
+				  "allowed for namespace %s is required",
+				  ns);
+		rc = OPTREG_EDENIED;
+	}
+	if (rc)
+		goto done;
+	const char *result =
+		json_string_value(json_object_get(payload, "result"));
+	const char *sd =
+		json_string_value(json_object_get(payload, "suite_digest"));
+	char vs[16];
+	snprintf(vs, sizeof(vs), "%d", version);
+	const char *ip[10] = {
+		ids, ns,     name,	     vs,       suite,
+		sd,  result, who->principal, valid[0], envelope_canon};
+	rc = optreg_sql_exec(
+		conn,
+		"INSERT INTO verdicts (job_id, config_id, version, suite,"
+		" suite_digest, result, runner, runner_keyid, verdict)"
+		" SELECT $1::bigint, c.id, $4::int, $5, $6, $7, $8, $9, $10"
+		" FROM configs c JOIN namespaces n ON n.id = c.namespace_id"
+		" WHERE n.name = $2 AND c.name = $3",
+		10, ip, PGRES_COMMAND_OK, &res, errs);
+	PQclear(res);
+	res = NULL;
+	if (rc == 0) {
+		rc = optreg_sql_exec(
+			conn,
+			"UPDATE jobs SET state = 'done',"
+			" lease_expires_at = NULL,"
+			" lease_token_hash = NULL,"
+			" updated_at = now() WHERE id = $1::bigint",
+			1, ip, PGRES_COMMAND_OK, &res, errs);
+		PQclear(res);
+		res = NULL;
+	}
+	if (rc == 0) {
+		char target[300];
+		snprintf(target, sizeof(target), "%s/%s@%d", ns, name, version);
+		rc = optreg_audit_append(
+			conn, who, "verdict.recorded", target,
+			json_pack("{s:I, s:s, s:s, s:s, s:s}", "job_id",
+				  (json_int_t)id, "suite", suite,
+				  "suite_digest", sd, "result", result,
+				  "runner_keyid", valid[0]),
+			NULL, errs);
+	}
+	if (rc == 0) {
+		*created = true;
+		*out = json_loads(envelope_canon, 0, NULL);
+	}
+	goto done;
+answer:
+	*out = json_loads(recorded, 0, NULL);
+done:
+	free(ns);
+	free(name);
+	free(digest);
+	free(suite);
+	free(recorded);
+	if (rc == 0)
+		rc = optreg_sql_commit(conn, errs);
+	else
+		optreg_sql_rollback(conn);
+	free(valid);
+	json_decref(payload);
+	return rc;
+fail:
+	optreg_sql_rollback(conn);
+	PQclear(res);
+	return rc;
+}
+
+int optreg_store_verdicts_list(PGconn *conn, const char *ns, const char *name,
+			       int version, json_t **out,
+			       struct optreg_errors *errs)
+{
+	char vs[16];
+	const char *p[3] = {ns, name, vs};
+	PGresult *res;
+
+	*out = NULL;
+	snprintf(vs, sizeof(vs), "%d", version);
+	int rc = optreg_sql_exec(
+		conn,
+		"SELECT d.job_id, d.suite, d.suite_digest, d.result, d.runner,"
+		"       d.runner_keyid, " TS(
+			"d.created_at") ", d.verdict"
+					"  FROM versions v JOIN configs c ON "
+					"c.id = v.config_id"
+					"  JOIN namespaces n ON n.id = "
+					"c.namespace_id"
+					"  LEFT JOIN verdicts d ON d.config_id "
+					"= v.config_id"
+					"   AND d.version = v.version"
+					" WHERE n.name = $1 AND c.name = $2 "
+					"AND v.version = $3::int"
+					" ORDER BY d.created_at DESC",
+		3, p, PGRES_TUPLES_OK, &res, errs);
+	if (rc)
+		return rc;
+	if (PQntuples(res) == 0) {
+		optreg_errors_add(errs, OPTREG_ENOTFOUND, "not_found", NULL,
+				  "version %s/%s@%d not found", ns, name,
+				  version);
+		PQclear(res);
+		return OPTREG_ENOTFOUND;
+	}
+	*out = json_array();
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (PQgetisnull(res, i, 0))
+			continue;
+		json_array_append_new(
+			*out,
+			json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:o}",
+				  "job_id",
+				  (json_int_t)strtoll(PQgetvalue(res, i, 0),
+						      NULL, 10),
+				  "suite", PQgetvalue(res, i, 1),
+				  "suite_digest", PQgetvalue(res, i, 2),
+				  "result", PQgetvalue(res, i, 3), "runner",
+				  PQgetvalue(res, i, 4), "runner_keyid",
+				  PQgetvalue(res, i, 5), "created_at",
+				  PQgetvalue(res, i, 6), "envelope",
+				  json_loads(PQgetvalue(res, i, 7), 0, NULL)));
+	}
+	PQclear(res);
+	return 0;
+}

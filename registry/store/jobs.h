@@ -1,0 +1,74 @@
+/*
+ * registry/store/jobs.h: validation jobs and verdicts
+ * (migrations/0004_jobs.sql).
+ *
+ * Every new version gets a job for the reference suite, created in the
+ * submit transaction. Runners lease jobs with an expiry and a secret lease
+ * token (stored hashed), send heartbeats, and post one signed verdict per
+ * job; expired leases go back to the queue (audited) until the job has used
+ * its attempts. Every state change is audited in its transaction.
+ */
+#ifndef OPTREG_JOBS_H
+#define OPTREG_JOBS_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "../../common/dsse.h"
+#include "../../common/error.h"
+
+#define OPTREG_VERDICT_PAYLOAD_TYPE "application/vnd.optreg.verdict.v1+json"
+#define OPTREG_DEFAULT_SUITE	    "ref-v1"
+
+struct optreg_audit_actor;
+
+/* Creates the job for a new version (inside the submit transaction). */
+int optreg_store_jobs_create(PGconn *conn, const char *ns, const char *name,
+			     int version, const char *suite,
+			     struct optreg_errors *errs);
+
+/*
+ * Requeues expired leases, then leases the oldest queued job in a namespace
+ * matching one of `patterns` (NULL: any). OPTREG_ENOTFOUND when none is
+ * waiting. *job is a new object {id, namespace, name, version, digest,
+ * suite, attempt, lease_token, lease_expires_at}.
+ */
+int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
+			    size_t npatterns, const char *runner,
+			    int lease_seconds,
+			    const struct optreg_audit_actor *who, json_t **job,
+			    struct optreg_errors *errs);
+
+/* Extends a lease; OPTREG_ECONFLICT (rule "lease_lost") when the token
+ * does not hold the job's current lease. */
+int optreg_store_jobs_heartbeat(PGconn *conn, long long id, const char *token,
+				int lease_seconds, json_t **out,
+				struct optreg_errors *errs);
+
+/* Requeues expired leases (also done by every lease call). */
+int optreg_store_jobs_requeue_expired(PGconn *conn,
+				      const struct optreg_audit_actor *who,
+				      int *requeued,
+				      struct optreg_errors *errs);
+
+/*
+ * Records a verdict: `env` must be a verdict envelope signed by a valid key
+ * allowed for the job's namespace, its payload naming this job, the
+ * version's digest and the job's suite. A repeat post of the same envelope
+ * answers the recorded verdict (*created false); a different one after the
+ * first is OPTREG_ECONFLICT. Signature problems are OPTREG_EDENIED.
+ */
+int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
+			      const struct optreg_dsse *env,
+			      const char *envelope_canon,
+			      const struct optreg_audit_actor *who,
+			      bool *created, json_t **out,
+			      struct optreg_errors *errs);
+
+/* Verdicts of a version, newest first. */
+int optreg_store_verdicts_list(PGconn *conn, const char *ns, const char *name,
+			       int version, json_t **out,
+			       struct optreg_errors *errs);
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * registry/store/versions.c: SQL for versions. See versions.h.
+ */
+#include "versions.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../audit.h"
+#include "../sql.h"
+#include "configs.h"
+#include "store.h"
+
+/* clang-format off */
+/* The columns load_version reads, and the joins they need. */
+#define VERSION_SELECT                                                      \
+	"SELECT n.name, c.name, v.version, v.digest, "                     \
+	TS("v.created_at") ", v.created_by, " TS("v.yanked_at") ", "       \
+	"v.yank_reason, v.payload, v.envelope, "                           \
+	"coalesce((SELECT json_agg(t.tag ORDER BY t.tag) FROM tags t "     \
+	"WHERE t.config_id = v.config_id AND t.version = v.version)::text, " \
+	"'[]'), r.receipt "                                                  \
+	"FROM versions v "                                                 \
+	"JOIN configs c ON c.id = v.config_id "                            \
+	"JOIN namespaces n ON n.id = c.namespace_id "                      \
+	"LEFT JOIN receipts r ON r.config_id = v.config_id "               \
+	"AND r.version = v.version "
+
+static const char SQL_VERSION_BY_NUMBER[] =
+	VERSION_SELECT "WHERE n.name = $1 AND c.name = $2"
+	"   AND v.version = $3::int";
+
+static const char SQL_VERSION_BY_DIGEST[] =
+	VERSION_SELECT "WHERE v.digest = $1";
+
+static const char SQL_VERSION_LIST[] =
+	"SELECT v.version, v.digest, " TS("v.created_at") ","
+	"       v.created_by, v.yanked_at IS NOT NULL,"
+	"       coalesce((SELECT json_agg(t.tag ORDER BY t.tag)"
+	"                   FROM tags t WHERE t.config_id = v.config_id"
+	"                    AND t.version = v.version)::text, '[]')"
+	"  FROM versions v"
+	"  JOIN configs c ON c.id = v.config_id"
+	"  JOIN namespaces n ON n.id = c.namespace_id"
+	" WHERE n.name = $1 AND c.name = $2"
+	"   AND ($3::int = 0 OR v.version < $3::int)"
+	" ORDER BY v.version DESC LIMIT $4::int";
+
+static const char SQL_YANK[] =
+	"SELECT status, digest FROM yank_version($1, $2, $3::int, $4, $5)";
+
+static const char SQL_SUBMIT_VERSION[] =
+	"SELECT version, created, " TS("created_at")
+	"  FROM submit_version($1, $2, $3, $4, $5, $6)";
+/* clang-format on */
+
+static char *dup_or_null(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col)
+		       ? NULL
+		       : optreg_xstrdup(PQgetvalue(res, row, col));
+}
+
+void optreg_version_release(struct optreg_version *v)
+{
+	free(v->ns);
+	free(v->name);
+	free(v->created_at);
+	free(v->created_by);
+	free(v->yanked_at);
+	free(v->yank_reason);
+	free(v->envelope);
+	free(v->tags);
+	free(v->receipt);
+	optreg_buf_release(&v->payload);
+	memset(v, 0, sizeof(*v));
+	optreg_buf_init(&v->payload);
+}
+
+static int load_version(PGconn *conn, const char *sql, int nparams,
+			const char *const *params, struct optreg_version *out,
+			const char *what, struct optreg_errors *errs)
+{
+	/* The payload comes back in binary, exactly as stored. */
+	PGresult *res =
+		PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 1);
+	int rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
+
+	memset(out, 0, sizeof(*out));
+	optreg_buf_init(&out->payload);
+	if (rc == 0 && PQntuples(res) == 0) {
+		optreg_errors_add(errs, OPTREG_ENOTFOUND, "not_found", NULL,
+				  "%s not found", what);
+		rc = OPTREG_ENOTFOUND;
+	}
+	if (rc == 0) {
+		/* Binary results: text columns are raw bytes, the version an
+		 * int4 in network order. */
+		const unsigned char *vb =
+			(const unsigned char *)PQgetvalue(res, 0, 2);
+		out->ns = dup_or_null(res, 0, 0);
+		out->name = dup_or_null(res, 0, 1);
+		out->version =
+			(int)((unsigned)vb[0] << 24 | (unsigned)vb[1] << 16 |
+			      (unsigned)vb[2] << 8 | vb[3]);
+		snprintf(out->digest, sizeof(out->digest), "%s",
+			 PQgetvalue(res, 0, 3));
+		out->created_at = dup_or_null(res, 0, 4);
+		out->created_by = dup_or_null(res, 0, 5);
+		out->yanked_at = dup_or_null(res, 0, 6);
+		out->yanked = out->yanked_at != NULL;
+		out->yank_reason = dup_or_null(res, 0, 7);
+		optreg_buf_add(&out->payload, PQgetvalue(res, 0, 8),
+			       (size_t)PQgetlength(res, 0, 8));
+		out->envelope = dup_or_null(res, 0, 9);
+		out->tags = dup_or_null(res, 0, 10);
+		out->receipt = dup_or_null(res, 0, 11);
+	}
+	PQclear(res);
+	return rc;
+}
+
+int optreg_store_get_version(PGconn *conn, const char *ns, const char *name,
+			     int version, struct optreg_version *out,
+			     struct optreg_errors *errs)
+{
+	char vs[16], what[300];
+	const char *p[3] = {ns, name, vs};
+
+	snprintf(vs, sizeof(vs), "%d", version);
+	snprintf(what, sizeof(what), "version %s/%s@%d", ns, name, version);
+	return load_version(conn, SQL_VERSION_BY_NUMBER, 3, p, out, what, errs);
+}
+
+int optreg_store_get_digest(PGconn *conn, const char *digest,
+			    struct optreg_version *out,
+			    struct optreg_errors *errs)
+{
+	const char *p[1] = {digest};
+	char what[128];
+
+	snprintf(what, sizeof(what), "digest %s", digest);
+	return load_version(conn, SQL_VERSION_BY_DIGEST, 1, p, out, what, errs);
+}
+
+void optreg_version_list_release(struct optreg_version_list *l)
+{
+	for (size_t i = 0; i < l->len; i++) {
+		free(l->items[i].created_at);
+		free(l->items[i].created_by);
+		free(l->items[i].tags);
+	}
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+int optreg_store_list_versions(PGconn *conn, const char *ns, const char *name,
+			       int before, int limit,
+			       struct optreg_version_list *out,
+			       struct optreg_errors *errs)
+{
+	char bs[16], ls[16];
+	const char *p[4] = {ns, name, bs, ls};
+	PGresult *res;
+	int rc = optreg_store_config_exists(conn, ns, name, errs);
+
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	snprintf(bs, sizeof(bs), "%d", before > 0 ? before : 0);
+	snprintf(ls, sizeof(ls), "%d", limit);
+	rc = optreg_sql_exec(conn, SQL_VERSION_LIST, 4, p, PGRES_TUPLES_OK,
+			     &res, errs);
+	if (rc)
+		return rc;
+	out->len = (size_t)PQntuples(res);
+	out->items = optreg_xcalloc(out->len + 1, sizeof(*out->items));
+	for (size_t i = 0; i < out->len; i++) {
+		struct optreg_version_summary *s = &out->items[i];
+		int r = (int)i;
+		s->version = atoi(PQgetvalue(res, r, 0));
+		snprintf(s->digest, sizeof(s->digest), "%s",
+			 PQgetvalue(res, r, 1));
+		s->created_at = optreg_xstrdup(PQgetvalue(res, r, 2));
+		s->created_by = optreg_xstrdup(PQgetvalue(res, r, 3));
+		s->yanked = !strcmp(PQgetvalue(res, r, 4), "t");
+		s->tags = optreg_xstrdup(PQgetvalue(res, r, 5));
+	}
+	PQclear(res);
+	return 0;
+}
+
+int optreg_store_yank(PGconn *conn, const char *ns, const char *name,
+		      int version, const char *reason,
+		      const struct optreg_audit_actor *who, bool *already,
+		      char digest[OPTREG_DIGEST_LEN + 1],
+		      struct optreg_errors *errs)
+{
+	const char *actor = who->principal;
+	char vs[16];
+	const char *p[5] = {ns, name, vs, reason, actor};
+	PGresult *res;
+
+	snprintf(vs, sizeof(vs), "%d", version);
+	int rc = optreg_sql_begin(conn, errs);
+	if (rc)
+		return rc;
+	rc = optreg_sql_exec(conn, SQL_YANK, 5, p, PGRES_TUPLES_OK, &res, errs);
+	if (rc) {
+		optreg_sql_rollback(conn);
+		return rc;
+	}
+	const char *status = PQgetvalue(res, 0, 0);
+	if (!strcmp(status, "not_found")) {
+		optreg_errors_add(errs, OPTREG_ENOTFOUND, "not_found", NULL,
+				  "version %s/%s@%d not found", ns, name,
+				  version);
+		rc = OPTREG_ENOTFOUND;
+	} else {
+		*already = !strcmp(status, "already");
+		snprintf(digest, OPTREG_DIGEST_LEN + 1, "%s",
+			 PQgetvalue(res, 0, 1));
+		if (!*already) {
+			char target[300];
+			snprintf(target, sizeof(target), "%s/%s@%d", ns, name,
+				 version);
+			rc = optreg_audit_append(
+				conn, who, "version.yanked", target,
+				json_pack("{s:s, s:s}", "digest", digest,
+					  "reason", reason),
+				NULL, errs);
+		}
+	}
+	PQclear(res);
+	if (rc == 0)
+		rc = optreg_sql_commit(conn, errs);
+	else
+		optreg_sql_rollback(conn);
+	return rc;
+}
+
+int optreg_store_submit_version(PGconn *conn, const char *ns, const char *name,
+				const char *digest,
+				const struct optreg_buf *payload,
+				const char *envelope_canon, const char *actor,
+				int *version, bool *created, char **created_at,
+				struct optreg_errors *errs)
+{
+	const char *sp[6] = {ns,   name, digest, payload->data, envelope_canon,
+			     actor};
+	int lengths[6] = {0, 0, 0, (int)payload->len, 0, 0};
+	int formats[6] = {0, 0, 0, 1, 0, 0};
+	PGresult *res = PQexecParams(conn, SQL_SUBMIT_VERSION, 6, NULL, sp,
+				     lengths, formats, 0);
+	int rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
+
+	if (rc == 0) {
+		*version = atoi(PQgetvalue(res, 0, 0));
+		*created = !strcmp(PQgetvalue(res, 0, 1), "t");
+		*created_at = optreg_xstrdup(PQgetvalue(res, 0, 2));
+	}
+	PQclear(res);
+	return rc;
+}

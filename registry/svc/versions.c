@@ -1,0 +1,222 @@
+/*
+ * registry/svc/versions.c: the versions service. See versions.h.
+ */
+#include "versions.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../audit.h"
+#include "../store/jobs.h"
+#include "../store/namespaces.h"
+#include "../receipts.h"
+#include "../registry.h"
+#include "../store/signers.h"
+#include "../sql.h"
+#include "svc.h"
+
+int optreg_versions_get(struct registry *reg, const char *ns, const char *name,
+			int version, struct optreg_version *out,
+			struct optreg_errors *errs)
+{
+	PGconn *c = optreg_svc_conn(reg);
+
+	if (!c)
+		return OPTREG_EUNAVAILABLE;
+	int rc = optreg_store_get_version(c, ns, name, version, out, errs);
+	optreg_svc_put(reg, c, rc);
+	return rc;
+}
+
+int optreg_versions_get_by_digest(struct registry *reg, const char *digest,
+				  struct optreg_version *out,
+				  struct optreg_errors *errs)
+{
+	PGconn *c = optreg_svc_conn(reg);
+
+	if (!c)
+		return OPTREG_EUNAVAILABLE;
+	int rc = optreg_store_get_digest(c, digest, out, errs);
+	optreg_svc_put(reg, c, rc);
+	return rc;
+}
+
+int optreg_versions_list(struct registry *reg, const char *ns, const char *name,
+			 int before, int limit, struct optreg_version_list *out,
+			 struct optreg_errors *errs)
+{
+	PGconn *c = optreg_svc_conn(reg);
+
+	if (!c)
+		return OPTREG_EUNAVAILABLE;
+	int rc = optreg_store_list_versions(c, ns, name, before, limit, out,
+					    errs);
+	optreg_svc_put(reg, c, rc);
+	return rc;
+}
+
+int optreg_versions_yank(struct registry *reg,
+			 const struct optreg_audit_actor *who, const char *ns,
+			 const char *name, int version, const char *reason,
+			 bool *already, char digest[OPTREG_DIGEST_LEN + 1],
+			 struct optreg_errors *errs)
+{
+	PGconn *c = optreg_svc_conn(reg);
+
+	if (!c)
+		return OPTREG_EUNAVAILABLE;
+	int rc = optreg_store_yank(c, ns, name, version, reason, who, already,
+				   digest, errs);
+	optreg_svc_put(reg, c, rc);
+	return rc;
+}
+
+int optreg_versions_search(struct registry *reg, const char *const *patterns,
+			   size_t npatterns, const char *ns, const char *q,
+			   const char *after_ns, const char *after_name,
+			   int limit, struct optreg_config_list *out,
+			   struct optreg_errors *errs)
+{
+	PGconn *c = optreg_svc_conn(reg);
+
+	if (!c)
+		return OPTREG_EUNAVAILABLE;
+	int rc = optreg_store_search(c, patterns, npatterns, ns, q, after_ns,
+				     after_name, limit, out, errs);
+	optreg_svc_put(reg, c, rc);
+	return rc;
+}
+
+void optreg_submit_result_release(struct optreg_submit_result *r)
+{
+	free(r->created_at);
+	free(r->receipt);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Refuses fewer than `threshold` valid signatures (OPTREG_EDENIED). */
+static int check_threshold(const struct optreg_dsse *env, const char *ns,
+			   int threshold, size_t nvalid,
+			   struct optreg_errors *errs)
+{
+	if (nvalid >= (size_t)threshold)
+		return 0;
+	struct optreg_error *e = optreg_errors_add(
+		errs, OPTREG_EDENIED, "threshold", "signatures",
+		"%d valid signature%s from distinct keys %s required for "
+		"namespace %s (got %zu)",
+		threshold, threshold == 1 ? "" : "s",
+		threshold == 1 ? "is" : "are", ns, nvalid);
+	if (env->nsigs == 0)
+		optreg_error_set_hint(e, "sign the config: `optreg submit "
+					 "FILE --key KEY`");
+	return OPTREG_EDENIED;
+}
+
+/* A new version's job, audit event and receipt. */
+static int record_new(PGconn *conn, const struct optreg_registry_key *rk,
+		      const struct optreg_audit_actor *who, const char *ns,
+		      const char *name, const char *digest,
+		      const char *envelope_canon, const char **valid,
+		      size_t nvalid, struct optreg_submit_result *out,
+		      struct optreg_errors *errs)
+{
+	struct optreg_buf receipt = OPTREG_BUF_INIT;
+	json_t *signers = json_array();
+	char target[300];
+	int64_t index;
+
+	for (size_t k = 0; k < nvalid; k++)
+		json_array_append_new(signers, json_string(valid[k]));
+	snprintf(target, sizeof(target), "%s/%s@%d", ns, name, out->version);
+	int rc = optreg_store_jobs_create(conn, ns, name, out->version,
+					  OPTREG_DEFAULT_SUITE, errs);
+	if (rc == 0)
+		rc = optreg_audit_append(conn, who, "version.created", target,
+					 json_pack("{s:s, s:o}", "digest",
+						   digest, "signer_keyids",
+						   signers),
+					 &index, errs);
+	else
+		json_decref(signers);
+	if (rc == 0)
+		rc = optreg_receipt_make(conn, rk, ns, name, out->version,
+					 digest, envelope_canon, valid, nvalid,
+					 out->created_at, index, &receipt,
+					 errs);
+	if (rc == 0)
+		rc = optreg_receipt_put(conn, ns, name, out->version,
+					receipt.data, rk->keyid, errs);
+	if (rc == 0)
+		out->receipt = optreg_buf_detach(&receipt, NULL);
+	optreg_buf_release(&receipt);
+	return rc;
+}
+
+/*
+ * The transaction: locks the envelope's keys (FOR SHARE, so a concurrent
+ * revocation waits for this submit or wins before it), checks the
+ * signatures and the threshold, creates the version or finds the
+ * identical one, and for a new one records job, event and receipt.
+ */
+static int submit(PGconn *conn, const struct optreg_registry_key *rk,
+		  const struct optreg_audit_actor *who, const char *ns,
+		  const char *name, const char *digest,
+		  const struct optreg_dsse *env, const char *envelope_canon,
+		  struct optreg_submit_result *out, struct optreg_errors *errs)
+{
+	const char **valid = optreg_xcalloc(env->nsigs + 1, sizeof(*valid));
+	size_t nvalid = 0;
+	int threshold = 1;
+
+	int rc = optreg_sql_begin(conn, errs);
+	if (rc) {
+		free(valid);
+		return rc;
+	}
+	rc = optreg_store_namespaces_threshold(conn, ns, &threshold, errs);
+	if (rc == 0)
+		rc = optreg_store_signers_verify_envelope(conn, env, ns, valid,
+							  &nvalid, errs);
+	if (rc == 0)
+		rc = check_threshold(env, ns, threshold, nvalid, errs);
+	if (rc == 0)
+		rc = optreg_store_submit_version(
+			conn, ns, name, digest, &env->payload, envelope_canon,
+			who->principal, &out->version, &out->created,
+			&out->created_at, errs);
+	if (rc == 0 && out->created)
+		rc = record_new(conn, rk, who, ns, name, digest, envelope_canon,
+				valid, nvalid, out, errs);
+	else if (rc == 0)
+		rc = optreg_receipt_get(conn, ns, name, out->version,
+					&out->receipt, errs);
+	if (rc == 0)
+		rc = optreg_sql_commit(conn, errs);
+	if (rc) {
+		optreg_sql_rollback(conn);
+		optreg_submit_result_release(out);
+	}
+	free(valid);
+	return rc;
+}
+
+int optreg_versions_submit(struct registry *reg,
+			   const struct optreg_audit_actor *who, const char *ns,
+			   const char *name, const char *digest,
+			   const struct optreg_dsse *env,
+			   const char *envelope_canon,
+			   struct optreg_submit_result *out,
+			   struct optreg_errors *errs)
+{
+	memset(out, 0, sizeof(*out));
+	PGconn *c = optreg_svc_conn(reg);
+
+	if (!c)
+		return OPTREG_EUNAVAILABLE;
+	int rc = submit(c, &reg->key, who, ns, name, digest, env,
+			envelope_canon, out, errs);
+	optreg_svc_put(reg, c, rc);
+	return rc;
+}
