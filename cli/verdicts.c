@@ -13,10 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/keyring.h"
+#include "../common/verify.h"
 #include "cli.h"
-
-#define VERDICT_PAYLOAD_TYPE "application/vnd.optreg.verdict.v1+json"
 
 static const char help[] =
 	"usage: optreg verdicts NAMESPACE/NAME@VERSION|NAMESPACE/NAME@TAG "
@@ -152,37 +150,27 @@ static int print_table(const json_t *list)
 #define FAIL(fails, path, ...)                                                 \
 	optreg_errors_add(fails, OPTREG_EINVAL, "verdict", path, __VA_ARGS__)
 
-/* The payload's member `key` must equal the listed verdict's. */
-static void payload_field(const json_t *p, const json_t *v, const char *key,
-			  const char *prefix, struct optreg_errors *fails)
-{
-	const char *got = str(p, key), *want = str(v, key);
-
-	if (!want)
-		return;
-	if (!got || strcmp(got, want))
-		FAIL(fails, prefix,
-		     "payload.%s: expected %s (as listed), got %s", key, want,
-		     got ? got : "nothing");
-}
-
 /*
  * Checks verdict `v` (listed at index `i`) of version `ns`@`digest`;
  * appends failures to `fails` and one "KEYID (PRINCIPAL)" per valid key to
  * `signers`.
  */
 static void verify_one(const json_t *v, size_t i, const char *ns,
-		       const char *digest, const struct optreg_keyring *kr,
+		       const char *digest, const struct optreg_keyset *ks,
 		       struct optreg_buf *signers, struct optreg_errors *fails)
 {
 	struct optreg_errors why = OPTREG_ERRORS_INIT;
-	const struct optreg_keyring_key **valid = NULL;
+	const struct optreg_keyset_key **valid = NULL;
 	const char *keyid = str(v, "runner_keyid");
+	struct optreg_sig_policy pol = {.ns = ns,
+					.at = str(v, "created_at"),
+					.prefix = "envelope",
+					.voice = OPTREG_VOICE_CLIENT};
 	struct optreg_dsse env;
 	char prefix[48];
 	json_t *p = NULL;
-	long job = -1, pjob;
-	size_t nvalid;
+	long job = -1;
+	size_t nvalid = 0;
 	bool named = false;
 
 	snprintf(prefix, sizeof(prefix), "verdicts[%zu]", i);
@@ -194,12 +182,11 @@ static void verify_one(const json_t *v, size_t i, const char *ns,
 						    : "none");
 		goto out;
 	}
-	if (strcmp(env.payload_type, VERDICT_PAYLOAD_TYPE))
+	if (strcmp(env.payload_type, OPTREG_VERDICT_PAYLOAD_TYPE))
 		FAIL(fails, prefix, "payloadType: expected \"%s\", got \"%s\"",
-		     VERDICT_PAYLOAD_TYPE, env.payload_type);
+		     OPTREG_VERDICT_PAYLOAD_TYPE, env.payload_type);
 	valid = optreg_xcalloc(env.nsigs + 1, sizeof(*valid));
-	nvalid = optreg_keyring_verify(kr, &env, ns, str(v, "created_at"),
-				       "envelope", valid, &why);
+	optreg_envelope_verify(ks, &env, &pol, valid, &nvalid, &why);
 	if (!nvalid) {
 		for (size_t k = 0; k < why.len; k++)
 			FAIL(fails, prefix, "%s: %s", why.items[k].path,
@@ -229,21 +216,14 @@ static void verify_one(const json_t *v, size_t i, const char *ns,
 		FAIL(fails, prefix, "payload: expected a JSON object");
 		goto out;
 	}
-	if (!str(p, "config_digest") || strcmp(str(p, "config_digest"), digest))
-		FAIL(fails, prefix,
-		     "payload.config_digest: expected %s (the version's "
-		     "digest), got %s",
-		     digest,
-		     str(p, "config_digest") ? str(p, "config_digest")
-					     : "nothing");
-	if (cli_json_count(p, "job_id", &pjob) < 0 || pjob != job)
-		FAIL(fails, prefix, "payload.job_id: expected %ld, got %s", job,
-		     json_is_integer(json_object_get(p, "job_id"))
-			     ? "another job"
-			     : "nothing");
-	payload_field(p, v, "suite", prefix, fails);
-	payload_field(p, v, "suite_digest", prefix, fails);
-	payload_field(p, v, "result", prefix, fails);
+	struct optreg_verdict_expect want = {
+		.job_id = job,
+		.config_digest = digest,
+		.suite = str(v, "suite"),
+		.suite_digest = str(v, "suite_digest"),
+		.result = str(v, "result"),
+	};
+	optreg_verdict_check(p, &want, OPTREG_VOICE_CLIENT, prefix, fails);
 out:
 	json_decref(p);
 	free(valid);
@@ -256,15 +236,15 @@ static int verify_all(struct cli_remote *r, const char *what, const char *ns,
 {
 	struct optreg_errors fails = OPTREG_ERRORS_INIT;
 	struct optreg_buf lines = OPTREG_BUF_INIT;
-	struct optreg_keyring kr;
+	struct optreg_keyset ks;
 	json_t *keys = NULL;
 	int rc;
 
-	optreg_keyring_init(&kr);
+	optreg_keyset_init(&ks);
 	rc = cli_remote_call(r, "GET", "/v1/keys", NULL, &keys);
 	if (rc)
 		goto out;
-	optreg_keyring_load(&kr, keys);
+	optreg_keyset_load_list(&ks, keys);
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const json_t *v = json_array_get(list, i);
 		struct optreg_buf signers = OPTREG_BUF_INIT;
@@ -272,7 +252,7 @@ static int verify_all(struct cli_remote *r, const char *what, const char *ns,
 		long job = 0;
 
 		cli_json_count(v, "job_id", &job);
-		verify_one(v, i, ns, digest, &kr, &signers, &fails);
+		verify_one(v, i, ns, digest, &ks, &signers, &fails);
 		if (fails.len == before)
 			optreg_buf_addf(
 				&lines, "verified: job %ld (%s) signed by %s\n",
@@ -298,7 +278,7 @@ static int verify_all(struct cli_remote *r, const char *what, const char *ns,
 	}
 out:
 	json_decref(keys);
-	optreg_keyring_release(&kr);
+	optreg_keyset_release(&ks);
 	optreg_buf_release(&lines);
 	optreg_errors_release(&fails);
 	return rc;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/keyring.h"
+#include "../common/verify.h"
 #include "../validator/config.h"
 #include "cli.h"
 
@@ -47,80 +47,52 @@ static const char help[] =
 	"envelope or\npayload, 2 usage (also a key that is not Ed25519), 3 a "
 	"file cannot be read.\n";
 
-struct keyring {
-	struct optreg_key **keys;
-	char (*ids)[OPTREG_KEYID_LEN + 1];
-	size_t n;
-};
-
-static void keyring_release(struct keyring *r)
-{
-	for (size_t i = 0; i < r->n; i++)
-		optreg_key_free(r->keys[i]);
-	free(r->keys);
-	free(r->ids);
-}
-
 /* Loads each --key; exit status, the reason printed. */
-static int keyring_load(struct keyring *r, const char **paths, size_t n)
+static int keys_load(struct optreg_keyset *ks, const char **paths, size_t n)
 {
-	r->keys = optreg_xcalloc(n ? n : 1, sizeof(*r->keys));
-	r->ids = optreg_xcalloc(n ? n : 1, sizeof(*r->ids));
-	for (size_t i = 0; i < n; i++) {
-		struct optreg_errors errs = OPTREG_ERRORS_INIT;
-		int rc = optreg_key_load_file(&r->keys[r->n], paths[i], &errs);
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	int rc = optreg_keyset_load_files(ks, paths, n, &errs);
 
-		if (rc < 0) {
-			fprintf(stderr, "optreg verify: %s\n",
-				errs.items[0].message);
-			if (errs.items[0].hint)
-				fprintf(stderr, "  hint: %s\n",
-					errs.items[0].hint);
-			optreg_errors_release(&errs);
-			return rc == OPTREG_EIO ? OPTREG_EXIT_IO
-						: OPTREG_EXIT_USAGE;
-		}
-		optreg_key_id(r->keys[r->n], r->ids[r->n]);
-		r->n++;
+	if (rc < 0) {
+		fprintf(stderr, "optreg verify: %s\n", errs.items[0].message);
+		if (errs.items[0].hint)
+			fprintf(stderr, "  hint: %s\n", errs.items[0].hint);
 	}
+	optreg_errors_release(&errs);
+	if (rc < 0)
+		return rc == OPTREG_EIO ? OPTREG_EXIT_IO : OPTREG_EXIT_USAGE;
 	return OPTREG_EXIT_OK;
-}
-
-/* The key with id `id`, or NULL (borrowed). */
-static const struct optreg_key *keyring_find(const struct keyring *r,
-					     const char *id)
-{
-	for (size_t i = 0; i < r->n; i++)
-		if (!strcmp(r->ids[i], id))
-			return r->keys[i];
-	return NULL;
 }
 
 /*
  * Checks every signature, printing a line for each; returns how many
- * distinct keys made a valid one.
+ * distinct keys made a valid one. Unlike the registry, a signature without
+ * a key id is tried with every key given (DSSE lets a verifier do so).
  */
 static long check_signatures(const struct optreg_dsse *env,
-			     const struct keyring *r)
+			     const struct optreg_keyset *ks)
 {
-	char(*valid)[OPTREG_KEYID_LEN + 1] =
-		optreg_xcalloc(env->nsigs ? env->nsigs : 1, sizeof(*valid));
+	const struct optreg_keyset_key **valid =
+		optreg_xcalloc(env->nsigs + 1, sizeof(*valid));
 	size_t nvalid = 0;
 
 	for (size_t i = 0; i < env->nsigs; i++) {
 		const char *id = env->sigs[i].keyid;
+		const struct optreg_keyset_key *k = NULL;
 		enum optreg_sig_status st = OPTREG_SIG_UNKNOWN_KEY;
 		const char *why;
 
 		if (id[0]) {
-			st = optreg_dsse_verify_one(env, i,
-						    keyring_find(r, id));
+			k = optreg_keyset_find(ks, id);
+			if (k)
+				st = optreg_dsse_verify_one(env, i, k->key);
 		} else {
-			/* No key id: DSSE lets a verifier try each key. */
-			for (size_t k = 0; k < r->n; k++) {
-				st = optreg_dsse_verify_one(env, i, r->keys[k]);
+			for (size_t j = 0; j < ks->n; j++) {
+				st = optreg_dsse_verify_one(env, i,
+							    ks->items[j].key);
 				if (st == OPTREG_SIG_VALID) {
-					id = r->ids[k];
+					k = &ks->items[j];
+					id = k->id;
 					break;
 				}
 			}
@@ -140,10 +112,10 @@ static long check_signatures(const struct optreg_dsse *env,
 		if (st != OPTREG_SIG_VALID)
 			continue;
 		size_t j;
-		for (j = 0; j < nvalid && strcmp(valid[j], id); j++)
+		for (j = 0; j < nvalid && valid[j] != k; j++)
 			;
 		if (j == nvalid)
-			memcpy(valid[nvalid++], id, OPTREG_KEYID_LEN + 1);
+			valid[nvalid++] = k;
 	}
 	free(valid);
 	return (long)nvalid;
@@ -158,21 +130,23 @@ static int verify_with_registry(struct cli_remote *r, const char *file,
 {
 	struct optreg_errors why = OPTREG_ERRORS_INIT;
 	struct optreg_config cfg = {0};
-	struct optreg_keyring kr;
+	struct optreg_keyset ks;
 	json_t *list = NULL;
 	int status;
 
-	optreg_keyring_init(&kr);
+	optreg_keyset_init(&ks);
 	status = cli_check_config_payload(file, env, &cfg);
 	if (status == OPTREG_EXIT_OK)
 		status = cli_remote_call(r, "GET", "/v1/keys", NULL, &list);
 	if (status != OPTREG_EXIT_OK)
 		goto out;
-	optreg_keyring_load(&kr, list);
-	const struct optreg_keyring_key **valid =
+	optreg_keyset_load_list(&ks, list);
+	const struct optreg_keyset_key **valid =
 		optreg_xcalloc(env->nsigs + 1, sizeof(*valid));
-	size_t n = optreg_keyring_verify(&kr, env, cfg.namespace_, NULL, NULL,
-					 valid, &why);
+	struct optreg_sig_policy pol = {.ns = cfg.namespace_,
+					.voice = OPTREG_VOICE_CLIENT};
+	size_t n = 0;
+	optreg_envelope_verify(&ks, env, &pol, valid, &n, &why);
 	for (size_t i = 0; i < n; i++)
 		printf("%s: valid (%s)\n", valid[i]->id,
 		       valid[i]->principal ? valid[i]->principal : "?");
@@ -189,7 +163,7 @@ static int verify_with_registry(struct cli_remote *r, const char *file,
 	}
 out:
 	json_decref(list);
-	optreg_keyring_release(&kr);
+	optreg_keyset_release(&ks);
 	optreg_config_release(&cfg);
 	optreg_errors_release(&why);
 	return status;
@@ -201,7 +175,7 @@ int cmd_verify(int argc, char **argv)
 	const char **keypaths = optreg_xcalloc((size_t)argc, sizeof(char *));
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_buf in = OPTREG_BUF_INIT;
-	struct keyring ring = {NULL, NULL, 0};
+	struct optreg_keyset ring;
 	struct optreg_dsse env;
 	size_t nkeys = 0;
 	long threshold = 1, nvalid = 0;
@@ -209,6 +183,7 @@ int cmd_verify(int argc, char **argv)
 	struct cli_remote remote = {.cmd = "verify"};
 
 	optreg_dsse_init(&env);
+	optreg_keyset_init(&ring);
 	struct cli_string_list keys = {keypaths, 0};
 	const struct cli_option options[] = {
 		CLI_OPT_FLAG("--registry", "keys from the registry", &registry),
@@ -241,7 +216,7 @@ int cmd_verify(int argc, char **argv)
 	}
 
 	if (!registry)
-		status = keyring_load(&ring, keypaths, nkeys);
+		status = keys_load(&ring, keypaths, nkeys);
 	if (status == OPTREG_EXIT_OK)
 		status = cli_read_input("verify", file, &in);
 	if (status != OPTREG_EXIT_OK)
@@ -282,7 +257,7 @@ out:
 	optreg_errors_release(&errs);
 	optreg_buf_release(&in);
 	optreg_dsse_release(&env);
-	keyring_release(&ring);
+	optreg_keyset_release(&ring);
 	cli_remote_close(&remote);
 	free(keypaths);
 	return status;

@@ -4,11 +4,11 @@
  */
 #include "signers.h"
 
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/verify.h"
 #include "../audit.h"
 #include "../auth.h"
 #include "../sql.h"
@@ -244,110 +244,32 @@ int optreg_store_signers_revoke(PGconn *conn, const char *keyid,
 	return rc;
 }
 
-/* A key row fetched for the signature check. */
-struct key_row {
-	const char *keyid;
-	const char *pem;
-	json_t *namespaces;
-	bool revoked;
-};
-
-static bool ns_allowed(json_t *patterns, const char *ns)
-{
-	for (size_t i = 0; i < json_array_size(patterns); i++) {
-		const char *p = json_string_value(json_array_get(patterns, i));
-		if (p && fnmatch(p, ns, 0) == 0)
-			return true;
-	}
-	return false;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /*
- * Checks every signature against the locked key rows; fills `valid` with
- * the distinct key ids whose signatures count (borrowed from `env`).
- * Returns the number of them; errors for the others go to `errs`.
+ * Adds the locked key rows (keyid, public_key, namespaces as JSON text,
+ * revoked) to `ks`. A public key that does not load is kept without its
+ * key, so signatures by it are bad_signature, not unknown_key.
  */
-static size_t check_signatures(const struct optreg_dsse *env,
-			       const struct key_row *rows, size_t nrows,
-			       const char *ns, const char **valid,
-			       struct optreg_errors *errs)
+static void keyset_from_rows(struct optreg_keyset *ks, const PGresult *keys)
 {
-	size_t nvalid = 0;
+	for (int j = 0; j < PQntuples(keys); j++) {
+		struct optreg_errors kerrs = OPTREG_ERRORS_INIT;
+		struct optreg_key *key = NULL;
+		const char *pem = PQgetvalue(keys, j, 1);
+		json_t *ns = json_loads(PQgetvalue(keys, j, 2), 0, NULL);
 
-	for (size_t i = 0; i < env->nsigs; i++) {
-		const char *kid = env->sigs[i].keyid;
-		const struct key_row *row = NULL;
-		enum optreg_sig_status st;
-		char path[48];
-
-		snprintf(path, sizeof(path), "signatures[%zu]", i);
-		for (size_t j = 0; j < nrows && keyid_ok(kid); j++)
-			if (!strcmp(rows[j].keyid, kid))
-				row = &rows[j];
-		if (!row) {
-			st = OPTREG_SIG_UNKNOWN_KEY;
-		} else if (row->revoked) {
-			st = OPTREG_SIG_REVOKED_KEY;
-		} else if (!ns_allowed(row->namespaces, ns)) {
-			st = OPTREG_SIG_NOT_ALLOWED;
-		} else {
-			struct optreg_errors kerrs = OPTREG_ERRORS_INIT;
-			struct optreg_key *key = NULL;
-			st = OPTREG_SIG_BAD_SIGNATURE;
-			if (optreg_key_load_pem(&key, row->pem,
-						strlen(row->pem), &kerrs) == 0)
-				st = optreg_dsse_verify_one(env, i, key);
-			optreg_key_free(key);
-			optreg_errors_release(&kerrs);
-		}
-		if (st == OPTREG_SIG_VALID) {
-			bool seen = false;
-			for (size_t k = 0; k < nvalid; k++)
-				seen |= !strcmp(valid[k], kid);
-			if (!seen)
-				valid[nvalid++] = kid;
-			continue;
-		}
-		struct optreg_error *e;
-		switch (st) {
-		case OPTREG_SIG_UNKNOWN_KEY:
-			e = optreg_errors_add(
-				errs, OPTREG_EDENIED, "unknown_key", path,
-				"key \"%.80s\" is not registered", kid);
-			optreg_error_set_hint(e, "an admin registers keys with "
-						 "`optreg key register`");
-			break;
-		case OPTREG_SIG_REVOKED_KEY:
-			e = optreg_errors_add(errs, OPTREG_EDENIED,
-					      "revoked_key", path,
-					      "key %s is revoked", kid);
-			optreg_error_set_hint(e, "sign with an active key");
-			break;
-		case OPTREG_SIG_NOT_ALLOWED:
-			optreg_errors_add(errs, OPTREG_EDENIED,
-					  "key_not_allowed", path,
-					  "key %s may not sign for namespace "
-					  "%s",
-					  kid, ns);
-			break;
-		default:
-			e = optreg_errors_add(errs, OPTREG_EDENIED,
-					      "bad_signature", path,
-					      "the signature by key %s does "
-					      "not verify",
-					      kid);
-			optreg_error_set_hint(e, "sign the canonical payload's "
-						 "DSSE PAE (`optreg sign`)");
-			break;
-		}
+		if (optreg_key_load_pem(&key, pem, strlen(pem), &kerrs) < 0)
+			key = NULL;
+		optreg_errors_release(&kerrs);
+		optreg_keyset_add_take(
+			ks, PQgetvalue(keys, j, 0), key, NULL, ns,
+			strcmp(PQgetvalue(keys, j, 3), "t") ? NULL : "");
+		json_decref(ns);
 	}
-	qsort(valid, nvalid, sizeof(*valid), cmp_str);
-	return nvalid;
 }
 
 int optreg_store_signers_verify_envelope(PGconn *conn,
@@ -357,7 +279,10 @@ int optreg_store_signers_verify_envelope(PGconn *conn,
 					 struct optreg_errors *errs)
 {
 	struct optreg_buf ids = OPTREG_BUF_INIT;
-	struct key_row *rows = NULL;
+	struct optreg_sig_policy pol = {.ns = ns,
+					.voice = OPTREG_VOICE_REGISTRY};
+	const struct optreg_keyset_key **counted;
+	struct optreg_keyset ks;
 	PGresult *keys = NULL;
 
 	*nvalid = 0;
@@ -378,20 +303,20 @@ int optreg_store_signers_verify_envelope(PGconn *conn,
 	optreg_buf_release(&ids);
 	if (rc)
 		return rc;
-	size_t nrows = (size_t)PQntuples(keys);
-	rows = optreg_xcalloc(nrows + 1, sizeof(*rows));
-	for (size_t j = 0; j < nrows; j++) {
-		rows[j].keyid = PQgetvalue(keys, (int)j, 0);
-		rows[j].pem = PQgetvalue(keys, (int)j, 1);
-		rows[j].namespaces =
-			json_loads(PQgetvalue(keys, (int)j, 2), 0, NULL);
-		rows[j].revoked = !strcmp(PQgetvalue(keys, (int)j, 3), "t");
-	}
-	*nvalid = check_signatures(env, rows, nrows, ns, valid, errs);
-	for (size_t j = 0; j < nrows; j++)
-		json_decref(rows[j].namespaces);
-	free(rows);
-	/* `valid` points into `env`, not into the result: safe to clear. */
+	optreg_keyset_init(&ks);
+	keyset_from_rows(&ks, keys);
 	PQclear(keys);
+	counted = optreg_xcalloc(env->nsigs + 1, sizeof(*counted));
+	optreg_envelope_verify(&ks, env, &pol, counted, nvalid, errs);
+	/* Hand out the ids as `env` holds them: the set is released here. */
+	for (size_t k = 0; k < *nvalid; k++)
+		for (size_t i = 0; i < env->nsigs; i++)
+			if (!strcmp(env->sigs[i].keyid, counted[k]->id)) {
+				valid[k] = env->sigs[i].keyid;
+				break;
+			}
+	qsort(valid, *nvalid, sizeof(*valid), cmp_str);
+	free(counted);
+	optreg_keyset_release(&ks);
 	return 0;
 }

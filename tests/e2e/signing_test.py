@@ -431,7 +431,8 @@ def t_threshold():
 def t_tamper_setup():
     """Versions to tamper with, each verified first (through server A)."""
     W.t = {}
-    for name in ("t-payload", "t-both", "t-envelope", "t-receipt", "t-forged", "t-backdated"):
+    for name in ("t-payload", "t-both", "t-envelope", "t-receipt", "t-forged", "t-backdated",
+                 "t-leaf", "t-proof", "t-legacy"):
         f, c, d = config(A, name)
         expect(optreg("submit", f, "--key", W.alice if name != "t-backdated" else W.bob), 0,
                "submit " + name)
@@ -486,6 +487,38 @@ def t_tamper_in_database():
     # 6. bob's key revoked as from a time before t-backdated@1 was accepted
     W.reg.psql("UPDATE signing_keys SET revoked_at = '2001-02-03T04:05:06Z' WHERE keyid = %s"
                % sql_literal(W.bob_id))
+    # 7-9. receipts re-signed with the registry's own key (a registry that
+    # lies about its audit log): another event's leaf, a changed proof
+    # hash, and a receipt from before audit_leaf existed
+    registry_key = Signer.from_file(W.reg.registry_pub.replace(".pub.pem", ".pem"))
+
+    def resign(name, change):
+        p = json.loads(base64.b64decode(json.loads(
+            stored(A, name, 1, "receipt", "receipts"))["payload"]))
+        change(p)
+        body = json.dumps(p, sort_keys=True, separators=(",", ":")).encode()
+        env = {"payloadType": RECEIPT_TYPE, "payload": base64.b64encode(body).decode(),
+               "signatures": [registry_key.signature(RECEIPT_TYPE, body)]}
+        W.reg.psql("ALTER TABLE receipts DISABLE TRIGGER receipts_immutable; "
+                   "UPDATE receipts SET receipt = %s WHERE %s; "
+                   "ALTER TABLE receipts ENABLE TRIGGER receipts_immutable" % (
+                       sql_literal(json.dumps(env, sort_keys=True, separators=(",", ":"))),
+                       where_version(A, name, 1)))
+        return p
+
+    def other_leaf(p):
+        p["audit_leaf"] = W.reg.psql(
+            "SELECT encode(leaf_hash, 'base64') FROM audit_events WHERE idx = %d"
+            % (p["audit_index"] - 1)).stdout.strip()
+
+    def flip_proof(p):
+        h = bytearray(base64.b64decode(p["audit_inclusion"][0]))
+        h[0] ^= 1
+        p["audit_inclusion"][0] = base64.b64encode(bytes(h)).decode()
+
+    W.leaf_receipt = resign("t-leaf", other_leaf)
+    W.proof_receipt = resign("t-proof", flip_proof)
+    resign("t-legacy", lambda p: p.pop("audit_leaf"))
     eq(stored(A, "t-payload", 1, "encode(payload, 'hex')"), W.altered.hex(), "payload stored")
     W.fresh = fresh_server()
 
@@ -572,6 +605,37 @@ def t_detect_backdated_revocation():
            "version was accepted at " % W.bob_id)
 
 
+def t_detect_receipt_leaf():
+    ref = A + "/t-leaf@1"
+    r = expect(fetch_verify(ref, W.fresh), 1)
+    eq(r.out, b"", "stdout")
+    p = W.leaf_receipt
+    has(r, "receipt.audit_inclusion: expected a proof that audit_leaf %s is leaf %d of the %d "
+           "audit events whose root is %s, got one that does not verify"
+        % (p["audit_leaf"], p["audit_index"], p["audit_tree_size"], p["audit_root"]))
+    lacks(r, "verified:")
+
+
+def t_detect_receipt_proof():
+    ref = A + "/t-proof@1"
+    r = expect(fetch_verify(ref, W.fresh), 1)
+    eq(r.out, b"", "stdout")
+    has(r, "receipt.audit_inclusion: expected a proof that audit_leaf %s is leaf %d"
+        % (W.proof_receipt["audit_leaf"], W.proof_receipt["audit_index"]))
+    r = expect(fetch_verify(ref, W.fresh, True, "--json"), 1, "--json")
+    j = json.loads(r.out)
+    assert any(e["path"] == "receipt.audit_inclusion" for e in j["errors"]), "errors: %r" % j
+
+
+def t_legacy_receipt_passes():
+    _, c, _ = W.t["t-legacy"]
+    r = expect(fetch_verify(A + "/t-legacy@1", W.fresh), 0)
+    eq(r.out, c, "stdout")
+    has(r, "verified: signed by ")
+    has(r, "note: the receipt carries no audit_leaf (it predates it), so its audit inclusion "
+           "proof was not checked")
+
+
 def t_untouched_still_verify():
     for ref, c in ((A + "/bert@1", W.c1), (A + "/carol@1", W.cc1)):
         r = expect(fetch_verify(ref, W.fresh), 0, ref)
@@ -620,6 +684,12 @@ TESTS = [
      t_detect_forged_receipt),
     ("fetch --verify catches a signer key revoked before the version was accepted",
      t_detect_backdated_revocation),
+    ("fetch --verify catches a registry-signed receipt whose audit_leaf is another event's",
+     t_detect_receipt_leaf),
+    ("fetch --verify catches a registry-signed receipt whose inclusion proof was changed",
+     t_detect_receipt_proof),
+    ("fetch --verify passes a receipt without audit_leaf, saying the proof was not checked",
+     t_legacy_receipt_passes),
     ("versions nobody touched still verify through the fresh server", t_untouched_still_verify),
     ("the servers are still up", t_servers_alive),
 ]
