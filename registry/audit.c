@@ -11,6 +11,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "../common/clock.h"
 #include "../common/dsse.h"
 #include "../common/note.h"
 #include "../validator/jcs.h"
@@ -18,14 +19,7 @@
 
 void optreg_audit_now(char out[32])
 {
-	struct timeval tv;
-	struct tm tm;
-
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03uZ",
-		 (unsigned)(tv.tv_usec / 1000) % 1000u);
+	optreg_clock_now_ms(out);
 }
 
 int optreg_audit_append(PGconn *conn, const struct optreg_audit_actor *who,

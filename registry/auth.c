@@ -3,7 +3,6 @@
  */
 #include "auth.h"
 
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +10,11 @@
 #include <zlib.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "../common/buf.h"
+#include "../common/glob.h"
+#include "../common/hash.h"
 #include "audit.h"
 #include "cache_keys.h"
 #include "db.h"
@@ -104,10 +104,7 @@ bool optreg_token_well_formed(const char *token)
 
 void optreg_token_hash(const char *token, unsigned char out[32])
 {
-	unsigned int n = 32;
-
-	if (EVP_Digest(token, strlen(token), out, &n, EVP_sha256(), NULL) != 1)
-		abort();
+	optreg_sha256(token, strlen(token), out);
 }
 
 static bool implies(enum optreg_role have, enum optreg_role need)
@@ -124,7 +121,7 @@ bool optreg_principal_allows(const struct optreg_principal *p,
 		const struct optreg_grant *g = &p->grants[i];
 		if (!implies(g->role, need))
 			continue;
-		if (ns ? fnmatch(g->pattern, ns, 0) == 0
+		if (ns ? optreg_glob_match(g->pattern, ns)
 		       : strcmp(g->pattern, "*") == 0)
 			return true;
 	}
@@ -239,8 +236,7 @@ int optreg_token_create(PGconn *conn, const char *principal,
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		abort();
 	memcpy(id, "tok_", 4);
-	for (int i = 0; i < 8; i++)
-		snprintf(id + 4 + 2 * i, 3, "%02x", rnd[i]);
+	optreg_hex_encode(rnd, sizeof(rnd), id + 4);
 	snprintf(expires, sizeof(expires), "%ld", expires_in);
 
 	rc = optreg_sql_begin(conn, errs);

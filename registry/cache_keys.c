@@ -7,14 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/hash.h"
 #include "registry.h"
 
 void optreg_cache_key_token(const unsigned char hash[32],
 			    char out[OPTREG_CACHE_KEY_TOKEN_LEN])
 {
 	memcpy(out, "tok:", 4);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 4 + 2 * i, 3, "%02x", hash[i]);
+	optreg_hex_encode(hash, 32, out + 4);
 }
 
 void optreg_cache_key_version(struct optreg_buf *out, const char *ns,

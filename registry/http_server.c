@@ -40,6 +40,7 @@
 #include <microhttpd.h>
 #include <openssl/rand.h>
 
+#include "../common/hash.h"
 #include "../common/log.h"
 #include "http_int.h"
 
@@ -158,8 +159,7 @@ static void request_id_new(char out[33])
 			 n);
 		return;
 	}
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	optreg_hex_encode(raw, sizeof(raw), out);
 }
 
 static void request_free(struct http_request *r)

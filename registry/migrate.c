@@ -16,6 +16,7 @@
 #include "../common/alloc.h"
 #include "../common/buf.h"
 #include "../common/hash.h"
+#include "../common/path.h"
 #include "sql.h"
 
 /* pg_advisory_lock key of the migration runner: "optregmg" as a big-endian
@@ -447,26 +448,6 @@ int optreg_migrate_pending(PGconn *conn, const char *dir, int *pending,
 
 char *optreg_migrations_dir(void)
 {
-	const char *env = getenv("OPTREG_MIGRATIONS");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env)
-		return optreg_xstrdup(env);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash) {
-			struct stat st;
-			char *dir;
-
-			*slash = '\0';
-			dir = optreg_xasprintf("%s/../migrations", exe);
-			if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-				return dir;
-			free(dir);
-		}
-	}
-	return optreg_xstrdup("migrations");
+	return optreg_path_beside_exe("OPTREG_MIGRATIONS", "../migrations",
+				      OPTREG_PATH_DIR, 1, "migrations");
 }

@@ -13,7 +13,7 @@
 #include "../common/error.h"
 #include "registry_key.h"
 
-#define OPTREG_RECEIPT_PAYLOAD_TYPE "application/vnd.optreg.receipt.v1+json"
+#include "../common/media.h"
 
 /* Builds and signs the receipt of a new version whose audit event is
  * `audit_index`; appends its RFC 8785 envelope JSON to `out`. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../validator/jcs.h"
+#include "../../common/jsonutil.h"
 #include "../svc/jobs.h"
 #include "api.h"
 
@@ -97,8 +98,7 @@ static void lease(struct api_call *call, const char **patterns, size_t n)
 		return;
 	if (!lease_seconds_or_reply(call, &secs))
 		return;
-	const char *runner =
-		json_string_value(json_object_get(call->body, "runner"));
+	const char *runner = optreg_json_str(call->body, "runner");
 	if (!runner || !*runner || strlen(runner) > 200)
 		runner = call->who.name;
 	struct optreg_audit_actor who = api_actor(call);
@@ -141,8 +141,7 @@ static void handle_job_heartbeat(struct api_call *call)
 	    !api_json_body_or_reply(call) ||
 	    !lease_seconds_or_reply(call, &secs))
 		return;
-	const char *token =
-		json_string_value(json_object_get(call->body, "lease_token"));
+	const char *token = optreg_json_str(call->body, "lease_token");
 	if (!token) {
 		api_problem(call, OPTREG_EBADREQUEST, NULL,
 			    "lease_token is required");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../svc/signers.h"
+#include "../../common/jsonutil.h"
 #include "api.h"
 
 /* Store errors of these routes: a malformed request is 400, not 422. */
@@ -31,9 +32,8 @@ static bool key_or_reply(struct api_call *call, const char **pem,
 	const char *key;
 	json_t *val;
 
-	*pem = json_string_value(json_object_get(call->body, "public_key"));
-	*principal =
-		json_string_value(json_object_get(call->body, "principal"));
+	*pem = optreg_json_str(call->body, "public_key");
+	*principal = optreg_json_str(call->body, "principal");
 	json_object_foreach(call->body, key, val)
 	{
 		if (strcmp(key, "public_key") && strcmp(key, "principal") &&

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../svc/versions.h"
+#include "../../common/jsonutil.h"
 #include "api.h"
 
 static json_t *configs_json(const struct optreg_config_list *l)
@@ -52,8 +53,8 @@ static void search(struct api_call *call, const char *ns, const char *q,
 	struct optreg_config_list list;
 
 	if (state) {
-		after_ns = json_string_value(json_object_get(state, "ns"));
-		after_name = json_string_value(json_object_get(state, "name"));
+		after_ns = optreg_json_str(state, "ns");
+		after_name = optreg_json_str(state, "name");
 		if (!after_ns || !after_name) {
 			api_page_token_bad(call);
 			return;

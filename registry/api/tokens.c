@@ -8,6 +8,8 @@
 
 #include <openssl/crypto.h>
 
+#include "../../common/clock.h"
+#include "../../common/jsonutil.h"
 #include "../svc/tokens.h"
 #include "api.h"
 
@@ -17,8 +19,7 @@ static bool grants_or_reply(struct api_call *call, struct optreg_grant *grants,
 			    size_t *n)
 {
 	struct optreg_errors *errs = &call->errs;
-	const char *principal =
-		json_string_value(json_object_get(call->body, "principal"));
+	const char *principal = optreg_json_str(call->body, "principal");
 	json_t *gs = json_object_get(call->body, "grants");
 	json_t *exp = json_object_get(call->body, "expires_in");
 
@@ -37,10 +38,8 @@ static bool grants_or_reply(struct api_call *call, struct optreg_grant *grants,
 				  "null");
 	for (size_t i = 0; json_is_array(gs) && i < json_array_size(gs); i++) {
 		json_t *g = json_array_get(gs, i);
-		const char *role =
-			json_string_value(json_object_get(g, "role"));
-		const char *pat =
-			json_string_value(json_object_get(g, "namespace"));
+		const char *role = optreg_json_str(g, "role");
+		const char *pat = optreg_json_str(g, "namespace");
 		char path[32];
 		snprintf(path, sizeof(path), "grants[%zu]", i);
 		int r = role ? optreg_role_parse(role) : -1;
@@ -87,8 +86,7 @@ static void token_reply(struct api_call *call, const char *token,
 				      "namespace", grants[i].pattern));
 	if (expires_at) {
 		char ts[32];
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ",
-			 gmtime(&expires_at));
+		optreg_clock_format_s(ts, expires_at);
 		ej = json_string(ts);
 	}
 	optreg_http_json(call->req, 201,
@@ -123,8 +121,7 @@ static void create_token(struct api_call *call,
 	char token[OPTREG_TOKEN_LEN + 1], id[OPTREG_TOKEN_ID_LEN + 1];
 	time_t expires_at = 0;
 
-	const char *principal =
-		json_string_value(json_object_get(call->body, "principal"));
+	const char *principal = optreg_json_str(call->body, "principal");
 	json_t *exp = json_object_get(call->body, "expires_in");
 	struct optreg_audit_actor who = api_actor(call);
 	int rc = optreg_tokens_create(

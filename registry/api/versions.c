@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../common/dsse.h"
+#include "../../common/jsonutil.h"
 #include "../../validator/config.h"
 #include "../../validator/jcs.h"
 #include "../cache_keys.h"
@@ -344,8 +345,7 @@ static void handle_list_versions(struct api_call *call)
 /* A reason of 1 to 1024 characters, and nothing else. */
 static const char *yank_reason_or_reply(struct api_call *call)
 {
-	const char *reason =
-		json_string_value(json_object_get(call->body, "reason"));
+	const char *reason = optreg_json_str(call->body, "reason");
 	size_t chars = 0;
 
 	for (const char *c = reason; c && *c; c++)

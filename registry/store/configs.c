@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/glob.h"
 #include "../sql.h"
 #include "store.h"
 
@@ -61,23 +62,6 @@ void optreg_config_list_release(struct optreg_config_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* Globs of [a-z0-9*?-] become LIKE patterns in a text[] literal; none of
- * those characters is special to LIKE, so nothing needs escaping. */
-static void likes_literal(const char *const *patterns, size_t npatterns,
-			  struct optreg_buf *out)
-{
-	optreg_buf_addch(out, '{');
-	for (size_t i = 0; i < npatterns; i++) {
-		optreg_buf_adds(out, i ? ",\"" : "\"");
-		for (const char *s = patterns[i]; *s; s++)
-			optreg_buf_addch(out, *s == '*'	  ? '%'
-					      : *s == '?' ? '_'
-							  : *s);
-		optreg_buf_addch(out, '"');
-	}
-	optreg_buf_addch(out, '}');
-}
-
 int optreg_store_search(PGconn *conn, const char *const *patterns,
 			size_t npatterns, const char *ns, const char *q,
 			const char *after_ns, const char *after_name, int limit,
@@ -90,7 +74,7 @@ int optreg_store_search(PGconn *conn, const char *const *patterns,
 
 	memset(out, 0, sizeof(*out));
 	if (patterns)
-		likes_literal(patterns, npatterns, &likes);
+		optreg_glob_like_array(patterns, npatterns, &likes);
 	snprintf(ls, sizeof(ls), "%d", limit);
 	const char *p[6] = {
 		patterns ? likes.data : NULL, ns, q, after_ns, after_name, ls};

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "../../common/jsonutil.h"
 #include "../../common/buf.h"
+#include "../../common/glob.h"
+#include "../../common/hash.h"
 #include "../audit.h"
 #include "signers.h"
 #include "../sql.h"
@@ -38,12 +40,7 @@ int optreg_store_jobs_create(PGconn *conn, const char *ns, const char *name,
 
 static void token_hash_hex(const char *token, char out[65])
 {
-	unsigned char h[32];
-	unsigned int n = 32;
-
-	EVP_Digest(token, strlen(token), h, &n, EVP_sha256(), NULL);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", h[i]);
+	optreg_sha256_hex(token, strlen(token), out);
 }
 
 int optreg_store_jobs_requeue_expired(PGconn *conn,
@@ -95,18 +92,8 @@ int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
 	int requeued, rc;
 
 	*job = NULL;
-	if (patterns) {
-		optreg_buf_addch(&likes, '{');
-		for (size_t i = 0; i < npatterns; i++) {
-			optreg_buf_adds(&likes, i ? ",\"" : "\"");
-			for (const char *c = patterns[i]; *c; c++)
-				optreg_buf_addch(&likes, *c == '*'   ? '%'
-							 : *c == '?' ? '_'
-								     : *c);
-			optreg_buf_addch(&likes, '"');
-		}
-		optreg_buf_addch(&likes, '}');
-	}
+	if (patterns)
+		optreg_glob_like_array(patterns, npatterns, &likes);
 	rc = optreg_sql_begin(conn, errs);
 	if (rc)
 		goto out;
@@ -143,8 +130,7 @@ int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
 
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		abort();
-	for (int i = 0; i < 32; i++)
-		snprintf(token + 2 * i, 3, "%02x", rnd[i]);
+	optreg_hex_encode(rnd, sizeof(rnd), token);
 	token_hash_hex(token, hash);
 	snprintf(secs, sizeof(secs), "%d", lease_seconds);
 	const char *p2[4] = {id, runner, hash, secs};
@@ -239,10 +225,10 @@ static bool verdict_matches(json_t *v, long long id, const char *digest,
 {
 	static const char *const results[] = {"pass", "warn", "fail", "error"};
 	json_t *jid = json_object_get(v, "job_id");
-	const char *d = json_string_value(json_object_get(v, "config_digest"));
-	const char *s = json_string_value(json_object_get(v, "suite"));
-	const char *sd = json_string_value(json_object_get(v, "suite_digest"));
-	const char *r = json_string_value(json_object_get(v, "result"));
+	const char *d = optreg_json_str(v, "config_digest");
+	const char *s = optreg_json_str(v, "suite");
+	const char *sd = optreg_json_str(v, "suite_digest");
+	const char *r = optreg_json_str(v, "result");
 	size_t before = errs->len;
 	bool known = false;
 
@@ -370,10 +356,8 @@ int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
 	}
 	if (rc)
 		goto done;
-	const char *result =
-		json_string_value(json_object_get(payload, "result"));
-	const char *sd =
-		json_string_value(json_object_get(payload, "suite_digest"));
+	const char *result = optreg_json_str(payload, "result");
+	const char *sd = optreg_json_str(payload, "suite_digest");
 	char vs[16];
 	snprintf(vs, sizeof(vs), "%d", version);
 	const char *ip[10] = {

@@ -18,8 +18,9 @@
 #include "../../common/dsse.h"
 #include "../../common/error.h"
 
-#define OPTREG_VERDICT_PAYLOAD_TYPE "application/vnd.optreg.verdict.v1+json"
-#define OPTREG_DEFAULT_SUITE	    "ref-v1"
+#include "../../common/media.h"
+
+#define OPTREG_DEFAULT_SUITE "ref-v1"
 
 struct optreg_audit_actor;
 
