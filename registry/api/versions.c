@@ -132,19 +132,15 @@ static bool payload_or_reply(struct api_call *call,
 			     char digest[OPTREG_DIGEST_LEN + 1])
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	struct optreg_buf canon = OPTREG_BUF_INIT;
-	struct optreg_config cfg = {0};
-	struct optreg_doc doc;
+	struct optreg_checked_config cc;
 	bool ok = false;
 
-	optreg_doc_init(&doc);
-	if (optreg_doc_load_json(&doc, env->payload.data, env->payload.len,
-				 &errs) < 0 ||
-	    optreg_config_validate(&doc, &cfg, &errs) < 0 ||
-	    optreg_jcs_serialize(doc.root, &canon, &errs) < 0) {
+	optreg_checked_config_init(&cc);
+	if (optreg_config_load_checked(&cc, NULL, env->payload.data,
+				       env->payload.len, OPTREG_CONFIG_JSON,
+				       &errs) < 0) {
 		api_fail(call, OPTREG_EINVAL, &errs);
-	} else if (canon.len != env->payload.len ||
-		   memcmp(canon.data, env->payload.data, canon.len)) {
+	} else if (!cc.input_canonical) {
 		struct optreg_error *e = optreg_errors_add(
 			&errs, OPTREG_EINVAL, "canonical", "payload",
 			"payload is not RFC 8785 canonical JSON");
@@ -153,18 +149,16 @@ static bool payload_or_reply(struct api_call *call,
 		api_problem(call, OPTREG_ENOTCANONICAL, &errs,
 			    "the payload must be the canonical form of the "
 			    "config (%zu bytes), not %zu bytes of other JSON",
-			    canon.len, env->payload.len);
-	} else if (strcmp(cfg.namespace_, ns) || strcmp(cfg.name, name)) {
+			    cc.canon.len, env->payload.len);
+	} else if (strcmp(cc.cfg.namespace_, ns) || strcmp(cc.cfg.name, name)) {
 		api_problem(call, OPTREG_ENAMEMISMATCH, NULL,
 			    "the config names %s/%s but was sent to %s/%s",
-			    cfg.namespace_, cfg.name, ns, name);
+			    cc.cfg.namespace_, cc.cfg.name, ns, name);
 	} else {
-		optreg_digest(canon.data, canon.len, digest);
+		memcpy(digest, cc.digest, sizeof(cc.digest));
 		ok = true;
 	}
-	optreg_config_release(&cfg);
-	optreg_doc_release(&doc);
-	optreg_buf_release(&canon);
+	optreg_checked_config_release(&cc);
 	optreg_errors_release(&errs);
 	return ok;
 }
@@ -396,29 +390,22 @@ API_HANDLER(handle_validate)
 static void handle_validate(struct api_call *call)
 {
 	struct optreg_http_req *req = call->req;
-	struct optreg_buf canon = OPTREG_BUF_INIT;
-	char digest[OPTREG_DIGEST_LEN + 1];
-	struct optreg_doc doc;
+	struct optreg_checked_config cc;
 
 	if (!api_authenticate_or_reply(call) ||
 	    (!call->who.id[0] &&
 	     !api_authorize_or_reply(call, OPTREG_ROLE_READER, "*")) ||
 	    !api_json_content_type_or_reply(call))
 		return;
-	optreg_doc_init(&doc);
-	if (optreg_doc_load_json(&doc, req->body.data, req->body.len,
-				 &call->errs) < 0 ||
-	    optreg_config_validate(&doc, NULL, &call->errs) < 0 ||
-	    optreg_jcs_serialize(doc.root, &canon, &call->errs) < 0) {
+	optreg_checked_config_init(&cc);
+	if (optreg_config_load_checked(&cc, NULL, req->body.data, req->body.len,
+				       OPTREG_CONFIG_JSON, &call->errs) < 0)
 		api_fail(call, OPTREG_EINVAL, &call->errs);
-	} else {
-		optreg_digest(canon.data, canon.len, digest);
-		optreg_http_json(
-			req, 200,
-			json_pack("{s:b, s:s}", "valid", 1, "digest", digest));
-	}
-	optreg_doc_release(&doc);
-	optreg_buf_release(&canon);
+	else
+		optreg_http_json(req, 200,
+				 json_pack("{s:b, s:s}", "valid", 1, "digest",
+					   cc.digest));
+	optreg_checked_config_release(&cc);
 }
 
 const struct optreg_http_route api_versions_routes[] = {
