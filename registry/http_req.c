@@ -270,35 +270,6 @@ void optreg_http_json(struct optreg_http_req *req, unsigned status,
 	json_decref(body);
 }
 
-/* The registry's errors[] items: {path, rule, message} plus hint, line and
- * col when set. This is the API's shape (docs/api.md), narrower than
- * optreg_errors_to_json's, which the wire does not carry today. */
-static json_t *problem_errors(const struct optreg_errors *errs)
-{
-	json_t *arr = json_array();
-
-	for (size_t i = 0; i < errs->len; i++) {
-		const struct optreg_error *e = &errs->items[i];
-		json_t *item = json_object();
-
-		json_object_set_new(item, "path",
-				    optreg_json_text(e->path ? e->path : ""));
-		json_object_set_new(item, "rule", optreg_json_text(e->rule));
-		json_object_set_new(item, "message",
-				    optreg_json_text(e->message));
-		if (e->hint)
-			json_object_set_new(item, "hint",
-					    optreg_json_text(e->hint));
-		if (e->line > 0)
-			json_object_set_new(item, "line",
-					    json_integer(e->line));
-		if (e->col > 0)
-			json_object_set_new(item, "col", json_integer(e->col));
-		json_array_append_new(arr, item);
-	}
-	return arr;
-}
-
 void optreg_http_problem(struct optreg_http_req *req, unsigned status,
 			 const char *code, const struct optreg_errors *errs,
 			 const char *fmt, ...)
@@ -322,7 +293,7 @@ void optreg_http_problem(struct optreg_http_req *req, unsigned status,
 	json_object_set_new(p, "title", json_string(status_title(status)));
 	json_object_set_new(p, "status", json_integer(status));
 	if (errs && errs->len)
-		json_object_set_new(p, "errors", problem_errors(errs));
+		json_object_set_new(p, "errors", optreg_errors_to_json(errs));
 
 	optreg_buf_reset(&req->resp);
 	req->status = status;

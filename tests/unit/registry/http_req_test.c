@@ -50,6 +50,7 @@ static void test_problem_shape(void **state)
 	e = optreg_errors_add(&errs, OPTREG_EINVAL, "required", "spec.lr",
 			      "is required");
 	optreg_error_set_hint(e, "add spec.lr");
+	optreg_error_set_detail(e, "the peak learning rate");
 	e->line = 3;
 	e->col = 5;
 	optreg_buf_adds(&req.resp, "leftover");
@@ -83,8 +84,12 @@ static void test_problem_shape(void **state)
 			    "rid-1");
 	items = json_object_get(j, "errors");
 	assert_int_equal(json_array_size(items), 2);
+	/* Items are optreg_errors_to_json's: code, path, rule, message, then
+	 * detail, hint, line and col where set. */
 	it = json_array_get(items, 0);
-	assert_int_equal(json_object_size(it), 3);
+	assert_int_equal(json_object_size(it), 4);
+	assert_string_equal(json_string_value(json_object_get(it, "code")),
+			    optreg_code_problem(OPTREG_EINVAL));
 	assert_string_equal(json_string_value(json_object_get(it, "path")),
 			    "spec.betas[1]");
 	assert_string_equal(json_string_value(json_object_get(it, "rule")),
@@ -92,7 +97,9 @@ static void test_problem_shape(void **state)
 	assert_string_equal(json_string_value(json_object_get(it, "message")),
 			    "must be less than 1 (got 1)");
 	it = json_array_get(items, 1);
-	assert_int_equal(json_object_size(it), 6);
+	assert_int_equal(json_object_size(it), 8);
+	assert_string_equal(json_string_value(json_object_get(it, "detail")),
+			    "the peak learning rate");
 	assert_string_equal(json_string_value(json_object_get(it, "hint")),
 			    "add spec.lr");
 	assert_int_equal(json_integer_value(json_object_get(it, "line")), 3);
