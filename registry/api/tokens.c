@@ -23,7 +23,7 @@ static bool grants_or_reply(struct api_call *call, struct optreg_grant *grants,
 	json_t *gs = json_object_get(call->body, "grants");
 	json_t *exp = json_object_get(call->body, "expires_in");
 
-	if (!principal || !*principal || strlen(principal) > 200)
+	if (!optreg_tokens_principal_valid(principal))
 		optreg_errors_add(errs, OPTREG_EINVAL, "required", "principal",
 				  "must be a string of 1 to 200 characters");
 	if (!json_is_array(gs) || json_array_size(gs) < 1 ||
@@ -42,26 +42,9 @@ static bool grants_or_reply(struct api_call *call, struct optreg_grant *grants,
 		const char *pat = optreg_json_str(g, "namespace");
 		char path[32];
 		snprintf(path, sizeof(path), "grants[%zu]", i);
-		int r = role ? optreg_role_parse(role) : -1;
-		if (r < 0) {
-			optreg_errors_add(errs, OPTREG_EINVAL, "enum", path,
-					  "role must be one of reader, "
-					  "submitter, approver, runner, "
-					  "auditor, admin");
-			continue;
-		}
-		if (!pat)
-			pat = "*";
-		if (!optreg_pattern_valid(pat)) {
-			optreg_errors_add(errs, OPTREG_EINVAL, "pattern", path,
-					  "namespace must be a name or a glob "
-					  "of a-z, 0-9, '-', '*', '?'");
-			continue;
-		}
-		grants[*n].role = (enum optreg_role)r;
-		snprintf(grants[*n].pattern, sizeof(grants[*n].pattern), "%s",
-			 pat);
-		(*n)++;
+		if (optreg_tokens_grant_parse(role, pat, path, &grants[*n],
+					      errs) == 0)
+			(*n)++;
 	}
 	if (errs->len) {
 		api_problem(call, OPTREG_EBADREQUEST, errs,

@@ -3,9 +3,42 @@
  */
 #include "tokens.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "../cache.h"
 #include "../registry.h"
 #include "svc.h"
+
+bool optreg_tokens_principal_valid(const char *principal)
+{
+	return principal && *principal && strlen(principal) <= 200;
+}
+
+int optreg_tokens_grant_parse(const char *role, const char *pattern,
+			      const char *path, struct optreg_grant *out,
+			      struct optreg_errors *errs)
+{
+	int r = role ? optreg_role_parse(role) : -1;
+
+	if (r < 0) {
+		optreg_errors_add(errs, OPTREG_EINVAL, "enum", path,
+				  "role must be one of reader, submitter, "
+				  "approver, runner, auditor, admin");
+		return OPTREG_EINVAL;
+	}
+	if (!pattern)
+		pattern = "*";
+	if (!optreg_pattern_valid(pattern)) {
+		optreg_errors_add(errs, OPTREG_EINVAL, "pattern", path,
+				  "namespace must be a name or a glob of "
+				  "a-z, 0-9, '-', '*', '?'");
+		return OPTREG_EINVAL;
+	}
+	out->role = (enum optreg_role)r;
+	snprintf(out->pattern, sizeof(out->pattern), "%s", pattern);
+	return 0;
+}
 
 int optreg_tokens_create(struct registry *reg,
 			 const struct optreg_audit_actor *who,

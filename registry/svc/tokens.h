@@ -5,6 +5,7 @@
 #ifndef OPTREG_SVC_TOKENS_H
 #define OPTREG_SVC_TOKENS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -12,6 +13,19 @@
 #include "../auth.h"
 
 struct registry;
+
+/* True when `principal` may name a token's holder: 1 to 200 characters. */
+bool optreg_tokens_principal_valid(const char *principal);
+
+/*
+ * Parses one grant: `role` (NULL is unknown) and the namespace `pattern`
+ * (NULL: "*") into `out`. Returns 0, or OPTREG_EINVAL with one error at
+ * `path`: rule "enum" (unknown role; checked first) or "pattern" (not a
+ * name or glob). The messages are the API's (POST /v1/tokens).
+ */
+int optreg_tokens_grant_parse(const char *role, const char *pattern,
+			      const char *path, struct optreg_grant *out,
+			      struct optreg_errors *errs);
 
 /* Creates a token with `grants` (audited); writes the token, shown once,
  * its id and its expiry (0: never). `expires_in` 0: never. */
