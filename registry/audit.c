@@ -17,6 +17,44 @@
 #include "../validator/jcs.h"
 #include "sql.h"
 
+/* clang-format off */
+static const char SQL_AUDIT_APPEND[] =
+	"SELECT audit_append($1, $2::timestamptz, $3, $4,"
+	" $5)";
+
+static const char SQL_AUDIT_SIZE[] =
+	"SELECT size FROM audit_head";
+
+static const char SQL_AUDIT_NODE[] =
+	"SELECT hash FROM audit_nodes WHERE level = "
+	"$1::smallint AND idx = $2::bigint";
+
+static const char SQL_AUDIT_ENTRIES[] =
+	"SELECT idx, encode(leaf_hash, 'base64'), event"
+	"  FROM audit_events"
+	" WHERE ($1::text IS NULL OR actor = $1)"
+	"   AND ($2::text IS NULL OR action = $2)"
+	"   AND ($3::text IS NULL OR target = $3)"
+	"   AND ($4::timestamptz IS NULL OR time >= $4::timestamptz)"
+	"   AND ($5::timestamptz IS NULL OR time < $5::timestamptz)"
+	"   AND idx >= $6::bigint"
+	"   AND ($7::bigint IS NULL OR idx < $7::bigint)"
+	" ORDER BY idx LIMIT $8::int";
+
+static const char SQL_CHECKPOINT_LATEST[] =
+	"SELECT size, note FROM audit_checkpoints"
+	" ORDER BY size DESC LIMIT 1";
+
+static const char SQL_CHECKPOINT_LAST_ROOT[] =
+	"SELECT size, root FROM audit_checkpoints"
+	" ORDER BY size DESC LIMIT 1";
+
+static const char SQL_CHECKPOINT_INSERT[] =
+	"INSERT INTO audit_checkpoints (size, root, note,"
+	" registry_keyid) VALUES ($1::bigint, $2, $3, $4)"
+	" ON CONFLICT (size) DO NOTHING";
+/* clang-format on */
+
 void optreg_audit_now(char out[32])
 {
 	optreg_clock_now_ms(out);
@@ -46,10 +84,8 @@ int optreg_audit_append(PGconn *conn, const struct optreg_audit_actor *who,
 	const char *p[5] = {event.data, now,
 			    who->principal ? who->principal : "", action,
 			    target};
-	rc = optreg_sql_exec(conn,
-			     "SELECT audit_append($1, $2::timestamptz, $3, $4,"
-			     " $5)",
-			     5, p, PGRES_TUPLES_OK, &res, errs);
+	rc = optreg_sql_exec(conn, SQL_AUDIT_APPEND, 5, p, PGRES_TUPLES_OK,
+			     &res, errs);
 	if (rc)
 		goto out;
 	if (index)
@@ -83,8 +119,8 @@ int optreg_audit_append_alone(PGconn *conn,
 int optreg_audit_size(PGconn *conn, uint64_t *size, struct optreg_errors *errs)
 {
 	PGresult *res;
-	int rc = optreg_sql_exec(conn, "SELECT size FROM audit_head", 0, NULL,
-				 PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec(conn, SQL_AUDIT_SIZE, 0, NULL, PGRES_TUPLES_OK,
+				 &res, errs);
 
 	if (rc)
 		return rc;
@@ -110,10 +146,7 @@ static int db_get(void *ctx, struct optreg_subtree st, optreg_hash out)
 	snprintf(lv, sizeof(lv), "%u", st.level);
 	snprintf(ix, sizeof(ix), "%" PRIu64, st.index);
 	/* Binary results: the hash comes back as 32 raw bytes. */
-	res = PQexecParams(g->conn,
-			   "SELECT hash FROM audit_nodes WHERE level = "
-			   "$1::smallint AND idx = $2::bigint",
-			   2, NULL, p, NULL, NULL, 1);
+	res = PQexecParams(g->conn, SQL_AUDIT_NODE, 2, NULL, p, NULL, NULL, 1);
 	int rc = optreg_sql_check(g->conn, res, PGRES_TUPLES_OK, g->errs);
 	if (rc == 0 && (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 32)) {
 		optreg_errors_add(g->errs, OPTREG_EINTERNAL, "audit_store",
@@ -209,19 +242,8 @@ int optreg_audit_entries(PGconn *conn, const struct optreg_audit_filter *f,
 	snprintf(start, sizeof(start), "%" PRId64, f->start);
 	snprintf(end, sizeof(end), "%" PRId64, f->end);
 	snprintf(limit, sizeof(limit), "%d", f->limit + 1);
-	int rc = optreg_sql_exec(
-		conn,
-		"SELECT idx, encode(leaf_hash, 'base64'), event"
-		"  FROM audit_events"
-		" WHERE ($1::text IS NULL OR actor = $1)"
-		"   AND ($2::text IS NULL OR action = $2)"
-		"   AND ($3::text IS NULL OR target = $3)"
-		"   AND ($4::timestamptz IS NULL OR time >= $4::timestamptz)"
-		"   AND ($5::timestamptz IS NULL OR time < $5::timestamptz)"
-		"   AND idx >= $6::bigint"
-		"   AND ($7::bigint IS NULL OR idx < $7::bigint)"
-		" ORDER BY idx LIMIT $8::int",
-		8, p, PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec(conn, SQL_AUDIT_ENTRIES, 8, p, PGRES_TUPLES_OK,
+				 &res, errs);
 	if (rc)
 		return rc;
 	int n = PQntuples(res);
@@ -247,10 +269,8 @@ int optreg_audit_checkpoint_latest(PGconn *conn, char **note, uint64_t *size,
 				   struct optreg_errors *errs)
 {
 	PGresult *res;
-	int rc = optreg_sql_exec(conn,
-				 "SELECT size, note FROM audit_checkpoints"
-				 " ORDER BY size DESC LIMIT 1",
-				 0, NULL, PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec(conn, SQL_CHECKPOINT_LATEST, 0, NULL,
+				 PGRES_TUPLES_OK, &res, errs);
 
 	*note = NULL;
 	*size = 0;
@@ -289,10 +309,8 @@ int optreg_audit_checkpoint_make(PGconn *conn,
 	rc = optreg_audit_size(conn, &n, errs);
 	if (rc)
 		goto fail;
-	rc = optreg_sql_exec(conn,
-			     "SELECT size, root FROM audit_checkpoints"
-			     " ORDER BY size DESC LIMIT 1",
-			     0, NULL, PGRES_TUPLES_OK, &res, errs);
+	rc = optreg_sql_exec(conn, SQL_CHECKPOINT_LAST_ROOT, 0, NULL,
+			     PGRES_TUPLES_OK, &res, errs);
 	if (rc)
 		goto fail;
 	if (PQntuples(res)) {
@@ -349,11 +367,8 @@ int optreg_audit_checkpoint_make(PGconn *conn,
 	snprintf(ns, sizeof(ns), "%" PRIu64, n);
 	const char *p[4] = {ns, (const char *)root, note.data, rk->keyid};
 	int lengths[4] = {0, 32, 0, 0}, formats[4] = {0, 1, 0, 0};
-	res = PQexecParams(conn,
-			   "INSERT INTO audit_checkpoints (size, root, note,"
-			   " registry_keyid) VALUES ($1::bigint, $2, $3, $4)"
-			   " ON CONFLICT (size) DO NOTHING",
-			   4, NULL, p, lengths, formats, 0);
+	res = PQexecParams(conn, SQL_CHECKPOINT_INSERT, 4, NULL, p, lengths,
+			   formats, 0);
 	rc = optreg_sql_check(conn, res, PGRES_COMMAND_OK, errs);
 	if (rc)
 		goto fail;

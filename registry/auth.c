@@ -21,6 +21,35 @@
 #include "registry.h"
 #include "sql.h"
 
+/* clang-format off */
+static const char SQL_TOKEN_LOOKUP[] =
+	"SELECT t.id, t.principal, t.token_hash,"
+	"       t.revoked_at IS NOT NULL,"
+	"       coalesce(t.expires_at <= now(), false),"
+	"       coalesce(extract(epoch FROM t.expires_at)::bigint, 0),"
+	"       g.role, g.namespace_pattern"
+	"  FROM tokens t LEFT JOIN token_grants g ON g.token_id = t.id"
+	" WHERE t.token_hash = $1";
+
+static const char SQL_TOKEN_INSERT[] =
+	"INSERT INTO tokens (id, principal, token_hash, created_by,"
+	"                    expires_at)"
+	" VALUES ($1, $2, $3, $4, now() + ($5::bigint * interval '1 "
+	"s'))"
+	" RETURNING coalesce(extract(epoch FROM expires_at)::bigint, "
+	"0)";
+
+static const char SQL_TOKEN_GRANT_INSERT[] =
+	"INSERT INTO token_grants (token_id, role,"
+	" namespace_pattern) VALUES ($1, $2, $3)"
+	" ON CONFLICT DO NOTHING";
+
+static const char SQL_TOKEN_REVOKE[] =
+	"WITH r AS (UPDATE tokens SET revoked_at = now()"
+	"            WHERE id = $1 AND revoked_at IS NULL RETURNING id)"
+	" SELECT pg_notify('optreg_cache', 'token:' || id) FROM r";
+/* clang-format on */
+
 static const char *const role_names[] = {"reader", "submitter", "approver",
 					 "runner", "auditor",	"admin"};
 
@@ -153,16 +182,8 @@ int optreg_token_lookup(PGconn *conn, const unsigned char hash[32],
 
 	memset(out, 0, sizeof(*out));
 	*why = NULL;
-	PGresult *res = PQexecParams(
-		conn,
-		"SELECT t.id, t.principal, t.token_hash,"
-		"       t.revoked_at IS NOT NULL,"
-		"       coalesce(t.expires_at <= now(), false),"
-		"       coalesce(extract(epoch FROM t.expires_at)::bigint, 0),"
-		"       g.role, g.namespace_pattern"
-		"  FROM tokens t LEFT JOIN token_grants g ON g.token_id = t.id"
-		" WHERE t.token_hash = $1",
-		1, NULL, params, lengths, formats, 0);
+	PGresult *res = PQexecParams(conn, SQL_TOKEN_LOOKUP, 1, NULL, params,
+				     lengths, formats, 0);
 	if (optreg_db_conn_failed(conn, res)) {
 		rc = OPTREG_EUNAVAILABLE;
 		goto out;
@@ -245,15 +266,8 @@ int optreg_token_create(PGconn *conn, const char *principal,
 	const char *p[5] = {id, principal, (const char *)hash, who->principal,
 			    expires_in > 0 ? expires : NULL};
 	int lengths[5] = {0, 0, 32, 0, 0}, formats[5] = {0, 0, 1, 0, 0};
-	PGresult *res = PQexecParams(
-		conn,
-		"INSERT INTO tokens (id, principal, token_hash, created_by,"
-		"                    expires_at)"
-		" VALUES ($1, $2, $3, $4, now() + ($5::bigint * interval '1 "
-		"s'))"
-		" RETURNING coalesce(extract(epoch FROM expires_at)::bigint, "
-		"0)",
-		5, NULL, p, lengths, formats, 0);
+	PGresult *res = PQexecParams(conn, SQL_TOKEN_INSERT, 5, NULL, p,
+				     lengths, formats, 0);
 	rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
 	if (rc == 0 && expires_at)
 		*expires_at = (time_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -261,11 +275,8 @@ int optreg_token_create(PGconn *conn, const char *principal,
 	for (size_t i = 0; rc == 0 && i < ngrants; i++) {
 		const char *gp[3] = {id, optreg_role_name(grants[i].role),
 				     grants[i].pattern};
-		res = PQexecParams(conn,
-				   "INSERT INTO token_grants (token_id, role,"
-				   " namespace_pattern) VALUES ($1, $2, $3)"
-				   " ON CONFLICT DO NOTHING",
-				   3, NULL, gp, NULL, NULL, 0);
+		res = PQexecParams(conn, SQL_TOKEN_GRANT_INSERT, 3, NULL, gp,
+				   NULL, NULL, 0);
 		rc = optreg_sql_check(conn, res, PGRES_COMMAND_OK, errs);
 		PQclear(res);
 	}
@@ -303,12 +314,8 @@ int optreg_token_revoke(PGconn *conn, const char *id,
 
 	if (rc)
 		return rc;
-	rc = optreg_sql_exec(
-		conn,
-		"WITH r AS (UPDATE tokens SET revoked_at = now()"
-		"            WHERE id = $1 AND revoked_at IS NULL RETURNING id)"
-		" SELECT pg_notify('optreg_cache', 'token:' || id) FROM r",
-		1, p, PGRES_TUPLES_OK, &res, errs);
+	rc = optreg_sql_exec(conn, SQL_TOKEN_REVOKE, 1, p, PGRES_TUPLES_OK,
+			     &res, errs);
 	if (rc == 0 && PQntuples(res) == 0) {
 		optreg_errors_add(errs, OPTREG_ENOTFOUND, "not_found", NULL,
 				  "no active token with id \"%s\"", id);
@@ -412,12 +419,12 @@ int optreg_auth_authenticate(struct registry *reg, const char *authorization,
 	optreg_buf_release(&cached);
 
 	uint64_t gen = optreg_cache_generation(cache);
-	PGconn *c = optreg_db_acquire(reg->db, reg->db_wait_ms);
+	PGconn *c = optreg_pool_get(reg->db, reg->db_wait_ms);
 	if (!c)
 		return OPTREG_EUNAVAILABLE;
 	const char *why;
 	int rc = optreg_token_lookup(c, hash, p, &why);
-	optreg_db_release(reg->db, c, rc == OPTREG_EUNAVAILABLE);
+	optreg_pool_put(reg->db, c, rc == OPTREG_EUNAVAILABLE);
 	if (rc == OPTREG_EUNAUTH)
 		optreg_errors_add(errs, OPTREG_EUNAUTH, "unauthorized", NULL,
 				  "the token is unknown, expired or revoked");

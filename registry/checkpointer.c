@@ -28,7 +28,7 @@ static void checkpointer_tick(struct optreg_checkpointer *cp,
 			      time_t *pending_since)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	PGconn *c = optreg_db_acquire(cp->r->db, 1000);
+	PGconn *c = optreg_pool_get(cp->r->db, 1000);
 	uint64_t size = 0, latest = 0;
 	char *note = NULL;
 	int rc = c ? optreg_audit_size(c, &size, &errs) : OPTREG_EUNAVAILABLE;
@@ -55,7 +55,7 @@ static void checkpointer_tick(struct optreg_checkpointer *cp,
 		}
 	}
 	if (c)
-		optreg_db_release(cp->r->db, c, rc == OPTREG_EUNAVAILABLE);
+		optreg_pool_put(cp->r->db, c, rc == OPTREG_EUNAVAILABLE);
 	for (size_t i = 0; rc && rc != OPTREG_EUNAVAILABLE && i < errs.len; i++)
 		fprintf(stderr,
 			"{\"level\":\"error\",\"msg\":\"checkpoint\","

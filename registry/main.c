@@ -19,6 +19,7 @@
 #include "checkpointer.h"
 #include "registry.h"
 #include "settings.h"
+#include "svc/tokens.h"
 
 #define VERSION "0.1.0"
 
@@ -197,7 +198,7 @@ static int cmd_token(const struct optreg_settings *o)
 	}
 	if (strcmp(o->args[1], "create"))
 		return usage_error("unknown token command \"%s\"", o->args[1]);
-	if (!o->principal || !*o->principal || strlen(o->principal) > 200)
+	if (!optreg_tokens_principal_valid(o->principal))
 		return usage_error("token create needs --principal NAME "
 				   "(1 to 200 characters)");
 	if (!o->nroles)
@@ -210,15 +211,15 @@ static int cmd_token(const struct optreg_settings *o)
 				   "a-z, 0-9, '-', '*', '?' (got %s)",
 				   pattern);
 	for (int i = 0; i < o->nroles; i++) {
-		int r = optreg_role_parse(o->roles[i]);
-		if (r < 0)
+		/* The pattern is valid: only the role can be refused. */
+		if (optreg_tokens_grant_parse(o->roles[i], pattern, "role",
+					      &grants[i], &errs)) {
+			optreg_errors_release(&errs);
 			return usage_error("unknown role \"%s\"; roles: "
 					   "reader, submitter, approver, "
 					   "runner, auditor, admin",
 					   o->roles[i]);
-		grants[i].role = (enum optreg_role)r;
-		snprintf(grants[i].pattern, sizeof(grants[i].pattern), "%s",
-			 pattern);
+		}
 	}
 	if (need_database(o))
 		return 1;
@@ -297,7 +298,7 @@ static int cmd_serve(const struct optreg_settings *o)
 				"pool\n");
 		goto out;
 	}
-	PGconn *c = optreg_db_acquire(r.db, 5000);
+	PGconn *c = optreg_pool_get(r.db, 5000);
 	if (!c) {
 		fprintf(stderr, "optreg-server: cannot reach the database\n"
 				"hint: check OPTREG_DATABASE_URL and that "
@@ -305,7 +306,7 @@ static int cmd_serve(const struct optreg_settings *o)
 		goto out;
 	}
 	int mrc = optreg_migrate_pending(c, r.migrations_dir, &pending, &errs);
-	optreg_db_release(r.db, c, mrc == OPTREG_EUNAVAILABLE);
+	optreg_pool_put(r.db, c, mrc == OPTREG_EUNAVAILABLE);
 	if (mrc) {
 		print_errors(&errs);
 		goto out;
@@ -317,12 +318,12 @@ static int cmd_serve(const struct optreg_settings *o)
 			pending, pending == 1 ? " is" : "s are");
 		goto out;
 	}
-	c = optreg_db_acquire(r.db, 5000);
+	c = optreg_pool_get(r.db, 5000);
 	mrc = c ? optreg_registry_key_load(c, o->registry_key, false, &r.key,
 					   &errs)
 		: OPTREG_EUNAVAILABLE;
 	if (c)
-		optreg_db_release(r.db, c, mrc == OPTREG_EUNAVAILABLE);
+		optreg_pool_put(r.db, c, mrc == OPTREG_EUNAVAILABLE);
 	if (mrc) {
 		print_errors(&errs);
 		fprintf(stderr, "hint: `optreg-server migrate` creates the "

@@ -155,7 +155,7 @@ static void slot_return(struct optreg_db *db, struct db_slot *s, PGconn *conn)
 	pthread_mutex_unlock(&db->lock);
 }
 
-PGconn *optreg_db_acquire(struct optreg_db *db, int timeout_ms)
+PGconn *optreg_pool_get(struct optreg_db *db, int timeout_ms)
 {
 	struct db_slot *s = NULL;
 	struct timespec deadline;
@@ -247,7 +247,7 @@ PGconn *optreg_db_acquire(struct optreg_db *db, int timeout_ms)
 	return NULL;
 }
 
-void optreg_db_release(struct optreg_db *db, PGconn *conn, bool broken)
+void optreg_pool_put(struct optreg_db *db, PGconn *conn, bool broken)
 {
 	struct db_slot *s = NULL;
 

@@ -38,13 +38,18 @@ void optreg_db_close(struct optreg_db *db);
  * Callers must not leave session state behind (SET, LISTEN, prepared
  * statements under generated names): the next borrower inherits it.
  */
-PGconn *optreg_db_acquire(struct optreg_db *db, int timeout_ms);
+PGconn *optreg_pool_get(struct optreg_db *db, int timeout_ms);
 
 /* Returns a connection. `broken` (e.g. after a connection-level error)
  * makes the pool reset it before its next use. A connection left inside a
  * transaction is rolled back; one left busy (results not read) is treated
  * as broken. NULL is a no-op. */
-void optreg_db_release(struct optreg_db *db, PGconn *conn, bool broken);
+void optreg_pool_put(struct optreg_db *db, PGconn *conn, bool broken);
+
+/* The names before the rename, for branches written against them; remove
+ * once nothing uses them. */
+#define optreg_db_acquire optreg_pool_get
+#define optreg_db_release optreg_pool_put
 
 /* Pool gauges for /metrics: connections borrowed, connections open and not
  * borrowed, and the maximum. Any pointer may be NULL. */

@@ -18,6 +18,17 @@ static const char SQL_RECEIPT_INSERT[] =
 	" SELECT c.id, $3::int, $4, $5 FROM configs c"
 	" JOIN namespaces n ON n.id = c.namespace_id"
 	" WHERE n.name = $1 AND c.name = $2";
+
+static const char SQL_AUDIT_LEAF[] =
+	"SELECT encode(leaf_hash, 'base64') FROM "
+	"audit_events WHERE idx = $1::bigint";
+
+static const char SQL_RECEIPT_GET[] =
+	"SELECT r.receipt FROM receipts r"
+	" JOIN configs c ON c.id = r.config_id"
+	" JOIN namespaces n ON n.id = c.namespace_id"
+	" WHERE n.name = $1 AND c.name = $2"
+	"   AND r.version = $3::int";
 /* clang-format on */
 
 /*
@@ -34,10 +45,8 @@ static int add_audit_leaf(PGconn *conn, int64_t index, json_t *payload,
 	int rc;
 
 	snprintf(ix, sizeof(ix), "%lld", (long long)index);
-	rc = optreg_sql_exec(conn,
-			     "SELECT encode(leaf_hash, 'base64') FROM "
-			     "audit_events WHERE idx = $1::bigint",
-			     1, p, PGRES_TUPLES_OK, &res, errs);
+	rc = optreg_sql_exec(conn, SQL_AUDIT_LEAF, 1, p, PGRES_TUPLES_OK, &res,
+			     errs);
 	if (rc)
 		return rc;
 	if (PQntuples(res) != 1) {
@@ -105,13 +114,8 @@ int optreg_receipt_get(PGconn *conn, const char *ns, const char *name,
 
 	*receipt = NULL;
 	snprintf(vs, sizeof(vs), "%d", version);
-	int rc = optreg_sql_exec(conn,
-				 "SELECT r.receipt FROM receipts r"
-				 " JOIN configs c ON c.id = r.config_id"
-				 " JOIN namespaces n ON n.id = c.namespace_id"
-				 " WHERE n.name = $1 AND c.name = $2"
-				 "   AND r.version = $3::int",
-				 3, p, PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec(conn, SQL_RECEIPT_GET, 3, p, PGRES_TUPLES_OK,
+				 &res, errs);
 	if (rc)
 		return rc;
 	if (PQntuples(res) > 0)

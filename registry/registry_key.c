@@ -11,6 +11,20 @@
 #include "sql.h"
 #include "store/store.h"
 
+/* clang-format off */
+static const char SQL_REGISTRY_KEY_INSERT[] =
+	"INSERT INTO registry_keys (keyid, "
+	"public_key) VALUES ($1, $2)"
+	" ON CONFLICT (keyid) DO NOTHING";
+
+static const char SQL_REGISTRY_KEYS_LIST[] =
+	"SELECT keyid, public_key, "
+	TS("created_at")
+	", "
+	TS("retired_at")
+	" FROM registry_keys ORDER BY created_at";
+/* clang-format on */
+
 int optreg_registry_key_load(PGconn *conn, const char *path, bool create,
 			     struct optreg_registry_key *out,
 			     struct optreg_errors *errs)
@@ -57,11 +71,8 @@ int optreg_registry_key_load(PGconn *conn, const char *path, bool create,
 	if (rc == 0) {
 		const char *p[2] = {out->keyid, pem.data};
 		PGresult *res;
-		rc = optreg_sql_exec(conn,
-				     "INSERT INTO registry_keys (keyid, "
-				     "public_key) VALUES ($1, $2)"
-				     " ON CONFLICT (keyid) DO NOTHING",
-				     2, p, PGRES_COMMAND_OK, &res, errs);
+		rc = optreg_sql_exec(conn, SQL_REGISTRY_KEY_INSERT, 2, p,
+				     PGRES_COMMAND_OK, &res, errs);
 		PQclear(res);
 	}
 	optreg_buf_release(&pem);
@@ -80,11 +91,8 @@ int optreg_registry_keys_list(PGconn *conn, json_t **out,
 			      struct optreg_errors *errs)
 {
 	PGresult *res;
-	int rc = optreg_sql_exec(
-		conn,
-		"SELECT keyid, public_key, " TS("created_at") ", " TS(
-			"retired_at") " FROM registry_keys ORDER BY created_at",
-		0, NULL, PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec(conn, SQL_REGISTRY_KEYS_LIST, 0, NULL,
+				 PGRES_TUPLES_OK, &res, errs);
 
 	*out = NULL;
 	if (rc)

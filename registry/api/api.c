@@ -31,7 +31,7 @@ void api_dispatch(struct optreg_http_req *req, api_handler fn)
 
 	fn(&call);
 	if (call.conn)
-		optreg_db_release(call.reg->db, call.conn, call.conn_broken);
+		optreg_pool_put(call.reg->db, call.conn, call.conn_broken);
 	json_decref(call.body);
 	optreg_principal_release(&call.who);
 	optreg_errors_release(&call.errs);
@@ -354,7 +354,7 @@ void api_audit_denied(struct api_call *call, const char *target,
 	struct optreg_http_req *req = call->req;
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_audit_actor who = api_actor(call);
-	PGconn *c = optreg_db_acquire(call->reg->db, call->reg->db_wait_ms);
+	PGconn *c = optreg_pool_get(call->reg->db, call->reg->db_wait_ms);
 
 	json_object_set_new(details, "method", json_string(req->method));
 	json_object_set_new(details, "route",
@@ -366,7 +366,7 @@ void api_audit_denied(struct api_call *call, const char *target,
 	}
 	int rc = optreg_audit_append_alone(c, &who, "write.denied", target,
 					   details, &errs);
-	optreg_db_release(call->reg->db, c, rc == OPTREG_EUNAVAILABLE);
+	optreg_pool_put(call->reg->db, c, rc == OPTREG_EUNAVAILABLE);
 	if (rc)
 		api_log_internal(call, &errs);
 	optreg_errors_release(&errs);

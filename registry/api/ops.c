@@ -11,7 +11,7 @@ static void handle_readyz(struct api_call *call)
 {
 	int pending = 0;
 
-	call->conn = optreg_db_acquire(call->reg->db, call->reg->db_wait_ms);
+	call->conn = optreg_pool_get(call->reg->db, call->reg->db_wait_ms);
 	if (!call->conn) {
 		api_problem(call, OPTREG_EUNAVAILABLE, NULL,
 			    "the database is unreachable");

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "../../common/jsonutil.h"
+#include "../../common/verify.h"
 #include "../../common/buf.h"
 #include "../../common/glob.h"
 #include "../../common/hash.h"
@@ -17,6 +18,96 @@
 #include "signers.h"
 #include "../sql.h"
 #include "store.h"
+
+/* clang-format off */
+static const char SQL_JOB_INSERT[] =
+	"INSERT INTO jobs (config_id, version, suite)"
+	" SELECT c.id, $3::int, $4 FROM configs c"
+	" JOIN namespaces n ON n.id = c.namespace_id"
+	" WHERE n.name = $1 AND c.name = $2"
+	" ON CONFLICT DO NOTHING";
+
+static const char SQL_JOBS_REQUEUE_EXPIRED[] =
+	"UPDATE jobs SET"
+	" state = CASE WHEN attempts >= max_attempts THEN 'failed'"
+	"              ELSE 'queued' END,"
+	" lease_owner = NULL, lease_token_hash = NULL,"
+	" lease_expires_at = NULL, updated_at = now()"
+	" WHERE id IN (SELECT id FROM jobs WHERE state = 'leased'"
+	"              AND lease_expires_at < now()"
+	"              FOR UPDATE SKIP LOCKED)"
+	" RETURNING id, state, attempts";
+
+static const char SQL_JOB_NEXT_QUEUED[] =
+	"SELECT j.id FROM jobs j"
+	" JOIN configs c ON c.id = j.config_id"
+	" JOIN namespaces n ON n.id = c.namespace_id"
+	" WHERE j.state = 'queued'"
+	"   AND ($1::text[] IS NULL OR n.name LIKE ANY ($1::text[]))"
+	" ORDER BY j.id LIMIT 1 FOR UPDATE OF j SKIP LOCKED";
+
+static const char SQL_JOB_LEASE[] =
+	"UPDATE jobs j SET state = 'leased', attempts = attempts + 1,"
+	" lease_owner = $2, lease_token_hash = decode($3, 'hex'),"
+	" lease_expires_at = now() + ($4::int * interval '1 s'),"
+	" updated_at = now()"
+	" FROM configs c, namespaces n, versions v"
+	" WHERE j.id = $1::bigint AND c.id = j.config_id"
+	"   AND n.id = c.namespace_id AND v.config_id = j.config_id"
+	"   AND v.version = j.version"
+	" RETURNING j.id, n.name, c.name, j.version, v.digest, j.suite,"
+	"  j.attempts, "
+	TS("j.lease_expires_at");
+
+static const char SQL_JOB_HEARTBEAT[] =
+	"UPDATE jobs SET lease_expires_at = now() + ($3::int * "
+	"interval '1 s'), updated_at = now()"
+	" WHERE id = $1::bigint AND state = 'leased'"
+	"   AND lease_expires_at >= now()"
+	"   AND lease_token_hash = decode($2, 'hex')"
+	" RETURNING "
+	TS("lease_expires_at");
+
+static const char SQL_JOB_LEASE_STATE[] =
+	"SELECT j.state, j.lease_token_hash = decode($2, 'hex')"
+	"       AND j.lease_expires_at >= now(),"
+	"       n.name, c.name, j.version, v.digest, j.suite,"
+	"       (SELECT verdict FROM verdicts WHERE job_id = j.id)"
+	"  FROM jobs j JOIN configs c ON c.id = j.config_id"
+	"  JOIN namespaces n ON n.id = c.namespace_id"
+	"  JOIN versions v ON v.config_id = j.config_id"
+	"   AND v.version = j.version"
+	" WHERE j.id = $1::bigint FOR UPDATE OF j";
+
+static const char SQL_VERDICT_INSERT[] =
+	"INSERT INTO verdicts (job_id, config_id, version, suite,"
+	" suite_digest, result, runner, runner_keyid, verdict)"
+	" SELECT $1::bigint, c.id, $4::int, $5, $6, $7, $8, $9, $10"
+	" FROM configs c JOIN namespaces n ON n.id = c.namespace_id"
+	" WHERE n.name = $2 AND c.name = $3";
+
+static const char SQL_JOB_DONE[] =
+	"UPDATE jobs SET state = 'done',"
+	" lease_expires_at = NULL,"
+	" lease_token_hash = NULL,"
+	" updated_at = now() WHERE id = $1::bigint";
+
+static const char SQL_VERDICTS_LIST[] =
+	"SELECT d.job_id, d.suite, d.suite_digest, d.result, d.runner,"
+	"       d.runner_keyid, "
+	TS("d.created_at")
+	", d.verdict"
+	"  FROM versions v JOIN configs c ON "
+	"c.id = v.config_id"
+	"  JOIN namespaces n ON n.id = "
+	"c.namespace_id"
+	"  LEFT JOIN verdicts d ON d.config_id "
+	"= v.config_id"
+	"   AND d.version = v.version"
+	" WHERE n.name = $1 AND c.name = $2 "
+	"AND v.version = $3::int"
+	" ORDER BY d.created_at DESC";
+/* clang-format on */
 
 int optreg_store_jobs_create(PGconn *conn, const char *ns, const char *name,
 			     int version, const char *suite,
@@ -28,11 +119,7 @@ int optreg_store_jobs_create(PGconn *conn, const char *ns, const char *name,
 
 	snprintf(vs, sizeof(vs), "%d", version);
 	int rc = optreg_sql_exec(conn,
-				 "INSERT INTO jobs (config_id, version, suite)"
-				 " SELECT c.id, $3::int, $4 FROM configs c"
-				 " JOIN namespaces n ON n.id = c.namespace_id"
-				 " WHERE n.name = $1 AND c.name = $2"
-				 " ON CONFLICT DO NOTHING",
+				 SQL_JOB_INSERT,
 				 4, p, PGRES_COMMAND_OK, &res, errs);
 	PQclear(res);
 	return rc;
@@ -50,15 +137,7 @@ int optreg_store_jobs_requeue_expired(PGconn *conn,
 	PGresult *res;
 	int rc = optreg_sql_exec(
 		conn,
-		"UPDATE jobs SET"
-		" state = CASE WHEN attempts >= max_attempts THEN 'failed'"
-		"              ELSE 'queued' END,"
-		" lease_owner = NULL, lease_token_hash = NULL,"
-		" lease_expires_at = NULL, updated_at = now()"
-		" WHERE id IN (SELECT id FROM jobs WHERE state = 'leased'"
-		"              AND lease_expires_at < now()"
-		"              FOR UPDATE SKIP LOCKED)"
-		" RETURNING id, state, attempts",
+		SQL_JOBS_REQUEUE_EXPIRED,
 		0, NULL, PGRES_TUPLES_OK, &res, errs);
 
 	*requeued = 0;
@@ -105,12 +184,7 @@ int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
 	const char *p1[1] = {patterns ? likes.data : NULL};
 	rc = optreg_sql_exec(
 		conn,
-		"SELECT j.id FROM jobs j"
-		" JOIN configs c ON c.id = j.config_id"
-		" JOIN namespaces n ON n.id = c.namespace_id"
-		" WHERE j.state = 'queued'"
-		"   AND ($1::text[] IS NULL OR n.name LIKE ANY ($1::text[]))"
-		" ORDER BY j.id LIMIT 1 FOR UPDATE OF j SKIP LOCKED",
+		SQL_JOB_NEXT_QUEUED,
 		1, p1, PGRES_TUPLES_OK, &res, errs);
 	if (rc)
 		goto fail;
@@ -136,16 +210,7 @@ int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
 	const char *p2[4] = {id, runner, hash, secs};
 	rc = optreg_sql_exec(
 		conn,
-		"UPDATE jobs j SET state = 'leased', attempts = attempts + 1,"
-		" lease_owner = $2, lease_token_hash = decode($3, 'hex'),"
-		" lease_expires_at = now() + ($4::int * interval '1 s'),"
-		" updated_at = now()"
-		" FROM configs c, namespaces n, versions v"
-		" WHERE j.id = $1::bigint AND c.id = j.config_id"
-		"   AND n.id = c.namespace_id AND v.config_id = j.config_id"
-		"   AND v.version = j.version"
-		" RETURNING j.id, n.name, c.name, j.version, v.digest, j.suite,"
-		"  j.attempts, " TS("j.lease_expires_at"),
+		SQL_JOB_LEASE,
 		4, p2, PGRES_TUPLES_OK, &res, errs);
 	if (rc)
 		goto fail;
@@ -193,12 +258,7 @@ int optreg_store_jobs_heartbeat(PGconn *conn, long long id, const char *token,
 	token_hash_hex(token, hash);
 	int rc = optreg_sql_exec(
 		conn,
-		"UPDATE jobs SET lease_expires_at = now() + ($3::int * "
-		"interval '1 s'), updated_at = now()"
-		" WHERE id = $1::bigint AND state = 'leased'"
-		"   AND lease_expires_at >= now()"
-		"   AND lease_token_hash = decode($2, 'hex')"
-		" RETURNING " TS("lease_expires_at"),
+		SQL_JOB_HEARTBEAT,
 		3, p, PGRES_TUPLES_OK, &res, errs);
 	if (rc)
 		return rc;
@@ -223,33 +283,11 @@ int optreg_store_jobs_heartbeat(PGconn *conn, long long id, const char *token,
 static bool verdict_matches(json_t *v, long long id, const char *digest,
 			    const char *suite, struct optreg_errors *errs)
 {
-	static const char *const results[] = {"pass", "warn", "fail", "error"};
-	json_t *jid = json_object_get(v, "job_id");
-	const char *d = optreg_json_str(v, "config_digest");
-	const char *s = optreg_json_str(v, "suite");
-	const char *sd = optreg_json_str(v, "suite_digest");
-	const char *r = optreg_json_str(v, "result");
-	size_t before = errs->len;
-	bool known = false;
+	const struct optreg_verdict_expect want = {
+		.job_id = id, .config_digest = digest, .suite = suite};
 
-	if (!json_is_integer(jid) || json_integer_value(jid) != id)
-		optreg_errors_add(errs, OPTREG_EINVAL, "mismatch", "job_id",
-				  "must be %lld, the job posted to", id);
-	if (!d || strcmp(d, digest))
-		optreg_errors_add(errs, OPTREG_EINVAL, "mismatch",
-				  "config_digest", "must be %s", digest);
-	if (!s || strcmp(s, suite))
-		optreg_errors_add(errs, OPTREG_EINVAL, "mismatch", "suite",
-				  "must be \"%s\"", suite);
-	if (!sd || strlen(sd) != 71 || strncmp(sd, "sha256:", 7))
-		optreg_errors_add(errs, OPTREG_EINVAL, "type", "suite_digest",
-				  "must be a sha256: digest");
-	for (int i = 0; r && i < 4; i++)
-		known |= !strcmp(r, results[i]);
-	if (!known)
-		optreg_errors_add(errs, OPTREG_EINVAL, "enum", "result",
-				  "must be one of pass, warn, fail, error");
-	return errs->len == before;
+	return optreg_verdict_check(v, &want, OPTREG_VOICE_REGISTRY, NULL,
+				    errs) == 0;
 }
 
 int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
@@ -275,15 +313,7 @@ int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
 		return rc;
 	rc = optreg_sql_exec(
 		conn,
-		"SELECT j.state, j.lease_token_hash = decode($2, 'hex')"
-		"       AND j.lease_expires_at >= now(),"
-		"       n.name, c.name, j.version, v.digest, j.suite,"
-		"       (SELECT verdict FROM verdicts WHERE job_id = j.id)"
-		"  FROM jobs j JOIN configs c ON c.id = j.config_id"
-		"  JOIN namespaces n ON n.id = c.namespace_id"
-		"  JOIN versions v ON v.config_id = j.config_id"
-		"   AND v.version = j.version"
-		" WHERE j.id = $1::bigint FOR UPDATE OF j",
+		SQL_JOB_LEASE_STATE,
 		2, p, PGRES_TUPLES_OK, &res, errs);
 	if (rc)
 		goto fail;
@@ -365,21 +395,14 @@ int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
 		sd,  result, who->principal, valid[0], envelope_canon};
 	rc = optreg_sql_exec(
 		conn,
-		"INSERT INTO verdicts (job_id, config_id, version, suite,"
-		" suite_digest, result, runner, runner_keyid, verdict)"
-		" SELECT $1::bigint, c.id, $4::int, $5, $6, $7, $8, $9, $10"
-		" FROM configs c JOIN namespaces n ON n.id = c.namespace_id"
-		" WHERE n.name = $2 AND c.name = $3",
+		SQL_VERDICT_INSERT,
 		10, ip, PGRES_COMMAND_OK, &res, errs);
 	PQclear(res);
 	res = NULL;
 	if (rc == 0) {
 		rc = optreg_sql_exec(
 			conn,
-			"UPDATE jobs SET state = 'done',"
-			" lease_expires_at = NULL,"
-			" lease_token_hash = NULL,"
-			" updated_at = now() WHERE id = $1::bigint",
+			SQL_JOB_DONE,
 			1, ip, PGRES_COMMAND_OK, &res, errs);
 		PQclear(res);
 		res = NULL;
@@ -433,19 +456,7 @@ int optreg_store_verdicts_list(PGconn *conn, const char *ns, const char *name,
 	snprintf(vs, sizeof(vs), "%d", version);
 	int rc = optreg_sql_exec(
 		conn,
-		"SELECT d.job_id, d.suite, d.suite_digest, d.result, d.runner,"
-		"       d.runner_keyid, " TS(
-			"d.created_at") ", d.verdict"
-					"  FROM versions v JOIN configs c ON "
-					"c.id = v.config_id"
-					"  JOIN namespaces n ON n.id = "
-					"c.namespace_id"
-					"  LEFT JOIN verdicts d ON d.config_id "
-					"= v.config_id"
-					"   AND d.version = v.version"
-					" WHERE n.name = $1 AND c.name = $2 "
-					"AND v.version = $3::int"
-					" ORDER BY d.created_at DESC",
+		SQL_VERDICTS_LIST,
 		3, p, PGRES_TUPLES_OK, &res, errs);
 	if (rc)
 		return rc;

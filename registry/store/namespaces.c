@@ -15,6 +15,18 @@ static const char SQL_THRESHOLD[] =
 	"SELECT coalesce((SELECT signature_threshold"
 	" FROM namespace_settings WHERE namespace = $1),"
 	" 1)";
+
+static const char SQL_THRESHOLD_LOCK[] =
+	"SELECT coalesce((SELECT signature_threshold FROM"
+	" namespace_settings WHERE namespace = $1 FOR "
+	"UPDATE), 1)";
+
+static const char SQL_THRESHOLD_UPSERT[] =
+	"INSERT INTO namespace_settings (namespace,"
+	" signature_threshold, updated_by) VALUES ($1, $2::int,"
+	" $3) ON CONFLICT (namespace) DO UPDATE SET"
+	" signature_threshold = EXCLUDED.signature_threshold,"
+	" updated_at = now(), updated_by = EXCLUDED.updated_by";
 /* clang-format on */
 
 int optreg_store_namespaces_get(PGconn *conn, const char *ns, json_t **out,
@@ -23,9 +35,7 @@ int optreg_store_namespaces_get(PGconn *conn, const char *ns, json_t **out,
 	const char *p[1] = {ns};
 	PGresult *res;
 	int rc = optreg_sql_exec(conn,
-				 "SELECT coalesce((SELECT signature_threshold"
-				 " FROM namespace_settings WHERE namespace ="
-				 " $1), 1)",
+				 SQL_THRESHOLD,
 				 1, p, PGRES_TUPLES_OK, &res, errs);
 
 	*out = NULL;
@@ -51,9 +61,7 @@ int optreg_store_namespaces_put(PGconn *conn, const char *ns, int threshold,
 	if (rc)
 		return rc;
 	rc = optreg_sql_exec(conn,
-			     "SELECT coalesce((SELECT signature_threshold FROM"
-			     " namespace_settings WHERE namespace = $1 FOR "
-			     "UPDATE), 1)",
+			     SQL_THRESHOLD_LOCK,
 			     1, p, PGRES_TUPLES_OK, &res, errs);
 	int before = rc == 0 ? atoi(PQgetvalue(res, 0, 0)) : 0;
 	PQclear(res);
@@ -61,11 +69,7 @@ int optreg_store_namespaces_put(PGconn *conn, const char *ns, int threshold,
 	if (rc == 0)
 		rc = optreg_sql_exec(
 			conn,
-			"INSERT INTO namespace_settings (namespace,"
-			" signature_threshold, updated_by) VALUES ($1, $2::int,"
-			" $3) ON CONFLICT (namespace) DO UPDATE SET"
-			" signature_threshold = EXCLUDED.signature_threshold,"
-			" updated_at = now(), updated_by = EXCLUDED.updated_by",
+			SQL_THRESHOLD_UPSERT,
 			3, p, PGRES_COMMAND_OK, &res, errs);
 	PQclear(res);
 	if (rc == 0 && before != threshold)

@@ -18,6 +18,46 @@
 	"keyid, principal, public_key, to_json(namespaces)::text, " TS(        \
 		"created_at") ", created_by, " TS("revoked_at")
 
+/* clang-format off */
+static const char SQL_SIGNER_INSERT[] =
+	"INSERT INTO signing_keys (keyid, principal, "
+	"public_key, namespaces, created_by)"
+	" VALUES ($1, $2, $3, $4::text[], $5)"
+	" ON CONFLICT (keyid) DO NOTHING"
+	" RETURNING "
+	KEY_COLUMNS;
+
+static const char SQL_SIGNERS_LIST[] =
+	"SELECT "
+	KEY_COLUMNS
+	" FROM signing_keys"
+	" WHERE $1::text IS NULL OR principal = $1"
+	" ORDER BY created_at, keyid";
+
+static const char SQL_SIGNER_GET[] =
+	"SELECT "
+	KEY_COLUMNS
+	" FROM signing_keys WHERE keyid = $1";
+
+static const char SQL_SIGNER_LOCK[] =
+	"SELECT revoked_at IS NULL FROM "
+	"signing_keys WHERE keyid = $1 FOR "
+	"UPDATE";
+
+static const char SQL_SIGNER_REVOKE[] =
+	"UPDATE signing_keys SET"
+	" revoked_at = coalesce(revoked_at, now()),"
+	" revoked_by = coalesce(revoked_by, $2)"
+	" WHERE keyid = $1 RETURNING "
+	KEY_COLUMNS;
+
+static const char SQL_SIGNERS_OF_ENVELOPE[] =
+	"SELECT keyid, public_key, to_json(namespaces)"
+	"::text, revoked_at IS NOT NULL FROM "
+	"signing_keys WHERE keyid = ANY ($1::text[])"
+	" FOR SHARE";
+/* clang-format on */
+
 static bool keyid_ok(const char *s)
 {
 	if (!s || strlen(s) != OPTREG_KEYID_LEN)
@@ -107,13 +147,8 @@ int optreg_store_signers_add(PGconn *conn, const char *public_pem,
 	rc = optreg_sql_begin(conn, errs);
 	if (rc)
 		goto out;
-	rc = optreg_sql_exec(conn,
-			     "INSERT INTO signing_keys (keyid, principal, "
-			     "public_key, namespaces, created_by)"
-			     " VALUES ($1, $2, $3, $4::text[], $5)"
-			     " ON CONFLICT (keyid) DO NOTHING"
-			     " RETURNING " KEY_COLUMNS,
-			     5, p, PGRES_TUPLES_OK, &res, errs);
+	rc = optreg_sql_exec(conn, SQL_SIGNER_INSERT, 5, p, PGRES_TUPLES_OK,
+			     &res, errs);
 	if (rc == 0 && PQntuples(res) == 0) {
 		optreg_errors_add(errs, OPTREG_ECONFLICT, "conflict",
 				  "public_key", "key %s is already registered",
@@ -146,11 +181,8 @@ int optreg_store_signers_list(PGconn *conn, const char *principal, json_t **out,
 {
 	const char *p[1] = {principal};
 	PGresult *res;
-	int rc = optreg_sql_exec(conn,
-				 "SELECT " KEY_COLUMNS " FROM signing_keys"
-				 " WHERE $1::text IS NULL OR principal = $1"
-				 " ORDER BY created_at, keyid",
-				 1, p, PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec(conn, SQL_SIGNERS_LIST, 1, p, PGRES_TUPLES_OK,
+				 &res, errs);
 
 	*out = NULL;
 	if (rc)
@@ -195,10 +227,7 @@ static int one_key(PGconn *conn, const char *sql, const char *keyid,
 int optreg_store_signers_get(PGconn *conn, const char *keyid, json_t **out,
 			     struct optreg_errors *errs)
 {
-	return one_key(conn,
-		       "SELECT " KEY_COLUMNS
-		       " FROM signing_keys WHERE keyid = $1",
-		       keyid, NULL, out, errs);
+	return one_key(conn, SQL_SIGNER_GET, keyid, NULL, out, errs);
 }
 
 int optreg_store_signers_revoke(PGconn *conn, const char *keyid,
@@ -214,23 +243,15 @@ int optreg_store_signers_revoke(PGconn *conn, const char *keyid,
 	 * Only the first revocation is an event. */
 	PGresult *res;
 	const char *p[2] = {keyid, who->principal};
-	rc = keyid_ok(keyid)
-		     ? optreg_sql_exec(conn,
-				       "SELECT revoked_at IS NULL FROM "
-				       "signing_keys WHERE keyid = $1 FOR "
-				       "UPDATE",
-				       1, p, PGRES_TUPLES_OK, &res, errs)
-		     : (res = NULL, 0);
+	rc = keyid_ok(keyid) ? optreg_sql_exec(conn, SQL_SIGNER_LOCK, 1, p,
+					       PGRES_TUPLES_OK, &res, errs)
+			     : (res = NULL, 0);
 	bool first = rc == 0 && res && PQntuples(res) == 1 &&
 		     !strcmp(PQgetvalue(res, 0, 0), "t");
 	PQclear(res);
 	if (rc == 0)
-		rc = one_key(conn,
-			     "UPDATE signing_keys SET"
-			     " revoked_at = coalesce(revoked_at, now()),"
-			     " revoked_by = coalesce(revoked_by, $2)"
-			     " WHERE keyid = $1 RETURNING " KEY_COLUMNS,
-			     keyid, who->principal, out, errs);
+		rc = one_key(conn, SQL_SIGNER_REVOKE, keyid, who->principal,
+			     out, errs);
 	if (rc == 0 && first)
 		rc = optreg_audit_append(conn, who, "key.revoked", keyid, NULL,
 					 NULL, errs);
@@ -294,12 +315,8 @@ int optreg_store_signers_verify_envelope(PGconn *conn,
 					env->sigs[i].keyid);
 	optreg_buf_addch(&ids, '}');
 	const char *kp[1] = {ids.data};
-	int rc = optreg_sql_exec(conn,
-				 "SELECT keyid, public_key, to_json(namespaces)"
-				 "::text, revoked_at IS NOT NULL FROM "
-				 "signing_keys WHERE keyid = ANY ($1::text[])"
-				 " FOR SHARE",
-				 1, kp, PGRES_TUPLES_OK, &keys, errs);
+	int rc = optreg_sql_exec(conn, SQL_SIGNERS_OF_ENVELOPE, 1, kp,
+				 PGRES_TUPLES_OK, &keys, errs);
 	optreg_buf_release(&ids);
 	if (rc)
 		return rc;

@@ -8,10 +8,10 @@
 
 PGconn *optreg_svc_conn(struct registry *reg)
 {
-	return optreg_db_acquire(reg->db, reg->db_wait_ms);
+	return optreg_pool_get(reg->db, reg->db_wait_ms);
 }
 
 void optreg_svc_put(struct registry *reg, PGconn *c, int rc)
 {
-	optreg_db_release(reg->db, c, rc == OPTREG_EUNAVAILABLE);
+	optreg_pool_put(reg->db, c, rc == OPTREG_EUNAVAILABLE);
 }

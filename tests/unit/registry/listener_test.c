@@ -102,17 +102,17 @@ static void test_listener_receives_notifications(void **state)
 	assert_int_equal(heard_resets(&h), 1);
 
 	assert_int_equal(optreg_db_open(&db, conninfo, 1), 0);
-	PGconn *c = optreg_db_acquire(db, 1000);
+	PGconn *c = optreg_pool_get(db, 1000);
 	assert_non_null(c);
 	notify(c, "tag:ns/a/prod");
 	notify(c, "digest:sha256:00");
 	/* Notifications are sent at commit: none from a rolled-back one. */
 	exec_ok(c, "BEGIN");
 	notify(c, "never");
-	optreg_db_release(db, c, false);
-	c = optreg_db_acquire(db, 1000);
+	optreg_pool_put(db, c, false);
+	c = optreg_pool_get(db, 1000);
 	notify(c, "");
-	optreg_db_release(db, c, false);
+	optreg_pool_put(db, c, false);
 
 	WAIT_UNTIL(heard_count(&h) >= 3, 5000);
 	sleep_ms(50);
@@ -161,12 +161,12 @@ static void test_pool_and_listener_survive_restart(void **state)
 
 	(void)state;
 	assert_int_equal(optreg_db_open(&db, conninfo, 2), 0);
-	c = optreg_db_acquire(db, 1000);
-	c2 = optreg_db_acquire(db, 1000);
+	c = optreg_pool_get(db, 1000);
+	c2 = optreg_pool_get(db, 1000);
 	assert_non_null(c);
 	assert_non_null(c2);
-	optreg_db_release(db, c, false);
-	optreg_db_release(db, c2, false);
+	optreg_pool_put(db, c, false);
+	optreg_pool_put(db, c2, false);
 	assert_int_equal(optreg_db_listen_start(&l, conninfo, CHANNEL,
 						heard_notify, heard_reset, &h),
 			 0);
@@ -179,7 +179,7 @@ static void test_pool_and_listener_survive_restart(void **state)
 
 	/* The idle connections are dead; no new one can be made. */
 	int64_t t0 = now_ms();
-	assert_null(optreg_db_acquire(db, 1000));
+	assert_null(optreg_pool_get(db, 1000));
 	assert_true(now_ms() - t0 < 3000);
 	optreg_db_stats(db, &in_use, &idle, NULL);
 	assert_int_equal(in_use, 0);
@@ -196,11 +196,11 @@ static void test_pool_and_listener_survive_restart(void **state)
 
 	/* The pool heals itself. */
 	c = NULL;
-	WAIT_UNTIL((c = optreg_db_acquire(db, 1000)) != NULL, 10000);
+	WAIT_UNTIL((c = optreg_pool_get(db, 1000)) != NULL, 10000);
 	assert_non_null(c);
 	assert_query(c, "SELECT 42", "42");
 	notify(c, "after restart");
-	optreg_db_release(db, c, false);
+	optreg_pool_put(db, c, false);
 	WAIT_UNTIL(heard_count(&h) >= 1, 5000);
 	assert_int_equal(heard_count(&h), 1);
 	assert_string_equal(h.payloads[0], "after restart");

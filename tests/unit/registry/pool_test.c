@@ -53,7 +53,7 @@ static void test_pool_acquire_release(void **state)
 	assert_int_equal(idle, 0); /* lazy: nothing connected yet */
 	assert_int_equal(size, 2);
 
-	PGconn *c = optreg_db_acquire(db, 1000);
+	PGconn *c = optreg_pool_get(db, 1000);
 	assert_non_null(c);
 	assert_query(c, "SELECT 1 + 1", "2");
 	/* Our defaults are in, the caller's settings win. */
@@ -62,20 +62,20 @@ static void test_pool_acquire_release(void **state)
 	optreg_db_stats(db, &in_use, &idle, NULL);
 	assert_int_equal(in_use, 1);
 	assert_int_equal(idle, 0);
-	optreg_db_release(db, c, false);
+	optreg_pool_put(db, c, false);
 	optreg_db_stats(db, &in_use, &idle, NULL);
 	assert_int_equal(in_use, 0);
 	assert_int_equal(idle, 1);
 
 	/* The open connection is lent again rather than a new one made. */
-	PGconn *again = optreg_db_acquire(db, 1000);
+	PGconn *again = optreg_pool_get(db, 1000);
 	assert_ptr_equal(again, c);
-	PGconn *second = optreg_db_acquire(db, 1000);
+	PGconn *second = optreg_pool_get(db, 1000);
 	assert_non_null(second);
 	assert_ptr_not_equal(second, c);
-	optreg_db_release(db, again, false);
-	optreg_db_release(db, second, false);
-	optreg_db_release(db, NULL, false);
+	optreg_pool_put(db, again, false);
+	optreg_pool_put(db, second, false);
+	optreg_pool_put(db, NULL, false);
 
 	optreg_db_counters_get(db, &n);
 	assert_int_equal(n.acquired, 3);
@@ -95,7 +95,7 @@ static void *release_later(void *arg)
 	struct later *l = arg;
 
 	sleep_ms(l->ms);
-	optreg_db_release(l->db, l->conn, false);
+	optreg_pool_put(l->db, l->conn, false);
 	return NULL;
 }
 
@@ -107,28 +107,28 @@ static void test_pool_exhausted_times_out(void **state)
 
 	(void)state;
 	assert_int_equal(optreg_db_open(&db, conninfo, 1), 0);
-	PGconn *c = optreg_db_acquire(db, 1000);
+	PGconn *c = optreg_pool_get(db, 1000);
 	assert_non_null(c);
 
 	int64_t t0 = now_ms();
-	assert_null(optreg_db_acquire(db, 200));
+	assert_null(optreg_pool_get(db, 200));
 	int64_t waited = now_ms() - t0;
 	assert_true(waited >= 190);
 	assert_true(waited < 1500);
 	t0 = now_ms();
-	assert_null(optreg_db_acquire(db, 0));
+	assert_null(optreg_pool_get(db, 0));
 	assert_true(now_ms() - t0 < 100);
 
 	/* A release wakes a waiter long before its timeout. */
 	struct later l = {db, c, 100};
 	assert_int_equal(pthread_create(&t, NULL, release_later, &l), 0);
 	t0 = now_ms();
-	PGconn *c2 = optreg_db_acquire(db, 10000);
+	PGconn *c2 = optreg_pool_get(db, 10000);
 	waited = now_ms() - t0;
 	pthread_join(t, NULL);
 	assert_ptr_equal(c2, c);
 	assert_true(waited < 2000);
-	optreg_db_release(db, c2, false);
+	optreg_pool_put(db, c2, false);
 
 	optreg_db_counters_get(db, &n);
 	assert_int_equal(n.timeouts, 2);
@@ -141,7 +141,7 @@ static void *borrow_many(void *arg)
 	long failures = 0;
 
 	for (int i = 0; i < 50; i++) {
-		PGconn *c = optreg_db_acquire(db, 5000);
+		PGconn *c = optreg_pool_get(db, 5000);
 		if (!c) {
 			failures++;
 			continue;
@@ -151,7 +151,7 @@ static void *borrow_many(void *arg)
 		failures += PQresultStatus(res) != PGRES_TUPLES_OK;
 		PQclear(res);
 		/* Every fifth borrower reports its connection broken. */
-		optreg_db_release(db, c, i % 5 == 4);
+		optreg_pool_put(db, c, i % 5 == 4);
 	}
 	return (void *)failures;
 }
@@ -188,13 +188,13 @@ static void test_pool_release_rolls_back(void **state)
 
 	(void)state;
 	assert_int_equal(optreg_db_open(&db, conninfo, 1), 0);
-	PGconn *c = optreg_db_acquire(db, 1000);
+	PGconn *c = optreg_pool_get(db, 1000);
 	assert_non_null(c);
 	exec_ok(c, "BEGIN; CREATE TABLE pool_rollback (id int)");
 	assert_int_equal(PQtransactionStatus(c), PQTRANS_INTRANS);
-	optreg_db_release(db, c, false);
+	optreg_pool_put(db, c, false);
 
-	c = optreg_db_acquire(db, 1000);
+	c = optreg_pool_get(db, 1000);
 	assert_non_null(c);
 	assert_int_equal(PQtransactionStatus(c), PQTRANS_IDLE);
 	assert_query(c, "SELECT to_regclass('pool_rollback')", "(null)");
@@ -203,12 +203,12 @@ static void test_pool_release_rolls_back(void **state)
 	exec_ok(c, "BEGIN");
 	PQclear(PQexec(c, "SELECT 1/0"));
 	assert_int_equal(PQtransactionStatus(c), PQTRANS_INERROR);
-	optreg_db_release(db, c, false);
-	PGconn *c2 = optreg_db_acquire(db, 1000);
+	optreg_pool_put(db, c, false);
+	PGconn *c2 = optreg_pool_get(db, 1000);
 	assert_ptr_equal(c2, c); /* rolled back, not discarded */
 	assert_int_equal(PQtransactionStatus(c2), PQTRANS_IDLE);
 	assert_query(c2, "SELECT 3", "3");
-	optreg_db_release(db, c2, false);
+	optreg_pool_put(db, c2, false);
 	optreg_db_close(db);
 }
 
@@ -220,7 +220,7 @@ static void test_pool_replaces_broken_connections(void **state)
 
 	(void)state;
 	assert_int_equal(optreg_db_open(&db, conninfo, 1), 0);
-	PGconn *c = optreg_db_acquire(db, 1000);
+	PGconn *c = optreg_pool_get(db, 1000);
 	assert_non_null(c);
 	char *pid1 = query_value(c, "SELECT pg_backend_pid()");
 
@@ -236,10 +236,10 @@ static void test_pool_replaces_broken_connections(void **state)
 	assert_true(optreg_db_conn_failed(c, NULL));
 
 	/* The caller says broken: the pool closes it and connects anew. */
-	optreg_db_release(db, c, true);
+	optreg_pool_put(db, c, true);
 	optreg_db_stats(db, NULL, &idle, NULL);
 	assert_int_equal(idle, 0);
-	c = optreg_db_acquire(db, 1000);
+	c = optreg_pool_get(db, 1000);
 	assert_non_null(c);
 	char *pid2 = query_value(c, "SELECT pg_backend_pid()");
 	assert_string_not_equal(pid1, pid2);
@@ -249,14 +249,14 @@ static void test_pool_replaces_broken_connections(void **state)
 			   0, NULL, NULL, NULL, NULL, 0);
 	assert_true(optreg_db_conn_failed(c, res));
 	PQclear(res);
-	optreg_db_release(db, c, true);
+	optreg_pool_put(db, c, true);
 
 	/* The server ends an idle pooled session: acquire notices and
 	 * lends a fresh connection instead. */
-	c = optreg_db_acquire(db, 1000);
+	c = optreg_pool_get(db, 1000);
 	assert_non_null(c);
 	char *pid3 = query_value(c, "SELECT pg_backend_pid()");
-	optreg_db_release(db, c, false);
+	optreg_pool_put(db, c, false);
 	PGconn *other = connect_direct();
 	char sql[128];
 	/* Waits until the backend is gone: its FATAL has been sent, its EOF
@@ -265,11 +265,11 @@ static void test_pool_replaces_broken_connections(void **state)
 		 pid3);
 	assert_query(other, sql, "t");
 	PQfinish(other);
-	c = optreg_db_acquire(db, 1000);
+	c = optreg_pool_get(db, 1000);
 	assert_non_null(c);
 	char *pid4 = query_value(c, "SELECT pg_backend_pid()");
 	assert_string_not_equal(pid3, pid4);
-	optreg_db_release(db, c, false);
+	optreg_pool_put(db, c, false);
 
 	optreg_db_counters_get(db, &n);
 	assert_int_equal(n.discarded, 2);
@@ -294,9 +294,9 @@ static void test_pool_unreachable_fails_fast(void **state)
 					2),
 			 0);
 	int64_t t0 = now_ms();
-	assert_null(optreg_db_acquire(db, 1000));
+	assert_null(optreg_pool_get(db, 1000));
 	/* Within the hold-off, no new attempt is made. */
-	assert_null(optreg_db_acquire(db, 1000));
+	assert_null(optreg_pool_get(db, 1000));
 	assert_true(now_ms() - t0 < 3000);
 	optreg_db_stats(db, &in_use, NULL, NULL);
 	assert_int_equal(in_use, 0);

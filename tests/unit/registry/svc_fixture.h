@@ -78,7 +78,7 @@ static int fixture_setup(void **state)
 	if (optreg_db_open(&fixture_reg.db, fixture_conninfo, 2))
 		return fixture_fail("optreg_db_open", NULL);
 	fixture_reg.db_wait_ms = 2000;
-	PGconn *c = optreg_db_acquire(fixture_reg.db, 5000);
+	PGconn *c = optreg_pool_get(fixture_reg.db, 5000);
 	if (!c)
 		return fixture_fail("connect", NULL);
 	char *keypath = optreg_xasprintf("%s/registry.pem", fixture_dir);
@@ -94,7 +94,7 @@ static int fixture_setup(void **state)
 	if (rc == 0)
 		rc = optreg_store_signers_add(c, pem.data, "alice", ns, &fixture_who,
 					&out, &errs);
-	optreg_db_release(fixture_reg.db, c, rc == OPTREG_EUNAVAILABLE);
+	optreg_pool_put(fixture_reg.db, c, rc == OPTREG_EUNAVAILABLE);
 	free(keypath);
 	json_decref(out);
 	json_decref(ns);

@@ -270,8 +270,8 @@ static void test_pool_exhausted(void **state)
 	struct optreg_version v;
 
 	(void)state;
-	PGconn *a = optreg_db_acquire(fixture_reg.db, 2000);
-	PGconn *b = optreg_db_acquire(fixture_reg.db, 2000);
+	PGconn *a = optreg_pool_get(fixture_reg.db, 2000);
+	PGconn *b = optreg_pool_get(fixture_reg.db, 2000);
 	assert_non_null(a);
 	assert_non_null(b);
 	fixture_reg.db_wait_ms = 20;
@@ -280,8 +280,8 @@ static void test_pool_exhausted(void **state)
 		OPTREG_EUNAVAILABLE);
 	assert_int_equal(errs.len, 0);
 	fixture_reg.db_wait_ms = 2000;
-	optreg_db_release(fixture_reg.db, a, false);
-	optreg_db_release(fixture_reg.db, b, false);
+	optreg_pool_put(fixture_reg.db, a, false);
+	optreg_pool_put(fixture_reg.db, b, false);
 }
 
 int main(void)
