@@ -8,22 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "sql.h"
-#include "store/store.h"
-
-/* clang-format off */
-static const char SQL_REGISTRY_KEY_INSERT[] =
-	"INSERT INTO registry_keys (keyid, "
-	"public_key) VALUES ($1, $2)"
-	" ON CONFLICT (keyid) DO NOTHING";
-
-static const char SQL_REGISTRY_KEYS_LIST[] =
-	"SELECT keyid, public_key, "
-	TS("created_at")
-	", "
-	TS("retired_at")
-	" FROM registry_keys ORDER BY created_at";
-/* clang-format on */
+#include "store/registry_keys.h"
 
 int optreg_registry_key_load(PGconn *conn, const char *path, bool create,
 			     struct optreg_registry_key *out,
@@ -69,11 +54,8 @@ int optreg_registry_key_load(PGconn *conn, const char *path, bool create,
 	optreg_key_id(out->key, out->keyid);
 	rc = optreg_key_public_pem(out->key, &pem);
 	if (rc == 0) {
-		const char *p[2] = {out->keyid, pem.data};
-		PGresult *res;
-		rc = optreg_sql_exec(conn, SQL_REGISTRY_KEY_INSERT, 2, p,
-				     PGRES_COMMAND_OK, &res, errs);
-		PQclear(res);
+		rc = optreg_store_registry_key_add(conn, out->keyid, pem.data,
+						   errs);
 	}
 	optreg_buf_release(&pem);
 	if (rc)
@@ -90,23 +72,5 @@ void optreg_registry_key_release(struct optreg_registry_key *rk)
 int optreg_registry_keys_list(PGconn *conn, json_t **out,
 			      struct optreg_errors *errs)
 {
-	PGresult *res;
-	int rc = optreg_sql_exec(conn, SQL_REGISTRY_KEYS_LIST, 0, NULL,
-				 PGRES_TUPLES_OK, &res, errs);
-
-	*out = NULL;
-	if (rc)
-		return rc;
-	*out = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(
-			*out, json_pack("{s:s, s:s, s:s, s:s?}", "keyid",
-					PQgetvalue(res, i, 0), "public_key",
-					PQgetvalue(res, i, 1), "created_at",
-					PQgetvalue(res, i, 2), "retired_at",
-					PQgetisnull(res, i, 3)
-						? NULL
-						: PQgetvalue(res, i, 3)));
-	PQclear(res);
-	return 0;
+	return optreg_store_registry_keys_list(conn, out, errs);
 }

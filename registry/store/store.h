@@ -1,8 +1,9 @@
 /*
  * registry/store/store.h: what the store files share. The store files
- * (one per table family: versions, tags, configs) hold the registry's SQL,
- * each statement a named constant, always with parameters; they run on
- * the caller's connection and know nothing of pools or HTTP.
+ * (one per table family: versions, tags, configs, signers, namespaces,
+ * jobs, registry_keys) hold the registry's SQL, each statement a named
+ * constant, always with parameters; they run on the caller's connection
+ * and know nothing of pools or HTTP.
  */
 #ifndef OPTREG_STORE_STORE_H
 #define OPTREG_STORE_STORE_H
