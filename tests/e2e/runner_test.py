@@ -148,7 +148,7 @@ def log_lines(text, strict=True):
 
 
 def events(logs, event):
-    return [l for l in logs if l.get("event") == event]
+    return [l for l in logs if l.get("msg") == event]
 
 
 class Background:
