@@ -75,8 +75,9 @@ static void test_put_then_get(void **state)
 	assert_int_equal(errs.len, 0);
 }
 
-/* Values the caller should have refused are still refused by the
- * database's checks, in one transaction: no row, no event. */
+/* Values the caller should have refused (the api checks 1..16 and the
+ * name) are still refused by the database's checks, as an internal error
+ * (rule "database"), in one transaction: no row, no event. */
 static void test_put_refused_writes_nothing(void **state)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
@@ -87,15 +88,17 @@ static void test_put_refused_writes_nothing(void **state)
 	long long events = fixture_count("audit_events");
 	long long rows = fixture_count("namespace_settings");
 	for (size_t i = 0; i < 3; i++) {
-		assert_true(optreg_namespaces_put(&fixture_reg, &fixture_who,
-						  "other", thresholds[i], &out,
-						  &errs) < 0);
+		assert_int_equal(optreg_namespaces_put(
+					 &fixture_reg, &fixture_who, "other",
+					 thresholds[i], &out, &errs),
+				 OPTREG_EINTERNAL);
 		assert_null(out);
-		assert_true(errs.len >= 1);
+		assert_string_equal(errs.items[0].rule, "database");
 		optreg_errors_release(&errs);
 	}
-	assert_true(optreg_namespaces_put(&fixture_reg, &fixture_who, "Bad NS",
-					  2, &out, &errs) < 0);
+	assert_int_equal(optreg_namespaces_put(&fixture_reg, &fixture_who,
+					       "Bad NS", 2, &out, &errs),
+			 OPTREG_EINTERNAL);
 	assert_null(out);
 	optreg_errors_release(&errs);
 	assert_int_equal(fixture_count("audit_events"), events);

@@ -161,9 +161,11 @@ static void test_create_refused_writes_nothing(void **state)
 	long long events = fixture_count("audit_events");
 	long long tokens = fixture_count("tokens");
 	long long grants = fixture_count("token_grants");
-	assert_true(optreg_tokens_create(&fixture_reg, &fixture_who, "hank", g,
-					 2, 0, token, id, NULL, &errs) < 0);
-	assert_true(errs.len >= 1);
+	assert_int_equal(optreg_tokens_create(&fixture_reg, &fixture_who,
+					      "hank", g, 2, 0, token, id, NULL,
+					      &errs),
+			 OPTREG_EINTERNAL);
+	assert_string_equal(errs.items[0].rule, "database");
 	optreg_errors_release(&errs);
 	assert_int_equal(fixture_count("audit_events"), events);
 	assert_int_equal(fixture_count("tokens"), tokens);
