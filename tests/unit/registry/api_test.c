@@ -613,16 +613,10 @@ static void test_paginator(void **state)
 
 	/* URL-safe tokens round-trip whatever their padding and alphabet:
 	 * prefixes of every length mod 3, and bytes that base64 to '+'
-	 * and '/' ("?>" and "?" "?" do). */
-	const char *prefixes[] = {"",
-				  "a",
-				  "ab",
-				  "?>",
-				  "?"
-				  "?>",
-				  "\xc3\xbf\xc3\xbe",
-				  "~~~",
-				  ">>>?"};
+	 * and '/' ("?>" and two question marks do). */
+	static const char qq[] = {'?', '?', '>', '\0'}; /* no trigraph */
+	const char *prefixes[] = {
+		"", "a", "ab", "?>", qq, "\xc3\xbf\xc3\xbe", "~~~", ">>>?"};
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(*prefixes); i++) {
 		char *t = page(2, 1, prefixes[i]);
 		assert_non_null(t);
