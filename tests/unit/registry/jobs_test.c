@@ -16,6 +16,7 @@
 
 #include "registry/store/jobs.h"
 #include "registry/svc/jobs.h"
+#include "registry/svc/signers.h"
 #include "svc_fixture.h"
 
 #define SUITE_DIGEST                                                           \
@@ -346,6 +347,35 @@ static void refused(json_t *job, long long id, const char *token,
 	free(sql);
 }
 
+/* A new key registered for `ns` (revoked when `revoke`). */
+static struct optreg_key *registered_key(const char *ns, bool revoke)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf pem = OPTREG_BUF_INIT;
+	struct optreg_key *k = NULL;
+	char keyid[OPTREG_KEYID_LEN + 1];
+	json_t *out = NULL, *nss = json_pack("[s]", ns);
+
+	assert_int_equal(optreg_key_generate(&k, &errs), 0);
+	assert_int_equal(optreg_key_public_pem(k, &pem), 0);
+	assert_int_equal(optreg_signers_add(&fixture_reg, &fixture_who,
+					    pem.data, "runner", nss, &out,
+					    &errs),
+			 0);
+	json_decref(out);
+	optreg_key_id(k, keyid);
+	if (revoke) {
+		assert_int_equal(optreg_signers_revoke(&fixture_reg,
+						       &fixture_who, keyid,
+						       &out, &errs),
+				 0);
+		json_decref(out);
+	}
+	json_decref(nss);
+	optreg_buf_release(&pem);
+	return k;
+}
+
 static void test_verdict_refusals(void **state)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
@@ -384,6 +414,14 @@ static void test_verdict_refusals(void **state)
 		OPTREG_EDENIED, "threshold", "signatures");
 	refused(job, id, tok, T, payload(id, digest, S, "pass"), stranger,
 		OPTREG_EDENIED, "unknown_key", "signatures[0]");
+	struct optreg_key *elsewhere = registered_key("team", false);
+	refused(job, id, tok, T, payload(id, digest, S, "pass"), elsewhere,
+		OPTREG_EDENIED, "key_not_allowed", "signatures[0]");
+	struct optreg_key *revoked = registered_key("j-d", true);
+	refused(job, id, tok, T, payload(id, digest, S, "pass"), revoked,
+		OPTREG_EDENIED, "revoked_key", "signatures[0]");
+	optreg_key_free(elsewhere);
+	optreg_key_free(revoked);
 
 	/* After all that, the lease still holds and a good verdict lands. */
 	bool created = false;
