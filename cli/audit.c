@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/jsonutil.h"
 #include "../common/checkpoint.h"
 #include "../common/hash.h"
 #include "../validator/jcs.h"
@@ -259,14 +260,9 @@ int audit_walk_entries(struct walk *w)
 	return rc;
 }
 
-const char *audit_str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 const char *audit_str_or(const json_t *o, const char *key, const char *dflt)
 {
-	const char *s = audit_str(o, key);
+	const char *s = optreg_json_str(o, key);
 
 	return s && s[0] ? s : dflt;
 }

@@ -95,9 +95,6 @@ int audit_progress_on(const struct cli_remote *r);
  */
 int audit_walk_entries(struct walk *w);
 
-/* The string member `key` of `o`, or NULL (borrowed). */
-const char *audit_str(const json_t *o, const char *key);
-
 /* The string member `key` of `o`, else `dflt` (also for ""). */
 const char *audit_str_or(const json_t *o, const char *key, const char *dflt);
 

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../common/checkpoint.h"
+#include "../common/clock.h"
 #include "audit.h"
 
 static const char checkpoint_help[] =
@@ -61,13 +62,10 @@ static int save_checkpoint(const char *cmd, const char *path,
 			   const struct optreg_merkle_mem *tree)
 {
 	struct optreg_buf out = OPTREG_BUF_INIT;
-	char now[32];
-	time_t t = time(NULL);
-	struct tm tm;
+	char now[OPTREG_CLOCK_TS_SIZE];
 	int rc;
 
-	gmtime_r(&t, &tm);
-	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	optreg_clock_now_s(now);
 	struct optreg_saved_checkpoint file = {
 		.note = note,
 		.origin = cp->origin,

@@ -15,13 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsonutil.h"
 #include "../common/verify.h"
 #include "cli.h"
-
-static const char *str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
 
 int cli_registry_keys_load(struct cli_remote *r, const char *const *pins,
 			   size_t npins, struct optreg_keyset *ks)
@@ -63,8 +59,9 @@ static int report_failures(struct cli_remote *r, const json_t *doc,
 			   long version, const struct optreg_errors *fails)
 {
 	struct optreg_buf out = OPTREG_BUF_INIT;
-	char *what = optreg_xasprintf("%s/%s@%ld", str(doc, "namespace"),
-				      str(doc, "name"), version);
+	char *what =
+		optreg_xasprintf("%s/%s@%ld", optreg_json_str(doc, "namespace"),
+				 optreg_json_str(doc, "name"), version);
 
 	optreg_buf_addf(&out, "optreg %s: %s failed verification\n", r->cmd,
 			what);
@@ -94,8 +91,10 @@ int cli_trust_verify_version(struct cli_remote *r, const json_t *doc,
 	long version;
 	int rc;
 
-	if (!str(doc, "namespace") || !str(doc, "name") ||
-	    !str(doc, "created_at") || !str(doc, "digest") ||
+	if (!optreg_json_str(doc, "namespace") ||
+	    !optreg_json_str(doc, "name") ||
+	    !optreg_json_str(doc, "created_at") ||
+	    !optreg_json_str(doc, "digest") ||
 	    cli_json_count(doc, "version", &version) < 0)
 		return cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
 				  "the registry's version document lacks "
