@@ -27,7 +27,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/hex.h"
+#include "../common/jsonutil.h"
+#include "../common/checkpoint.h"
+#include "../common/hash.h"
+#include "../validator/jcs.h"
 #include "audit.h"
 
 #define PAGE_SIZE 1000 /* the most GET /v1/audit/entries gives at once */
@@ -50,21 +53,17 @@ static const char help[] =
 	"Run `optreg audit <command> --help` for its options. See "
 	"docs/audit.md.\n";
 
-/*
- * GET (or with `make` POST) /v1/audit/checkpoint and checks it. A 404 (none
- * signed yet) sets *none and returns 0 when `none` is given. Exit status;
- * a checkpoint that does not verify is OPTREG_EXIT_INVALID, reported, or
- * when `bad` is given, described there instead.
- */
 int audit_fetch_checkpoint(struct cli_remote *r, int make,
-			   const struct trust *t, struct checkpoint *cp,
-			   int *none, struct optreg_buf *bad)
+			   const struct trust *t, struct optreg_checkpoint *cp,
+			   char **note, int *none, struct optreg_buf *bad)
 {
 	struct optreg_http_resp resp;
 	struct optreg_buf why = OPTREG_BUF_INIT;
 	int rc;
 
 	memset(cp, 0, sizeof(*cp));
+	if (note)
+		*note = NULL;
 	if (none)
 		*none = 0;
 	optreg_http_resp_init(&resp);
@@ -82,8 +81,11 @@ int audit_fetch_checkpoint(struct cli_remote *r, int make,
 	}
 	if (memchr(resp.body.data, '\0', resp.body.len))
 		optreg_buf_adds(&why, "it holds a NUL byte");
-	else if (audit_checkpoint_open(resp.body.data, t, cp, &why) == 0)
+	else if (audit_checkpoint_open(resp.body.data, t, cp, &why) == 0) {
+		if (note)
+			*note = optreg_xstrdup(resp.body.data);
 		goto out;
+	}
 	rc = OPTREG_EXIT_INVALID;
 	if (bad)
 		optreg_buf_addf(bad, "%s", why.data);
@@ -258,14 +260,9 @@ int audit_walk_entries(struct walk *w)
 	return rc;
 }
 
-const char *audit_str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 const char *audit_str_or(const json_t *o, const char *key, const char *dflt)
 {
-	const char *s = audit_str(o, key);
+	const char *s = optreg_json_str(o, key);
 
 	return s && s[0] ? s : dflt;
 }
@@ -310,12 +307,17 @@ void audit_fail(struct check *c, const char *check, int64_t index,
 static int check_entry(void *ctx, const json_t *e)
 {
 	struct check *c = ctx;
-	char got[OPTREG_HASH_HEX_LEN + 1], want[OPTREG_HASH_HEX_LEN + 1];
+	char got[OPTREG_SHA256_HEX_LEN + 1], want[OPTREG_SHA256_HEX_LEN + 1];
 	struct optreg_auditlog_step st;
+	struct optreg_buf canon = OPTREG_BUF_INIT;
+	const json_t *event = json_object_get(e, "event");
+	int hashable = event && optreg_jcs_serialize(event, &canon, NULL) == 0;
 	uint64_t next;
 	int64_t idx;
 
-	optreg_auditlog_add(&c->log, e, &st);
+	/* The leaf is of the event's RFC 8785 form, made here. */
+	optreg_auditlog_add(&c->log, e, hashable ? &canon : NULL, &st);
+	optreg_buf_release(&canon);
 	next = st.expected;
 	idx = st.index;
 	switch (st.seq) {
@@ -370,8 +372,8 @@ static int check_entry(void *ctx, const json_t *e)
 			   idx);
 		break;
 	case OPTREG_AUDITLOG_LEAF_MISMATCH:
-		optreg_hash_to_hex(st.computed, got);
-		optreg_hash_to_hex(st.listed, want);
+		optreg_hex_encode(st.computed, OPTREG_HASH_LEN, got);
+		optreg_hex_encode(st.listed, OPTREG_HASH_LEN, want);
 		audit_fail(c, "leaf", idx,
 			   "entry %" PRId64 " does not match: its event hashes "
 			   "to %.16s..., the registry's leaf_hash is %.16s... "
@@ -384,8 +386,8 @@ static int check_entry(void *ctx, const json_t *e)
 	}
 	if (c->saved && (uint64_t)idx < c->saved->cp.size &&
 	    memcmp(st.computed, c->saved->leaves[idx], OPTREG_HASH_LEN)) {
-		optreg_hash_to_hex(st.computed, got);
-		optreg_hash_to_hex(c->saved->leaves[idx], want);
+		optreg_hex_encode(st.computed, OPTREG_HASH_LEN, got);
+		optreg_hex_encode(c->saved->leaves[idx], OPTREG_HASH_LEN, want);
 		audit_fail(
 			c, "saved", idx,
 			"entry %" PRId64 " does not match the saved "

@@ -17,54 +17,47 @@
 #include "../common/auditlog.h"
 #include "../common/merkle.h"
 #include "../common/sign.h"
+#include "../common/verify.h"
 #include "cli.h"
 
 /* ---- Registry keys and checkpoints (audit_trust.c) ---------------------- */
 
 /* The registry keys checkpoint signatures are checked with. */
 struct trust {
-	struct optreg_key **keys;
-	char (*ids)[OPTREG_KEYID_LEN + 1];
-	size_t n;
-	int pinned;
+	struct optreg_keyset keys;
+	int pinned; /* pinned by the user, not listed by the registry */
 };
 
+void audit_trust_init(struct trust *t);
 void audit_trust_release(struct trust *t);
 
 /*
  * Loads the pinned key (`pin`, else $OPTREG_REGISTRY_PUBKEY), else the keys
- * GET /v1/registry/keys lists, with a warning. Exit status.
+ * GET /v1/registry/keys lists, with a warning (cli_registry_keys_load); a
+ * list without a usable key is reported. Exit status.
  */
 int audit_trust_load(struct cli_remote *r, const char *pin, struct trust *t);
 
-/* A checkpoint whose signature verified. */
-struct checkpoint {
-	char *note; /* the signed note, as served or saved */
-	char *origin;
-	uint64_t size;
-	optreg_hash root;
-	char keyid[OPTREG_KEYID_LEN + 1]; /* the registry key that signed */
-};
-
-void audit_checkpoint_release(struct checkpoint *cp);
-
 /*
- * Checks the signed note `note` with the trusted keys under the name its
- * first line gives (a checkpoint is signed under its origin) and parses it.
- * Returns 0, or -1 with the reason in `why`.
+ * Checks the signed note `note` with the trusted keys
+ * (optreg_checkpoint_verify) and parses it into `cp` (the caller releases
+ * it with optreg_checkpoint_release). Returns 0, or -1 with the reason,
+ * in the CLI's words, appended to `why`.
  */
 int audit_checkpoint_open(const char *note, const struct trust *t,
-			  struct checkpoint *cp, struct optreg_buf *why);
+			  struct optreg_checkpoint *cp, struct optreg_buf *why);
 
 /*
  * GET (or with `make` POST) /v1/audit/checkpoint and checks it. A 404 (none
- * signed yet) sets *none and returns 0 when `none` is given. Exit status;
- * a checkpoint that does not verify is OPTREG_EXIT_INVALID, reported, or
- * when `bad` is given, described there instead.
+ * signed yet) sets *none and returns 0 when `none` is given. On success
+ * `*note` (when not NULL) gets the signed note as served (owned by the
+ * caller). Exit status; a checkpoint that does not verify is
+ * OPTREG_EXIT_INVALID, reported, or when `bad` is given, described there
+ * instead.
  */
 int audit_fetch_checkpoint(struct cli_remote *r, int make,
-			   const struct trust *t, struct checkpoint *cp,
-			   int *none, struct optreg_buf *bad);
+			   const struct trust *t, struct optreg_checkpoint *cp,
+			   char **note, int *none, struct optreg_buf *bad);
 
 /* ---- Walking the entries (audit.c) ------------------------------------- */
 
@@ -102,9 +95,6 @@ int audit_progress_on(const struct cli_remote *r);
  */
 int audit_walk_entries(struct walk *w);
 
-/* The string member `key` of `o`, or NULL (borrowed). */
-const char *audit_str(const json_t *o, const char *key);
-
 /* The string member `key` of `o`, else `dflt` (also for ""). */
 const char *audit_str_or(const json_t *o, const char *key, const char *dflt);
 
@@ -114,7 +104,7 @@ const char *audit_str_or(const json_t *o, const char *key, const char *dflt);
  * of the entries it covers. */
 struct saved {
 	const char *path;
-	struct checkpoint cp;
+	struct optreg_checkpoint cp;
 	optreg_hash *leaves; /* cp.size of them */
 };
 

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "../common/checkpoint.h"
-#include "../common/hex.h"
+#include "../common/clock.h"
 #include "audit.h"
 
 static const char checkpoint_help[] =
@@ -58,19 +58,16 @@ static const char checkpoint_help[] =
 /* Saves `cp` and the leaves of `tree` (the first cp->size) to `path`,
  * readable by all (0644 before the umask), replaced atomically. */
 static int save_checkpoint(const char *cmd, const char *path,
-			   const struct checkpoint *cp,
+			   const struct optreg_checkpoint *cp, char *note,
 			   const struct optreg_merkle_mem *tree)
 {
 	struct optreg_buf out = OPTREG_BUF_INIT;
-	char now[32];
-	time_t t = time(NULL);
-	struct tm tm;
+	char now[OPTREG_CLOCK_TS_SIZE];
 	int rc;
 
-	gmtime_r(&t, &tm);
-	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	optreg_clock_now_s(now);
 	struct optreg_saved_checkpoint file = {
-		.note = cp->note,
+		.note = note,
 		.origin = cp->origin,
 		.size = cp->size,
 		.keyid = cp->keyid,
@@ -92,8 +89,9 @@ static int save_checkpoint(const char *cmd, const char *path,
 int cmd_audit_checkpoint(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "audit checkpoint"};
-	struct trust t = {0};
-	struct checkpoint cp = {0};
+	struct trust t;
+	struct optreg_checkpoint cp = {0};
+	char *note = NULL;
 	struct check c = {.r = &r, .first_bad = -1};
 	const char *out = NULL, *pin = NULL;
 	char root[45];
@@ -121,10 +119,12 @@ int cmd_audit_checkpoint(int argc, char **argv)
 		return OPTREG_EXIT_USAGE;
 	}
 	optreg_auditlog_init(&c.log);
+	audit_trust_init(&t);
 	c.failures = json_array();
 	rc = audit_trust_load(&r, pin, &t);
 	if (rc == 0)
-		rc = audit_fetch_checkpoint(&r, make, &t, &cp, NULL, NULL);
+		rc = audit_fetch_checkpoint(&r, make, &t, &cp, &note, NULL,
+					    NULL);
 	if (rc)
 		goto done;
 	optreg_hash_to_b64(cp.root, root);
@@ -162,7 +162,7 @@ int cmd_audit_checkpoint(int argc, char **argv)
 							 : "");
 			goto done;
 		}
-		rc = save_checkpoint(r.cmd, out, &cp, &c.log.tree);
+		rc = save_checkpoint(r.cmd, out, &cp, note, &c.log.tree);
 		if (rc)
 			goto done;
 	}
@@ -171,7 +171,7 @@ int cmd_audit_checkpoint(int argc, char **argv)
 			json_pack("{s:s, s:I, s:s, s:s, s:s, s:s?}", "origin",
 				  cp.origin, "size", (json_int_t)cp.size,
 				  "root", root, "registry_keyid", cp.keyid,
-				  "note", cp.note, "saved_to", out);
+				  "note", note, "saved_to", out);
 		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		rc = s ? cli_print_json_text(s, strlen(s)) : OPTREG_EXIT_IO;
 		free(s);
@@ -183,7 +183,7 @@ int cmd_audit_checkpoint(int argc, char **argv)
 		       cp.size, root, cp.origin, cp.keyid, cp.size, out);
 		rc = fflush(stdout) ? OPTREG_EXIT_IO : OPTREG_EXIT_OK;
 	} else {
-		rc = cli_print_json_text(cp.note, strlen(cp.note));
+		rc = cli_print_json_text(note, strlen(note));
 		fprintf(stderr,
 			"optreg audit checkpoint: verified: size %" PRIu64
 			", root %s, signed by %s (registry key %.16s)\n",
@@ -192,7 +192,8 @@ int cmd_audit_checkpoint(int argc, char **argv)
 done:
 	json_decref(c.failures);
 	optreg_auditlog_release(&c.log);
-	audit_checkpoint_release(&cp);
+	optreg_checkpoint_release(&cp);
+	free(note);
 	audit_trust_release(&t);
 	cli_remote_close(&r);
 	return rc;

@@ -10,6 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/alloc.h"
+#include "../common/clock.h"
+#include "../common/jsonutil.h"
 #include "audit.h"
 
 static const char log_help[] =
@@ -82,16 +85,13 @@ static long long age_seconds(const char *s)
 }
 
 /* An RFC 3339 time as given, or an age turned into one (in `buf`). */
-static const char *time_arg(const char *s, char buf[32])
+static const char *time_arg(const char *s, char buf[OPTREG_CLOCK_TS_SIZE])
 {
 	long long age = s ? age_seconds(s) : -1;
 
 	if (age < 0)
 		return s;
-	time_t t = time(NULL) - (time_t)age;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	optreg_clock_format_s(buf, time(NULL) - (time_t)age);
 	return buf;
 }
 
@@ -160,9 +160,9 @@ static void summarize(const char *action, const json_t *d,
 			audit_str_or(d, "route", "?"),
 			json_integer_value(json_object_get(d, "status")),
 			audit_str_or(d, "code", "?"));
-		if (audit_str(d, "required_role"))
+		if (optreg_json_str(d, "required_role"))
 			optreg_buf_addf(out, " (needs %s on %s)",
-					audit_str(d, "required_role"),
+					optreg_json_str(d, "required_role"),
 					audit_str_or(d, "namespace", "?"));
 		json_array_foreach(why, i, v)
 			optreg_buf_addf(out, "%s%s", i ? ", " : " (",
@@ -225,9 +225,9 @@ static char *cell(const char *s, size_t max)
 
 struct log_ctx {
 	struct cli_remote *r;
-	json_t *entries; /* --json */
-	char **cells;	 /* rows of 6 */
-	size_t nrows, cap;
+	json_t *entries;   /* --json */
+	char **cells;	   /* rows of 6 */
+	size_t nrows, cap; /* cap: cells allocated */
 };
 
 static int log_entry(void *ctx, const json_t *e)
@@ -239,11 +239,7 @@ static int log_entry(void *ctx, const json_t *e)
 		json_array_append(lc->entries, (json_t *)e);
 		return 0;
 	}
-	if (lc->nrows == lc->cap) {
-		lc->cap = lc->cap ? lc->cap * 2 : 64;
-		lc->cells = optreg_xrealloc(lc->cells,
-					    lc->cap * 6 * sizeof(*lc->cells));
-	}
+	OPTREG_ALLOC_GROW(lc->cells, (lc->nrows + 1) * 6, lc->cap);
 	char **row = lc->cells + lc->nrows++ * 6;
 	struct optreg_buf d = OPTREG_BUF_INIT;
 	const char *action = audit_str_or(ev, "action", "-");
@@ -293,7 +289,7 @@ int cmd_audit_log(int argc, char **argv)
 	struct filters f = {0};
 	struct log_ctx lc = {.r = &r};
 	const char *limitarg = NULL;
-	char since[32], until[32];
+	char since[OPTREG_CLOCK_TS_SIZE], until[OPTREG_CLOCK_TS_SIZE];
 	long limit = 0;
 	int rc;
 

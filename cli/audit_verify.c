@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "../common/checkpoint.h"
-#include "../common/hex.h"
 #include "audit.h"
 
 static const char verify_help[] =
@@ -63,7 +62,7 @@ static const char verify_help[] =
 
 static void audit_saved_release(struct saved *s)
 {
-	audit_checkpoint_release(&s->cp);
+	optreg_checkpoint_release(&s->cp);
 	free(s->leaves);
 	s->leaves = NULL;
 }
@@ -151,7 +150,7 @@ out:
 }
 
 /* The checks that need the whole log: roots and consistency. */
-static int verify_roots(struct check *c, const struct checkpoint *latest,
+static int verify_roots(struct check *c, const struct optreg_checkpoint *latest,
 			const struct saved *s)
 {
 	char mine[45], theirs[45];
@@ -271,8 +270,8 @@ static int verify_roots(struct check *c, const struct checkpoint *latest,
 int cmd_audit_verify(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "audit verify"};
-	struct trust t = {0};
-	struct checkpoint latest = {0};
+	struct trust t;
+	struct optreg_checkpoint latest = {0};
 	struct saved s = {0};
 	struct check c = {.r = &r, .first_bad = -1};
 	struct optreg_buf why = OPTREG_BUF_INIT;
@@ -299,6 +298,7 @@ int cmd_audit_verify(int argc, char **argv)
 	optreg_auditlog_init(&c.log);
 	c.failures = json_array();
 	c.collect = r.json;
+	audit_trust_init(&t);
 	rc = audit_trust_load(&r, pin, &t);
 	if (rc == 0 && saved_path) {
 		rc = saved_load(&r, saved_path, &t, &s);
@@ -308,7 +308,8 @@ int cmd_audit_verify(int argc, char **argv)
 	/* The checkpoint first: every event it covers was logged before we
 	 * start reading, so appends while we read cannot confuse us. */
 	if (rc == 0)
-		rc = audit_fetch_checkpoint(&r, 0, &t, &latest, &none, &why);
+		rc = audit_fetch_checkpoint(&r, 0, &t, &latest, NULL, &none,
+					    &why);
 	if (rc == OPTREG_EXIT_INVALID) {
 		audit_fail(
 			&c, "checkpoint_signature", -1,
@@ -318,7 +319,7 @@ int cmd_audit_verify(int argc, char **argv)
 	}
 	if (rc)
 		goto done;
-	have_latest = latest.note != NULL;
+	have_latest = latest.origin != NULL;
 	rc = audit_check_entries(&c, UINT64_MAX, have_latest ? latest.size : 0);
 	if (rc)
 		goto done;
@@ -409,7 +410,7 @@ done:
 	optreg_buf_release(&why);
 	json_decref(c.failures);
 	optreg_auditlog_release(&c.log);
-	audit_checkpoint_release(&latest);
+	optreg_checkpoint_release(&latest);
 	audit_saved_release(&s);
 	audit_trust_release(&t);
 	cli_remote_close(&r);

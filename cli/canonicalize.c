@@ -21,7 +21,7 @@ static int canonical_bytes(const char *file, struct optreg_buf *out)
 	optreg_doc_init(&doc);
 	rc = cli_load(file, &doc, &errs);
 	if (rc == 0 && optreg_jcs_serialize(doc.root, out, &errs) < 0) {
-		cli_print_errors(file, &errs);
+		optreg_errors_print(stderr, file, &errs);
 		rc = OPTREG_EXIT_INVALID;
 	}
 	optreg_doc_release(&doc);

@@ -70,6 +70,21 @@ int cli_load_signing_key(const char *cmd, const char *path,
 
 /* ---- Verification (cli/trust.c) ---------------------------------------- */
 
+struct optreg_keyset;
+
+/*
+ * Adds the registry keys to `ks` (initialized; the caller releases it):
+ * the pinned public key files `pins` (allowed for every namespace) when
+ * `npins` > 0, else, with a warning that nothing was pinned (trust on
+ * first use), the usable keys GET /v1/registry/keys lists
+ * (optreg_keyset_load_list; possibly none). Exit status: a pinned file
+ * that cannot be read is OPTREG_EXIT_IO, one that is not a key
+ * OPTREG_EXIT_USAGE, both reported as "--registry-key: ..."; a failed
+ * request is reported as cli_remote_call reports it.
+ */
+int cli_registry_keys_load(struct cli_remote *r, const char *const *pins,
+			   size_t npins, struct optreg_keyset *ks);
+
 /*
  * `fetch --verify`: checks version document `doc` (as GET
  * .../versions/{n} answers it) whose config canonicalizes to `canon`: the

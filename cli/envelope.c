@@ -30,7 +30,7 @@ int cli_check_config_payload(const char *file, const struct optreg_dsse *env,
 	if (optreg_envelope_check_config(env, cfg, NULL, &errs) == 0)
 		return OPTREG_EXIT_OK;
 	if (!strcmp(errs.items[0].rule, "payload_type")) {
-		cli_print_errors(file, &errs);
+		optreg_errors_print(stderr, file, &errs);
 	} else if (!strcmp(errs.items[0].rule, "canonical")) {
 		/* The CLI's own words: the registry's hint names the
 		 * canonicalize command, the CLI's names sign. */
@@ -41,7 +41,7 @@ int cli_check_config_payload(const char *file, const struct optreg_dsse *env,
 			file);
 	} else {
 		where = optreg_xasprintf("%s (payload)", file);
-		cli_print_errors(where, &errs);
+		optreg_errors_print(stderr, where, &errs);
 		free(where);
 	}
 	optreg_errors_release(&errs);

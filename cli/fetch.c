@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsonutil.h"
 #include "../validator/yaml_emit.h"
 #include "cli.h"
 
@@ -170,9 +171,9 @@ static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 		rc = OPTREG_EXIT_UNAVAILABLE;
 		goto out;
 	}
-	digest = json_string_value(json_object_get(doc, "digest"));
-	ns = json_string_value(json_object_get(doc, "namespace"));
-	cname = json_string_value(json_object_get(doc, "name"));
+	digest = optreg_json_str(doc, "digest");
+	ns = optreg_json_str(doc, "namespace");
+	cname = optreg_json_str(doc, "name");
 	if (!digest || !ns || !cname ||
 	    cli_json_count(doc, "version", &version) < 0 ||
 	    !json_is_object(json_object_get(doc, "config"))) {
@@ -210,8 +211,7 @@ static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 		goto out;
 	}
 	if (warn && json_is_true(json_object_get(doc, "yanked"))) {
-		const char *why =
-			json_string_value(json_object_get(doc, "yank_reason"));
+		const char *why = optreg_json_str(doc, "yank_reason");
 		fprintf(stderr,
 			"optreg fetch: warning: %s/%s@%ld is yanked%s%s\n", ns,
 			cname, version, why ? ": " : "", why ? why : "");

@@ -37,7 +37,7 @@ int cli_load(const char *file, struct optreg_doc *doc,
 
 	if (rc == 0)
 		return 0;
-	cli_print_errors(file, errs);
+	optreg_errors_print(stderr, file, errs);
 	return rc == OPTREG_EIO ? OPTREG_EXIT_IO : OPTREG_EXIT_INVALID;
 }
 

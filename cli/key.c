@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsonutil.h"
 #include "cli.h"
 
 static const char help[] =
@@ -63,11 +64,6 @@ static char *join(const json_t *arr, const char *sep)
 	if (!b.len)
 		optreg_buf_adds(&b, "");
 	return optreg_buf_detach(&b, NULL);
-}
-
-static const char *str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
 }
 
 /* ---- register --------------------------------------------------------- */
@@ -183,13 +179,15 @@ static int key_register(struct cli_remote *r, int argc, char **argv)
 	rc = cli_remote_call(r, "POST", "/v1/keys", body, &answer);
 	if (rc)
 		goto out;
-	if (!str(answer, "keyid") || strcmp(str(answer, "keyid"), id)) {
+	if (!optreg_json_str(answer, "keyid") ||
+	    strcmp(optreg_json_str(answer, "keyid"), id)) {
 		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
 				"registered %s, but the registry answered with "
 				"key id %s",
 				id,
-				str(answer, "keyid") ? str(answer, "keyid")
-						     : "none");
+				optreg_json_str(answer, "keyid")
+					? optreg_json_str(answer, "keyid")
+					: "none");
 		goto out;
 	}
 	if (r->json) {
@@ -197,7 +195,8 @@ static int key_register(struct cli_remote *r, int argc, char **argv)
 	} else {
 		char *list = join(json_object_get(answer, "namespaces"), ", ");
 		printf("registered %s for %s (namespaces %s)\n", id,
-		       cli_cell(str(answer, "principal")), cli_cell(list));
+		       cli_cell(optreg_json_str(answer, "principal")),
+		       cli_cell(list));
 		free(list);
 		rc = fflush(stdout) ? OPTREG_EXIT_IO : OPTREG_EXIT_OK;
 	}
@@ -256,11 +255,15 @@ static int key_list(struct cli_remote *r, int argc, char **argv)
 			char **row = cells + i * NCOLS;
 			char *list =
 				join(json_object_get(k, "namespaces"), ",");
-			row[0] = optreg_xstrdup(cli_cell(str(k, "keyid")));
-			row[1] = optreg_xstrdup(cli_cell(str(k, "principal")));
+			row[0] = optreg_xstrdup(
+				cli_cell(optreg_json_str(k, "keyid")));
+			row[1] = optreg_xstrdup(
+				cli_cell(optreg_json_str(k, "principal")));
 			row[2] = optreg_xstrdup(cli_cell(list));
-			row[3] = optreg_xstrdup(cli_cell(str(k, "created_at")));
-			row[4] = optreg_xstrdup(cli_cell(str(k, "revoked_at")));
+			row[3] = optreg_xstrdup(
+				cli_cell(optreg_json_str(k, "created_at")));
+			row[4] = optreg_xstrdup(
+				cli_cell(optreg_json_str(k, "revoked_at")));
 			free(list);
 		}
 		rc = cli_print_table(head, NCOLS, cells, n);
@@ -314,13 +317,13 @@ static int key_revoke(struct cli_remote *r, int argc, char **argv)
 		return rc;
 	if (r->json)
 		rc = cli_print_json(answer);
-	else if (!str(answer, "revoked_at"))
+	else if (!optreg_json_str(answer, "revoked_at"))
 		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
 				"the registry's answer has no revoked_at");
 	else {
 		printf("revoked %s (%s) at %s\n", keyid,
-		       cli_cell(str(answer, "principal")),
-		       str(answer, "revoked_at"));
+		       cli_cell(optreg_json_str(answer, "principal")),
+		       optreg_json_str(answer, "revoked_at"));
 		rc = fflush(stdout) ? OPTREG_EXIT_IO : OPTREG_EXIT_OK;
 	}
 	json_decref(answer);

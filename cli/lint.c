@@ -1,7 +1,8 @@
 /*
  * cli/lint.c: `optreg lint FILE... [--format text|json|github]`.
  *
- * Loads each file and runs every layer of validation (validator/config.h),
+ * Loads each file and runs every layer of validation
+ * (optreg_config_load_checked_file, validator/config.h),
  * reporting all errors of every file. Policies join here with the policy
  * issue; today lint is the schema and semantic checks.
  */
@@ -10,7 +11,6 @@
 #include <string.h>
 
 #include "../validator/config.h"
-#include "../validator/jcs.h"
 #include "cli.h"
 
 enum format {
@@ -120,39 +120,29 @@ static void report_github(const char *file, const struct optreg_errors *errs)
 static int lint_one(const char *file, enum format fmt)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	struct optreg_buf canon = OPTREG_BUF_INIT;
-	char digest[OPTREG_DIGEST_LEN + 1];
-	struct optreg_doc doc;
-	int rc = 0;
+	struct optreg_checked_config cc;
+	int rc;
 
-	optreg_doc_init(&doc);
-	rc = cli_load_doc(file, &doc, &errs);
-	if (rc == 0)
-		rc = optreg_config_validate(&doc, NULL, &errs);
-	if (rc == 0)
-		rc = optreg_jcs_serialize(doc.root, &canon, &errs);
-	if (rc == 0)
-		optreg_digest(canon.data, canon.len, digest);
-
+	optreg_checked_config_init(&cc);
+	rc = optreg_config_load_checked_file(&cc, file, 0, &errs);
 	switch (fmt) {
 	case FORMAT_JSON:
-		report_json(file, &errs, rc == 0 ? digest : NULL);
+		report_json(file, &errs, rc == 0 ? cc.digest : NULL);
 		break;
 	case FORMAT_GITHUB:
 		report_github(file, &errs);
 		break;
 	case FORMAT_TEXT:
 		if (rc == 0)
-			printf("%s: ok (%s)\n", file, digest);
+			printf("%s: ok (%s)\n", file, cc.digest);
 		else
-			cli_print_errors(file, &errs);
+			optreg_errors_print(stderr, file, &errs);
 		break;
 	}
 	int status = rc == 0		? OPTREG_EXIT_OK
 		     : rc == OPTREG_EIO ? OPTREG_EXIT_IO
 					: OPTREG_EXIT_INVALID;
-	optreg_buf_release(&canon);
-	optreg_doc_release(&doc);
+	optreg_checked_config_release(&cc);
 	optreg_errors_release(&errs);
 	return status;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsonutil.h"
 #include "cli.h"
 
 #define PAGE_SIZE 100
@@ -120,8 +121,7 @@ static int print_table(const json_t *versions, const json_t *tags)
 
 	for (size_t i = 0; i < n; i++) {
 		const json_t *v = json_array_get(versions, i), *t;
-		const char *digest =
-			json_string_value(json_object_get(v, "digest"));
+		const char *digest = optreg_json_str(v, "digest");
 		struct optreg_buf names = OPTREG_BUF_INIT;
 		long version = 0;
 		size_t j;
@@ -130,8 +130,7 @@ static int print_table(const json_t *versions, const json_t *tags)
 		json_array_foreach(tags, j, t)
 		{
 			long tv;
-			const char *name =
-				json_string_value(json_object_get(t, "tag"));
+			const char *name = optreg_json_str(t, "tag");
 			if (name && cli_json_count(t, "version", &tv) == 0 &&
 			    tv == version)
 				optreg_buf_addf(&names, "%s%s",
@@ -141,10 +140,10 @@ static int print_table(const json_t *versions, const json_t *tags)
 		row[0] = optreg_xasprintf("%ld", version);
 		row[1] = optreg_xasprintf(
 			"%.19s", cli_cell(digest)); /* sha256: + 12 hex */
-		row[2] = optreg_xstrdup(cli_cell(
-			json_string_value(json_object_get(v, "created_at"))));
-		row[3] = optreg_xstrdup(cli_cell(
-			json_string_value(json_object_get(v, "created_by"))));
+		row[2] = optreg_xstrdup(
+			cli_cell(optreg_json_str(v, "created_at")));
+		row[3] = optreg_xstrdup(
+			cli_cell(optreg_json_str(v, "created_by")));
 		row[4] = optreg_xstrdup(
 			json_is_true(json_object_get(v, "yanked")) ? "yes"
 								   : "-");

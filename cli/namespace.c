@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsonutil.h"
 #include "cli.h"
 
 #define MAX_THRESHOLD 16
@@ -38,8 +39,7 @@ static const char help[] =
 /* Prints the settings the registry answered with; exit status. */
 static int print_settings(struct cli_remote *r, const json_t *answer)
 {
-	const char *ns =
-		json_string_value(json_object_get(answer, "namespace"));
+	const char *ns = optreg_json_str(answer, "namespace");
 	long threshold;
 
 	if (r->json)

@@ -8,15 +8,6 @@
 #include "../common/errcodes.h"
 #include "output.h"
 
-void cli_print_errors(const char *file, const struct optreg_errors *errs)
-{
-	struct optreg_buf out = OPTREG_BUF_INIT;
-
-	optreg_errors_format(errs, file, &out);
-	fputs(out.data, stderr);
-	optreg_buf_release(&out);
-}
-
 int cli_write_stdout(const struct optreg_buf *b)
 {
 	if (fwrite(b->data, 1, b->len, stdout) != b->len ||

@@ -11,9 +11,6 @@
 #include "../common/buf.h"
 #include "../common/error.h"
 
-/* Prints errors to stderr in the one-line format, prefixed with `file`. */
-void cli_print_errors(const char *file, const struct optreg_errors *errs);
-
 /* Writes all of `b` to stdout; returns OPTREG_EXIT_IO on failure. */
 int cli_write_stdout(const struct optreg_buf *b);
 

@@ -40,20 +40,18 @@ static int envelope_from_config(const char *file, const struct optreg_buf *in,
 				struct optreg_dsse *env)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	struct optreg_doc doc;
+	struct optreg_checked_config cc;
 	int rc;
 
-	optreg_doc_init(&doc);
-	rc = optreg_doc_load(&doc, file, in->data, in->len, &errs);
-	if (rc == 0)
-		rc = optreg_config_validate(&doc, NULL, &errs);
-	if (rc == 0)
-		rc = optreg_jcs_serialize(doc.root, &env->payload, &errs);
-	if (rc == 0)
+	optreg_checked_config_init(&cc);
+	rc = optreg_config_load_checked(&cc, file, in->data, in->len, 0, &errs);
+	if (rc == 0) {
+		optreg_buf_add(&env->payload, cc.canon.data, cc.canon.len);
 		env->payload_type = optreg_xstrdup(OPTREG_CONFIG_PAYLOAD_TYPE);
-	else
-		cli_print_errors(file, &errs);
-	optreg_doc_release(&doc);
+	} else {
+		optreg_errors_print(stderr, file, &errs);
+	}
+	optreg_checked_config_release(&cc);
 	optreg_errors_release(&errs);
 	return rc == 0 ? OPTREG_EXIT_OK : OPTREG_EXIT_INVALID;
 }
@@ -65,7 +63,7 @@ static int envelope_from_envelope(const char *file, const struct optreg_buf *in,
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 
 	if (optreg_dsse_parse(env, in->data, in->len, &errs) < 0) {
-		cli_print_errors(file, &errs);
+		optreg_errors_print(stderr, file, &errs);
 		optreg_errors_release(&errs);
 		return OPTREG_EXIT_INVALID;
 	}

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsonutil.h"
 #include "cli.h"
 
 static const char help[] =
@@ -53,23 +54,21 @@ static const char help[] =
 
 /* What goes to the registry, and what errors are located against. */
 struct submission {
-	const char *file;	  /* as given on the command line */
-	char *where;		  /* FILE, or "FILE (payload)" */
-	struct optreg_buf in;	  /* FILE's bytes */
-	struct optreg_doc doc;	  /* the config, for locating errors */
-	struct optreg_config cfg; /* validated */
-	struct optreg_buf canon;  /* the canonical config bytes */
-	char *body;		  /* the envelope's JSON text (owned) */
-	bool envelope;		  /* FILE was an envelope already */
+	const char *file;     /* as given on the command line */
+	char *where;	      /* FILE, or "FILE (payload)" */
+	struct optreg_buf in; /* FILE's bytes */
+	/* The config: its document (for locating errors), validated model,
+	 * canonical bytes and digest. */
+	struct optreg_checked_config cc;
+	char *body;    /* the envelope's JSON text (owned) */
+	bool envelope; /* FILE was an envelope already */
 };
 
 static void submission_release(struct submission *s)
 {
 	free(s->where);
 	optreg_buf_release(&s->in);
-	optreg_doc_release(&s->doc);
-	optreg_config_release(&s->cfg);
-	optreg_buf_release(&s->canon);
+	optreg_checked_config_release(&s->cc);
 	free(s->body);
 }
 
@@ -85,15 +84,11 @@ static void json_problem(const struct cli_remote *r, const char *code,
 static int prepare_config(struct cli_remote *r, struct submission *s)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	int rc =
-		optreg_doc_load(&s->doc, s->file, s->in.data, s->in.len, &errs);
+	int rc = optreg_config_load_checked(&s->cc, s->file, s->in.data,
+					    s->in.len, 0, &errs);
 
-	if (rc == 0)
-		rc = optreg_config_validate(&s->doc, &s->cfg, &errs);
-	if (rc == 0)
-		rc = optreg_jcs_serialize(s->doc.root, &s->canon, &errs);
 	if (rc < 0) {
-		cli_print_errors(s->file, &errs);
+		optreg_errors_print(stderr, s->file, &errs);
 		if (r->json) {
 			/* The registry's problem shape, so a pipeline reads
 			 * one format whichever side refused. */
@@ -123,7 +118,7 @@ static int sign_config(struct submission *s, const struct optreg_key *key)
 
 	optreg_dsse_init(&env);
 	env.payload_type = optreg_xstrdup(OPTREG_CONFIG_PAYLOAD_TYPE);
-	optreg_buf_add(&env.payload, s->canon.data, s->canon.len);
+	optreg_buf_add(&env.payload, s->cc.canon.data, s->cc.canon.len);
 	rc = optreg_dsse_sign(&env, key, &errs);
 	if (rc == 0) {
 		json_t *j = optreg_dsse_to_json(&env);
@@ -156,13 +151,13 @@ static int prepare_envelope(struct cli_remote *r, struct submission *s)
 	s->envelope = true;
 	s->where = optreg_xasprintf("%s (payload)", s->file);
 	if (optreg_dsse_parse(&env, s->in.data, s->in.len, &errs) < 0) {
-		cli_print_errors(s->file, &errs);
+		optreg_errors_print(stderr, s->file, &errs);
 		json_problem(r, "bad_envelope", "FILE is not a DSSE envelope",
 			     &errs);
 		rc = OPTREG_EXIT_INVALID;
 		goto out;
 	}
-	rc = cli_check_config_payload(s->file, &env, &s->cfg);
+	rc = cli_check_config_payload(s->file, &env, NULL);
 	if (rc) {
 		json_problem(r, "invalid_config",
 			     "the envelope's payload is not the canonical form "
@@ -170,10 +165,12 @@ static int prepare_envelope(struct cli_remote *r, struct submission *s)
 			     NULL);
 		goto out;
 	}
-	optreg_buf_add(&s->canon, env.payload.data, env.payload.len);
-	/* For locating the registry's errors: positions are in the payload,
-	 * which has none (JSON), so only the paths are shown. */
-	optreg_doc_load_json(&s->doc, env.payload.data, env.payload.len, &errs);
+	/* The payload is a valid canonical config (checked above), so this
+	 * cannot fail. The document is for locating the registry's errors:
+	 * positions are in the payload, which has none (JSON), so only the
+	 * paths are shown. */
+	optreg_config_load_checked(&s->cc, NULL, env.payload.data,
+				   env.payload.len, OPTREG_CONFIG_JSON, &errs);
 	s->body = optreg_xstrndup(s->in.data, s->in.len);
 out:
 	optreg_dsse_release(&env);
@@ -324,7 +321,6 @@ static int prepare(struct cli_remote *r, struct submission *s,
 static int submit(struct cli_remote *r, const char *file, const char *keypath,
 		  bool key_flag, const char *tag)
 {
-	char digest[OPTREG_DIGEST_LEN + 1];
 	struct optreg_buf path = OPTREG_BUF_INIT;
 	struct optreg_http_resp resp;
 	struct submission s;
@@ -337,18 +333,16 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 	memset(&s, 0, sizeof(s));
 	s.file = file;
 	optreg_buf_init(&s.in);
-	optreg_buf_init(&s.canon);
-	optreg_doc_init(&s.doc);
+	optreg_checked_config_init(&s.cc);
 	optreg_http_resp_init(&resp);
 	rc = prepare(r, &s, keypath, key_flag);
 	if (rc)
 		goto out;
-	optreg_digest(s.canon.data, s.canon.len, digest);
 
 	memset(&ref, 0, sizeof(ref));
 	ref.kind = CLI_REF_CONFIG;
-	snprintf(ref.ns, sizeof(ref.ns), "%s", s.cfg.namespace_);
-	snprintf(ref.name, sizeof(ref.name), "%s", s.cfg.name);
+	snprintf(ref.ns, sizeof(ref.ns), "%s", s.cc.cfg.namespace_);
+	snprintf(ref.name, sizeof(ref.name), "%s", s.cc.cfg.name);
 	cli_config_path(&path, &ref);
 	optreg_buf_adds(&path, "/versions");
 
@@ -361,7 +355,8 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 		if (resp.status == 403 && !strcmp(code, "signature_refused"))
 			rc = report_signatures_refused(r, &resp);
 		else
-			rc = cli_report_http_error(r, &resp, s.where, &s.doc);
+			rc = cli_report_http_error(r, &resp, s.where,
+						   &s.cc.doc);
 		optreg_errors_release(&perrs);
 		goto out;
 	}
@@ -370,7 +365,7 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 		rc = OPTREG_EXIT_UNAVAILABLE;
 		goto out;
 	}
-	got = json_string_value(json_object_get(created, "digest"));
+	got = optreg_json_str(created, "digest");
 	if (cli_json_count(created, "version", &version) < 0 || version < 1 ||
 	    !got) {
 		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
@@ -378,15 +373,16 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 				"digest");
 		goto out;
 	}
-	if (strcmp(got, digest)) {
+	if (strcmp(got, s.cc.digest)) {
 		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "digest_mismatch",
 				"the registry recorded %s/%s@%ld as %s, but "
 				"the submitted config is %s",
-				ref.ns, ref.name, version, got, digest);
+				ref.ns, ref.name, version, got, s.cc.digest);
 		goto out;
 	}
 	if (!r->json)
-		printf("%s/%s@%ld %s (%s)\n", ref.ns, ref.name, version, digest,
+		printf("%s/%s@%ld %s (%s)\n", ref.ns, ref.name, version,
+		       s.cc.digest,
 		       resp.status == 201 ? "created" : "unchanged");
 
 	if (tag) {

@@ -8,23 +8,19 @@
  * registry lists (GET /v1/keys), and the receipt, signed by a registry key
  * (the pinned ones, else those GET /v1/registry/keys lists: trust on first
  * use), naming this version, with its audit event's leaf in its audit
- * root. This file fetches the keys and reports.
+ * root. This file fetches the keys and reports; `optreg audit` loads its
+ * registry keys here too.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsonutil.h"
 #include "../common/verify.h"
 #include "cli.h"
 
-static const char *str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
-/* Loads the pinned registry keys, else the listed ones; exit status. */
-static int registry_keys(struct cli_remote *r, const char *const *pins,
-			 size_t npins, struct optreg_keyset *ks)
+int cli_registry_keys_load(struct cli_remote *r, const char *const *pins,
+			   size_t npins, struct optreg_keyset *ks)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	json_t *list = NULL;
@@ -63,8 +59,9 @@ static int report_failures(struct cli_remote *r, const json_t *doc,
 			   long version, const struct optreg_errors *fails)
 {
 	struct optreg_buf out = OPTREG_BUF_INIT;
-	char *what = optreg_xasprintf("%s/%s@%ld", str(doc, "namespace"),
-				      str(doc, "name"), version);
+	char *what =
+		optreg_xasprintf("%s/%s@%ld", optreg_json_str(doc, "namespace"),
+				 optreg_json_str(doc, "name"), version);
 
 	optreg_buf_addf(&out, "optreg %s: %s failed verification\n", r->cmd,
 			what);
@@ -94,8 +91,10 @@ int cli_trust_verify_version(struct cli_remote *r, const json_t *doc,
 	long version;
 	int rc;
 
-	if (!str(doc, "namespace") || !str(doc, "name") ||
-	    !str(doc, "created_at") || !str(doc, "digest") ||
+	if (!optreg_json_str(doc, "namespace") ||
+	    !optreg_json_str(doc, "name") ||
+	    !optreg_json_str(doc, "created_at") ||
+	    !optreg_json_str(doc, "digest") ||
 	    cli_json_count(doc, "version", &version) < 0)
 		return cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
 				  "the registry's version document lacks "
@@ -104,7 +103,7 @@ int cli_trust_verify_version(struct cli_remote *r, const json_t *doc,
 	optreg_keyset_init(&rks);
 	optreg_keyset_init(&sks);
 	optreg_version_check_init(&vc);
-	rc = registry_keys(r, pins, npins, &rks);
+	rc = cli_registry_keys_load(r, pins, npins, &rks);
 	if (rc == 0)
 		rc = cli_remote_call(r, "GET", "/v1/keys", NULL, &slist);
 	if (rc)

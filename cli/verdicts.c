@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsonutil.h"
 #include "../common/verify.h"
 #include "cli.h"
 
@@ -41,11 +42,6 @@ static const char help[] =
 	"\nExit status: 0 ok, 1 --verify failed, 2 usage, 4 denied, 6 "
 	"unauthorized,\n"
 	"7 unavailable, 8 not found. See docs/cli.md.\n";
-
-static const char *str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
 
 /* Parses the envelope of a listed verdict; 0 or -1. */
 static int envelope_of(const json_t *v, struct optreg_dsse *env)
@@ -78,7 +74,8 @@ static json_t *payload_of(const struct optreg_dsse *env)
 static int newest_first(const void *a, const void *b)
 {
 	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	const char *cx = str(x, "created_at"), *cy = str(y, "created_at");
+	const char *cx = optreg_json_str(x, "created_at"),
+		   *cy = optreg_json_str(y, "created_at");
 	long jx = 0, jy = 0;
 	int c = strcmp(cy ? cy : "", cx ? cx : "");
 
@@ -127,10 +124,11 @@ static int print_table(const json_t *list)
 			p = payload_of(&env);
 		cli_json_count(v, "job_id", &job);
 		row[0] = optreg_xasprintf("%ld", job);
-		row[1] = optreg_xstrdup(cli_cell(str(v, "result")));
-		row[2] = optreg_xstrdup(cli_cell(str(v, "suite")));
-		row[3] = optreg_xstrdup(cli_cell(str(v, "runner")));
-		row[4] = optreg_xstrdup(cli_cell(str(v, "created_at")));
+		row[1] = optreg_xstrdup(cli_cell(optreg_json_str(v, "result")));
+		row[2] = optreg_xstrdup(cli_cell(optreg_json_str(v, "suite")));
+		row[3] = optreg_xstrdup(cli_cell(optreg_json_str(v, "runner")));
+		row[4] = optreg_xstrdup(
+			cli_cell(optreg_json_str(v, "created_at")));
 		row[5] = json_is_array(json_object_get(p, "findings"))
 				 ? optreg_xasprintf(
 					   "%zu",
@@ -161,9 +159,9 @@ static void verify_one(const json_t *v, size_t i, const char *ns,
 {
 	struct optreg_errors why = OPTREG_ERRORS_INIT;
 	const struct optreg_keyset_key **valid = NULL;
-	const char *keyid = str(v, "runner_keyid");
+	const char *keyid = optreg_json_str(v, "runner_keyid");
 	struct optreg_sig_policy pol = {.ns = ns,
-					.at = str(v, "created_at"),
+					.at = optreg_json_str(v, "created_at"),
 					.prefix = "envelope",
 					.voice = OPTREG_VOICE_CLIENT};
 	struct optreg_dsse env;
@@ -219,9 +217,9 @@ static void verify_one(const json_t *v, size_t i, const char *ns,
 	struct optreg_verdict_expect want = {
 		.job_id = job,
 		.config_digest = digest,
-		.suite = str(v, "suite"),
-		.suite_digest = str(v, "suite_digest"),
-		.result = str(v, "result"),
+		.suite = optreg_json_str(v, "suite"),
+		.suite_digest = optreg_json_str(v, "suite_digest"),
+		.result = optreg_json_str(v, "result"),
 	};
 	optreg_verdict_check(p, &want, OPTREG_VOICE_CLIENT, prefix, fails);
 out:
@@ -256,7 +254,8 @@ static int verify_all(struct cli_remote *r, const char *what, const char *ns,
 		if (fails.len == before)
 			optreg_buf_addf(
 				&lines, "verified: job %ld (%s) signed by %s\n",
-				job, cli_cell(str(v, "result")), signers.data);
+				job, cli_cell(optreg_json_str(v, "result")),
+				signers.data);
 		optreg_buf_release(&signers);
 	}
 	if (fails.len) {
@@ -306,7 +305,7 @@ static int list_verdicts(struct cli_remote *r, const struct cli_ref *ref,
 		rc = cli_remote_call(r, "GET", path.data, NULL, &doc);
 		if (rc)
 			goto out;
-		digest = str(doc, "digest");
+		digest = optreg_json_str(doc, "digest");
 		if (cli_json_count(doc, "version", &version) < 0 || !digest) {
 			rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE,
 					"bad_response",

@@ -222,7 +222,7 @@ int cmd_verify(int argc, char **argv)
 	if (status != OPTREG_EXIT_OK)
 		goto out;
 	if (optreg_dsse_parse(&env, in.data, in.len, &errs) < 0) {
-		cli_print_errors(file, &errs);
+		optreg_errors_print(stderr, file, &errs);
 		status = OPTREG_EXIT_INVALID;
 		goto out;
 	}

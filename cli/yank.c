@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsonutil.h"
 #include "cli.h"
 
 #define MAX_REASON 1024
@@ -73,7 +74,7 @@ static int yank(struct cli_remote *r, const struct cli_ref *ref,
 	 * registry kept when it says, else ours. */
 	res = resp.body.len ? json_loadb(resp.body.data, resp.body.len, 0, NULL)
 			    : NULL;
-	kept = json_string_value(json_object_get(res, "yank_reason"));
+	kept = optreg_json_str(res, "yank_reason");
 	if (kept && strcmp(kept, reason))
 		printf("%s/%s@%ld was already yanked: %s\n", ref->ns, ref->name,
 		       ref->version, kept);

@@ -4,22 +4,10 @@
  */
 #include <string.h>
 
-#include "../validator/jcs.h"
 #include "auditlog.h"
 #include "buf.h"
 #include "error.h"
-#include "hex.h"
-
-int optreg_auditlog_event_leaf(const json_t *event, optreg_hash out)
-{
-	struct optreg_buf canon = OPTREG_BUF_INIT;
-	int rc = optreg_jcs_serialize(event, &canon, NULL);
-
-	if (rc == 0)
-		optreg_merkle_leaf_hash(canon.data, canon.len, out);
-	optreg_buf_release(&canon);
-	return rc ? OPTREG_EINVAL : 0;
-}
+#include "checkpoint.h"
 
 int64_t optreg_auditlog_entry_index(const json_t *entry)
 {
@@ -42,10 +30,9 @@ void optreg_auditlog_release(struct optreg_auditlog *log)
 }
 
 void optreg_auditlog_add(struct optreg_auditlog *log, const json_t *entry,
+			 const struct optreg_buf *event,
 			 struct optreg_auditlog_step *step)
 {
-	const json_t *event = json_object_get(entry, "event");
-
 	memset(step, 0, sizeof(*step));
 	step->index = optreg_auditlog_entry_index(entry);
 	step->expected = log->next;
@@ -60,9 +47,12 @@ void optreg_auditlog_add(struct optreg_auditlog *log, const json_t *entry,
 		return;
 	}
 	log->next = (uint64_t)step->index + 1;
-	if (!event || optreg_auditlog_event_leaf(event, step->computed) < 0) {
-		step->leaf = OPTREG_AUDITLOG_LEAF_NO_EVENT;
-		memset(step->computed, 0, sizeof(step->computed));
+	if (event)
+		optreg_merkle_leaf_hash(event->data, event->len,
+					step->computed);
+	if (!event) {
+		step->leaf =
+			OPTREG_AUDITLOG_LEAF_NO_EVENT; /* computed: zeros */
 	} else if (optreg_hash_from_b64(json_string_value(json_object_get(
 						entry, "leaf_hash")),
 					step->listed) < 0) {

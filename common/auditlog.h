@@ -4,7 +4,9 @@
  * ...}), without trusting the hashes the registry sends.
  *
  * A leaf is SHA-256(0x00 || RFC 8785 form of the event as parsed here)
- * (docs/audit.md). Entries are fed in index order; each one is checked
+ * (docs/audit.md). The caller canonicalizes the event (validator/jcs.h)
+ * and hands its bytes in: common/ is the lower layer and does not reach
+ * into validator/. Entries are fed in index order; each one is checked
  * against the sequence (no gap, no repeat) and against its listed
  * leaf_hash, and what was found is returned to the caller, who words it.
  * The CLI's `audit verify` and `audit checkpoint --out` use this; the
@@ -16,11 +18,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "merkle.h"
-
-/* The leaf hash of an event; 0, or OPTREG_EINVAL when the event cannot be
- * canonicalized (RFC 8785). */
-int optreg_auditlog_event_leaf(const json_t *event, optreg_hash out);
 
 /* An entry's "index", or -1 when it has none that is a whole number. */
 int64_t optreg_auditlog_entry_index(const json_t *entry);
@@ -62,11 +61,14 @@ void optreg_auditlog_init(struct optreg_auditlog *log);
 void optreg_auditlog_release(struct optreg_auditlog *log);
 
 /*
- * Feeds the next entry (borrowed). After a GAP the log goes on from the
+ * Feeds the next entry (borrowed). `event` is the RFC 8785 form of the
+ * entry's "event" member (borrowed), or NULL when the entry has none or it
+ * cannot be canonicalized (LEAF_NO_EVENT). After a GAP the log goes on from the
  * entry's index; the leaf is added (as zeros when the event cannot be
  * hashed) so that later roots can still be computed. Fills `step`.
  */
 void optreg_auditlog_add(struct optreg_auditlog *log, const json_t *entry,
+			 const struct optreg_buf *event,
 			 struct optreg_auditlog_step *step);
 
 /* The root of the first `n` recomputed leaves; 0, or -1 when there are

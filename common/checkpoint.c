@@ -2,16 +2,39 @@
  * common/checkpoint.c: the saved-checkpoint file (see checkpoint.h).
  */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint.h"
-#include "hex.h"
+#include "dsse.h"
+#include "hash.h"
+
+void optreg_hash_to_b64(const optreg_hash h, char out[OPTREG_HASH_B64_LEN + 1])
+{
+	struct optreg_buf b = OPTREG_BUF_INIT;
+
+	optreg_base64_encode(h, OPTREG_HASH_LEN, &b);
+	snprintf(out, OPTREG_HASH_B64_LEN + 1, "%s", b.data);
+	optreg_buf_release(&b);
+}
+
+int optreg_hash_from_b64(const char *s, optreg_hash out)
+{
+	struct optreg_buf b = OPTREG_BUF_INIT;
+	int ok = s && optreg_base64_decode(s, strlen(s), &b) == 0 &&
+		 b.len == OPTREG_HASH_LEN;
+
+	if (ok)
+		memcpy(out, b.data, OPTREG_HASH_LEN);
+	optreg_buf_release(&b);
+	return ok ? 0 : OPTREG_EINVAL;
+}
 
 int optreg_saved_checkpoint_encode(const struct optreg_saved_checkpoint *cp,
 				   struct optreg_buf *out)
 {
-	char root[OPTREG_HASH_B64_LEN + 1], hex[OPTREG_HASH_HEX_LEN + 1];
+	char root[OPTREG_HASH_B64_LEN + 1], hex[OPTREG_SHA256_HEX_LEN + 1];
 	json_t *head;
 	char *s;
 
@@ -30,7 +53,7 @@ int optreg_saved_checkpoint_encode(const struct optreg_saved_checkpoint *cp,
 	free(s);
 	optreg_buf_adds(out, ",\n\"leaves\":[");
 	for (size_t i = 0; i < cp->nleaves; i++) {
-		optreg_hash_to_hex(cp->leaves[i], hex);
+		optreg_hex_encode(cp->leaves[i], OPTREG_HASH_LEN, hex);
 		optreg_buf_addf(out, "%s\n\"%s\"", i ? "," : "", hex);
 	}
 	optreg_buf_adds(out, "]}\n");
@@ -70,8 +93,10 @@ int optreg_saved_checkpoint_decode(const char *data, size_t len,
 	cp->leaves = optreg_xcalloc(cp->nleaves + 1, sizeof(*cp->leaves));
 	json_array_foreach(leaves, i, v)
 	{
-		if (optreg_hash_from_hex(json_string_value(v), cp->leaves[i]) <
-		    0) {
+		const char *hex = json_string_value(v);
+
+		if (!hex || optreg_hex_decode(hex, strlen(hex), cp->leaves[i],
+					      OPTREG_HASH_LEN) < 0) {
 			cp->bad_leaf = (int64_t)i;
 			break;
 		}

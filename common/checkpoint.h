@@ -13,6 +13,10 @@
  * One JSON object; the leaves are the recomputed leaf hashes of the
  * entries the checkpoint covers, one a line. Checking the note's signature
  * is the caller's business (it knows which registry keys to trust).
+ *
+ * Also here: a Merkle hash as the audit API and checkpoints write it,
+ * standard padded base64 (leaf_hash, roots). Hex is common/hash.h's
+ * optreg_hex_encode/optreg_hex_decode.
  */
 #ifndef OPTREG_CHECKPOINT_H
 #define OPTREG_CHECKPOINT_H
@@ -25,6 +29,15 @@
 #include "merkle.h"
 
 #define OPTREG_SAVED_CHECKPOINT_FORMAT "optreg-audit-checkpoint-v1"
+
+#define OPTREG_HASH_B64_LEN 44 /* base64 of a hash, without the NUL */
+
+/* Writes the standard padded base64 of `h` and a NUL. */
+void optreg_hash_to_b64(const optreg_hash h, char out[OPTREG_HASH_B64_LEN + 1]);
+
+/* Parses base64 (standard or URL-safe) of exactly 32 bytes into `out`
+ * (`s` may be NULL); 0, or OPTREG_EINVAL for anything else. */
+int optreg_hash_from_b64(const char *s, optreg_hash out);
 
 /* The checkpoint a file holds, as written or as read. */
 struct optreg_saved_checkpoint {
