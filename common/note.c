@@ -569,9 +569,9 @@ int optreg_note_open(const char *note, size_t len, const char *key_name,
 			errs, OPTREG_EINVAL, "unknown_key", NULL,
 			"note is not signed by key %s+%08" PRIx32, key_name,
 			want);
-		e->detail = optreg_xasprintf("It is signed only by %s%s.",
-					     others.data,
-					     nothers > 5 ? " and others" : "");
+		optreg_error_set_detail(e, "It is signed only by %s%s.",
+					others.data,
+					nothers > 5 ? " and others" : "");
 		optreg_error_set_hint(e, "Check that the note comes from the "
 					 "log whose key you trust.");
 		rc = OPTREG_EINVAL;

@@ -31,10 +31,8 @@
 #include "dsse.h"
 #include "error.h"
 #include "keyset.h"
+#include "media.h" /* the payload types checked here */
 #include "merkle.h"
-
-#define OPTREG_RECEIPT_PAYLOAD_TYPE "application/vnd.optreg.receipt.v1+json"
-#define OPTREG_VERDICT_PAYLOAD_TYPE "application/vnd.optreg.verdict.v1+json"
 
 struct optreg_config;
 

@@ -903,7 +903,8 @@ static int take_key(struct yaml_state *st, const yaml_event_t *ev)
 			       &ev->start_mark, "duplicate key \"%s\"", text);
 		first = find_loc(st->locs, st->nlocs, st->path.data);
 		if (first)
-			e->detail = optreg_xasprintf(
+			optreg_error_set_detail(
+				e,
 				"The first value for this key is at line %d, "
 				"column %d.",
 				first->line, first->col);
@@ -1048,7 +1049,8 @@ static void add_parser_error(struct yaml_state *st, const yaml_parser_t *p)
 		offset_position(st->data, st->len, p->problem_offset, &e->line,
 				&e->col);
 		if (p->problem_value >= 0)
-			e->detail = optreg_xasprintf(
+			optreg_error_set_detail(
+				e,
 				"The offending byte or character is 0x%X at "
 				"byte offset %zu.",
 				(unsigned)p->problem_value, p->problem_offset);
@@ -1056,7 +1058,8 @@ static void add_parser_error(struct yaml_state *st, const yaml_parser_t *p)
 	}
 	mark_position(&p->problem_mark, &e->line, &e->col);
 	if (p->context)
-		e->detail = optreg_xasprintf(
+		optreg_error_set_detail(
+			e,
 			"The problem was found %s that starts at line %d, "
 			"column %d.",
 			p->context, clamp_int(p->context_mark.line + 1),
@@ -1178,8 +1181,8 @@ int optreg_doc_read_file(struct optreg_buf *b, const char *path,
 	if (rc == 0)
 		return 0;
 	e = optreg_errors_add(errs, OPTREG_EIO, "io", NULL,
-			      "cannot read file: %s", strerror(-rc));
-	e->detail = optreg_xasprintf("The path is \"%s\".", path);
+			      "cannot read file: %s", strerror(errno));
+	optreg_error_set_detail(e, "The path is \"%s\".", path);
 	return OPTREG_EIO;
 }
 

@@ -745,7 +745,8 @@ static void surrogate_error(const json_error_t *jerr,
 	e = optreg_errors_add(errs, OPTREG_EINVAL, "surrogate", NULL,
 			      "lone surrogate \\u%04lx in string", hi);
 	set_pos(e, jerr);
-	e->detail = optreg_xstrdup(
+	optreg_error_set_detail(
+		e, "%s",
 		hi >= 0xDC00 ? "A low surrogate must follow a high surrogate "
 			       "(\\ud800-\\udbff)."
 			     : "A high surrogate must be followed by a low "
