@@ -154,8 +154,8 @@ int audit_checkpoint_open(const char *note, const struct trust *t,
 		goto out;
 	}
 	optreg_errors_release(&errs);
-	if (optreg_checkpoint_parse(text.data, &origin, &cp->size, cp->root,
-				    &errs) < 0) {
+	if (optreg_note_checkpoint_parse(text.data, &origin, &cp->size,
+					 cp->root, &errs) < 0) {
 		optreg_buf_addf(why,
 				"its text is not a checkpoint (line %d: %s)",
 				errs.items[0].line, errs.items[0].message);

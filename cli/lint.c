@@ -132,7 +132,7 @@ static int lint_one(const char *file, enum format fmt)
 	if (rc == 0)
 		rc = optreg_jcs_serialize(doc.root, &canon, &errs);
 	if (rc == 0)
-		optreg_digest(canon.data, canon.len, digest);
+		optreg_jcs_digest(canon.data, canon.len, digest);
 
 	switch (fmt) {
 	case FORMAT_JSON:

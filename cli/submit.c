@@ -343,7 +343,7 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 	rc = prepare(r, &s, keypath, key_flag);
 	if (rc)
 		goto out;
-	optreg_digest(s.canon.data, s.canon.len, digest);
+	optreg_jcs_digest(s.canon.data, s.canon.len, digest);
 
 	memset(&ref, 0, sizeof(ref));
 	ref.kind = CLI_REF_CONFIG;

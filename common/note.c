@@ -243,8 +243,9 @@ static int bad_name(struct optreg_errors *errs, const char *name)
 	return OPTREG_EINVAL;
 }
 
-int optreg_checkpoint_body(const char *origin, uint64_t size,
-			   const unsigned char root[32], struct optreg_buf *out)
+int optreg_note_checkpoint_body(const char *origin, uint64_t size,
+				const unsigned char root[32],
+				struct optreg_buf *out)
 {
 	size_t len = strlen(origin);
 	int line, col;
@@ -298,8 +299,9 @@ static bool parse_size(const char *s, size_t len, uint64_t *size)
 	return true;
 }
 
-int optreg_checkpoint_parse(const char *text, char **origin, uint64_t *size,
-			    unsigned char root[32], struct optreg_errors *errs)
+int optreg_note_checkpoint_parse(const char *text, char **origin,
+				 uint64_t *size, unsigned char root[32],
+				 struct optreg_errors *errs)
 {
 	size_t len = strlen(text), nlines = 0;
 	const char *p = text, *end = text + len;

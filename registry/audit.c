@@ -346,7 +346,7 @@ int optreg_audit_checkpoint_make(PGconn *conn,
 			goto fail;
 		}
 	}
-	rc = optreg_checkpoint_body(origin, n, root, &body);
+	rc = optreg_note_checkpoint_body(origin, n, root, &body);
 	if (rc == 0)
 		rc = optreg_note_sign(body.data, origin, rk->key, &note, errs);
 	if (rc)

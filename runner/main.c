@@ -343,7 +343,7 @@ static int cmd_run(int argc, char **argv)
 		status = rc == OPTREG_EIO ? RUNNER_EXIT_IO : RUNNER_EXIT_FAILED;
 		goto done;
 	}
-	optreg_digest(out.data, out.len, digest);
+	optreg_jcs_digest(out.data, out.len, digest);
 
 	suite_path = suite_file ? optreg_xstrdup(suite_file)
 				: optreg_suite_default_path();

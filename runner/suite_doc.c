@@ -562,7 +562,7 @@ int optreg_suite_load(struct optreg_suite **out, const char *path,
 	if (!rc)
 		rc = optreg_jcs_serialize(doc.root, &canon, e);
 	if (!rc) {
-		optreg_digest(canon.data, canon.len, s->digest);
+		optreg_jcs_digest(canon.data, canon.len, s->digest);
 		*out = s;
 	} else {
 		optreg_errors_sort(e);

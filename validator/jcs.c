@@ -724,8 +724,8 @@ int optreg_jcs_canonicalize(const char *json, size_t len,
 	return ret;
 }
 
-void optreg_digest(const void *data, size_t len,
-		   char out[OPTREG_DIGEST_LEN + 1])
+void optreg_jcs_digest(const void *data, size_t len,
+		       char out[OPTREG_DIGEST_LEN + 1])
 {
 	memcpy(out, "sha256:", 7);
 	optreg_sha256_hex(data, len, out + 7);

@@ -158,7 +158,7 @@ static bool payload_or_reply(struct api_call *call,
 			    "the config names %s/%s but was sent to %s/%s",
 			    cfg.namespace_, cfg.name, ns, name);
 	} else {
-		optreg_digest(canon.data, canon.len, digest);
+		optreg_jcs_digest(canon.data, canon.len, digest);
 		ok = true;
 	}
 	optreg_config_release(&cfg);
@@ -412,7 +412,7 @@ static void handle_validate(struct api_call *call)
 	    optreg_jcs_serialize(doc.root, &canon, &call->errs) < 0) {
 		api_fail(call, OPTREG_EINVAL, &call->errs);
 	} else {
-		optreg_digest(canon.data, canon.len, digest);
+		optreg_jcs_digest(canon.data, canon.len, digest);
 		optreg_http_json(
 			req, 200,
 			json_pack("{s:b, s:s}", "valid", 1, "digest", digest));

@@ -92,8 +92,8 @@ static int fixture_setup(void **state)
 	if (rc == 0)
 		rc = optreg_key_public_pem(fixture_signer, &pem);
 	if (rc == 0)
-		rc = optreg_store_signers_add(c, pem.data, "alice", ns, &fixture_who,
-					&out, &errs);
+		rc = optreg_store_signers_add(c, pem.data, "alice", ns,
+					      &fixture_who, &out, &errs);
 	optreg_db_release(fixture_reg.db, c, rc == OPTREG_EUNAVAILABLE);
 	free(keypath);
 	json_decref(out);
@@ -137,7 +137,7 @@ static void fixture_envelope(struct optreg_dsse *env, const char *ns,
 	if (optreg_jcs_serialize(cfg, &env->payload, &errs))
 		fprintf(stderr, "# jcs failed\n");
 	json_decref(cfg);
-	optreg_digest(env->payload.data, env->payload.len, digest);
+	optreg_jcs_digest(env->payload.data, env->payload.len, digest);
 	if (key && optreg_dsse_sign(env, key, &errs))
 		fprintf(stderr, "# sign failed\n");
 	json_t *ej = optreg_dsse_to_json(env);
