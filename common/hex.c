@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "dsse.h"
+#include "base64.h"
 #include "hash.h"
 #include "hex.h"
 

@@ -19,7 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "dsse.h"
+#include "base64.h"
 #include "hash.h"
 
 #define ED25519_PUB_LEN	 32

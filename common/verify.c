@@ -10,6 +10,7 @@
 
 #include "../validator/config.h"
 #include "../validator/jcs.h"
+#include "base64.h"
 #include "note.h"
 
 static const char *str(const json_t *o, const char *key)

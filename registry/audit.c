@@ -11,7 +11,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "../common/dsse.h"
+#include "../common/base64.h"
 #include "../common/note.h"
 #include "../validator/jcs.h"
 #include "sql.h"

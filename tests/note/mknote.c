@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "common/buf.h"
-#include "common/dsse.h"
+#include "common/base64.h"
 #include "common/error.h"
 #include "common/note.h"
 #include "common/sign.h"

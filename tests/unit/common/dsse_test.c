@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "common/buf.h"
+#include "common/base64.h"
 #include "common/dsse.h"
 #include "common/error.h"
 

@@ -24,7 +24,7 @@
 #include <openssl/sha.h>
 
 #include "common/buf.h"
-#include "common/dsse.h"
+#include "common/base64.h"
 #include "common/error.h"
 #include "common/note.h"
 #include "common/sign.h"
