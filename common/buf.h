@@ -24,6 +24,7 @@ struct optreg_buf {
 	}
 extern char optreg_buf_empty[];
 
+/* Makes `b` empty without allocating (as OPTREG_BUF_INIT does). */
 void optreg_buf_init(struct optreg_buf *b);
 /* Frees the memory and leaves the buffer empty and reusable. */
 void optreg_buf_release(struct optreg_buf *b);

@@ -34,7 +34,9 @@ struct optreg_dsse {
 	size_t sigs_alloc; /* capacity of `sigs`; at most what is allocated */
 };
 
+/* Makes `env` an empty envelope (embedded; nothing allocated). */
 void optreg_dsse_init(struct optreg_dsse *env);
+/* Frees what `env` owns and leaves it empty and reusable. */
 void optreg_dsse_release(struct optreg_dsse *env);
 
 /*

@@ -43,7 +43,10 @@ struct optreg_keyset {
 	size_t n;
 };
 
+/* Makes `ks` an empty set (embedded; nothing allocated). */
 void optreg_keyset_init(struct optreg_keyset *ks);
+/* Frees every entry (keys, strings, namespace references); `ks` is left
+ * empty and reusable. */
 void optreg_keyset_release(struct optreg_keyset *ks);
 
 /*

@@ -109,6 +109,8 @@ struct optreg_receipt {
 	enum optreg_inclusion inclusion;
 };
 
+/* Makes `r` empty (embedded); _release frees what it owns and leaves it
+ * empty again. */
 void optreg_receipt_init(struct optreg_receipt *r);
 void optreg_receipt_release(struct optreg_receipt *r);
 
@@ -138,6 +140,8 @@ struct optreg_version_check {
 	struct optreg_receipt receipt;
 };
 
+/* Makes `vc` empty (embedded); _release frees what it owns and leaves it
+ * empty again. */
 void optreg_version_check_init(struct optreg_version_check *vc);
 void optreg_version_check_release(struct optreg_version_check *vc);
 
@@ -199,6 +203,7 @@ struct optreg_checkpoint {
 	char keyid[OPTREG_KEYID_LEN + 1]; /* the key that signed */
 };
 
+/* Frees what optreg_checkpoint_verify filled in; `cp` is left empty. */
 void optreg_checkpoint_release(struct optreg_checkpoint *cp);
 
 /*
