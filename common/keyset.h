@@ -41,6 +41,7 @@ struct optreg_keyset_key {
 struct optreg_keyset {
 	struct optreg_keyset_key *items;
 	size_t n;
+	size_t alloc; /* capacity of `items` */
 };
 
 /* Makes `ks` an empty set (embedded; nothing allocated). */
