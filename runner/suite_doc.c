@@ -119,7 +119,7 @@ static char *path_key(const char *base, const char *key)
 	struct optreg_buf p = OPTREG_BUF_INIT;
 
 	optreg_buf_adds(&p, base);
-	optreg_path_key(&p, key);
+	optreg_doc_path_key(&p, key);
 	return optreg_buf_detach(&p, NULL);
 }
 
@@ -526,7 +526,7 @@ static void load_suite(struct load *l, const json_t *root,
 	for (size_t i = 0; i < s->nw; i++) {
 		struct optreg_buf p = OPTREG_BUF_INIT;
 		optreg_buf_adds(&p, "workloads");
-		optreg_path_index(&p, i);
+		optreg_doc_path_index(&p, i);
 		load_workload(l, json_array_get(arr, i), p.data, &th, exclude,
 			      th_ok, &s->w[i]);
 		for (size_t k = 0; k < i && s->w[i].name; k++)

@@ -75,7 +75,7 @@ const struct optreg_doc_loc *optreg_doc_locate(const struct optreg_doc *doc,
 				i--;
 			i = i ? i - 1 : 0;
 			/* `["a]b"]` cannot fool this: quoted keys end in `"]`
-			 * and optreg_path_key escapes quotes. */
+			 * and optreg_doc_path_key escapes quotes. */
 		} else {
 			while (i > 0 && p.data[i - 1] != '.' &&
 			       p.data[i - 1] != ']')
@@ -107,7 +107,7 @@ static bool is_plain_key(const char *key)
 	return true;
 }
 
-void optreg_path_key(struct optreg_buf *path, const char *key)
+void optreg_doc_path_key(struct optreg_buf *path, const char *key)
 {
 	if (is_plain_key(key)) {
 		if (path->len)
@@ -136,7 +136,7 @@ void optreg_path_key(struct optreg_buf *path, const char *key)
 	optreg_buf_adds(path, "\"]");
 }
 
-void optreg_path_index(struct optreg_buf *path, size_t i)
+void optreg_doc_path_index(struct optreg_buf *path, size_t i)
 {
 	optreg_buf_addf(path, "[%zu]", i);
 }

@@ -109,9 +109,9 @@ static void set_value_path(struct yaml_state *st)
 	}
 	path_truncate(st, f->path_len);
 	if (json_is_array(f->node))
-		optreg_path_index(&st->path, f->index);
+		optreg_doc_path_index(&st->path, f->index);
 	else
-		optreg_path_key(&st->path, f->key);
+		optreg_doc_path_key(&st->path, f->key);
 }
 
 /* Whether the next scalar or collection event is a mapping key. */
@@ -348,7 +348,7 @@ static int take_key(struct yaml_state *st, const yaml_event_t *ev)
 	    doc_yaml_is_null(text))
 		return refuse_key(st, &ev->start_mark, "null");
 
-	optreg_path_key(&st->path, text);
+	optreg_doc_path_key(&st->path, text);
 	if (json_object_get(f->node, text)) {
 		e = yaml_error(st, OPTREG_ESYNTAX, "duplicate_key",
 			       &ev->start_mark, "duplicate key \"%s\"", text);

@@ -241,7 +241,7 @@ static int is_plain_key(const char *key, size_t len)
 	return 1;
 }
 
-/* Writes the path of `f` in the form of optreg_path_key/_index. */
+/* Writes the path of `f` in the form of optreg_doc_path_key/_index. */
 static void add_path(struct optreg_buf *path, const struct frame *f)
 {
 	size_t start;
