@@ -9,7 +9,7 @@
  *   with milliseconds, 2026-11-23T10:00:00.123Z (optreg_clock_format_ms):
  *     - audit events' "time" (registry/audit.c, optreg_audit_now)
  *     - the registry's log lines' "ts" (registry/http.c; common/log.h)
- *     - the runner's log lines' "time" (runner/serve.c)
+ *     - the runner's log lines' "ts" (common/log.h, as the registry's)
  *     - timestamps PostgreSQL formats for the API (the TS() macro of
  *       registry/store.c, jobs.c and keys.c: to_char ... 'SS.MS"Z"')
  *   to the second, 2026-11-23T10:00:00Z (optreg_clock_format_s):

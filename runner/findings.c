@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../common/buf.h"
+#include "../common/jsonutil.h"
 #include "findings.h"
 
 /* A z-score needs some history before it means anything. */
@@ -73,8 +74,7 @@ const char *optreg_findings_result(const json_t *findings)
 
 	json_array_foreach(findings, i, f)
 	{
-		const char *s =
-			json_string_value(json_object_get(f, "severity"));
+		const char *s = optreg_json_str(f, "severity");
 		int rank = !s			 ? 0
 			   : !strcmp(s, "error") ? 3
 			   : !strcmp(s, "fail")	 ? 2

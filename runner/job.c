@@ -8,15 +8,19 @@
 #include <string.h>
 
 #include "../common/buf.h"
+#include "../common/clock.h"
 #include "../common/dsse.h"
 #include "../common/error.h"
-#include "../common/keyring.h"
+#include "../common/jsonutil.h"
+#include "../common/keyset.h"
+#include "../common/log.h"
+#include "../common/media.h"
+#include "../common/verify.h"
 #include "../validator/config.h"
 #include "../validator/doc.h"
 #include "../validator/jcs.h"
 #include "job.h"
 #include "lease.h"
-#include "log.h"
 #include "verdict.h"
 
 struct job {
@@ -26,9 +30,23 @@ struct job {
 	char ref[256];
 };
 
-static const char *str(const json_t *o, const char *key)
+/* Seconds since `t0` (optreg_clock_monotonic), cut to the millisecond: a
+ * new JSON real for a log line. */
+static json_t *elapsed(double t0)
 {
-	return json_string_value(json_object_get(o, key));
+	return json_real(
+		(double)(long long)((optreg_clock_monotonic() - t0) * 1000) /
+		1000);
+}
+
+/* The errors after the first (which the problem's detail already says),
+ * in the one JSON form (optreg_errors_to_json): a new array. */
+static json_t *errors_after_first(const struct optreg_errors *errs)
+{
+	struct optreg_errors rest = {errs->items + 1, errs->len - 1,
+				     errs->len - 1};
+
+	return optreg_errors_to_json(&rest);
 }
 
 static bool job_parse(const json_t *j, struct job *job)
@@ -38,11 +56,11 @@ static bool job_parse(const json_t *j, struct job *job)
 	json_t *a = json_object_get(j, "attempt");
 
 	memset(job, 0, sizeof(*job));
-	job->ns = str(j, "namespace");
-	job->name = str(j, "name");
-	job->digest = str(j, "digest");
-	job->suite = str(j, "suite");
-	job->token = str(j, "lease_token");
+	job->ns = optreg_json_str(j, "namespace");
+	job->name = optreg_json_str(j, "name");
+	job->digest = optreg_json_str(j, "digest");
+	job->suite = optreg_json_str(j, "suite");
+	job->token = optreg_json_str(j, "lease_token");
 	if (!json_is_integer(id) || !json_is_integer(v) || !job->ns ||
 	    !job->name || !job->digest || !job->suite || !job->token)
 		return false;
@@ -111,13 +129,16 @@ static long get_json(struct job_ctx *jc, const char *path, json_t **out,
 
 /*
  * Checks the version document `doc` against the job and the registry's
- * keys `kr`, appending one error per failed check to `fails`. On success
- * `payload` holds the verified canonical config bytes. These are the
- * checks of `optreg fetch --verify`; they stay one function here until a
- * shared verifier in common/ can take their place.
+ * keys `ks`, appending one error per failed check to `fails`. On success
+ * `payload` holds the verified canonical config bytes. The signatures
+ * are judged by optreg_envelope_verify (common/verify.h) in a client's
+ * voice, as of the version's created_at. optreg_version_verify is not used:
+ * it also requires a receipt signed by a registry key (which the runner
+ * does not fetch) and words the same checks as `optreg fetch --verify`
+ * does, while these messages end up in error verdicts.
  */
 static void verify_version(const struct job *job, const json_t *doc,
-			   const struct optreg_keyring *kr,
+			   const struct optreg_keyset *ks,
 			   struct optreg_buf *payload,
 			   struct optreg_errors *fails)
 {
@@ -126,26 +147,32 @@ static void verify_version(const struct job *job, const json_t *doc,
 	struct optreg_buf canon = OPTREG_BUF_INIT;
 	const json_t *envj = json_object_get(doc, "envelope");
 	const json_t *v = json_object_get(doc, "version");
-	const char *created = str(doc, "created_at");
+	const char *created = optreg_json_str(doc, "created_at");
+	const char *doc_ns = optreg_json_str(doc, "namespace");
+	const char *doc_name = optreg_json_str(doc, "name");
+	const char *doc_digest = optreg_json_str(doc, "digest");
 	char served[OPTREG_DIGEST_LEN + 1], got[OPTREG_DIGEST_LEN + 1];
+	struct optreg_sig_policy pol = {.ns = job->ns,
+					.at = created,
+					.prefix = "envelope",
+					.voice = OPTREG_VOICE_CLIENT};
 	struct optreg_dsse env;
 	char *text = NULL;
-	size_t before = fails->len;
+	size_t before = fails->len, nvalid = 0;
 
 	optreg_dsse_init(&env);
-	if (!str(doc, "namespace") || strcmp(str(doc, "namespace"), job->ns) ||
-	    !str(doc, "name") || strcmp(str(doc, "name"), job->name) ||
-	    !json_is_integer(v) || json_integer_value(v) != job->version)
+	if (!doc_ns || strcmp(doc_ns, job->ns) || !doc_name ||
+	    strcmp(doc_name, job->name) || !json_is_integer(v) ||
+	    json_integer_value(v) != job->version)
 		FAIL(fails, "version",
 		     "expected the version document of %s, got one of another "
 		     "version",
 		     job->ref);
-	if (!str(doc, "digest") || strcmp(str(doc, "digest"), job->digest))
+	if (!doc_digest || strcmp(doc_digest, job->digest))
 		FAIL(fails, "digest",
 		     "expected the version's digest to be %s (the job's), got "
 		     "%s",
-		     job->digest,
-		     str(doc, "digest") ? str(doc, "digest") : "none");
+		     job->digest, doc_digest ? doc_digest : "none");
 	if (optreg_jcs_serialize(json_object_get(doc, "config"), &canon, NULL) <
 	    0) {
 		FAIL(fails, "config",
@@ -179,8 +206,8 @@ static void verify_version(const struct job *job, const json_t *doc,
 		     "bytes (%s): the signed payload is not the config served",
 		     canon.len, served, env.payload.len, got);
 	}
-	if (optreg_keyring_verify(kr, &env, job->ns, created, "envelope", NULL,
-				  &why) == 0) {
+	optreg_envelope_verify(ks, &env, &pol, NULL, &nvalid, &why);
+	if (nvalid == 0) {
 		for (size_t i = 0; i < why.len; i++)
 			FAIL(fails, why.items[i].path, "%s",
 			     why.items[i].message);
@@ -220,7 +247,7 @@ static char *sign_verdict(struct job_ctx *jc, json_t *verdict)
 
 	if (optreg_verdict_sign(verdict, jc->job.id, jc->s->runner, jc->s->key,
 				&text, &replaced, &errs) < 0)
-		json_object_set_new(jc->log, "msg",
+		json_object_set_new(jc->log, "detail",
 				    json_string(errs.items[0].message));
 	if (replaced)
 		json_object_set_new(jc->log, "result", json_string("error"));
@@ -232,22 +259,20 @@ static char *sign_verdict(struct job_ctx *jc, json_t *verdict)
 static json_t *judge(struct job_ctx *jc, const struct optreg_buf *payload)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	struct optreg_config cfg;
-	struct optreg_doc doc;
+	struct optreg_checked_config cc;
+	const struct optreg_config *cfg = &cc.cfg;
 	json_t *verdict = NULL;
-	double t0 = optreg_runner_monotonic();
+	double t0 = optreg_clock_monotonic();
 	int rc;
 
-	memset(&cfg, 0, sizeof(cfg));
-	optreg_doc_init(&doc);
-	rc = optreg_doc_load_json(&doc, payload->data, payload->len, &errs);
-	if (rc == 0)
-		rc = optreg_config_validate(&doc, &cfg, &errs);
-	if (rc == 0 && (strcmp(cfg.namespace_, jc->job.ns) ||
-			strcmp(cfg.name, jc->job.name))) {
+	optreg_checked_config_init(&cc);
+	rc = optreg_config_load_checked(&cc, NULL, payload->data, payload->len,
+					OPTREG_CONFIG_JSON, &errs);
+	if (rc == 0 && (strcmp(cfg->namespace_, jc->job.ns) ||
+			strcmp(cfg->name, jc->job.name))) {
 		FAIL(&errs, "metadata",
 		     "expected a config named %s/%s, got %s/%s", jc->job.ns,
-		     jc->job.name, cfg.namespace_, cfg.name);
+		     jc->job.name, cfg->namespace_, cfg->name);
 		rc = OPTREG_EINVAL;
 	}
 	if (rc) {
@@ -255,10 +280,9 @@ static json_t *judge(struct job_ctx *jc, const struct optreg_buf *payload)
 					&errs);
 		goto out;
 	}
-	rc = optreg_suite_run(jc->s->suite, &cfg, jc->job.digest, NULL, NULL,
+	rc = optreg_suite_run(jc->s->suite, cfg, jc->job.digest, NULL, NULL,
 			      &verdict, &errs);
-	json_object_set_new(jc->log, "suite_seconds",
-			    optreg_runner_elapsed(t0));
+	json_object_set_new(jc->log, "suite_seconds", elapsed(t0));
 	if (rc < 0 || !json_is_object(verdict)) {
 		json_decref(verdict);
 		if (!errs.len)
@@ -268,8 +292,7 @@ static json_t *judge(struct job_ctx *jc, const struct optreg_buf *payload)
 		verdict = error_verdict(jc->s, &jc->job, "suite", &errs);
 	}
 out:
-	optreg_config_release(&cfg);
-	optreg_doc_release(&doc);
+	optreg_checked_config_release(&cc);
 	optreg_errors_release(&errs);
 	return verdict;
 }
@@ -310,14 +333,13 @@ static enum optreg_job_outcome post_verdict(struct job_ctx *jc,
 				optreg_http_resp_problem(&resp, &errs);
 			json_object_set_new(jc->log, "code", json_string(code));
 			if (errs.len > 1)
-				json_object_set_new(
-					jc->log, "errors",
-					optreg_runner_errors_json(&errs, 1));
+				json_object_set_new(jc->log, "errors",
+						    errors_after_first(&errs));
 			out = status == 409 && !strcmp(code, "lease_lost")
 				      ? OPTREG_JOB_LEASE_LOST
 				      : OPTREG_JOB_REFUSED;
 		}
-		json_object_set_new(jc->log, "msg", json_string(why.data));
+		json_object_set_new(jc->log, "detail", json_string(why.data));
 	}
 	memset(header, 0, strlen(header));
 	free(header);
@@ -329,17 +351,17 @@ static enum optreg_job_outcome post_verdict(struct job_ctx *jc,
 
 /* Warns when the registry's key list does not have this runner's key
  * active for the job's namespace: the verdict will likely be refused. */
-static void check_own_key(struct job_ctx *jc, const struct optreg_keyring *kr)
+static void check_own_key(struct job_ctx *jc, const struct optreg_keyset *ks)
 {
-	const struct optreg_keyring_key *own =
-		optreg_keyring_find(kr, jc->s->keyid);
+	const struct optreg_keyset_key *own =
+		optreg_keyset_find(ks, jc->s->keyid);
 
-	if (own && !own->revoked_at && optreg_keyring_allows(own, jc->job.ns))
+	if (own && !own->revoked_at && optreg_keyset_allows(own, jc->job.ns))
 		return;
-	optreg_runner_log(
+	optreg_log_write(
 		"warn", "runner_key",
 		json_pack("{s:I, s:s, s:s}", "job_id", (json_int_t)jc->job.id,
-			  "keyid", jc->s->keyid, "msg",
+			  "keyid", jc->s->keyid, "detail",
 			  "GET /v1/keys does not list this runner's key as "
 			  "active for the namespace: the registry will likely "
 			  "refuse the verdict"));
@@ -351,13 +373,13 @@ static enum optreg_job_outcome job_process(struct job_ctx *jc)
 	struct optreg_buf path = OPTREG_BUF_INIT, why = OPTREG_BUF_INIT,
 			  payload = OPTREG_BUF_INIT;
 	struct optreg_errors fails = OPTREG_ERRORS_INIT;
-	struct optreg_keyring kr;
+	struct optreg_keyset ks;
 	json_t *doc = NULL, *keys = NULL, *verdict = NULL;
 	enum optreg_job_outcome out = OPTREG_JOB_ABANDONED;
 	char *envelope = NULL;
 	long status;
 
-	optreg_keyring_init(&kr);
+	optreg_keyset_init(&ks);
 	if (strcmp(jc->job.suite, optreg_suite_name(jc->s->suite))) {
 		optreg_buf_addf(&why,
 				"the job asks for suite \"%s\"; this runner "
@@ -379,9 +401,9 @@ static enum optreg_job_outcome job_process(struct job_ctx *jc)
 		status = get_json(jc, "/v1/keys", &keys, &why);
 		if (status != 200)
 			goto out;
-		optreg_keyring_load(&kr, keys);
-		verify_version(&jc->job, doc, &kr, &payload, &fails);
-		check_own_key(jc, &kr);
+		optreg_keyset_load_list(&ks, keys);
+		verify_version(&jc->job, doc, &ks, &payload, &fails);
+		check_own_key(jc, &ks);
 	}
 	if (fails.len) {
 		verdict = error_verdict(jc->s, &jc->job, "config_verification",
@@ -405,13 +427,13 @@ static enum optreg_job_outcome job_process(struct job_ctx *jc)
 	if (envelope)
 		out = post_verdict(jc, envelope);
 out:
-	if (why.len && !json_object_get(jc->log, "msg"))
-		json_object_set_new(jc->log, "msg", json_string(why.data));
+	if (why.len && !json_object_get(jc->log, "detail"))
+		json_object_set_new(jc->log, "detail", json_string(why.data));
 	free(envelope);
 	json_decref(verdict);
 	json_decref(doc);
 	json_decref(keys);
-	optreg_keyring_release(&kr);
+	optreg_keyset_release(&ks);
 	optreg_errors_release(&fails);
 	optreg_buf_release(&payload);
 	optreg_buf_release(&path);
@@ -423,14 +445,15 @@ out:
 enum optreg_job_outcome optreg_job_run(struct optreg_serve *s, const json_t *j)
 {
 	struct job_ctx jc = {.s = s};
-	double t0 = optreg_runner_monotonic();
+	double t0 = optreg_clock_monotonic();
 	enum optreg_job_outcome out;
 	bool hb;
 
 	if (!job_parse(j, &jc.job)) {
-		optreg_runner_log(
+		optreg_log_write(
 			"error", "job",
-			json_pack("{s:s, s:s}", "outcome", "abandoned", "msg",
+			json_pack("{s:s, s:s}", "outcome", "abandoned",
+				  "detail",
 				  "the lease answer lacks id, namespace, "
 				  "name, version, digest, suite or "
 				  "lease_token"));
@@ -445,10 +468,10 @@ enum optreg_job_outcome optreg_job_run(struct optreg_serve *s, const json_t *j)
 	optreg_heartbeat_stop(&jc.hb, hb);
 	json_object_set_new(jc.log, "outcome", json_string(outcome_names[out]));
 	json_object_set_new(jc.log, "heartbeats", json_integer(jc.hb.beats));
-	json_object_set_new(jc.log, "seconds", optreg_runner_elapsed(t0));
-	optreg_runner_log(out <= OPTREG_JOB_RECORDED	 ? "info"
-			  : out == OPTREG_JOB_LEASE_LOST ? "warn"
-							 : "error",
-			  "job", jc.log);
+	json_object_set_new(jc.log, "seconds", elapsed(t0));
+	optreg_log_write(out <= OPTREG_JOB_RECORDED	? "info"
+			 : out == OPTREG_JOB_LEASE_LOST ? "warn"
+							: "error",
+			 "job", jc.log);
 	return out;
 }

@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include "../common/error.h"
+#include "../common/log.h"
 #include "lease.h"
-#include "log.h"
 
 /* The next wait after a failure: doubling from 1 s to BACKOFF_MAX, and at
  * least the server's Retry-After. */
@@ -111,10 +111,10 @@ static void *heartbeat_main(void *arg)
 		}
 		hb->misses++;
 		hb->lost = status == 409;
-		optreg_runner_log(hb->lost ? "warn" : "error", "heartbeat",
-				  json_pack("{s:I, s:i, s:s}", "job_id",
-					    (json_int_t)hb->job_id, "status",
-					    (int)status, "msg", why.data));
+		optreg_log_write(hb->lost ? "warn" : "error", "heartbeat",
+				 json_pack("{s:I, s:i, s:s}", "job_id",
+					   (json_int_t)hb->job_id, "status",
+					   (int)status, "detail", why.data));
 		if (hb->lost)
 			break;
 		/* After a miss, try again sooner: the lease may be short. */
@@ -157,9 +157,10 @@ int optreg_heartbeat_start(struct optreg_serve *s, struct optreg_heartbeat *hb,
 	rc = pthread_create(&hb->thread, NULL, heartbeat_main, hb);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
-		optreg_runner_log(
+		optreg_log_write(
 			"error", "heartbeat",
-			json_pack("{s:I, s:s}", "job_id", (json_int_t)id, "msg",
+			json_pack("{s:I, s:s}", "job_id", (json_int_t)id,
+				  "detail",
 				  "cannot start the heartbeat thread"));
 		hb->done = true;
 		return -1;
@@ -234,9 +235,9 @@ enum optreg_lease_kind optreg_lease_take(struct optreg_serve *s, json_t **job,
 	} else if (status >= 400 && status < 500 && status != 429) {
 		/* 401, 403 or a request this runner got wrong: no later
 		 * lease can succeed. */
-		optreg_runner_log("error", "lease",
-				  json_pack("{s:i, s:s}", "status", (int)status,
-					    "msg", why.data));
+		optreg_log_write("error", "lease",
+				 json_pack("{s:i, s:s}", "status", (int)status,
+					   "detail", why.data));
 		*exit_status = status == 401   ? SERVE_EXIT_UNAUTHORIZED
 			       : status == 403 ? SERVE_EXIT_DENIED
 					       : SERVE_EXIT_FAILED;
@@ -244,9 +245,9 @@ enum optreg_lease_kind optreg_lease_take(struct optreg_serve *s, json_t **job,
 		goto out;
 	}
 	*wait = backoff_next(s, resp.retry_after);
-	optreg_runner_log("warn", "lease",
-			  json_pack("{s:i, s:s, s:f}", "status", (int)status,
-				    "msg", why.data, "retry_in", *wait));
+	optreg_log_write("warn", "lease",
+			 json_pack("{s:i, s:s, s:f}", "status", (int)status,
+				   "detail", why.data, "retry_in", *wait));
 	kind = OPTREG_LEASE_RETRY;
 out:
 	optreg_http_resp_release(&resp);

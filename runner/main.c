@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include "../common/buf.h"
+#include "../common/clock.h"
 #include "../common/error.h"
+#include "../common/jsonutil.h"
 #include "../validator/config.h"
-#include "../validator/jcs.h"
 #include "findings.h" /* OPTREG_RUNNER_VERSION */
-#include "log.h"
 #include "options.h"
 #include "selftest.h"
 #include "serve.h"
@@ -151,7 +151,7 @@ static void run_progress_fn(void *ctx, const char *workload, long step,
 		p->done |= end;
 		return;
 	}
-	now = optreg_runner_monotonic();
+	now = optreg_clock_monotonic();
 	if (!end && now - p->last < 0.1)
 		return;
 	p->last = now;
@@ -169,7 +169,7 @@ static double num(const json_t *o, const char *key)
 
 static const char *str(const json_t *o, const char *key)
 {
-	const char *s = json_string_value(json_object_get(o, key));
+	const char *s = optreg_json_str(o, key);
 
 	return s ? s : "?";
 }
@@ -280,10 +280,8 @@ static int cmd_run(int argc, char **argv)
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_buf out = OPTREG_BUF_INIT;
 	struct run_progress prog = {.tty = isatty(STDERR_FILENO)};
-	char digest[OPTREG_DIGEST_LEN + 1];
 	struct optreg_suite *suite = NULL;
-	struct optreg_config cfg;
-	struct optreg_doc doc;
+	struct optreg_checked_config cc;
 	json_t *verdict = NULL;
 	char *suite_path;
 	int json = 0, npos, rc, status;
@@ -320,30 +318,14 @@ static int cmd_run(int argc, char **argv)
 	}
 
 	/* The config, checked as `optreg lint` does. */
-	optreg_doc_init(&doc);
-	memset(&cfg, 0, sizeof(cfg));
-	if (!strcmp(file, "-")) {
-		char chunk[65536];
-		size_t n;
-		while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
-			optreg_buf_add(&out, chunk, n);
-		rc = optreg_doc_load(&doc, "-", out.data, out.len, &errs);
-		optreg_buf_reset(&out);
-	} else {
-		rc = optreg_doc_load_file(&doc, file, &errs);
-	}
-	if (!rc)
-		rc = optreg_config_validate(&doc, &cfg, &errs);
-	if (!rc)
-		rc = optreg_jcs_serialize(doc.root, &out, &errs);
+	optreg_checked_config_init(&cc);
+	rc = optreg_config_load_checked_file(&cc, file, 0, &errs);
 	if (rc) {
-		optreg_buf_reset(&out);
 		optreg_errors_format(&errs, file, &out);
 		fputs(out.data, stderr);
 		status = rc == OPTREG_EIO ? RUNNER_EXIT_IO : RUNNER_EXIT_FAILED;
 		goto done;
 	}
-	optreg_jcs_digest(out.data, out.len, digest);
 
 	suite_path = suite_file ? optreg_xstrdup(suite_file)
 				: optreg_suite_default_path();
@@ -358,7 +340,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	free(suite_path);
 
-	rc = optreg_suite_run(suite, &cfg, digest, run_progress_fn, &prog,
+	rc = optreg_suite_run(suite, &cc.cfg, cc.digest, run_progress_fn, &prog,
 			      &verdict, &errs);
 	if (prog.tty)
 		fprintf(stderr, "\r\033[K");
@@ -380,8 +362,7 @@ static int cmd_run(int argc, char **argv)
 	} else {
 		print_verdict(file, verdict);
 	}
-	const char *result =
-		json_string_value(json_object_get(verdict, "result"));
+	const char *result = optreg_json_str(verdict, "result");
 	status = !strcmp(result, "pass") || !strcmp(result, "warn")
 			 ? RUNNER_EXIT_OK
 		 : !strcmp(result, "fail") ? RUNNER_EXIT_FAILED
@@ -394,8 +375,7 @@ static int cmd_run(int argc, char **argv)
 done:
 	json_decref(verdict);
 	optreg_suite_free(suite);
-	optreg_config_release(&cfg);
-	optreg_doc_release(&doc);
+	optreg_checked_config_release(&cc);
 	optreg_buf_release(&out);
 	optreg_errors_release(&errs);
 	return status;

@@ -14,7 +14,10 @@
 
 #include <jansson.h>
 
+#include "../common/alloc.h"
 #include "../common/error.h"
+#include "../common/jsonutil.h"
+#include "../common/path.h"
 #include "backend.h"
 #include "selftest.h"
 
@@ -77,7 +80,7 @@ static int get_vector(const json_t *arr, int n, int f32, double *out)
 
 static int load_schedule(const json_t *js, struct optreg_schedule *s)
 {
-	const char *kind = json_string_value(json_object_get(js, "kind"));
+	const char *kind = optreg_json_str(js, "kind");
 	json_t *w = json_object_get(js, "warmup_steps");
 	json_t *t = json_object_get(js, "total_steps");
 
@@ -106,7 +109,7 @@ static int load_schedule(const json_t *js, struct optreg_schedule *s)
 
 static int load_config(const json_t *cfg, struct optreg_trace *t)
 {
-	const char *opt = json_string_value(json_object_get(cfg, "optimizer"));
+	const char *opt = optreg_json_str(cfg, "optimizer");
 	json_t *betas = json_object_get(cfg, "betas");
 	json_t *clip = json_object_get(cfg, "grad_clip_norm");
 	json_t *sched = json_object_get(cfg, "schedule");
@@ -185,8 +188,8 @@ int optreg_trace_load(const char *path, struct optreg_trace *t,
 		return jerr.line <= 0 && jerr.position == 0 ? OPTREG_EIO
 							    : OPTREG_EINVAL;
 	}
-	fmt = json_string_value(json_object_get(root, "format"));
-	dtype = json_string_value(json_object_get(root, "dtype"));
+	fmt = optreg_json_str(root, "format");
+	dtype = optreg_json_str(root, "dtype");
 	grads = json_object_get(root, "grads");
 	steps = json_object_get(root, "steps");
 	if (!fmt || strcmp(fmt, TRACE_FORMAT)) {
@@ -619,10 +622,7 @@ int optreg_selftest_run_on(struct optreg_backend *be, const char *golden_dir,
 	while ((e = readdir(d))) {
 		if (!is_trace_name(e->d_name))
 			continue;
-		if (len == cap) {
-			cap = cap ? 2 * cap : 32;
-			names = optreg_xrealloc(names, cap * sizeof(*names));
-		}
+		OPTREG_ALLOC_GROW(names, len + 1, cap);
 		names[len++] = optreg_xstrdup(e->d_name);
 	}
 	closedir(d);
@@ -671,31 +671,8 @@ int optreg_selftest_run(const char *golden_dir, FILE *out, int *passed,
 
 char *optreg_selftest_default_dir(void)
 {
-	const char *env = getenv("OPTREG_GOLDEN");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env)
-		return optreg_xstrdup(env);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		/* Walk up from the executable's directory: bin/ is one level
-		 * below the repository root, build/asan/bin/ three. */
-		for (int up = 0; up < 4; up++) {
-			char *slash = strrchr(exe, '/');
-			struct stat st;
-			char *dir;
-
-			if (!slash)
-				break;
-			*slash = '\0';
-			dir = optreg_xasprintf("%s/tests/testdata/torch-adam",
-					       exe[0] ? exe : "/");
-			if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-				return dir;
-			free(dir);
-		}
-	}
-	return optreg_xstrdup("tests/testdata/torch-adam");
+	/* bin/ is one level below the checkout, build/<kind>/bin/ three. */
+	return optreg_path_beside_exe(
+		"OPTREG_GOLDEN", "tests/testdata/torch-adam", OPTREG_PATH_DIR,
+		4, "tests/testdata/torch-adam");
 }

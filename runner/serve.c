@@ -15,8 +15,8 @@
  * verdict posted) and exits 0; a second one abandons the job at once (exit
  * 0; its lease expires and the job goes back to the queue).
  *
- * Logs (log.h): one JSON line per job on stderr, and one for start, stop,
- * backoff and heartbeat trouble. They never carry the bearer token, the
+ * Logs (common/log.h): one JSON line per job on stderr, and one for start,
+ * stop, backoff and heartbeat trouble. They never carry the bearer token, the
  * lease token or key material.
  */
 #include <signal.h>
@@ -27,9 +27,9 @@
 #include <unistd.h>
 
 #include "../common/error.h"
+#include "../common/log.h"
 #include "job.h"
 #include "lease.h"
-#include "log.h"
 #include "options.h"
 #include "serve.h"
 #include "serve_int.h"
@@ -42,7 +42,7 @@ static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig)
 {
 	static const char msg[] =
-		"{\"level\":\"warn\",\"event\":\"abandon\",\"msg\":\"second "
+		"{\"level\":\"warn\",\"msg\":\"abandon\",\"detail\":\"second "
 		"signal: abandoning the current job; its lease will expire "
 		"and the job will be leased again\"}\n";
 
@@ -103,9 +103,9 @@ static int serve_loop(struct optreg_serve *s)
 			continue;
 		case OPTREG_LEASE_NONE:
 			if (s->once) {
-				optreg_runner_log(
+				optreg_log_write(
 					"info", "idle",
-					json_pack("{s:s}", "msg",
+					json_pack("{s:s}", "detail",
 						  "no job is waiting"));
 				return SERVE_EXIT_OK;
 			}
@@ -120,8 +120,8 @@ static int serve_loop(struct optreg_serve *s)
 			return out <= OPTREG_JOB_RECORDED ? SERVE_EXIT_OK
 							  : SERVE_EXIT_FAILED;
 	}
-	optreg_runner_log("info", "stop",
-			  json_pack("{s:s}", "msg", "stopped on a signal"));
+	optreg_log_write("info", "stop",
+			 json_pack("{s:s}", "detail", "stopped on a signal"));
 	return SERVE_EXIT_OK;
 }
 
@@ -303,7 +303,7 @@ int optreg_runner_serve(int argc, char **argv)
 	if (rc)
 		goto out;
 	signals_install();
-	optreg_runner_log(
+	optreg_log_write(
 		"info", "start",
 		json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b}", "runner",
 			  s.runner, "url", s.client.base_url, "keyid", s.keyid,

@@ -16,10 +16,10 @@
 #include <string.h>
 
 #include "../common/buf.h"
+#include "../common/clock.h"
 #include "backend.h"
 #include "findings.h"
 #include "idx.h"
-#include "log.h"
 #include "selftest.h"
 #include "suite_int.h"
 #include "verdict.h"
@@ -327,12 +327,12 @@ int optreg_suite_run(const struct optreg_suite *s,
 	struct optreg_backend be;
 	struct progress prog = {.fn = progress, .ctx = ctx, .be = &be};
 	json_t *v, *findings, *workloads, *times;
-	char started[32];
-	double t0 = optreg_runner_monotonic();
+	char started[OPTREG_CLOCK_TS_SIZE];
+	double t0 = optreg_clock_monotonic();
 	int need_fmnist = 0, have_fmnist = 0, rc;
 
 	*verdict = NULL;
-	optreg_runner_time_utc(started, 0);
+	optreg_clock_now_s(started);
 	rc = optreg_cpu_backend_init(&be, SUITE_CPU_THREADS, errs);
 	if (rc)
 		return rc;
@@ -362,7 +362,7 @@ int optreg_suite_run(const struct optreg_suite *s,
 	json_object_set_new(
 		v, "time",
 		json_pack("{s:s, s:o, s:o}", "started_at", started, "seconds",
-			  optreg_json_number(optreg_runner_monotonic() - t0),
+			  optreg_json_number(optreg_clock_monotonic() - t0),
 			  "train_seconds", times));
 	be.destroy(&be);
 	optreg_errors_release(&fm_errs);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../common/buf.h"
+#include "../common/path.h"
 #include "../validator/doc.h"
 #include "../validator/jcs.h"
 #include "suite_int.h"
@@ -71,7 +72,8 @@ static struct optreg_error *load_fail(struct load *l, const char *rule,
 static struct optreg_error *load_fail(struct load *l, const char *rule,
 				      const char *path, const char *fmt, ...)
 {
-	struct optreg_buf msg = OPTREG_BUF_INIT, p = OPTREG_BUF_INIT;
+	struct optreg_buf msg = OPTREG_BUF_INIT;
+	const struct optreg_doc_loc *loc;
 	struct optreg_error *e;
 	va_list ap;
 
@@ -80,26 +82,11 @@ static struct optreg_error *load_fail(struct load *l, const char *rule,
 	va_end(ap);
 	e = optreg_errors_add(l->errs, OPTREG_EINVAL, rule, path, "%s",
 			      msg.data);
-	optreg_buf_adds(&p, path);
-	for (;;) {
-		const struct optreg_doc_loc *loc =
-			optreg_doc_find(l->doc, p.data);
-		if (loc) {
-			e->line = loc->line;
-			e->col = loc->col;
-			break;
-		}
-		if (!p.len)
-			break;
-		/* Strip the last `.key` or `[i]`. */
-		size_t cut = p.len;
-		while (cut > 0 && p.data[cut - 1] != '.' &&
-		       p.data[cut - 1] != '[')
-			cut--;
-		p.len = cut ? cut - 1 : 0;
-		p.data[p.len] = '\0';
+	loc = optreg_doc_locate(l->doc, path);
+	if (loc) {
+		e->line = loc->line;
+		e->col = loc->col;
 	}
-	optreg_buf_release(&p);
 	optreg_buf_release(&msg);
 	return e;
 }
@@ -576,31 +563,9 @@ int optreg_suite_load(struct optreg_suite **out, const char *path,
 
 char *optreg_suite_default_path(void)
 {
-	const char *env = getenv("OPTREG_SUITE");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env)
-		return optreg_xstrdup(env);
 	/* As optreg_selftest_default_dir: bin/ is one level below the
 	 * checkout, build/<kind>/bin/ three. */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		for (int up = 0; up < 4; up++) {
-			char *slash = strrchr(exe, '/');
-			struct stat st;
-			char *file;
-
-			if (!slash)
-				break;
-			*slash = '\0';
-			file = optreg_xasprintf("%s/runner/suites/ref-v1.yaml",
-						exe[0] ? exe : "");
-			if (stat(file, &st) == 0 && S_ISREG(st.st_mode))
-				return file;
-			free(file);
-		}
-	}
-	return optreg_xstrdup("runner/suites/ref-v1.yaml");
+	return optreg_path_beside_exe(
+		"OPTREG_SUITE", "runner/suites/ref-v1.yaml", OPTREG_PATH_FILE,
+		4, "runner/suites/ref-v1.yaml");
 }

@@ -7,10 +7,11 @@
 #include <string.h>
 
 #include "../common/buf.h"
+#include "../common/clock.h"
 #include "../common/dsse.h"
+#include "../common/jsonutil.h"
 #include "../validator/jcs.h"
 #include "findings.h" /* OPTREG_RUNNER_VERSION, optreg_finding_new */
-#include "log.h"
 #include "verdict.h"
 
 json_t *optreg_verdict_new(const char *config_digest, const char *suite,
@@ -29,9 +30,9 @@ json_t *optreg_verdict_error(const char *config_digest, const char *suite,
 	json_t *v =
 		optreg_verdict_new(config_digest, suite, suite_digest, "none");
 	json_t *findings = json_array();
-	char now[32];
+	char now[OPTREG_CLOCK_TS_SIZE];
 
-	optreg_runner_time_utc(now, 1);
+	optreg_clock_now_ms(now);
 	for (size_t i = 0; i < why->len; i++)
 		json_array_append_new(
 			findings,
@@ -50,7 +51,7 @@ json_t *optreg_verdict_error(const char *config_digest, const char *suite,
 
 static const char *member(const json_t *v, const char *key)
 {
-	const char *s = json_string_value(json_object_get(v, key));
+	const char *s = optreg_json_str(v, key);
 
 	return s ? s : "";
 }

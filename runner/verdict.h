@@ -14,9 +14,8 @@
 #include <jansson.h>
 
 #include "../common/error.h"
+#include "../common/media.h" /* OPTREG_VERDICT_PAYLOAD_TYPE */
 #include "../common/sign.h"
-
-#define OPTREG_VERDICT_PAYLOAD_TYPE "application/vnd.optreg.verdict.v1+json"
 
 /* A new verdict holding only its head: config_digest, suite,
  * suite_digest, runner_version (OPTREG_RUNNER_VERSION), device, and result

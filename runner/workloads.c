@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/alloc.h"
 #include "../common/buf.h"
 #include "philox.h"
 #include "workloads_int.h"
@@ -47,10 +48,8 @@ size_t wl_tensor_add(struct wl_run *w, const char *name, size_t n)
 	struct optreg_workload_result *res = w->res;
 	size_t k = w->ntensors++;
 
-	w->tensors =
-		optreg_xrealloc(w->tensors, w->ntensors * sizeof(*w->tensors));
-	res->tensors = optreg_xrealloc(res->tensors,
-				       w->ntensors * sizeof(*res->tensors));
+	OPTREG_ALLOC_GROW(w->tensors, w->ntensors, w->tensors_alloc);
+	OPTREG_ALLOC_GROW(res->tensors, w->ntensors, w->res_tensors_alloc);
 	res->ntensors = w->ntensors;
 	memset(&w->tensors[k], 0, sizeof(w->tensors[k]));
 	memset(&res->tensors[k], 0, sizeof(res->tensors[k]));

@@ -23,6 +23,8 @@ struct wl_run {
 
 	struct optreg_adam_tensor *tensors; /* parallel to res->tensors */
 	size_t ntensors;
+	size_t tensors_alloc;	  /* capacity of tensors */
+	size_t res_tensors_alloc; /* capacity of res->tensors */
 	size_t nparams;
 	float *param, *grad, *m, *v, *vmax; /* device; vmax may be NULL */
 	struct optreg_adam_group *groups;   /* this step's lr_t filled in */

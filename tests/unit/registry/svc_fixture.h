@@ -25,6 +25,7 @@
 #include "registry/db.h"
 #include "registry/registry.h"
 #include "registry/store/signers.h"
+#include "registry/svc/versions.h"
 #include "validator/jcs.h"
 
 static char fixture_dir[] = "/tmp/optreg-svc-test.XXXXXX";
@@ -145,6 +146,67 @@ static void fixture_envelope(struct optreg_dsse *env, const char *ns,
 		fprintf(stderr, "# jcs failed\n");
 	json_decref(ej);
 	optreg_errors_release(&errs);
+}
+
+/* Helpers added for the signers, namespaces, tokens, jobs and auditlog
+ * tests. */
+
+/* The first column of the first row of `sql` (no parameters) as a number,
+ * on a pooled connection; -1 when it fails. */
+static inline long long fixture_scalar(const char *sql)
+{
+	PGconn *c = optreg_db_acquire(fixture_reg.db, 5000);
+	long long v = -1;
+
+	if (!c)
+		return -1;
+	PGresult *res = PQexec(c, sql);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else if (PQresultStatus(res) == PGRES_COMMAND_OK)
+		v = strtoll(PQcmdTuples(res), NULL, 10);
+	else
+		fprintf(stderr, "# %s: %s", sql, PQerrorMessage(c));
+	PQclear(res);
+	optreg_db_release(fixture_reg.db, c, false);
+	return v;
+}
+
+/* The number of rows of `table`. */
+static inline long long fixture_count(const char *table)
+{
+	char *sql = optreg_xasprintf("SELECT count(*) FROM %s", table);
+	long long n = fixture_scalar(sql);
+
+	free(sql);
+	return n;
+}
+
+/* Submits ns/name (lr) signed by fixture_signer; the version, or a
+ * negative code. Writes the payload digest when `digest` is not NULL. */
+static inline int fixture_submit(const char *ns, const char *name, double lr,
+				 char *digest)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf canon = OPTREG_BUF_INIT;
+	struct optreg_submit_result res;
+	char d[OPTREG_DIGEST_LEN + 1];
+	struct optreg_dsse env;
+
+	fixture_envelope(&env, ns, name, lr, fixture_signer, d, &canon);
+	int rc = optreg_versions_submit(&fixture_reg, &fixture_who, ns, name, d,
+					&env, canon.data, &res, &errs);
+	if (rc == 0)
+		rc = res.version;
+	else
+		fixture_fail("submit", &errs);
+	if (digest)
+		memcpy(digest, d, sizeof(d));
+	optreg_dsse_release(&env);
+	optreg_buf_release(&canon);
+	optreg_submit_result_release(&res);
+	optreg_errors_release(&errs);
+	return rc;
 }
 
 #endif

@@ -1,0 +1,475 @@
+/*
+ * tests/unit/registry/jobs_test.c: the jobs and verdicts services
+ * (registry/svc/jobs.h) against a private PostgreSQL cluster, without
+ * HTTP: leases and heartbeats, expired leases requeued until the job has
+ * used its attempts, verdicts (recorded once, a repeat is idempotent, a
+ * different one a conflict), each refusal writing nothing, and the list
+ * of a version's verdicts. Each test works in its own namespace "j-*"
+ * (the fixture's key is allowed there too), so their jobs do not mix.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "registry/store/jobs.h"
+#include "registry/svc/jobs.h"
+#include "registry/svc/signers.h"
+#include "svc_fixture.h"
+
+#define SUITE_DIGEST                                                           \
+	"sha256:0123456789abcdef0123456789abcdef"                              \
+	"0123456789abcdef0123456789abcdef"
+
+static int jobs_setup(void **state)
+{
+	if (fixture_setup(state))
+		return -1;
+	return fixture_scalar("UPDATE signing_keys SET namespaces ="
+			      " '{team,j-*}'") == 1
+		       ? 0
+		       : -1;
+}
+
+/* Submits ns/cfg and leases its job; the job (a new object). */
+static json_t *submit_and_lease(const char *ns, char *digest)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	const char *patterns[1] = {ns};
+	json_t *job = NULL;
+
+	assert_int_equal(fixture_submit(ns, "cfg", 0.01, digest), 1);
+	assert_int_equal(optreg_jobs_lease(&fixture_reg, &fixture_who, patterns,
+					   1, "runner-1", 60, &job, &errs),
+			 0);
+	assert_non_null(job);
+	return job;
+}
+
+static long long job_id(json_t *job)
+{
+	return json_integer_value(json_object_get(job, "id"));
+}
+
+static const char *lease_token(json_t *job)
+{
+	return json_string_value(json_object_get(job, "lease_token"));
+}
+
+static void expire(long long id)
+{
+	char *sql = optreg_xasprintf("UPDATE jobs SET lease_expires_at = now()"
+				     " - interval '1 s' WHERE id = %lld",
+				     id);
+	assert_int_equal(fixture_scalar(sql), 1);
+	free(sql);
+}
+
+/* A verdict envelope: `payload` (stolen) as its canonical JSON with
+ * `type`, signed by `key` when not NULL; the canonical envelope in
+ * `canon`. */
+static void verdict_envelope(struct optreg_dsse *env, const char *type,
+			     json_t *payload, const struct optreg_key *key,
+			     struct optreg_buf *canon)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+
+	optreg_dsse_init(env);
+	env->payload_type = optreg_xstrdup(type);
+	if (json_is_object(payload) || json_is_array(payload))
+		assert_int_equal(
+			optreg_jcs_serialize(payload, &env->payload, &errs), 0);
+	else
+		optreg_buf_adds(&env->payload, "not json");
+	json_decref(payload);
+	if (key)
+		assert_int_equal(optreg_dsse_sign(env, key, &errs), 0);
+	json_t *ej = optreg_dsse_to_json(env);
+	assert_int_equal(optreg_jcs_serialize(ej, canon, &errs), 0);
+	json_decref(ej);
+}
+
+static json_t *payload(long long id, const char *digest, const char *suite,
+		       const char *result)
+{
+	return json_pack("{s:I, s:s, s:s, s:s, s:s}", "job_id", (json_int_t)id,
+			 "config_digest", digest, "suite", suite,
+			 "suite_digest", SUITE_DIGEST, "result", result);
+}
+
+/* Posts the verdict; the code. */
+static int post(long long id, const char *token, const char *type, json_t *pl,
+		const struct optreg_key *key, bool *created, json_t **out,
+		struct optreg_errors *errs)
+{
+	struct optreg_buf canon = OPTREG_BUF_INIT;
+	struct optreg_dsse env;
+
+	verdict_envelope(&env, type, pl, key, &canon);
+	int rc = optreg_jobs_verdict(&fixture_reg, &fixture_who, id, token,
+				     &env, canon.data, created, out, errs);
+	optreg_dsse_release(&env);
+	optreg_buf_release(&canon);
+	return rc;
+}
+
+static void test_lease_and_heartbeat(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	char digest[OPTREG_DIGEST_LEN + 1];
+	const char *patterns[1] = {"j-a"};
+	json_t *out = NULL;
+
+	(void)state;
+	long long events = fixture_count("audit_events");
+	json_t *job = submit_and_lease("j-a", digest);
+	/* The submit's event and the lease's. */
+	assert_int_equal(fixture_count("audit_events"), events + 2);
+	assert_string_equal(
+		json_string_value(json_object_get(job, "namespace")), "j-a");
+	assert_string_equal(json_string_value(json_object_get(job, "name")),
+			    "cfg");
+	assert_int_equal(json_integer_value(json_object_get(job, "version")),
+			 1);
+	assert_string_equal(json_string_value(json_object_get(job, "digest")),
+			    digest);
+	assert_string_equal(json_string_value(json_object_get(job, "suite")),
+			    OPTREG_DEFAULT_SUITE);
+	assert_int_equal(json_integer_value(json_object_get(job, "attempt")),
+			 1);
+	assert_int_equal(strlen(lease_token(job)), 64);
+
+	/* Nothing else waits there, nor in a namespace nobody has. */
+	assert_int_equal(optreg_jobs_lease(&fixture_reg, &fixture_who, patterns,
+					   1, "runner-2", 60, &out, &errs),
+			 OPTREG_ENOTFOUND);
+	assert_null(out);
+	assert_string_equal(errs.items[0].rule, "no_job");
+	optreg_errors_release(&errs);
+	const char *none[1] = {"j-nobody*"};
+	assert_int_equal(optreg_jobs_lease(&fixture_reg, &fixture_who, none, 1,
+					   "runner-2", 60, &out, &errs),
+			 OPTREG_ENOTFOUND);
+	optreg_errors_release(&errs);
+
+	events = fixture_count("audit_events");
+	assert_int_equal(optreg_jobs_heartbeat(&fixture_reg, job_id(job),
+					       lease_token(job), 120, &out,
+					       &errs),
+			 0);
+	assert_int_equal(json_integer_value(json_object_get(out, "id")),
+			 job_id(job));
+	assert_non_null(
+		json_string_value(json_object_get(out, "lease_expires_at")));
+	json_decref(out);
+
+	/* Another token, another job: the lease is lost. */
+	assert_int_equal(optreg_jobs_heartbeat(&fixture_reg, job_id(job), "00",
+					       60, &out, &errs),
+			 OPTREG_ECONFLICT);
+	assert_null(out);
+	assert_string_equal(errs.items[0].rule, "lease_lost");
+	assert_string_equal(errs.items[0].path, "lease_token");
+	optreg_errors_release(&errs);
+	assert_int_equal(optreg_jobs_heartbeat(&fixture_reg, 999999,
+					       lease_token(job), 60, &out,
+					       &errs),
+			 OPTREG_ECONFLICT);
+	optreg_errors_release(&errs);
+	/* Heartbeats are not audited. */
+	assert_int_equal(fixture_count("audit_events"), events);
+	json_decref(job);
+}
+
+static void test_expired_leases_and_attempts(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	const char *patterns[1] = {"j-b"};
+	json_t *out = NULL, *again = NULL;
+	bool created;
+
+	(void)state;
+	json_t *job = submit_and_lease("j-b", NULL);
+	long long id = job_id(job);
+	expire(id);
+	assert_int_equal(optreg_jobs_heartbeat(&fixture_reg, id,
+					       lease_token(job), 60, &out,
+					       &errs),
+			 OPTREG_ECONFLICT);
+	assert_string_equal(errs.items[0].rule, "lease_lost");
+	optreg_errors_release(&errs);
+
+	/* The next lease requeues it (an event) and takes it again. */
+	for (int attempt = 2; attempt <= 3; attempt++) {
+		long long expired =
+			fixture_scalar("SELECT count(*) FROM audit_events"
+				       " WHERE action = 'job.expired'");
+		assert_int_equal(optreg_jobs_lease(&fixture_reg, &fixture_who,
+						   patterns, 1, "runner-2", 60,
+						   &again, &errs),
+				 0);
+		assert_int_equal(job_id(again), id);
+		assert_int_equal(
+			json_integer_value(json_object_get(again, "attempt")),
+			attempt);
+		assert_string_not_equal(lease_token(again), lease_token(job));
+		assert_int_equal(fixture_scalar("SELECT count(*) FROM "
+						"audit_events WHERE action ="
+						" 'job.expired'"),
+				 expired + 1);
+		/* The old lease's verdict is refused. */
+		assert_int_equal(post(id, lease_token(job),
+				      OPTREG_VERDICT_PAYLOAD_TYPE,
+				      payload(id, "x", "ref-v1", "pass"),
+				      fixture_signer, &created, &out, &errs),
+				 OPTREG_ECONFLICT);
+		assert_string_equal(errs.items[0].rule, "lease_lost");
+		optreg_errors_release(&errs);
+		json_decref(job);
+		job = again;
+		expire(id);
+	}
+	/* Its attempts used (3), the expired job fails instead. */
+	assert_int_equal(optreg_jobs_lease(&fixture_reg, &fixture_who, patterns,
+					   1, "runner-2", 60, &again, &errs),
+			 OPTREG_ENOTFOUND);
+	optreg_errors_release(&errs);
+	char *sql = optreg_xasprintf(
+		"SELECT count(*) FROM jobs WHERE id = %lld AND state = "
+		"'failed' AND attempts = 3",
+		id);
+	assert_int_equal(fixture_scalar(sql), 1);
+	free(sql);
+	json_decref(job);
+}
+
+static void test_verdict_once(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	char digest[OPTREG_DIGEST_LEN + 1];
+	json_t *out = NULL, *list = NULL;
+	bool created = false;
+
+	(void)state;
+	json_t *job = submit_and_lease("j-c", digest);
+	long long id = job_id(job);
+	long long events = fixture_count("audit_events");
+	long long verdicts = fixture_count("verdicts");
+	assert_int_equal(post(id, lease_token(job), OPTREG_VERDICT_PAYLOAD_TYPE,
+			      payload(id, digest, OPTREG_DEFAULT_SUITE, "pass"),
+			      fixture_signer, &created, &out, &errs),
+			 0);
+	assert_true(created);
+	assert_string_equal(
+		json_string_value(json_object_get(out, "payloadType")),
+		OPTREG_VERDICT_PAYLOAD_TYPE);
+	json_decref(out);
+	assert_int_equal(fixture_count("audit_events"), events + 1);
+	assert_int_equal(fixture_count("verdicts"), verdicts + 1);
+	char *sql = optreg_xasprintf("SELECT count(*) FROM jobs WHERE id = "
+				     "%lld AND state = 'done'",
+				     id);
+	assert_int_equal(fixture_scalar(sql), 1);
+	free(sql);
+
+	/* The same envelope again (signatures are deterministic): the
+	 * recorded verdict, nothing new, even without the lease. */
+	assert_int_equal(post(id, "gone", OPTREG_VERDICT_PAYLOAD_TYPE,
+			      payload(id, digest, OPTREG_DEFAULT_SUITE, "pass"),
+			      fixture_signer, &created, &out, &errs),
+			 0);
+	assert_false(created);
+	assert_non_null(out);
+	json_decref(out);
+	/* A different one: a conflict. */
+	assert_int_equal(post(id, lease_token(job), OPTREG_VERDICT_PAYLOAD_TYPE,
+			      payload(id, digest, OPTREG_DEFAULT_SUITE, "fail"),
+			      fixture_signer, &created, &out, &errs),
+			 OPTREG_ECONFLICT);
+	assert_false(created);
+	assert_null(out);
+	assert_string_equal(errs.items[0].rule, "recorded");
+	optreg_errors_release(&errs);
+	assert_int_equal(fixture_count("audit_events"), events + 1);
+	assert_int_equal(fixture_count("verdicts"), verdicts + 1);
+
+	/* The version's verdicts. */
+	assert_int_equal(optreg_verdicts_list(&fixture_reg, "j-c", "cfg", 1,
+					      &list, &errs),
+			 0);
+	assert_int_equal(json_array_size(list), 1);
+	json_t *v = json_array_get(list, 0);
+	assert_int_equal(json_integer_value(json_object_get(v, "job_id")), id);
+	assert_string_equal(json_string_value(json_object_get(v, "result")),
+			    "pass");
+	assert_string_equal(json_string_value(json_object_get(v, "runner")),
+			    "admin@test");
+	assert_string_equal(
+		json_string_value(json_object_get(v, "suite_digest")),
+		SUITE_DIGEST);
+	assert_true(json_is_object(json_object_get(v, "envelope")));
+	json_decref(list);
+	assert_int_equal(errs.len, 0);
+	json_decref(job);
+}
+
+/* Posts a refused verdict for job `job`; checks code, first rule and
+ * path, and that nothing was written and the job is still leased. */
+static void refused(json_t *job, long long id, const char *token,
+		    const char *type, json_t *pl, const struct optreg_key *key,
+		    int code, const char *rule, const char *path)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	json_t *out = (json_t *)1;
+	bool created = true;
+	long long events = fixture_count("audit_events");
+	long long verdicts = fixture_count("verdicts");
+
+	assert_int_equal(post(id, token, type, pl, key, &created, &out, &errs),
+			 code);
+	assert_false(created);
+	assert_null(out);
+	assert_true(errs.len >= 1);
+	assert_string_equal(errs.items[0].rule, rule);
+	if (path)
+		assert_string_equal(errs.items[0].path, path);
+	else
+		assert_true(!errs.items[0].path || !*errs.items[0].path);
+	optreg_errors_release(&errs);
+	assert_int_equal(fixture_count("audit_events"), events);
+	assert_int_equal(fixture_count("verdicts"), verdicts);
+	char *sql = optreg_xasprintf("SELECT count(*) FROM jobs WHERE id = "
+				     "%lld AND state = 'leased'",
+				     job_id(job));
+	assert_int_equal(fixture_scalar(sql), 1);
+	free(sql);
+}
+
+/* A new key registered for `ns` (revoked when `revoke`). */
+static struct optreg_key *registered_key(const char *ns, bool revoke)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf pem = OPTREG_BUF_INIT;
+	struct optreg_key *k = NULL;
+	char keyid[OPTREG_KEYID_LEN + 1];
+	json_t *out = NULL, *nss = json_pack("[s]", ns);
+
+	assert_int_equal(optreg_key_generate(&k, &errs), 0);
+	assert_int_equal(optreg_key_public_pem(k, &pem), 0);
+	assert_int_equal(optreg_signers_add(&fixture_reg, &fixture_who,
+					    pem.data, "runner", nss, &out,
+					    &errs),
+			 0);
+	json_decref(out);
+	optreg_key_id(k, keyid);
+	if (revoke) {
+		assert_int_equal(optreg_signers_revoke(&fixture_reg,
+						       &fixture_who, keyid,
+						       &out, &errs),
+				 0);
+		json_decref(out);
+	}
+	json_decref(nss);
+	optreg_buf_release(&pem);
+	return k;
+}
+
+static void test_verdict_refusals(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	char digest[OPTREG_DIGEST_LEN + 1];
+	struct optreg_key *stranger = NULL;
+	const char *T = OPTREG_VERDICT_PAYLOAD_TYPE, *S = OPTREG_DEFAULT_SUITE;
+
+	(void)state;
+	json_t *job = submit_and_lease("j-d", digest);
+	long long id = job_id(job);
+	const char *tok = lease_token(job);
+	assert_int_equal(optreg_key_generate(&stranger, &errs), 0);
+
+	refused(job, 999999, tok, T, payload(999999, digest, S, "pass"),
+		fixture_signer, OPTREG_ENOTFOUND, "not_found", NULL);
+	refused(job, id, "wrong", T, payload(id, digest, S, "pass"),
+		fixture_signer, OPTREG_ECONFLICT, "lease_lost", "lease_token");
+	refused(job, id, tok, OPTREG_CONFIG_PAYLOAD_TYPE,
+		payload(id, digest, S, "pass"), fixture_signer, OPTREG_EINVAL,
+		"payload_type", "payloadType");
+	refused(job, id, tok, T, NULL, fixture_signer, OPTREG_EINVAL, "syntax",
+		"payload");
+	refused(job, id, tok, T, payload(id + 1, digest, S, "pass"),
+		fixture_signer, OPTREG_EINVAL, "mismatch", "job_id");
+	refused(job, id, tok, T, payload(id, "sha256:00", S, "pass"),
+		fixture_signer, OPTREG_EINVAL, "mismatch", "config_digest");
+	refused(job, id, tok, T, payload(id, digest, "other-suite", "pass"),
+		fixture_signer, OPTREG_EINVAL, "mismatch", "suite");
+	refused(job, id, tok, T, payload(id, digest, S, "maybe"),
+		fixture_signer, OPTREG_EINVAL, "enum", "result");
+	json_t *pl = payload(id, digest, S, "pass");
+	json_object_set_new(pl, "suite_digest", json_string("md5:x"));
+	refused(job, id, tok, T, pl, fixture_signer, OPTREG_EINVAL, "type",
+		"suite_digest");
+	refused(job, id, tok, T, payload(id, digest, S, "pass"), NULL,
+		OPTREG_EDENIED, "threshold", "signatures");
+	refused(job, id, tok, T, payload(id, digest, S, "pass"), stranger,
+		OPTREG_EDENIED, "unknown_key", "signatures[0]");
+	struct optreg_key *elsewhere = registered_key("team", false);
+	refused(job, id, tok, T, payload(id, digest, S, "pass"), elsewhere,
+		OPTREG_EDENIED, "key_not_allowed", "signatures[0]");
+	struct optreg_key *revoked = registered_key("j-d", true);
+	refused(job, id, tok, T, payload(id, digest, S, "pass"), revoked,
+		OPTREG_EDENIED, "revoked_key", "signatures[0]");
+	optreg_key_free(elsewhere);
+	optreg_key_free(revoked);
+
+	/* After all that, the lease still holds and a good verdict lands. */
+	bool created = false;
+	json_t *out = NULL;
+	assert_int_equal(post(id, tok, T, payload(id, digest, S, "warn"),
+			      fixture_signer, &created, &out, &errs),
+			 0);
+	assert_true(created);
+	json_decref(out);
+	optreg_key_free(stranger);
+	json_decref(job);
+}
+
+static void test_verdicts_list(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	json_t *out = NULL;
+
+	(void)state;
+	assert_int_equal(fixture_submit("j-e", "cfg", 0.5, NULL), 1);
+	assert_int_equal(optreg_verdicts_list(&fixture_reg, "j-e", "cfg", 1,
+					      &out, &errs),
+			 0);
+	assert_true(json_is_array(out));
+	assert_int_equal(json_array_size(out), 0);
+	json_decref(out);
+	assert_int_equal(optreg_verdicts_list(&fixture_reg, "j-e", "cfg", 2,
+					      &out, &errs),
+			 OPTREG_ENOTFOUND);
+	assert_null(out);
+	assert_string_equal(errs.items[0].rule, "not_found");
+	optreg_errors_release(&errs);
+	assert_int_equal(optreg_verdicts_list(&fixture_reg, "j-e", "nothing", 1,
+					      &out, &errs),
+			 OPTREG_ENOTFOUND);
+	optreg_errors_release(&errs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lease_and_heartbeat),
+		cmocka_unit_test(test_expired_leases_and_attempts),
+		cmocka_unit_test(test_verdict_once),
+		cmocka_unit_test(test_verdict_refusals),
+		cmocka_unit_test(test_verdicts_list),
+	};
+
+	return cmocka_run_group_tests_name("jobs", tests, jobs_setup,
+					   fixture_teardown);
+}
