@@ -3,6 +3,7 @@
  * log recomputed and checked against the latest signed checkpoint and,
  * with --checkpoint, against a saved one.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -87,7 +88,7 @@ static int saved_load(struct cli_remote *r, const char *path,
 	err = optreg_buf_read_file(&in, path);
 	if (err < 0) {
 		fprintf(stderr, "optreg %s: cannot read \"%s\": %s\n", r->cmd,
-			path, strerror(-err));
+			path, strerror(errno));
 		rc = OPTREG_EXIT_IO;
 		goto out;
 	}

@@ -82,7 +82,7 @@ int cmd_digest(int argc, char **argv)
 		return rc < 0 ? OPTREG_EXIT_OK : rc;
 	rc = canonical_bytes(file, &out);
 	if (rc == 0) {
-		optreg_digest(out.data, out.len, digest);
+		optreg_jcs_digest(out.data, out.len, digest);
 		printf("%s\n", digest);
 	}
 	optreg_buf_release(&out);

@@ -109,7 +109,7 @@ static int fetch_digest(struct cli_remote *r, const struct cli_ref *ref,
 		return rc;
 	if (resp->status != 200)
 		return cli_report_http_error(r, resp, NULL, NULL);
-	optreg_digest(resp->body.data, resp->body.len, got);
+	optreg_jcs_digest(resp->body.data, resp->body.len, got);
 	if (strcmp(got, ref->digest))
 		return cli_report(r, OPTREG_EXIT_INVALID, "digest_mismatch",
 				  "the registry sent content whose digest is "
@@ -199,7 +199,7 @@ static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 				ns, cname, version);
 		goto out;
 	}
-	optreg_digest(canon->data, canon->len, got);
+	optreg_jcs_digest(canon->data, canon->len, got);
 	if ((!docp && strcmp(got, digest)) ||
 	    (resp->digest && strcmp(resp->digest, digest))) {
 		rc = cli_report(r, OPTREG_EXIT_INVALID, "digest_mismatch",

@@ -51,7 +51,7 @@ int cli_read_input(const char *cmd, const char *file, struct optreg_buf *in)
 		rc = optreg_buf_read_file(in, file);
 		if (rc < 0) {
 			fprintf(stderr, "optreg %s: cannot read \"%s\": %s\n",
-				cmd, file, strerror(-rc));
+				cmd, file, strerror(errno));
 			return OPTREG_EXIT_IO;
 		}
 		return OPTREG_EXIT_OK;

@@ -62,10 +62,10 @@ static void report_json(const char *file, const struct optreg_errors *errs,
 
 	for (size_t i = 0; i < errs->len; i++) {
 		const struct optreg_error *e = &errs->items[i];
-		json_t *j =
-			json_pack("{s:s, s:s, s:s, s:s}", "path", e->path,
-				  "rule", e->rule, "layer",
-				  optreg_error_layer(e), "message", e->message);
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "path", e->path,
+				      "rule", e->rule, "layer",
+				      optreg_config_error_layer(e), "message",
+				      e->message);
 		if (e->hint)
 			json_object_set_new(j, "hint", json_string(e->hint));
 		if (e->line > 0) {

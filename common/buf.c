@@ -1,6 +1,7 @@
 #include "buf.h"
 
 #include "alloc.h"
+#include "errcodes.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -181,13 +182,14 @@ int optreg_buf_read_file(struct optreg_buf *b, const char *path)
 	size_t n;
 
 	if (!f)
-		return -errno;
+		return OPTREG_EIO; /* errno from fopen */
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		optreg_buf_add(b, chunk, n);
 	if (ferror(f)) {
 		int e = errno ? errno : EIO;
 		fclose(f);
-		return -e;
+		errno = e; /* fclose must not hide the read error */
+		return OPTREG_EIO;
 	}
 	fclose(f);
 	return 0;

@@ -24,6 +24,7 @@ struct optreg_buf {
 	}
 extern char optreg_buf_empty[];
 
+/* Makes `b` empty without allocating (as OPTREG_BUF_INIT does). */
 void optreg_buf_init(struct optreg_buf *b);
 /* Frees the memory and leaves the buffer empty and reusable. */
 void optreg_buf_release(struct optreg_buf *b);
@@ -42,7 +43,11 @@ void optreg_buf_vaddf(struct optreg_buf *b, const char *fmt, va_list ap)
  * left empty. `len` may be NULL. The result is never NULL. */
 char *optreg_buf_detach(struct optreg_buf *b, size_t *len);
 
-/* Reads a whole file into `b` (appending). Returns 0 or -errno. */
+/*
+ * Reads a whole file into `b` (appending). Returns 0, or OPTREG_EIO with
+ * errno left as the failing call set it (for strerror(errno)); `b` then
+ * holds whatever was read before the failure.
+ */
 int optreg_buf_read_file(struct optreg_buf *b, const char *path);
 
 /* Allocation helpers: abort with a message on exhaustion, never return NULL. */

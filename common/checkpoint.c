@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
-#include "dsse.h"
+#include "base64.h"
 #include "hash.h"
 
 void optreg_hash_to_b64(const optreg_hash h, char out[OPTREG_HASH_B64_LEN + 1])

@@ -1,11 +1,11 @@
 /*
- * common/dsse.h: DSSE envelopes (secure-systems-lab/dsse v1) and base64.
+ * common/dsse.h: DSSE envelopes (secure-systems-lab/dsse v1).
  *
  * {"payloadType": "...", "payload": "<base64>", "signatures": [{"keyid":
  * "...", "sig": "<base64>"}]}. Readers accept standard and URL-safe base64,
  * with or without padding; writers emit standard base64 with padding.
  * Signatures are made over PAE(type, body) = "DSSEv1" SP LEN(type) SP type
- * SP LEN(body) SP body, LEN in decimal bytes.
+ * SP LEN(body) SP body, LEN in decimal bytes. Base64 is common/base64.h.
  */
 #ifndef OPTREG_DSSE_H
 #define OPTREG_DSSE_H
@@ -16,19 +16,6 @@
 #include "buf.h"
 #include "error.h"
 #include "media.h" /* OPTREG_CONFIG_PAYLOAD_TYPE, for existing users */
-
-/* Appends the standard, padded base64 of `len` bytes. */
-void optreg_base64_encode(const void *data, size_t len, struct optreg_buf *out);
-
-/*
- * Appends the decoded bytes of standard or URL-safe base64 (padding
- * optional, no whitespace). Returns OPTREG_EINVAL, leaving `out` unchanged,
- * on any other character, an impossible length, incomplete padding or '='
- * before the end, characters of both alphabets in one string, or unused
- * trailing bits that are not zero (RFC 4648 3.5), so that each byte string
- * has exactly one accepted spelling per alphabet, with and without padding.
- */
-int optreg_base64_decode(const char *in, size_t len, struct optreg_buf *out);
 
 /* Appends PAE(type, body). */
 void optreg_dsse_pae(const char *type, const void *body, size_t len,
@@ -47,7 +34,9 @@ struct optreg_dsse {
 	size_t sigs_alloc; /* capacity of `sigs`; at most what is allocated */
 };
 
+/* Makes `env` an empty envelope (embedded; nothing allocated). */
 void optreg_dsse_init(struct optreg_dsse *env);
+/* Frees what `env` owns and leaves it empty and reusable. */
 void optreg_dsse_release(struct optreg_dsse *env);
 
 /*

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "buf.h"
 
 /* One row of the table in common/errcodes.h. */
@@ -161,11 +162,7 @@ struct optreg_error *optreg_errors_add(struct optreg_errors *errs, int code,
 	struct optreg_error *e;
 	va_list ap;
 
-	if (errs->len == errs->cap) {
-		errs->cap = errs->cap ? errs->cap * 2 : 8;
-		errs->items = optreg_xrealloc(errs->items,
-					      errs->cap * sizeof(*errs->items));
-	}
+	OPTREG_ALLOC_GROW(errs->items, errs->len + 1, errs->cap);
 	va_start(ap, fmt);
 	optreg_buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
@@ -339,9 +336,9 @@ size_t optreg_errors_from_json(struct optreg_errors *errs, const json_t *arr,
 				      member(it, "rule"), member(it, "path"),
 				      "%s", msg);
 		if (member(it, "detail"))
-			e->detail = optreg_xstrdup(member(it, "detail"));
+			optreg_error_set_detail(e, "%s", member(it, "detail"));
 		if (member(it, "hint"))
-			e->hint = optreg_xstrdup(member(it, "hint"));
+			optreg_error_set_hint(e, "%s", member(it, "hint"));
 		e->line = position(it, "line");
 		e->col = position(it, "col");
 		n++;

@@ -75,7 +75,9 @@ struct optreg_errors {
 		NULL, 0, 0                                                     \
 	}
 
+/* Makes `errs` an empty list (as OPTREG_ERRORS_INIT does). */
 void optreg_errors_init(struct optreg_errors *errs);
+/* Frees every error and its strings; the list is left empty and reusable. */
 void optreg_errors_release(struct optreg_errors *errs);
 
 /*

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+
 void optreg_keyset_init(struct optreg_keyset *ks)
 {
 	memset(ks, 0, sizeof(*ks));
@@ -32,8 +34,7 @@ optreg_keyset_add_take(struct optreg_keyset *ks, const char *id,
 {
 	struct optreg_keyset_key *e;
 
-	ks->items =
-		optreg_xrealloc(ks->items, (ks->n + 1) * sizeof(*ks->items));
+	OPTREG_ALLOC_GROW(ks->items, ks->n + 1, ks->alloc);
 	e = &ks->items[ks->n++];
 	memset(e, 0, sizeof(*e));
 	e->key = key;

@@ -41,9 +41,13 @@ struct optreg_keyset_key {
 struct optreg_keyset {
 	struct optreg_keyset_key *items;
 	size_t n;
+	size_t alloc; /* capacity of `items` */
 };
 
+/* Makes `ks` an empty set (embedded; nothing allocated). */
 void optreg_keyset_init(struct optreg_keyset *ks);
+/* Frees every entry (keys, strings, namespace references); `ks` is left
+ * empty and reusable. */
 void optreg_keyset_release(struct optreg_keyset *ks);
 
 /*

@@ -116,7 +116,9 @@ struct optreg_merkle_mem {
 	uint64_t size; /* leaves */
 };
 
+/* Makes `t` an empty tree (embedded; nothing allocated). */
 void optreg_merkle_mem_init(struct optreg_merkle_mem *t);
+/* Frees the stored subtrees; `t` is left empty and reusable. */
 void optreg_merkle_mem_release(struct optreg_merkle_mem *t);
 /* Appends a leaf hash, storing the subtrees it completes. */
 void optreg_merkle_mem_append(struct optreg_merkle_mem *t,

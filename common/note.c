@@ -19,7 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "dsse.h"
+#include "base64.h"
 #include "hash.h"
 
 #define ED25519_PUB_LEN	 32
@@ -243,8 +243,9 @@ static int bad_name(struct optreg_errors *errs, const char *name)
 	return OPTREG_EINVAL;
 }
 
-int optreg_checkpoint_body(const char *origin, uint64_t size,
-			   const unsigned char root[32], struct optreg_buf *out)
+int optreg_note_checkpoint_body(const char *origin, uint64_t size,
+				const unsigned char root[32],
+				struct optreg_buf *out)
 {
 	size_t len = strlen(origin);
 	int line, col;
@@ -298,8 +299,9 @@ static bool parse_size(const char *s, size_t len, uint64_t *size)
 	return true;
 }
 
-int optreg_checkpoint_parse(const char *text, char **origin, uint64_t *size,
-			    unsigned char root[32], struct optreg_errors *errs)
+int optreg_note_checkpoint_parse(const char *text, char **origin,
+				 uint64_t *size, unsigned char root[32],
+				 struct optreg_errors *errs)
 {
 	size_t len = strlen(text), nlines = 0;
 	const char *p = text, *end = text + len;
@@ -569,9 +571,9 @@ int optreg_note_open(const char *note, size_t len, const char *key_name,
 			errs, OPTREG_EINVAL, "unknown_key", NULL,
 			"note is not signed by key %s+%08" PRIx32, key_name,
 			want);
-		e->detail = optreg_xasprintf("It is signed only by %s%s.",
-					     others.data,
-					     nothers > 5 ? " and others" : "");
+		optreg_error_set_detail(e, "It is signed only by %s%s.",
+					others.data,
+					nothers > 5 ? " and others" : "");
 		optreg_error_set_hint(e, "Check that the note comes from the "
 					 "log whose key you trust.");
 		rc = OPTREG_EINVAL;

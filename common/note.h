@@ -45,9 +45,9 @@ bool optreg_note_name_is_valid(const char *name);
  * newline): otherwise OPTREG_EINVAL. The key name that signs a checkpoint
  * should be its origin, which then also follows optreg_note_name_is_valid.
  */
-int optreg_checkpoint_body(const char *origin, uint64_t size,
-			   const unsigned char root[32],
-			   struct optreg_buf *out);
+int optreg_note_checkpoint_body(const char *origin, uint64_t size,
+				const unsigned char root[32],
+				struct optreg_buf *out);
 
 /*
  * Parses a checkpoint text (as optreg_note_open returns it): at least three
@@ -59,8 +59,9 @@ int optreg_checkpoint_body(const char *origin, uint64_t size,
  * and the result is OPTREG_ESYNTAX with one error (rule "checkpoint",
  * `line` set) naming the line and what is wrong with it.
  */
-int optreg_checkpoint_parse(const char *text, char **origin, uint64_t *size,
-			    unsigned char root[32], struct optreg_errors *errs);
+int optreg_note_checkpoint_parse(const char *text, char **origin,
+				 uint64_t *size, unsigned char root[32],
+				 struct optreg_errors *errs);
 
 /*
  * Appends the signed note: `text`, a blank line, and one signature line by

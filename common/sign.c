@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 
 #include "alloc.h"
+#include "base64.h"
 #include "hash.h"
 
 #define ED25519_SIG_LEN 64

@@ -39,8 +39,11 @@ int optreg_key_load_file(struct optreg_key **key, const char *path,
 int optreg_key_load_pem(struct optreg_key **key, const char *pem, size_t len,
 			struct optreg_errors *errs);
 
+/* Frees a key from optreg_key_generate or optreg_key_load_*; NULL is a
+ * no-op. */
 void optreg_key_free(struct optreg_key *key);
 
+/* True when `key` holds the private half (it can sign). */
 bool optreg_key_is_private(const struct optreg_key *key);
 
 /* Key id: lowercase hex SHA-256 of the SPKI DER, NUL-terminated. */

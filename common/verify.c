@@ -10,6 +10,7 @@
 
 #include "../validator/config.h"
 #include "../validator/jcs.h"
+#include "base64.h"
 #include "note.h"
 
 static const char *str(const json_t *o, const char *key)
@@ -462,7 +463,7 @@ static void check_receipt_names(const struct version *v, const json_t *p,
 	receipt_field(p, "digest", v->digest, errs);
 	if (json_is_object(envj) &&
 	    optreg_jcs_serialize(envj, &envcanon, NULL) == 0) {
-		optreg_digest(envcanon.data, envcanon.len, envdigest);
+		optreg_jcs_digest(envcanon.data, envcanon.len, envdigest);
 		receipt_field(p, "envelope_sha256", envdigest + 7, errs);
 	}
 	optreg_buf_release(&envcanon);
@@ -515,7 +516,7 @@ static void check_envelope(const struct version *v,
 		     env.payload_type);
 	if (env.payload.len != v->canon->len ||
 	    memcmp(env.payload.data, v->canon->data, v->canon->len)) {
-		optreg_digest(env.payload.data, env.payload.len, got);
+		optreg_jcs_digest(env.payload.data, env.payload.len, got);
 		FAIL(errs, "envelope", "envelope.payload",
 		     "expected the canonical config (%zu bytes, %s), got %zu "
 		     "bytes (%s): the signed payload is not the config served",
@@ -566,7 +567,7 @@ int optreg_version_verify(const json_t *doc, const struct optreg_buf *canon,
 		     "version, digest or created_at");
 		return OPTREG_EINVAL;
 	}
-	optreg_digest(canon->data, canon->len, v.digest);
+	optreg_jcs_digest(canon->data, canon->len, v.digest);
 
 	/* The receipt is checked before the envelope, whose signatures are
 	 * judged at the receipt's signed time, but reported after it. */
@@ -746,8 +747,8 @@ int optreg_checkpoint_verify(const char *note, const struct optreg_keyset *ks,
 		goto out;
 	}
 	optreg_errors_release(&why);
-	if (optreg_checkpoint_parse(text.data, &cp->origin, &cp->size, cp->root,
-				    &why) < 0) {
+	if (optreg_note_checkpoint_parse(text.data, &cp->origin, &cp->size,
+					 cp->root, &why) < 0) {
 		struct optreg_error *e =
 			FAIL(errs, "checkpoint", "",
 			     "its text is not a checkpoint (line %d: %s)",

@@ -31,10 +31,8 @@
 #include "dsse.h"
 #include "error.h"
 #include "keyset.h"
+#include "media.h" /* the payload types checked here */
 #include "merkle.h"
-
-#define OPTREG_RECEIPT_PAYLOAD_TYPE "application/vnd.optreg.receipt.v1+json"
-#define OPTREG_VERDICT_PAYLOAD_TYPE "application/vnd.optreg.verdict.v1+json"
 
 struct optreg_config;
 
@@ -111,6 +109,8 @@ struct optreg_receipt {
 	enum optreg_inclusion inclusion;
 };
 
+/* Makes `r` empty (embedded); _release frees what it owns and leaves it
+ * empty again. */
 void optreg_receipt_init(struct optreg_receipt *r);
 void optreg_receipt_release(struct optreg_receipt *r);
 
@@ -140,6 +140,8 @@ struct optreg_version_check {
 	struct optreg_receipt receipt;
 };
 
+/* Makes `vc` empty (embedded); _release frees what it owns and leaves it
+ * empty again. */
 void optreg_version_check_init(struct optreg_version_check *vc);
 void optreg_version_check_release(struct optreg_version_check *vc);
 
@@ -201,6 +203,7 @@ struct optreg_checkpoint {
 	char keyid[OPTREG_KEYID_LEN + 1]; /* the key that signed */
 };
 
+/* Frees what optreg_checkpoint_verify filled in; `cp` is left empty. */
 void optreg_checkpoint_release(struct optreg_checkpoint *cp);
 
 /*

@@ -11,6 +11,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "../common/base64.h"
 #include "../common/clock.h"
 #include "../common/dsse.h"
 #include "../common/note.h"
@@ -358,7 +359,7 @@ int optreg_audit_checkpoint_make(PGconn *conn,
 			goto fail;
 		}
 	}
-	rc = optreg_checkpoint_body(origin, n, root, &body);
+	rc = optreg_note_checkpoint_body(origin, n, root, &body);
 	if (rc == 0)
 		rc = optreg_note_sign(body.data, origin, rk->key, &note, errs);
 	if (rc)

@@ -147,13 +147,13 @@ static int migrations_scan(const char *dir, bool read, struct migrations *ms,
 	for (size_t i = 0; read && i < ms->len; i++) {
 		struct migration *m = &ms->items[i];
 		char *path = optreg_xasprintf("%s/%s", dir, m->file);
-		int rc = optreg_buf_read_file(&m->sql, path);
+		int rc = optreg_buf_read_file(&m->sql, path), err = errno;
 
 		free(path);
 		if (rc) {
 			optreg_errors_add(errs, OPTREG_EIO, "migration_read",
 					  m->file, "cannot read migration: %s",
-					  strerror(-rc));
+					  strerror(err));
 			continue;
 		}
 		if (strlen(m->sql.data) != m->sql.len) {

@@ -75,7 +75,7 @@ int optreg_receipt_make(PGconn *conn, const struct optreg_registry_key *rk,
 	json_t *ids = json_array();
 	int rc;
 
-	optreg_digest(envelope_canon, strlen(envelope_canon), env_digest);
+	optreg_jcs_digest(envelope_canon, strlen(envelope_canon), env_digest);
 	for (size_t i = 0; i < nsigners; i++)
 		json_array_append_new(ids, json_string(signers[i]));
 	json_t *r = json_pack(

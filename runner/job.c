@@ -180,7 +180,7 @@ static void verify_version(const struct job *job, const json_t *doc,
 		     "be canonicalized");
 		goto out;
 	}
-	optreg_digest(canon.data, canon.len, served);
+	optreg_jcs_digest(canon.data, canon.len, served);
 	if (strcmp(served, job->digest))
 		FAIL(fails, "config",
 		     "expected a config whose SHA-256 is %s (the job's "
@@ -200,7 +200,7 @@ static void verify_version(const struct job *job, const json_t *doc,
 		     env.payload_type);
 	if (env.payload.len != canon.len ||
 	    memcmp(env.payload.data, canon.data, canon.len)) {
-		optreg_digest(env.payload.data, env.payload.len, got);
+		optreg_jcs_digest(env.payload.data, env.payload.len, got);
 		FAIL(fails, "envelope.payload",
 		     "expected the config served (%zu bytes, %s), got %zu "
 		     "bytes (%s): the signed payload is not the config served",

@@ -504,7 +504,8 @@ int optreg_selftest_replay_on(struct optreg_backend *be,
 		return rc;
 	}
 	for (int s = 0; s < t->steps; s++) {
-		double lr_t = optreg_schedule_lr(&t->schedule, t->h.lr, s + 1);
+		double lr_t =
+			optreg_config_schedule_lr(&t->schedule, t->h.lr, s + 1);
 
 		if (memcmp(&lr_t, &t->lr[s], sizeof(lr_t))) {
 			r->bit_exact = 0;

@@ -7,8 +7,8 @@
  * A trace (tests/testdata/README.md, "torch-adam trace format") is one JSON
  * file: a config, the learning rate torch used at each step, the starting
  * parameters, the raw gradients, and the parameters and moments after every
- * step. Replaying one applies the schedule (optreg_schedule_lr, compared to
- * the trace's rate exactly), clip_grad_norm_ when the config has
+ * step. Replaying one applies the schedule (optreg_config_schedule_lr, compared
+ * to the trace's rate exactly), clip_grad_norm_ when the config has
  * grad_clip_norm, and the step of runner/adam.h, and compares every value
  * after every step: a case without clipping must agree bit for bit; a
  * clipped one within rounding of the norm (float64: relative 1e-12;

@@ -106,7 +106,7 @@ static char *path_key(const char *base, const char *key)
 	struct optreg_buf p = OPTREG_BUF_INIT;
 
 	optreg_buf_adds(&p, base);
-	optreg_path_key(&p, key);
+	optreg_doc_path_key(&p, key);
 	return optreg_buf_detach(&p, NULL);
 }
 
@@ -513,7 +513,7 @@ static void load_suite(struct load *l, const json_t *root,
 	for (size_t i = 0; i < s->nw; i++) {
 		struct optreg_buf p = OPTREG_BUF_INIT;
 		optreg_buf_adds(&p, "workloads");
-		optreg_path_index(&p, i);
+		optreg_doc_path_index(&p, i);
 		load_workload(l, json_array_get(arr, i), p.data, &th, exclude,
 			      th_ok, &s->w[i]);
 		for (size_t k = 0; k < i && s->w[i].name; k++)
@@ -549,7 +549,7 @@ int optreg_suite_load(struct optreg_suite **out, const char *path,
 	if (!rc)
 		rc = optreg_jcs_serialize(doc.root, &canon, e);
 	if (!rc) {
-		optreg_digest(canon.data, canon.len, s->digest);
+		optreg_jcs_digest(canon.data, canon.len, s->digest);
 		*out = s;
 	} else {
 		optreg_errors_sort(e);

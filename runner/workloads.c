@@ -264,7 +264,7 @@ static int wl_step(struct wl_run *w, const struct wl_problem *prob,
 
 	for (size_t g = 0; g < w->ngroups; g++)
 		w->groups[g].lr_t =
-			optreg_schedule_lr(sched, w->groups[g].h.lr, t);
+			optreg_config_schedule_lr(sched, w->groups[g].h.lr, t);
 	WL_TRY(prob->loss_grad(w, t, &loss));
 	if (t == w->spec->inject_nan_step) {
 		const float nan = NAN;

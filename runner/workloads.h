@@ -48,8 +48,8 @@
  * Optimizer. The config's hyperparameters apply to every tensor except
  * where a param_groups entry matches the tensor's name (POSIX ERE, searched
  * anywhere in the name, first matching entry wins), whose fields override
- * the config's. The schedule's lr at step t is optreg_schedule_lr() of each
- * group's own lr. Gradients are clipped by total norm when the config says
+ * the config's. The schedule's lr at step t is optreg_config_schedule_lr() of
+ * each group's own lr. Gradients are clipped by total norm when the config says
  * so, then one Adam/AdamW step updates every tensor (backend adam_step).
  */
 #ifndef OPTREG_WORKLOADS_H

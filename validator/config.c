@@ -112,7 +112,7 @@ static char *child(const char *path, const char *key)
 	struct optreg_buf b = OPTREG_BUF_INIT;
 
 	optreg_buf_adds(&b, path);
-	optreg_path_key(&b, key);
+	optreg_doc_path_key(&b, key);
 	return optreg_buf_detach(&b, NULL);
 }
 
@@ -121,7 +121,7 @@ static char *item(const char *path, size_t i)
 	struct optreg_buf b = OPTREG_BUF_INIT;
 
 	optreg_buf_adds(&b, path);
-	optreg_path_index(&b, i);
+	optreg_doc_path_index(&b, i);
 	return optreg_buf_detach(&b, NULL);
 }
 
@@ -736,7 +736,7 @@ void optreg_config_release(struct optreg_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-const char *optreg_error_layer(const struct optreg_error *e)
+const char *optreg_config_error_layer(const struct optreg_error *e)
 {
 	if (e->code != OPTREG_EINVAL)
 		return "syntax";
@@ -745,7 +745,8 @@ const char *optreg_error_layer(const struct optreg_error *e)
 	return "schema";
 }
 
-double optreg_schedule_lr(const struct optreg_schedule *s, double lr, long t)
+double optreg_config_schedule_lr(const struct optreg_schedule *s, double lr,
+				 long t)
 {
 	double w = (double)s->warmup_steps, total = (double)s->total_steps;
 

@@ -70,7 +70,7 @@ struct optreg_config {
  * The layer an error belongs to: "syntax" (from the loaders), "schema" or
  * "semantic", as printed by `lint --format json`.
  */
-const char *optreg_error_layer(const struct optreg_error *e);
+const char *optreg_config_error_layer(const struct optreg_error *e);
 
 /*
  * Checks a loaded document against the schema layer, then (when that passed)
@@ -139,6 +139,7 @@ int optreg_config_load_checked_file(struct optreg_checked_config *cc,
  * over W steps, then the schedule's decay; past T the value stays at its
  * t = T value.
  */
-double optreg_schedule_lr(const struct optreg_schedule *s, double lr, long t);
+double optreg_config_schedule_lr(const struct optreg_schedule *s, double lr,
+				 long t);
 
 #endif

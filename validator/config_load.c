@@ -45,7 +45,7 @@ int optreg_config_load_checked(struct optreg_checked_config *cc,
 		optreg_buf_release(&cc->canon);
 		return rc;
 	}
-	optreg_digest(cc->canon.data, cc->canon.len, cc->digest);
+	optreg_jcs_digest(cc->canon.data, cc->canon.len, cc->digest);
 	cc->input_canonical =
 		len == cc->canon.len && !memcmp(data, cc->canon.data, len);
 	return 0;

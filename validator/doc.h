@@ -8,8 +8,8 @@
  * The YAML loader also records where each value starts, by JSON path
  * ("spec.betas[1]", "metadata.labels.model", "" for the root), so that
  * validation errors can say `file:line:col`. Paths are built with
- * optreg_path_* below; object keys that are not plain identifiers are written
- * quoted: `metadata.labels["a b"]`.
+ * optreg_doc_path_* below; object keys that are not plain identifiers are
+ * written quoted: `metadata.labels["a b"]`.
  *
  * Loaders refuse duplicate keys, non-finite numbers (.nan, .inf, 1e999),
  * invalid UTF-8, lone surrogates, YAML aliases/anchors and unknown YAML tags,
@@ -93,11 +93,12 @@ const struct optreg_doc_loc *optreg_doc_locate(const struct optreg_doc *doc,
 					       const char *path);
 
 /*
- * Path building. optreg_path_key appends `.key` (or `key` at the root, or
- * `["k y"]` for keys that are not [A-Za-z0-9_-]+); optreg_path_index appends
+ * Path building. optreg_doc_path_key appends `.key` (or `key` at the root, or
+ * `["k y"]` for keys that are not [A-Za-z0-9_-]+); optreg_doc_path_index
+ * appends
  * `[i]`.
  */
-void optreg_path_key(struct optreg_buf *path, const char *key);
-void optreg_path_index(struct optreg_buf *path, size_t i);
+void optreg_doc_path_key(struct optreg_buf *path, const char *key);
+void optreg_doc_path_index(struct optreg_buf *path, size_t i);
 
 #endif

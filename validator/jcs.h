@@ -46,9 +46,12 @@ int optreg_jcs_serialize(const json_t *value, struct optreg_buf *out,
 int optreg_jcs_canonicalize(const char *json, size_t len,
 			    struct optreg_buf *out, struct optreg_errors *errs);
 
-/* Writes "sha256:<64 lowercase hex>" and a NUL into out[OPTREG_DIGEST_LEN + 1].
- * Aborts only if OpenSSL cannot compute SHA-256 at all. */
-void optreg_digest(const void *data, size_t len,
-		   char out[OPTREG_DIGEST_LEN + 1]);
+/*
+ * The digest of canonical bytes (a config's identity): writes
+ * "sha256:<64 lowercase hex>" and a NUL into out[OPTREG_DIGEST_LEN + 1].
+ * Aborts only if OpenSSL cannot compute SHA-256 at all.
+ */
+void optreg_jcs_digest(const void *data, size_t len,
+		       char out[OPTREG_DIGEST_LEN + 1]);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../../common/base64.h"
 #include "../../validator/jcs.h"
 #include "../../validator/names.h"
 #include "../cache_keys.h"

@@ -49,7 +49,7 @@ static int matches(const struct optreg_error *e, json_t *x)
 
 	if (!path || !rule || strcmp(path, e->path) || strcmp(rule, e->rule))
 		return 0;
-	if (layer && strcmp(layer, optreg_error_layer(e)))
+	if (layer && strcmp(layer, optreg_config_error_layer(e)))
 		return 0;
 	if (line && json_integer_value(line) != e->line)
 		return 0;
@@ -110,8 +110,8 @@ static int run_case(const char *dir, struct optreg_buf *why)
 		for (size_t j = 0; j < errs.len; j++) {
 			const struct optreg_error *e = &errs.items[j];
 			optreg_buf_addf(why, "  %s %s [%s] %d:%d %s\n", e->path,
-					e->rule, optreg_error_layer(e), e->line,
-					e->col, e->message);
+					e->rule, optreg_config_error_layer(e),
+					e->line, e->col, e->message);
 		}
 		if (!errs.len)
 			optreg_buf_adds(why, "  (no errors)\n");

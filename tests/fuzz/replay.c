@@ -98,7 +98,7 @@ static int replay_file(const char *path)
 	uint8_t *copy;
 	int rc;
 
-	rc = optreg_buf_read_file(&b, path);
+	rc = optreg_buf_read_file(&b, path) ? -errno : 0;
 	if (rc < 0) {
 		optreg_buf_release(&b);
 		return rc;

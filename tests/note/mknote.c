@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "common/buf.h"
-#include "common/dsse.h"
+#include "common/base64.h"
 #include "common/error.h"
 #include "common/note.h"
 #include "common/sign.h"
@@ -121,8 +121,8 @@ int main(int argc, char **argv)
 		}
 		if (optreg_key_load_file(&key, argv[2], &errs) != 0)
 			return fail(&errs, "cannot load the key");
-		if (optreg_checkpoint_body(argv[4], (uint64_t)size, root,
-					   &in) != 0) {
+		if (optreg_note_checkpoint_body(argv[4], (uint64_t)size, root,
+						&in) != 0) {
 			fprintf(stderr, "mknote: bad origin\n");
 			goto out;
 		}

@@ -85,9 +85,9 @@ stale() {
 
 # --- build the helpers -------------------------------------------------
 
-srcs="tests/note/mknote.c common/note.c common/sign.c common/dsse.c
+srcs="tests/note/mknote.c common/note.c common/sign.c common/dsse.c common/base64.c
 common/buf.c common/error.c common/hash.c common/jsonutil.c"
-hdrs="common/note.h common/sign.h common/dsse.h common/buf.h common/error.h
+hdrs="common/note.h common/sign.h common/dsse.h common/base64.h common/buf.h common/error.h
 common/alloc.h common/hash.h common/jsonutil.h common/media.h"
 # shellcheck disable=SC2086
 if stale "$MKNOTE" $srcs $hdrs; then

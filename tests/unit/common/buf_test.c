@@ -1,6 +1,7 @@
 /*
  * tests/unit/common/buf_test.c: the growable buffer.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "common/buf.h"
+#include "common/errcodes.h"
 
 static void test_buf_empty_is_never_null(void **state)
 {
@@ -52,8 +54,15 @@ static void test_buf_read_file_missing(void **state)
 	struct optreg_buf b = OPTREG_BUF_INIT;
 
 	(void)state;
-	assert_true(optreg_buf_read_file(&b, "/nonexistent/optreg") < 0);
+	/* 0 or a negative OPTREG_E* code; the reason stays in errno. */
+	errno = 0;
+	assert_int_equal(optreg_buf_read_file(&b, "/nonexistent/optreg"),
+			 OPTREG_EIO);
+	assert_int_equal(errno, ENOENT);
 	assert_int_equal(b.len, 0);
+	errno = 0;
+	assert_int_equal(optreg_buf_read_file(&b, "/"), OPTREG_EIO);
+	assert_int_equal(errno, EISDIR);
 	optreg_buf_release(&b);
 }
 

@@ -31,7 +31,7 @@
 #include <jansson.h>
 
 #include "common/buf.h"
-#include "common/dsse.h"
+#include "common/base64.h"
 #include "common/error.h"
 #include "common/merkle.h"
 

@@ -24,7 +24,7 @@
 #include <openssl/sha.h>
 
 #include "common/buf.h"
-#include "common/dsse.h"
+#include "common/base64.h"
 #include "common/error.h"
 #include "common/note.h"
 #include "common/sign.h"
@@ -246,9 +246,10 @@ static void test_checkpoint_body(void **state)
 	unsigned char root[32];
 
 	(void)state;
-	assert_int_equal(optreg_checkpoint_body("example.com/behind-the-sofa",
-						20852163, sofa_root, &out),
-			 0);
+	assert_int_equal(
+		optreg_note_checkpoint_body("example.com/behind-the-sofa",
+					    20852163, sofa_root, &out),
+		0);
 	assert_string_equal(out.data, sofa_text);
 
 	/* Appends; the empty tree's size is "0". */
@@ -256,24 +257,24 @@ static void test_checkpoint_body(void **state)
 	optreg_buf_adds(&out, "x");
 	for (int i = 0; i < 32; i++)
 		root[i] = (unsigned char)i;
-	assert_int_equal(optreg_checkpoint_body("o", 0, root, &out), 0);
+	assert_int_equal(optreg_note_checkpoint_body("o", 0, root, &out), 0);
 	assert_string_equal(
 		out.data,
 		"xo\n0\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n");
 	optreg_buf_reset(&out);
-	assert_int_equal(optreg_checkpoint_body("o", UINT64_MAX, root, &out),
-			 0);
+	assert_int_equal(
+		optreg_note_checkpoint_body("o", UINT64_MAX, root, &out), 0);
 	assert_memory_equal(out.data, "o\n18446744073709551615\n", 23);
 
 	/* Origins that would break the format. */
 	optreg_buf_reset(&out);
-	assert_int_equal(optreg_checkpoint_body("", 1, root, &out),
+	assert_int_equal(optreg_note_checkpoint_body("", 1, root, &out),
 			 OPTREG_EINVAL);
-	assert_int_equal(optreg_checkpoint_body("a\nb", 1, root, &out),
+	assert_int_equal(optreg_note_checkpoint_body("a\nb", 1, root, &out),
 			 OPTREG_EINVAL);
-	assert_int_equal(optreg_checkpoint_body("a\rb", 1, root, &out),
+	assert_int_equal(optreg_note_checkpoint_body("a\rb", 1, root, &out),
 			 OPTREG_EINVAL);
-	assert_int_equal(optreg_checkpoint_body("a\xff", 1, root, &out),
+	assert_int_equal(optreg_note_checkpoint_body("a\xff", 1, root, &out),
 			 OPTREG_EINVAL);
 	assert_int_equal(out.len, 0);
 	optreg_buf_release(&out);
@@ -287,29 +288,29 @@ static void test_checkpoint_parse(void **state)
 	char *origin = NULL;
 
 	(void)state;
-	assert_int_equal(
-		optreg_checkpoint_parse(sofa_text, &origin, &size, root, &errs),
-		0);
+	assert_int_equal(optreg_note_checkpoint_parse(sofa_text, &origin, &size,
+						      root, &errs),
+			 0);
 	assert_string_equal(origin, "example.com/behind-the-sofa");
 	assert_true(size == 20852163);
 	assert_memory_equal(root, sofa_root, 32);
 	free(origin);
 
 	/* Extension lines are accepted; limits of the size. */
-	assert_int_equal(
-		optreg_checkpoint_parse("a b+c\n0\nAAECAwQFBgcICQoLDA0ODxAREhM"
-					"UFRYXGBkaGxwdHh8=\next 1\next2\n",
-					&origin, &size, root, &errs),
-		0);
+	assert_int_equal(optreg_note_checkpoint_parse(
+				 "a b+c\n0\nAAECAwQFBgcICQoLDA0ODxAREhM"
+				 "UFRYXGBkaGxwdHh8=\next 1\next2\n",
+				 &origin, &size, root, &errs),
+			 0);
 	assert_string_equal(origin, "a b+c");
 	assert_true(size == 0);
 	assert_int_equal(root[31], 31);
 	free(origin);
-	assert_int_equal(
-		optreg_checkpoint_parse("o\n18446744073709551615\nAAECAwQFBgcIC"
-					"QoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
-					&origin, &size, root, &errs),
-		0);
+	assert_int_equal(optreg_note_checkpoint_parse(
+				 "o\n18446744073709551615\nAAECAwQFBgcIC"
+				 "QoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+				 &origin, &size, root, &errs),
+			 0);
 	assert_true(size == UINT64_MAX);
 	free(origin);
 	assert_int_equal(errs.len, 0);
@@ -355,8 +356,8 @@ static void test_checkpoint_parse_malformed(void **state)
 		unsigned char root[32];
 		uint64_t size;
 		char *origin = (char *)"unset";
-		int rc = optreg_checkpoint_parse(bad[i].text, &origin, &size,
-						 root, &errs);
+		int rc = optreg_note_checkpoint_parse(bad[i].text, &origin,
+						      &size, root, &errs);
 
 		if (rc != OPTREG_ESYNTAX)
 			fail_msg("checkpoint %zu was not refused (%d)", i, rc);
@@ -386,8 +387,8 @@ static void test_round_trip(void **state)
 	(void)state;
 	for (int i = 0; i < 32; i++)
 		root[i] = (unsigned char)(0xa0 + i);
-	assert_int_equal(optreg_checkpoint_body("optreg.example/log", 12345,
-						root, &body),
+	assert_int_equal(optreg_note_checkpoint_body("optreg.example/log",
+						     12345, root, &body),
 			 0);
 	note = sign(body.data, "optreg.example/log", key);
 	assert_int_equal(optreg_note_open(note, strlen(note),
@@ -395,9 +396,9 @@ static void test_round_trip(void **state)
 					  &errs),
 			 0);
 	assert_string_equal(text.data, body.data);
-	assert_int_equal(
-		optreg_checkpoint_parse(text.data, &origin, &size, back, &errs),
-		0);
+	assert_int_equal(optreg_note_checkpoint_parse(text.data, &origin, &size,
+						      back, &errs),
+			 0);
 	assert_string_equal(origin, "optreg.example/log");
 	assert_true(size == 12345);
 	assert_memory_equal(back, root, 32);
@@ -480,7 +481,7 @@ static void test_tampering(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(optreg_checkpoint_body("log", 7, root, &body), 0);
+	assert_int_equal(optreg_note_checkpoint_body("log", 7, root, &body), 0);
 	note = sign(body.data, "log", key);
 	len = strlen(note);
 	for (size_t i = 0; i < len; i++) {

@@ -25,6 +25,7 @@
 #include <openssl/sha.h>
 
 #include "common/buf.h"
+#include "common/base64.h"
 #include "common/dsse.h"
 #include "common/error.h"
 #include "common/sign.h"

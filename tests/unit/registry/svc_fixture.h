@@ -138,7 +138,7 @@ static void fixture_envelope(struct optreg_dsse *env, const char *ns,
 	if (optreg_jcs_serialize(cfg, &env->payload, &errs))
 		fprintf(stderr, "# jcs failed\n");
 	json_decref(cfg);
-	optreg_digest(env->payload.data, env->payload.len, digest);
+	optreg_jcs_digest(env->payload.data, env->payload.len, digest);
 	if (key && optreg_dsse_sign(env, key, &errs))
 		fprintf(stderr, "# sign failed\n");
 	json_t *ej = optreg_dsse_to_json(env);

@@ -85,7 +85,7 @@ static void compare_file(const char *path, bool json)
 	if (got == 0) {
 		assert_int_equal(cc.canon.len, canon.len);
 		assert_memory_equal(cc.canon.data, canon.data, canon.len);
-		optreg_digest(canon.data, canon.len, digest);
+		optreg_jcs_digest(canon.data, canon.len, digest);
 		assert_string_equal(cc.digest, digest);
 		assert_non_null(cc.cfg.namespace_);
 		assert_int_equal(cc.input_canonical,

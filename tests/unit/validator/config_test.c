@@ -134,7 +134,8 @@ static void test_message_format(void **state)
 	optreg_errors_format(&errs, "config.yaml", &out);
 	assert_string_equal(out.data, "config.yaml:7:16: spec.betas[1]: must "
 				      "be less than 1 (got 1)\n");
-	assert_string_equal(optreg_error_layer(&errs.items[0]), "schema");
+	assert_string_equal(optreg_config_error_layer(&errs.items[0]),
+			    "schema");
 	optreg_buf_release(&out);
 	optreg_errors_release(&errs);
 }
@@ -247,7 +248,7 @@ static void test_semantic_after_schema(void **state)
 			 OPTREG_EINVAL);
 	assert_int_equal(errs.len, 3);
 	for (size_t i = 0; i < errs.len; i++)
-		assert_string_equal(optreg_error_layer(&errs.items[i]),
+		assert_string_equal(optreg_config_error_layer(&errs.items[i]),
 				    "semantic");
 	assert_string_equal(errs.items[0].path, "spec.schedule.warmup_steps");
 	assert_string_equal(errs.items[0].message,
@@ -295,7 +296,8 @@ static void test_schedule_matches_traces(void **state)
 		assert_true(json_array_size(lrs) > 0);
 		for (size_t t = 0; t < json_array_size(lrs); t++) {
 			double want = json_number_value(json_array_get(lrs, t));
-			double got = optreg_schedule_lr(&s, lr, (long)t + 1);
+			double got =
+				optreg_config_schedule_lr(&s, lr, (long)t + 1);
 			if (got != want)
 				fail_msg("%s step %zu: got %.17g want %.17g",
 					 cases[c], t + 1, got, want);

@@ -768,18 +768,18 @@ static void test_path_key_quoting(void **state)
 	struct optreg_buf p = OPTREG_BUF_INIT;
 
 	(void)state;
-	optreg_path_key(&p, "metadata");
-	optreg_path_key(&p, "labels");
-	optreg_path_key(&p, "a b");
+	optreg_doc_path_key(&p, "metadata");
+	optreg_doc_path_key(&p, "labels");
+	optreg_doc_path_key(&p, "a b");
 	assert_string_equal(p.data, "metadata.labels[\"a b\"]");
 	optreg_buf_reset(&p);
-	optreg_path_key(&p, "Model_v-2");
+	optreg_doc_path_key(&p, "Model_v-2");
 	assert_string_equal(p.data, "Model_v-2");
 	optreg_buf_reset(&p);
-	optreg_path_key(&p, "");
-	optreg_path_key(&p, "x.y");
-	optreg_path_key(&p, "q\"\\\n\x01");
-	optreg_path_key(&p, "\xc3\xa9");
+	optreg_doc_path_key(&p, "");
+	optreg_doc_path_key(&p, "x.y");
+	optreg_doc_path_key(&p, "q\"\\\n\x01");
+	optreg_doc_path_key(&p, "\xc3\xa9");
 	assert_string_equal(p.data, "[\"\"][\"x.y\"][\"q\\\"\\\\\\n\\u0001\"]"
 				    "[\"\xc3\xa9\"]");
 	optreg_buf_release(&p);
@@ -790,14 +790,14 @@ static void test_path_index(void **state)
 	struct optreg_buf p = OPTREG_BUF_INIT;
 
 	(void)state;
-	optreg_path_index(&p, 0);
+	optreg_doc_path_index(&p, 0);
 	assert_string_equal(p.data, "[0]");
 	optreg_buf_reset(&p);
-	optreg_path_key(&p, "spec");
-	optreg_path_key(&p, "betas");
-	optreg_path_index(&p, 1);
-	optreg_path_key(&p, "x");
-	optreg_path_index(&p, 12);
+	optreg_doc_path_key(&p, "spec");
+	optreg_doc_path_key(&p, "betas");
+	optreg_doc_path_index(&p, 1);
+	optreg_doc_path_key(&p, "x");
+	optreg_doc_path_index(&p, 12);
 	assert_string_equal(p.data, "spec.betas[1].x[12]");
 	optreg_buf_release(&p);
 }
