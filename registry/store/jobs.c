@@ -118,9 +118,8 @@ int optreg_store_jobs_create(PGconn *conn, const char *ns, const char *name,
 	PGresult *res;
 
 	snprintf(vs, sizeof(vs), "%d", version);
-	int rc = optreg_sql_exec(conn,
-				 SQL_JOB_INSERT,
-				 4, p, PGRES_COMMAND_OK, &res, errs);
+	int rc = optreg_sql_exec(conn, SQL_JOB_INSERT, 4, p, PGRES_COMMAND_OK,
+				 &res, errs);
 	PQclear(res);
 	return rc;
 }
@@ -135,10 +134,8 @@ int optreg_store_jobs_requeue_expired(PGconn *conn,
 				      int *requeued, struct optreg_errors *errs)
 {
 	PGresult *res;
-	int rc = optreg_sql_exec(
-		conn,
-		SQL_JOBS_REQUEUE_EXPIRED,
-		0, NULL, PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec(conn, SQL_JOBS_REQUEUE_EXPIRED, 0, NULL,
+				 PGRES_TUPLES_OK, &res, errs);
 
 	*requeued = 0;
 	if (rc)
@@ -182,10 +179,8 @@ int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
 	/* SKIP LOCKED: concurrent runners take different jobs, never wait
 	 * for each other. */
 	const char *p1[1] = {patterns ? likes.data : NULL};
-	rc = optreg_sql_exec(
-		conn,
-		SQL_JOB_NEXT_QUEUED,
-		1, p1, PGRES_TUPLES_OK, &res, errs);
+	rc = optreg_sql_exec(conn, SQL_JOB_NEXT_QUEUED, 1, p1, PGRES_TUPLES_OK,
+			     &res, errs);
 	if (rc)
 		goto fail;
 	if (PQntuples(res) == 0) {
@@ -208,10 +203,8 @@ int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
 	token_hash_hex(token, hash);
 	snprintf(secs, sizeof(secs), "%d", lease_seconds);
 	const char *p2[4] = {id, runner, hash, secs};
-	rc = optreg_sql_exec(
-		conn,
-		SQL_JOB_LEASE,
-		4, p2, PGRES_TUPLES_OK, &res, errs);
+	rc = optreg_sql_exec(conn, SQL_JOB_LEASE, 4, p2, PGRES_TUPLES_OK, &res,
+			     errs);
 	if (rc)
 		goto fail;
 	*job = json_pack("{s:I, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:s}", "id",
@@ -256,10 +249,8 @@ int optreg_store_jobs_heartbeat(PGconn *conn, long long id, const char *token,
 	snprintf(ids, sizeof(ids), "%lld", id);
 	snprintf(secs, sizeof(secs), "%d", lease_seconds);
 	token_hash_hex(token, hash);
-	int rc = optreg_sql_exec(
-		conn,
-		SQL_JOB_HEARTBEAT,
-		3, p, PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec(conn, SQL_JOB_HEARTBEAT, 3, p, PGRES_TUPLES_OK,
+				 &res, errs);
 	if (rc)
 		return rc;
 	if (PQntuples(res) == 0) {
@@ -311,10 +302,8 @@ int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
 	rc = optreg_sql_begin(conn, errs);
 	if (rc)
 		return rc;
-	rc = optreg_sql_exec(
-		conn,
-		SQL_JOB_LEASE_STATE,
-		2, p, PGRES_TUPLES_OK, &res, errs);
+	rc = optreg_sql_exec(conn, SQL_JOB_LEASE_STATE, 2, p, PGRES_TUPLES_OK,
+			     &res, errs);
 	if (rc)
 		goto fail;
 	if (PQntuples(res) == 0) {
@@ -393,17 +382,13 @@ int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
 	const char *ip[10] = {
 		ids, ns,     name,	     vs,       suite,
 		sd,  result, who->principal, valid[0], envelope_canon};
-	rc = optreg_sql_exec(
-		conn,
-		SQL_VERDICT_INSERT,
-		10, ip, PGRES_COMMAND_OK, &res, errs);
+	rc = optreg_sql_exec(conn, SQL_VERDICT_INSERT, 10, ip, PGRES_COMMAND_OK,
+			     &res, errs);
 	PQclear(res);
 	res = NULL;
 	if (rc == 0) {
-		rc = optreg_sql_exec(
-			conn,
-			SQL_JOB_DONE,
-			1, ip, PGRES_COMMAND_OK, &res, errs);
+		rc = optreg_sql_exec(conn, SQL_JOB_DONE, 1, ip,
+				     PGRES_COMMAND_OK, &res, errs);
 		PQclear(res);
 		res = NULL;
 	}
@@ -454,10 +439,8 @@ int optreg_store_verdicts_list(PGconn *conn, const char *ns, const char *name,
 
 	*out = NULL;
 	snprintf(vs, sizeof(vs), "%d", version);
-	int rc = optreg_sql_exec(
-		conn,
-		SQL_VERDICTS_LIST,
-		3, p, PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec(conn, SQL_VERDICTS_LIST, 3, p, PGRES_TUPLES_OK,
+				 &res, errs);
 	if (rc)
 		return rc;
 	if (PQntuples(res) == 0) {

@@ -34,9 +34,8 @@ int optreg_store_namespaces_get(PGconn *conn, const char *ns, json_t **out,
 {
 	const char *p[1] = {ns};
 	PGresult *res;
-	int rc = optreg_sql_exec(conn,
-				 SQL_THRESHOLD,
-				 1, p, PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec(conn, SQL_THRESHOLD, 1, p, PGRES_TUPLES_OK,
+				 &res, errs);
 
 	*out = NULL;
 	if (rc)
@@ -60,17 +59,14 @@ int optreg_store_namespaces_put(PGconn *conn, const char *ns, int threshold,
 	int rc = optreg_sql_begin(conn, errs);
 	if (rc)
 		return rc;
-	rc = optreg_sql_exec(conn,
-			     SQL_THRESHOLD_LOCK,
-			     1, p, PGRES_TUPLES_OK, &res, errs);
+	rc = optreg_sql_exec(conn, SQL_THRESHOLD_LOCK, 1, p, PGRES_TUPLES_OK,
+			     &res, errs);
 	int before = rc == 0 ? atoi(PQgetvalue(res, 0, 0)) : 0;
 	PQclear(res);
 	res = NULL;
 	if (rc == 0)
-		rc = optreg_sql_exec(
-			conn,
-			SQL_THRESHOLD_UPSERT,
-			3, p, PGRES_COMMAND_OK, &res, errs);
+		rc = optreg_sql_exec(conn, SQL_THRESHOLD_UPSERT, 3, p,
+				     PGRES_COMMAND_OK, &res, errs);
 	PQclear(res);
 	if (rc == 0 && before != threshold)
 		rc = optreg_audit_append(

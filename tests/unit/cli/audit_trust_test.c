@@ -63,7 +63,8 @@ static int setup(void **state)
 	memset(root, 7, sizeof(root));
 	f->a = generate();
 	f->b = generate();
-	assert_int_equal(optreg_note_checkpoint_body(ORIGIN, 3, root, &body), 0);
+	assert_int_equal(optreg_note_checkpoint_body(ORIGIN, 3, root, &body),
+			 0);
 	sign(body.data, f->a, &f->good);
 	optreg_buf_release(&body);
 	*state = f;
