@@ -46,11 +46,6 @@ PGconn *optreg_pool_get(struct optreg_db *db, int timeout_ms);
  * as broken. NULL is a no-op. */
 void optreg_pool_put(struct optreg_db *db, PGconn *conn, bool broken);
 
-/* The names before the rename, for branches written against them; remove
- * once nothing uses them. */
-#define optreg_db_acquire optreg_pool_get
-#define optreg_db_release optreg_pool_put
-
 /* Pool gauges for /metrics: connections borrowed, connections open and not
  * borrowed, and the maximum. Any pointer may be NULL. */
 void optreg_db_stats(struct optreg_db *db, int *in_use, int *idle, int *size);

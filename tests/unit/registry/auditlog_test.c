@@ -44,7 +44,7 @@ static void leaf_of(uint64_t index, optreg_hash out)
 {
 	char idx[24];
 	const char *p[1] = {idx};
-	PGconn *c = optreg_db_acquire(fixture_reg.db, 5000);
+	PGconn *c = optreg_pool_get(fixture_reg.db, 5000);
 
 	assert_non_null(c);
 	snprintf(idx, sizeof(idx), "%" PRIu64, index);
@@ -56,7 +56,7 @@ static void leaf_of(uint64_t index, optreg_hash out)
 	optreg_merkle_leaf_hash(PQgetvalue(res, 0, 0),
 				(size_t)PQgetlength(res, 0, 0), out);
 	PQclear(res);
-	optreg_db_release(fixture_reg.db, c, false);
+	optreg_pool_put(fixture_reg.db, c, false);
 }
 
 static void root_of(uint64_t size, optreg_hash root)

@@ -263,16 +263,16 @@ static void test_pool_exhausted(void **state)
 	json_t *out = (json_t *)1;
 
 	(void)state;
-	PGconn *a = optreg_db_acquire(fixture_reg.db, 2000);
-	PGconn *b = optreg_db_acquire(fixture_reg.db, 2000);
+	PGconn *a = optreg_pool_get(fixture_reg.db, 2000);
+	PGconn *b = optreg_pool_get(fixture_reg.db, 2000);
 	fixture_reg.db_wait_ms = 20;
 	assert_int_equal(optreg_signers_list(&fixture_reg, NULL, &out, &errs),
 			 OPTREG_EUNAVAILABLE);
 	assert_null(out);
 	assert_int_equal(errs.len, 0);
 	fixture_reg.db_wait_ms = 2000;
-	optreg_db_release(fixture_reg.db, a, false);
-	optreg_db_release(fixture_reg.db, b, false);
+	optreg_pool_put(fixture_reg.db, a, false);
+	optreg_pool_put(fixture_reg.db, b, false);
 }
 
 int main(void)
