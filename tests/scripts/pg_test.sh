@@ -49,7 +49,7 @@ not() {
 	! "$@"
 }
 
-echo "1..25"
+echo "1..41"
 
 # Made here, not in a function called by $(...), so that the list reaches the
 # trap.
@@ -102,6 +102,73 @@ check "halt fails for a missing directory" not "$PG" halt "$not_ours/none"
 check "stop succeeds" "$PG" stop "$a"
 check "stop removes the directory" test ! -e "$a"
 check "status fails after stop" not "$PG" status "$a"
+
+# Who may connect (cluster b is still running): only its owner and the user
+# who started it, through peer authentication; never another local user.
+port_b_sock="$b/.s.PGSQL.$port_b"
+check "the socket directory is mode 0700" is "$(stat -c %a "$b")" 700
+check "the socket is mode 0700" is "$(stat -c %a "$port_b_sock")" 700
+check "the only pg_hba rule is local peer with the map" \
+	is "$(sql "$ci_b" "select string_agg(type || ' ' || auth_method || ' ' ||
+		array_to_string(options, ','), '; ') from pg_hba_file_rules")" \
+	"local peer map=optreg"
+check "nothing is trusted" \
+	is "$(sql "$ci_b" "select count(*) from pg_hba_file_rules
+		where auth_method in ('trust', 'password', 'md5')")" 0
+
+# skip DESC REASON: one TAP line for a check that cannot run here.
+skip() {
+	n=$((n + 1))
+	echo "ok $n - $1 # SKIP $2"
+}
+
+# as_user USER CONNINFO: runs select 1 as another operating-system user.
+as_user() {
+	(cd / && runuser -u "$1" -- psql -X -q -A -t -v ON_ERROR_STOP=1 \
+		"$2" -c 'select 1') 2>"$b.err"
+}
+
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	check "another local user (nobody) is refused as postgres" \
+		not as_user nobody "$ci_b"
+	check "... by the socket's permissions" grep -q "Permission denied" "$b.err"
+	check "another local user is refused as the service role" \
+		not as_user nobody "$(echo "$ci_b" | sed 's/user=postgres/user=optreg_server/')"
+	# With the directory and the socket opened to all, peer
+	# authentication still refuses them.
+	chmod 0755 "$b"
+	chmod 0777 "$port_b_sock"
+	check "with the socket opened to all, nobody is still refused" \
+		not as_user nobody "$ci_b"
+	check "... by peer authentication" \
+		grep -q 'Peer authentication failed for user "postgres"' "$b.err"
+	chmod 0700 "$b" "$port_b_sock"
+	check "the cluster's owner (postgres) may connect" as_user postgres "$ci_b"
+else
+	for d in "nobody is refused as postgres" "... by the socket" \
+		"nobody is refused as the service role" \
+		"with the socket open, nobody is refused" "... by peer" \
+		"the cluster's owner may connect"; do
+		skip "$d" "runs only as root (runuser)"
+	done
+fi
+rm -f "$b.err"
+
+sql "$ci_b" "create role optreg_server login; create role eve login" \
+	>/dev/null 2>&1 || true
+ci_svc=$(echo "$ci_b" | sed 's/user=postgres/user=optreg_server/')
+ci_eve=$(echo "$ci_b" | sed 's/user=postgres/user=eve/')
+check "the invoking user may log in as the service role optreg_server" \
+	is "$(sql "$ci_svc" 'select current_user')" optreg_server
+check "... but not as a role the map does not name" not sql "$ci_eve" 'select 1'
+check "a PG_USERS with a bad name is refused" \
+	not env PG_USERS="eve bad-name" "$PG" start "$b"
+"$PG" halt "$b" >/dev/null 2>&1 || true
+check "a start with PG_USERS=eve prints the same conninfo" \
+	is "$(PG_USERS=eve "$PG" start "$b" 2>/dev/null)" "$ci_b"
+check "... and lets the invoking user log in as eve" \
+	is "$(sql "$ci_eve" 'select current_user')" eve
+check "... and no longer as optreg_server" not sql "$ci_svc" 'select 1'
 
 if [ $failed -ne 0 ]; then
 	echo "# $failed of $n checks failed" >&2
