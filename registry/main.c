@@ -14,6 +14,7 @@
 
 #include <openssl/crypto.h>
 
+#include "../common/log.h"
 #include "audit.h"
 #include "auth.h"
 #include "checkpointer.h"
@@ -275,6 +276,49 @@ static void ready_trampoline(unsigned port, void *ctx)
 	on_ready(port, (void *)ready_file);
 }
 
+/*
+ * Logs the database role `serve` runs as, and warns when it is a superuser
+ * or a member of the audit tables' owner: either can switch the audit
+ * triggers off (docs/operations.md). Advice only: a failed query logs
+ * nothing and serving goes on.
+ */
+static void serve_role_log(PGconn *c)
+{
+	static const char sql[] =
+		"SELECT current_user, r.rolsuper,"
+		" pg_has_role(current_user, t.relowner, 'MEMBER'),"
+		" EXISTS (SELECT FROM pg_roles a WHERE a.rolname = 'optreg_app'"
+		"  AND pg_has_role(current_user, a.oid, 'MEMBER'))"
+		" FROM pg_roles r, pg_class t WHERE r.rolname = current_user"
+		" AND t.oid = to_regclass('audit_events')";
+	PGresult *res = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		PQclear(res);
+		return;
+	}
+	int super = !strcmp(PQgetvalue(res, 0, 1), "t");
+	int owner = !strcmp(PQgetvalue(res, 0, 2), "t");
+	int app = !strcmp(PQgetvalue(res, 0, 3), "t");
+	json_t *f = json_pack("{s:s, s:b, s:b, s:b}", "role",
+			      PQgetvalue(res, 0, 0), "superuser", super,
+			      "owner", owner, "optreg_app", app);
+	PQclear(res);
+	if (!super && !owner) {
+		optreg_log_write("info", "database role", f);
+		return;
+	}
+	json_object_set_new(
+		f, "hint",
+		json_string("serve as a login role in optreg_app that is "
+			    "neither superuser nor owner of the tables "
+			    "(docs/operations.md)"));
+	optreg_log_write("warn",
+			 "serving as a database role that can alter the audit "
+			 "log",
+			 f);
+}
+
 static int cmd_serve(const struct optreg_settings *o)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
@@ -319,6 +363,8 @@ static int cmd_serve(const struct optreg_settings *o)
 		goto out;
 	}
 	c = optreg_pool_get(r.db, 5000);
+	if (c)
+		serve_role_log(c);
 	mrc = c ? optreg_registry_key_load(c, o->registry_key, false, &r.key,
 					   &errs)
 		: OPTREG_EUNAVAILABLE;

@@ -206,6 +206,41 @@ static int migrations_table_exists(PGconn *conn, bool *exists,
 	return 0;
 }
 
+/* Fails with OPTREG_EDENIED "database_privilege" when the session's role
+ * may not read schema_migrations (which exists): `serve` as a role outside
+ * optreg_app, or before 0005 granted the table to it. */
+static int migrations_table_readable(PGconn *conn, struct optreg_errors *errs)
+{
+	PGresult *res;
+	int rc = optreg_sql_exec_at(
+		conn,
+		"SELECT current_user, has_table_privilege("
+		"to_regclass('schema_migrations'), 'SELECT')",
+		0, NULL, PGRES_TUPLES_OK, &res, NULL, errs);
+
+	if (rc)
+		return rc;
+	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "f")) {
+		PQclear(res);
+		return 0;
+	}
+	const char *role = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "?";
+	struct optreg_error *e = optreg_errors_add(
+		errs, OPTREG_EDENIED, "database_privilege", "schema_migrations",
+		"database role %s may not read schema_migrations", role);
+	optreg_error_set_detail(
+		e, "The service needs what the migrations grant to the role "
+		   "optreg_app (0005 grants SELECT on schema_migrations).");
+	optreg_error_set_hint(e,
+			      "Apply the migrations as the tables' owner "
+			      "(`optreg-server migrate`), then as that owner "
+			      "run: GRANT optreg_app TO %s; "
+			      "(docs/operations.md).",
+			      role);
+	PQclear(res);
+	return OPTREG_EDENIED;
+}
+
 /* Finds the applied row of `version` in a (version, checksum) result;
  * returns its row number or -1. */
 static int applied_row(const PGresult *res, int version)
@@ -430,6 +465,8 @@ int optreg_migrate_pending(PGconn *conn, const char *dir, int *pending,
 	if (rc)
 		return rc;
 	rc = migrations_table_exists(conn, &exists, errs);
+	if (!rc && exists)
+		rc = migrations_table_readable(conn, errs);
 	if (!rc && exists)
 		rc = optreg_sql_exec_at(
 			conn, "SELECT version FROM schema_migrations", 0, NULL,

@@ -44,7 +44,9 @@ int optreg_migrate_apply(PGconn *conn, const char *dir, FILE *log,
 
 /* Counts migrations in `dir` whose version is not in schema_migrations
  * (0 = current; all of them when the table does not exist). Reads names
- * only; errors as for optreg_migrate_apply. */
+ * only; errors as for optreg_migrate_apply, and OPTREG_EDENIED
+ * "database_privilege" (path "schema_migrations") when the session's role
+ * may not read the table, with a hint naming the GRANT that fixes it. */
 int optreg_migrate_pending(PGconn *conn, const char *dir, int *pending,
 			   struct optreg_errors *errs);
 

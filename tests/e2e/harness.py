@@ -12,6 +12,13 @@ Standard library only (Debian's /usr/bin/python3). What it gives:
                `optreg-server token create/revoke`, servers started on
                127.0.0.1:0 with --port-file, and one cleanup for all of it
                (also run by atexit and on SIGTERM/SIGINT/SIGHUP).
+               Who runs as whom (docs/operations.md): `migrate` and psql()
+               as the cluster's superuser "postgres", who owns the tables
+               (Registry.conninfo); `serve` and `token create/revoke` as
+               the service role SERVICE_ROLE, a login role in optreg_app
+               that is neither superuser nor owner
+               (Registry.service_conninfo, also OPTREG_DATABASE_URL in
+               Registry.env()).
   Server       one `optreg-server serve` process: its base URL, SIGTERM /
                SIGKILL, its stderr log (quoted in diagnostics).
   http()       one HTTP/1.1 request on a fresh loopback connection; returns
@@ -23,7 +30,11 @@ Standard library only (Debian's /usr/bin/python3). What it gives:
                DER), DSSE signatures over the PAE.
   envelope()   a DSSE envelope around canonical bytes, signed by any signers.
   Registry.psql()          SQL run as the cluster's superuser (psql), for
-                           tests that play an attacker with database access.
+                           tests that play an attacker with database access;
+                           psql(sql, user=SERVICE_ROLE) runs it as the
+                           service role instead.
+  Registry.server(..., conninfo=R.conninfo)  a server run as another role
+                           (here the owner) instead of the service role.
   Registry.registry_pub    the registry's public key file (what to pin).
   Signer.from_file()       a Signer around an existing private key file
                            (`optreg keygen`'s NAME.pem).
@@ -38,6 +49,7 @@ import hashlib
 import http.client as http_client
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -54,6 +66,10 @@ CLI_BIN = os.path.join(BIN, "optreg")
 PG = os.path.join(ROOT, "scripts", "pg")
 PAYLOAD_TYPE = "application/vnd.optreg.config.v1+json"
 HTTP_TIMEOUT = 30
+# The login role `serve` runs as: a member of optreg_app (migrations grant
+# that role what the service needs), neither superuser nor owner; scripts/pg
+# lets the invoking user log in as it (PG_USERS).
+SERVICE_ROLE = "optreg_server"
 
 
 class HarnessError(Exception):
@@ -187,6 +203,13 @@ def run(argv, env=None, timeout=60, check=True, input=None):
     return p
 
 
+def conninfo_as(conninfo, user):
+    """`conninfo` (scripts/pg's one line, key=value words) with its user
+    replaced by `user`."""
+    out, n = re.subn(r"(?<!\S)user=\S+", "user=" + user, conninfo)
+    return out if n else conninfo + " user=" + user
+
+
 class Cluster:
     """A private PostgreSQL cluster in DIR, through scripts/pg."""
 
@@ -212,10 +235,12 @@ class Cluster:
 class Server:
     """One `optreg-server serve` process."""
 
-    def __init__(self, registry, name, args):
+    def __init__(self, registry, name, args, conninfo=None):
         self.registry = registry
         self.name = name
         self.args = list(args)
+        # The service role unless the test asks for another.
+        self.conninfo = conninfo
         self.port_file = os.path.join(registry.tmp, "%s.port" % name)
         self.log_path = os.path.join(registry.tmp, "%s.log" % name)
         self.proc = None
@@ -227,7 +252,9 @@ class Server:
         if os.path.exists(self.port_file):
             os.unlink(self.port_file)
         log = open(self.log_path, "ab")
-        argv = [SERVER_BIN, "serve", "--database", self.registry.conninfo,
+        conninfo = (self.conninfo or self.registry.service_conninfo
+                    or self.registry.conninfo)
+        argv = [SERVER_BIN, "serve", "--database", conninfo,
                 "--listen", "127.0.0.1:0", "--port-file", self.port_file] + self.args
         self.proc = subprocess.Popen(argv, cwd=ROOT, env=self.registry.env(),
                                      stdin=subprocess.DEVNULL,
@@ -314,7 +341,8 @@ class Registry:
         # must be able to reach it through this one.
         os.chmod(self.tmp, 0o755)
         self.cluster = Cluster(os.path.join(self.tmp, "pg"))
-        self.conninfo = None
+        self.conninfo = None          # the superuser, owner of the tables
+        self.service_conninfo = None  # SERVICE_ROLE, what serve runs as
         self.servers = []
         self._cleaned = False
         self._lock = threading.Lock()
@@ -334,7 +362,7 @@ class Registry:
                   "OPTREG_THREADS", "OPTREG_DB_POOL", "OPTREG_URL", "OPTREG_TOKEN",
                   "OPTREG_KEY"):
             e.pop(k, None)
-        e["OPTREG_DATABASE_URL"] = self.conninfo or ""
+        e["OPTREG_DATABASE_URL"] = self.service_conninfo or self.conninfo or ""
         # The registry's receipt key: `migrate` makes it, `serve` loads it;
         # kept in the temporary directory, never in the working tree.
         e["OPTREG_REGISTRY_KEY"] = os.path.join(self.tmp, "registry-key.pem")
@@ -346,14 +374,26 @@ class Registry:
                 raise HarnessError("%s is missing or not executable (run make all)" % b)
         self.conninfo = self.cluster.start()
         run([SERVER_BIN, "migrate", "--database", self.conninfo], env=self.env())
+        self.create_service_role()
         return self
+
+    def create_service_role(self, name=SERVICE_ROLE):
+        """Creates the login role `name` in optreg_app (neither superuser
+        nor owner), as docs/operations.md does, and makes it the role
+        servers and token commands run as."""
+        self.psql("DO $$ BEGIN "
+                  "IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '%s') THEN "
+                  "CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; "
+                  "END IF; END $$; GRANT optreg_app TO %s" % (name, name, name))
+        self.service_conninfo = conninfo_as(self.conninfo, name)
+        return self.service_conninfo
 
     def token(self, principal, roles, namespace=None, expires_in=None):
         """`optreg-server token create`; returns (token, id)."""
         if isinstance(roles, str):
             roles = [roles]
-        argv = [SERVER_BIN, "token", "create", "--database", self.conninfo,
-                "--principal", principal]
+        argv = [SERVER_BIN, "token", "create", "--database",
+                self.service_conninfo or self.conninfo, "--principal", principal]
         for r in roles:
             argv += ["--role", r]
         if namespace:
@@ -372,14 +412,17 @@ class Registry:
         return tok, tid
 
     def revoke(self, token_id):
-        return run([SERVER_BIN, "token", "revoke", "--database", self.conninfo,
-                    token_id], env=self.env(), check=False)
+        return run([SERVER_BIN, "token", "revoke", "--database",
+                    self.service_conninfo or self.conninfo, token_id],
+                   env=self.env(), check=False)
 
-    def server(self, *args, name=None):
+    def server(self, *args, name=None, conninfo=None):
+        """Starts `optreg-server serve ARGS` as the service role (or as
+        the role of `conninfo`); returns the Server once it answers."""
         with self._lock:
             self._n += 1
             name = name or "server%d" % self._n
-        s = Server(self, name, args)
+        s = Server(self, name, args, conninfo=conninfo)
         self.servers.append(s)
         return s.start()
 
@@ -392,12 +435,14 @@ class Registry:
         `migrate` made (what a verifier pins)."""
         return os.path.join(self.tmp, "registry-key.pub.pem")
 
-    def psql(self, sql, check=True):
-        """Runs `sql` with psql as the cluster's superuser, in one
-        transaction, stopping at the first error; returns the
-        CompletedProcess (stdout: unaligned tuples, no headers)."""
+    def psql(self, sql, check=True, user=None):
+        """Runs `sql` with psql as the cluster's superuser (or as the
+        role `user`), in one transaction, stopping at the first error;
+        returns the CompletedProcess (stdout: unaligned tuples, no
+        headers)."""
+        conninfo = conninfo_as(self.conninfo, user) if user else self.conninfo
         return run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-A", "-t",
-                    "-d", self.conninfo, "-c", sql], env=self.env(), check=check)
+                    "-d", conninfo, "-c", sql], env=self.env(), check=check)
 
     def cleanup(self):
         if self._cleaned:

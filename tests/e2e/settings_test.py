@@ -31,14 +31,16 @@ def write(name, text):
     return path
 
 
-def settings(extra=""):
+def settings(extra="", database=None):
+    """Settings for migrate (the owner, by default) or serve (pass
+    database=R.service_conninfo)."""
     return write("settings.yaml",
                  "# optreg-server settings\n"
                  "database: \"%s\"\n"
                  "registry_key: %s\n"
                  "threads: 2\n"
                  "anonymous_read: true\n%s" % (
-                     R.conninfo, os.path.join(R.tmp, "registry-key.pem"), extra))
+                     database or R.conninfo, os.path.join(R.tmp, "registry-key.pem"), extra))
 
 
 def serve(argv, env, port_file):
@@ -64,7 +66,7 @@ def t_migrate_from_file():
 
 
 def t_serve_from_file():
-    f = settings("listen: 127.0.0.1:0\n")
+    f = settings("listen: 127.0.0.1:0\n", R.service_conninfo)
     p, base = serve(["--config", f], server_env(), os.path.join(R.tmp, "a.port"))
     try:
         # anonymous_read: true came from the file.
@@ -76,7 +78,7 @@ def t_serve_from_file():
 
 
 def t_environment_over_file():
-    f = settings("listen: 127.0.0.1:0\n")
+    f = settings("listen: 127.0.0.1:0\n", R.service_conninfo)
     env = server_env(OPTREG_CONFIG=f, OPTREG_ANONYMOUS_READ="0")
     p, base = serve([], env, os.path.join(R.tmp, "b.port"))
     try:
@@ -88,7 +90,7 @@ def t_environment_over_file():
 
 
 def t_flag_over_environment():
-    f = settings("listen: 127.0.0.1:1\n")  # a port the flag must replace
+    f = settings("listen: 127.0.0.1:1\n", R.service_conninfo)  # a port the flag must replace
     env = server_env(OPTREG_CONFIG=f, OPTREG_LISTEN="127.0.0.1:2")
     p, base = serve(["--listen", "127.0.0.1:0"], env, os.path.join(R.tmp, "c.port"))
     try:
