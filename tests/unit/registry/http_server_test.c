@@ -95,12 +95,12 @@ static void h_forgot(struct optreg_http_req *req)
 }
 
 static const struct optreg_http_route server_routes[] = {
-	{"GET", "/v1/items/{id}", h_item_get},
-	{"DELETE", "/v1/items/{id}", h_item_delete},
-	{"POST", "/v1/items", h_item_post},
-	{"GET", "/v1/slow", h_slow},
-	{"GET", "/v1/forgot", h_forgot},
-	{"GET", "/v1/deferred", h_deferred},
+	{"GET", "/v1/items/{id}", h_item_get, NULL},
+	{"DELETE", "/v1/items/{id}", h_item_delete, NULL},
+	{"POST", "/v1/items", h_item_post, NULL},
+	{"GET", "/v1/slow", h_slow, NULL},
+	{"GET", "/v1/forgot", h_forgot, NULL},
+	{"GET", "/v1/deferred", h_deferred, NULL},
 };
 #define NROUTES (sizeof(server_routes) / sizeof(server_routes[0]))
 
