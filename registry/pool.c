@@ -3,9 +3,9 @@
  *
  * The pool is a fixed array of slots guarded by one mutex; a borrower owns
  * its slot until release, and does every blocking libpq call (connect,
- * reset, rollback) outside the mutex, so one slow connect never holds up
- * the other request threads. A slot's `conn` is only written under the
- * mutex, by the thread that has the slot borrowed.
+ * rollback) outside the mutex, so one slow connect never holds up the
+ * other request threads (conn_alive, under it, only polls). A slot's `conn` is
+ * only written under the mutex, by the thread that has the slot borrowed.
  *
  * The watchdog (when the limits give a hold_ms) looks at the borrowed
  * slots every WATCHDOG_TICK_MS: a borrow past its deadline has its socket
@@ -273,6 +273,23 @@ void optreg_pool_request_end(void)
 	request_deadline_ms = 0;
 }
 
+/* -1: borrowing is allowed; else the borrows refused since
+ * optreg_pool_forbid_begin. */
+static _Thread_local int forbidden = -1;
+
+void optreg_pool_forbid_begin(void)
+{
+	forbidden = 0;
+}
+
+int optreg_pool_forbid_end(void)
+{
+	int n = forbidden;
+
+	forbidden = -1;
+	return n < 0 ? 0 : n;
+}
+
 /* Marks borrowed slot `s` as holding `conn` until `deadline_ms`. Called
  * with the lock held. */
 static void slot_arm(struct db_slot *s, PGconn *conn, int64_t deadline_ms)
@@ -291,6 +308,10 @@ PGconn *optreg_pool_get(struct optreg_db *db, int timeout_ms)
 	PGconn *conn;
 	bool may_connect, probe = false;
 
+	if (forbidden >= 0) {
+		forbidden++;
+		return NULL;
+	}
 	if (db->limits.hold_ms > 0) {
 		until = start + db->limits.hold_ms;
 		if (request_deadline_ms && request_deadline_ms < until)

@@ -84,6 +84,14 @@ PGconn *optreg_pool_get(struct optreg_db *db, int timeout_ms);
 void optreg_pool_request_begin(struct optreg_db *db, int64_t start_ms);
 void optreg_pool_request_end(void);
 
+/*
+ * Between these two calls optreg_pool_get on this thread returns NULL at
+ * once: for code that must never wait on the database (the HTTP layer's
+ * I/O threads). _end returns how many borrows were refused meanwhile.
+ */
+void optreg_pool_forbid_begin(void);
+int optreg_pool_forbid_end(void);
+
 /* Returns a connection. `broken` (e.g. after a connection-level error)
  * makes the pool reset it before its next use. A connection left inside a
  * transaction is rolled back; one left busy (results not read) is treated

@@ -13,6 +13,7 @@ static void handle_readyz(struct api_call *call)
 
 	call->conn = optreg_pool_get(call->reg->db, call->reg->db_wait_ms);
 	if (!call->conn) {
+		optreg_http_set_header(call->req, "Retry-After", "1");
 		api_problem(call, OPTREG_EUNAVAILABLE, NULL,
 			    "the database is unreachable");
 		return;
@@ -20,6 +21,8 @@ static void handle_readyz(struct api_call *call)
 	int rc = optreg_migrate_pending(call->conn, call->reg->migrations_dir,
 					&pending, &call->errs);
 	api_conn_result(call, rc);
+	if (rc == OPTREG_EUNAVAILABLE)
+		optreg_http_set_header(call->req, "Retry-After", "1");
 	if (rc)
 		api_problem(call, OPTREG_EUNAVAILABLE, NULL,
 			    "cannot read the migration state");

@@ -386,6 +386,12 @@ static void test_pool_watchdog_cuts_a_hung_borrow(void **state)
 	assert_non_null(c);
 	optreg_pool_put(db, c, false);
 
+	/* Where borrowing is forbidden (an I/O thread), nothing is lent. */
+	optreg_pool_forbid_begin();
+	assert_null(optreg_pool_get(db, 1000));
+	assert_int_equal(optreg_pool_forbid_end(), 1);
+	assert_int_equal(optreg_pool_forbid_end(), 0);
+
 	optreg_db_counters_get(db, &n);
 	assert_int_equal(n.cut, 1);
 	assert_int_equal(n.discarded, 1);
