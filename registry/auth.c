@@ -385,9 +385,9 @@ static bool principal_decode(const struct optreg_buf *in,
 	return true;
 }
 
-int optreg_auth_authenticate(struct registry *reg, const char *authorization,
-			     struct optreg_principal *p,
-			     struct optreg_errors *errs)
+static int authenticate(struct registry *reg, const char *authorization,
+			struct optreg_principal *p, struct optreg_errors *errs,
+			bool cache_only)
 {
 	struct optreg_cache *cache = optreg_registry_cache(reg);
 	const char *h = authorization;
@@ -417,6 +417,8 @@ int optreg_auth_authenticate(struct registry *reg, const char *authorization,
 		optreg_principal_release(p);
 	}
 	optreg_buf_release(&cached);
+	if (cache_only)
+		return OPTREG_ENOTFOUND;
 
 	uint64_t gen = optreg_cache_generation(cache);
 	PGconn *c = optreg_pool_get(reg->db, reg->db_wait_ms);
@@ -438,4 +440,19 @@ int optreg_auth_authenticate(struct registry *reg, const char *authorization,
 	optreg_cache_put(cache, key, enc.data, enc.len, NULL, until, gen);
 	optreg_buf_release(&enc);
 	return 0;
+}
+
+int optreg_auth_authenticate(struct registry *reg, const char *authorization,
+			     struct optreg_principal *p,
+			     struct optreg_errors *errs)
+{
+	return authenticate(reg, authorization, p, errs, false);
+}
+
+int optreg_auth_authenticate_cached(struct registry *reg,
+				    const char *authorization,
+				    struct optreg_principal *p,
+				    struct optreg_errors *errs)
+{
+	return authenticate(reg, authorization, p, errs, true);
 }

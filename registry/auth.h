@@ -113,4 +113,13 @@ int optreg_auth_authenticate(struct registry *reg, const char *authorization,
 			     struct optreg_principal *out,
 			     struct optreg_errors *errs);
 
+/* As optreg_auth_authenticate from the principal cache alone, never
+ * waiting on PostgreSQL: OPTREG_ENOTFOUND (nothing in `errs`) when the
+ * token's principal is not cached; the caller then authenticates with
+ * optreg_auth_authenticate. */
+int optreg_auth_authenticate_cached(struct registry *reg,
+				    const char *authorization,
+				    struct optreg_principal *out,
+				    struct optreg_errors *errs);
+
 #endif

@@ -4,6 +4,8 @@
  */
 #include "conninfo.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -106,15 +108,82 @@ int optreg_conninfo_parse(struct optreg_conninfo *p, const char *conninfo)
 	return 0;
 }
 
+void optreg_conninfo_add_options(struct optreg_conninfo *p, const char *opts)
+{
+	struct optreg_buf v = OPTREG_BUF_INIT;
+	const char *old = getenv("PGOPTIONS");
+	size_t k = 0;
+
+	for (; p->keys && p->keys[k]; k++)
+		if (!strcmp(p->keys[k], "options"))
+			break;
+	if (p->keys && p->keys[k])
+		old = p->vals[k];
+	optreg_buf_adds(&v, opts);
+	if (old && *old)
+		optreg_buf_addf(&v, " %s", old);
+	if (p->keys && p->keys[k]) {
+		free(p->vals[k]);
+		p->vals[k] = optreg_buf_detach(&v, NULL);
+		return;
+	}
+	/* Append a key: the arrays grow by one, still NULL-terminated. */
+	p->keys = optreg_xrealloc(p->keys, (k + 2) * sizeof(*p->keys));
+	p->vals = optreg_xrealloc(p->vals, (k + 2) * sizeof(*p->vals));
+	p->keys[k] = optreg_xstrdup("options");
+	p->vals[k] = optreg_buf_detach(&v, NULL);
+	p->keys[k + 1] = NULL;
+	p->vals[k + 1] = NULL;
+}
+
 PGconn *optreg_conninfo_connect(const struct optreg_conninfo *p, bool *goodbye)
 {
-	PGconn *conn = PQconnectdbParams((const char *const *)p->keys,
-					 (const char *const *)p->vals, 0);
+	return optreg_conninfo_connect_until(p, goodbye, 0);
+}
 
-	if (conn && PQstatus(conn) == CONNECTION_OK) {
-		PQsetNoticeReceiver(conn, optreg_conninfo_notice, goodbye);
-		return conn;
+PGconn *optreg_conninfo_connect_until(const struct optreg_conninfo *p,
+				      bool *goodbye, int64_t deadline_ms)
+{
+	PGconn *conn = PQconnectStartParams((const char *const *)p->keys,
+					    (const char *const *)p->vals, 0);
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	int64_t end = deadline_ms;
+
+	if (p->connect_timeout_s > 0) {
+		int64_t ct = optreg_conninfo_now_ms() +
+			     (int64_t)p->connect_timeout_s * 1000;
+		if (!end || ct < end)
+			end = ct;
 	}
+	if (!conn || PQstatus(conn) == CONNECTION_BAD)
+		goto fail;
+	while (st != PGRES_POLLING_OK) {
+		struct pollfd pfd;
+		int left = -1, rc;
+
+		if (st == PGRES_POLLING_FAILED)
+			goto fail;
+		if (end) {
+			int64_t d = end - optreg_conninfo_now_ms();
+			if (d <= 0)
+				goto fail;
+			left = (int)d;
+		}
+		pfd.fd = PQsocket(conn);
+		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		pfd.revents = 0;
+		if (pfd.fd < 0)
+			goto fail;
+		rc = poll(&pfd, 1, left);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc == 0)
+			continue; /* the deadline is checked above */
+		st = PQconnectPoll(conn);
+	}
+	PQsetNoticeReceiver(conn, optreg_conninfo_notice, goodbye);
+	return conn;
+fail:
 	PQfinish(conn);
 	return NULL;
 }

@@ -28,10 +28,27 @@ struct optreg_conninfo {
 int optreg_conninfo_parse(struct optreg_conninfo *ci, const char *conninfo);
 void optreg_conninfo_release(struct optreg_conninfo *ci);
 
+/*
+ * Puts the server options `opts` (as for libpq's `options`, e.g.
+ * "-c statement_timeout=5000") before those `ci` already has (from the
+ * conninfo, else $PGOPTIONS), so the caller's own -c settings win.
+ */
+void optreg_conninfo_add_options(struct optreg_conninfo *ci, const char *opts);
+
 /* Connects (blocking, within connect_timeout) with
  * optreg_conninfo_notice(goodbye) as the notice receiver. NULL on failure. */
 PGconn *optreg_conninfo_connect(const struct optreg_conninfo *ci,
 				bool *goodbye);
+
+/*
+ * As optreg_conninfo_connect, but gives up at `deadline_ms` (on the
+ * optreg_conninfo_now_ms clock) as well: the connect is polled by us, so a
+ * server that accepts the socket and then never answers (stopped by
+ * SIGSTOP, or hung) costs at most that long, whatever connect_timeout says
+ * (libpq rounds it up to 2 s). `deadline_ms` 0: connect_timeout only.
+ */
+PGconn *optreg_conninfo_connect_until(const struct optreg_conninfo *ci,
+				      bool *goodbye, int64_t deadline_ms);
 
 /*
  * The notice receiver of pooled and listener connections: notices have no

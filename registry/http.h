@@ -5,7 +5,10 @@
  * timeouts, reading bodies, request ids, routing to handlers, problem+json
  * errors, JSON access logs, /healthz and /metrics, and graceful shutdown.
  * Handlers know nothing of libmicrohttpd: they read an optreg_http_req and
- * fill in its response, and are called on a pool thread.
+ * fill in its response, and are called on a worker thread (`threads` of
+ * them), never on the I/O threads that read and write the connections:
+ * a handler that waits (on the database) holds up no other connection,
+ * and /healthz and /metrics are answered by the I/O threads at once.
  *
  * The layer's files: http_req.c (the request object and replies),
  * http_router.c (matching, Allow), http_metrics.c (Prometheus metrics) and
@@ -18,6 +21,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../common/buf.h"
 #include "../common/error.h"
@@ -35,6 +39,12 @@ struct optreg_http_route {
 	const char *method;  /* "GET", "POST", "PUT", "DELETE" */
 	const char *pattern; /* e.g. "/v1/configs/{ns}/{name}/versions/{n}" */
 	optreg_http_handler handler;
+	/* May be NULL. Tried first, on the connection's I/O thread, which
+	 * must never wait: it answers from memory alone (a cache) and
+	 * returns true, or returns false without waiting on anything, and
+	 * the layer then clears the response and runs `handler` on a
+	 * worker thread as for any other route. */
+	bool (*try_cached)(struct optreg_http_req *req);
 };
 
 struct optreg_http_header {
@@ -56,7 +66,10 @@ struct optreg_http_req {
 	size_t nparams;
 	struct optreg_buf body; /* the whole body, at most max_body bytes */
 	char request_id[129];
-	void *ctx;  /* the `ctx` given to optreg_http_serve */
+	void *ctx; /* the `ctx` given to optreg_http_serve */
+	/* When the request line arrived: CLOCK_MONOTONIC, milliseconds (0
+	 * without a server). */
+	int64_t start_ms;
 	void *conn; /* struct MHD_Connection *, for the http layer only */
 
 	/* Set by the handler (or auth) for the access log; may stay NULL.
@@ -155,7 +168,7 @@ void optreg_http_problem(struct optreg_http_req *req, unsigned status,
 struct optreg_http_config {
 	const char *listen;    /* "host:port" or "[v6]:port"; port 0: any free
 				  one; NULL: "127.0.0.1:8080" */
-	unsigned threads;      /* thread pool size, default 4 */
+	unsigned threads;      /* handler (worker) threads, default 4 */
 	size_t max_body;       /* bytes, default 1 MiB; 413 beyond */
 	unsigned max_conns;    /* connection limit, default 1024 */
 	unsigned timeout_s;    /* idle connection timeout, default 30 */

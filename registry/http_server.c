@@ -13,9 +13,22 @@
  *   on_completed  metrics, the access log line, and every free: the one
  *                 place a request's memory is released.
  *
+ * Threads: MHD's I/O threads (IO_THREADS, epoll) read and write the
+ * connections and never wait on anything else: they answer /healthz,
+ * /metrics, 404/405/413 and a route's try_cached (see http.h) themselves.
+ * Every other request is handed to a worker: the I/O thread suspends the
+ * connection (MHD_suspend_connection) and queues the request; one of the
+ * `threads` workers runs the handler, marks the request done and resumes
+ * the connection, and MHD calls on_request once more, on the I/O thread,
+ * which sends the answer. So a handler blocked on the database holds one
+ * worker, never a connection's I/O thread, and /healthz answers at once
+ * however many workers are waiting.
+ *
  * Shutdown: optreg_http_serve waits in sigwait(), quiesces the daemon (no
  * new connections), marks responses "Connection: close", waits for the
- * in-flight count to reach zero (or drain_s), then stops the daemon.
+ * in-flight count to reach zero (or drain_s), stops the workers (a request
+ * still queued then is answered 503 without running its handler, so no
+ * connection stays suspended), then stops the daemon.
  */
 #include "http.h"
 
@@ -49,6 +62,8 @@
 #define DEFAULT_MAX_CONNS 1024
 #define DEFAULT_TIMEOUT_S 30
 #define DEFAULT_DRAIN_S	  10
+/* MHD's I/O threads: they never block, so two are plenty. */
+#define IO_THREADS 2
 /* Per-connection memory of MHD: the request line and headers must fit in
  * it (with room for reading), else MHD answers 431 by itself. */
 #define HEADER_MEMORY  (32u << 10)
@@ -63,6 +78,14 @@ struct http_server {
 
 	atomic_long in_flight; /* requests between on_uri and on_completed */
 	atomic_bool draining;
+
+	/* The workers and their queue of suspended requests (see top). */
+	pthread_t *workers;
+	unsigned nworkers;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct http_request *qhead, *qtail;
+	bool stopping; /* under qlock: no more queueing */
 };
 
 enum http_kind {
@@ -91,7 +114,10 @@ struct http_request {
 	bool too_large; /* the body went over max_body */
 	bool head;
 	size_t bytes_in, bytes_out;
-	unsigned status; /* as queued; 0 when nothing was */
+	unsigned status;	   /* as queued; 0 when nothing was */
+	struct http_request *next; /* in the worker queue */
+	bool queued;	  /* handed to a worker, connection suspended */
+	atomic_bool done; /* the worker has answered in req */
 	struct timespec t0;
 	char remote[INET6_ADDRSTRLEN];
 };
@@ -185,6 +211,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	atomic_fetch_add(&srv->in_flight, 1);
 	optreg_http_req_init(&r->req);
+	r->req.start_ms =
+		(int64_t)r->t0.tv_sec * 1000 + r->t0.tv_nsec / 1000000;
 	r->srv = srv;
 	r->conn = conn;
 	r->target = optreg_xstrdup(uri ? uri : "");
@@ -277,6 +305,8 @@ static void request_begin(struct http_request *r, const char *method)
 	r->kind = KIND_NOT_FOUND;
 }
 
+static void request_handled(struct http_request *r);
+
 /* Runs what the request is for; leaves the answer in r->req. */
 static void request_dispatch(struct http_request *r)
 {
@@ -315,7 +345,16 @@ static void request_dispatch(struct http_request *r)
 		break;
 	}
 	srv->routes[r->route].handler(req);
-	if (req->principal)
+	request_handled(r);
+}
+
+/* After a handler: keeps the principal for the log, and answers 500 when
+ * the handler gave no valid status. */
+static void request_handled(struct http_request *r)
+{
+	struct optreg_http_req *req = &r->req;
+
+	if (req->principal && !r->principal)
 		r->principal = optreg_xstrdup(req->principal);
 	if (req->status < 200 || req->status > 599) {
 		http_headers_free(req->headers, req->nheaders);
@@ -359,6 +398,114 @@ static enum MHD_Result request_respond(struct http_request *r)
 		r->bytes_out = r->head ? 0 : len;
 	}
 	return ret;
+}
+
+/* Forgets what a try_cached left in the response. */
+static void response_clear(struct optreg_http_req *req)
+{
+	http_headers_free(req->headers, req->nheaders);
+	req->nheaders = 0;
+	optreg_buf_reset(&req->resp);
+	req->status = 0;
+	req->content_type = NULL;
+}
+
+/* True when the request can be answered on the I/O thread: all but the
+ * routes, and a route whose try_cached answers it. */
+static bool request_answer_here(struct http_request *r)
+{
+	const struct optreg_http_route *rt;
+
+	if (r->kind != KIND_ROUTE || r->too_large)
+		return true;
+	rt = &r->srv->routes[r->route];
+	if (!rt->try_cached)
+		return false;
+	if (rt->try_cached(&r->req)) {
+		request_handled(r);
+		return true;
+	}
+	response_clear(&r->req);
+	return false;
+}
+
+/* Suspends the connection and queues the request for a worker. False
+ * when the workers are stopping: the caller answers itself. */
+static bool request_queue(struct http_request *r)
+{
+	struct http_server *srv = r->srv;
+
+	pthread_mutex_lock(&srv->qlock);
+	if (srv->stopping) {
+		pthread_mutex_unlock(&srv->qlock);
+		return false;
+	}
+	MHD_suspend_connection(r->conn);
+	r->queued = true;
+	r->next = NULL;
+	if (srv->qtail)
+		srv->qtail->next = r;
+	else
+		srv->qhead = r;
+	srv->qtail = r;
+	pthread_cond_signal(&srv->qcond);
+	pthread_mutex_unlock(&srv->qlock);
+	return true;
+}
+
+static void answer_stopping(struct optreg_http_req *req)
+{
+	optreg_http_set_header(req, "Retry-After", "1");
+	optreg_http_set_header(req, "Connection", "close");
+	optreg_http_problem(req, 503, "unavailable", NULL,
+			    "the server is shutting down; retry shortly");
+}
+
+/* A worker: runs queued handlers until stopped and the queue is empty. */
+static void *worker_main(void *arg)
+{
+	struct http_server *srv = arg;
+
+	for (;;) {
+		struct http_request *r;
+		bool stopping;
+
+		pthread_mutex_lock(&srv->qlock);
+		while (!srv->qhead && !srv->stopping)
+			pthread_cond_wait(&srv->qcond, &srv->qlock);
+		r = srv->qhead;
+		if (r) {
+			srv->qhead = r->next;
+			if (!srv->qhead)
+				srv->qtail = NULL;
+		}
+		stopping = srv->stopping;
+		pthread_mutex_unlock(&srv->qlock);
+		if (!r)
+			return NULL;
+		if (stopping)
+			answer_stopping(&r->req);
+		else
+			request_dispatch(r);
+		atomic_store(&r->done, true);
+		/* From here `r` is MHD's again: on_request sends the answer. */
+		MHD_resume_connection(r->conn);
+	}
+}
+
+/* Stops the workers once the queue is empty (what is left in it is
+ * answered 503) and joins them. */
+static void workers_stop(struct http_server *srv)
+{
+	pthread_mutex_lock(&srv->qlock);
+	srv->stopping = true;
+	pthread_cond_broadcast(&srv->qcond);
+	pthread_mutex_unlock(&srv->qlock);
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i], NULL);
+	free(srv->workers);
+	srv->workers = NULL;
+	srv->nworkers = 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -418,7 +565,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 
-	request_dispatch(r);
+	if (atomic_load(&r->done))
+		return request_respond(r); /* a worker answered; resumed */
+	if (r->queued)
+		return MHD_YES; /* not expected: it is suspended */
+	if (!request_answer_here(r)) {
+		if (request_queue(r))
+			return MHD_YES;
+		answer_stopping(&r->req);
+		return request_respond(r);
+	}
+	if (r->kind != KIND_ROUTE || r->too_large)
+		request_dispatch(r);
 	return request_respond(r);
 }
 
@@ -640,7 +798,8 @@ int optreg_http_serve(const struct optreg_http_config *cfg,
 {
 	struct http_server srv;
 	struct MHD_Daemon *d;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	sigset_t set, old;
 	const struct timespec zero = {0, 0};
 	MHD_socket lfd;
@@ -686,9 +845,17 @@ int optreg_http_serve(const struct optreg_http_config *cfg,
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 
+	pthread_mutex_init(&srv.qlock, NULL);
+	pthread_cond_init(&srv.qcond, NULL);
+	srv.workers = optreg_xcalloc(srv.cfg.threads, sizeof(*srv.workers));
+	for (unsigned i = 0; i < srv.cfg.threads; i++)
+		if (pthread_create(&srv.workers[srv.nworkers], NULL,
+				   worker_main, &srv) == 0)
+			srv.nworkers++;
+
 	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv,
 			     MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-			     MHD_OPTION_THREAD_POOL_SIZE, srv.cfg.threads,
+			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)IO_THREADS,
 			     MHD_OPTION_CONNECTION_LIMIT, srv.cfg.max_conns,
 			     MHD_OPTION_CONNECTION_TIMEOUT, srv.cfg.timeout_s,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -698,7 +865,12 @@ int optreg_http_serve(const struct optreg_http_config *cfg,
 			     on_uri, &srv, MHD_OPTION_NOTIFY_COMPLETED,
 			     (MHD_RequestCompletedCallback)on_completed, &srv,
 			     MHD_OPTION_END);
-	if (!d) {
+	if (!d || !srv.nworkers) {
+		if (d)
+			MHD_stop_daemon(d);
+		workers_stop(&srv);
+		pthread_cond_destroy(&srv.qcond);
+		pthread_mutex_destroy(&srv.qlock);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		close(fd);
 		log_error("cannot listen: libmicrohttpd did not start",
@@ -724,7 +896,10 @@ int optreg_http_serve(const struct optreg_http_config *cfg,
 	atomic_store(&srv.draining, true);
 	lfd = MHD_quiesce_daemon(d);
 	left = drain(&srv, &set);
+	workers_stop(&srv);
 	MHD_stop_daemon(d);
+	pthread_cond_destroy(&srv.qcond);
+	pthread_mutex_destroy(&srv.qlock);
 	if (lfd != MHD_INVALID_SOCKET)
 		close(lfd);
 	optreg_log_write("info", "stopped",

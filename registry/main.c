@@ -72,7 +72,25 @@ static const char usage_text[] =
 	"default 100\n"
 	"  --checkpoint-interval S ... or S seconds after the first unsigned "
 	"event,\n"
-	"                          default 10\n\n"
+	"                          default 10\n"
+	"  --db-statement-timeout-ms MS  PostgreSQL statement_timeout of "
+	"each pooled\n"
+	"                          session, default 5000 "
+	"(OPTREG_DB_STATEMENT_TIMEOUT_MS)\n"
+	"  --db-lock-timeout-ms MS lock_timeout, default 2000 "
+	"(OPTREG_DB_LOCK_TIMEOUT_MS)\n"
+	"  --db-idle-timeout-ms MS idle_in_transaction_session_timeout, "
+	"default 30000\n"
+	"                          (OPTREG_DB_IDLE_TIMEOUT_MS); 0 turns any "
+	"of these off\n"
+	"  --db-wait-ms MS         wait for a free pooled connection, default "
+	"2000\n"
+	"                          (OPTREG_DB_WAIT_MS)\n"
+	"  --db-timeout-ms MS      client-side bound on one use of a "
+	"connection (also\n"
+	"                          when PostgreSQL hangs), default statement "
+	"timeout + 1000\n"
+	"                          (OPTREG_DB_TIMEOUT_MS); past it: 503\n\n"
 	"Exit status: 0 ok, 1 failure, 2 usage.\n";
 
 static int usage_error(const char *fmt, ...)
@@ -336,12 +354,19 @@ static int cmd_serve(const struct optreg_settings *o)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	r.migrations_dir = optreg_migrations_dir();
 	r.anonymous_read = o->anonymous_read;
-	r.db_wait_ms = 2000;
+	r.db_wait_ms = (int)o->db_wait_ms;
 	if (optreg_db_open(&r.db, o->database, (int)o->pool) < 0) {
 		fprintf(stderr, "optreg-server: cannot open the database "
 				"pool\n");
 		goto out;
 	}
+	struct optreg_db_limits limits = {
+		.statement_timeout_ms = (int)o->db_statement_timeout_ms,
+		.lock_timeout_ms = (int)o->db_lock_timeout_ms,
+		.idle_in_transaction_ms = (int)o->db_idle_timeout_ms,
+		.hold_ms = (int)o->db_timeout_ms,
+	};
+	optreg_db_set_limits(r.db, &limits);
 	PGconn *c = optreg_pool_get(r.db, 5000);
 	if (!c) {
 		fprintf(stderr, "optreg-server: cannot reach the database\n"

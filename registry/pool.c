@@ -3,9 +3,15 @@
  *
  * The pool is a fixed array of slots guarded by one mutex; a borrower owns
  * its slot until release, and does every blocking libpq call (connect,
- * reset, rollback) outside the mutex, so one slow connect never holds up
- * the other request threads. A slot's `conn` is only written under the
- * mutex, by the thread that has the slot borrowed.
+ * rollback) outside the mutex, so one slow connect never holds up the
+ * other request threads (conn_alive, under it, only polls). A slot's `conn` is
+ * only written under the mutex, by the thread that has the slot borrowed.
+ *
+ * The watchdog (when the limits give a hold_ms) looks at the borrowed
+ * slots every WATCHDOG_TICK_MS: a borrow past its deadline has its socket
+ * shut down (never closed: the fd stays the borrower's until it calls
+ * PQfinish, after taking it out of the slot under the mutex, so the
+ * watchdog cannot hit a reused descriptor).
  */
 #include "pool.h"
 
@@ -16,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "../common/buf.h"
@@ -24,12 +31,19 @@
 /* After a failed connect, acquire answers NULL without trying for this
  * long: while PostgreSQL is down, a burst of requests costs one attempt. */
 #define DB_RETRY_HOLDOFF_MS 250
+#define WATCHDOG_TICK_MS    50
 
 struct db_slot {
 	PGconn *conn; /* NULL: not connected (yet, or since a failure) */
 	bool busy;    /* lent out */
 	/* Set by optreg_conninfo_notice, on the thread using `conn`. */
 	bool goodbye;
+	/* While borrowed with a connection: its socket, for the watchdog
+	 * (-1: none), the borrow's deadline (0: none), and whether the
+	 * watchdog cut it. */
+	int fd;
+	int64_t deadline_ms;
+	bool cut;
 };
 
 struct optreg_db {
@@ -41,6 +55,14 @@ struct optreg_db {
 	struct db_slot *slots;
 	int64_t retry_at_ms; /* no connect attempts before this */
 	struct optreg_db_counters counters;
+
+	struct optreg_db_limits limits;
+	/* Stalled: a borrow was cut; cleared by the next successful connect.
+	 * `probing`: a borrower is connecting to find out. */
+	bool stalled, probing;
+	bool watchdog_on, watchdog_stop;
+	pthread_t watchdog;
+	pthread_cond_t watchdog_wake;
 };
 
 int optreg_db_open(struct optreg_db **out, const char *conninfo, int size)
@@ -65,7 +87,10 @@ int optreg_db_open(struct optreg_db **out, const char *conninfo, int size)
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&db->freed, &attr);
+	pthread_cond_init(&db->watchdog_wake, &attr);
 	pthread_condattr_destroy(&attr);
+	for (int i = 0; i < size; i++)
+		db->slots[i].fd = -1;
 	*out = db;
 	return 0;
 }
@@ -75,13 +100,88 @@ void optreg_db_close(struct optreg_db *db)
 	if (!db)
 		return;
 	assert(db->busy == 0);
+	if (db->watchdog_on) {
+		pthread_mutex_lock(&db->lock);
+		db->watchdog_stop = true;
+		pthread_cond_signal(&db->watchdog_wake);
+		pthread_mutex_unlock(&db->lock);
+		pthread_join(db->watchdog, NULL);
+	}
 	for (int i = 0; i < db->size; i++)
 		PQfinish(db->slots[i].conn);
 	free(db->slots);
 	pthread_cond_destroy(&db->freed);
+	pthread_cond_destroy(&db->watchdog_wake);
 	pthread_mutex_destroy(&db->lock);
 	optreg_conninfo_release(&db->params);
 	free(db);
+}
+
+static struct timespec ms_from_now(int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return ts;
+}
+
+/* Cuts the borrows past their deadline (see the top of the file). */
+static void *watchdog_main(void *arg)
+{
+	struct optreg_db *db = arg;
+
+	pthread_mutex_lock(&db->lock);
+	while (!db->watchdog_stop) {
+		struct timespec tick = ms_from_now(WATCHDOG_TICK_MS);
+		int64_t now;
+
+		pthread_cond_timedwait(&db->watchdog_wake, &db->lock, &tick);
+		now = optreg_conninfo_now_ms();
+		for (int i = 0; i < db->size; i++) {
+			struct db_slot *s = &db->slots[i];
+
+			if (!s->busy || s->fd < 0 || s->cut ||
+			    !s->deadline_ms || now < s->deadline_ms)
+				continue;
+			/* Wakes the libpq call blocked on it: it reads EOF. */
+			shutdown(s->fd, SHUT_RDWR);
+			s->cut = true;
+			db->stalled = true;
+			db->counters.cut++;
+		}
+	}
+	pthread_mutex_unlock(&db->lock);
+	return NULL;
+}
+
+void optreg_db_set_limits(struct optreg_db *db,
+			  const struct optreg_db_limits *limits)
+{
+	struct optreg_buf opts = OPTREG_BUF_INIT;
+
+	db->limits = *limits;
+	if (limits->statement_timeout_ms > 0)
+		optreg_buf_addf(&opts, " -c statement_timeout=%d",
+				limits->statement_timeout_ms);
+	if (limits->lock_timeout_ms > 0)
+		optreg_buf_addf(&opts, " -c lock_timeout=%d",
+				limits->lock_timeout_ms);
+	if (limits->idle_in_transaction_ms > 0)
+		optreg_buf_addf(&opts,
+				" -c idle_in_transaction_session_timeout=%d",
+				limits->idle_in_transaction_ms);
+	if (opts.len)
+		optreg_conninfo_add_options(&db->params, opts.data + 1);
+	optreg_buf_release(&opts);
+	if (limits->hold_ms > 0 && !db->watchdog_on &&
+	    pthread_create(&db->watchdog, NULL, watchdog_main, db) == 0)
+		db->watchdog_on = true;
 }
 
 /*
@@ -150,29 +250,92 @@ static void slot_return(struct optreg_db *db, struct db_slot *s, PGconn *conn)
 	pthread_mutex_lock(&db->lock);
 	s->conn = conn;
 	s->busy = false;
+	s->fd = -1;
+	s->deadline_ms = 0;
+	s->cut = false;
 	db->busy--;
 	pthread_cond_signal(&db->freed);
 	pthread_mutex_unlock(&db->lock);
+}
+
+/* The deadline of the calling thread's request (0: none); see
+ * optreg_pool_request_begin. */
+static _Thread_local int64_t request_deadline_ms;
+
+void optreg_pool_request_begin(struct optreg_db *db, int64_t start_ms)
+{
+	request_deadline_ms =
+		db->limits.hold_ms > 0 ? start_ms + db->limits.hold_ms : 0;
+}
+
+void optreg_pool_request_end(void)
+{
+	request_deadline_ms = 0;
+}
+
+/* -1: borrowing is allowed; else the borrows refused since
+ * optreg_pool_forbid_begin. */
+static _Thread_local int forbidden = -1;
+
+void optreg_pool_forbid_begin(void)
+{
+	forbidden = 0;
+}
+
+int optreg_pool_forbid_end(void)
+{
+	int n = forbidden;
+
+	forbidden = -1;
+	return n < 0 ? 0 : n;
+}
+
+/* Marks borrowed slot `s` as holding `conn` until `deadline_ms`. Called
+ * with the lock held. */
+static void slot_arm(struct db_slot *s, PGconn *conn, int64_t deadline_ms)
+{
+	s->conn = conn;
+	s->fd = PQsocket(conn);
+	s->deadline_ms = deadline_ms;
+	s->cut = false;
 }
 
 PGconn *optreg_pool_get(struct optreg_db *db, int timeout_ms)
 {
 	struct db_slot *s = NULL;
 	struct timespec deadline;
+	int64_t start = optreg_conninfo_now_ms(), until = 0;
 	PGconn *conn;
-	bool may_connect;
+	bool may_connect, probe = false;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	if (timeout_ms > 0) {
-		deadline.tv_sec += timeout_ms / 1000;
-		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-		if (deadline.tv_nsec >= 1000000000) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000;
-		}
+	if (forbidden >= 0) {
+		forbidden++;
+		return NULL;
 	}
+	if (db->limits.hold_ms > 0) {
+		until = start + db->limits.hold_ms;
+		if (request_deadline_ms && request_deadline_ms < until)
+			until = request_deadline_ms;
+		if (until <= start) {
+			/* The request's time is up (it queued too long). */
+			pthread_mutex_lock(&db->lock);
+			db->counters.timeouts++;
+			pthread_mutex_unlock(&db->lock);
+			return NULL;
+		}
+		if (timeout_ms > until - start)
+			timeout_ms = (int)(until - start);
+	}
+	deadline = ms_from_now(timeout_ms > 0 ? timeout_ms : 0);
 
 	pthread_mutex_lock(&db->lock);
+	if (db->stalled && db->probing) {
+		/* Someone is finding out whether it is back: do not queue. */
+		db->counters.stalled++;
+		db->counters.unavailable++;
+		pthread_mutex_unlock(&db->lock);
+		return NULL;
+	}
 	while (db->busy == db->size && timeout_ms > 0)
 		if (pthread_cond_timedwait(&db->freed, &db->lock, &deadline) ==
 		    ETIMEDOUT)
@@ -181,6 +344,17 @@ PGconn *optreg_pool_get(struct optreg_db *db, int timeout_ms)
 		db->counters.timeouts++;
 		pthread_mutex_unlock(&db->lock);
 		return NULL;
+	}
+	if (db->stalled) {
+		if (db->probing) {
+			db->counters.stalled++;
+			db->counters.unavailable++;
+			pthread_mutex_unlock(&db->lock);
+			return NULL;
+		}
+		/* This borrower probes: a fresh connect, bounded by `until`;
+		 * the open connections may hang on the same server. */
+		db->probing = probe = true;
 	}
 	/* Prefer a slot with an open connection; else an empty one. */
 	for (int i = 0; i < db->size; i++) {
@@ -196,45 +370,35 @@ PGconn *optreg_pool_get(struct optreg_db *db, int timeout_ms)
 	s->busy = true;
 	db->busy++;
 	conn = s->conn;
-	may_connect = optreg_conninfo_now_ms() >= db->retry_at_ms;
-	pthread_mutex_unlock(&db->lock);
-
-	if (conn && conn_alive(conn, &s->goodbye)) {
-		pthread_mutex_lock(&db->lock);
+	may_connect = probe || optreg_conninfo_now_ms() >= db->retry_at_ms;
+	if (conn && !probe && conn_alive(conn, &s->goodbye)) {
+		/* conn_alive does not block: it only polls with timeout 0. */
+		slot_arm(s, conn, until);
 		db->counters.acquired++;
 		pthread_mutex_unlock(&db->lock);
 		return conn;
 	}
-	if (conn) {
-		/* Take the dead connection out of the slot before it may be
-		 * freed: release() finds slots by pointer. */
-		pthread_mutex_lock(&db->lock);
-		s->conn = NULL;
-		pthread_mutex_unlock(&db->lock);
-	}
+	/* Take the old connection out of the slot before it may be freed:
+	 * release() finds slots by pointer. */
+	s->conn = NULL;
+	pthread_mutex_unlock(&db->lock);
+
+	PQfinish(conn); /* closing a socket does not wait on the server */
+	conn = NULL;
 	s->goodbye = false;
-	if (may_connect) {
-		if (conn) {
-			PQreset(conn);
-			if (PQstatus(conn) != CONNECTION_OK) {
-				PQfinish(conn);
-				conn = NULL;
-			}
-		} else {
-			conn = optreg_conninfo_connect(&db->params,
-						       &s->goodbye);
-		}
-	} else if (conn) {
-		PQfinish(conn);
-		conn = NULL;
-	}
+	if (may_connect)
+		conn = optreg_conninfo_connect_until(&db->params, &s->goodbye,
+						     until);
 
 	pthread_mutex_lock(&db->lock);
 	if (may_connect)
 		db->counters.connects++;
+	if (probe)
+		db->probing = false;
 	if (conn) {
+		db->stalled = false;
 		db->counters.acquired++;
-		s->conn = conn;
+		slot_arm(s, conn, until);
 		pthread_mutex_unlock(&db->lock);
 		return conn;
 	}
@@ -263,11 +427,16 @@ void optreg_pool_put(struct optreg_db *db, PGconn *conn, bool broken)
 	if (!s)
 		return;
 
+	pthread_mutex_lock(&db->lock);
+	if (s->cut)
+		broken = true;
+	pthread_mutex_unlock(&db->lock);
 	if (!broken)
 		broken = !conn_settle(conn);
 	if (broken) {
 		pthread_mutex_lock(&db->lock);
 		s->conn = NULL; /* before the pointer dangles */
+		s->fd = -1;
 		db->counters.discarded++;
 		pthread_mutex_unlock(&db->lock);
 		PQfinish(conn);
@@ -291,6 +460,16 @@ void optreg_db_stats(struct optreg_db *db, int *in_use, int *idle, int *size)
 	if (size)
 		*size = db->size;
 	pthread_mutex_unlock(&db->lock);
+}
+
+bool optreg_db_stalled(struct optreg_db *db)
+{
+	bool stalled;
+
+	pthread_mutex_lock(&db->lock);
+	stalled = db->stalled;
+	pthread_mutex_unlock(&db->lock);
+	return stalled;
 }
 
 void optreg_db_counters_get(struct optreg_db *db,

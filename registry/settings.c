@@ -6,6 +6,8 @@
 #include "settings.h"
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +43,44 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+/* The database timeouts (milliseconds): file key, environment variable,
+ * flag, range, and where the value goes. */
+#define DB_MS_MAX 3600000L
+static const struct {
+	const char *key, *env, *flag;
+	long lo;
+	size_t off;
+} db_ms_settings[] = {
+	{"db_statement_timeout_ms", "OPTREG_DB_STATEMENT_TIMEOUT_MS",
+	 "--db-statement-timeout-ms", 0,
+	 offsetof(struct optreg_settings, db_statement_timeout_ms)},
+	{"db_lock_timeout_ms", "OPTREG_DB_LOCK_TIMEOUT_MS",
+	 "--db-lock-timeout-ms", 0,
+	 offsetof(struct optreg_settings, db_lock_timeout_ms)},
+	{"db_idle_timeout_ms", "OPTREG_DB_IDLE_TIMEOUT_MS",
+	 "--db-idle-timeout-ms", 0,
+	 offsetof(struct optreg_settings, db_idle_timeout_ms)},
+	{"db_wait_ms", "OPTREG_DB_WAIT_MS", "--db-wait-ms", 0,
+	 offsetof(struct optreg_settings, db_wait_ms)},
+	{"db_timeout_ms", "OPTREG_DB_TIMEOUT_MS", "--db-timeout-ms", 100,
+	 offsetof(struct optreg_settings, db_timeout_ms)},
+};
+#define DB_MS_N (sizeof(db_ms_settings) / sizeof(db_ms_settings[0]))
+
+static long *db_ms_field(struct optreg_settings *s, size_t i)
+{
+	return (long *)((char *)s + db_ms_settings[i].off);
+}
+
+/* The index of file key `key` in db_ms_settings, or -1. */
+static int db_ms_key(const char *key)
+{
+	for (size_t i = 0; i < DB_MS_N; i++)
+		if (!strcmp(key, db_ms_settings[i].key))
+			return (int)i;
+	return -1;
 }
 
 /* An integer setting from the file, within [lo, hi]. */
@@ -114,13 +154,20 @@ static int load_file(struct optreg_settings *s, const char *path,
 		} else if (!strcmp(key, "checkpoint_interval")) {
 			rc = file_long(path, key, v, 1, 86400,
 				       &s->checkpoint_interval, errs);
+		} else if (db_ms_key(key) >= 0) {
+			size_t i = (size_t)db_ms_key(key);
+			rc = file_long(path, key, v, db_ms_settings[i].lo,
+				       DB_MS_MAX, db_ms_field(s, i), errs);
 		} else {
 			return settings_error(
 				errs, key,
 				"%s: unknown setting \"%s\"; settings are "
 				"database, listen, threads, pool, max_body, "
 				"anonymous_read, registry_key, audit_origin, "
-				"checkpoint_every, checkpoint_interval",
+				"checkpoint_every, checkpoint_interval, "
+				"db_statement_timeout_ms, db_lock_timeout_ms, "
+				"db_idle_timeout_ms, db_wait_ms, "
+				"db_timeout_ms",
 				path, key);
 		}
 		if (rc)
@@ -158,6 +205,16 @@ static int load_env(struct optreg_settings *s, struct optreg_errors *errs)
 				      "OPTREG_MAX_BODY must be 1024..67108864 "
 				      "(got %s)",
 				      env);
+	for (size_t i = 0; i < DB_MS_N; i++)
+		if ((env = getenv(db_ms_settings[i].env)) &&
+		    !parse_long(env, db_ms_settings[i].lo, DB_MS_MAX,
+				db_ms_field(s, i)))
+			return settings_error(errs, db_ms_settings[i].env,
+					      "%s must be %ld..%ld "
+					      "milliseconds (got %s)",
+					      db_ms_settings[i].env,
+					      db_ms_settings[i].lo, DB_MS_MAX,
+					      env);
 	if ((env = getenv("OPTREG_ANONYMOUS_READ")))
 		s->anonymous_read = !strcmp(env, "1") || !strcmp(env, "true");
 	return 0;
@@ -172,6 +229,25 @@ static int flag_long(const char *flag, const char *v, long lo, long hi,
 		return settings_error(errs, flag, "%s must be %s (got %s)",
 				      flag, what, v);
 	return 0;
+}
+
+/* When `a` is one of the database timeout flags, parses `v` into it (*rc:
+ * 0 or the usage error) and returns true. */
+static bool db_ms_flag(struct optreg_settings *s, const char *a, const char *v,
+		       int *rc, struct optreg_errors *errs)
+{
+	char what[64];
+
+	for (size_t i = 0; i < DB_MS_N; i++) {
+		if (strcmp(a, db_ms_settings[i].flag))
+			continue;
+		snprintf(what, sizeof(what), "%ld..%ld milliseconds",
+			 db_ms_settings[i].lo, DB_MS_MAX);
+		*rc = flag_long(a, v, db_ms_settings[i].lo, DB_MS_MAX, what,
+				db_ms_field(s, i), errs);
+		return true;
+	}
+	return false;
 }
 
 /* The flags and positional arguments, over the environment. */
@@ -232,6 +308,9 @@ static int load_flags(struct optreg_settings *s, int argc, char **argv,
 			rc = flag_long(a, v, 1, 100L * 365 * 86400,
 				       "a positive number of seconds",
 				       &s->expires_in, errs);
+		} else if (!strncmp(a, "--db-", 5) &&
+			   db_ms_flag(s, a, v, &rc, errs)) {
+			/* one of the database timeouts */
 		} else if (a[0] == '-') {
 			return settings_error(errs, a, "unknown option \"%s\"",
 					      a);
@@ -262,6 +341,11 @@ int optreg_settings_parse(struct optreg_settings *s, int argc, char **argv,
 	s->threads = 4;
 	s->pool = 8;
 	s->max_body = 1 << 20;
+	s->db_statement_timeout_ms = 5000;
+	s->db_lock_timeout_ms = 2000;
+	s->db_idle_timeout_ms = 30000;
+	s->db_wait_ms = 2000;
+	s->db_timeout_ms = -1; /* from the statement timeout, below */
 	for (int i = 1; i + 1 < argc; i++)
 		if (!strcmp(argv[i], "--config"))
 			file = argv[i + 1];
@@ -270,6 +354,10 @@ int optreg_settings_parse(struct optreg_settings *s, int argc, char **argv,
 	if ((rc = load_env(s, errs)) || (rc = load_flags(s, argc, argv, errs)))
 		return rc;
 
+	if (s->db_timeout_ms < 0)
+		s->db_timeout_ms = s->db_statement_timeout_ms
+					   ? s->db_statement_timeout_ms + 1000
+					   : 60000;
 	if (!s->listen)
 		s->listen = "127.0.0.1:8080";
 	if (!s->registry_key || !*s->registry_key)

@@ -30,6 +30,15 @@ struct optreg_settings {
 	bool anonymous_read;
 	const char *port_file; /* flag only */
 
+	/* How long the database may make a request wait, in milliseconds
+	 * (pool.h's optreg_db_limits; 0 turns a PostgreSQL timeout off). */
+	long db_statement_timeout_ms; /* 0..3600000, default 5000 */
+	long db_lock_timeout_ms;      /* 0..3600000, default 2000 */
+	long db_idle_timeout_ms;      /* idle in transaction, default 30000 */
+	long db_wait_ms;	      /* for a free connection, default 2000 */
+	long db_timeout_ms; /* client-side bound of one borrow, 100..3600000,
+			       default statement timeout + 1000 */
+
 	/* `token create`'s flags. */
 	const char *principal, *ns;
 	const char *roles[OPTREG_SETTINGS_MAX_ROLES];
@@ -50,9 +59,12 @@ struct optreg_settings {
  * Fills `s` from argv[1..argc) (flags and positional arguments), the
  * environment (OPTREG_DATABASE_URL, OPTREG_LISTEN, OPTREG_THREADS,
  * OPTREG_DB_POOL, OPTREG_MAX_BODY, OPTREG_ANONYMOUS_READ,
- * OPTREG_REGISTRY_KEY, OPTREG_AUDIT_ORIGIN, OPTREG_CONFIG) and the settings
- * file, whose keys are the long flags with '_' for '-'. `s` is initialized
- * here; release it with optreg_settings_release() whatever this returns.
+ * OPTREG_REGISTRY_KEY, OPTREG_AUDIT_ORIGIN, OPTREG_CONFIG, and the
+ * database timeouts OPTREG_DB_STATEMENT_TIMEOUT_MS, OPTREG_DB_LOCK_TIMEOUT_MS,
+ * OPTREG_DB_IDLE_TIMEOUT_MS, OPTREG_DB_WAIT_MS, OPTREG_DB_TIMEOUT_MS) and the
+ * settings file, whose keys are the long flags with '_' for '-'. `s` is
+ * initialized here; release it with optreg_settings_release() whatever this
+ * returns.
  *
  * Errors:
  *   OPTREG_EUSAGE: one error (rule "settings") whose message is what to tell

@@ -31,6 +31,12 @@ bool optreg_db_conn_failed(PGconn *conn, const PGresult *res)
 	if (!strncmp(state, "08", 2) || !strcmp(state, "57P01") ||
 	    !strcmp(state, "57P02") || !strcmp(state, "57P03"))
 		return true;
+	/* Out of time: statement_timeout (57014, query_canceled) or
+	 * lock_timeout (55P03): the database cannot serve this now, which is
+	 * a 503 like a lost connection, not a 500. The pool then discards
+	 * the connection, which costs a reconnect and nothing else. */
+	if (!strcmp(state, "57014") || !strcmp(state, "55P03"))
+		return true;
 	/* Any FATAL ends the session (idle timeouts, a dropped database). */
 	severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
 	return severity &&

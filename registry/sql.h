@@ -13,8 +13,9 @@
 
 #include "../common/error.h"
 
-/* True when the result's connection failed (not a SQL error): the caller
- * releases the connection as broken and answers 503. */
+/* True when the result's connection failed (not a SQL error), or the
+ * statement ran out of time (statement_timeout or lock_timeout): the
+ * caller releases the connection as broken and answers 503. */
 bool optreg_db_conn_failed(PGconn *conn, const PGresult *res);
 
 /* 0 when `res` has status `want`; otherwise appends an error and returns

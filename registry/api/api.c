@@ -30,12 +30,36 @@ void api_dispatch(struct optreg_http_req *req, api_handler fn)
 		.errs = OPTREG_ERRORS_INIT,
 	};
 
+	if (req->start_ms)
+		optreg_pool_request_begin(call.reg->db, req->start_ms);
 	fn(&call);
 	if (call.conn)
 		optreg_pool_put(call.reg->db, call.conn, call.conn_broken);
+	optreg_pool_request_end();
 	json_decref(call.body);
 	optreg_principal_release(&call.who);
 	optreg_errors_release(&call.errs);
+}
+
+bool api_try_cached(struct optreg_http_req *req, api_handler fn)
+{
+	struct api_call call = {
+		.req = req,
+		.reg = req->ctx,
+		.errs = OPTREG_ERRORS_INIT,
+		.cache_only = true,
+	};
+
+	/* A safety net: should the handler reach for the database anyway,
+	 * it gets no connection and its answer is dropped. */
+	optreg_pool_forbid_begin();
+	fn(&call);
+	if (optreg_pool_forbid_end())
+		call.missed = true;
+	json_decref(call.body);
+	optreg_principal_release(&call.who);
+	optreg_errors_release(&call.errs);
+	return !call.missed;
 }
 
 /* ------------------------------------------------------------------ */
@@ -47,6 +71,8 @@ void api_problem(struct api_call *call, int code,
 	struct optreg_buf detail = OPTREG_BUF_INIT;
 	va_list ap;
 
+	if (call->missed)
+		return; /* answered again on a worker */
 	va_start(ap, fmt);
 	optreg_buf_vaddf(&detail, fmt, ap);
 	va_end(ap);
@@ -78,6 +104,8 @@ void api_fail_as(struct api_call *call, int rc,
 		errs && errs->len ? &errs->items[0] : NULL;
 	const char *msg = first ? first->message : "request failed";
 
+	if (call->missed)
+		return; /* answered again on a worker */
 	for (; as && as->rc; as++) {
 		if (as->rc != rc)
 			continue;
@@ -355,7 +383,14 @@ void api_audit_denied(struct api_call *call, const char *target,
 	struct optreg_http_req *req = call->req;
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_audit_actor who = api_actor(call);
-	PGconn *c = optreg_pool_get(call->reg->db, call->reg->db_wait_ms);
+	PGconn *c;
+
+	if (call->cache_only) {
+		call->missed = true; /* the database is needed: a worker */
+		json_decref(details);
+		return;
+	}
+	c = optreg_pool_get(call->reg->db, call->reg->db_wait_ms);
 
 	json_object_set_new(details, "method", json_string(req->method));
 	json_object_set_new(details, "route",
@@ -386,10 +421,13 @@ bool api_authenticate_or_reply(struct api_call *call)
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 
 	optreg_principal_release(&call->who);
-	int rc = optreg_auth_authenticate(
+	int rc = (call->cache_only ? optreg_auth_authenticate_cached
+				   : optreg_auth_authenticate)(
 		call->reg, optreg_http_header(req, "Authorization"), &call->who,
 		&errs);
-	if (rc == OPTREG_EUNAUTH)
+	if (rc == OPTREG_ENOTFOUND && call->cache_only)
+		call->missed = true;
+	else if (rc == OPTREG_EUNAUTH)
 		api_unauthorized(call, errs.items[0].message);
 	else if (rc)
 		api_fail(call, rc, NULL);
@@ -467,6 +505,10 @@ int api_cached(struct api_call *call, const char *key, struct optreg_buf *value,
 	if (optreg_cache_get(cache, key, value, NULL))
 		return 0;
 	optreg_buf_reset(value);
+	if (call->cache_only) {
+		call->missed = true;
+		return OPTREG_EUNAVAILABLE;
+	}
 	uint64_t gen = optreg_cache_generation(cache);
 	int rc = load(call, arg, value);
 	if (rc == 0)

@@ -38,6 +38,11 @@ struct api_call {
 	json_t *body;		     /* set by api_json_body_or_reply */
 	PGconn *conn;	  /* a pooled connection a handler took itself */
 	bool conn_broken; /* return it to the pool as broken */
+	/* Run by api_try_cached: answer from the caches alone. `missed`:
+	 * something was not cached, the answer is dropped and the handler
+	 * runs again on a worker (api_problem and api_fail do nothing once
+	 * it is set). */
+	bool cache_only, missed;
 };
 
 typedef void (*api_handler)(struct api_call *call);
@@ -53,9 +58,30 @@ void api_dispatch(struct optreg_http_req *req, api_handler fn);
 	{                                                                      \
 		api_dispatch(req, fn);                                         \
 	}
+/*
+ * Runs `fn` on the HTTP layer's I/O thread from the caches alone (the
+ * route's try_cached, see http.h): authentication from the principal
+ * cache and api_cached lookups only, never the database. Returns false,
+ * having answered nothing, when something was not cached.
+ */
+bool api_try_cached(struct optreg_http_req *req, api_handler fn);
+
+/* API_HANDLER for a route whose answer may come from the caches alone
+ * (immutable content); named in the table with API_ROUTE_CACHED. */
+#define API_HANDLER_CACHED(fn)                                                 \
+	API_HANDLER(fn)                                                        \
+	static bool fn##_try(struct optreg_http_req *req)                      \
+	{                                                                      \
+		return api_try_cached(req, fn);                                \
+	}
+#define API_ROUTE_CACHED(method, pattern, fn)                                  \
+	{                                                                      \
+		method, pattern, fn##_http, fn##_try                           \
+	}
+
 #define API_ROUTE(method, pattern, fn)                                         \
 	{                                                                      \
-		method, pattern, fn##_http                                     \
+		method, pattern, fn##_http, NULL                               \
 	}
 
 /* For api_fail_as: the problem code is the first error's rule (a row of

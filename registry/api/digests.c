@@ -87,7 +87,7 @@ static void digest_reply(struct api_call *call, const char *digest,
 	optreg_buf_add(&req->resp, body, len);
 }
 
-API_HANDLER(handle_get_digest)
+API_HANDLER_CACHED(handle_get_digest)
 static void handle_get_digest(struct api_call *call)
 {
 	const char *digest = call->req->params[0];
@@ -122,7 +122,7 @@ static void handle_get_digest(struct api_call *call)
 }
 
 const struct optreg_http_route api_digests_routes[] = {
-	API_ROUTE("GET", "/v1/digests/{digest}", handle_get_digest),
+	API_ROUTE_CACHED("GET", "/v1/digests/{digest}", handle_get_digest),
 };
 const size_t api_digests_nroutes =
 	sizeof(api_digests_routes) / sizeof(api_digests_routes[0]);

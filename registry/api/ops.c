@@ -13,6 +13,7 @@ static void handle_readyz(struct api_call *call)
 
 	call->conn = optreg_pool_get(call->reg->db, call->reg->db_wait_ms);
 	if (!call->conn) {
+		optreg_http_set_header(call->req, "Retry-After", "1");
 		api_problem(call, OPTREG_EUNAVAILABLE, NULL,
 			    "the database is unreachable");
 		return;
@@ -20,6 +21,8 @@ static void handle_readyz(struct api_call *call)
 	int rc = optreg_migrate_pending(call->conn, call->reg->migrations_dir,
 					&pending, &call->errs);
 	api_conn_result(call, rc);
+	if (rc == OPTREG_EUNAVAILABLE)
+		optreg_http_set_header(call->req, "Retry-After", "1");
 	if (rc)
 		api_problem(call, OPTREG_EUNAVAILABLE, NULL,
 			    "cannot read the migration state");
@@ -69,4 +72,27 @@ void optreg_registry_metrics(struct optreg_buf *out, void *ctx)
 		"optreg_cache_entries %zu\n",
 		in_use, idle, size, (unsigned long long)hits,
 		(unsigned long long)misses, entries);
+
+	struct optreg_db_counters n;
+	optreg_db_counters_get(r->db, &n);
+	optreg_buf_addf(
+		out,
+		"# HELP optreg_db_stalled 1 while PostgreSQL counts as hung "
+		"(a use of a connection ran past --db-timeout-ms).\n"
+		"# TYPE optreg_db_stalled gauge\n"
+		"optreg_db_stalled %d\n"
+		"# HELP optreg_db_pool_waits_timed_out_total Requests that "
+		"found no free connection within --db-wait-ms.\n"
+		"# TYPE optreg_db_pool_waits_timed_out_total counter\n"
+		"optreg_db_pool_waits_timed_out_total %llu\n"
+		"# HELP optreg_db_unavailable_total Requests given no "
+		"connection because PostgreSQL was down or hung.\n"
+		"# TYPE optreg_db_unavailable_total counter\n"
+		"optreg_db_unavailable_total %llu\n"
+		"# HELP optreg_db_cut_total Uses of a connection cut after "
+		"--db-timeout-ms.\n"
+		"# TYPE optreg_db_cut_total counter\n"
+		"optreg_db_cut_total %llu\n",
+		optreg_db_stalled(r->db) ? 1 : 0, n.timeouts, n.unavailable,
+		n.cut);
 }

@@ -17,10 +17,10 @@
 #include "registry/http_int.h"
 
 static const struct optreg_http_route routes[] = {
-	{"GET", "/v1/items/{id}", NULL},
-	{"DELETE", "/v1/items/{id}", NULL},
-	{"POST", "/v1/items", NULL},
-	{"GET", "/v1/odd\"label\\\n", NULL},
+	{"GET", "/v1/items/{id}", NULL, NULL},
+	{"DELETE", "/v1/items/{id}", NULL, NULL},
+	{"POST", "/v1/items", NULL, NULL},
+	{"GET", "/v1/odd\"label\\\n", NULL, NULL},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

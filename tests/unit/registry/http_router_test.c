@@ -16,13 +16,13 @@
 /* ---- route matching ------------------------------------------------------ */
 
 static const struct optreg_http_route match_routes[] = {
-	{"GET", "/v1/configs/{ns}/{name}/versions/{n}", NULL},
-	{"POST", "/v1/configs/{ns}/{name}/versions", NULL},
-	{"GET", "/v1/configs/{ns}/{name}/versions", NULL},
-	{"GET", "/v1/keys", NULL},
-	{"POST", "/v1/keys", NULL},
-	{"POST", "/v1/keys/{keyid}/revoke", NULL},
-	{"DELETE", "/v1/tokens/{id}", NULL},
+	{"GET", "/v1/configs/{ns}/{name}/versions/{n}", NULL, NULL},
+	{"POST", "/v1/configs/{ns}/{name}/versions", NULL, NULL},
+	{"GET", "/v1/configs/{ns}/{name}/versions", NULL, NULL},
+	{"GET", "/v1/keys", NULL, NULL},
+	{"POST", "/v1/keys", NULL, NULL},
+	{"POST", "/v1/keys/{keyid}/revoke", NULL, NULL},
+	{"DELETE", "/v1/tokens/{id}", NULL, NULL},
 };
 #define NMATCH (sizeof(match_routes) / sizeof(match_routes[0]))
 

@@ -94,13 +94,44 @@ static void h_forgot(struct optreg_http_req *req)
 	optreg_http_set_header(req, "X-Half-Done", "1");
 }
 
+/* Blocks its worker until block_release (at most 5 s): a handler stuck
+ * on the database. */
+static atomic_int block_entered;
+static atomic_bool block_release;
+
+static void h_block(struct optreg_http_req *req)
+{
+	struct timespec tick = {0, 5 * 1000 * 1000};
+
+	atomic_fetch_add(&block_entered, 1);
+	for (int i = 0; i < 1000 && !atomic_load(&block_release); i++)
+		nanosleep(&tick, NULL);
+	optreg_http_json(req, 200, json_pack("{s:b}", "blocked", 1));
+}
+
+/* A route answered from "the cache" on the I/O thread for id "hit". */
+static bool h_cached_try(struct optreg_http_req *req)
+{
+	if (strcmp(req->params[0], "hit"))
+		return false;
+	optreg_http_json(req, 200, json_pack("{s:s}", "from", "cache"));
+	return true;
+}
+
+static void h_cached(struct optreg_http_req *req)
+{
+	optreg_http_json(req, 200, json_pack("{s:s}", "from", "worker"));
+}
+
 static const struct optreg_http_route server_routes[] = {
-	{"GET", "/v1/items/{id}", h_item_get},
-	{"DELETE", "/v1/items/{id}", h_item_delete},
-	{"POST", "/v1/items", h_item_post},
-	{"GET", "/v1/slow", h_slow},
-	{"GET", "/v1/forgot", h_forgot},
-	{"GET", "/v1/deferred", h_deferred},
+	{"GET", "/v1/block", h_block, NULL},
+	{"GET", "/v1/cached/{id}", h_cached, h_cached_try},
+	{"GET", "/v1/items/{id}", h_item_get, NULL},
+	{"DELETE", "/v1/items/{id}", h_item_delete, NULL},
+	{"POST", "/v1/items", h_item_post, NULL},
+	{"GET", "/v1/slow", h_slow, NULL},
+	{"GET", "/v1/forgot", h_forgot, NULL},
+	{"GET", "/v1/deferred", h_deferred, NULL},
 };
 #define NROUTES (sizeof(server_routes) / sizeof(server_routes[0]))
 
@@ -619,6 +650,68 @@ static void check_log(void)
 	optreg_buf_release(&log);
 }
 
+static void *block_main(void *arg)
+{
+	request("GET", "/v1/block", NULL, NULL, 0, false, arg);
+	return NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Every worker blocked in a handler (as on a hung database): /healthz,
+ * /metrics and a route's try_cached still answer at once, on the I/O
+ * threads; the rest waits for a worker. */
+static void test_srv_blocked_workers(void **state)
+{
+	struct timespec tick = {0, 5 * 1000 * 1000};
+	struct reply blocked[2], r;
+	pthread_t t[2];
+	double t0;
+
+	(void)state;
+	atomic_store(&block_entered, 0);
+	atomic_store(&block_release, false);
+	for (int i = 0; i < 2; i++) /* the server has 2 workers */
+		assert_int_equal(
+			pthread_create(&t[i], NULL, block_main, &blocked[i]),
+			0);
+	for (int i = 0; i < 1000 && atomic_load(&block_entered) < 2; i++)
+		nanosleep(&tick, NULL);
+	assert_int_equal(atomic_load(&block_entered), 2);
+
+	const char *fast[] = {"/healthz", "/metrics", "/v1/cached/hit"};
+	for (size_t i = 0; i < 3; i++) {
+		t0 = now_s();
+		request("GET", fast[i], NULL, NULL, 0, false, &r);
+		assert_int_equal(r.status, 200);
+		if (now_s() - t0 > 0.5)
+			fail_msg("%s took %.3f s with every worker blocked",
+				 fast[i], now_s() - t0);
+		reply_release(&r);
+	}
+
+	atomic_store(&block_release, true);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(blocked[i].status, 200);
+		reply_release(&blocked[i]);
+	}
+	/* A miss goes to a worker, whose answer is the one sent. */
+	request("GET", "/v1/cached/miss", NULL, NULL, 0, false, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body.data, "{\"from\":\"worker\"}");
+	reply_release(&r);
+	request("GET", "/v1/cached/hit", NULL, NULL, 0, false, &r);
+	assert_string_equal(r.body.data, "{\"from\":\"cache\"}");
+	reply_release(&r);
+}
+
 static void test_srv_sigterm_drains(void **state)
 {
 	const char *const h[] = {"Authorization: Bearer sekrit-header", NULL};
@@ -751,6 +844,7 @@ int main(void)
 		cmocka_unit_test(test_srv_raw_limits),
 		cmocka_unit_test(test_srv_metrics),
 		cmocka_unit_test(test_srv_deferred),
+		cmocka_unit_test(test_srv_blocked_workers),
 		cmocka_unit_test(test_srv_sigterm_drains),
 	};
 	sigset_t set;

@@ -14,7 +14,9 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -306,6 +308,133 @@ static void test_pool_unreachable_fails_fast(void **state)
 	optreg_db_close(db);
 }
 
+/* The limits reach the session as PostgreSQL settings; a lock wait past
+ * lock_timeout counts as the database being unavailable (503). */
+static void test_pool_limits_set_session_timeouts(void **state)
+{
+	struct optreg_db_limits lim = {1500, 300, 4000, 0};
+	struct optreg_db *db;
+
+	(void)state;
+	assert_int_equal(optreg_db_open(&db, conninfo, 1), 0);
+	optreg_db_set_limits(db, &lim);
+	PGconn *c = optreg_pool_get(db, 1000);
+	assert_non_null(c);
+	assert_query(c, "SHOW statement_timeout", "1500ms");
+	assert_query(c, "SHOW lock_timeout", "300ms");
+	assert_query(c, "SHOW idle_in_transaction_session_timeout", "4s");
+
+	PGconn *other = connect_direct();
+	exec_ok(other, "CREATE TABLE IF NOT EXISTS pool_lock (id int)");
+	exec_ok(other, "BEGIN; LOCK TABLE pool_lock");
+	int64_t t0 = now_ms();
+	PGresult *res = PQexec(c, "SELECT * FROM pool_lock");
+	assert_true(now_ms() - t0 < 1200);
+	assert_string_equal(PQresultErrorField(res, PG_DIAG_SQLSTATE), "55P03");
+	assert_true(optreg_db_conn_failed(c, res));
+	PQclear(res);
+	res = PQexec(c, "SELECT pg_sleep(3)");
+	assert_string_equal(PQresultErrorField(res, PG_DIAG_SQLSTATE), "57014");
+	assert_true(optreg_db_conn_failed(c, res));
+	PQclear(res);
+	optreg_pool_put(db, c, true);
+	exec_ok(other, "ROLLBACK");
+	PQfinish(other);
+	optreg_db_close(db);
+}
+
+/* A borrow past hold_ms is cut by the watchdog: the blocked libpq call
+ * returns a lost connection at once. The pool then counts the database
+ * as stalled, and one probe that connects ends that. */
+static void test_pool_watchdog_cuts_a_hung_borrow(void **state)
+{
+	struct optreg_db_limits lim = {0, 0, 0, 400};
+	struct optreg_db_counters n;
+	struct optreg_db *db;
+
+	(void)state;
+	assert_int_equal(optreg_db_open(&db, conninfo, 2), 0);
+	optreg_db_set_limits(db, &lim);
+	PGconn *c = optreg_pool_get(db, 1000);
+	assert_non_null(c);
+	int64_t t0 = now_ms();
+	/* Stands for a server that does not answer (SIGSTOP). */
+	PGresult *res = PQexec(c, "SELECT pg_sleep(5)");
+	int64_t took = now_ms() - t0;
+	assert_true(took >= 350);
+	assert_true(took < 1500);
+	assert_true(optreg_db_conn_failed(c, res));
+	PQclear(res);
+	assert_true(optreg_db_stalled(db));
+	optreg_pool_put(db, c, false); /* the pool knows it was cut */
+
+	/* Stalled: the next borrower probes with a fresh connect, which
+	 * works here, and the stall is over. */
+	c = optreg_pool_get(db, 1000);
+	assert_non_null(c);
+	assert_false(optreg_db_stalled(db));
+	assert_query(c, "SELECT 1", "1");
+	optreg_pool_put(db, c, false);
+
+	/* A request that queued past its time gets nothing, at once. */
+	optreg_pool_request_begin(db, now_ms() - 1000);
+	t0 = now_ms();
+	assert_null(optreg_pool_get(db, 1000));
+	assert_true(now_ms() - t0 < 100);
+	optreg_pool_request_end();
+	c = optreg_pool_get(db, 1000);
+	assert_non_null(c);
+	optreg_pool_put(db, c, false);
+
+	/* Where borrowing is forbidden (an I/O thread), nothing is lent. */
+	optreg_pool_forbid_begin();
+	assert_null(optreg_pool_get(db, 1000));
+	assert_int_equal(optreg_pool_forbid_end(), 1);
+	assert_int_equal(optreg_pool_forbid_end(), 0);
+
+	optreg_db_counters_get(db, &n);
+	assert_int_equal(n.cut, 1);
+	assert_int_equal(n.discarded, 1);
+	optreg_db_close(db);
+}
+
+/* A server that accepts the connection and never answers costs a connect
+ * at most hold_ms, not connect_timeout. */
+static void test_pool_connect_to_a_silent_server_is_bounded(void **state)
+{
+	struct optreg_db_limits lim = {0, 0, 0, 300};
+	char dir[] = "/tmp/optreg-pool-silent.XXXXXX", path[64], ci[256];
+	struct sockaddr_un sa;
+	struct optreg_db *db;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/.s.PGSQL.5432", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0); /* and never accept() */
+	snprintf(ci, sizeof(ci),
+		 "host=%s port=5432 dbname=optreg user=postgres "
+		 "connect_timeout=10",
+		 dir);
+	assert_int_equal(optreg_db_open(&db, ci, 1), 0);
+	optreg_db_set_limits(db, &lim);
+	int64_t t0 = now_ms();
+	assert_null(optreg_pool_get(db, 1000));
+	int64_t took = now_ms() - t0;
+	assert_true(took >= 250);
+	assert_true(took < 1500);
+	optreg_db_close(db);
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +445,10 @@ int main(void)
 		cmocka_unit_test(test_pool_release_rolls_back),
 		cmocka_unit_test(test_pool_replaces_broken_connections),
 		cmocka_unit_test(test_pool_unreachable_fails_fast),
+		cmocka_unit_test(test_pool_limits_set_session_timeouts),
+		cmocka_unit_test(test_pool_watchdog_cuts_a_hung_borrow),
+		cmocka_unit_test(
+			test_pool_connect_to_a_silent_server_is_bounded),
 	};
 	return cmocka_run_group_tests_name("pool", tests, group_setup,
 					   group_teardown);

@@ -20,9 +20,20 @@
 #include "registry/settings.h"
 
 static const char *const env_names[] = {
-	"OPTREG_CONFIG",	 "OPTREG_DATABASE_URL", "OPTREG_LISTEN",
-	"OPTREG_THREADS",	 "OPTREG_DB_POOL",	"OPTREG_MAX_BODY",
-	"OPTREG_ANONYMOUS_READ", "OPTREG_REGISTRY_KEY", "OPTREG_AUDIT_ORIGIN",
+	"OPTREG_CONFIG",
+	"OPTREG_DATABASE_URL",
+	"OPTREG_LISTEN",
+	"OPTREG_THREADS",
+	"OPTREG_DB_POOL",
+	"OPTREG_MAX_BODY",
+	"OPTREG_ANONYMOUS_READ",
+	"OPTREG_REGISTRY_KEY",
+	"OPTREG_AUDIT_ORIGIN",
+	"OPTREG_DB_STATEMENT_TIMEOUT_MS",
+	"OPTREG_DB_LOCK_TIMEOUT_MS",
+	"OPTREG_DB_IDLE_TIMEOUT_MS",
+	"OPTREG_DB_WAIT_MS",
+	"OPTREG_DB_TIMEOUT_MS",
 };
 
 static char dir[] = "/tmp/optreg-settings-test.XXXXXX";
@@ -377,6 +388,62 @@ static void test_bad_file(void **state)
 	optreg_settings_release(&s);
 }
 
+/* The database timeouts: defaults, file, environment, flags, ranges. */
+static void test_db_timeouts(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_settings s;
+
+	(void)state;
+	assert_int_equal(parse(&s, &errs, (const char *const[]){"serve", NULL}),
+			 0);
+	assert_int_equal(s.db_statement_timeout_ms, 5000);
+	assert_int_equal(s.db_lock_timeout_ms, 2000);
+	assert_int_equal(s.db_idle_timeout_ms, 30000);
+	assert_int_equal(s.db_wait_ms, 2000);
+	assert_int_equal(s.db_timeout_ms, 6000);
+	optreg_settings_release(&s);
+
+	write_settings("db_statement_timeout_ms: 800\n"
+		       "db_lock_timeout_ms: 0\n"
+		       "db_wait_ms: 100\n");
+	setenv("OPTREG_DB_IDLE_TIMEOUT_MS", "7000", 1);
+	setenv("OPTREG_DB_WAIT_MS", "250", 1);
+	assert_int_equal(
+		parse(&s, &errs,
+		      (const char *const[]){"serve", "--config", file,
+					    "--db-wait-ms", "300", NULL}),
+		0);
+	assert_int_equal(s.db_statement_timeout_ms, 800);
+	assert_int_equal(s.db_lock_timeout_ms, 0);
+	assert_int_equal(s.db_idle_timeout_ms, 7000);
+	assert_int_equal(s.db_wait_ms, 300); /* flag over env over file */
+	assert_int_equal(s.db_timeout_ms, 1800);
+	optreg_settings_release(&s);
+	unsetenv("OPTREG_DB_IDLE_TIMEOUT_MS");
+	unsetenv("OPTREG_DB_WAIT_MS");
+
+	expect_usage(
+		(const char *const[]){"serve", "--db-timeout-ms", "99", NULL},
+		"--db-timeout-ms",
+		"--db-timeout-ms must be 100..3600000 milliseconds (got "
+		"99)");
+	expect_usage((const char *const[]){"serve", "--db-lock-timeout-ms",
+					   "-1", NULL},
+		     "--db-lock-timeout-ms",
+		     "--db-lock-timeout-ms must be 0..3600000 milliseconds");
+	setenv("OPTREG_DB_STATEMENT_TIMEOUT_MS", "soon", 1);
+	expect_usage((const char *const[]){"serve", NULL},
+		     "OPTREG_DB_STATEMENT_TIMEOUT_MS",
+		     "OPTREG_DB_STATEMENT_TIMEOUT_MS must be 0..3600000 "
+		     "milliseconds (got soon)");
+	unsetenv("OPTREG_DB_STATEMENT_TIMEOUT_MS");
+	write_settings("db_idle_timeout_ms: 1.5\n");
+	expect_usage((const char *const[]){"serve", "--config", file, NULL},
+		     "db_idle_timeout_ms",
+		     "db_idle_timeout_ms must be an integer from 0 to 3600000");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +454,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_flags, setup),
 		cmocka_unit_test_setup(test_bad_environment, setup),
 		cmocka_unit_test_setup(test_bad_file, setup),
+		cmocka_unit_test_setup(test_db_timeouts, setup),
 	};
 
 	return cmocka_run_group_tests_name("settings", tests, group_setup,
