@@ -18,7 +18,8 @@ What it covers:
     during the flood: p99 within 2x of idle (printed as # diagnostics);
   - failed authentications: unknown tokens from one address get 429 after
     the address's budget, while a valid token already authenticated keeps
-    working from that address, and another address still gets 401;
+    working from that address, and another address still gets 401; one
+    unknown token tried again and again gets 429 after its own budget;
   - a 403 on POST /v1/jobs/lease is recorded as write.denied.
 
 The flooder connects from 127.0.0.2 and the failed-authentication client
@@ -378,6 +379,17 @@ def t_auth_failures():
     st, _, _ = c.request("GET", "/v1/configs/%s/victim/versions/1" % A,
                          token=fake_token())
     eq(st, 401, "another address is not limited")
+    c.close()
+    # One unknown token, tried again and again: its own budget (20) runs
+    # out long before its address's (100).
+    c = Client(W.S, "127.0.0.4")
+    tok = fake_token()
+    got = [c.request("GET", "/v1/configs/%s/victim/versions/1" % A, token=tok)[0]
+           for _ in range(30)]
+    eq(got, [401] * 20 + [429] * 10, "one unknown token 30 times")
+    st, _, _ = c.request("GET", "/v1/configs/%s/victim/versions/1" % A,
+                         token=fake_token())
+    eq(st, 401, "another unknown token from that address")
     c.close()
 
 
