@@ -393,6 +393,7 @@ static bool principal_decode(const struct optreg_buf *in,
  */
 struct auth_budget {
 	struct optreg_ratelimit *rl; /* NULL: no limit */
+	const char *header, *addr;   /* borrowed */
 	char addr_key[80], token_key[80];
 	double *retry_after;
 };
@@ -401,13 +402,24 @@ static void auth_budget_init(struct auth_budget *b, struct registry *reg,
 			     const char *h, const char *addr,
 			     double *retry_after)
 {
+	b->rl = reg->auth_fails;
+	b->header = h;
+	b->addr = addr ? addr : "";
+	b->addr_key[0] = b->token_key[0] = '\0';
+	b->retry_after = retry_after;
+}
+
+/* The keys, made only when a token is about to be looked up or has
+ * failed: a cached token costs no hash. */
+static void auth_budget_keys(struct auth_budget *b)
+{
 	unsigned char sum[32];
 	char hex[65];
 
-	b->rl = reg->auth_fails;
-	b->retry_after = retry_after;
-	snprintf(b->addr_key, sizeof(b->addr_key), "a:%.64s", addr ? addr : "");
-	optreg_sha256(h, strlen(h), sum);
+	if (b->token_key[0])
+		return;
+	snprintf(b->addr_key, sizeof(b->addr_key), "a:%.64s", b->addr);
+	optreg_sha256(b->header, strlen(b->header), sum);
 	optreg_hex_encode(sum, 16, hex);
 	snprintf(b->token_key, sizeof(b->token_key), "t:%s", hex);
 }
@@ -416,9 +428,12 @@ static void auth_budget_init(struct auth_budget *b, struct registry *reg,
  * no failures left; 0 otherwise. */
 static int auth_budget_check(struct auth_budget *b, struct optreg_errors *errs)
 {
+	if (!b->rl)
+		return 0;
+	auth_budget_keys(b);
 	double now = optreg_ratelimit_now();
-	double wa = b->rl ? optreg_ratelimit_wait(b->rl, b->addr_key, now) : 0;
-	double wt = b->rl ? optreg_ratelimit_wait(b->rl, b->token_key, now) : 0;
+	double wa = optreg_ratelimit_wait(b->rl, b->addr_key, now);
+	double wt = optreg_ratelimit_wait(b->rl, b->token_key, now);
 	double w = wa > wt ? wa : wt;
 
 	if (w <= 0)
@@ -434,10 +449,10 @@ static int auth_budget_check(struct auth_budget *b, struct optreg_errors *errs)
 
 static void auth_budget_spend(struct auth_budget *b)
 {
-	double now = optreg_ratelimit_now();
-
 	if (!b->rl)
 		return;
+	auth_budget_keys(b);
+	double now = optreg_ratelimit_now();
 	optreg_ratelimit_spend(b->rl, b->addr_key,
 			       1.0 / OPTREG_AUTH_ADDRESS_FACTOR, now);
 	optreg_ratelimit_spend(b->rl, b->token_key, 1, now);

@@ -87,7 +87,9 @@ static void bound_object(json_t *o, int depth)
 			snprintf(name, sizeof(name), "%.200s_omitted", key);
 			json_object_set_new(
 				omitted, name,
-				json_integer((json_int_t)(n - OPTREG_DENIALS_ARRAY_MAX)));
+				json_integer((
+					json_int_t)(n -
+						    OPTREG_DENIALS_ARRAY_MAX)));
 			bound_value(v, depth + 1);
 		} else {
 			bound_value(v, depth + 1);
@@ -112,10 +114,10 @@ static void bound_value(json_t *v, int depth)
 		for (size_t i = 0; i < json_array_size(v); i++) {
 			json_t *e = json_array_get(v, i);
 			if (json_is_string(e)) {
-				json_t *cut = cut_string(
-					json_string_value(e),
-					json_string_length(e),
-					OPTREG_DENIALS_STRING_MAX);
+				json_t *cut =
+					cut_string(json_string_value(e),
+						   json_string_length(e),
+						   OPTREG_DENIALS_STRING_MAX);
 				if (cut)
 					json_array_set_new(v, i, cut);
 			} else {
@@ -299,8 +301,8 @@ int optreg_denials_record(struct optreg_denials *d, struct registry *reg,
 	cut[n] = '\0';
 	if (d) {
 		pthread_mutex_lock(&d->lock);
-		struct dslot *s = slot_of(d, who, now_mono(), &ended,
-					  &has_ended);
+		struct dslot *s =
+			slot_of(d, who, now_mono(), &ended, &has_ended);
 		write = s != &d->overflow && s->recorded < d->max_events;
 		if (write)
 			s->recorded++;

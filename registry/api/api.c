@@ -452,7 +452,8 @@ static void api_refusal_record(struct api_call *call)
 	call->denied_details = NULL;
 	if (!details)
 		details = json_pack("{s:s}", "code",
-				    optreg_code_problem(call->code));
+				    call->code ? optreg_code_problem(call->code)
+					       : "forbidden");
 	json_object_set_new(details, "method", json_string(req->method));
 	json_object_set_new(details, "route",
 			    json_string(req->route ? req->route : ""));

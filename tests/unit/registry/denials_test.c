@@ -52,9 +52,9 @@ static json_t *huge_details(void)
 
 	memset(big, 'x', 100000);
 	for (int i = 0; i < 9000; i++)
-		json_array_append_new(
-			why, json_pack("{s:s, s:s}", "path", "signatures[1]",
-				       "rule", "unknown_key"));
+		json_array_append_new(why, json_pack("{s:s, s:s}", "path",
+						     "signatures[1]", "rule",
+						     "unknown_key"));
 	json_t *d = json_pack("{s:s, s:o, s:s, s:{s:s}}", "code",
 			      "signature_refused", "reasons", why, "digest",
 			      big, "nested", "deep", big);
@@ -71,9 +71,9 @@ static void test_bound(void **state)
 	assert_true(strlen(s) <= OPTREG_DENIALS_DETAILS_MAX);
 	assert_int_equal(json_array_size(json_object_get(d, "reasons")),
 			 OPTREG_DENIALS_ARRAY_MAX);
-	assert_int_equal(json_integer_value(
-				 json_object_get(d, "reasons_omitted")),
-			 9000 - OPTREG_DENIALS_ARRAY_MAX);
+	assert_int_equal(
+		json_integer_value(json_object_get(d, "reasons_omitted")),
+		9000 - OPTREG_DENIALS_ARRAY_MAX);
 	assert_int_equal(json_string_length(json_object_get(d, "digest")),
 			 OPTREG_DENIALS_STRING_MAX);
 	assert_string_equal(json_string_value(json_object_get(d, "code")),
@@ -111,16 +111,15 @@ static void test_per_principal_bound_and_summary(void **state)
 		optreg_denials_new(&fixture_reg, 64, 3, 3600);
 	assert_non_null(d);
 	for (int i = 0; i < 50; i++)
-		assert_int_equal(optreg_denials_record(
-					 d, &fixture_reg, &a, "team",
-					 json_pack("{s:s}", "code",
-						   "forbidden"),
-					 &errs),
-				 0);
+		assert_int_equal(
+			optreg_denials_record(
+				d, &fixture_reg, &a, "team",
+				json_pack("{s:s}", "code", "forbidden"), &errs),
+			0);
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(optreg_denials_record(
-					 d, &fixture_reg, &b, "team",
-					 huge_details(), &errs),
+		assert_int_equal(optreg_denials_record(d, &fixture_reg, &b,
+						       "team", huge_details(),
+						       &errs),
 				 0);
 	optreg_denials_limited(d, &a);
 	optreg_denials_limited(d, &a);
@@ -183,8 +182,7 @@ static void test_full_table_overflows(void **state)
 				       "req-f"};
 
 	(void)state;
-	struct optreg_denials *d =
-		optreg_denials_new(&fixture_reg, 1, 5, 3600);
+	struct optreg_denials *d = optreg_denials_new(&fixture_reg, 1, 5, 3600);
 	optreg_denials_record(d, &fixture_reg, &e, "team",
 			      json_pack("{s:s}", "code", "forbidden"), &errs);
 	for (int i = 0; i < 4; i++)
