@@ -170,6 +170,13 @@ int optreg_dsse_parse(struct optreg_dsse *env, const char *json, size_t len,
 		optreg_errors_add(errs, OPTREG_EINVAL, "envelope", "signatures",
 				  "must be an array (got %s)",
 				  optreg_json_type_name(sigs));
+	} else if (json_array_size(sigs) > OPTREG_DSSE_MAX_SIGS) {
+		struct optreg_error *e = optreg_errors_add(
+			errs, OPTREG_EINVAL, "envelope", "signatures",
+			"has %zu signatures; at most %d are accepted",
+			json_array_size(sigs), OPTREG_DSSE_MAX_SIGS);
+		optreg_error_set_hint(e, "send only the signatures of the "
+					 "keys that should count");
 	} else {
 		size_t n = json_array_size(sigs);
 		env->sigs = optreg_xcalloc(n ? n : 1, sizeof(*env->sigs));

@@ -21,6 +21,10 @@
 void optreg_dsse_pae(const char *type, const void *body, size_t len,
 		     struct optreg_buf *out);
 
+/* The most signatures an envelope may carry: more is refused by
+ * optreg_dsse_parse before any is decoded or checked. */
+#define OPTREG_DSSE_MAX_SIGS 16
+
 struct optreg_dsse_sig {
 	char *keyid; /* owned; may be "" */
 	char *sig;   /* owned; base64 as received */
@@ -44,7 +48,8 @@ void optreg_dsse_release(struct optreg_dsse *env);
  * released first). Unknown fields (top level or in a signature), a missing
  * or non-string payloadType/payload, payload that is not base64, signatures
  * missing or not an array of {keyid?, sig} objects with string members and
- * base64 sig are OPTREG_EINVAL with one error per problem naming the field
+ * base64 sig, and more than OPTREG_DSSE_MAX_SIGS signatures, are
+ * OPTREG_EINVAL with one error per problem naming the field
  * by path ("payload", "signatures[1].sig"; rule "envelope"). Text that is
  * not JSON, or has duplicate keys, is OPTREG_ESYNTAX (rule "syntax", with
  * line and column). On failure `env` is left empty. Does not check

@@ -90,6 +90,8 @@ enum {
 	   OPTREG_EXIT_INVALID, "Unprocessable Content")                       \
 	XX(EBADVERDICT, -23, "invalid_verdict", "invalid_verdict", 422,        \
 	   OPTREG_EXIT_INVALID, "Unprocessable Content")                       \
+	XX(ERATELIMITED, -24, "rate_limited", "rate_limited", 429,             \
+	   OPTREG_EXIT_UNAVAILABLE, "Too Many Requests")                       \
 	XX(EINTERNAL, -12, "internal", "internal", 500,                        \
 	   OPTREG_EXIT_UNAVAILABLE, "Internal Server Error")                   \
 	XX(EUNAVAILABLE, -11, "unavailable", "unavailable", 503,               \

@@ -18,6 +18,7 @@
 #include "audit.h"
 #include "cache_keys.h"
 #include "db.h"
+#include "ratelimit.h"
 #include "registry.h"
 #include "sql.h"
 
@@ -385,12 +386,86 @@ static bool principal_decode(const struct optreg_buf *in,
 	return true;
 }
 
+/*
+ * The failure budgets of one authentication: by client address (an
+ * address may fail OPTREG_AUTH_ADDRESS_FACTOR times as often as a token)
+ * and by the hash of what was presented as the token.
+ */
+struct auth_budget {
+	struct optreg_ratelimit *rl; /* NULL: no limit */
+	const char *header, *addr;   /* borrowed */
+	char addr_key[80], token_key[80];
+	double *retry_after;
+};
+
+static void auth_budget_init(struct auth_budget *b, struct registry *reg,
+			     const char *h, const char *addr,
+			     double *retry_after)
+{
+	b->rl = reg->auth_fails;
+	b->header = h;
+	b->addr = addr ? addr : "";
+	b->addr_key[0] = b->token_key[0] = '\0';
+	b->retry_after = retry_after;
+}
+
+/* The keys, made only when a token is about to be looked up or has
+ * failed: a cached token costs no hash. */
+static void auth_budget_keys(struct auth_budget *b)
+{
+	unsigned char sum[32];
+	char hex[65];
+
+	if (b->token_key[0])
+		return;
+	snprintf(b->addr_key, sizeof(b->addr_key), "a:%.64s", b->addr);
+	optreg_sha256(b->header, strlen(b->header), sum);
+	optreg_hex_encode(sum, 16, hex);
+	snprintf(b->token_key, sizeof(b->token_key), "t:%s", hex);
+}
+
+/* OPTREG_ERATELIMITED (with the wait) when the address or the token has
+ * no failures left; 0 otherwise. */
+static int auth_budget_check(struct auth_budget *b, struct optreg_errors *errs)
+{
+	if (!b->rl)
+		return 0;
+	auth_budget_keys(b);
+	double now = optreg_ratelimit_now();
+	double wa = optreg_ratelimit_wait(b->rl, b->addr_key, now);
+	double wt = optreg_ratelimit_wait(b->rl, b->token_key, now);
+	double w = wa > wt ? wa : wt;
+
+	if (w <= 0)
+		return 0;
+	if (b->retry_after)
+		*b->retry_after = w;
+	optreg_errors_add(errs, OPTREG_ERATELIMITED, "rate_limited", NULL,
+			  "too many failed authentications from this %s; "
+			  "retry after the time in Retry-After",
+			  wa > wt ? "client address" : "token");
+	return OPTREG_ERATELIMITED;
+}
+
+static void auth_budget_spend(struct auth_budget *b)
+{
+	if (!b->rl)
+		return;
+	auth_budget_keys(b);
+	double now = optreg_ratelimit_now();
+	optreg_ratelimit_spend(b->rl, b->addr_key,
+			       1.0 / OPTREG_AUTH_ADDRESS_FACTOR, now);
+	optreg_ratelimit_spend(b->rl, b->token_key, 1, now);
+}
+
 static int authenticate(struct registry *reg, const char *authorization,
-			struct optreg_principal *p, struct optreg_errors *errs,
+			const char *addr, struct optreg_principal *p,
+			double *retry_after, struct optreg_errors *errs,
 			bool cache_only)
 {
 	struct optreg_cache *cache = optreg_registry_cache(reg);
 	const char *h = authorization;
+	struct auth_budget budget;
 	unsigned char hash[32];
 	char key[OPTREG_CACHE_KEY_TOKEN_LEN];
 
@@ -399,7 +474,12 @@ static int authenticate(struct registry *reg, const char *authorization,
 		p->name = optreg_xstrdup("anonymous");
 		return 0;
 	}
+	auth_budget_init(&budget, reg, h, addr, retry_after);
 	if (strncasecmp(h, "Bearer ", 7) || !optreg_token_well_formed(h + 7)) {
+		int lrc = auth_budget_check(&budget, errs);
+		if (lrc)
+			return lrc;
+		auth_budget_spend(&budget);
 		optreg_errors_add(errs, OPTREG_EUNAUTH, "unauthorized", NULL,
 				  "the Authorization header does not hold a "
 				  "well-formed optreg bearer token");
@@ -420,6 +500,11 @@ static int authenticate(struct registry *reg, const char *authorization,
 	if (cache_only)
 		return OPTREG_ENOTFOUND;
 
+	/* Only a lookup in the database can fail; a cached token never
+	 * waits for its address's failures. */
+	int lrc = auth_budget_check(&budget, errs);
+	if (lrc)
+		return lrc;
 	uint64_t gen = optreg_cache_generation(cache);
 	PGconn *c = optreg_pool_get(reg->db, reg->db_wait_ms);
 	if (!c)
@@ -427,9 +512,11 @@ static int authenticate(struct registry *reg, const char *authorization,
 	const char *why;
 	int rc = optreg_token_lookup(c, hash, p, &why);
 	optreg_pool_put(reg->db, c, rc == OPTREG_EUNAVAILABLE);
-	if (rc == OPTREG_EUNAUTH)
+	if (rc == OPTREG_EUNAUTH) {
+		auth_budget_spend(&budget);
 		optreg_errors_add(errs, OPTREG_EUNAUTH, "unauthorized", NULL,
 				  "the token is unknown, expired or revoked");
+	}
 	if (rc)
 		return rc;
 	struct optreg_buf enc = OPTREG_BUF_INIT;
@@ -446,13 +533,25 @@ int optreg_auth_authenticate(struct registry *reg, const char *authorization,
 			     struct optreg_principal *p,
 			     struct optreg_errors *errs)
 {
-	return authenticate(reg, authorization, p, errs, false);
+	return authenticate(reg, authorization, NULL, p, NULL, errs, false);
+}
+
+int optreg_auth_authenticate_from(struct registry *reg,
+				  const char *authorization, const char *addr,
+				  struct optreg_principal *p,
+				  double *retry_after,
+				  struct optreg_errors *errs)
+{
+	return authenticate(reg, authorization, addr, p, retry_after, errs,
+			    false);
 }
 
 int optreg_auth_authenticate_cached(struct registry *reg,
-				    const char *authorization,
+				    const char *authorization, const char *addr,
 				    struct optreg_principal *p,
+				    double *retry_after,
 				    struct optreg_errors *errs)
 {
-	return authenticate(reg, authorization, p, errs, true);
+	return authenticate(reg, authorization, addr, p, retry_after, errs,
+			    true);
 }

@@ -118,8 +118,27 @@ int optreg_auth_authenticate(struct registry *reg, const char *authorization,
  * token's principal is not cached; the caller then authenticates with
  * optreg_auth_authenticate. */
 int optreg_auth_authenticate_cached(struct registry *reg,
-				    const char *authorization,
+				    const char *authorization, const char *addr,
 				    struct optreg_principal *out,
+				    double *retry_after,
 				    struct optreg_errors *errs);
+
+/* A client address may fail authentication this many times as often as
+ * one token (ratelimit.h). */
+#define OPTREG_AUTH_ADDRESS_FACTOR 5
+
+/*
+ * The same for a request from client address `addr` (may be NULL), with
+ * the failure budgets of reg->auth_fails (none when NULL): a failure
+ * spends from the address's budget and the presented token's. Once either
+ * is spent, a token that is not in the cache is not looked up:
+ * OPTREG_ERATELIMITED with the seconds to wait in `*retry_after` (may be
+ * NULL) and the reason in `errs`.
+ */
+int optreg_auth_authenticate_from(struct registry *reg,
+				  const char *authorization, const char *addr,
+				  struct optreg_principal *out,
+				  double *retry_after,
+				  struct optreg_errors *errs);
 
 #endif

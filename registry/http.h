@@ -91,6 +91,9 @@ struct optreg_http_req {
 	 * borrowed. Read parameters with optreg_http_query(). */
 	const char *query;
 
+	/* The client's address as text ("" when unknown), borrowed. */
+	const char *remote;
+
 	/* Private to the http layer: request headers given by
 	 * optreg_http_req_add_header() (used when there is no connection),
 	 * and the dispose list of optreg_http_req_defer(), all owned and

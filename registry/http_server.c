@@ -235,6 +235,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 				  &((const struct sockaddr_in6 *)sa)->sin6_addr,
 				  r->remote, sizeof(r->remote));
 	}
+	r->req.remote = r->remote;
 	return r;
 }
 

@@ -18,7 +18,9 @@
 #include "audit.h"
 #include "auth.h"
 #include "checkpointer.h"
+#include "denials.h"
 #include "registry.h"
+#include "ratelimit.h"
 #include "settings.h"
 #include "svc/tokens.h"
 
@@ -43,8 +45,10 @@ static const char usage_text[] =
 	"max_body,\n"
 	"                          anonymous_read, registry_key, "
 	"audit_origin,\n"
-	"                          checkpoint_every, checkpoint_interval) "
-	"(OPTREG_CONFIG)\n"
+	"                          checkpoint_every, checkpoint_interval, "
+	"failure_burst,\n"
+	"                          failure_rate, denied_events, "
+	"denied_window) (OPTREG_CONFIG)\n"
 	"  --database CONNINFO     libpq conninfo or URI "
 	"(OPTREG_DATABASE_URL)\n"
 	"  --listen HOST:PORT      default 127.0.0.1:8080 (OPTREG_LISTEN); "
@@ -90,7 +94,16 @@ static const char usage_text[] =
 	"connection (also\n"
 	"                          when PostgreSQL hangs), default statement "
 	"timeout + 1000\n"
-	"                          (OPTREG_DB_TIMEOUT_MS); past it: 503\n\n"
+	"                          (OPTREG_DB_TIMEOUT_MS); past it: 503\n"
+	"  --failure-burst N       failed authentications or refused writes a "
+	"token may\n"
+	"                          have before 429, default 20 (an address: "
+	"5 times)\n"
+	"  --failure-rate N        ... regained per minute, default 60\n"
+	"  --denied-events N       write.denied events per principal per "
+	"window, default 10\n"
+	"  --denied-window S       ... the window in seconds, default 60; "
+	"then a summary\n\n"
 	"Exit status: 0 ok, 1 failure, 2 usage.\n";
 
 static int usage_error(const char *fmt, ...)
@@ -409,6 +422,19 @@ static int cmd_serve(const struct optreg_settings *o)
 				"invalidation listener\n");
 		goto out;
 	}
+	/* Bounded whatever the number of tokens and addresses: 64 Ki keys
+	 * each (about 2 MiB), 4 Ki principals with refused writes. */
+	r.auth_fails = optreg_ratelimit_new(65536, (double)o->failure_burst,
+					    (double)o->failure_rate / 60.0);
+	r.write_fails = optreg_ratelimit_new(65536, (double)o->failure_burst,
+					     (double)o->failure_rate / 60.0);
+	r.denials = optreg_denials_new(&r, 4096, o->denied_events,
+				       o->denied_window);
+	if (!r.denials) {
+		fprintf(stderr, "optreg-server: cannot start the refused-write "
+				"recorder\n");
+		goto out;
+	}
 	struct optreg_checkpointer *cp = NULL;
 	r.audit_origin = o->audit_origin;
 	optreg_checkpointer_start(&cp, &r, o->checkpoint_every,
@@ -428,6 +454,9 @@ static int cmd_serve(const struct optreg_settings *o)
 	optreg_checkpointer_stop(cp);
 	fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");
 out:
+	optreg_denials_free(r.denials);
+	optreg_ratelimit_free(r.auth_fails);
+	optreg_ratelimit_free(r.write_fails);
 	if (r.listener)
 		optreg_db_listen_stop(r.listener);
 	optreg_cache_free(r.cache);

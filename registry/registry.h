@@ -13,6 +13,9 @@
 #include "http.h"
 #include "registry_key.h"
 
+struct optreg_ratelimit;
+struct optreg_denials;
+
 struct registry {
 	struct optreg_db *db;
 	struct optreg_db_listener *listener; /* cache invalidation */
@@ -22,6 +25,11 @@ struct registry {
 	int db_wait_ms; /* how long a request waits for a pooled connection */
 	struct optreg_registry_key key; /* signs receipts and checkpoints */
 	const char *audit_origin;	/* checkpoint origin line */
+	/* Failure budgets (ratelimit.h), NULL for none: failed
+	 * authentications and refused writes, each by token and by client
+	 * address; and the bounded record of refused writes (denials.h). */
+	struct optreg_ratelimit *auth_fails, *write_fails;
+	struct optreg_denials *denials;
 };
 
 /* The routes optreg-server serves (api/routes.c: each resource's table of

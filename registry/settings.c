@@ -101,7 +101,8 @@ static int file_long(const char *path, const char *key, const json_t *v,
 /*
  * Applies a YAML or JSON settings file: keys as the long flags, with '_'
  * for '-' (database, listen, threads, pool, max_body, anonymous_read,
- * registry_key, audit_origin, checkpoint_every, checkpoint_interval).
+ * registry_key, audit_origin, checkpoint_every, checkpoint_interval,
+ * failure_burst, failure_rate, denied_events, denied_window).
  */
 static int load_file(struct optreg_settings *s, const char *path,
 		     struct optreg_errors *errs)
@@ -158,6 +159,18 @@ static int load_file(struct optreg_settings *s, const char *path,
 			size_t i = (size_t)db_ms_key(key);
 			rc = file_long(path, key, v, db_ms_settings[i].lo,
 				       DB_MS_MAX, db_ms_field(s, i), errs);
+		} else if (!strcmp(key, "failure_burst")) {
+			rc = file_long(path, key, v, 1, 1000000,
+				       &s->failure_burst, errs);
+		} else if (!strcmp(key, "failure_rate")) {
+			rc = file_long(path, key, v, 1, 1000000,
+				       &s->failure_rate, errs);
+		} else if (!strcmp(key, "denied_events")) {
+			rc = file_long(path, key, v, 1, 1000000,
+				       &s->denied_events, errs);
+		} else if (!strcmp(key, "denied_window")) {
+			rc = file_long(path, key, v, 1, 86400,
+				       &s->denied_window, errs);
 		} else {
 			return settings_error(
 				errs, key,
@@ -167,7 +180,9 @@ static int load_file(struct optreg_settings *s, const char *path,
 				"checkpoint_every, checkpoint_interval, "
 				"db_statement_timeout_ms, db_lock_timeout_ms, "
 				"db_idle_timeout_ms, db_wait_ms, "
-				"db_timeout_ms",
+				"db_timeout_ms, "
+				"failure_burst, failure_rate, denied_events, "
+				"denied_window",
 				path, key);
 		}
 		if (rc)
@@ -285,6 +300,19 @@ static int load_flags(struct optreg_settings *s, int argc, char **argv,
 		} else if (!strcmp(a, "--checkpoint-interval")) {
 			rc = flag_long(a, v, 1, 86400, "1..86400 seconds",
 				       &s->checkpoint_interval, errs);
+		} else if (!strcmp(a, "--failure-burst")) {
+			rc = flag_long(a, v, 1, 1000000, "1..1000000",
+				       &s->failure_burst, errs);
+		} else if (!strcmp(a, "--failure-rate")) {
+			rc = flag_long(a, v, 1, 1000000,
+				       "1..1000000 per minute",
+				       &s->failure_rate, errs);
+		} else if (!strcmp(a, "--denied-events")) {
+			rc = flag_long(a, v, 1, 1000000, "1..1000000",
+				       &s->denied_events, errs);
+		} else if (!strcmp(a, "--denied-window")) {
+			rc = flag_long(a, v, 1, 86400, "1..86400 seconds",
+				       &s->denied_window, errs);
 		} else if (!strcmp(a, "--port-file")) {
 			s->port_file = v;
 		} else if (!strcmp(a, "--principal")) {
@@ -346,6 +374,10 @@ int optreg_settings_parse(struct optreg_settings *s, int argc, char **argv,
 	s->db_idle_timeout_ms = 30000;
 	s->db_wait_ms = 2000;
 	s->db_timeout_ms = -1; /* from the statement timeout, below */
+	s->failure_burst = 20;
+	s->failure_rate = 60;
+	s->denied_events = 10;
+	s->denied_window = 60;
 	for (int i = 1; i + 1 < argc; i++)
 		if (!strcmp(argv[i], "--config"))
 			file = argv[i + 1];

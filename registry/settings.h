@@ -29,6 +29,11 @@ struct optreg_settings {
 	long checkpoint_interval; /* seconds, 1..86400, default 10 */
 	bool anonymous_read;
 	const char *port_file; /* flag only */
+	/* Failure budgets (docs/operations.md, "Rate limits"). */
+	long failure_burst; /* failures a token may have at once, default 20 */
+	long failure_rate;  /* ... regained per minute, default 60 */
+	long denied_events; /* write.denied events per principal, default 10 */
+	long denied_window; /* ... per this many seconds, default 60 */
 
 	/* How long the database may make a request wait, in milliseconds
 	 * (pool.h's optreg_db_limits; 0 turns a PostgreSQL timeout off). */

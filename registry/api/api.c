@@ -4,6 +4,7 @@
  */
 #include "api.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -18,9 +19,13 @@
 #include "../../validator/names.h"
 #include "../cache_keys.h"
 #include "../db.h"
+#include "../denials.h"
+#include "../ratelimit.h"
 
 /* ------------------------------------------------------------------ */
 /* The call */
+
+static void api_refusal_record(struct api_call *call);
 
 void api_dispatch(struct optreg_http_req *req, api_handler fn)
 {
@@ -35,7 +40,10 @@ void api_dispatch(struct optreg_http_req *req, api_handler fn)
 	fn(&call);
 	if (call.conn)
 		optreg_pool_put(call.reg->db, call.conn, call.conn_broken);
+	api_refusal_record(&call); /* within the request's database bound */
 	optreg_pool_request_end();
+	free(call.denied_target);
+	json_decref(call.denied_details);
 	json_decref(call.body);
 	optreg_principal_release(&call.who);
 	optreg_errors_release(&call.errs);
@@ -56,6 +64,8 @@ bool api_try_cached(struct optreg_http_req *req, api_handler fn)
 	fn(&call);
 	if (optreg_pool_forbid_end())
 		call.missed = true;
+	free(call.denied_target);
+	json_decref(call.denied_details);
 	json_decref(call.body);
 	optreg_principal_release(&call.who);
 	optreg_errors_release(&call.errs);
@@ -73,6 +83,7 @@ void api_problem(struct api_call *call, int code,
 
 	if (call->missed)
 		return; /* answered again on a worker */
+	call->code = code;
 	va_start(ap, fmt);
 	optreg_buf_vaddf(&detail, fmt, ap);
 	va_end(ap);
@@ -371,38 +382,118 @@ struct optreg_audit_actor api_actor(const struct api_call *call)
 	return a;
 }
 
-/*
- * Records a refused write in the audit log, in a transaction of its own:
- * refusals change nothing else. Reads are not recorded, nor are 401s (no
- * identity to record; they are in the access log). Failing to record
- * does not change the answer.
- */
+/* ------------------------------------------------------------------ */
+/* Refused writes: one rule for every route */
+
+static bool is_write(const struct optreg_http_req *req)
+{
+	return strcmp(req->method, "GET") && strcmp(req->method, "HEAD");
+}
+
+/* The budget key of the client's address: IPv6 addresses by their /64,
+ * which one client usually holds whole. */
+static void address_key(const struct optreg_http_req *req, char out[80])
+{
+	const char *a = req->remote ? req->remote : "";
+	unsigned char in6[16];
+	char text[INET6_ADDRSTRLEN];
+
+	if (strchr(a, ':') && inet_pton(AF_INET6, a, in6) == 1) {
+		memset(in6 + 8, 0, 8);
+		inet_ntop(AF_INET6, in6, text, sizeof(text));
+		a = text;
+	}
+	snprintf(out, 80, "a:%.64s", a);
+}
+
+/* Answers 429 with Retry-After: the whole seconds of `wait`, at least 1. */
+static void api_rate_limited(struct api_call *call, double wait,
+			     const char *detail)
+{
+	char ra[32];
+	long secs = (long)wait + (wait > (long)wait);
+
+	snprintf(ra, sizeof(ra), "%ld", secs < 1 ? 1 : secs);
+	optreg_http_set_header(call->req, "Retry-After", ra);
+	api_problem(call, OPTREG_ERATELIMITED, NULL, "%s", detail);
+}
+
+/* 429 (counted toward the principal's summary of refused writes) when the
+ * token or its address has refused writes left to wait out. */
+static bool write_budget_or_reply(struct api_call *call)
+{
+	struct optreg_ratelimit *rl = call->reg->write_fails;
+	char tkey[80], akey[80];
+
+	if (!rl || !is_write(call->req) || !call->who.id[0])
+		return true;
+	double now = optreg_ratelimit_now();
+	snprintf(tkey, sizeof(tkey), "p:%s", call->who.id);
+	address_key(call->req, akey);
+	double wt = optreg_ratelimit_wait(rl, tkey, now);
+	double wa = optreg_ratelimit_wait(rl, akey, now);
+	if (wt <= 0 && wa <= 0)
+		return true;
+	struct optreg_audit_actor who = api_actor(call);
+	optreg_denials_limited(call->reg->denials, &who);
+	api_rate_limited(call, wt > wa ? wt : wa,
+			 wt >= wa ? "too many refused writes from this token; "
+				    "retry after the time in Retry-After"
+				  : "too many refused writes from this client "
+				    "address; retry after the time in "
+				    "Retry-After");
+	return false;
+}
+
 void api_audit_denied(struct api_call *call, const char *target,
 		      json_t *details)
 {
+	free(call->denied_target);
+	json_decref(call->denied_details);
+	call->denied_target = optreg_xstrdup(target ? target : "");
+	call->denied_details = details;
+}
+
+/*
+ * Records a write answered 403 to a token, whatever route refused it:
+ * spends from the token's and the address's budgets of refused writes and
+ * appends a bounded "write.denied" event (denials.h), in a transaction of
+ * its own (refusals change nothing else). Reads are not recorded, nor are
+ * 401s (no identity to record; they are in the access log). Failing to
+ * record does not change the answer.
+ */
+static void api_refusal_record(struct api_call *call)
+{
 	struct optreg_http_req *req = call->req;
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	struct optreg_audit_actor who = api_actor(call);
-	PGconn *c;
+	char akey[80], tkey[80];
 
-	if (call->cache_only) {
-		call->missed = true; /* the database is needed: a worker */
-		json_decref(details);
+	if (call->cache_only || req->status != 403 || !is_write(req) ||
+	    !call->who.id[0])
 		return;
+	if (call->reg->write_fails) {
+		double now = optreg_ratelimit_now();
+		snprintf(tkey, sizeof(tkey), "p:%s", call->who.id);
+		address_key(req, akey);
+		optreg_ratelimit_spend(call->reg->write_fails, tkey, 1, now);
+		optreg_ratelimit_spend(call->reg->write_fails, akey,
+				       1.0 / OPTREG_AUTH_ADDRESS_FACTOR, now);
 	}
-	c = optreg_pool_get(call->reg->db, call->reg->db_wait_ms);
-
+	json_t *details = call->denied_details;
+	call->denied_details = NULL;
+	if (!details)
+		details = json_pack("{s:s}", "code",
+				    call->code ? optreg_code_problem(call->code)
+					       : "forbidden");
 	json_object_set_new(details, "method", json_string(req->method));
 	json_object_set_new(details, "route",
 			    json_string(req->route ? req->route : ""));
 	json_object_set_new(details, "status", json_integer(req->status));
-	if (!c) {
-		json_decref(details);
-		return;
-	}
-	int rc = optreg_audit_append_alone(c, &who, "write.denied", target,
-					   details, &errs);
-	optreg_pool_put(call->reg->db, c, rc == OPTREG_EUNAVAILABLE);
+	struct optreg_audit_actor who = api_actor(call);
+	int rc = optreg_denials_record(call->reg->denials, call->reg, &who,
+				       call->denied_target ? call->denied_target
+							   : req->path,
+				       details, &errs);
 	if (rc)
 		api_log_internal(call, &errs);
 	optreg_errors_release(&errs);
@@ -421,14 +512,19 @@ bool api_authenticate_or_reply(struct api_call *call)
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 
 	optreg_principal_release(&call->who);
+	double wait = 0;
+	char akey[80];
+	address_key(req, akey);
 	int rc = (call->cache_only ? optreg_auth_authenticate_cached
-				   : optreg_auth_authenticate)(
-		call->reg, optreg_http_header(req, "Authorization"), &call->who,
-		&errs);
+				   : optreg_auth_authenticate_from)(
+		call->reg, optreg_http_header(req, "Authorization"), akey + 2,
+		&call->who, &wait, &errs);
 	if (rc == OPTREG_ENOTFOUND && call->cache_only)
 		call->missed = true;
 	else if (rc == OPTREG_EUNAUTH)
 		api_unauthorized(call, errs.items[0].message);
+	else if (rc == OPTREG_ERATELIMITED)
+		api_rate_limited(call, wait, errs.items[0].message);
 	else if (rc)
 		api_fail(call, rc, NULL);
 	optreg_errors_release(&errs);
@@ -441,12 +537,7 @@ bool api_authenticate_or_reply(struct api_call *call)
 			 call->who.name);
 		req->principal = req->principal_buf;
 	}
-	return true;
-}
-
-static bool is_write(const struct optreg_http_req *req)
-{
-	return strcmp(req->method, "GET") && strcmp(req->method, "HEAD");
+	return write_budget_or_reply(call);
 }
 
 bool api_authorize_or_reply(struct api_call *call, enum optreg_role role,

@@ -43,6 +43,10 @@ struct api_call {
 	 * runs again on a worker (api_problem and api_fail do nothing once
 	 * it is set). */
 	bool cache_only, missed;
+	int code; /* the OPTREG_E* of the last problem answered */
+	/* What api_audit_denied noted about a refused write (owned). */
+	char *denied_target;
+	json_t *denied_details;
 };
 
 typedef void (*api_handler)(struct api_call *call);
@@ -181,7 +185,12 @@ bool api_allow_or_reply(struct api_call *call, enum optreg_role role,
 void api_unauthorized(struct api_call *call, const char *detail);
 /* The audit log's view of the caller (borrowed from the call). */
 struct optreg_audit_actor api_actor(const struct api_call *call);
-/* Records a refused write ("write.denied"); `details` is stolen. */
+/*
+ * Notes what to record about this call's refused write (`details` is
+ * stolen; a later note replaces an earlier one). Every write answered 403
+ * to a token is recorded once, by api_dispatch, whether noted or not
+ * (target the path, details the problem code): see registry/denials.h.
+ */
 void api_audit_denied(struct api_call *call, const char *target,
 		      json_t *details);
 

@@ -95,6 +95,47 @@ static void test_envelope_empty_signatures(void **state)
 	optreg_errors_release(&errs);
 }
 
+/* Parses an envelope with `n` signatures; returns the result code. */
+static int parse_nsigs(struct optreg_dsse *env, int n,
+		       struct optreg_errors *errs)
+{
+	struct optreg_buf j = OPTREG_BUF_INIT;
+
+	optreg_buf_adds(&j, "{\"payloadType\":\"t\",\"payload\":\"\","
+			    "\"signatures\":[");
+	for (int i = 0; i < n; i++)
+		optreg_buf_addf(&j, "%s{\"keyid\":\"k%d\",\"sig\":\"AA==\"}",
+				i ? "," : "", i);
+	optreg_buf_adds(&j, "]}");
+	int rc = optreg_dsse_parse(env, j.data, j.len, errs);
+	optreg_buf_release(&j);
+	return rc;
+}
+
+/* At most OPTREG_DSSE_MAX_SIGS signatures: 16 parse; 17 or 9,000 are
+ * refused with one error naming "signatures", none kept. */
+static void test_envelope_signature_limit(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_dsse env;
+	static const int too_many[] = {17, 9000};
+
+	(void)state;
+	optreg_dsse_init(&env);
+	assert_int_equal(parse_nsigs(&env, 16, &errs), 0);
+	assert_int_equal(env.nsigs, 16);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(parse_nsigs(&env, too_many[i], &errs),
+				 OPTREG_EINVAL);
+		assert_int_equal(errs.len, 1);
+		assert_string_equal(errs.items[0].path, "signatures");
+		assert_non_null(strstr(errs.items[0].message, "at most 16"));
+		assert_int_equal(env.nsigs, 0);
+		optreg_errors_release(&errs);
+	}
+	optreg_dsse_release(&env);
+}
+
 /* Asserts that `json` is refused with `code` and that the errors name
  * exactly the paths in `paths` (NULL-ended), in order. */
 static void assert_parse_errors(const char *json, int code,
@@ -305,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_pae_counts_bytes),
 		cmocka_unit_test(test_envelope_parse),
 		cmocka_unit_test(test_envelope_empty_signatures),
+		cmocka_unit_test(test_envelope_signature_limit),
 		cmocka_unit_test(test_envelope_errors_name_the_field),
 		cmocka_unit_test(test_envelope_reports_every_error),
 		cmocka_unit_test(test_envelope_syntax_errors),
