@@ -171,7 +171,8 @@ static int key_register(struct cli_remote *r, int argc, char **argv)
 			"--namespace team-a --namespace 'team-a-*'\n");
 		goto out;
 	}
-	if (purpose && strcmp(purpose, "config") && strcmp(purpose, "verdict")) {
+	if (purpose && strcmp(purpose, "config") &&
+	    strcmp(purpose, "verdict")) {
 		char *shown = cli_printable(purpose);
 
 		fprintf(stderr,
@@ -235,9 +236,8 @@ out:
 
 static int key_list(struct cli_remote *r, int argc, char **argv)
 {
-	static const char *const head[] = {"KEYID",   "PRINCIPAL",
-					   "NAMESPACES", "CREATED",
-					   "REVOKED", "PURPOSE"};
+	static const char *const head[] = {"KEYID",   "PRINCIPAL", "NAMESPACES",
+					   "CREATED", "REVOKED",   "PURPOSE"};
 	enum {
 		NCOLS = 6
 	};

@@ -53,7 +53,10 @@ char *cli_printable(const char *s)
 		} else if (cp >= 0) {
 			optreg_buf_addf(&b, "\\u%04lx", cp);
 			/* A control's UTF-8 length. */
-			i += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+			i += cp < 0x80	    ? 1
+			     : cp < 0x800   ? 2
+			     : cp < 0x10000 ? 3
+					    : 4;
 		} else {
 			optreg_buf_addf(&b, "\\x%02x", (unsigned char)s[i]);
 			i++;

@@ -50,8 +50,7 @@ optreg_keyset_add_take(struct optreg_keyset *ks, const char *id,
 	return e;
 }
 
-void optreg_keyset_set_purpose(struct optreg_keyset_key *k,
-			       const char *purpose)
+void optreg_keyset_set_purpose(struct optreg_keyset_key *k, const char *purpose)
 {
 	free(k->purpose);
 	k->purpose = purpose ? optreg_xstrdup(purpose) : NULL;

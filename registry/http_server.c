@@ -365,11 +365,11 @@ static enum MHD_Result request_respond(struct http_request *r)
 
 /* What the request's headers say about the length of its body. */
 struct framing {
-	size_t ncl;		/* Content-Length headers */
-	size_t nte;		/* Transfer-Encoding headers */
-	const char *cl;		/* the first Content-Length */
-	bool cl_differ;		/* two Content-Lengths disagree */
-	bool cl_malformed;	/* one is not just digits */
+	size_t ncl;	   /* Content-Length headers */
+	size_t nte;	   /* Transfer-Encoding headers */
+	const char *cl;	   /* the first Content-Length */
+	bool cl_differ;	   /* two Content-Lengths disagree */
+	bool cl_malformed; /* one is not just digits */
 };
 
 static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind,
@@ -405,8 +405,7 @@ static bool framing_ok(struct http_request *r)
 	struct framing f = {0};
 	const char *why = NULL;
 
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_header,
-				  &f);
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_header, &f);
 	if (f.ncl && f.nte)
 		why = "the request has both Content-Length and "
 		      "Transfer-Encoding; send one of them";

@@ -174,9 +174,11 @@ bool api_version_or_reply(struct api_call *call, const char *s, int *version)
 	long v;
 
 	if (!api_parse_long(s, 1, INT_MAX, &v)) {
-		api_problem(call, OPTREG_EBADREQUEST, NULL,
-			    "version \"%.40s\" must be an integer from 1 to %d",
-			    s, INT_MAX);
+		api_problem(
+			call, OPTREG_EBADREQUEST, NULL,
+			"version \"%.40s\" must be an integer from 1 to %d, "
+			"without leading zeros",
+			s, INT_MAX);
 		return false;
 	}
 	*version = (int)v;

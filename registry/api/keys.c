@@ -54,8 +54,8 @@ static bool key_or_reply(struct api_call *call, const char **pem,
 				  "(SubjectPublicKeyInfo) form");
 	optreg_name_check_principal(*principal, "principal", &call->errs);
 	if (pj && !json_is_null(pj) &&
-	    (!*purpose || (strcmp(*purpose, "config") &&
-			   strcmp(*purpose, "verdict"))))
+	    (!*purpose ||
+	     (strcmp(*purpose, "config") && strcmp(*purpose, "verdict"))))
 		optreg_errors_add(&call->errs, OPTREG_EINVAL, "enum", "purpose",
 				  "must be \"config\" (signs configs) or "
 				  "\"verdict\" (signs runners' verdicts)");

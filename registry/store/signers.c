@@ -71,15 +71,14 @@ static bool keyid_ok(const char *s)
 
 static json_t *key_row(const PGresult *res, int i)
 {
-	return json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s?}", "keyid",
-			 PQgetvalue(res, i, 0), "principal",
-			 PQgetvalue(res, i, 1), "public_key",
-			 PQgetvalue(res, i, 2), "namespaces",
-			 json_loads(PQgetvalue(res, i, 3), 0, NULL), "purpose",
-			 PQgetvalue(res, i, 7), "created_at",
-			 PQgetvalue(res, i, 4), "created_by",
-			 PQgetvalue(res, i, 5), "revoked_at",
-			 PQgetisnull(res, i, 6) ? NULL : PQgetvalue(res, i, 6));
+	return json_pack(
+		"{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s?}", "keyid",
+		PQgetvalue(res, i, 0), "principal", PQgetvalue(res, i, 1),
+		"public_key", PQgetvalue(res, i, 2), "namespaces",
+		json_loads(PQgetvalue(res, i, 3), 0, NULL), "purpose",
+		PQgetvalue(res, i, 7), "created_at", PQgetvalue(res, i, 4),
+		"created_by", PQgetvalue(res, i, 5), "revoked_at",
+		PQgetisnull(res, i, 6) ? NULL : PQgetvalue(res, i, 6));
 }
 
 /* Turns a JSON array of namespace patterns into a PostgreSQL array
@@ -182,12 +181,11 @@ int optreg_store_signers_add(PGconn *conn, const char *public_pem,
 		rc = OPTREG_ECONFLICT;
 	}
 	if (rc == 0)
-		rc = optreg_audit_append(conn, who, "key.added", keyid,
-					 json_pack("{s:s, s:O, s:s}",
-						   "principal", principal,
-						   "namespaces", namespaces,
-						   "purpose", purpose),
-					 NULL, errs);
+		rc = optreg_audit_append(
+			conn, who, "key.added", keyid,
+			json_pack("{s:s, s:O, s:s}", "principal", principal,
+				  "namespaces", namespaces, "purpose", purpose),
+			NULL, errs);
 	if (rc == 0)
 		rc = optreg_sql_commit(conn, errs);
 	if (rc) {

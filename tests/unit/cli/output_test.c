@@ -35,10 +35,14 @@ static void test_printable(void **state)
 	printable("\x1b[2J\x1b[31mred", "\\u001b[2J\\u001b[31mred");
 	printable("tab\there\r", "tab\\u0009here\\u000d");
 	printable("del\x7f", "del\\u007f");
-	printable("csi\xc2\x9b" "31m", "csi\\u009b31m");
+	printable("csi\xc2\x9b"
+		  "31m",
+		  "csi\\u009b31m");
 	printable("admin\xe2\x80\xae@ops", "admin\\u202e@ops");
 	printable("zero\xe2\x80\x8bwidth", "zero\\u200bwidth");
-	printable("\xef\xbb\xbf" "bom", "\\ufeffbom");
+	printable("\xef\xbb\xbf"
+		  "bom",
+		  "\\ufeffbom");
 	printable("bad\xff\xc3", "bad\\xff\\xc3");
 	printable("\xc0\xaf", "\\xc0\\xaf");
 }
@@ -48,8 +52,8 @@ static void test_printable(void **state)
 static void test_table_escapes(void **state)
 {
 	static const char *const head[] = {"KEYID", "PRINCIPAL", "X"};
-	char *cells[] = {"k1", "evil\nadmin\x1b[0m", "a",
-			 "k2", "ok",			 "b\xe2\x80\xae"};
+	char *cells[] = {"k1", "evil\nadmin\x1b[0m", "a", "k2",
+			 "ok", "b\xe2\x80\xae"};
 	struct capture cap;
 
 	(void)state;

@@ -365,8 +365,8 @@ static void test_version_param(void **state)
 	expect(do_version, "7", true, 0, NULL);
 	assert_int_equal(step_int, 7);
 	expect(do_version, "2147483647", true, 0, NULL);
-	const char *bad[] = {"0",  "-1", "1.5",	 "abc",	  "",
-			     "2147483648", "7x", "00001", "07", "00"};
+	const char *bad[] = {"0",	   "-1", "1.5",	  "abc", "",
+			     "2147483648", "7x", "00001", "07",	 "00"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		expect(do_version, bad[i], false, 0, NULL);
 

@@ -384,10 +384,9 @@ static struct optreg_key *registered_key(const char *ns, bool revoke)
 
 	assert_int_equal(optreg_key_generate(&k, &errs), 0);
 	assert_int_equal(optreg_key_public_pem(k, &pem), 0);
-	assert_int_equal(optreg_signers_add(&fixture_reg, &fixture_who,
-					    pem.data, "runner", nss,
-					    OPTREG_KEY_PURPOSE_VERDICT, &out,
-					    &errs),
+	assert_int_equal(optreg_signers_add(
+				 &fixture_reg, &fixture_who, pem.data, "runner",
+				 nss, OPTREG_KEY_PURPOSE_VERDICT, &out, &errs),
 			 0);
 	json_decref(out);
 	optreg_key_id(k, keyid);
@@ -431,8 +430,8 @@ static void test_verdict_refusals(void **state)
 		runner_signer, OPTREG_EINVAL, "mismatch", "config_digest");
 	refused(job, id, tok, T, payload(id, digest, "other-suite", "pass"),
 		runner_signer, OPTREG_EINVAL, "mismatch", "suite");
-	refused(job, id, tok, T, payload(id, digest, S, "maybe"),
-		runner_signer, OPTREG_EINVAL, "enum", "result");
+	refused(job, id, tok, T, payload(id, digest, S, "maybe"), runner_signer,
+		OPTREG_EINVAL, "enum", "result");
 	json_t *pl = payload(id, digest, S, "pass");
 	json_object_set_new(pl, "suite_digest", json_string("md5:x"));
 	refused(job, id, tok, T, pl, runner_signer, OPTREG_EINVAL, "type",
@@ -442,9 +441,8 @@ static void test_verdict_refusals(void **state)
 	refused(job, id, tok, T, payload(id, digest, S, "pass"), stranger,
 		OPTREG_EDENIED, "unknown_key", "signatures[0]");
 	/* The config key that signed the config may not sign its verdict. */
-	refused(job, id, tok, T, payload(id, digest, S, "pass"),
-		fixture_signer, OPTREG_EDENIED, "key_purpose",
-		"signatures[0]");
+	refused(job, id, tok, T, payload(id, digest, S, "pass"), fixture_signer,
+		OPTREG_EDENIED, "key_purpose", "signatures[0]");
 	struct optreg_key *elsewhere = registered_key("team", false);
 	refused(job, id, tok, T, payload(id, digest, S, "pass"), elsewhere,
 		OPTREG_EDENIED, "key_not_allowed", "signatures[0]");

@@ -146,9 +146,8 @@ static void test_purpose_and_principal(void **state)
 	optreg_errors_release(&errs);
 	for (size_t i = 0; i < 5; i++) {
 		assert_int_equal(optreg_signers_add(&fixture_reg, &fixture_who,
-						    pem.data,
-						    bad_principals[i], ns,
-						    "verdict", &out, &errs),
+						    pem.data, bad_principals[i],
+						    ns, "verdict", &out, &errs),
 				 OPTREG_EINVAL);
 		assert_string_equal(errs.items[0].rule, "principal");
 		assert_string_equal(errs.items[0].path, "principal");

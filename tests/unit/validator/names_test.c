@@ -308,8 +308,9 @@ static void test_message_shape(void **state)
  * character classes the CLI escapes with. */
 static void test_principal_bytes(void **state)
 {
-	const char *bad[] = {"a\xff",	       "\xc3",	       "\xc0\xaf",
-			     "\xed\xa0\x80", "\xf4\x90\x80\x80", NULL};
+	const char *bad[] = {
+		"a\xff", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+		NULL};
 	long cp;
 
 	(void)state;
@@ -320,8 +321,7 @@ static void test_principal_bytes(void **state)
 	assert_int_equal(cp, 0xe9);
 	assert_int_equal(optreg_name_printable_len("\xc2\x9b", 2, &cp), 0);
 	assert_int_equal(cp, 0x9b);
-	assert_int_equal(optreg_name_printable_len("\xe2\x80\xae", 3, &cp),
-			 0);
+	assert_int_equal(optreg_name_printable_len("\xe2\x80\xae", 3, &cp), 0);
 	assert_int_equal(cp, 0x202e);
 	assert_int_equal(optreg_name_printable_len("\xe2\x80", 2, &cp), 0);
 	assert_int_equal(cp, -1);
