@@ -23,6 +23,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -339,10 +340,13 @@ def psql_db(db, sql):
                   "-c", sql], env=R.env())
 
 
-def psql_file(db, path):
+def migrate(db, directory):
+    """`optreg-server migrate` of database `db` with the migrations of
+    `directory`."""
     conninfo = re.sub(r"dbname=\S+", "dbname=" + db, R.conninfo)
-    return h.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", conninfo, "-f", path],
-                 env=R.env())
+    env = R.env()
+    env["OPTREG_MIGRATIONS"] = directory
+    return h.run([h.SERVER_BIN, "migrate", "--database", conninfo], env=env)
 
 
 def t_migration_0007():
@@ -351,11 +355,12 @@ def t_migration_0007():
     it signed a config."""
     h.run(["psql", "-X", "-q", "-d", R.conninfo, "-c", "CREATE DATABASE pre0007"], env=R.env())
     mig = os.path.join(h.ROOT, "migrations")
-    files = sorted(f for f in os.listdir(mig) if f.endswith(".sql"))
-    for f in files:
-        if f >= "0007":
-            break
-        psql_file("pre0007", os.path.join(mig, f))
+    before = os.path.join(R.tmp, "migrations-before-0007")
+    os.makedirs(before)
+    for f in sorted(os.listdir(mig)):
+        if f.endswith(".sql") and f < "0007":
+            shutil.copy(os.path.join(mig, f), before)
+    migrate("pre0007", before)
     ks = [h.Signer(R.tmp) for _ in range(5)]
     pem = [k.public_pem.replace("'", "''") for k in ks]
     env = json.dumps({"payloadType": h.PAYLOAD_TYPE, "payload": "e30=",
@@ -388,7 +393,7 @@ def t_migration_0007():
     ]
     for s in sql:
         psql_db("pre0007", s)
-    psql_file("pre0007", os.path.join(mig, [f for f in files if f.startswith("0007")][0]))
+    migrate("pre0007", mig)
     got = dict(l.split("|") for l in psql_db(
         "pre0007", "SELECT keyid, purpose FROM signing_keys").stdout.split())
     want = ["verdict", "config", "verdict", "config", "config"]
