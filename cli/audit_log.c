@@ -261,26 +261,8 @@ static int print_rows(char **cells, size_t nrows)
 {
 	static const char *const head[6] = {"INDEX",  "TIME",	"ACTOR",
 					    "ACTION", "TARGET", "DETAILS"};
-	size_t width[6];
 
-	for (size_t c = 0; c < 6; c++)
-		width[c] = strlen(head[c]);
-	for (size_t i = 0; i < nrows * 6; i++)
-		if (strlen(cells[i]) > width[i % 6])
-			width[i % 6] = strlen(cells[i]);
-	for (size_t i = 0; i <= nrows; i++)
-		for (size_t c = 0; c < 6; c++) {
-			const char *s = i ? cells[(i - 1) * 6 + c] : head[c];
-			if (c < 5)
-				printf("%-*s  ", (int)width[c], s);
-			else
-				printf("%s\n", s);
-		}
-	if (fflush(stdout) != 0) {
-		perror("optreg audit log: cannot write to standard output");
-		return OPTREG_EXIT_IO;
-	}
-	return OPTREG_EXIT_OK;
+	return cli_print_table(head, 6, cells, nrows);
 }
 
 int cmd_audit_log(int argc, char **argv)

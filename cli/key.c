@@ -16,6 +16,7 @@
 static const char help[] =
 	"usage: optreg key register PUB --principal P --namespace NS "
 	"[--namespace NS...]\n"
+	"                           [--purpose config|verdict]\n"
 	"       optreg key list [--principal P]\n"
 	"       optreg key revoke KEYID\n"
 	"  (each also takes --json, --url URL and --token TOKEN)\n\n"
@@ -24,11 +25,14 @@ static const char help[] =
 	"keygen`)\n"
 	"            for principal P, allowed to sign for the namespaces NS "
 	"(names or\n"
-	"            fnmatch patterns: team-a, team-a-*, *); prints\n"
+	"            fnmatch patterns: team-a, team-a-*, *) and what it "
+	"signs: configs\n"
+	"            (--purpose config, the default) or a runner's verdicts\n"
+	"            (--purpose verdict); prints\n"
 	"              registered KEYID for P (namespaces team-a, team-a-*)\n"
 	"  list      prints the keys as a table: KEYID, PRINCIPAL, NAMESPACES, "
 	"CREATED,\n"
-	"            REVOKED (only P's keys with --principal)\n"
+	"            REVOKED, PURPOSE (only P's keys with --principal)\n"
 	"  revoke    revokes a key for good: signatures by it count in no "
 	"submit from\n"
 	"            now on; versions it signed before stay valid. Prints\n"
@@ -123,7 +127,7 @@ static int add_namespace(const struct cli_option *opt, const char *ns)
 
 static int key_register(struct cli_remote *r, int argc, char **argv)
 {
-	const char *file = NULL, *principal = NULL;
+	const char *file = NULL, *principal = NULL, *purpose = NULL;
 	struct optreg_buf pem = OPTREG_BUF_INIT;
 	char id[OPTREG_KEYID_LEN + 1];
 	json_t *namespaces = json_array(), *body = NULL, *answer = NULL;
@@ -135,6 +139,8 @@ static int key_register(struct cli_remote *r, int argc, char **argv)
 		CLI_OPT_CALLBACK("--namespace", "NS",
 				 "a namespace the key may sign for", namespaces,
 				 add_namespace),
+		CLI_OPT_STRING("--purpose", "WHAT",
+			       "config (the default) or verdict", &purpose),
 		CLI_OPT_END(),
 	};
 	const struct cli_parser p = {.cmd = "key register",
@@ -165,11 +171,25 @@ static int key_register(struct cli_remote *r, int argc, char **argv)
 			"--namespace team-a --namespace 'team-a-*'\n");
 		goto out;
 	}
+	if (purpose && strcmp(purpose, "config") &&
+	    strcmp(purpose, "verdict")) {
+		char *shown = cli_printable(purpose);
+
+		fprintf(stderr,
+			"optreg key register: --purpose must be config or "
+			"verdict (got \"%.40s\")\n"
+			"  hint: config keys sign configs to submit; verdict "
+			"keys sign a runner's verdicts\n",
+			shown);
+		free(shown);
+		goto out;
+	}
 	rc = load_public(file, &pem, id);
 	if (rc)
 		goto out;
-	body = json_pack("{s:s, s:s, s:O}", "public_key", pem.data, "principal",
-			 principal, "namespaces", namespaces);
+	body = json_pack("{s:s, s:s, s:O, s:s}", "public_key", pem.data,
+			 "principal", principal, "namespaces", namespaces,
+			 "purpose", purpose ? purpose : "config");
 	if (!body) {
 		fprintf(stderr, "optreg key register: --principal and "
 				"--namespace must be UTF-8\n");
@@ -194,9 +214,13 @@ static int key_register(struct cli_remote *r, int argc, char **argv)
 		rc = cli_print_json(answer);
 	} else {
 		char *list = join(json_object_get(answer, "namespaces"), ", ");
-		printf("registered %s for %s (namespaces %s)\n", id,
-		       cli_cell(optreg_json_str(answer, "principal")),
-		       cli_cell(list));
+		char *who = cli_printable(
+			cli_cell(optreg_json_str(answer, "principal")));
+		char *shown = cli_printable(cli_cell(list));
+		printf("registered %s for %s (namespaces %s)\n", id, who,
+		       shown);
+		free(who);
+		free(shown);
 		free(list);
 		rc = fflush(stdout) ? OPTREG_EXIT_IO : OPTREG_EXIT_OK;
 	}
@@ -212,10 +236,10 @@ out:
 
 static int key_list(struct cli_remote *r, int argc, char **argv)
 {
-	static const char *const head[] = {"KEYID", "PRINCIPAL", "NAMESPACES",
-					   "CREATED", "REVOKED"};
+	static const char *const head[] = {"KEYID",   "PRINCIPAL", "NAMESPACES",
+					   "CREATED", "REVOKED",   "PURPOSE"};
 	enum {
-		NCOLS = 5
+		NCOLS = 6
 	};
 	struct optreg_buf path = OPTREG_BUF_INIT;
 	const char *principal = NULL;
@@ -264,6 +288,8 @@ static int key_list(struct cli_remote *r, int argc, char **argv)
 				cli_cell(optreg_json_str(k, "created_at")));
 			row[4] = optreg_xstrdup(
 				cli_cell(optreg_json_str(k, "revoked_at")));
+			row[5] = optreg_xstrdup(
+				cli_cell(optreg_json_str(k, "purpose")));
 			free(list);
 		}
 		rc = cli_print_table(head, NCOLS, cells, n);
@@ -321,9 +347,12 @@ static int key_revoke(struct cli_remote *r, int argc, char **argv)
 		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
 				"the registry's answer has no revoked_at");
 	else {
-		printf("revoked %s (%s) at %s\n", keyid,
-		       cli_cell(optreg_json_str(answer, "principal")),
-		       optreg_json_str(answer, "revoked_at"));
+		char *who = cli_printable(
+			cli_cell(optreg_json_str(answer, "principal")));
+		char *at = cli_printable(optreg_json_str(answer, "revoked_at"));
+		printf("revoked %s (%s) at %s\n", keyid, who, at);
+		free(who);
+		free(at);
 		rc = fflush(stdout) ? OPTREG_EXIT_IO : OPTREG_EXIT_OK;
 	}
 	json_decref(answer);

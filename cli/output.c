@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../common/errcodes.h"
+#include "../validator/names.h"
 #include "output.h"
 
 int cli_write_stdout(const struct optreg_buf *b)
@@ -37,26 +38,60 @@ const char *cli_cell(const char *s)
 	return s && s[0] ? s : "-";
 }
 
+char *cli_printable(const char *s)
+{
+	struct optreg_buf b = OPTREG_BUF_INIT;
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n;) {
+		long cp;
+		size_t len = optreg_name_printable_len(s + i, n - i, &cp);
+
+		if (len) {
+			optreg_buf_add(&b, s + i, len);
+			i += len;
+		} else if (cp >= 0) {
+			optreg_buf_addf(&b, "\\u%04lx", cp);
+			/* A control's UTF-8 length. */
+			i += cp < 0x80	    ? 1
+			     : cp < 0x800   ? 2
+			     : cp < 0x10000 ? 3
+					    : 4;
+		} else {
+			optreg_buf_addf(&b, "\\x%02x", (unsigned char)s[i]);
+			i++;
+		}
+	}
+	if (!b.len)
+		optreg_buf_adds(&b, "");
+	return optreg_buf_detach(&b, NULL);
+}
+
 int cli_print_table(const char *const *head, size_t ncols, char *const *cells,
 		    size_t nrows)
 {
 	size_t *width = optreg_xcalloc(ncols, sizeof(*width));
+	char **shown = optreg_xcalloc((nrows + 1) * ncols + 1, sizeof(*shown));
 
 	for (size_t c = 0; c < ncols; c++)
-		width[c] = strlen(head[c]);
+		shown[c] = cli_printable(head[c]);
 	for (size_t i = 0; i < nrows * ncols; i++)
-		if (strlen(cells[i]) > width[i % ncols])
-			width[i % ncols] = strlen(cells[i]);
+		shown[ncols + i] = cli_printable(cells[i]);
+	for (size_t i = 0; i < (nrows + 1) * ncols; i++)
+		if (strlen(shown[i]) > width[i % ncols])
+			width[i % ncols] = strlen(shown[i]);
 	for (size_t i = 0; i <= nrows; i++) {
 		for (size_t c = 0; c < ncols; c++) {
-			const char *s =
-				i ? cells[(i - 1) * ncols + c] : head[c];
+			const char *s = shown[i * ncols + c];
 			if (c + 1 < ncols)
 				printf("%-*s  ", (int)width[c], s);
 			else
 				printf("%s\n", s);
 		}
 	}
+	for (size_t i = 0; i < (nrows + 1) * ncols; i++)
+		free(shown[i]);
+	free(shown);
 	free(width);
 	if (fflush(stdout) != 0) {
 		perror("optreg: cannot write to standard output");

@@ -24,9 +24,19 @@ int cli_print_json_text(const char *text, size_t len);
 const char *cli_cell(const char *s);
 
 /*
+ * `s` made safe to print on a terminal, as a new string (free it): every
+ * character that is not printable (controls, DEL, C1 controls, invisible
+ * format characters such as bidi overrides; optreg_name_printable_len) is
+ * written as \u00XX / \uXXXX, and each byte of invalid UTF-8 as \xXX, so
+ * a name from the registry can neither move the cursor, recolour the
+ * terminal, break a line nor reorder what follows.
+ */
+char *cli_printable(const char *s);
+
+/*
  * Prints a table for people: the `ncols` headings, then `nrows` rows of
- * cells (row-major), columns left-aligned and two spaces apart. Exit
- * status.
+ * cells (row-major), columns left-aligned and two spaces apart. Every cell
+ * is printed through cli_printable. Exit status.
  */
 int cli_print_table(const char *const *head, size_t ncols, char *const *cells,
 		    size_t nrows);

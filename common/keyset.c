@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "media.h"
 
 void optreg_keyset_init(struct optreg_keyset *ks)
 {
@@ -21,6 +22,7 @@ void optreg_keyset_release(struct optreg_keyset *ks)
 		optreg_key_free(ks->items[i].key);
 		free(ks->items[i].principal);
 		free(ks->items[i].revoked_at);
+		free(ks->items[i].purpose);
 		json_decref(ks->items[i].namespaces);
 	}
 	free(ks->items);
@@ -46,6 +48,21 @@ optreg_keyset_add_take(struct optreg_keyset *ks, const char *id,
 	e->revoked_at = revoked_at ? optreg_xstrdup(revoked_at) : NULL;
 	e->namespaces = json_incref(namespaces);
 	return e;
+}
+
+void optreg_keyset_set_purpose(struct optreg_keyset_key *k, const char *purpose)
+{
+	free(k->purpose);
+	k->purpose = purpose ? optreg_xstrdup(purpose) : NULL;
+}
+
+const char *optreg_key_purpose_for(const char *payload_type)
+{
+	if (payload_type && !strcmp(payload_type, OPTREG_CONFIG_PAYLOAD_TYPE))
+		return OPTREG_KEY_PURPOSE_CONFIG;
+	if (payload_type && !strcmp(payload_type, OPTREG_VERDICT_PAYLOAD_TYPE))
+		return OPTREG_KEY_PURPOSE_VERDICT;
+	return NULL;
 }
 
 int optreg_keyset_load_files(struct optreg_keyset *ks, const char *const *paths,
@@ -95,9 +112,10 @@ void optreg_keyset_load_list(struct optreg_keyset *ks, const json_t *list)
 			optreg_key_free(key);
 			continue;
 		}
-		optreg_keyset_add_take(ks, NULL, key, str(k, "principal"),
-				       json_object_get(k, "namespaces"),
-				       str(k, "revoked_at"));
+		struct optreg_keyset_key *e = optreg_keyset_add_take(
+			ks, NULL, key, str(k, "principal"),
+			json_object_get(k, "namespaces"), str(k, "revoked_at"));
+		optreg_keyset_set_purpose(e, str(k, "purpose"));
 	}
 }
 

@@ -4,8 +4,9 @@
  *
  * Each entry is a public key with its key id and what is known about it:
  * the principal it belongs to, the namespace patterns it may sign for
- * (fnmatch(3) patterns, as GET /v1/keys lists them) and whether, and when,
- * it was revoked. The set is filled from the registry's key list (GET
+ * (fnmatch(3) patterns, as GET /v1/keys lists them), what it may sign
+ * (its purpose: "config" or "verdict") and whether, and when, it was
+ * revoked. The set is filled from the registry's key list (GET
  * /v1/keys, GET /v1/registry/keys), from pinned key files, or entry by
  * entry (the registry builds one from the key rows it locked).
  *
@@ -36,7 +37,17 @@ struct optreg_keyset_key {
 	char *revoked_at;   /* NULL while active; "" revoked, time unknown */
 	json_t *namespaces; /* array of patterns (one reference), or NULL:
 			       allowed for no namespace */
+	char *purpose;	    /* OPTREG_KEY_PURPOSE_*, or NULL: any (pinned
+			       keys, lists from before purposes) */
 };
+
+/* What a registered key may sign (docs/api.md, "Keys"). */
+#define OPTREG_KEY_PURPOSE_CONFIG  "config"
+#define OPTREG_KEY_PURPOSE_VERDICT "verdict"
+
+/* The purpose whose keys may sign a DSSE payload of `payload_type`: config
+ * for the config type, verdict for the verdict type, NULL for others. */
+const char *optreg_key_purpose_for(const char *payload_type);
 
 struct optreg_keyset {
 	struct optreg_keyset_key *items;
@@ -71,9 +82,13 @@ optreg_keyset_add_take(struct optreg_keyset *ks, const char *id,
 int optreg_keyset_load_files(struct optreg_keyset *ks, const char *const *paths,
 			     size_t n, struct optreg_errors *errs);
 
+/* Sets the entry's purpose (copied; NULL: any). */
+void optreg_keyset_set_purpose(struct optreg_keyset_key *k,
+			       const char *purpose);
+
 /*
  * Adds the usable entries of a registry key list, {"keys": [{"keyid",
- * "public_key", "principal"?, "namespaces"?, "revoked_at"?}]} (see
+ * "public_key", "principal"?, "namespaces"?, "revoked_at"?, "purpose"?}]} (see
  * above for what is left out). A list without "keys" adds nothing.
  * Nothing of `list` is kept.
  */

@@ -545,6 +545,8 @@ const char *optreg_sig_status_name(enum optreg_sig_status s)
 		return "key_not_allowed";
 	case OPTREG_SIG_BAD_SIGNATURE:
 		return "bad_signature";
+	case OPTREG_SIG_WRONG_PURPOSE:
+		return "key_purpose";
 	}
 	return "unknown";
 }

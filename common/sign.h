@@ -89,10 +89,12 @@ enum optreg_sig_status {
 	OPTREG_SIG_NOT_ALLOWED,	  /* the key may not sign for this namespace */
 	OPTREG_SIG_BAD_SIGNATURE, /* not base64, wrong length, or does not
 				     verify */
+	OPTREG_SIG_WRONG_PURPOSE, /* the key is registered for signing
+				     something else (config vs verdict) */
 };
 
 /* The docs/api.md rule name: "valid", "unknown_key", "revoked_key",
- * "key_not_allowed", "bad_signature". */
+ * "key_not_allowed", "bad_signature", "key_purpose". */
 const char *optreg_sig_status_name(enum optreg_sig_status s);
 
 /*

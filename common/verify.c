@@ -124,6 +124,18 @@ static void refuse_sig(const struct optreg_sig_policy *pol, const char *path,
 					  "%s",
 					  id, pol->ns);
 			return;
+		case OPTREG_SIG_WRONG_PURPOSE:
+			e = optreg_errors_add(why, OPTREG_EDENIED,
+					      "key_purpose", path,
+					      "key %s is registered to sign "
+					      "%ss, not %ss",
+					      id, k->purpose, pol->purpose);
+			optreg_error_set_hint(e,
+					      "sign with a key registered "
+					      "with `optreg key register "
+					      "--purpose %s`",
+					      pol->purpose);
+			return;
 		default:
 			e = optreg_errors_add(why, OPTREG_EDENIED,
 					      "bad_signature", path,
@@ -163,6 +175,11 @@ static void refuse_sig(const struct optreg_sig_policy *pol, const char *path,
 				  "key %s may not sign for namespace %s", id,
 				  pol->ns);
 		return;
+	case OPTREG_SIG_WRONG_PURPOSE:
+		optreg_errors_add(why, OPTREG_EINVAL, "key_purpose", path,
+				  "key %s is registered to sign %ss, not %ss",
+				  id, k->purpose, pol->purpose);
+		return;
 	default:
 		optreg_errors_add(why, OPTREG_EINVAL, "bad_signature", path,
 				  "the signature by key %s does not verify",
@@ -183,6 +200,8 @@ static enum optreg_sig_status sig_status(const struct optreg_sig_policy *pol,
 		return OPTREG_SIG_REVOKED_KEY;
 	if (!optreg_keyset_allows(k, pol->ns))
 		return OPTREG_SIG_NOT_ALLOWED;
+	if (pol->purpose && k->purpose && strcmp(k->purpose, pol->purpose))
+		return OPTREG_SIG_WRONG_PURPOSE;
 	if (!k->key)
 		return OPTREG_SIG_BAD_SIGNATURE;
 	return optreg_dsse_verify_one(env, i, k->key);
@@ -497,7 +516,8 @@ static void check_envelope(const struct version *v,
 	struct optreg_sig_policy pol = {.ns = v->ns,
 					.at = v->accepted_at,
 					.prefix = "envelope",
-					.voice = OPTREG_VOICE_VERSION};
+					.voice = OPTREG_VOICE_VERSION,
+					.purpose = OPTREG_KEY_PURPOSE_CONFIG};
 	const struct optreg_keyset_key **valid = NULL;
 	char got[OPTREG_DIGEST_LEN + 1];
 	struct optreg_dsse env;

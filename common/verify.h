@@ -67,27 +67,31 @@ int optreg_envelope_check_config(const struct optreg_dsse *env,
 
 /* What signatures must satisfy. */
 struct optreg_sig_policy {
-	const char *ns;	    /* the namespace keys must be allowed for */
-	const char *at;	    /* accepted at: a key revoked at or after it
-			       still counts; NULL: every revoked key is
-			       refused */
-	const char *prefix; /* path prefix ("envelope"), or NULL */
-	size_t threshold;   /* distinct valid keys needed; 0: not checked */
+	const char *ns;	     /* the namespace keys must be allowed for */
+	const char *at;	     /* accepted at: a key revoked at or after it
+				still counts; NULL: every revoked key is
+				refused */
+	const char *prefix;  /* path prefix ("envelope"), or NULL */
+	size_t threshold;    /* distinct valid keys needed; 0: not checked */
+	const char *purpose; /* keys with another purpose do not count
+				(OPTREG_KEY_PURPOSE_*); NULL: any */
 	enum optreg_verify_voice voice;
 };
 
 /*
  * Checks every signature of `env` against `ks`: a signature counts when
  * its key id is in the set, the key is not revoked (see `at`), one of its
- * namespace patterns matches `ns`, and it verifies under that key. Two
+ * namespace patterns matches `ns`, its purpose (when the key has one) is
+ * the policy's `purpose` (when it names one), and it verifies under that
+ * key. Two
  * signatures by one key count once.
  *
  * Writes the distinct keys that count, in signature order, to `valid`
  * (room for env->nsigs entries; may be NULL; borrowed from `ks`) and
  * their number to `*nvalid`. Every signature that does not count appends
  * one error, path PREFIX.signatures[i], rule unknown_key, revoked_key,
- * key_not_allowed or bad_signature. Returns 0, or OPTREG_EDENIED when
- * fewer than `threshold` keys count, with one more error (rule
+ * key_not_allowed, key_purpose or bad_signature. Returns 0, or OPTREG_EDENIED
+ * when fewer than `threshold` keys count, with one more error (rule
  * "threshold", path "signatures", the registry's words).
  */
 int optreg_envelope_verify(const struct optreg_keyset *ks,

@@ -509,6 +509,69 @@ static void workers_stop(struct http_server *srv)
 	srv->nworkers = 0;
 }
 
+/* ---- message framing --------------------------------------------------- */
+
+/* What the request's headers say about the length of its body. */
+struct framing {
+	size_t ncl;	   /* Content-Length headers */
+	size_t nte;	   /* Transfer-Encoding headers */
+	const char *cl;	   /* the first Content-Length */
+	bool cl_differ;	   /* two Content-Lengths disagree */
+	bool cl_malformed; /* one is not just digits */
+};
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind,
+				      const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+		f->nte++;
+	} else if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		value = value ? value : "";
+		if (!*value || strspn(value, "0123456789") != strlen(value))
+			f->cl_malformed = true;
+		if (f->ncl++ && strcmp(f->cl, value))
+			f->cl_differ = true;
+		else if (!f->cl)
+			f->cl = value;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Refuses a request whose body length is ambiguous (RFC 9112, 6.3): with
+ * both Content-Length and Transfer-Encoding, with Content-Lengths that
+ * disagree or are not a plain number. A proxy in front may read such a
+ * request's body differently from us and pass the rest on as a second
+ * request (request smuggling), so the answer is 400 and the connection is
+ * closed. Returns false when it answered.
+ */
+static bool framing_ok(struct http_request *r)
+{
+	struct framing f = {0};
+	const char *why = NULL;
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_header, &f);
+	if (f.ncl && f.nte)
+		why = "the request has both Content-Length and "
+		      "Transfer-Encoding; send one of them";
+	else if (f.cl_differ)
+		why = "the request has Content-Length headers that disagree; "
+		      "send one";
+	else if (f.cl_malformed)
+		why = "Content-Length must be one decimal number of bytes";
+	else if (f.nte > 1)
+		why = "the request has more than one Transfer-Encoding "
+		      "header; send one";
+	if (!why)
+		return true;
+	optreg_http_problem(&r->req, 400, "bad_request", NULL, "%s", why);
+	optreg_http_set_header(&r->req, "Connection", "close");
+	return false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -528,6 +591,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
 		r->started = true;
 		request_begin(r, method);
+		if (!framing_ok(r))
+			return request_respond(r);
 		cl = MHD_lookup_connection_value(
 			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {

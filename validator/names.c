@@ -243,3 +243,83 @@ int optreg_name_check_label_value(const char *s, const char *path,
 {
 	return check(s, path, &label_value_rule, errs);
 }
+
+/* Decodes one UTF-8 character; its length, or 0 when invalid. */
+static size_t utf8_decode(const unsigned char *s, size_t n, long *cp)
+{
+	size_t len;
+	long c, min;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xE0) == 0xC0) {
+		len = 2, c = s[0] & 0x1F, min = 0x80;
+	} else if ((s[0] & 0xF0) == 0xE0) {
+		len = 3, c = s[0] & 0x0F, min = 0x800;
+	} else if ((s[0] & 0xF8) == 0xF0) {
+		len = 4, c = s[0] & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3F);
+	}
+	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+static bool is_invisible(long c)
+{
+	return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x061C ||
+	       (c >= 0x200B && c <= 0x200F) || (c >= 0x2028 && c <= 0x202E) ||
+	       (c >= 0x2060 && c <= 0x2069) || c == 0xFEFF;
+}
+
+size_t optreg_name_printable_len(const char *s, size_t n, long *cp)
+{
+	long c = -1;
+	size_t len = utf8_decode((const unsigned char *)s, n, &c);
+
+	if (cp)
+		*cp = len ? c : -1;
+	return len && !is_invisible(c) ? len : 0;
+}
+
+int optreg_name_check_principal(const char *s, const char *path,
+				struct optreg_errors *errs)
+{
+	size_t n = s ? strlen(s) : 0;
+	bool ok = n >= 1 && n <= OPTREG_PRINCIPAL_MAX;
+
+	for (size_t i = 0, len; ok && i < n; i += len) {
+		len = optreg_name_printable_len(s + i, n - i, NULL);
+		ok = len > 0;
+	}
+	if (ok)
+		return 0;
+	if (!errs)
+		return OPTREG_EINVAL;
+
+	struct optreg_buf got = OPTREG_BUF_INIT;
+	struct optreg_error *e;
+
+	optreg_name_quote(&got, s ? s : "");
+	e = optreg_errors_add(errs, OPTREG_EINVAL, "principal",
+			      path ? path : "",
+			      "must be 1 to %d bytes of printable UTF-8 "
+			      "(got %s)",
+			      OPTREG_PRINCIPAL_MAX, got.data);
+	optreg_error_set_hint(e, "use a name such as ci@team-nlp: letters, "
+				 "digits, punctuation and spaces, without "
+				 "control or invisible format characters");
+	optreg_buf_release(&got);
+	return OPTREG_EINVAL;
+}

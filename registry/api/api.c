@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "../../common/base64.h"
+#include "../../common/media.h"
 #include "../../validator/jcs.h"
 #include "../../validator/names.h"
 #include "../cache_keys.h"
@@ -196,6 +197,9 @@ bool api_parse_long(const char *s, long lo, long hi, long *out)
 
 	if (!s || !*s || !(isdigit((unsigned char)*s) || *s == '-'))
 		return false;
+	/* One spelling per number: no leading zeros ("007", "-0"). */
+	if ((s[0] == '0' && s[1]) || (s[0] == '-' && s[1] == '0'))
+		return false;
 	errno = 0;
 	long v = strtol(s, &end, 10);
 	if (errno || *end || v < lo || v > hi)
@@ -209,9 +213,11 @@ bool api_version_or_reply(struct api_call *call, const char *s, int *version)
 	long v;
 
 	if (!api_parse_long(s, 1, INT_MAX, &v)) {
-		api_problem(call, OPTREG_EBADREQUEST, NULL,
-			    "version \"%.40s\" must be an integer from 1 to %d",
-			    s, INT_MAX);
+		api_problem(
+			call, OPTREG_EBADREQUEST, NULL,
+			"version \"%.40s\" must be an integer from 1 to %d, "
+			"without leading zeros",
+			s, INT_MAX);
 		return false;
 	}
 	*version = (int)v;
@@ -245,17 +251,34 @@ bool api_digest_or_reply(struct api_call *call, const char *s)
 	return ok;
 }
 
-/* A missing Content-Type is taken as JSON, as curl --data-binary sends
- * none. */
+/* True when the media type of `ct` is `type` (parameters after ';'). */
+static bool media_type_is(const char *ct, const char *type)
+{
+	size_t n = strlen(type);
+
+	return !strncasecmp(ct, type, n) &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
+/* A body needs a JSON Content-Type; a request without a body may omit
+ * it. */
 bool api_json_content_type_or_reply(struct api_call *call)
 {
 	const char *ct = optreg_http_header(call->req, "Content-Type");
 
-	if (!ct || !strncasecmp(ct, "application/json", 16) ||
-	    !strncasecmp(ct, "application/vnd.dsse+json", 25))
+	if (!ct && !call->req->body.len)
 		return true;
-	api_problem(call, OPTREG_EMEDIATYPE, NULL,
-		    "expected an application/json body (got \"%.64s\")", ct);
+	if (ct && (media_type_is(ct, OPTREG_MEDIA_JSON) ||
+		   media_type_is(ct, OPTREG_MEDIA_DSSE_JSON)))
+		return true;
+	if (!ct)
+		api_problem(call, OPTREG_EMEDIATYPE, NULL,
+			    "the request has a body but no Content-Type; send "
+			    "Content-Type: application/json");
+	else
+		api_problem(call, OPTREG_EMEDIATYPE, NULL,
+			    "expected an application/json body (got \"%.64s\")",
+			    ct);
 	return false;
 }
 

@@ -112,7 +112,16 @@ static void handle_get_digest(struct api_call *call)
 		api_problem(call, OPTREG_EINTERNAL, NULL, "bad cache entry");
 	} else {
 		memcpy(&head, val.data, sizeof(head));
-		if (api_authorize_or_reply(call, OPTREG_ROLE_READER, head.ns))
+		/* A caller who may not read the namespace gets the answer
+		 * of a digest that does not exist: a 403 would name the
+		 * namespace and confirm that the config is there. */
+		if (call->who.id[0] &&
+		    !optreg_principal_allows(&call->who, OPTREG_ROLE_READER,
+					     head.ns))
+			api_problem(call, OPTREG_ENOTFOUND, NULL,
+				    "digest %s not found", digest);
+		else if (api_authorize_or_reply(call, OPTREG_ROLE_READER,
+						head.ns))
 			digest_reply(call, digest, &head,
 				     val.data + sizeof(head),
 				     val.len - sizeof(head));

@@ -6,6 +6,7 @@
 
 #include "../svc/signers.h"
 #include "../../common/jsonutil.h"
+#include "../../validator/names.h"
 #include "api.h"
 
 /* Store errors of these routes: a malformed request is 400, not 422. */
@@ -25,19 +26,23 @@ void api_store_reply(struct api_call *call, int rc, unsigned status,
 		optreg_http_json(call->req, status, out);
 }
 
-/* Checks the body {public_key, principal, namespaces}; answers 400. */
+/* Checks the body {public_key, principal, namespaces, purpose?}; answers
+ * 400. */
 static bool key_or_reply(struct api_call *call, const char **pem,
-			 const char **principal)
+			 const char **principal, const char **purpose)
 {
+	json_t *pj = json_object_get(call->body, "purpose");
+
 	const char *key;
 	json_t *val;
 
 	*pem = optreg_json_str(call->body, "public_key");
 	*principal = optreg_json_str(call->body, "principal");
+	*purpose = json_is_string(pj) ? json_string_value(pj) : NULL;
 	json_object_foreach(call->body, key, val)
 	{
 		if (strcmp(key, "public_key") && strcmp(key, "principal") &&
-		    strcmp(key, "namespaces"))
+		    strcmp(key, "namespaces") && strcmp(key, "purpose"))
 			optreg_errors_add(&call->errs, OPTREG_EINVAL,
 					  "additional_properties", key,
 					  "unknown field");
@@ -47,10 +52,13 @@ static bool key_or_reply(struct api_call *call, const char **pem,
 				  "public_key",
 				  "must be an Ed25519 public key in PEM "
 				  "(SubjectPublicKeyInfo) form");
-	if (!*principal || !**principal || strlen(*principal) > 200)
-		optreg_errors_add(&call->errs, OPTREG_EINVAL, "required",
-				  "principal",
-				  "must be a string of 1 to 200 characters");
+	optreg_name_check_principal(*principal, "principal", &call->errs);
+	if (pj && !json_is_null(pj) &&
+	    (!*purpose ||
+	     (strcmp(*purpose, "config") && strcmp(*purpose, "verdict"))))
+		optreg_errors_add(&call->errs, OPTREG_EINVAL, "enum", "purpose",
+				  "must be \"config\" (signs configs) or "
+				  "\"verdict\" (signs runners' verdicts)");
 	if (call->errs.len) {
 		api_problem(call, OPTREG_EBADREQUEST, &call->errs,
 			    "the key registration is malformed");
@@ -62,17 +70,17 @@ static bool key_or_reply(struct api_call *call, const char **pem,
 API_HANDLER(handle_key_add)
 static void handle_key_add(struct api_call *call)
 {
-	const char *pem, *principal;
+	const char *pem, *principal, *purpose;
 	json_t *out = NULL;
 
 	if (!api_allow_or_reply(call, OPTREG_ROLE_ADMIN, NULL) ||
 	    !api_json_body_or_reply(call) ||
-	    !key_or_reply(call, &pem, &principal))
+	    !key_or_reply(call, &pem, &principal, &purpose))
 		return;
 	struct optreg_audit_actor who = api_actor(call);
 	int rc = optreg_signers_add(call->reg, &who, pem, principal,
 				    json_object_get(call->body, "namespaces"),
-				    &out, &call->errs);
+				    purpose, &out, &call->errs);
 	api_store_reply(call, rc, 201, out);
 }
 

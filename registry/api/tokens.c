@@ -10,6 +10,7 @@
 
 #include "../../common/clock.h"
 #include "../../common/jsonutil.h"
+#include "../../validator/names.h"
 #include "../svc/tokens.h"
 #include "api.h"
 
@@ -23,19 +24,33 @@ static bool grants_or_reply(struct api_call *call, struct optreg_grant *grants,
 	json_t *gs = json_object_get(call->body, "grants");
 	json_t *exp = json_object_get(call->body, "expires_in");
 
-	if (!optreg_tokens_principal_valid(principal))
-		optreg_errors_add(errs, OPTREG_EINVAL, "required", "principal",
-				  "must be a string of 1 to 200 characters");
+	optreg_name_check_principal(principal, "principal", errs);
 	if (!json_is_array(gs) || json_array_size(gs) < 1 ||
 	    json_array_size(gs) > 32)
 		optreg_errors_add(errs, OPTREG_EINVAL, "required", "grants",
 				  "must be an array of 1 to 32 {role, "
 				  "namespace} objects");
 	if (exp && !json_is_null(exp) &&
-	    (!json_is_integer(exp) || json_integer_value(exp) < 1))
-		optreg_errors_add(errs, OPTREG_EINVAL, "type", "expires_in",
-				  "must be a positive number of seconds or "
-				  "null");
+	    (!json_is_integer(exp) || json_integer_value(exp) < 1 ||
+	     json_integer_value(exp) > OPTREG_TOKEN_MAX_EXPIRES_IN)) {
+		char got[64];
+
+		if (json_is_integer(exp))
+			snprintf(got, sizeof(got), "%" JSON_INTEGER_FORMAT,
+				 json_integer_value(exp));
+		else
+			snprintf(got, sizeof(got), "a JSON %s",
+				 optreg_json_type_name(exp));
+		struct optreg_error *e = optreg_errors_add(
+			errs, OPTREG_EINVAL, "range", "expires_in",
+			"must be a whole number of seconds from 1 to %ld "
+			"(100 years), or null for a token that does not "
+			"expire (got %s)",
+			OPTREG_TOKEN_MAX_EXPIRES_IN, got);
+		optreg_error_set_hint(e, "revoke and reissue tokens instead "
+					 "of minting ones that outlive their "
+					 "holder");
+	}
 	for (size_t i = 0; json_is_array(gs) && i < json_array_size(gs); i++) {
 		json_t *g = json_array_get(gs, i);
 		const char *role = optreg_json_str(g, "role");

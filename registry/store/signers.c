@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../common/verify.h"
+#include "../../validator/names.h"
 #include "../audit.h"
 #include "../auth.h"
 #include "../sql.h"
@@ -16,13 +17,13 @@
 
 #define KEY_COLUMNS                                                            \
 	"keyid, principal, public_key, to_json(namespaces)::text, " TS(        \
-		"created_at") ", created_by, " TS("revoked_at")
+		"created_at") ", created_by, " TS("revoked_at") ", purpose"
 
 /* clang-format off */
 static const char SQL_SIGNER_INSERT[] =
 	"INSERT INTO signing_keys (keyid, principal, "
-	"public_key, namespaces, created_by)"
-	" VALUES ($1, $2, $3, $4::text[], $5)"
+	"public_key, namespaces, created_by, purpose)"
+	" VALUES ($1, $2, $3, $4::text[], $5, $6)"
 	" ON CONFLICT (keyid) DO NOTHING"
 	" RETURNING "
 	KEY_COLUMNS;
@@ -53,7 +54,7 @@ static const char SQL_SIGNER_REVOKE[] =
 
 static const char SQL_SIGNERS_OF_ENVELOPE[] =
 	"SELECT keyid, public_key, to_json(namespaces)"
-	"::text, revoked_at IS NOT NULL FROM "
+	"::text, revoked_at IS NOT NULL, purpose FROM "
 	"signing_keys WHERE keyid = ANY ($1::text[])"
 	" FOR SHARE";
 /* clang-format on */
@@ -70,14 +71,14 @@ static bool keyid_ok(const char *s)
 
 static json_t *key_row(const PGresult *res, int i)
 {
-	return json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s?}", "keyid",
-			 PQgetvalue(res, i, 0), "principal",
-			 PQgetvalue(res, i, 1), "public_key",
-			 PQgetvalue(res, i, 2), "namespaces",
-			 json_loads(PQgetvalue(res, i, 3), 0, NULL),
-			 "created_at", PQgetvalue(res, i, 4), "created_by",
-			 PQgetvalue(res, i, 5), "revoked_at",
-			 PQgetisnull(res, i, 6) ? NULL : PQgetvalue(res, i, 6));
+	return json_pack(
+		"{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s?}", "keyid",
+		PQgetvalue(res, i, 0), "principal", PQgetvalue(res, i, 1),
+		"public_key", PQgetvalue(res, i, 2), "namespaces",
+		json_loads(PQgetvalue(res, i, 3), 0, NULL), "purpose",
+		PQgetvalue(res, i, 7), "created_at", PQgetvalue(res, i, 4),
+		"created_by", PQgetvalue(res, i, 5), "revoked_at",
+		PQgetisnull(res, i, 6) ? NULL : PQgetvalue(res, i, 6));
 }
 
 /* Turns a JSON array of namespace patterns into a PostgreSQL array
@@ -110,8 +111,24 @@ static bool patterns_literal(json_t *namespaces, struct optreg_buf *out,
 	return true;
 }
 
+/* True when `purpose` names one (NULL is the default, config). */
+static bool purpose_ok(const char *purpose, struct optreg_errors *errs)
+{
+	if (!purpose || !strcmp(purpose, OPTREG_KEY_PURPOSE_CONFIG) ||
+	    !strcmp(purpose, OPTREG_KEY_PURPOSE_VERDICT))
+		return true;
+	struct optreg_error *e = optreg_errors_add(
+		errs, OPTREG_EINVAL, "enum", "purpose",
+		"must be \"config\" or \"verdict\" (got \"%.40s\")", purpose);
+	optreg_error_set_hint(e, "config keys sign configs that are "
+				 "submitted; verdict keys sign runners' "
+				 "verdicts");
+	return false;
+}
+
 int optreg_store_signers_add(PGconn *conn, const char *public_pem,
 			     const char *principal, json_t *namespaces,
+			     const char *purpose,
 			     const struct optreg_audit_actor *who, json_t **out,
 			     struct optreg_errors *errs)
 {
@@ -123,6 +140,13 @@ int optreg_store_signers_add(PGconn *conn, const char *public_pem,
 	int rc;
 
 	*out = NULL;
+	if (!purpose)
+		purpose = OPTREG_KEY_PURPOSE_CONFIG;
+	if (optreg_name_check_principal(principal, "principal", errs) ||
+	    !purpose_ok(purpose, errs)) {
+		rc = OPTREG_EINVAL;
+		goto out;
+	}
 	rc = optreg_key_load_pem(&key, public_pem, strlen(public_pem), errs);
 	if (rc)
 		goto out;
@@ -143,11 +167,12 @@ int optreg_store_signers_add(PGconn *conn, const char *public_pem,
 	rc = optreg_key_public_pem(key, &pem);
 	if (rc)
 		goto out;
-	const char *p[5] = {keyid, principal, pem.data, arr.data, actor};
+	const char *p[6] = {keyid,    principal, pem.data,
+			    arr.data, actor,	 purpose};
 	rc = optreg_sql_begin(conn, errs);
 	if (rc)
 		goto out;
-	rc = optreg_sql_exec(conn, SQL_SIGNER_INSERT, 5, p, PGRES_TUPLES_OK,
+	rc = optreg_sql_exec(conn, SQL_SIGNER_INSERT, 6, p, PGRES_TUPLES_OK,
 			     &res, errs);
 	if (rc == 0 && PQntuples(res) == 0) {
 		optreg_errors_add(errs, OPTREG_ECONFLICT, "conflict",
@@ -156,11 +181,11 @@ int optreg_store_signers_add(PGconn *conn, const char *public_pem,
 		rc = OPTREG_ECONFLICT;
 	}
 	if (rc == 0)
-		rc = optreg_audit_append(conn, who, "key.added", keyid,
-					 json_pack("{s:s, s:O}", "principal",
-						   principal, "namespaces",
-						   namespaces),
-					 NULL, errs);
+		rc = optreg_audit_append(
+			conn, who, "key.added", keyid,
+			json_pack("{s:s, s:O, s:s}", "principal", principal,
+				  "namespaces", namespaces, "purpose", purpose),
+			NULL, errs);
 	if (rc == 0)
 		rc = optreg_sql_commit(conn, errs);
 	if (rc) {
@@ -286,9 +311,10 @@ static void keyset_from_rows(struct optreg_keyset *ks, const PGresult *keys)
 		if (optreg_key_load_pem(&key, pem, strlen(pem), &kerrs) < 0)
 			key = NULL;
 		optreg_errors_release(&kerrs);
-		optreg_keyset_add_take(
+		struct optreg_keyset_key *e = optreg_keyset_add_take(
 			ks, PQgetvalue(keys, j, 0), key, NULL, ns,
 			strcmp(PQgetvalue(keys, j, 3), "t") ? NULL : "");
+		optreg_keyset_set_purpose(e, PQgetvalue(keys, j, 4));
 		json_decref(ns);
 	}
 }
@@ -300,8 +326,12 @@ int optreg_store_signers_verify_envelope(PGconn *conn,
 					 struct optreg_errors *errs)
 {
 	struct optreg_buf ids = OPTREG_BUF_INIT;
+	/* A config needs config keys, a verdict verdict keys; any other
+	 * payload type (refused before this) no key. */
+	const char *purpose = optreg_key_purpose_for(env->payload_type);
 	struct optreg_sig_policy pol = {.ns = ns,
-					.voice = OPTREG_VOICE_REGISTRY};
+					.voice = OPTREG_VOICE_REGISTRY,
+					.purpose = purpose ? purpose : ""};
 	const struct optreg_keyset_key **counted;
 	struct optreg_keyset ks;
 	PGresult *keys = NULL;

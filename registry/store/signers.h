@@ -15,13 +15,16 @@
 struct optreg_audit_actor;
 
 /*
- * Registers a public key for `principal`, allowed to sign for the
- * namespace globs in `namespaces` (borrowed; checked here: OPTREG_EINVAL),
- * with the audit event "key.added", in one transaction. OPTREG_ECONFLICT
- * when the key is already registered. *out is a new key object.
+ * Registers a public key for `principal` (a valid principal name), allowed
+ * to sign for the namespace globs in `namespaces` (borrowed; checked here:
+ * OPTREG_EINVAL) what `purpose` says ("config" or "verdict"; NULL:
+ * "config"), with the audit event "key.added", in one transaction.
+ * OPTREG_ECONFLICT when the key is already registered. *out is a new key
+ * object.
  */
 int optreg_store_signers_add(PGconn *conn, const char *public_pem,
 			     const char *principal, json_t *namespaces,
+			     const char *purpose,
 			     const struct optreg_audit_actor *who, json_t **out,
 			     struct optreg_errors *errs);
 /* Keys, optionally of one principal; *out is a new array. */
@@ -38,11 +41,14 @@ int optreg_store_signers_revoke(PGconn *conn, const char *keyid,
 /*
  * Checks every signature of `env` against the registered keys, inside the
  * caller's transaction (key rows locked FOR SHARE): a signature counts when
- * its key exists, is not revoked, is allowed for namespace `ns`, and the
- * signature verifies. Writes the distinct valid key ids (borrowed from
+ * its key exists, is not revoked, is allowed for namespace `ns`, is
+ * registered for the purpose of the envelope's payload type (config keys
+ * for configs, verdict keys for verdicts; optreg_key_purpose_for), and
+ * the signature verifies. Writes the distinct valid key ids (borrowed from
  * `env`, sorted) to `valid` (room for env->nsigs) and their count to
  * `*nvalid`; every other signature adds an error (path "signatures[i]",
- * rule unknown_key, revoked_key, key_not_allowed or bad_signature).
+ * rule unknown_key, revoked_key, key_not_allowed, key_purpose or
+ * bad_signature).
  */
 int optreg_store_signers_verify_envelope(PGconn *conn,
 					 const struct optreg_dsse *env,

@@ -10,13 +10,14 @@
 int optreg_signers_add(struct registry *reg,
 		       const struct optreg_audit_actor *who,
 		       const char *public_pem, const char *principal,
-		       json_t *namespaces, json_t **out,
+		       json_t *namespaces, const char *purpose, json_t **out,
 		       struct optreg_errors *errs)
 {
 	*out = NULL;
 	OPTREG_SVC_RUN(reg, c,
 		       optreg_store_signers_add(c, public_pem, principal,
-						namespaces, who, out, errs));
+						namespaces, purpose, who, out,
+						errs));
 }
 
 int optreg_signers_list(struct registry *reg, const char *principal,

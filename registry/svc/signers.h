@@ -14,12 +14,12 @@
 struct registry;
 struct optreg_audit_actor;
 
-/* Registers a key; `namespaces` is borrowed. OPTREG_EINVAL,
- * OPTREG_ECONFLICT. */
+/* Registers a key for `purpose` ("config" or "verdict"; NULL:
+ * "config"); `namespaces` is borrowed. OPTREG_EINVAL, OPTREG_ECONFLICT. */
 int optreg_signers_add(struct registry *reg,
 		       const struct optreg_audit_actor *who,
 		       const char *public_pem, const char *principal,
-		       json_t *namespaces, json_t **out,
+		       json_t *namespaces, const char *purpose, json_t **out,
 		       struct optreg_errors *errs);
 /* `principal` NULL: every key. */
 int optreg_signers_list(struct registry *reg, const char *principal,

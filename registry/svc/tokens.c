@@ -6,13 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../validator/names.h"
 #include "../cache.h"
 #include "../registry.h"
 #include "svc.h"
 
 bool optreg_tokens_principal_valid(const char *principal)
 {
-	return principal && *principal && strlen(principal) <= 200;
+	return optreg_name_check_principal(principal, "principal", NULL) == 0;
 }
 
 int optreg_tokens_grant_parse(const char *role, const char *pattern,

@@ -14,7 +14,12 @@
 
 struct registry;
 
-/* True when `principal` may name a token's holder: 1 to 200 characters. */
+/* The longest lifetime a token may be created with: 100 years, as
+ * `optreg-server token create --expires-in` allows. */
+#define OPTREG_TOKEN_MAX_EXPIRES_IN (100L * 365 * 86400)
+
+/* True when `principal` may name a token's holder: 1 to 200 bytes of
+ * printable UTF-8 (optreg_name_check_principal). */
 bool optreg_tokens_principal_valid(const char *principal);
 
 /*

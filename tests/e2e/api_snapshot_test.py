@@ -106,6 +106,7 @@ def setup():
     W.key_b = Signer(W.reg.tmp, "only-b")  # allowed for team-b only
     W.key_r = Signer(W.reg.tmp, "revoked")  # registered, then revoked
     W.key_u = Signer(W.reg.tmp, "unknown")  # never registered
+    W.key_v = Signer(W.reg.tmp, "runner")  # signs verdicts, everywhere
     W.p1 = W.cfg.yaml(A, "snap", lr="1.0e-4")
     W.p2 = W.cfg.yaml(A, "snap", lr="2.0e-4")
     W.p3 = W.cfg.yaml(A, "snap", lr="3.0e-4")
@@ -185,7 +186,7 @@ def verdict(token, payload=None, signers=None, lease_token=None, job_id=None,
     j = job()
     if body is None:
         body = envelope(verdict_payload() if payload is None else payload,
-                        (W.key,) if signers is None else signers, payload_type)
+                        (W.key_v,) if signers is None else signers, payload_type)
     hdrs = {"X-Optreg-Lease-Token": j["lease_token"] if lease_token is None else lease_token}
     return req("POST", "/v1/jobs/%s/verdict" % (job_id or j["id"]), token,
                body=body, headers=hdrs, **kw)
@@ -204,10 +205,12 @@ def keep_token_id(r):
     return r
 
 
-def add_key(token, signer, namespaces, principal="ci@ops", **kw):
-    return req("POST", "/v1/keys", token, body={
-        "public_key": signer.public_pem, "principal": principal,
-        "namespaces": namespaces}, **kw)
+def add_key(token, signer, namespaces, principal="ci@ops", purpose=None, **kw):
+    body = {"public_key": signer.public_pem, "principal": principal,
+            "namespaces": namespaces}
+    if purpose:
+        body["purpose"] = purpose
+    return req("POST", "/v1/keys", token, body=body, **kw)
 
 
 def next_page():
@@ -275,10 +278,14 @@ def cases():
         ("POST", "/v1/keys", "unknown field", lambda: req("POST", "/v1/keys", W.admin, body={
             "public_key": W.key.public_pem, "principal": "x", "namespaces": ["*"], "extra": 1})),
         ("POST", "/v1/keys", "bad namespace pattern", lambda: add_key(W.admin, W.key, ["Team_A"])),
+        ("POST", "/v1/keys", "no Content-Type", lambda: add_key(W.admin, W.key, ["*"], content_type=None)),
+        ("POST", "/v1/keys", "principal with a control character", lambda: add_key(W.admin, W.key, ["*"], principal="a\nb")),
+        ("POST", "/v1/keys", "unknown purpose", lambda: add_key(W.admin, W.key, ["*"], purpose="both")),
         ("POST", "/v1/keys", "ok", lambda: add_key(W.admin, W.key, ["*"])),
         ("POST", "/v1/keys", "same key again", lambda: add_key(W.admin, W.key, ["*"])),
         ("POST", "/v1/keys", "ok, one namespace", lambda: add_key(W.admin, W.key_b, [B])),
         ("POST", "/v1/keys", "ok, key to revoke", lambda: add_key(W.admin, W.key_r, ["*"], principal="old@ops")),
+        ("POST", "/v1/keys", "ok, verdict key", lambda: add_key(W.admin, W.key_v, ["*"], principal="runner@ops", purpose="verdict")),
         ("DELETE", "/v1/keys", "wrong method", lambda: req("DELETE", "/v1/keys", W.admin)),
         ("GET", "/v1/keys", "ok", lambda: req("GET", "/v1/keys", W.reader_a)),
         ("GET", "/v1/keys", "principal filter", lambda: req("GET", "/v1/keys?principal=old@ops", W.reader_a)),
@@ -369,6 +376,7 @@ def cases():
         ("GET", VER, "unknown config", lambda: req("GET", cpath(name="nosuch", rest="/versions/1"), W.reader_a)),
         ("GET", VER, "version not a number", lambda: req("GET", cpath(rest="/versions/abc"), W.reader_a)),
         ("GET", VER, "version 0", lambda: req("GET", cpath(rest="/versions/0"), W.reader_a)),
+        ("GET", VER, "leading zeros", lambda: req("GET", cpath(rest="/versions/001"), W.reader_a)),
         ("GET", VER, "version too big", lambda: req("GET", cpath(rest="/versions/99999999999"), W.reader_a)),
         ("GET", VER, "no token", lambda: req("GET", cpath(rest="/versions/1"))),
         ("GET", VER, "reader of another namespace", lambda: req("GET", cpath(ns=B, rest="/versions/1"), W.reader_a)),
@@ -379,6 +387,7 @@ def cases():
         ("GET", "/v1/digests/{digest}", "If-None-Match", lambda: req("GET", "/v1/digests/" + W.d1, W.reader_a,
                                                                       headers={"If-None-Match": '"%s"' % W.d1})),
         ("GET", "/v1/digests/{digest}", "unknown digest", lambda: req("GET", "/v1/digests/" + ZERO, W.reader_a)),
+        ("GET", "/v1/digests/{digest}", "namespace not readable", lambda: req("GET", "/v1/digests/" + W.d1, W.sub_b)),
         ("GET", "/v1/digests/{digest}", "malformed digest", lambda: req("GET", "/v1/digests/sha256:xyz", W.reader_a)),
         ("GET", "/v1/digests/{digest}", "no token", lambda: req("GET", "/v1/digests/" + W.d1)),
         ("GET", "/v1/digests/{digest}", "anonymous on an anonymous-read server", lambda: req("GET", "/v1/digests/" + W.d1, srv=W.C)),
@@ -489,6 +498,7 @@ def cases():
         ("POST", VD, "unsigned", lambda: verdict(W.runner, signers=())),
         ("POST", VD, "key not allowed", lambda: verdict(W.runner, signers=(W.key_b,))),
         ("POST", VD, "unknown key", lambda: verdict(W.runner, signers=(W.key_u,))),
+        ("POST", VD, "config key", lambda: verdict(W.runner, signers=(W.key,))),
         ("POST", VD, "ok", lambda: verdict(W.runner)),
         ("POST", VD, "same verdict again", lambda: verdict(W.runner, lease_token="0" * 64)),
         ("POST", VD, "different verdict", lambda: verdict(W.runner, payload=verdict_payload(result="fail"))),
@@ -543,6 +553,8 @@ def cases():
             "principal": "x", "grants": [{"role": "reader", "namespace": "Team_A"}]})),
         ("POST", "/v1/tokens", "bad expires_in", lambda: req("POST", "/v1/tokens", W.admin, body={
             "principal": "x", "grants": [{"role": "reader"}], "expires_in": 0})),
+        ("POST", "/v1/tokens", "expires_in over 100 years", lambda: req("POST", "/v1/tokens", W.admin, body={
+            "principal": "x", "grants": [{"role": "reader"}], "expires_in": 10 ** 15})),
         ("POST", "/v1/tokens", "malformed JSON", lambda: req("POST", "/v1/tokens", W.admin, body=b"{")),
         ("POST", "/v1/tokens", "text/plain body", lambda: req("POST", "/v1/tokens", W.admin, content_type="text/plain",
                                                               body={"principal": "x", "grants": [{"role": "reader"}]})),

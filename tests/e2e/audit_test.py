@@ -457,7 +457,8 @@ def t_key_added():
         "public_key": W.key.public_pem, "principal": "ci@team-a", "namespaces": ["team-*"]})
     status(r, 201)
     one_event(n0, "key.added", W.key.keyid, "admin@ops",
-              {"principal": "ci@team-a", "namespaces": ["team-*"]}, W.admin_id, r)
+              {"principal": "ci@team-a", "namespaces": ["team-*"], "purpose": "config"},
+              W.admin_id, r)
     for k in (W.key2, W.key3):
         status(W.A.request("POST", "/v1/keys", token=W.admin, body={
             "public_key": k.public_pem, "principal": "ci@team-a", "namespaces": [A]}), 201)

@@ -572,7 +572,8 @@ def t_submit_json_receipt():
 def t_key_list():
     r = expect(optreg("key", "list", token="reader"), 0)
     lines = r.text.split("\n")
-    eq(lines[0].split(), ["KEYID", "PRINCIPAL", "NAMESPACES", "CREATED", "REVOKED"], "header")
+    eq(lines[0].split(), ["KEYID", "PRINCIPAL", "NAMESPACES", "CREATED", "REVOKED", "PURPOSE"],
+       "header")
     rows = [l.split() for l in lines[1:] if l]
     row = [x for x in rows if x[0] == W.keyid]
     assert row, "no row for %s:\n%s" % (W.keyid, r.describe())

@@ -921,8 +921,9 @@ def t_digest_errors():
         problem(fetch_digest(W.A, bad, W.admin), 400, "bad_request")
     # Reads need a token on this server, whether or not the digest exists.
     problem(fetch_digest(W.A, W.d1, None), 401, "unauthorized")
-    # A reader of team-b may not read team-a's bytes.
-    problem(fetch_digest(W.A, W.d1, W.sub_b), 403, "forbidden", ("reader", A_NS))
+    # A reader of team-b may not read team-a's bytes, nor learn that they
+    # exist: the same 404 as for a digest that does not.
+    problem(fetch_digest(W.A, W.d1, W.sub_b), 404, "not_found", (W.d1,))
 
 
 def t_digest_unknown_anonymous():
@@ -1876,7 +1877,7 @@ TESTS = [
     ("GET digest: identical bytes, ETag, immutable Cache-Control (A, B, B cached)", t_get_digest),
     ("GET digest with If-None-Match is 304 with an empty body", t_digest_304),
     ("HEAD digest: headers, no body", t_head_digest),
-    ("GET digest: 404 unknown, 400 malformed, 401 without token, 403 other namespace", t_digest_errors),
+    ("GET digest: 404 unknown, 400 malformed, 401 without token, 404 other namespace", t_digest_errors),
     ("GET unknown digest without a token is 401, like a known one", t_digest_unknown_anonymous),
     ("tag: create with expected_version null", t_tag_create),
     ("tag: create when it exists is 409 conflict naming the current version", t_tag_create_exists),

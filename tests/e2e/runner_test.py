@@ -275,11 +275,13 @@ def t_setup():
     W.ci = Signer(W.R.tmp, "ci")
     W.runner_key = Signer(W.R.tmp, "runner")
     W.rogue_key = Signer(W.R.tmp, "rogue")
-    for signer, principal, ns in ((W.ci, "ci@team-a", A),
-                                  (W.runner_key, "runner@ops", A),
-                                  (W.rogue_key, "rogue@ops", "team-b")):
+    # Keys have a purpose: the runner's (and the rogue's) sign verdicts.
+    for signer, principal, ns, purpose in ((W.ci, "ci@team-a", A, "config"),
+                                           (W.runner_key, "runner@ops", A, "verdict"),
+                                           (W.rogue_key, "rogue@ops", "team-b", "verdict")):
         r = W.S.request("POST", "/v1/keys", token=W.admin, body={
-            "public_key": signer.public_pem, "principal": principal, "namespaces": [ns]})
+            "public_key": signer.public_pem, "principal": principal, "namespaces": [ns],
+            "purpose": purpose})
         status(r, 201, "register %s" % principal)
     W.tiny, W.medium, W.slow = suite_files()
     n = [0]

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "common/keyset.h"
 #include "registry/store/jobs.h"
 #include "registry/svc/jobs.h"
 #include "registry/svc/signers.h"
@@ -23,14 +24,39 @@
 	"sha256:0123456789abcdef0123456789abcdef"                              \
 	"0123456789abcdef0123456789abcdef"
 
+/* The runner's key, registered for verdicts (the fixture's signs
+ * configs). */
+static struct optreg_key *runner_signer;
+
 static int jobs_setup(void **state)
 {
-	if (fixture_setup(state))
-		return -1;
-	return fixture_scalar("UPDATE signing_keys SET namespaces ="
-			      " '{team,j-*}'") == 1
-		       ? 0
-		       : -1;
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf pem = OPTREG_BUF_INIT;
+	json_t *out = NULL, *ns = json_pack("[s, s]", "team", "j-*");
+	int rc = -1;
+
+	if (fixture_setup(state) ||
+	    fixture_scalar("UPDATE signing_keys SET namespaces ="
+			   " '{team,j-*}'") != 1)
+		goto out;
+	if (optreg_key_generate(&runner_signer, &errs) == 0 &&
+	    optreg_key_public_pem(runner_signer, &pem) == 0 &&
+	    optreg_signers_add(&fixture_reg, &fixture_who, pem.data, "runner",
+			       ns, OPTREG_KEY_PURPOSE_VERDICT, &out,
+			       &errs) == 0)
+		rc = 0;
+out:
+	json_decref(out);
+	json_decref(ns);
+	optreg_buf_release(&pem);
+	optreg_errors_release(&errs);
+	return rc;
+}
+
+static int jobs_teardown(void **state)
+{
+	optreg_key_free(runner_signer);
+	return fixture_teardown(state);
 }
 
 /* Submits ns/cfg and leases its job; the job (a new object). */
@@ -223,7 +249,7 @@ static void test_expired_leases_and_attempts(void **state)
 		assert_int_equal(post(id, lease_token(job),
 				      OPTREG_VERDICT_PAYLOAD_TYPE,
 				      payload(id, "x", "ref-v1", "pass"),
-				      fixture_signer, &created, &out, &errs),
+				      runner_signer, &created, &out, &errs),
 				 OPTREG_ECONFLICT);
 		assert_string_equal(errs.items[0].rule, "lease_lost");
 		optreg_errors_release(&errs);
@@ -259,7 +285,7 @@ static void test_verdict_once(void **state)
 	long long verdicts = fixture_count("verdicts");
 	assert_int_equal(post(id, lease_token(job), OPTREG_VERDICT_PAYLOAD_TYPE,
 			      payload(id, digest, OPTREG_DEFAULT_SUITE, "pass"),
-			      fixture_signer, &created, &out, &errs),
+			      runner_signer, &created, &out, &errs),
 			 0);
 	assert_true(created);
 	assert_string_equal(
@@ -278,7 +304,7 @@ static void test_verdict_once(void **state)
 	 * recorded verdict, nothing new, even without the lease. */
 	assert_int_equal(post(id, "gone", OPTREG_VERDICT_PAYLOAD_TYPE,
 			      payload(id, digest, OPTREG_DEFAULT_SUITE, "pass"),
-			      fixture_signer, &created, &out, &errs),
+			      runner_signer, &created, &out, &errs),
 			 0);
 	assert_false(created);
 	assert_non_null(out);
@@ -286,7 +312,7 @@ static void test_verdict_once(void **state)
 	/* A different one: a conflict. */
 	assert_int_equal(post(id, lease_token(job), OPTREG_VERDICT_PAYLOAD_TYPE,
 			      payload(id, digest, OPTREG_DEFAULT_SUITE, "fail"),
-			      fixture_signer, &created, &out, &errs),
+			      runner_signer, &created, &out, &errs),
 			 OPTREG_ECONFLICT);
 	assert_false(created);
 	assert_null(out);
@@ -358,9 +384,9 @@ static struct optreg_key *registered_key(const char *ns, bool revoke)
 
 	assert_int_equal(optreg_key_generate(&k, &errs), 0);
 	assert_int_equal(optreg_key_public_pem(k, &pem), 0);
-	assert_int_equal(optreg_signers_add(&fixture_reg, &fixture_who,
-					    pem.data, "runner", nss, &out,
-					    &errs),
+	assert_int_equal(optreg_signers_add(
+				 &fixture_reg, &fixture_who, pem.data, "runner",
+				 nss, OPTREG_KEY_PURPOSE_VERDICT, &out, &errs),
 			 0);
 	json_decref(out);
 	optreg_key_id(k, keyid);
@@ -390,30 +416,33 @@ static void test_verdict_refusals(void **state)
 	assert_int_equal(optreg_key_generate(&stranger, &errs), 0);
 
 	refused(job, 999999, tok, T, payload(999999, digest, S, "pass"),
-		fixture_signer, OPTREG_ENOTFOUND, "not_found", NULL);
+		runner_signer, OPTREG_ENOTFOUND, "not_found", NULL);
 	refused(job, id, "wrong", T, payload(id, digest, S, "pass"),
-		fixture_signer, OPTREG_ECONFLICT, "lease_lost", "lease_token");
+		runner_signer, OPTREG_ECONFLICT, "lease_lost", "lease_token");
 	refused(job, id, tok, OPTREG_CONFIG_PAYLOAD_TYPE,
-		payload(id, digest, S, "pass"), fixture_signer, OPTREG_EINVAL,
+		payload(id, digest, S, "pass"), runner_signer, OPTREG_EINVAL,
 		"payload_type", "payloadType");
-	refused(job, id, tok, T, NULL, fixture_signer, OPTREG_EINVAL, "syntax",
+	refused(job, id, tok, T, NULL, runner_signer, OPTREG_EINVAL, "syntax",
 		"payload");
 	refused(job, id, tok, T, payload(id + 1, digest, S, "pass"),
-		fixture_signer, OPTREG_EINVAL, "mismatch", "job_id");
+		runner_signer, OPTREG_EINVAL, "mismatch", "job_id");
 	refused(job, id, tok, T, payload(id, "sha256:00", S, "pass"),
-		fixture_signer, OPTREG_EINVAL, "mismatch", "config_digest");
+		runner_signer, OPTREG_EINVAL, "mismatch", "config_digest");
 	refused(job, id, tok, T, payload(id, digest, "other-suite", "pass"),
-		fixture_signer, OPTREG_EINVAL, "mismatch", "suite");
-	refused(job, id, tok, T, payload(id, digest, S, "maybe"),
-		fixture_signer, OPTREG_EINVAL, "enum", "result");
+		runner_signer, OPTREG_EINVAL, "mismatch", "suite");
+	refused(job, id, tok, T, payload(id, digest, S, "maybe"), runner_signer,
+		OPTREG_EINVAL, "enum", "result");
 	json_t *pl = payload(id, digest, S, "pass");
 	json_object_set_new(pl, "suite_digest", json_string("md5:x"));
-	refused(job, id, tok, T, pl, fixture_signer, OPTREG_EINVAL, "type",
+	refused(job, id, tok, T, pl, runner_signer, OPTREG_EINVAL, "type",
 		"suite_digest");
 	refused(job, id, tok, T, payload(id, digest, S, "pass"), NULL,
 		OPTREG_EDENIED, "threshold", "signatures");
 	refused(job, id, tok, T, payload(id, digest, S, "pass"), stranger,
 		OPTREG_EDENIED, "unknown_key", "signatures[0]");
+	/* The config key that signed the config may not sign its verdict. */
+	refused(job, id, tok, T, payload(id, digest, S, "pass"), fixture_signer,
+		OPTREG_EDENIED, "key_purpose", "signatures[0]");
 	struct optreg_key *elsewhere = registered_key("team", false);
 	refused(job, id, tok, T, payload(id, digest, S, "pass"), elsewhere,
 		OPTREG_EDENIED, "key_not_allowed", "signatures[0]");
@@ -427,7 +456,7 @@ static void test_verdict_refusals(void **state)
 	bool created = false;
 	json_t *out = NULL;
 	assert_int_equal(post(id, tok, T, payload(id, digest, S, "warn"),
-			      fixture_signer, &created, &out, &errs),
+			      runner_signer, &created, &out, &errs),
 			 0);
 	assert_true(created);
 	json_decref(out);
@@ -471,5 +500,5 @@ int main(void)
 	};
 
 	return cmocka_run_group_tests_name("jobs", tests, jobs_setup,
-					   fixture_teardown);
+					   jobs_teardown);
 }

@@ -48,7 +48,8 @@ static void test_add_get_list(void **state)
 	long long events = fixture_count("audit_events");
 	new_pem(&pem, false, keyid);
 	assert_int_equal(optreg_signers_add(&fixture_reg, &fixture_who,
-					    pem.data, "bob", ns, &out, &errs),
+					    pem.data, "bob", ns, NULL, &out,
+					    &errs),
 			 0);
 	assert_string_equal(json_string_value(json_object_get(out, "keyid")),
 			    keyid);
@@ -59,6 +60,9 @@ static void test_add_get_list(void **state)
 		"admin@test");
 	assert_true(json_equal(json_object_get(out, "namespaces"), ns));
 	assert_null(json_string_value(json_object_get(out, "revoked_at")));
+	/* No purpose given: a config key. */
+	assert_string_equal(json_string_value(json_object_get(out, "purpose")),
+			    "config");
 	json_decref(out);
 	assert_int_equal(fixture_count("audit_events"), events + 1);
 	assert_int_equal(fixture_scalar("SELECT count(*) FROM audit_events "
@@ -104,7 +108,8 @@ static void add_refused(const char *pem, json_t *namespaces, int code,
 	long long events = fixture_count("audit_events");
 
 	assert_int_equal(optreg_signers_add(&fixture_reg, &fixture_who, pem,
-					    "bob", namespaces, &out, &errs),
+					    "bob", namespaces, NULL, &out,
+					    &errs),
 			 code);
 	assert_null(out);
 	assert_true(errs.len >= 1);
@@ -115,6 +120,56 @@ static void add_refused(const char *pem, json_t *namespaces, int code,
 	assert_int_equal(fixture_count("signing_keys"), keys);
 	assert_int_equal(fixture_count("audit_events"), events);
 	optreg_errors_release(&errs);
+}
+
+/* A verdict key; a purpose that is neither; a principal with control
+ * characters: refused, nothing written. */
+static void test_purpose_and_principal(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf pem = OPTREG_BUF_INIT;
+	char keyid[OPTREG_KEYID_LEN + 1];
+	json_t *out = NULL, *ns = json_pack("[s]", "team");
+	const char *bad_principals[] = {"evil\nadmin", "esc\x1b[2J",
+					"rtl\xe2\x80\xae", "", "\xff"};
+
+	(void)state;
+	new_pem(&pem, false, keyid);
+	long long keys = fixture_count("signing_keys");
+	long long events = fixture_count("audit_events");
+	assert_int_equal(optreg_signers_add(&fixture_reg, &fixture_who,
+					    pem.data, "bob", ns, "both", &out,
+					    &errs),
+			 OPTREG_EINVAL);
+	assert_string_equal(errs.items[0].rule, "enum");
+	assert_string_equal(errs.items[0].path, "purpose");
+	optreg_errors_release(&errs);
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_equal(optreg_signers_add(&fixture_reg, &fixture_who,
+						    pem.data, bad_principals[i],
+						    ns, "verdict", &out, &errs),
+				 OPTREG_EINVAL);
+		assert_string_equal(errs.items[0].rule, "principal");
+		assert_string_equal(errs.items[0].path, "principal");
+		optreg_errors_release(&errs);
+	}
+	assert_int_equal(fixture_count("signing_keys"), keys);
+	assert_int_equal(fixture_count("audit_events"), events);
+
+	assert_int_equal(optreg_signers_add(&fixture_reg, &fixture_who,
+					    pem.data, "runner@ops", ns,
+					    "verdict", &out, &errs),
+			 0);
+	assert_string_equal(json_string_value(json_object_get(out, "purpose")),
+			    "verdict");
+	json_decref(out);
+	assert_int_equal(fixture_scalar("SELECT count(*) FROM audit_events "
+					"WHERE action = 'key.added' AND "
+					"event::jsonb->'details'->>'purpose' = "
+					"'verdict'"),
+			 1);
+	json_decref(ns);
+	optreg_buf_release(&pem);
 }
 
 static void test_add_refusals(void **state)
@@ -192,7 +247,8 @@ static void test_revoke(void **state)
 	(void)state;
 	new_pem(&pem, false, keyid);
 	assert_int_equal(optreg_signers_add(&fixture_reg, &fixture_who,
-					    pem.data, "carol", ns, &out, &errs),
+					    pem.data, "carol", ns, NULL, &out,
+					    &errs),
 			 0);
 	json_decref(out);
 	long long events = fixture_count("audit_events");
@@ -280,6 +336,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_get_list),
 		cmocka_unit_test(test_add_refusals),
+		cmocka_unit_test(test_purpose_and_principal),
 		cmocka_unit_test(test_get_not_found),
 		cmocka_unit_test(test_revoke),
 		cmocka_unit_test(test_registry_keys),

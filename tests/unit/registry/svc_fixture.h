@@ -93,7 +93,7 @@ static int fixture_setup(void **state)
 	if (rc == 0)
 		rc = optreg_key_public_pem(fixture_signer, &pem);
 	if (rc == 0)
-		rc = optreg_store_signers_add(c, pem.data, "alice", ns,
+		rc = optreg_store_signers_add(c, pem.data, "alice", ns, NULL,
 					      &fixture_who, &out, &errs);
 	optreg_pool_put(fixture_reg.db, c, rc == OPTREG_EUNAVAILABLE);
 	free(keypath);

@@ -140,6 +140,7 @@ static const struct {
 	{"pattern", optreg_name_check_pattern},
 	{"label_key", optreg_name_check_label_key},
 	{"label_value", optreg_name_check_label_value},
+	{"principal", optreg_name_check_principal},
 };
 #define NRULES (sizeof(rules) / sizeof(rules[0]))
 
@@ -303,6 +304,31 @@ static void test_message_shape(void **state)
 	optreg_errors_release(&errs);
 }
 
+/* What JSON case files cannot hold: invalid UTF-8, NULL; and the
+ * character classes the CLI escapes with. */
+static void test_principal_bytes(void **state)
+{
+	const char *bad[] = {
+		"a\xff", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+		NULL};
+	long cp;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		assert_int_equal(optreg_name_check_principal(bad[i], "p", NULL),
+				 OPTREG_EINVAL);
+	assert_int_equal(optreg_name_printable_len("\xc3\xa9x", 3, &cp), 2);
+	assert_int_equal(cp, 0xe9);
+	assert_int_equal(optreg_name_printable_len("\xc2\x9b", 2, &cp), 0);
+	assert_int_equal(cp, 0x9b);
+	assert_int_equal(optreg_name_printable_len("\xe2\x80\xae", 3, &cp), 0);
+	assert_int_equal(cp, 0x202e);
+	assert_int_equal(optreg_name_printable_len("\xe2\x80", 2, &cp), 0);
+	assert_int_equal(cp, -1);
+	assert_int_equal(optreg_name_printable_len("\x1b", 1, &cp), 0);
+	assert_int_equal(cp, 0x1b);
+}
+
 static void test_quote(void **state)
 {
 	struct optreg_buf b = OPTREG_BUF_INIT;
@@ -326,6 +352,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_principal_bytes),
 		cmocka_unit_test(test_agrees_with_old_copies),
 		cmocka_unit_test(test_message_shape),
 		cmocka_unit_test(test_quote),
