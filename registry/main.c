@@ -71,7 +71,11 @@ static const char usage_text[] =
 	"default 100\n"
 	"  --checkpoint-interval S ... or S seconds after the first unsigned "
 	"event,\n"
-	"                          default 10\n\n"
+	"                          default 10\n"
+	"  --lease-min-seconds S   shortest job lease or heartbeat a runner "
+	"may ask for,\n"
+	"                          1..3600, default 30 "
+	"(OPTREG_LEASE_MIN_SECONDS)\n\n"
 	"Exit status: 0 ok, 1 failure, 2 usage.\n";
 
 static int usage_error(const char *fmt, ...)
@@ -293,6 +297,7 @@ static int cmd_serve(const struct optreg_settings *o)
 	r.migrations_dir = optreg_migrations_dir();
 	r.anonymous_read = o->anonymous_read;
 	r.db_wait_ms = 2000;
+	r.lease_min_seconds = (int)o->lease_min_seconds;
 	if (optreg_db_open(&r.db, o->database, (int)o->pool) < 0) {
 		fprintf(stderr, "optreg-server: cannot open the database "
 				"pool\n");

@@ -22,6 +22,7 @@ struct registry {
 	int db_wait_ms; /* how long a request waits for a pooled connection */
 	struct optreg_registry_key key; /* signs receipts and checkpoints */
 	const char *audit_origin;	/* checkpoint origin line */
+	int lease_min_seconds; /* shortest lease a runner may ask for */
 };
 
 /* The routes optreg-server serves (api/routes.c: each resource's table of

@@ -114,13 +114,17 @@ static int load_file(struct optreg_settings *s, const char *path,
 		} else if (!strcmp(key, "checkpoint_interval")) {
 			rc = file_long(path, key, v, 1, 86400,
 				       &s->checkpoint_interval, errs);
+		} else if (!strcmp(key, "lease_min_seconds")) {
+			rc = file_long(path, key, v, 1, 3600,
+				       &s->lease_min_seconds, errs);
 		} else {
 			return settings_error(
 				errs, key,
 				"%s: unknown setting \"%s\"; settings are "
 				"database, listen, threads, pool, max_body, "
 				"anonymous_read, registry_key, audit_origin, "
-				"checkpoint_every, checkpoint_interval",
+				"checkpoint_every, checkpoint_interval, "
+				"lease_min_seconds",
 				path, key);
 		}
 		if (rc)
@@ -157,6 +161,12 @@ static int load_env(struct optreg_settings *s, struct optreg_errors *errs)
 		return settings_error(errs, "OPTREG_MAX_BODY",
 				      "OPTREG_MAX_BODY must be 1024..67108864 "
 				      "(got %s)",
+				      env);
+	if ((env = getenv("OPTREG_LEASE_MIN_SECONDS")) &&
+	    !parse_long(env, 1, 3600, &s->lease_min_seconds))
+		return settings_error(errs, "OPTREG_LEASE_MIN_SECONDS",
+				      "OPTREG_LEASE_MIN_SECONDS must be "
+				      "1..3600 (got %s)",
 				      env);
 	if ((env = getenv("OPTREG_ANONYMOUS_READ")))
 		s->anonymous_read = !strcmp(env, "1") || !strcmp(env, "true");
@@ -209,6 +219,9 @@ static int load_flags(struct optreg_settings *s, int argc, char **argv,
 		} else if (!strcmp(a, "--checkpoint-interval")) {
 			rc = flag_long(a, v, 1, 86400, "1..86400 seconds",
 				       &s->checkpoint_interval, errs);
+		} else if (!strcmp(a, "--lease-min-seconds")) {
+			rc = flag_long(a, v, 1, 3600, "1..3600 seconds",
+				       &s->lease_min_seconds, errs);
 		} else if (!strcmp(a, "--port-file")) {
 			s->port_file = v;
 		} else if (!strcmp(a, "--principal")) {
@@ -259,6 +272,7 @@ int optreg_settings_parse(struct optreg_settings *s, int argc, char **argv,
 	optreg_doc_init(&s->file);
 	s->checkpoint_every = 100;
 	s->checkpoint_interval = 10;
+	s->lease_min_seconds = 30;
 	s->threads = 4;
 	s->pool = 8;
 	s->max_body = 1 << 20;

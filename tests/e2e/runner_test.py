@@ -267,7 +267,8 @@ def canonical_cli(data):
 def t_setup():
     W.R = Registry().start()
     W.procs = []
-    W.S = W.R.server()
+    # Leases of 3 s below: under the server's 30 s default minimum.
+    W.S = W.R.server("--lease-min-seconds", "1")
     W.admin, _ = W.R.token("admin@ops", "admin")
     W.sub, _ = W.R.token("ci@team-a", "submitter", namespace=A)
     # Heartbeats and verdicts need the runner role on "*".
