@@ -209,7 +209,7 @@ def wait_verdicts(refs, timeout):
             assert b.proc.poll() is None, "runner exited %s:\n%s" % (
                 b.proc.returncode, b.text())
         time.sleep(0.5)
-    missing = [(n, listing(ns, n, v)["jobs"]) for ns, n, v in refs if n not in got]
+    missing = [(n, listing(ns, n, v).get("jobs")) for ns, n, v in refs if n not in got]
     raise AssertionError("no verdict in %ds for %r\nrunner logs:\n%s" % (
         timeout, missing, "\n".join(b.text() for b in W.runners)))
 
