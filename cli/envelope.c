@@ -8,12 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsonutil.h"
 #include "../common/verify.h"
 #include "cli.h"
 
 bool cli_is_envelope(const struct optreg_buf *in)
 {
-	json_t *root = json_loadb(in->data, in->len, JSON_DECODE_ANY, NULL);
+	/* The input may be a config, whose numbers are doubles (1e19 is a
+	 * 20-digit integer in canonical form). */
+	json_t *root = optreg_json_load_doubles(in->data, in->len,
+						JSON_DECODE_ANY, NULL);
 	bool yes = json_is_object(root) &&
 		   json_object_get(root, "payloadType") != NULL;
 

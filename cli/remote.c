@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../common/errcodes.h"
+#include "../common/jsonutil.h"
 #include "output.h"
 #include "remote.h"
 
@@ -219,8 +220,14 @@ json_t *cli_response_json(struct cli_remote *r,
 			  const struct optreg_http_resp *resp, size_t flags)
 {
 	json_error_t jerr;
-	json_t *root = json_loadb(resp->body.data, resp->body.len,
-				  flags | JSON_REJECT_DUPLICATES, &jerr);
+	/* Documents that carry a config (JSON_DECODE_INT_AS_REAL) go
+	 * through the one parser of JSON whose numbers are doubles. */
+	json_t *root =
+		flags & JSON_DECODE_INT_AS_REAL
+			? optreg_json_load_doubles(resp->body.data,
+						   resp->body.len, flags, &jerr)
+			: json_loadb(resp->body.data, resp->body.len,
+				     flags | JSON_REJECT_DUPLICATES, &jerr);
 
 	if (root && json_is_object(root))
 		return root;

@@ -61,8 +61,8 @@ static int envelope_of(const json_t *v, struct optreg_dsse *env)
 /* The envelope's payload as a JSON object (new reference), or NULL. */
 static json_t *payload_of(const struct optreg_dsse *env)
 {
-	json_t *p = json_loadb(env->payload.data, env->payload.len,
-			       JSON_REJECT_DUPLICATES, NULL);
+	json_t *p = optreg_json_load_doubles(env->payload.data,
+					     env->payload.len, 0, NULL);
 
 	if (json_is_object(p))
 		return p;
@@ -283,11 +283,87 @@ out:
 	return rc;
 }
 
+/* GETs the version document at `path`: it carries the config, whose
+ * numbers are doubles (JSON_DECODE_INT_AS_REAL). */
+static int get_version_doc(struct cli_remote *r, const char *path, json_t **doc)
+{
+	struct optreg_http_resp resp;
+	int rc;
+
+	*doc = NULL;
+	optreg_http_resp_init(&resp);
+	rc = cli_remote_request(r, "GET", path, NULL, &resp);
+	if (rc == 0 && resp.status != 200)
+		rc = cli_report_http_error(r, &resp, NULL, NULL);
+	if (rc == 0 &&
+	    !(*doc = cli_response_json(r, &resp, JSON_DECODE_INT_AS_REAL)))
+		rc = OPTREG_EXIT_UNAVAILABLE;
+	optreg_http_resp_release(&resp);
+	return rc;
+}
+
+/*
+ * The jobs of the version that have no verdict (queued, leased or
+ * abandoned), as a table on stdout: an abandoned job's last error is why
+ * no verdict will come. 0 or an exit status.
+ */
+static int print_jobs(const json_t *jobs)
+{
+	static const char *const head[] = {"JOB",      "SUITE",	  "STATE",
+					   "ATTEMPTS", "UPDATED", "LAST ERROR"};
+	enum {
+		NCOLS = 6
+	};
+	size_t n = json_array_size(jobs), rows = 0;
+	char **cells = optreg_xcalloc(n * NCOLS + 1, sizeof(*cells));
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const json_t *j = json_array_get(jobs, i);
+		const char *state = optreg_json_str(j, "state");
+		char **row = cells + rows * NCOLS;
+		long id = 0, attempts = 0, max = 0;
+
+		if (state && !strcmp(state, "done"))
+			continue;
+		cli_json_count(j, "id", &id);
+		cli_json_count(j, "attempts", &attempts);
+		cli_json_count(j, "max_attempts", &max);
+		row[0] = optreg_xasprintf("%ld", id);
+		row[1] = optreg_xstrdup(cli_cell(optreg_json_str(j, "suite")));
+		row[2] = optreg_xstrdup(cli_cell(state));
+		row[3] = optreg_xasprintf("%ld/%ld", attempts, max);
+		row[4] = optreg_xstrdup(
+			cli_cell(optreg_json_str(j, "updated_at")));
+		row[5] = optreg_xstrdup(
+			cli_cell(optreg_json_str(j, "last_error")));
+		rows++;
+	}
+	if (rows)
+		rc = cli_print_table(head, NCOLS, cells, rows);
+	for (size_t i = 0; i < rows * NCOLS; i++)
+		free(cells[i]);
+	free(cells);
+	return rc;
+}
+
+/* Whether some job of `jobs` is not done. */
+static bool has_pending(const json_t *jobs)
+{
+	for (size_t i = 0; i < json_array_size(jobs); i++) {
+		const char *s =
+			optreg_json_str(json_array_get(jobs, i), "state");
+		if (!s || strcmp(s, "done"))
+			return true;
+	}
+	return false;
+}
+
 static int list_verdicts(struct cli_remote *r, const struct cli_ref *ref,
 			 bool verify)
 {
 	struct optreg_buf path = OPTREG_BUF_INIT;
-	json_t *doc = NULL, *answer = NULL, *list;
+	json_t *doc = NULL, *answer = NULL, *list, *jobs;
 	long version = ref->version;
 	const char *digest = NULL;
 	char what[256];
@@ -302,7 +378,7 @@ static int list_verdicts(struct cli_remote *r, const struct cli_ref *ref,
 		} else {
 			optreg_buf_addf(&path, "/versions/%ld", ref->version);
 		}
-		rc = cli_remote_call(r, "GET", path.data, NULL, &doc);
+		rc = get_version_doc(r, path.data, &doc);
 		if (rc)
 			goto out;
 		digest = optreg_json_str(doc, "digest");
@@ -333,13 +409,20 @@ static int list_verdicts(struct cli_remote *r, const struct cli_ref *ref,
 		if (rc)
 			goto out;
 	}
-	if (r->json)
+	jobs = json_object_get(answer, "jobs");
+	if (r->json) {
 		rc = cli_print_json(answer);
-	else if (json_array_size(list))
-		rc = print_table(list);
-	else
-		fprintf(stderr, "optreg %s: %s has no verdicts yet\n", r->cmd,
-			what);
+	} else {
+		if (json_array_size(list))
+			rc = print_table(list);
+		else
+			fprintf(stderr, "optreg %s: %s has no verdicts yet\n",
+				r->cmd, what);
+		if (rc == 0 && json_array_size(list) && has_pending(jobs))
+			putchar('\n');
+		if (rc == 0)
+			rc = print_jobs(jobs);
+	}
 out:
 	json_decref(answer);
 	json_decref(doc);

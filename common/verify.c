@@ -11,6 +11,7 @@
 #include "../validator/config.h"
 #include "../validator/jcs.h"
 #include "base64.h"
+#include "jsonutil.h"
 #include "note.h"
 
 static const char *str(const json_t *o, const char *key)
@@ -631,10 +632,10 @@ static void verdict_registry(const json_t *p,
 			     const struct optreg_verdict_expect *w,
 			     struct optreg_errors *errs)
 {
-	const json_t *jid = json_object_get(p, "job_id");
 	const char *d = str(p, "config_digest"), *s = str(p, "suite");
+	long long got;
 
-	if (!json_is_integer(jid) || json_integer_value(jid) != w->job_id)
+	if (optreg_json_whole(p, "job_id", &got) < 0 || got != w->job_id)
 		FAIL(errs, "mismatch", "job_id",
 		     "must be %lld, the job posted to", w->job_id);
 	if (w->config_digest && (!d || strcmp(d, w->config_digest)))
@@ -684,7 +685,7 @@ static void verdict_client(const json_t *p,
 	if (count_of(p, "job_id", &job) < 0 || job != w->job_id)
 		FAIL(errs, "verdict", prefix,
 		     "payload.job_id: expected %lld, got %s", w->job_id,
-		     json_is_integer(json_object_get(p, "job_id"))
+		     json_is_number(json_object_get(p, "job_id"))
 			     ? "another job"
 			     : "nothing");
 	verdict_field(p, "suite", w->suite, prefix, errs);

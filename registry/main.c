@@ -103,7 +103,11 @@ static const char usage_text[] =
 	"  --denied-events N       write.denied events per principal per "
 	"window, default 10\n"
 	"  --denied-window S       ... the window in seconds, default 60; "
-	"then a summary\n\n"
+	"then a summary\n"
+	"  --lease-min-seconds S   shortest job lease or heartbeat a runner "
+	"may ask for,\n"
+	"                          1..3600, default 30 "
+	"(OPTREG_LEASE_MIN_SECONDS)\n\n"
 	"Exit status: 0 ok, 1 failure, 2 usage.\n";
 
 static int usage_error(const char *fmt, ...)
@@ -368,6 +372,7 @@ static int cmd_serve(const struct optreg_settings *o)
 	r.migrations_dir = optreg_migrations_dir();
 	r.anonymous_read = o->anonymous_read;
 	r.db_wait_ms = (int)o->db_wait_ms;
+	r.lease_min_seconds = (int)o->lease_min_seconds;
 	if (optreg_db_open(&r.db, o->database, (int)o->pool) < 0) {
 		fprintf(stderr, "optreg-server: cannot open the database "
 				"pool\n");

@@ -30,6 +30,7 @@ struct registry {
 	 * address; and the bounded record of refused writes (denials.h). */
 	struct optreg_ratelimit *auth_fails, *write_fails;
 	struct optreg_denials *denials;
+	int lease_min_seconds; /* shortest lease a runner may ask for */
 };
 
 /* The routes optreg-server serves (api/routes.c: each resource's table of

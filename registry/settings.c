@@ -171,6 +171,9 @@ static int load_file(struct optreg_settings *s, const char *path,
 		} else if (!strcmp(key, "denied_window")) {
 			rc = file_long(path, key, v, 1, 86400,
 				       &s->denied_window, errs);
+		} else if (!strcmp(key, "lease_min_seconds")) {
+			rc = file_long(path, key, v, 1, 3600,
+				       &s->lease_min_seconds, errs);
 		} else {
 			return settings_error(
 				errs, key,
@@ -182,7 +185,8 @@ static int load_file(struct optreg_settings *s, const char *path,
 				"db_idle_timeout_ms, db_wait_ms, "
 				"db_timeout_ms, "
 				"failure_burst, failure_rate, denied_events, "
-				"denied_window",
+				"denied_window, "
+				"lease_min_seconds",
 				path, key);
 		}
 		if (rc)
@@ -230,6 +234,12 @@ static int load_env(struct optreg_settings *s, struct optreg_errors *errs)
 					      db_ms_settings[i].env,
 					      db_ms_settings[i].lo, DB_MS_MAX,
 					      env);
+	if ((env = getenv("OPTREG_LEASE_MIN_SECONDS")) &&
+	    !parse_long(env, 1, 3600, &s->lease_min_seconds))
+		return settings_error(errs, "OPTREG_LEASE_MIN_SECONDS",
+				      "OPTREG_LEASE_MIN_SECONDS must be "
+				      "1..3600 (got %s)",
+				      env);
 	if ((env = getenv("OPTREG_ANONYMOUS_READ")))
 		s->anonymous_read = !strcmp(env, "1") || !strcmp(env, "true");
 	return 0;
@@ -313,6 +323,9 @@ static int load_flags(struct optreg_settings *s, int argc, char **argv,
 		} else if (!strcmp(a, "--denied-window")) {
 			rc = flag_long(a, v, 1, 86400, "1..86400 seconds",
 				       &s->denied_window, errs);
+		} else if (!strcmp(a, "--lease-min-seconds")) {
+			rc = flag_long(a, v, 1, 3600, "1..3600 seconds",
+				       &s->lease_min_seconds, errs);
 		} else if (!strcmp(a, "--port-file")) {
 			s->port_file = v;
 		} else if (!strcmp(a, "--principal")) {
@@ -366,6 +379,7 @@ int optreg_settings_parse(struct optreg_settings *s, int argc, char **argv,
 	optreg_doc_init(&s->file);
 	s->checkpoint_every = 100;
 	s->checkpoint_interval = 10;
+	s->lease_min_seconds = 30;
 	s->threads = 4;
 	s->pool = 8;
 	s->max_body = 1 << 20;

@@ -44,6 +44,10 @@ struct optreg_settings {
 	long db_timeout_ms; /* client-side bound of one borrow, 100..3600000,
 			       default statement timeout + 1000 */
 
+	/* Shortest job lease or heartbeat a runner may ask for, seconds:
+	 * 1..3600, default 30. */
+	long lease_min_seconds;
+
 	/* `token create`'s flags. */
 	const char *principal, *ns;
 	const char *roles[OPTREG_SETTINGS_MAX_ROLES];
@@ -64,8 +68,9 @@ struct optreg_settings {
  * Fills `s` from argv[1..argc) (flags and positional arguments), the
  * environment (OPTREG_DATABASE_URL, OPTREG_LISTEN, OPTREG_THREADS,
  * OPTREG_DB_POOL, OPTREG_MAX_BODY, OPTREG_ANONYMOUS_READ,
- * OPTREG_REGISTRY_KEY, OPTREG_AUDIT_ORIGIN, OPTREG_CONFIG, and the
- * database timeouts OPTREG_DB_STATEMENT_TIMEOUT_MS, OPTREG_DB_LOCK_TIMEOUT_MS,
+ * OPTREG_REGISTRY_KEY, OPTREG_AUDIT_ORIGIN, OPTREG_CONFIG,
+ * OPTREG_LEASE_MIN_SECONDS, and the database timeouts
+ * OPTREG_DB_STATEMENT_TIMEOUT_MS, OPTREG_DB_LOCK_TIMEOUT_MS,
  * OPTREG_DB_IDLE_TIMEOUT_MS, OPTREG_DB_WAIT_MS, OPTREG_DB_TIMEOUT_MS) and the
  * settings file, whose keys are the long flags with '_' for '-'. `s` is
  * initialized here; release it with optreg_settings_release() whatever this

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "../common/alloc.h"
+#include "../common/buf.h"
 #include "../common/error.h"
 #include "../common/jsonutil.h"
 #include "../common/path.h"
@@ -96,10 +97,12 @@ static int load_schedule(const json_t *js, struct optreg_schedule *s)
 		s->kind = OPTREG_SCHEDULE_INVERSE_SQRT;
 	else
 		return -1;
-	if ((w && !json_is_integer(w)) || (t && !json_is_integer(t)))
+	long long wv = 0, tv = 0;
+	if ((w && optreg_json_whole(js, "warmup_steps", &wv) < 0) ||
+	    (t && optreg_json_whole(js, "total_steps", &tv) < 0))
 		return -1;
-	s->warmup_steps = w ? (long)json_integer_value(w) : 0;
-	s->total_steps = t ? (long)json_integer_value(t) : 0;
+	s->warmup_steps = (long)wv;
+	s->total_steps = (long)tv;
 	s->min_lr = 0.0;
 	if (json_object_get(js, "min_lr") &&
 	    get_number(js, "min_lr", &s->min_lr) < 0)
@@ -167,6 +170,7 @@ static int load_steps(const json_t *steps, struct optreg_trace *t)
 int optreg_trace_load(const char *path, struct optreg_trace *t,
 		      struct optreg_buf *err)
 {
+	struct optreg_buf text = OPTREG_BUF_INIT;
 	json_error_t jerr;
 	json_t *root, *grads, *steps;
 	const char *fmt, *dtype, *base;
@@ -181,12 +185,19 @@ int optreg_trace_load(const char *path, struct optreg_trace *t,
 		blen -= 5;
 	t->name = optreg_xstrndup(base, blen);
 
-	root = json_load_file(path, JSON_DECODE_ANY, &jerr);
+	if (optreg_buf_read_file(&text, path) < 0) {
+		optreg_buf_addf(err, "%s: %s", path, strerror(errno));
+		optreg_buf_release(&text);
+		return OPTREG_EIO;
+	}
+	/* A trace is numbers that are doubles. */
+	root = optreg_json_load_doubles(text.data, text.len, JSON_DECODE_ANY,
+					&jerr);
+	optreg_buf_release(&text);
 	if (!root) {
 		optreg_buf_addf(err, "%s:%d:%d: %s", path, jerr.line,
 				jerr.column, jerr.text);
-		return jerr.line <= 0 && jerr.position == 0 ? OPTREG_EIO
-							    : OPTREG_EINVAL;
+		return OPTREG_EINVAL;
 	}
 	fmt = optreg_json_str(root, "format");
 	dtype = optreg_json_str(root, "dtype");

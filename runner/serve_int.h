@@ -12,12 +12,14 @@
 #include "../common/sign.h"
 #include "suite.h"
 
-#define LEASE_DEFAULT 300 /* seconds; the registry allows 1..3600 */
-#define LEASE_MAX     3600
-#define POLL_DEFAULT  5
-#define BACKOFF_MAX   60
-#define FETCH_TRIES   4 /* per GET while a job is held */
-#define POST_TRIES    6
+#define LEASE_DEFAULT                                                          \
+	300 /* seconds; the registry allows its minimum                        \
+	     (--lease-min-seconds, default 30) to 3600 */
+#define LEASE_MAX    3600
+#define POLL_DEFAULT 5
+#define BACKOFF_MAX  60
+#define FETCH_TRIES  4 /* per GET while a job is held */
+#define POST_TRIES   6
 
 /* Exit statuses: the `optreg` CLI's numbers where they mean the same. */
 enum {

@@ -8,9 +8,11 @@
 #include <stdbool.h>
 
 #include "doc_int.h"
+#include "../common/jsonutil.h"
 
-#define JSON_FLAGS                                                             \
-	(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL)
+/* optreg_json_load_doubles refuses duplicates and decodes every number as
+ * a double; a document may be any value at the top (checked later). */
+#define JSON_FLAGS JSON_DECODE_ANY
 
 /* ------------------------------------------------------------------------ */
 /* JSON */
@@ -60,7 +62,7 @@ int optreg_doc_load_json(struct optreg_doc *doc, const char *data, size_t len,
 	optreg_doc_release(doc);
 	doc->format = OPTREG_DOC_JSON;
 
-	root = json_loadb(data, len, JSON_FLAGS, &jerr);
+	root = optreg_json_load_doubles(data, len, JSON_FLAGS, &jerr);
 	if (!root) {
 		switch (json_error_code(&jerr)) {
 		case json_error_stack_overflow:

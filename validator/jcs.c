@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "../common/hash.h"
+#include "../common/jsonutil.h"
 
 /* Nesting limit for serialization: jansson's own parser limit. It keeps the
  * recursion bounded and stops on cyclic trees, which jansson allows. */
@@ -28,9 +29,10 @@
 /* Longest piece of source text quoted in an error message, in bytes. */
 #define SNIPPET_MAX 48
 
-#define PARSE_FLAGS                                                            \
-	(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL |  \
-	 JSON_ALLOW_NUL)
+/* On top of optreg_json_load_doubles (duplicates refused, every number a
+ * double): any value at the top, and NUL in strings (refused by name in
+ * serialization rather than as a syntax error). */
+#define PARSE_FLAGS (JSON_DECODE_ANY | JSON_ALLOW_NUL)
 
 /* ------------------------------------------------------------------ */
 /* UTF-8 */
@@ -713,7 +715,7 @@ int optreg_jcs_canonicalize(const char *json, size_t len,
 	json_t *root;
 	int ret;
 
-	root = json_loadb(json, len, PARSE_FLAGS, &jerr);
+	root = optreg_json_load_doubles(json, len, PARSE_FLAGS, &jerr);
 	if (!root) {
 		ret = parse_error(json, len, &jerr, errs ? errs : &local);
 		optreg_errors_release(&local);

@@ -11,8 +11,9 @@
 #include "../svc/jobs.h"
 #include "api.h"
 
-#define LEASE_DEFAULT 300
-#define LEASE_MAX     3600
+#define LEASE_DEFAULT	  300
+#define LEASE_MAX	  3600
+#define LEASE_MIN_DEFAULT 30 /* --lease-min-seconds */
 
 static const struct api_fail_as heartbeat_fail_as[] = {
 	{OPTREG_ECONFLICT, OPTREG_ELEASELOST, NULL, true},
@@ -42,19 +43,44 @@ static bool job_id_or_reply(struct api_call *call, long long *id)
 	return true;
 }
 
-/* Reads "lease_seconds" from the body (default LEASE_DEFAULT). */
+/*
+ * Reads "lease_seconds" from the body (default LEASE_DEFAULT, or the
+ * minimum when that is longer). A lease shorter than the server's minimum
+ * (--lease-min-seconds) is refused, not clamped: a runner that asked for 1 s
+ * would otherwise plan its heartbeats for a lease it does not have.
+ */
 static bool lease_seconds_or_reply(struct api_call *call, int *out)
 {
 	json_t *v = json_object_get(call->body, "lease_seconds");
+	int min = call->reg->lease_min_seconds > 0
+			  ? call->reg->lease_min_seconds
+			  : LEASE_MIN_DEFAULT;
+	struct optreg_error *e;
+	char got[32];
 
-	*out = LEASE_DEFAULT;
+	*out = LEASE_DEFAULT > min ? LEASE_DEFAULT : min;
 	if (!v)
 		return true;
-	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
 	    json_integer_value(v) > LEASE_MAX) {
-		api_problem(call, OPTREG_EBADREQUEST, NULL,
-			    "lease_seconds must be an integer from 1 to %d",
-			    LEASE_MAX);
+		if (json_is_integer(v))
+			snprintf(got, sizeof(got), "%lld",
+				 (long long)json_integer_value(v));
+		else
+			snprintf(got, sizeof(got), "a %s",
+				 optreg_json_type_name(v));
+		e = optreg_errors_add(&call->errs, OPTREG_EINVAL, "range",
+				      "lease_seconds",
+				      "must be a whole number of seconds from "
+				      "%d to %d, got %s",
+				      min, LEASE_MAX, got);
+		optreg_error_set_hint(e, "ask for a lease of at least the "
+					 "server's minimum and keep it alive "
+					 "with heartbeats");
+		api_problem(call, OPTREG_EBADREQUEST, &call->errs,
+			    "lease_seconds must be a whole number of seconds "
+			    "from %d to %d (got %s)",
+			    min, LEASE_MAX, got);
 		return false;
 	}
 	*out = (int)json_integer_value(v);
@@ -208,7 +234,7 @@ API_HANDLER(handle_verdicts)
 static void handle_verdicts(struct api_call *call)
 {
 	const char *const *p = call->req->params;
-	json_t *list = NULL;
+	json_t *list = NULL, *jobs = NULL;
 	int version;
 
 	if (!api_config_params_or_reply(call) ||
@@ -217,11 +243,17 @@ static void handle_verdicts(struct api_call *call)
 		return;
 	int rc = optreg_verdicts_list(call->reg, p[0], p[1], version, &list,
 				      &call->errs);
-	if (rc)
+	if (rc == 0)
+		rc = optreg_jobs_list(call->reg, p[0], p[1], version, &jobs,
+				      &call->errs);
+	if (rc) {
+		json_decref(list);
 		api_fail(call, rc, &call->errs);
-	else
+	} else {
 		optreg_http_json(call->req, 200,
-				 json_pack("{s:o}", "verdicts", list));
+				 json_pack("{s:o, s:o}", "verdicts", list,
+					   "jobs", jobs));
+	}
 }
 
 const struct optreg_http_route api_jobs_routes[] = {

@@ -4,6 +4,7 @@
  */
 #include "../cache.h"
 #include "../db.h"
+#include "../store/jobs.h"
 #include "api.h"
 
 API_HANDLER(handle_readyz)
@@ -95,4 +96,12 @@ void optreg_registry_metrics(struct optreg_buf *out, void *ctx)
 		"optreg_db_cut_total %llu\n",
 		optreg_db_stalled(r->db) ? 1 : 0, n.timeouts, n.unavailable,
 		n.cut);
+	/* Counted in memory where the job is abandoned: /metrics never
+	 * waits on PostgreSQL. */
+	optreg_buf_addf(out,
+			"# HELP optreg_jobs_abandoned_total Validation jobs "
+			"this server abandoned after their last attempt.\n"
+			"# TYPE optreg_jobs_abandoned_total counter\n"
+			"optreg_jobs_abandoned_total %llu\n",
+			optreg_store_jobs_abandoned_total());
 }

@@ -3,6 +3,7 @@
  */
 #include "jobs.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,16 +28,22 @@ static const char SQL_JOB_INSERT[] =
 	" WHERE n.name = $1 AND c.name = $2"
 	" ON CONFLICT DO NOTHING";
 
+/* An attempt is counted when its lease ends without a verdict, never when
+ * it is taken: the right-hand sides read the row as it was. */
 static const char SQL_JOBS_REQUEUE_EXPIRED[] =
-	"UPDATE jobs SET"
-	" state = CASE WHEN attempts >= max_attempts THEN 'failed'"
+	"UPDATE jobs SET attempts = attempts + 1,"
+	" state = CASE WHEN attempts + 1 >= max_attempts THEN 'abandoned'"
 	"              ELSE 'queued' END,"
+	" last_error = COALESCE(lease_error,"
+	"   'the lease of runner ' || COALESCE(lease_owner, '?')"
+	"   || ' expired without a verdict'),"
+	" lease_error = NULL,"
 	" lease_owner = NULL, lease_token_hash = NULL,"
 	" lease_expires_at = NULL, updated_at = now()"
 	" WHERE id IN (SELECT id FROM jobs WHERE state = 'leased'"
 	"              AND lease_expires_at < now()"
 	"              FOR UPDATE SKIP LOCKED)"
-	" RETURNING id, state, attempts";
+	" RETURNING id, state, attempts, last_error, max_attempts";
 
 static const char SQL_JOB_NEXT_QUEUED[] =
 	"SELECT j.id FROM jobs j"
@@ -47,7 +54,7 @@ static const char SQL_JOB_NEXT_QUEUED[] =
 	" ORDER BY j.id LIMIT 1 FOR UPDATE OF j SKIP LOCKED";
 
 static const char SQL_JOB_LEASE[] =
-	"UPDATE jobs j SET state = 'leased', attempts = attempts + 1,"
+	"UPDATE jobs j SET state = 'leased', lease_error = NULL,"
 	" lease_owner = $2, lease_token_hash = decode($3, 'hex'),"
 	" lease_expires_at = now() + ($4::int * interval '1 s'),"
 	" updated_at = now()"
@@ -56,7 +63,7 @@ static const char SQL_JOB_LEASE[] =
 	"   AND n.id = c.namespace_id AND v.config_id = j.config_id"
 	"   AND v.version = j.version"
 	" RETURNING j.id, n.name, c.name, j.version, v.digest, j.suite,"
-	"  j.attempts, "
+	"  j.attempts + 1, "
 	TS("j.lease_expires_at");
 
 static const char SQL_JOB_HEARTBEAT[] =
@@ -67,6 +74,25 @@ static const char SQL_JOB_HEARTBEAT[] =
 	"   AND lease_token_hash = decode($2, 'hex')"
 	" RETURNING "
 	TS("lease_expires_at");
+
+static const char SQL_JOB_EXISTS[] =
+	"SELECT 1 FROM jobs WHERE id = $1::bigint";
+
+/* Why the verdict posted under the current lease was refused: the job's
+ * last error once that lease ends. */
+static const char SQL_JOB_LEASE_ERROR[] =
+	"UPDATE jobs SET lease_error = $3, updated_at = now()"
+	" WHERE id = $1::bigint AND state = 'leased'"
+	"   AND lease_token_hash = decode($2, 'hex')";
+
+static const char SQL_JOBS_OF_VERSION[] =
+	"SELECT j.id, j.suite, j.state, j.attempts, j.max_attempts,"
+	"       j.last_error, "
+	TS("j.updated_at")
+	"  FROM jobs j JOIN configs c ON c.id = j.config_id"
+	"  JOIN namespaces n ON n.id = c.namespace_id"
+	" WHERE n.name = $1 AND c.name = $2 AND j.version = $3::int"
+	" ORDER BY j.id";
 
 static const char SQL_JOB_LEASE_STATE[] =
 	"SELECT j.state, j.lease_token_hash = decode($2, 'hex')"
@@ -109,6 +135,14 @@ static const char SQL_VERDICTS_LIST[] =
 	" ORDER BY d.created_at DESC";
 /* clang-format on */
 
+/* Jobs this process abandoned (for /metrics). */
+static atomic_ullong jobs_abandoned;
+
+unsigned long long optreg_store_jobs_abandoned_total(void)
+{
+	return atomic_load(&jobs_abandoned);
+}
+
 int optreg_store_jobs_create(PGconn *conn, const char *ns, const char *name,
 			     int version, const char *suite,
 			     struct optreg_errors *errs)
@@ -141,14 +175,27 @@ int optreg_store_jobs_requeue_expired(PGconn *conn,
 	if (rc)
 		return rc;
 	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		const char *state = PQgetvalue(res, i, 1);
+		int attempts = atoi(PQgetvalue(res, i, 2));
 		char target[32];
 		snprintf(target, sizeof(target), "job/%s",
 			 PQgetvalue(res, i, 0));
-		rc = optreg_audit_append(
-			conn, who, "job.expired", target,
-			json_pack("{s:s, s:i}", "now", PQgetvalue(res, i, 1),
-				  "attempts", atoi(PQgetvalue(res, i, 2))),
-			NULL, errs);
+		rc = optreg_audit_append(conn, who, "job.expired", target,
+					 json_pack("{s:s, s:i, s:s}", "now",
+						   state, "attempts", attempts,
+						   "last_error",
+						   PQgetvalue(res, i, 3)),
+					 NULL, errs);
+		if (rc == 0 && !strcmp(state, "abandoned")) {
+			rc = optreg_audit_append(
+				conn, who, "job.abandoned", target,
+				json_pack("{s:i, s:i, s:s}", "attempts",
+					  attempts, "max_attempts",
+					  atoi(PQgetvalue(res, i, 4)),
+					  "last_error", PQgetvalue(res, i, 3)),
+				NULL, errs);
+			atomic_fetch_add(&jobs_abandoned, 1);
+		}
 		(*requeued)++;
 	}
 	PQclear(res);
@@ -237,6 +284,23 @@ out:
 	return rc;
 }
 
+/* Whether job `id` exists; false with *rc set when the query failed. */
+static bool job_exists(PGconn *conn, long long id, struct optreg_errors *errs,
+		       int *rc)
+{
+	char ids[24];
+	const char *p[1] = {ids};
+	PGresult *res;
+	bool found;
+
+	snprintf(ids, sizeof(ids), "%lld", id);
+	*rc = optreg_sql_exec(conn, SQL_JOB_EXISTS, 1, p, PGRES_TUPLES_OK, &res,
+			      errs);
+	found = *rc == 0 && PQntuples(res) > 0;
+	PQclear(res);
+	return found;
+}
+
 int optreg_store_jobs_heartbeat(PGconn *conn, long long id, const char *token,
 				int lease_seconds, json_t **out,
 				struct optreg_errors *errs)
@@ -253,7 +317,13 @@ int optreg_store_jobs_heartbeat(PGconn *conn, long long id, const char *token,
 				 &res, errs);
 	if (rc)
 		return rc;
-	if (PQntuples(res) == 0) {
+	if (PQntuples(res) == 0 && !job_exists(conn, id, errs, &rc)) {
+		if (rc == 0) {
+			optreg_errors_add(errs, OPTREG_ENOTFOUND, "not_found",
+					  NULL, "job %lld not found", id);
+			rc = OPTREG_ENOTFOUND;
+		}
+	} else if (PQntuples(res) == 0) {
 		struct optreg_error *e = optreg_errors_add(
 			errs, OPTREG_ECONFLICT, "lease_lost", "lease_token",
 			"job %lld is not leased with this token (the lease "
@@ -281,6 +351,33 @@ static bool verdict_matches(json_t *v, long long id, const char *digest,
 				    errs) == 0;
 }
 
+/*
+ * Keeps why the verdict posted under the current lease (token hash `hash`)
+ * was refused: errs' items from `before` on. It becomes the job's
+ * last_error when the lease ends. Best effort, outside the refused
+ * transaction: a failure here leaves the lease's own error.
+ */
+static void note_refusal(PGconn *conn, const char *ids, const char *hash,
+			 const struct optreg_errors *errs, size_t before)
+{
+	struct optreg_errors ignored = OPTREG_ERRORS_INIT;
+	struct optreg_buf why = OPTREG_BUF_INIT;
+	PGresult *res = NULL;
+
+	optreg_buf_adds(&why, "the verdict was refused:");
+	for (size_t i = before; i < errs->len && why.len < 2000; i++)
+		optreg_buf_addf(&why, "%s %s%s%s", i > before ? ";" : "",
+				errs->items[i].path ? errs->items[i].path : "",
+				errs->items[i].path ? ": " : "",
+				errs->items[i].message);
+	const char *p[3] = {ids, hash, why.data};
+	optreg_sql_exec(conn, SQL_JOB_LEASE_ERROR, 3, p, PGRES_COMMAND_OK, &res,
+			&ignored);
+	PQclear(res);
+	optreg_buf_release(&why);
+	optreg_errors_release(&ignored);
+}
+
 int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
 			      const struct optreg_dsse *env,
 			      const char *envelope_canon,
@@ -293,6 +390,8 @@ int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
 	const char **valid = NULL;
 	PGresult *res = NULL;
 	json_t *payload = NULL;
+	size_t before = errs->len;
+	bool refused = false;
 	int rc;
 
 	*created = false;
@@ -349,16 +448,20 @@ int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
 				  "payloadType", "must be \"%s\"",
 				  OPTREG_VERDICT_PAYLOAD_TYPE);
 		rc = OPTREG_EINVAL;
+		refused = true;
 		goto done;
 	}
-	payload = json_loadb(env->payload.data, env->payload.len,
-			     JSON_REJECT_DUPLICATES, NULL);
+	/* A verdict's metrics are doubles: a loss of 1e19 is written
+	 * 10000000000000000000 in RFC 8785 form. */
+	payload = optreg_json_load_doubles(env->payload.data, env->payload.len,
+					   0, NULL);
 	if (!json_is_object(payload) ||
 	    !verdict_matches(payload, id, digest, suite, errs)) {
 		if (!json_is_object(payload))
 			optreg_errors_add(errs, OPTREG_EINVAL, "syntax",
 					  "payload", "must be a JSON object");
 		rc = OPTREG_EINVAL;
+		refused = true;
 		goto done;
 	}
 	valid = optreg_xcalloc(env->nsigs + 1, sizeof(*valid));
@@ -373,8 +476,10 @@ int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
 				  ns);
 		rc = OPTREG_EDENIED;
 	}
-	if (rc)
+	if (rc) {
+		refused = rc == OPTREG_EINVAL || rc == OPTREG_EDENIED;
 		goto done;
+	}
 	const char *result = optreg_json_str(payload, "result");
 	const char *sd = optreg_json_str(payload, "suite_digest");
 	char vs[16];
@@ -420,6 +525,8 @@ done:
 		rc = optreg_sql_commit(conn, errs);
 	else
 		optreg_sql_rollback(conn);
+	if (refused)
+		note_refusal(conn, ids, hash, errs, before);
 	free(valid);
 	json_decref(payload);
 	return rc;
@@ -468,6 +575,39 @@ int optreg_store_verdicts_list(PGconn *conn, const char *ns, const char *name,
 				  PQgetvalue(res, i, 6), "envelope",
 				  json_loads(PQgetvalue(res, i, 7), 0, NULL)));
 	}
+	PQclear(res);
+	return 0;
+}
+
+int optreg_store_jobs_list(PGconn *conn, const char *ns, const char *name,
+			   int version, json_t **out,
+			   struct optreg_errors *errs)
+{
+	char vs[16];
+	const char *p[3] = {ns, name, vs};
+	PGresult *res;
+
+	*out = NULL;
+	snprintf(vs, sizeof(vs), "%d", version);
+	int rc = optreg_sql_exec(conn, SQL_JOBS_OF_VERSION, 3, p,
+				 PGRES_TUPLES_OK, &res, errs);
+	if (rc)
+		return rc;
+	*out = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(
+			*out,
+			json_pack("{s:I, s:s, s:s, s:i, s:i, s:o, s:s}", "id",
+				  (json_int_t)strtoll(PQgetvalue(res, i, 0),
+						      NULL, 10),
+				  "suite", PQgetvalue(res, i, 1), "state",
+				  PQgetvalue(res, i, 2), "attempts",
+				  atoi(PQgetvalue(res, i, 3)), "max_attempts",
+				  atoi(PQgetvalue(res, i, 4)), "last_error",
+				  PQgetisnull(res, i, 5)
+					  ? json_null()
+					  : json_string(PQgetvalue(res, i, 5)),
+				  "updated_at", PQgetvalue(res, i, 6)));
 	PQclear(res);
 	return 0;
 }

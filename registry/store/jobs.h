@@ -41,13 +41,20 @@ int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
 			    const struct optreg_audit_actor *who, json_t **job,
 			    struct optreg_errors *errs);
 
-/* Extends a lease; OPTREG_ECONFLICT (rule "lease_lost") when the token
- * does not hold the job's current lease. */
+/* Extends a lease; OPTREG_ENOTFOUND when there is no job `id`,
+ * OPTREG_ECONFLICT (rule "lease_lost") when the token does not hold the
+ * job's current lease. */
 int optreg_store_jobs_heartbeat(PGconn *conn, long long id, const char *token,
 				int lease_seconds, json_t **out,
 				struct optreg_errors *errs);
 
-/* Requeues expired leases (also done by every lease call). */
+/*
+ * Ends expired leases (also done by every lease call). Each counts one
+ * attempt; the job goes back to the queue, or is `abandoned` once it has
+ * used max_attempts, with last_error saying why the attempt ended (the
+ * refusal of a verdict posted under the lease, else the expiry). Audited
+ * as job.expired, and job.abandoned.
+ */
 int optreg_store_jobs_requeue_expired(PGconn *conn,
 				      const struct optreg_audit_actor *who,
 				      int *requeued,
@@ -58,7 +65,9 @@ int optreg_store_jobs_requeue_expired(PGconn *conn,
  * allowed for the job's namespace, its payload naming this job, the
  * version's digest and the job's suite. A repeat post of the same envelope
  * answers the recorded verdict (*created false); a different one after the
- * first is OPTREG_ECONFLICT. Signature problems are OPTREG_EDENIED.
+ * first is OPTREG_ECONFLICT. Signature problems are OPTREG_EDENIED. A
+ * refused verdict (OPTREG_EINVAL, OPTREG_EDENIED) posted under the current
+ * lease is kept as the lease's error: the job's last_error when it ends.
  */
 int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
 			      const struct optreg_dsse *env,
@@ -66,6 +75,16 @@ int optreg_store_jobs_verdict(PGconn *conn, long long id, const char *token,
 			      const struct optreg_audit_actor *who,
 			      bool *created, json_t **out,
 			      struct optreg_errors *errs);
+
+/* The jobs of a version (new array of {id, suite, state, attempts,
+ * max_attempts, last_error, updated_at}), oldest first; empty for an
+ * unknown version. */
+int optreg_store_jobs_list(PGconn *conn, const char *ns, const char *name,
+			   int version, json_t **out,
+			   struct optreg_errors *errs);
+
+/* Jobs this process has abandoned since it started (for /metrics). */
+unsigned long long optreg_store_jobs_abandoned_total(void);
 
 /* Verdicts of a version, newest first. */
 int optreg_store_verdicts_list(PGconn *conn, const char *ns, const char *name,

@@ -50,3 +50,11 @@ int optreg_verdicts_list(struct registry *reg, const char *ns, const char *name,
 		reg, c,
 		optreg_store_verdicts_list(c, ns, name, version, out, errs));
 }
+
+int optreg_jobs_list(struct registry *reg, const char *ns, const char *name,
+		     int version, json_t **out, struct optreg_errors *errs)
+{
+	*out = NULL;
+	OPTREG_SVC_RUN(reg, c,
+		       optreg_store_jobs_list(c, ns, name, version, out, errs));
+}

@@ -23,7 +23,8 @@ int optreg_jobs_lease(struct registry *reg,
 		      const char *runner, int lease_seconds, json_t **job,
 		      struct optreg_errors *errs);
 
-/* Extends a lease; OPTREG_ECONFLICT (rule "lease_lost"). */
+/* Extends a lease; OPTREG_ENOTFOUND (no such job), OPTREG_ECONFLICT
+ * (rule "lease_lost"). */
 int optreg_jobs_heartbeat(struct registry *reg, long long id, const char *token,
 			  int lease_seconds, json_t **out,
 			  struct optreg_errors *errs);
@@ -40,5 +41,10 @@ int optreg_jobs_verdict(struct registry *reg,
  * noun). */
 int optreg_verdicts_list(struct registry *reg, const char *ns, const char *name,
 			 int version, json_t **out, struct optreg_errors *errs);
+
+/* The jobs of version ns/name@version with their state (queued, leased,
+ * done, abandoned), attempts and last error: a new array. */
+int optreg_jobs_list(struct registry *reg, const char *ns, const char *name,
+		     int version, json_t **out, struct optreg_errors *errs);
 
 #endif

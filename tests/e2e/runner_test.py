@@ -267,7 +267,8 @@ def canonical_cli(data):
 def t_setup():
     W.R = Registry().start()
     W.procs = []
-    W.S = W.R.server()
+    # Leases of 3 s below: under the server's 30 s default minimum.
+    W.S = W.R.server("--lease-min-seconds", "1")
     W.admin, _ = W.R.token("admin@ops", "admin")
     W.sub, _ = W.R.token("ci@team-a", "submitter", namespace=A)
     # Heartbeats and verdicts need the runner role on "*".
@@ -359,7 +360,8 @@ def t_serve_once_records_verdict():
     assert W.runner_token not in err, "the bearer token is in the log"
     assert "lease_token" not in err, "the lease token is in the log"
     _, state, attempts, owner, _ = job_row("alpha")
-    eq((state, attempts, owner), ("done", 1, "runner-one"), "the job after the verdict")
+    # attempts counts leases that ended without a verdict: none here.
+    eq((state, attempts, owner), ("done", 0, "runner-one"), "the job after the verdict")
 
 
 def t_verdict_envelope():
@@ -457,7 +459,8 @@ def t_crash_and_takeover():
     r2 = Background("r2", "--suite", W.slow, "--lease-seconds", "3",
                     "--poll-seconds", "1")
     row = wait_job("beta", lambda row: row[3] == "r2", timeout=60)
-    eq((row[1], row[2]), ("leased", 2), "the job, leased again")
+    # One attempt counted: r1's lease, which expired.
+    eq((row[1], row[2]), ("leased", 1), "the job, leased again")
     # r2 holds the job past its first lease's expiry on heartbeats alone.
     first_expiry = lease_clock("beta")[0]
     deadline = time.time() + 30
@@ -482,7 +485,8 @@ def t_crash_and_takeover():
     vs = verdicts("beta")
     eq(len(vs), 1, "verdicts of beta@1")
     eq(json.loads(payload_of(vs[0]))["runner"], "r2", "the verdict's runner")
-    eq(job_row("beta")[1:3], ("done", 2), "the job after the verdict")
+    # r2's attempt 2 ended in a verdict: only r1's counts.
+    eq(job_row("beta")[1:3], ("done", 1), "the job after the verdict")
     assert audit("job.expired", "job/%d" % jid), "no job.expired event"
     eq([e["details"]["runner"] for e in audit("job.leased", "job/%d" % jid)], ["r1", "r2"],
        "job.leased events")
@@ -567,7 +571,8 @@ def t_lease_lost():
     assert any(h.get("status") == 409 for h in events(logs, "heartbeat")) or \
         j.get("status") == 409, logs
     eq(verdicts("epsilon"), [], "verdicts of epsilon@1")
-    eq(job_row("epsilon")[1:4], ("leased", 2, "thief"), "the job, the thief's")
+    # One attempt counted: r3's expired lease; the thief's is still held.
+    eq(job_row("epsilon")[1:4], ("leased", 1, "thief"), "the job, the thief's")
 
 
 def t_revoked_later_still_verifies():

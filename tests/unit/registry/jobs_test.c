@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "common/keyset.h"
+#include "common/jsonutil.h"
 #include "registry/store/jobs.h"
 #include "registry/svc/jobs.h"
 #include "registry/svc/signers.h"
@@ -199,10 +200,12 @@ static void test_lease_and_heartbeat(void **state)
 	assert_string_equal(errs.items[0].rule, "lease_lost");
 	assert_string_equal(errs.items[0].path, "lease_token");
 	optreg_errors_release(&errs);
+	/* An unknown job is not found, not a lost lease (issue 10). */
 	assert_int_equal(optreg_jobs_heartbeat(&fixture_reg, 999999,
 					       lease_token(job), 60, &out,
 					       &errs),
-			 OPTREG_ECONFLICT);
+			 OPTREG_ENOTFOUND);
+	assert_string_equal(errs.items[0].rule, "not_found");
 	optreg_errors_release(&errs);
 	/* Heartbeats are not audited. */
 	assert_int_equal(fixture_count("audit_events"), events);
@@ -257,17 +260,34 @@ static void test_expired_leases_and_attempts(void **state)
 		job = again;
 		expire(id);
 	}
-	/* Its attempts used (3), the expired job fails instead. */
+	/* Its attempts used (3), the expired job is abandoned instead,
+	 * with its last error, audited and counted (issue 10). */
+	unsigned long long abandoned = optreg_store_jobs_abandoned_total();
+	long long events = fixture_scalar("SELECT count(*) FROM audit_events"
+					  " WHERE action = 'job.abandoned'");
 	assert_int_equal(optreg_jobs_lease(&fixture_reg, &fixture_who, patterns,
 					   1, "runner-2", 60, &again, &errs),
 			 OPTREG_ENOTFOUND);
 	optreg_errors_release(&errs);
 	char *sql = optreg_xasprintf(
 		"SELECT count(*) FROM jobs WHERE id = %lld AND state = "
-		"'failed' AND attempts = 3",
+		"'abandoned' AND attempts = 3 AND last_error ="
+		" 'the lease of runner runner-2 expired without a verdict'",
 		id);
 	assert_int_equal(fixture_scalar(sql), 1);
 	free(sql);
+	assert_int_equal(fixture_scalar("SELECT count(*) FROM audit_events"
+					" WHERE action = 'job.abandoned'"),
+			 events + 1);
+	assert_true(optreg_store_jobs_abandoned_total() == abandoned + 1);
+	assert_int_equal(
+		optreg_jobs_list(&fixture_reg, "j-b", "cfg", 1, &out, &errs),
+		0);
+	assert_int_equal(json_array_size(out), 1);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(out, 0), "state")),
+			    "abandoned");
+	json_decref(out);
 	json_decref(job);
 }
 
@@ -464,6 +484,104 @@ static void test_verdict_refusals(void **state)
 	json_decref(job);
 }
 
+/* A verdict whose metrics are 1e19 (RFC 8785: a 20-digit integer), 1e-320,
+ * 1.7e308 and an integer beyond 2^63 is recorded, and reads back through
+ * the list as the same doubles (issue 10: it was refused as
+ * invalid_verdict). */
+static void test_verdict_wide_numbers(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	char digest[OPTREG_DIGEST_LEN + 1];
+	const double wide[] = {1e19,  1e-320, 1.7e308, 123456789012345678901.0,
+			       -1e20, 5e-324};
+	json_t *out = NULL, *list = NULL;
+	bool created = false;
+
+	(void)state;
+	json_t *job = submit_and_lease("j-w", digest);
+	long long id = job_id(job);
+	json_t *pl = payload(id, digest, OPTREG_DEFAULT_SUITE, "fail");
+	json_t *curve = json_array();
+	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
+		json_array_append_new(curve, json_real(wide[i]));
+	json_object_set_new(
+		pl, "metrics",
+		json_pack("{s:f, s:o}", "final_loss", 1e19, "curve", curve));
+	assert_int_equal(post(id, lease_token(job), OPTREG_VERDICT_PAYLOAD_TYPE,
+			      pl, fixture_signer, &created, &out, &errs),
+			 0);
+	assert_true(created);
+	json_decref(out);
+	assert_int_equal(optreg_verdicts_list(&fixture_reg, "j-w", "cfg", 1,
+					      &list, &errs),
+			 0);
+	assert_int_equal(json_array_size(list), 1);
+	const json_t *ej = json_object_get(json_array_get(list, 0), "envelope");
+	char *text = json_dumps(ej, JSON_COMPACT);
+	struct optreg_dsse env;
+	optreg_dsse_init(&env);
+	assert_int_equal(optreg_dsse_parse(&env, text, strlen(text), &errs), 0);
+	assert_non_null(strstr(env.payload.data, "10000000000000000000"));
+	json_t *back = optreg_json_load_doubles(env.payload.data,
+						env.payload.len, 0, NULL);
+	assert_non_null(back);
+	const json_t *m = json_object_get(back, "metrics");
+	assert_true(json_real_value(json_object_get(m, "final_loss")) == 1e19);
+	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
+		assert_true(json_real_value(json_array_get(
+				    json_object_get(m, "curve"), i)) ==
+			    wide[i]);
+	json_decref(back);
+	optreg_dsse_release(&env);
+	free(text);
+	json_decref(list);
+	json_decref(job);
+}
+
+/* Taking a lease counts no attempt: only its end without a verdict does
+ * (issue 10, item 6). A refused verdict becomes the job's last error once
+ * the lease ends. */
+static void test_attempts_counted_when_leases_end(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	char digest[OPTREG_DIGEST_LEN + 1];
+	const char *patterns[1] = {"j-f"};
+	json_t *out = NULL, *again = NULL;
+	bool created;
+	char *sql;
+
+	(void)state;
+	json_t *job = submit_and_lease("j-f", digest);
+	long long id = job_id(job);
+	sql = optreg_xasprintf("SELECT attempts FROM jobs WHERE id = %lld", id);
+	assert_int_equal(fixture_scalar(sql), 0);
+	/* A refused verdict: the lease holds, nothing is counted yet. */
+	assert_int_equal(post(id, lease_token(job), OPTREG_VERDICT_PAYLOAD_TYPE,
+			      payload(id, digest, "other-suite", "pass"),
+			      fixture_signer, &created, &out, &errs),
+			 OPTREG_EINVAL);
+	optreg_errors_release(&errs);
+	assert_int_equal(fixture_scalar(sql), 0);
+	expire(id);
+	assert_int_equal(optreg_jobs_lease(&fixture_reg, &fixture_who, patterns,
+					   1, "runner-2", 60, &again, &errs),
+			 0);
+	assert_int_equal(job_id(again), id);
+	assert_int_equal(json_integer_value(json_object_get(again, "attempt")),
+			 2);
+	assert_int_equal(fixture_scalar(sql), 1);
+	free(sql);
+	sql = optreg_xasprintf(
+		"SELECT count(*) FROM jobs WHERE id = %lld AND last_error LIKE"
+		" 'the verdict was refused: suite: must be %%'"
+		" AND lease_error IS NULL",
+		id);
+	assert_int_equal(fixture_scalar(sql), 1);
+	free(sql);
+	json_decref(again);
+	json_decref(job);
+}
+
 static void test_verdicts_list(void **state)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
@@ -497,6 +615,8 @@ int main(void)
 		cmocka_unit_test(test_verdict_once),
 		cmocka_unit_test(test_verdict_refusals),
 		cmocka_unit_test(test_verdicts_list),
+		cmocka_unit_test(test_verdict_wide_numbers),
+		cmocka_unit_test(test_attempts_counted_when_leases_end),
 	};
 
 	return cmocka_run_group_tests_name("jobs", tests, jobs_setup,

@@ -34,6 +34,7 @@ static const char *const env_names[] = {
 	"OPTREG_DB_IDLE_TIMEOUT_MS",
 	"OPTREG_DB_WAIT_MS",
 	"OPTREG_DB_TIMEOUT_MS",
+	"OPTREG_LEASE_MIN_SECONDS",
 };
 
 static char dir[] = "/tmp/optreg-settings-test.XXXXXX";
@@ -341,6 +342,51 @@ static void test_bad_environment(void **state)
 		     "OPTREG_THREADS", "OPTREG_THREADS must be 1..256");
 }
 
+/* The shortest lease a runner may ask for (issue 10): 30 s unless set by
+ * the file, the environment or the flag, in that order of precedence. */
+static void test_lease_min_seconds(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_settings s;
+
+	(void)state;
+	assert_int_equal(parse(&s, &errs, (const char *const[]){"serve", NULL}),
+			 0);
+	assert_int_equal(s.lease_min_seconds, 30);
+	optreg_settings_release(&s);
+	write_settings("lease_min_seconds: 60\n");
+	assert_int_equal(
+		parse(&s, &errs,
+		      (const char *const[]){"serve", "--config", file, NULL}),
+		0);
+	assert_int_equal(s.lease_min_seconds, 60);
+	optreg_settings_release(&s);
+	setenv("OPTREG_LEASE_MIN_SECONDS", "45", 1);
+	assert_int_equal(
+		parse(&s, &errs,
+		      (const char *const[]){"serve", "--config", file, NULL}),
+		0);
+	assert_int_equal(s.lease_min_seconds, 45);
+	optreg_settings_release(&s);
+	assert_int_equal(
+		parse(&s, &errs,
+		      (const char *const[]){"serve", "--config", file,
+					    "--lease-min-seconds", "1", NULL}),
+		0);
+	assert_int_equal(s.lease_min_seconds, 1);
+	optreg_settings_release(&s);
+	setenv("OPTREG_LEASE_MIN_SECONDS", "0", 1);
+	expect_usage((const char *const[]){"serve", NULL},
+		     "OPTREG_LEASE_MIN_SECONDS",
+		     "OPTREG_LEASE_MIN_SECONDS must be 1..3600 (got 0)");
+	unsetenv("OPTREG_LEASE_MIN_SECONDS");
+	expect_usage((const char *const[]){"serve", "--lease-min-seconds",
+					   "3601", NULL},
+		     "--lease-min-seconds",
+		     "--lease-min-seconds must be 1..3600 seconds (got 3601)");
+	optreg_errors_release(&errs);
+}
+
 static void test_bad_file(void **state)
 {
 	static const struct {
@@ -355,6 +401,8 @@ static void test_bad_file(void **state)
 		 "max_body must be an integer from 1024 to 67108864"},
 		{"checkpoint_interval: 0\n", "checkpoint_interval",
 		 "checkpoint_interval must be an integer from 1 to 86400"},
+		{"lease_min_seconds: 0\n", "lease_min_seconds",
+		 "lease_min_seconds must be an integer from 1 to 3600"},
 		{"anonymous_read: yes\n", "anonymous_read",
 		 "anonymous_read must be true or false"},
 		{"database: [1]\n", "database", "database must be a string"},
@@ -455,6 +503,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_environment, setup),
 		cmocka_unit_test_setup(test_bad_file, setup),
 		cmocka_unit_test_setup(test_db_timeouts, setup),
+		cmocka_unit_test_setup(test_lease_min_seconds, setup),
 	};
 
 	return cmocka_run_group_tests_name("settings", tests, group_setup,

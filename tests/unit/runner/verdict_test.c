@@ -19,6 +19,8 @@
 
 #include "common/buf.h"
 #include "common/dsse.h"
+#include "common/jsonutil.h"
+#include "common/verify.h"
 #include "common/sign.h"
 #include "runner/findings.h"
 #include "runner/verdict.h"
@@ -226,6 +228,73 @@ static void test_sign_replaces_unencodable(void **state)
 	optreg_errors_release(&errs);
 }
 
+/*
+ * Metrics of a run that diverged (1e19..1e21: 20- and 21-digit integers in
+ * RFC 8785 form), subnormals and the largest doubles survive the signed
+ * payload: read back with optreg_json_load_doubles they are the same
+ * doubles, and the registry's check of the payload accepts it (issue 10).
+ */
+static void test_sign_wide_numbers(void **state)
+{
+	const double wide[] = {1e19,
+			       9.3e18,
+			       1.2e21,
+			       1e-320,
+			       5e-324,
+			       1.7e308,
+			       1.7976931348623157e308,
+			       -1e20,
+			       18446744073709551616.0};
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_key *key = NULL;
+	struct optreg_dsse env;
+	json_t *v, *payload, *curve = json_array();
+	char *text = NULL;
+	int replaced = -1;
+
+	(void)state;
+	assert_int_equal(optreg_key_generate(&key, &errs), 0);
+	v = optreg_verdict_new(CONFIG_DIGEST, "ref-v1", SUITE_DIGEST, "cpu");
+	json_object_set_new(v, "result", json_string("fail"));
+	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
+		json_array_append_new(curve, json_real(wide[i]));
+	json_object_set_new(v, "metrics",
+			    json_pack("{s:f, s:o}", "max_loss", 4.61815e20,
+				      "curve", curve));
+	assert_int_equal(optreg_verdict_sign(v, 42, "host:1", key, &text,
+					     &replaced, &errs),
+			 0);
+	assert_int_equal(replaced, 0);
+	open_envelope(text, key, &env);
+	assert_non_null(strstr(env.payload.data, "461815000000000000000"));
+	assert_null(json_loadb(env.payload.data, env.payload.len, 0, NULL));
+	payload = optreg_json_load_doubles(env.payload.data, env.payload.len, 0,
+					   NULL);
+	assert_non_null(payload);
+	const json_t *m = json_object_get(payload, "metrics");
+	assert_true(json_real_value(json_object_get(m, "max_loss")) ==
+		    4.61815e20);
+	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
+		assert_true(json_real_value(json_array_get(
+				    json_object_get(m, "curve"), i)) ==
+			    wide[i]);
+	const struct optreg_verdict_expect want = {.job_id = 42,
+						   .config_digest =
+							   CONFIG_DIGEST,
+						   .suite = "ref-v1"};
+	assert_int_equal(optreg_verdict_check(payload, &want,
+					      OPTREG_VOICE_REGISTRY, NULL,
+					      &errs),
+			 0);
+
+	json_decref(payload);
+	optreg_dsse_release(&env);
+	free(text);
+	json_decref(v);
+	optreg_key_free(key);
+	optreg_errors_release(&errs);
+}
+
 static void test_sign_needs_private_key(void **state)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
@@ -260,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_sign_verifies),
 		cmocka_unit_test(test_sign_replaces_unencodable),
 		cmocka_unit_test(test_sign_needs_private_key),
+		cmocka_unit_test(test_sign_wide_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
