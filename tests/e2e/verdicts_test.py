@@ -233,13 +233,15 @@ def t_setup():
                         if f.endswith((".yaml", ".json")))
     W.bodies = [canonical(os.path.join(EXAMPLES, f)) for f in W.examples]
     nss = sorted({json.loads(b)["metadata"]["namespace"] for b in W.bodies} | {ORPHAN})
-    for signer, principal, allowed in ((W.ci, "ci@examples", nss),
-                                       (W.runner_key, "runner@ops",
-                                        [n for n in nss if n != ORPHAN]),
-                                       (W.rogue_key, "rogue@ops", ["elsewhere"])):
+    # Keys have a purpose: the CI key signs configs, the runners' verdicts
+    # (the rogue's too: it is refused for its namespaces, not its purpose).
+    for signer, principal, allowed, purpose in (
+            (W.ci, "ci@examples", nss, "config"),
+            (W.runner_key, "runner@ops", [n for n in nss if n != ORPHAN], "verdict"),
+            (W.rogue_key, "rogue@ops", ["elsewhere"], "verdict")):
         r = W.S.request("POST", "/v1/keys", token=W.admin, body={
             "public_key": signer.public_pem, "principal": principal,
-            "namespaces": allowed})
+            "namespaces": allowed, "purpose": purpose})
         status(r, 201, "register %s" % principal)
     W.suite = suite_file("quick", MLP_STEPS)
     W.tiny = suite_file("tiny", 0, fmnist=False, steps=20)
