@@ -508,7 +508,7 @@ static void test_verdict_wide_numbers(void **state)
 		pl, "metrics",
 		json_pack("{s:f, s:o}", "final_loss", 1e19, "curve", curve));
 	assert_int_equal(post(id, lease_token(job), OPTREG_VERDICT_PAYLOAD_TYPE,
-			      pl, fixture_signer, &created, &out, &errs),
+			      pl, runner_signer, &created, &out, &errs),
 			 0);
 	assert_true(created);
 	json_decref(out);
