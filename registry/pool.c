@@ -12,6 +12,16 @@
  * shut down (never closed: the fd stays the borrower's until it calls
  * PQfinish, after taking it out of the slot under the mutex, so the
  * watchdog cannot hit a reused descriptor).
+ *
+ * A borrow has two times: its deadline (the earlier of its own start +
+ * hold_ms and its request's deadline), where it is cut, and its stall
+ * time, its own start + two thirds of hold_ms: a borrow cut after that
+ * long without an answer is evidence that the database hangs, and marks
+ * the pool stalled. A request that queued long for a worker is cut at its
+ * deadline without that: its short borrow says nothing about the database,
+ * and must not make other requests fail at once. (Not the whole hold_ms:
+ * a request always starts a little before its borrow, so its deadline
+ * comes first and a hung database would never count as stalled.)
  */
 #include "pool.h"
 
@@ -27,11 +37,15 @@
 
 #include "../common/buf.h"
 #include "conninfo.h"
+#include "sql.h"
 
 /* After a failed connect, acquire answers NULL without trying for this
  * long: while PostgreSQL is down, a burst of requests costs one attempt. */
 #define DB_RETRY_HOLDOFF_MS 250
 #define WATCHDOG_TICK_MS    50
+/* A cut borrow that ran this share of hold_ms marks the pool stalled. */
+#define STALL_SHARE_NUM 2
+#define STALL_SHARE_DEN 3
 
 struct db_slot {
 	PGconn *conn; /* NULL: not connected (yet, or since a failure) */
@@ -39,10 +53,11 @@ struct db_slot {
 	/* Set by optreg_conninfo_notice, on the thread using `conn`. */
 	bool goodbye;
 	/* While borrowed with a connection: its socket, for the watchdog
-	 * (-1: none), the borrow's deadline (0: none), and whether the
-	 * watchdog cut it. */
+	 * (-1: none), the borrow's deadline (0: none), its stall time (a cut
+	 * from then on marks the pool stalled), and whether the watchdog cut
+	 * it. */
 	int fd;
-	int64_t deadline_ms;
+	int64_t deadline_ms, stall_at_ms;
 	bool cut;
 };
 
@@ -57,7 +72,8 @@ struct optreg_db {
 	struct optreg_db_counters counters;
 
 	struct optreg_db_limits limits;
-	/* Stalled: a borrow was cut; cleared by the next successful connect.
+	/* Stalled: a borrow was cut past its stall time (see the top);
+	 * cleared by the next successful connect.
 	 * `probing`: a borrower is connecting to find out. */
 	bool stalled, probing;
 	bool watchdog_on, watchdog_stop;
@@ -152,8 +168,12 @@ static void *watchdog_main(void *arg)
 			/* Wakes the libpq call blocked on it: it reads EOF. */
 			shutdown(s->fd, SHUT_RDWR);
 			s->cut = true;
-			db->stalled = true;
 			db->counters.cut++;
+			/* Only a borrow that waited most of its hold_ms is
+			 * evidence of a hung database; one cut early because
+			 * its request queued long is not. */
+			if (now >= s->stall_at_ms)
+				db->stalled = true;
 		}
 	}
 	pthread_mutex_unlock(&db->lock);
@@ -252,6 +272,7 @@ static void slot_return(struct optreg_db *db, struct db_slot *s, PGconn *conn)
 	s->busy = false;
 	s->fd = -1;
 	s->deadline_ms = 0;
+	s->stall_at_ms = 0;
 	s->cut = false;
 	db->busy--;
 	pthread_cond_signal(&db->freed);
@@ -290,13 +311,16 @@ int optreg_pool_forbid_end(void)
 	return n < 0 ? 0 : n;
 }
 
-/* Marks borrowed slot `s` as holding `conn` until `deadline_ms`. Called
- * with the lock held. */
-static void slot_arm(struct db_slot *s, PGconn *conn, int64_t deadline_ms)
+/* Marks borrowed slot `s` as holding `conn` until `deadline_ms`, for a
+ * borrow whose stall time is `stall_at_ms`. Called with the lock
+ * held. */
+static void slot_arm(struct db_slot *s, PGconn *conn, int64_t deadline_ms,
+		     int64_t stall_at_ms)
 {
 	s->conn = conn;
 	s->fd = PQsocket(conn);
 	s->deadline_ms = deadline_ms;
+	s->stall_at_ms = stall_at_ms;
 	s->cut = false;
 }
 
@@ -304,7 +328,7 @@ PGconn *optreg_pool_get(struct optreg_db *db, int timeout_ms)
 {
 	struct db_slot *s = NULL;
 	struct timespec deadline;
-	int64_t start = optreg_conninfo_now_ms(), until = 0;
+	int64_t start = optreg_conninfo_now_ms(), until = 0, stall_at = 0;
 	PGconn *conn;
 	bool may_connect, probe = false;
 
@@ -314,6 +338,8 @@ PGconn *optreg_pool_get(struct optreg_db *db, int timeout_ms)
 	}
 	if (db->limits.hold_ms > 0) {
 		until = start + db->limits.hold_ms;
+		stall_at = start + (int64_t)db->limits.hold_ms *
+					   STALL_SHARE_NUM / STALL_SHARE_DEN;
 		if (request_deadline_ms && request_deadline_ms < until)
 			until = request_deadline_ms;
 		if (until <= start) {
@@ -373,7 +399,7 @@ PGconn *optreg_pool_get(struct optreg_db *db, int timeout_ms)
 	may_connect = probe || optreg_conninfo_now_ms() >= db->retry_at_ms;
 	if (conn && !probe && conn_alive(conn, &s->goodbye)) {
 		/* conn_alive does not block: it only polls with timeout 0. */
-		slot_arm(s, conn, until);
+		slot_arm(s, conn, until, stall_at);
 		db->counters.acquired++;
 		pthread_mutex_unlock(&db->lock);
 		return conn;
@@ -398,7 +424,7 @@ PGconn *optreg_pool_get(struct optreg_db *db, int timeout_ms)
 	if (conn) {
 		db->stalled = false;
 		db->counters.acquired++;
-		slot_arm(s, conn, until);
+		slot_arm(s, conn, until, stall_at);
 		pthread_mutex_unlock(&db->lock);
 		return conn;
 	}
@@ -430,6 +456,11 @@ void optreg_pool_put(struct optreg_db *db, PGconn *conn, bool broken)
 	pthread_mutex_lock(&db->lock);
 	if (s->cut)
 		broken = true;
+	else if (broken && optreg_db_conn_timed_out(conn))
+		/* Only out of time on the server's side (statement_timeout,
+		 * lock_timeout): the session is sound, and the ROLLBACK
+		 * below is all it needs. */
+		broken = false;
 	pthread_mutex_unlock(&db->lock);
 	if (!broken)
 		broken = !conn_settle(conn);

@@ -36,9 +36,11 @@ int optreg_db_open(struct optreg_db **db, const char *conninfo, int size);
  * connection, connecting, and every statement until the connection is
  * returned) lasts at most `hold_ms`. Past it the pool's watchdog shuts the
  * connection's socket down, so the libpq call blocked on it fails at once
- * (the borrower sees a lost connection and answers 503), and the pool
- * counts the database as stalled: until a fresh connection succeeds, one
- * borrower at a time tries to connect and the others get NULL at once.
+ * (the borrower sees a lost connection and answers 503). When the borrow
+ * had itself waited two thirds of `hold_ms` or more (not one cut early by
+ * its request's deadline, see optreg_pool_request_begin), the pool counts
+ * the database as stalled: until a fresh connection succeeds, one borrower
+ * at a time tries to connect and the others get NULL at once.
  * `hold_ms` 0: no client-side bound (the default, for migrations and
  * tools).
  */
@@ -79,7 +81,8 @@ PGconn *optreg_pool_get(struct optreg_db *db, int timeout_ms);
  * `start_ms` + the limits' hold_ms (`start_ms` on the CLOCK_MONOTONIC
  * clock, in milliseconds: when the request arrived), so time spent queued
  * for a worker counts, and a request whose time is up gets NULL at once.
- * No effect without a hold_ms.
+ * A borrow cut at this deadline, before two thirds of its own hold_ms, does
+ * not count the database as stalled. No effect without a hold_ms.
  */
 void optreg_pool_request_begin(struct optreg_db *db, int64_t start_ms);
 void optreg_pool_request_end(void);
@@ -93,9 +96,10 @@ void optreg_pool_forbid_begin(void);
 int optreg_pool_forbid_end(void);
 
 /* Returns a connection. `broken` (e.g. after a connection-level error)
- * makes the pool reset it before its next use. A connection left inside a
- * transaction is rolled back; one left busy (results not read) is treated
- * as broken. NULL is a no-op. */
+ * makes the pool reset it before its next use, unless the last error on it
+ * was only a server-side timeout (optreg_db_conn_timed_out). A connection left
+ * inside a transaction is rolled back; one left busy (results not read) is
+ * treated as broken. NULL is a no-op. */
 void optreg_pool_put(struct optreg_db *db, PGconn *conn, bool broken);
 
 /* Pool gauges for /metrics: connections borrowed, connections open and not

@@ -1,7 +1,8 @@
 /*
  * registry/sql.c: running statements and mapping their failures: the one
  * place that decides what a PostgreSQL error means to optreg (a lost
- * connection is OPTREG_EUNAVAILABLE, anything else the caller's code).
+ * connection or a timeout is OPTREG_EUNAVAILABLE, anything else the
+ * caller's code).
  */
 #include "sql.h"
 
@@ -10,10 +11,22 @@
 
 #include "../common/buf.h"
 
+/* The connection whose last failure, on this thread, was only a server-side
+ * timeout (see optreg_db_conn_timed_out); NULL: none. */
+static _Thread_local const PGconn *timed_out;
+
+static bool is_timeout(const char *state)
+{
+	/* statement_timeout (57014, query_canceled) or lock_timeout
+	 * (55P03, lock_not_available). */
+	return !strcmp(state, "57014") || !strcmp(state, "55P03");
+}
+
 bool optreg_db_conn_failed(PGconn *conn, const PGresult *res)
 {
 	const char *state, *severity;
 
+	timed_out = NULL;
 	if (!res || (conn && PQstatus(conn) == CONNECTION_BAD))
 		return true;
 	switch (PQresultStatus(res)) {
@@ -31,16 +44,32 @@ bool optreg_db_conn_failed(PGconn *conn, const PGresult *res)
 	if (!strncmp(state, "08", 2) || !strcmp(state, "57P01") ||
 	    !strcmp(state, "57P02") || !strcmp(state, "57P03"))
 		return true;
-	/* Out of time: statement_timeout (57014, query_canceled) or
-	 * lock_timeout (55P03): the database cannot serve this now, which is
-	 * a 503 like a lost connection, not a 500. The pool then discards
-	 * the connection, which costs a reconnect and nothing else. */
-	if (!strcmp(state, "57014") || !strcmp(state, "55P03"))
-		return true;
 	/* Any FATAL ends the session (idle timeouts, a dropped database). */
 	severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
-	return severity &&
-	       (!strcmp(severity, "FATAL") || !strcmp(severity, "PANIC"));
+	if (severity &&
+	    (!strcmp(severity, "FATAL") || !strcmp(severity, "PANIC")))
+		return true;
+	/* Out of time: the database cannot serve this now, which is a 503
+	 * like a lost connection, not a 500; but the session itself is sound
+	 * (an ERROR, the server still answering), so the pool keeps the
+	 * connection and only rolls it back. The pool never cancels with
+	 * PQcancel: its watchdog shuts the socket down instead, which is a
+	 * lost connection above, so a 57014 here always comes from the
+	 * server's own timeout (or an operator's pg_cancel_backend). */
+	if (is_timeout(state)) {
+		if (conn && PQstatus(conn) == CONNECTION_OK)
+			timed_out = conn;
+		return true;
+	}
+	return false;
+}
+
+bool optreg_db_conn_timed_out(const PGconn *conn)
+{
+	bool yes = conn && timed_out == conn;
+
+	timed_out = NULL;
+	return yes;
 }
 
 int optreg_sql_check(PGconn *conn, const PGresult *res, ExecStatusType want,

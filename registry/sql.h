@@ -15,8 +15,16 @@
 
 /* True when the result's connection failed (not a SQL error), or the
  * statement ran out of time (statement_timeout or lock_timeout): the
- * caller releases the connection as broken and answers 503. */
+ * caller releases the connection as broken and answers 503. For a timeout
+ * the pool keeps the connection anyway (see optreg_db_conn_timed_out). */
 bool optreg_db_conn_failed(PGconn *conn, const PGresult *res);
+
+/* True when the last optreg_db_conn_failed on this thread was about `conn`
+ * and found only a server-side timeout (SQLSTATE 57014 or 55P03) on a
+ * connection still open: optreg_pool_put then keeps the connection even
+ * when released as broken. Each call forgets the answer: the next returns
+ * false until another timeout. */
+bool optreg_db_conn_timed_out(const PGconn *conn);
 
 /* 0 when `res` has status `want`; otherwise appends an error and returns
  * OPTREG_EUNAVAILABLE or OPTREG_EINTERNAL. Does not clear `res`. */

@@ -337,9 +337,85 @@ static void test_pool_limits_set_session_timeouts(void **state)
 	assert_string_equal(PQresultErrorField(res, PG_DIAG_SQLSTATE), "57014");
 	assert_true(optreg_db_conn_failed(c, res));
 	PQclear(res);
+	/* Released as broken, as callers do on a 503: a timeout leaves the
+	 * session sound, so the pool keeps the connection. */
+	int pid = PQbackendPID(c);
 	optreg_pool_put(db, c, true);
+	PGconn *again = optreg_pool_get(db, 1000);
+	assert_ptr_equal(again, c);
+	assert_int_equal(PQbackendPID(again), pid);
+
+	/* In a transaction, through optreg_sql_exec: 503, and the rollback
+	 * on release is all the connection needs. */
+	struct optreg_errors errs;
+	optreg_errors_init(&errs);
+	exec_ok(c, "BEGIN");
+	assert_int_equal(optreg_sql_exec(c, "SELECT * FROM pool_lock", 0, NULL,
+					 PGRES_TUPLES_OK, &res, &errs),
+			 OPTREG_EUNAVAILABLE);
+	assert_null(res);
+	optreg_errors_release(&errs);
+	optreg_pool_put(db, c, true);
+	again = optreg_pool_get(db, 1000);
+	assert_ptr_equal(again, c);
+	assert_int_equal(PQbackendPID(again), pid);
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_IDLE);
+	assert_query(c, "SELECT 1", "1");
+	/* The next release as broken, with no timeout since, discards. */
+	optreg_pool_put(db, c, true);
+
+	struct optreg_db_counters n;
+	optreg_db_counters_get(db, &n);
+	assert_int_equal(n.discarded, 1);
+	assert_int_equal(n.connects, 1);
 	exec_ok(other, "ROLLBACK");
 	PQfinish(other);
+	optreg_db_close(db);
+}
+
+/* A request that queued long for a worker has little of its hold_ms left:
+ * its borrow is cut at the request's deadline, but that says nothing about
+ * the database, so the pool is not marked stalled and the next borrower
+ * gets a connection as usual, not a probe or an immediate NULL. */
+static void test_pool_request_deadline_cut_does_not_stall(void **state)
+{
+	struct optreg_db_limits lim = {0, 0, 0, 600};
+	struct optreg_db_counters n;
+	struct optreg_db *db;
+
+	(void)state;
+	assert_int_equal(optreg_db_open(&db, conninfo, 2), 0);
+	optreg_db_set_limits(db, &lim);
+	PGconn *warm = optreg_pool_get(db, 1000); /* an open connection */
+	assert_non_null(warm);
+	optreg_pool_put(db, warm, false);
+
+	/* Queued 450 ms of its 600: the borrow ends 150 ms from now. */
+	optreg_pool_request_begin(db, now_ms() - 450);
+	PGconn *c = optreg_pool_get(db, 1000);
+	assert_non_null(c);
+	int64_t t0 = now_ms();
+	PGresult *res = PQexec(c, "SELECT pg_sleep(3)");
+	int64_t took = now_ms() - t0;
+	assert_true(took >= 100);
+	assert_true(took < 500); /* cut at the request's deadline */
+	assert_true(optreg_db_conn_failed(c, res));
+	PQclear(res);
+	assert_false(optreg_db_stalled(db));
+	optreg_pool_put(db, c, true);
+	optreg_pool_request_end();
+
+	/* Not stalled: borrowers get connections as usual. */
+	PGconn *a = optreg_pool_get(db, 1000);
+	PGconn *b = optreg_pool_get(db, 1000);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_query(b, "SELECT 1", "1");
+	optreg_pool_put(db, a, false);
+	optreg_pool_put(db, b, false);
+
+	optreg_db_counters_get(db, &n);
+	assert_int_equal(n.cut, 1);
 	optreg_db_close(db);
 }
 
@@ -447,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_pool_unreachable_fails_fast),
 		cmocka_unit_test(test_pool_limits_set_session_timeouts),
 		cmocka_unit_test(test_pool_watchdog_cuts_a_hung_borrow),
+		cmocka_unit_test(test_pool_request_deadline_cut_does_not_stall),
 		cmocka_unit_test(
 			test_pool_connect_to_a_silent_server_is_bounded),
 	};
