@@ -22,7 +22,10 @@
  * the connection, and MHD calls on_request once more, on the I/O thread,
  * which sends the answer. So a handler blocked on the database holds one
  * worker, never a connection's I/O thread, and /healthz answers at once
- * however many workers are waiting.
+ * however many workers are waiting. The queue is bounded (4 per worker +
+ * 64): a request that finds it full is answered 503 with Retry-After by
+ * the I/O thread, so a stalled database cannot pile up requests and their
+ * bodies in memory.
  *
  * Shutdown: optreg_http_serve waits in sigwait(), quiesces the daemon (no
  * new connections), marks responses "Connection: close", waits for the
@@ -68,6 +71,11 @@
  * it (with room for reading), else MHD answers 431 by itself. */
 #define HEADER_MEMORY  (32u << 10)
 #define REQUEST_ID_MAX 128
+/* The worker queue holds at most this many requests per worker thread,
+ * plus the extra (docs/operations.md); past it a request is answered 503
+ * at once. */
+#define HTTP_QUEUE_PER_WORKER 4
+#define HTTP_QUEUE_EXTRA      64
 
 struct http_server {
 	struct optreg_http_config cfg; /* with defaults applied */
@@ -85,7 +93,8 @@ struct http_server {
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
 	struct http_request *qhead, *qtail;
-	bool stopping; /* under qlock: no more queueing */
+	unsigned qlen, qmax; /* queued requests, and the most there may be */
+	bool stopping;	     /* under qlock: no more queueing */
 };
 
 enum http_kind {
@@ -430,16 +439,27 @@ static bool request_answer_here(struct http_request *r)
 	return false;
 }
 
-/* Suspends the connection and queues the request for a worker. False
- * when the workers are stopping: the caller answers itself. */
-static bool request_queue(struct http_request *r)
+/* What request_queue did. */
+enum queue_result {
+	QUEUED,
+	QUEUE_STOPPING, /* the workers are stopping */
+	QUEUE_FULL,	/* qmax requests wait already */
+};
+
+/* Suspends the connection and queues the request for a worker, unless the
+ * workers are stopping or the queue is full: then the caller answers. */
+static enum queue_result request_queue(struct http_request *r)
 {
 	struct http_server *srv = r->srv;
 
 	pthread_mutex_lock(&srv->qlock);
 	if (srv->stopping) {
 		pthread_mutex_unlock(&srv->qlock);
-		return false;
+		return QUEUE_STOPPING;
+	}
+	if (srv->qlen >= srv->qmax) {
+		pthread_mutex_unlock(&srv->qlock);
+		return QUEUE_FULL;
 	}
 	MHD_suspend_connection(r->conn);
 	r->queued = true;
@@ -449,9 +469,10 @@ static bool request_queue(struct http_request *r)
 	else
 		srv->qhead = r;
 	srv->qtail = r;
+	srv->qlen++;
 	pthread_cond_signal(&srv->qcond);
 	pthread_mutex_unlock(&srv->qlock);
-	return true;
+	return QUEUED;
 }
 
 static void answer_stopping(struct optreg_http_req *req)
@@ -460,6 +481,18 @@ static void answer_stopping(struct optreg_http_req *req)
 	optreg_http_set_header(req, "Connection", "close");
 	optreg_http_problem(req, 503, "unavailable", NULL,
 			    "the server is shutting down; retry shortly");
+}
+
+/* Every worker is busy and the queue is full (a hung database, or more
+ * load than the workers serve): refuse now rather than hold the request,
+ * and its body, in memory. */
+static void answer_queue_full(struct http_request *r)
+{
+	optreg_http_set_header(&r->req, "Retry-After", "1");
+	optreg_http_problem(&r->req, 503, "unavailable", NULL,
+			    "the server is busy: %u requests already wait for "
+			    "its %u worker threads; retry shortly",
+			    r->srv->qmax, r->srv->nworkers);
 }
 
 /* A worker: runs queued handlers until stopped and the queue is empty. */
@@ -479,6 +512,7 @@ static void *worker_main(void *arg)
 			srv->qhead = r->next;
 			if (!srv->qhead)
 				srv->qtail = NULL;
+			srv->qlen--;
 		}
 		stopping = srv->stopping;
 		pthread_mutex_unlock(&srv->qlock);
@@ -636,9 +670,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (r->queued)
 		return MHD_YES; /* not expected: it is suspended */
 	if (!request_answer_here(r)) {
-		if (request_queue(r))
+		switch (request_queue(r)) {
+		case QUEUED:
 			return MHD_YES;
-		answer_stopping(&r->req);
+		case QUEUE_FULL:
+			answer_queue_full(r);
+			break;
+		case QUEUE_STOPPING:
+			answer_stopping(&r->req);
+			break;
+		}
 		return request_respond(r);
 	}
 	if (r->kind != KIND_ROUTE || r->too_large)
@@ -918,6 +959,7 @@ int optreg_http_serve(const struct optreg_http_config *cfg,
 		if (pthread_create(&srv.workers[srv.nworkers], NULL,
 				   worker_main, &srv) == 0)
 			srv.nworkers++;
+	srv.qmax = HTTP_QUEUE_PER_WORKER * srv.nworkers + HTTP_QUEUE_EXTRA;
 
 	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv,
 			     MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,

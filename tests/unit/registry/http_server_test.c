@@ -712,6 +712,77 @@ static void test_srv_blocked_workers(void **state)
 	reply_release(&r);
 }
 
+static void *miss_main(void *arg)
+{
+	request("GET", "/v1/cached/miss", NULL, NULL, 0, false, arg);
+	return NULL;
+}
+
+/* The worker queue is bounded: 4 per worker + 64 (72 for this server's 2
+ * workers). With every worker blocked, a request past that is answered 503
+ * with Retry-After at once instead of piling up; the queued ones are
+ * served once the workers are free. */
+static void test_srv_queue_is_bounded(void **state)
+{
+	enum {
+		QUEUE_MAX = 4 * 2 + 64,
+		FILL = QUEUE_MAX + 8
+	};
+	struct timespec tick = {0, 5 * 1000 * 1000};
+	struct timespec settle = {1, 500 * 1000 * 1000};
+	static struct reply blocked[2], fill[FILL];
+	pthread_t bt[2], ft[FILL];
+	struct reply r;
+	int ok = 0, busy = 0;
+	double t0;
+
+	(void)state;
+	atomic_store(&block_entered, 0);
+	atomic_store(&block_release, false);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(
+			pthread_create(&bt[i], NULL, block_main, &blocked[i]),
+			0);
+	for (int i = 0; i < 1000 && atomic_load(&block_entered) < 2; i++)
+		nanosleep(&tick, NULL);
+	assert_int_equal(atomic_load(&block_entered), 2);
+	for (int i = 0; i < FILL; i++)
+		assert_int_equal(
+			pthread_create(&ft[i], NULL, miss_main, &fill[i]), 0);
+	nanosleep(&settle, NULL); /* every filler queued or refused */
+
+	t0 = now_s();
+	request("GET", "/v1/cached/miss", NULL, NULL, 0, false, &r);
+	if (now_s() - t0 > 0.5)
+		fail_msg("a request to a full queue took %.3f s", now_s() - t0);
+	assert_problem(&r, 503, "unavailable");
+	char v[32];
+	assert_string_equal(header(&r, "Retry-After", v, sizeof(v)), "1");
+	reply_release(&r);
+
+	atomic_store(&block_release, true);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(bt[i], NULL);
+		assert_int_equal(blocked[i].status, 200);
+		reply_release(&blocked[i]);
+	}
+	for (int i = 0; i < FILL; i++) {
+		pthread_join(ft[i], NULL);
+		if (fill[i].status == 200)
+			ok++;
+		else if (fill[i].status == 503)
+			busy++;
+		reply_release(&fill[i]);
+	}
+	assert_int_equal(ok, QUEUE_MAX);
+	assert_int_equal(busy, FILL - QUEUE_MAX);
+
+	/* Drained: the queue takes requests again. */
+	request("GET", "/v1/cached/miss", NULL, NULL, 0, false, &r);
+	assert_int_equal(r.status, 200);
+	reply_release(&r);
+}
+
 static void test_srv_sigterm_drains(void **state)
 {
 	const char *const h[] = {"Authorization: Bearer sekrit-header", NULL};
@@ -845,6 +916,7 @@ int main(void)
 		cmocka_unit_test(test_srv_metrics),
 		cmocka_unit_test(test_srv_deferred),
 		cmocka_unit_test(test_srv_blocked_workers),
+		cmocka_unit_test(test_srv_queue_is_bounded),
 		cmocka_unit_test(test_srv_sigterm_drains),
 	};
 	sigset_t set;
