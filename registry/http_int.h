@@ -3,8 +3,8 @@
  * them (http_req.c, http_router.c, http_metrics.c, http_server.c). Handlers
  * include http.h only.
  *
- * Only http_server.c includes microhttpd.h; the others reach the connection
- * through http_server_header().
+ * Only http_server.c and http_framing.c include microhttpd.h; the others
+ * reach the connection through http_server_header().
  */
 #ifndef OPTREG_HTTP_INT_H
 #define OPTREG_HTTP_INT_H
@@ -30,6 +30,29 @@ long http_pct_decode(const char *s, size_t n, char *out, bool plus);
 
 /* Frees the names and values of h[0..n). */
 void http_headers_free(struct optreg_http_header *h, size_t n);
+
+/* ---- http_framing.c ----------------------------------------------------- */
+
+struct MHD_Connection;
+
+/*
+ * Why a request's body length is ambiguous (RFC 9112, 6.3), or NULL when it
+ * is not: both Content-Length and Transfer-Encoding, Content-Lengths that
+ * disagree or are not a plain number, or two Transfer-Encodings. A proxy in
+ * front may read such a body differently and pass the rest on as a second
+ * request (request smuggling), so the server answers 400 and closes.
+ */
+const char *http_framing_problem(struct MHD_Connection *conn);
+
+/* ---- http_listen.c ------------------------------------------------------- */
+
+/* Binds and listens on "host:port", "[v6]:port" or ":port" (logging why
+ * not); returns the socket, its address family in `*family`, or a negative
+ * OPTREG_E* code. */
+int http_listen_open(const char *addr, int *family);
+
+/* Logs an error about listening on `addr`, with `why` when not NULL. */
+void http_listen_log_error(const char *msg, const char *addr, const char *why);
 
 /* ---- http_router.c ------------------------------------------------------- */
 

@@ -543,62 +543,12 @@ static void workers_stop(struct http_server *srv)
 	srv->nworkers = 0;
 }
 
-/* ---- message framing --------------------------------------------------- */
-
-/* What the request's headers say about the length of its body. */
-struct framing {
-	size_t ncl;	   /* Content-Length headers */
-	size_t nte;	   /* Transfer-Encoding headers */
-	const char *cl;	   /* the first Content-Length */
-	bool cl_differ;	   /* two Content-Lengths disagree */
-	bool cl_malformed; /* one is not just digits */
-};
-
-static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind,
-				      const char *key, const char *value)
-{
-	struct framing *f = cls;
-
-	(void)kind;
-	if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
-		f->nte++;
-	} else if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
-		value = value ? value : "";
-		if (!*value || strspn(value, "0123456789") != strlen(value))
-			f->cl_malformed = true;
-		if (f->ncl++ && strcmp(f->cl, value))
-			f->cl_differ = true;
-		else if (!f->cl)
-			f->cl = value;
-	}
-	return MHD_YES;
-}
-
-/*
- * Refuses a request whose body length is ambiguous (RFC 9112, 6.3): with
- * both Content-Length and Transfer-Encoding, with Content-Lengths that
- * disagree or are not a plain number. A proxy in front may read such a
- * request's body differently from us and pass the rest on as a second
- * request (request smuggling), so the answer is 400 and the connection is
- * closed. Returns false when it answered.
- */
+/* Answers 400 and closes when the body length is ambiguous (see
+ * http_framing_problem). Returns false when it answered. */
 static bool framing_ok(struct http_request *r)
 {
-	struct framing f = {0};
-	const char *why = NULL;
+	const char *why = http_framing_problem(r->conn);
 
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_header, &f);
-	if (f.ncl && f.nte)
-		why = "the request has both Content-Length and "
-		      "Transfer-Encoding; send one of them";
-	else if (f.cl_differ)
-		why = "the request has Content-Length headers that disagree; "
-		      "send one";
-	else if (f.cl_malformed)
-		why = "Content-Length must be one decimal number of bytes";
-	else if (f.nte > 1)
-		why = "the request has more than one Transfer-Encoding "
-		      "header; send one";
 	if (!why)
 		return true;
 	optreg_http_problem(&r->req, 400, "bad_request", NULL, "%s", why);
@@ -766,100 +716,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- serving ------------------------------------------------------------ */
 
-/* Splits "host:port" / "[v6]:port" / ":port". Returns 0 or OPTREG_EUSAGE. */
-static int parse_listen(const char *addr, char *host, size_t hostlen,
-			char *port, size_t portlen)
-{
-	const char *colon, *h = addr;
-	size_t hl;
-
-	if (addr[0] == '[') {
-		const char *close = strchr(addr, ']');
-
-		if (!close || close[1] != ':')
-			return OPTREG_EUSAGE;
-		h = addr + 1;
-		hl = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		colon = strrchr(addr, ':');
-		if (!colon)
-			return OPTREG_EUSAGE;
-		hl = (size_t)(colon - addr);
-		if (memchr(addr, ':', hl)) /* IPv6 without brackets */
-			return OPTREG_EUSAGE;
-	}
-	if (hl >= hostlen || strlen(colon + 1) >= portlen)
-		return OPTREG_EUSAGE;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-	    strtoul(colon + 1, NULL, 10) > 65535)
-		return OPTREG_EUSAGE;
-	strcpy(port, colon + 1);
-	return 0;
-}
-
-static void log_error(const char *msg, const char *addr, const char *why)
-{
-	json_t *f = json_object();
-
-	json_object_set_new(f, "listen", optreg_json_text(addr));
-	if (why)
-		json_object_set_new(f, "error", optreg_json_text(why));
-	optreg_log_write("error", msg, f);
-}
-
-/* Binds and listens; returns the socket or a negative OPTREG_E* code. */
-static int open_listener(const char *addr, int *family)
-{
-	char host[256], port[8];
-	struct addrinfo hints, *res, *ai;
-	int fd = -1, err = 0, rc;
-
-	if (parse_listen(addr, host, sizeof(host), port, sizeof(port))) {
-		log_error("cannot listen: expected host:port or [ipv6]:port",
-			  addr, NULL);
-		return OPTREG_EUSAGE;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-	if (rc) {
-		log_error("cannot listen: cannot resolve the host", addr,
-			  gai_strerror(rc));
-		return OPTREG_EUSAGE;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		int one = 1;
-
-		fd = socket(ai->ai_family,
-			    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, SOMAXCONN) == 0) {
-			*family = ai->ai_family;
-			break;
-		}
-		err = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		log_error("cannot listen", addr, strerror(err));
-		return OPTREG_EIO;
-	}
-	return fd;
-}
-
 static unsigned bound_port(struct MHD_Daemon *d, int fd)
 {
 	const union MHD_DaemonInfo *di =
@@ -934,7 +790,7 @@ int optreg_http_serve(const struct optreg_http_config *cfg,
 	atomic_init(&srv.in_flight, 0);
 	atomic_init(&srv.draining, false);
 
-	fd = open_listener(srv.cfg.listen, &family);
+	fd = http_listen_open(srv.cfg.listen, &family);
 	if (fd < 0)
 		return fd;
 	http_metrics_init(&srv.metrics, routes, nroutes);
@@ -981,8 +837,9 @@ int optreg_http_serve(const struct optreg_http_config *cfg,
 		pthread_mutex_destroy(&srv.qlock);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		close(fd);
-		log_error("cannot listen: libmicrohttpd did not start",
-			  srv.cfg.listen, NULL);
+		http_listen_log_error(
+			"cannot listen: libmicrohttpd did not start",
+			srv.cfg.listen, NULL);
 		http_metrics_release(&srv.metrics);
 		return OPTREG_EIO;
 	}
