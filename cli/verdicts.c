@@ -163,6 +163,7 @@ static void verify_one(const json_t *v, size_t i, const char *ns,
 	struct optreg_sig_policy pol = {.ns = ns,
 					.at = optreg_json_str(v, "created_at"),
 					.prefix = "envelope",
+					.purpose = OPTREG_KEY_PURPOSE_VERDICT,
 					.voice = OPTREG_VOICE_CLIENT};
 	struct optreg_dsse env;
 	char prefix[48];

@@ -144,6 +144,7 @@ static int verify_with_registry(struct cli_remote *r, const char *file,
 	const struct optreg_keyset_key **valid =
 		optreg_xcalloc(env->nsigs + 1, sizeof(*valid));
 	struct optreg_sig_policy pol = {.ns = cfg.namespace_,
+					.purpose = OPTREG_KEY_PURPOSE_CONFIG,
 					.voice = OPTREG_VOICE_CLIENT};
 	size_t n = 0;
 	optreg_envelope_verify(&ks, env, &pol, valid, &n, &why);

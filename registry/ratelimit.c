@@ -157,6 +157,25 @@ double optreg_ratelimit_wait(struct optreg_ratelimit *rl, const char *key,
 	return w;
 }
 
+double optreg_ratelimit_spent(struct optreg_ratelimit *rl, const char *key,
+			      double now)
+{
+	double spent = 0;
+
+	if (!rl)
+		return 0;
+	uint64_t h = key_hash(rl, key);
+	struct set *set = &rl->sets[h % rl->nsets];
+	pthread_mutex_lock(&set->lock);
+	struct slot *s = find(rl, set, h, now, 0);
+	if (s) {
+		refill(rl, s, now);
+		spent = rl->burst - s->tokens;
+	}
+	pthread_mutex_unlock(&set->lock);
+	return spent > 0 ? spent : 0;
+}
+
 double optreg_ratelimit_spend(struct optreg_ratelimit *rl, const char *key,
 			      double cost, double now)
 {

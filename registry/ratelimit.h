@@ -44,6 +44,11 @@ double optreg_ratelimit_wait(struct optreg_ratelimit *rl, const char *key,
 double optreg_ratelimit_spend(struct optreg_ratelimit *rl, const char *key,
 			      double cost, double now);
 
+/* Failures of `key` not yet refilled at `now` (0 when its budget is full
+ * or it is not remembered): > 0 means it failed within the window. */
+double optreg_ratelimit_spent(struct optreg_ratelimit *rl, const char *key,
+			      double now);
+
 /* The number of slots (the most keys remembered at once). */
 size_t optreg_ratelimit_slots(const struct optreg_ratelimit *rl);
 

@@ -157,6 +157,7 @@ static void verify_version(const struct job *job, const json_t *doc,
 	struct optreg_sig_policy pol = {.ns = job->ns,
 					.at = created,
 					.prefix = "envelope",
+					.purpose = OPTREG_KEY_PURPOSE_CONFIG,
 					.voice = OPTREG_VOICE_CLIENT};
 	struct optreg_dsse env;
 	char *text = NULL;

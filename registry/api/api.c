@@ -441,8 +441,13 @@ static void api_rate_limited(struct api_call *call, double wait,
 	api_problem(call, OPTREG_ERATELIMITED, NULL, "%s", detail);
 }
 
-/* 429 (counted toward the principal's summary of refused writes) when the
- * token or its address has refused writes left to wait out. */
+/*
+ * 429 (counted toward the principal's summary of refused writes) when the
+ * token has refused writes left to wait out, or its address has and the
+ * token itself was refused a write within the window: a token with no
+ * refusals of its own is never held back by its address's budget, so one
+ * misbehaving client behind a NAT or proxy does not block the others.
+ */
 static bool write_budget_or_reply(struct api_call *call)
 {
 	struct optreg_ratelimit *rl = call->reg->write_fails;
@@ -454,7 +459,9 @@ static bool write_budget_or_reply(struct api_call *call)
 	snprintf(tkey, sizeof(tkey), "p:%s", call->who.id);
 	address_key(call->req, akey);
 	double wt = optreg_ratelimit_wait(rl, tkey, now);
-	double wa = optreg_ratelimit_wait(rl, akey, now);
+	double wa = optreg_ratelimit_spent(rl, tkey, now) > 0
+			    ? optreg_ratelimit_wait(rl, akey, now)
+			    : 0;
 	if (wt <= 0 && wa <= 0)
 		return true;
 	struct optreg_audit_actor who = api_actor(call);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../validator/jcs.h"
+#include "../../validator/names.h"
 #include "../../common/jsonutil.h"
 #include "../svc/jobs.h"
 #include "api.h"
@@ -124,9 +125,21 @@ static void lease(struct api_call *call, const char **patterns, size_t n)
 		return;
 	if (!lease_seconds_or_reply(call, &secs))
 		return;
-	const char *runner = optreg_json_str(call->body, "runner");
-	if (!runner || !*runner || strlen(runner) > 200)
-		runner = call->who.name;
+	/* The runner's name goes into last_error and the audit log: a
+	 * principal name (printable, bounded), else the token's principal. */
+	const json_t *rj = json_object_get(call->body, "runner");
+	const char *runner = call->who.name;
+	if (rj && !json_is_null(rj)) {
+		runner = json_is_string(rj) ? json_string_value(rj) : NULL;
+		if (optreg_name_check_principal(runner, "runner",
+						&call->errs)) {
+			api_problem(call, OPTREG_EBADREQUEST, &call->errs,
+				    "the lease request's runner is not a "
+				    "principal name; leave it out to use the "
+				    "token's principal");
+			return;
+		}
+	}
 	struct optreg_audit_actor who = api_actor(call);
 	int rc = optreg_jobs_lease(call->reg, &who, patterns, n, runner, secs,
 				   &job, &call->errs);

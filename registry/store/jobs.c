@@ -143,6 +143,12 @@ unsigned long long optreg_store_jobs_abandoned_total(void)
 	return atomic_load(&jobs_abandoned);
 }
 
+void optreg_store_jobs_count_abandoned(int n)
+{
+	if (n > 0)
+		atomic_fetch_add(&jobs_abandoned, (unsigned long long)n);
+}
+
 int optreg_store_jobs_create(PGconn *conn, const char *ns, const char *name,
 			     int version, const char *suite,
 			     struct optreg_errors *errs)
@@ -165,13 +171,15 @@ static void token_hash_hex(const char *token, char out[65])
 
 int optreg_store_jobs_requeue_expired(PGconn *conn,
 				      const struct optreg_audit_actor *who,
-				      int *requeued, struct optreg_errors *errs)
+				      int *requeued, int *abandoned,
+				      struct optreg_errors *errs)
 {
 	PGresult *res;
 	int rc = optreg_sql_exec(conn, SQL_JOBS_REQUEUE_EXPIRED, 0, NULL,
 				 PGRES_TUPLES_OK, &res, errs);
 
 	*requeued = 0;
+	*abandoned = 0;
 	if (rc)
 		return rc;
 	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
@@ -194,7 +202,7 @@ int optreg_store_jobs_requeue_expired(PGconn *conn,
 					  atoi(PQgetvalue(res, i, 4)),
 					  "last_error", PQgetvalue(res, i, 3)),
 				NULL, errs);
-			atomic_fetch_add(&jobs_abandoned, 1);
+			(*abandoned)++;
 		}
 		(*requeued)++;
 	}
@@ -212,7 +220,7 @@ int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
 	unsigned char rnd[32];
 	char token[65], hash[65], secs[16];
 	PGresult *res = NULL;
-	int requeued, rc;
+	int requeued, abandoned = 0, rc;
 
 	*job = NULL;
 	if (patterns)
@@ -220,7 +228,8 @@ int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
 	rc = optreg_sql_begin(conn, errs);
 	if (rc)
 		goto out;
-	rc = optreg_store_jobs_requeue_expired(conn, who, &requeued, errs);
+	rc = optreg_store_jobs_requeue_expired(conn, who, &requeued, &abandoned,
+					       errs);
 	if (rc)
 		goto fail;
 	/* SKIP LOCKED: concurrent runners take different jobs, never wait
@@ -237,6 +246,8 @@ int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
 		/* Commit: requeued leases stay requeued. */
 		if (optreg_sql_commit(conn, errs))
 			optreg_sql_rollback(conn);
+		else
+			optreg_store_jobs_count_abandoned(abandoned);
 		goto out;
 	}
 	char id[24];
@@ -272,8 +283,10 @@ int optreg_store_jobs_lease(PGconn *conn, const char *const *patterns,
 		NULL, errs);
 	if (rc == 0)
 		rc = optreg_sql_commit(conn, errs);
-	if (rc == 0)
+	if (rc == 0) {
+		optreg_store_jobs_count_abandoned(abandoned);
 		goto out;
+	}
 fail:
 	optreg_sql_rollback(conn);
 	json_decref(*job);

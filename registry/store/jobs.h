@@ -53,12 +53,17 @@ int optreg_store_jobs_heartbeat(PGconn *conn, long long id, const char *token,
  * attempt; the job goes back to the queue, or is `abandoned` once it has
  * used max_attempts, with last_error saying why the attempt ended (the
  * refusal of a verdict posted under the lease, else the expiry). Audited
- * as job.expired, and job.abandoned.
+ * as job.expired, and job.abandoned. `*abandoned` is how many were
+ * abandoned: the caller counts them (optreg_store_jobs_count_abandoned)
+ * once its transaction has committed, so a rollback counts nothing.
  */
 int optreg_store_jobs_requeue_expired(PGconn *conn,
 				      const struct optreg_audit_actor *who,
-				      int *requeued,
+				      int *requeued, int *abandoned,
 				      struct optreg_errors *errs);
+
+/* Adds `n` committed abandonments to optreg_jobs_abandoned_total. */
+void optreg_store_jobs_count_abandoned(int n);
 
 /*
  * Records a verdict: `env` must be a verdict envelope signed by a valid key

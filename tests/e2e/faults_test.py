@@ -352,7 +352,9 @@ def migrate(db, directory):
 def t_migration_0007():
     """Existing keys get a purpose: a key that signed a verdict, or whose
     principal is a runner and not a submitter, becomes a verdict key unless
-    it signed a config."""
+    it signed a config: unless a receipt lists it among the signers that
+    counted (a signature in the stored envelope that did not count is not
+    signing)."""
     h.run(["psql", "-X", "-q", "-d", R.conninfo, "-c", "CREATE DATABASE pre0007"], env=R.env())
     mig = os.path.join(h.ROOT, "migrations")
     before = os.path.join(R.tmp, "migrations-before-0007")
@@ -361,18 +363,26 @@ def t_migration_0007():
         if f.endswith(".sql") and f < "0007":
             shutil.copy(os.path.join(mig, f), before)
     migrate("pre0007", before)
-    ks = [h.Signer(R.tmp) for _ in range(5)]
+    ks = [h.Signer(R.tmp) for _ in range(6)]
     pem = [k.public_pem.replace("'", "''") for k in ks]
     env = json.dumps({"payloadType": h.PAYLOAD_TYPE, "payload": "e30=",
                       "signatures": [{"keyid": ks[1].keyid, "sig": "x"},
-                                     {"keyid": ks[4].keyid, "sig": "x"}]})
+                                     {"keyid": ks[4].keyid, "sig": "x"},
+                                     {"keyid": ks[5].keyid, "sig": "x"}]})
+    receipt = json.dumps({"payloadType": "application/vnd.optreg.receipt+json",
+                          "payload": base64.b64encode(json.dumps(
+                              {"signer_keyids": [ks[1].keyid, ks[4].keyid]}).encode()).decode(),
+                          "signatures": []})
     sql = [
         # 0: signed a verdict only; 1: signed a config only; 2: a runner's
-        # key, never used; 3: a submitter's key, never used; 4: signed both.
+        # key, never used; 3: a submitter's key, never used; 4: signed both;
+        # 5: a runner's key whose signature is in the envelope but did not
+        # count (the receipt does not list it).
         "INSERT INTO signing_keys (keyid, principal, public_key, namespaces, created_by)"
         " VALUES %s" % ", ".join("('%s', '%s', '%s', '{*}', 'admin')" % (
             k.keyid, who, p) for k, who, p in zip(
-                ks, ["gpu@ops", "ci@a", "runner@ops", "ci@b", "both@ops"], pem)),
+                ks, ["gpu@ops", "ci@a", "runner@ops", "ci@b", "both@ops", "runner@ops"],
+                pem)),
         "INSERT INTO tokens (id, principal, token_hash, created_by) VALUES"
         " ('tok_0000000000000001', 'runner@ops', decode(repeat('01', 32), 'hex'), 'a'),"
         " ('tok_0000000000000002', 'ci@b', decode(repeat('02', 32), 'hex'), 'a')",
@@ -380,6 +390,9 @@ def t_migration_0007():
         " ('tok_0000000000000002', 'submitter', '*'), ('tok_0000000000000002', 'reader', '*')",
         "SELECT submit_version('ns', 'cfg', '%s', '\\x7b7d', '%s', 'ci@a')" % (
             ZERO, env.replace("'", "''")),
+        "INSERT INTO registry_keys (keyid, public_key) VALUES ('%s', 'x')" % ("ab" * 32),
+        "INSERT INTO receipts SELECT config_id, version, '%s', '%s' FROM versions" % (
+            receipt.replace("'", "''"), "ab" * 32),
         "INSERT INTO jobs (config_id, version, suite, state) SELECT config_id, version,"
         " 'ci', 'done' FROM versions",
         "INSERT INTO verdicts (job_id, config_id, version, suite, suite_digest, result,"
@@ -396,7 +409,7 @@ def t_migration_0007():
     migrate("pre0007", mig)
     got = dict(l.split("|") for l in psql_db(
         "pre0007", "SELECT keyid, purpose FROM signing_keys").stdout.split())
-    want = ["verdict", "config", "verdict", "config", "config"]
+    want = ["verdict", "config", "verdict", "config", "config", "verdict"]
     assert [got[k.keyid] for k in ks] == want, [got[k.keyid] for k in ks]
     privs = psql_db("pre0007", "SELECT has_column_privilege('optreg_app', 'signing_keys',"
                     " 'purpose', 'SELECT') AND has_column_privilege('optreg_app',"

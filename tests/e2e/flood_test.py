@@ -406,6 +406,43 @@ def t_jobs_denied_audited():
     eq(log_size(), n0 + 1, "log size")
 
 
+def t_address_budget_spares_others():
+    """Readers behind one address (a NAT, a proxy) spend its budget of
+    refused writes; the readers are limited, but an admin from the same
+    address, refused nothing itself, still writes. A second server with a
+    small budget (2 a token, 10 an address, refilled 1 and 5 a minute) keeps
+    the address spent for the whole test."""
+    S = W.R.server("--failure-burst", "2", "--failure-rate", "1", name="L")
+    c = Client(S, "127.0.0.5")
+    readers = [W.R.token("nat%d@team-a" % i, "reader", namespace=A)[0]
+               for i in range(7)]
+
+    def key_body():
+        return {"public_key": Signer(W.R.tmp).public_pem,
+                "principal": "nat@team-a", "namespaces": [A]}
+
+    got = []
+    for tok in readers[:6]:
+        got += [c.request("POST", "/v1/keys", body=key_body(), token=tok)[0]
+                for _ in range(3)]
+    # Each reader's own budget allows 2 refusals; the address's runs out
+    eq(got[:3], [403, 403, 429], "the first reader's three writes")
+    # after about 5 (it holds 2, each costs a fifth, and waits below 1);
+    # then each new reader is refused once, and limited from then on.
+    eq(got[-3:], [403, 429, 429], "the last reader's three writes")
+    st, ra, resp = c.request("POST", "/v1/keys", body=key_body(), token=readers[0])
+    eq(st, 429, "a limited reader stays limited: %r" % resp[:200])
+    assert ra and int(ra) >= 1, "Retry-After %r" % ra
+    # A reader new to this address is refused once, then limited by the
+    # address it shares.
+    got = [c.request("POST", "/v1/keys", body=key_body(), token=readers[6])[0]
+           for _ in range(2)]
+    eq(got, [403, 429], "a seventh reader")
+    st, _, resp = c.request("POST", "/v1/keys", body=key_body(), token=W.admin)
+    eq(st, 201, "the admin writes from the same address: %r" % resp[:300])
+    c.close()
+
+
 def main():
     if not tap.run("setup: registry, a server with --denied-window %d, tokens, a key"
                    % WINDOW, setup):
@@ -422,6 +459,8 @@ def main():
          t_latency),
         ("auth: failed authentications from one address get 429; a good "
          "token still works", t_auth_failures),
+        ("writes: an address's spent budget limits its refused readers, not "
+         "an admin that was refused nothing", t_address_budget_spares_others),
     ]:
         tap.run(desc, fn)
     return tap.finish()

@@ -392,6 +392,17 @@ def t_verify_registry():
     r = expect(optreg("verify", envb, "--registry"), 1, "alice for team-b")
     assert r.text.startswith("key_not_allowed: "), "stdout: %r" % r.text
     has(r, "0 valid signatures from registered keys allowed for namespace %s" % B)
+    # A runner's key (purpose verdict) does not count for a config, even in
+    # its namespace: the client checks purposes as the server does.
+    vkey, vpub, _ = keygen("verdict-only")
+    expect(optreg("key", "register", vpub, "--principal", "runner@ops", "--namespace", A,
+                  "--purpose", "verdict", token="admin"), 0, "register a verdict key")
+    envv = os.path.join(W.dir, "verify-registry-v.signed.json")
+    expect(optreg("sign", f, "--key", vkey, "--out", envv), 0,
+           "sign with the verdict key")
+    r = expect(optreg("verify", envv, "--registry"), 1, "a verdict key on a config")
+    assert r.text.startswith("key_purpose: "), "stdout: %r" % r.text
+    has(r, "0 valid signatures from registered keys allowed for namespace %s" % A)
     # Both --key and --registry, or neither, is a usage error.
     expect(optreg("verify", env), 2, "neither")
 

@@ -320,6 +320,20 @@ def t_lease_minimum():
     eq(r.json()["code"], "not_found", "code")
 
 
+def t_lease_runner_checked():
+    # The runner's name goes into last_error and the audit log: it must be
+    # a principal name (1 to 200 bytes of printable UTF-8), else 400 naming
+    # the field, and nothing is leased.
+    for runner in ("a\nb", "", "x" * 201, "\u202eevil", 5, ["r"]):
+        r = W.strict.request("POST", "/v1/jobs/lease", token=W.runner_token,
+                             body={"runner": runner, "lease_seconds": 30})
+        status(r, 400, "lease by runner %r" % (runner,))
+        p = r.json()
+        eq(p["code"], "bad_request", "code")
+        eq([e["path"] for e in p["errors"]], ["runner"], "error paths")
+        assert "runner" in p["detail"], p
+
+
 def job_attempts(ns, name):
     return listing(ns, name)["jobs"][0]["attempts"]
 
@@ -407,6 +421,8 @@ def main():
          t_cli_reads_huge_numbers),
         ("leases under the minimum are 400; unknown job heartbeat is 404",
          t_lease_minimum),
+        ("a lease's runner must be a principal name: 400 naming runner",
+         t_lease_runner_checked),
         ("taking a lease counts no attempt; its expiry does",
          t_leases_do_not_burn_attempts),
         ("a job whose runner keeps failing ends abandoned: API, CLI, metrics, audit",

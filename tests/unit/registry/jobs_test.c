@@ -16,6 +16,8 @@
 
 #include "common/keyset.h"
 #include "common/jsonutil.h"
+#include "registry/pool.h"
+#include "registry/sql.h"
 #include "registry/store/jobs.h"
 #include "registry/svc/jobs.h"
 #include "registry/svc/signers.h"
@@ -607,6 +609,48 @@ static void test_verdicts_list(void **state)
 	optreg_errors_release(&errs);
 }
 
+/* optreg_jobs_abandoned_total counts committed abandonments only: a
+ * transaction that abandons a job and rolls back (a retry, a failure
+ * later in the lease) counts nothing; the lease that commits counts it
+ * once. */
+static void test_abandoned_counted_after_commit(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	const char *patterns[1] = {"j-r"};
+	json_t *again = NULL;
+	int requeued = 0, abandoned = 0;
+
+	(void)state;
+	json_t *job = submit_and_lease("j-r", NULL);
+	long long id = job_id(job);
+	char *sql = optreg_xasprintf("UPDATE jobs SET attempts = max_attempts"
+				     " - 1 WHERE id = %lld",
+				     id);
+	assert_int_equal(fixture_scalar(sql), 1);
+	free(sql);
+	expire(id);
+	unsigned long long before = optreg_store_jobs_abandoned_total();
+
+	PGconn *c = optreg_pool_get(fixture_reg.db, 5000);
+	assert_non_null(c);
+	assert_int_equal(optreg_sql_begin(c, &errs), 0);
+	assert_int_equal(optreg_store_jobs_requeue_expired(
+				 c, &fixture_who, &requeued, &abandoned, &errs),
+			 0);
+	assert_true(abandoned >= 1);
+	optreg_sql_rollback(c);
+	optreg_pool_put(fixture_reg.db, c, false);
+	assert_true(optreg_store_jobs_abandoned_total() == before);
+
+	assert_int_equal(optreg_jobs_lease(&fixture_reg, &fixture_who, patterns,
+					   1, "runner-r", 60, &again, &errs),
+			 OPTREG_ENOTFOUND);
+	optreg_errors_release(&errs);
+	assert_true(optreg_store_jobs_abandoned_total() ==
+		    before + (unsigned long long)abandoned);
+	json_decref(job);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -617,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_verdicts_list),
 		cmocka_unit_test(test_verdict_wide_numbers),
 		cmocka_unit_test(test_attempts_counted_when_leases_end),
+		cmocka_unit_test(test_abandoned_counted_after_commit),
 	};
 
 	return cmocka_run_group_tests_name("jobs", tests, jobs_setup,
