@@ -69,8 +69,9 @@ int http_listen_open(const char *addr, int *family)
 	int fd = -1, err = 0, rc;
 
 	if (parse_listen(addr, host, sizeof(host), port, sizeof(port))) {
-		http_listen_log_error("cannot listen: expected host:port or [ipv6]:port",
-			  addr, NULL);
+		http_listen_log_error(
+			"cannot listen: expected host:port or [ipv6]:port",
+			addr, NULL);
 		return OPTREG_EUSAGE;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -79,8 +80,8 @@ int http_listen_open(const char *addr, int *family)
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
 	if (rc) {
-		http_listen_log_error("cannot listen: cannot resolve the host", addr,
-			  gai_strerror(rc));
+		http_listen_log_error("cannot listen: cannot resolve the host",
+				      addr, gai_strerror(rc));
 		return OPTREG_EUSAGE;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -110,4 +111,3 @@ int http_listen_open(const char *addr, int *family)
 	}
 	return fd;
 }
-
