@@ -49,7 +49,7 @@ static int is_surrogate(uint32_t cp)
  * encoding of a surrogate (ED A0..BF xx) is decoded rather than refused, so
  * that callers can name it; callers must check is_surrogate().
  */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+size_t optreg_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	size_t len;
 	uint32_t min, c;
@@ -97,7 +97,7 @@ static int utf8_check(const char *s, size_t n, size_t *bad, uint32_t *surrogate)
 
 	while (i < n) {
 		uint32_t cp;
-		size_t len = utf8_next(p + i, n - i, &cp);
+		size_t len = optreg_utf8_next(p + i, n - i, &cp);
 
 		if (len == 0 || is_surrogate(cp)) {
 			*bad = i;
@@ -130,7 +130,7 @@ static int u16_next(struct u16_iter *it)
 	}
 	if (it->n == 0)
 		return -1;
-	len = utf8_next(it->s, it->n, &cp);
+	len = optreg_utf8_next(it->s, it->n, &cp);
 	assert(len > 0); /* keys are checked before sorting */
 	if (len == 0) {
 		cp = it->s[0];

@@ -11,11 +11,21 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../common/buf.h"
 #include "../common/error.h"
 
 #define OPTREG_DIGEST_LEN 71 /* "sha256:" + 64 hex, without NUL */
+
+/*
+ * Decodes the UTF-8 sequence at s (n > 0 bytes available) into *cp and
+ * returns its length (1-4), or 0 when the bytes are malformed: truncated,
+ * overlong, above U+10FFFF or a stray continuation byte. A surrogate
+ * (U+D800..DFFF) is decoded, not refused, so that callers can name it:
+ * callers that want valid text refuse it themselves.
+ */
+size_t optreg_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 
 /*
  * Appends the ECMAScript string form of `v` to `out` (e.g. 1e+21, 5e-7,

@@ -4,7 +4,10 @@
 #include "names.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
+
+#include "jcs.h"
 
 /* Character classes, byte-wise (no <ctype.h>: it follows the locale). */
 static bool is_lower_digit(char ch)
@@ -244,38 +247,6 @@ int optreg_name_check_label_value(const char *s, const char *path,
 	return check(s, path, &label_value_rule, errs);
 }
 
-/* Decodes one UTF-8 character; its length, or 0 when invalid. */
-static size_t utf8_decode(const unsigned char *s, size_t n, long *cp)
-{
-	size_t len;
-	long c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xE0) == 0xC0) {
-		len = 2, c = s[0] & 0x1F, min = 0x80;
-	} else if ((s[0] & 0xF0) == 0xE0) {
-		len = 3, c = s[0] & 0x0F, min = 0x800;
-	} else if ((s[0] & 0xF8) == 0xF0) {
-		len = 4, c = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 static bool is_invisible(long c)
 {
 	return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x061C ||
@@ -285,9 +256,12 @@ static bool is_invisible(long c)
 
 size_t optreg_name_printable_len(const char *s, size_t n, long *cp)
 {
-	long c = -1;
-	size_t len = utf8_decode((const unsigned char *)s, n, &c);
+	uint32_t u = 0;
+	size_t len = optreg_utf8_next((const unsigned char *)s, n, &u);
+	long c = (long)u;
 
+	if (len && c >= 0xD800 && c <= 0xDFFF)
+		len = 0; /* a surrogate is not text */
 	if (cp)
 		*cp = len ? c : -1;
 	return len && !is_invisible(c) ? len : 0;
