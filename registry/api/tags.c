@@ -51,7 +51,7 @@ static int load_tag(struct api_call *call, void *arg, struct optreg_buf *value)
 	return rc;
 }
 
-API_HANDLER(handle_get_tag)
+API_HANDLER_CACHED(handle_get_tag)
 static void handle_get_tag(struct api_call *call)
 {
 	const char *const *p = call->req->params;
@@ -152,7 +152,8 @@ static void handle_put_tag(struct api_call *call)
 
 const struct optreg_http_route api_tags_routes[] = {
 	API_ROUTE("GET", "/v1/configs/{ns}/{name}/tags", handle_list_tags),
-	API_ROUTE("GET", "/v1/configs/{ns}/{name}/tags/{tag}", handle_get_tag),
+	API_ROUTE_CACHED("GET", "/v1/configs/{ns}/{name}/tags/{tag}",
+			 handle_get_tag),
 	API_ROUTE("PUT", "/v1/configs/{ns}/{name}/tags/{tag}", handle_put_tag),
 };
 const size_t api_tags_nroutes =

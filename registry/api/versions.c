@@ -106,7 +106,7 @@ void api_version_reply(struct api_call *call, const char *ns, const char *name,
 	optreg_buf_release(&val);
 }
 
-API_HANDLER(handle_get_version)
+API_HANDLER_CACHED(handle_get_version)
 static void handle_get_version(struct api_call *call)
 {
 	const char *const *p = call->req->params;
@@ -412,8 +412,8 @@ const struct optreg_http_route api_versions_routes[] = {
 	API_ROUTE("POST", "/v1/configs/{ns}/{name}/versions", handle_submit),
 	API_ROUTE("GET", "/v1/configs/{ns}/{name}/versions",
 		  handle_list_versions),
-	API_ROUTE("GET", "/v1/configs/{ns}/{name}/versions/{n}",
-		  handle_get_version),
+	API_ROUTE_CACHED("GET", "/v1/configs/{ns}/{name}/versions/{n}",
+			 handle_get_version),
 	API_ROUTE("POST", "/v1/configs/{ns}/{name}/versions/{n}/yank",
 		  handle_yank),
 };
