@@ -30,6 +30,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
+from harness import status  # noqa: E402
 
 tap = h.Tap()
 R = h.Registry()
@@ -44,11 +45,6 @@ class W:
 
 def canon(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-
-
-def status(r, want, what):
-    assert r.status == want, "%s: want %d, got %s" % (what, want, r.describe())
-    return r
 
 
 def problem(r, want, code, what):

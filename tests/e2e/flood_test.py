@@ -41,7 +41,7 @@ import time
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Registry, Signer, Tap, envelope)  # noqa: E402
+from harness import (Registry, Signer, Tap, envelope, eq)  # noqa: E402
 
 tap = Tap()
 
@@ -63,10 +63,6 @@ PAYLOAD = ('{"apiVersion":"optreg/v1","kind":"OptimizerConfig","metadata":'
 
 def payload(ns, name, desc):
     return (PAYLOAD % (desc, name, ns)).encode("utf-8")
-
-
-def eq(got, want, what):
-    assert got == want, "%s: got %r, want %r" % (what, got, want)
 
 
 class Client:

@@ -191,6 +191,30 @@ def http(base, method, path, body=None, headers=None, token=None,
 
 # ---------------------------------------------------------------- processes
 
+def eq(got, want, what):
+    """Asserts got == want, naming what was compared."""
+    assert got == want, "%s: expected %r, got %r" % (what, want, got)
+
+
+def status(r, want, what=""):
+    """Asserts a Response's status, quoting the whole response if not;
+    returns the response."""
+    assert r.status == want, "%sexpected HTTP %d, got:\n%s" % (
+        what + ": " if what else "", want, r.describe())
+    return r
+
+
+def within(seconds, fn, interval=0.05):
+    """Calls fn() until it returns a true value or `seconds` pass; returns
+    the last value."""
+    deadline = time.time() + seconds
+    while True:
+        v = fn()
+        if v or time.time() >= deadline:
+            return v
+        time.sleep(interval)
+
+
 def run(argv, env=None, timeout=60, check=True, input=None):
     """Runs a command; returns CompletedProcess (text). Raises HarnessError
     with its output when it fails and check is set."""

@@ -35,7 +35,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import SERVER_BIN, Configs, Registry, Signer, Tap, envelope  # noqa: E402
+from harness import (  # noqa: E402
+    SERVER_BIN, Configs, Registry, Signer, Tap, envelope, status)
 
 NS = "hung"
 STALL_S = 10
@@ -55,11 +56,6 @@ W = World()
 def note(text):
     print("# " + text)
     sys.stdout.flush()
-
-
-def status(r, want, what=""):
-    assert r.status == want, "%sexpected HTTP %d, got:\n%s" % (
-        what + ": " if what else "", want, r.describe())
 
 
 def timed(fn):

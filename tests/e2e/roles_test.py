@@ -25,12 +25,12 @@ import json
 import subprocess
 import os
 import sys
-import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the working tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness as h  # noqa: E402
+from harness import eq, status, within  # noqa: E402
 
 # A second login role, outside optreg_app: scripts/pg must let the invoking
 # user log in as it too.
@@ -50,15 +50,6 @@ class World:
 W = World()
 
 
-def eq(got, want, what):
-    assert got == want, "%s: expected %r, got %r" % (what, want, got)
-
-
-def status(r, want, what=""):
-    assert r.status == want, "%sexpected HTTP %d, got:\n%s" % (
-        what + ": " if what else "", want, r.describe())
-
-
 def log_lines(server):
     out = []
     with open(server.log_path, "rb") as f:
@@ -70,15 +61,6 @@ def log_lines(server):
             if isinstance(j, dict):
                 out.append(j)
     return out
-
-
-def within(seconds, fn, interval=0.05):
-    deadline = time.time() + seconds
-    while True:
-        v = fn()
-        if v or time.time() >= deadline:
-            return v
-        time.sleep(interval)
 
 
 def setup():

@@ -55,7 +55,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the working tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    BIN, CLI_BIN, ROOT, Registry, Signer, Tap, envelope)
+    BIN, CLI_BIN, ROOT, Registry, Signer, Tap, envelope, eq, status)
 
 RUNNER_BIN = os.path.join(BIN, "optreg-runner")
 MLP_STEPS = int(os.environ.get("OPTREG_E2E_MLP_STEPS") or 150)
@@ -75,15 +75,6 @@ class World:
 
 
 W = World()
-
-
-def eq(got, want, what):
-    assert got == want, "%s: expected %r, got %r" % (what, want, got)
-
-
-def status(r, want, what=""):
-    assert r.status == want, "%sexpected HTTP %d, got:\n%s" % (
-        what + ": " if what else "", want, r.describe())
 
 
 # ---------------------------------------------------------------- helpers
