@@ -133,46 +133,45 @@ static struct slot *find(const struct optreg_ratelimit *rl, struct set *set,
 	return victim;
 }
 
-static double wait_of(const struct optreg_ratelimit *rl, const struct slot *s)
+/* Seconds until `tokens` grows to one whole token. */
+static double wait_of(const struct optreg_ratelimit *rl, double tokens)
 {
-	return s->tokens >= 1 ? 0 : (1 - s->tokens) / rl->per_second;
+	return tokens >= 1 ? 0 : (1 - tokens) / rl->per_second;
+}
+
+/* The tokens left to `key` at `now` (refilled), without spending any;
+ * the full burst for a key the limiter does not hold. */
+static double tokens_left(struct optreg_ratelimit *rl, const char *key,
+			  double now)
+{
+	double left = rl->burst;
+	uint64_t h = key_hash(rl, key);
+	struct set *set = &rl->sets[h % rl->nsets];
+
+	pthread_mutex_lock(&set->lock);
+	struct slot *s = find(rl, set, h, now, 0);
+	if (s) {
+		refill(rl, s, now);
+		left = s->tokens;
+	}
+	pthread_mutex_unlock(&set->lock);
+	return left;
 }
 
 double optreg_ratelimit_wait(struct optreg_ratelimit *rl, const char *key,
 			     double now)
 {
-	double w = 0;
-
 	if (!rl)
 		return 0;
-	uint64_t h = key_hash(rl, key);
-	struct set *set = &rl->sets[h % rl->nsets];
-	pthread_mutex_lock(&set->lock);
-	struct slot *s = find(rl, set, h, now, 0);
-	if (s) {
-		refill(rl, s, now);
-		w = wait_of(rl, s);
-	}
-	pthread_mutex_unlock(&set->lock);
-	return w;
+	return wait_of(rl, tokens_left(rl, key, now));
 }
 
 double optreg_ratelimit_spent(struct optreg_ratelimit *rl, const char *key,
 			      double now)
 {
-	double spent = 0;
-
 	if (!rl)
 		return 0;
-	uint64_t h = key_hash(rl, key);
-	struct set *set = &rl->sets[h % rl->nsets];
-	pthread_mutex_lock(&set->lock);
-	struct slot *s = find(rl, set, h, now, 0);
-	if (s) {
-		refill(rl, s, now);
-		spent = rl->burst - s->tokens;
-	}
-	pthread_mutex_unlock(&set->lock);
+	double spent = rl->burst - tokens_left(rl, key, now);
 	return spent > 0 ? spent : 0;
 }
 
@@ -189,7 +188,7 @@ double optreg_ratelimit_spend(struct optreg_ratelimit *rl, const char *key,
 	struct slot *s = find(rl, set, h, now, 1);
 	refill(rl, s, now);
 	s->tokens = s->tokens > cost ? s->tokens - cost : 0;
-	w = wait_of(rl, s);
+	w = wait_of(rl, s->tokens);
 	pthread_mutex_unlock(&set->lock);
 	return w;
 }
