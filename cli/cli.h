@@ -42,6 +42,12 @@ int cmd_key(int argc, char **argv);
 int cmd_namespace(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_verdicts(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_waiver(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+/* `optreg policy test DIR` (cli/policy_test.c), dispatched by cmd_policy
+ * with argv[0] == "test". */
+int cmd_policy_test(int argc, char **argv);
 
 /* ---- Signed configs (cli/envelope.c) ---------------------------------- */
 

@@ -41,6 +41,11 @@ enum {
 	OPTREG_EXIT_UNAUTHORIZED = 6, /* 401: no, bad or expired token */
 	OPTREG_EXIT_UNAVAILABLE = 7,  /* no answer, 5xx, broken answer */
 	OPTREG_EXIT_NOT_FOUND = 8,    /* 404: no such config/version/tag */
+	/* Verdict outcomes (submit --wait, fetch --require-verdict): */
+	OPTREG_EXIT_VERDICT_WARN = 10, /* the verdict is warn */
+	OPTREG_EXIT_VERDICT_FAIL = 11, /* fail or error, or none when one is
+					  required */
+	OPTREG_EXIT_TIMEOUT = 12,      /* no verdict within --timeout */
 };
 
 /* clang-format off */
@@ -79,6 +84,8 @@ enum {
 	   OPTREG_EXIT_CONFLICT, "Conflict")                                   \
 	XX(ERECORDED, -20, "recorded", "recorded", 409, OPTREG_EXIT_CONFLICT,  \
 	   "Conflict")                                                         \
+	XX(EGATE, -26, "gate_refused", "gate_refused", 409,                    \
+	   OPTREG_EXIT_CONFLICT, "Conflict")                                   \
 	XX(ELIMIT, -6, "limit", "too_large", 413, OPTREG_EXIT_INVALID,         \
 	   "Content Too Large")                                                \
 	XX(EMEDIATYPE, -21, "unsupported_media_type",                          \
@@ -86,6 +93,10 @@ enum {
 	   "Unsupported Media Type")                                           \
 	XX(EINVAL, -4, "invalid", "invalid_config", 422, OPTREG_EXIT_INVALID,  \
 	   "Unprocessable Content")                                            \
+	XX(EPOLICY, -25, "policy_denied", "policy_denied", 422,                \
+	   OPTREG_EXIT_INVALID, "Unprocessable Content")                       \
+	XX(EBADPOLICY, -27, "invalid_policy", "invalid_policy", 422,           \
+	   OPTREG_EXIT_INVALID, "Unprocessable Content")                       \
 	XX(ENAMEMISMATCH, -22, "name_mismatch", "name_mismatch", 422,          \
 	   OPTREG_EXIT_INVALID, "Unprocessable Content")                       \
 	XX(EBADVERDICT, -23, "invalid_verdict", "invalid_verdict", 422,        \
