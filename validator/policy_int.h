@@ -103,6 +103,26 @@ void policy_path_release(struct policy_path *p);
 /* True when the path names a field an OptimizerConfig v1 may have. */
 bool policy_path_known(const struct policy_path *p);
 
+/* Loading: where errors go and where they are positioned. */
+struct policy_lctx {
+	const struct optreg_doc *doc;
+	struct optreg_errors *errs;
+	size_t nerrs_at_start;
+};
+
+/* Appends an error of `code` and `rule` at `path`, with the line and
+ * column of `path` (or its nearest recorded ancestor) in the policy. */
+struct optreg_error *policy_fail(const struct policy_lctx *c, int code,
+				 const char *rule, const char *path,
+				 const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* `path` + `.key` / `[i]`, malloc'd. */
+char *policy_child(const char *path, const char *key);
+char *policy_item(const char *path, size_t i);
+
+/* The schema layer (policy_schema.c): every problem with rule "schema". */
+void policy_check_schema(const struct policy_lctx *c, const json_t *root);
+
 /* Frees a condition's members (not the struct). */
 void policy_cond_release(struct policy_cond *c);
 
