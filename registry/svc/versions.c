@@ -250,7 +250,7 @@ static int record_new(PGconn *conn, const struct optreg_registry_key *rk,
 					  OPTREG_DEFAULT_SUITE, errs);
 	if (rc == 0)
 		rc = optreg_audit_append(conn, who, "version.created", target,
-					 json_pack("{s:s, s:o, s:s?, s:s?, s:o*}",
+					 json_pack("{s:s, s:o, s:s*, s:s*, s:o*}",
 						   "digest", digest,
 						   "signer_keyids", signers,
 						   "message", why->message,
