@@ -79,6 +79,14 @@ const struct optreg_buf *optreg_policy_canonical(const struct optreg_policy *p)
 	return &p->canonical;
 }
 
+bool optreg_policy_has_rule(const struct optreg_policy *p, const char *id)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (!strcmp(p->rules[i].id, id))
+			return true;
+	return false;
+}
+
 bool optreg_policy_covers(const struct optreg_policy *p, const char *ns)
 {
 	return ns && optreg_glob_match_any((const char *const *)p->namespaces,
@@ -253,7 +261,10 @@ static bool check_bound(const struct ectx *e, const struct policy_operand *o,
 		return true;
 	sep(d);
 	optreg_buf_addf(d, "must be %s ", what);
-	shownum(d, lim);
+	if (o->is_field)
+		optreg_buf_addf(d, "%.6g", lim); /* a product: round it */
+	else
+		shownum(d, lim);
 	if (o->is_field) {
 		optreg_buf_adds(d, " (");
 		if (o->times != 1) {
