@@ -3,6 +3,7 @@
 # it: the shipped policies, text/json/github output at the offending
 # field's line, change rules with --tag/--previous, waivers (active and
 # expired), policy files that do not load, and usage errors.
+# Also `optreg policy test` through the binary when it is dispatched.
 # Prints TAP. Needs BIN (default bin).
 set -u
 BIN=${BIN:-bin}
@@ -136,6 +137,20 @@ check "a bad tag name is a usage error" 2 "$OPTREG" lint --policies policies --t
 check "a missing policy folder exits 3" 3 "$OPTREG" lint --policies "$tmp/none" "$BASE"
 check "a missing --previous exits 3" 3 "$OPTREG" lint --policies policies --tag prod --previous "$tmp/none.yaml" "$BASE"
 check "lint without --policies is unchanged" 0 "$OPTREG" lint "$tmp/high.yaml"
+
+# `optreg policy test` through the binary, once `optreg policy` dispatches
+# `test` to cmd_policy_test (cli/policy.c); the unit test
+# tests/unit/cli/policy_test_test.c covers cmd_policy_test either way.
+if "$OPTREG" policy test --help >/dev/null 2>&1; then
+	check "optreg policy test policies passes" 0 "$OPTREG" policy test policies
+	contains "it ends with the summary" "$tmp/out" "PASS: "
+	lacks "no test fails" "$tmp/out" "FAIL"
+	check "optreg policy test on a policy folder that does not load" 1 "$OPTREG" policy test "$tmp/bad"
+	check "optreg policy test without DIR is a usage error" 2 "$OPTREG" policy test
+else
+	n=$((n + 1))
+	echo "ok $n - optreg policy test through the binary # SKIP optreg policy does not dispatch test yet"
+fi
 
 echo "1..$n"
 exit $failed
