@@ -131,6 +131,18 @@ lacks "no config is judged then" "$tmp/out" "ok ("
 check "github annotates the policy file" 1 "$OPTREG" lint --policies "$tmp/bad" --format github "$BASE"
 contains "github: ::error in the policy file" "$tmp/out" "::error file=$tmp/bad/p.yaml,line=7,col=15,title=schema::rules[0].severity"
 
+check "json reports the policy file's errors" 1 "$OPTREG" lint --policies "$tmp/bad" --format json "$BASE"
+if /usr/bin/python3 - "$tmp/out" "$tmp/bad/p.yaml" <<'PY'
+import json, sys
+o = json.loads(open(sys.argv[1]).read())
+assert o["file"] == sys.argv[2] and o["policy"] is True and o["valid"] is False, o
+e = o["errors"][0]
+assert (e["rule"], e["path"], e["line"], e["col"]) == ("schema", "rules[0].severity", 7, 15), e
+PY
+then ok "json: {file, policy: true, valid: false, errors} with the line"
+else not_ok "json: {file, policy: true, valid: false, errors} with the line" "$(cat "$tmp/out")"
+fi
+
 check "--previous without --tag is a usage error" 2 "$OPTREG" lint --policies policies --previous "$BASE" "$BASE"
 check "--tag without --policies is a usage error" 2 "$OPTREG" lint --tag prod "$BASE"
 check "a bad tag name is a usage error" 2 "$OPTREG" lint --policies policies --tag "Prod!" "$BASE"
