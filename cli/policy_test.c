@@ -306,7 +306,6 @@ static void run_test(struct run *run, const char *file, const char *folder,
 	struct optreg_doc cfg, prev;
 	struct optreg_policy_result r;
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	json_t *wdoc = NULL;
 	struct optreg_waiver *w = NULL;
 	size_t nw = 0;
 	bool ok = true;
@@ -352,7 +351,6 @@ static void run_test(struct run *run, const char *file, const char *folder,
 		ok = false;
 		goto report;
 	}
-	(void)wdoc;
 	const char *now_s = str(t, "now") ? str(t, "now") : str(root, "now");
 	time_t now = time(NULL);
 	if (now_s && optreg_policy_time_parse(now_s, &now)) {
