@@ -649,8 +649,12 @@ void optreg_policy_gate(const struct optreg_policy *const *ps, size_t n,
 				out->allow_warn = gt->allow_warn;
 				snprintf(out->policy, sizeof(out->policy), "%s",
 					 p->name);
-			} else {
-				out->allow_warn &= gt->allow_warn;
+			} else if (out->allow_warn && !gt->allow_warn) {
+				/* The gate is now strict because of this
+				 * policy: name it. */
+				out->allow_warn = false;
+				snprintf(out->policy, sizeof(out->policy), "%s",
+					 p->name);
 			}
 		}
 	}

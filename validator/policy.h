@@ -179,7 +179,8 @@ void optreg_policy_result_denials(const struct optreg_policy_result *r,
 struct optreg_gate {
 	bool gated;
 	bool allow_warn;
-	char policy[128]; /* the first gating policy's name, for messages */
+	char policy[128]; /* the gating policy that decides allow_warn (the
+			     first strict one, else the first), for messages */
 };
 
 /* Fills `out` for moving `tag` of a config in namespace `ns`. */
