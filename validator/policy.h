@@ -190,7 +190,9 @@ void optreg_policy_gate(const struct optreg_policy *const *ps, size_t n,
 
 /*
  * Parses an RFC 3339 timestamp (`2026-01-31T12:00:00Z`, fractions and
- * `+hh:mm` offsets allowed) into *out. Returns 0 or OPTREG_EINVAL.
+ * `+hh:mm` offsets allowed) into *out. Returns 0 or OPTREG_EINVAL, also
+ * for an impossible date (2026-02-29, 04-31), an hour over 23, a minute
+ * over 59, a second over 60 or an offset beyond 23:59.
  */
 int optreg_policy_time_parse(const char *s, time_t *out);
 

@@ -28,6 +28,16 @@ static int num(const char *s, size_t n)
 	return v;
 }
 
+/* Days in month `mon` (0-11) of `year` (Gregorian leap years). */
+static int days_in_month(int year, int mon)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30,
+				   31, 31, 30, 31, 30, 31};
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return mon == 1 && leap ? 29 : days[mon];
+}
+
 int optreg_policy_time_parse(const char *s, time_t *out)
 {
 	struct tm tm;
@@ -46,7 +56,8 @@ int optreg_policy_time_parse(const char *s, time_t *out)
 	tm.tm_hour = num(s + 11, 2);
 	tm.tm_min = num(s + 14, 2);
 	tm.tm_sec = num(s + 17, 2);
-	if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+	    tm.tm_mday > days_in_month(num(s, 4), tm.tm_mon) ||
 	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
 		return OPTREG_EINVAL;
 	const char *p = s + 19;
@@ -61,6 +72,8 @@ int optreg_policy_time_parse(const char *s, time_t *out)
 		off = 0;
 	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 &&
 		   digits(p + 1, 2) && p[3] == ':' && digits(p + 4, 2)) {
+		if (num(p + 1, 2) > 23 || num(p + 4, 2) > 59)
+			return OPTREG_EINVAL;
 		off = (long)num(p + 1, 2) * 3600 + (long)num(p + 4, 2) * 60;
 		if (*p == '-')
 			off = -off;

@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "validator/config.h"
 #include "validator/policy.h"
+#include "validator/regex_check.h"
 
 static const char config_yaml[] = "apiVersion: optreg/v1\n"
 				  "kind: OptimizerConfig\n"
@@ -500,6 +501,66 @@ static void test_waivers_from_json(void **state)
 	json_decref(j);
 }
 
+static void test_regex_check(void **state)
+{
+	char big[OPTREG_REGEX_MAX + 2];
+
+	(void)state;
+	/* Allowed: what configs and the default policies write. */
+	assert_null(optreg_regex_check("(bias|norm)"));
+	assert_null(optreg_regex_check("^[a-z]{1,255}(-v[0-9]{1,3})?$"));
+	assert_null(optreg_regex_check("(ab{2})*"));
+	assert_null(optreg_regex_check("[\\1]x")); /* a bracket: no backref */
+	assert_null(optreg_regex_check("a{,3}b{2,}c{3}"));
+	assert_null(optreg_regex_check("x{y}"));
+	assert_null(optreg_regex_check("^(FP16|[Ff]loat16|[Hh]alf)$"));
+	/* Backreferences: CVE-2019-9192 and exponential regexec. */
+	assert_non_null(optreg_regex_check("(|)(\\1\\1)*"));
+	assert_non_null(optreg_regex_check("((a*)*\\2)*b"));
+	/* Counts above 255, and bounds over groups that hold bounds. */
+	assert_non_null(optreg_regex_check("a{256}"));
+	assert_non_null(optreg_regex_check("a{1,99999999999999999999}"));
+	assert_non_null(optreg_regex_check("((a{1,1000}){1,1000}){1,1000}"));
+	assert_non_null(optreg_regex_check("((a{1,9}b){1,9}){1,9}"));
+	assert_non_null(optreg_regex_check("((a{2}))?{3}"));
+	/* Length. */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_non_null(optreg_regex_check(big));
+	big[OPTREG_REGEX_MAX] = '\0';
+	assert_null(optreg_regex_check(big));
+}
+
+static void test_time_parse_refuses_impossible(void **state)
+{
+	time_t t;
+
+	(void)state;
+	assert_int_equal(optreg_policy_time_parse("2024-02-29T00:00:00Z", &t),
+			 0);
+	assert_int_equal(optreg_policy_time_parse("2000-02-29T00:00:00Z", &t),
+			 0);
+	assert_int_equal(optreg_policy_time_parse("2026-12-31T23:59:60Z", &t),
+			 0);
+	assert_int_equal(
+		optreg_policy_time_parse("2026-01-31T12:00:00+23:59", &t), 0);
+	static const char *const bad[] = {
+		"2026-02-29T00:00:00Z", /* not a leap year */
+		"1900-02-29T00:00:00Z", /* century, not a leap year */
+		"2026-02-30T00:00:00Z",	     "2026-04-31T00:00:00Z",
+		"2026-06-31T00:00:00Z",	     "2026-09-31T00:00:00Z",
+		"2026-11-31T00:00:00Z",	     "2026-00-10T00:00:00Z",
+		"2026-13-01T00:00:00Z",	     "2026-01-00T00:00:00Z",
+		"2026-01-32T00:00:00Z",	     "2026-01-01T24:00:00Z",
+		"2026-01-01T00:60:00Z",	     "2026-01-01T00:00:61Z",
+		"2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00-23:60",
+		"2026-01-01T00:00:00+99:99",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (optreg_policy_time_parse(bad[i], &t) != OPTREG_EINVAL)
+			fail_msg("accepted %s", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +573,8 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_gate_merge),
 		cmocka_unit_test(test_waivers_from_json),
+		cmocka_unit_test(test_regex_check),
+		cmocka_unit_test(test_time_parse_refuses_impossible),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
