@@ -194,6 +194,29 @@ static void test_change_rule(void **state)
 				       "to 0.5, x10; at most x2 allowed");
 	optreg_policy_result_release(&r);
 
+	/* Just over the limit: the ratio prints with the digits that tell
+	 * it apart from the limit. */
+	json_object_set_new(json_object_get(prev, "spec"), "lr",
+			    json_real(0.5 / 2.0001));
+	optreg_policy_evaluate(ps, 1, &in, &r);
+	v = find(&r, "lr-change", NULL);
+	assert_non_null(v);
+	assert_non_null(strstr(v->detail, ", x2.0001; at most x2 allowed"));
+	optreg_policy_result_release(&r);
+	json_object_set_new(json_object_get(prev, "spec"), "lr",
+			    json_real(0.5 / 2.0000001));
+	optreg_policy_evaluate(ps, 1, &in, &r);
+	v = find(&r, "lr-change", NULL);
+	assert_non_null(v);
+	assert_non_null(strstr(v->detail, ", x2.0000001; at most x2"));
+	optreg_policy_result_release(&r);
+	/* Within the relative tolerance of 1e-12: passes. */
+	json_object_set_new(json_object_get(prev, "spec"), "lr",
+			    json_real(0.5 / (2 * (1 + 1e-14))));
+	optreg_policy_evaluate(ps, 1, &in, &r);
+	assert_null(find(&r, "lr-change", NULL));
+	optreg_policy_result_release(&r);
+
 	/* Another tag, or no previous version: skipped. */
 	in.tag = "staging";
 	optreg_policy_evaluate(ps, 1, &in, &r);
