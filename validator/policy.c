@@ -601,7 +601,7 @@ find_waiver(const struct optreg_policy_input *in, const char *policy,
 		if (w->policy && w->rule && w->namespace_ && w->config &&
 		    in->namespace_ && in->name && !strcmp(w->policy, policy) &&
 		    !strcmp(w->rule, rule) &&
-		    optreg_glob_match(w->namespace_, in->namespace_) &&
+		    !strcmp(w->namespace_, in->namespace_) &&
 		    optreg_glob_match(w->config, in->name) &&
 		    w->expires_at > in->now)
 			return w;

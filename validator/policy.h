@@ -90,7 +90,8 @@ bool optreg_policy_covers(const struct optreg_policy *p, const char *ns);
 
 /*
  * A waiver: exempts one rule (`policy`/`rule`) for configs of one
- * namespace whose name matches the glob `config` (common/glob.h rules,
+ * namespace (compared exactly, never a glob) whose name matches the glob
+ * `config` (common/glob.h rules,
  * over config names), until `expires_at`. Strings borrowed by the
  * evaluator.
  */
@@ -203,7 +204,9 @@ int optreg_policy_time_parse(const char *s, time_t *out);
  * reads them; a `{"waivers": [...]}` object is taken too. Fills *out
  * (free with free(); its strings are borrowed from `arr`, which must
  * outlive it) and *n. A missing or malformed field is OPTREG_EINVAL with
- * an error naming it (rule "waiver", path "waivers[i].field").
+ * an error naming it (rule "waiver", path "waivers[i].field"; a
+ * `namespace` that is not a namespace's name, a glob included, is refused
+ * with the namespace rule of names.h).
  */
 int optreg_policy_waivers_from_json(const json_t *arr,
 				    struct optreg_waiver **out, size_t *n,

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "../common/alloc.h"
+#include "names.h"
 #include "policy.h"
 
 static bool digits(const char *s, size_t n)
@@ -134,6 +135,16 @@ int optreg_policy_waivers_from_json(const json_t *arr,
 		w[i].policy = field(o, "policy", i, true, &rc, errs);
 		w[i].rule = field(o, "rule", i, true, &rc, errs);
 		w[i].namespace_ = field(o, "namespace", i, true, &rc, errs);
+		if (w[i].namespace_) {
+			/* One namespace's name: a waiver never covers a glob
+			 * of namespaces (the registry refuses them too). */
+			char *path =
+				optreg_xasprintf("waivers[%zu].namespace", i);
+			if (optreg_name_check_namespace(w[i].namespace_, path,
+							errs))
+				rc = OPTREG_EINVAL;
+			free(path);
+		}
 		w[i].config = field(o, "config", i, true, &rc, errs);
 		w[i].reason = field(o, "reason", i, false, &rc, errs);
 		w[i].owner = field(o, "owner", i, false, &rc, errs);

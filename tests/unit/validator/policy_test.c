@@ -260,6 +260,14 @@ static void test_waivers_and_modes(void **state)
 	assert_int_equal(r.denied, 1);
 	optreg_policy_result_release(&r);
 
+	/* The namespace is matched exactly, never as a glob. */
+	w.namespace_ = "team-*";
+	optreg_policy_evaluate(ps, 1, &in, &r);
+	assert_int_equal(find(&r, "lr-at-most-0.1", NULL)->effect,
+			 OPTREG_EFFECT_DENY);
+	optreg_policy_result_release(&r);
+	w.namespace_ = "team-nlp";
+
 	/* Expired: applies no more. */
 	in.now = 2000;
 	optreg_policy_evaluate(ps, 1, &in, &r);
@@ -520,6 +528,18 @@ static void test_waivers_from_json(void **state)
 	assert_int_equal(errs.len, 2);
 	assert_string_equal(errs.items[0].path, "waivers[0].rule");
 	assert_string_equal(errs.items[1].path, "waivers[0].expires_at");
+	optreg_errors_release(&errs);
+	json_decref(j);
+
+	/* A namespace glob is no namespace: refused, naming the field. */
+	j = json_loads("[{\"policy\": \"p\", \"rule\": \"r\", "
+		       "\"namespace\": \"team-*\", \"config\": \"*\", "
+		       "\"expires_at\": \"2030-01-01T00:00:00Z\"}]",
+		       0, NULL);
+	assert_int_equal(optreg_policy_waivers_from_json(j, &w, &n, &errs),
+			 OPTREG_EINVAL);
+	assert_int_equal(errs.len, 1);
+	assert_string_equal(errs.items[0].path, "waivers[0].namespace");
 	optreg_errors_release(&errs);
 	json_decref(j);
 }
