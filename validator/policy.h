@@ -212,4 +212,16 @@ int optreg_policy_waivers_from_json(const json_t *arr,
 				    struct optreg_waiver **out, size_t *n,
 				    struct optreg_errors *errs);
 
+/*
+ * Sets (`value` not NULL: a deep copy) or removes (`value` NULL) the field
+ * at `path` in `root`, a path written as a rule's `field` (`spec.lr`,
+ * `spec.betas[1]`, `metadata.labels["a.b"]`) without `[*]`. Objects on
+ * the way are created for a set; array items must exist. Returns 0,
+ * OPTREG_ESYNTAX when `path` is not a path, OPTREG_EINVAL when it has
+ * `[*]`, OPTREG_ENOTFOUND when it does not fit the document (a field to
+ * remove that is absent, an index out of range, a step into a scalar).
+ * Policy tests use it for `set` and `unset`.
+ */
+int optreg_policy_path_set(json_t *root, const char *path, const json_t *value);
+
 #endif
