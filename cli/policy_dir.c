@@ -64,11 +64,35 @@ static int load_one(const char *cmd, const char *file, struct cli_policy_set *s,
 	for (size_t i = 0; i < s->len; i++)
 		if (!strcmp(optreg_policy_name(s->items[i]),
 			    optreg_policy_name(p))) {
-			fprintf(stderr,
-				"optreg %s: %s: policy \"%s\" is also defined "
-				"in %s\nhint: give every policy its own name\n",
-				cmd, file, optreg_policy_name(p), s->files[i]);
+			/* Through the same report as any load error (rule
+			 * "duplicate" at `name`), so json and github output
+			 * show it at the line. */
+			struct optreg_error *e = optreg_errors_add(
+				&errs, OPTREG_EINVAL, "duplicate", "name",
+				"policy \"%s\" is also defined in %s",
+				optreg_policy_name(p), s->files[i]);
+			optreg_error_set_hint(e,
+					      "give every policy its own name");
+			struct optreg_errors derrs = OPTREG_ERRORS_INIT;
+			struct optreg_doc doc;
+			optreg_doc_init(&doc);
+			if (optreg_doc_load_file(&doc, file, &derrs) == 0) {
+				const struct optreg_doc_loc *loc =
+					optreg_doc_locate(&doc, "name");
+				if (loc) {
+					e->line = loc->line;
+					e->col = loc->col;
+				}
+			}
+			optreg_doc_release(&doc);
+			optreg_errors_release(&derrs);
+			if (report)
+				report(file, &errs);
+			else
+				optreg_errors_print(stderr, file, &errs);
+			optreg_errors_release(&errs);
 			optreg_policy_free(p);
+			(void)cmd;
 			return OPTREG_EXIT_INVALID;
 		}
 	OPTREG_ALLOC_GROW(s->items, s->len + 1, s->cap);

@@ -57,63 +57,55 @@ static int line_of(const struct optreg_doc *doc, const char *path)
 	return loc ? loc->line : 0;
 }
 
-/* Sets (value non-NULL) or removes the field at the dotted `path`
- * (`spec.lr`, `spec.betas[1]`, `spec.schedule.warmup_steps`) in `root`,
- * creating objects on the way. Returns 0 or -1 when the path does not
- * fit the document. */
-static int set_path(json_t *root, const char *path, const json_t *value)
+/* Why optreg_policy_path_set refused `path`, for a failing test. */
+static void path_problem(struct optreg_buf *why, const char *what,
+			 const char *path, int rc)
 {
-	char *copy = optreg_xstrdup(path), *save = NULL;
-	json_t *cur = root;
-	int rc = -1;
-	char *tok = strtok_r(copy, ".", &save);
+	if (rc == OPTREG_ESYNTAX)
+		optreg_buf_addf(why,
+				"%s: \"%s\" is not a field path (write it "
+				"as a rule's field: spec.lr, spec.betas[1], "
+				"metadata.labels[\"a.b\"])",
+				what, path);
+	else if (rc == OPTREG_EINVAL)
+		optreg_buf_addf(why,
+				"%s: \"%s\" uses [*]; name one item "
+				"(spec.param_groups[0].lr)",
+				what, path);
+	else if (!strcmp(what, "unset"))
+		optreg_buf_addf(why, "unset: no field \"%s\" to unset", path);
+	else
+		optreg_buf_addf(why,
+				"set: cannot set \"%s\" (an array item "
+				"that does not exist, or a step into a "
+				"value that is not an object)",
+				path);
+}
 
-	while (tok) {
-		char *next = strtok_r(NULL, ".", &save);
-		char *br = strchr(tok, '[');
-		long idx = -1;
-		if (br) {
-			idx = strtol(br + 1, NULL, 10);
-			*br = '\0';
-		}
-		if (!json_is_object(cur))
-			goto out;
-		if (idx < 0 && !next) {
-			if (value)
-				json_object_set_new(cur, tok,
-						    json_deep_copy(value));
-			else
-				json_object_del(cur, tok);
-			rc = 0;
-			goto out;
-		}
-		json_t *child = json_object_get(cur, tok);
-		if (!child) {
-			if (idx >= 0 || !value)
-				goto out;
-			child = json_object();
-			json_object_set_new(cur, tok, child);
-		}
-		if (idx >= 0) {
-			if (!json_is_array(child) ||
-			    (size_t)idx >= json_array_size(child))
-				goto out;
-			if (!next) {
-				rc = value ? json_array_set_new(
-						     child, (size_t)idx,
-						     json_deep_copy(value))
-					   : json_array_remove(child,
-							       (size_t)idx);
-				goto out;
-			}
-			child = json_array_get(child, (size_t)idx);
-		}
-		cur = child;
-		tok = next;
+/* Refuses keys of `o` outside `known` (a NULL-ended list): a typo such
+ * as `previos:` would otherwise silently test something else. */
+static bool known_keys(const json_t *o, const char *const *known,
+		       const char *where, struct optreg_buf *why)
+{
+	const char *key;
+	json_t *v;
+	bool ok = true;
+
+	json_object_foreach((json_t *)o, key, v)
+	{
+		size_t i = 0;
+		while (known[i] && strcmp(known[i], key))
+			i++;
+		if (known[i])
+			continue;
+		optreg_buf_addf(why, "%sunknown key \"%s\" (known:", where,
+				key);
+		for (i = 0; known[i]; i++)
+			optreg_buf_addf(why, " %s", known[i]);
+		optreg_buf_adds(why, ")\n");
+		ok = false;
 	}
-out:
-	free(copy);
-	return rc;
+	return ok;
 }
 
 /*
@@ -151,21 +143,26 @@ static int build_config(const json_t *spec, const json_t *base,
 		json_t *v;
 		json_object_foreach(json_object_get(spec, "set"), key, v)
 		{
-			if (set_path(doc->root, key, v)) {
-				optreg_buf_addf(why, "set: cannot set \"%s\"",
-						key);
+			int prc = optreg_policy_path_set(doc->root, key, v);
+			if (prc) {
+				path_problem(why, "set", key, prc);
 				return -1;
 			}
 		}
 		size_t i;
 		json_array_foreach(json_object_get(spec, "unset"), i, v)
 		{
-			if (!json_is_string(v) ||
-			    set_path(doc->root, json_string_value(v), NULL)) {
-				optreg_buf_addf(
-					why, "unset: no field \"%s\" to unset",
-					json_is_string(v) ? json_string_value(v)
-							  : "?");
+			int prc = json_is_string(v)
+					  ? optreg_policy_path_set(
+						    doc->root,
+						    json_string_value(v), NULL)
+					  : OPTREG_ESYNTAX;
+			if (prc) {
+				path_problem(why, "unset",
+					     json_is_string(v)
+						     ? json_string_value(v)
+						     : "?",
+					     prc);
 				return -1;
 			}
 		}
@@ -341,6 +338,19 @@ static void run_test(struct run *run, const char *file, const char *folder,
 		ok = false;
 		goto report;
 	}
+	static const char *const test_keys[] = {
+		"name",	  "input",    "config",	 "set", "unset",
+		"tag",	  "previous", "waivers", "now", "namespace",
+		"expect", "exact",    "gates",	 NULL};
+	static const char *const prev_keys[] = {"input", "config", "set",
+						"unset", NULL};
+	if (!known_keys(t, test_keys, "", &why) ||
+	    (json_is_object(json_object_get(t, "previous")) &&
+	     !known_keys(json_object_get(t, "previous"), prev_keys,
+			 "previous: ", &why))) {
+		ok = false;
+		goto report;
+	}
 	const json_t *gates = json_object_get(t, "gates");
 	if (gates) {
 		ok = check_gates(run->set, gates, &why);
@@ -504,11 +514,26 @@ static int run_file(struct run *run, const char *file, const char *folder)
 		status = OPTREG_EXIT_INVALID;
 		goto out;
 	}
-	/* `base: FILE` becomes base_config, relative to the test file. */
+	static const char *const file_keys[] = {
+		"apiVersion",  "kind",	"base", "now",
+		"description", "tests", NULL};
+	struct optreg_buf unknown = OPTREG_BUF_INIT;
+	if (!known_keys(tdoc.root, file_keys, "", &unknown)) {
+		printf("  ERROR %s: %s", file, unknown.data);
+		optreg_buf_release(&unknown);
+		run->failed++;
+		status = OPTREG_EXIT_INVALID;
+		goto out;
+	}
+	optreg_buf_release(&unknown);
+	/* `base: FILE` becomes base_config, relative to the test file (or
+	 * absolute). */
 	const char *base = str(tdoc.root, "base");
 	if (base) {
 		struct optreg_doc bdoc;
-		char *path = optreg_xasprintf("%s/%s", folder, base);
+		char *path = base[0] == '/'
+				     ? optreg_xstrdup(base)
+				     : optreg_xasprintf("%s/%s", folder, base);
 		optreg_doc_init(&bdoc);
 		if (optreg_doc_load_file(&bdoc, path, &errs)) {
 			optreg_errors_print(stdout, path, &errs);

@@ -18,6 +18,7 @@
 #include "../common/jsonutil.h"
 #include "jcs.h"
 #include "names.h"
+#include "regex_check.h"
 
 #define MAX_STEPS	1000000000.0
 #define MAX_LABELS	32
@@ -646,9 +647,20 @@ static void check_semantics(const struct ctx *c, struct optreg_config *cfg,
 	}
 	for (size_t i = 0; i < cfg->ngroups; i++) {
 		regex_t re;
-		int rc = regcomp(&re, cfg->groups[i].match,
-				 REG_EXTENDED | REG_NOSUB);
-		if (rc) {
+		const char *why = optreg_regex_check(cfg->groups[i].match);
+		int rc = why ? 0
+			     : regcomp(&re, cfg->groups[i].match,
+				       REG_EXTENDED | REG_NOSUB);
+		if (why) {
+			char *p = item("spec.param_groups", i);
+			char *pm = child(p, "match");
+			struct optreg_error *e =
+				fail(c, "regex", pm,
+				     "is refused: the pattern %s", why);
+			optreg_error_set_hint(e, OPTREG_REGEX_HINT);
+			free(pm);
+			free(p);
+		} else if (rc) {
 			char msg[256];
 			regerror(rc, &re, msg, sizeof(msg));
 			char *p = item("spec.param_groups", i);

@@ -100,6 +100,7 @@ bool optreg_policy_covers(const struct optreg_policy *p, const char *ns)
 struct inst {
 	char *path;
 	const json_t *v, *pv;
+	char *note; /* said before the detail (a removed group), or NULL */
 };
 
 struct insts {
@@ -113,8 +114,10 @@ struct ectx {
 
 static void insts_release(struct insts *l)
 {
-	for (size_t i = 0; i < l->len; i++)
+	for (size_t i = 0; i < l->len; i++) {
 		free(l->items[i].path);
+		free(l->items[i].note);
+	}
 	free(l->items);
 	memset(l, 0, sizeof(*l));
 }
@@ -142,6 +145,7 @@ static void walk(const struct ectx *e, const struct policy_path *p, size_t i,
 		in->path = optreg_xstrdup(path->data);
 		in->v = v ? v : default_of(e, path->data);
 		in->pv = pv ? pv : default_of(e, path->data);
+		in->note = NULL;
 		return;
 	}
 	const struct policy_seg *s = &p->segs[i];
@@ -174,6 +178,131 @@ static void resolve(const struct ectx *e, const struct policy_path *p,
 
 	walk(e, p, 0, cfg, prev, &path, out);
 	optreg_buf_release(&path);
+}
+
+/* True when `p` is spec.param_groups[*].<field...> with no other [*]. */
+static bool is_group_path(const struct policy_path *p)
+{
+	if (p->nsegs < 4 || p->segs[0].kind != POLICY_SEG_KEY ||
+	    strcmp(p->segs[0].key, "spec") ||
+	    p->segs[1].kind != POLICY_SEG_KEY ||
+	    strcmp(p->segs[1].key, "param_groups") ||
+	    p->segs[2].kind != POLICY_SEG_ALL)
+		return false;
+	for (size_t i = 3; i < p->nsegs; i++)
+		if (p->segs[i].kind == POLICY_SEG_ALL)
+			return false;
+	return true;
+}
+
+/* Follows segs[from..] of `p` from `v` (no [*] among them). */
+static const json_t *follow(const struct policy_path *p, size_t from,
+			    const json_t *v)
+{
+	for (size_t i = from; v && i < p->nsegs; i++)
+		v = p->segs[i].kind == POLICY_SEG_KEY
+			    ? json_object_get(v, p->segs[i].key)
+			    : json_array_get(v, p->segs[i].index);
+	return v;
+}
+
+/* The value a param group `g` (NULL: no group) gives the field after
+ * spec.param_groups[*] of `p`: the group's own, else the config's
+ * spec.<field>, else that field's default. */
+static const json_t *group_effective(const struct ectx *e,
+				     const struct policy_path *p,
+				     const json_t *root, const json_t *g)
+{
+	const json_t *v = g ? follow(p, 3, g) : NULL;
+
+	if (v)
+		return v;
+	v = follow(p, 3, json_object_get(root, "spec"));
+	if (v)
+		return v;
+	struct optreg_buf b = OPTREG_BUF_INIT;
+	optreg_buf_adds(&b, "spec");
+	for (size_t i = 3; i < p->nsegs; i++)
+		if (p->segs[i].kind == POLICY_SEG_KEY)
+			optreg_doc_path_key(&b, p->segs[i].key);
+		else
+			optreg_doc_path_index(&b, p->segs[i].index);
+	v = default_of(e, b.data);
+	optreg_buf_release(&b);
+	return v;
+}
+
+static void group_path(const struct policy_path *p, size_t k,
+		       struct optreg_buf *b)
+{
+	optreg_buf_adds(b, "spec.param_groups");
+	optreg_doc_path_index(b, k);
+	for (size_t i = 3; i < p->nsegs; i++)
+		if (p->segs[i].kind == POLICY_SEG_KEY)
+			optreg_doc_path_key(b, p->segs[i].key);
+		else
+			optreg_doc_path_index(b, p->segs[i].index);
+}
+
+/*
+ * A change rule over spec.param_groups[*].<field>: groups are paired by
+ * `match` (the n-th group with a pattern now with the n-th with the same
+ * pattern before), and each side is the group's effective value (its own
+ * field, else the config's). A group added or removed is compared with
+ * the config's value on the side that lacks it, so a new group that
+ * changes lr, or a group whose lr is inherited from a changed spec.lr,
+ * is a change, and reordering identical groups is none.
+ */
+static void resolve_groups(const struct ectx *e, const struct policy_path *p,
+			   const json_t *cfg, const json_t *prev,
+			   struct insts *out)
+{
+	const json_t *cg =
+		json_object_get(json_object_get(cfg, "spec"), "param_groups");
+	const json_t *pg =
+		json_object_get(json_object_get(prev, "spec"), "param_groups");
+	size_t np = json_array_size(pg);
+	bool *used = optreg_xcalloc(np ? np : 1, sizeof(*used));
+
+	for (size_t k = 0; k < json_array_size(cg); k++) {
+		const json_t *g = json_array_get(cg, k);
+		const json_t *m = json_object_get(g, "match");
+		const json_t *pair = NULL;
+		for (size_t j = 0; !pair && j < np; j++) {
+			const json_t *h = json_array_get(pg, j);
+			if (!used[j] &&
+			    json_equal((json_t *)m,
+				       json_object_get(h, "match"))) {
+				used[j] = true;
+				pair = h;
+			}
+		}
+		struct optreg_buf path = OPTREG_BUF_INIT;
+		group_path(p, k, &path);
+		OPTREG_ALLOC_GROW(out->items, out->len + 1, out->cap);
+		struct inst *in = &out->items[out->len++];
+		in->path = optreg_buf_detach(&path, NULL);
+		in->v = group_effective(e, p, cfg, g);
+		in->pv = group_effective(e, p, prev, pair);
+		in->note = NULL;
+	}
+	for (size_t j = 0; j < np; j++) {
+		if (used[j])
+			continue;
+		const json_t *h = json_array_get(pg, j);
+		struct optreg_buf note = OPTREG_BUF_INIT;
+		optreg_buf_adds(&note, "(the group with match ");
+		optreg_name_quote(
+			&note, json_string_value(json_object_get(h, "match")));
+		optreg_buf_adds(&note, " was removed)");
+		OPTREG_ALLOC_GROW(out->items, out->len + 1, out->cap);
+		struct inst *in = &out->items[out->len++];
+		in->path = optreg_xstrdup("spec.param_groups");
+		in->v = group_effective(e, p, cfg, NULL);
+		in->pv = group_effective(e, p, prev, h);
+		in->note = optreg_buf_detach(&note, NULL);
+	}
+	free(used);
 }
 
 /* ---- assertions ------------------------------------------------------ */
@@ -341,6 +470,20 @@ static bool check_plain(const struct ectx *e, const struct policy_cond *k,
 	return ok;
 }
 
+/* Appends `ratio` (above `limit`) with 6 significant digits, or as many
+ * more as it takes not to print the limit itself ("x2; at most x2"). */
+static void show_ratio(struct optreg_buf *d, double ratio, double limit)
+{
+	char buf[64];
+
+	for (int prec = 6; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, ratio);
+		if (strtod(buf, NULL) > limit)
+			break;
+	}
+	optreg_buf_adds(d, buf);
+}
+
 /* The change assertions (max_ratio, unchanged) between `pv` and `v`. */
 static bool check_change(const struct policy_cond *k, const char *tag,
 			 const json_t *v, const json_t *pv,
@@ -348,13 +491,28 @@ static bool check_change(const struct policy_cond *k, const char *tag,
 {
 	bool ok = true;
 
-	if (k->has_max_ratio && json_is_number(v) && json_is_number(pv)) {
+	if (k->has_max_ratio && (json_is_number(v) || json_is_number(pv)) &&
+	    (!v || !pv)) {
+		/* A number that appears or disappears: no ratio holds. */
+		sep(d);
+		optreg_buf_adds(d, "changes from ");
+		show(d, pv);
+		optreg_buf_addf(d, " (at %s) to ", tag);
+		show(d, v);
+		optreg_buf_adds(d, "; at most x");
+		shownum(d, k->max_ratio);
+		optreg_buf_adds(d, " allowed");
+		ok = false;
+	} else if (k->has_max_ratio && json_is_number(v) &&
+		   json_is_number(pv)) {
 		double n = json_number_value(v), o = json_number_value(pv);
 		double ratio = n == o		  ? 1
 			       : n <= 0 || o <= 0 ? INFINITY
 			       : n > o		  ? n / o
 						  : o / n;
-		if (!(ratio <= k->max_ratio)) {
+		/* A relative tolerance: 2.1e-4 / 7e-5 is 3.0000000000000004
+		 * in binary, and must pass max_ratio: 3. */
+		if (!(ratio <= k->max_ratio * (1 + 1e-12))) {
 			sep(d);
 			optreg_buf_adds(d, "changes from ");
 			shownum(d, o);
@@ -362,10 +520,7 @@ static bool check_change(const struct policy_cond *k, const char *tag,
 			shownum(d, n);
 			if (isfinite(ratio)) {
 				optreg_buf_adds(d, ", x");
-				struct optreg_buf r = OPTREG_BUF_INIT;
-				optreg_buf_addf(&r, "%.3g", ratio);
-				optreg_buf_adds(d, r.data);
-				optreg_buf_release(&r);
+				show_ratio(d, ratio, k->max_ratio);
 			}
 			optreg_buf_adds(d, "; at most x");
 			shownum(d, k->max_ratio);
@@ -446,7 +601,7 @@ find_waiver(const struct optreg_policy_input *in, const char *policy,
 		if (w->policy && w->rule && w->namespace_ && w->config &&
 		    in->namespace_ && in->name && !strcmp(w->policy, policy) &&
 		    !strcmp(w->rule, rule) &&
-		    optreg_glob_match(w->namespace_, in->namespace_) &&
+		    !strcmp(w->namespace_, in->namespace_) &&
 		    optreg_glob_match(w->config, in->name) &&
 		    w->expires_at > in->now)
 			return w;
@@ -524,7 +679,10 @@ static void eval_rule(const struct ectx *e, const struct optreg_policy *p,
 	if (!when_holds(e, r, in))
 		return;
 	struct insts l = {0};
-	resolve(e, &r->assert.field, in->config, prev, &l);
+	if (prev && is_group_path(&r->assert.field))
+		resolve_groups(e, &r->assert.field, in->config, prev, &l);
+	else
+		resolve(e, &r->assert.field, in->config, prev, &l);
 	for (size_t j = 0; j < l.len; j++) {
 		const struct inst *it = &l.items[j];
 		struct optreg_buf d = OPTREG_BUF_INIT;
@@ -534,6 +692,8 @@ static void eval_rule(const struct ectx *e, const struct optreg_policy *p,
 					   &d);
 		if (!ok) {
 			struct optreg_buf full = OPTREG_BUF_INIT;
+			if (it->note)
+				optreg_buf_addf(&full, "%s ", it->note);
 			if (it->v && !r->assert.has_max_ratio &&
 			    !r->assert.unchanged) {
 				optreg_buf_adds(&full, "is ");
@@ -649,8 +809,12 @@ void optreg_policy_gate(const struct optreg_policy *const *ps, size_t n,
 				out->allow_warn = gt->allow_warn;
 				snprintf(out->policy, sizeof(out->policy), "%s",
 					 p->name);
-			} else {
-				out->allow_warn &= gt->allow_warn;
+			} else if (out->allow_warn && !gt->allow_warn) {
+				/* The gate is now strict because of this
+				 * policy: name it. */
+				out->allow_warn = false;
+				snprintf(out->policy, sizeof(out->policy), "%s",
+					 p->name);
 			}
 		}
 	}

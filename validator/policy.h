@@ -90,7 +90,8 @@ bool optreg_policy_covers(const struct optreg_policy *p, const char *ns);
 
 /*
  * A waiver: exempts one rule (`policy`/`rule`) for configs of one
- * namespace whose name matches the glob `config` (common/glob.h rules,
+ * namespace (compared exactly, never a glob) whose name matches the glob
+ * `config` (common/glob.h rules,
  * over config names), until `expires_at`. Strings borrowed by the
  * evaluator.
  */
@@ -179,7 +180,8 @@ void optreg_policy_result_denials(const struct optreg_policy_result *r,
 struct optreg_gate {
 	bool gated;
 	bool allow_warn;
-	char policy[128]; /* the first gating policy's name, for messages */
+	char policy[128]; /* the gating policy that decides allow_warn (the
+			     first strict one, else the first), for messages */
 };
 
 /* Fills `out` for moving `tag` of a config in namespace `ns`. */
@@ -189,7 +191,9 @@ void optreg_policy_gate(const struct optreg_policy *const *ps, size_t n,
 
 /*
  * Parses an RFC 3339 timestamp (`2026-01-31T12:00:00Z`, fractions and
- * `+hh:mm` offsets allowed) into *out. Returns 0 or OPTREG_EINVAL.
+ * `+hh:mm` offsets allowed) into *out. Returns 0 or OPTREG_EINVAL, also
+ * for an impossible date (2026-02-29, 04-31), an hour over 23, a minute
+ * over 59, a second over 60 or an offset beyond 23:59.
  */
 int optreg_policy_time_parse(const char *s, time_t *out);
 
@@ -200,10 +204,24 @@ int optreg_policy_time_parse(const char *s, time_t *out);
  * reads them; a `{"waivers": [...]}` object is taken too. Fills *out
  * (free with free(); its strings are borrowed from `arr`, which must
  * outlive it) and *n. A missing or malformed field is OPTREG_EINVAL with
- * an error naming it (rule "waiver", path "waivers[i].field").
+ * an error naming it (rule "waiver", path "waivers[i].field"; a
+ * `namespace` that is not a namespace's name, a glob included, is refused
+ * with the namespace rule of names.h).
  */
 int optreg_policy_waivers_from_json(const json_t *arr,
 				    struct optreg_waiver **out, size_t *n,
 				    struct optreg_errors *errs);
+
+/*
+ * Sets (`value` not NULL: a deep copy) or removes (`value` NULL) the field
+ * at `path` in `root`, a path written as a rule's `field` (`spec.lr`,
+ * `spec.betas[1]`, `metadata.labels["a.b"]`) without `[*]`. Objects on
+ * the way are created for a set; array items must exist. Returns 0,
+ * OPTREG_ESYNTAX when `path` is not a path, OPTREG_EINVAL when it has
+ * `[*]`, OPTREG_ENOTFOUND when it does not fit the document (a field to
+ * remove that is absent, an index out of range, a step into a scalar).
+ * Policy tests use it for `set` and `unset`.
+ */
+int optreg_policy_path_set(json_t *root, const char *path, const json_t *value);
 
 #endif

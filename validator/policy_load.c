@@ -19,6 +19,7 @@
 #include "jcs.h"
 #include "names.h"
 #include "policy_int.h"
+#include "regex_check.h"
 
 struct optreg_error *policy_fail(const struct policy_lctx *c, int code,
 				 const char *rule, const char *path,
@@ -175,8 +176,18 @@ static void build_cond(const struct policy_lctx *c, struct policy_cond *k,
 	k->unchanged = json_is_true(json_object_get(o, "unchanged"));
 	if ((v = json_object_get(o, "pattern"))) {
 		k->pattern = dupstr(v);
-		int rc = regcomp(&k->re, k->pattern, REG_EXTENDED | REG_NOSUB);
-		if (rc) {
+		const char *why = optreg_regex_check(k->pattern);
+		int rc = why ? 0
+			     : regcomp(&k->re, k->pattern,
+				       REG_EXTENDED | REG_NOSUB);
+		if (why) {
+			p = policy_child(jpath, "pattern");
+			struct optreg_error *e =
+				policy_fail(c, OPTREG_EINVAL, "regex", p,
+					    "is refused: the pattern %s", why);
+			optreg_error_set_hint(e, OPTREG_REGEX_HINT);
+			free(p);
+		} else if (rc) {
 			char msg[256];
 			regerror(rc, &k->re, msg, sizeof(msg));
 			p = policy_child(jpath, "pattern");

@@ -93,6 +93,69 @@ bad:
 	return false;
 }
 
+int optreg_policy_path_set(json_t *root, const char *path, const json_t *value)
+{
+	struct policy_path p;
+	json_t *cur = root;
+	int rc = OPTREG_ENOTFOUND;
+
+	if (!policy_path_parse(&p, path))
+		return OPTREG_ESYNTAX;
+	if (p.wildcard) {
+		policy_path_release(&p);
+		return OPTREG_EINVAL;
+	}
+	for (size_t i = 0; i < p.nsegs; i++) {
+		const struct policy_seg *sg = &p.segs[i];
+		bool last = i + 1 == p.nsegs;
+		json_t *child;
+		if (sg->kind == POLICY_SEG_KEY) {
+			if (!json_is_object(cur))
+				break;
+			if (last) {
+				if (value)
+					rc = json_object_set_new(
+						     cur, sg->key,
+						     json_deep_copy(value))
+						     ? OPTREG_ENOTFOUND
+						     : 0;
+				else
+					rc = json_object_del(cur, sg->key)
+						     ? OPTREG_ENOTFOUND
+						     : 0;
+				break;
+			}
+			child = json_object_get(cur, sg->key);
+			if (!child) {
+				/* Objects are created on the way to a set;
+				 * arrays never are. */
+				if (!value ||
+				    p.segs[i + 1].kind != POLICY_SEG_KEY)
+					break;
+				child = json_object();
+				json_object_set_new(cur, sg->key, child);
+			}
+		} else {
+			if (!json_is_array(cur) ||
+			    sg->index >= json_array_size(cur))
+				break;
+			if (last) {
+				rc = (value ? json_array_set_new(
+						      cur, sg->index,
+						      json_deep_copy(value))
+					    : json_array_remove(cur, sg->index))
+					     ? OPTREG_ENOTFOUND
+					     : 0;
+				break;
+			}
+			child = json_array_get(cur, sg->index);
+		}
+		cur = child;
+	}
+	policy_path_release(&p);
+	return rc;
+}
+
 void policy_path_release(struct policy_path *p)
 {
 	for (size_t i = 0; i < p->nsegs; i++)

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "../common/alloc.h"
+#include "names.h"
 #include "policy.h"
 
 static bool digits(const char *s, size_t n)
@@ -26,6 +27,16 @@ static int num(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		v = v * 10 + (s[i] - '0');
 	return v;
+}
+
+/* Days in month `mon` (0-11) of `year` (Gregorian leap years). */
+static int days_in_month(int year, int mon)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30,
+				   31, 31, 30, 31, 30, 31};
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return mon == 1 && leap ? 29 : days[mon];
 }
 
 int optreg_policy_time_parse(const char *s, time_t *out)
@@ -46,7 +57,8 @@ int optreg_policy_time_parse(const char *s, time_t *out)
 	tm.tm_hour = num(s + 11, 2);
 	tm.tm_min = num(s + 14, 2);
 	tm.tm_sec = num(s + 17, 2);
-	if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+	    tm.tm_mday > days_in_month(num(s, 4), tm.tm_mon) ||
 	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
 		return OPTREG_EINVAL;
 	const char *p = s + 19;
@@ -61,6 +73,8 @@ int optreg_policy_time_parse(const char *s, time_t *out)
 		off = 0;
 	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 &&
 		   digits(p + 1, 2) && p[3] == ':' && digits(p + 4, 2)) {
+		if (num(p + 1, 2) > 23 || num(p + 4, 2) > 59)
+			return OPTREG_EINVAL;
 		off = (long)num(p + 1, 2) * 3600 + (long)num(p + 4, 2) * 60;
 		if (*p == '-')
 			off = -off;
@@ -121,6 +135,16 @@ int optreg_policy_waivers_from_json(const json_t *arr,
 		w[i].policy = field(o, "policy", i, true, &rc, errs);
 		w[i].rule = field(o, "rule", i, true, &rc, errs);
 		w[i].namespace_ = field(o, "namespace", i, true, &rc, errs);
+		if (w[i].namespace_) {
+			/* One namespace's name: a waiver never covers a glob
+			 * of namespaces (the registry refuses them too). */
+			char *path =
+				optreg_xasprintf("waivers[%zu].namespace", i);
+			if (optreg_name_check_namespace(w[i].namespace_, path,
+							errs))
+				rc = OPTREG_EINVAL;
+			free(path);
+		}
 		w[i].config = field(o, "config", i, true, &rc, errs);
 		w[i].reason = field(o, "reason", i, false, &rc, errs);
 		w[i].owner = field(o, "owner", i, false, &rc, errs);

@@ -133,6 +133,7 @@ static bool grant_or_reply(struct api_call *call)
 
 static const struct api_fail_as grant_fail_as[] = {
 	{OPTREG_EINVAL, OPTREG_EBADREQUEST, NULL, true},
+	{OPTREG_EBADPOLICY, OPTREG_EBADPOLICY, NULL, true},
 	{0, 0, NULL, false},
 };
 

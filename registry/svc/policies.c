@@ -296,6 +296,47 @@ int optreg_policies_evaluate(struct registry *reg, const char *name,
 
 /* ---- waivers ---- */
 
+/* A waiver must name a policy that applies now and a rule its current
+ * version has: OPTREG_EBADPOLICY (path "policy" or "rule") otherwise. */
+static int check_waived_rule(PGconn *c, const json_t *w,
+			     struct optreg_errors *errs)
+{
+	const char *policy = json_string_value(json_object_get(w, "policy"));
+	const char *rule = json_string_value(json_object_get(w, "rule"));
+	struct optreg_policy_set *ps = NULL;
+	const struct optreg_policy *p = NULL;
+	struct optreg_error *e;
+
+	int rc = optreg_policy_set_get(c, &ps, errs);
+	if (rc)
+		return rc;
+	for (size_t i = 0; !p && i < ps->n; i++)
+		if (!strcmp(optreg_policy_name(ps->items[i]), policy))
+			p = ps->items[i];
+	if (!p) {
+		e = optreg_errors_add(errs, OPTREG_EBADPOLICY, "policy",
+				      "policy",
+				      "no policy \"%s\" applies now: there "
+				      "is nothing to waive",
+				      policy);
+		optreg_error_set_hint(e, "list the stored policies with "
+					 "`optreg policy list`");
+		rc = OPTREG_EBADPOLICY;
+	} else if (!optreg_policy_has_rule(p, rule)) {
+		e = optreg_errors_add(errs, OPTREG_EBADPOLICY, "rule", "rule",
+				      "policy \"%s\" (version %ld) has no "
+				      "rule \"%s\"",
+				      policy, optreg_policy_version(p), rule);
+		optreg_error_set_hint(e,
+				      "see its rules with `optreg policy "
+				      "show %s`",
+				      policy);
+		rc = OPTREG_EBADPOLICY;
+	}
+	optreg_policy_set_put(ps);
+	return rc;
+}
+
 static int grant(PGconn *c, const struct optreg_audit_actor *who,
 		 const json_t *w, json_t **out, struct optreg_errors *errs)
 {
@@ -309,7 +350,10 @@ static int grant(PGconn *c, const struct optreg_audit_actor *who,
 	int rc = optreg_sql_begin(c, errs);
 	if (rc)
 		return rc;
-	rc = optreg_store_waiver_create(c, id, w, who->principal, out, errs);
+	rc = check_waived_rule(c, w, errs);
+	if (rc == 0)
+		rc = optreg_store_waiver_create(c, id, w, who->principal, out,
+						errs);
 	if (rc == 0)
 		rc = optreg_audit_append(c, who, "waiver.grant", id,
 					 json_deep_copy(*out), NULL, errs);

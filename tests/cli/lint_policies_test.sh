@@ -143,6 +143,35 @@ then ok "json: {file, policy: true, valid: false, errors} with the line"
 else not_ok "json: {file, policy: true, valid: false, errors} with the line" "$(cat "$tmp/out")"
 fi
 
+# Two files defining one policy: reported like any load error (rule
+# duplicate at `name`), in every format.
+mkdir -p "$tmp/dup"
+for f in a b; do
+	cat >"$tmp/dup/$f.yaml" <<'YAML'
+apiVersion: optreg/v1
+kind: Policy
+name: twice
+namespaces: ["*"]
+gates:
+  - tags: [prod]
+YAML
+done
+check "a policy name defined twice is refused" 1 "$OPTREG" lint --policies "$tmp/dup" "$BASE"
+contains "text: at the second file's name line" "$tmp/err" "$tmp/dup/b.yaml:3:7: name: policy \"twice\" is also defined in $tmp/dup/a.yaml"
+check "github: a duplicate policy name" 1 "$OPTREG" lint --policies "$tmp/dup" --format github "$BASE"
+contains "github: ::error at the name" "$tmp/out" "::error file=$tmp/dup/b.yaml,line=3,col=7,title=duplicate::name"
+check "json: a duplicate policy name" 1 "$OPTREG" lint --policies "$tmp/dup" --format json "$BASE"
+if /usr/bin/python3 - "$tmp/out" "$tmp/dup/b.yaml" <<'PY'
+import json, sys
+o = json.loads(open(sys.argv[1]).read())
+assert o["file"] == sys.argv[2] and o["policy"] is True and o["valid"] is False, o
+e = o["errors"][0]
+assert (e["rule"], e["path"], e["line"], e["col"]) == ("duplicate", "name", 3, 7), e
+PY
+then ok "json: the duplicate with rule duplicate, path name and the line"
+else not_ok "json: the duplicate with rule duplicate, path name and the line" "$(cat "$tmp/out")"
+fi
+
 check "--previous without --tag is a usage error" 2 "$OPTREG" lint --policies policies --previous "$BASE" "$BASE"
 check "--tag without --policies is a usage error" 2 "$OPTREG" lint --tag prod "$BASE"
 check "a bad tag name is a usage error" 2 "$OPTREG" lint --policies policies --tag "Prod!" "$BASE"

@@ -29,6 +29,7 @@ usage: tests/e2e/policies_test.py     (from the repository root)
 Prints TAP and exits 1 when any test fails.
 """
 
+import datetime
 import json
 import os
 import sys
@@ -303,6 +304,32 @@ def t_delete_stops_applying():
     eq(status(push("lr-cap", LR_CAP), 201, "push again").json()["version"], 4, "v4")
 
 
+def t_waiver_names_a_current_policy_and_rule():
+    exp = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+           ).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def grant(**over):
+        body = {"policy": "eps-watch", "rule": "eps-tiny", "namespace": NS,
+                "config": "*", "reason": "fp32 only", "owner": "lead@pol",
+                "expires_at": exp}
+        body.update(over)
+        return W.S.request("POST", "/v1/waivers", token=W.sub, body=body)
+
+    j = problem(grant(policy="no-such-policy"), 422, "invalid_policy", "unknown policy")
+    eq([e["path"] for e in j["errors"]], ["policy"], "path policy")
+    assert "optreg policy list" in j["errors"][0].get("hint", ""), j
+    j = problem(grant(rule="no-such-rule"), 422, "invalid_policy", "unknown rule")
+    eq([e["path"] for e in j["errors"]], ["rule"], "path rule")
+    assert "optreg policy show eps-watch" in j["errors"][0].get("hint", ""), j
+    problem(grant(namespace="pol*"), 400, "bad_request", "namespace glob")
+    status(grant(), 201, "a waiver for an existing rule")
+    # Nothing was stored for the refused ones.
+    r = status(W.S.request("GET", "/v1/waivers?namespace=" + NS, token=W.sub), 200,
+               "list waivers")
+    eq(sorted((w["policy"], w["rule"]) for w in r.json()["waivers"]),
+       [("eps-watch", "eps-tiny")], "only the valid waiver")
+
+
 def t_replicas_apply_a_push_at_once():
     # Each replica parses a set of policies once and checks, in every
     # request's transaction, that it is still the current one: a push or
@@ -365,6 +392,8 @@ def main():
         tap.run("POST /v1/validate applies the stored policies", t_validate_applies_policies)
         tap.run("a deleted policy stops applying; old versions stay readable",
                 t_delete_stops_applying)
+        tap.run("a waiver must name a current policy and one of its rules (422)",
+                t_waiver_names_a_current_policy_and_rule)
         tap.run("a push or delete through one replica applies through another at once",
                 t_replicas_apply_a_push_at_once)
         tap.run("the shipped policies/ load through PUT /v1/policies",

@@ -158,12 +158,106 @@ static void test_failure_shows_expected_and_actual(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Test files: unknown keys fail, set/unset use rule paths (quoted keys,
+ * no [*]), and `base:` may be absolute. */
+static void test_file_checks(void **state)
+{
+	char dir[] = "/tmp/optreg-policy-test.XXXXXX";
+	char path[256], text[2048];
+	struct capture c;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/p.yaml", dir);
+	write_file(path, "apiVersion: optreg/v1\n"
+			 "kind: Policy\n"
+			 "name: p\n"
+			 "namespaces: [\"*\"]\n"
+			 "rules:\n"
+			 "  - id: dotted-label\n"
+			 "    severity: deny\n"
+			 "    field: metadata.labels[\"team.x\"]\n"
+			 "    present: false\n"
+			 "    message: m\n"
+			 "  - id: lr-change\n"
+			 "    severity: deny\n"
+			 "    against: [prod]\n"
+			 "    field: spec.lr\n"
+			 "    max_ratio: 2\n"
+			 "    message: m\n");
+	/* The base config outside DIR, named by its absolute path. */
+	snprintf(path, sizeof(path), "%s/cfg", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/cfg/base.yaml", dir);
+	write_file(path,
+		   "apiVersion: optreg/v1\n"
+		   "kind: OptimizerConfig\n"
+		   "metadata: {namespace: a, name: b}\n"
+		   "spec: {optimizer: adam, lr: 0.001, betas: [0.9, 0.999],"
+		   " eps: 1.0e-8, weight_decay: 0}\n");
+	snprintf(path, sizeof(path), "%s/tests", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/tests/t.yaml", dir);
+	snprintf(text, sizeof(text),
+		 "apiVersion: optreg/v1\n"
+		 "kind: PolicyTest\n"
+		 "base: %s/cfg/base.yaml\n"
+		 "tests:\n"
+		 "  - name: a quoted key is one key\n"
+		 "    set: {'metadata.labels[\"team.x\"]': nlp}\n"
+		 "    expect: {dotted-label: deny}\n"
+		 "  - name: unset of a quoted key\n"
+		 "    set: {'metadata.labels[\"team.x\"]': nlp}\n"
+		 "    unset: ['metadata.labels[\"team.x\"]']\n"
+		 "    expect: {dotted-label: pass}\n"
+		 "  - name: a typo in a key\n"
+		 "    tag: prod\n"
+		 "    previos: {set: {spec.lr: 1.0e-5}}\n"
+		 "    expect: {lr-change: pass}\n"
+		 "  - name: a typo in previous\n"
+		 "    tag: prod\n"
+		 "    previous: {sett: {spec.lr: 1.0e-5}}\n"
+		 "    expect: {lr-change: pass}\n"
+		 "  - name: set with a wildcard\n"
+		 "    set: {'spec.param_groups[*].lr': 0.1}\n"
+		 "    expect: {dotted-label: pass}\n",
+		 dir);
+	write_file(path, text);
+	char *argv[] = {"test", dir, NULL};
+	int rc = run(&c, 2, argv);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(c.text[0], "PASS  a quoted key is one key"));
+	assert_non_null(strstr(c.text[0], "PASS  unset of a quoted key"));
+	assert_non_null(strstr(c.text[0], "FAIL  a typo in a key ("));
+	assert_non_null(strstr(c.text[0], "unknown key \"previos\" (known:"));
+	assert_non_null(
+		strstr(c.text[0], "previous: unknown key \"sett\" (known:"));
+	assert_non_null(strstr(c.text[0], "FAIL  set with a wildcard"));
+	assert_non_null(strstr(c.text[0], "uses [*]"));
+	assert_non_null(strstr(c.text[0], "FAIL: 3/5"));
+	capture_release(&c);
+
+	/* An unknown key of the file itself fails the file. */
+	write_file(path, "apiVersion: optreg/v1\n"
+			 "kind: PolicyTest\n"
+			 "bsae: base.yaml\n"
+			 "tests: []\n");
+	rc = run(&c, 2, argv);
+	assert_int_equal(rc, OPTREG_EXIT_INVALID);
+	assert_non_null(strstr(c.text[0], "unknown key \"bsae\""));
+	capture_release(&c);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_policies_pass),
 		cmocka_unit_test(test_every_default_rule_is_tested),
 		cmocka_unit_test(test_failure_shows_expected_and_actual),
+		cmocka_unit_test(test_file_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "validator/config.h"
 #include "validator/policy.h"
+#include "validator/regex_check.h"
 
 static const char config_yaml[] = "apiVersion: optreg/v1\n"
 				  "kind: OptimizerConfig\n"
@@ -193,6 +194,29 @@ static void test_change_rule(void **state)
 				       "to 0.5, x10; at most x2 allowed");
 	optreg_policy_result_release(&r);
 
+	/* Just over the limit: the ratio prints with the digits that tell
+	 * it apart from the limit. */
+	json_object_set_new(json_object_get(prev, "spec"), "lr",
+			    json_real(0.5 / 2.0001));
+	optreg_policy_evaluate(ps, 1, &in, &r);
+	v = find(&r, "lr-change", NULL);
+	assert_non_null(v);
+	assert_non_null(strstr(v->detail, ", x2.0001; at most x2 allowed"));
+	optreg_policy_result_release(&r);
+	json_object_set_new(json_object_get(prev, "spec"), "lr",
+			    json_real(0.5 / 2.0000001));
+	optreg_policy_evaluate(ps, 1, &in, &r);
+	v = find(&r, "lr-change", NULL);
+	assert_non_null(v);
+	assert_non_null(strstr(v->detail, ", x2.0000001; at most x2"));
+	optreg_policy_result_release(&r);
+	/* Within the relative tolerance of 1e-12: passes. */
+	json_object_set_new(json_object_get(prev, "spec"), "lr",
+			    json_real(0.5 / (2 * (1 + 1e-14))));
+	optreg_policy_evaluate(ps, 1, &in, &r);
+	assert_null(find(&r, "lr-change", NULL));
+	optreg_policy_result_release(&r);
+
 	/* Another tag, or no previous version: skipped. */
 	in.tag = "staging";
 	optreg_policy_evaluate(ps, 1, &in, &r);
@@ -235,6 +259,14 @@ static void test_waivers_and_modes(void **state)
 	assert_int_equal(r.waived, 1);
 	assert_int_equal(r.denied, 1);
 	optreg_policy_result_release(&r);
+
+	/* The namespace is matched exactly, never as a glob. */
+	w.namespace_ = "team-*";
+	optreg_policy_evaluate(ps, 1, &in, &r);
+	assert_int_equal(find(&r, "lr-at-most-0.1", NULL)->effect,
+			 OPTREG_EFFECT_DENY);
+	optreg_policy_result_release(&r);
+	w.namespace_ = "team-nlp";
 
 	/* Expired: applies no more. */
 	in.now = 2000;
@@ -498,6 +530,78 @@ static void test_waivers_from_json(void **state)
 	assert_string_equal(errs.items[1].path, "waivers[0].expires_at");
 	optreg_errors_release(&errs);
 	json_decref(j);
+
+	/* A namespace glob is no namespace: refused, naming the field. */
+	j = json_loads("[{\"policy\": \"p\", \"rule\": \"r\", "
+		       "\"namespace\": \"team-*\", \"config\": \"*\", "
+		       "\"expires_at\": \"2030-01-01T00:00:00Z\"}]",
+		       0, NULL);
+	assert_int_equal(optreg_policy_waivers_from_json(j, &w, &n, &errs),
+			 OPTREG_EINVAL);
+	assert_int_equal(errs.len, 1);
+	assert_string_equal(errs.items[0].path, "waivers[0].namespace");
+	optreg_errors_release(&errs);
+	json_decref(j);
+}
+
+static void test_regex_check(void **state)
+{
+	char big[OPTREG_REGEX_MAX + 2];
+
+	(void)state;
+	/* Allowed: what configs and the default policies write. */
+	assert_null(optreg_regex_check("(bias|norm)"));
+	assert_null(optreg_regex_check("^[a-z]{1,255}(-v[0-9]{1,3})?$"));
+	assert_null(optreg_regex_check("(ab{2})*"));
+	assert_null(optreg_regex_check("[\\1]x")); /* a bracket: no backref */
+	assert_null(optreg_regex_check("a{,3}b{2,}c{3}"));
+	assert_null(optreg_regex_check("x{y}"));
+	assert_null(optreg_regex_check("^(FP16|[Ff]loat16|[Hh]alf)$"));
+	/* Backreferences: CVE-2019-9192 and exponential regexec. */
+	assert_non_null(optreg_regex_check("(|)(\\1\\1)*"));
+	assert_non_null(optreg_regex_check("((a*)*\\2)*b"));
+	/* Counts above 255, and bounds over groups that hold bounds. */
+	assert_non_null(optreg_regex_check("a{256}"));
+	assert_non_null(optreg_regex_check("a{1,99999999999999999999}"));
+	assert_non_null(optreg_regex_check("((a{1,1000}){1,1000}){1,1000}"));
+	assert_non_null(optreg_regex_check("((a{1,9}b){1,9}){1,9}"));
+	assert_non_null(optreg_regex_check("((a{2}))?{3}"));
+	/* Length. */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_non_null(optreg_regex_check(big));
+	big[OPTREG_REGEX_MAX] = '\0';
+	assert_null(optreg_regex_check(big));
+}
+
+static void test_time_parse_refuses_impossible(void **state)
+{
+	time_t t;
+
+	(void)state;
+	assert_int_equal(optreg_policy_time_parse("2024-02-29T00:00:00Z", &t),
+			 0);
+	assert_int_equal(optreg_policy_time_parse("2000-02-29T00:00:00Z", &t),
+			 0);
+	assert_int_equal(optreg_policy_time_parse("2026-12-31T23:59:60Z", &t),
+			 0);
+	assert_int_equal(
+		optreg_policy_time_parse("2026-01-31T12:00:00+23:59", &t), 0);
+	static const char *const bad[] = {
+		"2026-02-29T00:00:00Z", /* not a leap year */
+		"1900-02-29T00:00:00Z", /* century, not a leap year */
+		"2026-02-30T00:00:00Z",	     "2026-04-31T00:00:00Z",
+		"2026-06-31T00:00:00Z",	     "2026-09-31T00:00:00Z",
+		"2026-11-31T00:00:00Z",	     "2026-00-10T00:00:00Z",
+		"2026-13-01T00:00:00Z",	     "2026-01-00T00:00:00Z",
+		"2026-01-32T00:00:00Z",	     "2026-01-01T24:00:00Z",
+		"2026-01-01T00:60:00Z",	     "2026-01-01T00:00:61Z",
+		"2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00-23:60",
+		"2026-01-01T00:00:00+99:99",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (optreg_policy_time_parse(bad[i], &t) != OPTREG_EINVAL)
+			fail_msg("accepted %s", bad[i]);
 }
 
 int main(void)
@@ -512,6 +616,8 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_gate_merge),
 		cmocka_unit_test(test_waivers_from_json),
+		cmocka_unit_test(test_regex_check),
+		cmocka_unit_test(test_time_parse_refuses_impossible),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
