@@ -57,10 +57,13 @@ int optreg_store_waiver_create(PGconn *conn, const char *id, const json_t *w,
 			       struct optreg_errors *errs);
 
 /* Waivers of namespace `ns` (NULL: every namespace the patterns allow;
- * `all`: expired and revoked too), newest first, at most 1000. */
+ * `all`: expired and revoked too), newest first by (created_at, id), at
+ * most `limit`, after the row with key (`after_key`, `after_id`) when
+ * after_id is not NULL; each row has its "page_key". */
 int optreg_store_waivers_list(PGconn *conn, const char *ns,
 			      const char *const *patterns, size_t npatterns,
-			      bool all, json_t **out,
+			      bool all, long long after_key,
+			      const char *after_id, int limit, json_t **out,
 			      struct optreg_errors *errs);
 
 /* The waiver `id` (*out), OPTREG_ENOTFOUND. */

@@ -333,11 +333,13 @@ int optreg_waivers_grant(struct registry *reg,
 
 int optreg_waivers_list(struct registry *reg, const char *ns,
 			const char *const *patterns, size_t npatterns, bool all,
+			long long after_key, const char *after_id, int limit,
 			json_t **out, struct optreg_errors *errs)
 {
 	OPTREG_SVC_RUN(reg, c,
 		       optreg_store_waivers_list(c, ns, patterns, npatterns,
-						 all, out, errs));
+						 all, after_key, after_id,
+						 limit, out, errs));
 }
 
 int optreg_waivers_get(struct registry *reg, const char *id, json_t **out,

@@ -58,8 +58,10 @@ int optreg_policies_evaluate(struct registry *reg, const char *name,
 int optreg_waivers_grant(struct registry *reg,
 			 const struct optreg_audit_actor *who, const json_t *w,
 			 json_t **out, struct optreg_errors *errs);
+/* See optreg_store_waivers_list. */
 int optreg_waivers_list(struct registry *reg, const char *ns,
 			const char *const *patterns, size_t npatterns, bool all,
+			long long after_key, const char *after_id, int limit,
 			json_t **out, struct optreg_errors *errs);
 int optreg_waivers_get(struct registry *reg, const char *id, json_t **out,
 		       struct optreg_errors *errs);
