@@ -45,14 +45,18 @@ static const char SQL_POLICY_INSERT[] =
 	"       canonical, digest, message, created_by)"
 	" VALUES ($1, $2::int, $3::text IS NULL, $3::text, $4, $5, $6, $7)";
 
+/* The length of array `key` of the stored document (0 when it is not an
+ * array: a document that no longer loads is still listed). */
+#define ARRAY_LEN(key)                                                      \
+	"(CASE jsonb_typeof(v.canonical::jsonb -> '" key "') WHEN 'array'"  \
+	" THEN jsonb_array_length(v.canonical::jsonb -> '" key "') ELSE 0 END)"
+
 static const char SQL_POLICIES_LIST[] =
 	"SELECT p.name, v.version, v.digest,"
 	"       coalesce(v.canonical::jsonb ->> 'mode', 'enforce') AS mode,"
 	"       coalesce(v.canonical::jsonb -> 'namespaces', '[]') AS namespaces,"
-	"       jsonb_array_length(coalesce(v.canonical::jsonb -> 'rules', '[]'))"
-	"         AS rules,"
-	"       jsonb_array_length(coalesce(v.canonical::jsonb -> 'gates', '[]'))"
-	"         AS gates,"
+	"       " ARRAY_LEN("rules") " AS rules,"
+	"       " ARRAY_LEN("gates") " AS gates,"
 	"       " TS("v.created_at") " AS created_at, v.created_by, v.message"
 	POLICY_HEAD_JOIN " ORDER BY p.name";
 
@@ -135,6 +139,7 @@ static const char SQL_POLICY_SCOPE[] =
 	"   AND (v.version = c.latest_version"
 	"        OR EXISTS (SELECT FROM tags t WHERE t.config_id = v.config_id"
 	"                    AND t.version = v.version))"
+	"   AND (n.name, c.name, v.version) > ($3, $4, $5::int)"
 	" ORDER BY n.name, c.name, v.version LIMIT $2::int";
 /* clang-format on */
 
@@ -394,18 +399,23 @@ int optreg_store_waivers_active(PGconn *conn, const char *ns, json_t **out,
 }
 
 int optreg_store_policy_scope(PGconn *conn, const char *const *patterns,
-			      size_t npatterns, int limit, json_t **out,
+			      size_t npatterns, const char *after_ns,
+			      const char *after_name, int after_version,
+			      int limit, json_t **out,
 			      struct optreg_errors *errs)
 {
 	struct optreg_buf likes = OPTREG_BUF_INIT;
-	char ls[16];
+	char ls[16], vs[16];
 	PGresult *res;
 
 	*out = NULL;
 	optreg_glob_like_array(patterns, npatterns, &likes);
 	snprintf(ls, sizeof(ls), "%d", limit);
-	const char *p[2] = {likes.data ? likes.data : "{}", ls};
-	int rc = optreg_sql_exec(conn, SQL_POLICY_SCOPE, 2, p, PGRES_TUPLES_OK,
+	snprintf(vs, sizeof(vs), "%d", after_version);
+	const char *p[5] = {likes.data ? likes.data : "{}", ls,
+			    after_ns ? after_ns : "", after_name ? after_name : "",
+			    vs};
+	int rc = optreg_sql_exec(conn, SQL_POLICY_SCOPE, 5, p, PGRES_TUPLES_OK,
 				 &res, errs);
 	optreg_buf_release(&likes);
 	if (rc)

@@ -16,8 +16,16 @@
 struct registry;
 struct optreg_audit_actor;
 
-/* The most versions a dry run judges. */
+/* The most versions a dry run judges by default (--dry-run-max). */
 #define OPTREG_POLICY_DRY_RUN_MAX 10000
+/* A dry run reads the scope in pages of this many versions (their
+ * payloads with them), ... */
+#define OPTREG_POLICY_DRY_RUN_BATCH 200
+/* ... evaluates at most this many payload bytes in all, ... */
+#define OPTREG_POLICY_DRY_RUN_BYTES (64L << 20)
+/* ... and lists at most this many denied and warned versions together;
+ * past any bound it stops and answers "truncated": true. */
+#define OPTREG_POLICY_DRY_RUN_LISTED 1000
 
 /*
  * Pushes the policy document `source` (`len` bytes, YAML or JSON) as
