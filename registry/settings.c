@@ -172,8 +172,8 @@ static int load_file(struct optreg_settings *s, const char *path,
 			rc = file_long(path, key, v, 1, 86400,
 				       &s->denied_window, errs);
 		} else if (!strcmp(key, "dry_run_max")) {
-			rc = file_long(path, key, v, 1, 100000,
-				       &s->dry_run_max, errs);
+			rc = file_long(path, key, v, 1, 100000, &s->dry_run_max,
+				       errs);
 		} else if (!strcmp(key, "lease_min_seconds")) {
 			rc = file_long(path, key, v, 1, 3600,
 				       &s->lease_min_seconds, errs);

@@ -413,8 +413,8 @@ int optreg_store_policy_scope(PGconn *conn, const char *const *patterns,
 	snprintf(ls, sizeof(ls), "%d", limit);
 	snprintf(vs, sizeof(vs), "%d", after_version);
 	const char *p[5] = {likes.data ? likes.data : "{}", ls,
-			    after_ns ? after_ns : "", after_name ? after_name : "",
-			    vs};
+			    after_ns ? after_ns : "",
+			    after_name ? after_name : "", vs};
 	int rc = optreg_sql_exec(conn, SQL_POLICY_SCOPE, 5, p, PGRES_TUPLES_OK,
 				 &res, errs);
 	optreg_buf_release(&likes);

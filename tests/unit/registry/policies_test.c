@@ -233,6 +233,71 @@ static void test_delete(void **state)
 			 -1);
 }
 
+/* Checks `ns` against the current set: 0 or the error. */
+static int check_ns(const char *ns)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_policy_result r;
+	struct optreg_policy_set *s;
+	json_t *cfg = json_pack("{s:{s:f}}", "spec", "lr", 0.01);
+	struct optreg_policy_subject subj = {ns, "x", cfg, NULL, NULL};
+
+	PGconn *conn = optreg_svc_conn(&fixture_reg);
+	assert_non_null(conn);
+	optreg_policy_result_init(&r);
+	assert_int_equal(optreg_policy_set_get(conn, &s, &errs), 0);
+	int rc = optreg_policy_set_check(conn, s, &subj, &r, &errs);
+	optreg_policy_result_release(&r);
+	optreg_errors_release(&errs);
+	optreg_policy_set_put(s);
+	optreg_svc_put(&fixture_reg, conn, 0);
+	json_decref(cfg);
+	return rc;
+}
+
+/* A stored document that no longer loads (written here directly) fails
+ * closed for the namespaces its stored "namespaces" cover, and only
+ * those; the head of a policy only ever moves by one. */
+static void test_unloadable_fails_closed_where_it_applies(void **state)
+{
+	(void)state;
+	assert_int_equal(fixture_scalar("INSERT INTO policies (name) VALUES "
+					"('ghost')"),
+			 1);
+	assert_int_equal(
+		fixture_scalar(
+			"INSERT INTO policy_versions (name, version, source, "
+			"canonical, digest, message, created_by) VALUES "
+			"('ghost', 1, 'x', '{\"apiVersion\":\"optreg/v1\","
+			"\"kind\":\"Policy\",\"name\":\"ghost\","
+			"\"namespaces\":[\"haunted-*\"],\"rules\":7}', "
+			"'sha256:' || repeat('1', 64), 'by hand', 'dba')"),
+		1);
+	assert_int_equal(check_ns("team"), 0);
+	assert_int_equal(check_ns("haunted-house"), OPTREG_EINTERNAL);
+	assert_int_equal(optreg_policy_set_unloadable(), 1);
+	/* Skipping a version is refused by the trigger. */
+	assert_int_equal(
+		fixture_scalar("INSERT INTO policy_versions (name, version, "
+			       "deleted, message, created_by) VALUES ('ghost', "
+			       "3, true, 'skip', 'dba')"),
+		-1);
+	assert_int_equal(
+		fixture_scalar("SELECT current_version FROM policies WHERE "
+			       "name = 'ghost'"),
+		1);
+	/* Deleted (a tombstone), it stops refusing. */
+	json_t *out;
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	assert_int_equal(optreg_policies_delete(&fixture_reg, &fixture_who,
+						"ghost", "unloadable", &out,
+						&errs),
+			 0);
+	json_decref(out);
+	assert_int_equal(check_ns("haunted-house"), 0);
+	assert_int_equal(optreg_policy_set_unloadable(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_waiver_expires),
 		cmocka_unit_test(test_gate),
 		cmocka_unit_test(test_delete),
+		cmocka_unit_test(test_unloadable_fails_closed_where_it_applies),
 	};
 
 	return cmocka_run_group_tests_name("policies", tests, fixture_setup,
