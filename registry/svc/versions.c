@@ -151,8 +151,17 @@ static int tag_config(PGconn *conn, const char *ns, const char *name,
 	if (rc == 0 && current >= 0)
 		rc = optreg_store_tag_target(conn, cfg, current, &yanked,
 					     &payload, errs);
-	if (rc == 0 && current >= 0)
-		*out = optreg_policy_config_json(payload.data, payload.len);
+	if (rc == 0 && current >= 0 &&
+	    !(*out = optreg_policy_config_json(payload.data, payload.len))) {
+		/* A stored payload that does not parse is the registry's
+		 * fault, not a reason to skip the change rules. */
+		optreg_errors_add(
+			errs, OPTREG_EINTERNAL, "internal", "tag",
+			"stored version %s/%s@%d (at tag %s) does not "
+			"parse as JSON",
+			ns, name, current, tag);
+		rc = OPTREG_EINTERNAL;
+	}
 	optreg_buf_release(&payload);
 	return rc == OPTREG_ENOTFOUND ? 0 : rc;
 }

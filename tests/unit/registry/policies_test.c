@@ -19,6 +19,8 @@
 #include "registry/svc/svc.h"
 #include "registry/svc/tags.h"
 #include "registry/svc/versions.h"
+#include "registry/sql.h"
+#include "registry/store/policies.h"
 #include "svc_fixture.h"
 
 static const char policy_v1[] = "apiVersion: optreg/v1\n"
@@ -298,6 +300,42 @@ static void test_unloadable_fails_closed_where_it_applies(void **state)
 	assert_int_equal(optreg_policy_set_unloadable(), 0);
 }
 
+/* Waivers in force are judged by the statement's time, not the
+ * transaction's: one that expires while a transaction runs stops applying
+ * within it. */
+static void test_waiver_expiry_by_statement_time(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	json_t *rows;
+	time_t now;
+
+	(void)state;
+	PGconn *conn = optreg_svc_conn(&fixture_reg);
+	assert_non_null(conn);
+	assert_int_equal(optreg_sql_begin(conn, &errs), 0);
+	assert_int_equal(
+		fixture_scalar("INSERT INTO waivers (id, policy, rule, "
+			       "namespace, config, reason, owner, expires_at, "
+			       "created_by) VALUES ('wvr_00000000000000aa', "
+			       "'cap', 'lr-cap', 'late', '*', 'short', 'me', "
+			       "clock_timestamp() + interval '1 second', "
+			       "'dba')"),
+		1);
+	assert_int_equal(
+		optreg_store_waivers_active(conn, "late", &rows, &now, &errs),
+		0);
+	assert_int_equal(json_array_size(rows), 1);
+	json_decref(rows);
+	usleep(1500 * 1000);
+	assert_int_equal(
+		optreg_store_waivers_active(conn, "late", &rows, &now, &errs),
+		0);
+	assert_int_equal(json_array_size(rows), 0);
+	json_decref(rows);
+	optreg_sql_rollback(conn);
+	optreg_svc_put(&fixture_reg, conn, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_gate),
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_unloadable_fails_closed_where_it_applies),
+		cmocka_unit_test(test_waiver_expiry_by_statement_time),
 	};
 
 	return cmocka_run_group_tests_name("policies", tests, fixture_setup,
