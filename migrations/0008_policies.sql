@@ -8,11 +8,12 @@
 --
 -- A waiver exempts one rule of one policy for configs of one namespace
 -- whose name matches a glob, until it expires; only a first revocation may
--- change its row. The server compares expires_at with now(), so an expired
--- waiver stops applying at once.
+-- change its row. The server compares expires_at with statement_timestamp(),
+-- so an expired waiver stops applying at once, even in a long transaction.
 --
 -- Every tag move (the first set included) adds a row to tag_moves, which
--- is append-only: its newest row is what a rollback undoes.
+-- is append-only and written only by move_tag: its newest row is what a
+-- rollback undoes.
 --
 -- versions gains message and link (why it was submitted, and a CI run or
 -- commit URL); both are written once, by submit_version, and the
@@ -89,7 +90,8 @@ END $$;
 
 CREATE TABLE policies (
 	name text PRIMARY KEY CHECK (name ~ '^[a-z0-9][a-z0-9._-]{0,63}$'),
-	-- The newest version; bumped under the row lock.
+	-- The newest version: only policy_versions_head (below) changes it,
+	-- as each version is inserted; the service cannot UPDATE this table.
 	current_version integer NOT NULL DEFAULT 0,
 	created_at timestamptz NOT NULL DEFAULT now()
 );
@@ -118,6 +120,29 @@ END $$;
 
 CREATE TRIGGER policy_versions_immutable BEFORE UPDATE OR DELETE
 	ON policy_versions FOR EACH ROW EXECUTE FUNCTION policy_rows_immutable();
+
+-- Keeps the head consistent with the versions: a new version must be the
+-- head plus one, and inserting it moves the head. SECURITY DEFINER (owned
+-- by whoever runs the migrations) because optreg_app has no UPDATE on
+-- policies; the row lock serializes two inserts of one policy.
+CREATE FUNCTION policy_versions_head() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE
+	head integer;
+BEGIN
+	SELECT current_version INTO head FROM policies
+		WHERE name = NEW.name FOR UPDATE;
+	IF NOT FOUND OR NEW.version <> head + 1 THEN
+		RAISE EXCEPTION 'policy % version % is not its head (%) plus one',
+			NEW.name, NEW.version, head
+			USING ERRCODE = 'integrity_constraint_violation';
+	END IF;
+	UPDATE policies SET current_version = NEW.version WHERE name = NEW.name;
+	RETURN NEW;
+END $$;
+
+CREATE TRIGGER policy_versions_head BEFORE INSERT ON policy_versions
+	FOR EACH ROW EXECUTE FUNCTION policy_versions_head();
 
 CREATE TABLE waivers (
 	id text PRIMARY KEY CHECK (id ~ '^wvr_[0-9a-f]{16}$'),
@@ -180,7 +205,70 @@ CREATE INDEX tag_moves_by_tag ON tag_moves (config_id, tag, id DESC);
 CREATE TRIGGER tag_moves_immutable BEFORE UPDATE OR DELETE ON tag_moves
 	FOR EACH ROW EXECUTE FUNCTION policy_rows_immutable();
 
-GRANT SELECT, INSERT, UPDATE ON policies TO optreg_app;
-GRANT SELECT, INSERT ON policy_versions, tag_moves TO optreg_app;
+-- move_tag (see 0001) now also records the move in tag_moves, in the same
+-- statement as the tag changes, so the history cannot diverge from the
+-- tags; SECURITY DEFINER because optreg_app cannot INSERT into tag_moves.
+--
+-- It reads the target version FOR SHARE: yank_version locks that row FOR
+-- UPDATE, so a yank and a move of a tag to the same version serialize. A
+-- move that locks first commits before the yank proceeds (the tag then
+-- points at a version yanked after it moved, as for any yank); a yank
+-- that locks first makes the move wait and then see yanked_at, so a tag
+-- (gated or not) never lands on a version already yanked.
+DROP FUNCTION move_tag(text, text, text, integer, integer, text);
+CREATE FUNCTION move_tag(p_namespace text, p_name text, p_tag text,
+			 p_version integer, p_expected integer, p_actor text,
+			 p_reason text, p_link text, p_rollback boolean,
+			 OUT status text, OUT previous integer)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE
+	cfg_id bigint;
+	v_yanked timestamptz;
+BEGIN
+	SELECT c.id INTO cfg_id FROM configs c
+		JOIN namespaces n ON n.id = c.namespace_id
+		WHERE n.name = p_namespace AND c.name = p_name FOR UPDATE OF c;
+	IF NOT FOUND THEN
+		status := 'no_config';
+		RETURN;
+	END IF;
+	SELECT t.version INTO previous FROM tags t
+		WHERE t.config_id = cfg_id AND t.tag = p_tag;
+	IF previous IS DISTINCT FROM p_expected THEN
+		status := 'conflict';
+		RETURN;
+	END IF;
+	SELECT v.yanked_at INTO v_yanked FROM versions v
+		WHERE v.config_id = cfg_id AND v.version = p_version FOR SHARE;
+	IF NOT FOUND THEN
+		status := 'no_version';
+		RETURN;
+	END IF;
+	IF v_yanked IS NOT NULL THEN
+		status := 'yanked';
+		RETURN;
+	END IF;
+	status := 'ok';
+	IF previous IS NOT DISTINCT FROM p_version THEN
+		RETURN; -- already there: not a move
+	END IF;
+	INSERT INTO tags (config_id, tag, version, updated_by)
+		VALUES (cfg_id, p_tag, p_version, p_actor)
+		ON CONFLICT (config_id, tag) DO UPDATE
+		SET version = EXCLUDED.version, updated_at = now(),
+		    updated_by = EXCLUDED.updated_by;
+	INSERT INTO tag_moves (config_id, tag, version, previous_version,
+			       moved_by, reason, link, rollback)
+		VALUES (cfg_id, p_tag, p_version, previous, p_actor, p_reason,
+			p_link, coalesce(p_rollback, false));
+	PERFORM pg_notify('optreg_cache',
+			  'tag:' || p_namespace || '/' || p_name || '/' || p_tag);
+END $$;
+
+REVOKE ALL ON FUNCTION policy_versions_head() FROM PUBLIC;
+
+GRANT SELECT, INSERT ON policies TO optreg_app;
+GRANT SELECT, INSERT ON policy_versions TO optreg_app;
+GRANT SELECT ON tag_moves TO optreg_app;
 GRANT SELECT, INSERT, UPDATE ON waivers TO optreg_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO optreg_app;

@@ -59,6 +59,9 @@ static const char usage_text[] =
 	"(OPTREG_DB_POOL)\n"
 	"  --max-body BYTES        request body limit, default 1048576 "
 	"(OPTREG_MAX_BODY)\n"
+	"  --dry-run-max N         most versions a policy dry run evaluates, "
+	"default 10000\n"
+	"                          (OPTREG_DRY_RUN_MAX)\n"
 	"  --anonymous-read        allow reads without a token "
 	"(OPTREG_ANONYMOUS_READ=1)\n"
 	"  --port-file FILE        write the bound port to FILE once "
@@ -373,6 +376,7 @@ static int cmd_serve(const struct optreg_settings *o)
 	r.anonymous_read = o->anonymous_read;
 	r.db_wait_ms = (int)o->db_wait_ms;
 	r.lease_min_seconds = (int)o->lease_min_seconds;
+	r.dry_run_max = (int)o->dry_run_max;
 	if (optreg_db_open(&r.db, o->database, (int)o->pool) < 0) {
 		fprintf(stderr, "optreg-server: cannot open the database "
 				"pool\n");

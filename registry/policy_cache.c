@@ -11,18 +11,32 @@
 
 #include "../common/alloc.h"
 #include "../common/buf.h"
+#include "../common/glob.h"
+#include "../common/log.h"
 #include "store/policies.h"
 
 /* A set and what it owns; `pub` first, so a set is its impl. */
 struct set_impl {
 	struct optreg_policy_set pub;
 	struct optreg_policy **owned;
+	/* The stored policies that do not load: [{"name", "version",
+	 * "namespaces", "error"}]; they fail closed for what they cover. */
+	json_t *unloadable;
 	int refs;  /* the cache's own reference plus one per user */
 	char *key; /* "name@version:digest\n" per policy, in name order */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct set_impl *current; /* the last set parsed, or NULL */
+static size_t unloadable_now;	 /* in the last set parsed */
+
+size_t optreg_policy_set_unloadable(void)
+{
+	pthread_mutex_lock(&lock);
+	size_t n = unloadable_now;
+	pthread_mutex_unlock(&lock);
+	return n;
+}
 
 static void set_free(struct set_impl *s)
 {
@@ -30,6 +44,7 @@ static void set_free(struct set_impl *s)
 		optreg_policy_free(s->owned[i]);
 	free(s->owned);
 	free(s->key);
+	json_decref(s->unloadable);
 	free(s);
 }
 
@@ -64,7 +79,24 @@ static void key_of(const json_t *rows, struct optreg_buf *key)
 	}
 }
 
-/* Parses the documents of `rows` into a new set (refs 1). */
+/* The namespaces a stored document names (its canonical JSON), or ["*"]
+ * when even that cannot be read: an unreadable policy covers all. */
+static json_t *stored_namespaces(const char *doc)
+{
+	json_t *j = doc ? json_loads(doc, 0, NULL) : NULL;
+	json_t *ns = json_object_get(j, "namespaces");
+	bool ok = json_is_array(ns) && json_array_size(ns) > 0;
+
+	for (size_t i = 0; ok && i < json_array_size(ns); i++)
+		ok = json_is_string(json_array_get(ns, i));
+	json_t *out = ok ? json_incref(ns) : json_pack("[s]", "*");
+	json_decref(j);
+	return out;
+}
+
+/* Parses the documents of `rows` into a new set (refs 1). A document that
+ * does not load is logged (once: each set is parsed once) and kept in
+ * `unloadable`, so that it fails closed only where it applies. */
 static int set_parse(const json_t *rows, struct set_impl **out,
 		     struct optreg_errors *errs)
 {
@@ -73,7 +105,9 @@ static int set_parse(const json_t *rows, struct set_impl **out,
 	size_t i, n = json_array_size(rows);
 	json_t *r;
 
+	(void)errs;
 	s->owned = optreg_xcalloc(n + 1, sizeof(*s->owned));
+	s->unloadable = json_array();
 	s->refs = 1;
 	json_array_foreach(rows, i, r)
 	{
@@ -88,17 +122,22 @@ static int set_parse(const json_t *rows, struct set_impl **out,
 
 		if (!doc || optreg_policy_load(&p, "policy.json", doc,
 					       strlen(doc), &perrs) < 0) {
-			optreg_errors_add(errs, OPTREG_EINTERNAL, "policy",
-					  NULL,
-					  "stored policy %s version %ld does "
-					  "not load: %s",
-					  name ? name : "?", version,
-					  perrs.len ? perrs.items[0].message
-						    : "no document");
+			const char *why = perrs.len ? perrs.items[0].message
+						    : "no document";
+			json_t *u =
+				json_pack("{s:s, s:i, s:o, s:s}", "name",
+					  name ? name : "?", "version",
+					  (int)version, "namespaces",
+					  stored_namespaces(doc), "error", why);
+			optreg_log_write(
+				"error",
+				"a stored policy does not load; moves and "
+				"submits in the namespaces it covers are "
+				"refused until it is pushed again or deleted",
+				json_deep_copy(u));
+			json_array_append_new(s->unloadable, u);
 			optreg_errors_release(&perrs);
-			optreg_buf_release(&key);
-			set_free(s);
-			return OPTREG_EINTERNAL;
+			continue;
 		}
 		optreg_errors_release(&perrs);
 		optreg_policy_set_version(p, version);
@@ -144,6 +183,7 @@ int optreg_policy_set_get(PGconn *conn, struct optreg_policy_set **out,
 	pthread_mutex_lock(&lock);
 	set_unref_locked(current);
 	current = s;
+	unloadable_now = json_array_size(s->unloadable);
 	s->refs++; /* the cache's and the caller's */
 	pthread_mutex_unlock(&lock);
 	*out = &s->pub;
@@ -188,6 +228,30 @@ int optreg_policy_set_check(PGconn *conn, const struct optreg_policy_set *s,
 	json_t *rows = NULL;
 	time_t now;
 
+	const json_t *bad = ((const struct set_impl *)s)->unloadable;
+	size_t i;
+	json_t *u;
+	json_array_foreach(bad, i, u)
+	{
+		json_t *nsj = json_object_get(u, "namespaces");
+		size_t k;
+		json_t *pat;
+		json_array_foreach(nsj, k, pat)
+		{
+			if (!optreg_glob_match(json_string_value(pat),
+					       subject->ns))
+				continue;
+			optreg_errors_add(
+				errs, OPTREG_EINTERNAL, "policy", NULL,
+				"stored policy %s version %lld covers "
+				"namespace %s but does not load",
+				json_string_value(json_object_get(u, "name")),
+				(long long)json_integer_value(
+					json_object_get(u, "version")),
+				subject->ns);
+			return OPTREG_EINTERNAL;
+		}
+	}
 	if (s->n == 0)
 		return 0;
 	int rc = optreg_store_waivers_active(conn, subject->ns, &rows, &now,

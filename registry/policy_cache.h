@@ -27,9 +27,15 @@ struct optreg_policy_set {
 
 /* The policies that apply now, as of the caller's transaction on `conn`:
  * *out (give it back with optreg_policy_set_put). A stored document that
- * no longer loads is OPTREG_EINTERNAL. */
+ * no longer loads is left out of the set but fails closed:
+ * optreg_policy_set_check is OPTREG_EINTERNAL for the namespaces its
+ * stored "namespaces" cover, and only for those. */
 int optreg_policy_set_get(PGconn *conn, struct optreg_policy_set **out,
 			  struct optreg_errors *errs);
+/* How many stored policies of the last set parsed do not load (each is
+ * logged once; /metrics shows optreg_policies_unloadable). */
+size_t optreg_policy_set_unloadable(void);
+
 /* Gives back a set from optreg_policy_set_get; NULL does nothing. */
 void optreg_policy_set_put(struct optreg_policy_set *s);
 
@@ -42,8 +48,9 @@ struct optreg_policy_subject {
 };
 
 /*
- * Evaluates the policies of `s` that cover subject->ns, with the waivers
- * of that namespace in force by the database's clock, into `out` (an
+ * OPTREG_EINTERNAL when an unloadable stored policy covers subject->ns;
+ * otherwise evaluates the policies of `s` that cover subject->ns, with the
+ * waivers of that namespace in force by the database's clock, into `out` (an
  * initialized result).
  */
 int optreg_policy_set_check(PGconn *conn, const struct optreg_policy_set *s,

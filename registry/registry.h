@@ -31,6 +31,7 @@ struct registry {
 	struct optreg_ratelimit *auth_fails, *write_fails;
 	struct optreg_denials *denials;
 	int lease_min_seconds; /* shortest lease a runner may ask for */
+	int dry_run_max;       /* most versions a policy dry run evaluates */
 };
 
 /* The routes optreg-server serves (api/routes.c: each resource's table of

@@ -171,6 +171,9 @@ static int load_file(struct optreg_settings *s, const char *path,
 		} else if (!strcmp(key, "denied_window")) {
 			rc = file_long(path, key, v, 1, 86400,
 				       &s->denied_window, errs);
+		} else if (!strcmp(key, "dry_run_max")) {
+			rc = file_long(path, key, v, 1, 100000, &s->dry_run_max,
+				       errs);
 		} else if (!strcmp(key, "lease_min_seconds")) {
 			rc = file_long(path, key, v, 1, 3600,
 				       &s->lease_min_seconds, errs);
@@ -186,7 +189,7 @@ static int load_file(struct optreg_settings *s, const char *path,
 				"db_timeout_ms, "
 				"failure_burst, failure_rate, denied_events, "
 				"denied_window, "
-				"lease_min_seconds",
+				"lease_min_seconds, dry_run_max",
 				path, key);
 		}
 		if (rc)
@@ -234,6 +237,12 @@ static int load_env(struct optreg_settings *s, struct optreg_errors *errs)
 					      db_ms_settings[i].env,
 					      db_ms_settings[i].lo, DB_MS_MAX,
 					      env);
+	if ((env = getenv("OPTREG_DRY_RUN_MAX")) &&
+	    !parse_long(env, 1, 100000, &s->dry_run_max))
+		return settings_error(errs, "OPTREG_DRY_RUN_MAX",
+				      "OPTREG_DRY_RUN_MAX must be 1..100000 "
+				      "(got %s)",
+				      env);
 	if ((env = getenv("OPTREG_LEASE_MIN_SECONDS")) &&
 	    !parse_long(env, 1, 3600, &s->lease_min_seconds))
 		return settings_error(errs, "OPTREG_LEASE_MIN_SECONDS",
@@ -323,6 +332,9 @@ static int load_flags(struct optreg_settings *s, int argc, char **argv,
 		} else if (!strcmp(a, "--denied-window")) {
 			rc = flag_long(a, v, 1, 86400, "1..86400 seconds",
 				       &s->denied_window, errs);
+		} else if (!strcmp(a, "--dry-run-max")) {
+			rc = flag_long(a, v, 1, 100000, "1..100000",
+				       &s->dry_run_max, errs);
 		} else if (!strcmp(a, "--lease-min-seconds")) {
 			rc = flag_long(a, v, 1, 3600, "1..3600 seconds",
 				       &s->lease_min_seconds, errs);
@@ -380,6 +392,7 @@ int optreg_settings_parse(struct optreg_settings *s, int argc, char **argv,
 	s->checkpoint_every = 100;
 	s->checkpoint_interval = 10;
 	s->lease_min_seconds = 30;
+	s->dry_run_max = 10000;
 	s->threads = 4;
 	s->pool = 8;
 	s->max_body = 1 << 20;

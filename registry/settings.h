@@ -48,6 +48,11 @@ struct optreg_settings {
 	 * 1..3600, default 30. */
 	long lease_min_seconds;
 
+	/* Most versions one policy dry run evaluates: 1..100000, default
+	 * 10000 (POST /v1/policies/{name}/evaluate answers truncated
+	 * beyond). */
+	long dry_run_max;
+
 	/* `token create`'s flags. */
 	const char *principal, *ns;
 	const char *roles[OPTREG_SETTINGS_MAX_ROLES];

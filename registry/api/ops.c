@@ -5,6 +5,7 @@
 #include "../cache.h"
 #include "../db.h"
 #include "../store/jobs.h"
+#include "../policy_cache.h"
 #include "api.h"
 
 API_HANDLER(handle_readyz)
@@ -73,6 +74,13 @@ void optreg_registry_metrics(struct optreg_buf *out, void *ctx)
 		"optreg_cache_entries %zu\n",
 		in_use, idle, size, (unsigned long long)hits,
 		(unsigned long long)misses, entries);
+	optreg_buf_addf(out,
+			"# HELP optreg_policies_unloadable Stored policies "
+			"that do not load (they refuse the namespaces they "
+			"cover).\n"
+			"# TYPE optreg_policies_unloadable gauge\n"
+			"optreg_policies_unloadable %zu\n",
+			optreg_policy_set_unloadable());
 
 	struct optreg_db_counters n;
 	optreg_db_counters_get(r->db, &n);

@@ -172,8 +172,7 @@ static bool payload_or_reply(struct api_call *call,
 static void submit_reply(struct api_call *call, const char *ns,
 			 const char *name,
 			 const struct optreg_submit_result *res,
-			 const char *digest,
-			 const struct optreg_submit_why *why)
+			 const char *digest)
 {
 	char loc[512];
 
@@ -194,9 +193,9 @@ static void submit_reply(struct api_call *call, const char *ns,
 		      json_incref(json_object_get(pj, "violations")));
 	json_decref(pj);
 	api_reply_add(call, "message",
-		      why->message ? json_string(why->message) : json_null());
+		      res->message ? json_string(res->message) : json_null());
 	api_reply_add(call, "link",
-		      why->link ? json_string(why->link) : json_null());
+		      res->link ? json_string(res->link) : json_null());
 }
 
 /* Answers 403 for refused signatures and audits the refusal. */
@@ -341,7 +340,7 @@ static void submit(struct api_call *call, const struct optreg_dsse *env,
 	} else if (rc) {
 		api_fail(call, rc, &call->errs);
 	} else {
-		submit_reply(call, ns, name, &res, digest, why);
+		submit_reply(call, ns, name, &res, digest);
 	}
 	optreg_submit_result_release(&res);
 	json_decref(config);
@@ -520,6 +519,21 @@ static void validate_policies(struct api_call *call,
 	optreg_policy_result_release(&r);
 }
 
+/* The stored policies, waivers and tags of a namespace are read only
+ * with reader on it (403 like any read; a validation is no write, so not
+ * counted as a refused one). */
+static bool validate_reader_or_reply(struct api_call *call, const char *ns)
+{
+	if (!call->who.id[0] ||
+	    optreg_principal_allows(&call->who, OPTREG_ROLE_READER, ns))
+		return true;
+	api_problem(call, OPTREG_EDENIED, NULL,
+		    "role reader on namespace %s is required to validate "
+		    "against its policies and tags",
+		    ns);
+	return false;
+}
+
 API_HANDLER(handle_validate)
 static void handle_validate(struct api_call *call)
 {
@@ -538,7 +552,7 @@ static void handle_validate(struct api_call *call)
 	if (optreg_config_load_checked(&cc, NULL, req->body.data, req->body.len,
 				       OPTREG_CONFIG_JSON, &call->errs) < 0)
 		api_fail(call, OPTREG_EINVAL, &call->errs);
-	else
+	else if (validate_reader_or_reply(call, cc.cfg.namespace_))
 		validate_policies(call, &cc, tag);
 	optreg_checked_config_release(&cc);
 }

@@ -156,6 +156,43 @@ static void handle_grant_waiver(struct api_call *call)
 		optreg_http_json(call->req, 201, out);
 }
 
+/* The next page starts after the last row's (created_at, id); the row
+ * gives its key up here, the others drop it before the answer. */
+static json_t *waivers_next(json_t *last)
+{
+	json_t *st =
+		json_pack("{s:O, s:O}", "k", json_object_get(last, "page_key"),
+			  "id", json_object_get(last, "id"));
+
+	json_object_del(last, "page_key");
+	return st;
+}
+
+/* The page token's key, or false (answered 400). */
+static bool waivers_after_or_reply(struct api_call *call, long long *key,
+				   char id[24])
+{
+	json_t *state;
+
+	id[0] = '\0';
+	if (!api_page_token_or_reply(call, &state))
+		return false;
+	if (!state)
+		return true;
+	json_t *k = json_object_get(state, "k");
+	const char *s = json_string_value(json_object_get(state, "id"));
+	bool ok = json_is_integer(k) && s && strlen(s) == 20 &&
+		  !strncmp(s, "wvr_", 4);
+	if (ok) {
+		*key = (long long)json_integer_value(k);
+		snprintf(id, 24, "%s", s);
+	}
+	json_decref(state);
+	if (!ok)
+		api_page_token_bad(call);
+	return ok;
+}
+
 API_HANDLER(handle_list_waivers)
 static void handle_list_waivers(struct api_call *call)
 {
@@ -163,6 +200,9 @@ static void handle_list_waivers(struct api_call *call)
 	const char *all = optreg_http_query(call->req, "all");
 	const char **patterns = NULL;
 	size_t npatterns = 0;
+	long long after_key = 0;
+	char after_id[24];
+	int size;
 	json_t *out;
 
 	if (ns && !api_namespace_or_reply(call, ns, 64))
@@ -172,6 +212,9 @@ static void handle_list_waivers(struct api_call *call)
 			    "all must be true or false, not \"%.20s\"", all);
 		return;
 	}
+	if (!api_page_size_or_reply(call, &size) ||
+	    !waivers_after_or_reply(call, &after_key, after_id))
+		return;
 	if (ns ? !api_allow_or_reply(call, OPTREG_ROLE_READER, ns)
 	       : !api_any_reader_or_reply(call))
 		return;
@@ -182,14 +225,19 @@ static void handle_list_waivers(struct api_call *call)
 			patterns[npatterns++] = call->who.grants[i].pattern;
 	}
 	int rc = optreg_waivers_list(call->reg, ns, patterns, npatterns,
-				     all && !strcmp(all, "true"), &out,
-				     &call->errs);
+				     all && !strcmp(all, "true"), after_key,
+				     after_id[0] ? after_id : NULL, size + 1,
+				     &out, &call->errs);
 	free(patterns);
-	if (rc)
+	if (rc) {
 		api_fail(call, rc, &call->errs);
-	else
-		optreg_http_json(call->req, 200,
-				 json_pack("{s:o}", "waivers", out));
+		return;
+	}
+	for (size_t i = 0; i < json_array_size(out); i++)
+		if (i + 1 != (size_t)size ||
+		    json_array_size(out) <= (size_t)size)
+			json_object_del(json_array_get(out, i), "page_key");
+	api_page_reply_new(call, "waivers", out, size, waivers_next);
 }
 
 API_HANDLER(handle_revoke_waiver)

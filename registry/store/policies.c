@@ -27,28 +27,36 @@ static const char SQL_POLICIES_CURRENT_DOCS[] =
 static const char SQL_POLICY_CREATE[] =
 	"INSERT INTO policies (name) VALUES ($1) ON CONFLICT (name) DO NOTHING";
 
+/* The service has no UPDATE on policies (so no FOR UPDATE either): a
+ * transaction-scoped advisory lock per name serializes pushes and
+ * deletions of one policy; the trigger policy_versions_head (0008) moves
+ * the head as each version is inserted and refuses any other number. */
 static const char SQL_POLICY_LOCK[] =
 	"SELECT p.current_version, coalesce(v.deleted, false),"
 	"       coalesce(v.digest, '')"
-	"  FROM policies p LEFT JOIN policy_versions v ON v.name = p.name"
+	"  FROM (SELECT pg_advisory_xact_lock(hashtextextended("
+	"                 'optreg.policy:' || $1, 0))) l,"
+	"       policies p LEFT JOIN policy_versions v ON v.name = p.name"
 	"   AND v.version = p.current_version"
-	" WHERE p.name = $1 FOR UPDATE OF p";
+	" WHERE p.name = $1";
 
 static const char SQL_POLICY_INSERT[] =
-	"WITH v AS (INSERT INTO policy_versions (name, version, deleted, source,"
+	"INSERT INTO policy_versions (name, version, deleted, source,"
 	"       canonical, digest, message, created_by)"
-	"     VALUES ($1, $2::int, $3::text IS NULL, $3::text, $4, $5, $6, $7)"
-	"     RETURNING 1)"
-	" UPDATE policies SET current_version = $2::int WHERE name = $1";
+	" VALUES ($1, $2::int, $3::text IS NULL, $3::text, $4, $5, $6, $7)";
+
+/* The length of array `key` of the stored document (0 when it is not an
+ * array: a document that no longer loads is still listed). */
+#define ARRAY_LEN(key)                                                      \
+	"(CASE jsonb_typeof(v.canonical::jsonb -> '" key "') WHEN 'array'"  \
+	" THEN jsonb_array_length(v.canonical::jsonb -> '" key "') ELSE 0 END)"
 
 static const char SQL_POLICIES_LIST[] =
 	"SELECT p.name, v.version, v.digest,"
 	"       coalesce(v.canonical::jsonb ->> 'mode', 'enforce') AS mode,"
 	"       coalesce(v.canonical::jsonb -> 'namespaces', '[]') AS namespaces,"
-	"       jsonb_array_length(coalesce(v.canonical::jsonb -> 'rules', '[]'))"
-	"         AS rules,"
-	"       jsonb_array_length(coalesce(v.canonical::jsonb -> 'gates', '[]'))"
-	"         AS gates,"
+	"       " ARRAY_LEN("rules") " AS rules,"
+	"       " ARRAY_LEN("gates") " AS gates,"
 	"       " TS("v.created_at") " AS created_at, v.created_by, v.message"
 	POLICY_HEAD_JOIN " ORDER BY p.name";
 
@@ -73,11 +81,11 @@ static const char SQL_POLICY_VERSIONS[] =
 	TS("expires_at") " AS expires_at, " TS("created_at")                \
 	" AS created_at, created_by, " TS("revoked_at") " AS revoked_at, "  \
 	"revoked_by, revoke_reason, "                                       \
-	"(revoked_at IS NULL AND expires_at > now()) AS active"
+	"(revoked_at IS NULL AND expires_at > statement_timestamp()) AS active"
 
 static const char SQL_WAIVER_CHECK_EXPIRY[] =
-	"SELECT $1::timestamptz > now(),"
-	"       $1::timestamptz <= now() + interval '90 days'";
+	"SELECT $1::timestamptz > statement_timestamp(),"
+	"       $1::timestamptz <= statement_timestamp() + interval '90 days'";
 
 static const char SQL_WAIVER_INSERT[] =
 	"INSERT INTO waivers (id, policy, rule, namespace, config, reason,"
@@ -85,31 +93,38 @@ static const char SQL_WAIVER_INSERT[] =
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9)"
 	" RETURNING " WAIVER_COLS;
 
+/* Waivers page newest first by (created_at, id): the key of a row is its
+ * created_at in whole microseconds, exact where the listed text is not. */
+#define WAIVER_PAGE_KEY "(extract(epoch FROM created_at) * 1000000)::bigint"
+
 static const char SQL_WAIVERS_LIST[] =
-	"SELECT " WAIVER_COLS " FROM waivers"
+	"SELECT " WAIVER_COLS ", " WAIVER_PAGE_KEY " AS page_key FROM waivers"
 	" WHERE ($1::text IS NULL OR namespace = $1)"
 	"   AND ($2::text[] IS NULL OR namespace LIKE ANY ($2::text[]))"
-	"   AND ($3::bool OR (revoked_at IS NULL AND expires_at > now()))"
-	" ORDER BY created_at DESC, id LIMIT 1000";
+	"   AND ($3::bool OR (revoked_at IS NULL"
+	"                     AND expires_at > statement_timestamp()))"
+	"   AND ($4::bigint IS NULL OR (" WAIVER_PAGE_KEY ", id) < ($4, $5))"
+	" ORDER BY created_at DESC, id DESC LIMIT $6::int";
 
 static const char SQL_WAIVER_GET[] =
 	"SELECT " WAIVER_COLS " FROM waivers WHERE id = $1";
 
 static const char SQL_WAIVER_REVOKE[] =
-	"UPDATE waivers SET revoked_at = now(), revoked_by = $2,"
+	"UPDATE waivers SET revoked_at = statement_timestamp(), revoked_by = $2,"
 	"       revoke_reason = $3"
 	" WHERE id = $1 AND revoked_at IS NULL RETURNING id";
 
-/* The database decides which waivers are in force (expires_at > now());
+/* The database decides which waivers are in force (expires_at after the
+ * statement's start, statement_timestamp(), not the transaction's);
  * the evaluator compares whole seconds, so the expiry is rounded up and
  * now down: a waiver this query returns always applies. */
 static const char SQL_WAIVERS_ACTIVE[] =
 	"SELECT " WAIVER_COLS ","
 	"       ceil(extract(epoch FROM expires_at))::bigint AS expires_epoch,"
-	"       floor(extract(epoch FROM now()))::bigint AS now_epoch"
+	"       floor(extract(epoch FROM statement_timestamp()))::bigint AS now_epoch"
 	"  FROM waivers"
 	" WHERE ($1::text IS NULL OR namespace = $1)"
-	"   AND revoked_at IS NULL AND expires_at > now()"
+	"   AND revoked_at IS NULL AND expires_at > statement_timestamp()"
 	" ORDER BY id";
 
 static const char SQL_POLICY_SCOPE[] =
@@ -124,6 +139,7 @@ static const char SQL_POLICY_SCOPE[] =
 	"   AND (v.version = c.latest_version"
 	"        OR EXISTS (SELECT FROM tags t WHERE t.config_id = v.config_id"
 	"                    AND t.version = v.version))"
+	"   AND (n.name, c.name, v.version) > ($3, $4, $5::int)"
 	" ORDER BY n.name, c.name, v.version LIMIT $2::int";
 /* clang-format on */
 
@@ -292,18 +308,26 @@ int optreg_store_waiver_create(PGconn *conn, const char *id, const json_t *w,
 
 int optreg_store_waivers_list(PGconn *conn, const char *ns,
 			      const char *const *patterns, size_t npatterns,
-			      bool all, json_t **out,
+			      bool all, long long after_key,
+			      const char *after_id, int limit, json_t **out,
 			      struct optreg_errors *errs)
 {
 	struct optreg_buf likes = OPTREG_BUF_INIT;
+	char ks[24], ls[16];
 	PGresult *res;
 
 	*out = NULL;
 	if (patterns)
 		optreg_glob_like_array(patterns, npatterns, &likes);
-	const char *p[3] = {ns, patterns ? likes.data : NULL,
-			    all ? "true" : "false"};
-	int rc = optreg_sql_exec(conn, SQL_WAIVERS_LIST, 3, p, PGRES_TUPLES_OK,
+	snprintf(ks, sizeof(ks), "%lld", after_key);
+	snprintf(ls, sizeof(ls), "%d", limit);
+	const char *p[6] = {ns,
+			    patterns ? likes.data : NULL,
+			    all ? "true" : "false",
+			    after_id ? ks : NULL,
+			    after_id,
+			    ls};
+	int rc = optreg_sql_exec(conn, SQL_WAIVERS_LIST, 6, p, PGRES_TUPLES_OK,
 				 &res, errs);
 	optreg_buf_release(&likes);
 	if (rc)
@@ -375,18 +399,23 @@ int optreg_store_waivers_active(PGconn *conn, const char *ns, json_t **out,
 }
 
 int optreg_store_policy_scope(PGconn *conn, const char *const *patterns,
-			      size_t npatterns, int limit, json_t **out,
+			      size_t npatterns, const char *after_ns,
+			      const char *after_name, int after_version,
+			      int limit, json_t **out,
 			      struct optreg_errors *errs)
 {
 	struct optreg_buf likes = OPTREG_BUF_INIT;
-	char ls[16];
+	char ls[16], vs[16];
 	PGresult *res;
 
 	*out = NULL;
 	optreg_glob_like_array(patterns, npatterns, &likes);
 	snprintf(ls, sizeof(ls), "%d", limit);
-	const char *p[2] = {likes.data ? likes.data : "{}", ls};
-	int rc = optreg_sql_exec(conn, SQL_POLICY_SCOPE, 2, p, PGRES_TUPLES_OK,
+	snprintf(vs, sizeof(vs), "%d", after_version);
+	const char *p[5] = {likes.data ? likes.data : "{}", ls,
+			    after_ns ? after_ns : "",
+			    after_name ? after_name : "", vs};
+	int rc = optreg_sql_exec(conn, SQL_POLICY_SCOPE, 5, p, PGRES_TUPLES_OK,
 				 &res, errs);
 	optreg_buf_release(&likes);
 	if (rc)

@@ -57,10 +57,13 @@ int optreg_store_waiver_create(PGconn *conn, const char *id, const json_t *w,
 			       struct optreg_errors *errs);
 
 /* Waivers of namespace `ns` (NULL: every namespace the patterns allow;
- * `all`: expired and revoked too), newest first, at most 1000. */
+ * `all`: expired and revoked too), newest first by (created_at, id), at
+ * most `limit`, after the row with key (`after_key`, `after_id`) when
+ * after_id is not NULL; each row has its "page_key". */
 int optreg_store_waivers_list(PGconn *conn, const char *ns,
 			      const char *const *patterns, size_t npatterns,
-			      bool all, json_t **out,
+			      bool all, long long after_key,
+			      const char *after_id, int limit, json_t **out,
 			      struct optreg_errors *errs);
 
 /* The waiver `id` (*out), OPTREG_ENOTFOUND. */
@@ -75,10 +78,14 @@ int optreg_store_waiver_revoke(PGconn *conn, const char *id, const char *reason,
 
 /* The versions a dry run of a policy judges: in namespaces matching the
  * globs `patterns`, not yanked, the latest of their config or pointed at
- * by a tag; at most `limit`, as a new array of {namespace, name, version,
- * config (canonical JSON text), tags}. */
+ * by a tag; one keyset page of at most `limit` after (after_ns,
+ * after_name, after_version) (NULL, NULL, 0: from the start), in that
+ * order, as a new array of {namespace, name, version, config (canonical
+ * JSON text), tags}. */
 int optreg_store_policy_scope(PGconn *conn, const char *const *patterns,
-			      size_t npatterns, int limit, json_t **out,
+			      size_t npatterns, const char *after_ns,
+			      const char *after_name, int after_version,
+			      int limit, json_t **out,
 			      struct optreg_errors *errs);
 
 /* The waivers in force now for namespace `ns` (NULL: every one; new array of

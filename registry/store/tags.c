@@ -30,7 +30,8 @@ static const char SQL_TAG_LIST[] =
 	" WHERE n.name = $1 AND c.name = $2 ORDER BY t.tag";
 
 static const char SQL_TAG_MOVE[] =
-	"SELECT status, previous FROM move_tag($1, $2, $3, $4::int, $5::int, $6)";
+	"SELECT status, previous FROM move_tag($1, $2, $3, $4::int, $5::int, $6,"
+	"       $7, $8, $9::bool)";
 
 static const char SQL_TAG_LOCK[] =
 	"SELECT c.id, (SELECT t.version FROM tags t"
@@ -44,21 +45,17 @@ static const char SQL_TAG_PEEK[] =
 	"  FROM configs c JOIN namespaces n ON n.id = c.namespace_id"
 	" WHERE n.name = $1 AND c.name = $2";
 
+/* FOR SHARE: a yank (FOR UPDATE of the row) waits for this move's
+ * transaction, or this read waits for the yank's and sees it; move_tag
+ * locks the row the same way (0008). */
 static const char SQL_TAG_TARGET[] =
 	"SELECT v.yanked_at IS NOT NULL, convert_from(v.payload, 'UTF8')"
 	"  FROM versions v WHERE v.config_id = $1::bigint"
-	"   AND v.version = $2::int";
+	"   AND v.version = $2::int FOR SHARE OF v";
 
 static const char SQL_TAG_LAST_MOVE[] =
 	"SELECT previous_version FROM tag_moves"
 	" WHERE config_id = $1::bigint AND tag = $2 ORDER BY id DESC LIMIT 1";
-
-static const char SQL_TAG_MOVE_RECORD[] =
-	"INSERT INTO tag_moves (config_id, tag, version, previous_version,"
-	"       moved_by, reason, link, rollback)"
-	" SELECT c.id, $3, $4::int, $5::int, $6, $7, $8, $9::bool"
-	"   FROM configs c JOIN namespaces n ON n.id = c.namespace_id"
-	"  WHERE n.name = $1 AND c.name = $2";
 
 static const char SQL_TAG_HISTORY[] =
 	"SELECT m.id, m.version, m.previous_version, "
@@ -242,32 +239,15 @@ int optreg_store_list_tags(PGconn *conn, const char *ns, const char *name,
 	return 0;
 }
 
-/* The move's row in tag_moves and its audit event. */
+/* The move's audit event (move_tag wrote its row in tag_moves). */
 static int record_move(PGconn *conn, const char *ns, const char *name,
 		       const char *tag, int version, int previous,
 		       const struct optreg_audit_actor *who,
 		       const struct optreg_tag_why *why,
 		       struct optreg_errors *errs)
 {
-	char vs[16], ps[16], target[400];
-	const char *p[9] = {ns,
-			    name,
-			    tag,
-			    vs,
-			    previous < 0 ? NULL : ps,
-			    who->principal,
-			    why ? why->reason : NULL,
-			    why ? why->link : NULL,
-			    why && why->rollback ? "true" : "false"};
-	PGresult *res;
+	char target[400];
 
-	snprintf(vs, sizeof(vs), "%d", version);
-	snprintf(ps, sizeof(ps), "%d", previous);
-	int rc = optreg_sql_exec(conn, SQL_TAG_MOVE_RECORD, 9, p,
-				 PGRES_COMMAND_OK, &res, errs);
-	if (rc)
-		return rc;
-	PQclear(res);
 	snprintf(target, sizeof(target), "%s/%s@%s", ns, name, tag);
 	json_t *details =
 		json_pack("{s:s, s:o, s:i}", "tag", tag, "from",
@@ -283,6 +263,9 @@ static int record_move(PGconn *conn, const char *ns, const char *name,
 		json_object_set_new(details, "rollback", json_true());
 	if (why && why->gate)
 		json_object_set_new(details, "gate", json_deep_copy(why->gate));
+	if (why && why->findings)
+		json_object_set_new(details, "policy",
+				    json_deep_copy(why->findings));
 	return optreg_audit_append(conn, who, "tag.moved", target, details,
 				   NULL, errs);
 }
@@ -295,13 +278,20 @@ int optreg_store_move_tag(PGconn *conn, const char *ns, const char *name,
 {
 	const char *actor = who->principal;
 	char vs[16], es[16];
-	const char *p[6] = {ns,	  name, tag, vs, expected >= 0 ? es : NULL,
-			    actor};
+	const char *p[9] = {ns,
+			    name,
+			    tag,
+			    vs,
+			    expected >= 0 ? es : NULL,
+			    actor,
+			    why ? why->reason : NULL,
+			    why ? why->link : NULL,
+			    why && why->rollback ? "true" : "false"};
 	PGresult *res;
 
 	snprintf(vs, sizeof(vs), "%d", version);
 	snprintf(es, sizeof(es), "%d", expected);
-	int rc = optreg_sql_exec(conn, SQL_TAG_MOVE, 6, p, PGRES_TUPLES_OK,
+	int rc = optreg_sql_exec(conn, SQL_TAG_MOVE, 9, p, PGRES_TUPLES_OK,
 				 &res, errs);
 	if (rc)
 		return rc;

@@ -47,11 +47,15 @@ struct optreg_tag_why {
 	const char *reason, *link;
 	bool rollback;
 	const json_t *gate; /* {policy, verdict, suite} of a gated move */
+	/* The policy findings of the move (optreg_tags_findings_json), or
+	 * NULL: the audit event's "policy". */
+	const json_t *findings;
 };
 
 /* Compare-and-set, in the caller's transaction; `expected` < 0 means the
- * tag must not exist. When it moves, adds a row to tag_moves and the
- * audit event "tag.moved" (with reason, link, rollback and gate).
+ * tag must not exist. When it moves, move_tag() adds the row to
+ * tag_moves and this the audit event "tag.moved" (with reason, link,
+ * rollback, gate and the policy findings).
  * OPTREG_ENOTFOUND (config or version), OPTREG_ECONFLICT (rule
  * "conflict" or "yanked"). */
 int optreg_store_move_tag(PGconn *conn, const char *ns, const char *name,

@@ -54,6 +54,12 @@ static const char SQL_YANK[] =
 static const char SQL_SUBMIT_VERSION[] =
 	"SELECT version, created, " TS("created_at")
 	"  FROM submit_version($1, $2, $3, $4, $5, $6, $7, $8)";
+
+static const char SQL_VERSION_BY_DIGEST_OF[] =
+	"SELECT v.message, v.link FROM versions v"
+	"  JOIN configs c ON c.id = v.config_id"
+	"  JOIN namespaces n ON n.id = c.namespace_id"
+	" WHERE n.name = $1 AND c.name = $2 AND v.digest = $3";
 /* clang-format on */
 
 static char *dup_or_null(const PGresult *res, int row, int col)
@@ -61,6 +67,28 @@ static char *dup_or_null(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col)
 		       ? NULL
 		       : optreg_xstrdup(PQgetvalue(res, row, col));
+}
+
+int optreg_store_version_stored(PGconn *conn, const char *ns, const char *name,
+				const char *digest, bool *found, char **message,
+				char **link, struct optreg_errors *errs)
+{
+	const char *p[3] = {ns, name, digest};
+	PGresult *res;
+
+	*found = false;
+	*message = *link = NULL;
+	int rc = optreg_sql_exec(conn, SQL_VERSION_BY_DIGEST_OF, 3, p,
+				 PGRES_TUPLES_OK, &res, errs);
+	if (rc)
+		return rc;
+	if (PQntuples(res)) {
+		*found = true;
+		*message = dup_or_null(res, 0, 0);
+		*link = dup_or_null(res, 0, 1);
+	}
+	PQclear(res);
+	return 0;
 }
 
 void optreg_version_release(struct optreg_version *v)

@@ -92,4 +92,10 @@ int optreg_store_submit_version(PGconn *conn, const char *ns, const char *name,
 				int *version, bool *created, char **created_at,
 				struct optreg_errors *errs);
 
+/* Whether ns/name already holds a version with `digest`, and its stored
+ * message and link (owned, NULL when absent). */
+int optreg_store_version_stored(PGconn *conn, const char *ns, const char *name,
+				const char *digest, bool *found, char **message,
+				char **link, struct optreg_errors *errs);
+
 #endif

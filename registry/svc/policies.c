@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "../../common/hash.h"
+#include "../../common/log.h"
 #include "../../validator/jcs.h"
 #include "../../validator/policy.h"
 #include "../audit.h"
@@ -185,10 +186,20 @@ static json_t *namespaces_of(const struct optreg_policy *p)
 				 : (json_decref(ns), json_pack("[s]", "*"));
 }
 
-/* Judges each row of `rows` with policy `p` into `out`. */
+/* Where a dry run stands. */
+struct dry_run_state {
+	long bytes;    /* payload bytes evaluated so far */
+	int evaluated; /* versions judged */
+	int skipped;   /* versions whose stored payload does not parse */
+	bool truncated;
+	int max; /* the most versions to judge */
+};
+
+/* Judges each row of `rows` with policy `p` into `out`, within the
+ * bounds of `st`. */
 static void dry_run(const struct optreg_policy *p, const json_t *rows,
 		    const struct optreg_waiver *ws, size_t nw, time_t now,
-		    json_t *out)
+		    struct dry_run_state *st, json_t *out)
 {
 	json_t *denied = json_object_get(out, "denied");
 	json_t *warned = json_object_get(out, "warned");
@@ -199,12 +210,34 @@ static void dry_run(const struct optreg_policy *p, const json_t *rows,
 	{
 		const char *text =
 			json_string_value(json_object_get(r, "config"));
+		size_t len = text ? strlen(text) : 0;
+		if (st->evaluated >= st->max ||
+		    st->bytes + (long)len > OPTREG_POLICY_DRY_RUN_BYTES ||
+		    json_array_size(denied) + json_array_size(warned) >=
+			    OPTREG_POLICY_DRY_RUN_LISTED) {
+			st->truncated = true;
+			return;
+		}
 		json_t *config =
-			text ? optreg_policy_config_json(text, strlen(text))
-			     : NULL;
+			text ? optreg_policy_config_json(text, len) : NULL;
 		struct optreg_policy_result res;
-		if (!config)
+		if (!config) {
+			/* A stored payload that is not JSON: counted and
+			 * logged, not judged. */
+			st->skipped++;
+			optreg_log_write(
+				"error",
+				"policy dry run: a stored payload does not "
+				"parse",
+				json_pack("{s:O, s:O, s:O}", "namespace",
+					  json_object_get(r, "namespace"),
+					  "name", json_object_get(r, "name"),
+					  "version",
+					  json_object_get(r, "version")));
 			continue;
+		}
+		st->bytes += (long)len;
+		st->evaluated++;
 		optreg_policy_result_init(&res);
 		struct optreg_policy_input in = {
 			.namespace_ = json_string_value(
@@ -234,41 +267,64 @@ static void dry_run(const struct optreg_policy *p, const json_t *rows,
 	}
 }
 
-static int evaluate(PGconn *c, const struct optreg_policy *p, json_t **out,
-		    struct optreg_errors *errs)
+/* Pages through the scope (keyset, OPTREG_POLICY_DRY_RUN_BATCH versions
+ * and their payloads at a time) until it ends or a bound is met. */
+static int evaluate(PGconn *c, const struct optreg_policy *p, int max,
+		    json_t **out, struct optreg_errors *errs)
 {
-	json_t *nsj = namespaces_of(p), *rows = NULL, *wrows = NULL;
+	json_t *nsj = namespaces_of(p), *wrows = NULL;
 	size_t n = json_array_size(nsj), i, nw = 0;
 	const char **pats = calloc(n + 1, sizeof(*pats));
+	struct dry_run_state st = {0, 0, 0, false, max};
+	char after_ns[80] = "", after_name[160] = "";
+	int after_version = 0;
 	time_t now;
 
 	for (i = 0; i < n; i++)
 		pats[i] = json_string_value(json_array_get(nsj, i));
-	int rc = optreg_store_policy_scope(
-		c, pats, n, OPTREG_POLICY_DRY_RUN_MAX + 1, &rows, errs);
-	if (rc == 0)
-		rc = optreg_store_waivers_active(c, NULL, &wrows, &now, errs);
-	if (rc == 0) {
-		bool truncated =
-			json_array_size(rows) > OPTREG_POLICY_DRY_RUN_MAX;
-		if (truncated)
-			json_array_remove(rows, OPTREG_POLICY_DRY_RUN_MAX);
-		struct optreg_waiver *ws = optreg_policy_waivers_of(wrows, &nw);
-		*out = json_object();
-		json_object_set_new(*out, "policy",
-				    json_string(optreg_policy_name(p)));
-		json_object_set_new(
-			*out, "evaluated",
-			json_integer((json_int_t)json_array_size(rows)));
-		json_object_set_new(*out, "denied", json_array());
-		json_object_set_new(*out, "warned", json_array());
-		json_object_set_new(*out, "truncated", json_boolean(truncated));
-		dry_run(p, rows, ws, nw, now, *out);
-		free(ws);
+	int rc = optreg_store_waivers_active(c, NULL, &wrows, &now, errs);
+	struct optreg_waiver *ws =
+		rc == 0 ? optreg_policy_waivers_of(wrows, &nw) : NULL;
+	json_t *res = json_pack("{s:s, s:[], s:[]}", "policy",
+				optreg_policy_name(p), "denied", "warned");
+	while (rc == 0 && !st.truncated) {
+		json_t *rows = NULL;
+		rc = optreg_store_policy_scope(
+			c, pats, n, after_ns[0] ? after_ns : NULL,
+			after_name[0] ? after_name : NULL, after_version,
+			OPTREG_POLICY_DRY_RUN_BATCH, &rows, errs);
+		if (rc)
+			break;
+		size_t got = json_array_size(rows);
+		dry_run(p, rows, ws, nw, now, &st, res);
+		if (got) {
+			json_t *last = json_array_get(rows, got - 1);
+			snprintf(after_ns, sizeof(after_ns), "%s",
+				 json_string_value(
+					 json_object_get(last, "namespace")));
+			snprintf(after_name, sizeof(after_name), "%s",
+				 json_string_value(
+					 json_object_get(last, "name")));
+			after_version = (int)json_integer_value(
+				json_object_get(last, "version"));
+		}
+		json_decref(rows);
+		if (got < OPTREG_POLICY_DRY_RUN_BATCH)
+			break;
 	}
+	if (rc == 0) {
+		json_object_set_new(res, "evaluated",
+				    json_integer(st.evaluated));
+		json_object_set_new(res, "skipped", json_integer(st.skipped));
+		json_object_set_new(res, "truncated",
+				    json_boolean(st.truncated));
+		*out = res;
+	} else {
+		json_decref(res);
+	}
+	free(ws);
 	free(pats);
 	json_decref(nsj);
-	json_decref(rows);
 	json_decref(wrows);
 	return rc;
 }
@@ -288,7 +344,10 @@ int optreg_policies_evaluate(struct registry *reg, const char *name,
 		optreg_policy_free(p);
 		return OPTREG_EUNAVAILABLE;
 	}
-	rc = evaluate(c, p, out, errs);
+	rc = evaluate(c, p,
+		      reg->dry_run_max > 0 ? reg->dry_run_max
+					   : OPTREG_POLICY_DRY_RUN_MAX,
+		      out, errs);
 	optreg_svc_put(reg, c, rc);
 	optreg_policy_free(p);
 	return rc;
@@ -377,11 +436,13 @@ int optreg_waivers_grant(struct registry *reg,
 
 int optreg_waivers_list(struct registry *reg, const char *ns,
 			const char *const *patterns, size_t npatterns, bool all,
+			long long after_key, const char *after_id, int limit,
 			json_t **out, struct optreg_errors *errs)
 {
 	OPTREG_SVC_RUN(reg, c,
 		       optreg_store_waivers_list(c, ns, patterns, npatterns,
-						 all, out, errs));
+						 all, after_key, after_id,
+						 limit, out, errs));
 }
 
 int optreg_waivers_get(struct registry *reg, const char *id, json_t **out,

@@ -16,8 +16,16 @@
 struct registry;
 struct optreg_audit_actor;
 
-/* The most versions a dry run judges. */
+/* The most versions a dry run judges by default (--dry-run-max). */
 #define OPTREG_POLICY_DRY_RUN_MAX 10000
+/* A dry run reads the scope in pages of this many versions (their
+ * payloads with them), ... */
+#define OPTREG_POLICY_DRY_RUN_BATCH 200
+/* ... evaluates at most this many payload bytes in all, ... */
+#define OPTREG_POLICY_DRY_RUN_BYTES (64L << 20)
+/* ... and lists at most this many denied and warned versions together;
+ * past any bound it stops and answers "truncated": true. */
+#define OPTREG_POLICY_DRY_RUN_LISTED 1000
 
 /*
  * Pushes the policy document `source` (`len` bytes, YAML or JSON) as
@@ -58,8 +66,10 @@ int optreg_policies_evaluate(struct registry *reg, const char *name,
 int optreg_waivers_grant(struct registry *reg,
 			 const struct optreg_audit_actor *who, const json_t *w,
 			 json_t **out, struct optreg_errors *errs);
+/* See optreg_store_waivers_list. */
 int optreg_waivers_list(struct registry *reg, const char *ns,
 			const char *const *patterns, size_t npatterns, bool all,
+			long long after_key, const char *after_id, int limit,
 			json_t **out, struct optreg_errors *errs);
 int optreg_waivers_get(struct registry *reg, const char *id, json_t **out,
 		       struct optreg_errors *errs);

@@ -131,11 +131,24 @@ static int check_gate(PGconn *c, const struct optreg_gate *g, long long cfg,
 	return OPTREG_EGATE;
 }
 
-/* The policies on the move: change rules against the tag's version now. */
+/* A stored payload that does not parse is a fault of the registry, not a
+ * reason to skip the policies. */
+static int bad_payload(const struct optreg_tag_move_req *m, int version,
+		       struct optreg_errors *errs)
+{
+	optreg_errors_add(errs, OPTREG_EINTERNAL, "internal", "version",
+			  "stored version %s/%s@%d does not parse as JSON",
+			  m->ns, m->name, version);
+	return OPTREG_EINTERNAL;
+}
+
+/* The policies on the move: change rules against the tag's version now.
+ * A rollback skips the change rules (its target was accepted at this tag
+ * before) but keeps every other rule. */
 static int check_policies(PGconn *c, const struct optreg_policy_set *ps,
 			  long long cfg, const struct optreg_tag_move_req *m,
-			  const struct optreg_buf *target, int current,
-			  struct optreg_tag_move_result *out,
+			  int version, const struct optreg_buf *target,
+			  int current, struct optreg_tag_move_result *out,
 			  struct optreg_errors *errs)
 {
 	struct optreg_buf prev = OPTREG_BUF_INIT;
@@ -144,15 +157,20 @@ static int check_policies(PGconn *c, const struct optreg_policy_set *ps,
 	bool yanked;
 	int rc = 0;
 
-	if (current >= 0 &&
-	    (rc = optreg_store_tag_target(c, cfg, current, &yanked, &prev,
-					  errs)) == 0)
-		previous = optreg_policy_config_json(prev.data, prev.len);
-	if (rc == OPTREG_ENOTFOUND)
-		rc = 0;
-	struct optreg_policy_subject subj = {m->ns, m->name, config, m->tag,
-					     previous};
-	if (rc == 0 && config)
+	if (!config)
+		rc = bad_payload(m, version, errs);
+	if (rc == 0 && current >= 0 && !m->rollback) {
+		rc = optreg_store_tag_target(c, cfg, current, &yanked, &prev,
+					     errs);
+		if (rc == 0 && !(previous = optreg_policy_config_json(
+					 prev.data, prev.len)))
+			rc = bad_payload(m, current, errs);
+		if (rc == OPTREG_ENOTFOUND)
+			rc = 0;
+	}
+	struct optreg_policy_subject subj = {
+		m->ns, m->name, config, m->rollback ? NULL : m->tag, previous};
+	if (rc == 0)
 		rc = optreg_policy_set_check(c, ps, &subj, &out->policy, errs);
 	if (rc == 0 && out->policy.denied) {
 		optreg_policy_result_denials(&out->policy, OPTREG_EPOLICY,
@@ -163,6 +181,35 @@ static int check_policies(PGconn *c, const struct optreg_policy_set *ps,
 	json_decref(previous);
 	optreg_buf_release(&prev);
 	return rc;
+}
+
+json_t *optreg_tags_findings_json(const struct optreg_policy_result *r)
+{
+	static const char *const keep[] = {"policy", "rule", "effect", "path",
+					   "waiver"};
+	json_t *all = optreg_policy_result_to_json(r);
+	json_t *vs = json_object_get(all, "violations");
+	json_t *brief = json_array();
+	size_t i, n = json_array_size(vs);
+
+	for (i = 0; i < n && i < OPTREG_TAG_FINDINGS_MAX; i++) {
+		json_t *v = json_array_get(vs, i), *b = json_object();
+		for (size_t k = 0; k < sizeof(keep) / sizeof(*keep); k++)
+			if (json_object_get(v, keep[k]))
+				json_object_set(b, keep[k],
+						json_object_get(v, keep[k]));
+		json_array_append_new(brief, b);
+	}
+	json_t *out = json_pack(
+		"{s:I, s:I, s:I, s:I, s:o, s:I}", "denied",
+		(json_int_t)r->denied, "warned", (json_int_t)r->warned,
+		"audited", (json_int_t)r->audited, "waived",
+		(json_int_t)r->waived, "violations", brief, "omitted",
+		(json_int_t)(n > OPTREG_TAG_FINDINGS_MAX
+				     ? n - OPTREG_TAG_FINDINGS_MAX
+				     : 0));
+	json_decref(all);
+	return out;
 }
 
 /* Everything before the compare-and-set, under the config's row lock. */
@@ -222,13 +269,19 @@ static int move_checked(PGconn *c, const struct optreg_audit_actor *who,
 			rc = check_gate(c, &g, cfg, m, version, out, errs);
 	}
 	if (rc == 0)
-		rc = check_policies(c, ps, cfg, m, &target, current, out, errs);
+		rc = check_policies(c, ps, cfg, m, version, &target, current,
+				    out, errs);
 	if (rc == 0) {
+		json_t *findings =
+			out->policy.len
+				? optreg_tags_findings_json(&out->policy)
+				: NULL;
 		struct optreg_tag_why why = {m->reason, m->link, m->rollback,
-					     out->gate};
+					     out->gate, findings};
 		rc = optreg_store_move_tag(c, m->ns, m->name, m->tag, version,
 					   expected, who, &why, &out->previous,
 					   errs);
+		json_decref(findings);
 	}
 	out->version = version;
 	optreg_policy_set_put(ps);

@@ -45,6 +45,15 @@ struct optreg_tag_move_result {
 	struct optreg_policy_result policy; /* every violation */
 };
 
+/* The most violations a tag.moved event lists; the rest are counted in
+ * its "omitted". */
+#define OPTREG_TAG_FINDINGS_MAX 64
+
+/* The brief findings of a move for its audit event: {"denied", "warned",
+ * "audited", "waived", "violations": [{"policy", "rule", "effect",
+ * "path", "waiver"}] (the first OPTREG_TAG_FINDINGS_MAX), "omitted"}. */
+json_t *optreg_tags_findings_json(const struct optreg_policy_result *r);
+
 void optreg_tag_move_result_init(struct optreg_tag_move_result *r);
 void optreg_tag_move_result_release(struct optreg_tag_move_result *r);
 

@@ -101,6 +101,8 @@ void optreg_submit_result_release(struct optreg_submit_result *r)
 {
 	free(r->created_at);
 	free(r->receipt);
+	free(r->message);
+	free(r->link);
 	optreg_policy_result_release(&r->policy);
 	optreg_submit_result_init(r);
 }
@@ -149,8 +151,17 @@ static int tag_config(PGconn *conn, const char *ns, const char *name,
 	if (rc == 0 && current >= 0)
 		rc = optreg_store_tag_target(conn, cfg, current, &yanked,
 					     &payload, errs);
-	if (rc == 0 && current >= 0)
-		*out = optreg_policy_config_json(payload.data, payload.len);
+	if (rc == 0 && current >= 0 &&
+	    !(*out = optreg_policy_config_json(payload.data, payload.len))) {
+		/* A stored payload that does not parse is the registry's
+		 * fault, not a reason to skip the change rules. */
+		optreg_errors_add(
+			errs, OPTREG_EINTERNAL, "internal", "tag",
+			"stored version %s/%s@%d (at tag %s) does not "
+			"parse as JSON",
+			ns, name, current, tag);
+		rc = OPTREG_EINTERNAL;
+	}
 	optreg_buf_release(&payload);
 	return rc == OPTREG_ENOTFOUND ? 0 : rc;
 }
@@ -299,7 +310,20 @@ static int submit(PGconn *conn, const struct optreg_registry_key *rk,
 							  &nvalid, errs);
 	if (rc == 0)
 		rc = check_threshold(env, ns, threshold, nvalid, errs);
-	if (rc == 0 && why->config)
+	/* The policies judge new content only: an identical resubmit gets the
+	 * version already stored (and its message and link), whatever the
+	 * policies say now. */
+	bool stored = false;
+	if (rc == 0)
+		rc = optreg_store_version_stored(conn, ns, name, digest,
+						 &stored, &out->message,
+						 &out->link, errs);
+	if (rc == 0 && !stored) {
+		out->message =
+			why->message ? optreg_xstrdup(why->message) : NULL;
+		out->link = why->link ? optreg_xstrdup(why->link) : NULL;
+	}
+	if (rc == 0 && why->config && !stored)
 		rc = check_policies(conn, ns, name, why->config, &out->policy,
 				    errs);
 	if (rc == 0)

@@ -67,6 +67,9 @@ struct optreg_submit_result {
 	char *created_at; /* owned */
 	char *receipt;	  /* owned: the receipt envelope, JSON text */
 	struct optreg_policy_result policy; /* every violation */
+	/* The version's message and link as stored (owned, NULL when
+	 * absent): an identical resubmit answers the first submit's. */
+	char *message, *link;
 };
 
 /* What a submit says about itself, and the config to evaluate (all

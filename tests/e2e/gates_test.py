@@ -36,6 +36,7 @@ Prints TAP and exits 1 when any test fails.
 import datetime
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -401,6 +402,154 @@ def t_submit_message_and_link():
     eq(sorted(e["path"] for e in j["errors"]), ["extra", "message"], "paths")
 
 
+# ------------------------------------------------------------ review fixes
+
+OTHER_NS = "elsewhere"
+
+
+def t_validate_needs_reader_on_the_namespace():
+    # A token for another namespace cannot validate against this one's
+    # prod (that would read its tag, policies and waivers).
+    outsider, _ = R.token("reader@elsewhere", "reader", namespace=OTHER_NS)
+    body = json.dumps(h.doc(NS, "model", lr=0.003)).encode()
+    problem(W.S.request("POST", "/v1/validate?tag=prod", token=outsider, body=body), 403,
+            "forbidden", "validate against another namespace's prod")
+    problem(W.S.request("POST", "/v1/validate", token=outsider, body=body), 403,
+            "forbidden", "validate against another namespace's policies")
+    mine = json.dumps(h.doc(OTHER_NS, "model", lr=0.003)).encode()
+    status(W.S.request("POST", "/v1/validate?tag=prod", token=outsider, body=mine), 200,
+           "validate in its own namespace")
+
+
+def t_waived_move_audited_and_rollback_after_expiry():
+    v1 = submit("wmodel", "3.0e-4", verdict="pass")
+    status(tag("wmodel", v1, None), 200, "prod -> v1")
+    v2 = submit("wmodel", "3.0e-3", verdict="pass")  # x10
+    w = status(grant(iso(5), config="wmodel"), 201, "grant a short waiver").json()
+    r = status(tag("wmodel", v2, v1, reason="sweep, waived"), 200, "prod -> x10, waived")
+    eq([v["effect"] for v in r.json()["violations"]], ["waived"], "waived")
+    ev = audit("tag.moved", "%s/wmodel@prod" % NS)
+    pol = ev[-1]["details"].get("policy")
+    assert pol, ev[-1]
+    eq(pol["waived"], 1, "waived count in the event")
+    eq(pol["omitted"], 0, "nothing omitted")
+    eq([(v["rule"], v["effect"], v.get("waiver")) for v in pol["violations"]],
+       [("lr-change-on-prod", "waived", w["id"])], "the waiver id in tag.moved")
+    # Once the waiver has expired, a rollback (x0.1, a change the rule
+    # denies) still goes through: it returns to what prod held before.
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        listed = W.S.request("GET", "/v1/waivers?namespace=" + NS, token=W.sub).json()
+        if w["id"] not in [x["id"] for x in listed["waivers"]]:
+            break
+        time.sleep(0.5)
+    problem(tag("wmodel", v1, v2, reason="by hand"), 422, "policy_denied",
+            "the same move by hand is denied")
+    r = status(W.S.request("POST", cpath("wmodel", "/tags/prod/rollback"), token=W.approver,
+                           body={"reason": "sweep over"}), 200, "rollback after expiry")
+    eq(current("wmodel"), v1, "prod back on v1")
+    ev = audit("tag.moved", "%s/wmodel@prod" % NS)
+    assert ev[-1]["details"].get("rollback") is True, ev[-1]
+
+
+def t_waiver_and_history_negatives():
+    # An approver of gates cannot grant or revoke a waiver in elsewhere.
+    problem(grant(iso(3600), namespace=OTHER_NS), 403, "forbidden",
+            "approver of gates grants in elsewhere")
+    theirs = status(grant(iso(3600), token=W.admin, namespace=OTHER_NS), 201,
+                    "admin grants in elsewhere").json()
+    problem(W.S.request("DELETE", "/v1/waivers/" + theirs["id"], token=W.approver,
+                        body={"reason": "x"}), 403, "forbidden",
+            "approver of gates revokes in elsewhere")
+    # Listing without a namespace shows only the token's namespaces.
+    mine = W.S.request("GET", "/v1/waivers?all=true", token=W.approver).json()["waivers"]
+    assert mine and all(x["namespace"] == NS for x in mine), mine
+    assert theirs["id"] not in [x["id"] for x in mine], mine
+    # Tag history needs reader on the namespace.
+    outsider, _ = R.token("reader2@elsewhere", "reader", namespace=OTHER_NS)
+    problem(W.S.request("GET", cpath("model", "/tags/prod/history"), token=outsider), 403,
+            "forbidden", "history without reader")
+
+
+def t_waivers_paged():
+    ids = [status(grant(iso(3600), token=W.admin, namespace=OTHER_NS,
+                        config="p%d" % i), 201, "grant %d" % i).json()["id"]
+           for i in range(3)]
+    seen, token, pages = [], None, 0
+    while True:
+        q = "/v1/waivers?namespace=%s&all=true&page_size=2" % OTHER_NS
+        if token:
+            q += "&page_token=" + token
+        j = status(W.S.request("GET", q, token=W.admin), 200, "page").json()
+        pages += 1
+        assert len(j["waivers"]) <= 2, j
+        assert all("page_key" not in x for x in j["waivers"]), j
+        seen += j["waivers"]
+        token = j["next_page_token"]
+        if not token:
+            break
+    listed = [x["id"] for x in seen]
+    eq(len(listed), len(set(listed)), "no waiver twice")
+    for i in ids:
+        assert i in listed, (i, listed)
+    assert pages >= 2, pages
+    created = [x["created_at"] for x in seen]
+    eq(created, sorted(created, reverse=True), "newest first")
+    problem(W.S.request("GET", "/v1/waivers?page_token=bogus", token=W.admin), 400,
+            "bad_request", "a bad page token")
+
+
+def t_yank_and_move_serialize():
+    # A yank in flight holds the version's row; a move of canary to it
+    # waits for it and then sees the yank (409), never landing on it.
+    v = submit("racy", "2.0e-4", verdict=None)
+    sql = ("SELECT status FROM yank_version('%s', 'racy', %d, 'race', 'dba');"
+           " SELECT pg_sleep(1.2);" % (NS, v))
+    p = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-A", "-t",
+                          "-d", R.conninfo, "-c", sql], env=R.env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.4)
+    r = tag("racy", v, None, reason="canary", tagname="canary")
+    p.communicate(timeout=30)
+    eq(p.returncode, 0, "the yank committed")
+    problem(r, 409, "yanked", "move to a version being yanked")
+    r = W.S.request("GET", cpath("racy", "/tags/canary"), token=W.approver)
+    eq(r.status, 404, "canary was not set")
+
+
+def t_app_role_cannot_rewrite_history():
+    got = {}
+    rows = R.psql(
+        "SELECT t, p, has_table_privilege('optreg_app', t, p) FROM "
+        "unnest(ARRAY['policies','policy_versions','tag_moves']) t, "
+        "unnest(ARRAY['INSERT','UPDATE','DELETE','TRUNCATE']) p").stdout
+    for line in rows.strip().splitlines():
+        t, p, v = line.split("|")
+        got[(t, p)] = v == "t"
+    for t in ("policies", "policy_versions", "tag_moves"):
+        for p in ("UPDATE", "DELETE", "TRUNCATE"):
+            eq(got[(t, p)], False, "optreg_app %s on %s" % (p, t))
+    eq(got[("tag_moves", "INSERT")], False, "optreg_app INSERT on tag_moves (move_tag writes)")
+    for sql in ("UPDATE policies SET current_version = current_version + 1",
+                "UPDATE policy_versions SET message = 'x'", "DELETE FROM policy_versions",
+                "UPDATE tag_moves SET reason = 'x'", "DELETE FROM tag_moves",
+                "INSERT INTO tag_moves (config_id, tag, version, moved_by)"
+                " SELECT config_id, 'prod', 1, 'x' FROM tag_moves LIMIT 1"):
+        p = R.psql("SET ROLE optreg_app; " + sql, check=False)
+        assert p.returncode != 0, "optreg_app could: " + sql
+        assert "permission denied" in p.stderr, "%s: %s" % (sql, p.stderr)
+    # Even the owner cannot skip a policy version: the head moves by one.
+    p = R.psql("INSERT INTO policy_versions (name, version, message, created_by, deleted)"
+               " SELECT name, current_version + 2, 'skip', 'dba', true FROM policies"
+               " WHERE name = 'prod-gate'", check=False)
+    assert p.returncode != 0 and "head" in p.stderr, p.stderr
+    # Every move of model's prod is in its history, and only those.
+    n = int(R.psql("SELECT count(*) FROM tag_moves m JOIN configs c ON c.id = m.config_id"
+                   " WHERE c.name = 'model' AND m.tag = 'prod'").stdout)
+    ev = audit("tag.moved", "%s/model@prod" % NS)
+    eq(n, len(ev), "one tag_moves row per tag.moved event")
+
+
 def main():
     try:
         setup()
@@ -424,6 +573,17 @@ def main():
         tap.run("a rollback to a yanked version is refused like any move", t_rollback_is_gated)
         tap.run("submit carries a message and a link, stored, listed and audited",
                 t_submit_message_and_link)
+        tap.run("validate needs reader on the config's namespace (403 otherwise)",
+                t_validate_needs_reader_on_the_namespace)
+        tap.run("a waived move's tag.moved names the waiver; rollback after expiry succeeds",
+                t_waived_move_audited_and_rollback_after_expiry)
+        tap.run("waivers and history refuse other namespaces' tokens",
+                t_waiver_and_history_negatives)
+        tap.run("GET /v1/waivers pages by page_size and page_token", t_waivers_paged)
+        tap.run("a move waits for a yank in flight and is refused (409 yanked)",
+                t_yank_and_move_serialize)
+        tap.run("optreg_app cannot rewrite policies, policy versions or tag moves",
+                t_app_role_cannot_rewrite_history)
     finally:
         R.cleanup()
     return tap.finish()

@@ -370,6 +370,106 @@ def t_shipped_defaults_push():
         assert any(n and f.startswith(n) for n in names), (f, names)
 
 
+# ------------------------------------------------------------ review fixes
+
+def t_delete_needs_admin():
+    problem(W.S.request("DELETE", "/v1/policies/eps-watch", token=W.sub,
+                        body={"reason": "not mine"}), 403, "forbidden", "non-admin delete")
+    status(W.S.request("GET", "/v1/policies/eps-watch", token=W.reader), 200, "still there")
+
+
+def t_concurrent_pushes_number_versions():
+    import threading
+    doc = LR_CAP.replace("name: lr-cap", "name: race-pol").replace(
+        "namespaces: [\"pol\"]", "namespaces: [\"nobody\"]")
+    got, errors = [], []
+
+    def one(i):
+        try:
+            r = push("race-pol", doc.replace("learning rates", "learning rates %d" % i))
+            got.append((r.status, r.json().get("version")))
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    eq(errors, [], "no errors")
+    eq(sorted(got), [(201, 1), (201, 2)], "versions 1 and 2")
+
+
+def t_resubmit_skips_policies():
+    payload = W.configs.yaml(NS, "resub", lr="1.0e-3")
+    env = h.envelope(payload, [W.ci])
+    r = status(W.S.request("POST", "/v1/configs/%s/resub/versions" % NS, token=W.sub,
+                           body={"envelope": env, "message": "first", "link": "https://a/1"}),
+               201, "first submit")
+    v = r.json()["version"]
+    deny = LR_CAP.replace("name: lr-cap", "name: resub-deny").replace(
+        "at_most: 0.01\n", "at_most: 0.0001\n")
+    status(push("resub-deny", deny), 201, "push a policy that denies it now")
+    r = status(W.S.request("POST", "/v1/configs/%s/resub/versions" % NS, token=W.sub,
+                           body={"envelope": env, "message": "second"}),
+               200, "identical resubmit")
+    j = r.json()
+    eq((j["version"], j["created"]), (v, False), "the existing version")
+    eq((j["message"], j["link"]), ("first", "https://a/1"), "the stored message and link")
+    eq(j["violations"], [], "not judged again")
+    problem(submit(NS, "resub", "2.0e-3"), 422, "policy_denied", "new content is judged")
+    status(W.S.request("DELETE", "/v1/policies/resub-deny", token=W.admin,
+                       body={"reason": "test over"}), 200, "delete it")
+
+
+def t_dry_run_truncated_and_bad_rows():
+    small = R.server("--dry-run-max", "2", name="small")
+    j = status(small.request("POST", "/v1/policies/fleet-strict/evaluate", token=W.admin,
+                             body={"document": STRICT}), 200, "dry run, max 2").json()
+    eq((j["evaluated"], j["truncated"], j["skipped"]), (2, True, 0), "truncated at 2")
+    j = status(W.S.request("POST", "/v1/policies/fleet-strict/evaluate", token=W.admin,
+                           body={"document": STRICT}), 200, "dry run, default max").json()
+    eq((j["evaluated"], j["truncated"]), (4, False), "all four")
+    # A stored payload that does not parse: the dry run counts it apart,
+    # and a tag move to it is a 500, not a move without policies.
+    R.psql("INSERT INTO configs (namespace_id, name, latest_version)"
+           " SELECT id, 'broken', 1 FROM namespaces WHERE name = '%s';"
+           " INSERT INTO versions (config_id, version, digest, payload, envelope, created_by)"
+           " SELECT c.id, 1, 'sha256:' || repeat('ab', 32), 'not json'::bytea, '{}', 'dba'"
+           " FROM configs c JOIN namespaces n ON n.id = c.namespace_id"
+           " WHERE n.name = '%s' AND c.name = 'broken'" % (FLEET, FLEET))
+    j = status(W.S.request("POST", "/v1/policies/fleet-strict/evaluate", token=W.admin,
+                           body={"document": STRICT}), 200, "dry run with a bad row").json()
+    eq((j["evaluated"], j["skipped"]), (4, 1), "the bad row skipped and counted")
+    problem(W.S.request("PUT", "/v1/configs/%s/broken/tags/stable" % FLEET, token=W.sub,
+                        body={"version": 1, "expected_version": None}), 500, "internal",
+            "a move to a payload that does not parse")
+
+
+def t_unloadable_policy_fails_closed_where_it_applies():
+    R.psql("INSERT INTO policies (name) VALUES ('broken-pol');"
+           " INSERT INTO policy_versions (name, version, source, canonical, digest,"
+           "  message, created_by) VALUES ('broken-pol', 1, 'x',"
+           " '{\"apiVersion\":\"optreg/v1\",\"kind\":\"Policy\",\"name\":\"broken-pol\","
+           "\"namespaces\":[\"unl*\"],\"rules\":\"nope\"}',"
+           " 'sha256:' || repeat('0', 64), 'written by hand', 'dba')")
+    status(submit(NS, "fine", "1.0e-4"), 201, "a namespace it does not cover works")
+    covered = json.dumps(h.doc("unl", "v", lr=0.001)).encode()
+    problem(W.S.request("POST", "/v1/validate", token=W.admin, body=covered), 500,
+            "internal", "a namespace it covers fails closed")
+    m = status(W.S.request("GET", "/metrics"), 200, "metrics").body.decode()
+    assert "optreg_policies_unloadable 1" in m, m[-600:]
+    names = [p["name"] for p in status(W.S.request("GET", "/v1/policies", token=W.reader),
+                                       200, "still listed").json()["policies"]]
+    assert "broken-pol" in names, names
+    status(W.S.request("DELETE", "/v1/policies/broken-pol", token=W.admin,
+                       body={"reason": "unloadable"}), 200, "delete it")
+    status(W.S.request("POST", "/v1/validate", token=W.admin, body=covered), 200,
+           "applies again once deleted")
+    m = W.S.request("GET", "/metrics").body.decode()
+    assert "optreg_policies_unloadable 0" in m, m[-600:]
+
+
 def main():
     try:
         setup()
@@ -396,6 +496,15 @@ def main():
                 t_waiver_names_a_current_policy_and_rule)
         tap.run("a push or delete through one replica applies through another at once",
                 t_replicas_apply_a_push_at_once)
+        tap.run("DELETE /v1/policies needs admin", t_delete_needs_admin)
+        tap.run("two concurrent pushes of a new policy give versions 1 and 2",
+                t_concurrent_pushes_number_versions)
+        tap.run("an identical resubmit is not judged again and keeps its message",
+                t_resubmit_skips_policies)
+        tap.run("the dry run stops at --dry-run-max (truncated) and counts bad rows; "
+                "a move to a bad payload is 500", t_dry_run_truncated_and_bad_rows)
+        tap.run("an unloadable stored policy fails closed only where it applies",
+                t_unloadable_policy_fails_closed_where_it_applies)
         tap.run("the shipped policies/ load through PUT /v1/policies",
                 t_shipped_defaults_push)
     finally:

@@ -19,6 +19,8 @@
 #include "registry/svc/svc.h"
 #include "registry/svc/tags.h"
 #include "registry/svc/versions.h"
+#include "registry/sql.h"
+#include "registry/store/policies.h"
 #include "svc_fixture.h"
 
 static const char policy_v1[] = "apiVersion: optreg/v1\n"
@@ -233,6 +235,107 @@ static void test_delete(void **state)
 			 -1);
 }
 
+/* Checks `ns` against the current set: 0 or the error. */
+static int check_ns(const char *ns)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_policy_result r;
+	struct optreg_policy_set *s;
+	json_t *cfg = json_pack("{s:{s:f}}", "spec", "lr", 0.01);
+	struct optreg_policy_subject subj = {ns, "x", cfg, NULL, NULL};
+
+	PGconn *conn = optreg_svc_conn(&fixture_reg);
+	assert_non_null(conn);
+	optreg_policy_result_init(&r);
+	assert_int_equal(optreg_policy_set_get(conn, &s, &errs), 0);
+	int rc = optreg_policy_set_check(conn, s, &subj, &r, &errs);
+	optreg_policy_result_release(&r);
+	optreg_errors_release(&errs);
+	optreg_policy_set_put(s);
+	optreg_svc_put(&fixture_reg, conn, 0);
+	json_decref(cfg);
+	return rc;
+}
+
+/* A stored document that no longer loads (written here directly) fails
+ * closed for the namespaces its stored "namespaces" cover, and only
+ * those; the head of a policy only ever moves by one. */
+static void test_unloadable_fails_closed_where_it_applies(void **state)
+{
+	(void)state;
+	assert_int_equal(fixture_scalar("INSERT INTO policies (name) VALUES "
+					"('ghost')"),
+			 1);
+	assert_int_equal(
+		fixture_scalar(
+			"INSERT INTO policy_versions (name, version, source, "
+			"canonical, digest, message, created_by) VALUES "
+			"('ghost', 1, 'x', '{\"apiVersion\":\"optreg/v1\","
+			"\"kind\":\"Policy\",\"name\":\"ghost\","
+			"\"namespaces\":[\"haunted-*\"],\"rules\":7}', "
+			"'sha256:' || repeat('1', 64), 'by hand', 'dba')"),
+		1);
+	assert_int_equal(check_ns("team"), 0);
+	assert_int_equal(check_ns("haunted-house"), OPTREG_EINTERNAL);
+	assert_int_equal(optreg_policy_set_unloadable(), 1);
+	/* Skipping a version is refused by the trigger. */
+	assert_int_equal(
+		fixture_scalar("INSERT INTO policy_versions (name, version, "
+			       "deleted, message, created_by) VALUES ('ghost', "
+			       "3, true, 'skip', 'dba')"),
+		-1);
+	assert_int_equal(
+		fixture_scalar("SELECT current_version FROM policies WHERE "
+			       "name = 'ghost'"),
+		1);
+	/* Deleted (a tombstone), it stops refusing. */
+	json_t *out;
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	assert_int_equal(optreg_policies_delete(&fixture_reg, &fixture_who,
+						"ghost", "unloadable", &out,
+						&errs),
+			 0);
+	json_decref(out);
+	assert_int_equal(check_ns("haunted-house"), 0);
+	assert_int_equal(optreg_policy_set_unloadable(), 0);
+}
+
+/* Waivers in force are judged by the statement's time, not the
+ * transaction's: one that expires while a transaction runs stops applying
+ * within it. */
+static void test_waiver_expiry_by_statement_time(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	json_t *rows;
+	time_t now;
+
+	(void)state;
+	PGconn *conn = optreg_svc_conn(&fixture_reg);
+	assert_non_null(conn);
+	assert_int_equal(optreg_sql_begin(conn, &errs), 0);
+	assert_int_equal(
+		fixture_scalar("INSERT INTO waivers (id, policy, rule, "
+			       "namespace, config, reason, owner, expires_at, "
+			       "created_by) VALUES ('wvr_00000000000000aa', "
+			       "'cap', 'lr-cap', 'late', '*', 'short', 'me', "
+			       "clock_timestamp() + interval '1 second', "
+			       "'dba')"),
+		1);
+	assert_int_equal(
+		optreg_store_waivers_active(conn, "late", &rows, &now, &errs),
+		0);
+	assert_int_equal(json_array_size(rows), 1);
+	json_decref(rows);
+	usleep(1500 * 1000);
+	assert_int_equal(
+		optreg_store_waivers_active(conn, "late", &rows, &now, &errs),
+		0);
+	assert_int_equal(json_array_size(rows), 0);
+	json_decref(rows);
+	optreg_sql_rollback(conn);
+	optreg_svc_put(&fixture_reg, conn, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +344,8 @@ int main(void)
 		cmocka_unit_test(test_waiver_expires),
 		cmocka_unit_test(test_gate),
 		cmocka_unit_test(test_delete),
+		cmocka_unit_test(test_unloadable_fails_closed_where_it_applies),
+		cmocka_unit_test(test_waiver_expiry_by_statement_time),
 	};
 
 	return cmocka_run_group_tests_name("policies", tests, fixture_setup,
