@@ -129,7 +129,7 @@ struct optreg_violation {
 	char *rule;
 	enum optreg_policy_severity severity;
 	enum optreg_policy_effect effect;
-	char *path;    /* the concrete JSON path, e.g. spec.param_groups[1].eps */
+	char *path; /* the concrete JSON path, e.g. spec.param_groups[1].eps */
 	char *message; /* the rule's message */
 	char *detail;  /* generated: the value(s) and the limit */
 	char *hint;    /* the rule's hint, or NULL */
@@ -183,5 +183,24 @@ struct optreg_gate {
 void optreg_policy_gate(const struct optreg_policy *const *ps, size_t n,
 			const char *ns, const char *tag,
 			struct optreg_gate *out);
+
+/*
+ * Parses an RFC 3339 timestamp (`2026-01-31T12:00:00Z`, fractions and
+ * `+hh:mm` offsets allowed) into *out. Returns 0 or OPTREG_EINVAL.
+ */
+int optreg_policy_time_parse(const char *s, time_t *out);
+
+/*
+ * Reads waivers from `arr`, a JSON array of objects with the fields of
+ * struct optreg_waiver ("namespace" for namespace_, "expires_at" in RFC
+ * 3339), as GET /v1/waivers lists them and `optreg lint --waivers`
+ * reads them; a `{"waivers": [...]}` object is taken too. Fills *out
+ * (free with free(); its strings are borrowed from `arr`, which must
+ * outlive it) and *n. A missing or malformed field is OPTREG_EINVAL with
+ * an error naming it (rule "waiver", path "waivers[i].field").
+ */
+int optreg_policy_waivers_from_json(const json_t *arr,
+				    struct optreg_waiver **out, size_t *n,
+				    struct optreg_errors *errs);
 
 #endif
