@@ -286,6 +286,15 @@ int optreg_denials_record(struct optreg_denials *d, struct registry *reg,
 			  const char *target, json_t *details,
 			  struct optreg_errors *errs)
 {
+	return optreg_denials_record_as(d, reg, who, "write.denied", target,
+					details, errs);
+}
+
+int optreg_denials_record_as(struct optreg_denials *d, struct registry *reg,
+			     const struct optreg_audit_actor *who,
+			     const char *action, const char *target,
+			     json_t *details, struct optreg_errors *errs)
+{
 	struct dslot ended;
 	bool has_ended = false, write = true;
 	char cut[OPTREG_DENIALS_STRING_MAX + 1];
@@ -316,7 +325,7 @@ int optreg_denials_record(struct optreg_denials *d, struct registry *reg,
 		json_decref(details);
 		return 0;
 	}
-	return append(reg, who, "write.denied", cut,
+	return append(reg, who, action, cut,
 		      optreg_denials_bound(details), errs);
 }
 

@@ -55,6 +55,13 @@ int optreg_denials_record(struct optreg_denials *d, struct registry *reg,
 			  const char *target, json_t *details,
 			  struct optreg_errors *errs);
 
+/* As optreg_denials_record, with event `action` instead of
+ * "write.denied" (a policy denial is "policy.denied"); the same budget. */
+int optreg_denials_record_as(struct optreg_denials *d, struct registry *reg,
+			     const struct optreg_audit_actor *who,
+			     const char *action, const char *target,
+			     json_t *details, struct optreg_errors *errs);
+
 /* Counts a write by `who` answered 429 toward the window's summary. */
 void optreg_denials_limited(struct optreg_denials *d,
 			    const struct optreg_audit_actor *who);

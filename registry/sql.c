@@ -221,3 +221,45 @@ int optreg_sql_exec_at(PGconn *conn, const char *sql, int nparams,
 		*out = NULL;
 	return rc;
 }
+
+/* The JSON value of one cell, by its column type. */
+static json_t *cell_json(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return json_null();
+	const char *s = PQgetvalue(res, row, col);
+	switch (PQftype(res, col)) {
+	case 16: /* bool */
+		return json_boolean(s[0] == 't');
+	case 20: /* int8 */
+	case 21: /* int2 */
+	case 23: /* int4 */
+		return json_integer(strtoll(s, NULL, 10));
+	case 114:  /* json */
+	case 3802: /* jsonb */
+	{
+		json_t *v = json_loads(s, JSON_DECODE_ANY, NULL);
+		return v ? v : json_null();
+	}
+	default:
+		return optreg_json_text(s);
+	}
+}
+
+json_t *optreg_sql_row_json(const PGresult *res, int row)
+{
+	json_t *o = json_object();
+
+	for (int c = 0; c < PQnfields(res); c++)
+		json_object_set_new(o, PQfname(res, c), cell_json(res, row, c));
+	return o;
+}
+
+json_t *optreg_sql_rows_json(const PGresult *res)
+{
+	json_t *a = json_array();
+
+	for (int r = 0; r < PQntuples(res); r++)
+		json_array_append_new(a, optreg_sql_row_json(res, r));
+	return a;
+}

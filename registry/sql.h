@@ -8,6 +8,7 @@
 #ifndef OPTREG_SQL_H
 #define OPTREG_SQL_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 
@@ -65,5 +66,14 @@ int optreg_sql_exec_at(PGconn *conn, const char *sql, int nparams,
 /* The first line of libpq's error text for `conn` (may be NULL), or
  * "connection lost" when there is none. Returns a malloc'd string. */
 char *optreg_sql_conn_error(PGconn *conn);
+
+/*
+ * Row `row` of `res` as a JSON object (new reference) named by its
+ * columns: bool, integer and json/jsonb columns as those JSON types, NULL
+ * as null, anything else as a string (text results only).
+ */
+json_t *optreg_sql_row_json(const PGresult *res, int row);
+/* Every row of `res`, as optreg_sql_row_json, in a new array. */
+json_t *optreg_sql_rows_json(const PGresult *res);
 
 #endif

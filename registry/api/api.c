@@ -18,6 +18,7 @@
 #include "../../common/media.h"
 #include "../../validator/jcs.h"
 #include "../../validator/names.h"
+#include "../../validator/policy.h"
 #include "../cache_keys.h"
 #include "../db.h"
 #include "../denials.h"
@@ -636,4 +637,120 @@ int api_cached(struct api_call *call, const char *key, struct optreg_buf *value,
 		optreg_cache_put(cache, key, value->data, value->len, NULL, 0,
 				 gen);
 	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Text fields, policy denials */
+
+const char *api_body_text(struct api_call *call, const char *key, size_t max)
+{
+	json_t *v = json_object_get(call->body, key);
+	const char *s = json_string_value(v);
+	size_t chars = 0;
+	bool ctl = false;
+
+	if (!v || json_is_null(v))
+		return NULL;
+	for (const char *c = s; c && *c; c++) {
+		chars += ((unsigned char)*c & 0xC0) != 0x80;
+		ctl |= (unsigned char)*c < 0x20 || *c == 0x7f;
+	}
+	if (s && chars >= 1 && chars <= max && !ctl)
+		return s;
+	optreg_errors_add(&call->errs, OPTREG_EINVAL, "type", key,
+			  "%s must be a string of 1 to %zu characters without "
+			  "control characters",
+			  key, max);
+	return NULL;
+}
+
+void api_reply_add(struct api_call *call, const char *key, json_t *value)
+{
+	struct optreg_http_req *req = call->req;
+	json_t *doc = json_loadb(req->resp.data, req->resp.len, 0, NULL);
+
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		json_decref(value);
+		return;
+	}
+	json_object_set_new(doc, key, value);
+	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (!s)
+		return;
+	optreg_buf_reset(&req->resp);
+	optreg_buf_adds(&req->resp, s);
+	free(s);
+}
+
+void api_policy_denied(struct api_call *call, const char *what,
+		       const struct optreg_policy_result *r,
+		       const struct optreg_errors *errs)
+{
+	api_problem(call, OPTREG_EPOLICY, errs,
+		    "%s is denied by policy: %zu rule%s denied it", what,
+		    r->denied, r->denied == 1 ? "" : "s");
+	json_t *j = optreg_policy_result_to_json(r);
+	api_reply_add(call, "violations",
+		      json_incref(json_object_get(j, "violations")));
+	json_decref(j);
+}
+
+void api_policy_denied_audit(struct api_call *call, const char *ns,
+			     const char *name,
+			     const struct optreg_policy_result *r)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	json_t *rules = json_array();
+	char target[300];
+
+	for (size_t i = 0; i < r->len; i++)
+		if (r->items[i].effect == OPTREG_EFFECT_DENY)
+			json_array_append_new(
+				rules, json_pack("{s:s, s:s, s:s}", "policy",
+						 r->items[i].policy, "rule",
+						 r->items[i].rule, "path",
+						 r->items[i].path
+							 ? r->items[i].path
+							 : ""));
+	snprintf(target, sizeof(target), "%s/%s", ns, name);
+	json_t *details = json_pack(
+		"{s:s, s:s, s:s, s:I, s:o}", "code", "policy_denied", "method",
+		call->req->method, "route",
+		call->req->route ? call->req->route : "", "denied",
+		(json_int_t)r->denied, "rules", rules);
+	struct optreg_audit_actor who = api_actor(call);
+	if (optreg_denials_record_as(call->reg->denials, call->reg, &who,
+				     "policy.denied", target, details, &errs))
+		api_log_internal(call, &errs);
+	optreg_errors_release(&errs);
+}
+
+bool api_policy_name_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 1 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
+bool api_any_reader_or_reply(struct api_call *call)
+{
+	if (!api_authenticate_or_reply(call))
+		return false;
+	return call->who.id[0] ||
+	       api_authorize_or_reply(call, OPTREG_ROLE_READER, NULL);
+}
+
+bool api_namespace_ok(const char *ns)
+{
+	return ns && optreg_name_check_namespace(ns, "", NULL) == 0;
 }

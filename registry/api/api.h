@@ -151,6 +151,28 @@ bool api_json_content_type_or_reply(struct api_call *call);
 /* Parses the body as a JSON object into call->body, or answers 400/415. */
 bool api_json_body_or_reply(struct api_call *call);
 
+/*
+ * The optional text field `key` of call->body: absent or null is NULL;
+ * otherwise it must be a string of 1 to `max` characters without control
+ * characters, or an error naming the field is added to call->errs (and
+ * NULL returned).
+ */
+const char *api_body_text(struct api_call *call, const char *key, size_t max);
+
+/* Adds member `key` (`value` stolen) to the problem or JSON object this
+ * call has answered. */
+void api_reply_add(struct api_call *call, const char *key, json_t *value);
+
+/* True when `ns` is a valid namespace name. */
+bool api_namespace_ok(const char *ns);
+
+/* True when `s` is a policy or rule name: [a-z0-9][a-z0-9._-]{0,63}. */
+bool api_policy_name_ok(const char *s);
+
+/* Authenticates; an anonymous caller needs anonymous reads (answers
+ * 401 otherwise). Any token may read what is not per namespace. */
+bool api_any_reader_or_reply(struct api_call *call);
+
 /* ---- pagination (one paginator for every list) ---- */
 
 /* The page_size query parameter (default API_DEFAULT_PAGE). */
@@ -239,10 +261,29 @@ extern const struct optreg_http_route api_verdicts_routes[];
 extern const size_t api_verdicts_nroutes;
 extern const struct optreg_http_route api_tokens_routes[];
 extern const size_t api_tokens_nroutes;
+extern const struct optreg_http_route api_policies_routes[];
+extern const size_t api_policies_nroutes;
+extern const struct optreg_http_route api_waivers_routes[];
+extern const size_t api_waivers_nroutes;
 
 /* Answers the version document ns/name@version (cache-aside), as GET
  * .../versions/{n}, tags and yank do. */
 void api_version_reply(struct api_call *call, const char *ns, const char *name,
 		       int version);
+
+/* Answers a policy denial (422 policy_denied): errors[] the denials in
+ * `errs`, violations[] every violation of `r`; `what` names the refused
+ * action in the detail. */
+struct optreg_policy_result;
+void api_policy_denied(struct api_call *call, const char *what,
+		       const struct optreg_policy_result *r,
+		       const struct optreg_errors *errs);
+
+/* Records a policy denial of a write to ns/name: a bounded
+ * "policy.denied" event (registry/denials.h), in a transaction of its
+ * own, with the denying rules. */
+void api_policy_denied_audit(struct api_call *call, const char *ns,
+			     const char *name,
+			     const struct optreg_policy_result *r);
 
 #endif

@@ -25,6 +25,8 @@ static const struct {
 	{api_jobs_routes, &api_jobs_nroutes},
 	{api_verdicts_routes, &api_verdicts_nroutes},
 	{api_tokens_routes, &api_tokens_nroutes},
+	{api_policies_routes, &api_policies_nroutes},
+	{api_waivers_routes, &api_waivers_nroutes},
 };
 
 struct optreg_http_route optreg_registry_routes[API_MAX_ROUTES];

@@ -9,7 +9,9 @@
 #include "../../common/jsonutil.h"
 #include "../../validator/config.h"
 #include "../../validator/jcs.h"
+#include "../../validator/policy.h"
 #include "../cache_keys.h"
+#include "../policy_cache.h"
 #include "../svc/versions.h"
 #include "api.h"
 
@@ -41,6 +43,10 @@ static void version_render(const struct optreg_version *v,
 		"yank_reason",
 		v->yank_reason ? json_string(v->yank_reason) : json_null(),
 		"tags", tags, "envelope", env, "receipt", receipt);
+	json_object_set_new(doc, "message",
+			    v->message ? json_string(v->message) : json_null());
+	json_object_set_new(doc, "link",
+			    v->link ? json_string(v->link) : json_null());
 	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 	json_decref(doc);
@@ -166,7 +172,7 @@ static bool payload_or_reply(struct api_call *call,
 static void submit_reply(struct api_call *call, const char *ns,
 			 const char *name,
 			 const struct optreg_submit_result *res,
-			 const char *digest)
+			 const char *digest, const struct optreg_submit_why *why)
 {
 	char loc[512];
 
@@ -182,6 +188,14 @@ static void submit_reply(struct api_call *call, const char *ns,
 			  res->created_at, "receipt",
 			  res->receipt ? json_loads(res->receipt, 0, NULL)
 				       : NULL));
+	json_t *pj = optreg_policy_result_to_json(&res->policy);
+	api_reply_add(call, "violations",
+		      json_incref(json_object_get(pj, "violations")));
+	json_decref(pj);
+	api_reply_add(call, "message",
+		      why->message ? json_string(why->message) : json_null());
+	api_reply_add(call, "link",
+		      why->link ? json_string(why->link) : json_null());
 }
 
 /* Answers 403 for refused signatures and audits the refusal. */
@@ -207,15 +221,70 @@ static void submit_refused(struct api_call *call, const char *ns,
 				   "reasons", why));
 }
 
-/* Parses the body as a config envelope, or answers 400/415. */
-static bool envelope_or_reply(struct api_call *call, struct optreg_dsse *env)
+/*
+ * The body {"envelope", "message", "link"}: checks it, fills `why`
+ * (borrowing from call->body) and writes the envelope's JSON text to
+ * `text`. Answers 400 and returns false otherwise.
+ */
+static bool wrapper_or_reply(struct api_call *call, struct optreg_submit_why *why,
+			     struct optreg_buf *text)
+{
+	const char *key;
+	json_t *val;
+
+	json_object_foreach(call->body, key, val)
+	{
+		if (strcmp(key, "envelope") && strcmp(key, "message") &&
+		    strcmp(key, "link"))
+			optreg_errors_add(&call->errs, OPTREG_EINVAL,
+					  "additional_properties", key,
+					  "unknown field");
+	}
+	json_t *env = json_object_get(call->body, "envelope");
+	if (!json_is_object(env))
+		optreg_errors_add(&call->errs, OPTREG_EINVAL, "type",
+				  "envelope",
+				  "envelope must be the DSSE envelope object");
+	why->message = api_body_text(call, "message", 1024);
+	why->link = api_body_text(call, "link", 512);
+	if (call->errs.len) {
+		api_problem(call, OPTREG_EBADREQUEST, &call->errs,
+			    "the submit request is malformed");
+		return false;
+	}
+	char *s = json_dumps(env, JSON_COMPACT);
+	optreg_buf_adds(text, s);
+	free(s);
+	return true;
+}
+
+/* Parses the body as a config envelope, bare or in the submit wrapper,
+ * or answers 400/415. */
+static bool envelope_or_reply(struct api_call *call, struct optreg_dsse *env,
+			      struct optreg_submit_why *why)
 {
 	struct optreg_http_req *req = call->req;
+	struct optreg_buf text = OPTREG_BUF_INIT;
+	const char *data = req->body.data;
+	size_t len = req->body.len;
 
 	if (!api_json_content_type_or_reply(call))
 		return false;
-	if (optreg_dsse_parse(env, req->body.data, req->body.len, &call->errs) <
-	    0) {
+	json_t *body = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
+	if (json_is_object(body) && json_object_get(body, "envelope")) {
+		call->body = body;
+		if (!wrapper_or_reply(call, why, &text)) {
+			optreg_buf_release(&text);
+			return false;
+		}
+		data = text.data;
+		len = text.len;
+	} else {
+		json_decref(body);
+	}
+	int rc = optreg_dsse_parse(env, data, len, &call->errs);
+	optreg_buf_release(&text);
+	if (rc < 0) {
 		api_problem(call, OPTREG_EBADENVELOPE, &call->errs,
 			    "the body is not a DSSE envelope");
 		return false;
@@ -229,15 +298,20 @@ static bool envelope_or_reply(struct api_call *call, struct optreg_dsse *env)
 	return true;
 }
 
-static void submit(struct api_call *call, const struct optreg_dsse *env)
+static void submit(struct api_call *call, const struct optreg_dsse *env,
+		   struct optreg_submit_why *why)
 {
 	const char *ns = call->req->params[0], *name = call->req->params[1];
 	struct optreg_buf envelope = OPTREG_BUF_INIT;
-	struct optreg_submit_result res = {0};
+	struct optreg_submit_result res;
 	char digest[OPTREG_DIGEST_LEN + 1];
 
 	if (!payload_or_reply(call, env, ns, name, digest))
 		return;
+	json_t *config = optreg_policy_config_json(env->payload.data,
+						   env->payload.len);
+	why->config = config;
+	optreg_submit_result_init(&res);
 	/* Store the envelope in RFC 8785 form, so what is served is exactly
 	 * what was checked (no duplicate or unknown fields) and receipts can
 	 * name it by hash. */
@@ -247,32 +321,42 @@ static void submit(struct api_call *call, const struct optreg_dsse *env)
 	if (rc) {
 		api_fail(call, OPTREG_EINTERNAL, &call->errs);
 		optreg_buf_release(&envelope);
+		json_decref(config);
 		return;
 	}
 	struct optreg_audit_actor who = api_actor(call);
 	rc = optreg_versions_submit(call->reg, &who, ns, name, digest, env,
-				    envelope.data, &res, &call->errs);
+				    envelope.data, why, &res, &call->errs);
 	optreg_buf_release(&envelope);
-	if (rc == OPTREG_EDENIED)
+	if (rc == OPTREG_EDENIED) {
 		submit_refused(call, ns, name, digest, &call->errs);
-	else if (rc)
+	} else if (rc == OPTREG_EPOLICY) {
+		char what[300];
+		snprintf(what, sizeof(what), "config %s/%s (%s)", ns, name,
+			 digest);
+		api_policy_denied(call, what, &res.policy, &call->errs);
+		api_policy_denied_audit(call, ns, name, &res.policy);
+	} else if (rc) {
 		api_fail(call, rc, &call->errs);
-	else
-		submit_reply(call, ns, name, &res, digest);
+	} else {
+		submit_reply(call, ns, name, &res, digest, why);
+	}
 	optreg_submit_result_release(&res);
+	json_decref(config);
 }
 
 API_HANDLER(handle_submit)
 static void handle_submit(struct api_call *call)
 {
+	struct optreg_submit_why why = {NULL, NULL, NULL};
 	struct optreg_dsse env;
 
 	optreg_dsse_init(&env);
 	if (api_config_params_or_reply(call) &&
 	    api_allow_or_reply(call, OPTREG_ROLE_SUBMITTER,
 			       call->req->params[0]) &&
-	    envelope_or_reply(call, &env))
-		submit(call, &env);
+	    envelope_or_reply(call, &env, &why))
+		submit(call, &env, &why);
 	optreg_dsse_release(&env);
 }
 
@@ -286,11 +370,17 @@ static json_t *versions_json(const struct optreg_version_list *l)
 	for (size_t i = 0; i < l->len; i++) {
 		const struct optreg_version_summary *v = &l->items[i];
 		json_array_append_new(
-			a, json_pack("{s:i, s:s, s:s, s:s, s:b, s:o*}",
-				     "version", v->version, "digest", v->digest,
-				     "created_at", v->created_at, "created_by",
-				     v->created_by, "yanked", v->yanked, "tags",
-				     json_loads(v->tags, 0, NULL)));
+			a,
+			json_pack("{s:i, s:s, s:s, s:s, s:b, s:o*, s:o, s:o}",
+				  "version", v->version, "digest", v->digest,
+				  "created_at", v->created_at, "created_by",
+				  v->created_by, "yanked", v->yanked, "tags",
+				  json_loads(v->tags, 0, NULL), "message",
+				  v->message ? json_string(v->message)
+					     : json_null(),
+				  "link",
+				  v->link ? json_string(v->link)
+					  : json_null()));
 	}
 	return a;
 }
@@ -336,20 +426,27 @@ static void handle_list_versions(struct api_call *call)
 	optreg_version_list_release(&list);
 }
 
-/* A reason of 1 to 1024 characters, and nothing else. */
-static const char *yank_reason_or_reply(struct api_call *call)
+/* A reason of 1 to 1024 characters, an optional link, and nothing else. */
+static const char *yank_reason_or_reply(struct api_call *call,
+					const char **link)
 {
 	const char *reason = optreg_json_str(call->body, "reason");
 	size_t chars = 0;
 
+	*link = api_body_text(call, "link", 512);
+	if (call->errs.len) {
+		api_problem(call, OPTREG_EBADREQUEST, &call->errs,
+			    "the yank request is malformed");
+		return NULL;
+	}
 	for (const char *c = reason; c && *c; c++)
 		chars += ((unsigned char)*c & 0xC0) != 0x80;
 	if (reason && chars >= 1 && chars <= 1024 &&
-	    json_object_size(call->body) == 1)
+	    json_object_size(call->body) == 1 + (*link != NULL))
 		return reason;
 	optreg_errors_add(&call->errs, OPTREG_EINVAL, "required", "reason",
-			  "a reason of 1 to 1024 characters is required, and "
-			  "nothing else");
+			  "a reason of 1 to 1024 characters is required, "
+			  "with an optional link, and nothing else");
 	api_problem(call, OPTREG_EBADREQUEST, &call->errs,
 		    "the yank request is malformed");
 	return NULL;
@@ -360,7 +457,7 @@ static void handle_yank(struct api_call *call)
 {
 	const char *ns = call->req->params[0], *name = call->req->params[1];
 	char digest[OPTREG_DIGEST_LEN + 1];
-	const char *reason;
+	const char *reason, *link = NULL;
 	bool already = false;
 	int version;
 
@@ -368,11 +465,12 @@ static void handle_yank(struct api_call *call)
 	    !api_version_or_reply(call, call->req->params[2], &version) ||
 	    !api_allow_or_reply(call, OPTREG_ROLE_APPROVER, ns) ||
 	    !api_json_body_or_reply(call) ||
-	    !(reason = yank_reason_or_reply(call)))
+	    !(reason = yank_reason_or_reply(call, &link)))
 		return;
 	struct optreg_audit_actor who = api_actor(call);
 	int rc = optreg_versions_yank(call->reg, &who, ns, name, version,
-				      reason, &already, digest, &call->errs);
+				      reason, link, &already, digest,
+				      &call->errs);
 	if (rc) {
 		api_fail(call, rc, &call->errs);
 		return;
@@ -386,6 +484,39 @@ static void handle_yank(struct api_call *call)
 /* ------------------------------------------------------------------ */
 /* Validate */
 
+/* The stored policies on a valid config (with `tag`: change rules against
+ * what that tag of the config points at now). */
+static void validate_policies(struct api_call *call,
+			      const struct optreg_checked_config *cc,
+			      const char *tag)
+{
+	struct optreg_policy_result r;
+	json_t *config = optreg_policy_config_json(cc->canon.data, cc->canon.len);
+
+	optreg_policy_result_init(&r);
+	int rc = optreg_versions_evaluate(call->reg, cc->cfg.namespace_,
+					  cc->cfg.name, config, tag, &r,
+					  &call->errs);
+	if (rc) {
+		api_fail(call, rc, &call->errs);
+	} else if (r.denied) {
+		char what[300];
+		optreg_policy_result_denials(&r, OPTREG_EPOLICY, &call->errs);
+		snprintf(what, sizeof(what), "config %s/%s",
+			 cc->cfg.namespace_, cc->cfg.name);
+		api_policy_denied(call, what, &r, &call->errs);
+	} else {
+		json_t *pj = optreg_policy_result_to_json(&r);
+		optreg_http_json(call->req, 200,
+				 json_pack("{s:b, s:s, s:O}", "valid", 1,
+					   "digest", cc->digest, "violations",
+					   json_object_get(pj, "violations")));
+		json_decref(pj);
+	}
+	json_decref(config);
+	optreg_policy_result_release(&r);
+}
+
 API_HANDLER(handle_validate)
 static void handle_validate(struct api_call *call)
 {
@@ -397,14 +528,15 @@ static void handle_validate(struct api_call *call)
 	     !api_authorize_or_reply(call, OPTREG_ROLE_READER, "*")) ||
 	    !api_json_content_type_or_reply(call))
 		return;
+	const char *tag = optreg_http_query(req, "tag");
+	if (tag && !api_tag_or_reply(call, tag, false))
+		return;
 	optreg_checked_config_init(&cc);
 	if (optreg_config_load_checked(&cc, NULL, req->body.data, req->body.len,
 				       OPTREG_CONFIG_JSON, &call->errs) < 0)
 		api_fail(call, OPTREG_EINVAL, &call->errs);
 	else
-		optreg_http_json(req, 200,
-				 json_pack("{s:b, s:s}", "valid", 1, "digest",
-					   cc.digest));
+		validate_policies(call, &cc, tag);
 	optreg_checked_config_release(&cc);
 }
 

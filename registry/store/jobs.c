@@ -624,3 +624,31 @@ int optreg_store_jobs_list(PGconn *conn, const char *ns, const char *name,
 	PQclear(res);
 	return 0;
 }
+
+/* clang-format off */
+static const char SQL_VERDICT_LATEST[] =
+	"SELECT result FROM verdicts"
+	" WHERE config_id = $1::bigint AND version = $2::int AND suite = $3"
+	" ORDER BY created_at DESC, job_id DESC LIMIT 1";
+/* clang-format on */
+
+int optreg_store_verdict_latest(PGconn *conn, long long config_id,
+				int version, const char *suite,
+				char result[16], struct optreg_errors *errs)
+{
+	char cs[24], vs[16];
+	const char *p[3] = {cs, vs, suite};
+	PGresult *res;
+
+	snprintf(cs, sizeof(cs), "%lld", config_id);
+	snprintf(vs, sizeof(vs), "%d", version);
+	result[0] = '\0';
+	int rc = optreg_sql_exec(conn, SQL_VERDICT_LATEST, 3, p,
+				 PGRES_TUPLES_OK, &res, errs);
+	if (rc)
+		return rc;
+	if (PQntuples(res))
+		snprintf(result, 16, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}

@@ -20,7 +20,7 @@
 	"v.yank_reason, v.payload, v.envelope, "                           \
 	"coalesce((SELECT json_agg(t.tag ORDER BY t.tag) FROM tags t "     \
 	"WHERE t.config_id = v.config_id AND t.version = v.version)::text, " \
-	"'[]'), r.receipt "                                                  \
+	"'[]'), r.receipt, v.message, v.link "                             \
 	"FROM versions v "                                                 \
 	"JOIN configs c ON c.id = v.config_id "                            \
 	"JOIN namespaces n ON n.id = c.namespace_id "                      \
@@ -39,7 +39,8 @@ static const char SQL_VERSION_LIST[] =
 	"       v.created_by, v.yanked_at IS NOT NULL,"
 	"       coalesce((SELECT json_agg(t.tag ORDER BY t.tag)"
 	"                   FROM tags t WHERE t.config_id = v.config_id"
-	"                    AND t.version = v.version)::text, '[]')"
+	"                    AND t.version = v.version)::text, '[]'),"
+	"       v.message, v.link"
 	"  FROM versions v"
 	"  JOIN configs c ON c.id = v.config_id"
 	"  JOIN namespaces n ON n.id = c.namespace_id"
@@ -52,7 +53,7 @@ static const char SQL_YANK[] =
 
 static const char SQL_SUBMIT_VERSION[] =
 	"SELECT version, created, " TS("created_at")
-	"  FROM submit_version($1, $2, $3, $4, $5, $6)";
+	"  FROM submit_version($1, $2, $3, $4, $5, $6, $7, $8)";
 /* clang-format on */
 
 static char *dup_or_null(const PGresult *res, int row, int col)
@@ -73,6 +74,8 @@ void optreg_version_release(struct optreg_version *v)
 	free(v->envelope);
 	free(v->tags);
 	free(v->receipt);
+	free(v->message);
+	free(v->link);
 	optreg_buf_release(&v->payload);
 	memset(v, 0, sizeof(*v));
 	optreg_buf_init(&v->payload);
@@ -116,6 +119,8 @@ static int load_version(PGconn *conn, const char *sql, int nparams,
 		out->envelope = dup_or_null(res, 0, 9);
 		out->tags = dup_or_null(res, 0, 10);
 		out->receipt = dup_or_null(res, 0, 11);
+		out->message = dup_or_null(res, 0, 12);
+		out->link = dup_or_null(res, 0, 13);
 	}
 	PQclear(res);
 	return rc;
@@ -150,6 +155,8 @@ void optreg_version_list_release(struct optreg_version_list *l)
 		free(l->items[i].created_at);
 		free(l->items[i].created_by);
 		free(l->items[i].tags);
+		free(l->items[i].message);
+		free(l->items[i].link);
 	}
 	free(l->items);
 	memset(l, 0, sizeof(*l));
@@ -186,13 +193,15 @@ int optreg_store_list_versions(PGconn *conn, const char *ns, const char *name,
 		s->created_by = optreg_xstrdup(PQgetvalue(res, r, 3));
 		s->yanked = !strcmp(PQgetvalue(res, r, 4), "t");
 		s->tags = optreg_xstrdup(PQgetvalue(res, r, 5));
+		s->message = dup_or_null(res, r, 6);
+		s->link = dup_or_null(res, r, 7);
 	}
 	PQclear(res);
 	return 0;
 }
 
 int optreg_store_yank(PGconn *conn, const char *ns, const char *name,
-		      int version, const char *reason,
+		      int version, const char *reason, const char *link,
 		      const struct optreg_audit_actor *who, bool *already,
 		      char digest[OPTREG_DIGEST_LEN + 1],
 		      struct optreg_errors *errs)
@@ -227,8 +236,9 @@ int optreg_store_yank(PGconn *conn, const char *ns, const char *name,
 				 version);
 			rc = optreg_audit_append(
 				conn, who, "version.yanked", target,
-				json_pack("{s:s, s:s}", "digest", digest,
-					  "reason", reason),
+				json_pack("{s:s, s:s, s:s?}", "digest",
+					  digest, "reason", reason, "link",
+					  link),
 				NULL, errs);
 		}
 	}
@@ -244,14 +254,15 @@ int optreg_store_submit_version(PGconn *conn, const char *ns, const char *name,
 				const char *digest,
 				const struct optreg_buf *payload,
 				const char *envelope_canon, const char *actor,
+				const char *message, const char *link,
 				int *version, bool *created, char **created_at,
 				struct optreg_errors *errs)
 {
-	const char *sp[6] = {ns,   name, digest, payload->data, envelope_canon,
-			     actor};
-	int lengths[6] = {0, 0, 0, (int)payload->len, 0, 0};
-	int formats[6] = {0, 0, 0, 1, 0, 0};
-	PGresult *res = PQexecParams(conn, SQL_SUBMIT_VERSION, 6, NULL, sp,
+	const char *sp[8] = {ns,	     name,  digest, payload->data,
+			     envelope_canon, actor, message, link};
+	int lengths[8] = {0, 0, 0, (int)payload->len, 0, 0, 0, 0};
+	int formats[8] = {0, 0, 0, 1, 0, 0, 0, 0};
+	PGresult *res = PQexecParams(conn, SQL_SUBMIT_VERSION, 8, NULL, sp,
 				     lengths, formats, 0);
 	int rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
 

@@ -28,6 +28,7 @@ struct optreg_version {
 	char *envelope;		       /* owned, as received */
 	char *tags;		       /* owned JSON array text, "[]" */
 	char *receipt;		       /* owned JSON text, or NULL */
+	char *message, *link;	       /* owned or NULL: why it was submitted */
 };
 
 void optreg_version_release(struct optreg_version *v);
@@ -39,6 +40,7 @@ struct optreg_version_summary {
 	char *created_at, *created_by;
 	bool yanked;
 	char *tags; /* JSON array text of its tag names */
+	char *message, *link; /* or NULL */
 };
 
 struct optreg_version_list {
@@ -66,17 +68,19 @@ int optreg_store_list_versions(PGconn *conn, const char *ns, const char *name,
 			       struct optreg_version_list *out,
 			       struct optreg_errors *errs);
 
-/* Yanks a version (audited "version.yanked" the first time: *already
- * false); writes its digest. OPTREG_ENOTFOUND. */
+/* Yanks a version (audited "version.yanked" the first time, with
+ * `reason` and `link` (may be NULL): *already false); writes its digest.
+ * OPTREG_ENOTFOUND. */
 int optreg_store_yank(PGconn *conn, const char *ns, const char *name,
-		      int version, const char *reason,
+		      int version, const char *reason, const char *link,
 		      const struct optreg_audit_actor *who, bool *already,
 		      char digest[OPTREG_DIGEST_LEN + 1],
 		      struct optreg_errors *errs);
 
 /*
  * Creates version ns/name with config `digest` (payload: its canonical
- * bytes, sent as binary) and the stored envelope, inside the caller's
+ * bytes, sent as binary), the stored envelope, and why it was submitted
+ * (`message`, `link`, may be NULL), inside the caller's
  * transaction, or finds the identical one (*created false). Writes the
  * version number and its creation time (owned, RFC 3339).
  */
@@ -84,6 +88,7 @@ int optreg_store_submit_version(PGconn *conn, const char *ns, const char *name,
 				const char *digest,
 				const struct optreg_buf *payload,
 				const char *envelope_canon, const char *actor,
+				const char *message, const char *link,
 				int *version, bool *created, char **created_at,
 				struct optreg_errors *errs);
 

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "../audit.h"
+#include "../policy_cache.h"
+#include "../store/tags.h"
 #include "../store/jobs.h"
 #include "../store/namespaces.h"
 #include "../receipts.h"
@@ -59,15 +61,16 @@ int optreg_versions_list(struct registry *reg, const char *ns, const char *name,
 int optreg_versions_yank(struct registry *reg,
 			 const struct optreg_audit_actor *who, const char *ns,
 			 const char *name, int version, const char *reason,
-			 bool *already, char digest[OPTREG_DIGEST_LEN + 1],
+			 const char *link, bool *already,
+			 char digest[OPTREG_DIGEST_LEN + 1],
 			 struct optreg_errors *errs)
 {
 	PGconn *c = optreg_svc_conn(reg);
 
 	if (!c)
 		return OPTREG_EUNAVAILABLE;
-	int rc = optreg_store_yank(c, ns, name, version, reason, who, already,
-				   digest, errs);
+	int rc = optreg_store_yank(c, ns, name, version, reason, link, who,
+				   already, digest, errs);
 	optreg_svc_put(reg, c, rc);
 	return rc;
 }
@@ -88,11 +91,101 @@ int optreg_versions_search(struct registry *reg, const char *const *patterns,
 	return rc;
 }
 
+void optreg_submit_result_init(struct optreg_submit_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	optreg_policy_result_init(&r->policy);
+}
+
 void optreg_submit_result_release(struct optreg_submit_result *r)
 {
 	free(r->created_at);
 	free(r->receipt);
-	memset(r, 0, sizeof(*r));
+	optreg_policy_result_release(&r->policy);
+	optreg_submit_result_init(r);
+}
+
+/* The policies on a config about to be stored (no change rules). */
+static int check_policies(PGconn *conn, const char *ns, const char *name,
+			  const json_t *config,
+			  struct optreg_policy_result *out,
+			  struct optreg_errors *errs)
+{
+	struct optreg_policy_set *ps = NULL;
+	struct optreg_policy_subject subj = {ns, name, config, NULL, NULL};
+
+	int rc = optreg_policy_set_get(conn, &ps, errs);
+	if (rc == 0)
+		rc = optreg_policy_set_check(conn, ps, &subj, out, errs);
+	optreg_policy_set_put(ps);
+	if (rc == 0 && out->denied) {
+		optreg_policy_result_denials(out, OPTREG_EPOLICY, errs);
+		rc = OPTREG_EPOLICY;
+	}
+	return rc;
+}
+
+/* The config at tag ns/name/tag now (a new reference), or NULL. */
+static int tag_config(PGconn *conn, const char *ns, const char *name,
+		      const char *tag, json_t **out, struct optreg_errors *errs)
+{
+	struct optreg_buf payload = OPTREG_BUF_INIT;
+	long long cfg;
+	int current = -1;
+	bool yanked;
+
+	struct optreg_errors lerrs = OPTREG_ERRORS_INIT;
+
+	*out = NULL;
+	int rc = optreg_store_tag_lock(conn, ns, name, tag, &cfg, &current,
+				       &lerrs);
+	if (rc && rc != OPTREG_ENOTFOUND)
+		optreg_errors_add(errs, rc, "database", NULL, "%s",
+				  lerrs.len ? lerrs.items[0].message
+					    : "cannot read the tag");
+	optreg_errors_release(&lerrs);
+	if (rc == OPTREG_ENOTFOUND)
+		return 0; /* no config yet: no tag, no change rules */
+	if (rc == 0 && current >= 0)
+		rc = optreg_store_tag_target(conn, cfg, current, &yanked,
+					     &payload, errs);
+	if (rc == 0 && current >= 0)
+		*out = optreg_policy_config_json(payload.data, payload.len);
+	optreg_buf_release(&payload);
+	return rc == OPTREG_ENOTFOUND ? 0 : rc;
+}
+
+static int evaluate(PGconn *conn, const char *ns, const char *name,
+		    const json_t *config, const char *tag,
+		    struct optreg_policy_result *out,
+		    struct optreg_errors *errs)
+{
+	struct optreg_policy_set *ps = NULL;
+	json_t *previous = NULL;
+
+	int rc = optreg_sql_begin(conn, errs);
+	if (rc)
+		return rc;
+	if (tag)
+		rc = tag_config(conn, ns, name, tag, &previous, errs);
+	struct optreg_policy_subject subj = {ns, name, config, tag, previous};
+	if (rc == 0)
+		rc = optreg_policy_set_get(conn, &ps, errs);
+	if (rc == 0)
+		rc = optreg_policy_set_check(conn, ps, &subj, out, errs);
+	optreg_policy_set_put(ps);
+	json_decref(previous);
+	optreg_sql_rollback(conn); /* read only */
+	return rc;
+}
+
+int optreg_versions_evaluate(struct registry *reg, const char *ns,
+			     const char *name, const json_t *config,
+			     const char *tag, struct optreg_policy_result *out,
+			     struct optreg_errors *errs)
+{
+	OPTREG_SVC_RUN(reg, c,
+		       evaluate(c, ns, name, config, tag, out, errs));
 }
 
 /* Refuses fewer than `threshold` valid signatures (OPTREG_EDENIED). */
@@ -118,6 +211,7 @@ static int check_threshold(const struct optreg_dsse *env, const char *ns,
 static int record_new(PGconn *conn, const struct optreg_registry_key *rk,
 		      const struct optreg_audit_actor *who, const char *ns,
 		      const char *name, const char *digest,
+		      const struct optreg_submit_why *why,
 		      const char *envelope_canon, const char **valid,
 		      size_t nvalid, struct optreg_submit_result *out,
 		      struct optreg_errors *errs)
@@ -134,9 +228,11 @@ static int record_new(PGconn *conn, const struct optreg_registry_key *rk,
 					  OPTREG_DEFAULT_SUITE, errs);
 	if (rc == 0)
 		rc = optreg_audit_append(conn, who, "version.created", target,
-					 json_pack("{s:s, s:o}", "digest",
-						   digest, "signer_keyids",
-						   signers),
+					 json_pack("{s:s, s:o, s:s?, s:s?}",
+						   "digest", digest,
+						   "signer_keyids", signers,
+						   "message", why->message,
+						   "link", why->link),
 					 &index, errs);
 	else
 		json_decref(signers);
@@ -164,6 +260,7 @@ static int submit(PGconn *conn, const struct optreg_registry_key *rk,
 		  const struct optreg_audit_actor *who, const char *ns,
 		  const char *name, const char *digest,
 		  const struct optreg_dsse *env, const char *envelope_canon,
+		  const struct optreg_submit_why *why,
 		  struct optreg_submit_result *out, struct optreg_errors *errs)
 {
 	const char **valid = optreg_xcalloc(env->nsigs + 1, sizeof(*valid));
@@ -181,14 +278,17 @@ static int submit(PGconn *conn, const struct optreg_registry_key *rk,
 							  &nvalid, errs);
 	if (rc == 0)
 		rc = check_threshold(env, ns, threshold, nvalid, errs);
+	if (rc == 0 && why->config)
+		rc = check_policies(conn, ns, name, why->config, &out->policy,
+				    errs);
 	if (rc == 0)
 		rc = optreg_store_submit_version(
 			conn, ns, name, digest, &env->payload, envelope_canon,
-			who->principal, &out->version, &out->created,
-			&out->created_at, errs);
+			who->principal, why->message, why->link, &out->version,
+			&out->created, &out->created_at, errs);
 	if (rc == 0 && out->created)
-		rc = record_new(conn, rk, who, ns, name, digest, envelope_canon,
-				valid, nvalid, out, errs);
+		rc = record_new(conn, rk, who, ns, name, digest, why,
+				envelope_canon, valid, nvalid, out, errs);
 	else if (rc == 0)
 		rc = optreg_receipt_get(conn, ns, name, out->version,
 					&out->receipt, errs);
@@ -196,7 +296,9 @@ static int submit(PGconn *conn, const struct optreg_registry_key *rk,
 		rc = optreg_sql_commit(conn, errs);
 	if (rc) {
 		optreg_sql_rollback(conn);
-		optreg_submit_result_release(out);
+		free(out->created_at);
+		free(out->receipt);
+		out->created_at = out->receipt = NULL;
 	}
 	free(valid);
 	return rc;
@@ -207,16 +309,17 @@ int optreg_versions_submit(struct registry *reg,
 			   const char *name, const char *digest,
 			   const struct optreg_dsse *env,
 			   const char *envelope_canon,
+			   const struct optreg_submit_why *why,
 			   struct optreg_submit_result *out,
 			   struct optreg_errors *errs)
 {
-	memset(out, 0, sizeof(*out));
+	static const struct optreg_submit_why none = {NULL, NULL, NULL};
 	PGconn *c = optreg_svc_conn(reg);
 
 	if (!c)
 		return OPTREG_EUNAVAILABLE;
 	int rc = submit(c, &reg->key, who, ns, name, digest, env,
-			envelope_canon, out, errs);
+			envelope_canon, why ? why : &none, out, errs);
 	optreg_svc_put(reg, c, rc);
 	return rc;
 }
