@@ -79,6 +79,14 @@ const struct optreg_buf *optreg_policy_canonical(const struct optreg_policy *p)
 	return &p->canonical;
 }
 
+bool optreg_policy_has_rule(const struct optreg_policy *p, const char *id)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (!strcmp(p->rules[i].id, id))
+			return true;
+	return false;
+}
+
 bool optreg_policy_covers(const struct optreg_policy *p, const char *ns)
 {
 	return ns && optreg_glob_match_any((const char *const *)p->namespaces,

@@ -82,6 +82,8 @@ const char *optreg_policy_effect_name(enum optreg_policy_effect e);
 /* The policy document in RFC 8785 form (what the registry stores and
  * digests), borrowed. */
 const struct optreg_buf *optreg_policy_canonical(const struct optreg_policy *p);
+/* True when the policy has a rule with this id. */
+bool optreg_policy_has_rule(const struct optreg_policy *p, const char *id);
 /* True when one of the policy's namespace patterns matches `ns`. */
 bool optreg_policy_covers(const struct optreg_policy *p, const char *ns);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../common/jsonutil.h"
+#include "../../validator/policy.h"
 #include "../svc/policies.h"
 #include "api.h"
 

@@ -37,7 +37,8 @@ static const char SQL_POLICY_LOCK[] =
 static const char SQL_POLICY_INSERT[] =
 	"WITH v AS (INSERT INTO policy_versions (name, version, deleted, source,"
 	"       canonical, digest, message, created_by)"
-	"     VALUES ($1, $2::int, $3 IS NULL, $3, $4, $5, $6, $7) RETURNING 1)"
+	"     VALUES ($1, $2::int, $3::text IS NULL, $3::text, $4, $5, $6, $7)"
+	"     RETURNING 1)"
 	" UPDATE policies SET current_version = $2::int WHERE name = $1";
 
 static const char SQL_POLICIES_LIST[] =

@@ -256,7 +256,8 @@ static int record_move(PGconn *conn, const char *ns, const char *name,
 		"link", why && why->link ? json_string(why->link) : json_null(),
 		"rollback", why && why->rollback);
 	if (why && why->gate)
-		json_object_set(details, "gate", why->gate);
+		json_object_set_new(details, "gate",
+				    json_deep_copy(why->gate));
 	return optreg_audit_append(conn, who, "tag.moved", target, details,
 				   NULL, errs);
 }

@@ -314,6 +314,8 @@ int optreg_versions_submit(struct registry *reg,
 			   struct optreg_errors *errs)
 {
 	static const struct optreg_submit_why none = {NULL, NULL, NULL};
+
+	optreg_submit_result_init(out);
 	PGconn *c = optreg_svc_conn(reg);
 
 	if (!c)

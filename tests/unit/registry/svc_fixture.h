@@ -195,7 +195,7 @@ static inline int fixture_submit(const char *ns, const char *name, double lr,
 
 	fixture_envelope(&env, ns, name, lr, fixture_signer, d, &canon);
 	int rc = optreg_versions_submit(&fixture_reg, &fixture_who, ns, name, d,
-					&env, canon.data, &res, &errs);
+					&env, canon.data, NULL, &res, &errs);
 	if (rc == 0)
 		rc = res.version;
 	else

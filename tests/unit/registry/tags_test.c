@@ -31,7 +31,7 @@ static int tags_setup(void **state)
 				 digest, &canon);
 		int rc = optreg_versions_submit(&fixture_reg, &fixture_who,
 						"team", "tagged", digest, &env,
-						canon.data, &res, &errs);
+						canon.data, NULL, &res, &errs);
 		optreg_dsse_release(&env);
 		optreg_buf_release(&canon);
 		optreg_submit_result_release(&res);
@@ -39,9 +39,25 @@ static int tags_setup(void **state)
 			return fixture_fail("submit", &errs);
 	}
 	if (optreg_versions_yank(&fixture_reg, &fixture_who, "team", "tagged",
-				 2, "bad", &already, digest, &errs))
+				 2, "bad", NULL, &already, digest, &errs))
 		return fixture_fail("yank", &errs);
 	return 0;
+}
+
+/* A plain move through the checked service (no reason, no approver). */
+static int move(const char *ns, const char *name, const char *tag, int version,
+		int expected, int *previous, struct optreg_errors *errs)
+{
+	struct optreg_tag_move_req m = {ns,	  name, tag,   version,
+					expected, NULL, NULL,  false,
+					false};
+	struct optreg_tag_move_result res;
+
+	optreg_tag_move_result_init(&res);
+	int rc = optreg_tags_move(&fixture_reg, &fixture_who, &m, &res, errs);
+	*previous = res.previous;
+	optreg_tag_move_result_release(&res);
+	return rc;
 }
 
 static void test_move_new_then_resolve(void **state)
@@ -50,7 +66,7 @@ static void test_move_new_then_resolve(void **state)
 	int previous = 0, version = 0;
 
 	(void)state;
-	assert_int_equal(optreg_tags_move(&fixture_reg, &fixture_who, "team",
+	assert_int_equal(move("team",
 					  "tagged", "stable", 1, -1, &previous,
 					  &errs),
 			 0);
@@ -60,7 +76,7 @@ static void test_move_new_then_resolve(void **state)
 			 0);
 	assert_int_equal(version, 1);
 	/* Moving it where it is changes nothing and succeeds. */
-	assert_int_equal(optreg_tags_move(&fixture_reg, &fixture_who, "team",
+	assert_int_equal(move("team",
 					  "tagged", "stable", 1, 1, &previous,
 					  &errs),
 			 0);
@@ -75,7 +91,7 @@ static void test_move_conflicts(void **state)
 
 	(void)state;
 	/* The tag exists, but the caller expected it not to. */
-	assert_int_equal(optreg_tags_move(&fixture_reg, &fixture_who, "team",
+	assert_int_equal(move("team",
 					  "tagged", "stable", 1, -1, &previous,
 					  &errs),
 			 OPTREG_ECONFLICT);
@@ -83,7 +99,7 @@ static void test_move_conflicts(void **state)
 	assert_string_equal(errs.items[0].path, "expected_version");
 	optreg_errors_release(&errs);
 	/* A tag cannot move to a yanked version. */
-	assert_int_equal(optreg_tags_move(&fixture_reg, &fixture_who, "team",
+	assert_int_equal(move("team",
 					  "tagged", "stable", 2, 1, &previous,
 					  &errs),
 			 OPTREG_ECONFLICT);
@@ -97,13 +113,13 @@ static void test_move_not_found(void **state)
 	int previous = 0;
 
 	(void)state;
-	assert_int_equal(optreg_tags_move(&fixture_reg, &fixture_who, "team",
+	assert_int_equal(move("team",
 					  "tagged", "x", 7, -1, &previous,
 					  &errs),
 			 OPTREG_ENOTFOUND);
 	assert_string_equal(errs.items[0].path, "version");
 	optreg_errors_release(&errs);
-	assert_int_equal(optreg_tags_move(&fixture_reg, &fixture_who, "team",
+	assert_int_equal(move("team",
 					  "nothing", "x", 1, -1, &previous,
 					  &errs),
 			 OPTREG_ENOTFOUND);

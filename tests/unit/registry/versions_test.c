@@ -25,7 +25,7 @@ static int submit(const char *name, double lr, const struct optreg_key *key,
 	fixture_envelope(&env, "team", name, lr, key, digest, &canon);
 	int rc =
 		optreg_versions_submit(&fixture_reg, &fixture_who, "team", name,
-				       digest, &env, canon.data, res, errs);
+				       digest, &env, canon.data, NULL, res, errs);
 	optreg_dsse_release(&env);
 	optreg_buf_release(&canon);
 	return rc;
@@ -120,7 +120,7 @@ static void test_submit_refuses_other_namespace(void **state)
 			 &canon);
 	assert_int_equal(optreg_versions_submit(&fixture_reg, &fixture_who,
 						"other", "x", digest, &env,
-						canon.data, &res, &errs),
+						canon.data, NULL, &res, &errs),
 			 OPTREG_EDENIED);
 	assert_string_equal(errs.items[0].rule, "key_not_allowed");
 	optreg_dsse_release(&env);
@@ -237,14 +237,14 @@ static void test_yank(void **state)
 		submit("yankme", 0.3, fixture_signer, &res, &errs, digest), 0);
 	assert_int_equal(optreg_versions_yank(&fixture_reg, &fixture_who,
 					      "team", "yankme", res.version,
-					      "broken", &already, yanked,
+					      "broken", NULL, &already, yanked,
 					      &errs),
 			 0);
 	assert_false(already);
 	assert_string_equal(yanked, digest);
 	assert_int_equal(optreg_versions_yank(&fixture_reg, &fixture_who,
 					      "team", "yankme", res.version,
-					      "again", &already, yanked, &errs),
+					      "again", NULL, &already, yanked, &errs),
 			 0);
 	assert_true(already);
 	assert_int_equal(optreg_versions_get(&fixture_reg, "team", "yankme",
@@ -256,7 +256,7 @@ static void test_yank(void **state)
 	optreg_submit_result_release(&res);
 
 	assert_int_equal(optreg_versions_yank(&fixture_reg, &fixture_who,
-					      "team", "yankme", 99, "x",
+					      "team", "yankme", 99, "x", NULL,
 					      &already, yanked, &errs),
 			 OPTREG_ENOTFOUND);
 	optreg_errors_release(&errs);

@@ -1,0 +1,420 @@
+#!/usr/bin/python3
+"""tests/e2e/gates_test.py: promotion gates, change rules, waivers, tag
+history and rollback, over HTTP against a real registry and PostgreSQL
+(tests/e2e/harness.py).
+
+What it covers:
+
+  - a policy whose gate protects `prod`: moving prod needs the approver
+    role (403 naming the policy) and a reason (400 path reason); prod
+    cannot move to a version with no verdict (409 gate_refused rule
+    no_verdict), a failed one (verdict_failed), a warn one unless the gate
+    allows warn (verdict_warn), or a yanked one (409 yanked); it can with
+    a pass, and the answer names the gate, its policy and verdict;
+  - a change rule (lr may change by at most x2 from what prod points at)
+    blocks an x10 lr change on prod with 422 policy_denied; a waiver for
+    the rule lets the same move through (effect waived), and once the
+    waiver's expires_at has passed the next move is denied again;
+    waivers are listed (active, then with all=true expired too), revoked
+    and audited (waiver.grant / waiver.revoke);
+  - tag history lists every move newest first with reason, link and who;
+    rollback moves prod back to the version before its last move, through
+    the gate, and is audited (tag.moved with rollback true); a tag whose
+    only move created it has nothing to roll back to (409 no_previous);
+  - submit with {"envelope", "message", "link"} stores the message and
+    link on the version (and its audit event); yank takes a link.
+
+Verdicts are signed here, as a runner does: a runner token leases the
+job each submit creates and posts a verdict envelope signed by a verdict
+key (no optreg-runner process).
+
+usage: tests/e2e/gates_test.py     (from the repository root)
+Prints TAP and exits 1 when any test fails.
+"""
+
+import datetime
+import json
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the working tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness as h  # noqa: E402
+from harness import eq, status  # noqa: E402
+
+tap = h.Tap()
+R = h.Registry()
+NS = "gates"
+VERDICT_TYPE = "application/vnd.optreg.verdict.v1+json"
+ZERO = "sha256:" + "0" * 64
+
+POLICY = """apiVersion: optreg/v1
+kind: Policy
+name: prod-gate
+description: prod only moves to judged, passing versions; lr moves slowly
+namespaces: ["gates"]
+mode: enforce
+rules:
+  - id: lr-change-on-prod
+    severity: deny
+    against: [prod]
+    field: spec.lr
+    max_ratio: 2
+    message: lr may change by at most x2 from what prod points at
+    hint: move lr in smaller steps, or get a waiver
+gates:
+  - tags: [prod]
+    allow_warn: false
+"""
+
+
+class W:
+    pass
+
+
+def canon(value):
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def problem(r, want, code, what):
+    status(r, want, what)
+    j = r.json()
+    assert j.get("code") == code, "%s: code %r, want %r: %s" % (what, j.get("code"), code, j)
+    return j
+
+
+def rules(j):
+    return [e.get("rule") for e in j.get("errors", [])]
+
+
+def cpath(name, rest=""):
+    return "/v1/configs/%s/%s%s" % (NS, name, rest)
+
+
+def submit(name, lr, verdict="pass", message=None, link=None):
+    """Submits gates/NAME with `lr`, then leases its job and posts
+    `verdict` (None: the job stays leased, unjudged). Returns the version."""
+    payload = W.configs.yaml(NS, name, lr=lr)
+    env = h.envelope(payload, [W.ci])
+    body = env
+    if message or link:
+        body = {"envelope": env}
+        if message:
+            body["message"] = message
+        if link:
+            body["link"] = link
+    r = status(W.S.request("POST", cpath(name, "/versions"), token=W.sub, body=body),
+               201, "submit %s lr=%s" % (name, lr))
+    version = r.json()["version"]
+    job = status(W.S.request("POST", "/v1/jobs/lease", token=W.runner,
+                             body={"lease_seconds": 600}), 200, "lease").json()["job"]
+    eq(job["digest"], h.digest_of(payload), "the leased job is the new version's")
+    if verdict:
+        v = canon({"job_id": job["id"], "config_digest": job["digest"], "suite": job["suite"],
+                   "suite_digest": ZERO, "result": verdict})
+        status(W.S.request("POST", "/v1/jobs/%s/verdict" % job["id"], token=W.runner,
+                           body=h.envelope(v, [W.verdict_key], VERDICT_TYPE),
+                           headers={"X-Optreg-Lease-Token": job["lease_token"]}),
+               201, "verdict %s" % verdict)
+    return version
+
+
+def tag(name, version, expected, token=None, reason="promote", link=None, tagname="prod"):
+    body = {"version": version, "expected_version": expected}
+    if reason is not None:
+        body["reason"] = reason
+    if link is not None:
+        body["link"] = link
+    return W.S.request("PUT", cpath(name, "/tags/" + tagname), token=token or W.approver,
+                       body=body)
+
+
+def current(name, tagname="prod"):
+    r = W.S.request("GET", cpath(name, "/tags/" + tagname), token=W.approver)
+    return r.json()["version"] if r.status == 200 else None
+
+
+def audit(action, target):
+    r = W.S.request("GET", "/v1/audit/entries?action=%s&target=%s" % (action, target),
+                    token=W.admin)
+    status(r, 200, "GET audit entries")
+    return [e["event"] for e in r.json()["entries"]]
+
+
+def setup():
+    R.start()
+    W.S = R.server()
+    W.admin, _ = R.token("admin@ops", "admin")
+    W.sub, _ = R.token("ci@gates", "submitter", namespace=NS)
+    W.approver, _ = R.token("lead@gates", ["approver", "submitter"], namespace=NS)
+    W.runner, _ = R.token("runner@ops", "runner", namespace=NS)
+    W.configs = h.Configs(R.tmp)
+    W.ci = h.Signer(R.tmp, "ci")
+    W.verdict_key = h.Signer(R.tmp, "runner")
+    for signer, principal, purpose in ((W.ci, "ci@gates", "config"),
+                                       (W.verdict_key, "runner@ops", "verdict")):
+        status(W.S.request("POST", "/v1/keys", token=W.admin,
+                           body={"public_key": signer.public_pem, "principal": principal,
+                                 "namespaces": [NS], "purpose": purpose}),
+               201, "register the %s key" % purpose)
+    r = W.S.request("PUT", "/v1/policies/prod-gate", token=W.admin,
+                    body={"document": POLICY, "message": "protect prod"})
+    status(r, 201, "push prod-gate")
+
+
+# ------------------------------------------------------------ gates
+
+def t_gate_refusals():
+    v1 = submit("model", "3.0e-4", verdict="pass")
+    v2 = submit("model", "3.5e-4", verdict="fail")
+    v3 = submit("model", "4.0e-4", verdict=None)
+    v4 = submit("model", "4.5e-4", verdict="warn")
+    W.model = (v1, v2, v3, v4)
+    # A submitter without the approver role: 403 naming the gate's policy.
+    j = problem(tag("model", v1, None, token=W.sub), 403, "forbidden", "submitter moves prod")
+    assert "prod-gate" in json.dumps(j), j
+    # No reason: 400 naming the field.
+    j = problem(tag("model", v1, None, reason=None), 400, "bad_request", "no reason")
+    assert [e["path"] for e in j["errors"]] == ["reason"], j
+    # No verdict yet, a failed one, a warn one.
+    for v, rule in ((v3, "no_verdict"), (v2, "verdict_failed"), (v4, "verdict_warn")):
+        j = problem(tag("model", v, None), 409, "gate_refused", "prod -> v%d" % v)
+        eq(rules(j), [rule], "gate rule for v%d" % v)
+        assert j["errors"][0].get("hint"), j
+        assert "optreg verdicts" in j["errors"][0]["hint"], j
+    assert current("model") is None, "prod was created by a refused move"
+    # A tag no gate protects moves to an unjudged version as before.
+    status(tag("model", v3, None, tagname="canary", reason=None), 200, "canary -> v3")
+
+
+def t_gate_pass():
+    v1 = W.model[0]
+    r = status(tag("model", v1, None, link="https://ci.example/run/1"), 200, "prod -> v1 (pass)")
+    j = r.json()
+    eq(j["version"], v1, "version")
+    eq(j["previous_version"], None, "previous_version")
+    eq(j["gate"], {"policy": "prod-gate", "verdict": "pass", "suite": "ref-v1"}, "gate")
+    eq(j["violations"], [], "violations")
+    eq(current("model"), v1, "prod")
+
+
+def t_yanked_refused():
+    v5 = submit("model", "5.0e-4", verdict="pass")
+    r = W.S.request("POST", cpath("model", "/versions/%d/yank" % v5), token=W.approver,
+                    body={"reason": "bad data", "link": "https://tickets.example/7"})
+    status(r, 200, "yank v5")
+    j = problem(tag("model", v5, W.model[0]), 409, "yanked", "prod -> yanked v5")
+    eq(rules(j), ["yanked"], "rule")
+    ev = audit("version.yanked", "%s/model@%d" % (NS, v5))
+    eq(ev[0]["details"].get("link"), "https://tickets.example/7", "yank link audited")
+
+
+# ------------------------------------------------------------ change rules, waivers
+
+def t_change_rule_blocks_x10():
+    v10 = submit("model", "3.0e-3", verdict="pass")  # x10 of v1's 3.0e-4
+    W.x10 = v10
+    r = tag("model", v10, W.model[0])
+    j = problem(r, 422, "policy_denied", "prod -> x10 lr")
+    eq(rules(j), ["prod-gate/lr-change-on-prod"], "denial rule")
+    viol = j["violations"]
+    assert viol and viol[0]["effect"] == "deny" and viol[0]["path"] == "spec.lr", viol
+    eq(current("model"), W.model[0], "prod did not move")
+    ev = audit("policy.denied", "%s/model" % NS)
+    assert ev and ev[-1]["details"]["rules"][0]["rule"] == "lr-change-on-prod", ev
+
+
+def iso(seconds_from_now):
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+        seconds=seconds_from_now)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def grant(expires_at, token=None, **over):
+    body = {"policy": "prod-gate", "rule": "lr-change-on-prod", "namespace": NS,
+            "config": "mod*", "reason": "planned lr sweep", "owner": "lead@gates",
+            "expires_at": expires_at}
+    body.update(over)
+    return W.S.request("POST", "/v1/waivers", token=token or W.approver, body=body)
+
+
+def t_waiver_lets_through_until_expiry():
+    # Bad waivers first: past, too far, malformed, submitter.
+    problem(grant(iso(-60)), 400, "bad_request", "expired at grant")
+    problem(grant(iso(91 * 86400)), 400, "bad_request", "more than 90 days")
+    j = problem(grant("tomorrow"), 400, "bad_request", "not RFC 3339")
+    eq([e["path"] for e in j["errors"]], ["expires_at"], "path")
+    problem(grant(iso(3600), token=W.sub), 403, "forbidden", "submitter grants")
+    # A waiver that ends in a few seconds.
+    r = status(grant(iso(6)), 201, "grant a short waiver")
+    w = r.json()
+    assert w["id"].startswith("wvr_") and len(w["id"]) == 20, w
+    eq(w["created_by"], "lead@gates", "created_by")
+    r = status(tag("model", W.x10, W.model[0], reason="lr sweep, waived"), 200,
+               "prod -> x10 under the waiver")
+    viol = r.json()["violations"]
+    assert [v["effect"] for v in viol] == ["waived"], viol
+    eq(viol[0]["waiver"], w["id"], "waiver id in the violation")
+    # Back to v1 (x0.1: also a change the rule denies) while it is in force.
+    status(tag("model", W.model[0], W.x10, reason="back"), 200, "prod -> v1 under the waiver")
+    listed = status(W.S.request("GET", "/v1/waivers?namespace=" + NS, token=W.sub), 200,
+                    "list waivers").json()["waivers"]
+    eq([x["id"] for x in listed], [w["id"]], "active waivers")
+    assert listed[0]["active"] is True, listed
+    # Wait until it has expired: the same move is denied again at once.
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        r = tag("model", W.x10, W.model[0], reason="after expiry")
+        if r.status != 200:
+            break
+        # It moved while the waiver was still in force: move back and retry.
+        status(tag("model", W.model[0], W.x10, reason="back"), 200, "back to v1")
+        time.sleep(1)
+    j = problem(r, 422, "policy_denied", "x10 after the waiver expired")
+    eq(rules(j), ["prod-gate/lr-change-on-prod"], "denied again")
+    listed = W.S.request("GET", "/v1/waivers?namespace=" + NS, token=W.sub).json()["waivers"]
+    eq(listed, [], "no active waiver after expiry")
+    listed = W.S.request("GET", "/v1/waivers?namespace=%s&all=true" % NS,
+                         token=W.sub).json()["waivers"]
+    assert [x["id"] for x in listed] == [w["id"]] and listed[0]["active"] is False, listed
+    ev = audit("waiver.grant", w["id"])
+    eq(len(ev), 1, "waiver.grant events")
+
+
+def t_waiver_revoke():
+    w = status(grant(iso(3600)), 201, "grant").json()
+    problem(W.S.request("DELETE", "/v1/waivers/" + w["id"], token=W.sub,
+                        body={"reason": "done"}), 403, "forbidden", "submitter revokes")
+    r = status(W.S.request("DELETE", "/v1/waivers/" + w["id"], token=W.approver,
+                           body={"reason": "sweep finished"}), 200, "revoke")
+    j = r.json()
+    assert j["revoked_by"] == "lead@gates" and j["active"] is False, j
+    # Revoked: the x10 move is denied again.
+    problem(tag("model", W.x10, W.model[0], reason="x"), 422, "policy_denied",
+            "x10 after revoke")
+    ev = audit("waiver.revoke", w["id"])
+    eq(len(ev), 1, "waiver.revoke events")
+    eq(ev[0]["details"]["reason"], "sweep finished", "revoke reason")
+    problem(W.S.request("DELETE", "/v1/waivers/wvr_0000000000000000", token=W.approver,
+                        body={"reason": "x"}), 404, "not_found", "unknown waiver")
+
+
+# ------------------------------------------------------------ history, rollback
+
+def t_history_and_rollback():
+    v1 = W.model[0]
+    v6 = submit("model", "5.5e-4", verdict="pass")  # within x2 of 3.0e-4
+    r = status(tag("model", v6, v1, reason="ship 5.5e-4", link="https://ci.example/run/6"),
+               200, "prod -> v6")
+    eq(r.json()["previous_version"], v1, "previous")
+    h_ = status(W.S.request("GET", cpath("model", "/tags/prod/history"), token=W.sub),
+                200, "history").json()
+    eq(h_["tag"], "prod", "tag")
+    moves = h_["moves"]
+    eq(moves[0]["version"], v6, "newest move first")
+    eq(moves[0]["previous_version"], v1, "its previous")
+    eq(moves[0]["reason"], "ship 5.5e-4", "reason")
+    eq(moves[0]["link"], "https://ci.example/run/6", "link")
+    eq(moves[0]["moved_by"], "lead@gates", "moved_by")
+    eq(moves[0]["rollback"], False, "rollback flag")
+    eq(moves[-1]["previous_version"], None, "the first move created the tag")
+    # Paging: one at a time.
+    p1 = W.S.request("GET", cpath("model", "/tags/prod/history?page_size=1"), token=W.sub).json()
+    eq(len(p1["moves"]), 1, "page size")
+    assert p1["next_page_token"], p1
+    p2 = W.S.request("GET", cpath("model", "/tags/prod/history?page_size=1&page_token=" +
+                                  p1["next_page_token"]), token=W.sub).json()
+    eq(p2["moves"][0], moves[1], "second page")
+    # Rollback: needs a reason (gated), a submitter is refused, then it works.
+    path = cpath("model", "/tags/prod/rollback")
+    problem(W.S.request("POST", path, token=W.approver, body={}), 400, "bad_request",
+            "rollback without reason")
+    problem(W.S.request("POST", path, token=W.sub, body={"reason": "x"}), 403, "forbidden",
+            "rollback by a submitter")
+    r = status(W.S.request("POST", path, token=W.approver,
+                           body={"reason": "v6 regressed", "link": "https://inc.example/1"}),
+               200, "rollback")
+    j = r.json()
+    eq((j["version"], j["previous_version"], j["rollback"]), (v1, v6, True), "rolled back")
+    eq(current("model"), v1, "prod after rollback")
+    ev = audit("tag.moved", "%s/model@prod" % NS)
+    last = ev[-1]["details"]
+    eq((last["from"], last["to"], last["rollback"], last["reason"]),
+       (v6, v1, True, "v6 regressed"), "rollback audit event")
+    eq(last["gate"]["verdict"], "pass", "gate in the audit event")
+    moves = W.S.request("GET", cpath("model", "/tags/prod/history"), token=W.sub).json()["moves"]
+    eq((moves[0]["version"], moves[0]["rollback"]), (v1, True), "rollback in history")
+    # A tag created once has nothing to roll back to.
+    j = problem(W.S.request("POST", cpath("model", "/tags/canary/rollback"), token=W.approver,
+                            body={"reason": "x"}), 409, "conflict", "canary rollback")
+    eq(rules(j), ["no_previous"], "rule")
+
+
+def t_rollback_is_gated():
+    # prod on a fresh config: v1 pass, then v2 pass; v1 is yanked, so a
+    # rollback to it is refused like any move.
+    a = submit("other", "1.0e-4", verdict="pass")
+    b = submit("other", "1.5e-4", verdict="pass")
+    status(tag("other", a, None), 200, "prod -> a")
+    status(tag("other", b, a), 200, "prod -> b")
+    status(W.S.request("POST", cpath("other", "/versions/%d/yank" % a), token=W.approver,
+                       body={"reason": "leaked"}), 200, "yank a")
+    problem(W.S.request("POST", cpath("other", "/tags/prod/rollback"), token=W.approver,
+                        body={"reason": "back"}), 409, "yanked", "rollback to a yanked version")
+    eq(current("other"), b, "prod stays")
+
+
+# ------------------------------------------------------------ reasons
+
+def t_submit_message_and_link():
+    v = submit("noted", "2.0e-4", message="retune after data refresh",
+               link="https://ci.example/run/42")
+    doc = status(W.S.request("GET", cpath("noted", "/versions/%d" % v), token=W.sub), 200,
+                 "get version").json()
+    eq((doc["message"], doc["link"]), ("retune after data refresh", "https://ci.example/run/42"),
+       "message and link")
+    lst = W.S.request("GET", cpath("noted", "/versions"), token=W.sub).json()["versions"]
+    eq(lst[0]["message"], "retune after data refresh", "message in the list")
+    ev = audit("version.created", "%s/noted@%d" % (NS, v))
+    eq(ev[0]["details"].get("message"), "retune after data refresh", "message audited")
+    eq(ev[0]["details"].get("link"), "https://ci.example/run/42", "link audited")
+    # Malformed wrapper fields are 400 naming the field.
+    env = h.envelope(W.configs.yaml(NS, "noted", lr="2.5e-4"), [W.ci])
+    r = W.S.request("POST", cpath("noted", "/versions"), token=W.sub,
+                    body={"envelope": env, "message": "", "extra": 1})
+    j = problem(r, 400, "bad_request", "bad wrapper")
+    eq(sorted(e["path"] for e in j["errors"]), ["extra", "message"], "paths")
+
+
+def main():
+    try:
+        setup()
+    except Exception as e:  # noqa: BLE001
+        tap.fail("harness: cluster, server, keys, policy", [repr(e)] + R.logs())
+        R.cleanup()
+        return tap.finish()
+    try:
+        tap.run("prod refuses a submitter, a missing reason, and unjudged, failed and warn "
+                "versions (gate_refused with the rule and a hint)", t_gate_refusals)
+        tap.run("prod moves to a passing version; the answer names the gate", t_gate_pass)
+        tap.run("prod cannot move to a yanked version; yank takes a link", t_yanked_refused)
+        tap.run("a change rule blocks an x10 lr change on prod (policy_denied, audited)",
+                t_change_rule_blocks_x10)
+        tap.run("a waiver lets the x10 change through until it expires, then it is denied",
+                t_waiver_lets_through_until_expiry)
+        tap.run("a revoked waiver stops applying; grant and revoke are audited",
+                t_waiver_revoke)
+        tap.run("tag history (newest first, paged) and rollback (gated, audited)",
+                t_history_and_rollback)
+        tap.run("a rollback to a yanked version is refused like any move", t_rollback_is_gated)
+        tap.run("submit carries a message and a link, stored, listed and audited",
+                t_submit_message_and_link)
+    finally:
+        R.cleanup()
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
