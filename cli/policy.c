@@ -731,14 +731,3 @@ out:
 	return rc;
 }
 
-/*
- * TEMPORARY: stands in for `optreg policy test` (cli/policy_test.c, on the
- * engine's branch) until that branch is merged; removed with the merge.
- */
-__attribute__((weak)) int cmd_policy_test(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "optreg policy test: not built into this optreg\n");
-	return OPTREG_EXIT_USAGE;
-}
