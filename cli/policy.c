@@ -730,4 +730,3 @@ out:
 	free(a.items);
 	return rc;
 }
-

@@ -148,21 +148,100 @@ void cli_violations_summary(FILE *out, const char *cmd,
 			cmd, nw, nw == 1 ? "" : "s", nv, na);
 }
 
+/* Appends `block` with every line indented by two spaces. */
+static void add_indented(struct optreg_buf *out, const char *block)
+{
+	const char *p = block;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		optreg_buf_addf(out, "  %.*s\n", (int)n, p);
+		p += n + (nl ? 1 : 0);
+	}
+}
+
+/*
+ * A 422 policy_denied: the problem's line, then every denying violation
+ * like a lint error, with its policy, version and rule (what a waiver
+ * names), then what else the policies found. Located in FILE through
+ * `doc` when given.
+ */
+static void print_denied(struct cli_remote *r,
+			 const struct optreg_http_resp *resp,
+			 const json_t *body, const char *file,
+			 const struct optreg_doc *doc)
+{
+	const json_t *viol = json_object_get(body, "violations"), *v;
+	const char *detail = optreg_json_str(body, "detail");
+	struct optreg_buf out = OPTREG_BUF_INIT;
+	size_t i;
+
+	optreg_buf_addf(&out, "optreg %s: ", r->cmd);
+	add_printable(&out, detail ? detail : "denied by policy");
+	optreg_buf_addf(&out, " (%ld policy_denied)\n", resp->status);
+	for (unsigned pass = 0; pass < 2; pass++) {
+		json_array_foreach(viol, i, v)
+		{
+			unsigned e =
+				cli_effect_bit(optreg_json_str(v, "effect"));
+			struct optreg_buf one = OPTREG_BUF_INIT;
+
+			if (pass == 0 ? e != CLI_EFFECT_DENY
+				      : !(e & (CLI_EFFECT_WARN |
+					       CLI_EFFECT_WAIVED)))
+				continue;
+			if (pass == 1)
+				optreg_buf_adds(&one, "also: ");
+			cli_violation_format(v, file, doc, &one);
+			if (file && pass == 0)
+				optreg_buf_add(&out, one.data, one.len);
+			else
+				add_indented(&out, one.data);
+			optreg_buf_release(&one);
+		}
+	}
+	fputs(out.data, stderr);
+	optreg_buf_release(&out);
+	if (r->json)
+		cli_print_json_text(resp->body.data, resp->body.len);
+}
+
 int cli_report_refusal(struct cli_remote *r,
 		       const struct optreg_http_resp *resp, const char *file,
 		       const struct optreg_doc *doc)
 {
-	int rc = cli_report_http_error(r, resp, file, doc);
 	json_t *body = json_loadb(resp->body.data, resp->body.len, 0, NULL);
-	const json_t *viol = json_object_get(body, "violations");
+	const json_t *viol = json_object_get(body, "violations"), *errs, *e;
 	const char *code = optreg_json_str(body, "code");
+	const char *detail = optreg_json_str(body, "detail");
+	size_t i, ndeny = 0;
+	int rc;
 
-	/* errors[] are the denials (printed above, with their hints); the
-	 * rest of violations[] says what else the policies found. */
-	if (code && !strcmp(code, "policy_denied") && json_is_array(viol))
-		cli_violations_print(stderr, "  also: ", viol,
-				     CLI_EFFECT_WARN | CLI_EFFECT_WAIVED, file,
-				     doc);
+	json_array_foreach(viol, i, e) ndeny +=
+		cli_effect_bit(optreg_json_str(e, "effect")) == CLI_EFFECT_DENY;
+	if (code && !strcmp(code, "policy_denied") && ndeny) {
+		print_denied(r, resp, body, file, doc);
+		rc = optreg_code_exit(
+			optreg_code_from_problem(code, resp->status));
+		json_decref(body);
+		return rc;
+	}
+	rc = cli_report_http_error(r, resp, file, doc);
+	/* A refusal's errors[] item that repeats the problem's detail was
+	 * folded into it above; its rule says which refusal it is
+	 * (verdict_failed, no_verdict, no_previous, ...). */
+	errs = json_object_get(body, "errors");
+	json_array_foreach(errs, i, e)
+	{
+		const char *rule = optreg_json_str(e, "rule");
+		const char *msg = optreg_json_str(e, "message");
+
+		if (resp->status == 409 && rule && msg && detail &&
+		    !strcmp(msg, detail) && (!code || strcmp(rule, code)))
+			fprintf(stderr, "  rule: %s\n", rule);
+	}
 	json_decref(body);
 	return rc;
 }
