@@ -56,7 +56,7 @@ UNIT_SRC := $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(patsubst %,$(BUILD)/tests/replay_%,$(FUZZ_TARGETS))
-TOOLS_BIN := $(BUILD)/tests/cases_run
+TOOLS_BIN := $(BUILD)/tests/cases_run $(BUILD)/tests/policy_run
 
 .PHONY: all test check-build run bench fuzz asan format format-check clean bootstrap
 
@@ -112,6 +112,10 @@ $(BUILD)/tests/cli/%_test: $(BUILD)/tests/unit/cli/%_test.o $(CLI_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/cases_run: $(BUILD)/tests/cases/cases_run.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/policy_run: $(BUILD)/tests/cases/policy_run.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 

@@ -46,14 +46,18 @@ static bool policy_file_name(const char *n)
 	       (len > 5 && !strcmp(n + len - 5, ".json"));
 }
 
-static int load_one(const char *cmd, const char *file, struct cli_policy_set *s)
+static int load_one(const char *cmd, const char *file, struct cli_policy_set *s,
+		    cli_policy_report_fn report)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_policy *p = NULL;
 	int rc = optreg_policy_load_file(&p, file, &errs);
 
 	if (rc) {
-		optreg_errors_print(stderr, file, &errs);
+		if (report)
+			report(file, &errs);
+		else
+			optreg_errors_print(stderr, file, &errs);
 		optreg_errors_release(&errs);
 		return rc == OPTREG_EIO ? OPTREG_EXIT_IO : OPTREG_EXIT_INVALID;
 	}
@@ -76,7 +80,7 @@ static int load_one(const char *cmd, const char *file, struct cli_policy_set *s)
 }
 
 int cli_policy_set_load(const char *cmd, const char *dir,
-			struct cli_policy_set *s)
+			struct cli_policy_set *s, cli_policy_report_fn report)
 {
 	struct stat st;
 	char **names = NULL;
@@ -89,7 +93,7 @@ int cli_policy_set_load(const char *cmd, const char *dir,
 		return OPTREG_EXIT_IO;
 	}
 	if (!S_ISDIR(st.st_mode))
-		return load_one(cmd, dir, s);
+		return load_one(cmd, dir, s, report);
 	DIR *d = opendir(dir);
 	if (!d) {
 		fprintf(stderr, "optreg %s: cannot read \"%s\": %s\n", cmd, dir,
@@ -109,7 +113,7 @@ int cli_policy_set_load(const char *cmd, const char *dir,
 	for (size_t i = 0; i < n; i++) {
 		struct stat fst;
 		if (stat(names[i], &fst) == 0 && S_ISREG(fst.st_mode)) {
-			int rc = load_one(cmd, names[i], s);
+			int rc = load_one(cmd, names[i], s, report);
 			if (rc > status)
 				status = rc;
 		}

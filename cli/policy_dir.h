@@ -21,16 +21,21 @@ struct cli_policy_set {
 void cli_policy_set_init(struct cli_policy_set *s);
 void cli_policy_set_release(struct cli_policy_set *s);
 
+/* Reports the problems of one policy file that did not load. */
+typedef void (*cli_policy_report_fn)(const char *file,
+				     const struct optreg_errors *errs);
+
 /*
  * Loads every *.yaml, *.yml and *.json file directly in the folder `dir`
  * (sorted by name; subfolders such as tests/ are not read), or the one
  * file `dir` when it is a file, into `s`. Every problem of every file is
- * printed on stderr as `file:line:col: path: message` (with hints); two
- * policies with one name are refused. Returns 0, OPTREG_EXIT_INVALID or
- * OPTREG_EXIT_IO (the worst of the files).
+ * passed to `report`, or, when it is NULL, printed on stderr as
+ * `file:line:col: path: message` (with hints); two policies with one name
+ * are refused. Returns 0, OPTREG_EXIT_INVALID or OPTREG_EXIT_IO (the
+ * worst of the files).
  */
 int cli_policy_set_load(const char *cmd, const char *dir,
-			struct cli_policy_set *s);
+			struct cli_policy_set *s, cli_policy_report_fn report);
 
 /*
  * Reads waivers from the JSON or YAML file `file` (an array, or

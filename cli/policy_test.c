@@ -477,7 +477,7 @@ int cmd_policy_test(int argc, char **argv)
 		return OPTREG_EXIT_USAGE;
 	}
 	cli_policy_set_init(&set);
-	status = cli_policy_set_load(CMD, dir, &set);
+	status = cli_policy_set_load(CMD, dir, &set, NULL);
 	if (status) {
 		cli_policy_set_release(&set);
 		return status;

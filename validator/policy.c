@@ -261,7 +261,10 @@ static bool check_bound(const struct ectx *e, const struct policy_operand *o,
 		return true;
 	sep(d);
 	optreg_buf_addf(d, "must be %s ", what);
-	shownum(d, lim);
+	if (o->is_field)
+		optreg_buf_addf(d, "%.6g", lim); /* a product: round it */
+	else
+		shownum(d, lim);
 	if (o->is_field) {
 		optreg_buf_adds(d, " (");
 		if (o->times != 1) {
