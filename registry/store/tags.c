@@ -249,12 +249,17 @@ static int record_move(PGconn *conn, const char *ns, const char *name,
 	PQclear(res);
 	snprintf(target, sizeof(target), "%s/%s@%s", ns, name, tag);
 	json_t *details = json_pack(
-		"{s:s, s:o, s:i, s:o, s:o, s:b}", "tag", tag, "from",
+		"{s:s, s:o, s:i}", "tag", tag, "from",
 		previous < 0 ? json_null() : json_integer(previous), "to",
-		version, "reason",
-		why && why->reason ? json_string(why->reason) : json_null(),
-		"link", why && why->link ? json_string(why->link) : json_null(),
-		"rollback", why && why->rollback);
+		version);
+	/* Only what was given, so plain moves read as before. */
+	if (why && why->reason)
+		json_object_set_new(details, "reason",
+				    json_string(why->reason));
+	if (why && why->link)
+		json_object_set_new(details, "link", json_string(why->link));
+	if (why && why->rollback)
+		json_object_set_new(details, "rollback", json_true());
 	if (why && why->gate)
 		json_object_set_new(details, "gate",
 				    json_deep_copy(why->gate));

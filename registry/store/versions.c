@@ -236,7 +236,7 @@ int optreg_store_yank(PGconn *conn, const char *ns, const char *name,
 				 version);
 			rc = optreg_audit_append(
 				conn, who, "version.yanked", target,
-				json_pack("{s:s, s:s, s:s?}", "digest",
+				json_pack("{s:s, s:s, s:s*}", "digest",
 					  digest, "reason", reason, "link",
 					  link),
 				NULL, errs);

@@ -253,10 +253,16 @@ static int evaluate(PGconn *c, const struct optreg_policy *p, json_t **out,
 		if (truncated)
 			json_array_remove(rows, OPTREG_POLICY_DRY_RUN_MAX);
 		struct optreg_waiver *ws = optreg_policy_waivers_of(wrows, &nw);
-		*out = json_pack("{s:s, s:I, s:[], s:[], s:b}", "policy",
-				 optreg_policy_name(p), "evaluated",
-				 (json_int_t)json_array_size(rows), "denied",
-				 "warned", truncated);
+		*out = json_object();
+		json_object_set_new(*out, "policy",
+				    json_string(optreg_policy_name(p)));
+		json_object_set_new(*out, "evaluated",
+				    json_integer((json_int_t)json_array_size(
+					    rows)));
+		json_object_set_new(*out, "denied", json_array());
+		json_object_set_new(*out, "warned", json_array());
+		json_object_set_new(*out, "truncated",
+				    json_boolean(truncated));
 		dry_run(p, rows, ws, nw, now, *out);
 		free(ws);
 	}

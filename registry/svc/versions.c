@@ -207,6 +207,28 @@ static int check_threshold(const struct optreg_dsse *env, const char *ns,
 	return OPTREG_EDENIED;
 }
 
+/* What the policies found on a stored version, for its audit event:
+ * [{policy, policy_version, rule, effect, path, waiver}], NULL when none
+ * (audit-mode findings are recorded here and nowhere else). */
+static json_t *violations_brief(const struct optreg_policy_result *r)
+{
+	if (r->len == 0)
+		return NULL;
+	json_t *a = json_array();
+	for (size_t i = 0; i < r->len; i++) {
+		const struct optreg_violation *v = &r->items[i];
+		json_array_append_new(
+			a, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s?}",
+				     "policy", v->policy, "policy_version",
+				     (json_int_t)v->policy_version, "rule",
+				     v->rule, "effect",
+				     optreg_policy_effect_name(v->effect),
+				     "path", v->path ? v->path : "", "waiver",
+				     v->waiver));
+	}
+	return a;
+}
+
 /* A new version's job, audit event and receipt. */
 static int record_new(PGconn *conn, const struct optreg_registry_key *rk,
 		      const struct optreg_audit_actor *who, const char *ns,
@@ -228,11 +250,13 @@ static int record_new(PGconn *conn, const struct optreg_registry_key *rk,
 					  OPTREG_DEFAULT_SUITE, errs);
 	if (rc == 0)
 		rc = optreg_audit_append(conn, who, "version.created", target,
-					 json_pack("{s:s, s:o, s:s?, s:s?}",
+					 json_pack("{s:s, s:o, s:s*, s:s*, s:o*}",
 						   "digest", digest,
 						   "signer_keyids", signers,
 						   "message", why->message,
-						   "link", why->link),
+						   "link", why->link,
+						   "violations",
+						   violations_brief(&out->policy)),
 					 &index, errs);
 	else
 		json_decref(signers);

@@ -383,9 +383,8 @@ def t_submit_json_tag():
                     ("digest", W.d3), ("created", True)):
         eq(j.get(k), want, "--json " + k)
     assert isinstance(j.get("created_at"), str) and j["created_at"], "created_at: %r" % j
-    # The tag's answer (policies add violations, gate and rollback to it).
-    eq({k: j.get("tag", {}).get(k) for k in ("tag", "version", "previous_version")},
-       {"tag": "staging", "version": 3, "previous_version": None}, "--json tag")
+    eq(j.get("tag"), {"tag": "staging", "version": 3, "previous_version": None,
+                      "violations": [], "gate": None, "rollback": False}, "--json tag")
     eq(r.out.count(b"\n"), 1, "newlines in --json output (one JSON line)")
 
 
@@ -768,9 +767,8 @@ def t_tag_expected_stale():
 
 def t_tag_expected_right():
     r = expect(optreg("tag", REF + "@3", "prod", "--expected", "2", "--json"), 0)
-    j = json.loads(r.out)
-    eq({k: j.get(k) for k in ("tag", "version", "previous_version")},
-       {"tag": "prod", "version": 3, "previous_version": 2}, "--json")
+    eq(json.loads(r.out), {"tag": "prod", "version": 3, "previous_version": 2,
+                           "violations": [], "gate": None, "rollback": False}, "--json")
     r = expect(optreg("tag", REF + "@2", "prod", "--expected", "3"), 0)
     eq(r.text, "%s@prod -> 2 (was 3)\n" % REF, "stdout")
 

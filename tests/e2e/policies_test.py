@@ -1,0 +1,331 @@
+#!/usr/bin/python3
+"""tests/e2e/policies_test.py: stored policies over HTTP against a real
+registry and PostgreSQL (tests/e2e/harness.py).
+
+What it covers:
+
+  - malformed policy documents are refused with 422 invalid_policy and
+    errors pointing at the document's line; a document naming another
+    policy is 422 name_mismatch; only admins push;
+  - pushing stores versions (a new one only when the document changes),
+    listed by GET /v1/policies and shown with their versions by GET
+    /v1/policies/{name}[?version=N]; pushes are audited (policy.put);
+  - a submit an enforce policy denies is 422 policy_denied with every
+    violation, stores nothing (not even the config) and is audited
+    (policy.denied); a submit a warn rule flags succeeds with the warning;
+  - an audit-mode policy records its findings (effect audit, in the
+    submit's answer and the version.created event) but never blocks;
+  - the dry run (POST /v1/policies/{name}/evaluate) lists exactly the
+    versions a stricter policy would deny: the latest of each config and
+    tagged ones, never yanked or superseded untagged ones; it stores
+    nothing;
+  - POST /v1/validate applies the stored policies too;
+  - DELETE /v1/policies/{name} stops the policy from applying (audited).
+
+usage: tests/e2e/policies_test.py     (from the repository root)
+Prints TAP and exits 1 when any test fails.
+"""
+
+import json
+import os
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the working tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness as h  # noqa: E402
+from harness import eq, status  # noqa: E402
+
+tap = h.Tap()
+R = h.Registry()
+NS, FLEET = "pol", "fleet"
+
+LR_CAP = """apiVersion: optreg/v1
+kind: Policy
+name: lr-cap
+description: learning rates above 0.01 diverge with Adam
+namespaces: ["pol"]
+mode: enforce
+rules:
+  - id: lr-at-most-0.01
+    severity: deny
+    field: spec.lr
+    at_most: 0.01
+    message: lr above 0.01 diverges
+    hint: lower spec.lr
+  - id: lr-high-warn
+    severity: warn
+    field: spec.lr
+    at_most: 0.003
+    message: lr above 0.003 often needs warmup
+"""
+
+AUDIT_ONLY = """apiVersion: optreg/v1
+kind: Policy
+name: eps-watch
+namespaces: ["pol"]
+mode: audit
+rules:
+  - id: eps-tiny
+    severity: deny
+    field: spec.eps
+    at_least: 1.0e-6
+    message: eps below 1e-6 underflows in fp16
+"""
+
+STRICT = """apiVersion: optreg/v1
+kind: Policy
+name: fleet-strict
+namespaces: ["fleet"]
+rules:
+  - id: lr-at-most-3e-4
+    severity: deny
+    field: spec.lr
+    at_most: 3.0e-4
+    message: fleet configs keep lr at or below 3e-4
+  - id: lr-warn-2e-4
+    severity: warn
+    field: spec.lr
+    at_most: 2.0e-4
+    message: close to the cap
+"""
+
+
+class W:
+    pass
+
+
+def problem(r, want, code, what):
+    status(r, want, what)
+    j = r.json()
+    assert j.get("code") == code, "%s: code %r, want %r: %s" % (what, j.get("code"), code, j)
+    return j
+
+
+def push(name, document, token=None, message="why"):
+    return W.S.request("PUT", "/v1/policies/" + name, token=token or W.admin,
+                       body={"document": document, "message": message})
+
+
+def submit(ns, name, lr, token=None):
+    payload = W.configs.yaml(ns, name, lr=lr)
+    return W.S.request("POST", "/v1/configs/%s/%s/versions" % (ns, name),
+                       token=token or W.sub, body=h.envelope(payload, [W.ci]))
+
+
+def audit(action, target):
+    r = W.S.request("GET", "/v1/audit/entries?action=%s&target=%s" % (action, target),
+                    token=W.admin)
+    status(r, 200, "GET audit entries")
+    return [e["event"] for e in r.json()["entries"]]
+
+
+def setup():
+    R.start()
+    W.S = R.server()
+    W.admin, _ = R.token("admin@ops", "admin")
+    W.sub, _ = R.token("ci@pol", ["submitter", "approver"], namespace="*")
+    W.reader, _ = R.token("reader@pol", "reader", namespace=NS)
+    W.configs = h.Configs(R.tmp)
+    W.ci = h.Signer(R.tmp, "ci")
+    status(W.S.request("POST", "/v1/keys", token=W.admin,
+                       body={"public_key": W.ci.public_pem, "principal": "ci@pol",
+                             "namespaces": [NS, FLEET]}), 201, "register the key")
+
+
+def t_malformed_refused_with_line():
+    bad = LR_CAP.replace("    at_most: 0.01\n", "    at_most: lots\n")
+    line = LR_CAP.splitlines().index("    at_most: 0.01") + 1
+    j = problem(push("lr-cap", bad), 422, "invalid_policy", "at_most: lots")
+    assert j["errors"], j
+    lines = [e.get("line") for e in j["errors"]]
+    assert line in lines, "want an error at line %d: %s" % (line, j)
+    bad = LR_CAP.replace("mode: enforce", "mode: sometimes")
+    line = LR_CAP.splitlines().index("mode: enforce") + 1
+    j = problem(push("lr-cap", bad), 422, "invalid_policy", "mode: sometimes")
+    assert line in [e.get("line") for e in j["errors"]], j
+    j = problem(push("lr-cap", "rules: [\n  {id: x\n"), 422, "invalid_policy", "YAML syntax")
+    assert j["errors"][0].get("line"), j
+    problem(push("other-name", LR_CAP), 422, "name_mismatch", "name mismatch")
+    problem(push("lr-cap", LR_CAP, token=W.sub), 403, "forbidden", "a submitter pushes")
+    problem(push("Bad_Name", LR_CAP), 400, "bad_request", "bad policy name")
+    r = W.S.request("GET", "/v1/policies", token=W.reader)
+    eq(status(r, 200, "list").json()["policies"], [], "nothing stored")
+
+
+def t_push_versions():
+    r = status(push("lr-cap", LR_CAP, message="first"), 201, "push v1")
+    j = r.json()
+    eq((j["name"], j["version"], j["created"]), ("lr-cap", 1, True), "v1")
+    assert j["digest"].startswith("sha256:"), j
+    r = status(push("lr-cap", LR_CAP, message="again"), 200, "push the same")
+    eq((r.json()["version"], r.json()["created"]), (1, False), "unchanged")
+    # A JSON document with the same content is the same policy.
+    r = status(push("lr-cap", LR_CAP.replace("diverges\n", "diverges with Adam\n")), 201,
+               "push v2")
+    eq(r.json()["version"], 2, "v2")
+    lst = status(W.S.request("GET", "/v1/policies", token=W.reader), 200, "list").json()
+    p = lst["policies"][0]
+    eq((p["name"], p["version"], p["mode"], p["namespaces"], p["rules"], p["gates"]),
+       ("lr-cap", 2, "enforce", ["pol"], 2, 0), "listed")
+    g = status(W.S.request("GET", "/v1/policies/lr-cap", token=W.reader), 200, "get").json()
+    eq(g["version"], 2, "current version")
+    assert "diverges with Adam" in g["document"], g
+    eq(g["policy"]["name"], "lr-cap", "canonical JSON as a value")
+    eq([v["version"] for v in g["versions"]], [2, 1], "versions")
+    g1 = status(W.S.request("GET", "/v1/policies/lr-cap?version=1", token=W.reader), 200,
+                "get v1").json()
+    eq((g1["version"], g1["message"]), (1, "first"), "v1")
+    problem(W.S.request("GET", "/v1/policies/lr-cap?version=9", token=W.reader), 404,
+            "not_found", "no v9")
+    problem(W.S.request("GET", "/v1/policies/nope", token=W.reader), 404, "not_found",
+            "no such policy")
+    ev = audit("policy.put", "lr-cap")
+    eq([e["details"]["version"] for e in ev], [1, 2], "policy.put events")
+
+
+def t_denied_submit_stores_nothing():
+    r = submit(NS, "hot", "5.0e-2")
+    j = problem(r, 422, "policy_denied", "lr 0.05")
+    eq([e["rule"] for e in j["errors"]], ["lr-cap/lr-at-most-0.01"], "denials")
+    eq(j["errors"][0]["path"], "spec.lr", "path")
+    assert j["errors"][0].get("hint") == "lower spec.lr", j
+    effects = sorted((v["rule"], v["effect"]) for v in j["violations"])
+    eq(effects, [("lr-at-most-0.01", "deny"), ("lr-high-warn", "warn")], "violations")
+    problem(W.S.request("GET", "/v1/configs/%s/hot/versions" % NS, token=W.reader), 404,
+            "not_found", "the config was not created")
+    n = R.psql("SELECT count(*) FROM configs WHERE name = 'hot'").stdout.strip()
+    eq(n, "0", "configs rows")
+    ev = audit("policy.denied", "%s/hot" % NS)
+    eq(len(ev), 1, "policy.denied events")
+    eq(ev[0]["details"]["rules"][0]["rule"], "lr-at-most-0.01", "denied rule")
+    eq(ev[0]["actor"]["principal"], "ci@pol", "actor")
+
+
+def t_warning_on_success():
+    r = status(submit(NS, "warm", "5.0e-3"), 201, "lr 0.005")
+    viol = r.json()["violations"]
+    eq([(v["rule"], v["effect"]) for v in viol], [("lr-high-warn", "warn")], "warning")
+    r = status(submit(NS, "cool", "1.0e-4"), 201, "lr 1e-4")
+    eq(r.json()["violations"], [], "no violations")
+
+
+def t_audit_mode_never_blocks():
+    status(push("eps-watch", AUDIT_ONLY), 201, "push the audit policy")
+    # eps is 1e-8 in every config: the audit rule is violated, yet
+    # nothing is blocked or warned.
+    r = status(submit(NS, "audited", "1.0e-4"), 201, "submit under audit mode")
+    viol = r.json()["violations"]
+    eq([(v["policy"], v["rule"], v["effect"]) for v in viol],
+       [("eps-watch", "eps-tiny", "audit")], "audit findings")
+    ev = audit("version.created", "%s/audited@1" % NS)
+    eq([(v["rule"], v["effect"]) for v in ev[0]["details"]["violations"]],
+       [("eps-tiny", "audit")], "recorded in the audit event")
+    # A denied submit still lists the audit finding beside the denial.
+    j = problem(submit(NS, "hot2", "5.0e-2"), 422, "policy_denied", "denied with audit")
+    assert ("eps-tiny", "audit") in [(v["rule"], v["effect"]) for v in j["violations"]], j
+
+
+def t_dry_run_lists_exactly():
+    # fleet/a: v1 lr 1e-3 tagged stable, v2 1e-4 (latest).
+    # fleet/b: v1 2e-3 (superseded, untagged), v2 5e-4 (latest).
+    # fleet/c: v1 9e-4, yanked (latest).  fleet/d: v1 2.5e-4 (warn only).
+    for name, lr in (("a", "1.0e-3"), ("a", "1.0e-4"), ("b", "2.0e-3"), ("b", "5.0e-4"),
+                     ("c", "9.0e-4"), ("d", "2.5e-4")):
+        status(submit(FLEET, name, lr), 201, "submit %s %s" % (name, lr))
+    status(W.S.request("PUT", "/v1/configs/%s/a/tags/stable" % FLEET, token=W.sub,
+                       body={"version": 1, "expected_version": None}), 200, "tag a@1")
+    status(W.S.request("POST", "/v1/configs/%s/c/versions/1/yank" % FLEET, token=W.sub,
+                       body={"reason": "bad"}), 200, "yank c@1")
+    problem(W.S.request("POST", "/v1/policies/fleet-strict/evaluate", token=W.sub,
+                        body={"document": STRICT}), 403, "forbidden", "non-admin dry run")
+    r = W.S.request("POST", "/v1/policies/fleet-strict/evaluate", token=W.admin,
+                    body={"document": STRICT})
+    j = status(r, 200, "dry run").json()
+    eq(j["policy"], "fleet-strict", "policy")
+    eq(j["evaluated"], 4, "evaluated: a@1 (tagged), a@2, b@2, d@1")
+    eq(sorted((d["name"], d["version"]) for d in j["denied"]), [("a", 1), ("b", 2)], "denied")
+    a1 = [d for d in j["denied"] if d["name"] == "a"][0]
+    eq((a1["namespace"], a1["tags"]), (FLEET, ["stable"]), "a@1")
+    eq([v["rule"] for v in a1["violations"] if v["effect"] == "deny"], ["lr-at-most-3e-4"],
+       "a@1 violations")
+    eq([(d["name"], d["version"]) for d in j["warned"]], [("d", 1)], "warned")
+    eq(j.get("truncated"), False, "truncated")
+    # Nothing stored; a malformed one is refused with its line.
+    problem(W.S.request("GET", "/v1/policies/fleet-strict", token=W.reader), 404, "not_found",
+            "the dry run stored nothing")
+    j = problem(W.S.request("POST", "/v1/policies/fleet-strict/evaluate", token=W.admin,
+                            body={"document": STRICT.replace("at_most: 3.0e-4", "at_most: []")}),
+                422, "invalid_policy", "malformed dry run")
+    line = STRICT.splitlines().index("    at_most: 3.0e-4") + 1
+    assert line in [e.get("line") for e in j["errors"]], j
+
+
+def t_validate_applies_policies():
+    bad = json.dumps(h.doc(NS, "v", lr=0.05)).encode()
+    r = W.S.request("POST", "/v1/validate", token=W.reader, body=bad)
+    j = problem(r, 422, "policy_denied", "validate lr 0.05")
+    eq([e["rule"] for e in j["errors"]], ["lr-cap/lr-at-most-0.01"], "denial")
+    good = json.dumps(h.doc(NS, "v", lr=0.0001)).encode()
+    r = status(W.S.request("POST", "/v1/validate", token=W.reader, body=good), 200, "validate ok")
+    j = r.json()
+    assert j["valid"] is True and j["digest"].startswith("sha256:"), j
+    eq([v["effect"] for v in j["violations"]], ["audit"], "the audit finding only")
+    other = json.dumps(h.doc("elsewhere", "v", lr=0.05)).encode()
+    r = status(W.S.request("POST", "/v1/validate", token=W.admin, body=other), 200,
+               "a namespace no policy covers")
+    eq(r.json()["violations"], [], "no violations")
+
+
+def t_delete_stops_applying():
+    problem(W.S.request("DELETE", "/v1/policies/lr-cap", token=W.admin, body={}), 400,
+            "bad_request", "delete without reason")
+    r = status(W.S.request("DELETE", "/v1/policies/lr-cap", token=W.admin,
+                           body={"reason": "replaced by the defaults"}), 200, "delete")
+    eq((r.json()["version"], r.json()["deleted"]), (3, True), "tombstone")
+    status(submit(NS, "hot", "5.0e-2"), 201, "the denied config is accepted now")
+    problem(W.S.request("GET", "/v1/policies/lr-cap", token=W.reader), 404, "not_found",
+            "deleted policy")
+    g = status(W.S.request("GET", "/v1/policies/lr-cap?version=2", token=W.reader), 200,
+               "old version still readable").json()
+    eq(g["version"], 2, "v2")
+    names = [p["name"] for p in W.S.request("GET", "/v1/policies",
+                                            token=W.reader).json()["policies"]]
+    eq(names, ["eps-watch"], "listed")
+    problem(W.S.request("DELETE", "/v1/policies/lr-cap", token=W.admin,
+                        body={"reason": "again"}), 404, "not_found", "delete twice")
+    ev = audit("policy.delete", "lr-cap")
+    eq(ev[0]["details"]["reason"], "replaced by the defaults", "policy.delete event")
+    # Pushing it again revives it as version 4.
+    eq(status(push("lr-cap", LR_CAP), 201, "push again").json()["version"], 4, "v4")
+
+
+def main():
+    try:
+        setup()
+    except Exception as e:  # noqa: BLE001
+        tap.fail("harness: cluster, server, keys", [repr(e)] + R.logs())
+        R.cleanup()
+        return tap.finish()
+    try:
+        tap.run("malformed policies are refused with the line (invalid_policy)",
+                t_malformed_refused_with_line)
+        tap.run("policies are stored as versions, listed and shown", t_push_versions)
+        tap.run("a denied submit is 422 policy_denied, stores nothing and is audited",
+                t_denied_submit_stores_nothing)
+        tap.run("a warn rule's finding comes back with a successful submit",
+                t_warning_on_success)
+        tap.run("an audit-mode policy records its findings but never blocks",
+                t_audit_mode_never_blocks)
+        tap.run("the dry run lists exactly the versions a stricter policy would deny",
+                t_dry_run_lists_exactly)
+        tap.run("POST /v1/validate applies the stored policies", t_validate_applies_policies)
+        tap.run("a deleted policy stops applying; old versions stay readable",
+                t_delete_stops_applying)
+    finally:
+        R.cleanup()
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
