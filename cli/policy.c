@@ -16,6 +16,7 @@
 
 #include "../common/alloc.h"
 #include "../common/jsonutil.h"
+#include "../validator/policy.h"
 #include "cli.h"
 
 static const char help[] =
@@ -36,9 +37,11 @@ static const char help[] =
 	"(created)`, or\n"
 	"            (unchanged) when the registry holds it already. Needs the "
 	"admin role.\n"
-	"            A file the registry refuses (422 invalid_policy) is "
-	"reported at its\n"
-	"            lines; the other files are still pushed\n"
+	"            Every file is checked first with the registry's "
+	"loader: when one\n"
+	"            would be refused, its errors are printed at its lines "
+	"and nothing is\n"
+	"            pushed\n"
 	"  list      lists the policies in force: name, version, mode, "
 	"namespaces, rule\n"
 	"            and gate counts, who stored them, when and why\n"
@@ -291,6 +294,31 @@ static int push(struct cli_remote *r, const struct args *a, const char *message)
 		return OPTREG_EXIT_USAGE;
 	}
 	rc = expand(a, &files, &n);
+	/* Every file is checked here first, with the registry's own loader:
+	 * one that would be refused stops the push before anything is
+	 * stored, so a folder goes in whole or not at all. */
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct optreg_errors errs = OPTREG_ERRORS_INIT;
+		struct optreg_policy *pol = NULL;
+		int lrc = optreg_policy_load_file(&pol, files[i], &errs);
+
+		if (lrc < 0) {
+			optreg_errors_sort(&errs);
+			optreg_errors_print(stderr, files[i], &errs);
+			if (!first)
+				first = lrc == OPTREG_EIO ? OPTREG_EXIT_IO
+							  : OPTREG_EXIT_INVALID;
+		}
+		optreg_policy_free(pol);
+		optreg_errors_release(&errs);
+	}
+	if (first && !rc) {
+		fprintf(stderr,
+			"optreg policy push: nothing pushed: fix the policy "
+			"files above (`optreg policy test` and `optreg lint "
+			"--policies` check them offline)\n");
+		rc = first;
+	}
 	for (size_t i = 0; i < n && !rc; i++) {
 		int one = push_one(r, files[i], message);
 		/* A refused file does not stop the others; a broken

@@ -287,10 +287,16 @@ def t_push_invalid():
                 "apiVersion: optreg/v1\nkind: Policy\nname: bad-one\nnamespaces: ['*']\n"
                 "rules:\n  - id: x\n    severity: deny\n    field: spec.lr\n"
                 "    at_most: notanumber\n    message: m\n")
-    r = expect(optreg("policy", "push", bad, token="admin"), 1)
-    has(r, "invalid_policy")
-    assert re.search(r"bad-policy\.yaml:\d+:\d+: ", r.etext), r.describe()
+    fine = write("fine-policy.yaml",
+                 "apiVersion: optreg/v1\nkind: Policy\nname: fine-one\nnamespaces: [nobody]\n"
+                 "rules:\n  - id: x\n    severity: warn\n    field: spec.lr\n"
+                 "    at_most: 1\n    message: m\n")
+    r = expect(optreg("policy", "push", fine, bad, token="admin"), 1)
+    has(r, "bad-policy.yaml:9:14: rules[0].at_most: ")
+    has(r, "nothing pushed")
+    eq(r.out, b"", "stdout")
     expect(optreg("policy", "show", "bad-one", token="reader"), 8, "nothing stored")
+    expect(optreg("policy", "show", "fine-one", token="reader"), 8, "not the good one either")
 
 
 # ---------------------------------------------------------------- submits
