@@ -125,6 +125,21 @@ static int policy_file_read(const char *path, struct policy_file *f)
 		return OPTREG_EXIT_INVALID;
 	}
 	optreg_errors_release(&errs);
+	{
+		/* The registry's own loader: a file it would refuse is
+		 * reported here, at its lines, and not sent. */
+		struct optreg_policy *pol = NULL;
+		int lrc = optreg_policy_load(&pol, path, f->text.data,
+					     f->text.len, &errs);
+		optreg_policy_free(pol);
+		if (lrc < 0) {
+			optreg_errors_sort(&errs);
+			optreg_errors_print(stderr, path, &errs);
+			optreg_errors_release(&errs);
+			return OPTREG_EXIT_INVALID;
+		}
+		optreg_errors_release(&errs);
+	}
 	name = optreg_json_str(f->doc.root, "name");
 	if (!name) {
 		fprintf(stderr,

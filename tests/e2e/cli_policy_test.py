@@ -297,6 +297,8 @@ def t_push_invalid():
     eq(r.out, b"", "stdout")
     expect(optreg("policy", "show", "bad-one", token="reader"), 8, "nothing stored")
     expect(optreg("policy", "show", "fine-one", token="reader"), 8, "not the good one either")
+    r = expect(optreg("policy", "evaluate", bad, token="admin"), 1, "evaluate of a bad file")
+    has(r, "bad-policy.yaml:9:14: rules[0].at_most: ")
 
 
 # ---------------------------------------------------------------- submits
