@@ -55,7 +55,11 @@ static const char help[] =
 	"  --tag TAG        then point TAG at the version (compare-and-set "
 	"against the\n"
 	"                   version TAG points at now; a new tag is "
-	"created); with --wait, only once the verdict is pass or warn\n"
+	"created);\n"
+	"                   with --wait, only once the verdict is pass or "
+	"warn; the\n"
+	"                   --message and --link are the move's reason and "
+	"link\n"
 	"  --message TEXT   why this version (1 to 1024 characters), shown by "
 	"`optreg log`\n"
 	"  --link URL       a CI run, commit or ticket (1 to 512 characters)\n"
@@ -69,13 +73,14 @@ static const char help[] =
 	"  --timeout S      how long --wait waits, in seconds (default "
 	"600)\n" CLI_REMOTE_OPTIONS_HELP
 	"\nExit status: 0 ok, 1 invalid (also denied by a policy), 2 usage "
-	"(also no KEY),\n3 FILE or KEY "
-	"unreadable,\n"
-	"4 denied (the token's role, or signatures refused), 5 conflict (the "
-	"tag moved\n"
-	"meanwhile, or the version is yanked), 6 unauthorized, 7 unavailable, "
-	"8 not\n"
-	"found, 10/11/12 the verdict with --wait. See docs/cli.md.\n";
+	"(also no KEY),\n"
+	"3 FILE or KEY unreadable, 4 denied (the token's role, or signatures "
+	"refused),\n"
+	"5 conflict (the tag moved meanwhile, the version is yanked, or the "
+	"gate refused\n"
+	"it), 6 unauthorized, 7 unavailable, 8 not found; with --wait 10 "
+	"warn, 11 fail,\n"
+	"12 timeout. See docs/cli.md.\n";
 
 /* What `submit` was asked to do besides submitting. */
 struct submit_opts {

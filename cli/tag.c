@@ -61,7 +61,7 @@ static const char help[] =
 	"role),\n"
 	"5 conflict (TAG points elsewhere or exists, VERSION is yanked, or "
 	"the gate\n"
-	"refused it), 6 unauthorized, 7 unavailable,\n"
+	"refused it), 6 unauthorized, 7 unavailable, "
 	"8 not found. See docs/cli.md.\n";
 
 /* Reads where `tag` points now into *current (0: nowhere). Exit status. */
