@@ -485,9 +485,7 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 		if (trc == 0 && !r->json) {
 			cli_print_tag_move(&ref, tag, version, tagged);
 			fflush(stdout);
-			cli_violations_summary(
-				stderr, "submit",
-				json_object_get(tagged, "violations"));
+			cli_print_tag_gate("submit", tagged);
 		}
 		if (trc)
 			rc = trc;

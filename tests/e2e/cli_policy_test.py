@@ -423,6 +423,28 @@ def t_wait_timeout_tty():
     lease_for(NS, "waited-none", 1)
 
 
+def t_wait_then_tag():
+    # --tag moves only after a passing verdict; the message is the reason.
+    p = background("submit", config(NS, "waited-tag", lr=0.001), "--wait", "--tag", "prod",
+                   "--message", "ship it", "--link", "https://ci.example/run/5", token="appr")
+    time.sleep(0.3)
+    judge(NS, "waited-tag", 1, "pass")
+    r = expect(finish(p), 0, "submit --wait --tag prod, pass")
+    has(r, "%s/waited-tag@prod -> 1 (new tag)" % NS, "out")
+    has(r, "gate of policy prod-gate: verdict pass on ref-v1")
+    j = json.loads(expect(optreg("tag", NS + "/waited-tag@prod", "--history", "--json",
+                                 token="reader"), 0).text)
+    eq((j["moves"][0]["reason"], j["moves"][0]["link"]),
+       ("ship it", "https://ci.example/run/5"), "the move's reason and link")
+    p = background("submit", config(NS, "waited-tag", lr=0.0011), "--wait", "--tag", "prod",
+                   "--message", "again", token="appr")
+    time.sleep(0.3)
+    judge(NS, "waited-tag", 2, "fail")
+    r = expect(finish(p), 11, "submit --wait --tag prod, fail")
+    has(r, 'tag "prod" not moved')
+    lacks(r, "-> 2", "out")
+
+
 def t_wait_usage():
     expect(optreg("submit", config(NS, "x"), "--timeout", "5"), 2, "--timeout without --wait")
     expect(optreg("submit", config(NS, "x"), "--wait", "--timeout", "0"), 2, "--timeout 0")
@@ -580,6 +602,11 @@ def t_fetch_require_verdict():
                       token="reader"), 11, "no verdict")
     has(r, "has no verdict yet")
     expect(optreg("fetch", NS + "/model@1", "--require-verdict", "maybe", token="reader"), 2)
+    for name, rc in (("waited-pass", 0), ("waited-fail", 11)):
+        d = json.loads(expect(optreg("fetch", NS + "/%s@1" % name, "--json",
+                                     token="reader"), 0).text)["digest"]
+        expect(optreg("fetch", d, "--require-verdict", "pass", token="reader"), rc,
+               "by digest, " + name)
 
 
 def t_fetch_yanked_tag():
@@ -626,6 +653,8 @@ TESTS = [
     ("submit --wait: warn exits 10", t_wait_warn),
     ("submit --wait: fail exits 11", t_wait_fail),
     ("submit --wait --timeout: 12, progress on a terminal", t_wait_timeout_tty),
+    ("submit --wait --tag: the tag moves after a pass (message as reason), not after a fail",
+     t_wait_then_tag),
     ("submit --timeout without --wait, --timeout 0: usage", t_wait_usage),
     ("prod: needs a reason and an approver, moves with a pass", t_gate),
     ("prod refuses failed, unjudged, warned and yanked versions (exit 5, why)",
