@@ -241,6 +241,60 @@ static void list_violations(const struct optreg_policy_result *r,
 	}
 }
 
+/*
+ * Checks `gates: [{namespace, tag, gated, allow_warn?, policy?}]`: what
+ * moving each tag in each namespace needs. Appends mismatches to `why`.
+ */
+static bool check_gates(const struct cli_policy_set *set, const json_t *gates,
+			struct optreg_buf *why)
+{
+	bool ok = true;
+	size_t i;
+	const json_t *g;
+
+	json_array_foreach((json_t *)gates, i, g)
+	{
+		const char *ns = str(g, "namespace"), *tag = str(g, "tag");
+		const json_t *want = json_object_get(g, "gated");
+		const json_t *aw = json_object_get(g, "allow_warn");
+		const char *pol = str(g, "policy");
+		struct optreg_gate gate;
+
+		if (!ns || !tag || !json_is_boolean(want)) {
+			optreg_buf_addf(why,
+					"    gates[%zu]: needs namespace, "
+					"tag and gated: true|false\n",
+					i);
+			ok = false;
+			continue;
+		}
+		optreg_policy_gate(
+			(const struct optreg_policy *const *)set->items,
+			set->len, ns, tag, &gate);
+		if (gate.gated != json_is_true(want) ||
+		    (gate.gated && aw && gate.allow_warn != json_is_true(aw)) ||
+		    (gate.gated && pol && strcmp(pol, gate.policy))) {
+			optreg_buf_addf(
+				why,
+				"    gate %s in %s: expected gated=%s%s%s"
+				"%s, got gated=%s",
+				tag, ns, json_is_true(want) ? "true" : "false",
+				aw ? " allow_warn=" : "",
+				aw ? (json_is_true(aw) ? "true" : "false") : "",
+				pol ? " (by the policy named)" : "",
+				gate.gated ? "true" : "false");
+			if (gate.gated)
+				optreg_buf_addf(why, " allow_warn=%s policy=%s",
+						gate.allow_warn ? "true"
+								: "false",
+						gate.policy);
+			optreg_buf_addch(why, '\n');
+			ok = false;
+		}
+	}
+	return ok;
+}
+
 /* Runs test `i` of a file; prints its result. */
 static void run_test(struct run *run, const char *file, const char *folder,
 		     const struct optreg_doc *tdoc, size_t i)
@@ -273,6 +327,13 @@ static void run_test(struct run *run, const char *file, const char *folder,
 		optreg_buf_adds(&why, "a test must be an object");
 		ok = false;
 		goto report;
+	}
+	const json_t *gates = json_object_get(t, "gates");
+	if (gates) {
+		ok = check_gates(run->set, gates, &why);
+		/* A test of gates alone needs no config. */
+		if (!json_object_get(t, "expect"))
+			goto report;
 	}
 	if (build_config(t, base, folder, &cfg, &why)) {
 		ok = false;
