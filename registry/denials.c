@@ -325,8 +325,8 @@ int optreg_denials_record_as(struct optreg_denials *d, struct registry *reg,
 		json_decref(details);
 		return 0;
 	}
-	return append(reg, who, action, cut,
-		      optreg_denials_bound(details), errs);
+	return append(reg, who, action, cut, optreg_denials_bound(details),
+		      errs);
 }
 
 void optreg_denials_limited(struct optreg_denials *d,

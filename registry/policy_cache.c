@@ -81,14 +81,13 @@ static int set_parse(const json_t *rows, struct set_impl **out,
 			json_string_value(json_object_get(r, "name"));
 		const char *doc =
 			json_string_value(json_object_get(r, "canonical"));
-		long version = (long)json_integer_value(
-			json_object_get(r, "version"));
+		long version =
+			(long)json_integer_value(json_object_get(r, "version"));
 		struct optreg_errors perrs = OPTREG_ERRORS_INIT;
 		struct optreg_policy *p = NULL;
 
-		if (!doc ||
-		    optreg_policy_load(&p, "policy.json", doc, strlen(doc),
-				       &perrs) < 0) {
+		if (!doc || optreg_policy_load(&p, "policy.json", doc,
+					       strlen(doc), &perrs) < 0) {
 			optreg_errors_add(errs, OPTREG_EINTERNAL, "policy",
 					  NULL,
 					  "stored policy %s version %ld does "

@@ -708,18 +708,18 @@ void api_policy_denied_audit(struct api_call *call, const char *ns,
 	for (size_t i = 0; i < r->len; i++)
 		if (r->items[i].effect == OPTREG_EFFECT_DENY)
 			json_array_append_new(
-				rules, json_pack("{s:s, s:s, s:s}", "policy",
-						 r->items[i].policy, "rule",
-						 r->items[i].rule, "path",
-						 r->items[i].path
-							 ? r->items[i].path
-							 : ""));
+				rules,
+				json_pack("{s:s, s:s, s:s}", "policy",
+					  r->items[i].policy, "rule",
+					  r->items[i].rule, "path",
+					  r->items[i].path ? r->items[i].path
+							   : ""));
 	snprintf(target, sizeof(target), "%s/%s", ns, name);
-	json_t *details = json_pack(
-		"{s:s, s:s, s:s, s:I, s:o}", "code", "policy_denied", "method",
-		call->req->method, "route",
-		call->req->route ? call->req->route : "", "denied",
-		(json_int_t)r->denied, "rules", rules);
+	json_t *details =
+		json_pack("{s:s, s:s, s:s, s:I, s:o}", "code", "policy_denied",
+			  "method", call->req->method, "route",
+			  call->req->route ? call->req->route : "", "denied",
+			  (json_int_t)r->denied, "rules", rules);
 	struct optreg_audit_actor who = api_actor(call);
 	if (optreg_denials_record_as(call->reg->denials, call->reg, &who,
 				     "policy.denied", target, details, &errs))

@@ -48,12 +48,11 @@ static const char *document_of(struct api_call *call, const char *other)
 		return NULL;
 	}
 	if (json_string_length(d) > OPTREG_POLICY_MAX_BYTES) {
-		optreg_errors_add(&call->errs, OPTREG_EINVAL, "limit",
-				  "document",
-				  "document is %zu bytes, more than the %d "
-				  "allowed",
-				  json_string_length(d),
-				  OPTREG_POLICY_MAX_BYTES);
+		optreg_errors_add(
+			&call->errs, OPTREG_EINVAL, "limit", "document",
+			"document is %zu bytes, more than the %d "
+			"allowed",
+			json_string_length(d), OPTREG_POLICY_MAX_BYTES);
 		return NULL;
 	}
 	return json_string_value(d);

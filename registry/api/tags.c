@@ -130,13 +130,12 @@ static const struct api_fail_as move_fail_as[] = {
 };
 
 /* Runs a move (or rollback) and answers as docs/api.md says. */
-static void move_and_reply(struct api_call *call,
-			   struct optreg_tag_move_req *m)
+static void move_and_reply(struct api_call *call, struct optreg_tag_move_req *m)
 {
 	struct optreg_tag_move_result res;
 
-	m->approver =
-		optreg_principal_allows(&call->who, OPTREG_ROLE_APPROVER, m->ns);
+	m->approver = optreg_principal_allows(&call->who, OPTREG_ROLE_APPROVER,
+					      m->ns);
 	optreg_tag_move_result_init(&res);
 	struct optreg_audit_actor who = api_actor(call);
 	int rc = optreg_tags_move(call->reg, &who, m, &res, &call->errs);
@@ -179,8 +178,8 @@ static void handle_put_tag(struct api_call *call)
 {
 	const char *ns = call->req->params[0], *name = call->req->params[1];
 	const char *tag = call->req->params[2];
-	struct optreg_tag_move_req m = {ns, name, tag, 0, -1, NULL,
-					NULL, false, false};
+	struct optreg_tag_move_req m = {ns,   name, tag,   0,	 -1,
+					NULL, NULL, false, false};
 
 	if (!api_config_params_or_reply(call) ||
 	    !api_tag_or_reply(call, tag, true) ||
@@ -196,8 +195,8 @@ static void handle_rollback(struct api_call *call)
 {
 	const char *ns = call->req->params[0], *name = call->req->params[1];
 	const char *tag = call->req->params[2];
-	struct optreg_tag_move_req m = {ns, name, tag, 0, -1, NULL,
-					NULL, true, false};
+	struct optreg_tag_move_req m = {ns,   name, tag,  0,	-1,
+					NULL, NULL, true, false};
 	const char *key;
 	json_t *val;
 

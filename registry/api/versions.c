@@ -172,7 +172,8 @@ static bool payload_or_reply(struct api_call *call,
 static void submit_reply(struct api_call *call, const char *ns,
 			 const char *name,
 			 const struct optreg_submit_result *res,
-			 const char *digest, const struct optreg_submit_why *why)
+			 const char *digest,
+			 const struct optreg_submit_why *why)
 {
 	char loc[512];
 
@@ -226,7 +227,8 @@ static void submit_refused(struct api_call *call, const char *ns,
  * (borrowing from call->body) and writes the envelope's JSON text to
  * `text`. Answers 400 and returns false otherwise.
  */
-static bool wrapper_or_reply(struct api_call *call, struct optreg_submit_why *why,
+static bool wrapper_or_reply(struct api_call *call,
+			     struct optreg_submit_why *why,
 			     struct optreg_buf *text)
 {
 	const char *key;
@@ -308,8 +310,8 @@ static void submit(struct api_call *call, const struct optreg_dsse *env,
 
 	if (!payload_or_reply(call, env, ns, name, digest))
 		return;
-	json_t *config = optreg_policy_config_json(env->payload.data,
-						   env->payload.len);
+	json_t *config =
+		optreg_policy_config_json(env->payload.data, env->payload.len);
 	why->config = config;
 	optreg_submit_result_init(&res);
 	/* Store the envelope in RFC 8785 form, so what is served is exactly
@@ -468,9 +470,9 @@ static void handle_yank(struct api_call *call)
 	    !(reason = yank_reason_or_reply(call, &link)))
 		return;
 	struct optreg_audit_actor who = api_actor(call);
-	int rc = optreg_versions_yank(call->reg, &who, ns, name, version,
-				      reason, link, &already, digest,
-				      &call->errs);
+	int rc =
+		optreg_versions_yank(call->reg, &who, ns, name, version, reason,
+				     link, &already, digest, &call->errs);
 	if (rc) {
 		api_fail(call, rc, &call->errs);
 		return;
@@ -491,7 +493,8 @@ static void validate_policies(struct api_call *call,
 			      const char *tag)
 {
 	struct optreg_policy_result r;
-	json_t *config = optreg_policy_config_json(cc->canon.data, cc->canon.len);
+	json_t *config =
+		optreg_policy_config_json(cc->canon.data, cc->canon.len);
 
 	optreg_policy_result_init(&r);
 	int rc = optreg_versions_evaluate(call->reg, cc->cfg.namespace_,
@@ -502,8 +505,8 @@ static void validate_policies(struct api_call *call,
 	} else if (r.denied) {
 		char what[300];
 		optreg_policy_result_denials(&r, OPTREG_EPOLICY, &call->errs);
-		snprintf(what, sizeof(what), "config %s/%s",
-			 cc->cfg.namespace_, cc->cfg.name);
+		snprintf(what, sizeof(what), "config %s/%s", cc->cfg.namespace_,
+			 cc->cfg.name);
 		api_policy_denied(call, what, &r, &call->errs);
 	} else {
 		json_t *pj = optreg_policy_result_to_json(&r);

@@ -60,8 +60,8 @@ static bool config_glob_ok(const char *s)
 	if (n < 1 || n > 128)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]) && !islower((unsigned char)s[i]) &&
-		    !strchr("._*?-", s[i]))
+		if (!isdigit((unsigned char)s[i]) &&
+		    !islower((unsigned char)s[i]) && !strchr("._*?-", s[i]))
 			return false;
 	return true;
 }
@@ -69,8 +69,8 @@ static bool config_glob_ok(const char *s)
 /* Checks the body of a grant; answers 400 otherwise. */
 static bool grant_or_reply(struct api_call *call)
 {
-	static const char *const fields[] = {"policy", "rule",	 "namespace",
-					     "config", "reason", "owner",
+	static const char *const fields[] = {"policy",	  "rule",   "namespace",
+					     "config",	  "reason", "owner",
 					     "expires_at"};
 	struct optreg_errors *errs = &call->errs;
 	const char *key;
@@ -99,8 +99,7 @@ static bool grant_or_reply(struct api_call *call)
 		optreg_errors_add(errs, OPTREG_EINVAL, "required", "rule",
 				  "rule must be a rule id "
 				  "([a-z0-9][a-z0-9._-]{0,63})");
-	if (!ns || strchr(ns, '*') || strchr(ns, '?') ||
-	    !api_namespace_ok(ns))
+	if (!ns || strchr(ns, '*') || strchr(ns, '?') || !api_namespace_ok(ns))
 		optreg_errors_add(errs, OPTREG_EINVAL, "required", "namespace",
 				  "namespace must be one namespace's name");
 	if (!config_glob_ok(config))
@@ -142,8 +141,8 @@ static void handle_grant_waiver(struct api_call *call)
 {
 	json_t *out;
 
-	if (!api_authenticate_or_reply(call) ||
-	    !api_json_body_or_reply(call) || !grant_or_reply(call) ||
+	if (!api_authenticate_or_reply(call) || !api_json_body_or_reply(call) ||
+	    !grant_or_reply(call) ||
 	    !api_authorize_or_reply(call, OPTREG_ROLE_APPROVER,
 				    optreg_json_str(call->body, "namespace")))
 		return;

@@ -632,9 +632,9 @@ static const char SQL_VERDICT_LATEST[] =
 	" ORDER BY created_at DESC, job_id DESC LIMIT 1";
 /* clang-format on */
 
-int optreg_store_verdict_latest(PGconn *conn, long long config_id,
-				int version, const char *suite,
-				char result[16], struct optreg_errors *errs)
+int optreg_store_verdict_latest(PGconn *conn, long long config_id, int version,
+				const char *suite, char result[16],
+				struct optreg_errors *errs)
 {
 	char cs[24], vs[16];
 	const char *p[3] = {cs, vs, suite};

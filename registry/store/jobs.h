@@ -98,8 +98,8 @@ int optreg_store_verdicts_list(PGconn *conn, const char *ns, const char *name,
 
 /* The result of the newest verdict of version `version` of config
  * `config_id` on `suite` ("" when none). */
-int optreg_store_verdict_latest(PGconn *conn, long long config_id,
-				int version, const char *suite,
-				char result[16], struct optreg_errors *errs);
+int optreg_store_verdict_latest(PGconn *conn, long long config_id, int version,
+				const char *suite, char result[16],
+				struct optreg_errors *errs);
 
 #endif

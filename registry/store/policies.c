@@ -128,9 +128,10 @@ int optreg_store_policies_current(PGconn *conn, bool documents, json_t **out,
 				  struct optreg_errors *errs)
 {
 	PGresult *res;
-	int rc = optreg_sql_exec(
-		conn, documents ? SQL_POLICIES_CURRENT_DOCS : SQL_POLICIES_CURRENT,
-		0, NULL, PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec(conn,
+				 documents ? SQL_POLICIES_CURRENT_DOCS
+					   : SQL_POLICIES_CURRENT,
+				 0, NULL, PGRES_TUPLES_OK, &res, errs);
 
 	*out = NULL;
 	if (rc)
@@ -169,7 +170,8 @@ int optreg_store_policy_insert(PGconn *conn, const char *name, int version,
 			       const char *actor, struct optreg_errors *errs)
 {
 	char vs[16];
-	const char *p[7] = {name, vs, source, canonical, digest, message, actor};
+	const char *p[7] = {name,   vs,	     source, canonical,
+			    digest, message, actor};
 	PGresult *res;
 
 	snprintf(vs, sizeof(vs), "%d", version);
@@ -214,10 +216,9 @@ int optreg_store_policy_get(PGconn *conn, const char *name, int version,
 		PQclear(res);
 		struct optreg_error *e;
 		if (version)
-			e = optreg_errors_add(errs, OPTREG_ENOTFOUND,
-					      "not_found", "version",
-					      "policy %s has no version %d",
-					      name, version);
+			e = optreg_errors_add(
+				errs, OPTREG_ENOTFOUND, "not_found", "version",
+				"policy %s has no version %d", name, version);
 		else
 			e = optreg_errors_add(errs, OPTREG_ENOTFOUND,
 					      "not_found", NULL,
@@ -333,9 +334,8 @@ int optreg_store_waiver_get(PGconn *conn, const char *id, json_t **out,
 	return 0;
 }
 
-int optreg_store_waiver_revoke(PGconn *conn, const char *id,
-			       const char *reason, const char *actor,
-			       bool *already, json_t **out,
+int optreg_store_waiver_revoke(PGconn *conn, const char *id, const char *reason,
+			       const char *actor, bool *already, json_t **out,
 			       struct optreg_errors *errs)
 {
 	const char *p[3] = {id, actor, reason};

@@ -69,9 +69,8 @@ int optreg_store_waiver_get(PGconn *conn, const char *id, json_t **out,
 
 /* Revokes waiver `id` (once; *already when it was); *out is the waiver
  * after. OPTREG_ENOTFOUND. */
-int optreg_store_waiver_revoke(PGconn *conn, const char *id,
-			       const char *reason, const char *actor,
-			       bool *already, json_t **out,
+int optreg_store_waiver_revoke(PGconn *conn, const char *id, const char *reason,
+			       const char *actor, bool *already, json_t **out,
 			       struct optreg_errors *errs);
 
 /* The versions a dry run of a policy judges: in namespaces matching the
@@ -82,8 +81,8 @@ int optreg_store_policy_scope(PGconn *conn, const char *const *patterns,
 			      size_t npatterns, int limit, json_t **out,
 			      struct optreg_errors *errs);
 
-/* The waivers in force now for namespace `ns` (NULL: every one; new array of the stored
- * form, with "expires_epoch"), and the database's clock in *now. */
+/* The waivers in force now for namespace `ns` (NULL: every one; new array of
+ * the stored form, with "expires_epoch"), and the database's clock in *now. */
 int optreg_store_waivers_active(PGconn *conn, const char *ns, json_t **out,
 				time_t *now, struct optreg_errors *errs);
 

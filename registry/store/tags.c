@@ -82,9 +82,8 @@ int optreg_store_tag_lock(PGconn *conn, const char *ns, const char *name,
 		rc = OPTREG_ENOTFOUND;
 	} else {
 		*config_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		*current = PQgetisnull(res, 0, 1)
-				   ? -1
-				   : atoi(PQgetvalue(res, 0, 1));
+		*current = PQgetisnull(res, 0, 1) ? -1
+						  : atoi(PQgetvalue(res, 0, 1));
 	}
 	PQclear(res);
 	return rc;
@@ -148,8 +147,8 @@ int optreg_store_tag_history(PGconn *conn, const char *ns, const char *name,
 		return rc;
 	snprintf(bs, sizeof(bs), "%lld", before > 0 ? before : 0);
 	snprintf(ls, sizeof(ls), "%d", limit);
-	rc = optreg_sql_exec(conn, SQL_TAG_HISTORY, 5, p, PGRES_TUPLES_OK,
-			     &res, errs);
+	rc = optreg_sql_exec(conn, SQL_TAG_HISTORY, 5, p, PGRES_TUPLES_OK, &res,
+			     errs);
 	if (rc)
 		return rc;
 	*out = optreg_sql_rows_json(res);
@@ -248,10 +247,10 @@ static int record_move(PGconn *conn, const char *ns, const char *name,
 		return rc;
 	PQclear(res);
 	snprintf(target, sizeof(target), "%s/%s@%s", ns, name, tag);
-	json_t *details = json_pack(
-		"{s:s, s:o, s:i}", "tag", tag, "from",
-		previous < 0 ? json_null() : json_integer(previous), "to",
-		version);
+	json_t *details =
+		json_pack("{s:s, s:o, s:i}", "tag", tag, "from",
+			  previous < 0 ? json_null() : json_integer(previous),
+			  "to", version);
 	/* Only what was given, so plain moves read as before. */
 	if (why && why->reason)
 		json_object_set_new(details, "reason",
@@ -261,8 +260,7 @@ static int record_move(PGconn *conn, const char *ns, const char *name,
 	if (why && why->rollback)
 		json_object_set_new(details, "rollback", json_true());
 	if (why && why->gate)
-		json_object_set_new(details, "gate",
-				    json_deep_copy(why->gate));
+		json_object_set_new(details, "gate", json_deep_copy(why->gate));
 	return optreg_audit_append(conn, who, "tag.moved", target, details,
 				   NULL, errs);
 }

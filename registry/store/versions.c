@@ -236,9 +236,8 @@ int optreg_store_yank(PGconn *conn, const char *ns, const char *name,
 				 version);
 			rc = optreg_audit_append(
 				conn, who, "version.yanked", target,
-				json_pack("{s:s, s:s, s:s*}", "digest",
-					  digest, "reason", reason, "link",
-					  link),
+				json_pack("{s:s, s:s, s:s*}", "digest", digest,
+					  "reason", reason, "link", link),
 				NULL, errs);
 		}
 	}
@@ -258,8 +257,9 @@ int optreg_store_submit_version(PGconn *conn, const char *ns, const char *name,
 				int *version, bool *created, char **created_at,
 				struct optreg_errors *errs)
 {
-	const char *sp[8] = {ns,	     name,  digest, payload->data,
-			     envelope_canon, actor, message, link};
+	const char *sp[8] = {
+		ns,    name,	digest, payload->data, envelope_canon,
+		actor, message, link};
 	int lengths[8] = {0, 0, 0, (int)payload->len, 0, 0, 0, 0};
 	int formats[8] = {0, 0, 0, 1, 0, 0, 0, 0};
 	PGresult *res = PQexecParams(conn, SQL_SUBMIT_VERSION, 8, NULL, sp,

@@ -39,7 +39,7 @@ struct optreg_version_summary {
 	char digest[OPTREG_DIGEST_LEN + 1];
 	char *created_at, *created_by;
 	bool yanked;
-	char *tags; /* JSON array text of its tag names */
+	char *tags;	      /* JSON array text of its tag names */
 	char *message, *link; /* or NULL */
 };
 

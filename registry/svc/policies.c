@@ -32,8 +32,9 @@ static int load_named(const char *name, const char *source, size_t len,
 			errs, OPTREG_ENAMEMISMATCH, "name_mismatch", "name",
 			"the document names policy %s but was sent to %s",
 			optreg_policy_name(*out), name);
-		optreg_error_set_hint(e, "push it to "
-					 "/v1/policies/%s, or change its name",
+		optreg_error_set_hint(e,
+				      "push it to "
+				      "/v1/policies/%s, or change its name",
 				      optreg_policy_name(*out));
 		optreg_policy_free(*out);
 		*out = NULL;
@@ -180,7 +181,8 @@ static json_t *namespaces_of(const struct optreg_policy *p)
 	json_t *ns = json_incref(json_object_get(doc, "namespaces"));
 
 	json_decref(doc);
-	return json_is_array(ns) ? ns : (json_decref(ns), json_pack("[s]", "*"));
+	return json_is_array(ns) ? ns
+				 : (json_decref(ns), json_pack("[s]", "*"));
 }
 
 /* Judges each row of `rows` with policy `p` into `out`. */
@@ -197,9 +199,9 @@ static void dry_run(const struct optreg_policy *p, const json_t *rows,
 	{
 		const char *text =
 			json_string_value(json_object_get(r, "config"));
-		json_t *config = text ? optreg_policy_config_json(
-						text, strlen(text))
-				      : NULL;
+		json_t *config =
+			text ? optreg_policy_config_json(text, strlen(text))
+			     : NULL;
 		struct optreg_policy_result res;
 		if (!config)
 			continue;
@@ -242,9 +244,8 @@ static int evaluate(PGconn *c, const struct optreg_policy *p, json_t **out,
 
 	for (i = 0; i < n; i++)
 		pats[i] = json_string_value(json_array_get(nsj, i));
-	int rc = optreg_store_policy_scope(c, pats, n,
-					   OPTREG_POLICY_DRY_RUN_MAX + 1, &rows,
-					   errs);
+	int rc = optreg_store_policy_scope(
+		c, pats, n, OPTREG_POLICY_DRY_RUN_MAX + 1, &rows, errs);
 	if (rc == 0)
 		rc = optreg_store_waivers_active(c, NULL, &wrows, &now, errs);
 	if (rc == 0) {
@@ -256,13 +257,12 @@ static int evaluate(PGconn *c, const struct optreg_policy *p, json_t **out,
 		*out = json_object();
 		json_object_set_new(*out, "policy",
 				    json_string(optreg_policy_name(p)));
-		json_object_set_new(*out, "evaluated",
-				    json_integer((json_int_t)json_array_size(
-					    rows)));
+		json_object_set_new(
+			*out, "evaluated",
+			json_integer((json_int_t)json_array_size(rows)));
 		json_object_set_new(*out, "denied", json_array());
 		json_object_set_new(*out, "warned", json_array());
-		json_object_set_new(*out, "truncated",
-				    json_boolean(truncated));
+		json_object_set_new(*out, "truncated", json_boolean(truncated));
 		dry_run(p, rows, ws, nw, now, *out);
 		free(ws);
 	}
@@ -355,8 +355,8 @@ static int revoke(PGconn *c, const struct optreg_audit_actor *who,
 	int rc = optreg_sql_begin(c, errs);
 	if (rc)
 		return rc;
-	rc = optreg_store_waiver_revoke(c, id, reason, who->principal,
-					&already, out, errs);
+	rc = optreg_store_waiver_revoke(c, id, reason, who->principal, &already,
+					out, errs);
 	if (rc == 0 && !already)
 		rc = optreg_audit_append(
 			c, who, "waiver.revoke", id,

@@ -18,9 +18,9 @@ int optreg_tags_resolve(struct registry *reg, const char *ns, const char *name,
 			const char *tag, int *version,
 			struct optreg_errors *errs)
 {
-	OPTREG_SVC_RUN(reg, c,
-		       optreg_store_resolve_tag(c, ns, name, tag, version,
-						errs));
+	OPTREG_SVC_RUN(
+		reg, c,
+		optreg_store_resolve_tag(c, ns, name, tag, version, errs));
 }
 
 int optreg_tags_list(struct registry *reg, const char *ns, const char *name,
@@ -29,13 +29,13 @@ int optreg_tags_list(struct registry *reg, const char *ns, const char *name,
 	OPTREG_SVC_RUN(reg, c, optreg_store_list_tags(c, ns, name, out, errs));
 }
 
-int optreg_tags_history(struct registry *reg, const char *ns,
-			const char *name, const char *tag, long long before,
-			int limit, json_t **out, struct optreg_errors *errs)
+int optreg_tags_history(struct registry *reg, const char *ns, const char *name,
+			const char *tag, long long before, int limit,
+			json_t **out, struct optreg_errors *errs)
 {
 	OPTREG_SVC_RUN(reg, c,
-		       optreg_store_tag_history(c, ns, name, tag, before,
-						limit, out, errs));
+		       optreg_store_tag_history(c, ns, name, tag, before, limit,
+						out, errs));
 }
 
 void optreg_tag_move_result_init(struct optreg_tag_move_result *r)
@@ -53,9 +53,9 @@ void optreg_tag_move_result_release(struct optreg_tag_move_result *r)
 }
 
 /* The gate of a move: role, reason and the version's verdict. */
-static int check_gate(PGconn *c, const struct optreg_gate *g,
-		      long long cfg, const struct optreg_tag_move_req *m,
-		      int version, struct optreg_tag_move_result *out,
+static int check_gate(PGconn *c, const struct optreg_gate *g, long long cfg,
+		      const struct optreg_tag_move_req *m, int version,
+		      struct optreg_tag_move_result *out,
 		      struct optreg_errors *errs)
 {
 	char result[16];
@@ -81,13 +81,11 @@ static int check_gate(PGconn *c, const struct optreg_gate *g,
 					 "... --reason TEXT`");
 		return OPTREG_EBADREQUEST;
 	}
-	int rc = optreg_store_verdict_latest(c, cfg, version,
-					     OPTREG_DEFAULT_SUITE, result,
-					     errs);
+	int rc = optreg_store_verdict_latest(
+		c, cfg, version, OPTREG_DEFAULT_SUITE, result, errs);
 	if (rc)
 		return rc;
-	out->gate = json_pack("{s:s, s:o, s:s}", "policy", g->policy,
-			      "verdict",
+	out->gate = json_pack("{s:s, s:o, s:s}", "policy", g->policy, "verdict",
 			      result[0] ? json_string(result) : json_null(),
 			      "suite", OPTREG_DEFAULT_SUITE);
 	if (!strcmp(result, "pass") ||
@@ -101,8 +99,9 @@ static int check_gate(PGconn *c, const struct optreg_gate *g,
 			m->ns, m->name, version, OPTREG_DEFAULT_SUITE, m->tag,
 			g->policy);
 		optreg_error_set_hint(
-			e, "wait for the runner (`optreg verdicts %s/%s@%d`) "
-			   "and move the tag again",
+			e,
+			"wait for the runner (`optreg verdicts %s/%s@%d`) "
+			"and move the tag again",
 			m->ns, m->name, version);
 	} else if (!strcmp(result, "warn")) {
 		e = optreg_errors_add(
@@ -111,9 +110,10 @@ static int check_gate(PGconn *c, const struct optreg_gate *g,
 			"(policy %s) does not allow warn",
 			m->ns, m->name, version, OPTREG_DEFAULT_SUITE, m->tag,
 			g->policy);
-		optreg_error_set_hint(e, "read the findings with `optreg "
-					 "verdicts %s/%s@%d` and submit a "
-					 "fixed config",
+		optreg_error_set_hint(e,
+				      "read the findings with `optreg "
+				      "verdicts %s/%s@%d` and submit a "
+				      "fixed config",
 				      m->ns, m->name, version);
 	} else {
 		e = optreg_errors_add(
@@ -122,9 +122,10 @@ static int check_gate(PGconn *c, const struct optreg_gate *g,
 			"(policy %s) needs pass",
 			m->ns, m->name, version, result, OPTREG_DEFAULT_SUITE,
 			m->tag, g->policy);
-		optreg_error_set_hint(e, "read the findings with `optreg "
-					 "verdicts %s/%s@%d` and submit a "
-					 "fixed config",
+		optreg_error_set_hint(e,
+				      "read the findings with `optreg "
+				      "verdicts %s/%s@%d` and submit a "
+				      "fixed config",
 				      m->ns, m->name, version);
 	}
 	return OPTREG_EGATE;
@@ -188,8 +189,9 @@ static int move_checked(PGconn *c, const struct optreg_audit_actor *who,
 				"tag %s/%s@%s has no previous version to roll "
 				"back to",
 				m->ns, m->name, m->tag);
-			optreg_error_set_hint(e, "see its moves with `optreg tag "
-						 "%s/%s@%s --history`",
+			optreg_error_set_hint(e,
+					      "see its moves with `optreg tag "
+					      "%s/%s@%s --history`",
 					      m->ns, m->name, m->tag);
 			rc = OPTREG_ECONFLICT;
 		}

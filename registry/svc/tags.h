@@ -24,9 +24,9 @@ int optreg_tags_list(struct registry *reg, const char *ns, const char *name,
 		     struct optreg_tag_list *out, struct optreg_errors *errs);
 
 /* The moves of a tag, newest first (optreg_store_tag_history). */
-int optreg_tags_history(struct registry *reg, const char *ns,
-			const char *name, const char *tag, long long before,
-			int limit, json_t **out, struct optreg_errors *errs);
+int optreg_tags_history(struct registry *reg, const char *ns, const char *name,
+			const char *tag, long long before, int limit,
+			json_t **out, struct optreg_errors *errs);
 
 /* A tag move (strings borrowed; reason and link may be NULL). */
 struct optreg_tag_move_req {

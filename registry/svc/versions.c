@@ -184,8 +184,7 @@ int optreg_versions_evaluate(struct registry *reg, const char *ns,
 			     const char *tag, struct optreg_policy_result *out,
 			     struct optreg_errors *errs)
 {
-	OPTREG_SVC_RUN(reg, c,
-		       evaluate(c, ns, name, config, tag, out, errs));
+	OPTREG_SVC_RUN(reg, c, evaluate(c, ns, name, config, tag, out, errs));
 }
 
 /* Refuses fewer than `threshold` valid signatures (OPTREG_EDENIED). */
@@ -218,13 +217,13 @@ static json_t *violations_brief(const struct optreg_policy_result *r)
 	for (size_t i = 0; i < r->len; i++) {
 		const struct optreg_violation *v = &r->items[i];
 		json_array_append_new(
-			a, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s?}",
-				     "policy", v->policy, "policy_version",
-				     (json_int_t)v->policy_version, "rule",
-				     v->rule, "effect",
-				     optreg_policy_effect_name(v->effect),
-				     "path", v->path ? v->path : "", "waiver",
-				     v->waiver));
+			a,
+			json_pack("{s:s, s:I, s:s, s:s, s:s, s:s?}", "policy",
+				  v->policy, "policy_version",
+				  (json_int_t)v->policy_version, "rule",
+				  v->rule, "effect",
+				  optreg_policy_effect_name(v->effect), "path",
+				  v->path ? v->path : "", "waiver", v->waiver));
 	}
 	return a;
 }
@@ -249,15 +248,13 @@ static int record_new(PGconn *conn, const struct optreg_registry_key *rk,
 	int rc = optreg_store_jobs_create(conn, ns, name, out->version,
 					  OPTREG_DEFAULT_SUITE, errs);
 	if (rc == 0)
-		rc = optreg_audit_append(conn, who, "version.created", target,
-					 json_pack("{s:s, s:o, s:s*, s:s*, s:o*}",
-						   "digest", digest,
-						   "signer_keyids", signers,
-						   "message", why->message,
-						   "link", why->link,
-						   "violations",
-						   violations_brief(&out->policy)),
-					 &index, errs);
+		rc = optreg_audit_append(
+			conn, who, "version.created", target,
+			json_pack("{s:s, s:o, s:s*, s:s*, s:o*}", "digest",
+				  digest, "signer_keyids", signers, "message",
+				  why->message, "link", why->link, "violations",
+				  violations_brief(&out->policy)),
+			&index, errs);
 	else
 		json_decref(signers);
 	if (rc == 0)

@@ -118,6 +118,7 @@ def setup():
     W.d1 = digest_of(W.p1)
     W.job = None
     W.token_id = None
+    W.waiver_id = "wvr_ffffffffffffffff"
 
 
 # ---------------------------------------------------------------- requests
@@ -245,6 +246,40 @@ NS = "/v1/namespaces/{ns}"
 HB = "/v1/jobs/{id}/heartbeat"
 VD = "/v1/jobs/{id}/verdict"
 TOK = "/v1/tokens/{id}"
+HIST = TAG + "/history"
+RB = TAG + "/rollback"
+POL = "/v1/policies/{name}"
+EVAL = POL + "/evaluate"
+WVR = "/v1/waivers/{id}"
+
+POLICY = """apiVersion: optreg/v1
+kind: Policy
+name: snap-policy
+namespaces: ["team-p"]
+rules:
+  - id: lr-cap
+    severity: deny
+    field: spec.lr
+    at_most: 0.1
+    message: lr above 0.1 diverges
+gates:
+  - tags: [prod]
+"""
+
+
+def keep_waiver(r):
+    if r.status == 201:
+        W.waiver_id = r.json()["id"]
+    return r
+
+
+def waiver_body(**over):
+    t = time.gmtime(time.time() + 3600)
+    body = {"policy": "snap-policy", "rule": "lr-cap", "namespace": A, "config": "snap*",
+            "reason": "snapshot", "owner": "lead@team-a",
+            "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", t)}
+    body.update(over)
+    return body
 
 
 def cases():
@@ -420,6 +455,16 @@ def cases():
         ("GET", TAGS, "unknown config", lambda: req("GET", cpath(name="nosuch", rest="/tags"), W.reader_a)),
         ("GET", TAGS, "no token", lambda: req("GET", cpath(rest="/tags"))),
         ("POST", TAGS, "wrong method", lambda: req("POST", cpath(rest="/tags"), W.admin, body={})),
+        ("GET", HIST, "ok", lambda: req("GET", cpath(rest="/tags/prod/history"), W.reader_a)),
+        ("GET", HIST, "unknown config", lambda: req("GET", cpath(name="nosuch", rest="/tags/prod/history"), W.reader_a)),
+        ("GET", HIST, "no token", lambda: req("GET", cpath(rest="/tags/prod/history"))),
+        ("GET", HIST, "bad page token", lambda: req("GET", cpath(rest="/tags/prod/history?page_token=x"), W.reader_a)),
+        ("POST", RB, "no token", lambda: req("POST", cpath(rest="/tags/prod/rollback"), None, body={})),
+        ("POST", RB, "reader", lambda: req("POST", cpath(rest="/tags/prod/rollback"), W.reader_a, body={})),
+        ("POST", RB, "unknown field", lambda: req("POST", cpath(rest="/tags/prod/rollback"), W.sub_a, body={"x": 1})),
+        ("POST", RB, "ok", lambda: req("POST", cpath(rest="/tags/prod/rollback"), W.sub_a, body={"reason": "back"})),
+        ("POST", RB, "undo", lambda: req("POST", cpath(rest="/tags/prod/rollback"), W.sub_a, body={"reason": "forward"})),
+        ("POST", RB, "unknown tag", lambda: req("POST", cpath(rest="/tags/nosuch/rollback"), W.sub_a, body={})),
 
         # yank
         ("POST", YANK, "no token", lambda: yank(None, 3)),
@@ -568,6 +613,34 @@ def cases():
         ("DELETE", TOK, "ok", lambda: req("DELETE", "/v1/tokens/" + W.token_id, W.admin)),
         ("DELETE", TOK, "again", lambda: req("DELETE", "/v1/tokens/" + W.token_id, W.admin)),
         ("GET", TOK, "wrong method", lambda: req("GET", "/v1/tokens/" + W.token_id, W.admin)),
+
+        # policies and waivers (the policy covers team-p only)
+        ("GET", "/v1/policies", "empty", lambda: req("GET", "/v1/policies", W.reader_a)),
+        ("GET", "/v1/policies", "no token", lambda: req("GET", "/v1/policies")),
+        ("PUT", POL, "not admin", lambda: req("PUT", "/v1/policies/snap-policy", W.appr_a, body={"document": POLICY})),
+        ("PUT", POL, "no document", lambda: req("PUT", "/v1/policies/snap-policy", W.admin, body={})),
+        ("PUT", POL, "bad name", lambda: req("PUT", "/v1/policies/Snap", W.admin, body={"document": POLICY})),
+        ("PUT", POL, "invalid policy", lambda: req("PUT", "/v1/policies/snap-policy", W.admin, body={"document": POLICY.replace("0.1", "lots")})),
+        ("PUT", POL, "name mismatch", lambda: req("PUT", "/v1/policies/other", W.admin, body={"document": POLICY})),
+        ("PUT", POL, "ok", lambda: req("PUT", "/v1/policies/snap-policy", W.admin, body={"document": POLICY, "message": "m"})),
+        ("PUT", POL, "unchanged", lambda: req("PUT", "/v1/policies/snap-policy", W.admin, body={"document": POLICY})),
+        ("GET", "/v1/policies", "ok", lambda: req("GET", "/v1/policies", W.reader_a)),
+        ("GET", POL, "ok", lambda: req("GET", "/v1/policies/snap-policy", W.reader_a)),
+        ("GET", POL, "unknown", lambda: req("GET", "/v1/policies/nosuch", W.reader_a)),
+        ("GET", POL, "bad version", lambda: req("GET", "/v1/policies/snap-policy?version=0", W.reader_a)),
+        ("POST", EVAL, "ok", lambda: req("POST", "/v1/policies/snap-policy/evaluate", W.admin, body={"document": POLICY})),
+        ("POST", EVAL, "not admin", lambda: req("POST", "/v1/policies/snap-policy/evaluate", W.sub_a, body={"document": POLICY})),
+        ("POST", "/v1/waivers", "submitter", lambda: req("POST", "/v1/waivers", W.sub_a, body=waiver_body())),
+        ("POST", "/v1/waivers", "bad expiry", lambda: req("POST", "/v1/waivers", W.appr_a, body=waiver_body(expires_at="soon"))),
+        ("POST", "/v1/waivers", "ok", lambda: keep_waiver(req("POST", "/v1/waivers", W.appr_a, body=waiver_body()))),
+        ("GET", "/v1/waivers", "ok", lambda: req("GET", "/v1/waivers?namespace=" + A, W.reader_a)),
+        ("GET", "/v1/waivers", "bad all", lambda: req("GET", "/v1/waivers?all=maybe", W.reader_a)),
+        ("DELETE", WVR, "bad id", lambda: req("DELETE", "/v1/waivers/x", W.appr_a, body={"reason": "r"})),
+        ("DELETE", WVR, "unknown", lambda: req("DELETE", "/v1/waivers/wvr_0000000000000000", W.appr_a, body={"reason": "r"})),
+        ("DELETE", WVR, "ok", lambda: req("DELETE", "/v1/waivers/" + W.waiver_id, W.appr_a, body={"reason": "r"})),
+        ("DELETE", POL, "no reason", lambda: req("DELETE", "/v1/policies/snap-policy", W.admin, body={})),
+        ("DELETE", POL, "ok", lambda: req("DELETE", "/v1/policies/snap-policy", W.admin, body={"reason": "r"})),
+        ("DELETE", POL, "again", lambda: req("DELETE", "/v1/policies/snap-policy", W.admin, body={"reason": "r"})),
         ("GET", "/v1/keys", "deleted token", lambda: req("GET", "/v1/keys", W.api_token)),
 
         # PostgreSQL halted (last: the cluster stays down)

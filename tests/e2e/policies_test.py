@@ -20,7 +20,8 @@ What it covers:
     tagged ones, never yanked or superseded untagged ones; it stores
     nothing;
   - POST /v1/validate applies the stored policies too;
-  - DELETE /v1/policies/{name} stops the policy from applying (audited).
+  - DELETE /v1/policies/{name} stops the policy from applying (audited);
+  - every shipped policy of policies/ pushes as it is.
 
 usage: tests/e2e/policies_test.py     (from the repository root)
 Prints TAP and exits 1 when any test fails.
@@ -300,6 +301,25 @@ def t_delete_stops_applying():
     eq(status(push("lr-cap", LR_CAP), 201, "push again").json()["version"], 4, "v4")
 
 
+def t_shipped_defaults_push():
+    d = os.path.join(h.ROOT, "policies")
+    files = sorted(f for f in os.listdir(d) if f.endswith((".yaml", ".yml", ".json")))
+    assert files, "no shipped policies in %s" % d
+    for f in files:
+        with open(os.path.join(d, f), encoding="utf-8") as fh:
+            text = fh.read()
+        name = None
+        for line in text.splitlines():
+            if line.startswith("name:"):
+                name = line.split(":", 1)[1].strip().strip('"')
+        r = push(name, text, message="the shipped default")
+        status(r, 201, "push %s" % f)
+    names = [p["name"] for p in W.S.request("GET", "/v1/policies",
+                                            token=W.reader).json()["policies"]]
+    for f in files:
+        assert any(n and f.startswith(n) for n in names), (f, names)
+
+
 def main():
     try:
         setup()
@@ -322,6 +342,8 @@ def main():
         tap.run("POST /v1/validate applies the stored policies", t_validate_applies_policies)
         tap.run("a deleted policy stops applying; old versions stay readable",
                 t_delete_stops_applying)
+        tap.run("the shipped policies/ load through PUT /v1/policies",
+                t_shipped_defaults_push)
     finally:
         R.cleanup()
     return tap.finish()

@@ -48,9 +48,8 @@ static int tags_setup(void **state)
 static int move(const char *ns, const char *name, const char *tag, int version,
 		int expected, int *previous, struct optreg_errors *errs)
 {
-	struct optreg_tag_move_req m = {ns,	  name, tag,   version,
-					expected, NULL, NULL,  false,
-					false};
+	struct optreg_tag_move_req m = {ns,   name, tag,   version, expected,
+					NULL, NULL, false, false};
 	struct optreg_tag_move_result res;
 
 	optreg_tag_move_result_init(&res);
@@ -66,20 +65,16 @@ static void test_move_new_then_resolve(void **state)
 	int previous = 0, version = 0;
 
 	(void)state;
-	assert_int_equal(move("team",
-					  "tagged", "stable", 1, -1, &previous,
-					  &errs),
-			 0);
+	assert_int_equal(
+		move("team", "tagged", "stable", 1, -1, &previous, &errs), 0);
 	assert_int_equal(previous, -1);
 	assert_int_equal(optreg_tags_resolve(&fixture_reg, "team", "tagged",
 					     "stable", &version, &errs),
 			 0);
 	assert_int_equal(version, 1);
 	/* Moving it where it is changes nothing and succeeds. */
-	assert_int_equal(move("team",
-					  "tagged", "stable", 1, 1, &previous,
-					  &errs),
-			 0);
+	assert_int_equal(
+		move("team", "tagged", "stable", 1, 1, &previous, &errs), 0);
 	assert_int_equal(previous, 1);
 	assert_int_equal(errs.len, 0);
 }
@@ -91,18 +86,16 @@ static void test_move_conflicts(void **state)
 
 	(void)state;
 	/* The tag exists, but the caller expected it not to. */
-	assert_int_equal(move("team",
-					  "tagged", "stable", 1, -1, &previous,
-					  &errs),
-			 OPTREG_ECONFLICT);
+	assert_int_equal(
+		move("team", "tagged", "stable", 1, -1, &previous, &errs),
+		OPTREG_ECONFLICT);
 	assert_string_equal(errs.items[0].rule, "conflict");
 	assert_string_equal(errs.items[0].path, "expected_version");
 	optreg_errors_release(&errs);
 	/* A tag cannot move to a yanked version. */
-	assert_int_equal(move("team",
-					  "tagged", "stable", 2, 1, &previous,
-					  &errs),
-			 OPTREG_ECONFLICT);
+	assert_int_equal(
+		move("team", "tagged", "stable", 2, 1, &previous, &errs),
+		OPTREG_ECONFLICT);
 	assert_string_equal(errs.items[0].rule, "yanked");
 	optreg_errors_release(&errs);
 }
@@ -113,15 +106,11 @@ static void test_move_not_found(void **state)
 	int previous = 0;
 
 	(void)state;
-	assert_int_equal(move("team",
-					  "tagged", "x", 7, -1, &previous,
-					  &errs),
+	assert_int_equal(move("team", "tagged", "x", 7, -1, &previous, &errs),
 			 OPTREG_ENOTFOUND);
 	assert_string_equal(errs.items[0].path, "version");
 	optreg_errors_release(&errs);
-	assert_int_equal(move("team",
-					  "nothing", "x", 1, -1, &previous,
-					  &errs),
+	assert_int_equal(move("team", "nothing", "x", 1, -1, &previous, &errs),
 			 OPTREG_ENOTFOUND);
 	optreg_errors_release(&errs);
 	int version;

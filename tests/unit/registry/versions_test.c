@@ -23,9 +23,9 @@ static int submit(const char *name, double lr, const struct optreg_key *key,
 	struct optreg_dsse env;
 
 	fixture_envelope(&env, "team", name, lr, key, digest, &canon);
-	int rc =
-		optreg_versions_submit(&fixture_reg, &fixture_who, "team", name,
-				       digest, &env, canon.data, NULL, res, errs);
+	int rc = optreg_versions_submit(&fixture_reg, &fixture_who, "team",
+					name, digest, &env, canon.data, NULL,
+					res, errs);
 	optreg_dsse_release(&env);
 	optreg_buf_release(&canon);
 	return rc;
@@ -244,7 +244,8 @@ static void test_yank(void **state)
 	assert_string_equal(yanked, digest);
 	assert_int_equal(optreg_versions_yank(&fixture_reg, &fixture_who,
 					      "team", "yankme", res.version,
-					      "again", NULL, &already, yanked, &errs),
+					      "again", NULL, &already, yanked,
+					      &errs),
 			 0);
 	assert_true(already);
 	assert_int_equal(optreg_versions_get(&fixture_reg, "team", "yankme",
