@@ -195,6 +195,16 @@ void cli_print_tag_gate(const char *cmd, const json_t *answer);
  */
 int cli_waiver_expiry(const char *when, time_t now, char *out, size_t outlen);
 
+/*
+ * `policy push FILE|DIR...`: the files to push (cli/policy.c). A FILE
+ * stays as given; a DIR becomes its *.yaml, *.yml and *.json regular files
+ * (not hidden ones, not subfolders) in name order, and a DIR without any
+ * is OPTREG_EXIT_USAGE with a message. *out gets new strings (free each
+ * and the array, also on failure). Exit status.
+ */
+int cli_policy_files(const char *const *args, size_t nargs, char ***out,
+		     size_t *nout);
+
 /* ---- Verdicts (cli/verdict.c) ------------------------------------------ */
 
 /* 0 for pass, OPTREG_EXIT_VERDICT_WARN for warn, else (fail, error, none)

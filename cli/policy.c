@@ -173,19 +173,15 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/*
- * Expands the arguments: a file stays, a directory becomes its policy
- * files in name order. *out gets new strings (free each and the array).
- * Exit status.
- */
-static int expand(const struct args *a, char ***out, size_t *nout)
+int cli_policy_files(const char *const *args, size_t nargs, char ***out,
+		     size_t *nout)
 {
 	size_t n = 0, cap = 0;
 	char **list = NULL;
 	int rc = 0;
 
-	for (size_t i = 0; i < a->len && !rc; i++) {
-		const char *p = a->items[i];
+	for (size_t i = 0; i < nargs && !rc; i++) {
+		const char *p = args[i];
 		struct stat st;
 		size_t first = n;
 		struct dirent *de;
@@ -308,7 +304,7 @@ static int push(struct cli_remote *r, const struct args *a, const char *message)
 		fprintf(stderr, "optreg policy push: expected FILE or DIR\n");
 		return OPTREG_EXIT_USAGE;
 	}
-	rc = expand(a, &files, &n);
+	rc = cli_policy_files(a->items, a->len, &files, &n);
 	/* Every file is checked here first, with the registry's own loader:
 	 * one that would be refused stops the push before anything is
 	 * stored, so a folder goes in whole or not at all. */
