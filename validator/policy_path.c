@@ -147,6 +147,12 @@ bool policy_path_known(const struct policy_path *p)
 	for (size_t i = 0; i < p->nsegs; i++) {
 		const struct policy_seg *s = &p->segs[i];
 		if (s->kind != POLICY_SEG_KEY) {
+			/* betas has two items, param_groups at most 64. */
+			const char *arr = i ? p->segs[i - 1].key : NULL;
+			if (s->kind == POLICY_SEG_INDEX && arr &&
+			    ((!strcmp(arr, "betas") && s->index > 1) ||
+			     (!strcmp(arr, "param_groups") && s->index > 63)))
+				goto out;
 			optreg_buf_adds(&b, "[]");
 			continue;
 		}
@@ -161,6 +167,7 @@ bool policy_path_known(const struct policy_path *p)
 	}
 	for (const char *const *k = known; *k && !ok; k++)
 		ok = !strcmp(b.data, *k);
+out:
 	optreg_buf_release(&b);
 	return ok;
 }

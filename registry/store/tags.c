@@ -38,6 +38,12 @@ static const char SQL_TAG_LOCK[] =
 	"  FROM configs c JOIN namespaces n ON n.id = c.namespace_id"
 	" WHERE n.name = $1 AND c.name = $2 FOR UPDATE OF c";
 
+static const char SQL_TAG_PEEK[] =
+	"SELECT c.id, (SELECT t.version FROM tags t"
+	"               WHERE t.config_id = c.id AND t.tag = $3)"
+	"  FROM configs c JOIN namespaces n ON n.id = c.namespace_id"
+	" WHERE n.name = $1 AND c.name = $2";
+
 static const char SQL_TAG_TARGET[] =
 	"SELECT v.yanked_at IS NOT NULL, convert_from(v.payload, 'UTF8')"
 	"  FROM versions v WHERE v.config_id = $1::bigint"
@@ -65,14 +71,14 @@ static const char SQL_TAG_HISTORY[] =
 	" ORDER BY m.id DESC LIMIT $5::int";
 /* clang-format on */
 
-int optreg_store_tag_lock(PGconn *conn, const char *ns, const char *name,
-			  const char *tag, long long *config_id, int *current,
-			  struct optreg_errors *errs)
+/* The config's id and the tag's version, locking the config or not. */
+static int tag_read(PGconn *conn, const char *sql, const char *ns,
+		    const char *name, const char *tag, long long *config_id,
+		    int *current, struct optreg_errors *errs)
 {
 	const char *p[3] = {ns, name, tag};
 	PGresult *res;
-	int rc = optreg_sql_exec(conn, SQL_TAG_LOCK, 3, p, PGRES_TUPLES_OK,
-				 &res, errs);
+	int rc = optreg_sql_exec(conn, sql, 3, p, PGRES_TUPLES_OK, &res, errs);
 
 	if (rc)
 		return rc;
@@ -87,6 +93,22 @@ int optreg_store_tag_lock(PGconn *conn, const char *ns, const char *name,
 	}
 	PQclear(res);
 	return rc;
+}
+
+int optreg_store_tag_lock(PGconn *conn, const char *ns, const char *name,
+			  const char *tag, long long *config_id, int *current,
+			  struct optreg_errors *errs)
+{
+	return tag_read(conn, SQL_TAG_LOCK, ns, name, tag, config_id, current,
+			errs);
+}
+
+int optreg_store_tag_peek(PGconn *conn, const char *ns, const char *name,
+			  const char *tag, long long *config_id, int *current,
+			  struct optreg_errors *errs)
+{
+	return tag_read(conn, SQL_TAG_PEEK, ns, name, tag, config_id, current,
+			errs);
 }
 
 int optreg_store_tag_target(PGconn *conn, long long config_id, int version,

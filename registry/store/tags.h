@@ -66,6 +66,11 @@ int optreg_store_tag_lock(PGconn *conn, const char *ns, const char *name,
 			  const char *tag, long long *config_id, int *current,
 			  struct optreg_errors *errs);
 
+/* As optreg_store_tag_lock, without the lock (for reads). */
+int optreg_store_tag_peek(PGconn *conn, const char *ns, const char *name,
+			  const char *tag, long long *config_id, int *current,
+			  struct optreg_errors *errs);
+
 /* Whether version `version` of config `config_id` is yanked, and its
  * canonical config bytes appended to `payload`. OPTREG_ENOTFOUND with no
  * error added. */

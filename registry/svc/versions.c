@@ -137,7 +137,7 @@ static int tag_config(PGconn *conn, const char *ns, const char *name,
 	struct optreg_errors lerrs = OPTREG_ERRORS_INIT;
 
 	*out = NULL;
-	int rc = optreg_store_tag_lock(conn, ns, name, tag, &cfg, &current,
+	int rc = optreg_store_tag_peek(conn, ns, name, tag, &cfg, &current,
 				       &lerrs);
 	if (rc && rc != OPTREG_ENOTFOUND)
 		optreg_errors_add(errs, rc, "database", NULL, "%s",

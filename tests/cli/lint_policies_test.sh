@@ -3,6 +3,7 @@
 # it: the shipped policies, text/json/github output at the offending
 # field's line, change rules with --tag/--previous, waivers (active and
 # expired), policy files that do not load, and usage errors.
+# Also `optreg policy test` through the binary when it is dispatched.
 # Prints TAP. Needs BIN (default bin).
 set -u
 BIN=${BIN:-bin}
@@ -130,12 +131,38 @@ lacks "no config is judged then" "$tmp/out" "ok ("
 check "github annotates the policy file" 1 "$OPTREG" lint --policies "$tmp/bad" --format github "$BASE"
 contains "github: ::error in the policy file" "$tmp/out" "::error file=$tmp/bad/p.yaml,line=7,col=15,title=schema::rules[0].severity"
 
+check "json reports the policy file's errors" 1 "$OPTREG" lint --policies "$tmp/bad" --format json "$BASE"
+if /usr/bin/python3 - "$tmp/out" "$tmp/bad/p.yaml" <<'PY'
+import json, sys
+o = json.loads(open(sys.argv[1]).read())
+assert o["file"] == sys.argv[2] and o["policy"] is True and o["valid"] is False, o
+e = o["errors"][0]
+assert (e["rule"], e["path"], e["line"], e["col"]) == ("schema", "rules[0].severity", 7, 15), e
+PY
+then ok "json: {file, policy: true, valid: false, errors} with the line"
+else not_ok "json: {file, policy: true, valid: false, errors} with the line" "$(cat "$tmp/out")"
+fi
+
 check "--previous without --tag is a usage error" 2 "$OPTREG" lint --policies policies --previous "$BASE" "$BASE"
 check "--tag without --policies is a usage error" 2 "$OPTREG" lint --tag prod "$BASE"
 check "a bad tag name is a usage error" 2 "$OPTREG" lint --policies policies --tag "Prod!" "$BASE"
 check "a missing policy folder exits 3" 3 "$OPTREG" lint --policies "$tmp/none" "$BASE"
 check "a missing --previous exits 3" 3 "$OPTREG" lint --policies policies --tag prod --previous "$tmp/none.yaml" "$BASE"
 check "lint without --policies is unchanged" 0 "$OPTREG" lint "$tmp/high.yaml"
+
+# `optreg policy test` through the binary, once `optreg policy` dispatches
+# `test` to cmd_policy_test (cli/policy.c); the unit test
+# tests/unit/cli/policy_test_test.c covers cmd_policy_test either way.
+if "$OPTREG" policy test --help >/dev/null 2>&1; then
+	check "optreg policy test policies passes" 0 "$OPTREG" policy test policies
+	contains "it ends with the summary" "$tmp/out" "PASS: "
+	lacks "no test fails" "$tmp/out" "FAIL"
+	check "optreg policy test on a policy folder that does not load" 1 "$OPTREG" policy test "$tmp/bad"
+	check "optreg policy test without DIR is a usage error" 2 "$OPTREG" policy test
+else
+	n=$((n + 1))
+	echo "ok $n - optreg policy test through the binary # SKIP optreg policy does not dispatch test yet"
+fi
 
 echo "1..$n"
 exit $failed

@@ -21,6 +21,7 @@ What it covers:
     rollback moves prod back to the version before its last move, through
     the gate, and is audited (tag.moved with rollback true); a tag whose
     only move created it has nothing to roll back to (409 no_previous);
+  - POST /v1/validate?tag=prod applies the change rule too;
   - submit with {"envelope", "message", "link"} stores the message and
     link on the version (and its audit event); yank takes a link.
 
@@ -222,6 +223,16 @@ def t_change_rule_blocks_x10():
     viol = j["violations"]
     assert viol and viol[0]["effect"] == "deny" and viol[0]["path"] == "spec.lr", viol
     eq(current("model"), W.model[0], "prod did not move")
+    # POST /v1/validate?tag=prod runs the same change rule; without the
+    # tag it does not.
+    body = json.dumps(h.doc(NS, "model", lr=0.003)).encode()
+    j = problem(W.S.request("POST", "/v1/validate?tag=prod", token=W.sub, body=body), 422,
+                "policy_denied", "validate x10 against prod")
+    eq(rules(j), ["prod-gate/lr-change-on-prod"], "validate denial")
+    status(W.S.request("POST", "/v1/validate", token=W.sub, body=body), 200,
+           "validate without a tag")
+    status(W.S.request("POST", "/v1/validate?tag=canary", token=W.sub, body=body), 200,
+           "validate against a tag no change rule names")
     ev = audit("policy.denied", "%s/model" % NS)
     assert ev and ev[-1]["details"]["rules"][0]["rule"] == "lr-change-on-prod", ev
 

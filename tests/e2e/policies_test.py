@@ -21,6 +21,8 @@ What it covers:
     nothing;
   - POST /v1/validate applies the stored policies too;
   - DELETE /v1/policies/{name} stops the policy from applying (audited);
+  - a push or delete through one replica applies to the next request
+    through another (no notification needed);
   - every shipped policy of policies/ pushes as it is.
 
 usage: tests/e2e/policies_test.py     (from the repository root)
@@ -301,6 +303,27 @@ def t_delete_stops_applying():
     eq(status(push("lr-cap", LR_CAP), 201, "push again").json()["version"], 4, "v4")
 
 
+def t_replicas_apply_a_push_at_once():
+    # Each replica parses a set of policies once and checks, in every
+    # request's transaction, that it is still the current one: a push or
+    # a delete through A applies to the next request through B.
+    B = R.server(name="B")
+    cap = LR_CAP.replace("name: lr-cap", "name: replica-cap").replace(
+        "at_most: 0.01\n    message: lr above 0.01", "at_most: 0.0002\n    message: lr above 2e-4")
+    status(submit(NS, "rep", "5.0e-4", token=W.sub), 201, "accepted before the push")
+    status(push("replica-cap", cap), 201, "push through A")
+    payload = W.configs.yaml(NS, "rep", lr="6.0e-4")
+    r = B.request("POST", "/v1/configs/%s/rep/versions" % NS, token=W.sub,
+                  body=h.envelope(payload, [W.ci]))
+    j = problem(r, 422, "policy_denied", "denied through B at once")
+    assert "replica-cap/lr-at-most-0.01" in [e["rule"] for e in j["errors"]], j
+    status(B.request("DELETE", "/v1/policies/replica-cap", token=W.admin,
+                     body={"reason": "done"}), 200, "delete through B")
+    r = W.S.request("POST", "/v1/configs/%s/rep/versions" % NS, token=W.sub,
+                    body=h.envelope(payload, [W.ci]))
+    status(r, 201, "accepted through A after the delete through B")
+
+
 def t_shipped_defaults_push():
     d = os.path.join(h.ROOT, "policies")
     files = sorted(f for f in os.listdir(d) if f.endswith((".yaml", ".yml", ".json")))
@@ -342,6 +365,8 @@ def main():
         tap.run("POST /v1/validate applies the stored policies", t_validate_applies_policies)
         tap.run("a deleted policy stops applying; old versions stay readable",
                 t_delete_stops_applying)
+        tap.run("a push or delete through one replica applies through another at once",
+                t_replicas_apply_a_push_at_once)
         tap.run("the shipped policies/ load through PUT /v1/policies",
                 t_shipped_defaults_push)
     finally:

@@ -943,7 +943,8 @@ def put_tag(srv, token, name, tag, version, expected, ns=A_NS):
 def t_tag_create():
     r = put_tag(W.A, W.sub_a, "sub", "prod", 1, None)
     status(r, 200)
-    eq(r.json(), {"tag": "prod", "version": 1, "previous_version": None}, "body")
+    eq(r.json(), {"tag": "prod", "version": 1, "previous_version": None, "violations": [],
+                  "gate": None, "rollback": False}, "body")
 
 
 def t_tag_create_exists():
@@ -955,7 +956,8 @@ def t_tag_create_exists():
 def t_tag_move():
     r = put_tag(W.B, W.sub_a, "sub", "prod", 2, 1)
     status(r, 200)
-    eq(r.json(), {"tag": "prod", "version": 2, "previous_version": 1}, "body")
+    eq(r.json(), {"tag": "prod", "version": 2, "previous_version": 1, "violations": [],
+                  "gate": None, "rollback": False}, "body")
 
 
 def t_tag_move_wrong_expected():
@@ -1374,7 +1376,7 @@ def t_anonymous_read():
 def t_validate():
     r = W.A.request("POST", "/v1/validate", body=W.p1, token=W.reader_a)
     status(r, 200)
-    eq(r.json(), {"valid": True, "digest": W.d1}, "body")
+    eq(r.json(), {"valid": True, "digest": W.d1, "violations": []}, "body")
     # Any well-formed JSON of the same document gives the same digest.
     pretty = json.dumps(json.loads(W.p1), indent=3).encode()
     eq(W.A.request("POST", "/v1/validate", body=pretty, token=W.reader_a).json().get("digest"),
