@@ -232,10 +232,10 @@ static void list_violations(const struct optreg_policy_result *r,
 			    struct optreg_buf *out)
 {
 	if (!r->len)
-		optreg_buf_adds(out, "    violations: none\n");
+		optreg_buf_adds(out, "      violations: none\n");
 	for (size_t i = 0; i < r->len; i++) {
 		const struct optreg_violation *v = &r->items[i];
-		optreg_buf_addf(out, "    %s %s/%s at %s: %s\n",
+		optreg_buf_addf(out, "      %s %s/%s at %s: %s\n",
 				optreg_policy_effect_name(v->effect), v->policy,
 				v->rule, v->path, v->detail ? v->detail : "");
 	}
@@ -295,6 +295,20 @@ static bool check_gates(const struct cli_policy_set *set, const json_t *gates,
 	return ok;
 }
 
+/* Prints the reasons of a failure, each line indented under the test. */
+static void print_indented(const struct optreg_buf *why)
+{
+	const char *line = why->data;
+
+	while (*line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		printf("%s%.*s\n", strncmp(line, "    ", 4) ? "    " : "",
+		       (int)len, line);
+		line += len + (end ? 1 : 0);
+	}
+}
+
 /* Runs test `i` of a file; prints its result. */
 static void run_test(struct run *run, const char *file, const char *folder,
 		     const struct optreg_doc *tdoc, size_t i)
@@ -306,7 +320,6 @@ static void run_test(struct run *run, const char *file, const char *folder,
 	struct optreg_doc cfg, prev;
 	struct optreg_policy_result r;
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	json_t *wdoc = NULL;
 	struct optreg_waiver *w = NULL;
 	size_t nw = 0;
 	bool ok = true;
@@ -352,7 +365,6 @@ static void run_test(struct run *run, const char *file, const char *folder,
 		ok = false;
 		goto report;
 	}
-	(void)wdoc;
 	const char *now_s = str(t, "now") ? str(t, "now") : str(root, "now");
 	time_t now = time(NULL);
 	if (now_s && optreg_policy_time_parse(now_s, &now)) {
@@ -392,6 +404,16 @@ static void run_test(struct run *run, const char *file, const char *folder,
 	json_object_foreach((json_t *)expect, key, ev)
 	{
 		const char *want = json_string_value(ev);
+		if (!want || (strcmp(want, "deny") && strcmp(want, "warn") &&
+			      strcmp(want, "audit") && strcmp(want, "waived") &&
+			      strcmp(want, "pass"))) {
+			optreg_buf_addf(&why,
+					"    %s: expect deny, warn, audit, "
+					"waived or pass (got %s)\n",
+					key, want ? want : "a non-string");
+			ok = false;
+			continue;
+		}
 		if (!rule_known(run->set, key)) {
 			optreg_buf_addf(&why,
 					"    %s: no such rule in the "
@@ -426,7 +448,7 @@ static void run_test(struct run *run, const char *file, const char *folder,
 		}
 	}
 	if (!ok || run->verbose) {
-		optreg_buf_adds(&why, ok ? "" : "  actual:\n");
+		optreg_buf_adds(&why, ok ? "" : "    actual:\n");
 		list_violations(&r, &why);
 	}
 report:
@@ -439,9 +461,7 @@ report:
 		run->failed++;
 		printf("  FAIL  %s (%s:%d)\n", name, file,
 		       line_of(tdoc, tpath.data));
-		fputs(why.data, stdout);
-		if (why.len && why.data[why.len - 1] != '\n')
-			putchar('\n');
+		print_indented(&why);
 	}
 	free(w);
 	optreg_errors_release(&errs);
@@ -472,7 +492,12 @@ static int run_file(struct run *run, const char *file, const char *folder)
 	}
 	const json_t *tests = json_object_get(tdoc.root, "tests");
 	const char *kind = str(tdoc.root, "kind");
-	if (!json_is_array(tests) || !kind || strcmp(kind, "PolicyTest")) {
+	if (kind && strcmp(kind, "PolicyTest")) {
+		/* A config kept beside the tests, not a test file. */
+		printf("  (skipped: kind %s, not PolicyTest)\n", kind);
+		goto out;
+	}
+	if (!json_is_array(tests) || !kind) {
 		printf("  ERROR %s: needs kind: PolicyTest and tests: [...]\n",
 		       file);
 		run->failed++;

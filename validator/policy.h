@@ -58,7 +58,8 @@ struct optreg_policy;
  * optreg_doc_load does from `name`, which may be NULL). Every problem is
  * appended to `errs` with the policy file's line and column (rule
  * "schema" problems by JSON path, plus "regex", "field" for an unknown
- * config field, "limit", "duplicate" for a repeated rule id). Returns 0
+ * config field, "limit", "duplicate" for a repeated rule id, "change" for
+ * `of: previous` in a rule without `against`). Returns 0
  * and *out (free with optreg_policy_free), or OPTREG_ESYNTAX /
  * OPTREG_EINVAL / OPTREG_ELIMIT with *out NULL.
  */
