@@ -147,6 +147,19 @@ static void move_and_reply(struct api_call *call, struct optreg_tag_move_req *m)
 		api_policy_denied_audit(call, m->ns, m->name, &res.policy);
 	} else if (rc) {
 		api_fail_as(call, rc, &call->errs, move_fail_as);
+		if (rc == OPTREG_EDENIED && call->errs.len) {
+			/* Recorded as write.denied like any 403, saying
+			 * which gate refused. */
+			char target[400];
+			snprintf(target, sizeof(target), "%s/%s@%s", m->ns,
+				 m->name, m->tag);
+			api_audit_denied(
+				call, target,
+				json_pack("{s:s, s:s, s:s, s:s}", "code",
+					  "forbidden", "required_role",
+					  "approver", "namespace", m->ns,
+					  "gate", call->errs.items[0].message));
+		}
 		if (res.gate && call->req->status == 409)
 			api_reply_add(call, "gate", json_incref(res.gate));
 	} else {

@@ -100,10 +100,13 @@ static const char SQL_WAIVER_REVOKE[] =
 	"       revoke_reason = $3"
 	" WHERE id = $1 AND revoked_at IS NULL RETURNING id";
 
+/* The database decides which waivers are in force (expires_at > now());
+ * the evaluator compares whole seconds, so the expiry is rounded up and
+ * now down: a waiver this query returns always applies. */
 static const char SQL_WAIVERS_ACTIVE[] =
 	"SELECT " WAIVER_COLS ","
-	"       extract(epoch FROM expires_at)::bigint AS expires_epoch,"
-	"       extract(epoch FROM now())::bigint AS now_epoch"
+	"       ceil(extract(epoch FROM expires_at))::bigint AS expires_epoch,"
+	"       floor(extract(epoch FROM now()))::bigint AS now_epoch"
 	"  FROM waivers"
 	" WHERE ($1::text IS NULL OR namespace = $1)"
 	"   AND revoked_at IS NULL AND expires_at > now()"

@@ -176,6 +176,8 @@ def t_gate_refusals():
     # A submitter without the approver role: 403 naming the gate's policy.
     j = problem(tag("model", v1, None, token=W.sub), 403, "forbidden", "submitter moves prod")
     assert "prod-gate" in json.dumps(j), j
+    ev = audit("write.denied", "%s/model@prod" % NS)
+    assert ev and "prod-gate" in ev[-1]["details"]["gate"], ev
     # No reason: 400 naming the field.
     j = problem(tag("model", v1, None, reason=None), 400, "bad_request", "no reason")
     assert [e["path"] for e in j["errors"]] == ["reason"], j
