@@ -335,6 +335,15 @@ def t_audit_mode():
     r = expect(optreg("audit", "log", "--action", "version.created", "--target",
                       NS_AUDIT + "/observed2@1", "--json", token="admin"), 0)
     assert "e2e-audit" in r.text and "tiny-eps" in r.text, r.describe()
+    # Deleted, it stops applying.
+    expect(optreg("policy", "delete", "e2e-audit", token="admin"), 2, "delete needs --reason")
+    r = expect(optreg("policy", "delete", "e2e-audit", "--reason", "seen enough",
+                      token="admin"), 0)
+    eq(r.text, "e2e-audit: deleted: seen enough\n", "delete stdout")
+    r = expect(optreg("policy", "list", token="reader"), 0)
+    lacks(r, "e2e-audit", "out")
+    j = submit(config(NS_AUDIT, "observed3"))
+    assert "e2e-audit" not in [v["policy"] for v in j["violations"]], j["violations"]
 
 
 def t_message_link_log():
@@ -653,7 +662,7 @@ TESTS = [
     ("policy list and show (document, --versions); unknown policy 8", t_list_show),
     ("policy push of a malformed policy: exit 1 at its line, nothing stored", t_push_invalid),
     ("a denied submit: exit 1 at the config's line, nothing stored, audited", t_denied_submit),
-    ("an audit-mode policy records but never blocks", t_audit_mode),
+    ("an audit-mode policy records but never blocks; policy delete stops it", t_audit_mode),
     ("submit --message --link: stored and shown by log", t_message_link_log),
     ("policy evaluate lists exactly what a stricter policy would deny, exit 1", t_dry_run),
     ("submit --wait: pass exits 0", t_wait_pass),
