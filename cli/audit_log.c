@@ -36,7 +36,9 @@ static const char log_help[] =
 	"token.created,\n"
 	"                   token.revoked, namespace.settings, job.leased,\n"
 	"                   job.expired, job.abandoned, verdict.recorded,\n"
-	"                   write.denied)\n"
+	"                   write.denied, policy.put, policy.delete, "
+	"policy.denied,\n"
+	"                   waiver.grant, waiver.revoke)\n"
 	"  --target T       only events about T (team-nlp/bert@3, "
 	"team-nlp/bert@prod,\n"
 	"                   a key id, a token id, a namespace)\n"
@@ -120,6 +122,18 @@ static void add_value(struct optreg_buf *out, const json_t *v)
 	free(s);
 }
 
+/* Appends `: WHY <LINK>` from d[key] and d["link"], when there. */
+static void add_why(struct optreg_buf *out, const json_t *d, const char *key)
+{
+	const char *why = optreg_json_str(d, key);
+	const char *link = optreg_json_str(d, "link");
+
+	if (why)
+		optreg_buf_addf(out, ": %s", why);
+	if (link)
+		optreg_buf_addf(out, "%s<%s>", why ? " " : ": ", link);
+}
+
 static void add_version_or_new(struct optreg_buf *out, const json_t *v)
 {
 	if (json_is_integer(v))
@@ -143,13 +157,41 @@ static void summarize(const char *action, const json_t *d,
 		add_version_or_new(out, json_object_get(d, "from"));
 		optreg_buf_adds(out, " -> ");
 		add_version_or_new(out, json_object_get(d, "to"));
+		if (json_is_true(json_object_get(d, "rollback")))
+			optreg_buf_adds(out, " (rollback)");
+		if (json_is_object(json_object_get(d, "gate")))
+			optreg_buf_addf(out, ", gate %s: %s",
+					audit_str_or(json_object_get(d, "gate"),
+						     "policy", "?"),
+					audit_str_or(json_object_get(d, "gate"),
+						     "verdict", "?"));
+		add_why(out, d, "reason");
 		return;
 	}
 	if (!strcmp(action, "version.created")) {
 		size_t n = json_array_size(json_object_get(d, "signer_keyids"));
+		size_t nv = json_array_size(json_object_get(d, "violations"));
 		optreg_buf_addf(out, "%.19s, %zu signer%s",
 				audit_str_or(d, "digest", "?"), n,
 				n == 1 ? "" : "s");
+		if (nv)
+			optreg_buf_addf(out, ", %zu policy finding%s", nv,
+					nv == 1 ? "" : "s");
+		add_why(out, d, "message");
+		return;
+	}
+	if (!strcmp(action, "policy.denied")) {
+		const json_t *rules = json_object_get(d, "rules");
+		size_t i;
+		optreg_buf_addf(out, "%s %s: denied by",
+				audit_str_or(d, "method", "?"),
+				audit_str_or(d, "route", "?"));
+		json_array_foreach(rules, i, v)
+			optreg_buf_addf(out, "%s%s/%s", i ? ", " : " ",
+					audit_str_or(v, "policy", "?"),
+					audit_str_or(v, "rule", "?"));
+		if (!json_array_size(rules))
+			optreg_buf_adds(out, " policy");
 		return;
 	}
 	if (!strcmp(action, "write.denied")) {

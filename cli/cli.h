@@ -12,6 +12,8 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
 
 #include "../common/buf.h"
 #include "../common/dsse.h"
@@ -110,5 +112,133 @@ int cli_trust_verify_version(struct cli_remote *r, const json_t *doc,
 			     const struct optreg_buf *canon,
 			     const char *want_digest, const char *const *pins,
 			     size_t npins);
+
+/* ---- Why a change was made (cli/change.c) ------------------------------ */
+
+#define CLI_CHANGE_MAX_TEXT 1024 /* --message, --reason: characters */
+#define CLI_CHANGE_MAX_LINK 512	 /* --link: characters */
+
+/*
+ * Checks the value `val` of option `opt` (NULL: not given, fine) as the
+ * registry does: 1 to `max` characters of UTF-8; printable (newlines
+ * allowed) or, for a `link`, printable without spaces. Prints
+ * `optreg CMD: OPT ...` and returns OPTREG_EXIT_USAGE, or 0.
+ */
+int cli_change_check(const char *cmd, const char *opt, const char *val,
+		     size_t max, bool link);
+
+/* Sets body[key] to the string `val` when `val` is not NULL. */
+void cli_change_add(json_t *body, const char *key, const char *val);
+
+/* ---- Policy violations (cli/violations.c) ------------------------------ */
+
+/* Effects of a violation (its "effect"), as bits for filtering. */
+enum {
+	CLI_EFFECT_DENY = 1,
+	CLI_EFFECT_WARN = 2,
+	CLI_EFFECT_AUDIT = 4,
+	CLI_EFFECT_WAIVED = 8,
+	CLI_EFFECT_ALL = 15,
+};
+
+/* The CLI_EFFECT_* bit of an effect name, 0 for NULL or an unknown one. */
+unsigned cli_effect_bit(const char *effect);
+
+/*
+ * Appends one violation (an item of a registry's `violations[]`) like a
+ * lint error: `[FILE:][LINE:COL: ]PATH: MESSAGE [EFFECT POLICY@V/RULE]`,
+ * then `  detail: ...` and, for deny and warn, `  hint: ...` lines. The
+ * position is looked up in `doc` by path when given, else taken from the
+ * item. Text from the registry goes through cli_printable.
+ */
+void cli_violation_format(const json_t *v, const char *file,
+			  const struct optreg_doc *doc, struct optreg_buf *out);
+
+/*
+ * Prints on `out` the violations of the array whose effect is in the
+ * `effects` mask, each preceded by `prefix` (may be NULL); returns how
+ * many.
+ */
+size_t cli_violations_print(FILE *out, const char *prefix,
+			    const json_t *violations, unsigned effects,
+			    const char *file, const struct optreg_doc *doc);
+
+/*
+ * After a success: the warnings and waived violations on `out`, then a
+ * count line `optreg CMD: policies: N warnings, N waived, N audited`
+ * (nothing when there are none).
+ */
+void cli_violations_summary(FILE *out, const char *cmd,
+			    const json_t *violations);
+
+/*
+ * Reports an error response as cli_report_http_error does and, for a 422
+ * policy_denied, the violations that did not deny (`  also: ...`).
+ * Returns the exit status.
+ */
+int cli_report_refusal(struct cli_remote *r,
+		       const struct optreg_http_resp *resp, const char *file,
+		       const struct optreg_doc *doc);
+
+/*
+ * After a tag move (the answer to a tag PUT or a rollback): on stderr the
+ * gate that allowed it (`optreg CMD: gate of policy P: verdict V on S`)
+ * and the policies' warnings (cli/tag.c).
+ */
+void cli_print_tag_gate(const char *cmd, const json_t *answer);
+
+/*
+ * `waiver grant --expires WHEN`: WHEN is a duration from `now` (`30d`,
+ * `12h`, `90m`; at most 90 days) written into `out` as RFC 3339 UTC, or
+ * something shaped like an RFC 3339 time, copied as it is for the
+ * registry to check. Returns 0, or -1 when it is neither (cli/waiver.c).
+ */
+int cli_waiver_expiry(const char *when, time_t now, char *out, size_t outlen);
+
+/*
+ * `policy push FILE|DIR...`: the files to push (cli/policy.c). A FILE
+ * stays as given; a DIR becomes its *.yaml, *.yml and *.json regular files
+ * (not hidden ones, not subfolders) in name order, and a DIR without any
+ * is OPTREG_EXIT_USAGE with a message. *out gets new strings (free each
+ * and the array, also on failure). Exit status.
+ */
+int cli_policy_files(const char *const *args, size_t nargs, char ***out,
+		     size_t *nout);
+
+/* ---- Verdicts (cli/verdict.c) ------------------------------------------ */
+
+/* 0 for pass, OPTREG_EXIT_VERDICT_WARN for warn, else (fail, error, none)
+ * OPTREG_EXIT_VERDICT_FAIL. */
+int cli_verdict_exit(const char *result);
+
+/* Whether `result` (NULL: none) satisfies --require-verdict `required`
+ * ("pass" or "warn"; warn accepts pass too). */
+bool cli_verdict_meets(const char *result, const char *required);
+
+/* The newest verdict (created_at, then job_id) of a verdicts answer
+ * ({"verdicts", "jobs"}), borrowed, or NULL when there is none. */
+const json_t *cli_verdict_latest(const json_t *answer);
+
+/* The last job when every job of the answer is abandoned (no verdict will
+ * come), borrowed; else NULL (also when there is no job yet). */
+const json_t *cli_verdict_none_coming(const json_t *answer);
+
+/* GET .../versions/{version}/verdicts of `ref`'s config into *answer (new
+ * reference). Exit status, failures reported. */
+int cli_verdict_get(struct cli_remote *r, const struct cli_ref *ref,
+		    long version, json_t **answer);
+
+/*
+ * Polls the version's verdicts (every 0.25 s at first, then every 2 s)
+ * until one is recorded: *verdict gets it (a new reference) and the
+ * result is 0. Gives up after `timeout` seconds (OPTREG_EXIT_TIMEOUT) or
+ * when every job is abandoned (OPTREG_EXIT_VERDICT_FAIL), saying so on
+ * stderr. On a terminal, a progress line on stderr is rewritten in place.
+ */
+int cli_verdict_wait(struct cli_remote *r, const struct cli_ref *ref,
+		     long version, double timeout, json_t **verdict);
+
+/* Appends `RESULT (suite S, job N, runner R)`. */
+void cli_verdict_describe(const json_t *v, struct optreg_buf *out);
 
 #endif

@@ -11,6 +11,11 @@
  * With --verify, the version's signed envelope and the registry's receipt
  * are checked too (cli/trust.c), so that content changed behind the
  * registry's back (in its database) is caught.
+ *
+ * --require-verdict pass|warn prints nothing (exit 11) unless the
+ * version's latest verdict meets it. A tag that points at a yanked
+ * version is refused (exit 5) unless --allow-yanked: whoever moved the
+ * tag has not moved it off the bad version yet.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +28,9 @@
 static const char help[] =
 	"usage: optreg fetch REF [--verify [--registry-key PUB]] [--format "
 	"json|yaml]\n"
-	"                    [--output FILE] [--json] [--url URL] [--token "
-	"TOKEN]\n\n"
+	"                    [--output FILE] [--require-verdict pass|warn] "
+	"[--allow-yanked]\n"
+	"                    [--json] [--url URL] [--token TOKEN]\n\n"
 	"Prints a config document from the registry. REF is one of\n"
 	"  team-nlp/bert@7        version 7\n"
 	"  team-nlp/bert@prod     the version the tag prod points at\n"
@@ -33,7 +39,9 @@ static const char help[] =
 	"printed; a\n"
 	"mismatch prints nothing and exits 1. A yanked version is printed with "
 	"a\n"
-	"warning on stderr.\n\n"
+	"warning on stderr when asked for by version or digest; through a tag "
+	"it is\n"
+	"refused (exit 5) unless --allow-yanked.\n\n"
 	"With --verify, nothing is printed either unless the version also "
 	"checks out\n"
 	"against its signatures and the registry's receipt: the signed "
@@ -66,6 +74,13 @@ static const char help[] =
 	"  --output FILE    write to FILE (replaced atomically) instead of "
 	"standard\n"
 	"                   output\n"
+	"  --require-verdict pass|warn\n"
+	"                   print nothing and exit 11 unless the version's "
+	"latest verdict\n"
+	"                   is pass (or, with warn, pass or warn)\n"
+	"  --allow-yanked   fetch through a tag that points at a yanked "
+	"version (with a\n"
+	"                   warning)\n"
 	"  --json           print the registry's JSON instead of the document: "
 	"the\n"
 	"                   version (namespace, name, version, digest, "
@@ -80,8 +95,9 @@ static const char help[] =
 	"  --token TOKEN    bearer token (default $OPTREG_TOKEN)\n"
 	"\nExit status: 0 ok, 1 the content does not match its digest (or "
 	"fails --verify),\n2 usage, 3 I/O, "
-	"4 denied, 6 unauthorized, 7 unavailable, 8 not found. See "
-	"docs/cli.md.\n";
+	"4 denied, 5 the tag points at a yanked version, 6 unauthorized,\n"
+	"7 unavailable, 8 not found, 11 the verdict does not meet "
+	"--require-verdict.\nSee docs/cli.md.\n";
 
 enum format {
 	FORMAT_JSON,
@@ -135,14 +151,16 @@ static void ref_name(const struct cli_ref *ref, struct optreg_buf *out)
 /*
  * GET a version by number or tag; checks that it is the one asked for and
  * that its `config` canonicalizes to its `digest`, and appends the
- * canonical bytes to `canon`. With `docp`, the digest is left for the
- * caller to check (--verify reports it with the other checks) and *docp
- * receives the version document (a new reference). `warn`: print the
- * yanked warning. Exit status.
+ * canonical bytes to `canon`. *docp receives the version document (a new
+ * reference). With `verify`, the digest is left for the caller to check
+ * (--verify reports it with the other checks). `warn`: print the yanked
+ * warning; a tag at a yanked version is refused unless `allow_yanked`.
+ * Exit status.
  */
 static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 			 struct optreg_http_resp *resp,
-			 struct optreg_buf *canon, json_t **docp, bool warn)
+			 struct optreg_buf *canon, json_t **docp, bool verify,
+			 bool warn, bool allow_yanked)
 {
 	struct optreg_buf path = OPTREG_BUF_INIT, name = OPTREG_BUF_INIT;
 	char got[OPTREG_DIGEST_LEN + 1];
@@ -200,7 +218,7 @@ static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 		goto out;
 	}
 	optreg_jcs_digest(canon->data, canon->len, got);
-	if ((!docp && strcmp(got, digest)) ||
+	if ((!verify && strcmp(got, digest)) ||
 	    (resp->digest && strcmp(resp->digest, digest))) {
 		rc = cli_report(r, OPTREG_EXIT_INVALID, "digest_mismatch",
 				"the config of %s/%s@%ld does not match its "
@@ -210,6 +228,20 @@ static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 				strcmp(got, digest) ? digest : resp->digest);
 		goto out;
 	}
+	if (warn && json_is_true(json_object_get(doc, "yanked")) &&
+	    ref->kind == CLI_REF_TAG && !allow_yanked) {
+		const char *why = optreg_json_str(doc, "yank_reason");
+		rc = cli_report(r, OPTREG_EXIT_CONFLICT, "yanked",
+				"%s points at %s/%s@%ld, which is yanked%s%s",
+				name.data, ns, cname, version, why ? ": " : "",
+				why ? why : "");
+		fprintf(stderr,
+			"  hint: move the tag off it (`optreg rollback %s` or "
+			"`optreg tag %s/%s@N %s`), or pass --allow-yanked to "
+			"fetch it anyway\n",
+			name.data, ns, cname, ref->tag);
+		goto out;
+	}
 	if (warn && json_is_true(json_object_get(doc, "yanked"))) {
 		const char *why = optreg_json_str(doc, "yank_reason");
 		fprintf(stderr,
@@ -217,10 +249,8 @@ static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 			cname, version, why ? ": " : "", why ? why : "");
 	}
 	rc = OPTREG_EXIT_OK;
-	if (docp) {
-		*docp = doc;
-		doc = NULL;
-	}
+	*docp = doc;
+	doc = NULL;
 out:
 	json_decref(doc);
 	optreg_buf_release(&name);
@@ -235,6 +265,8 @@ struct fetch_opts {
 	bool verify;
 	const char **pins; /* --registry-key files */
 	size_t npins;
+	const char *require; /* --require-verdict: "pass", "warn" or NULL */
+	bool allow_yanked;
 };
 
 /*
@@ -265,7 +297,7 @@ static int verify_digest(struct cli_remote *r, const struct cli_ref *ref,
 				dresp->version ? "\"" : "");
 		goto out;
 	}
-	rc = fetch_version(r, &vref, &resp, &canon, &doc, false);
+	rc = fetch_version(r, &vref, &resp, &canon, &doc, true, false, true);
 	if (rc == 0)
 		rc = cli_trust_verify_version(r, doc, &canon, ref->digest,
 					      o->pins, o->npins);
@@ -274,6 +306,45 @@ out:
 	optreg_http_resp_release(&resp);
 	optreg_buf_release(&canon);
 	optreg_buf_release(&why);
+	return rc;
+}
+
+/*
+ * --require-verdict: the latest verdict of version `version` of `ref`'s
+ * config must meet o->require. Exit status (OPTREG_EXIT_VERDICT_FAIL when
+ * it does not, with why on stderr).
+ */
+static int require_verdict(struct cli_remote *r, const struct cli_ref *ref,
+			   long version, const struct fetch_opts *o)
+{
+	struct optreg_buf what = OPTREG_BUF_INIT;
+	json_t *answer = NULL;
+	const json_t *latest;
+	const char *result;
+	int rc = cli_verdict_get(r, ref, version, &answer);
+
+	if (rc)
+		return rc;
+	latest = cli_verdict_latest(answer);
+	result = optreg_json_str(latest, "result");
+	if (!cli_verdict_meets(result, o->require)) {
+		if (latest)
+			cli_verdict_describe(latest, &what);
+		rc = cli_report(r, OPTREG_EXIT_VERDICT_FAIL, "verdict_required",
+				"%s/%s@%ld does not meet --require-verdict %s: "
+				"%s%s",
+				ref->ns, ref->name, version, o->require,
+				latest ? "its latest verdict is "
+				       : "it has no "
+					 "verdict yet",
+				what.data);
+		fprintf(stderr,
+			"  hint: `optreg verdicts %s/%s@%ld` lists its "
+			"verdicts and jobs\n",
+			ref->ns, ref->name, version);
+	}
+	optreg_buf_release(&what);
+	json_decref(answer);
 	return rc;
 }
 
@@ -290,12 +361,35 @@ static int fetch(struct cli_remote *r, const struct cli_ref *ref,
 		rc = fetch_digest(r, ref, &resp, &canon);
 		if (rc == 0 && o->verify)
 			rc = verify_digest(r, ref, &resp, o);
+		if (rc == 0 && o->require) {
+			struct optreg_buf why = OPTREG_BUF_INIT;
+			struct cli_ref vref;
+			if (!resp.version ||
+			    cli_ref_parse(resp.version, CLI_REF_VERSION, &vref,
+					  &why) < 0)
+				rc = cli_report(
+					r, OPTREG_EXIT_UNAVAILABLE,
+					"bad_response",
+					"the registry did not say which "
+					"version holds %s (no X-Optreg-Version "
+					"header), so its verdict is unknown",
+					ref->digest);
+			else
+				rc = require_verdict(r, &vref, vref.version, o);
+			optreg_buf_release(&why);
+		}
 	} else {
-		rc = fetch_version(r, ref, &resp, &canon,
-				   o->verify ? &doc : NULL, true);
+		long version = 0;
+
+		rc = fetch_version(r, ref, &resp, &canon, &doc, o->verify, true,
+				   o->allow_yanked);
 		if (rc == 0 && o->verify)
 			rc = cli_trust_verify_version(r, doc, &canon, NULL,
 						      o->pins, o->npins);
+		if (rc == 0 && o->require) {
+			cli_json_count(doc, "version", &version);
+			rc = require_verdict(r, ref, version, o);
+		}
 	}
 	if (rc)
 		goto out;
@@ -344,6 +438,10 @@ int cmd_fetch(int argc, char **argv)
 		CLI_OPT_STRING("--output", "FILE", "write to FILE", &o.output),
 		CLI_OPT_LIST("--registry-key", "FILE",
 			     "pinned registry public key", &pins),
+		CLI_OPT_STRING("--require-verdict", "RESULT", "pass or warn",
+			       &o.require),
+		CLI_OPT_BOOL("--allow-yanked", "fetch through a yanked tag",
+			     &o.allow_yanked),
 		CLI_OPT_END(),
 	};
 	const struct cli_parser p = {.cmd = "fetch",
@@ -372,6 +470,14 @@ int cmd_fetch(int argc, char **argv)
 	if (r.json && o.fmt == FORMAT_YAML) {
 		fprintf(stderr, "optreg fetch: --json and --format yaml "
 				"exclude each other\n");
+		goto out;
+	}
+	if (o.require && strcmp(o.require, "pass") &&
+	    strcmp(o.require, "warn")) {
+		fprintf(stderr,
+			"optreg fetch: --require-verdict must be pass or warn "
+			"(got \"%s\")\n",
+			o.require);
 		goto out;
 	}
 	if (o.output && !o.output[0]) {

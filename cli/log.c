@@ -3,7 +3,8 @@
  *
  * Lists versions newest first, following next_page_token until the list
  * ends or N versions are shown, with the tags on each version (one more
- * request: the versions list does not carry tags).
+ * request: the versions list does not carry tags), and why each was made:
+ * its submit --message and --link, and a yanked version's reason.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,15 @@ static const char help[] =
 	"usage: optreg log NAMESPACE/NAME [--limit N] [--json] [--url URL]\n"
 	"                  [--token TOKEN]\n\n"
 	"Lists the versions of a config, newest first:\n"
-	"  VERSION  DIGEST               CREATED               BY            "
-	"YANKED  TAGS\n"
-	"  3        sha256:9f2c4e1a0b7d  2026-11-23T10:00:00Z  ci@team-nlp   "
-	"-       prod\n"
-	"DIGEST shows the first 12 hex digits; `-` marks an empty cell.\n\n"
+	"  VERSION  DIGEST               CREATED               BY           "
+	"YANKED  TAGS  MESSAGE\n"
+	"  3        sha256:9f2c4e1a0b7d  2026-11-23T10:00:00Z  ci@team-nlp  "
+	"-       prod  lower lr <https://ci/run/7>\n"
+	"DIGEST shows the first 12 hex digits; `-` marks an empty cell. "
+	"MESSAGE is\n"
+	"the submit's --message, its --link in <>, and for a yanked version "
+	"the yank's\n"
+	"reason in [yanked: ...].\n\n"
 	"Options:\n"
 	"  --limit N        show at most N versions (default: all)\n"
 	"  --json           print {\"versions\": [...], \"next_page_token\": "
@@ -108,12 +113,36 @@ static int list_versions(struct cli_remote *r, const struct cli_ref *ref,
 	return rc;
 }
 
+/* The MESSAGE cell: message, <link>, [yanked: reason]; "-" for none. */
+static char *why_cell(const json_t *v)
+{
+	const char *msg = optreg_json_str(v, "message");
+	const char *link = optreg_json_str(v, "link");
+	const char *yank = optreg_json_str(v, "yank_reason");
+	struct optreg_buf b = OPTREG_BUF_INIT;
+
+	if (msg)
+		optreg_buf_adds(&b, msg);
+	if (link)
+		optreg_buf_addf(&b, "%s<%s>", b.len ? " " : "", link);
+	if (json_is_true(json_object_get(v, "yanked")))
+		optreg_buf_addf(&b, "%s[yanked%s%s]", b.len ? " " : "",
+				yank ? ": " : "", yank ? yank : "");
+	if (!b.len)
+		optreg_buf_adds(&b, "-");
+	/* One line per version: a message's newlines become spaces. */
+	for (char *p = b.data; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	return optreg_buf_detach(&b, NULL);
+}
+
 static int print_table(const json_t *versions, const json_t *tags)
 {
-	static const char *const head[] = {"VERSION", "DIGEST", "CREATED",
-					   "BY",      "YANKED", "TAGS"};
+	static const char *const head[] = {"VERSION", "DIGEST", "CREATED", "BY",
+					   "YANKED",  "TAGS",	"MESSAGE"};
 	enum {
-		NCOLS = 6
+		NCOLS = 7
 	};
 	size_t n = json_array_size(versions);
 	char **cells = optreg_xcalloc(n * NCOLS, sizeof(*cells));
@@ -149,6 +178,7 @@ static int print_table(const json_t *versions, const json_t *tags)
 								   : "-");
 		row[5] = optreg_xstrdup(cli_cell(names.data));
 		optreg_buf_release(&names);
+		row[6] = why_cell(v);
 	}
 	rc = cli_print_table(head, NCOLS, cells, n);
 	for (size_t i = 0; i < n * NCOLS; i++)

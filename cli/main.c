@@ -26,7 +26,7 @@ static const struct command commands[] = {
 	{"submit", cmd_submit,
 	 "validate a config and submit it as a new version"},
 	{"fetch", cmd_fetch, "print a config by version, tag or digest"},
-	{"tag", cmd_tag, "point a tag at a version"},
+	{"tag", cmd_tag, "point a tag at a version, or list its moves"},
 	{"log", cmd_log, "list a config's versions, newest first"},
 	{"yank", cmd_yank, "mark a version as not to be used"},
 	{"verdicts", cmd_verdicts, "list the runners' verdicts on a version"},
@@ -34,6 +34,13 @@ static const struct command commands[] = {
 	{"namespace", cmd_namespace,
 	 "show or set a namespace's signature threshold"},
 	{"audit", cmd_audit, "read and verify the registry's audit log"},
+	{"policy", cmd_policy,
+	 "push, list, show, dry-run and test the registry's policies"},
+	{"waiver", cmd_waiver,
+	 "grant, list and revoke exemptions from a "
+	 "policy rule"},
+	{"rollback", cmd_rollback,
+	 "move a tag back to the version it pointed at before"},
 };
 
 static void usage(FILE *out)
@@ -59,7 +66,10 @@ static void usage(FILE *out)
 		"  4 denied (403)      5 conflict (409)\n"
 		"  6 unauthorized (401)\n"
 		"  7 unavailable (no answer, 5xx, a broken answer)\n"
-		"  8 not found (404)\n",
+		"  8 not found (404)\n"
+		"  10 verdict warn     11 verdict fail or error (or none "
+		"when one is required)\n"
+		"  12 no verdict within --timeout (submit --wait)\n",
 		OPTREG_DEFAULT_URL);
 }
 

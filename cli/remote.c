@@ -161,6 +161,12 @@ int cli_report_http_error(struct cli_remote *r,
 				      e->message);
 		if (e->hint)
 			c->hint = optreg_xstrdup(e->hint);
+		/* The registry's own position (a policy document's line)
+		 * unless the document at hand locates the path. */
+		c->line = e->line;
+		c->col = e->col;
+		if (e->detail)
+			optreg_error_set_detail(c, "%s", e->detail);
 		if (loc) {
 			c->line = loc->line;
 			c->col = loc->col;

@@ -9,6 +9,12 @@
  * --tag, the tag then moves to the new version by compare-and-set against
  * where it pointed just before, so a concurrent move is a conflict rather
  * than lost.
+ *
+ * --message and --link say why (stored with the version and shown by
+ * `optreg log`); --wait then polls for the runners' verdict and exits with
+ * what it was (0 pass, 10 warn, 11 fail or error, 12 no verdict in time).
+ * Policy warnings in the registry's answer go to stderr; a policy denial
+ * (422 policy_denied) is reported like lint, at the lines of FILE.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +24,10 @@
 #include "cli.h"
 
 static const char help[] =
-	"usage: optreg submit FILE [--key KEY] [--tag TAG] [--json] [--url "
-	"URL]\n"
-	"                     [--token TOKEN]\n\n"
+	"usage: optreg submit FILE [--key KEY] [--tag TAG] [--message TEXT] "
+	"[--link URL]\n"
+	"                     [--wait [--timeout S]] [--json] [--url URL] "
+	"[--token TOKEN]\n\n"
 	"Validates FILE (YAML or JSON; - for standard input) like `optreg "
 	"lint`, signs\n"
 	"its RFC 8785 canonical form with KEY and submits it to the registry "
@@ -29,7 +36,12 @@ static const char help[] =
 	"  team-nlp/bert@3 sha256:... (created)\n"
 	"or (unchanged) when the registry already holds this content as that "
 	"version.\n"
-	"An invalid FILE is reported like lint and nothing is sent.\n\n"
+	"An invalid FILE is reported like lint and nothing is sent. The "
+	"registry's\n"
+	"policies are evaluated on submit: a denial (422 policy_denied) is "
+	"reported\n"
+	"at the lines of FILE and nothing is stored; warnings are printed on "
+	"stderr.\n\n"
 	"FILE may instead be a signed envelope from `optreg sign` (for "
 	"namespaces that\n"
 	"need several signatures, sign it with each key first): it is checked "
@@ -43,14 +55,41 @@ static const char help[] =
 	"  --tag TAG        then point TAG at the version (compare-and-set "
 	"against the\n"
 	"                   version TAG points at now; a new tag is "
-	"created)\n" CLI_REMOTE_OPTIONS_HELP
-	"\nExit status: 0 ok, 1 invalid, 2 usage (also no KEY), 3 FILE or KEY "
-	"unreadable,\n"
-	"4 denied (the token's role, or signatures refused), 5 conflict (the "
-	"tag moved\n"
-	"meanwhile, or the version is yanked), 6 unauthorized, 7 unavailable, "
-	"8 not\n"
-	"found. See docs/cli.md.\n";
+	"created);\n"
+	"                   with --wait, only once the verdict is pass or "
+	"warn; the\n"
+	"                   --message and --link are the move's reason and "
+	"link\n"
+	"  --message TEXT   why this version (1 to 1024 characters), shown by "
+	"`optreg log`\n"
+	"  --link URL       a CI run, commit or ticket (1 to 512 characters)\n"
+	"  --wait           wait for the verdict of the reference suite and "
+	"exit with it:\n"
+	"                   0 pass, 10 warn, 11 fail or error (or no verdict "
+	"will come:\n"
+	"                   every job abandoned), 12 none within --timeout; "
+	"progress on\n"
+	"                   stderr when it is a terminal\n"
+	"  --timeout S      how long --wait waits, in seconds (default "
+	"600)\n" CLI_REMOTE_OPTIONS_HELP
+	"\nExit status: 0 ok, 1 invalid (also denied by a policy), 2 usage "
+	"(also no KEY),\n"
+	"3 FILE or KEY unreadable, 4 denied (the token's role, or signatures "
+	"refused),\n"
+	"5 conflict (the tag moved meanwhile, the version is yanked, or the "
+	"gate refused\n"
+	"it), 6 unauthorized, 7 unavailable, 8 not found; with --wait 10 "
+	"warn, 11 fail,\n"
+	"12 timeout. See docs/cli.md.\n";
+
+/* What `submit` was asked to do besides submitting. */
+struct submit_opts {
+	const char *tag;
+	const char *message;
+	const char *link;
+	bool wait;
+	double timeout;
+};
 
 /* What goes to the registry, and what errors are located against. */
 struct submission {
@@ -214,7 +253,8 @@ static int report_signatures_refused(struct cli_remote *r,
  * and moves it from there. Fills *result with the PUT's JSON; exit status.
  */
 static int move_tag(struct cli_remote *r, const struct cli_ref *ref,
-		    const char *tag, long version, json_t **result)
+		    const char *tag, long version, const struct submit_opts *o,
+		    json_t **result)
 {
 	struct optreg_buf path = OPTREG_BUF_INIT;
 	struct optreg_http_resp resp;
@@ -253,6 +293,10 @@ static int move_tag(struct cli_remote *r, const struct cli_ref *ref,
 	body = json_pack("{s:I, s:o}", "version", (json_int_t)version,
 			 "expected_version",
 			 cur ? json_integer(expected) : json_null());
+	/* The version's message is the move's reason: a gated tag needs
+	 * one. */
+	cli_change_add(body, "reason", o->message);
+	cli_change_add(body, "link", o->link);
 	text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(body);
 	rc = cli_remote_request(r, "PUT", path.data, text, &resp);
@@ -260,7 +304,7 @@ static int move_tag(struct cli_remote *r, const struct cli_ref *ref,
 	if (rc)
 		goto out;
 	if (resp.status != 200 && resp.status != 201) {
-		rc = cli_report_http_error(r, &resp, NULL, NULL);
+		rc = cli_report_refusal(r, &resp, NULL, NULL);
 		goto out;
 	}
 	*result = cli_response_json(r, &resp, 0);
@@ -318,9 +362,35 @@ static int prepare(struct cli_remote *r, struct submission *s,
 	return rc;
 }
 
-static int submit(struct cli_remote *r, const char *file, const char *keypath,
-		  bool key_flag, const char *tag)
+/* The request body: the envelope, or {"envelope", "message", "link"}
+ * when either is given. A new string (free it). */
+static char *request_body(const struct submission *s,
+			  const struct submit_opts *o)
 {
+	json_t *env, *body;
+	char *text;
+
+	if (!o->message && !o->link)
+		return optreg_xstrdup(s->body);
+	env = json_loads(s->body, 0, NULL);
+	body = json_pack("{s:o}", "envelope", env ? env : json_null());
+	cli_change_add(body, "message", o->message);
+	cli_change_add(body, "link", o->link);
+	text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(body);
+	if (!text) {
+		fprintf(stderr, "fatal: out of memory serializing JSON\n");
+		abort();
+	}
+	return text;
+}
+
+static int submit(struct cli_remote *r, const char *file, const char *keypath,
+		  bool key_flag, const struct submit_opts *o)
+{
+	const char *tag = o->tag;
+	json_t *verdict = NULL;
+	char *reqbody = NULL;
 	struct optreg_buf path = OPTREG_BUF_INIT;
 	struct optreg_http_resp resp;
 	struct submission s;
@@ -346,7 +416,8 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 	cli_config_path(&path, &ref);
 	optreg_buf_adds(&path, "/versions");
 
-	rc = cli_remote_request(r, "POST", path.data, s.body, &resp);
+	reqbody = request_body(&s, o);
+	rc = cli_remote_request(r, "POST", path.data, reqbody, &resp);
 	if (rc)
 		goto out;
 	if (resp.status != 200 && resp.status != 201) {
@@ -355,8 +426,7 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 		if (resp.status == 403 && !strcmp(code, "signature_refused"))
 			rc = report_signatures_refused(r, &resp);
 		else
-			rc = cli_report_http_error(r, &resp, s.where,
-						   &s.cc.doc);
+			rc = cli_report_refusal(r, &resp, s.where, &s.cc.doc);
 		optreg_errors_release(&perrs);
 		goto out;
 	}
@@ -384,28 +454,65 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 		printf("%s/%s@%ld %s (%s)\n", ref.ns, ref.name, version,
 		       s.cc.digest,
 		       resp.status == 201 ? "created" : "unchanged");
+	fflush(stdout);
+	cli_violations_summary(stderr, "submit",
+			       json_object_get(created, "violations"));
 
-	if (tag) {
-		rc = move_tag(r, &ref, tag, version, &tagged);
-		if (rc == 0 && !r->json)
-			cli_print_tag_move(&ref, tag, version, tagged);
+	if (o->wait) {
+		struct optreg_buf what = OPTREG_BUF_INIT;
+
+		rc = cli_verdict_wait(r, &ref, version, o->timeout, &verdict);
+		if (rc == 0) {
+			const char *result = optreg_json_str(verdict, "result");
+			cli_verdict_describe(verdict, &what);
+			fprintf(stderr,
+				"optreg submit: verdict on %s/%s@%ld: %s\n",
+				ref.ns, ref.name, version, what.data);
+			rc = cli_verdict_exit(result);
+		}
+		optreg_buf_release(&what);
+		/* A tag moves only to a version that passed (or warned). */
+		if (tag && rc != 0 && rc != OPTREG_EXIT_VERDICT_WARN) {
+			fprintf(stderr,
+				"optreg submit: tag \"%s\" not moved: no "
+				"passing verdict\n",
+				tag);
+			tag = NULL;
+		}
 	}
-	if (r->json && rc == 0) {
+	if (tag) {
+		int trc = move_tag(r, &ref, tag, version, o, &tagged);
+		if (trc == 0 && !r->json) {
+			cli_print_tag_move(&ref, tag, version, tagged);
+			fflush(stdout);
+			cli_print_tag_gate("submit", tagged);
+		}
+		if (trc)
+			rc = trc;
+	}
+	if (r->json &&
+	    (rc == 0 || rc == OPTREG_EXIT_VERDICT_WARN ||
+	     rc == OPTREG_EXIT_VERDICT_FAIL || rc == OPTREG_EXIT_TIMEOUT)) {
 		/* The version's answer (with the registry's receipt), with
-		 * the tag's answer inside. */
+		 * the tag's answer and the verdict inside. */
 		if (tagged)
 			json_object_set(created, "tag", tagged);
+		if (o->wait)
+			json_object_set(created, "verdict",
+					verdict ? verdict : json_null());
 		char *text =
 			json_dumps(created, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (text)
-			rc = cli_print_json_text(text, strlen(text));
+		if (text && cli_print_json_text(text, strlen(text)))
+			rc = OPTREG_EXIT_IO;
 		free(text);
 	}
-	if (rc == 0 && fflush(stdout) != 0) {
+	if (fflush(stdout) != 0) {
 		perror("optreg submit: cannot write to standard output");
 		rc = OPTREG_EXIT_IO;
 	}
 out:
+	free(reqbody);
+	json_decref(verdict);
 	json_decref(created);
 	json_decref(tagged);
 	optreg_http_resp_release(&resp);
@@ -417,12 +524,21 @@ out:
 int cmd_submit(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "submit"};
-	const char *file = NULL, *tag = NULL, *keypath = NULL;
+	const char *file = NULL, *keypath = NULL, *timeoutarg = NULL;
+	struct submit_opts o = {.timeout = 600};
+	long timeout = 0;
 	int rc;
 	const struct cli_option options[] = {
 		CLI_OPT_REMOTE(&r),
 		CLI_OPT_STRING("--tag", "TAG", "point TAG at the new version",
-			       &tag),
+			       &o.tag),
+		CLI_OPT_STRING("--message", "TEXT", "why this version",
+			       &o.message),
+		CLI_OPT_STRING("--link", "URL", "CI run, commit or ticket",
+			       &o.link),
+		CLI_OPT_BOOL("--wait", "wait for the verdict", &o.wait),
+		CLI_OPT_STRING("--timeout", "S", "how long --wait waits",
+			       &timeoutarg),
 		CLI_OPT_STRING("--key", "KEY", "private key to sign with",
 			       &keypath),
 		CLI_OPT_END(),
@@ -442,21 +558,42 @@ int cmd_submit(int argc, char **argv)
 		fprintf(stderr, "optreg submit: expected a FILE\n%s", help);
 		return OPTREG_EXIT_USAGE;
 	}
-	if (tag && !cli_tag_valid(tag)) {
+	if (o.tag && !cli_tag_valid(o.tag)) {
 		fprintf(stderr,
 			"optreg submit: invalid tag \"%s\"\n"
 			"  hint: a tag is 1 to 64 of a-z, 0-9, '.', '_' and "
 			"'-', starts with a letter or digit and is not all "
 			"digits\n",
-			tag);
+			o.tag);
 		return OPTREG_EXIT_USAGE;
 	}
+	if (timeoutarg && !o.wait) {
+		fprintf(stderr, "optreg submit: --timeout needs --wait\n");
+		return OPTREG_EXIT_USAGE;
+	}
+	if (timeoutarg &&
+	    (cli_parse_count(timeoutarg, &timeout) < 0 || timeout > 86400)) {
+		fprintf(stderr,
+			"optreg submit: --timeout must be a whole number of "
+			"seconds from 1 to 86400 (got \"%s\")\n",
+			timeoutarg);
+		return OPTREG_EXIT_USAGE;
+	}
+	if (timeoutarg)
+		o.timeout = (double)timeout;
+	rc = cli_change_check("submit", "--message", o.message,
+			      CLI_CHANGE_MAX_TEXT, false);
+	if (rc == 0)
+		rc = cli_change_check("submit", "--link", o.link,
+				      CLI_CHANGE_MAX_LINK, true);
+	if (rc)
+		return rc;
 	if (keypath && !keypath[0]) {
 		fprintf(stderr, "optreg submit: --key needs a file name\n");
 		return OPTREG_EXIT_USAGE;
 	}
 	rc = submit(&r, file, keypath ? keypath : getenv("OPTREG_KEY"),
-		    keypath != NULL, tag);
+		    keypath != NULL, &o);
 	cli_remote_close(&r);
 	return rc;
 }

@@ -15,18 +15,23 @@
 #define MAX_REASON 1024
 
 static const char help[] =
-	"usage: optreg yank NAMESPACE/NAME@VERSION --reason TEXT [--json] "
-	"[--url URL]\n"
-	"                   [--token TOKEN]\n\n"
+	"usage: optreg yank NAMESPACE/NAME@VERSION --reason TEXT [--link URL] "
+	"[--json]\n"
+	"                   [--url URL] [--token TOKEN]\n\n"
 	"Marks a version as not to be used, and prints\n"
 	"  team-nlp/bert@3 yanked: REASON\n"
-	"The version stays fetchable (with a warning) and tags already on it "
-	"stay;\n"
-	"tags can no longer move to it. Needs the approver role.\n\n"
+	"The version stays fetchable by version and digest (with a warning) "
+	"and tags\n"
+	"already on it stay, but `optreg fetch` through such a tag fails "
+	"unless\n"
+	"--allow-yanked; tags can no longer move to it. Needs the approver "
+	"role.\n\n"
 	"Options:\n"
 	"  --reason TEXT    why (required, 1 to 1024 characters); a second "
 	"yank keeps\n"
-	"                   the first reason\n" CLI_REMOTE_OPTIONS_HELP
+	"                   the first reason\n"
+	"  --link URL       a CI run, commit or ticket (1 to 512 "
+	"characters)\n" CLI_REMOTE_OPTIONS_HELP
 	"\nExit status: 0 ok, 1 invalid, 2 usage, 4 denied, 6 unauthorized, 7 "
 	"unavailable,\n"
 	"8 not found. See docs/cli.md.\n";
@@ -43,7 +48,7 @@ static size_t utf8_chars(const char *s)
 }
 
 static int yank(struct cli_remote *r, const struct cli_ref *ref,
-		const char *reason)
+		const char *reason, const char *link)
 {
 	struct optreg_buf path = OPTREG_BUF_INIT;
 	struct optreg_http_resp resp;
@@ -56,6 +61,7 @@ static int yank(struct cli_remote *r, const struct cli_ref *ref,
 	cli_config_path(&path, ref);
 	optreg_buf_addf(&path, "/versions/%ld/yank", ref->version);
 	body = json_pack("{s:s}", "reason", reason);
+	cli_change_add(body, "link", link);
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	rc = cli_remote_request(r, "POST", path.data, text, &resp);
@@ -93,12 +99,14 @@ int cmd_yank(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "yank"};
 	struct optreg_buf why = OPTREG_BUF_INIT;
-	const char *refarg = NULL, *reason = NULL;
+	const char *refarg = NULL, *reason = NULL, *link = NULL;
 	struct cli_ref ref;
 	int rc;
 	const struct cli_option options[] = {
 		CLI_OPT_REMOTE(&r),
 		CLI_OPT_STRING("--reason", "TEXT", "why", &reason),
+		CLI_OPT_STRING("--link", "URL", "CI run, commit or ticket",
+			       &link),
 		CLI_OPT_END(),
 	};
 	const struct cli_parser p = {.cmd = "yank",
@@ -134,12 +142,16 @@ int cmd_yank(int argc, char **argv)
 			MAX_REASON, utf8_chars(reason));
 		return OPTREG_EXIT_USAGE;
 	}
+	rc = cli_change_check("yank", "--link", link, CLI_CHANGE_MAX_LINK,
+			      true);
+	if (rc)
+		return rc;
 	if (cli_ref_parse(refarg, CLI_REF_VERSION, &ref, &why) < 0) {
 		fprintf(stderr, "optreg yank: %s\n", why.data);
 		optreg_buf_release(&why);
 		return OPTREG_EXIT_USAGE;
 	}
-	rc = yank(&r, &ref, reason);
+	rc = yank(&r, &ref, reason, link);
 	cli_remote_close(&r);
 	return rc;
 }

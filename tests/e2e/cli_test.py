@@ -838,10 +838,15 @@ def t_yank_errors():
 
 def t_fetch_yanked_warns():
     want = "optreg fetch: warning: %s@1 is yanked: %s" % (REF, W.reason)
-    for ref in (REF + "@1", REF + "@canary"):
-        r = expect(optreg("fetch", ref), 0, ref)
+    for ref, extra in ((REF + "@1", ()), (REF + "@canary", ("--allow-yanked",))):
+        r = expect(optreg("fetch", ref, *extra), 0, ref)
         eq(r.out, W.c1, "bytes of yanked " + ref)
         has(r, want)
+    # Through a tag, a yanked version is refused unless --allow-yanked.
+    r = expect(optreg("fetch", REF + "@canary"), 5, "tag at a yanked version")
+    eq(r.out, b"", "stdout of a refused fetch through a yanked tag")
+    has(r, "%s@canary points at %s@1, which is yanked: %s" % (REF, REF, W.reason))
+    has(r, "--allow-yanked")
     r = expect(optreg("fetch", W.d1), 0, "by digest")
     eq(r.out, W.c1, "bytes of the yanked digest")
     has(r, "optreg fetch: warning: %s@1 is yanked" % REF)
@@ -856,7 +861,8 @@ def t_tag_to_yanked():
     expect(optreg("tag", REF + "@1", "fresh", "--new"), 5, "--new tag on yanked @1")
     eq(expect(optreg("fetch", REF + "@prod"), 0).out, W.c2, "prod still at 2")
     expect(optreg("fetch", REF + "@fresh"), 8, "no tag fresh")
-    eq(expect(optreg("fetch", REF + "@canary"), 0).out, W.c1, "canary stays on yanked @1")
+    eq(expect(optreg("fetch", REF + "@canary", "--allow-yanked"), 0).out, W.c1,
+       "canary stays on yanked @1")
 
 
 def t_submit_tag_to_yanked():
@@ -869,7 +875,7 @@ def t_submit_tag_to_yanked():
 
 # ---------------------------------------------------------------- log
 
-LOG_HEAD = ["VERSION", "DIGEST", "CREATED", "BY", "YANKED", "TAGS"]
+LOG_HEAD = ["VERSION", "DIGEST", "CREATED", "BY", "YANKED", "TAGS", "MESSAGE"]
 
 
 def log_rows(res):
@@ -877,14 +883,17 @@ def log_rows(res):
     eq(lines[-1], "", "log output ends with a newline")
     lines = lines[:-1]
     eq(lines[0].split(), LOG_HEAD, "log header")
-    rows = [l.split() for l in lines[1:]]
-    for l, row in zip(lines[1:], rows):
-        eq(len(row), 6, "cells in %r" % l)
-    # columns line up with the header
+    # columns line up with the header; the last (MESSAGE) may hold spaces
     starts = [lines[0].index(h) for h in LOG_HEAD]
     for l in lines[1:]:
         for s in starts[1:]:
             eq(l[s - 2:s], "  ", "two spaces before column at %d in %r" % (s, l))
+    rows = []
+    for l in lines[1:]:
+        cells = [l[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]
+        for c in cells:
+            assert c, "empty cell in %r" % l
+        rows.append(cells)
     return rows
 
 
@@ -896,6 +905,8 @@ def t_log():
     eq([row[3] for row in rows], ["ci@team-nlp"] * 3, "BY column")
     eq([row[4] for row in rows], ["-", "-", "yes"], "YANKED column")
     eq([row[5] for row in rows], ["staging", "prod", "canary"], "TAGS column")
+    # The versions list may or may not carry yank_reason; the mark is there.
+    eq([row[6][:7] for row in rows], ["-", "-", "[yanked"], "MESSAGE column")
     for row in rows:
         assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", row[2]), "CREATED %r" % row[2]
     eq(r.err, b"", "stderr")
