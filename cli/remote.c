@@ -215,7 +215,25 @@ int cli_report(struct cli_remote *r, int status, const char *code,
 	va_start(ap, fmt);
 	optreg_buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "optreg %s: %s\n", r->cmd, msg.data);
+	/* The arguments may be registry text: every control character but
+	 * the format's newlines is escaped (cli_printable) on the terminal. */
+	fputs("optreg ", stderr);
+	fputs(r->cmd, stderr);
+	fputs(": ", stderr);
+	for (char *line = msg.data, *end;; line = end + 1) {
+		char *shown;
+
+		end = strchr(line, '\n');
+		if (end)
+			*end = '\0';
+		shown = cli_printable(line);
+		fputs(shown, stderr);
+		fputc('\n', stderr);
+		free(shown);
+		if (!end)
+			break;
+		*end = '\n';
+	}
 	if (r->json)
 		cli_print_problem(code, msg.data, NULL);
 	optreg_buf_release(&msg);

@@ -30,6 +30,23 @@ bool cli_verdict_meets(const char *result, const char *required)
 	return !strcmp(result, "warn") && !strcmp(required, "warn");
 }
 
+/* Whether a job of the answer runs `suite`: the registry makes jobs for
+ * its reference suite, which is what a gate looks at. */
+static bool suite_of_a_job(const json_t *answer, const char *suite)
+{
+	const json_t *jobs = json_object_get(answer, "jobs"), *j;
+	size_t i;
+
+	json_array_foreach(jobs, i, j)
+	{
+		const char *s = optreg_json_str(j, "suite");
+
+		if (suite && s && !strcmp(s, suite))
+			return true;
+	}
+	return false;
+}
+
 const json_t *cli_verdict_latest(const json_t *answer)
 {
 	const json_t *list = json_object_get(answer, "verdicts"), *v,
@@ -44,7 +61,8 @@ const json_t *cli_verdict_latest(const json_t *answer)
 		long job = 0;
 		int c;
 
-		if (!optreg_json_str(v, "result"))
+		if (!optreg_json_str(v, "result") ||
+		    !suite_of_a_job(answer, optreg_json_str(v, "suite")))
 			continue;
 		cli_json_count(v, "job_id", &job);
 		c = best ? strcmp(at ? at : "", best_at ? best_at : "") : 1;
@@ -130,7 +148,10 @@ static void job_state(const json_t *answer, struct optreg_buf *out)
 		cli_json_count(j, "id", &id);
 		cli_json_count(j, "attempts", &attempts);
 		cli_json_count(j, "max_attempts", &max);
-		optreg_buf_addf(out, "job %ld %s", id, state ? state : "?");
+		char *shown = cli_printable(state ? state : "?");
+
+		optreg_buf_addf(out, "job %ld %s", id, shown);
+		free(shown);
 		if (max)
 			optreg_buf_addf(out, ", %ld of %ld attempts used",
 					attempts, max);
@@ -161,7 +182,10 @@ int cli_verdict_wait(struct cli_remote *r, const struct cli_ref *ref,
 		if (latest) {
 			*verdict = json_deep_copy(latest);
 		} else if (gone) {
-			const char *err = optreg_json_str(gone, "last_error");
+			char *err = optreg_json_str(gone, "last_error")
+					    ? cli_printable(optreg_json_str(
+						      gone, "last_error"))
+					    : NULL;
 			long id = 0;
 
 			cli_json_count(gone, "id", &id);
@@ -175,6 +199,7 @@ int cli_verdict_wait(struct cli_remote *r, const struct cli_ref *ref,
 				r->cmd, ref->ns, ref->name, version, id,
 				err ? ": " : "", err ? err : "", ref->ns,
 				ref->name, version);
+			free(err);
 			json_decref(answer);
 			rc = OPTREG_EXIT_VERDICT_FAIL;
 			break;
@@ -225,10 +250,15 @@ void cli_verdict_describe(const json_t *v, struct optreg_buf *out)
 	const char *result = optreg_json_str(v, "result");
 	const char *suite = optreg_json_str(v, "suite");
 	const char *runner = optreg_json_str(v, "runner");
+	char *r = cli_printable(result ? result : "?");
+	char *s = cli_printable(suite ? suite : "?");
+	char *who = cli_printable(runner ? runner : "?");
 	long job = 0;
 
 	cli_json_count(v, "job_id", &job);
-	optreg_buf_addf(out, "%s (suite %s, job %ld, runner %s)",
-			result ? result : "?", suite ? suite : "?", job,
-			runner ? runner : "?");
+	optreg_buf_addf(out, "%s (suite %s, job %ld, runner %s)", r, s, job,
+			who);
+	free(r);
+	free(s);
+	free(who);
 }

@@ -78,7 +78,8 @@ int cli_waiver_expiry(const char *when, time_t now, char *out, size_t outlen)
 		       : !strcmp(end, "h") ? 3600
 		       : !strcmp(end, "m") ? 60
 					   : 0;
-		if (unit && amount > 0 && amount <= 90LL * 86400) {
+		/* At most 90 days, counted in seconds whatever the unit. */
+		if (unit && amount > 0 && amount <= 90LL * 86400 / unit) {
 			time_t t = now + (time_t)(amount * unit);
 			struct tm tm;
 
@@ -153,8 +154,13 @@ static int grant(struct cli_remote *r, const char *const *f)
 	} else {
 		const char *id = optreg_json_str(ans, "id");
 		const char *until = optreg_json_str(ans, "expires_at");
-		printf("%s granted: %s/%s for %s/%s until %s\n", cli_cell(id),
-		       f[0], f[1], f[2], f[3], until ? until : expires);
+		char *i = cli_printable(cli_cell(id));
+		char *u = cli_printable(until ? until : expires);
+
+		printf("%s granted: %s/%s for %s/%s until %s\n", i, f[0], f[1],
+		       f[2], f[3], u);
+		free(i);
+		free(u);
 		rc = fflush(stdout) ? OPTREG_EXIT_IO : 0;
 	}
 	json_decref(ans);
