@@ -539,8 +539,10 @@ def t_rollback_errors():
                "rollback of a tag set once")
     has(r, "rule: no_previous")
     expect(optreg("rollback", NS + "/fresh@1", token="appr"), 2, "rollback of a version")
-    r = optreg("rollback", NS + "/fresh@nope", "--reason", "x", token="appr")
-    assert r.rc in (5, 8), "unknown tag: exit 5 (no previous) or 8:\n" + r.describe()
+    r = expect(optreg("rollback", NS + "/fresh@nope", "--reason", "x", token="appr"), 8,
+               "rollback of a tag that does not exist")
+    has(r, "404 not_found")
+    has(r, "tag %s/fresh@nope not found" % NS)
 
 
 # ---------------------------------------------------------------- change rules, waivers

@@ -364,6 +364,9 @@ def t_history_and_rollback():
     j = problem(W.S.request("POST", cpath("model", "/tags/canary/rollback"), token=W.approver,
                             body={"reason": "x"}), 409, "conflict", "canary rollback")
     eq(rules(j), ["no_previous"], "rule")
+    # A tag that does not exist is not found, not "no previous".
+    problem(W.S.request("POST", cpath("model", "/tags/nope/rollback"), token=W.approver,
+                        body={"reason": "x"}), 404, "not_found", "rollback of no tag")
 
 
 def t_rollback_is_gated():
