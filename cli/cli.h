@@ -231,11 +231,16 @@ int cli_verdict_get(struct cli_remote *r, const struct cli_ref *ref,
 		    long version, json_t **answer);
 
 /*
- * Polls the version's verdicts (every 0.25 s at first, then every 2 s)
- * until one is recorded: *verdict gets it (a new reference) and the
- * result is 0. Gives up after `timeout` seconds (OPTREG_EXIT_TIMEOUT) or
- * when every job is abandoned (OPTREG_EXIT_VERDICT_FAIL), saying so on
- * stderr. On a terminal, a progress line on stderr is rewritten in place.
+ * Polls the version's verdicts (every 0.25 s at first, then every 2 s,
+ * growing to 10 s after the first minute) until one is recorded: *verdict
+ * gets it (a new reference) and the result is 0. A transient failure (no
+ * answer, a timeout, 429, 5xx) is retried with a growing pause (at most
+ * 10 s) until the deadline, when the last try's failure is reported
+ * (OPTREG_EXIT_UNAVAILABLE). Gives up after `timeout` seconds
+ * (OPTREG_EXIT_TIMEOUT) or when every job is abandoned
+ * (OPTREG_EXIT_VERDICT_FAIL), saying so on stderr. On a terminal, a
+ * progress line on stderr is rewritten in place, and cleared before any
+ * other message.
  */
 int cli_verdict_wait(struct cli_remote *r, const struct cli_ref *ref,
 		     long version, double timeout, json_t **verdict);

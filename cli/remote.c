@@ -80,6 +80,10 @@ int cli_remote_request(struct cli_remote *r, const char *method,
 				 &errs);
 	if (rc == 0)
 		return 0;
+	if (r->quiet) {
+		optreg_errors_release(&errs);
+		return OPTREG_EXIT_UNAVAILABLE;
+	}
 	fprintf(stderr, "optreg %s: %s\n", r->cmd, errs.items[0].message);
 	if (errs.items[0].detail)
 		fprintf(stderr, "  detail: %s\n", errs.items[0].detail);

@@ -20,6 +20,8 @@ struct cli_remote {
 	const char *url;   /* --url, or NULL for $OPTREG_URL */
 	const char *token; /* --token, or NULL for $OPTREG_TOKEN; borrowed */
 	int json;	   /* --json: print the registry's JSON on stdout */
+	int quiet;	   /* cli_remote_request: a transport failure is not
+			      reported (the caller retries it) */
 	struct optreg_http_client client;
 	int open;
 };

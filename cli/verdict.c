@@ -160,22 +160,87 @@ static void job_state(const json_t *answer, struct optreg_buf *out)
 	optreg_buf_adds(out, "no job yet");
 }
 
+/*
+ * One poll of the verdicts for --wait. Returns 0 with *answer, -1 for a
+ * failure worth retrying (no answer, a timeout, 429 or 5xx), reported
+ * only when `loud`, or another exit status after reporting it.
+ */
+static int poll_once(struct cli_remote *r, const struct cli_ref *ref,
+		     long version, bool loud, json_t **answer)
+{
+	struct optreg_buf path = OPTREG_BUF_INIT;
+	struct optreg_http_resp resp;
+	int rc;
+
+	*answer = NULL;
+	cli_config_path(&path, ref);
+	optreg_buf_addf(&path, "/versions/%ld/verdicts", version);
+	optreg_http_resp_init(&resp);
+	r->quiet = !loud;
+	rc = cli_remote_request(r, "GET", path.data, NULL, &resp);
+	r->quiet = 0;
+	optreg_buf_release(&path);
+	if (rc == OPTREG_EXIT_UNAVAILABLE && !loud)
+		rc = -1;
+	else if (rc == 0 && !loud && (resp.status == 429 || resp.status >= 500))
+		rc = -1;
+	else if (rc == 0 && resp.status != 200)
+		rc = cli_report_http_error(r, &resp, NULL, NULL);
+	else if (rc == 0 && !(*answer = cli_response_json(r, &resp, 0)))
+		rc = OPTREG_EXIT_UNAVAILABLE;
+	else if (rc == 0 &&
+		 !json_is_array(json_object_get(*answer, "verdicts"))) {
+		json_decref(*answer);
+		*answer = NULL;
+		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
+				"the registry's answer has no verdicts array");
+	}
+	optreg_http_resp_release(&resp);
+	return rc;
+}
+
+/* Clears the progress line (a terminal only) before anything else is
+ * printed on stderr. */
+static void clear_progress(bool *shown)
+{
+	if (*shown) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		*shown = false;
+	}
+}
+
 int cli_verdict_wait(struct cli_remote *r, const struct cli_ref *ref,
 		     long version, double timeout, json_t **verdict)
 {
 	double start = now_s(), pause = 0.25;
-	bool tty = isatty(STDERR_FILENO);
+	bool tty = isatty(STDERR_FILENO), shown = false;
 	int rc;
 
 	*verdict = NULL;
 	for (;;) {
 		json_t *answer = NULL;
 		const json_t *latest, *gone;
-		double waited;
+		double waited = now_s() - start;
+		/* A transient failure (no answer, 429, 5xx) is retried until
+		 * the deadline; the last try reports it. */
+		bool last = waited >= timeout;
 
-		rc = cli_verdict_get(r, ref, version, &answer);
-		if (rc)
+		if (last)
+			clear_progress(&shown);
+		rc = poll_once(r, ref, version, last, &answer);
+		if (rc < 0) {
+			/* Back off: double the pause, at most 10 s. */
+			pause = pause * 2 < 10 ? pause * 2 : 10;
+			waited = now_s() - start;
+			sleep_s(pause < timeout - waited ? pause
+							 : timeout - waited);
+			continue;
+		}
+		if (rc) {
+			clear_progress(&shown);
 			break;
+		}
 		latest = cli_verdict_latest(answer);
 		gone = cli_verdict_none_coming(answer);
 		waited = now_s() - start;
@@ -189,8 +254,7 @@ int cli_verdict_wait(struct cli_remote *r, const struct cli_ref *ref,
 			long id = 0;
 
 			cli_json_count(gone, "id", &id);
-			if (tty)
-				fputs("\r\033[K", stderr);
+			clear_progress(&shown);
 			fprintf(stderr,
 				"optreg %s: no verdict will come for "
 				"%s/%s@%ld: job %ld was abandoned%s%s\n"
@@ -207,8 +271,7 @@ int cli_verdict_wait(struct cli_remote *r, const struct cli_ref *ref,
 			struct optreg_buf st = OPTREG_BUF_INIT;
 
 			job_state(answer, &st);
-			if (tty)
-				fputs("\r\033[K", stderr);
+			clear_progress(&shown);
 			fprintf(stderr,
 				"optreg %s: no verdict for %s/%s@%ld after "
 				"%.0fs (%s)\n"
@@ -230,17 +293,21 @@ int cli_verdict_wait(struct cli_remote *r, const struct cli_ref *ref,
 				ref->ns, ref->name, version, st.data, waited,
 				timeout);
 			fflush(stderr);
+			shown = true;
 			optreg_buf_release(&st);
 		}
 		json_decref(answer);
 		if (*verdict) {
-			if (tty)
-				fputs("\r\033[K", stderr);
+			clear_progress(&shown);
 			break;
 		}
 		sleep_s(pause < timeout - waited ? pause : timeout - waited);
+		/* 0.25 s doubling to 2 s; after the first minute, growing
+		 * to at most 10 s. */
 		if (pause < 2)
 			pause *= 2;
+		else if (waited >= 60)
+			pause = pause * 1.5 < 10 ? pause * 1.5 : 10;
 	}
 	return rc;
 }
