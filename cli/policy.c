@@ -278,13 +278,14 @@ static int push_one(struct cli_remote *r, const char *file, const char *message)
 	if (r->json) {
 		rc = cli_print_json(ans);
 	} else {
-		const char *digest = optreg_json_str(ans, "digest");
+		char *digest =
+			cli_printable(cli_cell(optreg_json_str(ans, "digest")));
 		cli_json_count(ans, "version", &version);
-		printf("%s: version %ld %s (%s)\n", f.name, version,
-		       cli_cell(digest),
+		printf("%s: version %ld %s (%s)\n", f.name, version, digest,
 		       json_is_true(json_object_get(ans, "created"))
 			       ? "created"
 			       : "unchanged");
+		free(digest);
 	}
 out:
 	json_decref(ans);

@@ -127,6 +127,27 @@ static const char *http_hint(const struct cli_remote *r, long status)
 	return NULL;
 }
 
+/* Writes `s` on stderr with every control character but its newlines
+ * escaped (cli_printable): the registry's text cannot drive the
+ * terminal. */
+static void put_lines_printable(char *s)
+{
+	for (char *line = s, *end;; line = end + 1) {
+		char *shown;
+
+		end = strchr(line, '\n');
+		if (end)
+			*end = '\0';
+		shown = cli_printable(line);
+		fputs(shown, stderr);
+		free(shown);
+		if (!end)
+			break;
+		*end = '\n';
+		fputc('\n', stderr);
+	}
+}
+
 int cli_report_http_error(struct cli_remote *r,
 			  const struct optreg_http_resp *resp, const char *file,
 			  const struct optreg_doc *doc)
@@ -190,7 +211,7 @@ int cli_report_http_error(struct cli_remote *r,
 	}
 	if (hint)
 		optreg_buf_addf(&out, "  hint: %s\n", hint);
-	fputs(out.data, stderr);
+	put_lines_printable(out.data);
 
 	if (r->json) {
 		json_t *body =
@@ -224,20 +245,8 @@ int cli_report(struct cli_remote *r, int status, const char *code,
 	fputs("optreg ", stderr);
 	fputs(r->cmd, stderr);
 	fputs(": ", stderr);
-	for (char *line = msg.data, *end;; line = end + 1) {
-		char *shown;
-
-		end = strchr(line, '\n');
-		if (end)
-			*end = '\0';
-		shown = cli_printable(line);
-		fputs(shown, stderr);
-		fputc('\n', stderr);
-		free(shown);
-		if (!end)
-			break;
-		*end = '\n';
-	}
+	put_lines_printable(msg.data);
+	fputc('\n', stderr);
 	if (r->json)
 		cli_print_problem(code, msg.data, NULL);
 	optreg_buf_release(&msg);

@@ -967,6 +967,16 @@ def t_escapes():
     W.proxy.rewrite("/evaluate", evaluated)
     r = via_proxy("policy", "evaluate", os.path.join(W.dir, "strict.yaml"), token="admin")
     has(r, "(2 skipped: stored payload does not parse)")
+    # A problem's detail and hint too.
+    W.proxy.reset()
+    W.proxy.rewrite("/tags/nope", lambda d: dict(d, detail="gone" + esc,
+                                                 errors=[{"message": "x" + esc,
+                                                          "path": "tag", "rule": "r",
+                                                          "hint": "h" + esc}]))
+    r = expect(via_proxy("fetch", NS + "/escaped@nope", token="reader"), 8)
+    has(r, "gone" + shown)
+    has(r, "x" + shown)
+    clean(r)
     W.proxy.reset()
 
 
