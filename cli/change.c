@@ -50,8 +50,7 @@ int cli_change_check(const char *cmd, const char *opt, const char *val,
 		return OPTREG_EXIT_USAGE;
 	}
 	for (const unsigned char *p = (const unsigned char *)val; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f ? (link || *p != '\n')
-					    : (link && *p == ' ')) {
+		if (*p < 0x20 || *p == 0x7f || (link && *p == ' ')) {
 			fprintf(stderr,
 				"optreg %s: %s has a %s (byte 0x%02x at "
 				"offset %zu)\n"
@@ -61,8 +60,9 @@ int cli_change_check(const char *cmd, const char *opt, const char *val,
 				(size_t)(p - (const unsigned char *)val),
 				link ? "a link is one URL or reference, e.g. "
 				       "https://ci.example/run/42"
-				     : "only newlines are allowed besides "
-				       "printable text");
+				     : "the registry takes printable text "
+				       "only, "
+				       "on one line");
 			return OPTREG_EXIT_USAGE;
 		}
 	}

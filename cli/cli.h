@@ -120,8 +120,8 @@ int cli_trust_verify_version(struct cli_remote *r, const json_t *doc,
 
 /*
  * Checks the value `val` of option `opt` (NULL: not given, fine) as the
- * registry does: 1 to `max` characters of UTF-8; printable (newlines
- * allowed) or, for a `link`, printable without spaces. Prints
+ * registry does: 1 to `max` characters of UTF-8 without control characters
+ * (newline included) and, for a `link`, without spaces. Prints
  * `optreg CMD: OPT ...` and returns OPTREG_EXIT_USAGE, or 0.
  */
 int cli_change_check(const char *cmd, const char *opt, const char *val,
@@ -216,7 +216,9 @@ int cli_verdict_exit(const char *result);
 bool cli_verdict_meets(const char *result, const char *required);
 
 /* The newest verdict (created_at, then job_id) of a verdicts answer
- * ({"verdicts", "jobs"}), borrowed, or NULL when there is none. */
+ * ({"verdicts", "jobs"}) on a suite one of its jobs[] runs (the registry's
+ * reference suite, which gates look at; a verdict on another suite does
+ * not count), borrowed, or NULL when there is none. */
 const json_t *cli_verdict_latest(const json_t *answer);
 
 /* The last job when every job of the answer is abandoned (no verdict will
@@ -229,11 +231,16 @@ int cli_verdict_get(struct cli_remote *r, const struct cli_ref *ref,
 		    long version, json_t **answer);
 
 /*
- * Polls the version's verdicts (every 0.25 s at first, then every 2 s)
- * until one is recorded: *verdict gets it (a new reference) and the
- * result is 0. Gives up after `timeout` seconds (OPTREG_EXIT_TIMEOUT) or
- * when every job is abandoned (OPTREG_EXIT_VERDICT_FAIL), saying so on
- * stderr. On a terminal, a progress line on stderr is rewritten in place.
+ * Polls the version's verdicts (every 0.25 s at first, then every 2 s,
+ * growing to 10 s after the first minute) until one is recorded: *verdict
+ * gets it (a new reference) and the result is 0. A transient failure (no
+ * answer, a timeout, 429, 5xx) is retried with a growing pause (at most
+ * 10 s) until the deadline, when the last try's failure is reported
+ * (OPTREG_EXIT_UNAVAILABLE). Gives up after `timeout` seconds
+ * (OPTREG_EXIT_TIMEOUT) or when every job is abandoned
+ * (OPTREG_EXIT_VERDICT_FAIL), saying so on stderr. On a terminal, a
+ * progress line on stderr is rewritten in place, and cleared before any
+ * other message.
  */
 int cli_verdict_wait(struct cli_remote *r, const struct cli_ref *ref,
 		     long version, double timeout, json_t **verdict);

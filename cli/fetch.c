@@ -131,9 +131,12 @@ static int fetch_digest(struct cli_remote *r, const struct cli_ref *ref,
 				  "the registry sent content whose digest is "
 				  "%s, not %s",
 				  got, ref->digest);
-	if (resp->yanked && !strcasecmp(resp->yanked, "true"))
-		fprintf(stderr, "optreg fetch: warning: %s is yanked\n",
-			resp->version ? resp->version : ref->digest);
+	if (resp->yanked && !strcasecmp(resp->yanked, "true")) {
+		char *v = cli_printable(resp->version ? resp->version
+						      : ref->digest);
+		fprintf(stderr, "optreg fetch: warning: %s is yanked\n", v);
+		free(v);
+	}
 	optreg_buf_add(canon, resp->body.data, resp->body.len);
 	return OPTREG_EXIT_OK;
 }
@@ -231,10 +234,13 @@ static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 	if (warn && json_is_true(json_object_get(doc, "yanked")) &&
 	    ref->kind == CLI_REF_TAG && !allow_yanked) {
 		const char *why = optreg_json_str(doc, "yank_reason");
+		char *shown = cli_printable(why ? why : "");
+
 		rc = cli_report(r, OPTREG_EXIT_CONFLICT, "yanked",
 				"%s points at %s/%s@%ld, which is yanked%s%s",
 				name.data, ns, cname, version, why ? ": " : "",
-				why ? why : "");
+				shown);
+		free(shown);
 		fprintf(stderr,
 			"  hint: move the tag off it (`optreg rollback %s` or "
 			"`optreg tag %s/%s@N %s`), or pass --allow-yanked to "
@@ -244,9 +250,12 @@ static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 	}
 	if (warn && json_is_true(json_object_get(doc, "yanked"))) {
 		const char *why = optreg_json_str(doc, "yank_reason");
+		char *shown = cli_printable(why ? why : "");
+
 		fprintf(stderr,
 			"optreg fetch: warning: %s/%s@%ld is yanked%s%s\n", ns,
-			cname, version, why ? ": " : "", why ? why : "");
+			cname, version, why ? ": " : "", shown);
+		free(shown);
 	}
 	rc = OPTREG_EXIT_OK;
 	*docp = doc;

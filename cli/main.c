@@ -35,7 +35,8 @@ static const struct command commands[] = {
 	 "show or set a namespace's signature threshold"},
 	{"audit", cmd_audit, "read and verify the registry's audit log"},
 	{"policy", cmd_policy,
-	 "push, list, show, dry-run and test the registry's policies"},
+	 "push, list, show, delete, dry-run and test the registry's "
+	 "policies"},
 	{"waiver", cmd_waiver,
 	 "grant, list and revoke exemptions from a "
 	 "policy rule"},

@@ -278,13 +278,14 @@ static int push_one(struct cli_remote *r, const char *file, const char *message)
 	if (r->json) {
 		rc = cli_print_json(ans);
 	} else {
-		const char *digest = optreg_json_str(ans, "digest");
+		char *digest =
+			cli_printable(cli_cell(optreg_json_str(ans, "digest")));
 		cli_json_count(ans, "version", &version);
-		printf("%s: version %ld %s (%s)\n", f.name, version,
-		       cli_cell(digest),
+		printf("%s: version %ld %s (%s)\n", f.name, version, digest,
 		       json_is_true(json_object_get(ans, "created"))
 			       ? "created"
 			       : "unchanged");
+		free(digest);
 	}
 out:
 	json_decref(ans);
@@ -468,8 +469,14 @@ static int print_versions(const json_t *versions)
 			cli_cell(optreg_json_str(v, "created_at")));
 		row[3] = optreg_xstrdup(
 			cli_cell(optreg_json_str(v, "created_by")));
-		row[4] =
-			optreg_xstrdup(cli_cell(optreg_json_str(v, "message")));
+		/* A deletion (tombstone) version has no digest. */
+		if (json_is_true(json_object_get(v, "deleted")))
+			row[4] = optreg_xasprintf(
+				"DELETED: %s",
+				cli_cell(optreg_json_str(v, "message")));
+		else
+			row[4] = optreg_xstrdup(
+				cli_cell(optreg_json_str(v, "message")));
 	}
 	rc = cli_print_table(head, NCOLS, cells, n);
 	for (size_t i = 0; i < n * NCOLS; i++)
@@ -498,7 +505,18 @@ static int show(struct cli_remote *r, const char *name, const char *verarg,
 		rc = cli_print_json(ans);
 	else if (versions)
 		rc = print_versions(json_object_get(ans, "versions"));
-	else if (!doc)
+	else if (json_is_true(json_object_get(ans, "deleted"))) {
+		/* A deletion version has no document: say what it did. */
+		const char *msg = optreg_json_str(ans, "message");
+		char *shown = cli_printable(msg ? msg : "");
+		long num = 0;
+
+		cli_json_count(ans, "version", &num);
+		printf("version %ld deletes policy %s%s%s\n", num, name,
+		       msg ? ": " : "", shown);
+		free(shown);
+		rc = fflush(stdout) ? OPTREG_EXIT_IO : 0;
+	} else if (!doc)
 		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
 				"the registry's answer for policy \"%s\" has "
 				"no document",
@@ -561,7 +579,8 @@ static int evaluate(struct cli_remote *r, const char *file)
 	struct policy_file f;
 	char **cells = NULL;
 	size_t n = 0, cap = 0;
-	long evaluated = 0;
+	long evaluated = 0, skipped = 0;
+	char skipnote[80] = "";
 	int rc;
 
 	rc = policy_file_read(file, &f);
@@ -603,11 +622,17 @@ static int evaluate(struct cli_remote *r, const char *file)
 		if (n)
 			rc = cli_print_table(head, 4, cells, n);
 	}
+	if (cli_json_count(ans, "skipped", &skipped) < 0)
+		skipped = 0;
+	if (skipped)
+		snprintf(skipnote, sizeof(skipnote),
+			 " (%ld skipped: stored payload does not parse)",
+			 skipped);
 	fprintf(stderr,
 		"optreg policy evaluate: %s would deny %zu and warn on %zu of "
-		"%ld versions%s\n",
+		"%ld versions%s%s\n",
 		f.name, json_array_size(denied), json_array_size(warned),
-		evaluated,
+		evaluated, skipnote,
 		json_is_true(json_object_get(ans, "truncated"))
 			? " (truncated: only the first were evaluated)"
 			: "");

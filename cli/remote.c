@@ -80,6 +80,10 @@ int cli_remote_request(struct cli_remote *r, const char *method,
 				 &errs);
 	if (rc == 0)
 		return 0;
+	if (r->quiet) {
+		optreg_errors_release(&errs);
+		return OPTREG_EXIT_UNAVAILABLE;
+	}
 	fprintf(stderr, "optreg %s: %s\n", r->cmd, errs.items[0].message);
 	if (errs.items[0].detail)
 		fprintf(stderr, "  detail: %s\n", errs.items[0].detail);
@@ -121,6 +125,27 @@ static const char *http_hint(const struct cli_remote *r, long status)
 		       "database; retry later";
 	}
 	return NULL;
+}
+
+/* Writes `s` on stderr with every control character but its newlines
+ * escaped (cli_printable): the registry's text cannot drive the
+ * terminal. */
+static void put_lines_printable(char *s)
+{
+	for (char *line = s, *end;; line = end + 1) {
+		char *shown;
+
+		end = strchr(line, '\n');
+		if (end)
+			*end = '\0';
+		shown = cli_printable(line);
+		fputs(shown, stderr);
+		free(shown);
+		if (!end)
+			break;
+		*end = '\n';
+		fputc('\n', stderr);
+	}
 }
 
 int cli_report_http_error(struct cli_remote *r,
@@ -186,7 +211,7 @@ int cli_report_http_error(struct cli_remote *r,
 	}
 	if (hint)
 		optreg_buf_addf(&out, "  hint: %s\n", hint);
-	fputs(out.data, stderr);
+	put_lines_printable(out.data);
 
 	if (r->json) {
 		json_t *body =
@@ -215,7 +240,13 @@ int cli_report(struct cli_remote *r, int status, const char *code,
 	va_start(ap, fmt);
 	optreg_buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "optreg %s: %s\n", r->cmd, msg.data);
+	/* The arguments may be registry text: every control character but
+	 * the format's newlines is escaped (cli_printable) on the terminal. */
+	fputs("optreg ", stderr);
+	fputs(r->cmd, stderr);
+	fputs(": ", stderr);
+	put_lines_printable(msg.data);
+	fputc('\n', stderr);
 	if (r->json)
 		cli_print_problem(code, msg.data, NULL);
 	optreg_buf_release(&msg);

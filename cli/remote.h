@@ -20,6 +20,8 @@ struct cli_remote {
 	const char *url;   /* --url, or NULL for $OPTREG_URL */
 	const char *token; /* --token, or NULL for $OPTREG_TOKEN; borrowed */
 	int json;	   /* --json: print the registry's JSON on stdout */
+	int quiet;	   /* cli_remote_request: a transport failure is not
+			      reported (the caller retries it) */
 	struct optreg_http_client client;
 	int open;
 };
@@ -84,8 +86,9 @@ int cli_report_http_error(struct cli_remote *r,
 /*
  * Reports a failure found on this side (a response that breaks the API
  * contract, a digest that does not match): `optreg CMD: MESSAGE` on stderr
- * and, with --json, {"code": code, "detail": MESSAGE} on stdout. Returns
- * `status`.
+ * (every control character but the format's newlines escaped, as
+ * cli_printable does: arguments may be registry text) and, with --json,
+ * {"code": code, "detail": MESSAGE} on stdout. Returns `status`.
  */
 int cli_report(struct cli_remote *r, int status, const char *code,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));

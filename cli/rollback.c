@@ -3,7 +3,7 @@
  *
  * Moves a tag back to the version it pointed at before its latest move
  * (POST .../tags/{tag}/rollback). The registry treats it as any move: the
- * same roles, gate, policies and audit (event tag.move with "rollback":
+ * same roles, gate, policies and audit (event tag.moved with "rollback":
  * true), and it shows up in `optreg tag NS/NAME@TAG --history`.
  */
 #include <stdio.h>

@@ -70,8 +70,8 @@ static const char help[] =
 	"                   every job abandoned), 12 none within --timeout; "
 	"progress on\n"
 	"                   stderr when it is a terminal\n"
-	"  --timeout S      how long --wait waits, in seconds (default "
-	"600)\n" CLI_REMOTE_OPTIONS_HELP
+	"  --timeout S      how long --wait waits, in seconds, 1 to 86400 "
+	"(default 600)\n" CLI_REMOTE_OPTIONS_HELP
 	"\nExit status: 0 ok, 1 invalid (also denied by a policy), 2 usage "
 	"(also no KEY),\n"
 	"3 FILE or KEY unreadable, 4 denied (the token's role, or signatures "

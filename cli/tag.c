@@ -105,10 +105,15 @@ void cli_print_tag_gate(const char *cmd, const json_t *answer)
 
 	if (json_is_object(gate)) {
 		char *p = cli_printable(policy ? policy : "?");
+		char *v = cli_printable(verdict ? verdict : "?");
+		char *s = cli_printable(suite ? suite : "?");
+
 		fprintf(stderr,
 			"optreg %s: gate of policy %s: verdict %s on %s\n", cmd,
-			p, verdict ? verdict : "?", suite ? suite : "?");
+			p, v, s);
 		free(p);
+		free(v);
+		free(s);
 	}
 	cli_violations_summary(stderr, cmd,
 			       json_object_get(answer, "violations"));

@@ -239,8 +239,12 @@ int cli_report_refusal(struct cli_remote *r,
 		const char *msg = optreg_json_str(e, "message");
 
 		if (resp->status == 409 && rule && msg && detail &&
-		    !strcmp(msg, detail) && (!code || strcmp(rule, code)))
-			fprintf(stderr, "  rule: %s\n", rule);
+		    !strcmp(msg, detail) && (!code || strcmp(rule, code))) {
+			char *shown = cli_printable(rule);
+
+			fprintf(stderr, "  rule: %s\n", shown);
+			free(shown);
+		}
 	}
 	json_decref(body);
 	return rc;

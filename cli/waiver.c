@@ -78,7 +78,8 @@ int cli_waiver_expiry(const char *when, time_t now, char *out, size_t outlen)
 		       : !strcmp(end, "h") ? 3600
 		       : !strcmp(end, "m") ? 60
 					   : 0;
-		if (unit && amount > 0 && amount <= 90LL * 86400) {
+		/* At most 90 days, counted in seconds whatever the unit. */
+		if (unit && amount > 0 && amount <= 90LL * 86400 / unit) {
 			time_t t = now + (time_t)(amount * unit);
 			struct tm tm;
 
@@ -153,8 +154,13 @@ static int grant(struct cli_remote *r, const char *const *f)
 	} else {
 		const char *id = optreg_json_str(ans, "id");
 		const char *until = optreg_json_str(ans, "expires_at");
-		printf("%s granted: %s/%s for %s/%s until %s\n", cli_cell(id),
-		       f[0], f[1], f[2], f[3], until ? until : expires);
+		char *i = cli_printable(cli_cell(id));
+		char *u = cli_printable(until ? until : expires);
+
+		printf("%s granted: %s/%s for %s/%s until %s\n", i, f[0], f[1],
+		       f[2], f[3], u);
+		free(i);
+		free(u);
 		rc = fflush(stdout) ? OPTREG_EXIT_IO : 0;
 	}
 	json_decref(ans);
@@ -179,28 +185,53 @@ static int list(struct cli_remote *r, const char *ns, bool all)
 	enum {
 		NCOLS = 9
 	};
-	struct optreg_buf path = OPTREG_BUF_INIT;
-	json_t *ans = NULL;
-	const json_t *items;
+	json_t *ans = json_pack("{s:[], s:n}", "waivers", "next_page_token");
+	json_t *items = json_object_get(ans, "waivers");
+	char *token = NULL;
 	char **cells;
 	size_t n;
 	int rc;
 
-	optreg_buf_adds(&path, "/v1/waivers");
-	if (ns)
-		optreg_http_query_add(&path, "namespace", ns);
-	if (all)
-		optreg_http_query_add(&path, "all", "true");
-	rc = cli_remote_call(r, "GET", path.data, NULL, &ans);
-	optreg_buf_release(&path);
-	if (rc)
-		return rc;
-	items = json_object_get(ans, "waivers");
-	if (!json_is_array(items)) {
-		json_decref(ans);
-		return cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
-				  "the registry's answer has no waivers array");
-	}
+	/* Every page, 100 at a time, merged into one answer. */
+	do {
+		struct optreg_buf path = OPTREG_BUF_INIT;
+		json_t *page = NULL;
+		const json_t *got, *next;
+
+		optreg_buf_adds(&path, "/v1/waivers");
+		if (ns)
+			optreg_http_query_add(&path, "namespace", ns);
+		if (all)
+			optreg_http_query_add(&path, "all", "true");
+		optreg_http_query_add(&path, "page_size", "100");
+		if (token)
+			optreg_http_query_add(&path, "page_token", token);
+		rc = cli_remote_call(r, "GET", path.data, NULL, &page);
+		optreg_buf_release(&path);
+		free(token);
+		token = NULL;
+		if (rc) {
+			json_decref(ans);
+			return rc;
+		}
+		got = json_object_get(page, "waivers");
+		next = json_object_get(page, "next_page_token");
+		if (!json_is_array(got) ||
+		    !(!next || json_is_null(next) ||
+		      (json_is_string(next) && json_string_length(next)))) {
+			json_decref(page);
+			json_decref(ans);
+			return cli_report(r, OPTREG_EXIT_UNAVAILABLE,
+					  "bad_response",
+					  "the registry's answer has no "
+					  "waivers array or a bad "
+					  "next_page_token");
+		}
+		json_array_extend(items, (json_t *)got);
+		if (json_is_string(next))
+			token = optreg_xstrdup(json_string_value(next));
+		json_decref(page);
+	} while (token);
 	if (r->json) {
 		rc = cli_print_json(ans);
 		json_decref(ans);

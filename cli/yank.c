@@ -12,8 +12,6 @@
 #include "../common/jsonutil.h"
 #include "cli.h"
 
-#define MAX_REASON 1024
-
 static const char help[] =
 	"usage: optreg yank NAMESPACE/NAME@VERSION --reason TEXT [--link URL] "
 	"[--json]\n"
@@ -35,17 +33,6 @@ static const char help[] =
 	"\nExit status: 0 ok, 1 invalid, 2 usage, 4 denied, 6 unauthorized, 7 "
 	"unavailable,\n"
 	"8 not found. See docs/cli.md.\n";
-
-/* Counts UTF-8 characters (the API's limit is in characters). */
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
 
 static int yank(struct cli_remote *r, const struct cli_ref *ref,
 		const char *reason, const char *link)
@@ -81,12 +68,11 @@ static int yank(struct cli_remote *r, const struct cli_ref *ref,
 	res = resp.body.len ? json_loadb(resp.body.data, resp.body.len, 0, NULL)
 			    : NULL;
 	kept = optreg_json_str(res, "yank_reason");
-	if (kept && strcmp(kept, reason))
-		printf("%s/%s@%ld was already yanked: %s\n", ref->ns, ref->name,
-		       ref->version, kept);
-	else
-		printf("%s/%s@%ld yanked: %s\n", ref->ns, ref->name,
-		       ref->version, reason);
+	text = cli_printable(kept ? kept : reason);
+	printf("%s/%s@%ld %s: %s\n", ref->ns, ref->name, ref->version,
+	       kept && strcmp(kept, reason) ? "was already yanked" : "yanked",
+	       text);
+	free(text);
 	rc = fflush(stdout) ? OPTREG_EXIT_IO : OPTREG_EXIT_OK;
 out:
 	json_decref(res);
@@ -129,21 +115,11 @@ int cmd_yank(int argc, char **argv)
 				"after warmup\"\n");
 		return OPTREG_EXIT_USAGE;
 	}
-	json_t *check = json_string(reason);
-	if (!check) {
-		fprintf(stderr, "optreg yank: --reason is not valid UTF-8\n");
-		return OPTREG_EXIT_USAGE;
-	}
-	json_decref(check);
-	if (utf8_chars(reason) > MAX_REASON) {
-		fprintf(stderr,
-			"optreg yank: --reason is longer than %d characters "
-			"(got %zu)\n",
-			MAX_REASON, utf8_chars(reason));
-		return OPTREG_EXIT_USAGE;
-	}
-	rc = cli_change_check("yank", "--link", link, CLI_CHANGE_MAX_LINK,
-			      true);
+	rc = cli_change_check("yank", "--reason", reason, CLI_CHANGE_MAX_TEXT,
+			      false);
+	if (rc == 0)
+		rc = cli_change_check("yank", "--link", link,
+				      CLI_CHANGE_MAX_LINK, true);
 	if (rc)
 		return rc;
 	if (cli_ref_parse(refarg, CLI_REF_VERSION, &ref, &why) < 0) {

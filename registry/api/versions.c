@@ -427,12 +427,12 @@ static void handle_list_versions(struct api_call *call)
 	optreg_version_list_release(&list);
 }
 
-/* A reason of 1 to 1024 characters, an optional link, and nothing else. */
+/* A reason of 1 to 1024 characters without control characters (as every
+ * other reason), an optional link, and nothing else. */
 static const char *yank_reason_or_reply(struct api_call *call,
 					const char **link)
 {
-	const char *reason = optreg_json_str(call->body, "reason");
-	size_t chars = 0;
+	const char *reason = api_body_text(call, "reason", 1024);
 
 	*link = api_body_text(call, "link", 512);
 	if (call->errs.len) {
@@ -440,10 +440,7 @@ static const char *yank_reason_or_reply(struct api_call *call,
 			    "the yank request is malformed");
 		return NULL;
 	}
-	for (const char *c = reason; c && *c; c++)
-		chars += ((unsigned char)*c & 0xC0) != 0x80;
-	if (reason && chars >= 1 && chars <= 1024 &&
-	    json_object_size(call->body) == 1 + (*link != NULL))
+	if (reason && json_object_size(call->body) == 1 + (*link != NULL))
 		return reason;
 	optreg_errors_add(&call->errs, OPTREG_EINVAL, "required", "reason",
 			  "a reason of 1 to 1024 characters is required, "

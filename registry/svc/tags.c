@@ -227,6 +227,14 @@ static int move_checked(PGconn *c, const struct optreg_audit_actor *who,
 
 	int rc = optreg_store_tag_lock(c, m->ns, m->name, m->tag, &cfg,
 				       &current, errs);
+	if (rc == 0 && m->rollback && current < 0) {
+		/* Nothing to roll back: the tag does not exist (never set,
+		 * or deleted). */
+		optreg_errors_add(errs, OPTREG_ENOTFOUND, "not_found", "tag",
+				  "tag %s/%s@%s not found", m->ns, m->name,
+				  m->tag);
+		rc = OPTREG_ENOTFOUND;
+	}
 	if (rc == 0 && m->rollback) {
 		rc = optreg_store_tag_last_previous(c, cfg, m->tag, &version,
 						    errs);

@@ -36,6 +36,8 @@ env:   BIN   folder with optreg and optreg-server (default "bin")
 """
 
 import datetime
+import http.client
+import http.server
 import json
 import os
 import pty
@@ -44,8 +46,10 @@ import select
 import shlex
 import subprocess
 import sys
+import threading
 import time
 import traceback
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -221,6 +225,101 @@ def rfc3339(seconds_from_now):
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class Proxy:
+    """A forwarding HTTP proxy in front of the registry, for what a real
+    registry does not do on demand: `fail(pattern, n)` answers the next n
+    requests whose path contains pattern with 503 (or drops the connection
+    with status None); `rewrite(pattern, fn)` passes each JSON answer to
+    such a path through fn (registry text with control characters)."""
+
+    def __init__(self, target):
+        self.target = urllib.parse.urlsplit(target)
+        self.failing = []   # [pattern, count, status]
+        self.rewrites = []  # (pattern, fn)
+        self.seen = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def _any(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                proxy.seen.append((self.command, self.path))
+                for f in proxy.failing:
+                    if f[0] in self.path and f[1] > 0:
+                        f[1] -= 1
+                        if f[2] is None:
+                            self.close_connection = True
+                            self.wfile.flush()
+                            self.connection.shutdown(2)
+                            return
+                        out = json.dumps({"code": "unavailable", "detail": "injected"}).encode()
+                        self.send_response(f[2])
+                        self.send_header("Content-Type", "application/problem+json")
+                        self.send_header("Content-Length", str(len(out)))
+                        self.end_headers()
+                        self.wfile.write(out)
+                        return
+                c = http.client.HTTPConnection(proxy.target.hostname, proxy.target.port,
+                                               timeout=60)
+                hdrs = {k: v for k, v in self.headers.items()
+                        if k.lower() not in ("host", "connection", "content-length")}
+                c.request(self.command, self.path, body=body, headers=hdrs)
+                r = c.getresponse()
+                out = r.read()
+                for pat, fn in proxy.rewrites:
+                    if pat in self.path and out:
+                        out = json.dumps(fn(json.loads(out)), ensure_ascii=False).encode()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("content-length", "connection", "transfer-encoding",
+                                         "etag"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+                c.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = _any
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def fail(self, pattern, n, status=503):
+        self.failing.append([pattern, n, status])
+
+    def rewrite(self, pattern, fn):
+        self.rewrites.append((pattern, fn))
+
+    def reset(self):
+        self.failing, self.rewrites, self.seen = [], [], []
+
+
+def via_proxy(*args, token="sub"):
+    argv = [CLI_BIN] + [str(a) for a in args]
+    env = env_for(token)
+    env["OPTREG_URL"] = W.proxy.base
+    p = subprocess.run(argv, env=env, cwd=W.dir, timeout=120,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return Result(argv, p)
+
+
+def background_proxy(*args, token="sub"):
+    argv = [CLI_BIN] + [str(a) for a in args]
+    env = env_for(token)
+    env["OPTREG_URL"] = W.proxy.base
+    p = subprocess.Popen(argv, env=env, cwd=W.dir,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.argv = argv
+    return p
+
+
 # ---------------------------------------------------------------- setup
 
 def setup():
@@ -234,6 +333,9 @@ def setup():
     W.appr, _ = t("lead@team-gate", "approver")
     W.runner, _ = t("runner@ops", "runner")
     W.srv = W.reg.server(name="A")
+    # Same database, 1 s leases allowed: to let a job's leases expire.
+    W.fast = W.reg.server("--lease-min-seconds", "1", name="B")
+    W.proxy = Proxy(W.srv.base)
     W.key = os.path.join(W.dir, "ci.pem")
     r = optreg("keygen", "--out", os.path.join(W.dir, "ci"), token=None)
     assert r.rc == 0, r.describe()
@@ -344,6 +446,17 @@ def t_audit_mode():
     lacks(r, "e2e-audit", "out")
     j = submit(config(NS_AUDIT, "observed3"))
     assert "e2e-audit" not in [v["policy"] for v in j["violations"]], j["violations"]
+    # The deletion is version 2: show says what it did; --versions marks it.
+    r = expect(optreg("policy", "show", "e2e-audit", "--version", "2", token="reader"), 0,
+               "show of the deletion version")
+    eq(r.text, "version 2 deletes policy e2e-audit: seen enough\n", "show stdout")
+    r = expect(optreg("policy", "show", "e2e-audit", "--version", "1", token="reader"), 0)
+    has(r, "name: e2e-audit", "out")
+    # (Deleted, the policy has no current version: ask through version 1.)
+    r = expect(optreg("policy", "show", "e2e-audit", "--version", "1", "--versions",
+                      token="reader"), 0)
+    row = [l for l in r.text.splitlines() if l.startswith("2 ")]
+    assert row and "DELETED: seen enough" in row[0], r.describe()
 
 
 def t_message_link_log():
@@ -407,6 +520,88 @@ def t_wait_warn():
 
 def t_wait_fail():
     wait_with("fail", 11)
+
+
+def t_wait_error():
+    wait_with("error", 11)
+
+
+def t_wait_retries():
+    # 503s and a dropped connection while waiting are retried; the verdict
+    # then comes through.
+    W.proxy.reset()
+    W.proxy.fail("/verdicts", 2, 503)
+    W.proxy.fail("/verdicts", 1, None)
+    W.proxy.fail("/verdicts", 2, 429)
+    p = background_proxy("submit", config(NS, "retried"), "--wait", "--timeout", "60")
+    time.sleep(0.3)
+    judge(NS, "retried", 1, "pass")
+    r = expect(finish(p), 0, "--wait through transient failures")
+    has(r, "verdict on %s/retried@1: pass" % NS)
+    lacks(r, "503")
+    polls = [s for s in W.proxy.seen if "/verdicts" in s[1]]
+    assert len(polls) >= 6, polls
+    # Failures until the deadline: the last one is reported, exit 7.
+    W.proxy.reset()
+    W.proxy.fail("/verdicts", 10000, 503)
+    start = time.time()
+    r = expect(via_proxy("submit", config(NS, "retried-out"), "--wait", "--timeout", "2"), 7,
+               "--wait, 503 until the deadline")
+    assert time.time() - start < 30, "took %.1f s" % (time.time() - start)
+    has(r, "503")
+    W.proxy.reset()
+    lease_for(NS, "retried-out", 1)
+
+
+def t_wait_tag_warn():
+    # A warn verdict: the gate of prod refuses it (exit 5) ...
+    p = background("submit", config(NS, "warned-tag", lr=0.001), "--wait", "--tag", "prod",
+                   "--message", "try warn", token="appr")
+    time.sleep(0.3)
+    judge(NS, "warned-tag", 1, "warn")
+    r = expect(finish(p), 5, "submit --wait --tag prod, warn")
+    has(r, "gate_refused")
+    has(r, "rule: verdict_warn")
+    lacks(r, "-> 1", "out")
+    # ... while an ungated tag moves, and the exit status says warn (10).
+    p = background("submit", config(NS, "warned-canary", lr=0.001), "--wait", "--tag",
+                   "canary", token="appr")
+    time.sleep(0.3)
+    judge(NS, "warned-canary", 1, "warn")
+    r = expect(finish(p), 10, "submit --wait --tag canary, warn")
+    has(r, "%s/warned-canary@canary -> 1 (new tag)" % NS, "out")
+
+
+def t_wait_abandoned():
+    # Every job abandoned (its lease expired 3 times): --wait exits 11 at
+    # once, naming the job and why.
+    for _ in range(1000):  # lease what is queued, so the next lease is ours
+        r = api("POST", "/v1/jobs/lease", token="runner", body={"lease_seconds": 3600})
+        if r.status == 204:
+            break
+        assert r.status == 200, r.describe()
+    path = config(NS, "orphan", lr=0.001)
+    v = submit(path)["version"]
+    for attempt in range(3):
+        deadline = time.time() + 20
+        while True:
+            r = W.fast.request("POST", "/v1/jobs/lease", token=W.runner,
+                               body={"lease_seconds": 1})
+            if r.status == 200:
+                break
+            assert r.status == 204 and time.time() < deadline, r.describe()
+            time.sleep(0.2)
+        job = r.json()["job"]
+        eq((job["name"], job["version"]), ("orphan", v), "leased job %d" % attempt)
+        time.sleep(1.3)
+    r = W.fast.request("POST", "/v1/jobs/lease", token=W.runner, body={"lease_seconds": 1})
+    eq(r.status, 204, "nothing left to lease")
+    start = time.time()
+    r = expect(optreg("submit", path, "--wait", "--timeout", "60"), 11,
+               "--wait on an abandoned job")
+    assert time.time() - start < 5, "waited %.1f s" % (time.time() - start)
+    has(r, "no verdict will come for %s/orphan@%d: job %d was abandoned: the lease of "
+           "runner runner@ops expired" % (NS, v, job["id"]))
 
 
 def t_wait_timeout_tty():
@@ -532,6 +727,24 @@ def t_gate_pass_and_rollback():
     has(r, "lead@team-gate", "out")
 
 
+def t_rollback_role_and_yanked():
+    a = new_version(NS, "rolled", "pass", lr=0.001)
+    b = new_version(NS, "rolled", "pass", lr=0.0011)
+    expect(optreg("tag", "%s/rolled@%d" % (NS, a), "prod", "--reason", "a", token="appr"), 0)
+    expect(optreg("tag", "%s/rolled@%d" % (NS, b), "prod", "--reason", "b", token="appr"), 0)
+    # A submitter may not roll back a gated tag.
+    r = expect(optreg("rollback", NS + "/rolled@prod", "--reason", "back", token="sub"), 4,
+               "submitter rolls back prod")
+    has(r, "prod-gate")
+    # The previous version yanked since: refused like any move.
+    expect(optreg("yank", "%s/rolled@%d" % (NS, a), "--reason", "bad", token="appr"), 0)
+    r = expect(optreg("rollback", NS + "/rolled@prod", "--reason", "back", token="appr"), 5,
+               "rollback to a version yanked since")
+    has(r, "409 yanked")
+    r = expect(optreg("fetch", NS + "/rolled@prod", "--json", token="reader"), 0)
+    eq(json.loads(r.text)["version"], b, "prod did not move")
+
+
 def t_rollback_errors():
     new_version(NS, "fresh", "pass", lr=0.001)
     expect(optreg("tag", NS + "/fresh@1", "prod", "--reason", "first", token="appr"), 0)
@@ -539,8 +752,10 @@ def t_rollback_errors():
                "rollback of a tag set once")
     has(r, "rule: no_previous")
     expect(optreg("rollback", NS + "/fresh@1", token="appr"), 2, "rollback of a version")
-    r = optreg("rollback", NS + "/fresh@nope", "--reason", "x", token="appr")
-    assert r.rc in (5, 8), "unknown tag: exit 5 (no previous) or 8:\n" + r.describe()
+    r = expect(optreg("rollback", NS + "/fresh@nope", "--reason", "x", token="appr"), 8,
+               "rollback of a tag that does not exist")
+    has(r, "404 not_found")
+    has(r, "tag %s/fresh@nope not found" % NS)
 
 
 # ---------------------------------------------------------------- change rules, waivers
@@ -639,6 +854,132 @@ def t_fetch_yanked_tag():
     expect(optreg("fetch", "%s/canaried@%d" % (NS, v), token="reader"), 0, "by version")
 
 
+def t_waiver_list_pages():
+    # More waivers than a page: list shows every one (page_size 100 until
+    # next_page_token is null), --json merges the pages.
+    ids = set()
+    for i in range(105):
+        r = api("POST", "/v1/waivers", token="appr", body={
+            "policy": "prod-changes", "rule": "lr-change-at-most-x2", "namespace": NS_DRY,
+            "config": "many-%d" % i, "reason": "bulk", "owner": "lead",
+            "expires_at": rfc3339(86400)})
+        assert r.status == 201, r.describe()
+        ids.add(r.json()["id"])
+    W.proxy.reset()
+    r = expect(via_proxy("waiver", "list", "--namespace", NS_DRY, "--json", token="reader"), 0)
+    j = json.loads(r.text)
+    got = {w["id"] for w in j["waivers"]}
+    eq(got & ids, ids, "every waiver in --json")
+    eq(len(j["waivers"]), len(got), "no waiver twice")
+    eq(j.get("next_page_token"), None, "merged answer's next_page_token")
+    pages = [s for s in W.proxy.seen if s[1].startswith("/v1/waivers")]
+    assert len(pages) >= 2 and all("page_size=100" in s[1] for s in pages), pages
+    r = expect(optreg("waiver", "list", "--namespace", NS_DRY, token="reader"), 0)
+    for wid in ids:
+        has(r, wid, "out")
+
+
+def t_escapes():
+    # Reasons with control characters are refused here (2) and by the
+    # registry (400 naming reason).
+    v = submit(config(NS, "escaped", lr=0.001))["version"]
+    ref = "%s/escaped@%d" % (NS, v)
+    r = expect(optreg("yank", ref, "--reason", "bad\x1b[2J", token="appr"), 2,
+               "yank --reason with ESC")
+    has(r, "control character (byte 0x1b")
+    for bad in ("bad\x1b[2J", "two\nlines"):
+        r = api("POST", "/v1/configs/%s/escaped/versions/%d/yank" % (NS, v), token="appr",
+                body={"reason": bad})
+        eq(r.status, 400, "yank reason %r" % bad)
+        assert [e["path"] for e in r.json()["errors"]] == ["reason"], r.describe()
+    expect(optreg("tag", ref, "canary", token="appr"), 0)
+    expect(optreg("yank", ref, "--reason", "nan", token="appr"), 0)
+    # Registry text with control characters is printed escaped.
+    esc = "\x1b]0;pwned\x07\x1b[2J"
+    shown = "\\u001b]0;pwned\\u0007\\u001b[2J"
+
+    def clean(res):
+        assert b"\x1b" not in res.err and b"\x07" not in res.err, res.describe()
+        assert b"\x1b" not in res.out and b"\x07" not in res.out, res.describe()
+
+    def yank_reason(d):
+        if "yank_reason" in d:
+            d["yank_reason"] = "nan" + esc
+        return d
+    W.proxy.reset()
+    W.proxy.rewrite("/tags/canary", yank_reason)
+    r = expect(via_proxy("fetch", NS + "/escaped@canary", token="reader"), 5)
+    has(r, "which is yanked: nan" + shown)
+    clean(r)
+    r = expect(via_proxy("fetch", NS + "/escaped@canary", "--allow-yanked", token="reader"), 0)
+    has(r, "is yanked: nan" + shown)
+    clean(r)
+
+    def verdicts(d):
+        d["jobs"] = [{"id": 1, "suite": "ref" + esc, "state": "done"}]
+        d["verdicts"] = [{"job_id": 1, "result": "fail", "suite": "ref" + esc,
+                          "runner": "r" + esc, "created_at": "2026-12-01T00:00:00Z"}]
+        return d
+    W.proxy.reset()
+    W.proxy.rewrite("/verdicts", verdicts)
+    r = expect(via_proxy("fetch", ref, "--require-verdict", "pass", token="reader"), 11)
+    has(r, "suite ref" + shown)
+    has(r, "runner r" + shown)
+    clean(r)
+
+    def abandoned(d):
+        d["verdicts"] = []
+        d["jobs"] = [{"id": 7, "suite": "ref-v1", "state": "abandoned",
+                      "last_error": "oom" + esc}]
+        return d
+    W.proxy.reset()
+    W.proxy.rewrite("/verdicts", abandoned)
+    r = expect(via_proxy("submit", config(NS, "escaped", lr=0.001), "--wait"), 11)
+    has(r, "job 7 was abandoned: oom" + shown)
+    clean(r)
+
+    def gate(d):
+        d["gate"] = {"policy": "p" + esc, "verdict": "pass" + esc, "suite": "s" + esc}
+        return d
+    v2 = submit(config(NS, "escaped", lr=0.0012))["version"]
+    W.proxy.reset()
+    W.proxy.rewrite("/tags/esc-tag", gate)
+    r = expect(via_proxy("tag", "%s/escaped@%d" % (NS, v2), "esc-tag", token="appr"), 0)
+    has(r, "gate of policy p%s: verdict pass%s on s%s" % (shown, shown, shown))
+    clean(r)
+    W.proxy.reset()
+
+    def expiry(d):
+        if "expires_at" in d:
+            d["expires_at"] = "2030" + esc
+        return d
+    W.proxy.rewrite("/v1/waivers", expiry)
+    r = expect(via_proxy("waiver", "grant", "--policy", "prod-changes", "--rule",
+                         "lr-change-at-most-x2", "--namespace", NS, "--config", "esc",
+                         "--reason", "x", "--owner", "o", "--expires", "1d", token="appr"), 0)
+    has(r, "until 2030" + shown, "out")
+    clean(r)
+
+    def evaluated(d):
+        d["skipped"] = 2
+        return d
+    W.proxy.reset()
+    W.proxy.rewrite("/evaluate", evaluated)
+    r = via_proxy("policy", "evaluate", os.path.join(W.dir, "strict.yaml"), token="admin")
+    has(r, "(2 skipped: stored payload does not parse)")
+    # A problem's detail and hint too.
+    W.proxy.reset()
+    W.proxy.rewrite("/tags/nope", lambda d: dict(d, detail="gone" + esc,
+                                                 errors=[{"message": "x" + esc,
+                                                          "path": "tag", "rule": "r",
+                                                          "hint": "h" + esc}]))
+    r = expect(via_proxy("fetch", NS + "/escaped@nope", token="reader"), 8)
+    has(r, "gone" + shown)
+    has(r, "x" + shown)
+    clean(r)
+    W.proxy.reset()
+
+
 def t_help():
     for cmd in (("policy",), ("waiver",), ("rollback",), ("submit",), ("tag",),
                 ("fetch",), ("yank",), ("log",)):
@@ -682,6 +1023,17 @@ TESTS = [
     ("waiver revoke; grant errors", t_waiver_revoke),
     ("fetch --require-verdict pass|warn", t_fetch_require_verdict),
     ("fetch through a tag at a yanked version needs --allow-yanked", t_fetch_yanked_tag),
+    ("submit --wait: an error verdict exits 11", t_wait_error),
+    ("submit --wait retries 503, 429 and dropped connections; 7 at the deadline",
+     t_wait_retries),
+    ("submit --wait --tag with a warn verdict: prod refuses (5), canary moves (10)",
+     t_wait_tag_warn),
+    ("rollback: a submitter on prod is 4; to a version yanked since is 5", t_rollback_role_and_yanked),
+    ("waiver list shows more than a page of waivers", t_waiver_list_pages),
+    ("control characters: refused in a yank reason, printed escaped from the registry",
+     t_escapes),
+    ("submit --wait on a version whose every job is abandoned exits 11 at once",
+     t_wait_abandoned),
     ("the server is still up", t_server_alive),
 ]
 

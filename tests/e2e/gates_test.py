@@ -364,6 +364,23 @@ def t_history_and_rollback():
     j = problem(W.S.request("POST", cpath("model", "/tags/canary/rollback"), token=W.approver,
                             body={"reason": "x"}), 409, "conflict", "canary rollback")
     eq(rules(j), ["no_previous"], "rule")
+    # A tag that does not exist is not found, not "no previous".
+    problem(W.S.request("POST", cpath("model", "/tags/nope/rollback"), token=W.approver,
+                        body={"reason": "x"}), 404, "not_found", "rollback of no tag")
+    # A PUT to the version the tag already points at is not a move: 200,
+    # but no tag.moved event, no history row, the tag's row untouched.
+    at = current("model", "canary")
+    before = W.S.request("GET", cpath("model", "/tags/canary"), token=W.approver).json()
+    events = len(audit("tag.moved", "%s/model@canary" % NS))
+    hist = len(W.S.request("GET", cpath("model", "/tags/canary/history"),
+                           token=W.sub).json()["moves"])
+    status(tag("model", at, at, tagname="canary", reason="again"), 200, "canary -> where it is")
+    eq(len(audit("tag.moved", "%s/model@canary" % NS)), events, "tag.moved events")
+    eq(len(W.S.request("GET", cpath("model", "/tags/canary/history"),
+                       token=W.sub).json()["moves"]), hist, "history rows")
+    after = W.S.request("GET", cpath("model", "/tags/canary"), token=W.approver).json()
+    eq((after.get("updated_at"), after.get("updated_by")),
+       (before.get("updated_at"), before.get("updated_by")), "the tag's row")
 
 
 def t_rollback_is_gated():

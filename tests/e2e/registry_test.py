@@ -1063,6 +1063,12 @@ def t_yank_bad_body():
                  {"reason": "ok", "more": 1}):
         r = W.A.request("POST", "/v1/configs/team-a/sub/versions/3/yank", body=body, token=W.appr_a)
         problem(r, 400, "bad_request")
+    # Control characters are refused as in every other reason, naming it.
+    for bad in ("a\x1b[2Jb", "two\nlines", "tab\there"):
+        r = W.A.request("POST", "/v1/configs/team-a/sub/versions/3/yank",
+                        body={"reason": bad}, token=W.appr_a)
+        j = problem(r, 400, "bad_request")
+        eq([e.get("path") for e in j.get("errors", [])], ["reason"], "errors of %r" % bad)
     problem(yank(W.A, W.appr_a, "sub", 99), 404, "not_found")
 
 

@@ -70,7 +70,17 @@ static void test_printable(void **state)
 	char *err;
 
 	(void)state;
-	assert_int_equal(check("two\nlines ok", 100, false, &err), 0);
+	/* The registry refuses every C0 control, newline and tab too. */
+	assert_int_equal(check("two\nlines", 100, false, &err),
+			 OPTREG_EXIT_USAGE);
+	assert_non_null(strstr(err, "control character (byte 0x0a at offset "
+				    "3)"));
+	free(err);
+	assert_int_equal(check("a\ttab", 100, false, &err), OPTREG_EXIT_USAGE);
+	free(err);
+	assert_int_equal(check("esc\x1b[2J", 100, false, &err),
+			 OPTREG_EXIT_USAGE);
+	assert_non_null(strstr(err, "byte 0x1b at offset 3"));
 	free(err);
 	assert_int_equal(check("bell\a", 100, false, &err), OPTREG_EXIT_USAGE);
 	assert_non_null(strstr(err, "control character (byte 0x07 at offset "

@@ -62,12 +62,14 @@ static void test_latest(void **state)
 	assert_null(cli_verdict_latest(a));
 	json_decref(a);
 
-	a = parse("{\"verdicts\": ["
-		  "{\"job_id\": 1, \"result\": \"fail\", \"created_at\": "
-		  "\"2026-12-01T10:00:00.000Z\"},"
-		  "{\"job_id\": 3, \"result\": \"pass\", \"created_at\": "
-		  "\"2026-12-02T10:00:00.000Z\"},"
-		  "{\"job_id\": 2, \"result\": \"warn\", \"created_at\": "
+	a = parse("{\"jobs\": [{\"id\": 1, \"suite\": \"ref-v1\"}], "
+		  "\"verdicts\": ["
+		  "{\"job_id\": 1, \"result\": \"fail\", \"suite\": "
+		  "\"ref-v1\", \"created_at\": \"2026-12-01T10:00:00.000Z\"},"
+		  "{\"job_id\": 3, \"result\": \"pass\", \"suite\": "
+		  "\"ref-v1\", \"created_at\": \"2026-12-02T10:00:00.000Z\"},"
+		  "{\"job_id\": 2, \"result\": \"warn\", \"suite\": "
+		  "\"ref-v1\", \"created_at\": "
 		  "\"2026-12-02T10:00:00.000Z\"}]}");
 	v = cli_verdict_latest(a);
 	assert_non_null(v);
@@ -76,12 +78,44 @@ static void test_latest(void **state)
 	json_decref(a);
 
 	/* An item without a result is not a verdict. */
-	a = parse("{\"verdicts\": [{\"job_id\": 9, \"created_at\": "
-		  "\"2027-01-01T00:00:00Z\"}, {\"job_id\": 1, \"result\": "
-		  "\"fail\", \"created_at\": \"2026-01-01T00:00:00Z\"}]}");
+	a = parse("{\"jobs\": [{\"id\": 1, \"suite\": \"ref-v1\"}], "
+		  "\"verdicts\": [{\"job_id\": 9, \"suite\": \"ref-v1\", "
+		  "\"created_at\": \"2027-01-01T00:00:00Z\"}, {\"job_id\": 1, "
+		  "\"result\": \"fail\", \"suite\": \"ref-v1\", "
+		  "\"created_at\": \"2026-01-01T00:00:00Z\"}]}");
 	v = cli_verdict_latest(a);
 	assert_string_equal(json_string_value(json_object_get(v, "result")),
 			    "fail");
+	json_decref(a);
+}
+
+/* Two suites: a newer verdict on a suite no job runs (a runner's own
+ * suite) does not count; the gate looks at the reference suite only. */
+static void test_latest_two_suites(void **state)
+{
+	json_t *a;
+	const json_t *v;
+
+	(void)state;
+	a = parse("{\"jobs\": [{\"id\": 1, \"suite\": \"ref-v1\", "
+		  "\"state\": \"done\"}], \"verdicts\": ["
+		  "{\"job_id\": 1, \"result\": \"fail\", \"suite\": "
+		  "\"ref-v1\", \"created_at\": \"2026-12-01T10:00:00Z\"},"
+		  "{\"job_id\": 7, \"result\": \"pass\", \"suite\": "
+		  "\"smoke\", \"created_at\": \"2026-12-02T10:00:00Z\"}]}");
+	v = cli_verdict_latest(a);
+	assert_non_null(v);
+	assert_string_equal(json_string_value(json_object_get(v, "suite")),
+			    "ref-v1");
+	assert_string_equal(json_string_value(json_object_get(v, "result")),
+			    "fail");
+	json_decref(a);
+	/* Only the other suite: no verdict that counts yet. */
+	a = parse("{\"jobs\": [{\"id\": 1, \"suite\": \"ref-v1\", "
+		  "\"state\": \"queued\"}], \"verdicts\": ["
+		  "{\"job_id\": 7, \"result\": \"pass\", \"suite\": "
+		  "\"smoke\", \"created_at\": \"2026-12-02T10:00:00Z\"}]}");
+	assert_null(cli_verdict_latest(a));
 	json_decref(a);
 }
 
@@ -127,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_exit),
 		cmocka_unit_test(test_meets),
 		cmocka_unit_test(test_latest),
+		cmocka_unit_test(test_latest_two_suites),
 		cmocka_unit_test(test_none_coming),
 		cmocka_unit_test(test_describe),
 	};

@@ -26,6 +26,13 @@ static void test_expiry(void **state)
 	assert_string_equal(out, "2025-12-03T22:00:00Z");
 	assert_int_equal(cli_waiver_expiry("90m", now, out, sizeof(out)), 0);
 	assert_string_equal(out, "2025-12-03T11:30:00Z");
+	/* 90 days is the limit in every unit. */
+	assert_int_equal(cli_waiver_expiry("90d", now, out, sizeof(out)), 0);
+	assert_string_equal(out, "2026-03-03T10:00:00Z");
+	assert_int_equal(cli_waiver_expiry("2160h", now, out, sizeof(out)), 0);
+	assert_string_equal(out, "2026-03-03T10:00:00Z");
+	assert_int_equal(cli_waiver_expiry("129600m", now, out, sizeof(out)),
+			 0);
 	assert_int_equal(cli_waiver_expiry("2026-01-31T00:00:00Z", now, out,
 					   sizeof(out)),
 			 0);
@@ -37,7 +44,8 @@ static void test_expiry(void **state)
 	for (const char *const *bad =
 		     (const char *const[]){"", "0d", "30", "30w", "-1d", "d",
 					   "30 d", "tomorrow", "2026-01-31",
-					   "08d", NULL};
+					   "08d", "91d", "2161h", "129601m",
+					   "9999999d", NULL};
 	     *bad; bad++)
 		assert_int_equal(cli_waiver_expiry(*bad, now, out, sizeof(out)),
 				 -1);
