@@ -186,6 +186,14 @@ int cli_report_refusal(struct cli_remote *r,
  * and the policies' warnings (cli/tag.c).
  */
 void cli_print_tag_gate(const char *cmd, const json_t *answer);
+/*
+ * As cli_print_tag_gate, leaving out the violations `seen` already holds
+ * (same policy, rule, path and effect): `submit --tag` has printed the
+ * submit's findings, and a tag move re-evaluates the same rules. `seen`
+ * may be NULL.
+ */
+void cli_print_tag_gate_new(const char *cmd, const json_t *answer,
+			    const json_t *seen);
 
 /*
  * `waiver grant --expires WHEN`: WHEN is a duration from `now` (`30d`,

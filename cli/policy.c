@@ -223,7 +223,8 @@ int cli_policy_files(const char *const *args, size_t nargs, char ***out,
 				p);
 			rc = OPTREG_EXIT_USAGE;
 		}
-		qsort(list + first, n - first, sizeof(*list), cmp_str);
+		if (n > first) /* list is NULL while nothing was found */
+			qsort(list + first, n - first, sizeof(*list), cmp_str);
 	}
 	*out = list;
 	*nout = n;

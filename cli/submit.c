@@ -485,7 +485,9 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 		if (trc == 0 && !r->json) {
 			cli_print_tag_move(&ref, tag, version, tagged);
 			fflush(stdout);
-			cli_print_tag_gate("submit", tagged);
+			cli_print_tag_gate_new(
+				"submit", tagged,
+				json_object_get(created, "violations"));
 		}
 		if (trc)
 			rc = trc;

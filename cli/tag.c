@@ -96,6 +96,45 @@ out:
 	return rc;
 }
 
+static bool same_violation(const json_t *a, const json_t *b)
+{
+	static const char *const keys[] = {"policy", "rule", "path", "effect"};
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *x = optreg_json_str(a, keys[k]);
+		const char *y = optreg_json_str(b, keys[k]);
+
+		if (!x || !y || strcmp(x, y))
+			return false;
+	}
+	return true;
+}
+
+void cli_print_tag_gate_new(const char *cmd, const json_t *answer,
+			    const json_t *seen)
+{
+	json_t *copy = json_copy((json_t *)answer);
+	json_t *fresh = json_array();
+	const json_t *v, *w;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(answer, "violations"), i, v)
+	{
+		bool dup = false;
+
+		json_array_foreach(seen, j, w) dup =
+			dup || same_violation(v, w);
+		if (!dup)
+			json_array_append(fresh, (json_t *)v);
+	}
+	if (copy)
+		json_object_set_new(copy, "violations", fresh);
+	else
+		json_decref(fresh);
+	cli_print_tag_gate(cmd, copy ? copy : answer);
+	json_decref(copy);
+}
+
 void cli_print_tag_gate(const char *cmd, const json_t *answer)
 {
 	const json_t *gate = json_object_get(answer, "gate");

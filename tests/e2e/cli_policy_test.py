@@ -572,6 +572,15 @@ def t_wait_tag_warn():
     has(r, "%s/warned-canary@canary -> 1 (new tag)" % NS, "out")
 
 
+def t_submit_tag_warns_once():
+    # submit --tag: the tag move re-evaluates the submit's rules; their
+    # warnings are printed once, not again for the move.
+    path = config(NS, "warn-once", betas=[0.9, 0.5])
+    r = expect(optreg("submit", path, "--tag", "canary"), 0, "submit --tag canary")
+    has(r, "%s/warn-once@canary -> 1 (new tag)" % NS, "out")
+    eq(r.etext.count("beta2-at-least-0.9"), 1, "warning lines:\n" + r.etext)
+
+
 def t_wait_abandoned():
     # Every job abandoned (its lease expired 3 times): --wait exits 11 at
     # once, naming the job and why.
@@ -1032,6 +1041,8 @@ TESTS = [
     ("waiver list shows more than a page of waivers", t_waiver_list_pages),
     ("control characters: refused in a yank reason, printed escaped from the registry",
      t_escapes),
+    ("submit --tag: a warning shared by the submit and the move is printed once",
+     t_submit_tag_warns_once),
     ("submit --wait on a version whose every job is abandoned exits 11 at once",
      t_wait_abandoned),
     ("the server is still up", t_server_alive),
