@@ -53,13 +53,11 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import CLI_BIN, ROOT, Registry, Signer, Tap, doc, envelope  # noqa: E402
+from harness import CLI_BIN, ROOT, Registry, Signer, Tap, doc, eq, post_verdict  # noqa: E402
 
 NS = "team-gate"        # gate, change rules, waivers, rollback
 NS_AUDIT = "team-audit"  # an audit-mode policy
 NS_DRY = "team-dry"      # the dry run's world
-VERDICT_TYPE = "application/vnd.optreg.verdict.v1+json"
-ZERO = "sha256:" + "0" * 64
 
 tap = Tap()
 
@@ -72,10 +70,6 @@ W = World()
 
 
 # ---------------------------------------------------------------- helpers
-
-def eq(got, want, what):
-    assert got == want, "%s: expected %r, got %r" % (what, want, got)
-
 
 class Result:
     def __init__(self, argv, p):
@@ -190,13 +184,7 @@ def lease_for(ns, name, version):
 def judge(ns, name, version, result):
     """Records `result` as the verdict of ns/name@version."""
     job = lease_for(ns, name, version)
-    payload = json.dumps({"job_id": job["id"], "config_digest": job["digest"],
-                          "suite": job["suite"], "suite_digest": ZERO,
-                          "result": result}, sort_keys=True,
-                         separators=(",", ":")).encode()
-    r = W.srv.request("POST", "/v1/jobs/%d/verdict" % job["id"], token=W.runner,
-                      body=envelope(payload, [W.vkey], VERDICT_TYPE),
-                      headers={"X-Optreg-Lease-Token": job["lease_token"]})
+    r = post_verdict(W.srv, W.runner, job, [W.vkey], result)
     assert r.status == 201, "verdict: " + r.describe()
 
 

@@ -30,28 +30,16 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-from harness import status  # noqa: E402
+from harness import problem, status  # noqa: E402
 
 tap = h.Tap()
 R = h.Registry()
 A, B = "team-a", "team-b"
-VERDICT_TYPE = "application/vnd.optreg.verdict.v1+json"
 ZERO = "sha256:" + "0" * 64
 
 
 class W:
     pass
-
-
-def canon(value):
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-
-
-def problem(r, want, code, what):
-    status(r, want, what)
-    j = r.json()
-    assert j.get("code") == code, "%s: code %r, want %r: %s" % (what, j.get("code"), code, j)
-    return j
 
 
 def submit(ns, name, signers, lr="3.0e-5"):
@@ -283,11 +271,7 @@ def lease():
 
 
 def post_verdict(job, signers):
-    payload = canon({"job_id": job["id"], "config_digest": job["digest"],
-                     "suite": job["suite"], "suite_digest": ZERO, "result": "pass"})
-    return W.S.request("POST", "/v1/jobs/%s/verdict" % job["id"], token=W.runner,
-                       body=h.envelope(payload, signers, VERDICT_TYPE),
-                       headers={"X-Optreg-Lease-Token": job["lease_token"]})
+    return h.post_verdict(W.S, W.runner, job, signers)
 
 
 def t_key_purposes():

@@ -44,13 +44,11 @@ sys.dont_write_bytecode = True  # no __pycache__ in the working tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness as h  # noqa: E402
-from harness import eq, status  # noqa: E402
+from harness import eq, problem, rules, status  # noqa: E402
 
 tap = h.Tap()
 R = h.Registry()
 NS = "gates"
-VERDICT_TYPE = "application/vnd.optreg.verdict.v1+json"
-ZERO = "sha256:" + "0" * 64
 
 POLICY = """apiVersion: optreg/v1
 kind: Policy
@@ -76,21 +74,6 @@ class W:
     pass
 
 
-def canon(value):
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-
-
-def problem(r, want, code, what):
-    status(r, want, what)
-    j = r.json()
-    assert j.get("code") == code, "%s: code %r, want %r: %s" % (what, j.get("code"), code, j)
-    return j
-
-
-def rules(j):
-    return [e.get("rule") for e in j.get("errors", [])]
-
-
 def cpath(name, rest=""):
     return "/v1/configs/%s/%s%s" % (NS, name, rest)
 
@@ -114,11 +97,7 @@ def submit(name, lr, verdict="pass", message=None, link=None):
                              body={"lease_seconds": 600}), 200, "lease").json()["job"]
     eq(job["digest"], h.digest_of(payload), "the leased job is the new version's")
     if verdict:
-        v = canon({"job_id": job["id"], "config_digest": job["digest"], "suite": job["suite"],
-                   "suite_digest": ZERO, "result": verdict})
-        status(W.S.request("POST", "/v1/jobs/%s/verdict" % job["id"], token=W.runner,
-                           body=h.envelope(v, [W.verdict_key], VERDICT_TYPE),
-                           headers={"X-Optreg-Lease-Token": job["lease_token"]}),
+        status(h.post_verdict(W.S, W.runner, job, [W.verdict_key], verdict),
                201, "verdict %s" % verdict)
     return version
 
@@ -139,10 +118,7 @@ def current(name, tagname="prod"):
 
 
 def audit(action, target):
-    r = W.S.request("GET", "/v1/audit/entries?action=%s&target=%s" % (action, target),
-                    token=W.admin)
-    status(r, 200, "GET audit entries")
-    return [e["event"] for e in r.json()["entries"]]
+    return h.audit_events(W.S, W.admin, action, target)
 
 
 def setup():
@@ -161,9 +137,8 @@ def setup():
                            body={"public_key": signer.public_pem, "principal": principal,
                                  "namespaces": [NS], "purpose": purpose}),
                201, "register the %s key" % purpose)
-    r = W.S.request("PUT", "/v1/policies/prod-gate", token=W.admin,
-                    body={"document": POLICY, "message": "protect prod"})
-    status(r, 201, "push prod-gate")
+    status(h.put_policy(W.S, W.admin, "prod-gate", POLICY, "protect prod"), 201,
+           "push prod-gate")
 
 
 # ------------------------------------------------------------ gates

@@ -29,6 +29,14 @@ Standard library only (Debian's /usr/bin/python3). What it gives:
                (not optreg's own code): PEM, key id (hex SHA-256 of the SPKI
                DER), DSSE signatures over the PAE.
   envelope()   a DSSE envelope around canonical bytes, signed by any signers.
+  canon()      the canonical JSON bytes of a value (sorted keys, no spaces).
+  problem()    asserts a problem answer's status and code; rules() lists
+               the `rule` of each of its errors[].
+  put_policy() PUT /v1/policies/{name} with a policy document and message.
+  audit_events()  the events of the audit entries of one action and target.
+  post_verdict()  posts a verdict on a leased job as a runner does: the
+               verdict payload (verdict_payload()) in an envelope of type
+               VERDICT_TYPE signed by verdict keys, with the lease token.
   Registry.psql()          SQL run as the cluster's superuser (psql), for
                            tests that play an attacker with database access;
                            psql(sql, user=SERVICE_ROLE) runs it as the
@@ -65,6 +73,9 @@ SERVER_BIN = os.path.join(BIN, "optreg-server")
 CLI_BIN = os.path.join(BIN, "optreg")
 PG = os.path.join(ROOT, "scripts", "pg")
 PAYLOAD_TYPE = "application/vnd.optreg.config.v1+json"
+VERDICT_TYPE = "application/vnd.optreg.verdict.v1+json"
+# A suite digest for verdicts signed by tests, not by a real runner.
+ZERO_DIGEST = "sha256:" + "0" * 64
 HTTP_TIMEOUT = 30
 # The login role `serve` runs as: a member of optreg_app (migrations grant
 # that role what the service needs), neither superuser nor owner; scripts/pg
@@ -202,6 +213,20 @@ def status(r, want, what=""):
     assert r.status == want, "%sexpected HTTP %d, got:\n%s" % (
         what + ": " if what else "", want, r.describe())
     return r
+
+
+def problem(r, want, code, what):
+    """Asserts a problem answer: HTTP status `want` and `code`; returns its
+    JSON."""
+    status(r, want, what)
+    j = r.json()
+    assert j.get("code") == code, "%s: code %r, want %r: %s" % (what, j.get("code"), code, j)
+    return j
+
+
+def rules(j):
+    """The `rule` of each of a problem's errors[], in order."""
+    return [e.get("rule") for e in j.get("errors", [])]
 
 
 def within(seconds, fn, interval=0.05):
@@ -643,3 +668,41 @@ def envelope(payload, signers=(), payload_type=PAYLOAD_TYPE):
 
 def digest_of(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def put_policy(server, token, name, document, message):
+    """PUT /v1/policies/NAME through `server` with `token`: stores the policy
+    file text `document` with `message`; returns the Response."""
+    return server.request("PUT", "/v1/policies/" + name, token=token,
+                          body={"document": document, "message": message})
+
+
+def audit_events(server, token, action, target):
+    """The `event` of each audit entry of `action` on `target` (GET
+    /v1/audit/entries through `server` with `token`, asserted 200)."""
+    r = server.request("GET", "/v1/audit/entries?action=%s&target=%s" % (action, target),
+                       token=token)
+    status(r, 200, "GET audit entries")
+    return [e["event"] for e in r.json()["entries"]]
+
+
+def canon(value):
+    """The canonical JSON bytes of a value of strings, integers, lists and
+    objects (no floats): sorted keys, no whitespace."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def verdict_payload(job, result, suite_digest=ZERO_DIGEST):
+    """The canonical verdict payload a runner signs for a leased `job` (the
+    "job" of POST /v1/jobs/lease's answer)."""
+    return canon({"job_id": job["id"], "config_digest": job["digest"],
+                  "suite": job["suite"], "suite_digest": suite_digest, "result": result})
+
+
+def post_verdict(server, token, job, signers, result="pass"):
+    """Posts `result` as the verdict of a leased `job` through `server` (a
+    Server) with the runner `token`, in an envelope signed by `signers`;
+    returns the Response (201 when recorded)."""
+    return server.request("POST", "/v1/jobs/%s/verdict" % job["id"], token=token,
+                          body=envelope(verdict_payload(job, result), signers, VERDICT_TYPE),
+                          headers={"X-Optreg-Lease-Token": job["lease_token"]})

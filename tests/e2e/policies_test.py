@@ -38,7 +38,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the working tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness as h  # noqa: E402
-from harness import eq, status  # noqa: E402
+from harness import eq, problem, status  # noqa: E402
 
 tap = h.Tap()
 R = h.Registry()
@@ -99,16 +99,8 @@ class W:
     pass
 
 
-def problem(r, want, code, what):
-    status(r, want, what)
-    j = r.json()
-    assert j.get("code") == code, "%s: code %r, want %r: %s" % (what, j.get("code"), code, j)
-    return j
-
-
 def push(name, document, token=None, message="why"):
-    return W.S.request("PUT", "/v1/policies/" + name, token=token or W.admin,
-                       body={"document": document, "message": message})
+    return h.put_policy(W.S, token or W.admin, name, document, message)
 
 
 def submit(ns, name, lr, token=None):
@@ -118,10 +110,7 @@ def submit(ns, name, lr, token=None):
 
 
 def audit(action, target):
-    r = W.S.request("GET", "/v1/audit/entries?action=%s&target=%s" % (action, target),
-                    token=W.admin)
-    status(r, 200, "GET audit entries")
-    return [e["event"] for e in r.json()["entries"]]
+    return h.audit_events(W.S, W.admin, action, target)
 
 
 def setup():
