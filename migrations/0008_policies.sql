@@ -266,6 +266,12 @@ BEGIN
 END $$;
 
 REVOKE ALL ON FUNCTION policy_versions_head() FROM PUBLIC;
+-- move_tag runs as its owner (it writes tag_moves, which optreg_app may
+-- not): only the service may call it, not every role that can log in.
+REVOKE ALL ON FUNCTION move_tag(text, text, text, integer, integer, text,
+				text, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION move_tag(text, text, text, integer, integer, text,
+				   text, text, boolean) TO optreg_app;
 
 GRANT SELECT, INSERT ON policies TO optreg_app;
 GRANT SELECT, INSERT ON policy_versions TO optreg_app;

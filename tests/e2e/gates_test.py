@@ -530,6 +530,16 @@ def t_app_role_cannot_rewrite_history():
         p = R.psql("SET ROLE optreg_app; " + sql, check=False)
         assert p.returncode != 0, "optreg_app could: " + sql
         assert "permission denied" in p.stderr, "%s: %s" % (sql, p.stderr)
+    # move_tag runs as its owner, so only optreg_app may call it: a role
+    # outside it cannot write tags or history through it.
+    R.psql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'outsider')"
+           " THEN CREATE ROLE outsider; END IF; END $$")
+    p = R.psql("SET ROLE outsider; SELECT * FROM move_tag('x', 'y', 'prod', 1, NULL,"
+               " 'x', NULL, NULL, false)", check=False)
+    assert p.returncode != 0 and "permission denied" in p.stderr, p.stderr
+    eq(R.psql("SELECT has_function_privilege('optreg_app', 'move_tag(text, text, text,"
+              " integer, integer, text, text, text, boolean)', 'EXECUTE')").stdout.strip(),
+       "t", "optreg_app may call move_tag")
     # Even the owner cannot skip a policy version: the head moves by one.
     p = R.psql("INSERT INTO policy_versions (name, version, message, created_by, deleted)"
                " SELECT name, current_version + 2, 'skip', 'dba', true FROM policies"
