@@ -372,7 +372,8 @@ static json_t *versions_json(const struct optreg_version_list *l)
 		const struct optreg_version_summary *v = &l->items[i];
 		json_array_append_new(
 			a,
-			json_pack("{s:i, s:s, s:s, s:s, s:b, s:o*, s:o, s:o}",
+			json_pack("{s:i, s:s, s:s, s:s, s:b, s:o*, s:o, s:o, "
+				  "s:o}",
 				  "version", v->version, "digest", v->digest,
 				  "created_at", v->created_at, "created_by",
 				  v->created_by, "yanked", v->yanked, "tags",
@@ -380,8 +381,10 @@ static json_t *versions_json(const struct optreg_version_list *l)
 				  v->message ? json_string(v->message)
 					     : json_null(),
 				  "link",
-				  v->link ? json_string(v->link)
-					  : json_null()));
+				  v->link ? json_string(v->link) : json_null(),
+				  "yank_reason",
+				  v->yank_reason ? json_string(v->yank_reason)
+						 : json_null()));
 	}
 	return a;
 }

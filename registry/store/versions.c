@@ -40,7 +40,7 @@ static const char SQL_VERSION_LIST[] =
 	"       coalesce((SELECT json_agg(t.tag ORDER BY t.tag)"
 	"                   FROM tags t WHERE t.config_id = v.config_id"
 	"                    AND t.version = v.version)::text, '[]'),"
-	"       v.message, v.link"
+	"       v.message, v.link, v.yank_reason"
 	"  FROM versions v"
 	"  JOIN configs c ON c.id = v.config_id"
 	"  JOIN namespaces n ON n.id = c.namespace_id"
@@ -185,6 +185,7 @@ void optreg_version_list_release(struct optreg_version_list *l)
 		free(l->items[i].tags);
 		free(l->items[i].message);
 		free(l->items[i].link);
+		free(l->items[i].yank_reason);
 	}
 	free(l->items);
 	memset(l, 0, sizeof(*l));
@@ -223,6 +224,7 @@ int optreg_store_list_versions(PGconn *conn, const char *ns, const char *name,
 		s->tags = optreg_xstrdup(PQgetvalue(res, r, 5));
 		s->message = dup_or_null(res, r, 6);
 		s->link = dup_or_null(res, r, 7);
+		s->yank_reason = dup_or_null(res, r, 8);
 	}
 	PQclear(res);
 	return 0;

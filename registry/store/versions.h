@@ -41,6 +41,7 @@ struct optreg_version_summary {
 	bool yanked;
 	char *tags;	      /* JSON array text of its tag names */
 	char *message, *link; /* or NULL */
+	char *yank_reason;    /* or NULL */
 };
 
 struct optreg_version_list {

@@ -905,8 +905,8 @@ def t_log():
     eq([row[3] for row in rows], ["ci@team-nlp"] * 3, "BY column")
     eq([row[4] for row in rows], ["-", "-", "yes"], "YANKED column")
     eq([row[5] for row in rows], ["staging", "prod", "canary"], "TAGS column")
-    # The versions list may or may not carry yank_reason; the mark is there.
-    eq([row[6][:7] for row in rows], ["-", "-", "[yanked"], "MESSAGE column")
+    # The yanked version's reason is shown with the mark.
+    eq([row[6] for row in rows], ["-", "-", "[yanked: %s]" % W.reason], "MESSAGE column")
     for row in rows:
         assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", row[2]), "CREATED %r" % row[2]
     eq(r.err, b"", "stderr")
