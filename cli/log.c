@@ -53,62 +53,12 @@ static int list_versions(struct cli_remote *r, const struct cli_ref *ref,
 			 long limit, json_t *versions, json_t **next)
 {
 	struct optreg_buf path = OPTREG_BUF_INIT;
-	char *token = NULL;
-	int rc = 0;
+	int rc;
 
-	*next = json_null();
-	for (;;) {
-		long want = limit ? limit - (long)json_array_size(versions)
-				  : PAGE_SIZE;
-		char size[24];
-		json_t *page, *items;
-		const char *tok;
-
-		snprintf(size, sizeof(size), "%ld",
-			 want < PAGE_SIZE ? want : PAGE_SIZE);
-		optreg_buf_reset(&path);
-		cli_config_path(&path, ref);
-		optreg_buf_adds(&path, "/versions");
-		optreg_http_query_add(&path, "page_size", size);
-		if (token)
-			optreg_http_query_add(&path, "page_token", token);
-		rc = cli_remote_call(r, "GET", path.data, NULL, &page);
-		if (rc)
-			break;
-		items = json_object_get(page, "versions");
-		if (!json_is_array(items)) {
-			json_decref(page);
-			rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE,
-					"bad_response",
-					"the registry's version list has no "
-					"versions array");
-			break;
-		}
-		json_array_extend(versions, items);
-		tok = json_string_value(
-			json_object_get(page, "next_page_token"));
-		/* Stop at the end, at the limit, and on a page that makes no
-		 * progress, so a confused server cannot loop us forever. */
-		int done = !tok || !tok[0] || !json_array_size(items) ||
-			   (token && !strcmp(tok, token));
-		free(token);
-		token = tok ? optreg_xstrdup(tok) : NULL;
-		json_decref(page);
-		if (done)
-			break;
-		if (limit && (long)json_array_size(versions) >= limit) {
-			json_decref(*next);
-			*next = json_string(token);
-			break;
-		}
-	}
-	if (limit && (long)json_array_size(versions) > limit) {
-		/* A server that sent more than page_size. */
-		while ((long)json_array_size(versions) > limit)
-			json_array_remove(versions,
-					  json_array_size(versions) - 1);
-	}
-	free(token);
+	cli_config_path(&path, ref);
+	optreg_buf_adds(&path, "/versions");
+	rc = cli_remote_pages(r, path.data, "versions", PAGE_SIZE, limit,
+			      versions, next);
 	optreg_buf_release(&path);
 	return rc;
 }

@@ -302,3 +302,61 @@ int cli_remote_call(struct cli_remote *r, const char *method, const char *path,
 	optreg_http_resp_release(&resp);
 	return rc;
 }
+
+int cli_remote_pages(struct cli_remote *r, const char *path, const char *key,
+		     long page_size, long limit, json_t *items, json_t **next)
+{
+	struct optreg_buf url = OPTREG_BUF_INIT;
+	char *token = NULL;
+	int rc = 0;
+
+	*next = json_null();
+	for (;;) {
+		long want = limit ? limit - (long)json_array_size(items)
+				  : page_size;
+		char size[24];
+		json_t *page, *got;
+		const char *tok;
+		bool done;
+
+		snprintf(size, sizeof(size), "%ld",
+			 want < page_size ? want : page_size);
+		optreg_buf_reset(&url);
+		optreg_buf_adds(&url, path);
+		optreg_http_query_add(&url, "page_size", size);
+		if (token)
+			optreg_http_query_add(&url, "page_token", token);
+		rc = cli_remote_call(r, "GET", url.data, NULL, &page);
+		if (rc)
+			break;
+		got = json_object_get(page, key);
+		if (!json_is_array(got)) {
+			json_decref(page);
+			rc = cli_report(
+				r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
+				"the registry's list has no %s array", key);
+			break;
+		}
+		json_array_extend(items, got);
+		tok = json_string_value(
+			json_object_get(page, "next_page_token"));
+		done = !tok || !tok[0] || !json_array_size(got) ||
+		       (token && !strcmp(tok, token));
+		free(token);
+		token = tok ? optreg_xstrdup(tok) : NULL;
+		json_decref(page);
+		if (done)
+			break;
+		if (limit && (long)json_array_size(items) >= limit) {
+			json_decref(*next);
+			*next = json_string(token);
+			break;
+		}
+	}
+	/* A server that sent more than page_size. */
+	while (limit && (long)json_array_size(items) > limit)
+		json_array_remove(items, json_array_size(items) - 1);
+	free(token);
+	optreg_buf_release(&url);
+	return rc;
+}

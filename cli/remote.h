@@ -119,4 +119,16 @@ json_t *cli_response_json(struct cli_remote *r,
 int cli_remote_call(struct cli_remote *r, const char *method, const char *path,
 		    const json_t *body, json_t **answer);
 
+/*
+ * GETs a paged list (docs/api.md: `page_size`, `page_token`,
+ * `next_page_token`) from `path` (which may carry a query already),
+ * `page_size` at a time, appending the array under `key` of each page to
+ * `items`, until the end or `limit` items (0: all). Stops on a page that
+ * makes no progress, so a confused server cannot loop it. *next gets the
+ * token to go on from (a new reference; null at the end). Returns 0 or
+ * the exit status after reporting the failure.
+ */
+int cli_remote_pages(struct cli_remote *r, const char *path, const char *key,
+		     long page_size, long limit, json_t *items, json_t **next);
+
 #endif

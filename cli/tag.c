@@ -262,58 +262,15 @@ static int print_history(const json_t *moves)
 static int history(struct cli_remote *r, const struct cli_ref *ref, long limit)
 {
 	struct optreg_buf path = OPTREG_BUF_INIT;
-	json_t *moves = json_array(), *next = json_null();
-	char *token = NULL;
-	int rc = 0;
+	json_t *moves = json_array(), *next = NULL;
+	int rc;
 
-	for (;;) {
-		long want = limit ? limit - (long)json_array_size(moves)
-				  : HISTORY_PAGE;
-		json_t *page, *items;
-		const char *tok;
-		char size[24];
-		int done;
-
-		snprintf(size, sizeof(size), "%ld",
-			 want < HISTORY_PAGE ? want : HISTORY_PAGE);
-		optreg_buf_reset(&path);
-		cli_config_path(&path, ref);
-		optreg_buf_adds(&path, "/tags");
-		optreg_http_path_add(&path, ref->tag);
-		optreg_buf_adds(&path, "/history");
-		optreg_http_query_add(&path, "page_size", size);
-		if (token)
-			optreg_http_query_add(&path, "page_token", token);
-		rc = cli_remote_call(r, "GET", path.data, NULL, &page);
-		if (rc)
-			break;
-		items = json_object_get(page, "moves");
-		if (!json_is_array(items)) {
-			json_decref(page);
-			rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE,
-					"bad_response",
-					"the registry's tag history has no "
-					"moves array");
-			break;
-		}
-		json_array_extend(moves, items);
-		tok = json_string_value(
-			json_object_get(page, "next_page_token"));
-		done = !tok || !tok[0] || !json_array_size(items) ||
-		       (token && !strcmp(tok, token));
-		free(token);
-		token = tok ? optreg_xstrdup(tok) : NULL;
-		json_decref(page);
-		if (done)
-			break;
-		if (limit && (long)json_array_size(moves) >= limit) {
-			json_decref(next);
-			next = json_string(token);
-			break;
-		}
-	}
-	while (limit && (long)json_array_size(moves) > limit)
-		json_array_remove(moves, json_array_size(moves) - 1);
+	cli_config_path(&path, ref);
+	optreg_buf_adds(&path, "/tags");
+	optreg_http_path_add(&path, ref->tag);
+	optreg_buf_adds(&path, "/history");
+	rc = cli_remote_pages(r, path.data, "moves", HISTORY_PAGE, limit, moves,
+			      &next);
 	if (rc == 0) {
 		if (r->json) {
 			json_t *o = json_pack("{s:s, s:O, s:O}", "tag",
@@ -328,7 +285,6 @@ static int history(struct cli_remote *r, const struct cli_ref *ref, long limit)
 			rc = print_history(moves);
 		}
 	}
-	free(token);
 	json_decref(next);
 	json_decref(moves);
 	optreg_buf_release(&path);

@@ -187,51 +187,26 @@ static int list(struct cli_remote *r, const char *ns, bool all)
 	};
 	json_t *ans = json_pack("{s:[], s:n}", "waivers", "next_page_token");
 	json_t *items = json_object_get(ans, "waivers");
-	char *token = NULL;
 	char **cells;
 	size_t n;
 	int rc;
 
 	/* Every page, 100 at a time, merged into one answer. */
-	do {
-		struct optreg_buf path = OPTREG_BUF_INIT;
-		json_t *page = NULL;
-		const json_t *got, *next;
+	struct optreg_buf path = OPTREG_BUF_INIT;
+	json_t *next = NULL;
 
-		optreg_buf_adds(&path, "/v1/waivers");
-		if (ns)
-			optreg_http_query_add(&path, "namespace", ns);
-		if (all)
-			optreg_http_query_add(&path, "all", "true");
-		optreg_http_query_add(&path, "page_size", "100");
-		if (token)
-			optreg_http_query_add(&path, "page_token", token);
-		rc = cli_remote_call(r, "GET", path.data, NULL, &page);
-		optreg_buf_release(&path);
-		free(token);
-		token = NULL;
-		if (rc) {
-			json_decref(ans);
-			return rc;
-		}
-		got = json_object_get(page, "waivers");
-		next = json_object_get(page, "next_page_token");
-		if (!json_is_array(got) ||
-		    !(!next || json_is_null(next) ||
-		      (json_is_string(next) && json_string_length(next)))) {
-			json_decref(page);
-			json_decref(ans);
-			return cli_report(r, OPTREG_EXIT_UNAVAILABLE,
-					  "bad_response",
-					  "the registry's answer has no "
-					  "waivers array or a bad "
-					  "next_page_token");
-		}
-		json_array_extend(items, (json_t *)got);
-		if (json_is_string(next))
-			token = optreg_xstrdup(json_string_value(next));
-		json_decref(page);
-	} while (token);
+	optreg_buf_adds(&path, "/v1/waivers");
+	if (ns)
+		optreg_http_query_add(&path, "namespace", ns);
+	if (all)
+		optreg_http_query_add(&path, "all", "true");
+	rc = cli_remote_pages(r, path.data, "waivers", 100, 0, items, &next);
+	optreg_buf_release(&path);
+	json_decref(next);
+	if (rc) {
+		json_decref(ans);
+		return rc;
+	}
 	if (r->json) {
 		rc = cli_print_json(ans);
 		json_decref(ans);
