@@ -35,6 +35,7 @@
 
 #include "../common/error.h"
 #include "adam.h"
+#include "precision.h"
 
 /* One parameter tensor inside the flat parameter buffers. */
 struct optreg_adam_tensor {
@@ -62,6 +63,9 @@ struct optreg_adam_step {
 	size_t ngroups;
 	long step;	      /* t, 1-based, for the bias corrections */
 	double max_grad_norm; /* > 0: clip by total norm first; 0: no clip */
+	/* Storage of m, v and vmax: after the update each is rounded to
+	 * this format (runner/precision.h); FP32 leaves them alone. */
+	enum optreg_precision state_precision;
 };
 
 /* What adam_step saw, per tensor. Sums in double, in element order. */

@@ -63,6 +63,7 @@
 #include "adam.h"
 #include "backend.h"
 #include "idx.h"
+#include "precision.h"
 
 #define OPTREG_WORKLOAD_DEFAULT_BATCH 128
 #define OPTREG_WORKLOAD_MAX_STEPS     10000000L
@@ -73,6 +74,24 @@
 #define OPTREG_STREAM_SHUFFLE	  3u
 #define OPTREG_STREAM_ROTATION	  4u
 #define OPTREG_STREAM_EIGENVALUES 5u
+#define OPTREG_STREAM_LABEL_NOISE 6u /* fmnist_*: which labels, and to what */
+#define OPTREG_STREAM_SPARSE	  7u /* fmnist_*: which pixels are kept */
+#define OPTREG_STREAM_LM_BATCH	  8u /* lm: where each sequence starts */
+
+/* The transformer language model's corpus: a text every Debian system
+ * ships (base-files). Its sha256 is checked by the suite. */
+#define OPTREG_LM_CORPUS "/usr/share/common-licenses/GPL-3"
+
+/* The `lm` problem's shape; zero fields take the defaults shown. */
+struct optreg_lm_spec {
+	long layers;	    /* 0: 2 transformer blocks */
+	long d_model;	    /* 0: 32 */
+	long heads;	    /* 0: 2 (d_model % heads == 0) */
+	long context;	    /* 0: 32 tokens per sequence */
+	int post_ln;	    /* 0: pre-LN (GPT-2); 1: post-LN (Vaswani) */
+	int untied;	    /* 0: the output layer is tok_emb.weight */
+	const char *corpus; /* NULL: OPTREG_LM_CORPUS */
+};
 
 /* The workload names, NULL-terminated. */
 extern const char *const optreg_workload_names[];
@@ -95,6 +114,29 @@ struct optreg_workload_spec {
 	int skip_eval;	    /* fmnist_*: no test-set pass at the end */
 	long eval_rows;	    /* fmnist_*: first N test images; 0: all 10000 */
 	int skip_sharpness; /* quadratic_deep: no power iteration */
+	/* fmnist_mlp: hidden layer widths; nhidden 0: DeepOBS's 1000, 500,
+	 * 100. (fmnist_logreg has none.) Borrowed. */
+	const long *hidden;
+	size_t nhidden;
+	/* fmnist_*: this fraction of the training images (0..1) gets a
+	 * label drawn uniformly from the 10 classes, fixed per image for the
+	 * run (stream OPTREG_STREAM_LABEL_NOISE); test labels stay true. */
+	double label_noise;
+	/* fmnist_*: 0 off; else each pixel of each training sample is kept
+	 * with this probability (0..1], scaled by 1/sparse_keep, and zeroed
+	 * otherwise (stream OPTREG_STREAM_SPARSE); test images are whole. */
+	double sparse_keep;
+	/* Any problem: at these steps (1-based, ascending; borrowed) every
+	 * gradient element is multiplied by spike_factor after the backward
+	 * pass, before rounding and clipping: a gradient spike. */
+	const long *spike_steps;
+	size_t nspike;
+	double spike_factor;
+	/* Any problem: gradients rounded to this format after the backward
+	 * pass, m, v and max v stored in it (runner/precision.h). */
+	enum optreg_precision precision;
+	/* lm only. */
+	struct optreg_lm_spec lm;
 	/*
 	 * Test hook: at this step (1-based; 0: never) the first gradient
 	 * element becomes NaN after the backward pass, before clipping.
@@ -173,7 +215,12 @@ struct optreg_workload_result {
 	long nonfinite_step;
 	enum optreg_nonfinite nonfinite_what;
 
-	/* fmnist_*: the test-set pass after the last step (has_test is 0 when
+	/* Classification problems: the number of classes, so that chance
+	 * level is ln(classes) (10 for fmnist_*, the vocabulary for lm); 0
+	 * for the others. */
+	long classes;
+
+	/* fmnist_*, lm: the test-set pass after the last step (has_test is 0 when
 	 * skipped or when the run stopped on a non-finite value). */
 	int has_test;
 	long test_rows;
