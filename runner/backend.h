@@ -163,6 +163,59 @@ struct optreg_backend {
 	 */
 	int (*adam_step)(void *ctx, const struct optreg_adam_step *st,
 			 struct optreg_adam_step_out *out);
+
+	/*
+	 * The transformer kernels of the `lm` workload. The per-row math is
+	 * runner/kernels.h's (_f32), so every backend computes the same
+	 * function; the orders below are the summation orders. A row is
+	 * independent of the others unless a sum over rows is named.
+	 */
+	/* Token and position embedding: for r = 0..rows-1 and c < d,
+	 * out[r][c] = tok[ids[r]][c] + pos[r % context][c]. ids are token ids
+	 * as floats; OPTREG_EINVAL when one is not an integer in
+	 * [0, vocab). */
+	int (*embed_forward)(void *ctx, float *out, const float *tok,
+			     const float *pos, const float *ids, size_t rows,
+			     size_t context, size_t d, size_t vocab);
+	/* Its backward, accumulating (the caller zeroes or pre-fills):
+	 * for r = 0, 1, ..., rows-1 in that order, dtok[ids[r]][c] +=
+	 * dout[r][c] and dpos[r % context][c] += dout[r][c], in float, so a
+	 * token seen several times sums its rows in row order (no atomics). */
+	int (*embed_backward)(void *ctx, float *dtok, float *dpos,
+			      const float *dout, const float *ids, size_t rows,
+			      size_t context, size_t d, size_t vocab);
+	/* LayerNorm over the last dimension n of a rows x n matrix, eps 1e-5:
+	 * per row optreg_ln_fwd_row_f32 (y, and the row's mean and rstd,
+	 * saved for the backward pass). y must not alias x. */
+	int (*layernorm_forward)(void *ctx, float *y, float *mean, float *rstd,
+				 const float *x, const float *w, const float *b,
+				 size_t rows, size_t n);
+	/* Its backward: dx (written) per row optreg_ln_bwd_row_f32; dw[c]
+	 * (written) = sum over r = 0..rows-1 of dy[r][c] * xhat[r][c] and
+	 * db[c] (written) = sum of dy[r][c], each in double in row order,
+	 * rounded once (as col_sum). dx must not alias dy or x. */
+	int (*layernorm_backward)(void *ctx, float *dx, float *dw, float *db,
+				  const float *dy, const float *x,
+				  const float *mean, const float *rstd,
+				  const float *w, size_t rows, size_t n);
+	/* Causal softmax over nmat T x T score matrices (contiguous): row i
+	 * of each is optreg_causal_softmax_row_f32 with `scale` (entries
+	 * j > i become 0). p may alias s. */
+	int (*attn_softmax_forward)(void *ctx, float *p, const float *s,
+				    size_t nmat, size_t T, double scale);
+	/* Its backward, per row optreg_causal_softmax_bwd_row_f32: ds (the
+	 * gradient of the scores before scaling) from the saved p and dp.
+	 * ds may alias dp. */
+	int (*attn_softmax_backward)(void *ctx, float *ds, const float *p,
+				     const float *dp, size_t nmat, size_t T,
+				     double scale);
+	/* y[i] = optreg_gelu_f32(x[i]) (torch.nn.GELU(), erf form); y may
+	 * alias x. */
+	int (*gelu_forward)(void *ctx, float *y, const float *x, size_t n);
+	/* dx[i] = optreg_gelu_bwd_f32(dy[i], x[i]), x the GELU's input; dx
+	 * may alias dy. */
+	int (*gelu_backward)(void *ctx, float *dx, const float *dy,
+			     const float *x, size_t n);
 };
 
 /*

@@ -40,6 +40,7 @@ float sqrtf(float) __attribute__((const));
 
 #include "../common/buf.h"
 #include "backend.h"
+#include "kernels.h"
 
 /* GCC in ISO C mode never contracts a * b + c; clang would within an
  * expression once FMA instructions are allowed (the clones below). */
@@ -528,6 +529,137 @@ static int cpu_adam_step(void *ctx, const struct optreg_adam_step *st,
 	return 0;
 }
 
+/*
+ * The transformer kernels (runner/kernels.h holds the per-row math). Plain
+ * loops over rows in order; the column sums of the LayerNorm backward and
+ * the embedding scatter walk the rows in order too.
+ */
+static int cpu_ids_check(const float *ids, size_t rows, size_t vocab)
+{
+	for (size_t r = 0; r < rows; r++)
+		if (!(ids[r] >= 0 && ids[r] < (float)vocab) ||
+		    ids[r] != floorf(ids[r]))
+			return OPTREG_EINVAL;
+	return 0;
+}
+
+static int cpu_embed_forward(void *ctx, float *out, const float *tok,
+			     const float *pos, const float *ids, size_t rows,
+			     size_t context, size_t d, size_t vocab)
+{
+	(void)ctx;
+	if (context == 0 || cpu_ids_check(ids, rows, vocab))
+		return OPTREG_EINVAL;
+	for (size_t r = 0; r < rows; r++) {
+		const float *te = tok + (size_t)ids[r] * d;
+		const float *pe = pos + (r % context) * d;
+		float *o = out + r * d;
+		for (size_t c = 0; c < d; c++)
+			o[c] = te[c] + pe[c];
+	}
+	return 0;
+}
+
+static int cpu_embed_backward(void *ctx, float *dtok, float *dpos,
+			      const float *dout, const float *ids, size_t rows,
+			      size_t context, size_t d, size_t vocab)
+{
+	(void)ctx;
+	if (context == 0 || cpu_ids_check(ids, rows, vocab))
+		return OPTREG_EINVAL;
+	for (size_t r = 0; r < rows; r++) {
+		float *te = dtok + (size_t)ids[r] * d;
+		float *pe = dpos + (r % context) * d;
+		const float *g = dout + r * d;
+		for (size_t c = 0; c < d; c++) {
+			te[c] += g[c];
+			pe[c] += g[c];
+		}
+	}
+	return 0;
+}
+
+static int cpu_layernorm_forward(void *ctx, float *y, float *mean, float *rstd,
+				 const float *x, const float *w, const float *b,
+				 size_t rows, size_t n)
+{
+	(void)ctx;
+	if (n == 0)
+		return OPTREG_EINVAL;
+	for (size_t r = 0; r < rows; r++)
+		optreg_ln_fwd_row_f32(x + r * n, w, b, y + r * n, &mean[r],
+				      &rstd[r], (long)n);
+	return 0;
+}
+
+static int cpu_layernorm_backward(void *ctx, float *dx, float *dw, float *db,
+				  const float *dy, const float *x,
+				  const float *mean, const float *rstd,
+				  const float *w, size_t rows, size_t n)
+{
+	(void)ctx;
+	double *acc;
+
+	if (n == 0)
+		return OPTREG_EINVAL;
+	acc = optreg_xcalloc(2 * n, sizeof(double));
+	for (size_t r = 0; r < rows; r++) {
+		const float *dyr = dy + r * n, *xr = x + r * n;
+		optreg_ln_bwd_row_f32(dyr, xr, w, mean[r], rstd[r], dx + r * n,
+				      (long)n);
+		for (size_t c = 0; c < n; c++) {
+			acc[c] += (double)dyr[c] *
+				  optreg_ln_xhat_f32(xr[c], mean[r], rstd[r]);
+			acc[n + c] += (double)dyr[c];
+		}
+	}
+	for (size_t c = 0; c < n; c++) {
+		dw[c] = (float)acc[c];
+		db[c] = (float)acc[n + c];
+	}
+	free(acc);
+	return 0;
+}
+
+static int cpu_attn_softmax_forward(void *ctx, float *p, const float *s,
+				    size_t nmat, size_t T, double scale)
+{
+	(void)ctx;
+	for (size_t r = 0; r < nmat * T; r++)
+		optreg_causal_softmax_row_f32(s + r * T, p + r * T,
+					      (long)(r % T), (long)T, scale);
+	return 0;
+}
+
+static int cpu_attn_softmax_backward(void *ctx, float *ds, const float *p,
+				     const float *dp, size_t nmat, size_t T,
+				     double scale)
+{
+	(void)ctx;
+	for (size_t r = 0; r < nmat * T; r++)
+		optreg_causal_softmax_bwd_row_f32(p + r * T, dp + r * T,
+						  ds + r * T, (long)(r % T),
+						  (long)T, scale);
+	return 0;
+}
+
+static int cpu_gelu_forward(void *ctx, float *y, const float *x, size_t n)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		y[i] = optreg_gelu_f32(x[i]);
+	return 0;
+}
+
+static int cpu_gelu_backward(void *ctx, float *dx, const float *dy,
+			     const float *x, size_t n)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		dx[i] = optreg_gelu_bwd_f32(dy[i], x[i]);
+	return 0;
+}
+
 static void cpu_destroy(struct optreg_backend *be)
 {
 	free(be->ctx);
@@ -587,5 +719,13 @@ int optreg_cpu_backend_init(struct optreg_backend *be, int threads,
 	be->axpy = cpu_axpy;
 	be->dot = cpu_dot;
 	be->adam_step = cpu_adam_step;
+	be->embed_forward = cpu_embed_forward;
+	be->embed_backward = cpu_embed_backward;
+	be->layernorm_forward = cpu_layernorm_forward;
+	be->layernorm_backward = cpu_layernorm_backward;
+	be->attn_softmax_forward = cpu_attn_softmax_forward;
+	be->attn_softmax_backward = cpu_attn_softmax_backward;
+	be->gelu_forward = cpu_gelu_forward;
+	be->gelu_backward = cpu_gelu_backward;
 	return 0;
 }

@@ -18,12 +18,12 @@
 
 const char *const optreg_workload_names[] = {
 	"quadratic_deep", "rosenbrock", "beale",
-	"fmnist_logreg",  "fmnist_mlp", NULL,
+	"fmnist_logreg",  "fmnist_mlp", "lm",   NULL,
 };
 
 static const struct wl_problem *const wl_problems[] = {
 	&wl_quadratic_deep, &wl_rosenbrock, &wl_beale,
-	&wl_fmnist_logreg,  &wl_fmnist_mlp,
+	&wl_fmnist_logreg,  &wl_fmnist_mlp, &wl_lm,
 };
 
 const char *optreg_nonfinite_name(enum optreg_nonfinite what)
@@ -375,7 +375,7 @@ int optreg_workload_run(const struct optreg_workload_spec *spec,
 					"workload", "unknown workload \"%s\"",
 					spec->name ? spec->name : "(null)"),
 				"Use quadratic_deep, rosenbrock, beale, "
-				"fmnist_logreg or fmnist_mlp.");
+				"fmnist_logreg, fmnist_mlp or lm.");
 		return OPTREG_EINVAL;
 	}
 	if ((rc = wl_spec_check(spec, errs)))

@@ -54,6 +54,7 @@ extern const struct wl_problem wl_rosenbrock;
 extern const struct wl_problem wl_beale;
 extern const struct wl_problem wl_fmnist_logreg;
 extern const struct wl_problem wl_fmnist_mlp;
+extern const struct wl_problem wl_lm;
 
 /* Appends a tensor of n elements; returns its index. */
 size_t wl_tensor_add(struct wl_run *w, const char *name, size_t n);

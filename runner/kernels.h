@@ -1,0 +1,137 @@
+/*
+ * runner/kernels.h: the per-row arithmetic of the transformer language
+ * model's kernels (the `lm` workload, runner/lm.c), written once for the CPU
+ * backend and for CUDA device code (OPTREG_HD, runner/adam.h).
+ *
+ * Every function is defined twice by OPTREG_KERNELS_DEFINE: with storage
+ * type float (suffix _f32, what the backends run) and double (suffix _f64,
+ * what the unit tests check against central finite differences). The
+ * arithmetic inside is double in both, with every sum in index order, so the
+ * two differ only where a float is stored. A backend assigns rows to
+ * threads as it likes; within a row the order below is the order.
+ *
+ *   layernorm   mean = sum_i x_i / n; var = sum_i (x_i - mean)^2 / n (the
+ *               biased variance, as torch.nn.LayerNorm); rstd = 1 /
+ *               sqrt(var + 1e-5); mean and rstd are stored (rounded to the
+ *               storage type) and y_i = (x_i - mean) * rstd * w_i + b_i
+ *               uses the stored values. Backward with xhat_i = (x_i - mean)
+ *               * rstd, g_i = dy_i * w_i: dx_i = rstd * (g_i - mean(g) -
+ *               xhat_i * mean(g * xhat)); the weight and bias gradients are
+ *               column sums of dy_i * xhat_i and dy_i over the rows.
+ *   softmax     causal attention: row i of a T x T score matrix S, with
+ *               scale c: p_j = exp(c s_j - max) / sum_{k <= i} exp(c s_k -
+ *               max) for j <= i, max over k <= i; p_j = 0 for j > i.
+ *               Backward: ds_j = c p_j (dp_j - sum_{k <= i} p_k dp_k).
+ *   gelu        torch.nn.GELU() (the erf form): x / 2 (1 + erf(x / sqrt 2));
+ *               derivative (1 + erf(x / sqrt 2)) / 2 + x phi(x), phi the
+ *               standard normal density.
+ */
+#ifndef OPTREG_KERNELS_H
+#define OPTREG_KERNELS_H
+
+#include <math.h>
+
+#include "adam.h" /* OPTREG_HD */
+
+#define OPTREG_LN_EPS 1e-5
+
+#define OPTREG_KERNELS_DEFINE(sfx, real)                                       \
+	/* One row of n: y, and the row's mean and rstd. */                    \
+	static inline OPTREG_HD void optreg_ln_fwd_row_##sfx(                  \
+		const real *x, const real *w, const real *b, real *y,          \
+		real *mean_out, real *rstd_out, long n)                        \
+	{                                                                      \
+		double s = 0, v = 0;                                           \
+		for (long i = 0; i < n; i++)                                   \
+			s += (double)x[i];                                     \
+		double mu = s / (double)n;                                     \
+		for (long i = 0; i < n; i++) {                                 \
+			double d = (double)x[i] - mu;                          \
+			v += d * d;                                            \
+		}                                                              \
+		real mr = (real)mu;                                            \
+		real rr = (real)(1.0 / sqrt(v / (double)n + OPTREG_LN_EPS));   \
+		*mean_out = mr;                                                \
+		*rstd_out = rr;                                                \
+		for (long i = 0; i < n; i++)                                   \
+			y[i] = (real)(((double)x[i] - (double)mr) *            \
+					      (double)rr * (double)w[i] +      \
+				      (double)b[i]);                           \
+	}                                                                      \
+                                                                               \
+	/* xhat of one element, as the backward pass sees it. */               \
+	static inline OPTREG_HD double optreg_ln_xhat_##sfx(real x, real mean, \
+							    real rstd)         \
+	{                                                                      \
+		return ((double)x - (double)mean) * (double)rstd;              \
+	}                                                                      \
+                                                                               \
+	/* dx of one row of n (dx may not alias dy or x). */                   \
+	static inline OPTREG_HD void optreg_ln_bwd_row_##sfx(                  \
+		const real *dy, const real *x, const real *w, real mean,       \
+		real rstd, real *dx, long n)                                   \
+	{                                                                      \
+		double sg = 0, sgx = 0;                                        \
+		for (long i = 0; i < n; i++) {                                 \
+			double g = (double)dy[i] * (double)w[i];               \
+			sg += g;                                               \
+			sgx += g * optreg_ln_xhat_##sfx(x[i], mean, rstd);     \
+		}                                                              \
+		double a = sg / (double)n, c = sgx / (double)n;                \
+		for (long i = 0; i < n; i++) {                                 \
+			double g = (double)dy[i] * (double)w[i];               \
+			double xh = optreg_ln_xhat_##sfx(x[i], mean, rstd);    \
+			dx[i] = (real)((double)rstd * (g - a - xh * c));       \
+		}                                                              \
+	}                                                                      \
+                                                                               \
+	/* Row i of a causal T x T score matrix; p may alias s. */             \
+	static inline OPTREG_HD void optreg_causal_softmax_row_##sfx(          \
+		const real *s, real *p, long i, long T, double scale)          \
+	{                                                                      \
+		double mx = scale * (double)s[0], sum = 0;                     \
+		for (long j = 1; j <= i; j++)                                  \
+			if (scale * (double)s[j] > mx)                         \
+				mx = scale * (double)s[j];                     \
+		for (long j = 0; j <= i; j++)                                  \
+			sum += exp(scale * (double)s[j] - mx);                 \
+		for (long j = 0; j <= i; j++)                                  \
+			p[j] = (real)(exp(scale * (double)s[j] - mx) / sum);   \
+		for (long j = i + 1; j < T; j++)                               \
+			p[j] = 0;                                              \
+	}                                                                      \
+                                                                               \
+	/* Its backward: ds from p and dp (ds may alias dp). */                \
+	static inline OPTREG_HD void optreg_causal_softmax_bwd_row_##sfx(      \
+		const real *p, const real *dp, real *ds, long i, long T,       \
+		double scale)                                                  \
+	{                                                                      \
+		double dot = 0;                                                \
+		for (long j = 0; j <= i; j++)                                  \
+			dot += (double)p[j] * (double)dp[j];                   \
+		for (long j = 0; j <= i; j++)                                  \
+			ds[j] = (real)(scale * (double)p[j] *                  \
+				       ((double)dp[j] - dot));                 \
+		for (long j = i + 1; j < T; j++)                               \
+			ds[j] = 0;                                             \
+	}                                                                      \
+                                                                               \
+	static inline OPTREG_HD real optreg_gelu_##sfx(real x)                 \
+	{                                                                      \
+		double xd = (double)x;                                         \
+		return (real)(0.5 * xd * (1.0 + erf(xd * 0.70710678118654752440))); \
+	}                                                                      \
+                                                                               \
+	/* dy * gelu'(x). */                                                   \
+	static inline OPTREG_HD real optreg_gelu_bwd_##sfx(real dy, real x)    \
+	{                                                                      \
+		double xd = (double)x;                                         \
+		double cdf = 0.5 * (1.0 + erf(xd * 0.70710678118654752440));  \
+		double pdf = 0.39894228040143267794 * exp(-0.5 * xd * xd);     \
+		return (real)((double)dy * (cdf + xd * pdf));                  \
+	}
+
+OPTREG_KERNELS_DEFINE(f32, float)
+OPTREG_KERNELS_DEFINE(f64, double)
+
+#endif
