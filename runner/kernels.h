@@ -3,11 +3,12 @@
  * model's kernels (the `lm` workload, runner/lm.c), written once for the CPU
  * backend and for CUDA device code (OPTREG_HD, runner/adam.h).
  *
- * Every function is defined twice by OPTREG_KERNELS_DEFINE: with storage
+ * Every function is defined twice, by OPTREG_KERNELS_DEFINE: with storage
  * type float (suffix _f32, what the backends run) and double (suffix _f64,
  * what the unit tests check against central finite differences). The
  * arithmetic inside is double in both, with every sum in index order, so the
- * two differ only where a float is stored. A backend assigns rows to
+ * two differ only where a float is stored; GELU alone computes in the
+ * storage type (erfcf/expf for float, cheaper than double). A backend assigns rows to
  * threads as it likes; within a row the order below is the order.
  *
  *   layernorm   mean = sum_i x_i / n; var = sum_i (x_i - mean)^2 / n (the
@@ -20,7 +21,9 @@
  *               column sums of dy_i * xhat_i and dy_i over the rows.
  *   softmax     causal attention: row i of a T x T score matrix S, with
  *               scale c: p_j = exp(c s_j - max) / sum_{k <= i} exp(c s_k -
- *               max) for j <= i, max over k <= i; p_j = 0 for j > i.
+ *               max) for j <= i, max over k <= i; p_j = 0 for j > i
+ *               (each exp is rounded to the storage type, summed in
+ *               double, then divided).
  *               Backward: ds_j = c p_j (dp_j - sum_{k <= i} p_k dp_k).
  *   gelu        torch.nn.GELU() (the erf form): x / 2 (1 + erf(x / sqrt 2));
  *               derivative (1 + erf(x / sqrt 2)) / 2 + x phi(x), phi the
@@ -93,10 +96,12 @@
 		for (long j = 1; j <= i; j++)                                  \
 			if (scale * (double)s[j] > mx)                         \
 				mx = scale * (double)s[j];                     \
+		for (long j = 0; j <= i; j++) {                                \
+			p[j] = (real)exp(scale * (double)s[j] - mx);           \
+			sum += (double)p[j];                                   \
+		}                                                              \
 		for (long j = 0; j <= i; j++)                                  \
-			sum += exp(scale * (double)s[j] - mx);                 \
-		for (long j = 0; j <= i; j++)                                  \
-			p[j] = (real)(exp(scale * (double)s[j] - mx) / sum);   \
+			p[j] = (real)((double)p[j] / sum);                     \
 		for (long j = i + 1; j < T; j++)                               \
 			p[j] = 0;                                              \
 	}                                                                      \
@@ -115,23 +120,38 @@
 		for (long j = i + 1; j < T; j++)                               \
 			ds[j] = 0;                                             \
 	}                                                                      \
-                                                                               \
-	static inline OPTREG_HD real optreg_gelu_##sfx(real x)                 \
-	{                                                                      \
-		double xd = (double)x;                                         \
-		return (real)(0.5 * xd * (1.0 + erf(xd * 0.70710678118654752440))); \
-	}                                                                      \
-                                                                               \
-	/* dy * gelu'(x). */                                                   \
-	static inline OPTREG_HD real optreg_gelu_bwd_##sfx(real dy, real x)    \
-	{                                                                      \
-		double xd = (double)x;                                         \
-		double cdf = 0.5 * (1.0 + erf(xd * 0.70710678118654752440));  \
-		double pdf = 0.39894228040143267794 * exp(-0.5 * xd * xd);     \
-		return (real)((double)dy * (cdf + xd * pdf));                  \
-	}
 
 OPTREG_KERNELS_DEFINE(f32, float)
 OPTREG_KERNELS_DEFINE(f64, double)
+
+/* GELU in the storage type's own arithmetic (erfcf and expf for float):
+ * x / 2 (1 + erf(x / sqrt 2)), computed as x / 2 erfc(-x / sqrt 2), which
+ * has no cancellation for negative x. */
+static inline OPTREG_HD float optreg_gelu_f32(float x)
+{
+	return 0.5f * x * erfcf(x * -0.707106781f);
+}
+
+static inline OPTREG_HD double optreg_gelu_f64(double x)
+{
+	return 0.5 * x * erfc(x * -0.70710678118654752440);
+}
+
+/* dy * gelu'(x) = dy ((1 + erf(x / sqrt 2)) / 2 + x phi(x)). */
+static inline OPTREG_HD float optreg_gelu_bwd_f32(float dy, float x)
+{
+	float cdf = 0.5f * erfcf(x * -0.707106781f);
+	float pdf = 0.398942280f * expf(-0.5f * x * x);
+
+	return dy * (cdf + x * pdf);
+}
+
+static inline OPTREG_HD double optreg_gelu_bwd_f64(double dy, double x)
+{
+	double cdf = 0.5 * erfc(x * -0.70710678118654752440);
+	double pdf = 0.39894228040143267794 * exp(-0.5 * x * x);
+
+	return dy * (cdf + x * pdf);
+}
 
 #endif

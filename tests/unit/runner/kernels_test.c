@@ -288,9 +288,9 @@ static void test_gelu(void **state)
 	assert_int_equal(be.gelu_backward(be.ctx, dxf, dyf, xf, 6), 0);
 	for (int i = 0; i < 6; i++) {
 		assert_true(yf[i] == optreg_gelu_f32(xf[i]));
-		assert_close(yf[i], want[i], 1e-7, 1e-9, "gelu f32", i);
+		assert_close(yf[i], want[i], 1e-6, 1e-9, "gelu f32", i);
 		assert_close(dxf[i], dyf[i] * optreg_gelu_bwd_f64(1.0, xs[i]),
-			     1e-7, 1e-9, "gelu' f32", i);
+			     1e-6, 1e-9, "gelu' f32", i);
 	}
 }
 
