@@ -212,10 +212,10 @@ struct optreg_backend {
 	/* y[i] = optreg_gelu_f32(x[i]) (torch.nn.GELU(), erf form); y may
 	 * alias x. */
 	int (*gelu_forward)(void *ctx, float *y, const float *x, size_t n);
-	/* dx[i] = optreg_gelu_bwd_f32(dy[i], x[i]), x the GELU's input; dx
-	 * may alias dy. */
+	/* dx[i] = optreg_gelu_bwd_f32(dy[i], x[i], y[i]), x the GELU's
+	 * input and y its output; dx may alias dy. */
 	int (*gelu_backward)(void *ctx, float *dx, const float *dy,
-			     const float *x, size_t n);
+			     const float *x, const float *y, size_t n);
 };
 
 /*

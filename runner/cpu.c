@@ -652,11 +652,11 @@ static int cpu_gelu_forward(void *ctx, float *y, const float *x, size_t n)
 }
 
 static int cpu_gelu_backward(void *ctx, float *dx, const float *dy,
-			     const float *x, size_t n)
+			     const float *x, const float *y, size_t n)
 {
 	(void)ctx;
 	for (size_t i = 0; i < n; i++)
-		dx[i] = optreg_gelu_bwd_f32(dy[i], x[i]);
+		dx[i] = optreg_gelu_bwd_f32(dy[i], x[i], y[i]);
 	return 0;
 }
 

@@ -317,7 +317,7 @@ static int lm_mlp_back(struct lm_net *n, long l, const float *param,
 
 	WL_TRY(lm_linear_back(n, n->dg, grad + o->fc2_w, grad + o->fc2_b, dy,
 			      a->g1, param + o->fc2_w, rows, 4 * d, d));
-	WL_TRY(n->be->gelu_backward(n->be->ctx, n->dg, n->dg, a->f1,
+	WL_TRY(n->be->gelu_backward(n->be->ctx, n->dg, n->dg, a->f1, a->g1,
 				    rows * 4 * d));
 	return lm_linear_back(n, dh_out, grad + o->fc1_w, grad + o->fc1_b,
 			      n->dg, h, param + o->fc1_w, rows, d, 4 * d);
