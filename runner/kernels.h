@@ -120,7 +120,7 @@
 				       ((double)dp[j] - dot));                 \
 		for (long j = i + 1; j < T; j++)                               \
 			ds[j] = 0;                                             \
-	}                                                                      \
+	}
 
 OPTREG_KERNELS_DEFINE(f32, float)
 OPTREG_KERNELS_DEFINE(f64, double)

@@ -31,9 +31,10 @@ static int lm_range(struct optreg_errors *errs, const char *field, long got,
 	if (got >= lo && got <= hi)
 		return 0;
 	if (errs)
-		optreg_errors_add(errs, OPTREG_EINVAL, "range", field,
-				  "workload lm: %s must be %ld to %ld (got %ld)",
-				  field, lo, hi, got);
+		optreg_errors_add(
+			errs, OPTREG_EINVAL, "range", field,
+			"workload lm: %s must be %ld to %ld (got %ld)", field,
+			lo, hi, got);
 	return OPTREG_EINVAL;
 }
 
@@ -66,7 +67,7 @@ static void lm_layout(struct lm_net *n)
 #define LM_T(field, suffix, numel)                                             \
 	do {                                                                   \
 		snprintf(name, sizeof(name), "blocks.%ld.%s", i, suffix);      \
-		b->field = lm_add(n, name, numel);                     \
+		b->field = lm_add(n, name, numel);                             \
 	} while (0)
 		LM_T(ln1_w, "ln1.weight", d);
 		LM_T(ln1_b, "ln1.bias", d);
@@ -86,8 +87,7 @@ static void lm_layout(struct lm_net *n)
 		n->lnf_w = lm_add(n, "ln_f.weight", d);
 		n->lnf_b = lm_add(n, "ln_f.bias", d);
 	}
-	n->head = n->untied ? lm_add(n, "head.weight", LM_VOCAB * d)
-			    : n->tok;
+	n->head = n->untied ? lm_add(n, "head.weight", LM_VOCAB * d) : n->tok;
 }
 
 static int lm_alloc(struct lm_net *n, size_t count, float **out)
@@ -187,9 +187,8 @@ void lm_net_init_params(const struct lm_net *n, uint64_t seed, float *host)
 }
 
 /* Y[rows x out] = X[rows x in] W^T + b. */
-static int lm_linear(struct lm_net *n, float *y, const float *x,
-		     const float *w, const float *b, size_t rows, size_t in,
-		     size_t out)
+static int lm_linear(struct lm_net *n, float *y, const float *x, const float *w,
+		     const float *b, size_t rows, size_t in, size_t out)
 {
 	const struct optreg_backend *be = n->be;
 
@@ -215,8 +214,8 @@ static int lm_linear_back(struct lm_net *n, float *dx, float *dw, float *db,
 }
 
 /* Causal self-attention of block l on input h (rows x d): qkv, prob, att. */
-static int lm_attn(struct lm_net *n, long l, const float *param,
-		   const float *h, size_t seqs)
+static int lm_attn(struct lm_net *n, long l, const float *param, const float *h,
+		   size_t seqs)
 {
 	const struct optreg_backend *be = n->be;
 	const struct lm_block_off *o = &n->blk[l];
@@ -225,24 +224,25 @@ static int lm_attn(struct lm_net *n, long l, const float *param,
 	size_t dh = d / H, rows = seqs * T;
 	double scale = 1.0 / sqrt((double)dh);
 
-	WL_TRY(lm_linear(n, a->qkv, h, param + o->qkv_w, param + o->qkv_b,
-			 rows, d, 3 * d));
+	WL_TRY(lm_linear(n, a->qkv, h, param + o->qkv_w, param + o->qkv_b, rows,
+			 d, 3 * d));
 	for (size_t s = 0; s < seqs; s++)
 		for (size_t hd = 0; hd < H; hd++) {
 			const float *q = a->qkv + s * T * 3 * d + hd * dh;
 			float *sc = a->prob + (s * H + hd) * T * T;
-			WL_TRY(be->gemm(be->ctx, 0, 1, T, T, dh, 1.0f, q,
-					3 * d, q + d, 3 * d, 0.0f, sc, T));
+			WL_TRY(be->gemm(be->ctx, 0, 1, T, T, dh, 1.0f, q, 3 * d,
+					q + d, 3 * d, 0.0f, sc, T));
 		}
 	WL_TRY(be->attn_softmax_forward(be->ctx, a->prob, a->prob, seqs * H, T,
 					scale));
 	for (size_t s = 0; s < seqs; s++)
 		for (size_t hd = 0; hd < H; hd++) {
-			const float *v = a->qkv + s * T * 3 * d + 2 * d + hd * dh;
+			const float *v =
+				a->qkv + s * T * 3 * d + 2 * d + hd * dh;
 			const float *p = a->prob + (s * H + hd) * T * T;
 			WL_TRY(be->gemm(be->ctx, 0, 0, T, dh, T, 1.0f, p, T, v,
-					3 * d, 0.0f, a->att + s * T * d + hd * dh,
-					d));
+					3 * d, 0.0f,
+					a->att + s * T * d + hd * dh, d));
 		}
 	return 0;
 }
@@ -376,10 +376,10 @@ static int lm_forward(struct lm_net *n, const float *param, size_t seqs,
 	if (n->post_ln) {
 		*hidden = n->act[n->layers - 1].ln2;
 	} else {
-		WL_TRY(be->layernorm_forward(be->ctx, n->lnf, n->lnf_mu,
-					     n->lnf_rs, n->act[n->layers - 1].out,
-					     param + n->lnf_w, param + n->lnf_b,
-					     rows, d));
+		WL_TRY(be->layernorm_forward(
+			be->ctx, n->lnf, n->lnf_mu, n->lnf_rs,
+			n->act[n->layers - 1].out, param + n->lnf_w,
+			param + n->lnf_b, rows, d));
 		*hidden = n->lnf;
 	}
 	return be->gemm(be->ctx, 0, 1, rows, LM_VOCAB, d, 1.0f, *hidden, d,
@@ -403,10 +403,10 @@ static int lm_block_back(struct lm_net *n, long l, const float *param,
 		/* out = mid + mlp(ln2(mid)) */
 		WL_TRY(lm_mlp_back(n, l, param, grad, a->ln2, n->dx, n->dt1,
 				   rows));
-		WL_TRY(be->layernorm_backward(
-			be->ctx, n->dt2, grad + o->ln2_w, grad + o->ln2_b,
-			n->dt1, a->mid, a->ln2_mu, a->ln2_rs, param + o->ln2_w,
-			rows, d));
+		WL_TRY(be->layernorm_backward(be->ctx, n->dt2, grad + o->ln2_w,
+					      grad + o->ln2_b, n->dt1, a->mid,
+					      a->ln2_mu, a->ln2_rs,
+					      param + o->ln2_w, rows, d));
 		WL_TRY(be->axpy(be->ctx, n->dx, 1.0f, n->dt2, rows * d));
 		/* mid = in + proj(attn(ln1(in))) */
 		WL_TRY(lm_linear_back(n, n->dt1, grad + o->proj_w,
@@ -414,24 +414,22 @@ static int lm_block_back(struct lm_net *n, long l, const float *param,
 				      param + o->proj_w, rows, d, d));
 		WL_TRY(lm_attn_back(n, l, param, grad, a->ln1, n->dt1, n->dt2,
 				    seqs));
-		WL_TRY(be->layernorm_backward(
-			be->ctx, n->dt1, grad + o->ln1_w, grad + o->ln1_b,
-			n->dt2, in, a->ln1_mu, a->ln1_rs, param + o->ln1_w,
-			rows, d));
+		WL_TRY(be->layernorm_backward(be->ctx, n->dt1, grad + o->ln1_w,
+					      grad + o->ln1_b, n->dt2, in,
+					      a->ln1_mu, a->ln1_rs,
+					      param + o->ln1_w, rows, d));
 		return be->axpy(be->ctx, n->dx, 1.0f, n->dt1, rows * d);
 	}
 	/* ln2 = LN(out), out = ln1 + mlp(ln1) */
 	WL_TRY(be->layernorm_backward(be->ctx, n->dt1, grad + o->ln2_w,
-				      grad + o->ln2_b, n->dx, a->out,
-				      a->ln2_mu, a->ln2_rs, param + o->ln2_w,
-				      rows, d));
+				      grad + o->ln2_b, n->dx, a->out, a->ln2_mu,
+				      a->ln2_rs, param + o->ln2_w, rows, d));
 	WL_TRY(lm_mlp_back(n, l, param, grad, a->ln1, n->dt1, n->dt2, rows));
 	WL_TRY(be->axpy(be->ctx, n->dt1, 1.0f, n->dt2, rows * d));
 	/* ln1 = LN(mid), mid = in + proj(attn(in)) */
-	WL_TRY(be->layernorm_backward(be->ctx, n->dx, grad + o->ln1_w,
-				      grad + o->ln1_b, n->dt1, a->mid,
-				      a->ln1_mu, a->ln1_rs, param + o->ln1_w,
-				      rows, d));
+	WL_TRY(be->layernorm_backward(
+		be->ctx, n->dx, grad + o->ln1_w, grad + o->ln1_b, n->dt1,
+		a->mid, a->ln1_mu, a->ln1_rs, param + o->ln1_w, rows, d));
 	WL_TRY(lm_linear_back(n, n->dt1, grad + o->proj_w, grad + o->proj_b,
 			      n->dx, a->att, param + o->proj_w, rows, d, d));
 	WL_TRY(lm_attn_back(n, l, param, grad, in, n->dt1, n->dt2, seqs));
@@ -465,8 +463,8 @@ int lm_net_loss_grad(struct lm_net *n, const float *param, float *grad,
 	if (!n->post_ln)
 		WL_TRY(be->layernorm_backward(
 			be->ctx, n->dx, grad + n->lnf_w, grad + n->lnf_b,
-			n->dt1, n->act[n->layers - 1].out, n->lnf_mu,
-			n->lnf_rs, param + n->lnf_w, rows, d));
+			n->dt1, n->act[n->layers - 1].out, n->lnf_mu, n->lnf_rs,
+			param + n->lnf_w, rows, d));
 	for (long l = n->layers - 1; l >= 0; l--)
 		WL_TRY(lm_block_back(n, l, param, grad, seqs));
 	WL_TRY(be->fill(be->ctx, grad + n->pos, 0.0f, T * d));
@@ -479,17 +477,18 @@ void lm_net_release(struct lm_net *n)
 	const struct optreg_backend *be = n->be;
 
 	if (be) {
-		float **flat[] = {&n->ids,    &n->tgt,	  &n->x0,    &n->lnf,
+		float **flat[] = {&n->ids,    &n->tgt,	  &n->x0,     &n->lnf,
 				  &n->lnf_mu, &n->lnf_rs, &n->logits, &n->dx,
-				  &n->dt1,    &n->dt2,	  &n->dqkv,  &n->dg,
+				  &n->dt1,    &n->dt2,	  &n->dqkv,   &n->dg,
 				  &n->dprob};
 		for (size_t i = 0; i < sizeof(flat) / sizeof(flat[0]); i++)
 			be->free(be->ctx, *flat[i]);
 		for (long l = 0; n->act && l < n->layers; l++) {
 			struct lm_block_act *a = &n->act[l];
-			float *bufs[] = {a->ln1, a->ln1_mu, a->ln1_rs, a->qkv,
-					 a->prob, a->att, a->mid, a->ln2,
-					 a->ln2_mu, a->ln2_rs, a->f1, a->g1,
+			float *bufs[] = {a->ln1,    a->ln1_mu, a->ln1_rs,
+					 a->qkv,    a->prob,   a->att,
+					 a->mid,    a->ln2,    a->ln2_mu,
+					 a->ln2_rs, a->f1,     a->g1,
 					 a->out};
 			for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]);
 			     i++)

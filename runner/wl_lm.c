@@ -41,11 +41,11 @@ static int lm_corpus_load(struct wl_run *w, struct lm_state *s,
 	if (optreg_buf_read_file(&buf, path)) {
 		if (errs)
 			optreg_error_set_hint(
-				optreg_errors_add(errs, OPTREG_EIO, "io",
-						  "lm.corpus",
-						  "workload lm: cannot read the "
-						  "corpus %s",
-						  path),
+				optreg_errors_add(
+					errs, OPTREG_EIO, "io", "lm.corpus",
+					"workload lm: cannot read the "
+					"corpus %s",
+					path),
 				"Install base-files (it ships "
 				"/usr/share/common-licenses/GPL-3) or point "
 				"lm.corpus at a text file.");
@@ -55,7 +55,8 @@ static int lm_corpus_load(struct wl_run *w, struct lm_state *s,
 	s->nids = buf.len;
 	s->ids = optreg_xcalloc(buf.len ? buf.len : 1, 1);
 	for (size_t i = 0; i < buf.len; i++)
-		s->ids[i] = (unsigned char)lm_token_id((unsigned char)buf.data[i]);
+		s->ids[i] =
+			(unsigned char)lm_token_id((unsigned char)buf.data[i]);
 	optreg_buf_release(&buf);
 	s->ntrain = s->nids / 10 * 9 + s->nids % 10 * 9 / 10; /* 0.9 n */
 	if (s->ntrain < need || s->nids - s->ntrain < need) {
@@ -135,8 +136,7 @@ static int lm_loss_grad(struct wl_run *w, long t, double *loss)
 		lm_stage(s, b, (size_t)(x % span));
 	}
 	WL_TRY(lm_upload(w, s, B));
-	WL_TRY(lm_net_loss_grad(&s->net, w->param, w->grad, B, &sum,
-				&correct));
+	WL_TRY(lm_net_loss_grad(&s->net, w->param, w->grad, B, &sum, &correct));
 	*loss = sum / (double)(B * T);
 	return 0;
 }

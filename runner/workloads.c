@@ -17,8 +17,8 @@
 #include "workloads_int.h"
 
 const char *const optreg_workload_names[] = {
-	"quadratic_deep", "rosenbrock", "beale",
-	"fmnist_logreg",  "fmnist_mlp", "lm",   NULL,
+	"quadratic_deep", "rosenbrock", "beale", "fmnist_logreg",
+	"fmnist_mlp",	  "lm",		NULL,
 };
 
 static const struct wl_problem *const wl_problems[] = {

@@ -61,7 +61,9 @@ static void assert_close(double got, double want, double rel, double abs_tol,
 
 /* --- LayerNorm ------------------------------------------------------------ */
 
-enum { LN_N = 7 };
+enum {
+	LN_N = 7
+};
 
 /* L = sum c_i y_i of optreg_ln_fwd_row_f64. */
 static double ln_loss(const double *x, const double *w, const double *b,
@@ -118,14 +120,18 @@ static void test_layernorm_gradient(void **state)
 			     i);
 		assert_close(c[i] * xh, ln_fd(w, i, x, w, b, c), 1e-7, 1e-9,
 			     "dw", i);
-		assert_close(c[i], ln_fd(b, i, x, w, b, c), 1e-7, 1e-9, "db", i);
+		assert_close(c[i], ln_fd(b, i, x, w, b, c), 1e-7, 1e-9, "db",
+			     i);
 	}
 }
 
 /* The backend's rows and column sums against the double kernel. */
 static void test_layernorm_backend(void **state)
 {
-	enum { R = 5, N = 12 };
+	enum {
+		R = 5,
+		N = 12
+	};
 	float x[R * N], w[N], b[N], y[R * N], mu[R], rs[R], dy[R * N],
 		dx[R * N], dw[N], db[N];
 
@@ -174,7 +180,9 @@ static void test_layernorm_backend(void **state)
 
 /* --- causal softmax ------------------------------------------------------- */
 
-enum { SM_T = 6 };
+enum {
+	SM_T = 6
+};
 
 static double sm_loss(const double *s, const double *c, long i, double scale)
 {
@@ -220,7 +228,10 @@ static void test_softmax_gradient(void **state)
 
 static void test_softmax_backend(void **state)
 {
-	enum { M = 3, T = 5 };
+	enum {
+		M = 3,
+		T = 5
+	};
 	float s[M * T * T], p[M * T * T], dp[M * T * T], ds[M * T * T];
 	const double scale = 0.7;
 
@@ -229,8 +240,7 @@ static void test_softmax_backend(void **state)
 		s[i] = (float)(4 * rnd(30, i));
 		dp[i] = (float)rnd(31, i);
 	}
-	assert_int_equal(be.attn_softmax_forward(be.ctx, p, s, M, T, scale),
-			 0);
+	assert_int_equal(be.attn_softmax_forward(be.ctx, p, s, M, T, scale), 0);
 	assert_int_equal(
 		be.attn_softmax_backward(be.ctx, ds, p, dp, M, T, scale), 0);
 	for (int r = 0; r < M * T; r++) {
@@ -321,7 +331,12 @@ static void test_gelu(void **state)
 
 static void test_embedding(void **state)
 {
-	enum { V = 4, T = 3, D = 2, R = 6 };
+	enum {
+		V = 4,
+		T = 3,
+		D = 2,
+		R = 6
+	};
 	float tok[V * D], pos[T * D], out[R * D], dout[R * D];
 	float dtok[V * D], dpos[T * D];
 	/* token 2 three times, token 3 never */
@@ -361,8 +376,8 @@ static void test_embedding(void **state)
 				    0.0f + dout[t * D + c] +
 					    dout[(t + T) * D + c]);
 	}
-	const float bad[R] = {0, 1, 4, 0, 0, 0}, frac[R] = {0, 0.5f, 0, 0, 0,
-							      0};
+	const float bad[R] = {0, 1, 4, 0, 0, 0},
+		    frac[R] = {0, 0.5f, 0, 0, 0, 0};
 	assert_int_equal(
 		be.embed_forward(be.ctx, out, tok, pos, bad, R, T, D, V),
 		OPTREG_EINVAL);

@@ -85,13 +85,13 @@ static void run_ok(const struct optreg_workload_spec *s,
 static void test_tensor_names(void **state)
 {
 	static const char *const block[] = {
-		"ln1.weight",	   "ln1.bias",	      "attn.qkv.weight",
-		"attn.qkv.bias",   "attn.proj.weight", "attn.proj.bias",
-		"ln2.weight",	   "ln2.bias",	      "mlp.fc1.weight",
-		"mlp.fc1.bias",	   "mlp.fc2.weight",   "mlp.fc2.bias",
+		"ln1.weight",	 "ln1.bias",	     "attn.qkv.weight",
+		"attn.qkv.bias", "attn.proj.weight", "attn.proj.bias",
+		"ln2.weight",	 "ln2.bias",	     "mlp.fc1.weight",
+		"mlp.fc1.bias",	 "mlp.fc2.weight",   "mlp.fc2.bias",
 	};
-	static const size_t block_numel[] = {32,   32, 3072, 96, 1024, 32,
-					     32,   32, 4096, 128, 4096, 32};
+	static const size_t block_numel[] = {32, 32, 3072, 96,	1024, 32,
+					     32, 32, 4096, 128, 4096, 32};
 	struct optreg_config c = adam(1e-3);
 	struct optreg_workload_spec s = lm_spec(1, 2);
 	struct optreg_workload_result r;
@@ -239,8 +239,8 @@ static void check_model_gradient(int post_ln, int untied)
 	fd_net(&n, post_ln, untied, &param, &grad, seqs);
 	hp = calloc(n.nparams, sizeof(float));
 	hg = calloc(n.nparams, sizeof(float));
-	assert_int_equal(lm_net_loss_grad(&n, param, grad, seqs, &sum, &correct),
-			 0);
+	assert_int_equal(
+		lm_net_loss_grad(&n, param, grad, seqs, &sum, &correct), 0);
 	be.download(be.ctx, hg, grad, n.nparams);
 	be.download(be.ctx, hp, param, n.nparams);
 	for (size_t k = 0; k < n.ntensors; k++) {
@@ -288,8 +288,8 @@ static void check_model_gradient(int post_ln, int untied)
 			worst = rel;
 	}
 	print_message("# %s %s: worst relative error %.2g over %zu tensors\n",
-		      post_ln ? "post-LN" : "pre-LN", untied ? "untied" : "tied",
-		      worst, n.ntensors);
+		      post_ln ? "post-LN" : "pre-LN",
+		      untied ? "untied" : "tied", worst, n.ntensors);
 	free(hp);
 	free(hg);
 	be.free(be.ctx, param);
@@ -382,16 +382,17 @@ static void check_trace(const char *file)
 		assert_string_equal(
 			json_string_value(json_object_get(t, "name")),
 			n.names[k]);
-		assert_int_equal(json_integer_value(json_object_get(t, "numel")),
-				 n.numel[k]);
+		assert_int_equal(
+			json_integer_value(json_object_get(t, "numel")),
+			n.numel[k]);
 	}
 
 	float *p0 = json_floats(json_object_get(root, "param0"), n.nparams,
 				"param0");
-	float *g1 = json_floats(json_object_get(root, "grad1"), n.nparams,
-				"grad1");
-	float *pf = json_floats(json_object_get(root, "param_final"),
-				n.nparams, "param_final");
+	float *g1 =
+		json_floats(json_object_get(root, "grad1"), n.nparams, "grad1");
+	float *pf = json_floats(json_object_get(root, "param_final"), n.nparams,
+				"param_final");
 	float *host = calloc(n.nparams, sizeof(float));
 	json_t *inputs = json_object_get(root, "inputs");
 	json_t *targets = json_object_get(root, "targets");
@@ -484,15 +485,16 @@ static void check_trace(const char *file)
 	}
 	be.download(be.ctx, host, param, n.nparams);
 	/*
-	 * Where the step-1 gradient is at float32 rounding level (|g| <
-	 * 1e-6, against gradients of up to ~0.3), both sides hold rounding
-	 * noise, which Adam turns into steps of +-lr in arbitrary directions.
-	 * Such elements are the key part of every attn.qkv.bias, whose
-	 * gradient is exactly 0 in exact arithmetic (a constant added to every
-	 * score of a softmax row changes nothing), and a few others. They are
-	 * checked to have stayed within steps * lr of the start, then set to
-	 * torch's values; every other element must match (exact zeros too:
-	 * the embedding rows of tokens the batches never use).
+	 * Two kinds of element hold rounding noise on both sides, which Adam
+	 * turns into steps of +-lr in arbitrary directions: the key part of
+	 * every attn.qkv.bias, whose gradient is exactly 0 in exact
+	 * arithmetic (a constant added to every score of a softmax row
+	 * changes nothing), and the few others whose step-1 gradient is
+	 * nonzero but at float32 rounding level (|g| < 1e-6, against
+	 * gradients of up to ~0.3). They are checked to have stayed within
+	 * steps * lr of the start, then set to torch's values; every other
+	 * element must match (exact zeros too: the embedding rows of tokens
+	 * the batches never use stay where they are on both sides).
 	 */
 	size_t nkey = 0, nnoise = 0;
 	for (size_t k = 0; k < n.ntensors; k++) {
