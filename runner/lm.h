@@ -89,7 +89,8 @@ int lm_net_init(struct lm_net *n, const struct optreg_backend *be,
 		const struct optreg_lm_spec *spec, size_t rows_max,
 		struct optreg_errors *errs);
 
-/* The GPT-2 initialisation into host[0..nparams): see workloads.h. */
+/* The GPT-2 initialisation into host[0..nparams) (workloads.h, "lm"):
+ * stream OPTREG_STREAM_INIT, flat index. */
 void lm_net_init_params(const struct lm_net *n, uint64_t seed, float *host);
 
 /*

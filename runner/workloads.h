@@ -23,6 +23,15 @@
  *                   Tensors "fc1.weight" [1000 x 784], "fc1.bias", ...,
  *                   "fc4.bias" [10], in that order (PyTorch's layout:
  *                   weight [out x in]).
+ *   lm              character-level transformer language model on
+ *                   OPTREG_LM_CORPUS (struct optreg_lm_spec; runner/lm.h
+ *                   names its tensors, docs/runner.md "The lm workload"
+ *                   gives model, data and init). Vocabulary: '\n' -> 0,
+ *                   bytes 32..126 -> 1..95, any other byte as ' '; the
+ *                   first 90% trains, the rest tests. GPT-2 init:
+ *                   weights N(0, 0.02^2), attn.proj and mlp.fc2 weights
+ *                   N(0, (0.02 / sqrt(2 layers))^2), biases 0, LayerNorm
+ *                   weights 1, drawn like every init below.
  *
  * Fashion-MNIST pixels are scaled to [0, 1] (byte / 255); each epoch is a
  * fresh permutation of the 60000 training images cut into floor(60000 /
