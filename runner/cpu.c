@@ -462,6 +462,53 @@ static float cpu_norm2(const float *x, size_t n)
 	return optreg_norm2_f32(x, (long)n);
 }
 
+/*
+ * Low-precision optimizer state (st->state_precision): after the float32
+ * update of a tensor, m, v and vmax are stored rounded to the format, as
+ * PyTorch's fused Adam stores half/bfloat16 state (load, compute in float,
+ * round on store), so this step's parameter update used the unrounded
+ * values and the next step starts from the rounded ones. The counts that
+ * describe the stored state are taken again from the rounded values.
+ * Rounding after the tensor's update gives the same bits as rounding each
+ * element right after its own update: no element reads another's state.
+ */
+static void cpu_state_round(enum optreg_precision prec, float fthr,
+			    float *restrict m, float *restrict v,
+			    float *restrict vmax, size_t n,
+			    struct optreg_adam_tensor_stats *ts)
+{
+	size_t small = 0, bad_m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		m[i] = optreg_round_to(m[i], prec);
+		v[i] = optreg_round_to(v[i], prec);
+		float u = v[i];
+		int bad = !(fabsf(m[i]) <= FLT_MAX) | !(fabsf(v[i]) <= FLT_MAX);
+		if (vmax) {
+			vmax[i] = optreg_round_to(vmax[i], prec);
+			u = vmax[i];
+			bad |= !(fabsf(vmax[i]) <= FLT_MAX);
+		}
+		small += u < fthr;
+		bad_m += bad;
+	}
+	ts->small_denom = small;
+	ts->nonfinite_moment = bad_m;
+}
+
+static int cpu_round_to(void *ctx, float *x, size_t n,
+			enum optreg_precision precision)
+{
+	(void)ctx;
+	if (precision == OPTREG_PRECISION_FP32)
+		return 0;
+	if (!optreg_precision_name(precision))
+		return OPTREG_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		x[i] = optreg_round_to(x[i], precision);
+	return 0;
+}
+
 static int cpu_adam_step(void *ctx, const struct optreg_adam_step *st,
 			 struct optreg_adam_step_out *out)
 {
@@ -472,6 +519,8 @@ static int cpu_adam_step(void *ctx, const struct optreg_adam_step *st,
 	for (size_t g = 0; g < st->ngroups; g++)
 		if (st->groups[g].h.amsgrad && !st->vmax)
 			return OPTREG_EINVAL;
+	if (!optreg_precision_name(st->state_precision))
+		return OPTREG_EINVAL;
 	sc = optreg_xcalloc(st->ngroups ? st->ngroups : 1, sizeof(*sc));
 	small_thr = optreg_xcalloc(st->ngroups ? st->ngroups : 1,
 				   sizeof(*small_thr));
@@ -522,6 +571,18 @@ static int cpu_adam_step(void *ctx, const struct optreg_adam_step *st,
 					? st->vmax + t->offset
 					: NULL,
 				t->n, &out->tensors[k]);
+		if (st->state_precision != OPTREG_PRECISION_FP32) {
+			/* The same threshold as cpu_adam_tensor's. */
+			float fthr = (float)small_thr[t->group];
+			if ((double)fthr < small_thr[t->group])
+				fthr = nextafterf(fthr, INFINITY);
+			cpu_state_round(st->state_precision, fthr,
+					st->m + t->offset, st->v + t->offset,
+					st->groups[t->group].h.amsgrad
+						? st->vmax + t->offset
+						: NULL,
+					t->n, &out->tensors[k]);
+		}
 	}
 	free(sc);
 	free(small_thr);
@@ -571,6 +632,7 @@ int optreg_cpu_backend_init(struct optreg_backend *be, int threads,
 		 threads == 1 ? "thread" : "threads");
 	be->ctx = c;
 	be->destroy = cpu_destroy;
+	be->round_to = cpu_round_to;
 	be->alloc = cpu_alloc;
 	be->free = cpu_free;
 	be->upload = cpu_upload;

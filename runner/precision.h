@@ -15,6 +15,11 @@
 #ifndef OPTREG_PRECISION_H
 #define OPTREG_PRECISION_H
 
+#include <stdint.h>
+#ifndef __CUDA_ARCH__
+#include <string.h>
+#endif
+
 #include "adam.h"
 
 enum optreg_precision {
@@ -22,5 +27,115 @@ enum optreg_precision {
 	OPTREG_PRECISION_FP16,	   /* IEEE binary16 */
 	OPTREG_PRECISION_BF16,	   /* bfloat16 */
 };
+
+/* The bits of a float and back (memcpy, which compilers turn into a
+ * register move; CUDA's intrinsics on the device). */
+static inline OPTREG_HD uint32_t optreg_f32_bits(float x)
+{
+#ifdef __CUDA_ARCH__
+	return __float_as_uint(x);
+#else
+	uint32_t b;
+	memcpy(&b, &x, sizeof(b));
+	return b;
+#endif
+}
+
+static inline OPTREG_HD float optreg_f32_from_bits(uint32_t b)
+{
+#ifdef __CUDA_ARCH__
+	return __uint_as_float(b);
+#else
+	float x;
+	memcpy(&x, &b, sizeof(x));
+	return x;
+#endif
+}
+
+/*
+ * x rounded to the nearest IEEE binary16 value, ties to even, returned as
+ * the float32 of that value (every binary16 value is one exactly). Values
+ * of magnitude 65520 and above (halfway past the largest, 65504) become
+ * +-inf; binary16's subnormals (multiples of 2^-24 below 2^-14) are kept,
+ * and magnitudes up to 2^-25 become +-0. Infinities stay; a NaN is
+ * returned unchanged. Integer arithmetic on the bits only, so the result
+ * does not depend on the rounding mode or on flush-to-zero settings.
+ */
+static inline OPTREG_HD float optreg_round_fp16(float x)
+{
+	uint32_t b = optreg_f32_bits(x);
+	uint32_t sign = b & 0x80000000u, a = b & 0x7fffffffu;
+
+	if (a >= 0x7f800000u) /* inf, NaN */
+		return x;
+	if (a >= 0x477ff000u) /* 65520 */
+		return optreg_f32_from_bits(sign | 0x7f800000u);
+	if (a >= 0x38800000u) {
+		/* Normal in binary16: keep 10 of the 23 fraction bits. The
+		 * carry of the rounding runs into the exponent correctly. */
+		a += 0x0fffu + ((a >> 13) & 1u);
+		return optreg_f32_from_bits(sign | (a & ~0x1fffu));
+	}
+	if (a <= 0x33000000u) /* 2^-25 and below (the tie) round to 0 */
+		return optreg_f32_from_bits(sign);
+	/* Subnormal in binary16: a multiple q of 2^-24. x = mant * 2^(e-150)
+	 * with e the biased exponent (102..112 here), so q = mant >> (126 -
+	 * e), rounded to nearest even. */
+	uint32_t e = a >> 23, shift = 126u - e;
+	uint32_t mant = (a & 0x7fffffu) | 0x800000u;
+	uint32_t q = mant >> shift, rem = mant & ((1u << shift) - 1u);
+	uint32_t half = 1u << (shift - 1u);
+
+	if (rem > half || (rem == half && (q & 1u)))
+		q++;
+	/* q <= 1024 (2^-14, the smallest normal, when it rounds up), so
+	 * q * 2^-24 is exact in float and needs no rounding mode. */
+	float r = (float)q * 5.9604644775390625e-8f;
+	return optreg_f32_from_bits(sign | optreg_f32_bits(r));
+}
+
+/*
+ * x rounded to the nearest bfloat16 value (the top 16 bits of a float32),
+ * ties to even, as a float32. bfloat16 has float32's exponent range, so
+ * only magnitudes past the largest value (halfway to 2^128 and above)
+ * overflow to +-inf, and float32 subnormals round like the rest. A NaN is
+ * returned unchanged.
+ */
+static inline OPTREG_HD float optreg_round_bf16(float x)
+{
+	uint32_t b = optreg_f32_bits(x);
+
+	if ((b & 0x7fffffffu) > 0x7f800000u) /* NaN */
+		return x;
+	b += 0x7fffu + ((b >> 16) & 1u);
+	return optreg_f32_from_bits(b & 0xffff0000u);
+}
+
+/* x rounded to format `p` (FP32: x itself). */
+static inline OPTREG_HD float optreg_round_to(float x, enum optreg_precision p)
+{
+	switch (p) {
+	case OPTREG_PRECISION_FP16:
+		return optreg_round_fp16(x);
+	case OPTREG_PRECISION_BF16:
+		return optreg_round_bf16(x);
+	default:
+		return x;
+	}
+}
+
+/* "fp32", "fp16", "bf16"; NULL for a value outside the enum. */
+static inline const char *optreg_precision_name(enum optreg_precision p)
+{
+	switch (p) {
+	case OPTREG_PRECISION_FP32:
+		return "fp32";
+	case OPTREG_PRECISION_FP16:
+		return "fp16";
+	case OPTREG_PRECISION_BF16:
+		return "bf16";
+	}
+	return NULL;
+}
 
 #endif

@@ -68,6 +68,8 @@
 #define OPTREG_WORKLOAD_DEFAULT_BATCH 128
 #define OPTREG_WORKLOAD_MAX_STEPS     10000000L
 #define OPTREG_QUADRATIC_KEY	      42u
+#define OPTREG_WORKLOAD_MAX_HIDDEN    4	   /* fmnist_mlp hidden layers */
+#define OPTREG_WORKLOAD_MAX_WIDTH     4096 /* fmnist_mlp layer width */
 
 #define OPTREG_STREAM_INIT	  1u
 #define OPTREG_STREAM_DATA	  2u
@@ -220,8 +222,8 @@ struct optreg_workload_result {
 	 * for the others. */
 	long classes;
 
-	/* fmnist_*, lm: the test-set pass after the last step (has_test is 0 when
-	 * skipped or when the run stopped on a non-finite value). */
+	/* fmnist_*, lm: the test-set pass after the last step (has_test is 0
+	 * when skipped or when the run stopped on a non-finite value). */
 	int has_test;
 	long test_rows;
 	double test_loss;     /* mean cross-entropy */
