@@ -50,6 +50,7 @@ static int fm_setup(struct wl_run *w, const size_t *dims, int nlayers,
 	size_t widest = 0;
 
 	w->priv = s;
+	w->res->classes = OPTREG_FMNIST_CLASSES; /* chance: ln 10 */
 	s->nlayers = nlayers;
 	s->perm_epoch = -1;
 	memcpy(s->dims, dims, (size_t)(nlayers + 1) * sizeof(*dims));

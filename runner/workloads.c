@@ -257,10 +257,11 @@ static int wl_variant_check(const struct optreg_workload_spec *spec,
 						"List the steps in ascending "
 						"order, each once.");
 		}
-		if (!(isfinite(spec->spike_factor) && spec->spike_factor > 0)) {
+		if (!(spec->spike_factor > 0 &&
+		      isfinite((float)spec->spike_factor))) {
 			snprintf(what, sizeof(what),
-				 "spike_factor must be a finite number above "
-				 "0 (got %g)",
+				 "spike_factor must be a number above 0 that "
+				 "is finite as a float (got %g)",
 				 spec->spike_factor);
 			return wl_variant_error(spec, errs, "spike_factor",
 						what, NULL);

@@ -137,6 +137,7 @@ static void test_hidden_widths(void **state)
 	s.nhidden = 2;
 	run_ok(&s, &c, &r);
 	assert_int_equal(r.ntensors, 6);
+	assert_int_equal(r.classes, 10);
 	size_t total = 0;
 	for (size_t k = 0; k < 6; k++) {
 		assert_string_equal(r.tensors[k].name, names[k]);
@@ -429,6 +430,8 @@ static void test_grad_spike(void **state)
 	run_refused(&s, "spike_factor", "(got 0)");
 	s.spike_factor = NAN;
 	run_refused(&s, "spike_factor", "finite");
+	s.spike_factor = 1e39; /* inf as a float */
+	run_refused(&s, "spike_factor", "(got 1e+39)");
 }
 
 /* --- precision ---------------------------------------------------------- */
