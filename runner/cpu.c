@@ -472,10 +472,10 @@ static float cpu_norm2(const float *x, size_t n)
  * Rounding after the tensor's update gives the same bits as rounding each
  * element right after its own update: no element reads another's state.
  */
-static void cpu_state_round(enum optreg_precision prec, float fthr,
-			    float *restrict m, float *restrict v,
-			    float *restrict vmax, size_t n,
-			    struct optreg_adam_tensor_stats *ts)
+CPU_INLINE void cpu_state_round_as(const enum optreg_precision prec, float fthr,
+				   float *restrict m, float *restrict v,
+				   float *restrict vmax, size_t n,
+				   struct optreg_adam_tensor_stats *ts)
 {
 	size_t small = 0, bad_m = 0;
 
@@ -496,17 +496,39 @@ static void cpu_state_round(enum optreg_precision prec, float fthr,
 	ts->nonfinite_moment = bad_m;
 }
 
+/* The format as a constant in each loop (cloned like the update). */
+CPU_CLONES
+static void cpu_state_round(enum optreg_precision prec, float fthr,
+			    float *restrict m, float *restrict v,
+			    float *restrict vmax, size_t n,
+			    struct optreg_adam_tensor_stats *ts)
+{
+	if (prec == OPTREG_PRECISION_FP16)
+		cpu_state_round_as(OPTREG_PRECISION_FP16, fthr, m, v, vmax, n,
+				   ts);
+	else
+		cpu_state_round_as(OPTREG_PRECISION_BF16, fthr, m, v, vmax, n,
+				   ts);
+}
+
+CPU_CLONES
 static int cpu_round_to(void *ctx, float *x, size_t n,
 			enum optreg_precision precision)
 {
 	(void)ctx;
-	if (precision == OPTREG_PRECISION_FP32)
+	switch (precision) {
+	case OPTREG_PRECISION_FP32:
 		return 0;
-	if (!optreg_precision_name(precision))
-		return OPTREG_EINVAL;
-	for (size_t i = 0; i < n; i++)
-		x[i] = optreg_round_to(x[i], precision);
-	return 0;
+	case OPTREG_PRECISION_FP16:
+		for (size_t i = 0; i < n; i++)
+			x[i] = optreg_round_fp16(x[i]);
+		return 0;
+	case OPTREG_PRECISION_BF16:
+		for (size_t i = 0; i < n; i++)
+			x[i] = optreg_round_bf16(x[i]);
+		return 0;
+	}
+	return OPTREG_EINVAL;
 }
 
 static int cpu_adam_step(void *ctx, const struct optreg_adam_step *st,

@@ -52,46 +52,67 @@ static inline OPTREG_HD float optreg_f32_from_bits(uint32_t b)
 #endif
 }
 
+/* a + b and a - b, each rounded once to nearest (CUDA: never fused). */
+static inline OPTREG_HD float optreg_fadd_rn(float a, float b)
+{
+#ifdef __CUDA_ARCH__
+	return __fadd_rn(a, b);
+#else
+	return a + b;
+#endif
+}
+
+static inline OPTREG_HD float optreg_fsub_rn(float a, float b)
+{
+#ifdef __CUDA_ARCH__
+	return __fsub_rn(a, b);
+#else
+	return a - b;
+#endif
+}
+
 /*
  * x rounded to the nearest IEEE binary16 value, ties to even, returned as
  * the float32 of that value (every binary16 value is one exactly). Values
  * of magnitude 65520 and above (halfway past the largest, 65504) become
  * +-inf; binary16's subnormals (multiples of 2^-24 below 2^-14) are kept,
  * and magnitudes up to 2^-25 become +-0. Infinities stay; a NaN is
- * returned unchanged. Integer arithmetic on the bits only, so the result
- * does not depend on the rounding mode or on flush-to-zero settings.
+ * returned unchanged. Integer arithmetic on the bits, but for one float
+ * addition in the subnormal range (below), which rounds to nearest as
+ * float arithmetic does unless a program changes the rounding mode. Every
+ * case is computed and the answer selected without branches: gradient and
+ * moment values fall into the normal and subnormal ranges in no
+ * predictable order (branches cost 4x here).
  */
 static inline OPTREG_HD float optreg_round_fp16(float x)
 {
 	uint32_t b = optreg_f32_bits(x);
 	uint32_t sign = b & 0x80000000u, a = b & 0x7fffffffu;
 
-	if (a >= 0x7f800000u) /* inf, NaN */
-		return x;
-	if (a >= 0x477ff000u) /* 65520 */
-		return optreg_f32_from_bits(sign | 0x7f800000u);
-	if (a >= 0x38800000u) {
-		/* Normal in binary16: keep 10 of the 23 fraction bits. The
-		 * carry of the rounding runs into the exponent correctly. */
-		a += 0x0fffu + ((a >> 13) & 1u);
-		return optreg_f32_from_bits(sign | (a & ~0x1fffu));
-	}
-	if (a <= 0x33000000u) /* 2^-25 and below (the tie) round to 0 */
-		return optreg_f32_from_bits(sign);
-	/* Subnormal in binary16: a multiple q of 2^-24. x = mant * 2^(e-150)
-	 * with e the biased exponent (102..112 here), so q = mant >> (126 -
-	 * e), rounded to nearest even. */
-	uint32_t e = a >> 23, shift = 126u - e;
-	uint32_t mant = (a & 0x7fffffu) | 0x800000u;
-	uint32_t q = mant >> shift, rem = mant & ((1u << shift) - 1u);
-	uint32_t half = 1u << (shift - 1u);
+	/* Normal in binary16: keep 10 of the 23 fraction bits. The carry of
+	 * the rounding runs into the exponent correctly. */
+	uint32_t normal = (a + 0x0fffu + ((a >> 13) & 1u)) & ~0x1fffu;
 
-	if (rem > half || (rem == half && (q & 1u)))
-		q++;
-	/* q <= 1024 (2^-14, the smallest normal, when it rounds up), so
-	 * q * 2^-24 is exact in float and needs no rounding mode. */
-	float r = (float)q * 5.9604644775390625e-8f;
-	return optreg_f32_from_bits(sign | optreg_f32_bits(r));
+	/* Subnormal in binary16: a multiple of 2^-24. Below 2^-14, 0.5 + |x|
+	 * has a unit in the last place of 2^-24, so the float addition
+	 * rounds |x| to that multiple, to nearest even, and subtracting 0.5
+	 * is exact. (Float arithmetic rounds to nearest in every C and CUDA
+	 * program that does not change the mode; flush-to-zero cannot
+	 * matter: the results are normal floats.) */
+	uint32_t sub = optreg_f32_bits(optreg_fsub_rn(
+		optreg_fadd_rn(optreg_f32_from_bits(a), 0.5f), 0.5f));
+
+	/* The selection by masks: compilers turn a ?: chain back into
+	 * branches. */
+	uint32_t is_normal = 0u - (uint32_t)(a >= 0x38800000u);
+	uint32_t is_zero = 0u - (uint32_t)(a <= 0x33000000u); /* the tie too */
+	uint32_t is_inf = 0u - (uint32_t)(a >= 0x477ff000u);  /* from 65520 */
+	uint32_t is_nan = 0u - (uint32_t)(a > 0x7f800000u);
+	uint32_t r = (normal & is_normal) | (sub & ~is_normal);
+	r &= ~is_zero;
+	r = (r & ~is_inf) | (0x7f800000u & is_inf);
+	r = (r & ~is_nan) | (a & is_nan);
+	return optreg_f32_from_bits(sign | r);
 }
 
 /*
@@ -104,11 +125,9 @@ static inline OPTREG_HD float optreg_round_fp16(float x)
 static inline OPTREG_HD float optreg_round_bf16(float x)
 {
 	uint32_t b = optreg_f32_bits(x);
+	uint32_t r = (b + 0x7fffu + ((b >> 16) & 1u)) & 0xffff0000u;
 
-	if ((b & 0x7fffffffu) > 0x7f800000u) /* NaN */
-		return x;
-	b += 0x7fffu + ((b >> 16) & 1u);
-	return optreg_f32_from_bits(b & 0xffff0000u);
+	return optreg_f32_from_bits((b & 0x7fffffffu) > 0x7f800000u ? b : r);
 }
 
 /* x rounded to format `p` (FP32: x itself). */

@@ -18,6 +18,7 @@
 
 #include "runner/backend.h"
 #include "runner/idx.h"
+#include "runner/philox.h"
 #include "runner/workloads.h"
 #include "runner/workloads_int.h"
 
@@ -320,6 +321,19 @@ static void test_sparse_mask(void **state)
 	for (size_t p = 0; p < PX; p++)
 		assert_true(x[p] == 0.0f ||
 			    x[p] == (float)img[p] / 255.0f * 4.0f);
+	/* The documented draw, one pixel at a time. */
+	for (size_t p = 0; p < PX; p++)
+		x[p] = (float)img[p] / 255.0f;
+	wl_fmnist_sparsify(9, 0.3, 2, 64, 5, x, PX);
+	for (size_t p = 0; p < PX; p++) {
+		uint32_t r[4];
+		optreg_philox_draw(9, OPTREG_STREAM_SPARSE,
+				   ((2 - 1) * 64 + 5) * 196 + p / 4, r);
+		int kept = r[p % 4] < (uint32_t)(0.3 * 4294967296.0);
+		float want =
+			kept ? (float)img[p] / 255.0f * (float)(1 / 0.3) : 0.0f;
+		assert_true(x[p] == want);
+	}
 	/* keep 1 changes nothing. */
 	for (size_t p = 0; p < PX; p++)
 		y[p] = (float)img[p] / 255.0f;
