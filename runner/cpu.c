@@ -472,43 +472,97 @@ static float cpu_norm2(const float *x, size_t n)
  * Rounding after the tensor's update gives the same bits as rounding each
  * element right after its own update: no element reads another's state.
  */
-CPU_INLINE void cpu_state_round_as(const enum optreg_precision prec, float fthr,
-				   float *restrict m, float *restrict v,
-				   float *restrict vmax, size_t n,
+/* `nb` elements, the format and `ams` (vmax present) constants, so that
+ * the loop has no branch and blocks of CPU_ADAM_BLOCK vectorize as the
+ * update's do. */
+CPU_INLINE void cpu_state_round_block(const enum optreg_precision prec,
+				      const int ams, float fthr,
+				      float *restrict m, float *restrict v,
+				      float *restrict vmax, const size_t nb,
+				      size_t *small, size_t *bad_m)
+{
+	unsigned sm = 0, bad = 0;
+
+	for (size_t i = 0; i < nb; i++) {
+		float mi = optreg_round_to(m[i], prec);
+		float vi = optreg_round_to(v[i], prec);
+		float u = vi;
+		unsigned b = !(fabsf(mi) <= FLT_MAX) | !(fabsf(vi) <= FLT_MAX);
+		m[i] = mi;
+		v[i] = vi;
+		if (ams) {
+			float xi = optreg_round_to(vmax[i], prec);
+			vmax[i] = xi;
+			u = xi;
+			b |= !(fabsf(xi) <= FLT_MAX);
+		}
+		sm += u < fthr;
+		bad += b;
+	}
+	*small += sm;
+	*bad_m += bad;
+}
+
+CPU_INLINE void cpu_state_round_as(const enum optreg_precision prec,
+				   const int ams, float fthr, float *restrict m,
+				   float *restrict v, float *restrict vmax,
+				   size_t n,
 				   struct optreg_adam_tensor_stats *ts)
 {
-	size_t small = 0, bad_m = 0;
+	size_t small = 0, bad_m = 0, i = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		m[i] = optreg_round_to(m[i], prec);
-		v[i] = optreg_round_to(v[i], prec);
-		float u = v[i];
-		int bad = !(fabsf(m[i]) <= FLT_MAX) | !(fabsf(v[i]) <= FLT_MAX);
-		if (vmax) {
-			vmax[i] = optreg_round_to(vmax[i], prec);
-			u = vmax[i];
-			bad |= !(fabsf(vmax[i]) <= FLT_MAX);
-		}
-		small += u < fthr;
-		bad_m += bad;
-	}
+	for (; i + CPU_ADAM_BLOCK <= n; i += CPU_ADAM_BLOCK)
+		cpu_state_round_block(prec, ams, fthr, m + i, v + i,
+				      ams ? vmax + i : NULL, CPU_ADAM_BLOCK,
+				      &small, &bad_m);
+	if (i < n)
+		cpu_state_round_block(prec, ams, fthr, m + i, v + i,
+				      ams ? vmax + i : NULL, n - i, &small,
+				      &bad_m);
 	ts->small_denom = small;
 	ts->nonfinite_moment = bad_m;
 }
 
-/* The format as a constant in each loop (cloned like the update). */
+/* The format and vmax's presence as constants in each loop (cloned like
+ * the update). */
 CPU_CLONES
 static void cpu_state_round(enum optreg_precision prec, float fthr,
 			    float *restrict m, float *restrict v,
 			    float *restrict vmax, size_t n,
 			    struct optreg_adam_tensor_stats *ts)
 {
-	if (prec == OPTREG_PRECISION_FP16)
-		cpu_state_round_as(OPTREG_PRECISION_FP16, fthr, m, v, vmax, n,
-				   ts);
+	int fp16 = prec == OPTREG_PRECISION_FP16;
+
+	if (fp16 && vmax)
+		cpu_state_round_as(OPTREG_PRECISION_FP16, 1, fthr, m, v, vmax,
+				   n, ts);
+	else if (fp16)
+		cpu_state_round_as(OPTREG_PRECISION_FP16, 0, fthr, m, v, NULL,
+				   n, ts);
+	else if (vmax)
+		cpu_state_round_as(OPTREG_PRECISION_BF16, 1, fthr, m, v, vmax,
+				   n, ts);
 	else
-		cpu_state_round_as(OPTREG_PRECISION_BF16, fthr, m, v, vmax, n,
-				   ts);
+		cpu_state_round_as(OPTREG_PRECISION_BF16, 0, fthr, m, v, NULL,
+				   n, ts);
+}
+
+CPU_INLINE void cpu_round_block(const enum optreg_precision prec,
+				float *restrict x, const size_t nb)
+{
+	for (size_t i = 0; i < nb; i++)
+		x[i] = optreg_round_to(x[i], prec);
+}
+
+CPU_INLINE void cpu_round_as(const enum optreg_precision prec, float *x,
+			     size_t n)
+{
+	size_t i = 0;
+
+	for (; i + CPU_ADAM_BLOCK <= n; i += CPU_ADAM_BLOCK)
+		cpu_round_block(prec, x + i, CPU_ADAM_BLOCK);
+	if (i < n)
+		cpu_round_block(prec, x + i, n - i);
 }
 
 CPU_CLONES
@@ -520,12 +574,10 @@ static int cpu_round_to(void *ctx, float *x, size_t n,
 	case OPTREG_PRECISION_FP32:
 		return 0;
 	case OPTREG_PRECISION_FP16:
-		for (size_t i = 0; i < n; i++)
-			x[i] = optreg_round_fp16(x[i]);
+		cpu_round_as(OPTREG_PRECISION_FP16, x, n);
 		return 0;
 	case OPTREG_PRECISION_BF16:
-		for (size_t i = 0; i < n; i++)
-			x[i] = optreg_round_bf16(x[i]);
+		cpu_round_as(OPTREG_PRECISION_BF16, x, n);
 		return 0;
 	}
 	return OPTREG_EINVAL;

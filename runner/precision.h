@@ -82,7 +82,7 @@ static inline OPTREG_HD float optreg_fsub_rn(float a, float b)
  * float arithmetic does unless a program changes the rounding mode. Every
  * case is computed and the answer selected without branches: gradient and
  * moment values fall into the normal and subnormal ranges in no
- * predictable order (branches cost 4x here).
+ * predictable order.
  */
 static inline OPTREG_HD float optreg_round_fp16(float x)
 {
