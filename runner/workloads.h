@@ -22,7 +22,8 @@
  *   fmnist_mlp      784-1000-500-100-10, ReLU, softmax cross-entropy.
  *                   Tensors "fc1.weight" [1000 x 784], "fc1.bias", ...,
  *                   "fc4.bias" [10], in that order (PyTorch's layout:
- *                   weight [out x in]).
+ *                   weight [out x in]). With spec.hidden: 784-h1-..-10,
+ *                   tensors fc1.. to fc(nhidden+1).
  *
  * Fashion-MNIST pixels are scaled to [0, 1] (byte / 255); each epoch is a
  * fresh permutation of the 60000 training images cut into floor(60000 /
@@ -44,6 +45,12 @@
  *   problem  key OPTREG_QUADRATIC_KEY (fixed, so every run sees the same
  *            Q): stream 4, rotation entry (i, j) normal2(i*50 + j/2)[j%2];
  *            stream 5, eigenvalue i optreg_philox_u01(w0, w1) of draw(i)
+ *   label noise  key seed, stream 6: training image i's draw(i) replaces
+ *            its label when optreg_philox_u01(w0, w1) < label_noise, by
+ *            class w2 % 10 (wl_fmnist_noisy_label, workloads_int.h)
+ *   sparse   key seed, stream 7: pixel p of row r of step t's batch is
+ *            kept when word p % 4 of draw(((t-1)*batch + r)*196 + p/4) is
+ *            below floor(sparse_keep * 2^32) (wl_fmnist_sparsify)
  *
  * Optimizer. The config's hyperparameters apply to every tensor except
  * where a param_groups entry matches the tensor's name (POSIX ERE, searched
