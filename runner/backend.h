@@ -158,6 +158,11 @@ struct optreg_backend {
 	 * 3. per element, optreg_adam_update_f32 with the element's group
 	 *    hparams and optreg_adam_scalars_init(group, st->step, lr_t);
 	 * 4. the statistics in `out` (the grad norm before clipping).
+	 * With st->state_precision other than FP32, each element's m, v and
+	 * vmax are computed in float32 from the stored values as above and
+	 * then stored rounded to that format (optreg_round_to); the
+	 * parameter update of the step uses the unrounded float32 values,
+	 * and small_denom and nonfinite_moment count the stored ones.
 	 * The step is taken even when values are non-finite (as PyTorch
 	 * does); the caller reads the counts.
 	 */
@@ -216,6 +221,14 @@ struct optreg_backend {
 	 * input and y its output; dx may alias dy. */
 	int (*gelu_backward)(void *ctx, float *dx, const float *dy,
 			     const float *x, const float *y, size_t n);
+
+	/*
+	 * x[i] = optreg_round_to(x[i], precision) for i < n, in place: the
+	 * precision workloads' gradients (runner/precision.h). FP32 changes
+	 * nothing.
+	 */
+	int (*round_to)(void *ctx, float *x, size_t n,
+			enum optreg_precision precision);
 };
 
 /*

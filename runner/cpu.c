@@ -463,6 +463,127 @@ static float cpu_norm2(const float *x, size_t n)
 	return optreg_norm2_f32(x, (long)n);
 }
 
+/*
+ * Low-precision optimizer state (st->state_precision): after the float32
+ * update of a tensor, m, v and vmax are stored rounded to the format, as
+ * PyTorch's fused Adam stores half/bfloat16 state (load, compute in float,
+ * round on store), so this step's parameter update used the unrounded
+ * values and the next step starts from the rounded ones. The counts that
+ * describe the stored state are taken again from the rounded values.
+ * Rounding after the tensor's update gives the same bits as rounding each
+ * element right after its own update: no element reads another's state.
+ */
+/* `nb` elements, the format and `ams` (vmax present) constants, so that
+ * the loop has no branch and blocks of CPU_ADAM_BLOCK vectorize as the
+ * update's do. */
+CPU_INLINE void cpu_state_round_block(const enum optreg_precision prec,
+				      const int ams, float fthr,
+				      float *restrict m, float *restrict v,
+				      float *restrict vmax, const size_t nb,
+				      size_t *small, size_t *bad_m)
+{
+	unsigned sm = 0, bad = 0;
+
+	for (size_t i = 0; i < nb; i++) {
+		float mi = optreg_round_to(m[i], prec);
+		float vi = optreg_round_to(v[i], prec);
+		float u = vi;
+		unsigned b = !(fabsf(mi) <= FLT_MAX) | !(fabsf(vi) <= FLT_MAX);
+		m[i] = mi;
+		v[i] = vi;
+		if (ams) {
+			float xi = optreg_round_to(vmax[i], prec);
+			vmax[i] = xi;
+			u = xi;
+			b |= !(fabsf(xi) <= FLT_MAX);
+		}
+		sm += u < fthr;
+		bad += b;
+	}
+	*small += sm;
+	*bad_m += bad;
+}
+
+CPU_INLINE void cpu_state_round_as(const enum optreg_precision prec,
+				   const int ams, float fthr, float *restrict m,
+				   float *restrict v, float *restrict vmax,
+				   size_t n,
+				   struct optreg_adam_tensor_stats *ts)
+{
+	size_t small = 0, bad_m = 0, i = 0;
+
+	for (; i + CPU_ADAM_BLOCK <= n; i += CPU_ADAM_BLOCK)
+		cpu_state_round_block(prec, ams, fthr, m + i, v + i,
+				      ams ? vmax + i : NULL, CPU_ADAM_BLOCK,
+				      &small, &bad_m);
+	if (i < n)
+		cpu_state_round_block(prec, ams, fthr, m + i, v + i,
+				      ams ? vmax + i : NULL, n - i, &small,
+				      &bad_m);
+	ts->small_denom = small;
+	ts->nonfinite_moment = bad_m;
+}
+
+/* The format and vmax's presence as constants in each loop (cloned like
+ * the update). */
+CPU_CLONES
+static void cpu_state_round(enum optreg_precision prec, float fthr,
+			    float *restrict m, float *restrict v,
+			    float *restrict vmax, size_t n,
+			    struct optreg_adam_tensor_stats *ts)
+{
+	int fp16 = prec == OPTREG_PRECISION_FP16;
+
+	if (fp16 && vmax)
+		cpu_state_round_as(OPTREG_PRECISION_FP16, 1, fthr, m, v, vmax,
+				   n, ts);
+	else if (fp16)
+		cpu_state_round_as(OPTREG_PRECISION_FP16, 0, fthr, m, v, NULL,
+				   n, ts);
+	else if (vmax)
+		cpu_state_round_as(OPTREG_PRECISION_BF16, 1, fthr, m, v, vmax,
+				   n, ts);
+	else
+		cpu_state_round_as(OPTREG_PRECISION_BF16, 0, fthr, m, v, NULL,
+				   n, ts);
+}
+
+CPU_INLINE void cpu_round_block(const enum optreg_precision prec,
+				float *restrict x, const size_t nb)
+{
+	for (size_t i = 0; i < nb; i++)
+		x[i] = optreg_round_to(x[i], prec);
+}
+
+CPU_INLINE void cpu_round_as(const enum optreg_precision prec, float *x,
+			     size_t n)
+{
+	size_t i = 0;
+
+	for (; i + CPU_ADAM_BLOCK <= n; i += CPU_ADAM_BLOCK)
+		cpu_round_block(prec, x + i, CPU_ADAM_BLOCK);
+	if (i < n)
+		cpu_round_block(prec, x + i, n - i);
+}
+
+CPU_CLONES
+static int cpu_round_to(void *ctx, float *x, size_t n,
+			enum optreg_precision precision)
+{
+	(void)ctx;
+	switch (precision) {
+	case OPTREG_PRECISION_FP32:
+		return 0;
+	case OPTREG_PRECISION_FP16:
+		cpu_round_as(OPTREG_PRECISION_FP16, x, n);
+		return 0;
+	case OPTREG_PRECISION_BF16:
+		cpu_round_as(OPTREG_PRECISION_BF16, x, n);
+		return 0;
+	}
+	return OPTREG_EINVAL;
+}
+
 static int cpu_adam_step(void *ctx, const struct optreg_adam_step *st,
 			 struct optreg_adam_step_out *out)
 {
@@ -473,6 +594,8 @@ static int cpu_adam_step(void *ctx, const struct optreg_adam_step *st,
 	for (size_t g = 0; g < st->ngroups; g++)
 		if (st->groups[g].h.amsgrad && !st->vmax)
 			return OPTREG_EINVAL;
+	if (!optreg_precision_name(st->state_precision))
+		return OPTREG_EINVAL;
 	sc = optreg_xcalloc(st->ngroups ? st->ngroups : 1, sizeof(*sc));
 	small_thr = optreg_xcalloc(st->ngroups ? st->ngroups : 1,
 				   sizeof(*small_thr));
@@ -523,6 +646,18 @@ static int cpu_adam_step(void *ctx, const struct optreg_adam_step *st,
 					? st->vmax + t->offset
 					: NULL,
 				t->n, &out->tensors[k]);
+		if (st->state_precision != OPTREG_PRECISION_FP32) {
+			/* The same threshold as cpu_adam_tensor's. */
+			float fthr = (float)small_thr[t->group];
+			if ((double)fthr < small_thr[t->group])
+				fthr = nextafterf(fthr, INFINITY);
+			cpu_state_round(st->state_precision, fthr,
+					st->m + t->offset, st->v + t->offset,
+					st->groups[t->group].h.amsgrad
+						? st->vmax + t->offset
+						: NULL,
+					t->n, &out->tensors[k]);
+		}
 	}
 	free(sc);
 	free(small_thr);
@@ -703,6 +838,7 @@ int optreg_cpu_backend_init(struct optreg_backend *be, int threads,
 		 threads == 1 ? "thread" : "threads");
 	be->ctx = c;
 	be->destroy = cpu_destroy;
+	be->round_to = cpu_round_to;
 	be->alloc = cpu_alloc;
 	be->free = cpu_free;
 	be->upload = cpu_upload;

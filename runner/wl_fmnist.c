@@ -1,7 +1,9 @@
 /*
  * runner/wl_fmnist.c: fmnist_logreg and fmnist_mlp (workloads.h), one
  * fully connected network with a layer list: 784-10, or 784-1000-500-100-10
- * with ReLU after every hidden layer, softmax cross-entropy on top.
+ * (or the spec's hidden widths) with ReLU after every hidden layer, softmax
+ * cross-entropy on top. The stress variants live here too: label noise
+ * (fixed per image at setup) and sparse inputs (a fresh mask per step).
  *
  * Per step the host turns the batch's bytes into floats in [0, 1] and
  * uploads them with the labels; everything else (GEMMs, bias, ReLU, loss
@@ -18,7 +20,7 @@
 #include "philox.h"
 #include "workloads_int.h"
 
-#define FM_MAX_LAYERS 4
+#define FM_MAX_LAYERS (OPTREG_WORKLOAD_MAX_HIDDEN + 1)
 #define FM_EVAL_CHUNK 1000
 
 struct fm_state {
@@ -29,6 +31,8 @@ struct fm_state {
 
 	struct optreg_fmnist own; /* loaded here when the spec has none */
 	const struct optreg_fmnist *data;
+	/* The training labels with label noise applied; NULL without. */
+	uint8_t *noisy_labels;
 
 	uint32_t *perm; /* this epoch's order of the training images */
 	long perm_epoch;
@@ -46,6 +50,7 @@ static int fm_setup(struct wl_run *w, const size_t *dims, int nlayers,
 	size_t widest = 0;
 
 	w->priv = s;
+	w->res->classes = OPTREG_FMNIST_CLASSES; /* chance: ln 10 */
 	s->nlayers = nlayers;
 	s->perm_epoch = -1;
 	memcpy(s->dims, dims, (size_t)(nlayers + 1) * sizeof(*dims));
@@ -83,6 +88,14 @@ static int fm_setup(struct wl_run *w, const size_t *dims, int nlayers,
 		return OPTREG_EINVAL;
 	}
 
+	if (w->spec->label_noise > 0) {
+		const struct optreg_idx *lab = &s->data->train_labels;
+		s->noisy_labels = optreg_xcalloc(lab->count, 1);
+		for (size_t i = 0; i < lab->count; i++)
+			s->noisy_labels[i] = (uint8_t)wl_fmnist_noisy_label(
+				w->seed, w->spec->label_noise, i, lab->data[i]);
+	}
+
 	s->rows_max = (size_t)w->batch > FM_EVAL_CHUNK ? (size_t)w->batch
 						       : FM_EVAL_CHUNK;
 	s->perm = optreg_xcalloc(s->data->train_images.count, sizeof(*s->perm));
@@ -105,12 +118,103 @@ static int fm_logreg_setup(struct wl_run *w, struct optreg_errors *errs)
 	return fm_setup(w, dims, 1, errs);
 }
 
+/* DeepOBS's 1000-500-100, or the spec's hidden widths (checked by the
+ * driver: 1 to OPTREG_WORKLOAD_MAX_HIDDEN of them, each a sane width). */
 static int fm_mlp_setup(struct wl_run *w, struct optreg_errors *errs)
 {
-	static const size_t dims[] = {OPTREG_FMNIST_PIXELS, 1000, 500, 100,
-				      OPTREG_FMNIST_CLASSES};
+	static const size_t deepobs[] = {OPTREG_FMNIST_PIXELS, 1000, 500, 100,
+					 OPTREG_FMNIST_CLASSES};
+	size_t dims[FM_MAX_LAYERS + 1];
+	size_t nh = w->spec->nhidden;
 
-	return fm_setup(w, dims, 4, errs);
+	if (nh == 0)
+		return fm_setup(w, deepobs, 4, errs);
+	dims[0] = OPTREG_FMNIST_PIXELS;
+	for (size_t i = 0; i < nh; i++)
+		dims[i + 1] = (size_t)w->spec->hidden[i];
+	dims[nh + 1] = OPTREG_FMNIST_CLASSES;
+	return fm_setup(w, dims, (int)nh + 1, errs);
+}
+
+int wl_fmnist_noisy_label(uint64_t seed, double label_noise, uint64_t image,
+			  int label)
+{
+	uint32_t r[4];
+
+	if (!(label_noise > 0))
+		return label;
+	optreg_philox_draw(seed, OPTREG_STREAM_LABEL_NOISE, image, r);
+	if (optreg_philox_u01(r[0], r[1]) < label_noise)
+		return (int)(r[2] % OPTREG_FMNIST_CLASSES);
+	return label;
+}
+
+/*
+ * optreg_philox_draw(seed, stream, first + l, out[.][l]) for the FM_LANES
+ * consecutive indices l, interleaved so that the lanes' multiplies overlap
+ * (one draw alone is a chain of 10 dependent rounds). Same numbers.
+ */
+#define FM_LANES 8
+
+static void fm_philox_lanes(uint64_t seed, uint32_t stream, uint64_t first,
+			    uint32_t out[4][FM_LANES])
+{
+	uint32_t c0[FM_LANES], c1[FM_LANES], c2[FM_LANES], c3[FM_LANES];
+	uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+
+	for (int l = 0; l < FM_LANES; l++) {
+		uint64_t idx = first + (uint64_t)l;
+		c0[l] = (uint32_t)idx;
+		c1[l] = (uint32_t)(idx >> 32);
+		c2[l] = stream;
+		c3[l] = 0;
+	}
+	for (int r = 0; r < 10; r++) {
+		for (int l = 0; l < FM_LANES; l++) {
+			uint64_t p0 = (uint64_t)OPTREG_PHILOX_M0 * c0[l];
+			uint64_t p1 = (uint64_t)OPTREG_PHILOX_M1 * c2[l];
+			uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[l] ^ k0;
+			uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3[l] ^ k1;
+			c0[l] = n0;
+			c1[l] = (uint32_t)p1;
+			c2[l] = n2;
+			c3[l] = (uint32_t)p0;
+		}
+		k0 += OPTREG_PHILOX_W0;
+		k1 += OPTREG_PHILOX_W1;
+	}
+	memcpy(out[0], c0, sizeof(c0));
+	memcpy(out[1], c1, sizeof(c1));
+	memcpy(out[2], c2, sizeof(c2));
+	memcpy(out[3], c3, sizeof(c3));
+}
+
+void wl_fmnist_sparsify(uint64_t seed, double keep, long t, long batch,
+			size_t row, float *x, size_t px)
+{
+	/* keep * 2^32: a word below it has probability keep (keep = 1: all). */
+	uint64_t thr = (uint64_t)(keep * 4294967296.0);
+	float scale = (float)(1.0 / keep);
+	size_t words = (px + 3) / 4;
+	uint64_t base =
+		((uint64_t)(t - 1) * (uint64_t)batch + (uint64_t)row) * words;
+	uint32_t r[4][FM_LANES], word[4 * FM_LANES];
+
+	if (thr > UINT32_MAX) /* keep 1 */
+		return;
+	/* The draws in blocks of FM_LANES, pixel p of the block reading
+	 * word p % 4 of draw p / 4; then a branch-free mask. */
+	for (size_t p0 = 0; p0 < px; p0 += 4 * FM_LANES) {
+		size_t n = px - p0 < 4 * FM_LANES ? px - p0 : 4 * FM_LANES;
+		fm_philox_lanes(seed, OPTREG_STREAM_SPARSE, base + p0 / 4, r);
+		for (size_t l = 0; l < FM_LANES; l++)
+			for (size_t j = 0; j < 4; j++)
+				word[4 * l + j] = r[j][l];
+		for (size_t i = 0; i < n; i++) {
+			float v = x[p0 + i] * scale;
+			x[p0 + i] = word[i] < (uint32_t)thr ? v : 0.0f;
+		}
+	}
 }
 
 /* He-normal before a ReLU, Glorot-uniform for the output layer, zero
@@ -166,14 +270,16 @@ static void fm_shuffle(struct wl_run *w, struct fm_state *s, long epoch)
 }
 
 /* Stages rows idx[0..rows) (or first..first+rows when idx is NULL) of a
- * split and uploads them. */
+ * split and uploads them. `labels` is the split's label bytes. t > 0:
+ * training step t, whose images are sparsified when the spec says so. */
 static int fm_stage(struct wl_run *w, const struct optreg_idx *images,
-		    const struct optreg_idx *labels, const uint32_t *idx,
-		    size_t first, size_t rows)
+		    const uint8_t *labels, const uint32_t *idx, size_t first,
+		    size_t rows, long t)
 {
 	struct fm_state *s = w->priv;
 	const struct optreg_backend *be = w->be;
 	size_t px = s->dims[0];
+	int sparse = t > 0 && w->spec->sparse_keep > 0;
 
 	for (size_t r = 0; r < rows; r++) {
 		size_t src = idx ? idx[r] : first + r;
@@ -181,7 +287,10 @@ static int fm_stage(struct wl_run *w, const struct optreg_idx *images,
 		float *dst = s->host_x + r * px;
 		for (size_t p = 0; p < px; p++)
 			dst[p] = (float)img[p] / 255.0f;
-		s->host_y[r] = (float)labels->data[src];
+		if (sparse)
+			wl_fmnist_sparsify(w->seed, w->spec->sparse_keep, t,
+					   w->batch, r, dst, px);
+		s->host_y[r] = (float)labels[src];
 	}
 	WL_TRY(be->upload(be->ctx, s->d_x, s->host_x, rows * px));
 	return be->upload(be->ctx, s->d_y, s->host_y, rows);
@@ -222,8 +331,10 @@ static int fm_loss_grad(struct wl_run *w, long t, double *loss)
 
 	if (epoch != s->perm_epoch)
 		fm_shuffle(w, s, epoch);
-	WL_TRY(fm_stage(w, &s->data->train_images, &s->data->train_labels,
-			s->perm + slot * b, 0, b));
+	WL_TRY(fm_stage(w, &s->data->train_images,
+			s->noisy_labels ? s->noisy_labels
+					: s->data->train_labels.data,
+			s->perm + slot * b, 0, b, t));
 	WL_TRY(fm_forward(w, b));
 	WL_TRY(be->softmax_xent(be->ctx, s->d_act[L - 1], s->d_y, b, s->dims[L],
 				s->d_grad[cur], &sum, &correct));
@@ -265,8 +376,8 @@ static int fm_evaluate(struct wl_run *w)
 		size_t rows = n - first < s->rows_max ? n - first : s->rows_max;
 		double sum;
 		size_t correct;
-		WL_TRY(fm_stage(w, images, &s->data->test_labels, NULL, first,
-				rows));
+		WL_TRY(fm_stage(w, images, s->data->test_labels.data, NULL,
+				first, rows, 0));
 		WL_TRY(fm_forward(w, rows));
 		WL_TRY(be->softmax_xent(be->ctx, s->d_act[s->nlayers - 1],
 					s->d_y, rows, s->dims[s->nlayers], NULL,
@@ -297,6 +408,7 @@ static void fm_teardown(struct wl_run *w)
 	free(s->host_x);
 	free(s->host_y);
 	free(s->perm);
+	free(s->noisy_labels);
 	optreg_fmnist_release(&s->own);
 	free(s);
 	w->priv = NULL;

@@ -168,6 +168,115 @@ static int wl_groups_build(struct wl_run *w, struct optreg_errors *errs)
 	return rc;
 }
 
+/* Appends a "range" error at `path` for workload `spec` and returns
+ * OPTREG_EINVAL. */
+static int wl_variant_error(const struct optreg_workload_spec *spec,
+			    struct optreg_errors *errs, const char *path,
+			    const char *what, const char *hint)
+{
+	if (errs) {
+		struct optreg_error *e =
+			optreg_errors_add(errs, OPTREG_EINVAL, "range", path,
+					  "workload %s: %s", spec->name, what);
+		if (hint)
+			optreg_error_set_hint(e, "%s", hint);
+	}
+	return OPTREG_EINVAL;
+}
+
+/* The problem options of the stress and precision variants. */
+static int wl_variant_check(const struct optreg_workload_spec *spec,
+			    struct optreg_errors *errs)
+{
+	int fmnist = strncmp(spec->name, "fmnist_", 7) == 0;
+	char path[48], what[200];
+
+	if (spec->nhidden > 0) {
+		if (strcmp(spec->name, "fmnist_mlp") != 0)
+			return wl_variant_error(
+				spec, errs, "hidden",
+				"hidden widths apply to fmnist_mlp only",
+				"Drop `hidden` from this workload.");
+		if (spec->nhidden > OPTREG_WORKLOAD_MAX_HIDDEN ||
+		    !spec->hidden) {
+			snprintf(what, sizeof(what),
+				 "hidden must list 1 to %d layer widths (got "
+				 "%zu)",
+				 OPTREG_WORKLOAD_MAX_HIDDEN, spec->nhidden);
+			return wl_variant_error(spec, errs, "hidden", what,
+						NULL);
+		}
+		for (size_t i = 0; i < spec->nhidden; i++) {
+			if (spec->hidden[i] >= 1 &&
+			    spec->hidden[i] <= OPTREG_WORKLOAD_MAX_WIDTH)
+				continue;
+			snprintf(path, sizeof(path), "hidden[%zu]", i);
+			snprintf(what, sizeof(what),
+				 "%s must be a layer width from 1 to %d (got "
+				 "%ld)",
+				 path, OPTREG_WORKLOAD_MAX_WIDTH,
+				 spec->hidden[i]);
+			return wl_variant_error(spec, errs, path, what, NULL);
+		}
+	}
+	if (!(spec->label_noise >= 0 && spec->label_noise <= 1)) {
+		snprintf(what, sizeof(what),
+			 "label_noise must be a fraction from 0 to 1 (got %g)",
+			 spec->label_noise);
+		return wl_variant_error(spec, errs, "label_noise", what, NULL);
+	}
+	if (!(spec->sparse_keep >= 0 && spec->sparse_keep <= 1)) {
+		snprintf(what, sizeof(what),
+			 "sparse_keep must be 0 (off) or a keep probability "
+			 "in (0, 1] (got %g)",
+			 spec->sparse_keep);
+		return wl_variant_error(spec, errs, "sparse_keep", what, NULL);
+	}
+	if (!fmnist && (spec->label_noise > 0 || spec->sparse_keep > 0))
+		return wl_variant_error(
+			spec, errs,
+			spec->label_noise > 0 ? "label_noise" : "sparse_keep",
+			"label_noise and sparse_keep apply to fmnist_logreg "
+			"and fmnist_mlp only",
+			NULL);
+	if (spec->nspike > 0) {
+		if (!spec->spike_steps)
+			return wl_variant_error(spec, errs, "spike_steps",
+						"spike_steps is missing", NULL);
+		for (size_t i = 0; i < spec->nspike; i++) {
+			long st = spec->spike_steps[i];
+			if (st >= 1 &&
+			    (i == 0 || st > spec->spike_steps[i - 1]))
+				continue;
+			snprintf(path, sizeof(path), "spike_steps[%zu]", i);
+			snprintf(what, sizeof(what),
+				 "%s must be a step from 1 up, above the one "
+				 "before it (got %ld)",
+				 path, st);
+			return wl_variant_error(spec, errs, path, what,
+						"List the steps in ascending "
+						"order, each once.");
+		}
+		if (!(spec->spike_factor > 0 &&
+		      isfinite((float)spec->spike_factor))) {
+			snprintf(what, sizeof(what),
+				 "spike_factor must be a number above 0 that "
+				 "is finite as a float (got %g)",
+				 spec->spike_factor);
+			return wl_variant_error(spec, errs, "spike_factor",
+						what, NULL);
+		}
+	}
+	if (!optreg_precision_name(spec->precision)) {
+		snprintf(what, sizeof(what),
+			 "precision must be fp32, fp16 or bf16 (got enum "
+			 "value %d)",
+			 (int)spec->precision);
+		return wl_variant_error(spec, errs, "precision", what, NULL);
+	}
+	return 0;
+}
+
 static int wl_spec_check(const struct optreg_workload_spec *spec,
 			 struct optreg_errors *errs)
 {
@@ -196,7 +305,7 @@ static int wl_spec_check(const struct optreg_workload_spec *spec,
 					  spec->name);
 		return OPTREG_EINVAL;
 	}
-	return 0;
+	return wl_variant_check(spec, errs);
 }
 
 static void wl_result_alloc(struct wl_run *w)
@@ -270,6 +379,19 @@ static int wl_step(struct wl_run *w, const struct wl_problem *prob,
 		const float nan = NAN;
 		WL_TRY(be->upload(be->ctx, w->grad, &nan, 1));
 	}
+	/* A gradient spike, then the gradients' storage format; clipping
+	 * (in adam_step) sees both. */
+	for (size_t k = 0; k < w->spec->nspike; k++)
+		if (w->spec->spike_steps[k] == t)
+			WL_TRY(be->scale(be->ctx, w->grad,
+					 (float)w->spec->spike_factor,
+					 w->nparams));
+	if (w->spec->precision != OPTREG_PRECISION_FP32) {
+		if (!be->round_to)
+			return OPTREG_EINVAL;
+		WL_TRY(be->round_to(be->ctx, w->grad, w->nparams,
+				    w->spec->precision));
+	}
 
 	struct optreg_adam_step st = {
 		.param = w->param,
@@ -284,6 +406,7 @@ static int wl_step(struct wl_run *w, const struct wl_problem *prob,
 		.step = t,
 		.max_grad_norm =
 			w->cfg->has_grad_clip ? w->cfg->grad_clip_norm : 0,
+		.state_precision = w->spec->precision,
 	};
 	WL_TRY(be->adam_step(be->ctx, &st, &out));
 

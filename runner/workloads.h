@@ -22,7 +22,8 @@
  *   fmnist_mlp      784-1000-500-100-10, ReLU, softmax cross-entropy.
  *                   Tensors "fc1.weight" [1000 x 784], "fc1.bias", ...,
  *                   "fc4.bias" [10], in that order (PyTorch's layout:
- *                   weight [out x in]).
+ *                   weight [out x in]). With spec.hidden: 784-h1-..-10,
+ *                   tensors fc1.. to fc(nhidden+1).
  *   lm              character-level transformer language model on
  *                   OPTREG_LM_CORPUS (struct optreg_lm_spec; runner/lm.h
  *                   names its tensors, docs/runner.md "The lm workload"
@@ -53,6 +54,12 @@
  *   problem  key OPTREG_QUADRATIC_KEY (fixed, so every run sees the same
  *            Q): stream 4, rotation entry (i, j) normal2(i*50 + j/2)[j%2];
  *            stream 5, eigenvalue i optreg_philox_u01(w0, w1) of draw(i)
+ *   label noise  key seed, stream 6: training image i's draw(i) replaces
+ *            its label when optreg_philox_u01(w0, w1) < label_noise, by
+ *            class w2 % 10 (wl_fmnist_noisy_label, workloads_int.h)
+ *   sparse   key seed, stream 7: pixel p of row r of step t's batch is
+ *            kept when word p % 4 of draw(((t-1)*batch + r)*196 + p/4) is
+ *            below floor(sparse_keep * 2^32) (wl_fmnist_sparsify)
  *
  * Optimizer. The config's hyperparameters apply to every tensor except
  * where a param_groups entry matches the tensor's name (POSIX ERE, searched
@@ -77,6 +84,8 @@
 #define OPTREG_WORKLOAD_DEFAULT_BATCH 128
 #define OPTREG_WORKLOAD_MAX_STEPS     10000000L
 #define OPTREG_QUADRATIC_KEY	      42u
+#define OPTREG_WORKLOAD_MAX_HIDDEN    4	   /* fmnist_mlp hidden layers */
+#define OPTREG_WORKLOAD_MAX_WIDTH     4096 /* fmnist_mlp layer width */
 
 #define OPTREG_STREAM_INIT	  1u
 #define OPTREG_STREAM_DATA	  2u
@@ -229,8 +238,8 @@ struct optreg_workload_result {
 	 * for the others. */
 	long classes;
 
-	/* fmnist_*, lm: the test-set pass after the last step (has_test is 0 when
-	 * skipped or when the run stopped on a non-finite value). */
+	/* fmnist_*, lm: the test-set pass after the last step (has_test is 0
+	 * when skipped or when the run stopped on a non-finite value). */
 	int has_test;
 	long test_rows;
 	double test_loss;     /* mean cross-entropy */

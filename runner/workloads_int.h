@@ -69,6 +69,26 @@ double wl_normal(uint64_t key, uint32_t stream, uint64_t i);
 /* U[0, 1) from the first two words of optreg_philox_draw(key, stream, i). */
 double wl_uniform(uint64_t key, uint32_t stream, uint64_t i);
 
+/*
+ * fmnist_*'s label noise: the label training image `image` carries. With
+ * label_noise > 0, draw (seed, OPTREG_STREAM_LABEL_NOISE, image) gives
+ * words r0..r3; the image's label is replaced when optreg_philox_u01(r0,
+ * r1) < label_noise, by class r2 % 10 (which may be the true one again,
+ * so about 0.9 * label_noise of the labels change). Computed once per run.
+ */
+int wl_fmnist_noisy_label(uint64_t seed, double label_noise, uint64_t image,
+			  int label);
+
+/*
+ * fmnist_*'s sparse inputs: the px pixels x of row `row` of step t's batch
+ * (of `batch` rows) in place. Pixel p reads word p % 4 of draw (seed,
+ * OPTREG_STREAM_SPARSE, ((t - 1) * batch + row) * ceil(px / 4) + p / 4);
+ * it is kept, as x * (float)(1 / keep), when that word is below
+ * floor(keep * 2^32), else set to 0 (inverted dropout; keep 1 keeps all).
+ */
+void wl_fmnist_sparsify(uint64_t seed, double keep, long t, long batch,
+			size_t row, float *x, size_t px);
+
 /* Evaluates a backend call and returns its code when it fails. */
 #define WL_TRY(expr)                                                           \
 	do {                                                                   \
