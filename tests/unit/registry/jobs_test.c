@@ -253,7 +253,7 @@ static void test_expired_leases_and_attempts(void **state)
 		/* The old lease's verdict is refused. */
 		assert_int_equal(post(id, lease_token(job),
 				      OPTREG_VERDICT_PAYLOAD_TYPE,
-				      payload(id, "x", "ref-v1", "pass"),
+				      payload(id, "x", OPTREG_DEFAULT_SUITE, "pass"),
 				      runner_signer, &created, &out, &errs),
 				 OPTREG_ECONFLICT);
 		assert_string_equal(errs.items[0].rule, "lease_lost");
