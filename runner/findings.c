@@ -234,8 +234,8 @@ static void check_no_progress(struct judge *j)
 	long w = (long)(j->th->final_window_fraction * (double)j->n + 0.5);
 	double final = optreg_findings_final_loss(j->res,
 						  j->th->final_window_fraction);
-	double chance = j->res->classes > 0 ? log((double)j->res->classes)
-					     : NAN;
+	double chance =
+		j->res->classes > 0 ? log((double)j->res->classes) : NAN;
 	double bar = j->initial;
 
 	if (w < 1)
@@ -310,7 +310,8 @@ static int check_gaps(struct judge *j, int emit)
 						  "baseline",
 						  optreg_json_number(
 							  b->test_accuracy),
-						  "gap", optreg_json_number(gap),
+						  "gap",
+						  optreg_json_number(gap),
 						  "limit",
 						  optreg_json_number(lim)),
 					"test accuracy %.4g is %.3g below the "
@@ -323,18 +324,18 @@ static int check_gaps(struct judge *j, int emit)
 	}
 
 	int test = r->has_test && isfinite(b->test_loss);
-	double loss = test ? r->test_loss
-			   : optreg_findings_final_loss(
-				     r, th->final_window_fraction);
+	double loss =
+		test ? r->test_loss
+		     : optreg_findings_final_loss(r, th->final_window_fraction);
 	double base = test ? b->test_loss : b->final_loss;
 	if (!isfinite(base) || !(base > 0) || !isfinite(loss))
 		return fails ? 1 : judged ? 0 : -1;
 	double ratio = loss / base;
-	const char *sev = !isnan(th->loss_gap_fail) && ratio > th->loss_gap_fail
-				  ? "fail"
-			  : !isnan(th->loss_gap_warn) && ratio > th->loss_gap_warn
-				  ? "warn"
-				  : NULL;
+	const char *sev =
+		!isnan(th->loss_gap_fail) && ratio > th->loss_gap_fail ? "fail"
+		: !isnan(th->loss_gap_warn) && ratio > th->loss_gap_warn
+			? "warn"
+			: NULL;
 	fails |= sev && !strcmp(sev, "fail");
 	if (!emit)
 		return fails;
@@ -660,7 +661,8 @@ int optreg_findings_judge(const struct optreg_workload_result *res,
 	grad_metrics(&j);
 
 	check_non_finite(&j);
-	check_loss_explosion(&j, !res->nonfinite_step && check_gaps(&j, 0) == 0);
+	check_loss_explosion(&j,
+			     !res->nonfinite_step && check_gaps(&j, 0) == 0);
 	if (res->nonfinite_step) {
 		/* The run broke; the remaining criteria judge a trained
 		 * state there is none of. */
@@ -689,10 +691,9 @@ int optreg_findings_judge(const struct optreg_workload_result *res,
 /* The criteria in the order of the table in findings.h; findings of one
  * workload are listed in this order. */
 static const char *const criteria_order[] = {
-	"workload_error", "non_finite",	  "loss_explosion",
-	"no_progress",	  "accuracy_floor", "accuracy_gap",
-	"loss_gap",	  "loss_spikes",    "update_ratio",
-	"edge_of_stability", "eps_dominated", NULL,
+	"workload_error", "non_finite",	       "loss_explosion", "no_progress",
+	"accuracy_floor", "accuracy_gap",      "loss_gap",	 "loss_spikes",
+	"update_ratio",	  "edge_of_stability", "eps_dominated",	 NULL,
 };
 
 /* The value of a criterion's finding that per_seed reports. */
@@ -729,7 +730,7 @@ static size_t criterion_rank(const char *c)
 
 /* One criterion (per tensor for update_ratio) over the seeds. */
 struct agg_group {
-	char *key;	 /* criterion, then '\x1f' and the tensor */
+	char *key; /* criterion, then '\x1f' and the tensor */
 	const char *criterion;
 	size_t rank, first; /* for the order */
 	json_t **by_seed;   /* the seed's finding (borrowed), or NULL */
@@ -790,16 +791,16 @@ static json_t *aggregate_one(const struct agg_group *g, const uint64_t *seeds,
 	/* The representative seed: the first error, else the first fail
 	 * when there is one, else the first that showed it. */
 	for (size_t i = 0; i < n && rep == n; i++)
-		if (g->by_seed[i] && (errors ? is_sev(g->by_seed[i], "error")
+		if (g->by_seed[i] && (errors  ? is_sev(g->by_seed[i], "error")
 				      : fails ? is_sev(g->by_seed[i], "fail")
 					      : 1))
 			rep = i;
 
 	const json_t *rf = g->by_seed[rep];
-	const char *sev = errors		 ? "error"
-			  : 2 * fails > n	 ? "fail"
+	const char *sev = errors		    ? "error"
+			  : 2 * fails > n	    ? "fail"
 			  : 2 * showed > n || fails ? "warn"
-						 : NULL; /* minority */
+						    : NULL; /* minority */
 	long step = 0;
 	if (nsteps) {
 		qsort(steps, nsteps, sizeof(long), cmp_long);
@@ -828,12 +829,13 @@ static json_t *aggregate_one(const struct agg_group *g, const uint64_t *seeds,
 			msg ? msg : "");
 	else
 		out = optreg_finding_new(
-			g->criterion, sev ? sev : optreg_json_str(rf, "severity"),
+			g->criterion,
+			sev ? sev : optreg_json_str(rf, "severity"),
 			json_is_string(wl) ? json_string_value(wl) : NULL, step,
 			values, "%s", msg ? msg : "");
-	json_object_set_new(out, "seeds",
-			    json_pack("{s:o, s:I}", "showed", list, "of",
-				      (json_int_t)n));
+	json_object_set_new(
+		out, "seeds",
+		json_pack("{s:o, s:I}", "showed", list, "of", (json_int_t)n));
 	if (!sev)
 		json_object_set_new(out, "minority", json_true());
 	return out;

@@ -232,8 +232,8 @@ static void seeds_cell(char *buf, size_t n, const json_t *w)
 		snprintf(buf, n, "-");
 		return;
 	}
-	json_array_foreach(runs, i, r)
-		same += !strcmp(str(r, "result"), result);
+	json_array_foreach(runs, i, r) same +=
+		!strcmp(str(r, "result"), result);
 	snprintf(buf, n, "%s %zu/%zu", result, same, json_array_size(runs));
 }
 
@@ -316,8 +316,7 @@ static void print_verdict(const char *file, const json_t *v)
 			       cell(e, sizeof(e),
 				    runs_median(runs, "test_accuracy"), 4, ""),
 			       cell(g, sizeof(g),
-				    runs_median(runs,
-						"baseline_test_accuracy"),
+				    runs_median(runs, "baseline_test_accuracy"),
 				    4, ""),
 			       sd, str(w, "result"));
 			if (json_is_string(json_object_get(w, "skipped")))

@@ -44,9 +44,8 @@ static struct optreg_schedule suite_schedule(const struct optreg_suite *s,
 {
 	struct optreg_schedule out = {.kind = OPTREG_SCHEDULE_CONSTANT};
 
-	out.warmup_steps =
-		in->warmup_steps < s->warmup_cap ? in->warmup_steps
-						 : s->warmup_cap;
+	out.warmup_steps = in->warmup_steps < s->warmup_cap ? in->warmup_steps
+							    : s->warmup_cap;
 	return out;
 }
 
@@ -190,13 +189,14 @@ static int suite_selftest(struct optreg_backend *be, json_t *verdict,
 /* The precision a `precision: declared` workload runs in: the config's
  * metadata.labels.precision. Returns 0 and sets *p, or -1 when the config
  * declares none (or one the runner does not model). */
-static int declared_precision(const struct optreg_config *cfg,
-			      enum optreg_precision *p, const char **label)
+int optreg_suite_declared_precision(const struct optreg_config *cfg,
+				    enum optreg_precision *p,
+				    const char **label)
 {
 	static const char *const fp16[] = {"fp16", "float16", "half",
 					   "torch.float16", NULL};
-	static const char *const bf16[] = {"bf16", "bfloat16",
-					   "torch.bfloat16", NULL};
+	static const char *const bf16[] = {"bf16", "bfloat16", "torch.bfloat16",
+					   NULL};
 
 	*label = NULL;
 	for (size_t i = 0; i < cfg->nlabels; i++) {
@@ -219,7 +219,7 @@ static int declared_precision(const struct optreg_config *cfg,
 
 /* Checks the lm corpus against the suite's sha256. 0, or -1 with a
  * sentence in *why (malloc'd). */
-static int corpus_check(const struct suite_workload *sw, char **why)
+int optreg_suite_corpus_check(const struct suite_workload *sw, char **why)
 {
 	const char *path = sw->lm.corpus ? sw->lm.corpus : OPTREG_LM_CORPUS;
 	char hex[OPTREG_SHA256_HEX_LEN + 1];
@@ -253,8 +253,8 @@ static int corpus_check(const struct suite_workload *sw, char **why)
 }
 
 /* The spec of one run of `sw` (everything but seed, steps, schedule). */
-static struct optreg_workload_spec workload_spec(const struct suite_workload *sw,
-						 const struct optreg_fmnist *fm)
+static struct optreg_workload_spec
+workload_spec(const struct suite_workload *sw, const struct optreg_fmnist *fm)
 {
 	struct optreg_workload_spec spec = {
 		.name = sw->problem,
@@ -277,8 +277,8 @@ static struct optreg_workload_spec workload_spec(const struct suite_workload *sw
 }
 
 /* Which param_groups entry got which tensors, from a run's result. */
-static json_t *param_groups_report(const struct optreg_config *cfg,
-				   const struct optreg_workload_result *res)
+json_t *optreg_suite_param_groups(const struct optreg_config *cfg,
+				  const struct optreg_workload_result *res)
 {
 	json_t *groups = json_array();
 
@@ -338,13 +338,12 @@ static void run_one_seed(const struct optreg_suite *s,
 	if (rc) {
 		char *why = errors_line(&errs, "the workload");
 		json_array_append_new(
-			wf, optreg_finding_new("workload_error", "error",
-					       sw->name, 0, NULL,
-					       "workload %s could not run on "
-					       "seed %llu: %s",
-					       sw->name,
-					       (unsigned long long)spec.seed,
-					       why));
+			wf,
+			optreg_finding_new(
+				"workload_error", "error", sw->name, 0, NULL,
+				"workload %s could not run on "
+				"seed %llu: %s",
+				sw->name, (unsigned long long)spec.seed, why));
 		free(why);
 	} else {
 		json_t *metrics = json_object();
@@ -362,7 +361,7 @@ static void run_one_seed(const struct optreg_suite *s,
 		json_object_set_new(run, "metrics", metrics);
 		json_object_set_new(run, "loss_curve", loss_curve(&res));
 		if (!*groups)
-			*groups = param_groups_report(cfg, &res);
+			*groups = optreg_suite_param_groups(cfg, &res);
 		*seconds += res.seconds;
 		if (prog->fn) {
 			const double *l = res.expected_loss ? res.expected_loss
@@ -374,16 +373,15 @@ static void run_one_seed(const struct optreg_suite *s,
 	json_t *names = json_array();
 	size_t i;
 	json_t *f;
-	json_array_foreach(wf, i, f)
-		json_array_append_new(names,
-				      json_string(optreg_json_str(f, "criterion")));
+	json_array_foreach(wf, i, f) json_array_append_new(
+		names, json_string(optreg_json_str(f, "criterion")));
 	json_object_set_new(run, "result",
 			    json_string(optreg_findings_result(wf)));
 	json_object_set_new(run, "findings", names);
 	/* "result" before "metrics", as in docs/runner.md. */
-	json_t *ordered = json_pack("{s:O, s:O}", "seed",
-				    json_object_get(run, "seed"), "result",
-				    json_object_get(run, "result"));
+	json_t *ordered =
+		json_pack("{s:O, s:O}", "seed", json_object_get(run, "seed"),
+			  "result", json_object_get(run, "result"));
 	json_object_update_missing(ordered, run);
 	json_decref(run);
 	json_array_append_new(runs, ordered);
@@ -419,38 +417,36 @@ static void suite_workload_run(const struct optreg_suite *s,
 	json_object_set_new(entry, "steps", json_integer(steps));
 	json_object_set_new(entry, "peak_steps", json_integer(sw->peak_steps));
 	json_object_set_new(entry, "batch", json_integer(sw->batch));
-	json_object_set_new(
-		entry, "schedule",
-		json_pack("{s:s, s:I, s:o, s:I}", "kind", "constant",
-			  "warmup_steps", (json_int_t)sched.warmup_steps,
-			  "peak_lr", optreg_json_number(cfg->lr),
-			  "config_warmup_steps",
-			  (json_int_t)cfg->schedule.warmup_steps));
+	json_object_set_new(entry, "schedule",
+			    json_pack("{s:s, s:I, s:o, s:I}", "kind",
+				      "constant", "warmup_steps",
+				      (json_int_t)sched.warmup_steps, "peak_lr",
+				      optreg_json_number(cfg->lr),
+				      "config_warmup_steps",
+				      (json_int_t)cfg->schedule.warmup_steps));
 	json_object_set_new(entry, "result", json_string("error"));
 
 	if (sw->precision_declared &&
-	    declared_precision(cfg, &spec.precision, &label)) {
+	    optreg_suite_declared_precision(cfg, &spec.precision, &label)) {
 		skip_why = label ? optreg_xasprintf(
 					   "the config declares precision "
 					   "\"%s\" in metadata.labels, which "
 					   "is neither fp16 nor bf16",
 					   label)
-				 : optreg_xstrdup(
-					   "the config declares no "
-					   "precision (metadata.labels."
-					   "precision fp16 or bf16)");
+				 : optreg_xstrdup("the config declares no "
+						  "precision (metadata.labels."
+						  "precision fp16 or bf16)");
 		skipped = skip_why;
 	} else if (!strncmp(sw->problem, "fmnist_", 7) && !fm) {
 		/* Fashion-MNIST could not be loaded once for the suite. */
 		char *e = errors_line(fm_errs, "loading Fashion-MNIST");
 		json_array_append_new(
 			counted,
-			optreg_finding_new("workload_error", "error", sw->name,
-					   0, NULL,
-					   "workload %s could not run: %s",
-					   sw->name, e));
+			optreg_finding_new(
+				"workload_error", "error", sw->name, 0, NULL,
+				"workload %s could not run: %s", sw->name, e));
 		free(e);
-	} else if (corpus_check(sw, &why)) {
+	} else if (optreg_suite_corpus_check(sw, &why)) {
 		json_array_append_new(
 			counted,
 			optreg_finding_new(
@@ -498,8 +494,8 @@ static void suite_workload_run(const struct optreg_suite *s,
 }
 
 /* The Fashion-MNIST data when a workload needs it: 1 loaded, 0 not. */
-static int load_fmnist_if_needed(const struct optreg_suite *s,
-				 const char *only, struct optreg_fmnist *fm,
+static int load_fmnist_if_needed(const struct optreg_suite *s, const char *only,
+				 struct optreg_fmnist *fm,
 				 struct optreg_errors *fm_errs)
 {
 	int need = 0;
@@ -597,10 +593,9 @@ int optreg_suite_baseline(const struct optreg_suite *s, const char *only,
 	for (size_t i = 0; i < s->nw; i++)
 		found |= !only || !strcmp(only, s->w[i].name);
 	if (!found) {
-		optreg_errors_add(errs, OPTREG_EINVAL, "unknown_workload",
-				  "--workload",
-				  "the suite has no workload named \"%s\"",
-				  only);
+		optreg_errors_add(
+			errs, OPTREG_EINVAL, "unknown_workload", "--workload",
+			"the suite has no workload named \"%s\"", only);
 		return OPTREG_EINVAL;
 	}
 	rc = optreg_cpu_backend_init(&be, SUITE_CPU_THREADS, errs);
@@ -655,10 +650,9 @@ int optreg_suite_baseline(const struct optreg_suite *s, const char *only,
 				json_t *e = json_object();
 				json_object_set_new(
 					e, "final_loss",
-					optreg_json_number(
-						optreg_findings_final_loss(
-							&res,
-							sw->th.final_window_fraction)));
+					optreg_json_number(optreg_findings_final_loss(
+						&res,
+						sw->th.final_window_fraction)));
 				if (res.has_test) {
 					json_object_set_new(
 						e, "test_loss",

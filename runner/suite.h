@@ -4,10 +4,11 @@
  *
  * A suite is data: seeds, the warmup cap, workloads with their problem
  * options, peak-rate step counts and batch sizes, thresholds, and the
- * baseline (the Adam defaults' numbers on every workload and seed). Its identity is the sha256: digest of its RFC 8785 canonical
- * form, written into every verdict. Running a suite first checks the
- * runner's own Adam arithmetic against the golden traces (selftest); if
- * that fails the verdict is `error` and nothing is judged.
+ * baseline (the Adam defaults' numbers on every workload and seed). Its
+ * identity is the sha256: digest of its RFC 8785 canonical form, written into
+ * every verdict. Running a suite first checks the runner's own Adam arithmetic
+ * against the golden traces (selftest); if that fails the verdict is `error`
+ * and nothing is judged.
  */
 #ifndef OPTREG_SUITE_H
 #define OPTREG_SUITE_H

@@ -354,9 +354,8 @@ static int id_ok(const char *n)
 }
 
 /* `key` of `obj` at `path` is only for `problems` (a description). */
-static const json_t *option(struct load *l, const json_t *obj,
-			    const char *path, const char *key, int applies,
-			    const char *problems)
+static const json_t *option(struct load *l, const json_t *obj, const char *path,
+			    const char *key, int applies, const char *problems)
 {
 	const json_t *v = json_object_get(obj, key);
 	char *p;
@@ -479,8 +478,8 @@ static void load_lm(struct load *l, const json_t *v, const char *path,
 			w->lm.post_ln = 1;
 		else {
 			char *got = shown(x);
-			load_fail(l, "enum", p,
-				  "must be pre or post (got %s)", got);
+			load_fail(l, "enum", p, "must be pre or post (got %s)",
+				  got);
 			free(got);
 		}
 		free(p);
@@ -578,10 +577,10 @@ static void load_variant(struct load *l, const json_t *obj, const char *path,
 			if (!st)
 				load_fail(l, "required", sp, "is required");
 			else
-				w->nspike = get_int_list(
-					l, st, sp, 64, 1,
-					OPTREG_WORKLOAD_MAX_STEPS, 1,
-					&w->spike_steps);
+				w->nspike =
+					get_int_list(l, st, sp, 64, 1,
+						     OPTREG_WORKLOAD_MAX_STEPS,
+						     1, &w->spike_steps);
 			if (!fa)
 				load_fail(l, "required", fp, "is required");
 			else if (!get_number(l, fa, fp, NUM_REAL, 0, 1, 1e30,
@@ -670,7 +669,8 @@ static void load_workload(struct load *l, const json_t *obj, const char *path,
 
 	p = path_key(path, "problem");
 	v = json_object_get(obj, "problem");
-	if (v && (!json_is_string(v) || !workload_known(json_string_value(v)))) {
+	if (v &&
+	    (!json_is_string(v) || !workload_known(json_string_value(v)))) {
 		char *got = shown(v);
 		struct optreg_buf names = OPTREG_BUF_INIT;
 		for (size_t i = 0; optreg_workload_names[i]; i++)
@@ -794,8 +794,8 @@ static void load_baseline(struct load *l, const json_t *b,
 			optreg_xcalloc(s->nseeds ? s->nseeds : 1,
 				       sizeof(struct optreg_baseline_entry));
 		for (size_t k = 0; k < s->nseeds; k++)
-			s->w[i].base[k] = (struct optreg_baseline_entry){
-				NAN, NAN, NAN};
+			s->w[i].base[k] =
+				(struct optreg_baseline_entry){NAN, NAN, NAN};
 	}
 	json_object_foreach((json_t *)b, key, v)
 	{
@@ -863,8 +863,7 @@ static void load_baseline(struct load *l, const json_t *b,
 						load_fail(l, "required", fp,
 							  "is required");
 					else if (x && !json_is_null(x) &&
-						 !get_number(l, x, fp,
-							     NUM_REAL,
+						 !get_number(l, x, fp, NUM_REAL,
 							     f ? 0 : -INFINITY,
 							     0, hi[f], &d))
 						*dst[f] = d;
@@ -908,9 +907,8 @@ static void load_suite(struct load *l, const json_t *root,
 		       struct optreg_suite *s, int with_baseline)
 {
 	static const char *const known[] = {
-		"name",	      "version",  "description", "seeds",
-		"schedule",   "thresholds", "baseline",	   "workloads",
-		NULL,
+		"name",	      "version",  "description", "seeds", "schedule",
+		"thresholds", "baseline", "workloads",	 NULL,
 	};
 	struct optreg_thresholds th;
 	char *exclude = NULL;
@@ -925,7 +923,7 @@ static void load_suite(struct load *l, const json_t *root,
 	}
 	if (!(v = json_object_get(root, "version"))) {
 		load_fail(l, "required", "version", "is required");
-	} else if (json_is_integer(v) && json_integer_value(v) == 1) {
+	} else if (json_is_number(v) && json_number_value(v) == 1) {
 		optreg_error_set_hint(
 			load_fail(l, "retired", "version",
 				  "suite format 1 (ref-v1) is retired: its "
@@ -1013,8 +1011,8 @@ static void load_suite(struct load *l, const json_t *root,
 		if (!c)
 			load_fail(l, "required", "schedule.warmup_cap",
 				  "is required");
-		else if (!get_number(l, c, "schedule.warmup_cap", NUM_INT, 0,
-				     0, OPTREG_WORKLOAD_MAX_STEPS, &d))
+		else if (!get_number(l, c, "schedule.warmup_cap", NUM_INT, 0, 0,
+				     OPTREG_WORKLOAD_MAX_STEPS, &d))
 			s->warmup_cap = (long)d;
 	}
 

@@ -60,4 +60,24 @@ struct optreg_suite {
  * warmup). `cfg` is zeroed and filled; it owns nothing. */
 void optreg_suite_baseline_config(struct optreg_config *cfg);
 
+/* The precision a `precision: declared` workload runs in: the config's
+ * metadata.labels.precision (fp16, float16, half, torch.float16 -> FP16;
+ * bf16, bfloat16, torch.bfloat16 -> BF16; case-insensitive). Returns 0 and
+ * sets *p, or -1 when the config declares neither (*label: the declared
+ * value, or NULL when there is none). */
+int optreg_suite_declared_precision(const struct optreg_config *cfg,
+				    enum optreg_precision *p,
+				    const char **label);
+
+/* Checks the lm corpus file's sha256 against sw->lm_corpus_sha256 (none:
+ * 0). 0, or -1 with a sentence naming the file, the expected and the
+ * actual digest in *why (malloc'd). */
+int optreg_suite_corpus_check(const struct suite_workload *sw, char **why);
+
+/* The verdict's param_groups report: one entry per group (0: the config's
+ * own settings, match null; i: param_groups[i-1]) with the tensors of
+ * `res` that got it. A new array. */
+json_t *optreg_suite_param_groups(const struct optreg_config *cfg,
+				  const struct optreg_workload_result *res);
+
 #endif
