@@ -25,58 +25,58 @@
 #include "runner/suite_int.h"
 
 /* A good suite; the cases below change one line of it. */
-static const char
-	GOOD[] = "name: t\n"					     /* 1 */
-		 "version: 2\n"					     /* 2 */
-		 "description: a test suite\n"			     /* 3 */
-		 "seeds: [1, 2, 3]\n"				     /* 4 */
-		 "schedule:\n"					     /* 5 */
-		 "  warmup_cap: 50\n"				     /* 6 */
-		 "thresholds:\n"				     /* 7 */
-		 "  loss_explosion_factor: 10\n"		     /* 8 */
-		 "  final_window_fraction: 0.1\n"		     /* 9 */
-		 "  accuracy_floor: null\n"			     /* 10 */
-		 "  spike_factor: 2\n"				     /* 11 */
-		 "  spike_smoothing: 5\n"			     /* 12 */
-		 "  spike_zscore: 2.5\n"			     /* 13 */
-		 "  spike_zscore_window: 100\n"			     /* 14 */
-		 "  spike_max_fraction: 0.02\n"			     /* 15 */
-		 "  update_ratio_max: 1.0e-2\n"			     /* 16 */
-		 "  update_ratio_min: 1.0e-5\n"			     /* 17 */
-		 "  update_ratio_exclude: \"bias$\"\n"		     /* 18 */
-		 "  eos_streak: 20\n"				     /* 19 */
-		 "  eps_dominated_fraction: 0.5\n"		     /* 20 */
-		 "  accuracy_gap_fail: 0.05\n"			     /* 21 */
-		 "  accuracy_gap_warn: 0.02\n"			     /* 22 */
-		 "  loss_gap_fail: 1.5\n"			     /* 23 */
-		 "  loss_gap_warn: 1.2\n"			     /* 24 */
-		 "workloads:\n"					     /* 25 */
-		 "  - name: quadratic_deep\n"			     /* 26 */
-		 "    peak_steps: 200\n"			     /* 27 */
-		 "  - name: mlp\n"				     /* 28 */
-		 "    problem: fmnist_mlp\n"			     /* 29 */
-		 "    peak_steps: 60\n"				     /* 30 */
-		 "    batch: 64\n"				     /* 31 */
-		 "    hidden: [256, 128]\n"			     /* 32 */
-		 "    label_noise: 0.2\n"			     /* 33 */
-		 "    sparse_keep: 0.5\n"			     /* 34 */
-		 "    grad_spike: {steps: [10, 30], factor: 1000}\n" /* 35 */
-		 "    precision: declared\n"			     /* 36 */
-		 "    eval: {rows: 2000}\n"			     /* 37 */
-		 "    thresholds:\n"				     /* 38 */
-		 "      accuracy_floor: 0.6\n"			     /* 39 */
-		 "baseline:\n"					     /* 40 */
-		 "  quadratic_deep:\n"				     /* 41 */
-		 "    \"1\": {final_loss: 10.5}\n"		     /* 42 */
-		 "    \"2\": {final_loss: 10.6}\n"		     /* 43 */
-		 "    \"3\": {final_loss: 10.7}\n"		     /* 44 */
-		 "  mlp:\n"					     /* 45 */
-		 "    \"1\": {final_loss: 0.5, test_loss: 0.55, test_accuracy: "
-		 "0.8}\n" /* 46 */
-		 "    \"2\": {final_loss: 0.6, test_loss: 0.65, test_accuracy: "
-		 "0.7}\n" /* 47 */
-		 "    \"3\": {final_loss: 0.7, test_loss: 0.75, test_accuracy: "
-		 "0.75}\n"; /* 48 */
+static const char GOOD[] =
+	"name: t\n"					    /* 1 */
+	"version: 2\n"					    /* 2 */
+	"description: a test suite\n"			    /* 3 */
+	"seeds: [1, 2, 3]\n"				    /* 4 */
+	"schedule:\n"					    /* 5 */
+	"  warmup_cap: 50\n"				    /* 6 */
+	"thresholds:\n"					    /* 7 */
+	"  loss_explosion_factor: 10\n"			    /* 8 */
+	"  final_window_fraction: 0.1\n"		    /* 9 */
+	"  accuracy_floor: null\n"			    /* 10 */
+	"  spike_factor: 2\n"				    /* 11 */
+	"  spike_smoothing: 5\n"			    /* 12 */
+	"  spike_zscore: 2.5\n"				    /* 13 */
+	"  spike_zscore_window: 100\n"			    /* 14 */
+	"  spike_max_fraction: 0.02\n"			    /* 15 */
+	"  update_ratio_max: 1.0e-2\n"			    /* 16 */
+	"  update_ratio_min: 1.0e-5\n"			    /* 17 */
+	"  update_ratio_exclude: \"bias$\"\n"		    /* 18 */
+	"  eos_streak: 20\n"				    /* 19 */
+	"  eps_dominated_fraction: 0.5\n"		    /* 20 */
+	"  accuracy_gap_fail: 0.05\n"			    /* 21 */
+	"  accuracy_gap_warn: 0.02\n"			    /* 22 */
+	"  loss_gap_fail: 1.5\n"			    /* 23 */
+	"  loss_gap_warn: 1.2\n"			    /* 24 */
+	"workloads:\n"					    /* 25 */
+	"  - name: quadratic_deep\n"			    /* 26 */
+	"    peak_steps: 200\n"				    /* 27 */
+	"  - name: mlp\n"				    /* 28 */
+	"    problem: fmnist_mlp\n"			    /* 29 */
+	"    peak_steps: 60\n"				    /* 30 */
+	"    batch: 64\n"				    /* 31 */
+	"    hidden: [256, 128]\n"			    /* 32 */
+	"    label_noise: 0.2\n"			    /* 33 */
+	"    sparse_keep: 0.5\n"			    /* 34 */
+	"    grad_spike: {steps: [10, 30], factor: 1000}\n" /* 35 */
+	"    precision: declared\n"			    /* 36 */
+	"    eval: {rows: 2000}\n"			    /* 37 */
+	"    thresholds:\n"				    /* 38 */
+	"      accuracy_floor: 0.6\n"			    /* 39 */
+	"baseline:\n"					    /* 40 */
+	"  quadratic_deep:\n"				    /* 41 */
+	"    \"1\": {final_loss: 10.5}\n"		    /* 42 */
+	"    \"2\": {final_loss: 10.6}\n"		    /* 43 */
+	"    \"3\": {final_loss: 10.7}\n"		    /* 44 */
+	"  mlp:\n"					    /* 45 */
+	"    \"1\": {final_loss: 0.5, test_loss: 0.55, test_accuracy: "
+	"0.8}\n" /* 46 */
+	"    \"2\": {final_loss: 0.6, test_loss: 0.65, test_accuracy: "
+	"0.7}\n" /* 47 */
+	"    \"3\": {final_loss: 0.7, test_loss: 0.75, test_accuracy: "
+	"0.75}\n"; /* 48 */
 
 static char tmpdir[] = "/tmp/optreg-suite-doc.XXXXXX";
 
