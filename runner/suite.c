@@ -534,9 +534,10 @@ int optreg_suite_run(const struct optreg_suite *s,
 	for (size_t i = 0; i < s->nseeds; i++)
 		json_array_append_new(seeds,
 				      json_integer((json_int_t)s->seeds[i]));
+	/* "selftest" first, then "seeds", as docs/runner.md shows them. */
+	int selftest_ok = suite_selftest(&be, v, findings) == 0;
 	json_object_set_new(v, "seeds", seeds);
-
-	if (suite_selftest(&be, v, findings) == 0) {
+	if (selftest_ok) {
 		have_fmnist = load_fmnist_if_needed(s, NULL, &fm, &fm_errs);
 		for (size_t i = 0; i < s->nw; i++)
 			suite_workload_run(s, &s->w[i], cfg, &be,
