@@ -26,7 +26,7 @@ static const char help[] =
 	"first:\n"
 	"  JOB  RESULT  SUITE   RUNNER      CREATED                   "
 	"FINDINGS\n"
-	"  12   pass    ref-v1  runner@ops  2026-11-23T10:00:00.000Z  0\n\n"
+	"  12   pass    ref-v2  runner@ops  2026-11-23T10:00:00.000Z  0\n\n"
 	"Options:\n"
 	"  --verify         check every verdict's signature against the keys "
 	"GET /v1/keys\n"

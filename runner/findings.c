@@ -10,6 +10,7 @@
 #include <math.h>
 #include <regex.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ struct judge {
 	long n;		    /* steps with records (steps_run) */
 	long first;	    /* first judged step, 1-based */
 	double initial;	    /* loss[0] */
+	const struct optreg_baseline_entry *base; /* NULL: none */
 	json_t *metrics, *findings;
 };
 
@@ -170,8 +172,11 @@ static void check_non_finite(struct judge *j)
 		    nonfinite_words(r->nonfinite_what), r->nonfinite_step);
 }
 
-/* Metrics of the loss itself, and the explosion check over every step. */
-static void check_loss_explosion(struct judge *j)
+/* Metrics of the loss itself, and the explosion check over every step.
+ * `recovered`: the run stayed finite to the end and the gap criteria were
+ * judged (there is a baseline) and none fails, so an explosion is a
+ * warning. */
+static void check_loss_explosion(struct judge *j, int recovered)
 {
 	double f = j->th->loss_explosion_factor, hi = -INFINITY;
 	long at = 0;
@@ -190,41 +195,166 @@ static void check_loss_explosion(struct judge *j)
 		return;
 
 	double l = j->loss[at - 1];
-	add_finding(j, "loss_explosion", "fail", at,
-		    json_pack("{s:o, s:o, s:o, s:o}", "loss",
+	add_finding(j, "loss_explosion", recovered ? "warn" : "fail", at,
+		    json_pack("{s:o, s:o, s:o, s:o, s:b}", "loss",
 			      optreg_json_number(l), "initial_loss",
 			      optreg_json_number(j->initial), "ratio",
 			      optreg_json_number(l / j->initial), "limit",
-			      optreg_json_number(f)),
+			      optreg_json_number(f), "recovered", recovered),
 		    "loss reached %.4g at step %ld, %.3gx the initial %.4g "
-		    "(limit %gx)",
-		    l, at, l / j->initial, j->initial, f);
+		    "(limit %gx)%s",
+		    l, at, l / j->initial, j->initial, f,
+		    recovered ? "; the run recovered (finite to the end, "
+				"no gap to the baseline fails)"
+			      : "");
+}
+
+double optreg_findings_final_loss(const struct optreg_workload_result *res,
+				  double final_window_fraction)
+{
+	const double *loss =
+		res->expected_loss ? res->expected_loss : res->loss;
+	long n = res->steps_run;
+	long w = (long)(final_window_fraction * (double)n + 0.5);
+	double sum = 0;
+
+	if (n < 1)
+		return NAN;
+	if (w < 1)
+		w = 1;
+	if (w > n)
+		w = n;
+	for (long t = n - w + 1; t <= n; t++)
+		sum += loss[t - 1];
+	return sum / (double)w;
 }
 
 static void check_no_progress(struct judge *j)
 {
 	long w = (long)(j->th->final_window_fraction * (double)j->n + 0.5);
-	double sum = 0;
+	double final = optreg_findings_final_loss(j->res,
+						  j->th->final_window_fraction);
+	double chance =
+		j->res->classes > 0 ? log((double)j->res->classes) : NAN;
+	double bar = j->initial;
 
 	if (w < 1)
 		w = 1;
 	if (w > j->n)
 		w = j->n;
-	for (long t = j->n - w + 1; t <= j->n; t++)
-		sum += j->loss[t - 1];
-	double final = sum / (double)w;
 	metric(j, "final_loss", final);
-	if (final < j->initial)
+	if (isfinite(chance) && chance < bar)
+		bar = chance;
+	if (final < bar)
 		return;
 
-	add_finding(j, "no_progress", "fail", j->n,
-		    json_pack("{s:o, s:o, s:I}", "final_loss",
-			      optreg_json_number(final), "initial_loss",
-			      optreg_json_number(j->initial), "window",
-			      (json_int_t)w),
+	json_t *values = json_pack("{s:o, s:o, s:I}", "final_loss",
+				   optreg_json_number(final), "initial_loss",
+				   optreg_json_number(j->initial), "window",
+				   (json_int_t)w);
+	if (isfinite(chance)) {
+		json_object_set_new(values, "chance_loss",
+				    optreg_json_number(chance));
+		add_finding(j, "no_progress", "fail", j->n, values,
+			    "mean loss over the last %ld steps is %.4g, not "
+			    "below min(initial %.4g, chance ln %ld = %.4g)",
+			    w, final, j->initial, j->res->classes, chance);
+		return;
+	}
+	add_finding(j, "no_progress", "fail", j->n, values,
 		    "mean loss over the last %ld steps is %.4g, not below the "
 		    "initial %.4g",
 		    w, final, j->initial);
+}
+
+/*
+ * The gap criteria against the baseline of the same workload and seed.
+ * With `emit` 0 they only answer (for loss_explosion's `recovered`): 1
+ * when either fails, 0 when at least one was judged and none fails, -1
+ * when neither could be judged. With `emit` 1 they add their findings and
+ * metrics. Skipped without a baseline, or (accuracy_gap) without test
+ * metrics on either side.
+ */
+static int check_gaps(struct judge *j, int emit)
+{
+	const struct optreg_workload_result *r = j->res;
+	const struct optreg_baseline_entry *b = j->base;
+	const struct optreg_thresholds *th = j->th;
+	int fails = 0, judged = 0;
+
+	if (!b || r->nonfinite_step)
+		return -1;
+	if (r->has_test && isfinite(b->test_accuracy)) {
+		judged = 1;
+		double gap = b->test_accuracy - r->test_accuracy;
+		const char *sev = !isnan(th->accuracy_gap_fail) &&
+						  gap > th->accuracy_gap_fail
+					  ? "fail"
+				  : !isnan(th->accuracy_gap_warn) &&
+						  gap > th->accuracy_gap_warn
+					  ? "warn"
+					  : NULL;
+		fails |= sev && !strcmp(sev, "fail");
+		if (emit) {
+			metric(j, "baseline_test_accuracy", b->test_accuracy);
+			if (sev) {
+				double lim = !strcmp(sev, "fail")
+						     ? th->accuracy_gap_fail
+						     : th->accuracy_gap_warn;
+				add_finding(
+					j, "accuracy_gap", sev, j->n,
+					json_pack("{s:o, s:o, s:o, s:o}",
+						  "test_accuracy",
+						  optreg_json_number(
+							  r->test_accuracy),
+						  "baseline",
+						  optreg_json_number(
+							  b->test_accuracy),
+						  "gap",
+						  optreg_json_number(gap),
+						  "limit",
+						  optreg_json_number(lim)),
+					"test accuracy %.4g is %.3g below the "
+					"baseline's %.4g (Adam defaults, same "
+					"seed; limit %g)",
+					r->test_accuracy, gap, b->test_accuracy,
+					lim);
+			}
+		}
+	}
+
+	int test = r->has_test && isfinite(b->test_loss);
+	double loss =
+		test ? r->test_loss
+		     : optreg_findings_final_loss(r, th->final_window_fraction);
+	double base = test ? b->test_loss : b->final_loss;
+	if (!isfinite(base) || !(base > 0) || !isfinite(loss))
+		return fails ? 1 : judged ? 0 : -1;
+	double ratio = loss / base;
+	const char *sev =
+		!isnan(th->loss_gap_fail) && ratio > th->loss_gap_fail ? "fail"
+		: !isnan(th->loss_gap_warn) && ratio > th->loss_gap_warn
+			? "warn"
+			: NULL;
+	fails |= sev && !strcmp(sev, "fail");
+	if (!emit)
+		return fails;
+	metric(j, test ? "baseline_test_loss" : "baseline_final_loss", base);
+	if (sev) {
+		double lim = !strcmp(sev, "fail") ? th->loss_gap_fail
+						  : th->loss_gap_warn;
+		add_finding(j, "loss_gap", sev, j->n,
+			    json_pack("{s:s, s:o, s:o, s:o, s:o}", "loss_kind",
+				      test ? "test" : "final", "loss",
+				      optreg_json_number(loss), "baseline",
+				      optreg_json_number(base), "ratio",
+				      optreg_json_number(ratio), "limit",
+				      optreg_json_number(lim)),
+			    "%s loss %.4g is %.3gx the baseline's %.4g (Adam "
+			    "defaults, same seed; limit %gx)",
+			    test ? "test" : "final", loss, ratio, base, lim);
+	}
+	return fails;
 }
 
 static void check_accuracy_floor(struct judge *j)
@@ -501,6 +631,7 @@ static void grad_metrics(struct judge *j)
 
 int optreg_findings_judge(const struct optreg_workload_result *res,
 			  const struct optreg_thresholds *th, long warmup_steps,
+			  const struct optreg_baseline_entry *base,
 			  json_t *metrics, json_t *findings,
 			  struct optreg_errors *errs)
 {
@@ -509,6 +640,7 @@ int optreg_findings_judge(const struct optreg_workload_result *res,
 		.th = th,
 		.loss = res->expected_loss ? res->expected_loss : res->loss,
 		.n = res->steps_run,
+		.base = base,
 		.metrics = metrics,
 		.findings = findings,
 	};
@@ -529,7 +661,8 @@ int optreg_findings_judge(const struct optreg_workload_result *res,
 	grad_metrics(&j);
 
 	check_non_finite(&j);
-	check_loss_explosion(&j);
+	check_loss_explosion(&j,
+			     !res->nonfinite_step && check_gaps(&j, 0) == 0);
 	if (res->nonfinite_step) {
 		/* The run broke; the remaining criteria judge a trained
 		 * state there is none of. */
@@ -542,10 +675,230 @@ int optreg_findings_judge(const struct optreg_workload_result *res,
 	}
 	check_no_progress(&j);
 	check_accuracy_floor(&j);
+	check_gaps(&j, 1);
 	check_loss_spikes(&j);
 	if (check_update_ratio(&j, errs))
 		return OPTREG_EINVAL;
 	check_edge_of_stability(&j);
 	check_eps_dominated(&j);
 	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Seeds and majority
+ */
+
+/* The criteria in the order of the table in findings.h; findings of one
+ * workload are listed in this order. */
+static const char *const criteria_order[] = {
+	"workload_error", "non_finite",	       "loss_explosion", "no_progress",
+	"accuracy_floor", "accuracy_gap",      "loss_gap",	 "loss_spikes",
+	"update_ratio",	  "edge_of_stability", "eps_dominated",	 NULL,
+};
+
+/* The value of a criterion's finding that per_seed reports. */
+static const char *key_value(const char *criterion)
+{
+	static const char *const map[][2] = {
+		{"non_finite", "kind"},
+		{"loss_explosion", "ratio"},
+		{"no_progress", "final_loss"},
+		{"accuracy_floor", "test_accuracy"},
+		{"accuracy_gap", "gap"},
+		{"loss_gap", "ratio"},
+		{"loss_spikes", "fraction"},
+		{"update_ratio", "median_ratio"},
+		{"edge_of_stability", "streak"},
+		{"eps_dominated", "median_fraction"},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(map[i][0], criterion))
+			return map[i][1];
+	return NULL;
+}
+
+static size_t criterion_rank(const char *c)
+{
+	size_t i = 0;
+
+	for (; criteria_order[i]; i++)
+		if (!strcmp(criteria_order[i], c))
+			break;
+	return i;
+}
+
+/* One criterion (per tensor for update_ratio) over the seeds. */
+struct agg_group {
+	char *key; /* criterion, then '\x1f' and the tensor */
+	const char *criterion;
+	size_t rank, first; /* for the order */
+	json_t **by_seed;   /* the seed's finding (borrowed), or NULL */
+};
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct agg_group *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return (x->first > y->first) - (x->first < y->first);
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int is_sev(const json_t *f, const char *sev)
+{
+	const char *s = optreg_json_str(f, "severity");
+
+	return s && !strcmp(s, sev);
+}
+
+static json_t *aggregate_one(const struct agg_group *g, const uint64_t *seeds,
+			     size_t n)
+{
+	size_t showed = 0, fails = 0, errors = 0, rep = n, nsteps = 0;
+	long *steps = optreg_xcalloc(n, sizeof(long));
+	json_t *list = json_array(), *per = json_object();
+	const char *kv = key_value(g->criterion);
+
+	for (size_t i = 0; i < n; i++) {
+		const json_t *f = g->by_seed[i];
+		if (!f)
+			continue;
+		showed++;
+		fails += is_sev(f, "fail");
+		errors += is_sev(f, "error");
+		json_array_append_new(list, json_integer((json_int_t)seeds[i]));
+		const json_t *st = json_object_get(f, "step");
+		if (json_is_integer(st))
+			steps[nsteps++] = (long)json_integer_value(st);
+		const json_t *val =
+			kv ? json_object_get(json_object_get(f, "values"), kv)
+			   : NULL;
+		if (val) {
+			char k[24];
+			snprintf(k, sizeof(k), "%llu",
+				 (unsigned long long)seeds[i]);
+			json_object_set(per, k, (json_t *)val);
+		}
+	}
+	/* The representative seed: the first error, else the first fail
+	 * when there is one, else the first that showed it. */
+	for (size_t i = 0; i < n && rep == n; i++)
+		if (g->by_seed[i] && (errors  ? is_sev(g->by_seed[i], "error")
+				      : fails ? is_sev(g->by_seed[i], "fail")
+					      : 1))
+			rep = i;
+
+	const json_t *rf = g->by_seed[rep];
+	const char *sev = errors		    ? "error"
+			  : 2 * fails > n	    ? "fail"
+			  : 2 * showed > n || fails ? "warn"
+						    : NULL; /* minority */
+	long step = 0;
+	if (nsteps) {
+		qsort(steps, nsteps, sizeof(long), cmp_long);
+		step = steps[(nsteps - 1) / 2]; /* the lower middle */
+	}
+	free(steps);
+
+	json_t *values = json_deep_copy(json_object_get(rf, "values"));
+	if (!json_is_object(values)) {
+		json_decref(values);
+		values = json_object();
+	}
+	if (json_object_size(per) && n > 1)
+		json_object_set(values, "per_seed", per);
+	json_decref(per);
+
+	const char *msg = optreg_json_str(rf, "message");
+	const json_t *wl = json_object_get(rf, "workload");
+	json_t *out;
+	if (fails && 2 * fails <= n && !errors)
+		out = optreg_finding_new(
+			g->criterion, "warn",
+			json_is_string(wl) ? json_string_value(wl) : NULL, step,
+			values, "fails on %zu of %zu seeds (seed %llu): %s",
+			fails, n, (unsigned long long)seeds[rep],
+			msg ? msg : "");
+	else
+		out = optreg_finding_new(
+			g->criterion,
+			sev ? sev : optreg_json_str(rf, "severity"),
+			json_is_string(wl) ? json_string_value(wl) : NULL, step,
+			values, "%s", msg ? msg : "");
+	json_object_set_new(
+		out, "seeds",
+		json_pack("{s:o, s:I}", "showed", list, "of", (json_int_t)n));
+	if (!sev)
+		json_object_set_new(out, "minority", json_true());
+	return out;
+}
+
+void optreg_findings_aggregate(const uint64_t *seeds, size_t nseeds,
+			       json_t *const *per_seed, json_t *counted,
+			       json_t *minority)
+{
+	struct agg_group *g = NULL;
+	size_t ng = 0, cap = 0, order = 0;
+
+	for (size_t i = 0; i < nseeds; i++) {
+		size_t k;
+		json_t *f;
+		json_array_foreach(per_seed[i], k, f)
+		{
+			const char *c = optreg_json_str(f, "criterion");
+			const char *tensor = optreg_json_str(
+				json_object_get(f, "values"), "tensor");
+			char *key;
+			size_t at;
+
+			if (!c)
+				continue;
+			key = optreg_xasprintf("%s\x1f%s", c,
+					       tensor ? tensor : "");
+			for (at = 0; at < ng; at++)
+				if (!strcmp(g[at].key, key))
+					break;
+			if (at == ng) {
+				if (ng == cap) {
+					cap = cap ? 2 * cap : 8;
+					g = optreg_xrealloc(g,
+							    cap * sizeof(*g));
+				}
+				g[ng].key = key;
+				g[ng].criterion = c;
+				g[ng].rank = criterion_rank(c);
+				g[ng].first = order++;
+				g[ng].by_seed = optreg_xcalloc(
+					nseeds, sizeof(json_t *));
+				ng++;
+			} else {
+				free(key);
+			}
+			/* One finding per criterion and seed: the first. */
+			if (!g[at].by_seed[i])
+				g[at].by_seed[i] = f;
+		}
+	}
+	if (ng)
+		qsort(g, ng, sizeof(*g), cmp_group);
+	for (size_t i = 0; i < ng; i++) {
+		json_t *f = aggregate_one(&g[i], seeds, nseeds);
+		if (json_object_get(f, "minority")) {
+			json_object_del(f, "minority");
+			json_array_append_new(minority, f);
+		} else {
+			json_array_append_new(counted, f);
+		}
+		free(g[i].key);
+		free(g[i].by_seed);
+	}
+	free(g);
 }

@@ -3,17 +3,26 @@
  * criteria"), applied to one workload's result (runner/workloads.h).
  *
  * Every criterion has a stable id, a severity and thresholds that come from
- * the suite file (runner/suites/ref-v1.yaml), never from code:
+ * the suite file (runner/suites/ref-v2.yaml), never from code:
  *
  *   non_finite          fail  a non-finite loss, gradient norm, parameter or
  *                             moment (the run stops at that step)
  *   loss_explosion      fail  the loss above loss_explosion_factor x the
- *                             initial loss at any step
+ *                             initial loss at any step; warn (recovered)
+ *                             when the run stayed finite and no gap
+ *                             criterion fails
  *   no_progress         fail  the mean loss over the last
  *                             final_window_fraction of the steps not below
- *                             the initial loss
+ *                             the initial loss, or chance level ln(classes)
+ *                             for a classifier when that is lower
  *   accuracy_floor      fail  test accuracy under accuracy_floor (workloads
  *                             whose suite entry sets one)
+ *   accuracy_gap        fail  test accuracy below the baseline's (Adam
+ *                       warn  defaults, same workload and seed) by more
+ *                             than accuracy_gap_fail / accuracy_gap_warn
+ *   loss_gap            fail  the final loss (test loss, else the final-
+ *                       warn  window mean) above the baseline's times
+ *                             loss_gap_fail / loss_gap_warn
  *   loss_spikes         warn  more than spike_max_fraction of the judged
  *                             steps are spikes: the smoothed loss above
  *                             spike_factor x its running minimum, or a
@@ -40,6 +49,8 @@
 #define OPTREG_FINDINGS_H
 
 #include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "../common/error.h"
 #include "workloads.h"
@@ -49,7 +60,7 @@
  * good as the criteria and workloads that produced it, so bump this when
  * either changes.
  */
-#define OPTREG_RUNNER_VERSION "0.1.0"
+#define OPTREG_RUNNER_VERSION "0.2.0"
 
 /* The thresholds of one workload (suite file: `thresholds`, with the
  * workload's own overrides applied). */
@@ -69,21 +80,59 @@ struct optreg_thresholds {
 	const char *update_ratio_exclude;
 	long eos_streak;	       /* 20 */
 	double eps_dominated_fraction; /* 0.5 */
+	/* Against the baseline (NAN: not checked). */
+	double accuracy_gap_fail; /* absolute accuracy, e.g. 0.05 */
+	double accuracy_gap_warn;
+	double loss_gap_fail; /* factor over the baseline's loss, e.g. 1.5 */
+	double loss_gap_warn;
+};
+
+/* The baseline of one workload and seed: the Adam defaults' numbers
+ * (`optreg-runner baseline`); NAN where the workload has none. */
+struct optreg_baseline_entry {
+	double final_loss; /* mean judged loss over the final window */
+	double test_loss;
+	double test_accuracy;
 };
 
 /*
- * Judges `res` (a finished run, including one stopped by a non-finite
- * value) against `th`. `warmup_steps` is the warmup the run used (after
- * compression): the judged steps are warmup_steps + 1 .. steps_run (all
- * steps when that would be none). Appends one JSON object per finding to
+ * Judges `res` (a finished run of one seed, including one stopped by a
+ * non-finite value) against `th`. `warmup_steps` is the warmup the run used:
+ * the judged steps are warmup_steps + 1 .. steps_run (all steps when that
+ * would be none). `base` is the baseline of the same workload and seed
+ * (NULL: none, the gap criteria are skipped). Appends one JSON object per
+ * finding to
  * `findings` (an array) and sets the workload's metrics in `metrics` (an
  * object), both borrowed. Returns 0, or OPTREG_EINVAL with an error when
  * update_ratio_exclude does not compile (the suite loader checks it first).
  */
 int optreg_findings_judge(const struct optreg_workload_result *res,
 			  const struct optreg_thresholds *th, long warmup_steps,
+			  const struct optreg_baseline_entry *base,
 			  json_t *metrics, json_t *findings,
 			  struct optreg_errors *errs);
+
+/* The mean judged loss over the last final_window_fraction of res's steps
+ * (the `final_loss` metric; what the baseline stores). */
+double optreg_findings_final_loss(const struct optreg_workload_result *res,
+				  double final_window_fraction);
+
+/*
+ * Adds up one workload's per-seed findings (docs/runner.md, "Seeds and
+ * majority"). per_seed[i] is the findings array of seed seeds[i]. A
+ * criterion (per tensor for update_ratio) COUNTS when more than half of
+ * the seeds show it, with severity fail when more than half fail it, else
+ * warn; a fail shown on fewer seeds still counts, as a warn ("fails on 1
+ * of 3 seeds"); an error counts on any seed. The rest (warnings on a
+ * minority) go to `minority`. Each finding added carries "seeds":
+ * {"showed": [...], "of": n}, the median step of the showing seeds, the
+ * values of its first showing seed (the first failing one for a fail) and
+ * "per_seed" of the criterion's key value. Appends to `counted` and
+ * `minority` (arrays, borrowed), ordered as the criteria table.
+ */
+void optreg_findings_aggregate(const uint64_t *seeds, size_t nseeds,
+			       json_t *const *per_seed, json_t *counted,
+			       json_t *minority);
 
 /*
  * A new finding object (the caller owns it):

@@ -103,7 +103,7 @@ static void run_usage(FILE *out)
 		"Options:\n"
 		"  --json          print the verdict as JSON on stdout\n"
 		"  --suite FILE    the suite (default: $OPTREG_SUITE, else "
-		"runner/suites/ref-v1.yaml\n"
+		"runner/suites/ref-v2.yaml\n"
 		"                  of the checkout the runner was built in)\n"
 		"  --backend cpu   the compute backend; cpu is the only one "
 		"built in\n\n"
@@ -120,7 +120,7 @@ static void run_usage(FILE *out)
  * stopped on a non-finite value ends before `steps`). */
 struct run_progress {
 	int tty;
-	char workload[32];
+	char workload[96];
 	long step;
 	int done;
 	double last;
@@ -196,14 +196,84 @@ static void upper(char *dst, const char *src, size_t n)
 	dst[i] = '\0';
 }
 
+/* The median of the finite `key` metrics over a workload's runs. */
+static double runs_median(const json_t *runs, const char *key)
+{
+	double v[64];
+	size_t n = 0, i;
+	const json_t *r;
+
+	json_array_foreach(runs, i, r)
+	{
+		double x = num(json_object_get(r, "metrics"), key);
+		if (isfinite(x) && n < 64)
+			v[n++] = x;
+	}
+	if (!n)
+		return NAN;
+	for (size_t a = 1; a < n; a++) /* insertion sort: n is small */
+		for (size_t b = a; b > 0 && v[b - 1] > v[b]; b--) {
+			double t = v[b];
+			v[b] = v[b - 1];
+			v[b - 1] = t;
+		}
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* "fail 2/3": how many runs got the workload's result. */
+static void seeds_cell(char *buf, size_t n, const json_t *w)
+{
+	const json_t *runs = json_object_get(w, "runs");
+	const char *result = str(w, "result");
+	size_t same = 0, i;
+	const json_t *r;
+
+	if (!json_array_size(runs)) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	json_array_foreach(runs, i, r) same +=
+		!strcmp(str(r, "result"), result);
+	snprintf(buf, n, "%s %zu/%zu", result, same, json_array_size(runs));
+}
+
+static void print_findings(const char *title, const json_t *fs)
+{
+	const json_t *f;
+	char res[16];
+	size_t i;
+
+	printf("\n%s\n", title);
+	json_array_foreach(fs, i, f)
+	{
+		const json_t *wl = json_object_get(f, "workload");
+		const json_t *step = json_object_get(f, "step");
+		const json_t *sd = json_object_get(f, "seeds");
+		char where[32] = "", seeds[32] = "";
+		upper(res, str(f, "severity"), sizeof(res));
+		if (json_is_integer(step))
+			snprintf(where, sizeof(where), "step %lld",
+				 (long long)json_integer_value(step));
+		if (sd)
+			snprintf(seeds, sizeof(seeds), "%zu/%.0f seeds",
+				 json_array_size(json_object_get(sd, "showed")),
+				 num(sd, "of"));
+		printf("  %-5s %-14s %-17s %-10s %-11s %s\n", res,
+		       json_is_string(wl) ? json_string_value(wl) : "-",
+		       str(f, "criterion"), where, seeds, str(f, "message"));
+	}
+}
+
 /* The verdict for people, from the same JSON --json prints. */
 static void print_verdict(const char *file, const json_t *v)
 {
 	const json_t *st = json_object_get(v, "selftest");
 	const json_t *wls = json_object_get(v, "workloads");
 	const json_t *fs = json_object_get(v, "findings");
+	const json_t *seeds = json_object_get(v, "seeds");
 	const char *result = str(v, "result");
-	const json_t *w, *f;
+	const json_t *w, *x;
+	json_t *minority = json_array();
 	char res[16];
 	size_t i;
 
@@ -214,56 +284,54 @@ static void print_verdict(const char *file, const json_t *v)
 	if (st)
 		printf("selftest  %.0f passed, %.0f failed\n",
 		       num(st, "passed"), num(st, "failed"));
+	if (json_array_size(seeds)) {
+		printf("seeds    ");
+		json_array_foreach(seeds, i, x)
+			printf(" %lld", (long long)json_integer_value(x));
+		printf(" (medians over the seeds below)\n");
+	}
 
 	if (json_array_size(wls)) {
-		printf("\n%-15s %6s %6s %11s %11s %9s %7s %8s  %s\n",
+		printf("\n%-15s %6s %6s %11s %11s %9s %8s %8s %-10s %s\n",
 		       "workload", "steps", "warmup", "loss first", "loss last",
-		       "max/first", "spikes", "test acc", "result");
+		       "max/first", "test acc", "base acc", "seeds", "result");
 		json_array_foreach(wls, i, w)
 		{
-			const json_t *m = json_object_get(w, "metrics");
+			const json_t *runs = json_object_get(w, "runs");
 			const json_t *sc = json_object_get(w, "schedule");
-			char a[24], b[24], c[24], d[24], e[24];
-			double first = num(m, "initial_loss");
-			double steps_run = num(m, "steps_run");
-			char steps[24];
+			char a[24], b[24], c[24], e[24], g[24], sd[32];
+			double first = runs_median(runs, "initial_loss");
 
-			if (!isnan(steps_run) && steps_run != num(w, "steps"))
-				snprintf(steps, sizeof(steps), "%.0f/%.0f",
-					 steps_run, num(w, "steps"));
-			else
-				snprintf(steps, sizeof(steps), "%.0f",
-					 num(w, "steps"));
-			printf("%-15s %6s %6.0f %11s %11s %9s %7s %8s  %s\n",
-			       str(w, "name"), steps, num(sc, "warmup_steps"),
+			seeds_cell(sd, sizeof(sd), w);
+			printf("%-15s %6.0f %6.0f %11s %11s %9s %8s %8s %-10s "
+			       "%s\n",
+			       str(w, "name"), num(w, "steps"),
+			       num(sc, "warmup_steps"),
 			       cell(a, sizeof(a), first, 4, ""),
-			       cell(b, sizeof(b), num(m, "final_loss"), 4, ""),
-			       cell(c, sizeof(c), num(m, "max_loss") / first, 3,
+			       cell(b, sizeof(b),
+				    runs_median(runs, "final_loss"), 4, ""),
+			       cell(c, sizeof(c),
+				    runs_median(runs, "max_loss") / first, 3,
 				    ""),
-			       cell(d, sizeof(d),
-				    100 * num(m, "spike_fraction"), 2, "%"),
-			       cell(e, sizeof(e), num(m, "test_accuracy"), 4,
-				    ""),
-			       str(w, "result"));
+			       cell(e, sizeof(e),
+				    runs_median(runs, "test_accuracy"), 4, ""),
+			       cell(g, sizeof(g),
+				    runs_median(runs, "baseline_test_accuracy"),
+				    4, ""),
+			       sd, str(w, "result"));
+			if (json_is_string(json_object_get(w, "skipped")))
+				printf("  skipped: %s\n", str(w, "skipped"));
+			json_array_extend(minority,
+					  json_object_get(w, "minority"));
 		}
 	}
 
-	if (json_array_size(fs)) {
-		printf("\nfindings\n");
-		json_array_foreach(fs, i, f)
-		{
-			const json_t *wl = json_object_get(f, "workload");
-			const json_t *step = json_object_get(f, "step");
-			char where[32] = "";
-			upper(res, str(f, "severity"), sizeof(res));
-			if (json_is_integer(step))
-				snprintf(where, sizeof(where), "step %lld",
-					 (long long)json_integer_value(step));
-			printf("  %-5s %-14s %-17s %-10s %s\n", res,
-			       json_is_string(wl) ? json_string_value(wl) : "-",
-			       str(f, "criterion"), where, str(f, "message"));
-		}
-	}
+	if (json_array_size(fs))
+		print_findings("findings", fs);
+	if (json_array_size(minority))
+		print_findings("on a minority of seeds (not counted)",
+			       minority);
+	json_decref(minority);
 
 	upper(res, result, sizeof(res));
 	printf("\nresult: %s", res);
@@ -381,6 +449,135 @@ done:
 	return status;
 }
 
+/* ------------------------------------------------------------------------
+ * baseline: the suite's `baseline:` block, computed.
+ */
+
+static void baseline_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: optreg-runner baseline [--suite FILE] [--workload "
+		"NAME]\n\n"
+		"Trains the Adam defaults (lr 1e-3, betas 0.9/0.999, eps 1e-8, "
+		"no decay, no\n"
+		"clipping, constant rate, no warmup; float32) on every "
+		"workload and seed of the\n"
+		"suite for its peak_steps, and prints the `baseline:` block "
+		"for the suite file\n"
+		"(final_loss, test_loss, test_accuracy; 6 significant "
+		"digits). The suite's own\n"
+		"baseline section is not read, so an outdated one does not "
+		"stop it. To replace\n"
+		"it (the block is the file's last section):\n\n"
+		"  sed -i '/^baseline:/,$d' FILE && optreg-runner baseline "
+		"--suite FILE >>FILE\n\n"
+		"Options:\n"
+		"  --suite FILE      the suite (default: $OPTREG_SUITE, else "
+		"runner/suites/ref-v2.yaml)\n"
+		"  --workload NAME   only this workload (its entries, to paste "
+		"by hand)\n\n"
+		"Exit status: 0 printed, 2 usage, 3 the suite cannot be read, "
+		"4 the suite is\n"
+		"invalid or a workload could not run\n");
+}
+
+/* A YAML number as the block writes it: %.6g, or null. */
+static void yaml_number(const json_t *v)
+{
+	if (json_is_number(v))
+		printf("%.6g", json_number_value(v));
+	else
+		printf("null");
+}
+
+static int cmd_baseline(int argc, char **argv)
+{
+	const char *suite_file = NULL, *only = NULL;
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf out = OPTREG_BUF_INIT;
+	struct run_progress prog = {.tty = isatty(STDERR_FILENO)};
+	struct optreg_suite *suite = NULL;
+	json_t *base = NULL;
+	char *suite_path;
+	int rc, status = RUNNER_EXIT_OK;
+	const struct optreg_opt table[] = {
+		{"--suite", OPTREG_OPT_STRING, &suite_file, NULL, 0},
+		{"--workload", OPTREG_OPT_STRING, &only, NULL, 0},
+		{NULL, 0, NULL, NULL, 0},
+	};
+	const struct optreg_opts opts = {
+		.prog = "optreg-runner baseline",
+		.opts = table,
+		.usage = baseline_usage,
+	};
+
+	rc = optreg_opts_parse(&opts, argc, argv, NULL, NULL);
+	if (rc != OPTREG_OPTS_OK)
+		return rc == OPTREG_OPTS_HELP ? RUNNER_EXIT_OK
+					      : RUNNER_EXIT_USAGE;
+	suite_path = suite_file ? optreg_xstrdup(suite_file)
+				: optreg_suite_default_path();
+	rc = optreg_suite_load_without_baseline(&suite, suite_path, &errs);
+	if (rc) {
+		optreg_errors_format(&errs, suite_path, &out);
+		fputs(out.data, stderr);
+		free(suite_path);
+		status = rc == OPTREG_EIO ? RUNNER_EXIT_IO : RUNNER_EXIT_ERROR;
+		goto done;
+	}
+	free(suite_path);
+	rc = optreg_suite_baseline(suite, only, run_progress_fn, &prog, &base,
+				   &errs);
+	if (prog.tty)
+		fprintf(stderr, "\r\033[K");
+	if (rc) {
+		optreg_errors_format(&errs, NULL, &out);
+		fprintf(stderr, "optreg-runner baseline: %s", out.data);
+		status = rc == OPTREG_EINVAL ? RUNNER_EXIT_USAGE
+					     : RUNNER_EXIT_ERROR;
+		goto done;
+	}
+
+	const char *wname;
+	json_t *per;
+	printf("# The Adam defaults (lr 1e-3, betas 0.9/0.999, eps 1e-8, no "
+	       "decay, no\n# clipping, constant, no warmup; float32) for "
+	       "peak_steps steps, per\n# workload and seed: `optreg-runner "
+	       "baseline --suite FILE` (%s).\n",
+	       OPTREG_RUNNER_VERSION);
+	if (!only)
+		printf("baseline:\n");
+	json_object_foreach(base, wname, per)
+	{
+		const char *seed;
+		json_t *e;
+		printf("  %s:\n", wname);
+		json_object_foreach(per, seed, e)
+		{
+			printf("    \"%s\": {final_loss: ", seed);
+			yaml_number(json_object_get(e, "final_loss"));
+			if (json_object_get(e, "test_loss")) {
+				printf(", test_loss: ");
+				yaml_number(json_object_get(e, "test_loss"));
+				printf(", test_accuracy: ");
+				yaml_number(
+					json_object_get(e, "test_accuracy"));
+			}
+			printf("}\n");
+		}
+	}
+	if (fflush(stdout) != 0) {
+		perror("optreg-runner: cannot write to standard output");
+		status = RUNNER_EXIT_IO;
+	}
+done:
+	json_decref(base);
+	optreg_suite_free(suite);
+	optreg_buf_release(&out);
+	optreg_errors_release(&errs);
+	return status;
+}
+
 struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -392,6 +589,8 @@ static const struct command commands[] = {
 	 "check the Adam/AdamW arithmetic against PyTorch's golden traces"},
 	{"run", cmd_run,
 	 "judge a config on the reference suite, locally (no server)"},
+	{"baseline", cmd_baseline,
+	 "print the suite's baseline block (the Adam defaults' numbers)"},
 	{"serve", optreg_runner_serve,
 	 "lease jobs from the registry and post signed verdicts"},
 };

@@ -148,7 +148,7 @@ static void serve_usage(FILE *out)
 		"  --poll-seconds N    wait between leases when no job waits "
 		"(default %d)\n"
 		"  --suite FILE        the suite (default $OPTREG_SUITE, else "
-		"runner/suites/ref-v1.yaml)\n"
+		"runner/suites/ref-v2.yaml)\n"
 		"  --key FILE          the runner's Ed25519 private key "
 		"(default $OPTREG_KEY)\n"
 		"  --runner NAME       the name leases and verdicts carry "

@@ -3,8 +3,9 @@
  * verdict (suite.h; the suite file is loaded by suite_doc.c).
  *
  * Selftest first, on the backend the workloads will use; then each
- * workload with the config's schedule compressed to the workload's steps
- * (suite_schedule below), then the criteria of runner/findings.c. The CPU
+ * workload on each of the suite's seeds, with the config's warmup and then
+ * its peak lr (suite_schedule below), judged per seed by the criteria of
+ * runner/findings.c and added up by majority over the seeds. The CPU
  * backend runs OpenBLAS on one thread: the thread count changes the GEMM's
  * rounding, and a verdict must not depend on the machine's load.
  */
@@ -12,11 +13,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../common/buf.h"
 #include "../common/clock.h"
+#include "../common/hash.h"
+#include "../common/jsonutil.h"
 #include "backend.h"
 #include "findings.h"
 #include "idx.h"
@@ -29,48 +34,19 @@
 #define SUITE_CURVE_POINTS 50
 
 /*
- * The config's schedule on a workload of `steps` steps. A config describes
- * a run of total_steps T; the suite runs far fewer, so the schedule is
- * scaled to keep its shape: T' = steps, W' = round(W * steps / T), at
- * least 1 when W > 0. Without T (constant and inverse_sqrt may leave it
- * out) there is no length to scale by: W stays as written, capped at
- * warmup_cap_fraction of the steps so that most of the run is at the
- * config's peak learning rate, where it is judged. min_lr stays.
+ * The schedule every workload runs (docs/runner.md, "How a run works"):
+ * the config's linear warmup in absolute steps, W' = min(W, warmup_cap),
+ * then the peak lr held for the workload's peak_steps, with no decay. As an
+ * optreg_schedule: constant, W' warmup steps, no total.
  */
 static struct optreg_schedule suite_schedule(const struct optreg_suite *s,
-					     const struct optreg_schedule *in,
-					     long steps)
+					     const struct optreg_schedule *in)
 {
-	struct optreg_schedule out = *in;
+	struct optreg_schedule out = {.kind = OPTREG_SCHEDULE_CONSTANT};
 
-	if (in->total_steps > 0) {
-		double w = (double)in->warmup_steps * (double)steps /
-			   (double)in->total_steps;
-		out.total_steps = steps;
-		out.warmup_steps = (long)floor(w + 0.5);
-		if (in->warmup_steps > 0 && out.warmup_steps < 1)
-			out.warmup_steps = 1;
-	} else {
-		long cap = (long)floor(s->warmup_cap_fraction * (double)steps);
-		if (out.warmup_steps > cap)
-			out.warmup_steps = cap;
-	}
+	out.warmup_steps = in->warmup_steps < s->warmup_cap ? in->warmup_steps
+							    : s->warmup_cap;
 	return out;
-}
-
-static const char *schedule_kind_name(enum optreg_schedule_kind k)
-{
-	switch (k) {
-	case OPTREG_SCHEDULE_CONSTANT:
-		return "constant";
-	case OPTREG_SCHEDULE_LINEAR:
-		return "linear";
-	case OPTREG_SCHEDULE_COSINE:
-		return "cosine";
-	case OPTREG_SCHEDULE_INVERSE_SQRT:
-		return "inverse_sqrt";
-	}
-	return "constant";
 }
 
 /*
@@ -210,84 +186,169 @@ static int suite_selftest(struct optreg_backend *be, json_t *verdict,
 	return rc ? -1 : 0;
 }
 
-/* Runs and judges one workload; appends its entry and findings. */
-static void suite_workload_run(const struct optreg_suite *s,
-			       const struct suite_workload *sw,
-			       const struct optreg_config *cfg,
-			       const struct optreg_backend *be,
-			       const struct optreg_fmnist *fm,
-			       const struct optreg_errors *fm_errs,
-			       struct progress *prog, json_t *workloads,
-			       json_t *findings, json_t *times)
+/* The precision a `precision: declared` workload runs in: the config's
+ * metadata.labels.precision. Returns 0 and sets *p, or -1 when the config
+ * declares none (or one the runner does not model). */
+int optreg_suite_declared_precision(const struct optreg_config *cfg,
+				    enum optreg_precision *p,
+				    const char **label)
 {
-	struct optreg_schedule sched =
-		suite_schedule(s, &cfg->schedule, sw->steps);
-	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	struct optreg_workload_result res;
+	static const char *const fp16[] = {"fp16", "float16", "half",
+					   "torch.float16", NULL};
+	static const char *const bf16[] = {"bf16", "bfloat16", "torch.bfloat16",
+					   NULL};
+
+	*label = NULL;
+	for (size_t i = 0; i < cfg->nlabels; i++) {
+		if (strcmp(cfg->labels[i].key, "precision"))
+			continue;
+		*label = cfg->labels[i].value;
+		for (size_t k = 0; fp16[k]; k++)
+			if (!strcasecmp(*label, fp16[k])) {
+				*p = OPTREG_PRECISION_FP16;
+				return 0;
+			}
+		for (size_t k = 0; bf16[k]; k++)
+			if (!strcasecmp(*label, bf16[k])) {
+				*p = OPTREG_PRECISION_BF16;
+				return 0;
+			}
+	}
+	return -1;
+}
+
+/* Checks the lm corpus against the suite's sha256. 0, or -1 with a
+ * sentence in *why (malloc'd). */
+int optreg_suite_corpus_check(const struct suite_workload *sw, char **why)
+{
+	const char *path = sw->lm.corpus ? sw->lm.corpus : OPTREG_LM_CORPUS;
+	char hex[OPTREG_SHA256_HEX_LEN + 1];
+	struct optreg_buf data = OPTREG_BUF_INIT;
+	FILE *f;
+	size_t n;
+	char chunk[8192];
+
+	*why = NULL;
+	if (!sw->lm_corpus_sha256)
+		return 0;
+	if (!(f = fopen(path, "rb"))) {
+		*why = optreg_xasprintf(
+			"the corpus %s cannot be read (%s); expected sha256 "
+			"%s, got none",
+			path, strerror(errno), sw->lm_corpus_sha256);
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		optreg_buf_add(&data, chunk, n);
+	fclose(f);
+	optreg_sha256_hex(data.data, data.len, hex);
+	optreg_buf_release(&data);
+	if (!strcmp(hex, sw->lm_corpus_sha256))
+		return 0;
+	*why = optreg_xasprintf("the corpus %s has sha256 %s, but the suite "
+				"expects %s: another text would give other "
+				"numbers",
+				path, hex, sw->lm_corpus_sha256);
+	return -1;
+}
+
+/* The spec of one run of `sw` (everything but seed, steps, schedule). */
+static struct optreg_workload_spec
+workload_spec(const struct suite_workload *sw, const struct optreg_fmnist *fm)
+{
 	struct optreg_workload_spec spec = {
-		.name = sw->name,
-		.steps = sw->steps,
+		.name = sw->problem,
 		.batch = sw->batch,
-		.seed = sw->seed,
-		.schedule = &sched,
 		.fmnist = fm,
 		.skip_eval = !sw->eval,
 		.eval_rows = sw->eval_rows,
 		.skip_sharpness = !sw->sharpness,
+		.hidden = sw->hidden,
+		.nhidden = sw->nhidden,
+		.label_noise = sw->label_noise,
+		.sparse_keep = sw->sparse_keep,
+		.spike_steps = sw->spike_steps,
+		.nspike = sw->nspike,
+		.spike_factor = sw->spike_factor,
+		.precision = sw->precision,
+		.lm = sw->lm,
 	};
+	return spec;
+}
+
+/* Which param_groups entry got which tensors, from a run's result. */
+json_t *optreg_suite_param_groups(const struct optreg_config *cfg,
+				  const struct optreg_workload_result *res)
+{
+	json_t *groups = json_array();
+
+	for (size_t g = 0; g <= cfg->ngroups; g++) {
+		json_t *tensors = json_array();
+		for (size_t k = 0; k < res->ntensors; k++)
+			if (res->tensors[k].group == g)
+				json_array_append_new(
+					tensors,
+					json_string(res->tensors[k].name));
+		json_array_append_new(
+			groups,
+			json_pack("{s:I, s:o, s:o}", "group", (json_int_t)g,
+				  "match",
+				  g ? json_string(cfg->groups[g - 1].match)
+				    : json_null(),
+				  "tensors", tensors));
+	}
+	return groups;
+}
+
+/* Runs one workload of the suite on one seed and judges it; the run's
+ * entry goes to `runs`, its findings to `wf` (an array). */
+static void run_one_seed(const struct optreg_suite *s,
+			 const struct suite_workload *sw, size_t si,
+			 const struct optreg_config *cfg,
+			 const struct optreg_schedule *sched, long steps,
+			 struct optreg_workload_spec spec,
+			 const struct optreg_backend *be, struct progress *prog,
+			 json_t *runs, json_t *wf, json_t **groups,
+			 double *seconds)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_workload_result res;
 	struct optreg_backend wrapped = *be;
-	json_t *entry = json_object(), *wf = json_array();
+	json_t *run = json_object();
+	char label[96];
 	int rc;
 
-	json_object_set_new(entry, "name", json_string(sw->name));
-	json_object_set_new(entry, "steps", json_integer(sw->steps));
-	json_object_set_new(entry, "batch", json_integer(sw->batch));
-	json_object_set_new(entry, "seed", json_integer((json_int_t)sw->seed));
-	json_object_set_new(
-		entry, "schedule",
-		json_pack("{s:s, s:I, s:I}", "kind",
-			  schedule_kind_name(sched.kind), "warmup_steps",
-			  (json_int_t)sched.warmup_steps, "total_steps",
-			  (json_int_t)sched.total_steps));
-	json_object_set_new(entry, "result", json_string("error"));
-
+	spec.seed = s->seeds[si];
+	spec.steps = steps;
+	spec.schedule = sched;
+	snprintf(label, sizeof(label), "%s seed %llu", sw->name,
+		 (unsigned long long)s->seeds[si]);
+	json_object_set_new(run, "seed", json_integer((json_int_t)spec.seed));
 	memset(&res, 0, sizeof(res));
-	if (!strncmp(sw->name, "fmnist_", 7) && !fm) {
-		/* Fashion-MNIST could not be loaded once for the suite. */
-		char *why = errors_line(fm_errs, "loading Fashion-MNIST");
-		json_array_append_new(
-			wf, optreg_finding_new("workload_error", "error",
-					       sw->name, 0, NULL,
-					       "workload %s could not run: %s",
-					       sw->name, why));
-		free(why);
-		rc = -1;
-	} else {
-		if (prog->fn) {
-			prog->workload = sw->name;
-			prog->steps = sw->steps;
-			prog->loss = NAN;
-			wrapped.adam_step = progress_adam_step;
-			wrapped.softmax_xent = progress_softmax_xent;
-			progress_now = prog;
-		}
-		rc = optreg_workload_run(&spec, cfg, &wrapped, &res, &errs);
-		progress_now = NULL;
-		if (rc) {
-			char *why = errors_line(&errs, "the workload");
-			json_array_append_new(
-				wf,
-				optreg_finding_new(
-					"workload_error", "error", sw->name, 0,
-					NULL, "workload %s could not run: %s",
-					sw->name, why));
-			free(why);
-		}
+	if (prog->fn) {
+		prog->workload = label;
+		prog->steps = steps;
+		prog->loss = NAN;
+		wrapped.adam_step = progress_adam_step;
+		wrapped.softmax_xent = progress_softmax_xent;
+		progress_now = prog;
 	}
-
-	if (!rc) {
+	rc = optreg_workload_run(&spec, cfg, &wrapped, &res, &errs);
+	progress_now = NULL;
+	if (rc) {
+		char *why = errors_line(&errs, "the workload");
+		json_array_append_new(
+			wf,
+			optreg_finding_new(
+				"workload_error", "error", sw->name, 0, NULL,
+				"workload %s could not run on "
+				"seed %llu: %s",
+				sw->name, (unsigned long long)spec.seed, why));
+		free(why);
+	} else {
 		json_t *metrics = json_object();
-		rc = optreg_findings_judge(&res, &sw->th, sched.warmup_steps,
+		rc = optreg_findings_judge(&res, &sw->th, sched->warmup_steps,
+					   sw->base ? &sw->base[si] : NULL,
 					   metrics, wf, &errs);
 		if (rc) {
 			char *why = errors_line(&errs, "judging");
@@ -297,24 +358,152 @@ static void suite_workload_run(const struct optreg_suite *s,
 						       NULL, "%s", why));
 			free(why);
 		}
-		json_object_set_new(entry, "metrics", metrics);
-		json_object_set_new(entry, "loss_curve", loss_curve(&res));
-		json_object_set_new(times, sw->name,
-				    optreg_json_number(res.seconds));
+		json_object_set_new(run, "metrics", metrics);
+		json_object_set_new(run, "loss_curve", loss_curve(&res));
+		if (!*groups)
+			*groups = optreg_suite_param_groups(cfg, &res);
+		*seconds += res.seconds;
 		if (prog->fn) {
 			const double *l = res.expected_loss ? res.expected_loss
 							    : res.loss;
-			prog->fn(prog->ctx, sw->name, res.steps_run, sw->steps,
+			prog->fn(prog->ctx, label, res.steps_run, steps,
 				 res.steps_run ? l[res.steps_run - 1] : NAN);
 		}
 	}
-	json_object_set_new(entry, "result",
+	json_t *names = json_array();
+	size_t i;
+	json_t *f;
+	json_array_foreach(wf, i, f) json_array_append_new(
+		names, json_string(optreg_json_str(f, "criterion")));
+	json_object_set_new(run, "result",
 			    json_string(optreg_findings_result(wf)));
-	json_array_extend(findings, wf);
-	json_decref(wf);
-	json_array_append_new(workloads, entry);
+	json_object_set_new(run, "findings", names);
+	/* "result" before "metrics", as in docs/runner.md. */
+	json_t *ordered =
+		json_pack("{s:O, s:O}", "seed", json_object_get(run, "seed"),
+			  "result", json_object_get(run, "result"));
+	json_object_update_missing(ordered, run);
+	json_decref(run);
+	json_array_append_new(runs, ordered);
 	optreg_workload_result_release(&res);
 	optreg_errors_release(&errs);
+}
+
+/* Runs and judges one workload on every seed; appends its entry and its
+ * counted findings. */
+static void suite_workload_run(const struct optreg_suite *s,
+			       const struct suite_workload *sw,
+			       const struct optreg_config *cfg,
+			       const struct optreg_backend *be,
+			       const struct optreg_fmnist *fm,
+			       const struct optreg_errors *fm_errs,
+			       struct progress *prog, json_t *workloads,
+			       json_t *findings, json_t *times)
+{
+	struct optreg_schedule sched = suite_schedule(s, &cfg->schedule);
+	long steps = sched.warmup_steps + sw->peak_steps;
+	struct optreg_workload_spec spec = workload_spec(sw, fm);
+	json_t *entry = json_object(), *counted = json_array();
+	json_t *minority = json_array(), *runs = json_array();
+	json_t *groups = NULL;
+	json_t **per_seed = optreg_xcalloc(s->nseeds, sizeof(json_t *));
+	const char *skipped = NULL, *label = NULL;
+	char *skip_why = NULL, *why = NULL;
+	double seconds = 0;
+
+	json_object_set_new(entry, "name", json_string(sw->name));
+	json_object_set_new(entry, "problem", json_string(sw->problem));
+	json_object_set_new(entry, "variant", json_deep_copy(sw->variant));
+	json_object_set_new(entry, "steps", json_integer(steps));
+	json_object_set_new(entry, "peak_steps", json_integer(sw->peak_steps));
+	json_object_set_new(entry, "batch", json_integer(sw->batch));
+	json_object_set_new(entry, "schedule",
+			    json_pack("{s:s, s:I, s:o, s:I}", "kind",
+				      "constant", "warmup_steps",
+				      (json_int_t)sched.warmup_steps, "peak_lr",
+				      optreg_json_number(cfg->lr),
+				      "config_warmup_steps",
+				      (json_int_t)cfg->schedule.warmup_steps));
+	json_object_set_new(entry, "result", json_string("error"));
+
+	if (sw->precision_declared &&
+	    optreg_suite_declared_precision(cfg, &spec.precision, &label)) {
+		skip_why = label ? optreg_xasprintf(
+					   "the config declares precision "
+					   "\"%s\" in metadata.labels, which "
+					   "is neither fp16 nor bf16",
+					   label)
+				 : optreg_xstrdup("the config declares no "
+						  "precision (metadata.labels."
+						  "precision fp16 or bf16)");
+		skipped = skip_why;
+	} else if (!strncmp(sw->problem, "fmnist_", 7) && !fm) {
+		/* Fashion-MNIST could not be loaded once for the suite. */
+		char *e = errors_line(fm_errs, "loading Fashion-MNIST");
+		json_array_append_new(
+			counted,
+			optreg_finding_new(
+				"workload_error", "error", sw->name, 0, NULL,
+				"workload %s could not run: %s", sw->name, e));
+		free(e);
+	} else if (optreg_suite_corpus_check(sw, &why)) {
+		json_array_append_new(
+			counted,
+			optreg_finding_new(
+				"workload_error", "error", sw->name, 0,
+				json_pack("{s:s, s:s}", "file",
+					  sw->lm.corpus ? sw->lm.corpus
+							: OPTREG_LM_CORPUS,
+					  "expected_sha256",
+					  sw->lm_corpus_sha256),
+				"workload %s could not run: %s", sw->name,
+				why));
+	} else {
+		for (size_t i = 0; i < s->nseeds; i++) {
+			per_seed[i] = json_array();
+			run_one_seed(s, sw, i, cfg, &sched, steps, spec, be,
+				     prog, runs, per_seed[i], &groups,
+				     &seconds);
+		}
+		optreg_findings_aggregate(s->seeds, s->nseeds, per_seed,
+					  counted, minority);
+		json_object_set_new(times, sw->name,
+				    optreg_json_number(seconds));
+	}
+	free(why);
+
+	if (skipped) {
+		json_object_set_new(entry, "result", json_string("skipped"));
+		json_object_set_new(entry, "skipped", json_string(skipped));
+	} else {
+		json_object_set_new(
+			entry, "result",
+			json_string(optreg_findings_result(counted)));
+	}
+	json_object_set_new(entry, "param_groups",
+			    groups ? groups : json_array());
+	json_object_set_new(entry, "runs", runs);
+	json_object_set_new(entry, "minority", minority);
+	json_array_extend(findings, counted);
+	json_decref(counted);
+	for (size_t i = 0; i < s->nseeds; i++)
+		json_decref(per_seed[i]);
+	free(per_seed);
+	free(skip_why);
+	json_array_append_new(workloads, entry);
+}
+
+/* The Fashion-MNIST data when a workload needs it: 1 loaded, 0 not. */
+static int load_fmnist_if_needed(const struct optreg_suite *s, const char *only,
+				 struct optreg_fmnist *fm,
+				 struct optreg_errors *fm_errs)
+{
+	int need = 0;
+
+	for (size_t i = 0; i < s->nw; i++)
+		need |= (!only || !strcmp(only, s->w[i].name)) &&
+			!strncmp(s->w[i].problem, "fmnist_", 7);
+	return need && !optreg_fmnist_load(NULL, fm, fm_errs);
 }
 
 int optreg_suite_run(const struct optreg_suite *s,
@@ -326,10 +515,10 @@ int optreg_suite_run(const struct optreg_suite *s,
 	struct optreg_fmnist fm;
 	struct optreg_backend be;
 	struct progress prog = {.fn = progress, .ctx = ctx, .be = &be};
-	json_t *v, *findings, *workloads, *times;
+	json_t *v, *findings, *workloads, *times, *seeds;
 	char started[OPTREG_CLOCK_TS_SIZE];
 	double t0 = optreg_clock_monotonic();
-	int need_fmnist = 0, have_fmnist = 0, rc;
+	int have_fmnist = 0, rc;
 
 	*verdict = NULL;
 	optreg_clock_now_s(started);
@@ -341,12 +530,15 @@ int optreg_suite_run(const struct optreg_suite *s,
 	findings = json_array();
 	workloads = json_array();
 	times = json_object();
-
-	if (suite_selftest(&be, v, findings) == 0) {
-		for (size_t i = 0; i < s->nw; i++)
-			need_fmnist |= !strncmp(s->w[i].name, "fmnist_", 7);
-		if (need_fmnist)
-			have_fmnist = !optreg_fmnist_load(NULL, &fm, &fm_errs);
+	seeds = json_array();
+	for (size_t i = 0; i < s->nseeds; i++)
+		json_array_append_new(seeds,
+				      json_integer((json_int_t)s->seeds[i]));
+	/* "selftest" first, then "seeds", as docs/runner.md shows them. */
+	int selftest_ok = suite_selftest(&be, v, findings) == 0;
+	json_object_set_new(v, "seeds", seeds);
+	if (selftest_ok) {
+		have_fmnist = load_fmnist_if_needed(s, NULL, &fm, &fm_errs);
 		for (size_t i = 0; i < s->nw; i++)
 			suite_workload_run(s, &s->w[i], cfg, &be,
 					   have_fmnist ? &fm : NULL, &fm_errs,
@@ -367,5 +559,130 @@ int optreg_suite_run(const struct optreg_suite *s,
 	be.destroy(&be);
 	optreg_errors_release(&fm_errs);
 	*verdict = v;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The baseline: the Adam defaults on every workload and seed.
+ */
+
+void optreg_suite_baseline_config(struct optreg_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->optimizer = OPTREG_ADAM;
+	cfg->lr = 1e-3;
+	cfg->beta1 = 0.9;
+	cfg->beta2 = 0.999;
+	cfg->eps = 1e-8;
+	cfg->schedule.kind = OPTREG_SCHEDULE_CONSTANT;
+}
+
+int optreg_suite_baseline(const struct optreg_suite *s, const char *only,
+			  optreg_progress_fn progress, void *ctx, json_t **out,
+			  struct optreg_errors *errs)
+{
+	struct optreg_errors fm_errs = OPTREG_ERRORS_INIT;
+	struct optreg_fmnist fm;
+	struct optreg_backend be;
+	struct optreg_config cfg;
+	struct optreg_schedule sched = {.kind = OPTREG_SCHEDULE_CONSTANT};
+	struct progress prog = {.fn = progress, .ctx = ctx, .be = &be};
+	int have_fmnist, rc, found = 0;
+	json_t *all;
+
+	*out = NULL;
+	for (size_t i = 0; i < s->nw; i++)
+		found |= !only || !strcmp(only, s->w[i].name);
+	if (!found) {
+		optreg_errors_add(
+			errs, OPTREG_EINVAL, "unknown_workload", "--workload",
+			"the suite has no workload named \"%s\"", only);
+		return OPTREG_EINVAL;
+	}
+	rc = optreg_cpu_backend_init(&be, SUITE_CPU_THREADS, errs);
+	if (rc)
+		return rc;
+	optreg_suite_baseline_config(&cfg);
+	have_fmnist = load_fmnist_if_needed(s, only, &fm, &fm_errs);
+	all = json_object();
+	for (size_t i = 0; i < s->nw && !rc; i++) {
+		const struct suite_workload *sw = &s->w[i];
+		json_t *per = json_object();
+		if (only && strcmp(only, sw->name)) {
+			json_decref(per);
+			continue;
+		}
+		if (!strncmp(sw->problem, "fmnist_", 7) && !have_fmnist) {
+			for (size_t k = 0; k < fm_errs.len; k++)
+				optreg_errors_add(errs, fm_errs.items[k].code,
+						  fm_errs.items[k].rule,
+						  fm_errs.items[k].path, "%s",
+						  fm_errs.items[k].message);
+			json_decref(per);
+			rc = OPTREG_EIO;
+			break;
+		}
+		for (size_t k = 0; k < s->nseeds && !rc; k++) {
+			struct optreg_workload_spec spec =
+				workload_spec(sw, have_fmnist ? &fm : NULL);
+			struct optreg_workload_result res;
+			struct optreg_backend wrapped = be;
+			char label[96], key[24];
+
+			spec.precision = OPTREG_PRECISION_FP32;
+			spec.seed = s->seeds[k];
+			spec.steps = sw->peak_steps;
+			spec.schedule = &sched;
+			snprintf(label, sizeof(label), "%s seed %llu", sw->name,
+				 (unsigned long long)spec.seed);
+			if (prog.fn) {
+				prog.workload = label;
+				prog.steps = spec.steps;
+				prog.loss = NAN;
+				wrapped.adam_step = progress_adam_step;
+				wrapped.softmax_xent = progress_softmax_xent;
+				progress_now = &prog;
+			}
+			memset(&res, 0, sizeof(res));
+			rc = optreg_workload_run(&spec, &cfg, &wrapped, &res,
+						 errs);
+			progress_now = NULL;
+			if (!rc) {
+				json_t *e = json_object();
+				json_object_set_new(
+					e, "final_loss",
+					optreg_json_number(optreg_findings_final_loss(
+						&res,
+						sw->th.final_window_fraction)));
+				if (res.has_test) {
+					json_object_set_new(
+						e, "test_loss",
+						optreg_json_number(
+							res.test_loss));
+					json_object_set_new(
+						e, "test_accuracy",
+						optreg_json_number(
+							res.test_accuracy));
+				}
+				snprintf(key, sizeof(key), "%llu",
+					 (unsigned long long)spec.seed);
+				json_object_set_new(per, key, e);
+				if (prog.fn)
+					prog.fn(prog.ctx, label, res.steps_run,
+						spec.steps, NAN);
+			}
+			optreg_workload_result_release(&res);
+		}
+		json_object_set_new(all, sw->name, per);
+	}
+	if (have_fmnist)
+		optreg_fmnist_release(&fm);
+	be.destroy(&be);
+	optreg_errors_release(&fm_errs);
+	if (rc) {
+		json_decref(all);
+		return rc;
+	}
+	*out = all;
 	return 0;
 }

@@ -1,12 +1,14 @@
 /*
- * runner/suite.h: the reference suite (runner/suites/ref-v1.yaml) and the
+ * runner/suite.h: the reference suite (runner/suites/ref-v2.yaml) and the
  * verdict it produces for a config.
  *
- * A suite is data: workloads with their step counts, batch sizes, seeds and
- * thresholds. Its identity is the sha256: digest of its RFC 8785 canonical
- * form, written into every verdict. Running a suite first checks the
- * runner's own Adam arithmetic against the golden traces (selftest); if
- * that fails the verdict is `error` and nothing is judged.
+ * A suite is data: seeds, the warmup cap, workloads with their problem
+ * options, peak-rate step counts and batch sizes, thresholds, and the
+ * baseline (the Adam defaults' numbers on every workload and seed). Its
+ * identity is the sha256: digest of its RFC 8785 canonical form, written into
+ * every verdict. Running a suite first checks the runner's own Adam arithmetic
+ * against the golden traces (selftest); if that fails the verdict is `error`
+ * and nothing is judged.
  */
 #ifndef OPTREG_SUITE_H
 #define OPTREG_SUITE_H
@@ -18,15 +20,21 @@
 
 struct optreg_suite;
 
-/* Loads and checks a suite file (YAML or JSON). */
+/* Loads and checks a suite file (YAML or JSON). Format 1 (ref-v1) is
+ * refused: it is retired (its verdicts still verify). */
 int optreg_suite_load(struct optreg_suite **s, const char *path,
 		      struct optreg_errors *errs);
+/* optreg_suite_load, but without reading (or checking) the `baseline`
+ * section: for `optreg-runner baseline`, which computes it. */
+int optreg_suite_load_without_baseline(struct optreg_suite **s,
+				       const char *path,
+				       struct optreg_errors *errs);
 void optreg_suite_free(struct optreg_suite *s);
 
-const char *optreg_suite_name(const struct optreg_suite *s);   /* "ref-v1" */
+const char *optreg_suite_name(const struct optreg_suite *s);   /* "ref-v2" */
 const char *optreg_suite_digest(const struct optreg_suite *s); /* sha256:… */
 
-/* $OPTREG_SUITE, else runner/suites/ref-v1.yaml found beside the
+/* $OPTREG_SUITE, else runner/suites/ref-v2.yaml found beside the
  * executable (as the golden traces are). malloc'd. */
 char *optreg_suite_default_path(void);
 
@@ -39,10 +47,14 @@ typedef void (*optreg_progress_fn)(void *ctx, const char *workload, long step,
  * backend and builds the verdict payload (a new object):
  *
  *   {"config_digest", "suite", "suite_digest", "runner_version", "device",
- *    "result": "pass"|"warn"|"fail"|"error",
- *    "workloads": [{"name", "steps", "metrics": {…}, "loss_curve": […]}],
- *    "findings": [{"criterion", "severity": "fail"|"warn", "workload",
- *                  "step", "values": {…}, "message"}],
+ *    "result": "pass"|"warn"|"fail"|"error", "selftest", "seeds": [...],
+ *    "workloads": [{"name", "problem", "variant", "steps", "peak_steps",
+ *                   "batch", "schedule", "result", "param_groups",
+ *                   "runs": [{"seed", "result", "metrics", "loss_curve",
+ *                             "findings"}], "minority": […]}],
+ *    "findings": [{"criterion", "severity": "fail"|"warn"|"error",
+ *                  "workload", "step", "values": {…}, "message",
+ *                  "seeds": {"showed": […], "of": n}}],
  *    "time"}
  *
  * Returns 0 whenever a verdict was produced, including `error` verdicts
@@ -53,5 +65,17 @@ int optreg_suite_run(const struct optreg_suite *s,
 		     const struct optreg_config *cfg, const char *config_digest,
 		     optreg_progress_fn progress, void *ctx, json_t **verdict,
 		     struct optreg_errors *errs);
+
+/*
+ * The baseline: the Adam defaults (lr 1e-3, betas 0.9/0.999, eps 1e-8, no
+ * decay, no clipping, constant, no warmup; float32) on every workload
+ * (only `only`, when not NULL) and seed of the suite, for peak_steps
+ * steps. *out becomes {workload: {"seed": {"final_loss", "test_loss",
+ * "test_accuracy"}}} (test numbers only where the workload has a test
+ * set), numbers to 6 significant digits. 0, or a negative code with errs.
+ */
+int optreg_suite_baseline(const struct optreg_suite *s, const char *only,
+			  optreg_progress_fn progress, void *ctx, json_t **out,
+			  struct optreg_errors *errs);
 
 #endif

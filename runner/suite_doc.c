@@ -28,6 +28,7 @@
 #include "workloads.h"
 
 #define SUITE_MAX_WORKLOADS 64
+#define SUITE_MAX_SEEDS	    15
 #define SUITE_MAX_SEED	    9007199254740991.0 /* 2^53 - 1: exact in JSON */
 
 const char *optreg_suite_name(const struct optreg_suite *s)
@@ -45,10 +46,18 @@ void optreg_suite_free(struct optreg_suite *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->nw; i++) {
-		free(s->w[i].name);
-		free(s->w[i].exclude);
+		struct suite_workload *w = &s->w[i];
+		free(w->name);
+		free(w->problem);
+		free(w->hidden);
+		free(w->spike_steps);
+		free(w->lm_corpus_sha256);
+		json_decref(w->variant);
+		free(w->exclude);
+		free(w->base);
 	}
 	free(s->w);
+	free(s->seeds);
 	free(s->name);
 	free(s);
 }
@@ -200,6 +209,10 @@ static const struct threshold_field th_fields[] = {
 	TH(update_ratio_exclude, TH_REGEX_OR_NULL, 0, 0, 0),
 	TH(eos_streak, TH_LONG, 1, 0, OPTREG_WORKLOAD_MAX_STEPS),
 	TH(eps_dominated_fraction, TH_REAL, 0, 0, 1),
+	TH(accuracy_gap_fail, TH_REAL_OR_NULL, 0, 0, 1),
+	TH(accuracy_gap_warn, TH_REAL_OR_NULL, 0, 0, 1),
+	TH(loss_gap_fail, TH_REAL_OR_NULL, 1, 0, INFINITY),
+	TH(loss_gap_warn, TH_REAL_OR_NULL, 1, 0, INFINITY),
 };
 
 #define NTH (sizeof(th_fields) / sizeof(th_fields[0]))
@@ -240,8 +253,8 @@ static void load_thresholds(struct load *l, const json_t *obj, const char *path,
 						  "is required"),
 					"the suite's own thresholds must set "
 					"every threshold (null turns "
-					"accuracy_floor and "
-					"update_ratio_exclude off)");
+					"accuracy_floor, update_ratio_exclude "
+					"and the gap thresholds off)");
 			free(p);
 			continue;
 		}
@@ -294,6 +307,30 @@ static void load_thresholds(struct load *l, const json_t *obj, const char *path,
 	}
 }
 
+/* The thresholds that bound each other. */
+static void check_consistency(struct load *l, const struct optreg_thresholds *t,
+			      const char *path)
+{
+	char *p = path_key(path, "thresholds");
+
+	if (!(t->update_ratio_min < t->update_ratio_max))
+		load_fail(l, "consistency", p,
+			  "update_ratio_min must be below update_ratio_max "
+			  "(got %g and %g)",
+			  t->update_ratio_min, t->update_ratio_max);
+	if (t->accuracy_gap_warn > t->accuracy_gap_fail)
+		load_fail(l, "consistency", p,
+			  "accuracy_gap_warn must not be above "
+			  "accuracy_gap_fail (got %g and %g)",
+			  t->accuracy_gap_warn, t->accuracy_gap_fail);
+	if (t->loss_gap_warn > t->loss_gap_fail)
+		load_fail(l, "consistency", p,
+			  "loss_gap_warn must not be above loss_gap_fail "
+			  "(got %g and %g)",
+			  t->loss_gap_warn, t->loss_gap_fail);
+	free(p);
+}
+
 static int workload_known(const char *name)
 {
 	for (size_t i = 0; optreg_workload_names[i]; i++)
@@ -302,14 +339,297 @@ static int workload_known(const char *name)
 	return 0;
 }
 
+/* A name for verdicts: 1 to 64 of [a-z0-9_.-], starting with a letter or
+ * digit. */
+static int id_ok(const char *n)
+{
+	size_t len = n ? strlen(n) : 0;
+	int ok = len > 0 && len <= 64;
+
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (n[i] >= 'a' && n[i] <= 'z') ||
+		     (n[i] >= '0' && n[i] <= '9') ||
+		     (i > 0 && (n[i] == '-' || n[i] == '.' || n[i] == '_'));
+	return ok;
+}
+
+/* `key` of `obj` at `path` is only for `problems` (a description). */
+static const json_t *option(struct load *l, const json_t *obj, const char *path,
+			    const char *key, int applies, const char *problems)
+{
+	const json_t *v = json_object_get(obj, key);
+	char *p;
+
+	if (!v || applies)
+		return v;
+	p = path_key(path, key);
+	load_fail(l, "not_applicable", p, "only %s take %s", problems, key);
+	free(p);
+	return NULL;
+}
+
+/* A list of 1..max integers in [lo, hi], ascending when `ascending`.
+ * Returns the count and sets *out (malloc'd), or 0 after an error. */
+static size_t get_int_list(struct load *l, const json_t *v, const char *path,
+			   size_t max, double lo, double hi, int ascending,
+			   long **out)
+{
+	size_t n = json_array_size(v), ok = 1;
+	long *a;
+
+	*out = NULL;
+	if (!json_is_array(v) || n == 0 || n > max) {
+		char *got = shown(v);
+		load_fail(l, "type", path,
+			  "must be a list of 1 to %zu integers (got %s)", max,
+			  got);
+		free(got);
+		return 0;
+	}
+	a = optreg_xcalloc(n, sizeof(long));
+	for (size_t i = 0; i < n; i++) {
+		struct optreg_buf p = OPTREG_BUF_INIT;
+		double d;
+		optreg_buf_adds(&p, path);
+		optreg_doc_path_index(&p, i);
+		if (get_number(l, json_array_get(v, i), p.data, NUM_INT, lo, 0,
+			       hi, &d)) {
+			ok = 0;
+		} else {
+			a[i] = (long)d;
+			if (ascending && i > 0 && a[i] <= a[i - 1]) {
+				load_fail(l, "order", p.data,
+					  "must be above the one before it "
+					  "(got %ld after %ld): list them "
+					  "ascending, each once",
+					  a[i], a[i - 1]);
+				ok = 0;
+			}
+		}
+		optreg_buf_release(&p);
+	}
+	if (!ok) {
+		free(a);
+		return 0;
+	}
+	*out = a;
+	return n;
+}
+
+static void load_lm(struct load *l, const json_t *v, const char *path,
+		    struct suite_workload *w)
+{
+	static const char *const known[] = {
+		"layers", "d_model", "heads",	      "context",
+		"norm",	  "tied",    "corpus_sha256", NULL,
+	};
+	static const struct {
+		const char *key;
+		double hi;
+		size_t off;
+	} ints[] = {
+		{"layers", 64, offsetof(struct optreg_lm_spec, layers)},
+		{"d_model", 4096, offsetof(struct optreg_lm_spec, d_model)},
+		{"heads", 256, offsetof(struct optreg_lm_spec, heads)},
+		{"context", 4096, offsetof(struct optreg_lm_spec, context)},
+	};
+	const json_t *x;
+	char *p;
+	double d;
+
+	if (!json_is_object(v)) {
+		char *got = shown(v);
+		load_fail(l, "type", path,
+			  "must be an object {layers, d_model, heads, "
+			  "context, norm, tied, corpus_sha256} (got %s)",
+			  got);
+		free(got);
+		return;
+	}
+	w->lm_set = 1;
+	check_known(l, v, path, known,
+		    "lm has layers, d_model, heads, context, norm (pre or "
+		    "post), tied and corpus_sha256");
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		if (!(x = json_object_get(v, ints[i].key)))
+			continue;
+		p = path_key(path, ints[i].key);
+		if (!get_number(l, x, p, NUM_INT, 1, 0, ints[i].hi, &d))
+			*(long *)(void *)((char *)&w->lm + ints[i].off) =
+				(long)d;
+		free(p);
+	}
+	long dm = w->lm.d_model ? w->lm.d_model : 32;
+	long h = w->lm.heads ? w->lm.heads : 2;
+	if (dm % h) {
+		p = path_key(path, "heads");
+		load_fail(l, "consistency", p,
+			  "must divide d_model (got %ld heads for d_model "
+			  "%ld)",
+			  h, dm);
+		free(p);
+	}
+	if ((x = json_object_get(v, "norm"))) {
+		const char *s = json_string_value(x);
+		p = path_key(path, "norm");
+		if (s && !strcmp(s, "pre"))
+			w->lm.post_ln = 0;
+		else if (s && !strcmp(s, "post"))
+			w->lm.post_ln = 1;
+		else {
+			char *got = shown(x);
+			load_fail(l, "enum", p, "must be pre or post (got %s)",
+				  got);
+			free(got);
+		}
+		free(p);
+	}
+	if ((x = json_object_get(v, "tied"))) {
+		p = path_key(path, "tied");
+		if (!json_is_boolean(x))
+			load_fail(l, "type", p, "must be true or false");
+		else
+			w->lm.untied = !json_is_true(x);
+		free(p);
+	}
+	if ((x = json_object_get(v, "corpus_sha256"))) {
+		const char *s = json_string_value(x);
+		int ok = s && strlen(s) == 64;
+		for (size_t i = 0; ok && i < 64; i++)
+			ok = (s[i] >= '0' && s[i] <= '9') ||
+			     (s[i] >= 'a' && s[i] <= 'f');
+		p = path_key(path, "corpus_sha256");
+		if (ok) {
+			w->lm_corpus_sha256 = optreg_xstrdup(s);
+		} else {
+			char *got = shown(x);
+			optreg_error_set_hint(
+				load_fail(l, "pattern", p,
+					  "must be 64 lowercase hex digits "
+					  "(got %s)",
+					  got),
+				"sha256sum %s prints it", OPTREG_LM_CORPUS);
+			free(got);
+		}
+		free(p);
+	}
+}
+
+/* The problem options (the variant) of workload `w`. */
+static void load_variant(struct load *l, const json_t *obj, const char *path,
+			 struct suite_workload *w)
+{
+	static const char *const vkeys[] = {
+		"hidden",     "label_noise", "sparse_keep",
+		"grad_spike", "precision",   "lm",
+	};
+	const char *pr = w->problem ? w->problem : "";
+	int fmnist = !strncmp(pr, "fmnist_", 7);
+	const json_t *v;
+	char *p;
+	double d;
+
+	w->variant = json_object();
+	for (size_t i = 0; i < sizeof(vkeys) / sizeof(vkeys[0]); i++)
+		if ((v = json_object_get(obj, vkeys[i])))
+			json_object_set_new(w->variant, vkeys[i],
+					    json_deep_copy(v));
+	if (!w->problem)
+		return; /* already reported */
+
+	if ((v = option(l, obj, path, "hidden", !strcmp(pr, "fmnist_mlp"),
+			"fmnist_mlp workloads"))) {
+		p = path_key(path, "hidden");
+		w->nhidden = get_int_list(l, v, p, 8, 1, 65536, 0, &w->hidden);
+		free(p);
+	}
+	if ((v = option(l, obj, path, "label_noise", fmnist,
+			"the fmnist_* workloads"))) {
+		p = path_key(path, "label_noise");
+		if (!get_number(l, v, p, NUM_REAL, 0, 0, 1, &d))
+			w->label_noise = d;
+		free(p);
+	}
+	if ((v = option(l, obj, path, "sparse_keep", fmnist,
+			"the fmnist_* workloads"))) {
+		p = path_key(path, "sparse_keep");
+		if (!get_number(l, v, p, NUM_REAL, 0, 1, 1, &d))
+			w->sparse_keep = d;
+		free(p);
+	}
+	if ((v = json_object_get(obj, "grad_spike"))) {
+		static const char *const gknown[] = {"steps", "factor", NULL};
+		p = path_key(path, "grad_spike");
+		if (!json_is_object(v)) {
+			char *got = shown(v);
+			load_fail(l, "type", p,
+				  "must be an object {steps: [...], factor: "
+				  "F} (got %s)",
+				  got);
+			free(got);
+		} else {
+			const json_t *st = json_object_get(v, "steps");
+			const json_t *fa = json_object_get(v, "factor");
+			char *sp = path_key(p, "steps");
+			char *fp = path_key(p, "factor");
+			check_known(l, v, p, gknown,
+				    "grad_spike has steps and factor");
+			if (!st)
+				load_fail(l, "required", sp, "is required");
+			else
+				w->nspike =
+					get_int_list(l, st, sp, 64, 1,
+						     OPTREG_WORKLOAD_MAX_STEPS,
+						     1, &w->spike_steps);
+			if (!fa)
+				load_fail(l, "required", fp, "is required");
+			else if (!get_number(l, fa, fp, NUM_REAL, 0, 1, 1e30,
+					     &d))
+				w->spike_factor = d;
+			free(sp);
+			free(fp);
+		}
+		free(p);
+	}
+	if ((v = json_object_get(obj, "precision"))) {
+		const char *s = json_string_value(v);
+		p = path_key(path, "precision");
+		if (s && !strcmp(s, "fp16"))
+			w->precision = OPTREG_PRECISION_FP16;
+		else if (s && !strcmp(s, "bf16"))
+			w->precision = OPTREG_PRECISION_BF16;
+		else if (s && !strcmp(s, "declared"))
+			w->precision_declared = 1;
+		else {
+			char *got = shown(v);
+			optreg_error_set_hint(
+				load_fail(l, "enum", p,
+					  "must be fp16, bf16 or declared "
+					  "(got %s)",
+					  got),
+				"leave it out for float32");
+			free(got);
+		}
+		free(p);
+	}
+	if ((v = option(l, obj, path, "lm", !strcmp(pr, "lm"),
+			"lm workloads"))) {
+		p = path_key(path, "lm");
+		load_lm(l, v, p, w);
+		free(p);
+	}
+}
+
 static void load_workload(struct load *l, const json_t *obj, const char *path,
 			  const struct optreg_thresholds *th,
 			  const char *exclude, int th_ok,
 			  struct suite_workload *w)
 {
 	static const char *const known[] = {
-		"name", "steps",     "batch",	   "seed",
-		"eval", "sharpness", "thresholds", NULL,
+		"name",	       "problem",     "peak_steps", "batch",
+		"eval",	       "sharpness",   "thresholds", "hidden",
+		"label_noise", "sparse_keep", "grad_spike", "precision",
+		"lm",	       NULL,
 	};
 	const json_t *v;
 	char *p;
@@ -326,30 +646,62 @@ static void load_workload(struct load *l, const json_t *obj, const char *path,
 		return;
 	}
 	check_known(l, obj, path, known,
-		    "a workload has name, steps, batch, seed, eval, "
-		    "sharpness and thresholds");
+		    "a workload has name, problem, peak_steps, batch, eval, "
+		    "sharpness, thresholds and the problem options hidden, "
+		    "label_noise, sparse_keep, grad_spike, precision and lm "
+		    "(docs/runner.md, \"The suite file\")");
 
 	p = path_key(path, "name");
 	v = json_object_get(obj, "name");
-	if (!json_is_string(v) || !workload_known(json_string_value(v))) {
-		char *got = v ? shown(v) : optreg_xstrdup("nothing");
-		optreg_error_set_hint(load_fail(l, v ? "enum" : "required", p,
-						"must name a workload (got %s)",
-						got),
-				      "use quadratic_deep, rosenbrock, beale, "
-				      "fmnist_logreg or fmnist_mlp");
+	if (!v) {
+		load_fail(l, "required", p, "is required");
+	} else if (!id_ok(json_string_value(v))) {
+		char *got = shown(v);
+		load_fail(l, "pattern", p,
+			  "must be 1 to 64 of [a-z0-9_.-], starting with a "
+			  "letter or digit (got %s)",
+			  got);
 		free(got);
 	} else {
 		w->name = optreg_xstrdup(json_string_value(v));
 	}
 	free(p);
 
-	p = path_key(path, "steps");
-	if (!(v = json_object_get(obj, "steps")))
+	p = path_key(path, "problem");
+	v = json_object_get(obj, "problem");
+	if (v &&
+	    (!json_is_string(v) || !workload_known(json_string_value(v)))) {
+		char *got = shown(v);
+		struct optreg_buf names = OPTREG_BUF_INIT;
+		for (size_t i = 0; optreg_workload_names[i]; i++)
+			optreg_buf_addf(&names, "%s%s", i ? ", " : "",
+					optreg_workload_names[i]);
+		optreg_error_set_hint(load_fail(l, "enum", p,
+						"must name a problem (got %s)",
+						got),
+				      "use one of %s", names.data);
+		optreg_buf_release(&names);
+		free(got);
+	} else if (v) {
+		w->problem = optreg_xstrdup(json_string_value(v));
+	} else if (w->name && workload_known(w->name)) {
+		w->problem = optreg_xstrdup(w->name);
+	} else if (w->name) {
+		optreg_error_set_hint(
+			load_fail(l, "required", p,
+				  "is required: the name %s is not a problem",
+				  w->name),
+			"add problem: fmnist_mlp (or another problem) to "
+			"this workload");
+	}
+	free(p);
+
+	p = path_key(path, "peak_steps");
+	if (!(v = json_object_get(obj, "peak_steps")))
 		load_fail(l, "required", p, "is required");
 	else if (!get_number(l, v, p, NUM_INT, 1, 0, OPTREG_WORKLOAD_MAX_STEPS,
 			     &d))
-		w->steps = (long)d;
+		w->peak_steps = (long)d;
 	free(p);
 
 	p = path_key(path, "batch");
@@ -358,20 +710,14 @@ static void load_workload(struct load *l, const json_t *obj, const char *path,
 		w->batch = (long)d;
 	free(p);
 
-	p = path_key(path, "seed");
-	if (!(v = json_object_get(obj, "seed")))
-		load_fail(l, "required", p, "is required");
-	else if (!get_number(l, v, p, NUM_INT, 0, 0, SUITE_MAX_SEED, &d))
-		w->seed = (uint64_t)d;
-	free(p);
-
-	int fmnist = w->name && !strncmp(w->name, "fmnist_", 7);
+	int has_test = w->problem && (!strncmp(w->problem, "fmnist_", 7) ||
+				      !strcmp(w->problem, "lm"));
 	p = path_key(path, "eval");
 	if ((v = json_object_get(obj, "eval"))) {
-		if (!fmnist) {
+		if (w->problem && !has_test) {
 			load_fail(l, "not_applicable", p,
-				  "only the fmnist_* workloads have a test "
-				  "set");
+				  "only the fmnist_* and lm workloads have a "
+				  "test set");
 		} else if (!json_is_object(v)) {
 			char *got = shown(v);
 			load_fail(l, "type", p,
@@ -382,11 +728,11 @@ static void load_workload(struct load *l, const json_t *obj, const char *path,
 			const json_t *rows = json_object_get(v, "rows");
 			char *rp = path_key(p, "rows");
 			check_known(l, v, p, eknown,
-				    "eval has only rows (0: all 10000 test "
-				    "images)");
+				    "eval has only rows (0: the whole test "
+				    "set)");
 			w->eval = 1;
-			if (rows &&
-			    !get_number(l, rows, rp, NUM_INT, 0, 0, 10000, &d))
+			if (rows && !get_number(l, rows, rp, NUM_INT, 0, 0,
+						1000000, &d))
 				w->eval_rows = (long)d;
 			free(rp);
 		}
@@ -395,7 +741,7 @@ static void load_workload(struct load *l, const json_t *obj, const char *path,
 
 	p = path_key(path, "sharpness");
 	if ((v = json_object_get(obj, "sharpness"))) {
-		if (w->name && strcmp(w->name, "quadratic_deep"))
+		if (w->problem && strcmp(w->problem, "quadratic_deep"))
 			load_fail(l, "not_applicable", p,
 				  "only quadratic_deep has a known Hessian");
 		else if (!json_is_boolean(v))
@@ -405,6 +751,8 @@ static void load_workload(struct load *l, const json_t *obj, const char *path,
 	}
 	free(p);
 
+	load_variant(l, obj, path, w);
+
 	p = path_key(path, "thresholds");
 	if ((v = json_object_get(obj, "thresholds")))
 		load_thresholds(l, v, p, 0, &w->th, &w->exclude);
@@ -413,7 +761,7 @@ static void load_workload(struct load *l, const json_t *obj, const char *path,
 	w->th.update_ratio_exclude = w->exclude;
 	if (!th_ok)
 		return; /* the cross-checks would repeat the suite's errors */
-	if (!isnan(w->th.accuracy_floor) && w->name && !w->eval) {
+	if (!isnan(w->th.accuracy_floor) && w->problem && !w->eval) {
 		p = path_key(path, "eval");
 		optreg_error_set_hint(
 			load_fail(l, "required", p,
@@ -421,27 +769,146 @@ static void load_workload(struct load *l, const json_t *obj, const char *path,
 			"add eval: {rows: 0} to measure test accuracy");
 		free(p);
 	}
-	if (!(w->th.update_ratio_min < w->th.update_ratio_max)) {
-		p = path_key(path, "thresholds");
-		load_fail(l, "consistency", p,
-			  "update_ratio_min must be below update_ratio_max "
-			  "(got %g and %g)",
-			  w->th.update_ratio_min, w->th.update_ratio_max);
+	check_consistency(l, &w->th, path);
+}
+
+/* The `baseline` section: workload name -> seed -> numbers. */
+static void load_baseline(struct load *l, const json_t *b,
+			  struct optreg_suite *s)
+{
+	static const char *const eknown[] = {"final_loss", "test_loss",
+					     "test_accuracy", NULL};
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(b)) {
+		char *got = shown(b);
+		load_fail(l, "type", "baseline",
+			  "must be an object of workload names (got %s)", got);
+		free(got);
+		return;
+	}
+	s->has_baseline = 1;
+	for (size_t i = 0; i < s->nw; i++) {
+		s->w[i].base =
+			optreg_xcalloc(s->nseeds ? s->nseeds : 1,
+				       sizeof(struct optreg_baseline_entry));
+		for (size_t k = 0; k < s->nseeds; k++)
+			s->w[i].base[k] =
+				(struct optreg_baseline_entry){NAN, NAN, NAN};
+	}
+	json_object_foreach((json_t *)b, key, v)
+	{
+		size_t wi = s->nw;
+		char *p = path_key("baseline", key);
+		for (size_t i = 0; i < s->nw; i++)
+			if (s->w[i].name && !strcmp(s->w[i].name, key))
+				wi = i;
+		if (wi == s->nw) {
+			optreg_error_set_hint(
+				load_fail(l, "unknown_field", p,
+					  "names no workload of the suite"),
+				"regenerate the block with `optreg-runner "
+				"baseline --suite FILE`");
+			free(p);
+			continue;
+		}
+		if (!json_is_object(v)) {
+			char *got = shown(v);
+			load_fail(l, "type", p,
+				  "must be an object of seeds (got %s)", got);
+			free(got);
+			free(p);
+			continue;
+		}
+		const char *sk;
+		json_t *e;
+		json_object_foreach(v, sk, e)
+		{
+			size_t si = s->nseeds;
+			char *sp = path_key(p, sk);
+			for (size_t k = 0; k < s->nseeds; k++) {
+				char num[24];
+				snprintf(num, sizeof(num), "%llu",
+					 (unsigned long long)s->seeds[k]);
+				if (!strcmp(num, sk))
+					si = k;
+			}
+			if (si == s->nseeds) {
+				load_fail(l, "unknown_field", sp,
+					  "is not one of the suite's seeds");
+			} else if (!json_is_object(e)) {
+				char *got = shown(e);
+				load_fail(l, "type", sp,
+					  "must be an object {final_loss, "
+					  "test_loss, test_accuracy} (got %s)",
+					  got);
+				free(got);
+			} else {
+				struct optreg_baseline_entry *be =
+					&s->w[wi].base[si];
+				double *dst[] = {&be->final_loss,
+						 &be->test_loss,
+						 &be->test_accuracy};
+				double hi[] = {INFINITY, INFINITY, 1};
+				check_known(l, e, sp, eknown,
+					    "a baseline entry has final_loss, "
+					    "test_loss and test_accuracy");
+				for (size_t f = 0; f < 3; f++) {
+					const json_t *x =
+						json_object_get(e, eknown[f]);
+					char *fp = path_key(sp, eknown[f]);
+					double d;
+					if (!x && f == 0)
+						load_fail(l, "required", fp,
+							  "is required");
+					else if (x && !json_is_null(x) &&
+						 !get_number(l, x, fp, NUM_REAL,
+							     f ? 0 : -INFINITY,
+							     0, hi[f], &d))
+						*dst[f] = d;
+					free(fp);
+				}
+			}
+			free(sp);
+		}
 		free(p);
+	}
+	/* Every workload and seed has its entry. */
+	for (size_t i = 0; i < s->nw; i++) {
+		if (!s->w[i].name)
+			continue;
+		for (size_t k = 0; k < s->nseeds; k++) {
+			char num[24];
+			const json_t *e;
+			snprintf(num, sizeof(num), "%llu",
+				 (unsigned long long)s->seeds[k]);
+			e = json_object_get(json_object_get(b, s->w[i].name),
+					    num);
+			if (e)
+				continue;
+			char *p = path_key("baseline", s->w[i].name);
+			char *sp = path_key(p, num);
+			optreg_error_set_hint(
+				load_fail(l, "required", sp,
+					  "is required: a suite with a "
+					  "baseline has one for every "
+					  "workload and seed"),
+				"regenerate the block with `optreg-runner "
+				"baseline --suite FILE`, or remove the "
+				"baseline section to skip the gap criteria");
+			free(sp);
+			free(p);
+		}
 	}
 }
 
 static void load_suite(struct load *l, const json_t *root,
-		       struct optreg_suite *s)
+		       struct optreg_suite *s, int with_baseline)
 {
 	static const char *const known[] = {
-		"name",
-		"version",
-		"description",
-		"thresholds",
-		"warmup_cap_fraction",
-		"workloads",
-		NULL,
+		"name",	      "version",  "description", "seeds", "schedule",
+		"thresholds", "baseline", "workloads",	 NULL,
 	};
 	struct optreg_thresholds th;
 	char *exclude = NULL;
@@ -454,43 +921,100 @@ static void load_suite(struct load *l, const json_t *root,
 		load_fail(l, "type", "", "a suite must be an object");
 		return;
 	}
+	if (!(v = json_object_get(root, "version"))) {
+		load_fail(l, "required", "version", "is required");
+	} else if (json_is_number(v) && json_number_value(v) == 1) {
+		optreg_error_set_hint(
+			load_fail(l, "retired", "version",
+				  "suite format 1 (ref-v1) is retired: its "
+				  "verdicts still verify, but no config is "
+				  "judged on it any more"),
+			"use runner/suites/ref-v2.yaml (format 2; "
+			"docs/runner.md, \"The suite file\")");
+		return;
+	} else if (!get_number(l, v, "version", NUM_INT, 2, 0, 2, &d)) {
+		s->version = (long)d;
+	}
 	check_known(l, root, "", known,
-		    "a suite has name, version, description, thresholds, "
-		    "warmup_cap_fraction and workloads");
+		    "a suite has name, version, description, seeds, "
+		    "schedule, thresholds, baseline and workloads");
 
 	v = json_object_get(root, "name");
 	if (!v) {
 		load_fail(l, "required", "name", "is required");
+	} else if (id_ok(json_string_value(v)) &&
+		   !strchr(json_string_value(v), '_')) {
+		s->name = optreg_xstrdup(json_string_value(v));
 	} else {
-		const char *n = json_string_value(v);
-		size_t len = n ? strlen(n) : 0;
-		int ok = len > 0 && len <= 64;
-		for (size_t i = 0; ok && i < len; i++)
-			ok = (n[i] >= 'a' && n[i] <= 'z') ||
-			     (n[i] >= '0' && n[i] <= '9') ||
-			     (i > 0 && (n[i] == '-' || n[i] == '.'));
-		if (ok) {
-			s->name = optreg_xstrdup(n);
-		} else {
-			char *got = shown(v);
-			load_fail(l, "pattern", "name",
-				  "must be 1 to 64 of [a-z0-9.-], starting "
-				  "with a letter or digit (got %s)",
-				  got);
-			free(got);
-		}
+		char *got = shown(v);
+		load_fail(l, "pattern", "name",
+			  "must be 1 to 64 of [a-z0-9.-], starting "
+			  "with a letter or digit (got %s)",
+			  got);
+		free(got);
 	}
-	if (!(v = json_object_get(root, "version")))
-		load_fail(l, "required", "version", "is required");
-	else if (!get_number(l, v, "version", NUM_INT, 1, 0, 1000000, &d))
-		s->version = (long)d;
 	if ((v = json_object_get(root, "description")) && !json_is_string(v))
 		load_fail(l, "type", "description", "must be a string");
-	if (!(v = json_object_get(root, "warmup_cap_fraction")))
-		load_fail(l, "required", "warmup_cap_fraction", "is required");
-	else if (!get_number(l, v, "warmup_cap_fraction", NUM_REAL, 0, 0, 1,
-			     &d))
-		s->warmup_cap_fraction = d;
+
+	if (!(v = json_object_get(root, "seeds"))) {
+		load_fail(l, "required", "seeds", "is required");
+	} else {
+		long *seeds = NULL;
+		size_t n = get_int_list(l, v, "seeds", SUITE_MAX_SEEDS, 0,
+					SUITE_MAX_SEED, 0, &seeds);
+		int ok = n > 0;
+		if (ok && (n < 3 || n % 2 == 0)) {
+			optreg_error_set_hint(
+				load_fail(l, "range", "seeds",
+					  "must list an odd number of seeds, "
+					  "at least 3 (got %zu)",
+					  n),
+				"a finding counts when a majority of the "
+				"seeds show it, so ties must not happen");
+			ok = 0;
+		}
+		for (size_t i = 0; ok && i < n; i++)
+			for (size_t k = 0; k < i; k++)
+				if (seeds[k] == seeds[i]) {
+					struct optreg_buf p = OPTREG_BUF_INIT;
+					optreg_buf_adds(&p, "seeds");
+					optreg_doc_path_index(&p, i);
+					load_fail(l, "duplicate", p.data,
+						  "seed %ld is already listed "
+						  "(as seeds[%zu])",
+						  seeds[i], k);
+					optreg_buf_release(&p);
+					ok = 0;
+					break;
+				}
+		if (ok) {
+			s->seeds = optreg_xcalloc(n, sizeof(uint64_t));
+			for (size_t i = 0; i < n; i++)
+				s->seeds[i] = (uint64_t)seeds[i];
+			s->nseeds = n;
+		}
+		free(seeds);
+	}
+
+	if (!(v = json_object_get(root, "schedule"))) {
+		load_fail(l, "required", "schedule", "is required");
+	} else if (!json_is_object(v)) {
+		char *got = shown(v);
+		load_fail(l, "type", "schedule",
+			  "must be an object {warmup_cap: N} (got %s)", got);
+		free(got);
+	} else {
+		static const char *const sknown[] = {"warmup_cap", NULL};
+		const json_t *c = json_object_get(v, "warmup_cap");
+		check_known(l, v, "schedule", sknown,
+			    "schedule has only warmup_cap");
+		if (!c)
+			load_fail(l, "required", "schedule.warmup_cap",
+				  "is required");
+		else if (!get_number(l, c, "schedule.warmup_cap", NUM_INT, 0, 0,
+				     OPTREG_WORKLOAD_MAX_STEPS, &d))
+			s->warmup_cap = (long)d;
+	}
 
 	if (!(v = json_object_get(root, "thresholds")))
 		load_fail(l, "required", "thresholds", "is required");
@@ -525,10 +1049,13 @@ static void load_suite(struct load *l, const json_t *root,
 		optreg_buf_release(&p);
 	}
 	free(exclude);
+	if (with_baseline && (v = json_object_get(root, "baseline")) &&
+	    s->nseeds)
+		load_baseline(l, v, s);
 }
 
-int optreg_suite_load(struct optreg_suite **out, const char *path,
-		      struct optreg_errors *errs)
+static int suite_load(struct optreg_suite **out, const char *path,
+		      int with_baseline, struct optreg_errors *errs)
 {
 	struct optreg_suite *s = optreg_xcalloc(1, sizeof(*s));
 	struct optreg_errors local = OPTREG_ERRORS_INIT;
@@ -542,7 +1069,7 @@ int optreg_suite_load(struct optreg_suite **out, const char *path,
 	optreg_doc_init(&doc);
 	rc = optreg_doc_load_file(&doc, path, e);
 	if (!rc) {
-		load_suite(&l, doc.root, s);
+		load_suite(&l, doc.root, s, with_baseline);
 		if (e->len != l.nerrs)
 			rc = OPTREG_EINVAL;
 	}
@@ -561,11 +1088,24 @@ int optreg_suite_load(struct optreg_suite **out, const char *path,
 	return rc;
 }
 
+int optreg_suite_load(struct optreg_suite **out, const char *path,
+		      struct optreg_errors *errs)
+{
+	return suite_load(out, path, 1, errs);
+}
+
+int optreg_suite_load_without_baseline(struct optreg_suite **out,
+				       const char *path,
+				       struct optreg_errors *errs)
+{
+	return suite_load(out, path, 0, errs);
+}
+
 char *optreg_suite_default_path(void)
 {
 	/* As optreg_selftest_default_dir: bin/ is one level below the
 	 * checkout, build/<kind>/bin/ three. */
 	return optreg_path_beside_exe(
-		"OPTREG_SUITE", "runner/suites/ref-v1.yaml", OPTREG_PATH_FILE,
-		4, "runner/suites/ref-v1.yaml");
+		"OPTREG_SUITE", "runner/suites/ref-v2.yaml", OPTREG_PATH_FILE,
+		4, "runner/suites/ref-v2.yaml");
 }

@@ -20,7 +20,7 @@
 
 #include "../../common/media.h"
 
-#define OPTREG_DEFAULT_SUITE "ref-v1"
+#define OPTREG_DEFAULT_SUITE "ref-v2"
 
 struct optreg_audit_actor;
 

@@ -493,7 +493,7 @@ def wait_with(result, want_rc):
     judge(NS, "waited-" + result, 1, result)
     r = finish(p)
     expect(r, want_rc, "submit --wait, verdict " + result)
-    has(r, "verdict on %s/waited-%s@1: %s (suite ref-v1" % (NS, result, result))
+    has(r, "verdict on %s/waited-%s@1: %s (suite ref-v2" % (NS, result, result))
     lacks(r, "waiting for")  # stderr is not a terminal
     has(r, "%s/waited-%s@1 sha256:" % (NS, result), "out")
 
@@ -636,7 +636,7 @@ def t_wait_then_tag():
     judge(NS, "waited-tag", 1, "pass")
     r = expect(finish(p), 0, "submit --wait --tag prod, pass")
     has(r, "%s/waited-tag@prod -> 1 (new tag)" % NS, "out")
-    has(r, "gate of policy prod-gate: verdict pass on ref-v1")
+    has(r, "gate of policy prod-gate: verdict pass on ref-v2")
     j = json.loads(expect(optreg("tag", NS + "/waited-tag@prod", "--history", "--json",
                                  token="reader"), 0).text)
     eq((j["moves"][0]["reason"], j["moves"][0]["link"]),
@@ -668,7 +668,7 @@ def t_gate():
     r = expect(optreg("tag", "%s/model@%d" % (NS, W.g1), "prod", "--reason", "first",
                       "--link", "https://ci.example/run/1", token="appr"), 0)
     eq(r.text, "%s/model@prod -> %d (new tag)\n" % (NS, W.g1), "stdout")
-    has(r, "gate of policy prod-gate: verdict pass on ref-v1")
+    has(r, "gate of policy prod-gate: verdict pass on ref-v2")
 
 
 def refused(version, rule):
@@ -926,7 +926,7 @@ def t_escapes():
 
     def abandoned(d):
         d["verdicts"] = []
-        d["jobs"] = [{"id": 7, "suite": "ref-v1", "state": "abandoned",
+        d["jobs"] = [{"id": 7, "suite": "ref-v2", "state": "abandoned",
                       "last_error": "oom" + esc}]
         return d
     W.proxy.reset()

@@ -174,7 +174,7 @@ def t_gate_pass():
     j = r.json()
     eq(j["version"], v1, "version")
     eq(j["previous_version"], None, "previous_version")
-    eq(j["gate"], {"policy": "prod-gate", "verdict": "pass", "suite": "ref-v1"}, "gate")
+    eq(j["gate"], {"policy": "prod-gate", "verdict": "pass", "suite": "ref-v2"}, "gate")
     eq(j["violations"], [], "violations")
     eq(current("model"), v1, "prod")
 

@@ -71,6 +71,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.join(ROOT, os.environ.get("BIN") or "bin")
 SERVER_BIN = os.path.join(BIN, "optreg-server")
 CLI_BIN = os.path.join(BIN, "optreg")
+
+
+def _default_suite():
+    """The suite the registry's jobs ask for: OPTREG_DEFAULT_SUITE in
+    registry/store/jobs.h, so the tests follow it when it changes."""
+    with open(os.path.join(ROOT, "registry", "store", "jobs.h")) as f:
+        m = re.search(r'#define OPTREG_DEFAULT_SUITE "([^"]+)"', f.read())
+    assert m, "no OPTREG_DEFAULT_SUITE in registry/store/jobs.h"
+    return m.group(1)
+
+
+DEFAULT_SUITE = _default_suite()
 PG = os.path.join(ROOT, "scripts", "pg")
 PAYLOAD_TYPE = "application/vnd.optreg.config.v1+json"
 VERDICT_TYPE = "application/vnd.optreg.verdict.v1+json"

@@ -35,10 +35,12 @@ What it covers:
     was leased again) sees 409 lease_lost on a heartbeat, posts nothing,
     logs outcome lease_lost and exits 1 (--once).
 
-The suites are runner/suites/ci.yaml renamed ref-v1 (the suite jobs ask
-for; its digest still tells it from the real one) with fewer steps: a tiny
-one, and slower ones with Fashion-MNIST that must outlast a 3 s lease
-(OPTREG_E2E_SLOW_STEPS, default 800, about 10 s on one core).
+The suites are runner/suites/ci.yaml renamed to the reference suite (the
+one jobs ask for, DEFAULT_SUITE; its digest still tells it from the real
+one), without its baseline and with other step counts: a tiny one, and
+slower ones with Fashion-MNIST that must outlast a 3 s lease
+(OPTREG_E2E_SLOW_STEPS, default 800 steps over the 3 seeds, about 10 s on
+one core).
 
 usage: tests/e2e/runner_test.py     (from the repository root)
 env:   BIN   folder with optreg, optreg-server and optreg-runner (default
@@ -62,12 +64,12 @@ sys.dont_write_bytecode = True  # no __pycache__ in the working tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    BIN, CLI_BIN, ROOT, Registry, Signer, Tap, digest_of, envelope,
-    openssl_verify, pae)
+    BIN, CLI_BIN, DEFAULT_SUITE, ROOT, Registry, Signer, Tap, digest_of,
+    envelope, openssl_verify, pae)
 
 RUNNER_BIN = os.path.join(BIN, "optreg-runner")
 VERDICT_TYPE = "application/vnd.optreg.verdict.v1+json"
-SUITE_NAME = "ref-v1"
+SUITE_NAME = DEFAULT_SUITE
 SLOW_STEPS = int(os.environ.get("OPTREG_E2E_SLOW_STEPS") or 800)
 A = "team-a"
 
@@ -93,17 +95,21 @@ def status(r, want, what=""):
 # ---------------------------------------------------------------- helpers
 
 def suite_file(name, steps, fmnist):
-    """runner/suites/ci.yaml (the test-only cut of ref-v1) renamed ref-v1,
-    the suite jobs ask for (its digest still tells it from the real one),
-    with `steps` steps per workload, the Fashion-MNIST ones only when
-    `fmnist`. Written as JSON; returns the path."""
+    """runner/suites/ci.yaml (the test-only cut of the reference suite)
+    renamed to the suite jobs ask for (its digest still tells it from the
+    real one), with `steps` steps over all seeds per workload (peak_steps
+    steps / seeds), the Fashion-MNIST ones only when `fmnist`, and no
+    baseline (its numbers are for other step counts). Written as JSON;
+    returns the path."""
     p = subprocess.run([CLI_BIN, "canonicalize", os.path.join(ROOT, "runner", "suites",
                                                               "ci.yaml")],
                        stdout=subprocess.PIPE, check=True, timeout=30)
     suite = json.loads(p.stdout)
     suite["name"] = SUITE_NAME
-    suite["workloads"] = [dict(w, steps=steps) for w in suite["workloads"]
-                          if fmnist or not w["name"].startswith("fmnist_")]
+    suite.pop("baseline", None)
+    per_seed = max(1, steps // len(suite["seeds"]))
+    suite["workloads"] = [dict(w, peak_steps=per_seed) for w in suite["workloads"]
+                          if fmnist or not w.get("problem", w["name"]).startswith("fmnist_")]
     path = os.path.join(W.R.tmp, "suite-%s.json" % name)
     with open(path, "w") as f:
         json.dump(suite, f)

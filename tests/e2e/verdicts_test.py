@@ -26,10 +26,13 @@ What it covers:
     short leases cannot burn a job's attempts); a heartbeat for an unknown
     job is 404.
 
-The suite is runner/suites/ref-v1.yaml (same name, so jobs accept it)
-with the Fashion-MNIST MLP cut to OPTREG_E2E_MLP_STEPS steps (default 150)
-and 1000 test rows per evaluation, so each config takes a few seconds; two
-runners share the configs.
+The suite is the reference suite, runner/suites/<DEFAULT_SUITE>.yaml
+(same name, so jobs accept it), with the Fashion-MNIST MLP cut to
+OPTREG_E2E_MLP_STEPS steps per seed (default 150), the other workloads to
+200, a warmup cap of 50 steps, 1000 test rows per evaluation and no
+baseline (its numbers are for the real step counts, so the gap criteria
+are off), so each config takes a few seconds; two runners share the
+configs.
 
 usage: tests/e2e/verdicts_test.py     (from the repository root)
 env:   BIN   folder with optreg, optreg-server and optreg-runner (default
@@ -55,7 +58,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the working tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    BIN, CLI_BIN, ROOT, Registry, Signer, Tap, envelope, eq, status)
+    BIN, CLI_BIN, DEFAULT_SUITE, ROOT, Registry, Signer, Tap, envelope, eq,
+    status)
 
 RUNNER_BIN = os.path.join(BIN, "optreg-runner")
 MLP_STEPS = int(os.environ.get("OPTREG_E2E_MLP_STEPS") or 150)
@@ -86,20 +90,28 @@ def canonical(path):
 
 
 def suite_file(name, mlp_steps, fmnist=True, steps=None):
-    """ref-v1 with the MLP cut to `mlp_steps` steps and 1000 test rows
-    (or, with `steps`, every workload cut to that many, Fashion-MNIST ones
-    only when `fmnist`). Written as JSON; returns the path."""
-    suite = json.loads(canonical(os.path.join(ROOT, "runner", "suites", "ref-v1.yaml")))
+    """The reference suite with the MLP cut to `mlp_steps` peak steps per
+    seed, the others to 200, warmup capped at 50 steps, 1000 test rows and
+    no baseline (or, with `steps`, every workload cut to that many,
+    Fashion-MNIST ones only when `fmnist`). Written as JSON; returns the
+    path."""
+    suite = json.loads(canonical(os.path.join(ROOT, "runner", "suites",
+                                              DEFAULT_SUITE + ".yaml")))
+    suite.pop("baseline", None)
+    suite["schedule"] = {"warmup_cap": 50}
     out = []
     for w in suite["workloads"]:
-        if w["name"].startswith("fmnist_"):
+        problem = w.get("problem", w["name"])
+        if problem.startswith("fmnist_"):
             if not fmnist:
                 continue
             w = dict(w, eval={"rows": 1000})
         if steps:
-            w = dict(w, steps=steps)
-        elif w["name"] == "fmnist_mlp":
-            w = dict(w, steps=mlp_steps)
+            w = dict(w, peak_steps=steps)
+        elif problem == "fmnist_mlp":
+            w = dict(w, peak_steps=mlp_steps)
+        else:
+            w = dict(w, peak_steps=min(w["peak_steps"], 200))
         out.append(w)
     suite["workloads"] = out
     path = os.path.join(W.R.tmp, "suite-%s.json" % name)

@@ -45,7 +45,7 @@ static int setup(void **state)
 	mk("migrations", true);
 	mk("runner", true);
 	mk("runner/suites", true);
-	mk("runner/suites/ref-v1.yaml", false);
+	mk("runner/suites/ref-v2.yaml", false);
 	mk("tests", true);
 	mk("tests/testdata", true);
 	mk("tests/testdata/torch-adam", true);
@@ -94,10 +94,10 @@ static void test_beside(void **state)
 	       OPTREG_PATH_DIR, 4, "tests/testdata/torch-adam");
 	expect("build/asan/bin/optreg-runner", "tests/testdata/torch-adam",
 	       OPTREG_PATH_DIR, 3, NULL);
-	expect("build/asan/bin/optreg-runner", "runner/suites/ref-v1.yaml",
-	       OPTREG_PATH_FILE, 4, "runner/suites/ref-v1.yaml");
+	expect("build/asan/bin/optreg-runner", "runner/suites/ref-v2.yaml",
+	       OPTREG_PATH_FILE, 4, "runner/suites/ref-v2.yaml");
 	/* The kind must match. */
-	expect("bin/optreg-runner", "runner/suites/ref-v1.yaml",
+	expect("bin/optreg-runner", "runner/suites/ref-v2.yaml",
 	       OPTREG_PATH_DIR, 4, NULL);
 	expect("bin/optreg-runner", "runner/suites", OPTREG_PATH_FILE, 4, NULL);
 	/* No slash: nothing to walk. */

@@ -251,11 +251,11 @@ static void test_expired_leases_and_attempts(void **state)
 						" 'job.expired'"),
 				 expired + 1);
 		/* The old lease's verdict is refused. */
-		assert_int_equal(post(id, lease_token(job),
-				      OPTREG_VERDICT_PAYLOAD_TYPE,
-				      payload(id, "x", "ref-v1", "pass"),
-				      runner_signer, &created, &out, &errs),
-				 OPTREG_ECONFLICT);
+		assert_int_equal(
+			post(id, lease_token(job), OPTREG_VERDICT_PAYLOAD_TYPE,
+			     payload(id, "x", OPTREG_DEFAULT_SUITE, "pass"),
+			     runner_signer, &created, &out, &errs),
+			OPTREG_ECONFLICT);
 		assert_string_equal(errs.items[0].rule, "lease_lost");
 		optreg_errors_release(&errs);
 		json_decref(job);

@@ -2,7 +2,8 @@
  * tests/unit/runner/findings_test.c: the stability criteria (runner/findings.h)
  * on synthetic workload results: each criterion trips on a result built to trip
  * it, at the right step and with its values, and stays quiet on a clean run, on
- * what lies within the warmup, and just inside its limit.
+ * what lies within the warmup, and just inside its limit; the gap criteria
+ * against a baseline, a recovered blow-up, and the majority over seeds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,8 +22,8 @@
 #include "runner/findings.h"
 #include "runner/workloads.h"
 
-/* The ref-v1 thresholds, as runner/suites/ref-v1.yaml and docs/runner.md
- * ("The suite file") have them. */
+/* The ref-v1 thresholds (still ref-v2's for these criteria), with the gap
+ * criteria off (they need a baseline; gap_thresholds() turns them on). */
 static struct optreg_thresholds thresholds(void)
 {
 	struct optreg_thresholds th = {
@@ -39,6 +40,10 @@ static struct optreg_thresholds thresholds(void)
 		.update_ratio_exclude = "bias$",
 		.eos_streak = 20,
 		.eps_dominated_fraction = 0.5,
+		.accuracy_gap_fail = NAN,
+		.accuracy_gap_warn = NAN,
+		.loss_gap_fail = NAN,
+		.loss_gap_warn = NAN,
 	};
 	return th;
 }
@@ -91,7 +96,8 @@ static json_t *judge(const struct optreg_workload_result *r,
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	json_t *f = json_array(), *m = json_object();
 
-	assert_int_equal(optreg_findings_judge(r, th, warmup, m, f, &errs), 0);
+	assert_int_equal(
+		optreg_findings_judge(r, th, warmup, NULL, m, f, &errs), 0);
 	assert_int_equal(errs.len, 0);
 	optreg_errors_release(&errs);
 	if (metrics)
@@ -520,7 +526,7 @@ static void test_update_ratio_bad_regex(void **state)
 	(void)state;
 	clean(&r, 10);
 	th.update_ratio_exclude = "(bias";
-	assert_int_equal(optreg_findings_judge(&r, &th, 0, m, f, &errs),
+	assert_int_equal(optreg_findings_judge(&r, &th, 0, NULL, m, f, &errs),
 			 OPTREG_EINVAL);
 	assert_int_equal(errs.len, 1);
 	assert_string_equal(errs.items[0].path, "update_ratio_exclude");
@@ -650,6 +656,434 @@ static void test_json_number(void **state)
 	json_decref(n);
 }
 
+/* A classifier is measured against chance: min(initial, ln classes). */
+static void test_no_progress_against_chance(void **state)
+{
+	struct optreg_workload_result r;
+	struct optreg_thresholds th = thresholds();
+	json_t *f, *x;
+
+	(void)state;
+	clean(&r, 100);
+	/* A dead 10-class network: starts at 2.49 (above chance, ln 10 =
+	 * 2.3026) and ends at 2.35, below its start but not below chance. */
+	r.loss[0] = 2.49;
+	for (long t = 1; t < 100; t++)
+		r.loss[t] = 2.35;
+	f = judge(&r, &th, 0, NULL);
+	assert_null(find(f, "no_progress")); /* no classes: initial only */
+	json_decref(f);
+
+	r.classes = 10;
+	f = judge(&r, &th, 0, NULL);
+	x = find(f, "no_progress");
+	assert_non_null(x);
+	assert_string_equal(severity_of(x), "fail");
+	assert_true(fabs(value_of(x, "chance_loss") - log(10.0)) < 1e-5);
+	assert_true(fabs(value_of(x, "final_loss") - 2.35) < 1e-9);
+	assert_non_null(strstr(json_string_value(json_object_get(x, "message")),
+			       "chance"));
+	json_decref(f);
+
+	/* Below chance is progress. */
+	for (long t = 90; t < 100; t++)
+		r.loss[t] = 2.29;
+	f = judge(&r, &th, 0, NULL);
+	assert_null(find(f, "no_progress"));
+	json_decref(f);
+
+	/* A start below chance keeps the initial loss as the bar. */
+	r.loss[0] = 2.0;
+	f = judge(&r, &th, 0, NULL);
+	assert_non_null(find(f, "no_progress"));
+	json_decref(f);
+	optreg_workload_result_release(&r);
+}
+
+static json_t *judge_base(const struct optreg_workload_result *r,
+			  const struct optreg_thresholds *th,
+			  const struct optreg_baseline_entry *b,
+			  json_t **metrics)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	json_t *f = json_array(), *m = json_object();
+
+	assert_int_equal(optreg_findings_judge(r, th, 0, b, m, f, &errs), 0);
+	optreg_errors_release(&errs);
+	if (metrics)
+		*metrics = m;
+	else
+		json_decref(m);
+	return f;
+}
+
+static struct optreg_thresholds gap_thresholds(void)
+{
+	struct optreg_thresholds th = thresholds();
+
+	th.accuracy_gap_fail = 0.05;
+	th.accuracy_gap_warn = 0.02;
+	th.loss_gap_fail = 1.5;
+	th.loss_gap_warn = 1.2;
+	return th;
+}
+
+static void test_accuracy_gap(void **state)
+{
+	struct optreg_workload_result r;
+	struct optreg_thresholds th = gap_thresholds();
+	struct optreg_baseline_entry b = {NAN, 0.40, 0.86};
+	json_t *f, *x, *m;
+
+	(void)state;
+	clean(&r, 100);
+	r.has_test = 1;
+	r.test_rows = 1000;
+	r.test_loss = 0.40;
+	r.test_accuracy = 0.80; /* 0.06 below: fail */
+	f = judge_base(&r, &th, &b, &m);
+	x = find(f, "accuracy_gap");
+	assert_non_null(x);
+	assert_string_equal(severity_of(x), "fail");
+	assert_int_equal(step_of(x), 100);
+	assert_true(fabs(value_of(x, "gap") - 0.06) < 1e-9);
+	assert_true(value_of(x, "baseline") == 0.86);
+	assert_true(value_of(x, "limit") == 0.05);
+	assert_true(json_number_value(json_object_get(
+			    m, "baseline_test_accuracy")) == 0.86);
+	json_decref(m);
+	json_decref(f);
+
+	r.test_accuracy = 0.83; /* 0.03 below: warn */
+	f = judge_base(&r, &th, &b, NULL);
+	x = find(f, "accuracy_gap");
+	assert_non_null(x);
+	assert_string_equal(severity_of(x), "warn");
+	assert_true(value_of(x, "limit") == 0.02);
+	json_decref(f);
+
+	r.test_accuracy = 0.85; /* 0.01 below: inside */
+	f = judge_base(&r, &th, &b, NULL);
+	assert_null(find(f, "accuracy_gap"));
+	json_decref(f);
+
+	/* No baseline, no test metrics, or the thresholds off: skipped. */
+	r.test_accuracy = 0.5;
+	f = judge_base(&r, &th, NULL, NULL);
+	assert_null(find(f, "accuracy_gap"));
+	assert_null(find(f, "loss_gap"));
+	json_decref(f);
+	b.test_accuracy = NAN;
+	f = judge_base(&r, &th, &b, NULL);
+	assert_null(find(f, "accuracy_gap"));
+	json_decref(f);
+	b.test_accuracy = 0.86;
+	r.has_test = 0;
+	f = judge_base(&r, &th, &b, NULL);
+	assert_null(find(f, "accuracy_gap"));
+	json_decref(f);
+	r.has_test = 1;
+	th.accuracy_gap_fail = th.accuracy_gap_warn = NAN;
+	f = judge_base(&r, &th, &b, NULL);
+	assert_null(find(f, "accuracy_gap"));
+	json_decref(f);
+	optreg_workload_result_release(&r);
+}
+
+static void test_loss_gap(void **state)
+{
+	struct optreg_workload_result r;
+	struct optreg_thresholds th = gap_thresholds();
+	struct optreg_baseline_entry b = {NAN, NAN, NAN};
+	json_t *f, *x;
+	double final;
+
+	(void)state;
+	clean(&r, 100);
+	final = optreg_findings_final_loss(&r, th.final_window_fraction);
+	/* Without test metrics: the final-window mean against the
+	 * baseline's. */
+	b.final_loss = final / 1.6;
+	f = judge_base(&r, &th, &b, NULL);
+	x = find(f, "loss_gap");
+	assert_non_null(x);
+	assert_string_equal(severity_of(x), "fail");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(x, "values"), "loss_kind")),
+			    "final");
+	assert_true(fabs(value_of(x, "ratio") - 1.6) < 1e-5);
+	json_decref(f);
+	b.final_loss = final / 1.3;
+	f = judge_base(&r, &th, &b, NULL);
+	assert_string_equal(severity_of(find(f, "loss_gap")), "warn");
+	json_decref(f);
+	b.final_loss = final / 1.1;
+	f = judge_base(&r, &th, &b, NULL);
+	assert_null(find(f, "loss_gap"));
+	json_decref(f);
+
+	/* With test metrics the test loss is compared. */
+	r.has_test = 1;
+	r.test_loss = 0.9;
+	r.test_accuracy = 0.8;
+	b.test_loss = 0.5;
+	b.test_accuracy = 0.8;
+	f = judge_base(&r, &th, &b, NULL);
+	x = find(f, "loss_gap");
+	assert_non_null(x);
+	assert_string_equal(severity_of(x), "fail");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(x, "values"), "loss_kind")),
+			    "test");
+	assert_true(fabs(value_of(x, "ratio") - 1.8) < 1e-9);
+	json_decref(f);
+	optreg_workload_result_release(&r);
+}
+
+/* A blow-up the run recovers from is a warning; one it does not recover
+ * from (a gap fails, or a value goes non-finite) or that cannot be
+ * compared with a baseline stays a failure. */
+static void test_loss_explosion_recovered(void **state)
+{
+	struct optreg_workload_result r;
+	struct optreg_thresholds th = gap_thresholds();
+	struct optreg_baseline_entry b = {NAN, 0.5, 0.85};
+	json_t *f, *x;
+
+	(void)state;
+	clean(&r, 100);
+	r.has_test = 1;
+	r.test_loss = 0.5;
+	r.test_accuracy = 0.85;
+	r.loss[1] = 50; /* 25x at step 2, then back to normal */
+	f = judge_base(&r, &th, &b, NULL);
+	x = find(f, "loss_explosion");
+	assert_non_null(x);
+	assert_string_equal(severity_of(x), "warn");
+	assert_int_equal(step_of(x), 2);
+	assert_true(json_is_true(
+		json_object_get(json_object_get(x, "values"), "recovered")));
+	assert_non_null(strstr(json_string_value(json_object_get(x, "message")),
+			       "recovered"));
+	json_decref(f);
+
+	/* The accuracy gap fails: not recovered. */
+	r.test_accuracy = 0.70;
+	f = judge_base(&r, &th, &b, NULL);
+	x = find(f, "loss_explosion");
+	assert_string_equal(severity_of(x), "fail");
+	assert_true(json_is_false(
+		json_object_get(json_object_get(x, "values"), "recovered")));
+	assert_non_null(find(f, "accuracy_gap"));
+	json_decref(f);
+
+	/* Only the gap's warning level: still recovered. */
+	r.test_accuracy = 0.82;
+	f = judge_base(&r, &th, &b, NULL);
+	assert_string_equal(severity_of(find(f, "loss_explosion")), "warn");
+	assert_string_equal(severity_of(find(f, "accuracy_gap")), "warn");
+	json_decref(f);
+
+	/* No baseline: nothing shows it recovered. */
+	f = judge_base(&r, &th, NULL, NULL);
+	assert_string_equal(severity_of(find(f, "loss_explosion")), "fail");
+	json_decref(f);
+
+	/* Non-finite later on: fail. */
+	r.test_accuracy = 0.85;
+	r.nonfinite_step = r.steps_run = 50;
+	r.nonfinite_what = OPTREG_NONFINITE_LOSS;
+	r.has_test = 0;
+	f = judge_base(&r, &th, &b, NULL);
+	assert_string_equal(severity_of(find(f, "loss_explosion")), "fail");
+	assert_non_null(find(f, "non_finite"));
+	json_decref(f);
+	optreg_workload_result_release(&r);
+}
+
+/* ------------------------------------------------------------------------
+ * Seeds and majority (optreg_findings_aggregate) on hand-made findings.
+ */
+
+static const uint64_t SEEDS[3] = {1, 2, 3};
+
+static json_t *fnd(const char *criterion, const char *severity, long step,
+		   const char *tensor, double key_value)
+{
+	json_t *v = json_pack("{s:f}", "ratio", key_value);
+
+	if (tensor)
+		json_object_set_new(v, "tensor", json_string(tensor));
+	return optreg_finding_new(criterion, severity, "w", step, v,
+				  "%s at step %ld", criterion, step);
+}
+
+/* Adds up per-seed findings `a`, `b`, `c` (stolen). */
+static void aggregate(json_t *a, json_t *b, json_t *c, json_t **counted,
+		      json_t **minority)
+{
+	json_t *per[3] = {a, b, c};
+
+	*counted = json_array();
+	*minority = json_array();
+	optreg_findings_aggregate(SEEDS, 3, per, *counted, *minority);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
+static json_t *list(json_t *first, ...)
+{
+	json_t *arr = json_array();
+	va_list ap;
+
+	va_start(ap, first);
+	for (json_t *f = first; f; f = va_arg(ap, json_t *))
+		json_array_append_new(arr, f);
+	va_end(ap);
+	return arr;
+}
+
+static json_t *showed(json_t *f)
+{
+	return json_object_get(json_object_get(f, "seeds"), "showed");
+}
+
+static void test_aggregate_majority(void **state)
+{
+	json_t *counted, *minority, *x;
+
+	(void)state;
+	/* Fails on 2 of 3 seeds: counts, as a fail, at the median step of
+	 * the showing seeds (the lower middle of two). */
+	aggregate(list(fnd("loss_explosion", "fail", 9, NULL, 20), NULL),
+		  json_array(),
+		  list(fnd("loss_explosion", "fail", 5, NULL, 30), NULL),
+		  &counted, &minority);
+	assert_int_equal(json_array_size(counted), 1);
+	assert_int_equal(json_array_size(minority), 0);
+	x = json_array_get(counted, 0);
+	assert_string_equal(severity_of(x), "fail");
+	assert_int_equal(step_of(x), 5);
+	assert_int_equal(json_array_size(showed(x)), 2);
+	assert_int_equal(json_integer_value(json_array_get(showed(x), 0)), 1);
+	assert_int_equal(json_integer_value(json_array_get(showed(x), 1)), 3);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(x, "seeds"), "of")),
+			 3);
+	/* The first showing seed's values, and the key value per seed. */
+	assert_true(value_of(x, "ratio") == 20);
+	json_t *per = json_object_get(json_object_get(x, "values"), "per_seed");
+	assert_true(json_number_value(json_object_get(per, "1")) == 20);
+	assert_true(json_number_value(json_object_get(per, "3")) == 30);
+	assert_null(json_object_get(per, "2"));
+	json_decref(counted);
+	json_decref(minority);
+
+	/* On all three: the median of three steps. */
+	aggregate(list(fnd("loss_spikes", "warn", 10, NULL, 1), NULL),
+		  list(fnd("loss_spikes", "warn", 2, NULL, 1), NULL),
+		  list(fnd("loss_spikes", "warn", 7, NULL, 1), NULL), &counted,
+		  &minority);
+	x = json_array_get(counted, 0);
+	assert_string_equal(severity_of(x), "warn");
+	assert_int_equal(step_of(x), 7);
+	assert_int_equal(json_array_size(showed(x)), 3);
+	json_decref(counted);
+	json_decref(minority);
+}
+
+static void test_aggregate_minority(void **state)
+{
+	json_t *counted, *minority, *x;
+
+	(void)state;
+	/* A fail on 1 of 3 seeds still counts, as a warning that says so;
+	 * a warning on 1 of 3 goes to the minority list. */
+	aggregate(json_array(),
+		  list(fnd("no_progress", "fail", 30, NULL, 2.4),
+		       fnd("loss_spikes", "warn", 3, NULL, 0.1), NULL),
+		  json_array(), &counted, &minority);
+	assert_int_equal(json_array_size(counted), 1);
+	x = json_array_get(counted, 0);
+	assert_string_equal(json_string_value(json_object_get(x, "criterion")),
+			    "no_progress");
+	assert_string_equal(severity_of(x), "warn");
+	assert_non_null(strstr(json_string_value(json_object_get(x, "message")),
+			       "fails on 1 of 3 seeds (seed 2): no_progress"));
+	assert_int_equal(json_array_size(showed(x)), 1);
+	assert_int_equal(json_array_size(minority), 1);
+	x = json_array_get(minority, 0);
+	assert_string_equal(json_string_value(json_object_get(x, "criterion")),
+			    "loss_spikes");
+	assert_string_equal(severity_of(x), "warn");
+	assert_int_equal(json_integer_value(json_array_get(showed(x), 0)), 2);
+	json_decref(counted);
+	json_decref(minority);
+
+	/* Shown on all three, failed on one (two recovered explosions and
+	 * one that was not): counts as a warning; the failing seed is the
+	 * one quoted. */
+	aggregate(list(fnd("loss_explosion", "warn", 2, NULL, 12), NULL),
+		  list(fnd("loss_explosion", "fail", 2, NULL, 50), NULL),
+		  list(fnd("loss_explosion", "warn", 3, NULL, 11), NULL),
+		  &counted, &minority);
+	x = json_array_get(counted, 0);
+	assert_string_equal(severity_of(x), "warn");
+	assert_true(value_of(x, "ratio") == 50);
+	assert_int_equal(json_array_size(showed(x)), 3);
+	assert_int_equal(json_array_size(minority), 0);
+	json_decref(counted);
+	json_decref(minority);
+}
+
+static void test_aggregate_per_tensor_order_and_errors(void **state)
+{
+	json_t *counted, *minority, *x;
+
+	(void)state;
+	/* update_ratio counts per tensor; findings come in the order of the
+	 * criteria table, not of the seeds; an error counts on any seed. */
+	aggregate(list(fnd("update_ratio", "warn", 100, "fc1.weight", 0.02),
+		       fnd("update_ratio", "warn", 100, "fc2.weight", 0.03),
+		       NULL),
+		  list(fnd("update_ratio", "warn", 100, "fc1.weight", 0.02),
+		       fnd("loss_explosion", "fail", 2, NULL, 20), NULL),
+		  list(fnd("loss_explosion", "fail", 2, NULL, 20),
+		       fnd("workload_error", "error", 0, NULL, 0), NULL),
+		  &counted, &minority);
+	assert_int_equal(json_array_size(counted), 3);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(counted, 0), "criterion")),
+			    "workload_error");
+	assert_string_equal(severity_of(json_array_get(counted, 0)), "error");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(counted, 1), "criterion")),
+			    "loss_explosion");
+	assert_string_equal(severity_of(json_array_get(counted, 1)), "fail");
+	x = json_array_get(counted, 2);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(x, "values"), "tensor")),
+			    "fc1.weight");
+	assert_int_equal(json_array_size(minority), 1);
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(json_array_get(minority, 0), "values"),
+			"tensor")),
+		"fc2.weight");
+	assert_string_equal(optreg_findings_result(counted), "error");
+	json_decref(counted);
+	json_decref(minority);
+
+	/* Nothing on any seed: nothing. */
+	aggregate(json_array(), json_array(), json_array(), &counted,
+		  &minority);
+	assert_int_equal(json_array_size(counted), 0);
+	assert_int_equal(json_array_size(minority), 0);
+	json_decref(counted);
+	json_decref(minority);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -658,6 +1092,13 @@ int main(void)
 		cmocka_unit_test(test_non_finite_loss_also_explodes),
 		cmocka_unit_test(test_loss_explosion),
 		cmocka_unit_test(test_no_progress),
+		cmocka_unit_test(test_no_progress_against_chance),
+		cmocka_unit_test(test_accuracy_gap),
+		cmocka_unit_test(test_loss_gap),
+		cmocka_unit_test(test_loss_explosion_recovered),
+		cmocka_unit_test(test_aggregate_majority),
+		cmocka_unit_test(test_aggregate_minority),
+		cmocka_unit_test(test_aggregate_per_tensor_order_and_errors),
 		cmocka_unit_test(test_accuracy_floor),
 		cmocka_unit_test(test_loss_spikes),
 		cmocka_unit_test(test_loss_spikes_within_limit_or_warmup),
