@@ -613,8 +613,35 @@ static void usage(FILE *out)
 		     "with\n");
 }
 
+/*
+ * OpenBLAS chooses its GEMM kernels for the CPU when the library loads, and
+ * two kernel sets block (and so round) the same product differently: the
+ * same config could get different findings on two machines. On every CPU
+ * with AVX2 and FMA (x86-64 since 2013) the runner asks for one kernel set,
+ * RUNNER_BLAS_KERNELS, so those machines compute the same GEMMs. OpenBLAS
+ * reads OPENBLAS_CORETYPE only at load time, hence the re-exec. An
+ * operator's own OPENBLAS_CORETYPE wins; when the exec fails, or the CPU
+ * lacks AVX2, the runner goes on with OpenBLAS's pick. The verdict's
+ * `device` names the kernel set either way.
+ */
+#define RUNNER_BLAS_KERNELS "Haswell"
+
+static void pin_blas_kernels(char **argv)
+{
+	if (getenv("OPENBLAS_CORETYPE"))
+		return;
+	__builtin_cpu_init();
+	if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+		return;
+	if (setenv("OPENBLAS_CORETYPE", RUNNER_BLAS_KERNELS, 1))
+		return;
+	execv("/proc/self/exe", argv);
+	unsetenv("OPENBLAS_CORETYPE");
+}
+
 int main(int argc, char **argv)
 {
+	pin_blas_kernels(argv);
 	if (argc < 2) {
 		usage(stderr);
 		return RUNNER_EXIT_USAGE;

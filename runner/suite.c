@@ -403,6 +403,9 @@ static void suite_workload_run(const struct optreg_suite *s,
 	struct optreg_schedule sched = suite_schedule(s, &cfg->schedule);
 	long steps = sched.warmup_steps + sw->peak_steps;
 	struct optreg_workload_spec spec = workload_spec(sw, fm);
+	/* Spikes land at their step of the peak phase, whatever the warmup. */
+	long *spikes = optreg_xcalloc(sw->nspike ? sw->nspike : 1,
+				      sizeof(*spikes));
 	json_t *entry = json_object(), *counted = json_array();
 	json_t *minority = json_array(), *runs = json_array();
 	json_t *groups = NULL;
@@ -411,6 +414,9 @@ static void suite_workload_run(const struct optreg_suite *s,
 	char *skip_why = NULL, *why = NULL;
 	double seconds = 0;
 
+	for (size_t k = 0; k < sw->nspike; k++)
+		spikes[k] = sched.warmup_steps + sw->spike_steps[k];
+	spec.spike_steps = spikes;
 	json_object_set_new(entry, "name", json_string(sw->name));
 	json_object_set_new(entry, "problem", json_string(sw->problem));
 	json_object_set_new(entry, "variant", json_deep_copy(sw->variant));
@@ -489,6 +495,7 @@ static void suite_workload_run(const struct optreg_suite *s,
 	for (size_t i = 0; i < s->nseeds; i++)
 		json_decref(per_seed[i]);
 	free(per_seed);
+	free(spikes);
 	free(skip_why);
 	json_array_append_new(workloads, entry);
 }
