@@ -347,6 +347,9 @@ static void run_one_seed(const struct optreg_suite *s,
 		free(why);
 	} else {
 		json_t *metrics = json_object();
+		/* Findings name the suite's workload ("mlp_spike"), not the
+		 * problem it runs ("fmnist_mlp"). */
+		snprintf(res.workload, sizeof(res.workload), "%s", sw->name);
 		rc = optreg_findings_judge(&res, &sw->th, sched->warmup_steps,
 					   sw->base ? &sw->base[si] : NULL,
 					   metrics, wf, &errs);

@@ -655,10 +655,12 @@ static void load_workload(struct load *l, const json_t *obj, const char *path,
 	v = json_object_get(obj, "name");
 	if (!v) {
 		load_fail(l, "required", p, "is required");
-	} else if (!id_ok(json_string_value(v))) {
+	} else if (!id_ok(json_string_value(v)) ||
+		   strlen(json_string_value(v)) > 31) {
+		/* 31: findings carry it in the result's workload[32]. */
 		char *got = shown(v);
 		load_fail(l, "pattern", p,
-			  "must be 1 to 64 of [a-z0-9_.-], starting with a "
+			  "must be 1 to 31 of [a-z0-9_.-], starting with a "
 			  "letter or digit (got %s)",
 			  got);
 		free(got);
