@@ -6,11 +6,13 @@
 #    there; and each of those checks refuses a matrix that breaks it.
 # 2. scripts/calibrate's table, agreement, seeds and kernel-set logic, on a
 #    stand-in runner that prints prepared verdicts (cheap, exact).
-# 3. The fast subset through the real runner on the reference suite, again
-#    with OPENBLAS_CORETYPE=Haswell: every case agrees and the verdict
-#    letter is the same under both kernel sets. The reference suite is
-#    runner/suites/ref-v2.yaml (ref-v1.yaml while v2 is not there;
-#    $CALIBRATE_SUITE overrides).
+# 3. The fast subset (4 cases) through the real runner on the reference
+#    suite, and its good case and its divergent one (ex-bad-beta2-0.5,
+#    whose findings depend on rounding) again with OPENBLAS_CORETYPE=
+#    Haswell: every case agrees and the verdict letter is the same under
+#    both kernel sets. Six whole-suite runs, about a minute on 2 cores.
+#    The reference suite is runner/suites/ref-v2.yaml (ref-v1.yaml while
+#    v2 is not there; $CALIBRATE_SUITE overrides).
 #
 # Prints TAP. Needs BIN (default bin).
 set -u
@@ -250,6 +252,10 @@ check "a verdict letter that changes with the kernel set exits 1" 1 \
 	--suite "$tmp/m.yaml" --case good --coretype Haswell
 contains "and is shown" "$tmp/out" "LETTER DIFFERS"
 contains "and summarised" "$tmp/out" "DIFFERENT for good"
+check "an unknown case in --coretype-subset exits 2" 2 fake --coretype Haswell --coretype-subset good,nope
+contains "and is named" "$tmp/err" "no case nope"
+check "--coretype-subset with ids re-runs only those" 0 fake --case good --case bad --coretype Haswell --coretype-subset bad
+contains "one re-run" "$tmp/out" "(1 re-runs)"
 check "a kernel set OpenBLAS did not take exits 2" 2 fake --case good --coretype Nope
 contains "and is named" "$tmp/out" "OPENBLAS_CORETYPE=Nope was not taken"
 
@@ -267,7 +273,8 @@ if grep -q avx512f /proc/cpuinfo; then
 fi
 if grep -q avx2 /proc/cpuinfo; then
 	check "fast subset agrees on $SUITE, also with Haswell kernels" 0 \
-		$PY $CAL --subset fast --suite "$SUITE" --coretype Haswell
+		$PY $CAL --subset fast --suite "$SUITE" --coretype Haswell \
+		--coretype-subset ex-adam-constant-1e-3,ex-bad-beta2-0.5
 	contains "the letter is the same under both kernel sets" "$tmp/out" \
 		"the verdict letter is the same for every case"
 	contains "the Haswell runs name their kernel set" "$tmp/out" "Haswell kernels"

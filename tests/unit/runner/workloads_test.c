@@ -223,7 +223,8 @@ static void test_adam_step_clips_and_reports(void **state)
 	};
 	struct optreg_adam_tensor_stats ts[2];
 	struct optreg_adam_step_out out = {.tensors = ts};
-	struct optreg_adam_step st = {p, g, m, v, NULL, t, 2, gr, 2, 1, 1.0};
+	struct optreg_adam_step st = {p, g,  m, v, NULL, t,
+				      2, gr, 2, 1, 1.0,	 OPTREG_PRECISION_FP32};
 
 	(void)state;
 	memcpy(pw, p, sizeof(p));
