@@ -58,7 +58,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(patsubst %,$(BUILD)/tests/replay_%,$(FUZZ_TARGETS))
 TOOLS_BIN := $(BUILD)/tests/cases_run $(BUILD)/tests/policy_run
 
-.PHONY: all test check-build run bench fuzz asan format format-check clean bootstrap
+.PHONY: all test check-build run bench calibrate fuzz asan format format-check clean bootstrap
 
 all: $(BIN)/optreg $(BIN)/optreg-server $(if $(wildcard runner/main.c),$(BIN)/optreg-runner)
 
@@ -153,6 +153,17 @@ run: bootstrap all
 
 bench: bootstrap all
 	@scripts/bench
+
+# The calibration matrix (runner/calibration/matrix.yaml) on the reference
+# suite: every case, then the fast and borderline ones again under each of
+# CALIBRATE_CORETYPE's OpenBLAS kernel sets; docs/runner.md ("Calibration").
+# CALIBRATE_ARGS adds options (-j 1, --suite FILE, --markdown FILE, ...).
+CALIBRATE_CORETYPE ?= Haswell
+CALIBRATE_ARGS ?=
+calibrate: bootstrap all
+	@BIN=$(BIN) /usr/bin/python3 scripts/calibrate \
+		--coretype $(CALIBRATE_CORETYPE) --coretype-subset edge \
+		$(CALIBRATE_ARGS)
 
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
