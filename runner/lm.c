@@ -69,14 +69,14 @@ static void lm_layout(struct lm_net *n)
 		snprintf(name, sizeof(name), "blocks.%ld.%s", i, suffix);      \
 		b->field = lm_add(n, name, numel);                             \
 	} while (0)
-		LM_T(ln1_w, "ln1.weight", d);
-		LM_T(ln1_b, "ln1.bias", d);
+		LM_T(ln1_w, "norm1.weight", d);
+		LM_T(ln1_b, "norm1.bias", d);
 		LM_T(qkv_w, "attn.qkv.weight", 3 * d * d);
 		LM_T(qkv_b, "attn.qkv.bias", 3 * d);
 		LM_T(proj_w, "attn.proj.weight", d * d);
 		LM_T(proj_b, "attn.proj.bias", d);
-		LM_T(ln2_w, "ln2.weight", d);
-		LM_T(ln2_b, "ln2.bias", d);
+		LM_T(ln2_w, "norm2.weight", d);
+		LM_T(ln2_b, "norm2.bias", d);
 		LM_T(fc1_w, "mlp.fc1.weight", 4 * d * d);
 		LM_T(fc1_b, "mlp.fc1.bias", 4 * d);
 		LM_T(fc2_w, "mlp.fc2.weight", 4 * d * d);
@@ -84,8 +84,8 @@ static void lm_layout(struct lm_net *n)
 #undef LM_T
 	}
 	if (!n->post_ln) {
-		n->lnf_w = lm_add(n, "ln_f.weight", d);
-		n->lnf_b = lm_add(n, "ln_f.bias", d);
+		n->lnf_w = lm_add(n, "norm_f.weight", d);
+		n->lnf_b = lm_add(n, "norm_f.bias", d);
 	}
 	n->head = n->untied ? lm_add(n, "head.weight", LM_VOCAB * d) : n->tok;
 }
@@ -168,7 +168,7 @@ void lm_net_init_params(const struct lm_net *n, uint64_t seed, float *host)
 		const char *name = n->names[k];
 		size_t len = strlen(name), off = n->offset[k];
 		int is_bias = len > 5 && strcmp(name + len - 5, ".bias") == 0;
-		int is_ln = strstr(name, "ln") != NULL;
+		int is_ln = strstr(name, "norm") != NULL;
 		int is_res = strstr(name, "attn.proj.weight") ||
 			     strstr(name, "mlp.fc2.weight");
 		for (size_t i = 0; i < n->numel[k]; i++) {

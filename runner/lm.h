@@ -6,16 +6,16 @@
  *
  * The model, with names as PyTorch's modules give them (docs/runner.md,
  * "The lm workload"): tok_emb.weight [V x d], pos_emb.weight [context x d],
- * per block i: blocks.i.ln1.{weight,bias} [d], blocks.i.attn.qkv.{weight
+ * per block i: blocks.i.norm1.{weight,bias} [d], blocks.i.attn.qkv.{weight
  * [3d x d], bias [3d]}, blocks.i.attn.proj.{weight [d x d], bias},
- * blocks.i.ln2.{weight,bias}, blocks.i.mlp.fc1.{weight [4d x d], bias
- * [4d]}, blocks.i.mlp.fc2.{weight [d x 4d], bias [d]}; then ln_f.{weight,
+ * blocks.i.norm2.{weight,bias}, blocks.i.mlp.fc1.{weight [4d x d], bias
+ * [4d]}, blocks.i.mlp.fc2.{weight [d x 4d], bias [d]}; then norm_f.{weight,
  * bias} (pre-LN only) and head.weight [V x d] (untied only), in that order
  * in the flat parameter vector.
  *
- *   pre-LN (GPT-2):   x += attn(ln1(x)); x += mlp(ln2(x)); logits =
- *                     head(ln_f(x))
- *   post-LN (Vaswani): x = ln1(x + attn(x)); x = ln2(x + mlp(x));
+ *   pre-LN (GPT-2):   x += attn(norm1(x)); x += mlp(norm2(x)); logits =
+ *                     head(norm_f(x))
+ *   post-LN (Vaswani): x = norm1(x + attn(x)); x = norm2(x + mlp(x));
  *                     logits = head(x)
  *
  * attn: causal multi-head self-attention, q, k, v = split(x W_qkv^T + b)

@@ -62,17 +62,17 @@ class Block(nn.Module):
     def __init__(self, d, heads, post_ln):
         super().__init__()
         self.post_ln = post_ln
-        self.ln1 = nn.LayerNorm(d, eps=1e-5)
+        self.norm1 = nn.LayerNorm(d, eps=1e-5)
         self.attn = Attention(d, heads)
-        self.ln2 = nn.LayerNorm(d, eps=1e-5)
+        self.norm2 = nn.LayerNorm(d, eps=1e-5)
         self.mlp = MLP(d)
 
     def forward(self, x):
         if self.post_ln:
-            x = self.ln1(x + self.attn(x))
-            return self.ln2(x + self.mlp(x))
-        x = x + self.attn(self.ln1(x))
-        return x + self.mlp(self.ln2(x))
+            x = self.norm1(x + self.attn(x))
+            return self.norm2(x + self.mlp(x))
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
 
 
 class LM(nn.Module):
@@ -83,7 +83,7 @@ class LM(nn.Module):
         self.pos_emb = nn.Embedding(context, d)
         self.blocks = nn.ModuleList(Block(d, heads, post_ln) for _ in range(layers))
         if not post_ln:
-            self.ln_f = nn.LayerNorm(d, eps=1e-5)
+            self.norm_f = nn.LayerNorm(d, eps=1e-5)
         if untied:
             self.head = nn.Linear(d, VOCAB, bias=False)
 
@@ -93,7 +93,7 @@ class LM(nn.Module):
         for b in self.blocks:
             x = b(x)
         if not self.post_ln:
-            x = self.ln_f(x)
+            x = self.norm_f(x)
         w = self.head.weight if self.untied else self.tok_emb.weight
         return x @ w.t()
 
@@ -111,7 +111,7 @@ def run_case(name, corpus, post_ln, untied, seed, layers=2, d=8, heads=2, contex
     with torch.no_grad():
         # Larger than GPT-2's init, so that every gradient is well above rounding.
         for pname, p in params:
-            if "ln" in pname and pname.endswith(".weight"):
+            if "norm" in pname and pname.endswith(".weight"):
                 p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
             elif pname.endswith(".bias"):
                 p.copy_(0.1 * torch.randn(p.shape, generator=g))

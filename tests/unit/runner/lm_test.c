@@ -85,9 +85,9 @@ static void run_ok(const struct optreg_workload_spec *s,
 static void test_tensor_names(void **state)
 {
 	static const char *const block[] = {
-		"ln1.weight",	 "ln1.bias",	     "attn.qkv.weight",
+		"norm1.weight",	 "norm1.bias",	     "attn.qkv.weight",
 		"attn.qkv.bias", "attn.proj.weight", "attn.proj.bias",
-		"ln2.weight",	 "ln2.bias",	     "mlp.fc1.weight",
+		"norm2.weight",	 "norm2.bias",	     "mlp.fc1.weight",
 		"mlp.fc1.bias",	 "mlp.fc2.weight",   "mlp.fc2.bias",
 	};
 	static const size_t block_numel[] = {32, 32, 3072, 96,	1024, 32,
@@ -122,8 +122,8 @@ static void test_tensor_names(void **state)
 			assert_string_equal(r.tensors[26].name, "head.weight");
 			assert_int_equal(r.tensors[26].numel, 96 * 32);
 		} else {
-			assert_string_equal(r.tensors[26].name, "ln_f.weight");
-			assert_string_equal(r.tensors[27].name, "ln_f.bias");
+			assert_string_equal(r.tensors[26].name, "norm_f.weight");
+			assert_string_equal(r.tensors[27].name, "norm_f.bias");
 		}
 		optreg_workload_result_release(&r);
 	}
@@ -155,8 +155,8 @@ static void test_param_groups(void **state)
 		const char *n = r.tensors[k].name;
 		size_t len = strlen(n);
 		int bias = len > 5 && strcmp(n + len - 5, ".bias") == 0;
-		int ln = strncmp(n, "ln_f.", 5) == 0 || strstr(n, ".ln1.") ||
-			 strstr(n, ".ln2.");
+		int ln = strncmp(n, "norm_f.", 5) == 0 || strstr(n, ".norm1.") ||
+			 strstr(n, ".norm2.");
 		int emb = strstr(n, "_emb.") != NULL;
 		size_t want = bias || ln ? 1 : emb ? 2 : 0;
 		if (r.tensors[k].group != want)
@@ -167,7 +167,7 @@ static void test_param_groups(void **state)
 		assert_true(r.tensors[k].hparams.weight_decay ==
 			    (want == 1 ? 0 : 0.1));
 	}
-	/* 12 biases and 4 LayerNorm weights in the blocks, ln_f's two */
+	/* 12 biases and 4 LayerNorm weights in the blocks, norm_f's two */
 	assert_int_equal(in_norm, 2 * (6 + 2) + 2);
 	assert_int_equal(in_emb, 2);
 	optreg_workload_result_release(&r);
