@@ -139,7 +139,7 @@ static void test_param_groups(void **state)
 
 	(void)state;
 	memset(g, 0, sizeof(g));
-	g[0].match = "(bias|norm|ln)";
+	g[0].match = "(bias|norm)";
 	g[0].has_weight_decay = 1;
 	g[0].weight_decay = 0;
 	g[1].match = "emb";
