@@ -247,6 +247,16 @@ static void check_no_progress(struct judge *j)
 		bar = chance;
 	if (final < bar)
 		return;
+	/*
+	 * Below its start but not below chance: when the Adam defaults at
+	 * this rate (the baseline) do not get below chance in this many
+	 * steps either, the rate is too small for the horizon, which is not
+	 * a failure; the gap criteria compare the two. A loss that did not
+	 * fall at all is still judged.
+	 */
+	if (final < j->initial && isfinite(chance) && j->base &&
+	    isfinite(j->base->final_loss) && j->base->final_loss >= chance)
+		return;
 
 	json_t *values = json_pack("{s:o, s:o, s:I}", "final_loss",
 				   optreg_json_number(final), "initial_loss",

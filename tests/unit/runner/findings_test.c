@@ -657,6 +657,11 @@ static void test_json_number(void **state)
 }
 
 /* A classifier is measured against chance: min(initial, ln classes). */
+static json_t *judge_base(const struct optreg_workload_result *r,
+			  const struct optreg_thresholds *th,
+			  const struct optreg_baseline_entry *b,
+			  json_t **metrics);
+
 static void test_no_progress_against_chance(void **state)
 {
 	struct optreg_workload_result r;
@@ -684,6 +689,26 @@ static void test_no_progress_against_chance(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(x, "message")),
 			       "chance"));
 	json_decref(f);
+
+	/* The same run when the Adam defaults at this rate do not get below
+	 * chance either (a rate too small for the horizon): no finding. */
+	{
+		struct optreg_baseline_entry slow = {2.40, NAN, NAN};
+		struct optreg_baseline_entry quick = {0.50, NAN, NAN};
+		f = judge_base(&r, &th, &slow, NULL);
+		assert_null(find(f, "no_progress"));
+		json_decref(f);
+		f = judge_base(&r, &th, &quick, NULL);
+		assert_non_null(find(f, "no_progress"));
+		json_decref(f);
+		/* A loss that did not fall at all is judged whatever the
+		 * baseline did. */
+		r.loss[0] = 2.30;
+		f = judge_base(&r, &th, &slow, NULL);
+		assert_non_null(find(f, "no_progress"));
+		json_decref(f);
+		r.loss[0] = 2.49;
+	}
 
 	/* Below chance is progress. */
 	for (long t = 90; t < 100; t++)
