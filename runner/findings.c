@@ -277,8 +277,19 @@ static void check_no_progress(struct judge *j)
 		    w, final, j->initial);
 }
 
+/* "Adam defaults at lr 3e-05", the baseline the gap messages name. */
+static void baseline_words(char *out, size_t size,
+			   const struct optreg_baseline_entry *b)
+{
+	if (isfinite(b->lr) && b->lr > 0)
+		snprintf(out, size, "Adam defaults at lr %g", b->lr);
+	else
+		snprintf(out, size, "Adam defaults");
+}
+
 /*
- * The gap criteria against the baseline of the same workload and seed.
+ * The gap criteria against the baseline of the same workload and seed (at
+ * the grid lr chosen for the config: b->lr, the metric baseline_lr).
  * With `emit` 0 they only answer (for loss_explosion's `recovered`): 1
  * when either fails, 0 when at least one was judged and none fails, -1
  * when neither could be judged. With `emit` 1 they add their findings and
@@ -292,8 +303,13 @@ static int check_gaps(struct judge *j, int emit)
 	const struct optreg_thresholds *th = j->th;
 	int fails = 0, judged = 0;
 
+	char who[64];
+
 	if (!b || r->nonfinite_step)
 		return -1;
+	baseline_words(who, sizeof(who), b);
+	if (emit && isfinite(b->lr) && b->lr > 0)
+		metric(j, "baseline_lr", b->lr);
 	if (r->has_test && isfinite(b->test_accuracy)) {
 		judged = 1;
 		double gap = b->test_accuracy - r->test_accuracy;
@@ -313,22 +329,24 @@ static int check_gaps(struct judge *j, int emit)
 						     : th->accuracy_gap_warn;
 				add_finding(
 					j, "accuracy_gap", sev, j->n,
-					json_pack("{s:o, s:o, s:o, s:o}",
+					json_pack("{s:o, s:o, s:o, s:o, s:o}",
 						  "test_accuracy",
 						  optreg_json_number(
 							  r->test_accuracy),
 						  "baseline",
 						  optreg_json_number(
 							  b->test_accuracy),
+						  "baseline_lr",
+						  optreg_json_number(b->lr),
 						  "gap",
 						  optreg_json_number(gap),
 						  "limit",
 						  optreg_json_number(lim)),
 					"test accuracy %.4g is %.3g below the "
-					"baseline's %.4g (Adam defaults, same "
-					"seed; limit %g)",
+					"baseline's %.4g (%s, same seed; "
+					"limit %g)",
 					r->test_accuracy, gap, b->test_accuracy,
-					lim);
+					who, lim);
 			}
 		}
 	}
@@ -354,15 +372,17 @@ static int check_gaps(struct judge *j, int emit)
 		double lim = !strcmp(sev, "fail") ? th->loss_gap_fail
 						  : th->loss_gap_warn;
 		add_finding(j, "loss_gap", sev, j->n,
-			    json_pack("{s:s, s:o, s:o, s:o, s:o}", "loss_kind",
-				      test ? "test" : "final", "loss",
-				      optreg_json_number(loss), "baseline",
-				      optreg_json_number(base), "ratio",
-				      optreg_json_number(ratio), "limit",
-				      optreg_json_number(lim)),
-			    "%s loss %.4g is %.3gx the baseline's %.4g (Adam "
-			    "defaults, same seed; limit %gx)",
-			    test ? "test" : "final", loss, ratio, base, lim);
+			    json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}",
+				      "loss_kind", test ? "test" : "final",
+				      "loss", optreg_json_number(loss),
+				      "baseline", optreg_json_number(base),
+				      "baseline_lr", optreg_json_number(b->lr),
+				      "ratio", optreg_json_number(ratio),
+				      "limit", optreg_json_number(lim)),
+			    "%s loss %.4g is %.3gx the baseline's %.4g (%s, "
+			    "same seed; limit %gx)",
+			    test ? "test" : "final", loss, ratio, base, who,
+			    lim);
 	}
 	return fails;
 }

@@ -18,7 +18,8 @@
  *   accuracy_floor      fail  test accuracy under accuracy_floor (workloads
  *                             whose suite entry sets one)
  *   accuracy_gap        fail  test accuracy below the baseline's (Adam
- *                       warn  defaults, same workload and seed) by more
+ *                       warn  defaults at the grid lr nearest the config's
+ *                             from below, same workload and seed) by more
  *                             than accuracy_gap_fail / accuracy_gap_warn
  *   loss_gap            fail  the final loss (test loss, else the final-
  *                       warn  window mean) above the baseline's times
@@ -87,12 +88,14 @@ struct optreg_thresholds {
 	double loss_gap_warn;
 };
 
-/* The baseline of one workload and seed: the Adam defaults' numbers
- * (`optreg-runner baseline`); NAN where the workload has none. */
+/* The baseline of one workload and seed: the Adam defaults' numbers at
+ * one lr of the suite's baseline grid (`optreg-runner baseline`); NAN
+ * where the workload has none. */
 struct optreg_baseline_entry {
 	double final_loss; /* mean judged loss over the final window */
 	double test_loss;
 	double test_accuracy;
+	double lr; /* the grid lr the Adam defaults ran at (> 0) */
 };
 
 /*
@@ -100,7 +103,9 @@ struct optreg_baseline_entry {
  * non-finite value) against `th`. `warmup_steps` is the warmup the run used:
  * the judged steps are warmup_steps + 1 .. steps_run (all steps when that
  * would be none). `base` is the baseline of the same workload and seed
- * (NULL: none, the gap criteria are skipped). Appends one JSON object per
+ * at the grid lr chosen for the config (NULL: none, the gap criteria are
+ * skipped); its lr is the metric `baseline_lr` and named in the gap
+ * messages. Appends one JSON object per
  * finding to
  * `findings` (an array) and sets the workload's metrics in `metrics` (an
  * object), both borrowed. Returns 0, or OPTREG_EINVAL with an error when

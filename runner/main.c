@@ -290,6 +290,18 @@ static void print_verdict(const char *file, const json_t *v)
 			printf(" %lld", (long long)json_integer_value(x));
 		printf(" (medians over the seeds below)\n");
 	}
+	/* The baseline grid point the config is held to (the same for
+	 * every workload). */
+	json_array_foreach(wls, i, w)
+	{
+		const json_t *blr = json_object_get(w, "baseline_lr");
+		if (!json_is_number(blr))
+			continue;
+		printf("baseline  Adam defaults at lr %g (the suite's grid lr "
+		       "nearest the config's from below)\n",
+		       json_number_value(blr));
+		break;
+	}
 
 	if (json_array_size(wls)) {
 		printf("\n%-15s %6s %6s %11s %11s %9s %8s %8s %-10s %s\n",
@@ -457,25 +469,31 @@ static void baseline_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: optreg-runner baseline [--suite FILE] [--workload "
-		"NAME]\n\n"
-		"Trains the Adam defaults (lr 1e-3, betas 0.9/0.999, eps 1e-8, "
-		"no decay, no\n"
-		"clipping, constant rate, no warmup; float32) on every "
-		"workload and seed of the\n"
-		"suite for its peak_steps, and prints the `baseline:` block "
-		"for the suite file\n"
-		"(final_loss, test_loss, test_accuracy; 6 significant "
-		"digits). The suite's own\n"
-		"baseline section is not read, so an outdated one does not "
-		"stop it. To replace\n"
-		"it (the block is the file's last section):\n\n"
+		"NAME] [--lrs LR,LR,...]\n\n"
+		"Trains the Adam defaults (betas 0.9/0.999, eps 1e-8, no "
+		"decay, no clipping,\n"
+		"constant rate, no warmup; float32) at each lr of the grid on "
+		"every workload\n"
+		"and seed of the suite for its peak_steps, and prints the "
+		"`baseline:` block for\n"
+		"the suite file (per lr, final_loss, test_loss, "
+		"test_accuracy; 6 significant\n"
+		"digits). A config is judged against the grid lr nearest its "
+		"own from below.\n"
+		"Of the suite's own baseline section only the lrs are read, "
+		"so an outdated one\n"
+		"does not stop it. To replace it (the block is the file's "
+		"last section):\n\n"
 		"  sed -i '/^baseline:/,$d' FILE && optreg-runner baseline "
 		"--suite FILE >>FILE\n\n"
 		"Options:\n"
 		"  --suite FILE      the suite (default: $OPTREG_SUITE, else "
 		"runner/suites/ref-v2.yaml)\n"
 		"  --workload NAME   only this workload (its entries, to paste "
-		"by hand)\n\n"
+		"by hand)\n"
+		"  --lrs LR,...      the grid, e.g. 1e-5,1e-4,1e-3 (default: "
+		"the lrs of the suite's\n"
+		"                    baseline section, else 1e-3)\n\n"
 		"Exit status: 0 printed, 2 usage, 3 the suite cannot be read, "
 		"4 the suite is\n"
 		"invalid or a workload could not run\n");
@@ -490,19 +508,81 @@ static void yaml_number(const json_t *v)
 		printf("null");
 }
 
+/* A grid lr as the block writes it: 1.0e-4, 3.0e-5, 2.5e-3. */
+static void yaml_lr(double lr)
+{
+	char m[32];
+	int e;
+
+	snprintf(m, sizeof(m), "%.5e", lr); /* 1.00000e-04 */
+	char *x = strchr(m, 'e');
+	if (!x) {
+		printf("%.6g", lr);
+		return;
+	}
+	e = atoi(x + 1);
+	*x = '\0';
+	for (char *z = x - 1; *z == '0' && z[-1] != '.'; z--)
+		*z = '\0';
+	printf("%se%d", m, e);
+}
+
+/* --lrs 1e-5,3e-5,1e-3: each above 0, strictly ascending. Returns the
+ * count, or 0 with a message on stderr. */
+static size_t parse_lrs(const char *text, double **out)
+{
+	size_t n = 0, cap = 1;
+	const char *p = text;
+
+	for (const char *c = text; *c; c++)
+		cap += *c == ',';
+	*out = optreg_xcalloc(cap, sizeof(double));
+	for (;;) {
+		char *end;
+		double lr = strtod(p, &end);
+		if (end == p || (*end && *end != ',') || !isfinite(lr) ||
+		    !(lr > 0)) {
+			fprintf(stderr,
+				"optreg-runner baseline: --lrs: must be a "
+				"comma-separated list of learning rates above "
+				"0, e.g. 1e-5,1e-4,1e-3 (got \"%s\")\n",
+				text);
+			break;
+		}
+		if (n && !(lr > (*out)[n - 1])) {
+			fprintf(stderr,
+				"optreg-runner baseline: --lrs: %g is not "
+				"above %g: list the grid's learning rates in "
+				"ascending order, each once (got \"%s\")\n",
+				lr, (*out)[n - 1], text);
+			break;
+		}
+		(*out)[n++] = lr;
+		if (!*end)
+			return n;
+		p = end + 1;
+	}
+	free(*out);
+	*out = NULL;
+	return 0;
+}
+
 static int cmd_baseline(int argc, char **argv)
 {
-	const char *suite_file = NULL, *only = NULL;
+	const char *suite_file = NULL, *only = NULL, *lrs_text = NULL;
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_buf out = OPTREG_BUF_INIT;
 	struct run_progress prog = {.tty = isatty(STDERR_FILENO)};
 	struct optreg_suite *suite = NULL;
 	json_t *base = NULL;
+	double *lrs = NULL;
+	size_t nlrs = 0;
 	char *suite_path;
 	int rc, status = RUNNER_EXIT_OK;
 	const struct optreg_opt table[] = {
 		{"--suite", OPTREG_OPT_STRING, &suite_file, NULL, 0},
 		{"--workload", OPTREG_OPT_STRING, &only, NULL, 0},
+		{"--lrs", OPTREG_OPT_STRING, &lrs_text, NULL, 0},
 		{NULL, 0, NULL, NULL, 0},
 	};
 	const struct optreg_opts opts = {
@@ -515,6 +595,8 @@ static int cmd_baseline(int argc, char **argv)
 	if (rc != OPTREG_OPTS_OK)
 		return rc == OPTREG_OPTS_HELP ? RUNNER_EXIT_OK
 					      : RUNNER_EXIT_USAGE;
+	if (lrs_text && !(nlrs = parse_lrs(lrs_text, &lrs)))
+		return RUNNER_EXIT_USAGE;
 	suite_path = suite_file ? optreg_xstrdup(suite_file)
 				: optreg_suite_default_path();
 	rc = optreg_suite_load_without_baseline(&suite, suite_path, &errs);
@@ -526,8 +608,8 @@ static int cmd_baseline(int argc, char **argv)
 		goto done;
 	}
 	free(suite_path);
-	rc = optreg_suite_baseline(suite, only, run_progress_fn, &prog, &base,
-				   &errs);
+	rc = optreg_suite_baseline(suite, only, lrs, nlrs, run_progress_fn,
+				   &prog, &base, &errs);
 	if (prog.tty)
 		fprintf(stderr, "\r\033[K");
 	if (rc) {
@@ -538,32 +620,46 @@ static int cmd_baseline(int argc, char **argv)
 		goto done;
 	}
 
-	const char *wname;
-	json_t *per;
-	printf("# The Adam defaults (lr 1e-3, betas 0.9/0.999, eps 1e-8, no "
-	       "decay, no\n# clipping, constant, no warmup; float32) for "
-	       "peak_steps steps, per\n# workload and seed: `optreg-runner "
-	       "baseline --suite FILE` (%s).\n",
-	       OPTREG_RUNNER_VERSION);
+	size_t g;
+	json_t *point;
+	/* The comment goes below `baseline:`, so that deleting from that
+	 * line to the end of the file removes the whole block. */
 	if (!only)
 		printf("baseline:\n");
-	json_object_foreach(base, wname, per)
+	printf("  # The Adam defaults (betas 0.9/0.999, eps 1e-8, no decay, "
+	       "no clipping,\n  # constant, no warmup; float32) at each lr "
+	       "of the grid, for peak_steps\n  # steps, per workload and "
+	       "seed: `optreg-runner baseline --suite FILE`\n  # (%s). A "
+	       "config is judged against the grid lr nearest its own\n  # "
+	       "from below (the smallest when it is below them all).\n",
+	       OPTREG_RUNNER_VERSION);
+	json_array_foreach(base, g, point)
 	{
-		const char *seed;
-		json_t *e;
-		printf("  %s:\n", wname);
-		json_object_foreach(per, seed, e)
+		const char *wname;
+		json_t *per;
+		printf("  - lr: ");
+		yaml_lr(json_number_value(json_object_get(point, "lr")));
+		printf("\n    workloads:\n");
+		json_object_foreach(json_object_get(point, "workloads"), wname,
+				    per)
 		{
-			printf("    \"%s\": {final_loss: ", seed);
-			yaml_number(json_object_get(e, "final_loss"));
-			if (json_object_get(e, "test_loss")) {
-				printf(", test_loss: ");
-				yaml_number(json_object_get(e, "test_loss"));
-				printf(", test_accuracy: ");
-				yaml_number(
-					json_object_get(e, "test_accuracy"));
+			const char *seed;
+			json_t *e;
+			printf("      %s:\n", wname);
+			json_object_foreach(per, seed, e)
+			{
+				printf("        \"%s\": {final_loss: ", seed);
+				yaml_number(json_object_get(e, "final_loss"));
+				if (json_object_get(e, "test_loss")) {
+					printf(", test_loss: ");
+					yaml_number(json_object_get(
+						e, "test_loss"));
+					printf(", test_accuracy: ");
+					yaml_number(json_object_get(
+						e, "test_accuracy"));
+				}
+				printf("}\n");
 			}
-			printf("}\n");
 		}
 	}
 	if (fflush(stdout) != 0) {
@@ -572,6 +668,7 @@ static int cmd_baseline(int argc, char **argv)
 	}
 done:
 	json_decref(base);
+	free(lrs);
 	optreg_suite_free(suite);
 	optreg_buf_release(&out);
 	optreg_errors_release(&errs);

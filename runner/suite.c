@@ -300,10 +300,13 @@ json_t *optreg_suite_param_groups(const struct optreg_config *cfg,
 	return groups;
 }
 
-/* Runs one workload of the suite on one seed and judges it; the run's
- * entry goes to `runs`, its findings to `wf` (an array). */
+/* Runs one workload of the suite on one seed and judges it against
+ * base[si] (`base`: the workload's baseline at the chosen grid lr, one
+ * entry per seed; NULL: none); the run's entry goes to `runs`, its
+ * findings to `wf` (an array). */
 static void run_one_seed(const struct optreg_suite *s,
-			 const struct suite_workload *sw, size_t si,
+			 const struct suite_workload *sw,
+			 const struct optreg_baseline_entry *base, size_t si,
 			 const struct optreg_config *cfg,
 			 const struct optreg_schedule *sched, long steps,
 			 struct optreg_workload_spec spec,
@@ -351,8 +354,8 @@ static void run_one_seed(const struct optreg_suite *s,
 		 * problem it runs ("fmnist_mlp"). */
 		snprintf(res.workload, sizeof(res.workload), "%s", sw->name);
 		rc = optreg_findings_judge(&res, &sw->th, sched->warmup_steps,
-					   sw->base ? &sw->base[si] : NULL,
-					   metrics, wf, &errs);
+					   base ? &base[si] : NULL, metrics, wf,
+					   &errs);
 		if (rc) {
 			char *why = errors_line(&errs, "judging");
 			json_array_append_new(
@@ -407,13 +410,14 @@ static void suite_workload_run(const struct optreg_suite *s,
 	long steps = sched.warmup_steps + sw->peak_steps;
 	struct optreg_workload_spec spec = workload_spec(sw, fm);
 	/* Spikes land at their step of the peak phase, whatever the warmup. */
-	long *spikes = optreg_xcalloc(sw->nspike ? sw->nspike : 1,
-				      sizeof(*spikes));
+	long *spikes =
+		optreg_xcalloc(sw->nspike ? sw->nspike : 1, sizeof(*spikes));
 	json_t *entry = json_object(), *counted = json_array();
 	json_t *minority = json_array(), *runs = json_array();
 	json_t *groups = NULL;
 	json_t **per_seed = optreg_xcalloc(s->nseeds, sizeof(json_t *));
 	const char *skipped = NULL, *label = NULL;
+	const struct optreg_baseline_entry *base = NULL;
 	char *skip_why = NULL, *why = NULL;
 	double seconds = 0;
 
@@ -433,6 +437,15 @@ static void suite_workload_run(const struct optreg_suite *s,
 				      optreg_json_number(cfg->lr),
 				      "config_warmup_steps",
 				      (json_int_t)cfg->schedule.warmup_steps));
+	if (s->has_baseline) {
+		/* The Adam defaults at the grid lr nearest the config's own
+		 * from below (the smallest when it is below them all). */
+		size_t g = optreg_suite_baseline_pick(s->base_lrs, s->nbase,
+						      cfg->lr);
+		base = &sw->base[g * s->nseeds];
+		json_object_set_new(entry, "baseline_lr",
+				    optreg_json_number(s->base_lrs[g]));
+	}
 	json_object_set_new(entry, "result", json_string("error"));
 
 	if (sw->precision_declared &&
@@ -470,8 +483,8 @@ static void suite_workload_run(const struct optreg_suite *s,
 	} else {
 		for (size_t i = 0; i < s->nseeds; i++) {
 			per_seed[i] = json_array();
-			run_one_seed(s, sw, i, cfg, &sched, steps, spec, be,
-				     prog, runs, per_seed[i], &groups,
+			run_one_seed(s, sw, base, i, cfg, &sched, steps, spec,
+				     be, prog, runs, per_seed[i], &groups,
 				     &seconds);
 		}
 		optreg_findings_aggregate(s->seeds, s->nseeds, per_seed,
@@ -573,48 +586,44 @@ int optreg_suite_run(const struct optreg_suite *s,
 }
 
 /* ------------------------------------------------------------------------
- * The baseline: the Adam defaults on every workload and seed.
+ * The baseline: the Adam defaults on every workload and seed, at each lr
+ * of a grid.
  */
 
-void optreg_suite_baseline_config(struct optreg_config *cfg)
+size_t optreg_suite_baseline_pick(const double *lrs, size_t n, double lr)
+{
+	size_t g = 0;
+
+	for (size_t i = 1; i < n; i++)
+		if (lrs[i] <= lr)
+			g = i;
+	return g;
+}
+
+void optreg_suite_baseline_config(struct optreg_config *cfg, double lr)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->optimizer = OPTREG_ADAM;
-	cfg->lr = 1e-3;
+	cfg->lr = lr;
 	cfg->beta1 = 0.9;
 	cfg->beta2 = 0.999;
 	cfg->eps = 1e-8;
 	cfg->schedule.kind = OPTREG_SCHEDULE_CONSTANT;
 }
 
-int optreg_suite_baseline(const struct optreg_suite *s, const char *only,
-			  optreg_progress_fn progress, void *ctx, json_t **out,
+/* One grid point: {workload: {"seed": {...}}} into *out. */
+static int baseline_point(const struct optreg_suite *s, const char *only,
+			  double lr, const struct optreg_backend *be,
+			  const struct optreg_fmnist *fm,
+			  const struct optreg_errors *fm_errs,
+			  struct progress *prog, json_t *all,
 			  struct optreg_errors *errs)
 {
-	struct optreg_errors fm_errs = OPTREG_ERRORS_INIT;
-	struct optreg_fmnist fm;
-	struct optreg_backend be;
-	struct optreg_config cfg;
 	struct optreg_schedule sched = {.kind = OPTREG_SCHEDULE_CONSTANT};
-	struct progress prog = {.fn = progress, .ctx = ctx, .be = &be};
-	int have_fmnist, rc, found = 0;
-	json_t *all;
+	struct optreg_config cfg;
+	int rc = 0;
 
-	*out = NULL;
-	for (size_t i = 0; i < s->nw; i++)
-		found |= !only || !strcmp(only, s->w[i].name);
-	if (!found) {
-		optreg_errors_add(
-			errs, OPTREG_EINVAL, "unknown_workload", "--workload",
-			"the suite has no workload named \"%s\"", only);
-		return OPTREG_EINVAL;
-	}
-	rc = optreg_cpu_backend_init(&be, SUITE_CPU_THREADS, errs);
-	if (rc)
-		return rc;
-	optreg_suite_baseline_config(&cfg);
-	have_fmnist = load_fmnist_if_needed(s, only, &fm, &fm_errs);
-	all = json_object();
+	optreg_suite_baseline_config(&cfg, lr);
 	for (size_t i = 0; i < s->nw && !rc; i++) {
 		const struct suite_workload *sw = &s->w[i];
 		json_t *per = json_object();
@@ -622,36 +631,35 @@ int optreg_suite_baseline(const struct optreg_suite *s, const char *only,
 			json_decref(per);
 			continue;
 		}
-		if (!strncmp(sw->problem, "fmnist_", 7) && !have_fmnist) {
-			for (size_t k = 0; k < fm_errs.len; k++)
-				optreg_errors_add(errs, fm_errs.items[k].code,
-						  fm_errs.items[k].rule,
-						  fm_errs.items[k].path, "%s",
-						  fm_errs.items[k].message);
+		if (!strncmp(sw->problem, "fmnist_", 7) && !fm) {
+			for (size_t k = 0; k < fm_errs->len; k++)
+				optreg_errors_add(errs, fm_errs->items[k].code,
+						  fm_errs->items[k].rule,
+						  fm_errs->items[k].path, "%s",
+						  fm_errs->items[k].message);
 			json_decref(per);
-			rc = OPTREG_EIO;
-			break;
+			return OPTREG_EIO;
 		}
 		for (size_t k = 0; k < s->nseeds && !rc; k++) {
 			struct optreg_workload_spec spec =
-				workload_spec(sw, have_fmnist ? &fm : NULL);
+				workload_spec(sw, fm);
 			struct optreg_workload_result res;
-			struct optreg_backend wrapped = be;
-			char label[96], key[24];
+			struct optreg_backend wrapped = *be;
+			char label[128], key[24];
 
 			spec.precision = OPTREG_PRECISION_FP32;
 			spec.seed = s->seeds[k];
 			spec.steps = sw->peak_steps;
 			spec.schedule = &sched;
-			snprintf(label, sizeof(label), "%s seed %llu", sw->name,
-				 (unsigned long long)spec.seed);
-			if (prog.fn) {
-				prog.workload = label;
-				prog.steps = spec.steps;
-				prog.loss = NAN;
+			snprintf(label, sizeof(label), "%s seed %llu lr %g",
+				 sw->name, (unsigned long long)spec.seed, lr);
+			if (prog->fn) {
+				prog->workload = label;
+				prog->steps = spec.steps;
+				prog->loss = NAN;
 				wrapped.adam_step = progress_adam_step;
 				wrapped.softmax_xent = progress_softmax_xent;
-				progress_now = &prog;
+				progress_now = prog;
 			}
 			memset(&res, 0, sizeof(res));
 			rc = optreg_workload_run(&spec, &cfg, &wrapped, &res,
@@ -677,22 +685,78 @@ int optreg_suite_baseline(const struct optreg_suite *s, const char *only,
 				snprintf(key, sizeof(key), "%llu",
 					 (unsigned long long)spec.seed);
 				json_object_set_new(per, key, e);
-				if (prog.fn)
-					prog.fn(prog.ctx, label, res.steps_run,
-						spec.steps, NAN);
+				if (prog->fn)
+					prog->fn(prog->ctx, label,
+						 res.steps_run, spec.steps,
+						 NAN);
 			}
 			optreg_workload_result_release(&res);
 		}
 		json_object_set_new(all, sw->name, per);
+	}
+	return rc;
+}
+
+int optreg_suite_baseline(const struct optreg_suite *s, const char *only,
+			  const double *lrs, size_t nlrs,
+			  optreg_progress_fn progress, void *ctx, json_t **out,
+			  struct optreg_errors *errs)
+{
+	static const double top = 1e-3;
+	struct optreg_errors fm_errs = OPTREG_ERRORS_INIT;
+	struct optreg_fmnist fm;
+	struct optreg_backend be;
+	struct progress prog = {.fn = progress, .ctx = ctx, .be = &be};
+	int have_fmnist, rc = 0, found = 0;
+	json_t *grid;
+
+	*out = NULL;
+	for (size_t i = 0; i < s->nw; i++)
+		found |= !only || !strcmp(only, s->w[i].name);
+	if (!found) {
+		optreg_errors_add(
+			errs, OPTREG_EINVAL, "unknown_workload", "--workload",
+			"the suite has no workload named \"%s\"", only);
+		return OPTREG_EINVAL;
+	}
+	if (!nlrs) {
+		/* The suite file's own grid, else the defaults' 1e-3. */
+		lrs = s->nbase ? s->base_lrs : &top;
+		nlrs = s->nbase ? s->nbase : 1;
+	}
+	for (size_t g = 0; g < nlrs; g++)
+		if (!(isfinite(lrs[g]) && lrs[g] > 0) ||
+		    (g && !(lrs[g] > lrs[g - 1]))) {
+			optreg_errors_add(
+				errs, OPTREG_EINVAL, "order", "--lrs",
+				"the grid's learning rates must be above 0 "
+				"and strictly ascending (got %g after %g)",
+				lrs[g], g ? lrs[g - 1] : 0.0);
+			return OPTREG_EINVAL;
+		}
+	rc = optreg_cpu_backend_init(&be, SUITE_CPU_THREADS, errs);
+	if (rc)
+		return rc;
+	have_fmnist = load_fmnist_if_needed(s, only, &fm, &fm_errs);
+	grid = json_array();
+	for (size_t g = 0; g < nlrs && !rc; g++) {
+		json_t *all = json_object();
+		rc = baseline_point(s, only, lrs[g], &be,
+				    have_fmnist ? &fm : NULL, &fm_errs, &prog,
+				    all, errs);
+		json_array_append_new(grid,
+				      json_pack("{s:o, s:o}", "lr",
+						optreg_json_number(lrs[g]),
+						"workloads", all));
 	}
 	if (have_fmnist)
 		optreg_fmnist_release(&fm);
 	be.destroy(&be);
 	optreg_errors_release(&fm_errs);
 	if (rc) {
-		json_decref(all);
+		json_decref(grid);
 		return rc;
 	}
-	*out = all;
+	*out = grid;
 	return 0;
 }

@@ -4,7 +4,9 @@
  *
  * A suite is data: seeds, the warmup cap, workloads with their problem
  * options, peak-rate step counts and batch sizes, thresholds, and the
- * baseline (the Adam defaults' numbers on every workload and seed). Its
+ * baseline (the Adam defaults' numbers on every workload and seed at each
+ * lr of a small grid; a config is held to the grid lr nearest its own
+ * from below). Its
  * identity is the sha256: digest of its RFC 8785 canonical form, written into
  * every verdict. Running a suite first checks the runner's own Adam arithmetic
  * against the golden traces (selftest); if that fails the verdict is `error`
@@ -14,6 +16,7 @@
 #define OPTREG_SUITE_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 #include "../common/error.h"
 #include "../validator/config.h"
@@ -25,7 +28,9 @@ struct optreg_suite;
 int optreg_suite_load(struct optreg_suite **s, const char *path,
 		      struct optreg_errors *errs);
 /* optreg_suite_load, but without reading (or checking) the `baseline`
- * section: for `optreg-runner baseline`, which computes it. */
+ * section's numbers: for `optreg-runner baseline`, which computes them.
+ * Only the grid's learning rates are read, where readable (its default
+ * grid). */
 int optreg_suite_load_without_baseline(struct optreg_suite **s,
 				       const char *path,
 				       struct optreg_errors *errs);
@@ -67,14 +72,18 @@ int optreg_suite_run(const struct optreg_suite *s,
 		     struct optreg_errors *errs);
 
 /*
- * The baseline: the Adam defaults (lr 1e-3, betas 0.9/0.999, eps 1e-8, no
- * decay, no clipping, constant, no warmup; float32) on every workload
- * (only `only`, when not NULL) and seed of the suite, for peak_steps
- * steps. *out becomes {workload: {"seed": {"final_loss", "test_loss",
- * "test_accuracy"}}} (test numbers only where the workload has a test
- * set), numbers to 6 significant digits. 0, or a negative code with errs.
+ * The baseline: the Adam defaults (betas 0.9/0.999, eps 1e-8, no decay, no
+ * clipping, constant, no warmup; float32) at each of the `nlrs`
+ * learning rates `lrs` (strictly ascending; nlrs 0: the suite file's own
+ * grid, else 1e-3 alone) on every workload (only `only`, when not NULL)
+ * and seed of the suite, for peak_steps steps. *out becomes the
+ * `baseline` section, [{"lr", "workloads": {workload: {"seed":
+ * {"final_loss", "test_loss", "test_accuracy"}}}}, ...] (test numbers
+ * only where the workload has a test set), numbers to 6 significant
+ * digits. 0, or a negative code with errs.
  */
 int optreg_suite_baseline(const struct optreg_suite *s, const char *only,
+			  const double *lrs, size_t nlrs,
 			  optreg_progress_fn progress, void *ctx, json_t **out,
 			  struct optreg_errors *errs);
 

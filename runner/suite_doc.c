@@ -30,6 +30,7 @@
 #define SUITE_MAX_WORKLOADS 64
 #define SUITE_MAX_SEEDS	    15
 #define SUITE_MAX_SEED	    9007199254740991.0 /* 2^53 - 1: exact in JSON */
+#define SUITE_MAX_GRID	    16		       /* baseline grid points */
 
 const char *optreg_suite_name(const struct optreg_suite *s)
 {
@@ -57,6 +58,7 @@ void optreg_suite_free(struct optreg_suite *s)
 		free(w->base);
 	}
 	free(s->w);
+	free(s->base_lrs);
 	free(s->seeds);
 	free(s->name);
 	free(s);
@@ -774,9 +776,11 @@ static void load_workload(struct load *l, const json_t *obj, const char *path,
 	check_consistency(l, &w->th, path);
 }
 
-/* The `baseline` section: workload name -> seed -> numbers. */
-static void load_baseline(struct load *l, const json_t *b,
-			  struct optreg_suite *s)
+/* One grid point's `workloads`: workload name -> seed -> numbers, into
+ * each workload's base[g * nseeds + k]. `path` is baseline[g].workloads. */
+static void load_baseline_point(struct load *l, const json_t *b,
+				const char *path, size_t g, double lr,
+				struct optreg_suite *s)
 {
 	static const char *const eknown[] = {"final_loss", "test_loss",
 					     "test_accuracy", NULL};
@@ -785,24 +789,15 @@ static void load_baseline(struct load *l, const json_t *b,
 
 	if (!json_is_object(b)) {
 		char *got = shown(b);
-		load_fail(l, "type", "baseline",
+		load_fail(l, "type", path,
 			  "must be an object of workload names (got %s)", got);
 		free(got);
 		return;
 	}
-	s->has_baseline = 1;
-	for (size_t i = 0; i < s->nw; i++) {
-		s->w[i].base =
-			optreg_xcalloc(s->nseeds ? s->nseeds : 1,
-				       sizeof(struct optreg_baseline_entry));
-		for (size_t k = 0; k < s->nseeds; k++)
-			s->w[i].base[k] =
-				(struct optreg_baseline_entry){NAN, NAN, NAN};
-	}
 	json_object_foreach((json_t *)b, key, v)
 	{
 		size_t wi = s->nw;
-		char *p = path_key("baseline", key);
+		char *p = path_key(path, key);
 		for (size_t i = 0; i < s->nw; i++)
 			if (s->w[i].name && !strcmp(s->w[i].name, key))
 				wi = i;
@@ -848,11 +843,12 @@ static void load_baseline(struct load *l, const json_t *b,
 				free(got);
 			} else {
 				struct optreg_baseline_entry *be =
-					&s->w[wi].base[si];
+					&s->w[wi].base[g * s->nseeds + si];
 				double *dst[] = {&be->final_loss,
 						 &be->test_loss,
 						 &be->test_accuracy};
 				double hi[] = {INFINITY, INFINITY, 1};
+				be->lr = lr;
 				check_known(l, e, sp, eknown,
 					    "a baseline entry has final_loss, "
 					    "test_loss and test_accuracy");
@@ -876,7 +872,7 @@ static void load_baseline(struct load *l, const json_t *b,
 		}
 		free(p);
 	}
-	/* Every workload and seed has its entry. */
+	/* Every workload and seed has its entry at this grid point. */
 	for (size_t i = 0; i < s->nw; i++) {
 		if (!s->w[i].name)
 			continue;
@@ -889,13 +885,13 @@ static void load_baseline(struct load *l, const json_t *b,
 					    num);
 			if (e)
 				continue;
-			char *p = path_key("baseline", s->w[i].name);
+			char *p = path_key(path, s->w[i].name);
 			char *sp = path_key(p, num);
 			optreg_error_set_hint(
 				load_fail(l, "required", sp,
-					  "is required: a suite with a "
-					  "baseline has one for every "
-					  "workload and seed"),
+					  "is required: each lr of the "
+					  "baseline grid has an entry for "
+					  "every workload and seed"),
 				"regenerate the block with `optreg-runner "
 				"baseline --suite FILE`, or remove the "
 				"baseline section to skip the gap criteria");
@@ -903,6 +899,117 @@ static void load_baseline(struct load *l, const json_t *b,
 			free(p);
 		}
 	}
+}
+
+/* The `baseline` section: a grid of learning rates, strictly ascending,
+ * each with the Adam defaults' numbers per workload and seed:
+ *   baseline: [{lr: 1.0e-4, workloads: {name: {"seed": {...}}}}, ...] */
+static void load_baseline(struct load *l, const json_t *b,
+			  struct optreg_suite *s)
+{
+	static const char *const gknown[] = {"lr", "workloads", NULL};
+	size_t n = json_array_size(b);
+
+	if (!json_is_array(b) || n == 0 || n > SUITE_MAX_GRID) {
+		char *got = shown(b);
+		optreg_error_set_hint(
+			load_fail(l, "type", "baseline",
+				  "must be a list of 1 to %d grid points "
+				  "{lr, workloads} (got %s)",
+				  SUITE_MAX_GRID, got),
+			"regenerate the block with `optreg-runner baseline "
+			"--suite FILE`");
+		free(got);
+		return;
+	}
+	s->has_baseline = 1;
+	s->nbase = n;
+	s->base_lrs = optreg_xcalloc(n, sizeof(double));
+	for (size_t i = 0; i < s->nw; i++) {
+		s->w[i].base = optreg_xcalloc(
+			n * s->nseeds, sizeof(struct optreg_baseline_entry));
+		for (size_t k = 0; k < n * s->nseeds; k++)
+			s->w[i].base[k] = (struct optreg_baseline_entry){
+				NAN, NAN, NAN, NAN};
+	}
+	for (size_t g = 0; g < n; g++) {
+		const json_t *e = json_array_get(b, g), *x;
+		struct optreg_buf p = OPTREG_BUF_INIT;
+		double lr = NAN;
+		char *fp;
+
+		optreg_buf_adds(&p, "baseline");
+		optreg_doc_path_index(&p, g);
+		if (!json_is_object(e)) {
+			char *got = shown(e);
+			load_fail(l, "type", p.data,
+				  "must be an object {lr, workloads} (got %s)",
+				  got);
+			free(got);
+			optreg_buf_release(&p);
+			continue;
+		}
+		check_known(l, e, p.data, gknown,
+			    "a baseline grid point has lr and workloads");
+		fp = path_key(p.data, "lr");
+		if (!(x = json_object_get(e, "lr"))) {
+			load_fail(l, "required", fp, "is required");
+		} else if (!get_number(l, x, fp, NUM_REAL, 0, 1, INFINITY,
+				       &lr)) {
+			if (g > 0 && isfinite(s->base_lrs[g - 1]) &&
+			    !(lr > s->base_lrs[g - 1])) {
+				optreg_error_set_hint(
+					load_fail(l, "order", fp,
+						  "must be above baseline[%zu]"
+						  ".lr (%g): the grid is "
+						  "strictly ascending (got %g)",
+						  g - 1, s->base_lrs[g - 1],
+						  lr),
+					"list the grid points from the "
+					"smallest lr to the largest, each "
+					"once");
+			}
+		}
+		s->base_lrs[g] = lr;
+		free(fp);
+		fp = path_key(p.data, "workloads");
+		if (!(x = json_object_get(e, "workloads")))
+			load_fail(l, "required", fp, "is required");
+		else
+			load_baseline_point(l, x, fp, g, lr, s);
+		free(fp);
+		optreg_buf_release(&p);
+	}
+}
+
+static int cmp_lr(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Without the baseline (`optreg-runner baseline`): only the grid's lrs,
+ * where they are readable (positive numbers), sorted and each once; a
+ * stale or broken block is otherwise ignored. */
+static void load_grid_lrs(const json_t *b, struct optreg_suite *s)
+{
+	size_t n = 0;
+
+	if (!json_is_array(b) || json_array_size(b) == 0)
+		return;
+	s->base_lrs = optreg_xcalloc(json_array_size(b), sizeof(double));
+	for (size_t g = 0; g < json_array_size(b); g++) {
+		const json_t *x = json_object_get(json_array_get(b, g), "lr");
+		double lr = json_number_value(x);
+		if (json_is_number(x) && isfinite(lr) && lr > 0)
+			s->base_lrs[n++] = lr;
+	}
+	qsort(s->base_lrs, n, sizeof(double), cmp_lr);
+	s->nbase = 0;
+	for (size_t g = 0; g < n; g++)
+		if (!s->nbase || s->base_lrs[g] != s->base_lrs[s->nbase - 1])
+			s->base_lrs[s->nbase++] = s->base_lrs[g];
 }
 
 static void load_suite(struct load *l, const json_t *root,
@@ -1051,9 +1158,11 @@ static void load_suite(struct load *l, const json_t *root,
 		optreg_buf_release(&p);
 	}
 	free(exclude);
-	if (with_baseline && (v = json_object_get(root, "baseline")) &&
-	    s->nseeds)
+	v = json_object_get(root, "baseline");
+	if (with_baseline && v && s->nseeds)
 		load_baseline(l, v, s);
+	else if (!with_baseline && v)
+		load_grid_lrs(v, s);
 }
 
 static int suite_load(struct optreg_suite **out, const char *path,

@@ -38,8 +38,9 @@ struct suite_workload {
 	json_t *variant;	/* the entry's problem options, as written */
 	char *exclude; /* owned copy of update_ratio_exclude, or NULL */
 	struct optreg_thresholds th;
-	/* One entry per suite seed (in the suite's order) when the suite
-	 * has a baseline, else NULL. */
+	/* The baseline grid's entries when the suite has a baseline, else
+	 * NULL: nbase x nseeds, base[g * nseeds + k] for the grid's g-th lr
+	 * (ascending) and the suite's k-th seed. */
 	struct optreg_baseline_entry *base;
 };
 
@@ -51,14 +52,28 @@ struct optreg_suite {
 	size_t nseeds;
 	long warmup_cap; /* schedule.warmup_cap */
 	int has_baseline;
+	/* The baseline grid's learning rates, strictly ascending (nbase of
+	 * them). Loaded without the baseline (optreg_suite_load_without_
+	 * baseline), these are the lrs the file's grid lists, where they are
+	 * readable, and has_baseline is 0. */
+	double *base_lrs;
+	size_t nbase;
 	struct suite_workload *w;
 	size_t nw;
 };
 
-/* The Adam defaults the baseline is trained with (adam, lr 1e-3,
- * betas 0.9/0.999, eps 1e-8, no decay, no clipping, constant, no
+/* The Adam defaults the baseline is trained with at the grid point `lr`
+ * (adam, betas 0.9/0.999, eps 1e-8, no decay, no clipping, constant, no
  * warmup). `cfg` is zeroed and filled; it owns nothing. */
-void optreg_suite_baseline_config(struct optreg_config *cfg);
+void optreg_suite_baseline_config(struct optreg_config *cfg, double lr);
+
+/* Which baseline grid point judges a config whose own lr (spec.lr, the
+ * default group's peak lr) is `lr`: the index of the largest of the n
+ * ascending `lrs` that is <= lr, or 0 (the smallest) when lr is below
+ * them all. So a config at or above the grid's top is held to the Adam
+ * defaults there, and a fine-tuning rate to Adam at about its own rate.
+ * n must be at least 1. */
+size_t optreg_suite_baseline_pick(const double *lrs, size_t n, double lr);
 
 /* The precision a `precision: declared` workload runs in: the config's
  * metadata.labels.precision (fp16, float16, half, torch.float16 -> FP16;

@@ -165,9 +165,9 @@ check "ref-v1 (format 1) is refused (exit 4)" 4 "$RUNNER" run --suite runner/sui
 contains "the error says it is retired" "$tmp/err" "version: suite format 1 (ref-v1) is retired: its verdicts still verify"
 contains "and names ref-v2" "$tmp/err" "runner/suites/ref-v2.yaml"
 # A baseline entry missing is an error naming it.
-sed '/^    "2": {final_loss: .*test_accuracy/d' "$SUITE" >"$tmp/no-entry.yaml"
+sed '/^        "2": {final_loss: .*test_accuracy/d' "$SUITE" >"$tmp/no-entry.yaml"
 check "a baseline without an entry is an error" 4 "$RUNNER" run --suite "$tmp/no-entry.yaml" "$GOOD"
-contains "naming the workload and seed" "$tmp/err" 'baseline.fmnist_logreg.2: is required'
+contains "naming the grid lr, workload and seed" "$tmp/err" 'baseline[0].workloads.fmnist_logreg.2: is required'
 
 # baseline: the block for the suite file (tests/runner/baseline_test.py
 # checks its numbers against ci.yaml's).

@@ -757,7 +757,7 @@ static void test_accuracy_gap(void **state)
 {
 	struct optreg_workload_result r;
 	struct optreg_thresholds th = gap_thresholds();
-	struct optreg_baseline_entry b = {NAN, 0.40, 0.86};
+	struct optreg_baseline_entry b = {NAN, 0.40, 0.86, 3e-5};
 	json_t *f, *x, *m;
 
 	(void)state;
@@ -776,6 +776,14 @@ static void test_accuracy_gap(void **state)
 	assert_true(value_of(x, "limit") == 0.05);
 	assert_true(json_number_value(json_object_get(
 			    m, "baseline_test_accuracy")) == 0.86);
+	/* The grid lr of the baseline it was held to: in the metrics, the
+	 * values and the message. */
+	assert_true(json_number_value(json_object_get(m, "baseline_lr")) ==
+		    3e-5);
+	assert_true(value_of(x, "baseline_lr") == 3e-5);
+	assert_non_null(strstr(json_string_value(json_object_get(x, "message")),
+			       "below the baseline's 0.86 (Adam defaults at "
+			       "lr 3e-05, same seed; limit 0.05)"));
 	json_decref(m);
 	json_decref(f);
 
@@ -794,9 +802,11 @@ static void test_accuracy_gap(void **state)
 
 	/* No baseline, no test metrics, or the thresholds off: skipped. */
 	r.test_accuracy = 0.5;
-	f = judge_base(&r, &th, NULL, NULL);
+	f = judge_base(&r, &th, NULL, &m);
 	assert_null(find(f, "accuracy_gap"));
 	assert_null(find(f, "loss_gap"));
+	assert_null(json_object_get(m, "baseline_lr"));
+	json_decref(m);
 	json_decref(f);
 	b.test_accuracy = NAN;
 	f = judge_base(&r, &th, &b, NULL);
@@ -819,8 +829,8 @@ static void test_loss_gap(void **state)
 {
 	struct optreg_workload_result r;
 	struct optreg_thresholds th = gap_thresholds();
-	struct optreg_baseline_entry b = {NAN, NAN, NAN};
-	json_t *f, *x;
+	struct optreg_baseline_entry b = {NAN, NAN, NAN, 1e-3};
+	json_t *f, *x, *m;
 	double final;
 
 	(void)state;
@@ -829,7 +839,7 @@ static void test_loss_gap(void **state)
 	/* Without test metrics: the final-window mean against the
 	 * baseline's. */
 	b.final_loss = final / 1.6;
-	f = judge_base(&r, &th, &b, NULL);
+	f = judge_base(&r, &th, &b, &m);
 	x = find(f, "loss_gap");
 	assert_non_null(x);
 	assert_string_equal(severity_of(x), "fail");
@@ -837,6 +847,13 @@ static void test_loss_gap(void **state)
 				    json_object_get(x, "values"), "loss_kind")),
 			    "final");
 	assert_true(fabs(value_of(x, "ratio") - 1.6) < 1e-5);
+	assert_true(value_of(x, "baseline_lr") == 1e-3);
+	assert_non_null(strstr(json_string_value(json_object_get(x, "message")),
+			       "(Adam defaults at lr 0.001, same seed; limit "
+			       "1.5x)"));
+	assert_true(json_number_value(json_object_get(m, "baseline_lr")) ==
+		    1e-3);
+	json_decref(m);
 	json_decref(f);
 	b.final_loss = final / 1.3;
 	f = judge_base(&r, &th, &b, NULL);
@@ -872,7 +889,7 @@ static void test_loss_explosion_recovered(void **state)
 {
 	struct optreg_workload_result r;
 	struct optreg_thresholds th = gap_thresholds();
-	struct optreg_baseline_entry b = {NAN, 0.5, 0.85};
+	struct optreg_baseline_entry b = {NAN, 0.5, 0.85, 1e-3};
 	json_t *f, *x;
 
 	(void)state;

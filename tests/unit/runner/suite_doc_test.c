@@ -66,17 +66,32 @@ static const char GOOD[] =
 	"    thresholds:\n"				    /* 38 */
 	"      accuracy_floor: 0.6\n"			    /* 39 */
 	"baseline:\n"					    /* 40 */
-	"  quadratic_deep:\n"				    /* 41 */
-	"    \"1\": {final_loss: 10.5}\n"		    /* 42 */
-	"    \"2\": {final_loss: 10.6}\n"		    /* 43 */
-	"    \"3\": {final_loss: 10.7}\n"		    /* 44 */
-	"  mlp:\n"					    /* 45 */
-	"    \"1\": {final_loss: 0.5, test_loss: 0.55, test_accuracy: "
-	"0.8}\n" /* 46 */
-	"    \"2\": {final_loss: 0.6, test_loss: 0.65, test_accuracy: "
-	"0.7}\n" /* 47 */
-	"    \"3\": {final_loss: 0.7, test_loss: 0.75, test_accuracy: "
-	"0.75}\n"; /* 48 */
+	"  - lr: 1.0e-4\n"				    /* 41 */
+	"    workloads:\n"				    /* 42 */
+	"      quadratic_deep:\n"			    /* 43 */
+	"        \"1\": {final_loss: 20.5}\n"		    /* 44 */
+	"        \"2\": {final_loss: 20.6}\n"		    /* 45 */
+	"        \"3\": {final_loss: 20.7}\n"		    /* 46 */
+	"      mlp:\n"					    /* 47 */
+	"        \"1\": {final_loss: 1.5, test_loss: 1.55, test_accuracy: "
+	"0.5}\n" /* 48 */
+	"        \"2\": {final_loss: 1.6, test_loss: 1.65, test_accuracy: "
+	"0.4}\n" /* 49 */
+	"        \"3\": {final_loss: 1.7, test_loss: 1.75, test_accuracy: "
+	"0.45}\n"			      /* 50 */
+	"  - lr: 1.0e-3\n"		      /* 51 */
+	"    workloads:\n"		      /* 52 */
+	"      quadratic_deep:\n"	      /* 53 */
+	"        \"1\": {final_loss: 10.5}\n" /* 54 */
+	"        \"2\": {final_loss: 10.6}\n" /* 55 */
+	"        \"3\": {final_loss: 10.7}\n" /* 56 */
+	"      mlp:\n"			      /* 57 */
+	"        \"1\": {final_loss: 0.5, test_loss: 0.55, test_accuracy: "
+	"0.8}\n" /* 58 */
+	"        \"2\": {final_loss: 0.6, test_loss: 0.65, test_accuracy: "
+	"0.7}\n" /* 59 */
+	"        \"3\": {final_loss: 0.7, test_loss: 0.75, test_accuracy: "
+	"0.75}\n"; /* 60 */
 
 static char tmpdir[] = "/tmp/optreg-suite-doc.XXXXXX";
 
@@ -145,6 +160,9 @@ static void test_shipped_suites_load(void **state)
 		assert_int_equal(s->version, 2);
 		assert_true(s->nseeds >= 3 && s->nseeds % 2 == 1);
 		assert_true(s->has_baseline);
+		assert_true(s->nbase >= 1);
+		for (size_t g = 1; g < s->nbase; g++)
+			assert_true(s->base_lrs[g] > s->base_lrs[g - 1]);
 		for (size_t k = 0; k < s->nw; k++)
 			assert_non_null(s->w[k].base);
 		optreg_suite_free(s);
@@ -209,10 +227,18 @@ static void test_good_fields(void **state)
 	assert_true(w->th.loss_gap_fail == 1.5);
 	assert_true(w->th.loss_gap_warn == 1.2);
 	assert_string_equal(w->th.update_ratio_exclude, "bias$");
-	assert_true(w->base[0].final_loss == 10.5);
-	assert_true(w->base[2].final_loss == 10.7);
+	/* The grid, ascending; base[g * nseeds + k] is lr g, seed k. */
+	assert_int_equal(s->nbase, 2);
+	assert_true(s->base_lrs[0] == 1e-4);
+	assert_true(s->base_lrs[1] == 1e-3);
+	assert_true(w->base[0].final_loss == 20.5);
+	assert_true(w->base[0].lr == 1e-4);
+	assert_true(w->base[2].final_loss == 20.7);
+	assert_true(w->base[3 + 0].final_loss == 10.5);
+	assert_true(w->base[3 + 2].final_loss == 10.7);
+	assert_true(w->base[3 + 2].lr == 1e-3);
 	assert_true(isnan(w->base[1].test_loss));
-	assert_true(isnan(w->base[1].test_accuracy));
+	assert_true(isnan(w->base[3 + 1].test_accuracy));
 
 	w = &s->w[1];
 	assert_string_equal(w->name, "mlp");
@@ -242,10 +268,15 @@ static void test_good_fields(void **state)
 	assert_true(w->th.accuracy_floor == 0.6);
 	assert_true(w->th.spike_zscore == 2.5);
 	assert_string_equal(w->th.update_ratio_exclude, "bias$");
-	/* Baseline entries in the order of the suite's seeds. */
-	assert_true(w->base[1].final_loss == 0.6);
-	assert_true(w->base[1].test_loss == 0.65);
-	assert_true(w->base[1].test_accuracy == 0.7);
+	/* Baseline entries in the order of the suite's seeds, per lr. */
+	assert_true(w->base[1].final_loss == 1.6);
+	assert_true(w->base[1].test_loss == 1.65);
+	assert_true(w->base[1].test_accuracy == 0.4);
+	assert_true(w->base[1].lr == 1e-4);
+	assert_true(w->base[3 + 1].final_loss == 0.6);
+	assert_true(w->base[3 + 1].test_loss == 0.65);
+	assert_true(w->base[3 + 1].test_accuracy == 0.7);
+	assert_true(w->base[3 + 1].lr == 1e-3);
 	optreg_suite_free(s);
 	optreg_errors_release(&errs);
 }
@@ -266,6 +297,7 @@ static void test_precision_and_no_baseline(void **state)
 	assert_int_equal(s->w[1].precision, OPTREG_PRECISION_BF16);
 	assert_int_equal(s->w[1].precision_declared, 0);
 	assert_false(s->has_baseline);
+	assert_int_equal(s->nbase, 0);
 	assert_null(s->w[0].base);
 	optreg_suite_free(s);
 	free(text);
@@ -278,25 +310,71 @@ static void test_precision_and_no_baseline(void **state)
 	optreg_errors_release(&errs);
 }
 
-/* `optreg-runner baseline` loads a suite whose baseline is stale. */
+/* Writes `text` to tmpdir/name; the path, malloc'd. */
+static char *write_text(const char *name, const char *text)
+{
+	char *path = optreg_xasprintf("%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+/* `optreg-runner baseline` loads a suite whose baseline is stale, and
+ * reads only its grid's lrs (its default grid). */
 static void test_load_without_baseline(void **state)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_suite *s = NULL;
-	char *text = good_with("  mlp:\n", "  gone:\n");
-	char *path = optreg_xasprintf("%s/stale.yaml", tmpdir);
-	FILE *f = fopen(path, "w");
+	char *text = good_with("      mlp:\n", "      gone:\n");
+	char *path = write_text("stale.yaml", text);
 
 	(void)state;
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
 	assert_int_equal(optreg_suite_load(&s, path, &errs), OPTREG_EINVAL);
 	optreg_errors_release(&errs);
 	assert_int_equal(optreg_suite_load_without_baseline(&s, path, &errs),
 			 0);
 	assert_false(s->has_baseline);
 	assert_null(s->w[1].base);
+	assert_int_equal(s->nbase, 2);
+	assert_true(s->base_lrs[0] == 1e-4 && s->base_lrs[1] == 1e-3);
+	optreg_suite_free(s);
+	free(path);
+	free(text);
+
+	/* Out of order and repeated: sorted, each once; an unreadable lr is
+	 * left out. */
+	text = good_with("  - lr: 1.0e-4\n", "  - lr: 1.0e-2\n");
+	{
+		char *t2 = text;
+		const char *from = "  - lr: 1.0e-3\n";
+		char *at = strstr(t2, from);
+		struct optreg_buf b = OPTREG_BUF_INIT;
+		optreg_buf_add(&b, t2, (size_t)(at - t2));
+		optreg_buf_adds(&b, "  - lr: 3.0e-5\n    workloads: {}\n"
+				    "  - lr: fast\n  - lr: 1.0e-2\n");
+		optreg_buf_adds(&b, at + strlen(from));
+		text = optreg_buf_detach(&b, NULL);
+		free(t2);
+	}
+	path = write_text("unsorted.yaml", text);
+	assert_int_equal(optreg_suite_load_without_baseline(&s, path, &errs),
+			 0);
+	assert_int_equal(s->nbase, 2);
+	assert_true(s->base_lrs[0] == 3e-5 && s->base_lrs[1] == 1e-2);
+	optreg_suite_free(s);
+	free(path);
+	free(text);
+
+	/* No baseline section: no grid (the command's default is 1e-3). */
+	text = optreg_xstrdup(GOOD);
+	*strstr(text, "baseline:\n") = '\0';
+	path = write_text("none.yaml", text);
+	assert_int_equal(optreg_suite_load_without_baseline(&s, path, &errs),
+			 0);
+	assert_int_equal(s->nbase, 0);
 	optreg_suite_free(s);
 	free(path);
 	free(text);
@@ -468,21 +546,44 @@ static const struct refusal refusals[] = {
 	{"    eval: {rows: 2000}\n", "", "required", "workloads[1].eval", 0},
 	{"      accuracy_floor: 0.6\n", "      accuracy_floor: 1.5\n", "range",
 	 "workloads[1].thresholds.accuracy_floor", 39},
-	/* The baseline: every workload and seed, nothing else. */
-	{"    \"2\": {final_loss: 10.6}\n", "", "required",
-	 "baseline.quadratic_deep.2", 0},
-	{"    \"2\": {final_loss: 10.6}\n", "    \"4\": {final_loss: 10.6}\n",
-	 "unknown_field", "baseline.quadratic_deep.4", 43},
-	{"  quadratic_deep:\n    \"1\"", "  other:\n    \"1\"", "unknown_field",
-	 "baseline.other", 42},
+	/* The baseline: a grid of lrs, strictly ascending, each with every
+	 * workload and seed and nothing else. */
+	{"        \"2\": {final_loss: 10.6}\n", "", "required",
+	 "baseline[1].workloads.quadratic_deep.2", 0},
+	{"        \"2\": {final_loss: 20.6}\n", "", "required",
+	 "baseline[0].workloads.quadratic_deep.2", 0},
+	{"\"2\": {final_loss: 10.6}", "\"4\": {final_loss: 10.6}",
+	 "unknown_field", "baseline[1].workloads.quadratic_deep.4", 55},
+	{"quadratic_deep:\n        \"1\": {final_loss: 10.5}",
+	 "other:\n        \"1\": {final_loss: 10.5}", "unknown_field",
+	 "baseline[1].workloads.other", 54},
 	{"{final_loss: 10.5}", "{test_loss: 10.5}", "required",
-	 "baseline.quadratic_deep.1.final_loss", 0},
+	 "baseline[1].workloads.quadratic_deep.1.final_loss", 0},
 	{"{final_loss: 10.5}", "{final_loss: \"low\"}", "range",
-	 "baseline.quadratic_deep.1.final_loss", 42},
+	 "baseline[1].workloads.quadratic_deep.1.final_loss", 54},
 	{"{final_loss: 10.5}", "{final_loss: 1, loss: 2}", "unknown_field",
-	 "baseline.quadratic_deep.1.loss", 42},
+	 "baseline[1].workloads.quadratic_deep.1.loss", 54},
 	{"test_accuracy: 0.8}", "test_accuracy: 80}", "range",
-	 "baseline.mlp.1.test_accuracy", 46},
+	 "baseline[1].workloads.mlp.1.test_accuracy", 58},
+	{"  - lr: 1.0e-3\n", "  - lr: 1.0e-4\n", "order", "baseline[1].lr", 51},
+	{"  - lr: 1.0e-3\n", "  - lr: 1.0e-5\n", "order", "baseline[1].lr", 51},
+	{"  - lr: 1.0e-4\n", "  - lr: 0\n", "range", "baseline[0].lr", 41},
+	{"  - lr: 1.0e-4\n", "  - lr: fast\n", "range", "baseline[0].lr", 41},
+	{"  - lr: 1.0e-4\n    workloads:\n", "  - workloads:\n", "required",
+	 "baseline[0].lr", 0},
+	{"  - lr: 1.0e-4\n    workloads:\n", "  - lr: 1.0e-4\n    runs:\n",
+	 "required", "baseline[0].workloads", 0},
+	{"  - lr: 1.0e-4\n", "  - lr: 1.0e-4\n    steps: 3\n", "unknown_field",
+	 "baseline[0].steps", 42},
+	{"    workloads:\n      quadratic_deep:\n        \"1\": {final_loss: "
+	 "20.5}\n",
+	 "    workloads: 5\n    x:\n      quadratic_deep:\n        \"1\": "
+	 "{final_loss: 20.5}\n",
+	 "type", "baseline[0].workloads", 42},
+	/* The format without a grid (a map of workloads) is refused. */
+	{"baseline:\n", "baseline: {quadratic_deep: {}}\nx:\n", "type",
+	 "baseline", 40},
+	{"baseline:\n", "baseline: []\nx:\n", "type", "baseline", 40},
 	{"baseline:\n", "baseline: 5\nx:\n", "type", "baseline", 40},
 };
 

@@ -1,8 +1,8 @@
 /*
  * tests/unit/runner/suite_test.c: the pieces of a suite run that need no
  * training (runner/suite.c): which param_groups pattern got which
- * tensors, the precision a `precision: declared` workload runs in, and the
- * lm corpus check.
+ * tensors, the precision a `precision: declared` workload runs in, the
+ * lm corpus check, and which baseline grid point judges a config.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -133,9 +133,52 @@ static void test_corpus_check(void **state)
 	free(why);
 }
 
+/* The baseline grid point for a config's lr: the largest grid lr <= it,
+ * or the smallest when it is below them all. */
+static void test_baseline_pick(void **state)
+{
+	static const double grid[] = {1e-5, 3e-5, 1e-4, 1e-3};
+	static const double one[] = {1e-3};
+	struct optreg_config cfg;
+
+	(void)state;
+	/* Below every grid lr: the smallest. */
+	assert_int_equal(optreg_suite_baseline_pick(grid, 4, 1e-6), 0);
+	assert_int_equal(optreg_suite_baseline_pick(grid, 4, 9.99e-6), 0);
+	/* Exactly at a grid lr: that one. */
+	assert_int_equal(optreg_suite_baseline_pick(grid, 4, 1e-5), 0);
+	assert_int_equal(optreg_suite_baseline_pick(grid, 4, 3e-5), 1);
+	assert_int_equal(optreg_suite_baseline_pick(grid, 4, 1e-4), 2);
+	assert_int_equal(optreg_suite_baseline_pick(grid, 4, 1e-3), 3);
+	/* Between two: the one below (a fine-tuning 2e-5 is held to 1e-5,
+	 * 5e-4 to 1e-4). */
+	assert_int_equal(optreg_suite_baseline_pick(grid, 4, 2e-5), 0);
+	assert_int_equal(optreg_suite_baseline_pick(grid, 4, 5e-5), 1);
+	assert_int_equal(optreg_suite_baseline_pick(grid, 4, 5e-4), 2);
+	assert_int_equal(optreg_suite_baseline_pick(grid, 4, 9.99e-4), 2);
+	/* Above every grid lr: the largest (the defaults at 1e-3 are the
+	 * bar for every faster config). */
+	assert_int_equal(optreg_suite_baseline_pick(grid, 4, 1.01e-3), 3);
+	assert_int_equal(optreg_suite_baseline_pick(grid, 4, 0.1), 3);
+	/* A one-point grid judges everything. */
+	assert_int_equal(optreg_suite_baseline_pick(one, 1, 1e-6), 0);
+	assert_int_equal(optreg_suite_baseline_pick(one, 1, 1.0), 0);
+
+	/* The run at a grid point is the Adam defaults with that lr. */
+	optreg_suite_baseline_config(&cfg, 3e-5);
+	assert_int_equal(cfg.optimizer, OPTREG_ADAM);
+	assert_true(cfg.lr == 3e-5);
+	assert_true(cfg.beta1 == 0.9 && cfg.beta2 == 0.999);
+	assert_true(cfg.eps == 1e-8);
+	assert_true(cfg.weight_decay == 0);
+	assert_int_equal(cfg.schedule.kind, OPTREG_SCHEDULE_CONSTANT);
+	assert_int_equal(cfg.schedule.warmup_steps, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_baseline_pick),
 		cmocka_unit_test(test_param_groups_report),
 		cmocka_unit_test(test_declared_precision),
 		cmocka_unit_test(test_corpus_check),
