@@ -158,7 +158,10 @@ bench: bootstrap all
 # suite: every case, then the fast and borderline ones again under each of
 # CALIBRATE_CORETYPE's OpenBLAS kernel sets; docs/runner.md ("Calibration").
 # CALIBRATE_ARGS adds options (-j 1, --suite FILE, --markdown FILE, ...).
-CALIBRATE_CORETYPE ?= Haswell
+# The runner's own kernel set is Haswell's (pinned on AVX2 CPUs), so the
+# re-run takes another family: Sandybridge's AVX kernels run on any x86-64
+# with AVX.
+CALIBRATE_CORETYPE ?= Sandybridge
 CALIBRATE_ARGS ?=
 calibrate: bootstrap all
 	@BIN=$(BIN) /usr/bin/python3 scripts/calibrate \

@@ -263,10 +263,10 @@ contains "and is named" "$tmp/out" "OPENBLAS_CORETYPE=Nope was not taken"
 SUITE=${CALIBRATE_SUITE:-runner/suites/ref-v2.yaml}
 [ -f "$SUITE" ] || SUITE=runner/suites/ref-v1.yaml
 echo "# fast subset on $SUITE"
-# On a CPU with AVX-512 the first leg runs with SkylakeX kernels: the
-# fastest set (a default of Prescott, as OpenBLAS 0.3.21 picks for CPUs it
-# does not know, costs 2.4x as much), and a third numeric family besides
-# Haswell's AVX2 FMA kernels.
+# The runner pins Haswell's kernels on AVX2 CPUs (runner/main.c). On a CPU
+# with AVX-512 the first leg runs with SkylakeX kernels instead, so the two
+# legs below are two numeric families (the letter must agree, findings may
+# differ).
 if grep -q avx512f /proc/cpuinfo; then
 	OPENBLAS_CORETYPE=SkylakeX
 	export OPENBLAS_CORETYPE
