@@ -397,6 +397,34 @@ def t_migration_0007():
     assert privs == "t", privs
 
 
+def t_migration_0009():
+    """The upgrade to ref-v2 queues a ref-v2 job for every version that is
+    not yanked, keeps the ref-v1 jobs and verdicts, and is idempotent."""
+    h.run(["psql", "-X", "-q", "-d", R.conninfo, "-c", "CREATE DATABASE pre0009"], env=R.env())
+    mig = os.path.join(h.ROOT, "migrations")
+    before = os.path.join(R.tmp, "migrations-before-0009")
+    os.makedirs(before)
+    for f in sorted(os.listdir(mig)):
+        if f.endswith(".sql") and f < "0009":
+            shutil.copy(os.path.join(mig, f), before)
+    p = migrate("pre0009", before)
+    assert p.returncode == 0, p.stderr
+    env = json.dumps({"payloadType": h.PAYLOAD_TYPE, "payload": "e30=", "signatures": []})
+    for name, digest in (("kept", ZERO), ("yanked", "sha256:" + "1" * 64)):
+        psql_db("pre0009", "SELECT submit_version('ns', '%s', '%s', '\\x7b7d', '%s', 'ci@a',"
+                " NULL, NULL)" % (name, digest, env.replace("'", "''")))
+    psql_db("pre0009", "UPDATE versions SET yanked_at = now(), yanked_by = 'a',"
+            " yank_reason = 'r' WHERE config_id = (SELECT id FROM configs WHERE name = 'yanked')")
+    psql_db("pre0009", "INSERT INTO jobs (config_id, version, suite, state) SELECT config_id,"
+            " version, 'ref-v1', 'done' FROM versions")
+    for _ in range(2):
+        p = migrate("pre0009", mig)
+        assert p.returncode == 0, p.stderr
+        got = psql_db("pre0009", "SELECT c.name || ':' || j.suite || ':' || j.state FROM jobs j"
+                      " JOIN configs c ON c.id = j.config_id ORDER BY 1").stdout.split()
+        assert got == ["kept:ref-v1:done", "kept:ref-v2:queued", "yanked:ref-v1:done"], got
+
+
 def main():
     try:
         setup()
@@ -405,6 +433,8 @@ def main():
         R.cleanup()
         return tap.finish()
     try:
+        tap.run("migration 0009 queues a ref-v2 job for every version not yanked",
+                t_migration_0009)
         tap.run("a JSON body without Content-Type is 415 naming application/json",
                 t_json_body_without_content_type)
         tap.run("control: two requests on one connection are both answered",

@@ -693,8 +693,8 @@ static void test_no_progress_against_chance(void **state)
 	/* The same run when the Adam defaults at this rate do not get below
 	 * chance either (a rate too small for the horizon): no finding. */
 	{
-		struct optreg_baseline_entry slow = {2.40, NAN, NAN};
-		struct optreg_baseline_entry quick = {0.50, NAN, NAN};
+		struct optreg_baseline_entry slow = {2.40, NAN, NAN, 1e-3};
+		struct optreg_baseline_entry quick = {0.50, NAN, NAN, 1e-3};
 		f = judge_base(&r, &th, &slow, NULL);
 		assert_null(find(f, "no_progress"));
 		json_decref(f);
