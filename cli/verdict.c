@@ -30,39 +30,50 @@ bool cli_verdict_meets(const char *result, const char *required)
 	return !strcmp(result, "warn") && !strcmp(required, "warn");
 }
 
-/* Whether a job of the answer runs `suite`: the registry makes jobs for
- * its reference suite, which is what a gate looks at. */
-static bool suite_of_a_job(const json_t *answer, const char *suite)
+/*
+ * The suite of the version's newest job. The registry makes jobs for its
+ * reference suite, which is what a gate looks at; after the registry moves
+ * to a new reference suite (ref-v1 to ref-v2) a version has jobs for both,
+ * and only the newer suite's verdicts count, as at the gate.
+ */
+static const char *reference_suite(const json_t *answer)
 {
 	const json_t *jobs = json_object_get(answer, "jobs"), *j;
+	const char *suite = NULL;
+	long newest = -1;
 	size_t i;
 
 	json_array_foreach(jobs, i, j)
 	{
 		const char *s = optreg_json_str(j, "suite");
+		long id = 0;
 
-		if (suite && s && !strcmp(s, suite))
-			return true;
+		cli_json_count(j, "id", &id);
+		if (s && id > newest) {
+			newest = id;
+			suite = s;
+		}
 	}
-	return false;
+	return suite;
 }
 
 const json_t *cli_verdict_latest(const json_t *answer)
 {
 	const json_t *list = json_object_get(answer, "verdicts"), *v,
 		     *best = NULL;
-	const char *best_at = NULL;
+	const char *best_at = NULL, *suite = reference_suite(answer);
 	long best_job = 0;
 	size_t i;
 
 	json_array_foreach(list, i, v)
 	{
 		const char *at = optreg_json_str(v, "created_at");
+		const char *vs = optreg_json_str(v, "suite");
 		long job = 0;
 		int c;
 
-		if (!optreg_json_str(v, "result") ||
-		    !suite_of_a_job(answer, optreg_json_str(v, "suite")))
+		if (!optreg_json_str(v, "result") || !suite || !vs ||
+		    strcmp(vs, suite))
 			continue;
 		cli_json_count(v, "job_id", &job);
 		c = best ? strcmp(at ? at : "", best_at ? best_at : "") : 1;
@@ -78,13 +89,15 @@ const json_t *cli_verdict_latest(const json_t *answer)
 const json_t *cli_verdict_none_coming(const json_t *answer)
 {
 	const json_t *jobs = json_object_get(answer, "jobs"), *j, *last = NULL;
+	const char *suite = reference_suite(answer);
 	size_t i;
 
-	if (!json_array_size(jobs))
-		return NULL;
 	json_array_foreach(jobs, i, j)
 	{
 		const char *state = optreg_json_str(j, "state");
+		const char *s = optreg_json_str(j, "suite");
+		if (s && suite && strcmp(s, suite))
+			continue; /* an earlier reference suite's job */
 		if (!state || strcmp(state, "abandoned"))
 			return NULL;
 		last = j;

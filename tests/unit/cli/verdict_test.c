@@ -117,6 +117,37 @@ static void test_latest_two_suites(void **state)
 		  "\"smoke\", \"created_at\": \"2026-12-02T10:00:00Z\"}]}");
 	assert_null(cli_verdict_latest(a));
 	json_decref(a);
+	/* After the registry moved to ref-v2 (a newer job for it): the old
+	 * ref-v1 pass no longer counts, as at the gate; the ref-v2 verdict
+	 * does once it comes, and until then nothing is final. */
+	a = parse("{\"jobs\": [{\"id\": 1, \"suite\": \"ref-v1\", "
+		  "\"state\": \"done\"}, {\"id\": 40, \"suite\": "
+		  "\"ref-v2\", \"state\": \"queued\"}], \"verdicts\": ["
+		  "{\"job_id\": 1, \"result\": \"pass\", \"suite\": "
+		  "\"ref-v1\", \"created_at\": \"2026-12-01T10:00:00Z\"}]}");
+	assert_null(cli_verdict_latest(a));
+	assert_null(cli_verdict_none_coming(a));
+	json_decref(a);
+	a = parse("{\"jobs\": [{\"id\": 1, \"suite\": \"ref-v1\", "
+		  "\"state\": \"done\"}, {\"id\": 40, \"suite\": "
+		  "\"ref-v2\", \"state\": \"done\"}], \"verdicts\": ["
+		  "{\"job_id\": 1, \"result\": \"pass\", \"suite\": "
+		  "\"ref-v1\", \"created_at\": \"2026-12-01T10:00:00Z\"},"
+		  "{\"job_id\": 40, \"result\": \"warn\", \"suite\": "
+		  "\"ref-v2\", \"created_at\": \"2026-12-03T10:00:00Z\"}]}");
+	v = cli_verdict_latest(a);
+	assert_non_null(v);
+	assert_string_equal(json_string_value(json_object_get(v, "suite")),
+			    "ref-v2");
+	json_decref(a);
+	/* Its ref-v2 job abandoned: no verdict is coming, whatever ref-v1
+	 * said. */
+	a = parse("{\"jobs\": [{\"id\": 1, \"suite\": \"ref-v1\", "
+		  "\"state\": \"done\"}, {\"id\": 40, \"suite\": "
+		  "\"ref-v2\", \"state\": \"abandoned\"}], "
+		  "\"verdicts\": []}");
+	assert_non_null(cli_verdict_none_coming(a));
+	json_decref(a);
 }
 
 static void test_none_coming(void **state)
