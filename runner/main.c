@@ -716,24 +716,45 @@ static void usage(FILE *out)
  * same config could get different findings on two machines. On every CPU
  * with AVX2 and FMA (x86-64 since 2013) the runner asks for one kernel set,
  * RUNNER_BLAS_KERNELS, so those machines compute the same GEMMs. OpenBLAS
- * reads OPENBLAS_CORETYPE only at load time, hence the re-exec. An
- * operator's own OPENBLAS_CORETYPE wins; when the exec fails, or the CPU
- * lacks AVX2, the runner goes on with OpenBLAS's pick. The verdict's
- * `device` names the kernel set either way.
+ * reads OPENBLAS_CORETYPE only at load time, hence the re-exec of the
+ * runner's own file (its path read from /proc/self/exe). An operator's
+ * own OPENBLAS_CORETYPE wins; under valgrind (whose preload is seen) it is
+ * skipped, as the new image would run unchecked; OPTREG_RUNNER_NO_PIN=1
+ * turns it off (for
+ * ld.so or qemu-user launches, which /proc/self/exe does not name), and
+ * when the exec fails or the CPU lacks AVX2 the runner goes on with
+ * OpenBLAS's pick. The verdict's `device` names the kernel set either way.
  */
 #define RUNNER_BLAS_KERNELS "Haswell"
 
 static void pin_blas_kernels(char **argv)
 {
-	if (getenv("OPENBLAS_CORETYPE"))
+#if defined(__x86_64__) || defined(__i386__)
+	char self[4096];
+	const char *off = getenv("OPTREG_RUNNER_NO_PIN");
+	ssize_t n;
+
+	const char *preload = getenv("LD_PRELOAD");
+
+	if (getenv("OPENBLAS_CORETYPE") || (off && *off && strcmp(off, "0")))
+		return;
+	/* Under valgrind the re-executed runner would run unchecked. */
+	if (preload && strstr(preload, "vgpreload"))
 		return;
 	__builtin_cpu_init();
 	if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
 		return;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(self) - 1)
+		return;
+	self[n] = '\0';
 	if (setenv("OPENBLAS_CORETYPE", RUNNER_BLAS_KERNELS, 1))
 		return;
-	execv("/proc/self/exe", argv);
+	execv(self, argv);
 	unsetenv("OPENBLAS_CORETYPE");
+#else
+	(void)argv;
+#endif
 }
 
 int main(int argc, char **argv)
