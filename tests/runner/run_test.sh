@@ -189,5 +189,43 @@ check "no golden traces: error verdict (exit 4)" 4 \
 contains "the verdict is error" "$tmp/out" '"result": "error"'
 contains "with a selftest finding" "$tmp/out" '"criterion": "selftest"'
 lacks "and no workload was run" "$tmp/out" '"name": "quadratic_deep"'
+# seeds_all NAME CRITERION: the verdict in $tmp/out has a CRITERION finding
+# that shows on every seed, {showed: [1, 2, 3], of: 3}, like an aggregated one.
+seeds_all() {
+	if python3 - "$tmp/out" "$2" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))
+fs = [f for f in v.get("findings", []) if f.get("criterion") == sys.argv[2]]
+fs += [f for w in v.get("workloads", []) for f in w.get("findings", [])
+       if f.get("criterion") == sys.argv[2]]
+sys.exit(0 if fs and all(f.get("seeds") == {"showed": [1, 2, 3], "of": 3}
+                         for f in fs) else 1)
+PY
+	then ok "$1"; else not_ok "$1" "$(head -c 800 "$tmp/out")"; fi
+}
+seeds_all "the selftest finding has seeds {showed: all, of: 3}" selftest
+
+# An lm workload whose corpus is not the suite's: the baseline refuses it
+# (exit 4, the corpus and both digests), and a run reports it as a
+# workload_error on every seed.
+sed '/^workloads:/,$d' "$SUITE" >"$tmp/lm.yaml"
+cat >>"$tmp/lm.yaml" <<'EOF2'
+workloads:
+  - name: lm_other_text
+    problem: lm
+    lm: {layers: 1, d_model: 16, heads: 2, context: 8, norm: pre,
+         tied: true, corpus_sha256: "0000000000000000000000000000000000000000000000000000000000000000"}
+    peak_steps: 5
+    batch: 4
+    eval: {rows: 0}
+EOF2
+check "baseline of an lm workload on another text: exit 4" 4 "$RUNNER" baseline --suite "$tmp/lm.yaml"
+contains "naming the workload and the corpus" "$tmp/err" 'workload lm_other_text cannot run: the corpus'
+contains "and the expected digest" "$tmp/err" 'expects 0000000000000000000000000000000000000000000000000000000000000000'
+lacks "and printing no block" "$tmp/out" 'baseline:'
+check "run of an lm workload on another text: error verdict (exit 4)" 4 \
+	"$RUNNER" run --suite "$tmp/lm.yaml" --json "$GOOD"
+contains "with a workload_error" "$tmp/out" '"criterion": "workload_error"'
+seeds_all "the workload_error has seeds {showed: all, of: 3}" workload_error
 
 echo "1..$n"
