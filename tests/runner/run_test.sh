@@ -175,6 +175,12 @@ check "baseline --help exits 0" 0 "$RUNNER" baseline --help
 contains "baseline --help shows usage" "$tmp/out" "usage: optreg-runner baseline"
 check "baseline of an unknown workload is a usage error" 2 "$RUNNER" baseline --suite "$SUITE" --workload nope
 contains "naming it" "$tmp/err" 'no workload named "nope"'
+# A workload that cannot run is not a usage error: exit 4 (2 is only for
+# --workload and --lrs).
+sed '/^workloads:/,$d' "$SUITE" >"$tmp/big-batch.yaml"
+printf 'workloads:\n  - name: fmnist_logreg\n    peak_steps: 5\n    batch: 65000\n' >>"$tmp/big-batch.yaml"
+check "baseline of a workload that cannot run: exit 4" 4 "$RUNNER" baseline --suite "$tmp/big-batch.yaml"
+contains "saying why" "$tmp/err" 'batch must not exceed the 60000 training images (got 65000)'
 check "baseline of one workload" 0 "$RUNNER" baseline --suite "$SUITE" --workload rosenbrock
 contains "prints its entries" "$tmp/out" '  rosenbrock:'
 contains "one per seed" "$tmp/out" '    "3": {final_loss: '
