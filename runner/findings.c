@@ -174,8 +174,8 @@ static void check_non_finite(struct judge *j)
 
 /* Metrics of the loss itself, and the explosion check over every step.
  * `recovered`: the run stayed finite to the end and the gap criteria were
- * judged (there is a baseline) and none fails, so an explosion is a
- * warning. */
+ * judged (there is a baseline and a _fail threshold) and none fails, so
+ * an explosion is a warning. */
 static void check_loss_explosion(struct judge *j, int recovered)
 {
 	double f = j->th->loss_explosion_factor, hi = -INFINITY;
@@ -292,7 +292,8 @@ static void baseline_words(char *out, size_t size,
  * the grid lr chosen for the config: b->lr, the metric baseline_lr).
  * With `emit` 0 they only answer (for loss_explosion's `recovered`): 1
  * when either fails, 0 when at least one was judged and none fails, -1
- * when neither could be judged. With `emit` 1 they add their findings and
+ * when neither could be judged (a gap counts as judged only when its
+ * _fail threshold is set: a gap that cannot fail shows no recovery). With `emit` 1 they add their findings and
  * metrics. Skipped without a baseline, or (accuracy_gap) without test
  * metrics on either side.
  */
@@ -305,13 +306,25 @@ static int check_gaps(struct judge *j, int emit)
 
 	char who[64];
 
-	if (!b || r->nonfinite_step)
+	if (!b)
 		return -1;
 	baseline_words(who, sizeof(who), b);
 	if (emit && isfinite(b->lr) && b->lr > 0)
 		metric(j, "baseline_lr", b->lr);
+	if (r->nonfinite_step) {
+		/* Nothing to compare with; the metrics still say which
+		 * baseline the run was held to. */
+		if (emit && isfinite(b->test_accuracy))
+			metric(j, "baseline_test_accuracy", b->test_accuracy);
+		if (emit && isfinite(b->test_loss))
+			metric(j, "baseline_test_loss", b->test_loss);
+		else if (emit && isfinite(b->final_loss))
+			metric(j, "baseline_final_loss", b->final_loss);
+		return -1;
+	}
 	if (r->has_test && isfinite(b->test_accuracy)) {
-		judged = 1;
+		/* Judged (for `recovered`) only where it can fail. */
+		judged |= !isnan(th->accuracy_gap_fail);
 		double gap = b->test_accuracy - r->test_accuracy;
 		const char *sev = !isnan(th->accuracy_gap_fail) &&
 						  gap > th->accuracy_gap_fail
@@ -365,8 +378,9 @@ static int check_gaps(struct judge *j, int emit)
 			? "warn"
 			: NULL;
 	fails |= sev && !strcmp(sev, "fail");
+	judged |= !isnan(th->loss_gap_fail);
 	if (!emit)
-		return fails;
+		return fails ? 1 : judged ? 0 : -1;
 	metric(j, test ? "baseline_test_loss" : "baseline_final_loss", base);
 	if (sev) {
 		double lim = !strcmp(sev, "fail") ? th->loss_gap_fail
@@ -384,7 +398,7 @@ static int check_gaps(struct judge *j, int emit)
 			    test ? "test" : "final", loss, ratio, base, who,
 			    lim);
 	}
-	return fails;
+	return fails ? 1 : judged ? 0 : -1;
 }
 
 static void check_accuracy_floor(struct judge *j)
@@ -701,6 +715,7 @@ int optreg_findings_judge(const struct optreg_workload_result *res,
 			json_pack("{s:I, s:s}", "step",
 				  (json_int_t)res->nonfinite_step, "kind",
 				  optreg_nonfinite_name(res->nonfinite_what)));
+		check_gaps(&j, 1); /* baseline_lr and numbers only */
 		return 0;
 	}
 	check_no_progress(&j);

@@ -40,9 +40,10 @@
  * "The loss" is the expected loss where the workload has one (the noisy
  * quadratic and the 2-D functions: the same signal without the sampling
  * noise), else the training loss of each step's batch. "The judged steps"
- * are those after the (compressed) warmup: what the config does at its
- * working learning rate. docs/runner.md gives the exact definitions and the
- * calibration of the thresholds.
+ * are those after the warmup (min(W, warmup_cap) steps for a config's
+ * warmup of W): what the config does at its working learning rate.
+ * docs/runner.md gives the exact definitions and the calibration of the
+ * thresholds.
  *
  * Findings and metrics are JSON (jansson), the shape they take in a verdict.
  */
@@ -123,8 +124,8 @@ double optreg_findings_final_loss(const struct optreg_workload_result *res,
 				  double final_window_fraction);
 
 /*
- * Adds up one workload's per-seed findings (docs/runner.md, "Seeds and
- * majority"). per_seed[i] is the findings array of seed seeds[i]. A
+ * Adds up one workload's per-seed findings (docs/runner.md, "How a run
+ * works", step 8). per_seed[i] is the findings array of seed seeds[i]. A
  * criterion (per tensor for update_ratio) COUNTS when more than half of
  * the seeds show it, with severity fail when more than half fail it, else
  * warn; a fail shown on fewer seeds still counts, as a warn ("fails on 1

@@ -615,8 +615,14 @@ static int cmd_baseline(int argc, char **argv)
 	if (rc) {
 		optreg_errors_format(&errs, NULL, &out);
 		fprintf(stderr, "optreg-runner baseline: %s", out.data);
-		status = rc == OPTREG_EINVAL ? RUNNER_EXIT_USAGE
-					     : RUNNER_EXIT_ERROR;
+		/* 2 only for the arguments' own errors; a workload that
+		 * cannot run (EINVAL from its spec too) is 4. */
+		status = RUNNER_EXIT_ERROR;
+		for (size_t k = 0; rc == OPTREG_EINVAL && k < errs.len; k++)
+			if (errs.items[k].path &&
+			    (!strcmp(errs.items[k].path, "--workload") ||
+			     !strcmp(errs.items[k].path, "--lrs")))
+				status = RUNNER_EXIT_USAGE;
 		goto done;
 	}
 

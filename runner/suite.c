@@ -136,11 +136,27 @@ static char *errors_line(const struct optreg_errors *errs, const char *what)
 	return optreg_buf_detach(&b, NULL);
 }
 
+/* `f` (returned) with seeds {showed: every seed, of: n}, the shape of
+ * an aggregated finding, for one that no seed's run produced. */
+static json_t *on_all_seeds(json_t *f, const struct optreg_suite *s)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < s->nseeds; i++)
+		json_array_append_new(list,
+				      json_integer((json_int_t)s->seeds[i]));
+	json_object_set_new(f, "seeds",
+			    json_pack("{s:o, s:I}", "showed", list, "of",
+				      (json_int_t)s->nseeds));
+	return f;
+}
+
 /*
  * Selftest on `be`: 0 when the arithmetic agrees, else an `error` finding
  * in `findings` naming the first disagreement.
  */
-static int suite_selftest(struct optreg_backend *be, json_t *verdict,
+static int suite_selftest(const struct optreg_suite *s,
+			  struct optreg_backend *be, json_t *verdict,
 			  json_t *findings)
 {
 	char *dir = optreg_selftest_default_dir();
@@ -179,7 +195,7 @@ static int suite_selftest(struct optreg_backend *be, json_t *verdict,
 				"failed; first: %.*s); it refuses to judge",
 				failed, passed + failed, wl,
 				why ? why + 5 : "");
-		json_array_append_new(findings, f);
+		json_array_append_new(findings, on_all_seeds(f, s));
 	}
 	free(text);
 	free(dir);
@@ -464,22 +480,29 @@ static void suite_workload_run(const struct optreg_suite *s,
 		char *e = errors_line(fm_errs, "loading Fashion-MNIST");
 		json_array_append_new(
 			counted,
-			optreg_finding_new(
-				"workload_error", "error", sw->name, 0, NULL,
-				"workload %s could not run: %s", sw->name, e));
+			on_all_seeds(
+				optreg_finding_new("workload_error", "error",
+						   sw->name, 0, NULL,
+						   "workload %s could not "
+						   "run: %s",
+						   sw->name, e),
+				s));
 		free(e);
 	} else if (optreg_suite_corpus_check(sw, &why)) {
 		json_array_append_new(
 			counted,
-			optreg_finding_new(
-				"workload_error", "error", sw->name, 0,
-				json_pack("{s:s, s:s}", "file",
-					  sw->lm.corpus ? sw->lm.corpus
-							: OPTREG_LM_CORPUS,
-					  "expected_sha256",
-					  sw->lm_corpus_sha256),
-				"workload %s could not run: %s", sw->name,
-				why));
+			on_all_seeds(
+				optreg_finding_new(
+					"workload_error", "error", sw->name, 0,
+					json_pack("{s:s, s:s}", "file",
+						  sw->lm.corpus
+							  ? sw->lm.corpus
+							  : OPTREG_LM_CORPUS,
+						  "expected_sha256",
+						  sw->lm_corpus_sha256),
+					"workload %s could not run: %s",
+					sw->name, why),
+				s));
 	} else {
 		for (size_t i = 0; i < s->nseeds; i++) {
 			per_seed[i] = json_array();
@@ -558,7 +581,7 @@ int optreg_suite_run(const struct optreg_suite *s,
 		json_array_append_new(seeds,
 				      json_integer((json_int_t)s->seeds[i]));
 	/* "selftest" first, then "seeds", as docs/runner.md shows them. */
-	int selftest_ok = suite_selftest(&be, v, findings) == 0;
+	int selftest_ok = suite_selftest(s, &be, v, findings) == 0;
 	json_object_set_new(v, "seeds", seeds);
 	if (selftest_ok) {
 		have_fmnist = load_fmnist_if_needed(s, NULL, &fm, &fm_errs);
@@ -637,6 +660,21 @@ static int baseline_point(const struct optreg_suite *s, const char *only,
 						  fm_errs->items[k].rule,
 						  fm_errs->items[k].path, "%s",
 						  fm_errs->items[k].message);
+			json_decref(per);
+			return OPTREG_EIO;
+		}
+		char *why = NULL;
+		if (optreg_suite_corpus_check(sw, &why)) {
+			/* A baseline of another text would hold configs to
+			 * other numbers. */
+			optreg_error_set_hint(
+				optreg_errors_add(errs, OPTREG_EIO, "corpus", "",
+						  "workload %s cannot run: %s",
+						  sw->name, why),
+				"restore the corpus, or (for a new text) "
+				"update corpus_sha256 and regenerate the "
+				"whole baseline");
+			free(why);
 			json_decref(per);
 			return OPTREG_EIO;
 		}

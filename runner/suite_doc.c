@@ -583,6 +583,24 @@ static void load_variant(struct load *l, const json_t *obj, const char *path,
 					get_int_list(l, st, sp, 64, 1,
 						     OPTREG_WORKLOAD_MAX_STEPS,
 						     1, &w->spike_steps);
+			/* peak_steps is read before the problem options. */
+			for (size_t i = 0; w->peak_steps > 0 && i < w->nspike;
+			     i++) {
+				if (w->spike_steps[i] <= w->peak_steps)
+					continue;
+				struct optreg_buf ip = OPTREG_BUF_INIT;
+				optreg_buf_adds(&ip, sp);
+				optreg_doc_path_index(&ip, i);
+				optreg_error_set_hint(
+					load_fail(l, "range", ip.data,
+						  "must be at most peak_steps "
+						  "%ld: spikes land in the "
+						  "peak phase (got %ld)",
+						  w->peak_steps,
+						  w->spike_steps[i]),
+					"lower the step or raise peak_steps");
+				optreg_buf_release(&ip);
+			}
 			if (!fa)
 				load_fail(l, "required", fp, "is required");
 			else if (!get_number(l, fa, fp, NUM_REAL, 0, 1, 1e30,
@@ -618,6 +636,24 @@ static void load_variant(struct load *l, const json_t *obj, const char *path,
 			"lm workloads"))) {
 		p = path_key(path, "lm");
 		load_lm(l, v, p, w);
+		free(p);
+	}
+	if (!strcmp(pr, "lm") && !w->lm_corpus_sha256 &&
+	    (!(v = json_object_get(obj, "lm")) ||
+	     (json_is_object(v) && !json_object_get(v, "corpus_sha256")))) {
+		/* The corpus is a file on the runner's machine: a verdict
+		 * names the text it was computed on. */
+		char *lp = path_key(path, "lm");
+		p = v ? path_key(lp, "corpus_sha256") : optreg_xstrdup(lp);
+		optreg_error_set_hint(
+			load_fail(l, "required", p,
+				  v ? "is required for problem: lm (it pins "
+				      "the text the verdicts are computed on)"
+				    : "is required for problem: lm, with its "
+				      "corpus_sha256"),
+			"add corpus_sha256: the output of sha256sum %s",
+			OPTREG_LM_CORPUS);
+		free(lp);
 		free(p);
 	}
 }
@@ -857,10 +893,50 @@ static void load_baseline_point(struct load *l, const json_t *b,
 						json_object_get(e, eknown[f]);
 					char *fp = path_key(sp, eknown[f]);
 					double d;
-					if (!x && f == 0)
-						load_fail(l, "required", fp,
-							  "is required");
-					else if (x && !json_is_null(x) &&
+					/* final_loss always; the test
+					 * numbers exactly where the
+					 * workload has eval. */
+					int want = !f || s->w[wi].eval;
+					if (!x && want)
+						optreg_error_set_hint(
+							load_fail(l, "required",
+								  fp,
+								  "is required%s",
+								  f ? " (the "
+								      "workload "
+								      "has eval)"
+								    : ""),
+							"regenerate the block "
+							"with `optreg-runner "
+							"baseline --suite "
+							"FILE`");
+					else if (x && !want)
+						optreg_error_set_hint(
+							load_fail(
+								l,
+								"not_applicable",
+								fp,
+								"must be left "
+								"out: workload "
+								"%s has no eval",
+								s->w[wi].name),
+							"regenerate the block "
+							"with `optreg-runner "
+							"baseline --suite "
+							"FILE`");
+					else if (x && json_is_null(x))
+						optreg_error_set_hint(
+							load_fail(l, "type", fp,
+								  "must be a "
+								  "number (got "
+								  "null)"),
+							"regenerate the block "
+							"with `optreg-runner "
+							"baseline --suite "
+							"FILE`: a baseline "
+							"run that does not "
+							"finish is refused");
+					else if (x &&
 						 !get_number(l, x, fp, NUM_REAL,
 							     f ? 0 : -INFINITY,
 							     0, hi[f], &d))
@@ -1149,6 +1225,26 @@ static void load_suite(struct load *l, const json_t *root,
 		optreg_doc_path_index(&p, i);
 		load_workload(l, json_array_get(arr, i), p.data, &th, exclude,
 			      th_ok, &s->w[i]);
+		if (s->w[i].peak_steps > 0 &&
+		    s->warmup_cap + s->w[i].peak_steps >
+			    OPTREG_WORKLOAD_MAX_STEPS) {
+			/* A run is warmup then peak; the runner refuses
+			 * more steps than this in all. */
+			char *pp = path_key(p.data, "peak_steps");
+			optreg_error_set_hint(
+				load_fail(l, "range", pp,
+					  "with schedule.warmup_cap %ld must "
+					  "be at most %ld (got %ld): warmup "
+					  "and peak together may run %ld "
+					  "steps",
+					  s->warmup_cap,
+					  OPTREG_WORKLOAD_MAX_STEPS -
+						  s->warmup_cap,
+					  s->w[i].peak_steps,
+					  OPTREG_WORKLOAD_MAX_STEPS),
+				"lower peak_steps or schedule.warmup_cap");
+			free(pp);
+		}
 		for (size_t k = 0; k < i && s->w[i].name; k++)
 			if (s->w[k].name && !strcmp(s->w[k].name, s->w[i].name))
 				load_fail(l, "duplicate", p.data,

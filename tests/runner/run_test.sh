@@ -175,6 +175,12 @@ check "baseline --help exits 0" 0 "$RUNNER" baseline --help
 contains "baseline --help shows usage" "$tmp/out" "usage: optreg-runner baseline"
 check "baseline of an unknown workload is a usage error" 2 "$RUNNER" baseline --suite "$SUITE" --workload nope
 contains "naming it" "$tmp/err" 'no workload named "nope"'
+# A workload that cannot run is not a usage error: exit 4 (2 is only for
+# --workload and --lrs).
+sed '/^workloads:/,$d' "$SUITE" >"$tmp/big-batch.yaml"
+printf 'workloads:\n  - name: fmnist_logreg\n    peak_steps: 5\n    batch: 65000\n' >>"$tmp/big-batch.yaml"
+check "baseline of a workload that cannot run: exit 4" 4 "$RUNNER" baseline --suite "$tmp/big-batch.yaml"
+contains "saying why" "$tmp/err" 'batch must not exceed the 60000 training images (got 65000)'
 check "baseline of one workload" 0 "$RUNNER" baseline --suite "$SUITE" --workload rosenbrock
 contains "prints its entries" "$tmp/out" '  rosenbrock:'
 contains "one per seed" "$tmp/out" '    "3": {final_loss: '
@@ -189,5 +195,43 @@ check "no golden traces: error verdict (exit 4)" 4 \
 contains "the verdict is error" "$tmp/out" '"result": "error"'
 contains "with a selftest finding" "$tmp/out" '"criterion": "selftest"'
 lacks "and no workload was run" "$tmp/out" '"name": "quadratic_deep"'
+# seeds_all NAME CRITERION: the verdict in $tmp/out has a CRITERION finding
+# that shows on every seed, {showed: [1, 2, 3], of: 3}, like an aggregated one.
+seeds_all() {
+	if python3 - "$tmp/out" "$2" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))
+fs = [f for f in v.get("findings", []) if f.get("criterion") == sys.argv[2]]
+fs += [f for w in v.get("workloads", []) for f in w.get("findings", [])
+       if f.get("criterion") == sys.argv[2]]
+sys.exit(0 if fs and all(f.get("seeds") == {"showed": [1, 2, 3], "of": 3}
+                         for f in fs) else 1)
+PY
+	then ok "$1"; else not_ok "$1" "$(head -c 800 "$tmp/out")"; fi
+}
+seeds_all "the selftest finding has seeds {showed: all, of: 3}" selftest
+
+# An lm workload whose corpus is not the suite's: the baseline refuses it
+# (exit 4, the corpus and both digests), and a run reports it as a
+# workload_error on every seed.
+sed '/^workloads:/,$d' "$SUITE" >"$tmp/lm.yaml"
+cat >>"$tmp/lm.yaml" <<'EOF2'
+workloads:
+  - name: lm_other_text
+    problem: lm
+    lm: {layers: 1, d_model: 16, heads: 2, context: 8, norm: pre,
+         tied: true, corpus_sha256: "0000000000000000000000000000000000000000000000000000000000000000"}
+    peak_steps: 5
+    batch: 4
+    eval: {rows: 0}
+EOF2
+check "baseline of an lm workload on another text: exit 4" 4 "$RUNNER" baseline --suite "$tmp/lm.yaml"
+contains "naming the workload and the corpus" "$tmp/err" 'workload lm_other_text cannot run: the corpus'
+contains "and the expected digest" "$tmp/err" 'expects 0000000000000000000000000000000000000000000000000000000000000000'
+lacks "and printing no block" "$tmp/out" 'baseline:'
+check "run of an lm workload on another text: error verdict (exit 4)" 4 \
+	"$RUNNER" run --suite "$tmp/lm.yaml" --json "$GOOD"
+contains "with a workload_error" "$tmp/out" '"criterion": "workload_error"'
+seeds_all "the workload_error has seeds {showed: all, of: 3}" workload_error
 
 echo "1..$n"

@@ -931,15 +931,46 @@ static void test_loss_explosion_recovered(void **state)
 	assert_string_equal(severity_of(find(f, "loss_explosion")), "fail");
 	json_decref(f);
 
+	/* A baseline but no _fail thresholds (null): no gap can fail, so
+	 * nothing shows it recovered. */
+	{
+		struct optreg_thresholds nofail = gap_thresholds();
+		nofail.accuracy_gap_fail = NAN;
+		nofail.loss_gap_fail = NAN;
+		f = judge_base(&r, &nofail, &b, NULL);
+		assert_string_equal(severity_of(find(f, "loss_explosion")),
+				    "fail");
+		json_decref(f);
+		/* One _fail threshold is enough to judge it. */
+		nofail.loss_gap_fail = 1.5;
+		f = judge_base(&r, &nofail, &b, NULL);
+		assert_string_equal(severity_of(find(f, "loss_explosion")),
+				    "warn");
+		json_decref(f);
+	}
+
 	/* Non-finite later on: fail. */
 	r.test_accuracy = 0.85;
 	r.nonfinite_step = r.steps_run = 50;
 	r.nonfinite_what = OPTREG_NONFINITE_LOSS;
 	r.has_test = 0;
-	f = judge_base(&r, &th, &b, NULL);
-	assert_string_equal(severity_of(find(f, "loss_explosion")), "fail");
-	assert_non_null(find(f, "non_finite"));
-	json_decref(f);
+	{
+		json_t *m = NULL;
+		f = judge_base(&r, &th, &b, &m);
+		assert_string_equal(severity_of(find(f, "loss_explosion")),
+				    "fail");
+		assert_non_null(find(f, "non_finite"));
+		/* The baseline it was held to is still in the metrics. */
+		assert_true(json_number_value(
+				    json_object_get(m, "baseline_lr")) == 1e-3);
+		assert_true(json_number_value(json_object_get(
+				    m, "baseline_test_loss")) == 0.5);
+		assert_true(json_number_value(json_object_get(
+				    m, "baseline_test_accuracy")) == 0.85);
+		assert_null(find(f, "loss_gap"));
+		json_decref(m);
+		json_decref(f);
+	}
 	optreg_workload_result_release(&r);
 }
 

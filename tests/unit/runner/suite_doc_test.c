@@ -414,6 +414,49 @@ static void test_lm_options(void **state)
 	optreg_suite_free(s);
 	free(text);
 	optreg_errors_release(&errs);
+
+	/* corpus_sha256 is required for problem: lm. */
+	{
+		static const struct {
+			const char *lm, *path;
+		} cases[] = {
+			{"    lm: {layers: 1, d_model: 16, heads: 4, context: "
+			 "8}\n",
+			 "workloads[1].lm.corpus_sha256"},
+			{"", "workloads[1].lm"},
+		};
+		for (size_t i = 0; i < 2; i++) {
+			char *to = optreg_xasprintf(
+				"  - name: lm-post\n    problem: lm\n"
+				"    peak_steps: 10\n%s  - name: mlp\n",
+				cases[i].lm);
+			int found = 0;
+			text = good_with("  - name: mlp\n", to);
+			*strstr(text, "baseline:\n") = '\0';
+			s = (struct optreg_suite *)1;
+			assert_int_equal(load_text(text, &s, &errs),
+					 OPTREG_EINVAL);
+			assert_null(s);
+			for (size_t k = 0; k < errs.len; k++)
+				found |= !strcmp(errs.items[k].rule,
+						 "required") &&
+					 !strcmp(errs.items[k].path,
+						 cases[i].path) &&
+					 strstr(errs.items[k].message,
+						"problem: lm");
+			if (!found) {
+				struct optreg_buf m = OPTREG_BUF_INIT;
+				optreg_errors_format(&errs, "suite.yaml", &m);
+				fail_msg("case %zu: want required at %s; "
+					 "got:\n%s",
+					 i, cases[i].path,
+					 m.data ? m.data : "(none)");
+			}
+			free(to);
+			free(text);
+			optreg_errors_release(&errs);
+		}
+	}
 }
 
 static void test_digest_is_canonical(void **state)
@@ -535,6 +578,13 @@ static const struct refusal refusals[] = {
 	 "workloads[1].sparse_keep", 34},
 	{"{steps: [10, 30], factor: 1000}", "{steps: [30, 10], factor: 1000}",
 	 "order", "workloads[1].grad_spike.steps[1]", 35},
+	/* Spikes land in the peak phase: at most peak_steps (60). */
+	{"{steps: [10, 30], factor: 1000}", "{steps: [10, 61], factor: 1000}",
+	 "range", "workloads[1].grad_spike.steps[1]", 35},
+	/* Warmup and peak together within OPTREG_WORKLOAD_MAX_STEPS
+	 * (10,000,000; warmup_cap is 50). */
+	{"    peak_steps: 200\n", "    peak_steps: 9999951\n", "range",
+	 "workloads[0].peak_steps", 27},
 	{"{steps: [10, 30], factor: 1000}", "{steps: [10, 30]}", "required",
 	 "workloads[1].grad_spike.factor", 35},
 	{"{steps: [10, 30], factor: 1000}", "{steps: [10], factor: 2, at: 1}",
@@ -565,6 +615,21 @@ static const struct refusal refusals[] = {
 	 "baseline[1].workloads.quadratic_deep.1.loss", 54},
 	{"test_accuracy: 0.8}", "test_accuracy: 80}", "range",
 	 "baseline[1].workloads.mlp.1.test_accuracy", 58},
+	/* The test numbers exactly where the workload has eval; no null. */
+	{"test_loss: 0.55, test_accuracy: 0.8}", "test_loss: 0.55}",
+	 "required", "baseline[1].workloads.mlp.1.test_accuracy", 0},
+	{"{final_loss: 0.5, test_loss: 0.55, ", "{final_loss: 0.5, ",
+	 "required", "baseline[1].workloads.mlp.1.test_loss", 0},
+	{"test_accuracy: 0.8}", "test_accuracy: null}", "type",
+	 "baseline[1].workloads.mlp.1.test_accuracy", 58},
+	{"{final_loss: 10.5}", "{final_loss: null}", "type",
+	 "baseline[1].workloads.quadratic_deep.1.final_loss", 54},
+	{"{final_loss: 10.5}", "{final_loss: 10.5, test_loss: 1}",
+	 "not_applicable", "baseline[1].workloads.quadratic_deep.1.test_loss",
+	 54},
+	{"{final_loss: 10.5}", "{final_loss: 10.5, test_accuracy: null}",
+	 "not_applicable",
+	 "baseline[1].workloads.quadratic_deep.1.test_accuracy", 54},
 	{"  - lr: 1.0e-3\n", "  - lr: 1.0e-4\n", "order", "baseline[1].lr", 51},
 	{"  - lr: 1.0e-3\n", "  - lr: 1.0e-5\n", "order", "baseline[1].lr", 51},
 	{"  - lr: 1.0e-4\n", "  - lr: 0\n", "range", "baseline[0].lr", 41},
