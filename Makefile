@@ -159,9 +159,10 @@ bench: bootstrap all
 # CALIBRATE_CORETYPE's OpenBLAS kernel sets; docs/runner.md ("Calibration").
 # CALIBRATE_ARGS adds options (-j 1, --suite FILE, --markdown FILE, ...).
 # The runner's own kernel set is Haswell's (pinned on AVX2 CPUs), so the
-# re-run takes another family: Sandybridge's AVX kernels run on any x86-64
-# with AVX.
-CALIBRATE_CORETYPE ?= Sandybridge
+# re-run takes another family: SkylakeX's AVX-512 kernels (OpenBLAS falls
+# back to its own pick on a CPU without AVX-512, and calibrate says so).
+# Sandybridge's AVX kernels are a third family, but 5-10x slower here.
+CALIBRATE_CORETYPE ?= SkylakeX
 CALIBRATE_ARGS ?=
 calibrate: bootstrap all
 	@BIN=$(BIN) /usr/bin/python3 scripts/calibrate \

@@ -134,7 +134,9 @@ struct optreg_backend {
 	 * *loss_sum gets the sum of the row losses (divide by rows for the
 	 * mean), *correct the rows whose first maximal logit is the label.
 	 * When dlogits is not NULL it gets the gradient of the MEAN loss:
-	 * (softmax(z) - onehot(label)) / rows, rounded to float.
+	 * (softmax(z) - onehot(label)) / rows, rounded to float. dlogits may
+	 * be logits itself (the lm workload passes one buffer): a row's
+	 * logits must all be read before any of its gradient is written.
 	 */
 	int (*softmax_xent)(void *ctx, const float *logits, const float *labels,
 			    size_t rows, size_t classes, float *dlogits,
@@ -172,7 +174,8 @@ struct optreg_backend {
 	/*
 	 * The transformer kernels of the `lm` workload. The per-row math is
 	 * runner/kernels.h's (_f32), so every backend computes the same
-	 * function; the orders below are the summation orders. A row is
+	 * function (to within rounding: kernels.h says where a GPU's can
+	 * differ); the orders below are the summation orders. A row is
 	 * independent of the others unless a sum over rows is named.
 	 */
 	/* Token and position embedding: for r = 0..rows-1 and c < d,

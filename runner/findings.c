@@ -293,9 +293,9 @@ static void baseline_words(char *out, size_t size,
  * With `emit` 0 they only answer (for loss_explosion's `recovered`): 1
  * when either fails, 0 when at least one was judged and none fails, -1
  * when neither could be judged (a gap counts as judged only when its
- * _fail threshold is set: a gap that cannot fail shows no recovery). With `emit` 1 they add their findings and
- * metrics. Skipped without a baseline, or (accuracy_gap) without test
- * metrics on either side.
+ * _fail threshold is set: a gap that cannot fail shows no recovery). With
+ * `emit` 1 they add their findings and metrics. Skipped without a baseline, or
+ * (accuracy_gap) without test metrics on either side.
  */
 static int check_gaps(struct judge *j, int emit)
 {

@@ -12,6 +12,13 @@
  * libm's erfc. A backend assigns rows to
  * threads as it likes; within a row the order below is the order.
  *
+ * Unlike runner/adam.h, these kernels do not pin their rounding points:
+ * nvcc fuses multiplies into adds by default (--fmad=true) and CUDA's exp
+ * and erfc are not glibc's, so a CUDA backend built from this header
+ * computes the same function to within rounding, not bit for bit (the lm
+ * workload's results differ between backends in the last bits; build with
+ * -fmad=false for closer agreement).
+ *
  *   layernorm   mean = sum_i x_i / n; var = sum_i (x_i - mean)^2 / n (the
  *               biased variance, as torch.nn.LayerNorm); rstd = 1 /
  *               sqrt(var + 1e-5); mean and rstd are stored (rounded to the

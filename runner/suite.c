@@ -479,14 +479,13 @@ static void suite_workload_run(const struct optreg_suite *s,
 		/* Fashion-MNIST could not be loaded once for the suite. */
 		char *e = errors_line(fm_errs, "loading Fashion-MNIST");
 		json_array_append_new(
-			counted,
-			on_all_seeds(
-				optreg_finding_new("workload_error", "error",
-						   sw->name, 0, NULL,
-						   "workload %s could not "
-						   "run: %s",
-						   sw->name, e),
-				s));
+			counted, on_all_seeds(optreg_finding_new(
+						      "workload_error", "error",
+						      sw->name, 0, NULL,
+						      "workload %s could not "
+						      "run: %s",
+						      sw->name, e),
+					      s));
 		free(e);
 	} else if (optreg_suite_corpus_check(sw, &why)) {
 		json_array_append_new(
@@ -668,7 +667,8 @@ static int baseline_point(const struct optreg_suite *s, const char *only,
 			/* A baseline of another text would hold configs to
 			 * other numbers. */
 			optreg_error_set_hint(
-				optreg_errors_add(errs, OPTREG_EIO, "corpus", "",
+				optreg_errors_add(errs, OPTREG_EIO, "corpus",
+						  "",
 						  "workload %s cannot run: %s",
 						  sw->name, why),
 				"restore the corpus, or (for a new text) "

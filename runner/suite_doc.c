@@ -899,13 +899,14 @@ static void load_baseline_point(struct load *l, const json_t *b,
 					int want = !f || s->w[wi].eval;
 					if (!x && want)
 						optreg_error_set_hint(
-							load_fail(l, "required",
-								  fp,
-								  "is required%s",
-								  f ? " (the "
-								      "workload "
-								      "has eval)"
-								    : ""),
+							load_fail(
+								l, "required",
+								fp,
+								"is required%s",
+								f ? " (the "
+								    "workload "
+								    "has eval)"
+								  : ""),
 							"regenerate the block "
 							"with `optreg-runner "
 							"baseline --suite "
@@ -914,11 +915,13 @@ static void load_baseline_point(struct load *l, const json_t *b,
 						optreg_error_set_hint(
 							load_fail(
 								l,
-								"not_applicable",
+								"not_"
+								"applicable",
 								fp,
 								"must be left "
 								"out: workload "
-								"%s has no eval",
+								"%s has no "
+								"eval",
 								s->w[wi].name),
 							"regenerate the block "
 							"with `optreg-runner "

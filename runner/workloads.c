@@ -4,6 +4,7 @@
  * per-step records a stability check reads.
  */
 #include <assert.h>
+#include <float.h>
 #include <math.h>
 #include <regex.h>
 #include <stdio.h>
@@ -257,11 +258,11 @@ static int wl_variant_check(const struct optreg_workload_spec *spec,
 						"List the steps in ascending "
 						"order, each once.");
 		}
-		if (!(spec->spike_factor > 0 &&
+		if (!((float)spec->spike_factor >= FLT_MIN &&
 		      isfinite((float)spec->spike_factor))) {
 			snprintf(what, sizeof(what),
 				 "spike_factor must be a number above 0 that "
-				 "is finite as a float (got %g)",
+				 "is a finite, normal float (got %g)",
 				 spec->spike_factor);
 			return wl_variant_error(spec, errs, "spike_factor",
 						what, NULL);

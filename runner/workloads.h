@@ -130,7 +130,8 @@ struct optreg_workload_spec {
 	const struct optreg_fmnist *fmnist;
 	const char *data_dir;
 	int skip_eval;	    /* fmnist_*: no test-set pass at the end */
-	long eval_rows;	    /* fmnist_*: first N test images; 0: all 10000 */
+	long eval_rows;	    /* fmnist_*: first N test images, 0: all 10000;
+			       lm: N windows of the test text, 0: 64 */
 	int skip_sharpness; /* quadratic_deep: no power iteration */
 	/* fmnist_mlp: hidden layer widths; nhidden 0: DeepOBS's 1000, 500,
 	 * 100. (fmnist_logreg has none.) Borrowed. */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -122,7 +123,8 @@ static void test_tensor_names(void **state)
 			assert_string_equal(r.tensors[26].name, "head.weight");
 			assert_int_equal(r.tensors[26].numel, 96 * 32);
 		} else {
-			assert_string_equal(r.tensors[26].name, "norm_f.weight");
+			assert_string_equal(r.tensors[26].name,
+					    "norm_f.weight");
 			assert_string_equal(r.tensors[27].name, "norm_f.bias");
 		}
 		optreg_workload_result_release(&r);
@@ -155,8 +157,8 @@ static void test_param_groups(void **state)
 		const char *n = r.tensors[k].name;
 		size_t len = strlen(n);
 		int bias = len > 5 && strcmp(n + len - 5, ".bias") == 0;
-		int ln = strncmp(n, "norm_f.", 5) == 0 || strstr(n, ".norm1.") ||
-			 strstr(n, ".norm2.");
+		int ln = strncmp(n, "norm_f.", 5) == 0 ||
+			 strstr(n, ".norm1.") || strstr(n, ".norm2.");
 		int emb = strstr(n, "_emb.") != NULL;
 		size_t want = bias || ln ? 1 : emb ? 2 : 0;
 		if (r.tensors[k].group != want)
@@ -196,7 +198,7 @@ static void fd_net(struct lm_net *n, int post_ln, int untied, float **param,
 			size_t e = n->offset[k] + i;
 			double z = sin((double)e * 12.9898 + 1.5) * 43758.5453;
 			z = 2 * (z - floor(z)) - 1; /* in [-1, 1) */
-			int ln_w = strstr(n->names[k], "ln") &&
+			int ln_w = strstr(n->names[k], "norm") &&
 				   strstr(n->names[k], "weight");
 			host[e] = (float)(ln_w ? 1 + 0.3 * z : 0.5 * z);
 		}
@@ -668,8 +670,16 @@ static void test_bad_spec(void **state)
 	s.lm.layers = 0;
 	s.lm.corpus = "/nonexistent/corpus.txt";
 	expect_error(&s, OPTREG_EIO, "lm.corpus");
-	s.lm.corpus = "/etc/hostname"; /* far too short */
-	expect_error(&s, OPTREG_EINVAL, "lm.corpus");
+	{
+		char short_corpus[] = "/tmp/optreg-lm-short.XXXXXX";
+		int fd = mkstemp(short_corpus);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "too short\n", 10), 10);
+		close(fd);
+		s.lm.corpus = short_corpus; /* far too short */
+		expect_error(&s, OPTREG_EINVAL, "lm.corpus");
+		unlink(short_corpus);
+	}
 }
 
 int main(void)

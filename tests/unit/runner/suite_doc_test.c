@@ -616,8 +616,8 @@ static const struct refusal refusals[] = {
 	{"test_accuracy: 0.8}", "test_accuracy: 80}", "range",
 	 "baseline[1].workloads.mlp.1.test_accuracy", 58},
 	/* The test numbers exactly where the workload has eval; no null. */
-	{"test_loss: 0.55, test_accuracy: 0.8}", "test_loss: 0.55}",
-	 "required", "baseline[1].workloads.mlp.1.test_accuracy", 0},
+	{"test_loss: 0.55, test_accuracy: 0.8}", "test_loss: 0.55}", "required",
+	 "baseline[1].workloads.mlp.1.test_accuracy", 0},
 	{"{final_loss: 0.5, test_loss: 0.55, ", "{final_loss: 0.5, ",
 	 "required", "baseline[1].workloads.mlp.1.test_loss", 0},
 	{"test_accuracy: 0.8}", "test_accuracy: null}", "type",

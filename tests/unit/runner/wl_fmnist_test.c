@@ -432,6 +432,18 @@ static void test_grad_spike(void **state)
 	assert_true(r.grad_norm[3] > 100 * r.grad_norm[2]);
 	optreg_workload_result_release(&r);
 
+	/* Rounding sees the spiked gradient (spike before rounding): x 2^20
+	 * takes the quadratic's gradient past float16's 65504, so the step
+	 * meets an infinite gradient; rounding first would keep it finite. */
+	c.has_grad_clip = 0;
+	s.precision = OPTREG_PRECISION_FP16;
+	s.spike_factor = 1048576;
+	run_ok(&s, &c, &r);
+	assert_int_equal(r.nonfinite_step, 4);
+	assert_int_equal(r.nonfinite_what, OPTREG_NONFINITE_GRAD_NORM);
+	optreg_workload_result_release(&r);
+	s.precision = OPTREG_PRECISION_FP32;
+
 	/* Refused: steps out of order, no steps, a bad factor. */
 	s.spike_steps = bad_order;
 	s.nspike = 2;
@@ -446,6 +458,8 @@ static void test_grad_spike(void **state)
 	run_refused(&s, "spike_factor", "finite");
 	s.spike_factor = 1e39; /* inf as a float */
 	run_refused(&s, "spike_factor", "(got 1e+39)");
+	s.spike_factor = 1e-50; /* 0 as a float */
+	run_refused(&s, "spike_factor", "(got 1e-50)");
 }
 
 /* --- precision ---------------------------------------------------------- */
