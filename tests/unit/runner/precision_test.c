@@ -159,11 +159,11 @@ static void test_fp16_matches_compiler(void **state)
 		/* exponents around float16's range: 2^-27 .. 2^17 */
 		xs[1] = from_bits((r[1] & 0x807fffffu) |
 				  ((100u + r[2] % 45u) << 23));
-		/* float16 halfway points, exact ties */
-		uint32_t h = r[3] & 0x7bffu;
-		xs[2] = ldexpf(1.0f + (float)(h & 0x3ffu) / 1024.0f +
-				       1.0f / 2048.0f,
-			       (int)(h >> 10) - 15);
+		/* float16 halfway points, exact ties, in every normal binade
+		 * (exponent field 1..30) */
+		uint32_t mant = r[3] & 0x3ffu, ex = 1u + (r[3] >> 10) % 30u;
+		xs[2] = ldexpf(1.0f + (float)mant / 1024.0f + 1.0f / 2048.0f,
+			       (int)ex - 15);
 		for (int k = 0; k < 3; k++) {
 			float y = optreg_round_fp16(xs[k]);
 			if (!is_fp16_value(y))
