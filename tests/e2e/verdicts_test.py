@@ -66,9 +66,11 @@ MLP_STEPS = int(os.environ.get("OPTREG_E2E_MLP_STEPS") or 150)
 VERDICT_TIMEOUT = int(os.environ.get("OPTREG_E2E_VERDICT_TIMEOUT") or 900)
 EXAMPLES = os.path.join(ROOT, "examples", "configs")
 # Known-bad configs that diverge or explode: `fail` on the reference suite
-# (docs/runner.md); bad-eps-1e-1 is documented as `warn`.
-MUST_FAIL = ("bad-beta2-0.5", "bad-lr-1e-1", "bad-no-warmup-3e-2",
-             "bad-adam-coupled-wd")
+# cut to a few hundred steps without a baseline (docs/runner.md).
+# (bad-adam-coupled-wd is left out: on a 150-step cut its net is not dead
+# yet, and what fails it on ref-v2 is the gap to the baseline, which this
+# cut suite has none of; runner/calibration/matrix.yaml checks it on ref-v2.)
+MUST_FAIL = ("bad-beta2-0.5", "bad-lr-1e-1", "bad-no-warmup-3e-2")
 ORPHAN = "orphans"
 
 tap = Tap()
