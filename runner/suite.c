@@ -240,23 +240,18 @@ int optreg_suite_corpus_check(const struct suite_workload *sw, char **why)
 	const char *path = sw->lm.corpus ? sw->lm.corpus : OPTREG_LM_CORPUS;
 	char hex[OPTREG_SHA256_HEX_LEN + 1];
 	struct optreg_buf data = OPTREG_BUF_INIT;
-	FILE *f;
-	size_t n;
-	char chunk[8192];
 
 	*why = NULL;
 	if (!sw->lm_corpus_sha256)
 		return 0;
-	if (!(f = fopen(path, "rb"))) {
+	if (optreg_buf_read_file(&data, path)) {
 		*why = optreg_xasprintf(
 			"the corpus %s cannot be read (%s); expected sha256 "
 			"%s, got none",
 			path, strerror(errno), sw->lm_corpus_sha256);
+		optreg_buf_release(&data);
 		return -1;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		optreg_buf_add(&data, chunk, n);
-	fclose(f);
 	optreg_sha256_hex(data.data, data.len, hex);
 	optreg_buf_release(&data);
 	if (!strcmp(hex, sw->lm_corpus_sha256))
