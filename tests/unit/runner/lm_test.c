@@ -28,33 +28,12 @@
 #include "runner/lm.h"
 #include "runner/workloads.h"
 
-static struct optreg_backend be;
-
-static int group_setup(void **state)
-{
-	(void)state;
-	return optreg_cpu_backend_init(&be, 1, NULL) ? -1 : 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	be.destroy(&be);
-	return 0;
-}
+#define WL_FIXTURE_NO_FMNIST
+#include "wl_fixture.h"
 
 static struct optreg_config adam(double lr)
 {
-	struct optreg_config c;
-
-	memset(&c, 0, sizeof(c));
-	c.optimizer = OPTREG_ADAM;
-	c.lr = lr;
-	c.beta1 = 0.9;
-	c.beta2 = 0.999;
-	c.eps = 1e-8;
-	c.schedule.kind = OPTREG_SCHEDULE_CONSTANT;
-	return c;
+	return wl_config(OPTREG_ADAM, lr, 1e-8, 0);
 }
 
 static struct optreg_workload_spec lm_spec(long steps, long batch)

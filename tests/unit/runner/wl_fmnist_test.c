@@ -22,47 +22,12 @@
 #include "runner/workloads.h"
 #include "runner/workloads_int.h"
 
-static struct optreg_backend be;
-static struct optreg_fmnist fm;
-
-static int group_setup(void **state)
-{
-	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-
-	(void)state;
-	if (optreg_cpu_backend_init(&be, 1, &errs))
-		return -1;
-	if (optreg_fmnist_load(NULL, &fm, &errs)) {
-		fprintf(stderr, "fashion-mnist: %s\n",
-			errs.len ? errs.items[0].message : "?");
-		optreg_errors_release(&errs);
-		return -1;
-	}
-	optreg_errors_release(&errs);
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	optreg_fmnist_release(&fm);
-	be.destroy(&be);
-	return 0;
-}
+#include "wl_fixture.h"
 
 /* Adam with PyTorch's defaults but the learning rate and eps. */
 static struct optreg_config adam(double lr, double eps)
 {
-	struct optreg_config c;
-
-	memset(&c, 0, sizeof(c));
-	c.optimizer = OPTREG_ADAM;
-	c.lr = lr;
-	c.beta1 = 0.9;
-	c.beta2 = 0.999;
-	c.eps = eps;
-	c.schedule.kind = OPTREG_SCHEDULE_CONSTANT;
-	return c;
+	return wl_config(OPTREG_ADAM, lr, eps, 0);
 }
 
 static struct optreg_workload_spec spec(const char *name, long steps)

@@ -23,48 +23,12 @@
 #include "runner/workloads.h"
 #include "runner/workloads_int.h"
 
-static struct optreg_backend be;
-static struct optreg_fmnist fm;
-
-static int group_setup(void **state)
-{
-	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-
-	(void)state;
-	if (optreg_cpu_backend_init(&be, 1, &errs))
-		return -1;
-	if (optreg_fmnist_load(NULL, &fm, &errs)) {
-		fprintf(stderr, "fashion-mnist: %s\n",
-			errs.len ? errs.items[0].message : "?");
-		optreg_errors_release(&errs);
-		return -1;
-	}
-	optreg_errors_release(&errs);
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	optreg_fmnist_release(&fm);
-	be.destroy(&be);
-	return 0;
-}
+#include "wl_fixture.h"
 
 /* A sane AdamW config: betas (0.9, 0.999), eps 1e-8, wd 0.01, constant. */
 static struct optreg_config adamw(double lr)
 {
-	struct optreg_config c;
-
-	memset(&c, 0, sizeof(c));
-	c.optimizer = OPTREG_ADAMW;
-	c.lr = lr;
-	c.beta1 = 0.9;
-	c.beta2 = 0.999;
-	c.eps = 1e-8;
-	c.weight_decay = 0.01;
-	c.schedule.kind = OPTREG_SCHEDULE_CONSTANT;
-	return c;
+	return wl_config(OPTREG_ADAMW, lr, 1e-8, 0.01);
 }
 
 static struct optreg_workload_spec spec(const char *name, long steps)
