@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/errcodes.h"
 #include "../common/http_client.h"
 #include "../validator/names.h"
 #include "args.h"
 #include "output.h"
 #include "ref.h"
+#include "remote.h"
 
 /* A name check of validator/names.h. */
 typedef int (*name_check)(const char *s, const char *path,
@@ -151,4 +153,41 @@ void cli_config_path(struct optreg_buf *path, const struct cli_ref *ref)
 	optreg_buf_adds(path, "/v1/configs");
 	optreg_http_path_add(path, ref->ns);
 	optreg_http_path_add(path, ref->name);
+}
+
+int cli_ref_latest(struct cli_remote *r, struct cli_ref *ref)
+{
+	struct optreg_buf path;
+	json_t *answer = NULL;
+	const json_t *first;
+	long version;
+	int rc;
+
+	if (ref->kind != CLI_REF_CONFIG)
+		return 0;
+	optreg_buf_init(&path);
+	cli_config_path(&path, ref);
+	optreg_buf_adds(&path, "/versions?page_size=1");
+	rc = cli_remote_call(r, "GET", path.data, NULL, &answer);
+	optreg_buf_release(&path);
+	if (rc)
+		return rc;
+	first = json_array_get(json_object_get(answer, "versions"), 0);
+	if (!first) {
+		fprintf(stderr, "optreg %s: %s/%s has no versions\n", r->cmd,
+			ref->ns, ref->name);
+		rc = OPTREG_EXIT_NOT_FOUND;
+	} else if (cli_json_count(first, "version", &version) < 0 ||
+		   version < 1) {
+		fprintf(stderr,
+			"optreg %s: the registry's versions list for %s/%s "
+			"has no valid version number\n",
+			r->cmd, ref->ns, ref->name);
+		rc = OPTREG_EXIT_UNAVAILABLE;
+	} else {
+		ref->kind = CLI_REF_VERSION;
+		ref->version = version;
+	}
+	json_decref(answer);
+	return rc;
 }

@@ -50,4 +50,16 @@ void cli_print_tag_move(const struct cli_ref *ref, const char *tag,
 /* Appends "/v1/configs/{ns}/{name}", percent-encoded. */
 void cli_config_path(struct optreg_buf *path, const struct cli_ref *ref);
 
+struct cli_remote;
+
+/*
+ * `ns/name` with no `@` means the config's latest version: turns a
+ * CLI_REF_CONFIG reference into the CLI_REF_VERSION of the newest version
+ * (yanked or not) the registry lists, and leaves other kinds alone.
+ * Returns 0, or the exit status after reporting the failure (a config
+ * without versions is OPTREG_EXIT_NOT_FOUND, `optreg CMD: ns/name has no
+ * versions`).
+ */
+int cli_ref_latest(struct cli_remote *r, struct cli_ref *ref);
+
 #endif
