@@ -411,8 +411,8 @@ int cmd_audit_log(int argc, char **argv)
 			limitarg);
 		return OPTREG_EXIT_USAGE;
 	}
-	if (widtharg && (cli_parse_count(widtharg, &width) < 0 ||
-			 (width && width < 40))) {
+	if (widtharg &&
+	    (cli_parse_count(widtharg, &width) < 0 || (width && width < 40))) {
 		if (strcmp(widtharg, "0")) {
 			fprintf(stderr,
 				"optreg audit log: --width must be 0 (one "
