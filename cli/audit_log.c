@@ -200,6 +200,23 @@ static void summarize(const char *action, const json_t *d,
 		add_why(out, d, "message");
 		return;
 	}
+	if (!strcmp(action, "verdict.recorded")) {
+		const char *kid = optreg_json_str(d, "runner_keyid");
+		optreg_buf_adds(out, "job ");
+		add_value(out, json_object_get(d, "job_id"));
+		optreg_buf_addf(out, ": %s on suite %s",
+				audit_str_or(d, "result", "?"),
+				audit_str_or(d, "suite", "?"));
+		if (kid)
+			optreg_buf_addf(out, ", signed by %.12s…", kid);
+		return;
+	}
+	if (!strcmp(action, "version.yanked")) {
+		optreg_buf_addf(out, "%.19s yanked",
+				audit_str_or(d, "digest", "?"));
+		add_why(out, d, "reason");
+		return;
+	}
 	if (!strcmp(action, "policy.denied")) {
 		const json_t *rules = json_object_get(d, "rules");
 		size_t i;

@@ -363,6 +363,10 @@ def t_audit_log_80_columns():
     eq(len(heads), len(evs), "one #INDEX line per event")
     assert squash("prod: 1 -> 2: the loss explodes at lr 0.1") in squash(res.out), res.out
     assert "by lead@team-a" in res.out, res.out
+    v, _ = payload(1)
+    assert "job %d: fail on suite %s, signed by %s" % (
+        v["job_id"], DEFAULT_SUITE, W.runner_key.keyid[:12]) in squash(res.out), res.out
+    assert "yanked: diverges on fmnist_mlp" in squash(res.out), res.out
     # Into a pipe, one line an event (for grep), as before.
     res = expect(optreg("audit", "log", "--target", NS + "/model"), 0)
     eq(len(res.out.rstrip("\n").split("\n")), len(evs) + 1, "table rows")
