@@ -371,6 +371,7 @@ def t_audit_log_80_columns():
     res = expect(optreg("audit", "log", "--target", NS + "/model"), 0)
     eq(len(res.out.rstrip("\n").split("\n")), len(evs) + 1, "table rows")
     expect(optreg("audit", "log", "--width", "12"), 2, "--width 12")
+    fits_80(expect(optreg("audit", "log", "--help"), 0).out, "audit log --help")
 
 
 # ---------------------------------------------------------------- log
@@ -397,6 +398,7 @@ def t_log_reasons():
     eq([(m["version"], m["reason"]) for m in prod["moves"]],
        [(2, "the loss explodes at lr 0.1"), (1, "first release")], "--json moves")
     expect(optreg("log", NS + "/model", "--width", "x"), 2, "--width x")
+    fits_80(expect(optreg("log", "--help"), 0).out, "log --help")
 
 
 def main():
