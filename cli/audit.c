@@ -144,11 +144,11 @@ static int fetch_page(struct walk *w, uint64_t start, long size, json_t **page,
 	snprintf(num, sizeof(num), "%ld", size);
 	optreg_http_query_add(&path, "page_size", num);
 	if (w->f) {
-		const char *names[] = {"actor", "action", "target", "since",
-				       "until"};
+		const char *names[] = {"actor", "action", "target",
+				       "since", "until",  "config"};
 		const char *vals[] = {w->f->actor, w->f->action, w->f->target,
-				      w->f->since, w->f->until};
-		for (size_t i = 0; i < 5; i++)
+				      w->f->since, w->f->until,	 w->f->config};
+		for (size_t i = 0; i < 6; i++)
 			if (vals[i])
 				optreg_http_query_add(&path, names[i], vals[i]);
 	}

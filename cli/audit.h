@@ -63,6 +63,8 @@ int audit_fetch_checkpoint(struct cli_remote *r, int make,
 
 struct filters {
 	const char *actor, *action, *target, *since, *until;
+	const char
+		*config; /* ns/name: its own, its versions' and tags' events */
 };
 
 /* Called for each entry in index order; nonzero stops the walk (and is

@@ -8,26 +8,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../common/alloc.h"
 #include "../common/clock.h"
 #include "../common/jsonutil.h"
 #include "audit.h"
+#include "wrap.h"
 
 static const char log_help[] =
 	"usage: optreg audit log [--actor A] [--action X] [--target T] "
 	"[--since TIME]\n"
-	"                        [--until TIME] [--limit N] [--json] [--url "
-	"URL]\n"
-	"                        [--token TOKEN]\n\n"
-	"Prints the audit log oldest first, one event a line:\n"
-	"  INDEX  TIME                      ACTOR   ACTION     TARGET          "
-	"    DETAILS\n"
-	"  17     2026-11-23T10:00:00.000Z  ci@nlp  tag.moved  "
-	"team-nlp/bert@prod  prod: 2 -> 3\n"
+	"                        [--until TIME] [--limit N] [--width N] "
+	"[--json]\n"
+	"                        [--url URL] [--token TOKEN]\n\n"
+	"Prints the audit log oldest first. On a terminal (or with --width "
+	"N), each\n"
+	"event takes two lines that fit its width, wrapped where needed:\n"
+	"  #17  2026-11-23T10:00:00.000Z  tag.moved  team-nlp/bert@prod\n"
+	"       by ci@nlp: prod: 2 -> 3: promote\n"
+	"Otherwise (a pipe, a file) one event a line, a table with the "
+	"columns INDEX,\n"
+	"TIME, ACTOR, ACTION, TARGET and DETAILS.\n"
 	"The columns are as wide as their widest cell; DETAILS sums up what "
-	"changed.\n\n"
+	"changed\n"
+	"(a tag move's from -> to, gate and reason; a submit's message).\n\n"
 	"Options:\n"
 	"  --actor A        only events by principal A\n"
 	"  --action X       only events with action X (version.created, "
@@ -41,12 +48,23 @@ static const char log_help[] =
 	"                   waiver.grant, waiver.revoke)\n"
 	"  --target T       only events about T (team-nlp/bert@3, "
 	"team-nlp/bert@prod,\n"
-	"                   a key id, a token id, a namespace)\n"
+	"                   a key id, a token id, a namespace); a config "
+	"with no @\n"
+	"                   (team-nlp/bert) means the whole config: its "
+	"versions' and\n"
+	"                   tags' events (version.created, version.yanked, "
+	"tag.moved,\n"
+	"                   verdict.recorded...)\n"
 	"  --since TIME     only events at or after TIME: RFC 3339 "
 	"(2026-11-23T10:00:00Z)\n"
 	"                   or an age such as 30m, 12h, 7d\n"
 	"  --until TIME     only events before TIME (same forms)\n"
 	"  --limit N        show at most N events (default: all)\n"
+	"  --width N        lay the events out in N columns, two lines an "
+	"event (default:\n"
+	"                   the terminal's width when stdout is one, else "
+	"0: one table\n"
+	"                   row an event, for grep)\n"
 	"  --json           print {\"entries\": [{\"index\", \"leaf_hash\", "
 	"\"event\"}],\n"
 	"                   \"next_start\"}: the registry's pages joined; "
@@ -180,6 +198,23 @@ static void summarize(const char *action, const json_t *d,
 		add_why(out, d, "message");
 		return;
 	}
+	if (!strcmp(action, "verdict.recorded")) {
+		const char *kid = optreg_json_str(d, "runner_keyid");
+		optreg_buf_adds(out, "job ");
+		add_value(out, json_object_get(d, "job_id"));
+		optreg_buf_addf(out, ": %s on suite %s",
+				audit_str_or(d, "result", "?"),
+				audit_str_or(d, "suite", "?"));
+		if (kid)
+			optreg_buf_addf(out, ", signed by %.12s…", kid);
+		return;
+	}
+	if (!strcmp(action, "version.yanked")) {
+		optreg_buf_addf(out, "%.19s yanked",
+				audit_str_or(d, "digest", "?"));
+		add_why(out, d, "reason");
+		return;
+	}
 	if (!strcmp(action, "policy.denied")) {
 		const json_t *rules = json_object_get(d, "rules");
 		size_t i;
@@ -300,6 +335,49 @@ static int log_entry(void *ctx, const json_t *e)
 	return 0;
 }
 
+/* Two lines an event, fitting `width` columns (see the help). */
+static int print_wrapped(char **cells, size_t nrows, size_t width)
+{
+	struct optreg_buf out = OPTREG_BUF_INIT;
+	int rc;
+
+	for (size_t i = 0; i < nrows; i++) {
+		char **row = cells + i * 6;
+		struct optreg_buf head = OPTREG_BUF_INIT,
+				  what = OPTREG_BUF_INIT;
+		char first[32];
+		snprintf(first, sizeof(first), "#%s  ", row[0]);
+		optreg_buf_addf(&head, "%s  %s  %s", row[1], row[3], row[4]);
+		cli_wrap_add(&out, first, head.data, 7, width);
+		optreg_buf_addf(&what, "by %s", row[2]);
+		if (strcmp(row[5], "-"))
+			optreg_buf_addf(&what, ": %s", row[5]);
+		cli_wrap_add(&out, "       ", what.data, 7, width);
+		optreg_buf_release(&head);
+		optreg_buf_release(&what);
+	}
+	rc = cli_write_stdout(&out);
+	optreg_buf_release(&out);
+	return rc;
+}
+
+/* The default --width: the terminal's ($COLUMNS, else its size, else 80)
+ * when stdout is one, else 0. */
+static long default_width(void)
+{
+	const char *cols = getenv("COLUMNS");
+	struct winsize ws;
+	long n;
+
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	if (cols && cli_parse_count(cols, &n) == 0 && n >= 40)
+		return n;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	return 80;
+}
+
 static int print_rows(char **cells, size_t nrows)
 {
 	static const char *const head[6] = {"INDEX",  "TIME",	"ACTOR",
@@ -313,9 +391,11 @@ int cmd_audit_log(int argc, char **argv)
 	struct cli_remote r = {.cmd = "audit log"};
 	struct filters f = {0};
 	struct log_ctx lc = {.r = &r};
-	const char *limitarg = NULL;
+	const char *limitarg = NULL, *widtharg = NULL;
+	struct cli_ref ref;
+	struct optreg_buf why = OPTREG_BUF_INIT;
 	char since[OPTREG_CLOCK_TS_SIZE], until[OPTREG_CLOCK_TS_SIZE];
-	long limit = 0;
+	long limit = 0, width = -1;
 	int rc;
 
 	const struct cli_option options[] = {
@@ -328,6 +408,7 @@ int cmd_audit_log(int argc, char **argv)
 		CLI_OPT_STRING("--since", "TIME", "from TIME", &f.since),
 		CLI_OPT_STRING("--until", "TIME", "until TIME", &f.until),
 		CLI_OPT_STRING("--limit", "N", "at most N events", &limitarg),
+		CLI_OPT_STRING("--width", "N", "columns", &widtharg),
 		CLI_OPT_END(),
 	};
 	const struct cli_parser p = {.cmd = r.cmd,
@@ -344,6 +425,31 @@ int cmd_audit_log(int argc, char **argv)
 			"from 1 (got \"%s\")\n",
 			limitarg);
 		return OPTREG_EXIT_USAGE;
+	}
+	if (widtharg &&
+	    (cli_parse_count(widtharg, &width) < 0 || (width && width < 40))) {
+		if (strcmp(widtharg, "0")) {
+			fprintf(stderr,
+				"optreg audit log: --width must be 0 (one "
+				"line an event) or a whole number from 40 "
+				"(got \"%s\")\n",
+				widtharg);
+			return OPTREG_EXIT_USAGE;
+		}
+		width = 0;
+	}
+	if (width < 0)
+		width = default_width();
+	/* ns/name with no @: the whole config (GET ...?config=). */
+	if (f.target && !strchr(f.target, '@') && strchr(f.target, '/')) {
+		if (cli_ref_parse(f.target, CLI_REF_CONFIG, &ref, &why) < 0) {
+			fprintf(stderr, "optreg audit log: --target: %s\n",
+				why.data);
+			optreg_buf_release(&why);
+			return OPTREG_EXIT_USAGE;
+		}
+		f.config = f.target;
+		f.target = NULL;
 	}
 	f.since = time_arg(f.since, since);
 	f.until = time_arg(f.until, until);
@@ -369,6 +475,8 @@ int cmd_audit_log(int argc, char **argv)
 		rc = s ? cli_print_json_text(s, strlen(s)) : OPTREG_EXIT_IO;
 		free(s);
 		json_decref(o);
+	} else if (rc == 0 && width > 0) {
+		rc = print_wrapped(lc.cells, lc.nrows, (size_t)width);
 	} else if (rc == 0) {
 		rc = print_rows(lc.cells, lc.nrows);
 	}

@@ -9,20 +9,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "../common/jsonutil.h"
 #include "cli.h"
+#include "wrap.h"
 
 #define PAGE_SIZE 100
 
 static const char help[] =
-	"usage: optreg log NAMESPACE/NAME [--limit N] [--json] [--url URL]\n"
-	"                  [--token TOKEN]\n\n"
-	"Lists the versions of a config, newest first:\n"
-	"  VERSION  DIGEST               CREATED               BY           "
-	"YANKED  TAGS  MESSAGE\n"
-	"  3        sha256:9f2c4e1a0b7d  2026-11-23T10:00:00Z  ci@team-nlp  "
-	"-       prod  lower lr <https://ci/run/7>\n"
+	"usage: optreg log NAMESPACE/NAME [--limit N] [--moves] [--width N] "
+	"[--json]\n"
+	"                  [--url URL] [--token TOKEN]\n\n"
+	"Lists the versions of a config, newest first. On a terminal (or "
+	"with --width N)\n"
+	"each takes two lines that fit the width:\n"
+	"  3   sha256:9f2c4e1a0b7d  2026-11-23T10:00:00Z  ci@team-nlp  "
+	"[prod]\n"
+	"      lower lr <https://ci/run/7>\n"
+	"Otherwise (a pipe, a file) one table row a version, with the "
+	"columns VERSION,\n"
+	"DIGEST, CREATED, BY, YANKED, TAGS and MESSAGE.\n"
 	"DIGEST shows the first 12 hex digits; `-` marks an empty cell. "
 	"MESSAGE is\n"
 	"the submit's --message, its --link in <>, and for a yanked version "
@@ -30,6 +38,14 @@ static const char help[] =
 	"reason in [yanked: ...].\n\n"
 	"Options:\n"
 	"  --limit N        show at most N versions (default: all)\n"
+	"  --moves          then every tag's moves, newest first, each "
+	"with its reason\n"
+	"                   and link (GET .../tags/{tag}/history)\n"
+	"  --width N        lay versions (and moves) out in N columns, two "
+	"lines each\n"
+	"                   (default: the terminal's width when stdout is "
+	"one, else 0:\n"
+	"                   one table row a version, for grep)\n"
 	"  --json           print {\"versions\": [...], \"next_page_token\": "
 	"...,\n"
 	"                   \"tags\": [...]}: the registry's version and tag "
@@ -137,11 +153,154 @@ static int print_table(const json_t *versions, const json_t *tags)
 	return rc;
 }
 
+/* Two lines a version, fitting `width` columns. */
+static int print_wrapped(const json_t *versions, const json_t *tags,
+			 size_t width)
+{
+	struct optreg_buf out = OPTREG_BUF_INIT;
+	int rc;
+
+	for (size_t i = 0; i < json_array_size(versions); i++) {
+		const json_t *v = json_array_get(versions, i), *t;
+		struct optreg_buf head = OPTREG_BUF_INIT,
+				  names = OPTREG_BUF_INIT;
+		long version = 0;
+		char first[32];
+		char *why = why_cell(v);
+		size_t j;
+
+		cli_json_count(v, "version", &version);
+		json_array_foreach(tags, j, t)
+		{
+			long tv;
+			const char *name = optreg_json_str(t, "tag");
+			if (name && cli_json_count(t, "version", &tv) == 0 &&
+			    tv == version)
+				optreg_buf_addf(&names, "%s%s",
+						names.len ? ", " : "", name);
+		}
+		snprintf(first, sizeof(first), "%-3ld ", version);
+		optreg_buf_addf(&head, "%.19s  %s  %s",
+				cli_cell(optreg_json_str(v, "digest")),
+				cli_cell(optreg_json_str(v, "created_at")),
+				cli_cell(optreg_json_str(v, "created_by")));
+		if (names.len)
+			optreg_buf_addf(&head, "  [%s]", names.data);
+		if (json_is_true(json_object_get(v, "yanked")))
+			optreg_buf_adds(&head, "  yanked");
+		cli_wrap_add(&out, first, head.data, 4, width);
+		cli_wrap_add(&out, "    ", why, 4, width);
+		free(why);
+		optreg_buf_release(&head);
+		optreg_buf_release(&names);
+	}
+	rc = cli_write_stdout(&out);
+	optreg_buf_release(&out);
+	return rc;
+}
+
+/*
+ * Every tag's moves (GET .../tags/{tag}/history), newest first, each
+ * with who, when, from -> to and why, in `width` columns (80 when 0):
+ *   prod  2 -> 3  2026-11-23T10:00:00.000Z  by lead@team-nlp
+ *         promote after the eval <https://ci.example/run/9>
+ * Appended to `outp`; with `json`, the moves are added to each tag of
+ * `tags` as "moves" instead.
+ */
+static int tag_moves(struct cli_remote *r, const struct cli_ref *ref,
+		     json_t *tags, size_t width, struct optreg_buf *outp)
+{
+	struct optreg_buf out = OPTREG_BUF_INIT;
+	int rc = 0;
+
+	if (!width)
+		width = CLI_WRAP_WIDTH;
+	for (size_t i = 0; rc == 0 && i < json_array_size(tags); i++) {
+		json_t *t = json_array_get(tags, i), *moves = json_array(),
+		       *next = NULL;
+		const char *tag = optreg_json_str(t, "tag");
+		struct optreg_buf path = OPTREG_BUF_INIT;
+
+		if (!tag) {
+			json_decref(moves);
+			continue;
+		}
+		cli_config_path(&path, ref);
+		optreg_buf_adds(&path, "/tags");
+		optreg_http_path_add(&path, tag);
+		optreg_buf_adds(&path, "/history");
+		rc = cli_remote_pages(r, path.data, "moves", PAGE_SIZE, 0,
+				      moves, &next);
+		optreg_buf_release(&path);
+		json_decref(next);
+		for (size_t j = 0;
+		     rc == 0 && !r->json && j < json_array_size(moves); j++) {
+			const json_t *m = json_array_get(moves, j);
+			struct optreg_buf head = OPTREG_BUF_INIT,
+					  why = OPTREG_BUF_INIT;
+			long to = 0, from = 0;
+			const char *reason = optreg_json_str(m, "reason"),
+				   *link = optreg_json_str(m, "link");
+
+			cli_json_count(m, "version", &to);
+			if (cli_json_count(m, "previous_version", &from) == 0)
+				optreg_buf_addf(&head, "%s  %ld -> %ld", tag,
+						from, to);
+			else
+				optreg_buf_addf(&head, "%s  (new) -> %ld", tag,
+						to);
+			optreg_buf_addf(
+				&head, "  %s  by %s",
+				cli_cell(optreg_json_str(m, "moved_at")),
+				cli_cell(optreg_json_str(m, "moved_by")));
+			if (json_is_true(json_object_get(m, "rollback")))
+				optreg_buf_adds(&head, "  (rollback)");
+			cli_wrap_add(&out, "  ", head.data, 8, width);
+			if (reason)
+				optreg_buf_adds(&why, reason);
+			if (link)
+				optreg_buf_addf(&why, "%s<%s>",
+						why.len ? " " : "", link);
+			cli_wrap_add(&out, "        ",
+				     why.len ? why.data : "(no reason given)",
+				     8, width);
+			optreg_buf_release(&head);
+			optreg_buf_release(&why);
+		}
+		if (rc == 0 && r->json)
+			json_object_set(t, "moves", moves);
+		json_decref(moves);
+	}
+	if (rc == 0 && !r->json && out.len)
+		optreg_buf_addf(outp, "\ntag moves, newest first:\n%s",
+				out.data);
+	optreg_buf_release(&out);
+	return rc;
+}
+
+/* The default --width: the terminal's ($COLUMNS, else its size, else 80)
+ * when stdout is one, else 0. */
+static long default_width(void)
+{
+	const char *cols = getenv("COLUMNS");
+	struct winsize ws;
+	long n;
+
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	if (cols && cli_parse_count(cols, &n) == 0 && n >= 40)
+		return n;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	return CLI_WRAP_WIDTH;
+}
+
 static int log_config(struct cli_remote *r, const struct cli_ref *ref,
-		      long limit)
+		      long limit, bool moves, long width)
 {
 	struct optreg_buf path = OPTREG_BUF_INIT;
 	json_t *versions = json_array(), *next = NULL, *tagdoc = NULL, *tags;
+	struct optreg_buf movelines = OPTREG_BUF_INIT;
 	int rc;
 
 	rc = list_versions(r, ref, limit, versions, &next);
@@ -158,6 +317,11 @@ static int log_config(struct cli_remote *r, const struct cli_ref *ref,
 				"the registry's tag list has no tags array");
 		goto out;
 	}
+	if (moves) {
+		rc = tag_moves(r, ref, tags, (size_t)width, &movelines);
+		if (rc)
+			goto out;
+	}
 	if (r->json) {
 		json_t *o = json_pack("{s:O, s:O, s:O}", "versions", versions,
 				      "next_page_token", next, "tags", tags);
@@ -165,10 +329,15 @@ static int log_config(struct cli_remote *r, const struct cli_ref *ref,
 		rc = s ? cli_print_json_text(s, strlen(s)) : OPTREG_EXIT_IO;
 		free(s);
 		json_decref(o);
+	} else if (width > 0) {
+		rc = print_wrapped(versions, tags, (size_t)width);
 	} else {
 		rc = print_table(versions, tags);
 	}
+	if (rc == 0 && movelines.len)
+		rc = cli_write_stdout(&movelines);
 out:
+	optreg_buf_release(&movelines);
 	json_decref(tagdoc);
 	json_decref(next);
 	json_decref(versions);
@@ -180,14 +349,17 @@ int cmd_log(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "log"};
 	struct optreg_buf why = OPTREG_BUF_INIT;
-	const char *refarg = NULL, *limitarg = NULL;
+	const char *refarg = NULL, *limitarg = NULL, *widtharg = NULL;
 	struct cli_ref ref;
-	long limit = 0;
+	long limit = 0, width = -1;
+	bool moves = false;
 	int rc;
 	const struct cli_option options[] = {
 		CLI_OPT_REMOTE(&r),
 		CLI_OPT_STRING("--limit", "N", "show at most N versions",
 			       &limitarg),
+		CLI_OPT_BOOL("--moves", "every tag's moves", &moves),
+		CLI_OPT_STRING("--width", "N", "columns", &widtharg),
 		CLI_OPT_END(),
 	};
 	const struct cli_parser p = {.cmd = "log",
@@ -212,12 +384,26 @@ int cmd_log(int argc, char **argv)
 			limitarg);
 		return OPTREG_EXIT_USAGE;
 	}
+	if (widtharg &&
+	    (cli_parse_count(widtharg, &width) < 0 || (width && width < 40))) {
+		if (strcmp(widtharg, "0")) {
+			fprintf(stderr,
+				"optreg log: --width must be 0 (one line a "
+				"version) or a whole number from 40 (got "
+				"\"%s\")\n",
+				widtharg);
+			return OPTREG_EXIT_USAGE;
+		}
+		width = 0;
+	}
+	if (width < 0)
+		width = default_width();
 	if (cli_ref_parse(refarg, CLI_REF_CONFIG, &ref, &why) < 0) {
 		fprintf(stderr, "optreg log: %s\n", why.data);
 		optreg_buf_release(&why);
 		return OPTREG_EXIT_USAGE;
 	}
-	rc = log_config(&r, &ref, limit);
+	rc = log_config(&r, &ref, limit, moves, width);
 	cli_remote_close(&r);
 	return rc;
 }

@@ -40,6 +40,9 @@ static const char SQL_AUDIT_ENTRIES[] =
 	"   AND ($5::timestamptz IS NULL OR time < $5::timestamptz)"
 	"   AND idx >= $6::bigint"
 	"   AND ($7::bigint IS NULL OR idx < $7::bigint)"
+	"   AND ($9::text IS NULL OR target = $9"
+	"        OR (target COLLATE \"C\" >= $9 || '@'"
+	"            AND target COLLATE \"C\" < $9 || 'A'))"
 	" ORDER BY idx LIMIT $8::int";
 
 static const char SQL_CHECKPOINT_LATEST[] =
@@ -230,20 +233,21 @@ int optreg_audit_entries(PGconn *conn, const struct optreg_audit_filter *f,
 			 struct optreg_buf *out, struct optreg_errors *errs)
 {
 	char start[24], end[24], limit[16];
-	const char *p[8] = {f->actor,
+	const char *p[9] = {f->actor,
 			    f->action,
 			    f->target,
 			    f->since,
 			    f->until,
 			    start,
 			    f->end >= 0 ? end : NULL,
-			    limit};
+			    limit,
+			    f->config};
 	PGresult *res;
 
 	snprintf(start, sizeof(start), "%" PRId64, f->start);
 	snprintf(end, sizeof(end), "%" PRId64, f->end);
 	snprintf(limit, sizeof(limit), "%d", f->limit + 1);
-	int rc = optreg_sql_exec(conn, SQL_AUDIT_ENTRIES, 8, p, PGRES_TUPLES_OK,
+	int rc = optreg_sql_exec(conn, SQL_AUDIT_ENTRIES, 9, p, PGRES_TUPLES_OK,
 				 &res, errs);
 	if (rc)
 		return rc;

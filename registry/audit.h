@@ -63,6 +63,9 @@ int optreg_audit_consistency(PGconn *conn, uint64_t m, uint64_t n,
 /* Filters for listing entries; NULL fields do not filter. */
 struct optreg_audit_filter {
 	const char *actor, *action, *target, *since, *until;
+	/* "ns/name": events whose target is it or starts with "ns/name@"
+	 * (its versions and tags) */
+	const char *config;
 	int64_t start; /* first index, >= 0 */
 	int64_t end;   /* one past the last index, < 0 for no bound */
 	int limit;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../common/base64.h"
+#include "../../validator/names.h"
 #include "../svc/auditlog.h"
 #include "api.h"
 
@@ -143,6 +144,21 @@ static bool rfc3339_ok(const char *t)
 	return false;
 }
 
+/* Whether `s` is "ns/name" with valid names. */
+static bool config_ok(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	char ns[OPTREG_NAMESPACE_MAX + 2];
+	size_t n = slash ? (size_t)(slash - s) : 0;
+
+	if (!slash || n >= sizeof(ns))
+		return false;
+	memcpy(ns, s, n);
+	ns[n] = '\0';
+	return optreg_name_check_namespace(ns, "", NULL) == 0 &&
+	       optreg_name_check_config(slash + 1, "", NULL) == 0;
+}
+
 static bool filter_or_reply(struct api_call *call,
 			    struct optreg_audit_filter *f)
 {
@@ -160,6 +176,14 @@ static bool filter_or_reply(struct api_call *call,
 	f->actor = optreg_http_query(call->req, "actor");
 	f->action = optreg_http_query(call->req, "action");
 	f->target = optreg_http_query(call->req, "target");
+	f->config = optreg_http_query(call->req, "config");
+	if (f->config && !config_ok(f->config)) {
+		api_problem(call, OPTREG_EBADREQUEST, NULL,
+			    "config must be NAMESPACE/NAME, a namespace and a "
+			    "config name (got \"%.140s\")",
+			    f->config);
+		return false;
+	}
 	f->since = optreg_http_query(call->req, "since");
 	f->until = optreg_http_query(call->req, "until");
 	for (int i = 0; i < 2; i++) {

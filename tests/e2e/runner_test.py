@@ -405,7 +405,7 @@ def t_audit_events():
 
 
 def t_cli_verdicts():
-    p = cli("verdicts", "%s/alpha@1" % A, "--verify")
+    p = cli("verdicts", "%s/alpha@1" % A, "--verify", "--brief")
     eq(p.returncode, 0, "optreg verdicts --verify: exit status (stderr %s)" % p.stderr)
     lines = p.stdout.splitlines()
     eq(lines[0].split(), ["JOB", "RESULT", "SUITE", "RUNNER", "CREATED", "FINDINGS"],
@@ -429,7 +429,9 @@ def t_cli_verdicts():
     eq(cli("verdicts", "%s/nope@1" % A).returncode, 8, "unknown config: exit status")
     eq(cli("verdicts", "%s/alpha@7" % A, "--verify").returncode, 8,
        "unknown version: exit status")
-    eq(cli("verdicts", "%s/alpha" % A).returncode, 2, "no version: exit status")
+    p = cli("verdicts", "%s/alpha" % A, "--brief")
+    eq(p.returncode, 0, "no version, the latest: exit status")
+    eq(p.stdout.splitlines()[1].split()[0], str(W.alpha_job), "the latest version's verdict")
     eq(cli("verdicts").returncode, 2, "no reference: exit status")
     eq(cli("verdicts", "--help").returncode, 0, "--help")
 

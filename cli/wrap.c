@@ -1,0 +1,150 @@
+/*
+ * cli/wrap.c: text for an 80-column terminal (cli/wrap.h).
+ */
+#include "wrap.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output.h"
+
+static const char *const spark[8] = {"\u2581", "\u2582", "\u2583", "\u2584",
+				     "\u2585", "\u2586", "\u2587", "\u2588"};
+
+size_t cli_wrap_columns(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* Bytes of the longest prefix of `s` (length `len`) that fits `cols`
+ * columns, ending at a character boundary. */
+static size_t prefix_fitting(const char *s, size_t len, size_t cols)
+{
+	size_t i = 0, used = 0;
+
+	while (i < len) {
+		size_t j = i + 1;
+		while (j < len && ((unsigned char)s[j] & 0xc0) == 0x80)
+			j++;
+		if (used + 1 > cols)
+			break;
+		used++;
+		i = j;
+	}
+	return i;
+}
+
+/* Columns of the `len` bytes at `s`. */
+static size_t span_columns(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+void cli_wrap_add(struct optreg_buf *out, const char *first, const char *text,
+		  size_t indent, size_t width)
+{
+	char *shown = cli_printable(text ? text : "");
+	size_t col = cli_wrap_columns(first);
+	const char *p = shown;
+	bool fresh = true; /* nothing on this line after its prefix yet */
+
+	if (indent >= width)
+		indent = width / 2;
+	optreg_buf_adds(out, first);
+	while (*p) {
+		size_t gap = strspn(p, " ");
+		p += gap;
+		if (!*p)
+			break;
+		size_t len = strcspn(p, " ");
+		size_t cols = span_columns(p, len);
+		size_t room = width > col ? width - col : 0;
+		if (fresh)
+			gap = 0;
+		if (!fresh && gap + cols > room) {
+			optreg_buf_addf(out, "\n%*s", (int)indent, "");
+			col = indent;
+			fresh = true;
+			gap = 0;
+			room = width - col;
+		}
+		/* Runs of spaces inside a line stay (aligned columns). */
+		optreg_buf_addf(out, "%*s", (int)gap, "");
+		col += gap;
+		room -= gap;
+		while (cols > room) {
+			/* A word longer than a line: cut it. */
+			size_t cut = prefix_fitting(p, len, room);
+			optreg_buf_add(out, p, cut);
+			p += cut;
+			len -= cut;
+			cols = span_columns(p, len);
+			optreg_buf_addf(out, "\n%*s", (int)indent, "");
+			col = indent;
+			room = width - col;
+		}
+		optreg_buf_add(out, p, len);
+		col += cols;
+		p += len;
+		fresh = false;
+	}
+	optreg_buf_addch(out, '\n');
+	free(shown);
+}
+
+bool cli_wrap_spans_decades(const double *v, size_t n, double *lo, double *hi)
+{
+	bool positive = true, any = false;
+
+	*lo = *hi = NAN;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(v[i]))
+			continue;
+		if (!any || v[i] < *lo)
+			*lo = v[i];
+		if (!any || v[i] > *hi)
+			*hi = v[i];
+		any = true;
+		positive &= v[i] > 0;
+	}
+	return any && positive && *hi >= 100 * *lo;
+}
+
+void cli_wrap_sparkline(struct optreg_buf *out, const double *v, size_t n,
+			bool log_scale)
+{
+	double lo, hi;
+
+	cli_wrap_spans_decades(v, n, &lo, &hi);
+	if (log_scale && isfinite(lo) && lo > 0) {
+		lo = log10(lo);
+		hi = log10(hi);
+	} else {
+		log_scale = false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(v[i])) {
+			optreg_buf_adds(out, "\u00d7");
+			continue;
+		}
+		double x = log_scale ? log10(v[i]) : v[i];
+		double t = hi > lo ? (x - lo) / (hi - lo) : 0;
+		int level = (int)floor(t * 7 + 0.5);
+		if (level < 0)
+			level = 0;
+		if (level > 7)
+			level = 7;
+		optreg_buf_adds(out, spark[level]);
+	}
+}
