@@ -27,7 +27,7 @@ What a console block means:
   test registry's in commands and expected output.
 - `<!-- docs-test: stop-server -->` before a block stops the registry
   (server, runners and PostgreSQL) first, as Ctrl-C in the `make run` shell
-  would; `<!-- docs-test: skip REASON -->` skips a block (a reason is
+  would (the next document starts it again, with the same data); `<!-- docs-test: skip REASON -->` skips a block (a reason is
   required).
 
 usage: tests/e2e/docs_test.py [FILE...]   (from the repository root;
@@ -218,11 +218,19 @@ class Registry:
         self.addr = "127.0.0.1:%d" % self.port
         self.url = "http://" + self.addr
         self.log = open(os.path.join(tmp, "run.log"), "w+")
+        self.proc = None
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self):
+        """Starts scripts/run (again: the state is kept between runs) and
+        waits for its ready line."""
         env = dict(os.environ, OPTREG_STATE=self.state,
-                   OPTREG_LISTEN="127.0.0.1:%d" % self.port,
-                   OPTREG_RUNNERS="2")
+                   OPTREG_LISTEN=self.addr, OPTREG_RUNNERS="2")
         for k in ("OPTREG_URL", "OPTREG_TOKEN", "OPTREG_KEY"):
             env.pop(k, None)
+        start = len(self.output())
         self.proc = subprocess.Popen(
             ["sh", os.path.join(ROOT, "scripts", "run")], cwd=ROOT, env=env,
             stdout=self.log, stderr=subprocess.STDOUT,
@@ -231,7 +239,7 @@ class Registry:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("scripts/run exited: " + self.output())
-            if "press Ctrl-C to stop" in self.output():
+            if "press Ctrl-C to stop" in self.output()[start:]:
                 return
             time.sleep(0.2)
         raise RuntimeError("scripts/run did not get ready: " + self.output())
@@ -270,7 +278,7 @@ class Registry:
 
     def stop_server(self):
         """As Ctrl-C in the `make run` shell: everything stops."""
-        if self.proc.poll() is None:
+        if self.running():
             os.killpg(self.proc.pid, signal.SIGINT)
             try:
                 self.proc.wait(timeout=60)
@@ -345,10 +353,17 @@ def main():
     reg = None
     try:
         reg = Registry(tmp)
-        check(True, "make run started (port %d)" % reg.port)
-        check(reg.wait_judged(600), "the runners judged every example config")
-        wd = workdir(tmp, reg.state)
+        wd = None
         for p, blocks in parsed:
+            # Each document starts with `make run` going (a document may
+            # have stopped it); the data carries over.
+            if not reg.running():
+                reg.start()
+                check(True, "%s: make run started (port %d)" % (p, reg.port))
+                check(reg.wait_judged(600),
+                      "%s: the runners judged every example config" % p)
+            if wd is None:
+                wd = workdir(tmp, reg.state)
             run_doc(p, blocks, reg, wd, tmp)
     except Exception as e:  # noqa: BLE001 - report, then clean up
         log = reg.output().rstrip().split("\n")[-20:] if reg else []
