@@ -137,7 +137,7 @@ static void free_list(char **v, size_t n)
 
 /* Every config file under `dir`, recursively, in path order (files of a
  * directory before its subdirectories). Returns 0 or an errno value. */
-static int walk(struct cli_inputs *in, const char *dir)
+static int walk(struct cli_inputs *in, const char *dir, size_t *found)
 {
 	char **files, **dirs;
 	size_t nfiles, ndirs;
@@ -147,8 +147,9 @@ static int walk(struct cli_inputs *in, const char *dir)
 		return err;
 	for (size_t i = 0; i < nfiles; i++)
 		push(in, files[i]);
+	*found += nfiles;
 	for (size_t i = 0; i < ndirs && !err; i++)
-		err = walk(in, dirs[i]);
+		err = walk(in, dirs[i], found);
 	free_list(files, nfiles);
 	free_list(dirs, ndirs);
 	return err;
@@ -238,8 +239,8 @@ static void expand(const char *pattern, char ***out, size_t *n, size_t *alloc)
 static void add_dir(struct cli_inputs *in, const char *cmd, const char *arg,
 		    const char *dir)
 {
-	size_t before = in->len;
-	int err = walk(in, dir);
+	size_t found = 0;
+	int err = walk(in, dir, &found);
 
 	if (err) {
 		struct optreg_buf why = OPTREG_BUF_INIT;
@@ -247,7 +248,7 @@ static void add_dir(struct cli_inputs *in, const char *cmd, const char *arg,
 				strerror(err));
 		missing(in, cmd, arg, why.data);
 		optreg_buf_release(&why);
-	} else if (in->len == before) {
+	} else if (!found) {
 		missing(in, cmd, arg,
 			"the directory holds no *.yaml, *.yml or *.json file");
 	}
@@ -274,19 +275,21 @@ void cli_inputs_add(struct cli_inputs *in, const char *cmd, const char *arg)
 		return;
 	}
 	char **paths = NULL;
-	size_t n = 0, alloc = 0, before = in->len;
+	size_t n = 0, alloc = 0, found = 0;
 	expand(arg, &paths, &n, &alloc);
 	/* Sorted as a whole, so that "**" lists in path order. */
 	if (n)
 		qsort(paths, n, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < n; i++) {
-		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
-			walk(in, paths[i]);
-		else
+		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			walk(in, paths[i], &found);
+		} else {
 			push(in, paths[i]);
+			found++;
+		}
 	}
 	free_list(paths, n);
-	if (in->len == before)
+	if (!found)
 		missing(in, cmd, arg, "the pattern matches no file");
 }
 

@@ -72,8 +72,8 @@ void cli_outcomes_add(struct cli_outcomes *o, const char *file,
 
 /*
  * Prints the table on `out`: a heading line, then FILE, RESULT, `what`
- * (the heading of the third column: DIGEST or VERSION), REASON, EXIT
- * (cells through cli_printable, REASON cut to fit about 100 columns),
+ * (the heading of the third column: DIGEST or VERSION), EXIT, REASON
+ * (cells through cli_printable, REASON cut at 72 bytes with "..."),
  * then a line `N files: X ok, Y failed; exit status S`, where ok counts
  * rows whose status is 0 or `ok_too`, S is `status`.
  */
