@@ -280,9 +280,19 @@ static void refusal_reason(const struct optreg_http_resp *resp,
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	const char *code = optreg_http_resp_problem(resp, &errs);
 
-	optreg_buf_addf(out, "%s (%ld %s)",
-			errs.len ? errs.items[0].message : "refused",
-			resp->status, code ? code : "error");
+	/* The first of the problem's errors says most (a policy's rule and
+	 * message); the detail when there are none. */
+	if (errs.len > 1 && errs.items[1].rule[0])
+		optreg_buf_addf(out, "%s: %s", errs.items[1].rule,
+				errs.items[1].message);
+	else if (errs.len > 1)
+		optreg_buf_adds(out, errs.items[1].message);
+	else
+		optreg_buf_adds(out,
+				errs.len ? errs.items[0].message : "refused");
+	if (errs.len > 2)
+		optreg_buf_addf(out, " (+%zu more)", errs.len - 2);
+	optreg_buf_addf(out, " (%ld %s)", resp->status, code ? code : "error");
 	optreg_errors_release(&errs);
 }
 
@@ -552,7 +562,6 @@ static int submit(struct cli_remote *r, const char *file,
 				"optreg submit: verdict on %s/%s@%ld: %s\n",
 				ref.ns, ref.name, version, what.data);
 			rc = cli_verdict_exit(result);
-			optreg_buf_addf(&s.reason, "verdict: %s", what.data);
 			s.result = rc == 0 ? "verdict pass"
 				   : rc == OPTREG_EXIT_VERDICT_WARN
 					   ? "verdict warn"
