@@ -2,11 +2,13 @@
  * cli/lint.c: `optreg lint [--policies DIR [--tag T --previous FILE]
  * [--waivers FILE]] [--format text|json|github] FILE...`.
  *
- * Loads each file and runs every layer of validation
- * (optreg_config_load_checked_file, validator/config.h), reporting all
- * errors of every file. With --policies, a valid file is also evaluated
- * against the policies of DIR as the registry evaluates it
- * (validator/policy.h): the same violations with the same messages; with
+ * FILE arguments may be directories and glob patterns (cli/inputs.h);
+ * after several files a summary table goes to stderr. Loads each file and runs
+ * every layer of validation (optreg_config_load_checked_file,
+ * validator/config.h), reporting all errors of every file. With --policies, a
+ * valid file is also evaluated against the policies of DIR as the registry
+ * evaluates it (validator/policy.h): the same violations with the same
+ * messages; with
  * --tag and --previous, change rules compare it with FILE as if the tag
  * pointed at FILE now.
  */
@@ -35,6 +37,10 @@ static const char help[] =
 	"Checks OptimizerConfig documents (YAML or JSON; - for standard "
 	"input) against\nthe schema and the semantic rules, reporting every "
 	"error as\n  file:line:col: path: message\n"
+	"A FILE may be a directory (its *.yaml, *.yml and *.json files, "
+	"recursively,\nhidden names left out) or a quoted glob pattern "
+	"('configs/**/*.yaml': ** is\nany depth). After several files, a "
+	"summary table goes to stderr.\n"
 	"and, with --policies, against the policies in DIR as the registry "
 	"does\n(docs/policies.md).\n\n"
 	"Options:\n"
@@ -58,7 +64,8 @@ static const char help[] =
 	"(::error file=...,line=...::, ::warning ...)\n\n"
 	"Exit status: 0 all valid and no policy denies, 1 some file invalid "
 	"or denied\n(or a policy file invalid), 2 usage, 3 a file "
-	"unreadable.\n";
+	"unreadable (or a pattern or\ndirectory with no file); the worst "
+	"of the files, usage > I/O > invalid.\n";
 
 /* What --policies and friends load once for every FILE. */
 struct lint_policies {
@@ -306,8 +313,8 @@ static void lint_outcome(struct cli_outcomes *out, const char *file, int rc,
 	} else if (rc) {
 		result = "invalid";
 		if (errs->len > 1)
-			optreg_buf_addf(&reason, "%zu errors; first: ",
-					errs->len);
+			optreg_buf_addf(&reason,
+					"%zu errors; first: ", errs->len);
 		if (errs->len && errs->items[0].path[0])
 			optreg_buf_addf(&reason, "%s: ", errs->items[0].path);
 		if (errs->len)
@@ -434,8 +441,8 @@ static int lint_all(const struct file_list *l, enum format fmt,
 		cli_outcomes_add(&out, in.missing[i], "no file", NULL,
 				 "matches no config file", OPTREG_EXIT_IO);
 	for (size_t i = 0; i < in.len; i++)
-		status = cli_exit_worst(status, lint_one(in.files[i], fmt, lp,
-							 &out));
+		status = cli_exit_worst(status,
+					lint_one(in.files[i], fmt, lp, &out));
 	if (out.len > 1)
 		cli_outcomes_print(stderr, &out, "DIGEST", -1, status);
 	cli_outcomes_release(&out);

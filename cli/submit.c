@@ -1,5 +1,10 @@
 /*
- * cli/submit.c: `optreg submit FILE [--key KEY] [--tag TAG]`.
+ * cli/submit.c: `optreg submit FILE... [--key KEY] [--tag TAG]`.
+ *
+ * FILE arguments may be directories and glob patterns (cli/inputs.h);
+ * each file is submitted on its own, and after several a summary table
+ * goes to stderr, the exit status the worst (cli_exit_worst). The key is
+ * loaded once (it may come from standard input).
  *
  * FILE is either a config document or a DSSE envelope made by `optreg
  * sign` (possibly signed by several keys, for a namespace's threshold).
@@ -25,10 +30,11 @@
 #include "inputs.h"
 
 static const char help[] =
-	"usage: optreg submit FILE [--key KEY] [--tag TAG] [--message TEXT] "
-	"[--link URL]\n"
-	"                     [--wait [--timeout S]] [--json] [--url URL] "
-	"[--token TOKEN]\n\n"
+	"usage: optreg submit FILE... [--key KEY] [--passphrase-env VAR] "
+	"[--tag TAG]\n"
+	"                     [--message TEXT] [--link URL] [--wait "
+	"[--timeout S]]\n"
+	"                     [--json] [--url URL] [--token TOKEN]\n\n"
 	"Validates FILE (YAML or JSON; - for standard input) like `optreg "
 	"lint`, signs\n"
 	"its RFC 8785 canonical form with KEY and submits it to the registry "
@@ -48,11 +54,21 @@ static const char help[] =
 	"need several signatures, sign it with each key first): it is checked "
 	"and\n"
 	"submitted as it is, without --key.\n\n"
+	"Several FILEs, directories (their *.yaml, *.yml and *.json files, "
+	"recursively)\nand quoted glob patterns ('configs/**/*.yaml') are "
+	"submitted one by one, each\non its own: a refused file does not "
+	"stop the others; --tag and --wait apply\nto each; a summary table "
+	"on stderr ends the run.\n\n"
 	"Options:\n"
 	"  --key KEY        the Ed25519 private key to sign with (NAME.pem "
 	"from `optreg\n"
 	"                   keygen`); default $OPTREG_KEY; required for a "
-	"config FILE\n"
+	"config FILE;\n"
+	"                   - reads it from standard input; an encrypted "
+	"key is\n"
+	"                   decrypted with the passphrase in "
+	"$OPTREG_KEY_PASSPHRASE\n"
+	"  --passphrase-env VAR  take the passphrase from $VAR instead\n"
 	"  --tag TAG        then point TAG at the version (compare-and-set "
 	"against the\n"
 	"                   version TAG points at now; a new tag is "
@@ -81,7 +97,9 @@ static const char help[] =
 	"gate refused\n"
 	"it), 6 unauthorized, 7 unavailable, 8 not found; with --wait 10 "
 	"warn, 11 fail,\n"
-	"12 timeout. See docs/cli.md.\n";
+	"12 timeout. Several files: the worst, usage > unauthorized > denied "
+	"> unavailable\n> I/O > invalid > conflict > not found > fail > "
+	"timeout > warn. See docs/cli.md.\n";
 
 /* What `submit` was asked to do besides submitting. */
 struct submit_opts {
@@ -146,11 +164,10 @@ static int prepare_config(struct cli_remote *r, struct submission *s)
 	if (rc < 0) {
 		optreg_errors_print(stderr, s->file, &errs);
 		if (errs.len > 1)
-			optreg_buf_addf(&s->reason, "%zu errors; first: ",
-					errs.len);
+			optreg_buf_addf(&s->reason,
+					"%zu errors; first: ", errs.len);
 		if (errs.len && errs.items[0].path[0])
-			optreg_buf_addf(&s->reason, "%s: ",
-					errs.items[0].path);
+			optreg_buf_addf(&s->reason, "%s: ", errs.items[0].path);
 		if (errs.len)
 			optreg_buf_adds(&s->reason, errs.items[0].message);
 		if (r->json) {
@@ -447,9 +464,8 @@ static char *request_body(const struct submission *s,
 }
 
 /* The summary row of `s`, submitted (or not) as `ref`@`version`. */
-static void submit_outcome(struct cli_outcomes *out,
-			   const struct submission *s, const struct cli_ref *ref,
-			   long version, int rc)
+static void submit_outcome(struct cli_outcomes *out, const struct submission *s,
+			   const struct cli_ref *ref, long version, int rc)
 {
 	struct optreg_buf what = OPTREG_BUF_INIT;
 	const char *result = s->result;
@@ -458,11 +474,11 @@ static void submit_outcome(struct cli_outcomes *out,
 		optreg_buf_addf(&what, "%s/%s@%ld", ref->ns, ref->name,
 				version);
 	if (!result)
-		result = rc == OPTREG_EXIT_INVALID    ? "invalid"
-			 : rc == OPTREG_EXIT_IO	      ? "unreadable"
-			 : rc == OPTREG_EXIT_USAGE    ? "usage"
-			 : rc == OPTREG_EXIT_DENIED   ? "denied"
-			 : rc == OPTREG_EXIT_CONFLICT ? "conflict"
+		result = rc == OPTREG_EXIT_INVALID	  ? "invalid"
+			 : rc == OPTREG_EXIT_IO		  ? "unreadable"
+			 : rc == OPTREG_EXIT_USAGE	  ? "usage"
+			 : rc == OPTREG_EXIT_DENIED	  ? "denied"
+			 : rc == OPTREG_EXIT_CONFLICT	  ? "conflict"
 			 : rc == OPTREG_EXIT_UNAUTHORIZED ? "unauthorized"
 			 : rc == OPTREG_EXIT_UNAVAILABLE  ? "unavailable"
 			 : rc == OPTREG_EXIT_NOT_FOUND	  ? "not found"
@@ -471,9 +487,8 @@ static void submit_outcome(struct cli_outcomes *out,
 	optreg_buf_release(&what);
 }
 
-static int submit(struct cli_remote *r, const char *file,
-		  struct signing_key *k, const struct submit_opts *o,
-		  struct cli_outcomes *outcomes)
+static int submit(struct cli_remote *r, const char *file, struct signing_key *k,
+		  const struct submit_opts *o, struct cli_outcomes *outcomes)
 {
 	const char *tag = o->tag;
 	json_t *verdict = NULL;
@@ -568,7 +583,8 @@ static int submit(struct cli_remote *r, const char *file,
 					   : "verdict fail";
 		} else if (rc == OPTREG_EXIT_TIMEOUT) {
 			s.result = "no verdict";
-			optreg_buf_adds(&s.reason, "no verdict within --timeout");
+			optreg_buf_adds(&s.reason,
+					"no verdict within --timeout");
 		}
 		optreg_buf_release(&what);
 		/* A tag moves only to a version that passed (or warned). */

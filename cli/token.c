@@ -107,7 +107,10 @@ static long parse_duration(const char *s)
 	static const struct {
 		char unit;
 		long seconds;
-	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400},
+	} units[] = {{'s', 1},
+		     {'m', 60},
+		     {'h', 3600},
+		     {'d', 86400},
 		     {'w', 7 * 86400}};
 	size_t n = strspn(s, "0123456789");
 	long v = 0;
@@ -260,9 +263,9 @@ static int token_list(struct cli_remote *r, int argc, char **argv)
 	if (rc)
 		goto out;
 	if (r->json) {
-		json_t *o = json_pack("{s:O, s:O}", "tokens", items,
-				      "next_page_token",
-				      next ? next : json_null());
+		json_t *o =
+			json_pack("{s:O, s:O}", "tokens", items,
+				  "next_page_token", next ? next : json_null());
 		rc = cli_print_json(o);
 		json_decref(o);
 		goto out;
@@ -344,8 +347,8 @@ static int token_revoke(struct cli_remote *r, int argc, char **argv)
 		rc = cli_report_http_error(r, &resp, NULL, NULL);
 	if (rc == 0) {
 		if (r->json) {
-			json_t *o = json_pack("{s:s, s:b}", "id", id,
-					      "revoked", 1);
+			json_t *o =
+				json_pack("{s:s, s:b}", "id", id, "revoked", 1);
 			rc = cli_print_json(o);
 			json_decref(o);
 		} else {

@@ -331,9 +331,9 @@ static BIO *key_private_pem(const struct optreg_key *key,
 
 	if (n > INT_MAX)
 		n = 0;
-	if (bio && !PEM_write_bio_PKCS8PrivateKey(
-			   bio, key->pkey, cipher, (const char *)passphrase,
-			   (int)n, NULL, NULL)) {
+	if (bio && !PEM_write_bio_PKCS8PrivateKey(bio, key->pkey, cipher,
+						  (const char *)passphrase,
+						  (int)n, NULL, NULL)) {
 		BIO_free(bio);
 		bio = NULL;
 	}

@@ -157,7 +157,8 @@ static json_t *list_next(json_t *last)
 /* True when `s` looks like a token id: tok_ and 16 lowercase hex. */
 static bool token_id_like(const char *s)
 {
-	return s && strlen(s) == OPTREG_TOKEN_ID_LEN && !strncmp(s, "tok_", 4) &&
+	return s && strlen(s) == OPTREG_TOKEN_ID_LEN &&
+	       !strncmp(s, "tok_", 4) &&
 	       strspn(s + 4, "0123456789abcdef") == OPTREG_TOKEN_ID_LEN - 4;
 }
 

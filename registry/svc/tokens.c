@@ -77,6 +77,6 @@ int optreg_tokens_list(struct registry *reg, const char *principal,
 {
 	*out = NULL;
 	OPTREG_SVC_RUN(reg, c,
-		       optreg_store_tokens_list(c, principal, after, limit,
-						out, errs));
+		       optreg_store_tokens_list(c, principal, after, limit, out,
+						errs));
 }

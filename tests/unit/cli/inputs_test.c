@@ -28,7 +28,7 @@ static char *make_tree(void)
 	char tmpl[] = "/tmp/optreg-inputs-XXXXXX";
 	char *dir = optreg_xstrdup(mkdtemp(tmpl));
 	static const char *const files[] = {
-		"a.yaml",	 "b.json",	 "c.txt",      ".hidden.yaml",
+		"a.yaml",    "b.json",		"c.txt",       ".hidden.yaml",
 		"sub/d.yml", "sub/deep/e.yaml", ".git/f.yaml",
 	};
 	static const char *const dirs[] = {"sub", "sub/deep", ".git", "empty"};
@@ -214,10 +214,8 @@ static void test_summary(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_directory),
-		cmocka_unit_test(test_globs),
-		cmocka_unit_test(test_nothing),
-		cmocka_unit_test(test_worst),
+		cmocka_unit_test(test_directory), cmocka_unit_test(test_globs),
+		cmocka_unit_test(test_nothing),	  cmocka_unit_test(test_worst),
 		cmocka_unit_test(test_summary),
 	};
 
