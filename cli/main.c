@@ -75,7 +75,9 @@ static void usage(FILE *out)
 		"  8 not found (404)\n"
 		"  10 verdict warn     11 verdict fail or error (or none "
 		"when one is required)\n"
-		"  12 no verdict within --timeout (submit --wait)\n",
+		"  12 no verdict within --timeout (submit --wait)\n"
+		"lint and submit with several files exit with the worst "
+		"(docs/cli.md).\n",
 		OPTREG_DEFAULT_URL);
 }
 
