@@ -25,31 +25,38 @@ void cli_inputs_release(struct cli_inputs *in)
 {
 	for (size_t i = 0; i < in->len; i++)
 		free(in->files[i]);
-	for (size_t i = 0; i < in->nmissing; i++)
-		free(in->missing[i]);
 	free(in->files);
-	free(in->missing);
+	free(in->why);
 	cli_inputs_init(in);
+}
+
+static void append(struct cli_inputs *in, const char *path, const char *why)
+{
+	OPTREG_ALLOC_GROW(in->files, in->len + 1, in->alloc);
+	OPTREG_ALLOC_GROW(in->why, in->len + 1, in->why_alloc);
+	in->why[in->len] = why;
+	in->files[in->len++] = optreg_xstrdup(path);
 }
 
 static void push(struct cli_inputs *in, const char *path)
 {
 	for (size_t i = 0; i < in->len; i++)
-		if (!strcmp(in->files[i], path))
+		if (!in->why[i] && !strcmp(in->files[i], path))
 			return;
-	OPTREG_ALLOC_GROW(in->files, in->len + 1, in->alloc);
-	in->files[in->len++] = optreg_xstrdup(path);
+	append(in, path, NULL);
 }
 
+/* `why` is a static string: it is kept. */
 static void missing(struct cli_inputs *in, const char *cmd, const char *arg,
-		    const char *why)
+		    const char *why, const char *detail)
 {
 	char *shown = cli_printable(arg);
 
-	fprintf(stderr, "optreg %s: %s: %s\n", cmd, shown, why);
+	fprintf(stderr, "optreg %s: %s: %s%s%s\n", cmd, shown, why,
+		detail ? ": " : "", detail ? detail : "");
 	free(shown);
-	OPTREG_ALLOC_GROW(in->missing, in->nmissing + 1, in->missing_alloc);
-	in->missing[in->nmissing++] = optreg_xstrdup(arg);
+	append(in, arg, why);
+	in->nmissing++;
 	in->status = OPTREG_EXIT_IO;
 }
 
@@ -242,16 +249,13 @@ static void add_dir(struct cli_inputs *in, const char *cmd, const char *arg,
 	size_t found = 0;
 	int err = walk(in, dir, &found);
 
-	if (err) {
-		struct optreg_buf why = OPTREG_BUF_INIT;
-		optreg_buf_addf(&why, "cannot read the directory: %s",
-				strerror(err));
-		missing(in, cmd, arg, why.data);
-		optreg_buf_release(&why);
-	} else if (!found) {
+	if (err)
+		missing(in, cmd, arg, "cannot read the directory",
+			strerror(err));
+	else if (!found)
 		missing(in, cmd, arg,
-			"the directory holds no *.yaml, *.yml or *.json file");
-	}
+			"the directory holds no *.yaml, *.yml or *.json file",
+			NULL);
 }
 
 void cli_inputs_add(struct cli_inputs *in, const char *cmd, const char *arg)
@@ -290,7 +294,7 @@ void cli_inputs_add(struct cli_inputs *in, const char *cmd, const char *arg)
 	}
 	free_list(paths, n);
 	if (!found)
-		missing(in, cmd, arg, "the pattern matches no file");
+		missing(in, cmd, arg, "the pattern matches no file", NULL);
 }
 
 /* Rank of an exit status: higher is worse. */

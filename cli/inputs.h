@@ -13,14 +13,17 @@
 /* The files to work on, in order, each once. */
 struct cli_inputs {
 	char **files;
-	size_t len, alloc;
+	/* Parallel to files: NULL for a file to work on; for an argument
+	 * that gave no file (a pattern, a directory), kept in its place,
+	 * why (a static string). */
+	const char **why;
+	size_t len, alloc, why_alloc;
 	/* The exit status of the expansion: OPTREG_EXIT_IO when a pattern
 	 * or a directory gave no file, or a directory could not be read
 	 * (said on stderr); else 0. */
 	int status;
-	/* The arguments that gave nothing, for the summary. */
-	char **missing;
-	size_t nmissing, missing_alloc;
+	/* How many entries have a `why`. */
+	size_t nmissing;
 };
 
 void cli_inputs_init(struct cli_inputs *in);
@@ -36,7 +39,8 @@ void cli_inputs_release(struct cli_inputs *in);
  * matches any number of directories (none included), and matched
  * directories are expanded as above. A path already in the list is not
  * added again. When an argument gives no file, says so on stderr
- * (`optreg CMD: ARG: ...`), records it in `missing` and sets `status`.
+ * (`optreg CMD: ARG: ...`), records it in its place with a `why` and
+ * sets `status`.
  */
 void cli_inputs_add(struct cli_inputs *in, const char *cmd, const char *arg);
 

@@ -437,12 +437,14 @@ static int lint_all(const struct file_list *l, enum format fmt,
 	for (int i = 0; i < l->nfiles; i++)
 		cli_inputs_add(&in, "lint", l->files[i]);
 	status = in.status;
-	for (size_t i = 0; i < in.nmissing; i++)
-		cli_outcomes_add(&out, in.missing[i], "no file", NULL,
-				 "matches no config file", OPTREG_EXIT_IO);
-	for (size_t i = 0; i < in.len; i++)
-		status = cli_exit_worst(status,
-					lint_one(in.files[i], fmt, lp, &out));
+	for (size_t i = 0; i < in.len; i++) {
+		if (in.why[i])
+			cli_outcomes_add(&out, in.files[i], "no file", NULL,
+					 in.why[i], OPTREG_EXIT_IO);
+		else
+			status = cli_exit_worst(
+				status, lint_one(in.files[i], fmt, lp, &out));
+	}
 	if (out.len > 1)
 		cli_outcomes_print(stderr, &out, "DIGEST", -1, status);
 	cli_outcomes_release(&out);

@@ -683,10 +683,12 @@ static int submit_all(struct cli_remote *r, const struct file_args *args,
 	for (int i = 0; i < args->n; i++)
 		cli_inputs_add(&in, "submit", args->v[i]);
 	status = in.status;
-	for (size_t i = 0; i < in.nmissing; i++)
-		cli_outcomes_add(&out, in.missing[i], "no file", NULL,
-				 "matches no config file", OPTREG_EXIT_IO);
 	for (size_t i = 0; i < in.len; i++) {
+		if (in.why[i]) {
+			cli_outcomes_add(&out, in.files[i], "no file", NULL,
+					 in.why[i], OPTREG_EXIT_IO);
+			continue;
+		}
 		if (in.len > 1 && !r->json)
 			fprintf(stderr, "optreg submit: %s\n", in.files[i]);
 		status = cli_exit_worst(status,

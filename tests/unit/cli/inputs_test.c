@@ -147,11 +147,16 @@ static void test_nothing(void **state)
 	cli_inputs_add(&in, "lint", "-");
 	assert_int_equal(in.status, OPTREG_EXIT_IO);
 	assert_int_equal(in.nmissing, 2);
-	assert_string_equal(in.missing[0], pat);
-	assert_string_equal(in.missing[1], empty);
-	assert_int_equal(in.len, 2);
-	assert_string_equal(in.files[0], "/nonexistent/x.yaml");
-	assert_string_equal(in.files[1], "-");
+	/* Each in its place, the empty ones with why. */
+	assert_int_equal(in.len, 4);
+	assert_string_equal(in.files[0], pat);
+	assert_string_equal(in.why[0], "the pattern matches no file");
+	assert_string_equal(in.files[1], empty);
+	assert_non_null(strstr(in.why[1], "holds no"));
+	assert_string_equal(in.files[2], "/nonexistent/x.yaml");
+	assert_null(in.why[2]);
+	assert_string_equal(in.files[3], "-");
+	assert_null(in.why[3]);
 	cli_inputs_release(&in);
 	free(pat);
 	free(empty);
