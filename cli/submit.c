@@ -585,6 +585,10 @@ static int submit(struct cli_remote *r, const char *file, struct signing_key *k,
 			s.result = "no verdict";
 			optreg_buf_adds(&s.reason,
 					"no verdict within --timeout");
+		} else {
+			s.result = "no verdict";
+			optreg_buf_adds(&s.reason, "waiting for the verdict "
+						   "failed (see above)");
 		}
 		optreg_buf_release(&what);
 		/* A tag moves only to a version that passed (or warned). */
