@@ -47,6 +47,7 @@ int cmd_verdicts(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_waiver(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 /* `optreg policy test DIR` (cli/policy_test.c), dispatched by cmd_policy
  * with argv[0] == "test". */
 int cmd_policy_test(int argc, char **argv);
@@ -75,6 +76,22 @@ int cli_check_config_payload(const char *file, const struct optreg_dsse *env,
  */
 int cli_load_signing_key(const char *cmd, const char *path,
 			 struct optreg_key **key);
+/* The variable that holds an encrypted signing key's passphrase unless
+ * --passphrase-env names another. */
+#define CLI_KEY_PASSPHRASE_ENV "OPTREG_KEY_PASSPHRASE"
+/*
+ * cli_load_signing_key, with "-" for standard input and an encrypted
+ * PKCS#8 key decrypted with the passphrase in the environment variable
+ * `passenv` (NULL: CLI_KEY_PASSPHRASE_ENV; empty counts as unset). Never
+ * prompts; errors name the variable, never its value.
+ */
+int cli_load_signing_key_pass(const char *cmd, const char *path,
+			      const char *passenv, struct optreg_key **key);
+/* Checks --key and --passphrase-env before anything is read: not both
+ * the key and FILE from standard input, VAR a name that is set. Exit
+ * status, after saying what is wrong. */
+int cli_key_args_check(const char *cmd, const char *file, const char *keypath,
+		       const char *passenv);
 
 /* ---- Verification (cli/trust.c) ---------------------------------------- */
 

@@ -55,8 +55,20 @@ int cli_check_config_payload(const char *file, const struct optreg_dsse *env,
 int cli_load_signing_key(const char *cmd, const char *path,
 			 struct optreg_key **key)
 {
+	return cli_load_signing_key_pass(cmd, path, NULL, key);
+}
+
+int cli_load_signing_key_pass(const char *cmd, const char *path,
+			      const char *passenv, struct optreg_key **key)
+{
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
-	int rc = optreg_key_load_file(key, path, &errs);
+	const char *var = passenv ? passenv : CLI_KEY_PASSPHRASE_ENV;
+	const char *pass = getenv(var);
+	const char *shown = strcmp(path, "-") ? path : "standard input";
+
+	if (pass && !pass[0])
+		pass = NULL;
+	int rc = optreg_key_load_file_pass(key, path, pass, &errs);
 
 	if (rc == 0 && !optreg_key_is_private(*key)) {
 		fprintf(stderr,
@@ -64,12 +76,29 @@ int cli_load_signing_key(const char *cmd, const char *path,
 			"private key\n"
 			"  hint: pass NAME.pem from `optreg keygen`, not "
 			"NAME.pub.pem\n",
-			cmd, path);
+			cmd, shown);
 		optreg_key_free(*key);
 		*key = NULL;
 		return OPTREG_EXIT_USAGE;
 	}
-	if (rc < 0) {
+	if (rc < 0 && !strcmp(errs.items[0].rule, "key_passphrase")) {
+		/* The variable is named, its value never. */
+		fprintf(stderr, "optreg %s: %s\n", cmd, errs.items[0].message);
+		if (!pass)
+			fprintf(stderr,
+				"  hint: %s is not set; set it to the key's "
+				"passphrase (in CI, from a masked secret "
+				"variable)%s\n",
+				var,
+				passenv ? ""
+					: ", or name another variable with "
+					  "--passphrase-env VAR");
+		else
+			fprintf(stderr,
+				"  hint: the passphrase in %s does not decrypt "
+				"this key; check that variable\n",
+				var);
+	} else if (rc < 0) {
 		fprintf(stderr, "optreg %s: %s\n", cmd, errs.items[0].message);
 		if (errs.items[0].hint)
 			fprintf(stderr, "  hint: %s\n", errs.items[0].hint);
@@ -78,4 +107,40 @@ int cli_load_signing_key(const char *cmd, const char *path,
 	if (rc == OPTREG_EIO)
 		return OPTREG_EXIT_IO;
 	return rc < 0 ? OPTREG_EXIT_USAGE : OPTREG_EXIT_OK;
+}
+
+int cli_key_args_check(const char *cmd, const char *file, const char *keypath,
+		       const char *passenv)
+{
+	if (keypath && !strcmp(keypath, "-") && file && !strcmp(file, "-")) {
+		fprintf(stderr,
+			"optreg %s: the key and FILE cannot both come from "
+			"standard input\n"
+			"  hint: pipe the key (--key - or OPTREG_KEY=-) and "
+			"pass FILE by name\n",
+			cmd);
+		return OPTREG_EXIT_USAGE;
+	}
+	if (passenv && (!passenv[0] || strchr(passenv, '='))) {
+		char *shown = cli_printable(passenv);
+		fprintf(stderr,
+			"optreg %s: --passphrase-env needs the name of an "
+			"environment variable (got \"%.64s\")\n"
+			"  hint: pass the variable's name, e.g. "
+			"--passphrase-env CI_KEY_PASSPHRASE, never the "
+			"passphrase itself\n",
+			cmd, shown);
+		free(shown);
+		return OPTREG_EXIT_USAGE;
+	}
+	if (passenv && !getenv(passenv)) {
+		fprintf(stderr,
+			"optreg %s: --passphrase-env %s: that variable is not "
+			"set\n"
+			"  hint: export %s with the key's passphrase (in CI, "
+			"from a masked secret variable)\n",
+			cmd, passenv, passenv);
+		return OPTREG_EXIT_USAGE;
+	}
+	return OPTREG_EXIT_OK;
 }

@@ -2,11 +2,13 @@
  * cli/lint.c: `optreg lint [--policies DIR [--tag T --previous FILE]
  * [--waivers FILE]] [--format text|json|github] FILE...`.
  *
- * Loads each file and runs every layer of validation
- * (optreg_config_load_checked_file, validator/config.h), reporting all
- * errors of every file. With --policies, a valid file is also evaluated
- * against the policies of DIR as the registry evaluates it
- * (validator/policy.h): the same violations with the same messages; with
+ * FILE arguments may be directories and glob patterns (cli/inputs.h);
+ * after several files a summary table goes to stderr. Loads each file and runs
+ * every layer of validation (optreg_config_load_checked_file,
+ * validator/config.h), reporting all errors of every file. With --policies, a
+ * valid file is also evaluated against the policies of DIR as the registry
+ * evaluates it (validator/policy.h): the same violations with the same
+ * messages; with
  * --tag and --previous, change rules compare it with FILE as if the tag
  * pointed at FILE now.
  */
@@ -19,6 +21,7 @@
 #include "../validator/names.h"
 #include "../validator/policy.h"
 #include "cli.h"
+#include "inputs.h"
 #include "policy_dir.h"
 
 enum format {
@@ -34,6 +37,10 @@ static const char help[] =
 	"Checks OptimizerConfig documents (YAML or JSON; - for standard "
 	"input) against\nthe schema and the semantic rules, reporting every "
 	"error as\n  file:line:col: path: message\n"
+	"A FILE may be a directory (its *.yaml, *.yml and *.json files, "
+	"recursively,\nhidden names left out) or a quoted glob pattern "
+	"('configs/**/*.yaml': ** is\nany depth). After several files, a "
+	"summary table goes to stderr.\n"
 	"and, with --policies, against the policies in DIR as the registry "
 	"does\n(docs/policies.md).\n\n"
 	"Options:\n"
@@ -57,7 +64,8 @@ static const char help[] =
 	"(::error file=...,line=...::, ::warning ...)\n\n"
 	"Exit status: 0 all valid and no policy denies, 1 some file invalid "
 	"or denied\n(or a policy file invalid), 2 usage, 3 a file "
-	"unreadable.\n";
+	"unreadable (or a pattern or\ndirectory with no file); the worst "
+	"of the files, usage > I/O > invalid.\n";
 
 /* What --policies and friends load once for every FILE. */
 struct lint_policies {
@@ -290,9 +298,49 @@ static void evaluate(const struct lint_policies *lp,
 		&in, pr);
 }
 
-/* Lints one file; returns its exit status. */
+/* The summary row of a linted file. */
+static void lint_outcome(struct cli_outcomes *out, const char *file, int rc,
+			 const char *digest, const struct optreg_errors *errs,
+			 const struct optreg_policy_result *pr, int status)
+{
+	struct optreg_buf reason = OPTREG_BUF_INIT;
+	const char *result = "ok";
+
+	if (rc == OPTREG_EIO) {
+		result = "unreadable";
+		if (errs->len)
+			optreg_buf_adds(&reason, errs->items[0].message);
+	} else if (rc) {
+		result = "invalid";
+		if (errs->len > 1)
+			optreg_buf_addf(&reason,
+					"%zu errors; first: ", errs->len);
+		if (errs->len && errs->items[0].path[0])
+			optreg_buf_addf(&reason, "%s: ", errs->items[0].path);
+		if (errs->len)
+			optreg_buf_adds(&reason, errs->items[0].message);
+	} else if (pr->denied) {
+		result = "denied";
+		for (size_t i = 0; i < pr->len; i++) {
+			const struct optreg_violation *v = &pr->items[i];
+			if (v->effect != OPTREG_EFFECT_DENY)
+				continue;
+			optreg_buf_addf(&reason, "%s%s/%s: %s",
+					reason.len ? "; " : "", v->policy,
+					v->rule, v->message);
+		}
+	} else if (pr->warned) {
+		optreg_buf_addf(&reason, "%zu policy warning%s", pr->warned,
+				pr->warned == 1 ? "" : "s");
+	}
+	cli_outcomes_add(out, file, result, rc ? NULL : digest, reason.data,
+			 status);
+	optreg_buf_release(&reason);
+}
+
+/* Lints one file, adding its row to `out`; returns its exit status. */
 static int lint_one(const char *file, enum format fmt,
-		    const struct lint_policies *lp)
+		    const struct lint_policies *lp, struct cli_outcomes *out)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_checked_config cc;
@@ -335,6 +383,7 @@ static int lint_one(const char *file, enum format fmt,
 	int status = rc == 0 && pr.denied == 0 ? OPTREG_EXIT_OK
 		     : rc == OPTREG_EIO	       ? OPTREG_EXIT_IO
 					       : OPTREG_EXIT_INVALID;
+	lint_outcome(out, file, rc, cc.digest, &errs, &pr, status);
 	optreg_policy_result_release(&pr);
 	optreg_checked_config_release(&cc);
 	optreg_errors_release(&errs);
@@ -362,7 +411,7 @@ static int set_format(const struct cli_option *opt, const char *val)
 	return 0;
 }
 
-/* The FILE arguments, in order. */
+/* The FILE arguments (files, directories, patterns), in order. */
 struct file_list {
 	const char **files;
 	int nfiles;
@@ -374,6 +423,33 @@ static int add_file(void *data, const char *a)
 
 	l->files[l->nfiles++] = a;
 	return 0;
+}
+
+/* Lints every file the arguments name; the worst exit status. */
+static int lint_all(const struct file_list *l, enum format fmt,
+		    const struct lint_policies *lp)
+{
+	struct cli_inputs in;
+	struct cli_outcomes out = {0};
+	int status;
+
+	cli_inputs_init(&in);
+	for (int i = 0; i < l->nfiles; i++)
+		cli_inputs_add(&in, "lint", l->files[i]);
+	status = in.status;
+	for (size_t i = 0; i < in.len; i++) {
+		if (in.why[i])
+			cli_outcomes_add(&out, in.files[i], "no file", NULL,
+					 in.why[i], OPTREG_EXIT_IO);
+		else
+			status = cli_exit_worst(
+				status, lint_one(in.files[i], fmt, lp, &out));
+	}
+	if (out.len > 1)
+		cli_outcomes_print(stderr, &out, "DIGEST", -1, status);
+	cli_outcomes_release(&out);
+	cli_inputs_release(&in);
+	return status;
 }
 
 static void lint_policies_release(struct lint_policies *lp)
@@ -482,13 +558,8 @@ int cmd_lint(int argc, char **argv)
 	}
 	/* Policies that do not load judge nothing: no file is linted. */
 	status = lint_policies_load(&lp, policies, previous, waivers, fmt);
-	bool lp_failed = status != OPTREG_EXIT_OK;
-	for (int i = 0; !lp_failed && i < nfiles; i++) {
-		rc = lint_one(files[i], fmt, &lp);
-		/* The worst status wins: I/O over invalid over ok. */
-		if (rc > status)
-			status = rc;
-	}
+	if (status == OPTREG_EXIT_OK)
+		status = lint_all(&l, fmt, &lp);
 	free(files);
 	lint_policies_release(&lp);
 	return status;

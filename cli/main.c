@@ -42,6 +42,7 @@ static const struct command commands[] = {
 	 "policy rule"},
 	{"rollback", cmd_rollback,
 	 "move a tag back to the version it pointed at before"},
+	{"token", cmd_token, "create, list and revoke bearer tokens (admin)"},
 };
 
 static void usage(FILE *out)
@@ -58,6 +59,10 @@ static void usage(FILE *out)
 		"  OPTREG_TOKEN            bearer token sent to it\n"
 		"  OPTREG_KEY              private key file that sign and "
 		"submit sign with\n"
+		"                          (- reads the PEM from standard "
+		"input)\n"
+		"  OPTREG_KEY_PASSPHRASE   passphrase of an encrypted "
+		"(PKCS#8) private key\n"
 		"  OPTREG_REGISTRY_PUBKEY  registry public key file that fetch "
 		"--verify checks\n"
 		"                          receipts with (pinned)\n\n"
@@ -70,7 +75,9 @@ static void usage(FILE *out)
 		"  8 not found (404)\n"
 		"  10 verdict warn     11 verdict fail or error (or none "
 		"when one is required)\n"
-		"  12 no verdict within --timeout (submit --wait)\n",
+		"  12 no verdict within --timeout (submit --wait)\n"
+		"lint and submit with several files exit with the worst "
+		"(docs/cli.md).\n",
 		OPTREG_DEFAULT_URL);
 }
 

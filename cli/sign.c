@@ -1,5 +1,6 @@
 /*
- * cli/sign.c: `optreg sign FILE --key KEY [--out FILE]`.
+ * cli/sign.c: `optreg sign FILE --key KEY [--passphrase-env VAR]
+ * [--out FILE]`.
  *
  * Wraps a config in a signed DSSE envelope: the payload is the RFC 8785
  * form of the validated config, the signature Ed25519 over PAE. Given an
@@ -15,7 +16,8 @@
 #include "cli.h"
 
 static const char help[] =
-	"usage: optreg sign FILE --key KEY [--out FILE]\n\n"
+	"usage: optreg sign FILE --key KEY [--passphrase-env VAR] [--out "
+	"FILE]\n\n"
 	"Signs a config for submission. FILE (- for standard input) is a "
 	"config in\nYAML or JSON, which is validated as by `optreg lint` and "
 	"put in RFC 8785\ncanonical form, or a DSSE envelope made by an "
@@ -28,7 +30,12 @@ static const char help[] =
 	"Options:\n"
 	"  --key KEY   the Ed25519 private key (NAME.pem from `optreg "
 	"keygen`);\n"
-	"              default $OPTREG_KEY\n"
+	"              default $OPTREG_KEY; - reads it from standard input "
+	"(then FILE\n"
+	"              must be a file). An encrypted (PKCS#8) key is "
+	"decrypted with\n"
+	"              the passphrase in $OPTREG_KEY_PASSPHRASE\n"
+	"  --passphrase-env VAR  take the passphrase from $VAR instead\n"
 	"  --out FILE  write the envelope to FILE (atomically) instead of "
 	"stdout\n\n"
 	"Exit status: 0 signed, 1 the config or envelope is invalid, 2 usage "
@@ -109,7 +116,7 @@ static int add_signature(const char *file, struct optreg_dsse *env,
 
 int cmd_sign(int argc, char **argv)
 {
-	const char *file = NULL, *keypath = NULL, *out = NULL;
+	const char *file = NULL, *keypath = NULL, *out = NULL, *passenv = NULL;
 	struct optreg_buf in = OPTREG_BUF_INIT, text = OPTREG_BUF_INIT;
 	struct optreg_key *key = NULL;
 	struct optreg_dsse env;
@@ -117,6 +124,9 @@ int cmd_sign(int argc, char **argv)
 
 	const struct cli_option options[] = {
 		CLI_OPT_STRING("--key", "KEY", "private key", &keypath),
+		CLI_OPT_STRING("--passphrase-env", "VAR",
+			       "the variable holding the key's passphrase",
+			       &passenv),
 		CLI_OPT_STRING("--out", "FILE", "write the envelope to FILE",
 			       &out),
 		CLI_OPT_END(),
@@ -142,9 +152,12 @@ int cmd_sign(int argc, char **argv)
 				"OPTREG_KEY\n");
 		return OPTREG_EXIT_USAGE;
 	}
+	status = cli_key_args_check("sign", file, keypath, passenv);
+	if (status)
+		return status;
 
 	optreg_dsse_init(&env);
-	status = cli_load_signing_key("sign", keypath, &key);
+	status = cli_load_signing_key_pass("sign", keypath, passenv, &key);
 	if (status == OPTREG_EXIT_OK)
 		status = cli_read_input("sign", file, &in);
 	if (status == OPTREG_EXIT_OK)

@@ -1,5 +1,10 @@
 /*
- * cli/submit.c: `optreg submit FILE [--key KEY] [--tag TAG]`.
+ * cli/submit.c: `optreg submit FILE... [--key KEY] [--tag TAG]`.
+ *
+ * FILE arguments may be directories and glob patterns (cli/inputs.h);
+ * each file is submitted on its own, and after several a summary table
+ * goes to stderr, the exit status the worst (cli_exit_worst). The key is
+ * loaded once (it may come from standard input).
  *
  * FILE is either a config document or a DSSE envelope made by `optreg
  * sign` (possibly signed by several keys, for a namespace's threshold).
@@ -22,12 +27,14 @@
 
 #include "../common/jsonutil.h"
 #include "cli.h"
+#include "inputs.h"
 
 static const char help[] =
-	"usage: optreg submit FILE [--key KEY] [--tag TAG] [--message TEXT] "
-	"[--link URL]\n"
-	"                     [--wait [--timeout S]] [--json] [--url URL] "
-	"[--token TOKEN]\n\n"
+	"usage: optreg submit FILE... [--key KEY] [--passphrase-env VAR] "
+	"[--tag TAG]\n"
+	"                     [--message TEXT] [--link URL] [--wait "
+	"[--timeout S]]\n"
+	"                     [--json] [--url URL] [--token TOKEN]\n\n"
 	"Validates FILE (YAML or JSON; - for standard input) like `optreg "
 	"lint`, signs\n"
 	"its RFC 8785 canonical form with KEY and submits it to the registry "
@@ -47,11 +54,21 @@ static const char help[] =
 	"need several signatures, sign it with each key first): it is checked "
 	"and\n"
 	"submitted as it is, without --key.\n\n"
+	"Several FILEs, directories (their *.yaml, *.yml and *.json files, "
+	"recursively)\nand quoted glob patterns ('configs/**/*.yaml') are "
+	"submitted one by one, each\non its own: a refused file does not "
+	"stop the others; --tag and --wait apply\nto each; a summary table "
+	"on stderr ends the run.\n\n"
 	"Options:\n"
 	"  --key KEY        the Ed25519 private key to sign with (NAME.pem "
 	"from `optreg\n"
 	"                   keygen`); default $OPTREG_KEY; required for a "
-	"config FILE\n"
+	"config FILE;\n"
+	"                   - reads it from standard input; an encrypted "
+	"key is\n"
+	"                   decrypted with the passphrase in "
+	"$OPTREG_KEY_PASSPHRASE\n"
+	"  --passphrase-env VAR  take the passphrase from $VAR instead\n"
 	"  --tag TAG        then point TAG at the version (compare-and-set "
 	"against the\n"
 	"                   version TAG points at now; a new tag is "
@@ -80,7 +97,9 @@ static const char help[] =
 	"gate refused\n"
 	"it), 6 unauthorized, 7 unavailable, 8 not found; with --wait 10 "
 	"warn, 11 fail,\n"
-	"12 timeout. See docs/cli.md.\n";
+	"12 timeout. Several files: the worst, usage > unauthorized > denied "
+	"> unavailable\n> I/O > invalid > conflict > not found > fail > "
+	"timeout > warn. See docs/cli.md.\n";
 
 /* What `submit` was asked to do besides submitting. */
 struct submit_opts {
@@ -101,10 +120,26 @@ struct submission {
 	struct optreg_checked_config cc;
 	char *body;    /* the envelope's JSON text (owned) */
 	bool envelope; /* FILE was an envelope already */
+	/* For the summary after several files: what happened, and why a
+	 * refusal or a note (empty when there is nothing to say). */
+	const char *result;
+	struct optreg_buf reason;
+};
+
+/* The signing key, loaded once for every FILE (it may be standard input,
+ * which can be read once). */
+struct signing_key {
+	const char *path;    /* --key or $OPTREG_KEY; NULL: none */
+	const char *passenv; /* --passphrase-env; NULL: the default */
+	bool flag;	     /* --key was given */
+	bool tried;
+	int status; /* of the load */
+	struct optreg_key *key;
 };
 
 static void submission_release(struct submission *s)
 {
+	optreg_buf_release(&s->reason);
 	free(s->where);
 	optreg_buf_release(&s->in);
 	optreg_checked_config_release(&s->cc);
@@ -128,6 +163,13 @@ static int prepare_config(struct cli_remote *r, struct submission *s)
 
 	if (rc < 0) {
 		optreg_errors_print(stderr, s->file, &errs);
+		if (errs.len > 1)
+			optreg_buf_addf(&s->reason,
+					"%zu errors; first: ", errs.len);
+		if (errs.len && errs.items[0].path[0])
+			optreg_buf_addf(&s->reason, "%s: ", errs.items[0].path);
+		if (errs.len)
+			optreg_buf_adds(&s->reason, errs.items[0].message);
 		if (r->json) {
 			/* The registry's problem shape, so a pipeline reads
 			 * one format whichever side refused. */
@@ -248,13 +290,36 @@ static int report_signatures_refused(struct cli_remote *r,
 	return OPTREG_EXIT_DENIED;
 }
 
+/* "code: message" of a refusal, for the summary. */
+static void refusal_reason(const struct optreg_http_resp *resp,
+			   struct optreg_buf *out)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	const char *code = optreg_http_resp_problem(resp, &errs);
+
+	/* The first of the problem's errors says most (a policy's rule and
+	 * message); the detail when there are none. */
+	if (errs.len > 1 && errs.items[1].rule[0])
+		optreg_buf_addf(out, "%s: %s", errs.items[1].rule,
+				errs.items[1].message);
+	else if (errs.len > 1)
+		optreg_buf_adds(out, errs.items[1].message);
+	else
+		optreg_buf_adds(out,
+				errs.len ? errs.items[0].message : "refused");
+	if (errs.len > 2)
+		optreg_buf_addf(out, " (+%zu more)", errs.len - 2);
+	optreg_buf_addf(out, " (%ld %s)", resp->status, code ? code : "error");
+	optreg_errors_release(&errs);
+}
+
 /*
  * Points `tag` at `version`: reads where the tag points now (404: nowhere)
  * and moves it from there. Fills *result with the PUT's JSON; exit status.
  */
 static int move_tag(struct cli_remote *r, const struct cli_ref *ref,
 		    const char *tag, long version, const struct submit_opts *o,
-		    json_t **result)
+		    json_t **result, struct optreg_buf *why)
 {
 	struct optreg_buf path = OPTREG_BUF_INIT;
 	struct optreg_http_resp resp;
@@ -286,6 +351,7 @@ static int move_tag(struct cli_remote *r, const struct cli_ref *ref,
 			goto out;
 		}
 	} else if (resp.status != 404) {
+		refusal_reason(&resp, why);
 		rc = cli_report_http_error(r, &resp, NULL, NULL);
 		goto out;
 	}
@@ -304,6 +370,7 @@ static int move_tag(struct cli_remote *r, const struct cli_ref *ref,
 	if (rc)
 		goto out;
 	if (resp.status != 200 && resp.status != 201) {
+		refusal_reason(&resp, why);
 		rc = cli_report_refusal(r, &resp, NULL, NULL);
 		goto out;
 	}
@@ -323,17 +390,19 @@ out:
  * Exit status.
  */
 static int prepare(struct cli_remote *r, struct submission *s,
-		   const char *keypath, bool key_flag)
+		   struct signing_key *k)
 {
-	struct optreg_key *key = NULL;
 	int rc = cli_read_input("submit", s->file, &s->in);
 
 	if (rc) {
 		json_problem(r, "io", "cannot read FILE", NULL);
+		optreg_buf_adds(&s->reason, "cannot read the file");
 		return rc;
 	}
 	if (cli_is_envelope(&s->in)) {
-		if (key_flag) {
+		if (k->flag) {
+			optreg_buf_adds(&s->reason,
+					"a signed envelope takes no --key");
 			fprintf(stderr,
 				"optreg submit: %s is a signed envelope; "
 				"--key signs config files only\n"
@@ -344,7 +413,9 @@ static int prepare(struct cli_remote *r, struct submission *s,
 		}
 		return prepare_envelope(r, s);
 	}
-	if (!keypath || !keypath[0]) {
+	if (!k->path || !k->path[0]) {
+		optreg_buf_adds(&s->reason, "no signing key (--key or "
+					    "OPTREG_KEY)");
 		fprintf(stderr,
 			"optreg submit: no signing key: the registry accepts "
 			"only signed configs\n"
@@ -353,12 +424,19 @@ static int prepare(struct cli_remote *r, struct submission *s,
 			"register`)\n");
 		return OPTREG_EXIT_USAGE;
 	}
-	rc = cli_load_signing_key("submit", keypath, &key);
+	if (!k->tried) {
+		k->tried = true;
+		k->status = cli_load_signing_key_pass("submit", k->path,
+						      k->passenv, &k->key);
+	}
+	rc = k->status;
+	if (rc)
+		optreg_buf_adds(&s->reason, "the signing key could not be "
+					    "loaded (see above)");
 	if (rc == 0)
 		rc = prepare_config(r, s);
 	if (rc == 0)
-		rc = sign_config(s, key);
-	optreg_key_free(key);
+		rc = sign_config(s, k->key);
 	return rc;
 }
 
@@ -385,8 +463,32 @@ static char *request_body(const struct submission *s,
 	return text;
 }
 
-static int submit(struct cli_remote *r, const char *file, const char *keypath,
-		  bool key_flag, const struct submit_opts *o)
+/* The summary row of `s`, submitted (or not) as `ref`@`version`. */
+static void submit_outcome(struct cli_outcomes *out, const struct submission *s,
+			   const struct cli_ref *ref, long version, int rc)
+{
+	struct optreg_buf what = OPTREG_BUF_INIT;
+	const char *result = s->result;
+
+	if (version > 0)
+		optreg_buf_addf(&what, "%s/%s@%ld", ref->ns, ref->name,
+				version);
+	if (!result)
+		result = rc == OPTREG_EXIT_INVALID	  ? "invalid"
+			 : rc == OPTREG_EXIT_IO		  ? "unreadable"
+			 : rc == OPTREG_EXIT_USAGE	  ? "usage"
+			 : rc == OPTREG_EXIT_DENIED	  ? "denied"
+			 : rc == OPTREG_EXIT_CONFLICT	  ? "conflict"
+			 : rc == OPTREG_EXIT_UNAUTHORIZED ? "unauthorized"
+			 : rc == OPTREG_EXIT_UNAVAILABLE  ? "unavailable"
+			 : rc == OPTREG_EXIT_NOT_FOUND	  ? "not found"
+							  : "failed";
+	cli_outcomes_add(out, s->file, result, what.data, s->reason.data, rc);
+	optreg_buf_release(&what);
+}
+
+static int submit(struct cli_remote *r, const char *file, struct signing_key *k,
+		  const struct submit_opts *o, struct cli_outcomes *outcomes)
 {
 	const char *tag = o->tag;
 	json_t *verdict = NULL;
@@ -397,19 +499,20 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 	json_t *created = NULL, *tagged = NULL;
 	struct cli_ref ref;
 	const char *got;
-	long version;
+	long version = 0;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
+	memset(&ref, 0, sizeof(ref));
 	s.file = file;
 	optreg_buf_init(&s.in);
+	optreg_buf_init(&s.reason);
 	optreg_checked_config_init(&s.cc);
 	optreg_http_resp_init(&resp);
-	rc = prepare(r, &s, keypath, key_flag);
+	rc = prepare(r, &s, k);
 	if (rc)
 		goto out;
 
-	memset(&ref, 0, sizeof(ref));
 	ref.kind = CLI_REF_CONFIG;
 	snprintf(ref.ns, sizeof(ref.ns), "%s", s.cc.cfg.namespace_);
 	snprintf(ref.name, sizeof(ref.name), "%s", s.cc.cfg.name);
@@ -423,6 +526,11 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 	if (resp.status != 200 && resp.status != 201) {
 		struct optreg_errors perrs = OPTREG_ERRORS_INIT;
 		const char *code = optreg_http_resp_problem(&resp, &perrs);
+		s.result = !strcmp(code, "policy_denied") ? "denied by policy"
+			   : !strcmp(code, "signature_refused")
+				   ? "signature refused"
+				   : NULL;
+		refusal_reason(&resp, &s.reason);
 		if (resp.status == 403 && !strcmp(code, "signature_refused"))
 			rc = report_signatures_refused(r, &resp);
 		else
@@ -450,10 +558,10 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 				ref.ns, ref.name, version, got, s.cc.digest);
 		goto out;
 	}
+	s.result = resp.status == 201 ? "created" : "unchanged";
 	if (!r->json)
 		printf("%s/%s@%ld %s (%s)\n", ref.ns, ref.name, version,
-		       s.cc.digest,
-		       resp.status == 201 ? "created" : "unchanged");
+		       s.cc.digest, s.result);
 	fflush(stdout);
 	cli_violations_summary(stderr, "submit",
 			       json_object_get(created, "violations"));
@@ -469,6 +577,18 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 				"optreg submit: verdict on %s/%s@%ld: %s\n",
 				ref.ns, ref.name, version, what.data);
 			rc = cli_verdict_exit(result);
+			s.result = rc == 0 ? "verdict pass"
+				   : rc == OPTREG_EXIT_VERDICT_WARN
+					   ? "verdict warn"
+					   : "verdict fail";
+		} else if (rc == OPTREG_EXIT_TIMEOUT) {
+			s.result = "no verdict";
+			optreg_buf_adds(&s.reason,
+					"no verdict within --timeout");
+		} else {
+			s.result = "no verdict";
+			optreg_buf_adds(&s.reason, "waiting for the verdict "
+						   "failed (see above)");
 		}
 		optreg_buf_release(&what);
 		/* A tag moves only to a version that passed (or warned). */
@@ -477,11 +597,14 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 				"optreg submit: tag \"%s\" not moved: no "
 				"passing verdict\n",
 				tag);
+			optreg_buf_addf(&s.reason, "%stag %s not moved",
+					s.reason.len ? "; " : "", tag);
 			tag = NULL;
 		}
 	}
 	if (tag) {
-		int trc = move_tag(r, &ref, tag, version, o, &tagged);
+		struct optreg_buf why = OPTREG_BUF_INIT;
+		int trc = move_tag(r, &ref, tag, version, o, &tagged, &why);
 		if (trc == 0 && !r->json) {
 			cli_print_tag_move(&ref, tag, version, tagged);
 			fflush(stdout);
@@ -489,8 +612,17 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 				"submit", tagged,
 				json_object_get(created, "violations"));
 		}
-		if (trc)
+		if (trc) {
 			rc = trc;
+			s.result = "tag refused";
+			optreg_buf_addf(&s.reason, "%stag %s: %s",
+					s.reason.len ? "; " : "", tag,
+					why.len ? why.data : "not moved");
+		} else {
+			optreg_buf_addf(&s.reason, "%stagged %s",
+					s.reason.len ? "; " : "", tag);
+		}
+		optreg_buf_release(&why);
 	}
 	if (r->json &&
 	    (rc == 0 || rc == OPTREG_EXIT_VERDICT_WARN ||
@@ -513,6 +645,7 @@ static int submit(struct cli_remote *r, const char *file, const char *keypath,
 		rc = OPTREG_EXIT_IO;
 	}
 out:
+	submit_outcome(outcomes, &s, &ref, version, rc);
 	free(reqbody);
 	json_decref(verdict);
 	json_decref(created);
@@ -523,12 +656,65 @@ out:
 	return rc;
 }
 
+/* The FILE arguments, in order. */
+struct file_args {
+	const char **v;
+	int n;
+};
+
+static int add_file(void *data, const char *a)
+{
+	struct file_args *l = data;
+
+	l->v[l->n++] = a;
+	return 0;
+}
+
+static int check_args(const struct file_args *files,
+		      const struct submit_opts *o, const char *timeoutarg,
+		      const char *keypath, const char *passenv);
+
+/* Submits every file the arguments name, each on its own; the worst exit
+ * status. */
+static int submit_all(struct cli_remote *r, const struct file_args *args,
+		      struct signing_key *k, const struct submit_opts *o)
+{
+	struct cli_outcomes out = {0};
+	struct cli_inputs in;
+	int status;
+
+	cli_inputs_init(&in);
+	for (int i = 0; i < args->n; i++)
+		cli_inputs_add(&in, "submit", args->v[i]);
+	status = in.status;
+	for (size_t i = 0; i < in.len; i++) {
+		if (in.why[i]) {
+			cli_outcomes_add(&out, in.files[i], "no file", NULL,
+					 in.why[i], OPTREG_EXIT_IO);
+			continue;
+		}
+		if (in.len > 1 && !r->json)
+			fprintf(stderr, "optreg submit: %s\n", in.files[i]);
+		status = cli_exit_worst(status,
+					submit(r, in.files[i], k, o, &out));
+	}
+	if (out.len > 1)
+		cli_outcomes_print(stderr, &out, "VERSION",
+				   o->wait ? OPTREG_EXIT_VERDICT_WARN : -1,
+				   status);
+	cli_outcomes_release(&out);
+	cli_inputs_release(&in);
+	return status;
+}
+
 int cmd_submit(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "submit"};
-	const char *file = NULL, *keypath = NULL, *timeoutarg = NULL;
+	const char *keypath = NULL, *timeoutarg = NULL, *passenv = NULL;
+	struct file_args files = {
+		optreg_xcalloc((size_t)argc + 1, sizeof(char *)), 0};
+	struct signing_key k = {0};
 	struct submit_opts o = {.timeout = 600};
-	long timeout = 0;
 	int rc;
 	const struct cli_option options[] = {
 		CLI_OPT_REMOTE(&r),
@@ -543,6 +729,9 @@ int cmd_submit(int argc, char **argv)
 			       &timeoutarg),
 		CLI_OPT_STRING("--key", "KEY", "private key to sign with",
 			       &keypath),
+		CLI_OPT_STRING("--passphrase-env", "VAR",
+			       "the variable holding the key's passphrase",
+			       &passenv),
 		CLI_OPT_END(),
 	};
 	const struct cli_parser p = {.cmd = "submit",
@@ -550,26 +739,53 @@ int cmd_submit(int argc, char **argv)
 				     .flags = CLI_PARSE_DASHDASH |
 					      CLI_PARSE_DASH_ARG |
 					      CLI_PARSE_HELP_ON_ERROR,
-				     .arg_name = "FILE",
-				     .arg_slot = &file};
+				     .arg = add_file,
+				     .arg_data = &files};
 
 	rc = cli_parse_options(&p, options, argc, argv);
-	if (rc)
+	if (rc == 0)
+		rc = check_args(&files, &o, timeoutarg, keypath, passenv);
+	if (rc) {
+		free(files.v);
 		return rc == CLI_PARSE_HELP ? OPTREG_EXIT_OK : rc;
-	if (!file) {
+	}
+	if (timeoutarg) {
+		long timeout = 0;
+		cli_parse_count(timeoutarg, &timeout);
+		o.timeout = (double)timeout;
+	}
+	k.path = keypath ? keypath : getenv("OPTREG_KEY");
+	k.passenv = passenv;
+	k.flag = keypath != NULL;
+	rc = submit_all(&r, &files, &k, &o);
+	optreg_key_free(k.key);
+	free(files.v);
+	cli_remote_close(&r);
+	return rc;
+}
+
+/* The checks of the arguments before anything is read; exit status. */
+static int check_args(const struct file_args *files,
+		      const struct submit_opts *o, const char *timeoutarg,
+		      const char *keypath, const char *passenv)
+{
+	long timeout = 0;
+	int rc;
+
+	if (!files->n) {
 		fprintf(stderr, "optreg submit: expected a FILE\n%s", help);
 		return OPTREG_EXIT_USAGE;
 	}
-	if (o.tag && !cli_tag_valid(o.tag)) {
+	if (o->tag && !cli_tag_valid(o->tag)) {
 		fprintf(stderr,
 			"optreg submit: invalid tag \"%s\"\n"
 			"  hint: a tag is 1 to 64 of a-z, 0-9, '.', '_' and "
 			"'-', starts with a letter or digit and is not all "
 			"digits\n",
-			o.tag);
+			o->tag);
 		return OPTREG_EXIT_USAGE;
 	}
-	if (timeoutarg && !o.wait) {
+	if (timeoutarg && !o->wait) {
 		fprintf(stderr, "optreg submit: --timeout needs --wait\n");
 		return OPTREG_EXIT_USAGE;
 	}
@@ -581,12 +797,10 @@ int cmd_submit(int argc, char **argv)
 			timeoutarg);
 		return OPTREG_EXIT_USAGE;
 	}
-	if (timeoutarg)
-		o.timeout = (double)timeout;
-	rc = cli_change_check("submit", "--message", o.message,
+	rc = cli_change_check("submit", "--message", o->message,
 			      CLI_CHANGE_MAX_TEXT, false);
 	if (rc == 0)
-		rc = cli_change_check("submit", "--link", o.link,
+		rc = cli_change_check("submit", "--link", o->link,
 				      CLI_CHANGE_MAX_LINK, true);
 	if (rc)
 		return rc;
@@ -594,8 +808,13 @@ int cmd_submit(int argc, char **argv)
 		fprintf(stderr, "optreg submit: --key needs a file name\n");
 		return OPTREG_EXIT_USAGE;
 	}
-	rc = submit(&r, file, keypath ? keypath : getenv("OPTREG_KEY"),
-		    keypath != NULL, &o);
-	cli_remote_close(&r);
-	return rc;
+	if (!keypath)
+		keypath = getenv("OPTREG_KEY");
+	for (int i = 0; i < files->n; i++) {
+		rc = cli_key_args_check("submit", files->v[i], keypath,
+					passenv);
+		if (rc)
+			return rc;
+	}
+	return OPTREG_EXIT_OK;
 }

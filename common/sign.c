@@ -100,14 +100,18 @@ int optreg_key_generate(struct optreg_key **key, struct optreg_errors *errs)
 	return key_wrap(key, pkey, true, errs);
 }
 
-/* Refuses to prompt for a passphrase: encrypted keys are not supported. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
+/* Never prompts: gives OpenSSL the passphrase `u` (a NUL-terminated
+ * string) or, when it is NULL, none. */
+static int given_passphrase(char *buf, int size, int rwflag, void *u)
 {
-	(void)buf;
-	(void)size;
+	const char *pass = u;
+	size_t n = pass ? strlen(pass) : 0;
+
 	(void)rwflag;
-	(void)u;
-	return -1;
+	if (!pass || n > (size_t)size)
+		return -1;
+	memcpy(buf, pass, n);
+	return (int)n;
 }
 
 /* True when `len` bytes at `s` contain `needle`. */
@@ -124,6 +128,13 @@ static bool contains(const char *s, size_t len, const char *needle)
 int optreg_key_load_pem(struct optreg_key **key, const char *pem, size_t len,
 			struct optreg_errors *errs)
 {
+	return optreg_key_load_pem_pass(key, pem, len, NULL, errs);
+}
+
+int optreg_key_load_pem_pass(struct optreg_key **key, const char *pem,
+			     size_t len, const char *passphrase,
+			     struct optreg_errors *errs)
+{
 	struct optreg_error *e;
 	EVP_PKEY *pkey;
 	BIO *bio;
@@ -139,26 +150,39 @@ int optreg_key_load_pem(struct optreg_key **key, const char *pem, size_t len,
 	}
 	/* A private key first ("PRIVATE KEY", or a traditional RSA/EC one so
 	 * that it is named in the refusal), then a public key. */
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, given_passphrase,
+				       (void *)passphrase);
 	if (pkey) {
 		BIO_free(bio);
 		ERR_clear_error();
 		return key_wrap(key, pkey, true, errs);
 	}
 	if (BIO_reset(bio) == 1)
-		pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+		pkey = PEM_read_bio_PUBKEY(bio, NULL, given_passphrase, NULL);
 	BIO_free(bio);
 	ERR_clear_error();
 	if (pkey)
 		return key_wrap(key, pkey, false, errs);
 
-	if (contains(pem, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
-		e = optreg_errors_add(errs, OPTREG_EINVAL, "key_format", NULL,
-				      "encrypted private keys are not "
-				      "supported");
-		optreg_error_set_hint(e, "Store the key unencrypted (mode "
-					 "0600) or in a secret store that "
-					 "writes it to a file.");
+	if (contains(pem, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----") &&
+	    !passphrase) {
+		e = optreg_errors_add(errs, OPTREG_EINVAL, "key_passphrase",
+				      NULL,
+				      "is an encrypted private key and no "
+				      "passphrase was given");
+		optreg_error_set_hint(e, "Set OPTREG_KEY_PASSPHRASE (or the "
+					 "variable named by --passphrase-env) "
+					 "to the key's passphrase.");
+	} else if (contains(pem, len,
+			    "-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
+		e = optreg_errors_add(errs, OPTREG_EINVAL, "key_passphrase",
+				      NULL,
+				      "cannot decrypt the private key with "
+				      "the passphrase given (wrong "
+				      "passphrase?)");
+		optreg_error_set_hint(e, "Check the passphrase variable; "
+					 "`optreg keygen --encrypt` used the "
+					 "one in OPTREG_KEY_PASSPHRASE.");
 	} else {
 		e = optreg_errors_add(errs, OPTREG_EINVAL, "key_format", NULL,
 				      "not a PEM private key (PKCS#8) or "
@@ -177,7 +201,8 @@ int optreg_key_load_pem(struct optreg_key **key, const char *pem, size_t len,
  */
 static int read_key_file(const char *path, char *out, size_t cap, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+	bool in = !strcmp(path, "-");
+	int fd = in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC), err = 0;
 
 	*len = 0;
 	if (fd < 0)
@@ -196,14 +221,23 @@ static int read_key_file(const char *path, char *out, size_t cap, size_t *len)
 			break;
 		*len += (size_t)n;
 	}
-	close(fd);
+	if (!in)
+		close(fd);
 	return err;
 }
 
 int optreg_key_load_file(struct optreg_key **key, const char *path,
 			 struct optreg_errors *errs)
 {
+	return optreg_key_load_file_pass(key, path, NULL, errs);
+}
+
+int optreg_key_load_file_pass(struct optreg_key **key, const char *path,
+			      const char *passphrase,
+			      struct optreg_errors *errs)
+{
 	char *pem = optreg_xmalloc(KEY_FILE_MAX);
+	const char *name = strcmp(path, "-") ? path : "standard input";
 	size_t len;
 	int rc;
 
@@ -217,22 +251,22 @@ int optreg_key_load_file(struct optreg_key **key, const char *path,
 					  NULL,
 					  "%s: is larger than %d bytes: not a "
 					  "PEM key",
-					  path, KEY_FILE_MAX);
+					  name, KEY_FILE_MAX);
 			return OPTREG_EINVAL;
 		}
 		optreg_errors_add(errs, OPTREG_EIO, "io", NULL,
-				  "cannot read key file \"%s\": %s", path,
+				  "cannot read key file \"%s\": %s", name,
 				  strerror(-rc));
 		return OPTREG_EIO;
 	}
 	size_t nerrs = errs->len;
-	rc = optreg_key_load_pem(key, pem, len, errs);
+	rc = optreg_key_load_pem_pass(key, pem, len, passphrase, errs);
 	OPENSSL_cleanse(pem, KEY_FILE_MAX);
 	free(pem);
 	/* Say which file; the loader's message knows only the bytes. */
 	for (size_t i = nerrs; i < errs->len; i++) {
 		struct optreg_error *e = &errs->items[i];
-		char *m = optreg_xasprintf("%s: %s", path, e->message);
+		char *m = optreg_xasprintf("%s: %s", name, e->message);
 		free(e->message);
 		e->message = m;
 	}
@@ -288,12 +322,18 @@ int optreg_key_public_pem(const struct optreg_key *key, struct optreg_buf *out)
  * it is freed, and the key is written to disk straight from it, so no copy
  * outlives the caller. NULL on failure.
  */
-static BIO *key_private_pem(const struct optreg_key *key)
+static BIO *key_private_pem(const struct optreg_key *key,
+			    const char *passphrase)
 {
 	BIO *bio = BIO_new(BIO_s_secmem());
+	const EVP_CIPHER *cipher = passphrase ? EVP_aes_256_cbc() : NULL;
+	size_t n = passphrase ? strlen(passphrase) : 0;
 
-	if (bio && !PEM_write_bio_PKCS8PrivateKey(bio, key->pkey, NULL, NULL, 0,
-						  NULL, NULL)) {
+	if (n > INT_MAX)
+		n = 0;
+	if (bio && !PEM_write_bio_PKCS8PrivateKey(bio, key->pkey, cipher,
+						  (const char *)passphrase,
+						  (int)n, NULL, NULL)) {
 		BIO_free(bio);
 		bio = NULL;
 	}
@@ -372,6 +412,13 @@ static void pair_file_undo(struct pair_file *f)
 int optreg_key_write_pair(const struct optreg_key *key, const char *name,
 			  bool force, struct optreg_errors *errs)
 {
+	return optreg_key_write_pair_pass(key, name, force, NULL, errs);
+}
+
+int optreg_key_write_pair_pass(const struct optreg_key *key, const char *name,
+			       bool force, const char *passphrase,
+			       struct optreg_errors *errs)
+{
 	struct optreg_buf pub = OPTREG_BUF_INIT;
 	struct pair_file files[2] = {
 		{optreg_xasprintf("%s.pem", name), NULL, false, 0600, NULL, 0},
@@ -390,7 +437,7 @@ int optreg_key_write_pair(const struct optreg_key *key, const char *name,
 		rc = OPTREG_EINVAL;
 		goto out;
 	}
-	priv = key_private_pem(key);
+	priv = key_private_pem(key, passphrase);
 	if (priv)
 		BIO_get_mem_ptr(priv, &mem);
 	if (!mem || !mem->length || optreg_key_public_pem(key, &pub) < 0) {

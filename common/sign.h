@@ -30,7 +30,8 @@ int optreg_key_generate(struct optreg_key **key, struct optreg_errors *errs);
  * Loads a PEM key: a private key (PKCS#8) or a public key (SPKI). Anything
  * that is not Ed25519 is OPTREG_EINVAL ("key must be Ed25519 (got RSA)"),
  * and so are encrypted private keys and text that holds no PEM key (rules
- * "key_type", "key_format"; each error has a hint). An unreadable file is
+ * "key_type", "key_format", "key_passphrase"; each error has a hint).
+ * An unreadable file is
  * OPTREG_EIO. The _file variant starts messages with the path. Messages
  * never quote key material. On failure *key is NULL.
  */
@@ -38,6 +39,20 @@ int optreg_key_load_file(struct optreg_key **key, const char *path,
 			 struct optreg_errors *errs);
 int optreg_key_load_pem(struct optreg_key **key, const char *pem, size_t len,
 			struct optreg_errors *errs);
+/*
+ * The same, decrypting an encrypted PKCS#8 key ("ENCRYPTED PRIVATE KEY")
+ * with `passphrase` (NULL: none; an unencrypted key ignores it). Never
+ * prompts. An encrypted key without a passphrase, or one the passphrase
+ * does not decrypt, is OPTREG_EINVAL with rule "key_passphrase"; messages
+ * never quote the passphrase. The _file variant reads standard input when
+ * `path` is "-" (and says "standard input" in messages).
+ */
+int optreg_key_load_file_pass(struct optreg_key **key, const char *path,
+			      const char *passphrase,
+			      struct optreg_errors *errs);
+int optreg_key_load_pem_pass(struct optreg_key **key, const char *pem,
+			     size_t len, const char *passphrase,
+			     struct optreg_errors *errs);
 
 /* Frees a key from optreg_key_generate or optreg_key_load_*; NULL is a
  * no-op. */
@@ -63,6 +78,11 @@ int optreg_key_public_pem(const struct optreg_key *key, struct optreg_buf *out);
  */
 int optreg_key_write_pair(const struct optreg_key *key, const char *name,
 			  bool force, struct optreg_errors *errs);
+/* The same, with NAME.pem encrypted (PKCS#8, PBES2 with AES-256-CBC)
+ * under `passphrase` when it is not NULL. */
+int optreg_key_write_pair_pass(const struct optreg_key *key, const char *name,
+			       bool force, const char *passphrase,
+			       struct optreg_errors *errs);
 
 /* Signs `len` bytes (the PAE); appends the 64-byte raw signature. A public
  * key is OPTREG_EINVAL. */

@@ -1,5 +1,6 @@
 /*
- * registry/api/tokens.c: bearer tokens: create, revoke (admin).
+ * registry/api/tokens.c: bearer tokens: create, list, revoke (admin).
+ * The list never carries a token or its hash.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,8 +148,61 @@ static void handle_delete_token(struct api_call *call)
 		call->req->status = 204;
 }
 
+/* The next page starts after the last token's id. */
+static json_t *list_next(json_t *last)
+{
+	return json_pack("{s:s}", "after", optreg_json_str(last, "id"));
+}
+
+/* True when `s` looks like a token id: tok_ and 16 lowercase hex. */
+static bool token_id_like(const char *s)
+{
+	return s && strlen(s) == OPTREG_TOKEN_ID_LEN &&
+	       !strncmp(s, "tok_", 4) &&
+	       strspn(s + 4, "0123456789abcdef") == OPTREG_TOKEN_ID_LEN - 4;
+}
+
+API_HANDLER(handle_list_tokens)
+static void handle_list_tokens(struct api_call *call)
+{
+	const char *principal = optreg_http_query(call->req, "principal");
+	const char *after = NULL;
+	json_t *state, *list;
+	int size;
+
+	if (!api_allow_or_reply(call, OPTREG_ROLE_ADMIN, NULL) ||
+	    !api_page_size_or_reply(call, &size) ||
+	    !api_page_token_or_reply(call, &state))
+		return;
+	if (state) {
+		after = optreg_json_str(state, "after");
+		if (!token_id_like(after)) {
+			json_decref(state);
+			api_page_token_bad(call);
+			return;
+		}
+	}
+	if (principal &&
+	    optreg_name_check_principal(principal, "principal", &call->errs)) {
+		json_decref(state);
+		api_problem(call, OPTREG_EBADREQUEST, &call->errs,
+			    "the principal query parameter is not a "
+			    "principal name");
+		return;
+	}
+	int rc = optreg_tokens_list(call->reg, principal, after, size + 1,
+				    &list, &call->errs);
+	json_decref(state);
+	if (rc) {
+		api_fail(call, rc, &call->errs);
+		return;
+	}
+	api_page_reply_new(call, "tokens", list, size, list_next);
+}
+
 const struct optreg_http_route api_tokens_routes[] = {
 	API_ROUTE("POST", "/v1/tokens", handle_create_token),
+	API_ROUTE("GET", "/v1/tokens", handle_list_tokens),
 	API_ROUTE("DELETE", "/v1/tokens/{id}", handle_delete_token),
 };
 const size_t api_tokens_nroutes =

@@ -9,6 +9,7 @@
 #include "../../validator/names.h"
 #include "../cache.h"
 #include "../registry.h"
+#include "../store/tokens.h"
 #include "svc.h"
 
 bool optreg_tokens_principal_valid(const char *principal)
@@ -68,4 +69,14 @@ int optreg_tokens_revoke(struct registry *reg,
 	if (rc == 0)
 		optreg_cache_invalidate_prefix(reg->cache, "tok:");
 	return rc;
+}
+
+int optreg_tokens_list(struct registry *reg, const char *principal,
+		       const char *after, int limit, json_t **out,
+		       struct optreg_errors *errs)
+{
+	*out = NULL;
+	OPTREG_SVC_RUN(reg, c,
+		       optreg_store_tokens_list(c, principal, after, limit, out,
+						errs));
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "../../common/error.h"
 #include "../auth.h"
 
@@ -47,5 +49,14 @@ int optreg_tokens_create(struct registry *reg,
 int optreg_tokens_revoke(struct registry *reg,
 			 const struct optreg_audit_actor *who, const char *id,
 			 struct optreg_errors *errs);
+
+/*
+ * Up to `limit` tokens in id order after id `after` (NULL: the first),
+ * of `principal` only when not NULL; *out is a new array
+ * (optreg_store_tokens_list). Never the hashes.
+ */
+int optreg_tokens_list(struct registry *reg, const char *principal,
+		       const char *after, int limit, json_t **out,
+		       struct optreg_errors *errs);
 
 #endif

@@ -674,7 +674,8 @@ static void test_refuses_garbage(void **state)
 	assert_key_refused(truncated, "not a PEM");
 	free(truncated);
 
-	/* An encrypted private key: refused, and no key text is quoted. */
+	/* An encrypted private key without a passphrase: refused, and no
+	 * key text is quoted. */
 	assert_non_null(pkey);
 	assert_int_equal(PEM_write_bio_PKCS8PrivateKey(bio, pkey,
 						       EVP_aes_256_cbc(), NULL,
@@ -682,7 +683,8 @@ static void test_refuses_garbage(void **state)
 			 1);
 	BIO_get_mem_ptr(bio, &mem);
 	enc = optreg_xstrndup(mem->data, mem->length);
-	assert_key_refused(enc, "encrypted private keys are not supported");
+	assert_key_refused(enc, "is an encrypted private key and no "
+				"passphrase was given");
 	assert_int_equal(optreg_key_load_pem(&key, enc, strlen(enc), &errs),
 			 OPTREG_EINVAL);
 	/* The first characters of the encrypted key's base64 body. */
@@ -702,6 +704,78 @@ static void test_refuses_garbage(void **state)
 	assert_null(key);
 	assert_non_null(strstr(errs.items[0].message, "/nonexistent/k.pem"));
 	optreg_errors_release(&errs);
+}
+
+/* Encrypted PKCS#8: written by keygen --encrypt, read back with the
+ * passphrase, refused without it or with a wrong one, never quoting it. */
+static void test_encrypted_keys(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_key *key = NULL, *back = NULL;
+	char *dir = make_dir();
+	char *name = optreg_xasprintf("%s/enc", dir);
+	char *pem = optreg_xasprintf("%s/enc.pem", dir);
+	char id[65], id2[65];
+	char text[4096] = {0};
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(optreg_key_generate(&key, &errs), 0);
+	assert_int_equal(optreg_key_write_pair_pass(key, name, false,
+						    "correct horse", &errs),
+			 0);
+	f = fopen(pem, "r");
+	assert_non_null(f);
+	assert_true(fread(text, 1, sizeof(text) - 1, f) > 0);
+	fclose(f);
+	assert_non_null(strstr(text, "-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+
+	/* The right passphrase gives the same key. */
+	assert_int_equal(
+		optreg_key_load_file_pass(&back, pem, "correct horse", &errs),
+		0);
+	assert_true(optreg_key_is_private(back));
+	optreg_key_id(key, id);
+	optreg_key_id(back, id2);
+	assert_string_equal(id, id2);
+	optreg_key_free(back);
+
+	/* None, or a wrong one: key_passphrase, naming the file, never the
+	 * passphrase. */
+	assert_int_equal(optreg_key_load_file_pass(&back, pem, NULL, &errs),
+			 OPTREG_EINVAL);
+	assert_null(back);
+	assert_string_equal(errs.items[0].rule, "key_passphrase");
+	assert_non_null(strstr(errs.items[0].message, pem));
+	assert_non_null(strstr(errs.items[0].message, "no passphrase"));
+	optreg_errors_release(&errs);
+	assert_int_equal(
+		optreg_key_load_file_pass(&back, pem, "wrong horse", &errs),
+		OPTREG_EINVAL);
+	assert_null(back);
+	assert_string_equal(errs.items[0].rule, "key_passphrase");
+	assert_non_null(strstr(errs.items[0].message, "wrong passphrase"));
+	assert_null(strstr(errs.items[0].message, "wrong horse"));
+	assert_null(strstr(errs.items[0].hint, "wrong horse"));
+	optreg_errors_release(&errs);
+
+	/* An unencrypted key ignores a passphrase. */
+	optreg_key_free(key);
+	key = NULL;
+	char *plain = optreg_xasprintf("%s/plain", dir);
+	char *plainpem = optreg_xasprintf("%s/plain.pem", dir);
+	assert_int_equal(optreg_key_generate(&key, &errs), 0);
+	assert_int_equal(optreg_key_write_pair(key, plain, false, &errs), 0);
+	assert_int_equal(
+		optreg_key_load_file_pass(&back, plainpem, "unused", &errs), 0);
+	optreg_key_free(back);
+	free(plain);
+	free(plainpem);
+
+	optreg_key_free(key);
+	free(name);
+	free(pem);
+	rm_dir(dir);
 }
 
 static void test_key_files(void **state)
@@ -791,6 +865,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_openssl_genpkey_files),
 		cmocka_unit_test(test_refuses_garbage),
 		cmocka_unit_test(test_key_files),
+		cmocka_unit_test(test_encrypted_keys),
 		cmocka_unit_test(test_pae_spec_example),
 		cmocka_unit_test(test_status_names),
 	};

@@ -1,7 +1,7 @@
 /*
  * tests/unit/registry/tokens_test.c: the tokens service
  * (registry/svc/tokens.h) against a private PostgreSQL cluster, without
- * HTTP: create and revoke with their audit events, and authentication of
+ * HTTP: create, list and revoke with their audit events, and authentication of
  * the tokens through optreg_auth_authenticate (auth.c): well-formed,
  * unknown, expired and revoked tokens.
  */
@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -172,6 +173,89 @@ static void test_create_refused_writes_nothing(void **state)
 	assert_int_equal(fixture_count("token_grants"), grants);
 }
 
+/* The list (GET /v1/tokens): id order, paging after an id, a principal's
+ * only, revoked ones marked, grants sorted, and never a hash. */
+static void test_list(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_grant g[2] = {{OPTREG_ROLE_SUBMITTER, "team-l"},
+				    {OPTREG_ROLE_APPROVER, "team-l"}};
+	char token[OPTREG_TOKEN_LEN + 1], id[3][OPTREG_TOKEN_ID_LEN + 1];
+	json_t *all, *page, *t;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(optreg_tokens_create(
+					 &fixture_reg, &fixture_who, "lister",
+					 g, i == 0 ? 2 : 1, i == 1 ? 3600 : 0,
+					 token, id[i], NULL, &errs),
+				 0);
+	assert_int_equal(
+		optreg_tokens_revoke(&fixture_reg, &fixture_who, id[2], &errs),
+		0);
+	assert_int_equal(optreg_tokens_list(&fixture_reg, "lister", NULL, 10,
+					    &all, &errs),
+			 0);
+	assert_int_equal(json_array_size(all), 3);
+	for (size_t i = 0; i + 1 < json_array_size(all); i++)
+		assert_true(strcmp(json_string_value(json_object_get(
+					   json_array_get(all, i), "id")),
+				   json_string_value(json_object_get(
+					   json_array_get(all, i + 1), "id"))) <
+			    0);
+	for (size_t i = 0; i < json_array_size(all); i++) {
+		t = json_array_get(all, i);
+		assert_int_equal(json_object_size(t), 6);
+		assert_null(json_object_get(t, "token_hash"));
+		assert_string_equal(
+			json_string_value(json_object_get(t, "principal")),
+			"lister");
+		assert_non_null(
+			json_string_value(json_object_get(t, "created_at")));
+		const char *tid = json_string_value(json_object_get(t, "id"));
+		json_t *grants = json_object_get(t, "grants");
+		if (!strcmp(tid, id[0])) {
+			/* Sorted by role: approver before submitter. */
+			assert_int_equal(json_array_size(grants), 2);
+			assert_string_equal(
+				json_string_value(json_object_get(
+					json_array_get(grants, 0), "role")),
+				"approver");
+			assert_true(
+				json_is_null(json_object_get(t, "expires_at")));
+		} else if (!strcmp(tid, id[1])) {
+			assert_non_null(json_string_value(
+				json_object_get(t, "expires_at")));
+		} else {
+			assert_string_equal(tid, id[2]);
+			assert_non_null(json_string_value(
+				json_object_get(t, "revoked_at")));
+		}
+		if (strcmp(tid, id[2]))
+			assert_true(
+				json_is_null(json_object_get(t, "revoked_at")));
+	}
+	/* After the first: the other two; a limit of 1: one. */
+	const char *first = json_string_value(
+		json_object_get(json_array_get(all, 0), "id"));
+	assert_int_equal(optreg_tokens_list(&fixture_reg, "lister", first, 1,
+					    &page, &errs),
+			 0);
+	assert_int_equal(json_array_size(page), 1);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(page, 0), "id")),
+			    json_string_value(json_object_get(
+				    json_array_get(all, 1), "id")));
+	json_decref(page);
+	/* Someone else's: none. */
+	assert_int_equal(optreg_tokens_list(&fixture_reg, "nobody", NULL, 10,
+					    &page, &errs),
+			 0);
+	assert_int_equal(json_array_size(page), 0);
+	json_decref(page);
+	json_decref(all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_authenticate_refusals),
 		cmocka_unit_test(test_revoke),
 		cmocka_unit_test(test_create_refused_writes_nothing),
+		cmocka_unit_test(test_list),
 	};
 
 	return cmocka_run_group_tests_name("tokens", tests, fixture_setup,
