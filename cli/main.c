@@ -26,6 +26,8 @@ static const struct command commands[] = {
 	{"submit", cmd_submit,
 	 "validate a config and submit it as a new version"},
 	{"fetch", cmd_fetch, "print a config by version, tag or digest"},
+	{"pin", cmd_pin, "write a lock file for a verified version"},
+	{"receipt", cmd_receipt, "check a saved receipt offline"},
 	{"tag", cmd_tag, "point a tag at a version, or list its moves"},
 	{"log", cmd_log, "list a config's versions, newest first"},
 	{"yank", cmd_yank, "mark a version as not to be used"},
