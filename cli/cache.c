@@ -19,8 +19,11 @@
 
 int cli_cache_dir(struct optreg_buf *dir)
 {
-	const char *v = getenv("OPTREG_CACHE_DIR");
+	const char *v = getenv("OPTREG_NO_CACHE");
 
+	if (v && v[0] && strcmp(v, "0"))
+		return -1;
+	v = getenv("OPTREG_CACHE_DIR");
 	if (v && v[0]) {
 		optreg_buf_adds(dir, v);
 		return 0;

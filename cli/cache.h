@@ -32,7 +32,8 @@
 /*
  * The cache folder into `dir` (appended): $OPTREG_CACHE_DIR, else
  * $XDG_CACHE_HOME/optreg, else $HOME/.cache/optreg (empty variables count
- * as unset). Returns 0, or -1 when none of them is set.
+ * as unset). Returns 0, or -1 when none of them is set or the cache is
+ * off ($OPTREG_NO_CACHE set, not empty and not "0": as --no-cache).
  */
 int cli_cache_dir(struct optreg_buf *dir);
 

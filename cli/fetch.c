@@ -32,12 +32,10 @@
 #include <time.h>
 
 #include "../common/jsonutil.h"
-#include "../common/keyset.h"
 #include "../validator/yaml_emit.h"
 #include "cache.h"
-#include "cli.h"
+#include "fetch_int.h"
 #include "format.h"
-#include "lock.h"
 
 static const char help[] =
 	"usage: optreg fetch REF|--lock FILE [--verify [--registry-key PUB]]\n"
@@ -151,89 +149,6 @@ static const char help[] =
 	"cached), 8 not found, 11 the verdict does not meet "
 	"--require-verdict.\nSee docs/cli.md.\n";
 
-enum format {
-	FORMAT_JSON,
-	FORMAT_YAML,
-	FORMAT_TORCH,
-	FORMAT_ENV,
-	FORMAT_CONFIGMAP,
-};
-
-/* A primary request the registry did not answer usefully (no answer, a
- * timeout, a 5xx), kept so the cache can stand in and, when it cannot,
- * the failure is reported as it would have been. */
-struct down {
-	bool set;
-	long status; /* 0: no answer (transport) */
-	struct optreg_errors errs;
-	struct optreg_buf why; /* "connection refused", "HTTP 503 ..." */
-};
-
-#define FETCH_DOWN (-1) /* the registry is unavailable; `down` says why */
-
-/*
- * GETs `path`. Without `down` as cli_remote_request. With it, a transport
- * failure or a 5xx answer is not reported: it is recorded in `down` and
- * the result is FETCH_DOWN. Otherwise 0 (any other status) or an exit
- * status.
- */
-static int primary_get(struct cli_remote *r, const char *path,
-		       struct optreg_http_resp *resp, struct down *down)
-{
-	int rc;
-
-	if (!down)
-		return cli_remote_request(r, "GET", path, NULL, resp);
-	if (!r->open) {
-		rc = optreg_http_client_init(&r->client, r->url, r->token,
-					     &down->errs);
-		if (rc < 0) {
-			fprintf(stderr, "optreg %s: %s\n", r->cmd,
-				down->errs.items[0].message);
-			return rc == OPTREG_EUSAGE ? OPTREG_EXIT_USAGE
-						   : OPTREG_EXIT_UNAVAILABLE;
-		}
-		r->open = 1;
-	}
-	rc = optreg_http_request(&r->client, "GET", path, NULL, NULL, resp,
-				 &down->errs);
-	if (rc < 0) {
-		down->set = true;
-		optreg_buf_adds(&down->why,
-				down->errs.len ? down->errs.items[0].message
-					       : "no answer");
-		return FETCH_DOWN;
-	}
-	if (resp->status >= 500) {
-		down->set = true;
-		down->status = resp->status;
-		optreg_buf_addf(&down->why, "HTTP %ld %s", resp->status,
-				optreg_http_reason(resp->status));
-		return FETCH_DOWN;
-	}
-	return 0;
-}
-
-/* Reports a recorded failure as it would have been without the cache;
- * the exit status. */
-static int report_down(struct cli_remote *r, const struct down *down,
-		       const struct optreg_http_resp *resp)
-{
-	const struct optreg_error *e;
-
-	if (down->status)
-		return cli_report_http_error(r, resp, NULL, NULL);
-	e = &down->errs.items[0];
-	fprintf(stderr, "optreg %s: %s\n", r->cmd, e->message);
-	if (e->detail)
-		fprintf(stderr, "  detail: %s\n", e->detail);
-	if (e->hint)
-		fprintf(stderr, "  hint: %s (OPTREG_URL or --url)\n", e->hint);
-	if (r->json)
-		cli_print_problem("unavailable", e->message, NULL);
-	return OPTREG_EXIT_UNAVAILABLE;
-}
-
 /* ---- Fetching ---------------------------------------------------------- */
 
 /*
@@ -242,7 +157,7 @@ static int report_down(struct cli_remote *r, const struct down *down,
  */
 static int fetch_digest(struct cli_remote *r, const struct cli_ref *ref,
 			struct optreg_http_resp *resp, struct optreg_buf *canon,
-			struct down *down)
+			struct fetch_down *down)
 {
 	struct optreg_buf path = OPTREG_BUF_INIT;
 	char got[OPTREG_DIGEST_LEN + 1];
@@ -250,7 +165,7 @@ static int fetch_digest(struct cli_remote *r, const struct cli_ref *ref,
 
 	optreg_buf_adds(&path, "/v1/digests");
 	optreg_http_path_add(&path, ref->digest);
-	rc = primary_get(r, path.data, resp, down);
+	rc = fetch_primary_get(r, path.data, resp, down);
 	optreg_buf_release(&path);
 	if (rc)
 		return rc;
@@ -294,7 +209,7 @@ static void ref_name(const struct cli_ref *ref, struct optreg_buf *out)
 static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 			 struct optreg_http_resp *resp,
 			 struct optreg_buf *canon, json_t **docp, bool verify,
-			 bool warn, bool allow_yanked, struct down *down)
+			 bool warn, bool allow_yanked, struct fetch_down *down)
 {
 	struct optreg_buf path = OPTREG_BUF_INIT, name = OPTREG_BUF_INIT;
 	char got[OPTREG_DIGEST_LEN + 1];
@@ -311,7 +226,7 @@ static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 		optreg_buf_adds(&path, "/tags");
 		optreg_http_path_add(&path, ref->tag);
 	}
-	rc = primary_get(r, path.data, resp, down);
+	rc = fetch_primary_get(r, path.data, resp, down);
 	if (rc)
 		goto out;
 	if (resp->status != 200) {
@@ -398,69 +313,6 @@ out:
 	return rc;
 }
 
-/* What to print and how far to check it. */
-struct fetch_opts {
-	enum format fmt;
-	const char *output;
-	bool verify;
-	const char **pins; /* --registry-key files */
-	size_t npins;
-	const char *require; /* --require-verdict: "pass", "warn" or NULL */
-	bool allow_yanked;
-	const struct cli_lock *lock;	 /* --lock, or NULL */
-	struct optreg_keyset *lock_keys; /* the lock's registry key */
-	const char *cache;		 /* the cache folder, or NULL: none */
-	const char *shown_ref;		 /* the reference as asked */
-};
-
-/* What a fetch found. */
-struct fetched {
-	struct optreg_buf canon;       /* the config's canonical bytes */
-	struct optreg_http_resp resp;  /* the primary answer */
-	struct optreg_http_resp vresp; /* a digest's version document */
-	json_t *doc;		       /* the version document, or NULL */
-	const struct optreg_buf *raw;  /* its bytes as answered */
-	struct optreg_buf cached;      /* the bytes read from the cache */
-	json_t *cached_keys;	       /* the cached signer keys, or NULL */
-	struct cli_trust_result trust; /* after a verification */
-	bool verified;
-	bool from_cache;
-};
-
-static void fetched_init(struct fetched *f)
-{
-	memset(f, 0, sizeof(*f));
-	optreg_buf_init(&f->canon);
-	optreg_buf_init(&f->cached);
-	optreg_http_resp_init(&f->resp);
-	optreg_http_resp_init(&f->vresp);
-	cli_trust_result_init(&f->trust);
-}
-
-static void fetched_release(struct fetched *f)
-{
-	optreg_buf_release(&f->canon);
-	optreg_buf_release(&f->cached);
-	optreg_http_resp_release(&f->resp);
-	optreg_http_resp_release(&f->vresp);
-	json_decref(f->doc);
-	json_decref(f->cached_keys);
-	cli_trust_result_release(&f->trust);
-}
-
-/* The keys a verification uses: the lock's, else --registry-key. */
-static struct cli_trust_keys trust_keys(const struct fetch_opts *o,
-					const json_t *signers)
-{
-	struct cli_trust_keys k = {
-		.pins = o->pins,
-		.npins = o->npins,
-		.registry = o->lock ? o->lock_keys : NULL,
-		.signers = signers,
-	};
-	return k;
-}
-
 /*
  * The version document of a sha256: reference: the registry names the
  * version holding the content in X-Optreg-Version (ns/name@n). With
@@ -470,7 +322,8 @@ static struct cli_trust_keys trust_keys(const struct fetch_opts *o,
  * it cannot be had unless `need`. Exit status.
  */
 static int digest_doc(struct cli_remote *r, const struct cli_ref *ref,
-		      struct fetched *f, const struct fetch_opts *o, bool need)
+		      struct fetch_result *f, const struct fetch_opts *o,
+		      bool need)
 {
 	struct optreg_buf why = OPTREG_BUF_INIT, canon = OPTREG_BUF_INIT,
 			  path = OPTREG_BUF_INIT;
@@ -501,7 +354,7 @@ static int digest_doc(struct cli_remote *r, const struct cli_ref *ref,
 		rc = fetch_version(r, &vref, &f->vresp, &canon, &f->doc, true,
 				   false, true, NULL);
 		if (rc == 0) {
-			struct cli_trust_keys k = trust_keys(o, NULL);
+			struct cli_trust_keys k = fetch_trust_keys(o, NULL);
 			rc = cli_trust_verify(r, f->doc, &canon, ref->digest,
 					      &k, &f->trust);
 			f->verified = rc == 0;
@@ -574,158 +427,9 @@ static int require_verdict(struct cli_remote *r, const struct cli_ref *ref,
 	return rc;
 }
 
-/* "2026-12-03T12:00:00Z" */
-static void utc_time(time_t t, char *out, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* Keeps a checked version document in the cache (a warning on failure). */
-static void cache_fill(const struct fetch_opts *o, struct fetched *f)
-{
-	struct optreg_buf why = OPTREG_BUF_INIT;
-	long version;
-
-	if (!o->cache || !f->doc || !f->raw ||
-	    cli_json_count(f->doc, "version", &version) < 0)
-		return;
-	if (cli_cache_put(o->cache, optreg_json_str(f->doc, "digest"),
-			  optreg_json_str(f->doc, "namespace"),
-			  optreg_json_str(f->doc, "name"), version, f->raw,
-			  f->verified ? f->trust.signers : NULL, &why) < 0)
-		fprintf(stderr,
-			"optreg fetch: warning: could not keep a copy in the "
-			"cache: %s\n  hint: set OPTREG_CACHE_DIR to a "
-			"writable folder, or pass --no-cache\n",
-			why.data);
-	optreg_buf_release(&why);
-}
-
-/*
- * The registry is unavailable (`down`): serves `ref` (a digest or a
- * version; with --lock, the lock's version) from the cache when an entry
- * passes every check it would have online, saying so on stderr. An entry
- * that fails is removed. Exit status: 0, the failure as it would have
- * been reported without the cache when there is no usable entry, or
- * OPTREG_EXIT_INVALID for an entry that failed its checks.
- */
-static int from_cache(struct cli_remote *r, const struct cli_ref *ref,
-		      const struct fetch_opts *o, const struct down *down,
-		      struct fetched *f)
-{
-	struct optreg_buf why = OPTREG_BUF_INIT, name = OPTREG_BUF_INIT;
-	char digest[OPTREG_DIGEST_LEN + 1], when[32];
-	bool check_verify = o->verify || o->lock, said = false;
-	time_t cached_at;
-	int rc;
-
-	if (ref->kind == CLI_REF_DIGEST) {
-		memcpy(digest, ref->digest, sizeof(digest));
-		optreg_buf_adds(&name, ref->digest);
-	} else {
-		optreg_buf_addf(&name, "%s/%s@%ld", ref->ns, ref->name,
-				ref->version);
-		if (o->lock)
-			memcpy(digest, o->lock->digest, sizeof(digest));
-		else if (cli_cache_ref(o->cache, ref->ns, ref->name,
-				       ref->version, digest) < 0)
-			goto miss;
-	}
-	if (cli_cache_get(o->cache, digest, &f->cached, &f->cached_keys,
-			  &cached_at) < 0)
-		goto miss;
-	if (cli_cache_check(&f->cached, digest,
-			    ref->kind == CLI_REF_DIGEST ? NULL : ref->ns,
-			    ref->name, ref->version, &f->doc, &f->canon,
-			    &why) < 0)
-		goto bad;
-	if (check_verify && !f->cached_keys) {
-		rc = report_down(r, down, &f->resp);
-		fprintf(stderr,
-			"optreg fetch: the cached copy of %s (%s) cannot be "
-			"verified offline: it was cached by a fetch that did "
-			"not verify it\n  hint: run `optreg fetch %s` once "
-			"while the registry is up\n",
-			name.data, digest,
-			o->lock ? "--lock FILE" : "--verify REF");
-		goto out;
-	}
-	if (check_verify && !o->lock && !o->npins) {
-		rc = report_down(r, down, &f->resp);
-		fprintf(stderr,
-			"optreg fetch: the cached copy of %s cannot be "
-			"verified offline without a pinned registry key\n"
-			"  hint: pass --registry-key PUB or set "
-			"OPTREG_REGISTRY_PUBKEY, or fetch with --lock FILE\n",
-			name.data);
-		goto out;
-	}
-	fprintf(stderr, "optreg fetch: registry unavailable (%s); ",
-		down->why.data);
-	said = true;
-	utc_time(cached_at, when, sizeof(when));
-	if (ref->kind == CLI_REF_DIGEST) {
-		long v;
-		cli_json_count(f->doc, "version", &v);
-		fprintf(stderr,
-			"using the cached copy of %s/%s@%ld (%s), cached %s\n",
-			optreg_json_str(f->doc, "namespace"),
-			optreg_json_str(f->doc, "name"), v, digest, when);
-	} else {
-		fprintf(stderr, "using the cached copy of %s (%s), cached %s\n",
-			name.data, digest, when);
-	}
-	if (check_verify) {
-		struct cli_trust_keys k = trust_keys(o, f->cached_keys);
-		/* Offline nothing is fetched: the lock's (or the pinned)
-		 * registry key and the signer keys cached when the entry
-		 * was verified. */
-		rc = cli_trust_verify(r, f->doc, &f->canon, digest, &k,
-				      &f->trust);
-		if (rc) {
-			optreg_buf_adds(&why, "it failed verification");
-			goto bad;
-		}
-		f->verified = true;
-	}
-	if (json_is_true(json_object_get(f->doc, "yanked")))
-		fprintf(stderr,
-			"optreg fetch: warning: %s was yanked when it was "
-			"cached\n",
-			name.data);
-	f->raw = &f->cached;
-	f->from_cache = true;
-	rc = 0;
-	goto out;
-bad:
-	cli_cache_remove(o->cache, digest);
-	json_decref(f->doc);
-	f->doc = NULL;
-	optreg_buf_reset(&f->canon);
-	if (!said)
-		fprintf(stderr, "optreg fetch: registry unavailable (%s)\n",
-			down->why.data);
-	rc = cli_report(r, OPTREG_EXIT_INVALID, "cache_entry_invalid",
-			"the cached copy of %s (%s) fails its checks (%s); "
-			"removed it from the cache, printed nothing",
-			name.data, digest, why.data);
-	goto out;
-miss:
-	rc = report_down(r, down, &f->resp);
-	fprintf(stderr, "  note: no cached copy of %s in %s\n", name.data,
-		o->cache);
-out:
-	optreg_buf_release(&name);
-	optreg_buf_release(&why);
-	return rc;
-}
-
 /* Writes what was fetched in the format asked for. Exit status. */
 static int render(struct cli_remote *r, const struct cli_ref *ref,
-		  const struct fetch_opts *o, const struct fetched *f,
+		  const struct fetch_opts *o, const struct fetch_result *f,
 		  const char *digest)
 {
 	struct optreg_buf out = OPTREG_BUF_INIT, why = OPTREG_BUF_INIT;
@@ -783,18 +487,18 @@ static int render(struct cli_remote *r, const struct cli_ref *ref,
 static int fetch(struct cli_remote *r, const struct cli_ref *ref,
 		 const struct fetch_opts *o)
 {
-	struct fetched f;
-	struct down down = {.errs = OPTREG_ERRORS_INIT};
+	struct fetch_result f;
+	struct fetch_down down = {.errs = OPTREG_ERRORS_INIT};
 	/* The cache stands in for digests and versions, never for tags
 	 * (they move), nor when a verdict must be asked for. */
 	bool can_fall_back =
 		o->cache && !o->require &&
 		(ref->kind == CLI_REF_DIGEST || ref->kind == CLI_REF_VERSION);
-	struct down *dp = can_fall_back ? &down : NULL;
+	struct fetch_down *dp = can_fall_back ? &down : NULL;
 	const char *digest = NULL;
 	int rc;
 
-	fetched_init(&f);
+	fetch_fetched_init(&f);
 	optreg_buf_init(&down.why);
 	if (ref->kind == CLI_REF_DIGEST) {
 		rc = fetch_digest(r, ref, &f.resp, &f.canon, dp);
@@ -828,7 +532,7 @@ static int fetch(struct cli_remote *r, const struct cli_ref *ref,
 				   true, o->allow_yanked, dp);
 		f.raw = &f.resp.body;
 		if (rc == 0 && verify) {
-			struct cli_trust_keys k = trust_keys(o, NULL);
+			struct cli_trust_keys k = fetch_trust_keys(o, NULL);
 			rc = cli_trust_verify(r, f.doc, &f.canon,
 					      o->lock ? o->lock->digest : NULL,
 					      &k, &f.trust);
@@ -842,9 +546,9 @@ static int fetch(struct cli_remote *r, const struct cli_ref *ref,
 			digest = optreg_json_str(f.doc, "digest");
 	}
 	if (rc == FETCH_DOWN)
-		rc = from_cache(r, ref, o, &down, &f);
+		rc = fetch_from_cache(r, ref, o, &down, &f);
 	else if (rc == 0)
-		cache_fill(o, &f);
+		fetch_cache_fill(o, &f);
 	if (rc)
 		goto out;
 	if (!digest || f.from_cache)
@@ -853,65 +557,7 @@ static int fetch(struct cli_remote *r, const struct cli_ref *ref,
 out:
 	optreg_errors_release(&down.errs);
 	optreg_buf_release(&down.why);
-	fetched_release(&f);
-	return rc;
-}
-
-/* Reads and parses --lock FILE, loading its key into o->lock_keys, and
- * checks that a pinned --registry-key includes it. Exit status. */
-static int load_lock(const char *file, struct cli_lock *lock,
-		     struct fetch_opts *o)
-{
-	struct optreg_buf in = OPTREG_BUF_INIT, why = OPTREG_BUF_INIT;
-	struct optreg_key *key = NULL;
-	json_t *all;
-	int rc = cli_read_input("fetch", file, &in);
-
-	if (rc)
-		goto out;
-	if (cli_lock_parse(in.data, in.len, lock, &why) < 0) {
-		fprintf(stderr, "optreg fetch: %s: %s\n", file, why.data);
-		rc = OPTREG_EXIT_USAGE;
-		goto out;
-	}
-	cli_lock_key(lock, &key, &why);
-	all = json_pack("[s]", "*");
-	optreg_keyset_add_take(o->lock_keys, NULL, key, NULL, all, NULL);
-	json_decref(all);
-	if (o->npins) {
-		struct optreg_errors errs = OPTREG_ERRORS_INIT;
-		struct optreg_keyset pinned;
-		bool found;
-
-		optreg_keyset_init(&pinned);
-		rc = optreg_keyset_load_files(&pinned, o->pins, o->npins,
-					      &errs);
-		if (rc < 0) {
-			fprintf(stderr, "optreg fetch: --registry-key: %s\n",
-				errs.items[0].message);
-			rc = rc == OPTREG_EIO ? OPTREG_EXIT_IO
-					      : OPTREG_EXIT_USAGE;
-		}
-		found = optreg_keyset_find(&pinned, lock->keyid) != NULL;
-		optreg_keyset_release(&pinned);
-		optreg_errors_release(&errs);
-		if (rc)
-			goto out;
-		if (!found) {
-			fprintf(stderr,
-				"optreg fetch: %s: its registry key %s is not "
-				"one of the pinned registry keys "
-				"(--registry-key, OPTREG_REGISTRY_PUBKEY)\n"
-				"  hint: re-pin with the current key (`optreg "
-				"pin %s --registry-key PUB`), or check which "
-				"key the operator published\n",
-				file, lock->keyid, lock->ref);
-			rc = OPTREG_EXIT_INVALID;
-		}
-	}
-out:
-	optreg_buf_release(&why);
-	optreg_buf_release(&in);
+	fetch_fetched_release(&f);
 	return rc;
 }
 
@@ -982,7 +628,7 @@ int cmd_fetch(int argc, char **argv)
 				fmtarg);
 			goto out;
 		}
-		o.fmt = (enum format)i;
+		o.fmt = (enum fetch_format)i;
 	}
 	if (r.json && o.fmt != FORMAT_JSON) {
 		fprintf(stderr,
@@ -1038,7 +684,7 @@ int cmd_fetch(int argc, char **argv)
 	if (!no_cache && cli_cache_dir(&cache) == 0)
 		o.cache = cache.data;
 	if (lockarg) {
-		status = load_lock(lockarg, &lock, &o);
+		status = fetch_lock_load(lockarg, &lock, &o);
 		if (status)
 			goto out;
 		o.lock = &lock;

@@ -137,18 +137,19 @@ int cli_lock_parse(const char *text, size_t len, struct cli_lock *lock,
 	}
 	v = json_object_get(o, "optreg_lock");
 	if (!json_is_integer(v) || json_integer_value(v) != CLI_LOCK_FORMAT) {
+		char got[32];
+
+		if (json_is_integer(v))
+			snprintf(got, sizeof(got), "%lld",
+				 (long long)json_integer_value(v));
+		else
+			snprintf(got, sizeof(got), "%s",
+				 v ? optreg_json_type_name(v) : "nothing");
 		optreg_buf_addf(why,
 				"lock file: \"optreg_lock\": expected %d, got "
 				"%s (a lock file from another optreg version, "
 				"or not a lock file)",
-				CLI_LOCK_FORMAT,
-				v ? (json_is_integer(v)
-					     ? "another number"
-					     : optreg_json_type_name(v))
-				  : "nothing");
-		if (json_is_integer(v))
-			optreg_buf_addf(why, ": %lld",
-					(long long)json_integer_value(v));
+				CLI_LOCK_FORMAT, got);
 		goto out;
 	}
 	if (!(ref = field_str(o, "ref", why)) ||
