@@ -174,13 +174,16 @@ static int verify(const char *file, const char *const *pins, size_t npins,
 	printf("receipt verified: %s/%s@%ld %s\n",
 	       optreg_json_str(p, "namespace"), optreg_json_str(p, "name"), v,
 	       optreg_json_str(p, "digest"));
-	printf("  signed by registry key %s\n", rec.keyid);
+	printf("  signed by registry key %s", rec.keyid);
+	if (optreg_json_str(p, "time"))
+		printf(", accepted %s", optreg_json_str(p, "time"));
+	printf("\n");
 	{
 		long idx = -1, size = -1;
 		cli_json_count(p, "audit_index", &idx);
 		cli_json_count(p, "audit_tree_size", &size);
-		printf("  audit log: entry %ld of %ld, root %s (inclusion "
-		       "proof verified)\n",
+		printf("  audit log: leaf %ld of a tree of %ld, root %s "
+		       "(inclusion proof verified)\n",
 		       idx, size, optreg_json_str(p, "audit_root"));
 	}
 	if (config)

@@ -479,10 +479,10 @@ def t_receipt_verify():
     r = expect(optreg("receipt", "verify", W.vdoc, "--registry-key", W.reg.registry_pub), 0)
     p = json.loads(base64.b64decode(doc["receipt"]["payload"]))
     eq(r.text, "receipt verified: %s@1 %s\n"
-               "  signed by registry key %s\n"
-               "  audit log: entry %d of %d, root %s (inclusion proof verified)\n"
-       % (REF, W.d1, W.rk_id, p["audit_index"], p["audit_tree_size"], p["audit_root"]),
-       "stdout")
+               "  signed by registry key %s, accepted %s\n"
+               "  audit log: leaf %d of a tree of %d, root %s (inclusion proof verified)\n"
+       % (REF, W.d1, W.rk_id, p["time"], p["audit_index"], p["audit_tree_size"],
+          p["audit_root"]), "stdout")
     W.receipt = write("receipt.json", json.dumps(doc["receipt"]))
     r = expect(optreg("receipt", "verify", W.receipt, "--config", W.f1,
                       env={"OPTREG_REGISTRY_PUBKEY": W.reg.registry_pub}), 0)
