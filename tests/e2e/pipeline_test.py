@@ -544,7 +544,23 @@ def t_registry_stopped():
     eq(r.out, b"", "a tag while stopped")
 
 
+def t_help():
+    for cmd, want in (("pin", "usage: optreg pin REF"), ("receipt", "usage: optreg receipt verify"),
+                      ("fetch", "--format json|yaml|torch|env|configmap")):
+        r = expect(optreg(cmd, "--help", token=None), 0, cmd)
+        has(r, want, "out")
+        eq(r.err, b"", "stderr of %s --help" % cmd)
+    r = expect(optreg("receipt", "verify", "--help", token=None), 0)
+    has(r, "usage: optreg receipt verify", "out")
+    r = expect(optreg("receipt", "check", "x", token=None), 2)
+    has(r, 'expected the subcommand verify (got "check")')
+    r = expect(optreg("--help", token=None), 0)
+    for word in ("pin ", "receipt ", "OPTREG_CACHE_DIR", "OPTREG_NO_CACHE"):
+        has(r, word, "out")
+
+
 TESTS = [
+    ("pin, receipt and fetch --help; optreg --help lists them", t_help),
     ("pin ns/name@prod -o FILE: the lock file, keys in order, verified", t_pin),
     ("pin ns/name to stdout: the latest version", t_pin_stdout_latest),
     ("pin with another --registry-key: exit 1, no lock written", t_pin_refuses_wrong_key),
