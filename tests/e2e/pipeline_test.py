@@ -311,6 +311,37 @@ def t_version_and_digest_from_cache():
     assert r.text.startswith("apiVersion: optreg/v1\n"), r.describe()
 
 
+def t_verify_offline():
+    """--verify without a lock: from the cache with a pinned key, else
+    refused (offline there is no registry key list to trust)."""
+    url = dead_url()
+    r = expect(optreg("fetch", REF + "@1", "--verify", "--registry-key", W.reg.registry_pub,
+                      "--url", url), 0)
+    eq(r.out, W.c1, "stdout")
+    has(r, "using the cached copy of %s@1" % REF)
+    has(r, "verified: signed by ")
+    r = expect(optreg("fetch", REF + "@1", "--verify", "--url", url), 7)
+    eq(r.out, b"", "stdout")
+    has(r, "cannot be verified offline without a pinned registry key")
+    # An entry cached by a fetch that did not verify it: its signer keys
+    # are not known offline.
+    fresh = {"OPTREG_CACHE_DIR": os.path.join(W.dir, "cache-unverified")}
+    expect(optreg("fetch", REF + "@2", env=fresh), 0, "cache @2 unverified")
+    assert not os.path.exists(os.path.join(fresh["OPTREG_CACHE_DIR"], "sha256",
+                                           W.d2[7:] + ".keys.json")), "keys cached"
+    r = expect(optreg("fetch", REF + "@2", "--verify", "--registry-key", W.reg.registry_pub,
+                      "--url", url, env=fresh), 7)
+    eq(r.out, b"", "stdout")
+    has(r, "cannot be verified offline: it was cached by a fetch that did not verify it")
+    expect(optreg("fetch", REF + "@2", "--url", url, env=fresh), 0, "unverified fetch from it")
+
+
+def t_pin_digest():
+    r = expect(optreg("pin", W.d1, "--registry-key", W.reg.registry_pub), 0)
+    lock = json.loads(r.out)
+    eq((lock["ref"], lock["version"], lock["digest"]), (W.d1, 1, W.d1), "pinned by digest")
+
+
 def t_tag_never_from_cache():
     r = expect(optreg("fetch", REF + "@prod", "--url", dead_url()), 7)
     eq(r.out, b"", "stdout")
@@ -569,6 +600,8 @@ TESTS = [
     ("fetch --lock, registry answers 503: the cached copy", t_fetch_lock_503),
     ("fetch: 404/401/403 never fall back to the cache", t_4xx_never_falls_back),
     ("fetch ns/name@N and sha256: from the cache while unavailable", t_version_and_digest_from_cache),
+    ("fetch --verify offline: with a pinned key, without one, unverified entry", t_verify_offline),
+    ("pin sha256:DIGEST", t_pin_digest),
     ("fetch of a tag or of ns/name is never served from the cache", t_tag_never_from_cache),
     ("fetch --no-cache while unavailable: exit 7", t_no_cache),
     ("a tampered cache entry is refused (exit 1), removed, refilled later", t_tampered_cache_refused),
