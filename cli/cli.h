@@ -51,6 +51,8 @@ int cmd_token(int argc, char **argv);
 /* `optreg policy test DIR` (cli/policy_test.c), dispatched by cmd_policy
  * with argv[0] == "test". */
 int cmd_policy_test(int argc, char **argv);
+int cmd_pin(int argc, char **argv);
+int cmd_receipt(int argc, char **argv);
 
 /* ---- Signed configs (cli/envelope.c) ---------------------------------- */
 
@@ -129,6 +131,40 @@ int cli_trust_verify_version(struct cli_remote *r, const json_t *doc,
 			     const struct optreg_buf *canon,
 			     const char *want_digest, const char *const *pins,
 			     size_t npins);
+
+/* The keys cli_trust_verify checks with. */
+struct cli_trust_keys {
+	const char *const *pins; /* registry public key files (pinned) */
+	size_t npins;
+	/* A ready set of pinned registry keys (a lock file's), used instead
+	 * of `pins`; NULL: none */
+	const struct optreg_keyset *registry;
+	/* The signer keys, {"keys": [...]} as GET /v1/keys lists them (a
+	 * cached copy); NULL: GET /v1/keys */
+	const json_t *signers;
+};
+
+/* What cli_trust_verify found on success. */
+struct cli_trust_result {
+	char receipt_keyid[OPTREG_KEYID_LEN + 1]; /* the key that signed the
+						     receipt */
+	json_t *signers; /* {"keys": [...]}: the entries for the keys that
+			    signed the envelope (one reference) */
+};
+
+void cli_trust_result_init(struct cli_trust_result *res);
+void cli_trust_result_release(struct cli_trust_result *res);
+
+/*
+ * As cli_trust_verify_version, with the keys `keys` names (a lock file's
+ * registry key, cached signer keys: no request is made for what is given).
+ * `res` (initialized, may be NULL) gets the receipt's key id and the
+ * signer keys' entries on success.
+ */
+int cli_trust_verify(struct cli_remote *r, const json_t *doc,
+		     const struct optreg_buf *canon, const char *want_digest,
+		     const struct cli_trust_keys *keys,
+		     struct cli_trust_result *res);
 
 /* ---- Why a change was made (cli/change.c) ------------------------------ */
 

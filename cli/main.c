@@ -26,6 +26,8 @@ static const struct command commands[] = {
 	{"submit", cmd_submit,
 	 "validate a config and submit it as a new version"},
 	{"fetch", cmd_fetch, "print a config by version, tag or digest"},
+	{"pin", cmd_pin, "write a lock file for a verified version"},
+	{"receipt", cmd_receipt, "check a saved receipt offline"},
 	{"tag", cmd_tag, "point a tag at a version, or list its moves"},
 	{"log", cmd_log, "list a config's versions, newest first"},
 	{"yank", cmd_yank, "mark a version as not to be used"},
@@ -65,7 +67,12 @@ static void usage(FILE *out)
 		"(PKCS#8) private key\n"
 		"  OPTREG_REGISTRY_PUBKEY  registry public key file that fetch "
 		"--verify checks\n"
-		"                          receipts with (pinned)\n\n"
+		"                          receipts with (pinned)\n"
+		"  OPTREG_CACHE_DIR        fetch's cache (default "
+		"$XDG_CACHE_HOME/optreg,\n"
+		"                          else ~/.cache/optreg)\n"
+		"  OPTREG_NO_CACHE         set: fetch neither reads nor fills "
+		"the cache\n\n"
 		"Exit status:\n"
 		"  0 ok                1 invalid (locally or 400/413/415/422)\n"
 		"  2 usage             3 I/O (a local file)\n"

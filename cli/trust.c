@@ -8,7 +8,8 @@
  * registry lists (GET /v1/keys), and the receipt, signed by a registry key
  * (the pinned ones, else those GET /v1/registry/keys lists: trust on first
  * use), naming this version, with its audit event's leaf in its audit
- * root. This file fetches the keys and reports; `optreg audit` loads its
+ * root. This file fetches the keys (or takes them from a lock file and the
+ * cache: `fetch --lock`, `pin`) and reports; `optreg audit` loads its
  * registry keys here too.
  */
 #include <stdio.h>
@@ -79,17 +80,56 @@ static int report_failures(struct cli_remote *r, const json_t *doc,
 	return OPTREG_EXIT_INVALID;
 }
 
-int cli_trust_verify_version(struct cli_remote *r, const json_t *doc,
-			     const struct optreg_buf *canon,
-			     const char *want_digest, const char *const *pins,
-			     size_t npins)
+void cli_trust_result_init(struct cli_trust_result *res)
+{
+	memset(res, 0, sizeof(*res));
+}
+
+void cli_trust_result_release(struct cli_trust_result *res)
+{
+	json_decref(res->signers);
+	cli_trust_result_init(res);
+}
+
+/* {"keys": [...]}: the entries of `list` for keys that signed `doc`'s
+ * envelope (a new reference). */
+static json_t *signer_entries(const json_t *doc, const json_t *list)
+{
+	const json_t *sigs =
+		json_object_get(json_object_get(doc, "envelope"), "signatures");
+	const json_t *k, *sig;
+	json_t *keep = json_array();
+	size_t i, j;
+
+	json_array_foreach(json_object_get(list, "keys"), i, k)
+	{
+		const char *id = optreg_json_str(k, "keyid");
+
+		json_array_foreach(sigs, j, sig)
+		{
+			const char *sid = optreg_json_str(sig, "keyid");
+			if (id && sid && !strcmp(id, sid)) {
+				json_array_append(keep, (json_t *)k);
+				break;
+			}
+		}
+	}
+	return json_pack("{s:o}", "keys", keep);
+}
+
+int cli_trust_verify(struct cli_remote *r, const json_t *doc,
+		     const struct optreg_buf *canon, const char *want_digest,
+		     const struct cli_trust_keys *keys,
+		     struct cli_trust_result *res)
 {
 	struct optreg_errors fails = OPTREG_ERRORS_INIT;
 	struct optreg_keyset rks, sks;
 	struct optreg_version_check vc;
+	const struct optreg_keyset *use_rks = &rks;
 	json_t *slist = NULL;
+	bool pinned = keys->registry || keys->npins > 0;
 	long version;
-	int rc;
+	int rc = 0;
 
 	if (!optreg_json_str(doc, "namespace") ||
 	    !optreg_json_str(doc, "name") ||
@@ -103,14 +143,19 @@ int cli_trust_verify_version(struct cli_remote *r, const json_t *doc,
 	optreg_keyset_init(&rks);
 	optreg_keyset_init(&sks);
 	optreg_version_check_init(&vc);
-	rc = cli_registry_keys_load(r, pins, npins, &rks);
-	if (rc == 0)
+	if (keys->registry)
+		use_rks = keys->registry;
+	else
+		rc = cli_registry_keys_load(r, keys->pins, keys->npins, &rks);
+	if (rc == 0 && keys->signers)
+		slist = json_incref((json_t *)keys->signers);
+	else if (rc == 0)
 		rc = cli_remote_call(r, "GET", "/v1/keys", NULL, &slist);
 	if (rc)
 		goto out;
 	optreg_keyset_load_list(&sks, slist);
-	if (optreg_version_verify(doc, canon, want_digest, &sks, &rks,
-				  npins > 0, &vc, &fails) < 0) {
+	if (optreg_version_verify(doc, canon, want_digest, &sks, use_rks,
+				  pinned, &vc, &fails) < 0) {
 		rc = report_failures(r, doc, version, &fails);
 		goto out;
 	}
@@ -121,6 +166,11 @@ int cli_trust_verify_version(struct cli_remote *r, const json_t *doc,
 			"  note: the receipt carries no audit_leaf (it "
 			"predates "
 			"it), so its audit inclusion proof was not checked\n");
+	if (res) {
+		memcpy(res->receipt_keyid, vc.receipt.keyid,
+		       sizeof(res->receipt_keyid));
+		res->signers = signer_entries(doc, slist);
+	}
 out:
 	json_decref(slist);
 	optreg_keyset_release(&rks);
@@ -128,4 +178,14 @@ out:
 	optreg_version_check_release(&vc);
 	optreg_errors_release(&fails);
 	return rc;
+}
+
+int cli_trust_verify_version(struct cli_remote *r, const json_t *doc,
+			     const struct optreg_buf *canon,
+			     const char *want_digest, const char *const *pins,
+			     size_t npins)
+{
+	struct cli_trust_keys keys = {.pins = pins, .npins = npins};
+
+	return cli_trust_verify(r, doc, canon, want_digest, &keys, NULL);
 }

@@ -114,6 +114,9 @@ def optreg(*args, token="sub", url=None, stdin=None, key=True):
     for k in list(env):
         if k.startswith("OPTREG_"):
             del env[k]
+    # These tests describe fetch without its cache (tests/e2e/pipeline_test.py
+    # covers the cache): a registry that is down is exit 7 here.
+    env["OPTREG_NO_CACHE"] = "1"
     note = ""
     if key is True:
         key = getattr(W, "key", None)
@@ -985,7 +988,7 @@ def t_log_errors():
 # ---------------------------------------------------------------- usage
 
 def t_fetch_usage():
-    for args in ((), ("team-nlp",), (REF,), ("sha256:abc",), ("sha256:" + "A" * 64,),
+    for args in ((), ("team-nlp",), ("sha256:abc",), ("sha256:" + "A" * 64,),
                  (REF + "@01",), (REF + "@Prod",), ("Team/x@1",),
                  (REF + "@1", "--format", "xml"), (REF + "@1", "--output", ""),
                  (REF + "@1", REF + "@2"), (REF + "@1", "--bogus")):

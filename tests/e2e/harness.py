@@ -402,6 +402,9 @@ class Registry:
         # must be able to reach it through this one.
         os.chmod(self.tmp, 0o755)
         self.cluster = Cluster(os.path.join(self.tmp, "pg"))
+        # `optreg fetch` keeps a cache (XDG_CACHE_HOME/optreg): the
+        # tests' copies go here, never into the home folder.
+        os.environ["XDG_CACHE_HOME"] = os.path.join(self.tmp, "xdg-cache")
         self.conninfo = None          # the superuser, owner of the tables
         self.service_conninfo = None  # SERVICE_ROLE, what serve runs as
         self.servers = []
