@@ -98,8 +98,9 @@ static int cmd_match(const char *path, int nnames, char **names)
 		regex_t re;
 		if (regcomp(&re, cfg->groups[i].match,
 			    REG_EXTENDED | REG_NOSUB)) {
-			fprintf(stderr, "pyref: param_groups[%zu] does not "
-					"compile\n",
+			fprintf(stderr,
+				"pyref: param_groups[%zu] does not "
+				"compile\n",
 				i);
 			rc = 1;
 			continue;
