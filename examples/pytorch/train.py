@@ -58,9 +58,10 @@ def main():
     opt, sched = optreg.torch.build(model, config)
     for g in opt.param_groups:
         if g["params"]:
-            print("train.py: group %s: %s (lr %g, weight_decay %g)" % (
+            print("train.py: group %s: %s (peak lr %g, weight_decay %g)" % (
                 "default" if g["optreg_group"] is None else "match %r" % g["optreg_match"],
-                ", ".join(g["optreg_names"]), g["lr"], g["weight_decay"]), file=sys.stderr)
+                ", ".join(g["optreg_names"]), g["initial_lr"], g["weight_decay"]),
+                file=sys.stderr)
 
     x = torch.randn(256, 8)
     y = x @ torch.randn(8, 1) + 0.1 * torch.randn(256, 1)
@@ -72,7 +73,7 @@ def main():
         optreg.torch.clip(opt)
         opt.step()
         sched.step()
-        print("step %d lr %.17g loss %.6f" % (step, lr, loss.item()))
+        print("step %d lr %r loss %.6f" % (step, lr, loss.item()))
     return 0
 
 

@@ -128,6 +128,9 @@ def fetch(ref=None, lock=None, *, url=None, token=None, cli="optreg", via="cli",
     if (ref is None) == (lock is None):
         raise OptregError("optreg.fetch needs a ref or a lock (exactly one)",
                           code="usage", exit_status=2)
+    if ref is not None and not isinstance(ref, str):
+        raise OptregError("ref must be a string such as \"team-nlp/bert@prod\" (got %r)"
+                          % (ref,), code="usage", exit_status=2)
     if via == "cli":
         return _fetch_cli(ref, lock, url, token, cli, verify, allow_yanked, timeout)
     if via == "rest":
@@ -281,9 +284,6 @@ def _fetch_rest(ref, lock, url, token, allow_yanked, timeout):
                                  lock, lk["digest"]), code="digest_mismatch",
                               exit_status=1)
         return c
-    if not isinstance(ref, str):
-        raise OptregError("ref must be a string (got %r)" % (ref,), code="usage",
-                          exit_status=2)
     if _DIGEST_RE.match(ref):
         r = _get(base, "/v1/digests/" + _q(ref), token, timeout)
         if r.status != 200:
