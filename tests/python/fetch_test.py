@@ -117,6 +117,8 @@ def setup():
     W.reg = Registry().start()
     W.dir = os.path.join(W.reg.tmp, "py")
     os.makedirs(W.dir)
+    # the CLI's cache, for this process's fetches too: never the user's
+    os.environ["OPTREG_CACHE_DIR"] = os.path.join(W.dir, "cache")
     t = W.reg.token
     W.admin, _ = t("admin@ops", "admin")
     W.sub, _ = t("ci@team-nlp", "submitter", NS)

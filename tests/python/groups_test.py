@@ -9,6 +9,7 @@ Here tests/tools/pyref runs the C side on the same patterns and names:
 - for each pattern, glibc and optreg's check (validator/regex_check.h)
   either refuse it, and then Python refuses it too with a clear error, or
   accept it, and then Python finds it in exactly the same names;
+- 1000 random patterns over ERE's special characters (a fixed seed) too;
 - for whole configs, `pyref match` (the runner's first-match-wins loop)
   and optreg.torch.match_groups / build() put every name in the same group.
 
@@ -17,6 +18,7 @@ usage: tests/python/groups_test.py  (from the repository root; TAP)
 
 import json
 import os
+import random
 import sys
 import tempfile
 
@@ -91,6 +93,34 @@ def t_pattern(pattern):
         got = rx.search(_ere.name_bytes(name)) is not None
         assert got == w, "pattern %r on name %r: glibc %s, Python %s (re pattern %r)" % (
             pattern, name, w, got, rx.pattern)
+
+
+RANDOM_ATOMS = list("ab.()|*+?{}[]^$-\\,12:=") + [
+    "[:alpha:]", "[:digit:]", "{1,2}", "{,1}", "\\w", "\\b", "\\<", "\\>", "\\'",
+    "\\`", "\\B", "\\s", "[.a.]", "[=b=]"]
+RANDOM_NAMES = ["a", "b", "ab", "ba", "aab", "a.b", "a-b", "1", "a1", "{}", "()", "[]",
+                "^$", "a b", "ab\\", "*+?", "a,b", "x=y", ":", "fc1.bias"]
+
+
+def t_random(seed, count):
+    r = random.Random(seed)
+    accepted = 0
+    for _ in range(count):
+        pattern = "".join(r.choice(RANDOM_ATOMS) for _ in range(r.randint(1, 8)))
+        out = pyref("regex", pattern, *RANDOM_NAMES)
+        try:
+            rx = _ere.compile(pattern)
+        except _ere.PatternError as e:
+            assert out[0] != "ok", "glibc accepts %r, Python refused it: %s" % (pattern, e)
+            continue
+        assert out[0] == "ok", "C says %r for %r, Python accepted it" % (out[0], pattern)
+        accepted += 1
+        want = [line.partition(" ")[0] == "1" for line in out[1:]]
+        got = [rx.search(_ere.name_bytes(n)) is not None for n in RANDOM_NAMES]
+        for name, w, g in zip(RANDOM_NAMES, want, got):
+            assert w == g, "pattern %r on %r: glibc %s, Python %s (re %r)" % (
+                pattern, name, w, g, rx.pattern)
+    assert accepted > count // 4, "only %d of %d random patterns compiled" % (accepted, count)
 
 
 def config(groups):
@@ -177,6 +207,7 @@ def t_refusal_message():
 for p in PATTERNS:
     tap.run("pattern %r: Python and glibc agree" % (p if len(p) < 40 else p[:20] + "..."),
             t_pattern, p)
+tap.run("1000 random patterns: Python and glibc agree (seed 13)", t_random, 13, 1000)
 for desc, groups in CONFIGS:
     tap.run("match_groups puts every name where the runner does: %s" % desc, t_config, groups)
 for desc, groups in CONFIGS:
