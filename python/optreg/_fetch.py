@@ -77,7 +77,9 @@ def _result(canon, ref):
 
 
 def read_lock(path):
-    """Reads and checks a lock file (`optreg pin`); returns its dict."""
+    """Reads and checks a lock file (`optreg pin`); returns its dict. A
+    file that is not exactly what `pin` writes is OptregError exit_status 2
+    (as `optreg fetch --lock`), naming the field; an unreadable one 3."""
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -87,30 +89,30 @@ def read_lock(path):
     try:
         lock = _jcs.loads(raw)
     except ValueError as e:
-        raise OptregError("%s: not a lock file: %s" % (path, e), code="syntax",
-                          exit_status=1) from None
+        raise OptregError("%s: not a lock file: %s" % (path, e), code="usage",
+                          exit_status=2) from None
     if not isinstance(lock, dict):
         raise OptregError("%s: not a lock file: expected a JSON object" % path,
-                          code="syntax", exit_status=1)
+                          code="usage", exit_status=2)
     for k in lock:
         if k not in LOCK_FIELDS:
             raise OptregError("%s: unknown lock field %r: this lock was written by "
                               "a newer optreg, or edited" % (path, k),
-                              code="syntax", exit_status=1)
+                              code="usage", exit_status=2)
     if lock.get("optreg_lock") != 1:
         raise OptregError("%s: optreg_lock must be 1 (got %r)"
-                          % (path, lock.get("optreg_lock")), code="syntax", exit_status=1)
+                          % (path, lock.get("optreg_lock")), code="usage", exit_status=2)
     for k in ("namespace", "name", "digest", "registry"):
         if not isinstance(lock.get(k), str):
             raise OptregError("%s: lock field %s must be a string (got %r)"
-                              % (path, k, lock.get(k)), code="syntax", exit_status=1)
+                              % (path, k, lock.get(k)), code="usage", exit_status=2)
     v = lock.get("version")
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
         raise OptregError("%s: lock field version must be a positive integer "
-                          "(got %r)" % (path, v), code="syntax", exit_status=1)
+                          "(got %r)" % (path, v), code="usage", exit_status=2)
     if not _DIGEST_RE.match(lock["digest"]):
         raise OptregError("%s: lock field digest must be sha256:<64 hex> (got %r)"
-                          % (path, lock["digest"]), code="syntax", exit_status=1)
+                          % (path, lock["digest"]), code="usage", exit_status=2)
     return lock
 
 

@@ -312,7 +312,7 @@ def t_lock_refused():
         path = write(name, text)
         for via in ("cli", "rest"):
             expect_error(lambda: optreg.fetch(lock=path, via=via, cli=CLI_BIN,
-                                              token=W.reader), 1, words=words)
+                                              token=W.reader), 2, words=words)
     expect_error(lambda: optreg.fetch(lock=os.path.join(W.dir, "missing.lock"),
                                       via="rest"), 3, "io")
 
