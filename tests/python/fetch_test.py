@@ -239,7 +239,8 @@ def t_errors():
         expect_error(lambda: f("team-nlp/nope@1"), 8, "not_found")
         expect_error(lambda: f(REF + "@1", token="optreg_bogus"), 6, "unauthorized")
         expect_error(lambda: f("not a ref"), 2)
-        expect_error(lambda: optreg.fetch(REF + "@1", url="http://127.0.0.1:1", via=via,
+        # a tag: never served from the CLI's cache
+        expect_error(lambda: optreg.fetch(REF + "@prod", url="http://127.0.0.1:1", via=via,
                                           cli=CLI_BIN, token=W.reader), 7)
     expect_error(lambda: optreg.fetch(REF + "@1", via="carrier-pigeon"), 2, "usage")
     expect_error(lambda: optreg.fetch(), 2, "usage")
