@@ -47,6 +47,8 @@ class OptregError(Exception):
     problem code (or a local one: "digest_mismatch", "bad_response",
     "usage", "io"...); `status` the HTTP status, when there was one."""
 
+    __module__ = "optreg"
+
     def __init__(self, message, code=None, exit_status=None, status=None):
         super().__init__(message)
         self.code = code
@@ -59,6 +61,7 @@ class Config(dict):
     ("sha256:..."), `ref` (ns/name@N when known, else the digest) and
     `canonical` (the RFC 8785 bytes that were checked)."""
 
+    __module__ = "optreg"
     digest = None
     ref = None
     canonical = None
