@@ -151,6 +151,7 @@ def fetch(ref=None, lock=None, *, url=None, token=None, cli="optreg", via="cli",
 # ------------------------------------------------------------------ CLI
 
 def _fetch_cli(ref, lock, url, token, cli, verify, allow_yanked, timeout):
+    cli = os.fspath(cli)
     prog = shutil.which(cli) if os.sep not in cli else cli
     if not prog or not os.access(prog, os.X_OK):
         raise OptregError("the optreg command-line client %r was not found: "
@@ -160,8 +161,11 @@ def _fetch_cli(ref, lock, url, token, cli, verify, allow_yanked, timeout):
     if lock is not None:
         lk = read_lock(lock)
         argv += ["--lock", os.fspath(lock)]
-    else:
+    elif _DIGEST_RE.match(ref) or _REF_RE.match(ref):
         argv.append(ref)
+    else:
+        raise OptregError("%r is not a reference: expected NAMESPACE/NAME[@VERSION|@TAG] "
+                          "or sha256:<64 hex>" % ref, code="usage", exit_status=2)
     argv += ["--format", "json"]
     if verify:
         argv.append("--verify")
