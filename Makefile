@@ -57,6 +57,8 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(patsubst %,$(BUILD)/tests/replay_%,$(FUZZ_TARGETS))
 TOOLS_BIN := $(BUILD)/tests/cases_run $(BUILD)/tests/policy_run
+# tests/tools/pyref: what the C code computes, for tests/python.
+TOOLS_BIN += $(BUILD)/tests/pyref
 
 .PHONY: all test check-build run bench calibrate fuzz asan format format-check clean bootstrap
 
@@ -116,6 +118,10 @@ $(BUILD)/tests/cases_run: $(BUILD)/tests/cases/cases_run.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/policy_run: $(BUILD)/tests/cases/policy_run.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/pyref: $(BUILD)/tests/tools/pyref.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
