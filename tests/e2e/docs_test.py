@@ -17,9 +17,11 @@ What a console block means:
 - `$ COMMAND` (with `\\` continuation lines) is run in one bash per
   document, so `export` carries over; its stdin is /dev/null.
 - The lines after a command, up to the next `$ `, are its expected output:
-  each non-empty line must match a line of what the command printed
-  (stdout and stderr), in order, where `…` stands for anything and a
-  trailing `  # comment` is ignored. Lines printed but not shown are fine.
+  each non-empty line must match a different line of what the command
+  printed (stdout and stderr, which interleave as their buffers flush, so
+  in any order), where `…` stands for anything, runs of blanks count as
+  one and a trailing `  # comment` is ignored. Lines printed but not shown
+  are fine.
 - A command must exit 0, unless the next command is `echo $?` (whose
   output then says the status) or the command ends with a `# exit N`
   comment.
@@ -137,25 +139,36 @@ def parse(path):
     return blocks
 
 
+def squash(line):
+    """A line with its runs of blanks as one space: table columns shift
+    with their contents."""
+    return " ".join(line.split())
+
+
 def line_pattern(expected):
-    """The regular expression one expected output line stands for."""
-    text = re.sub(r"\s{2,}#.*$", "", expected).strip()
-    parts = [re.escape(p) for p in text.split("…")]
+    """The regular expression one expected output line stands for: `…`
+    (with the blanks around it) is anything."""
+    text = squash(re.sub(r"\s{2,}#.*$", "", expected))
+    parts = [re.escape(p.strip()) for p in text.split("…")]
     return re.compile(".*".join(parts))
 
 
 def match_output(expected, got):
-    """None when every expected line matches a printed line in order,
-    else the first expected line that does not."""
-    lines = [ln.strip() for ln in got.split("\n")]
-    at = 0
-    for e in expected:
+    """None when every expected line matches a printed line (each a
+    different one; in any order, since stdout and stderr interleave as
+    their buffers flush), else the first expected line that does not."""
+    lines = [squash(ln) for ln in got.split("\n")]
+    used = [False] * len(lines)
+    # The most specific lines first, so that a loose one (`…`) does not
+    # take the line a precise one needs.
+    for e in sorted(expected, key=lambda e: -len(e.replace("…", "").strip())):
         pat = line_pattern(e)
-        while at < len(lines) and not pat.fullmatch(lines[at]):
-            at += 1
-        if at == len(lines):
+        for i, ln in enumerate(lines):
+            if not used[i] and pat.fullmatch(ln):
+                used[i] = True
+                break
+        else:
             return e
-        at += 1
     return None
 
 
@@ -279,7 +292,7 @@ class Registry:
     def stop_server(self):
         """As Ctrl-C in the `make run` shell: everything stops."""
         if self.running():
-            os.killpg(self.proc.pid, signal.SIGINT)
+            os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
