@@ -42,6 +42,10 @@ static const struct command commands[] = {
 	 "policy rule"},
 	{"rollback", cmd_rollback,
 	 "move a tag back to the version it pointed at before"},
+	{"diff", cmd_diff, "show what changed between two configs"},
+	{"list", cmd_list, "list the configs of the registry"},
+	{"show", cmd_show,
+	 "show a config's versions, tags and verdicts in one view"},
 };
 
 static void usage(FILE *out)
@@ -70,7 +74,8 @@ static void usage(FILE *out)
 		"  8 not found (404)\n"
 		"  10 verdict warn     11 verdict fail or error (or none "
 		"when one is required)\n"
-		"  12 no verdict within --timeout (submit --wait)\n",
+		"  12 no verdict within --timeout (submit --wait)\n"
+		"  13 the configs differ (diff)\n",
 		OPTREG_DEFAULT_URL);
 }
 
