@@ -44,8 +44,9 @@ enum optreg_config_change_kind {
 struct optreg_config_change {
 	enum optreg_config_change_kind kind;
 	char *path;   /* "spec.lr"; owned */
-	json_t *old_; /* the value before; NULL when added (a reference) */
-	json_t *new_; /* the value after; NULL when removed (a reference) */
+	json_t *old_; /* the value before, or NULL where the field is absent
+			 (a reference); warmup's "none" is 0, not NULL */
+	json_t *new_; /* the value after, likewise */
 	char *text;   /* one sentence, no final period; owned */
 };
 

@@ -309,8 +309,17 @@ def t_diff_bad_refs():
     r = expect(optreg("diff", "diff/bert@1", "diff/bert@2", "diff/bert@3"), 2, "three")
     has(r, 'got a third, "diff/bert@3"', "err")
     expect(optreg("diff", "-", "-"), 2, "stdin twice")
-    r = expect(optreg("diff", "--help", token=None), 0)
-    has(r, "usage: optreg diff A B")
+    for cmd in ("diff", "list", "show"):
+        r = expect(optreg(cmd, "--help", token=None), 0)
+        has(r, "usage: optreg %s" % cmd)
+        fits_80(r)
+    # Two local files need no registry.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTREG_")}
+    env["OPTREG_URL"] = "http://127.0.0.1:1"
+    p = subprocess.run([CLI_BIN, "diff", W.f1, W.f2], env=env, cwd=W.dir, timeout=60,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    eq(p.returncode, 13, "diff of two files with no registry (stderr %r)" % p.stderr)
+    eq(p.stdout.decode().splitlines()[2:], CHANGES_1_2, "the change lines of two files")
 
 
 # ------------------------------------------------------------ list
