@@ -16,7 +16,8 @@
 #define PAGE_SIZE     100
 #define DEFAULT_LIMIT 20
 #define BY_WIDTH      12 /* the BY column is cut to this many characters */
-#define TAGS_WIDTH    14 /* and the TAGS column to this many */
+/* TAGS gets what the other columns leave of 80, and at least this many. */
+#define TAGS_MIN 8
 
 static const char help[] =
 	"usage: optreg show NAMESPACE/NAME [--limit N] [--json] [--url URL]\n"
@@ -196,7 +197,7 @@ static int print_view(const struct cli_ref *ref, const json_t *versions,
 		NCOLS = 7
 	};
 	struct optreg_buf out = OPTREG_BUF_INIT;
-	size_t n = json_array_size(versions);
+	size_t n = json_array_size(versions), used = 0;
 	char **cells = optreg_xcalloc(n * NCOLS + 1, sizeof(*cells));
 	int rc;
 
@@ -211,7 +212,6 @@ static int print_view(const struct cli_ref *ref, const json_t *versions,
 		const char *result = optreg_json_str(
 			json_object_get(v, "verdict"), "result");
 		char **row = cells + i * NCOLS;
-		char *names;
 		long version = 0;
 
 		cli_json_count(v, "version", &version);
@@ -228,8 +228,26 @@ static int print_view(const struct cli_ref *ref, const json_t *versions,
 			: json_is_true(json_object_get(v, "verdict_pending"))
 				? "pending"
 				: "-");
+	}
+	/* TAGS, the last column, gets what the others leave of 80. */
+	for (size_t c = 0; c + 1 < NCOLS; c++) {
+		size_t w = strlen(head[c]);
+
+		for (size_t i = 0; i < n; i++)
+			if (strlen(cells[i * NCOLS + c]) > w)
+				w = strlen(cells[i * NCOLS + c]);
+		used += w + 2;
+	}
+	for (size_t i = 0; i < n; i++) {
+		long version = 0;
+		char *names;
+
+		cli_json_count(json_array_get(versions, i), "version",
+			       &version);
 		names = tags_of(tags, version);
-		row[6] = cut(cli_cell(names), TAGS_WIDTH);
+		cells[i * NCOLS + 6] =
+			cut(cli_cell(names),
+			    used + TAGS_MIN < 80 ? 80 - used : TAGS_MIN);
 		free(names);
 	}
 	rc = cli_print_table(head, NCOLS, cells, n);

@@ -374,6 +374,18 @@ def t_show():
         ("1", W.d1[7:19], "ci@diff", "-", "pass")], "rows")
     eq([x[7:] for x in rows], [["-"], ["-"], ["prod"]], "tags")
     fits_80(r)
+    # A long tag list is cut to what the other columns leave of 80.
+    for tag in ("release-candidate-2026", "zz-another-long-tag-name"):
+        status(W.S.request("PUT", cpath("bert", "/tags/" + tag), token=W.sub,
+                           body={"version": 1, "expected_version": None}), 200, "tag " + tag)
+    r = expect(optreg("show", "diff/bert"), 0)
+    fits_80(r)
+    last = r.out.splitlines()[-1]
+    eq(len(last), 80, "the row with the long tags fills 80 columns: %r" % last)
+    assert last.endswith("...") and "  prod,release-" in last, last
+    eq(r.out.splitlines()[2],
+       "tags     prod -> 1, release-candidate-2026 -> 1, zz-another-long-tag-name -> 1",
+       "the tags line")
     r = expect(optreg("show", "diff/bert", "--limit", "1"), 0)
     eq(len(r.out.splitlines()), 7, "head, heading, one row, the note:\n" + r.out)
     has(r, "(newer versions only: `optreg show diff/bert --limit N` shows more)")
@@ -385,7 +397,8 @@ def t_show():
     eq([(v["verdict"] or {}).get("result") for v in j["versions"]], ["fail", None, "pass"],
        "verdicts")
     eq(j["versions"][1].get("verdict_pending"), True, "version 2 waits for its verdict")
-    eq([(t["tag"], t["version"]) for t in j["tags"]], [("prod", 1)], "tags")
+    eq(sorted((t["tag"], t["version"]) for t in j["tags"]),
+       [("prod", 1), ("release-candidate-2026", 1), ("zz-another-long-tag-name", 1)], "tags")
     eq(j["next_page_token"], None, "next_page_token")
     expect(optreg("show", "diff/nope"), 8, "an unknown config")
     expect(optreg("show", "diff/bert@1"), 2, "a version is not a config")
