@@ -293,6 +293,18 @@ static const char *decay_meaning(enum optreg_optimizer o)
 				 : "L2 (adam: wd*p added to the gradient)";
 }
 
+/* Whether any parameter of `c` has a weight decay above 0. */
+static bool any_decay(const struct optreg_config *c)
+{
+	if (c->weight_decay > 0)
+		return true;
+	for (size_t i = 0; i < c->ngroups; i++)
+		if (c->groups[i].has_weight_decay &&
+		    c->groups[i].weight_decay > 0)
+			return true;
+	return false;
+}
+
 static void diff_optimizer(struct optreg_config_diff *d,
 			   const struct optreg_config *a,
 			   const struct optreg_config *b)
@@ -301,6 +313,18 @@ static void diff_optimizer(struct optreg_config_diff *d,
 
 	if (a->optimizer == b->optimizer)
 		return;
+	if (!any_decay(a) && !any_decay(b)) {
+		/* Adam and AdamW differ only in how weight decay acts. */
+		optreg_buf_addf(&t,
+				"optimizer %s -> %s: the same updates, as no "
+				"weight decay is set",
+				optimizer_name(a->optimizer),
+				optimizer_name(b->optimizer));
+		add(d, OPTREG_CHANGE_CHANGED, "spec.optimizer",
+		    json_string(optimizer_name(a->optimizer)),
+		    json_string(optimizer_name(b->optimizer)), &t);
+		return;
+	}
 	optreg_buf_addf(&t, "optimizer %s -> %s: weight decay becomes %s",
 			optimizer_name(a->optimizer),
 			optimizer_name(b->optimizer),

@@ -198,6 +198,39 @@ static void test_decay_on_and_off(void **state)
 	pair_release(&p);
 }
 
+static void test_optimizer_without_decay(void **state)
+{
+	struct pair p;
+
+	(void)state;
+	diff_specs(&p, "",
+		   "  optimizer: adam\n  lr: 0.0003\n  betas: [0.9, 0.999]\n"
+		   "  eps: 1.0e-8\n  weight_decay: 0\n",
+		   "",
+		   "  optimizer: adamw\n  lr: 0.0003\n  betas: [0.9, 0.999]\n"
+		   "  eps: 1.0e-8\n  weight_decay: 0\n");
+	assert_int_equal(p.d.len, 1);
+	expect(&p.d, "spec.optimizer", OPTREG_CHANGE_CHANGED, "\"adam\"",
+	       "\"adamw\"",
+	       "optimizer adam -> adamw: the same updates, as no weight decay "
+	       "is set");
+	pair_release(&p);
+	/* A group's decay counts: the switch matters for its parameters. */
+	diff_specs(&p, "",
+		   "  optimizer: adamw\n  lr: 0.0003\n  betas: [0.9, 0.999]\n"
+		   "  eps: 1.0e-8\n  weight_decay: 0\n"
+		   "  param_groups: [{match: fc, weight_decay: 0.1}]\n",
+		   "",
+		   "  optimizer: adam\n  lr: 0.0003\n  betas: [0.9, 0.999]\n"
+		   "  eps: 1.0e-8\n  weight_decay: 0\n"
+		   "  param_groups: [{match: fc, weight_decay: 0.1}]\n");
+	expect(&p.d, "spec.optimizer", OPTREG_CHANGE_CHANGED, "\"adamw\"",
+	       "\"adam\"",
+	       "optimizer adamw -> adam: weight decay becomes L2 "
+	       "regularisation (wd*p added to the gradient)");
+	pair_release(&p);
+}
+
 static void test_flags_and_clip(void **state)
 {
 	struct pair p;
@@ -463,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_lr_ratio),
 		cmocka_unit_test(test_optimizer_and_decay),
 		cmocka_unit_test(test_decay_on_and_off),
+		cmocka_unit_test(test_optimizer_without_decay),
 		cmocka_unit_test(test_flags_and_clip),
 		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_param_groups),
