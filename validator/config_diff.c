@@ -8,6 +8,7 @@
 
 #include "../common/alloc.h"
 #include "config_diff.h"
+#include "config_diff_int.h"
 #include "doc.h"
 #include "jcs.h"
 
@@ -56,13 +57,9 @@ void optreg_config_diff_number(struct optreg_buf *out, double v, bool ratio)
 		optreg_buf_adds(out, "?");
 }
 
-/*
- * Appends a change; takes `old_` and `new_` (references, may be NULL) and
- * the sentence in `text` (whose memory it detaches).
- */
-static void add(struct optreg_config_diff *d,
-		enum optreg_config_change_kind kind, const char *path,
-		json_t *old_, json_t *new_, struct optreg_buf *text)
+void config_diff_add(struct optreg_config_diff *d,
+		     enum optreg_config_change_kind kind, const char *path,
+		     json_t *old_, json_t *new_, struct optreg_buf *text)
 {
 	struct optreg_config_change *c;
 
@@ -75,13 +72,12 @@ static void add(struct optreg_config_diff *d,
 	c->text = optreg_buf_detach(text, NULL);
 }
 
-static void num(struct optreg_buf *b, double v)
+void config_diff_num(struct optreg_buf *b, double v)
 {
 	optreg_config_diff_number(b, v, false);
 }
 
-/* Appends " (xR)" for a multiplicative setting, when both are > 0. */
-static void ratio(struct optreg_buf *b, double old_, double new_)
+void config_diff_ratio(struct optreg_buf *b, double old_, double new_)
 {
 	if (old_ > 0 && new_ > 0) {
 		optreg_buf_adds(b, " (x");
@@ -173,19 +169,21 @@ static void diff_label(struct optreg_config_diff *d, const char *key,
 	if (!va) {
 		optreg_buf_adds(&t, " added: ");
 		quoted(&t, vb);
-		add(d, OPTREG_CHANGE_ADDED, path.data, NULL, jstr(vb), &t);
+		config_diff_add(d, OPTREG_CHANGE_ADDED, path.data, NULL,
+				jstr(vb), &t);
 	} else if (!vb) {
 		optreg_buf_adds(&t, " removed (was ");
 		quoted(&t, va);
 		optreg_buf_addch(&t, ')');
-		add(d, OPTREG_CHANGE_REMOVED, path.data, jstr(va), NULL, &t);
+		config_diff_add(d, OPTREG_CHANGE_REMOVED, path.data, jstr(va),
+				NULL, &t);
 	} else {
 		optreg_buf_addch(&t, ' ');
 		quoted(&t, va);
 		optreg_buf_adds(&t, " -> ");
 		quoted(&t, vb);
-		add(d, OPTREG_CHANGE_CHANGED, path.data, jstr(va), jstr(vb),
-		    &t);
+		config_diff_add(d, OPTREG_CHANGE_CHANGED, path.data, jstr(va),
+				jstr(vb), &t);
 	}
 	optreg_buf_release(&path);
 }
@@ -212,7 +210,7 @@ static void diff_string(struct optreg_config_diff *d, const char *path,
 		optreg_buf_adds(&t, " -> ");
 		quoted(&t, vb);
 	}
-	add(d, k, path, jstr(va), jstr(vb), &t);
+	config_diff_add(d, k, path, jstr(va), jstr(vb), &t);
 }
 
 static void diff_metadata(struct optreg_config_diff *d,
@@ -238,17 +236,17 @@ static void diff_metadata(struct optreg_config_diff *d,
 
 /* ---- Hyperparameters ---------------------------------------------------- */
 
-static json_t *betas_json(double b1, double b2)
+json_t *config_diff_betas_json(double b1, double b2)
 {
 	return json_pack("[f, f]", b1, b2);
 }
 
-static void betas_text(struct optreg_buf *t, double b1, double b2)
+void config_diff_betas_text(struct optreg_buf *t, double b1, double b2)
 {
 	optreg_buf_addch(t, '[');
-	num(t, b1);
+	config_diff_num(t, b1);
 	optreg_buf_adds(t, ", ");
-	num(t, b2);
+	config_diff_num(t, b2);
 	optreg_buf_addch(t, ']');
 }
 
@@ -260,14 +258,13 @@ static void horizon(struct optreg_buf *t, double beta)
 	optreg_config_diff_number(t, 1.0 / (1.0 - beta), true);
 }
 
-/* Appends the betas' sentence after `prefix` (which names the group). */
-static void betas_change(struct optreg_buf *t, double a1, double a2, double b1,
-			 double b2)
+void config_diff_betas_change(struct optreg_buf *t, double a1, double a2,
+			      double b1, double b2)
 {
 	optreg_buf_adds(t, "betas ");
-	betas_text(t, a1, a2);
+	config_diff_betas_text(t, a1, a2);
 	optreg_buf_adds(t, " -> ");
-	betas_text(t, b1, b2);
+	config_diff_betas_text(t, b1, b2);
 	if (a1 != b1) {
 		optreg_buf_adds(t, ": gradient average over ");
 		horizon(t, a1);
@@ -320,9 +317,9 @@ static void diff_optimizer(struct optreg_config_diff *d,
 				"weight decay is set",
 				optimizer_name(a->optimizer),
 				optimizer_name(b->optimizer));
-		add(d, OPTREG_CHANGE_CHANGED, "spec.optimizer",
-		    json_string(optimizer_name(a->optimizer)),
-		    json_string(optimizer_name(b->optimizer)), &t);
+		config_diff_add(d, OPTREG_CHANGE_CHANGED, "spec.optimizer",
+				json_string(optimizer_name(a->optimizer)),
+				json_string(optimizer_name(b->optimizer)), &t);
 		return;
 	}
 	optreg_buf_addf(&t, "optimizer %s -> %s: weight decay becomes %s",
@@ -333,9 +330,9 @@ static void diff_optimizer(struct optreg_config_diff *d,
 				  "step)"
 				: "L2 regularisation (wd*p added to the "
 				  "gradient)");
-	add(d, OPTREG_CHANGE_CHANGED, "spec.optimizer",
-	    json_string(optimizer_name(a->optimizer)),
-	    json_string(optimizer_name(b->optimizer)), &t);
+	config_diff_add(d, OPTREG_CHANGE_CHANGED, "spec.optimizer",
+			json_string(optimizer_name(a->optimizer)),
+			json_string(optimizer_name(b->optimizer)), &t);
 }
 
 /* A multiplicative number (lr, eps) that both sides have. */
@@ -348,21 +345,22 @@ static void diff_scale(struct optreg_config_diff *d, const char *path,
 	if (va == vb)
 		return;
 	optreg_buf_addf(&t, "%s%s ", prefix, what);
-	num(&t, va);
+	config_diff_num(&t, va);
 	optreg_buf_adds(&t, " -> ");
-	num(&t, vb);
-	ratio(&t, va, vb);
-	add(d, OPTREG_CHANGE_CHANGED, path, json_real(va), json_real(vb), &t);
+	config_diff_num(&t, vb);
+	config_diff_ratio(&t, va, vb);
+	config_diff_add(d, OPTREG_CHANGE_CHANGED, path, json_real(va),
+			json_real(vb), &t);
 }
 
-static void decay_change(struct optreg_buf *t, double va, double vb,
-			 enum optreg_optimizer o)
+void config_diff_decay_change(struct optreg_buf *t, double va, double vb,
+			      enum optreg_optimizer o)
 {
 	optreg_buf_adds(t, "weight_decay ");
-	num(t, va);
+	config_diff_num(t, va);
 	optreg_buf_adds(t, " -> ");
-	num(t, vb);
-	ratio(t, va, vb);
+	config_diff_num(t, vb);
+	config_diff_ratio(t, va, vb);
 	if (vb == 0)
 		optreg_buf_adds(t, ": weight decay turned off");
 	else if (va == 0)
@@ -386,8 +384,9 @@ static void diff_flags(struct optreg_config_diff *d,
 					     "maximum of the second moment"
 					   : "the denominator uses the second "
 					     "moment itself");
-		add(d, OPTREG_CHANGE_CHANGED, "spec.amsgrad",
-		    json_boolean(a->amsgrad), json_boolean(b->amsgrad), &t);
+		config_diff_add(d, OPTREG_CHANGE_CHANGED, "spec.amsgrad",
+				json_boolean(a->amsgrad),
+				json_boolean(b->amsgrad), &t);
 	}
 	if (a->maximize != b->maximize) {
 		optreg_buf_addf(&t, "maximize %s -> %s: %s",
@@ -396,8 +395,9 @@ static void diff_flags(struct optreg_config_diff *d,
 				b->maximize ? "the optimizer ascends (the "
 					      "gradient's sign is flipped)"
 					    : "the optimizer descends");
-		add(d, OPTREG_CHANGE_CHANGED, "spec.maximize",
-		    json_boolean(a->maximize), json_boolean(b->maximize), &t);
+		config_diff_add(d, OPTREG_CHANGE_CHANGED, "spec.maximize",
+				json_boolean(a->maximize),
+				json_boolean(b->maximize), &t);
 	}
 }
 
@@ -412,27 +412,27 @@ static void diff_clip(struct optreg_config_diff *d,
 		if (a->grad_clip_norm == b->grad_clip_norm)
 			return;
 		optreg_buf_adds(&t, "grad_clip_norm ");
-		num(&t, a->grad_clip_norm);
+		config_diff_num(&t, a->grad_clip_norm);
 		optreg_buf_adds(&t, " -> ");
-		num(&t, b->grad_clip_norm);
-		ratio(&t, a->grad_clip_norm, b->grad_clip_norm);
-		add(d, OPTREG_CHANGE_CHANGED, path,
-		    json_real(a->grad_clip_norm), json_real(b->grad_clip_norm),
-		    &t);
+		config_diff_num(&t, b->grad_clip_norm);
+		config_diff_ratio(&t, a->grad_clip_norm, b->grad_clip_norm);
+		config_diff_add(d, OPTREG_CHANGE_CHANGED, path,
+				json_real(a->grad_clip_norm),
+				json_real(b->grad_clip_norm), &t);
 	} else if (b->has_grad_clip) {
 		optreg_buf_adds(&t, "grad_clip_norm ");
-		num(&t, b->grad_clip_norm);
+		config_diff_num(&t, b->grad_clip_norm);
 		optreg_buf_adds(&t, " added: gradients are clipped to a total "
 				    "L2 norm of ");
-		num(&t, b->grad_clip_norm);
-		add(d, OPTREG_CHANGE_ADDED, path, NULL,
-		    json_real(b->grad_clip_norm), &t);
+		config_diff_num(&t, b->grad_clip_norm);
+		config_diff_add(d, OPTREG_CHANGE_ADDED, path, NULL,
+				json_real(b->grad_clip_norm), &t);
 	} else if (a->has_grad_clip) {
 		optreg_buf_adds(&t, "grad_clip_norm ");
-		num(&t, a->grad_clip_norm);
+		config_diff_num(&t, a->grad_clip_norm);
 		optreg_buf_adds(&t, " removed: gradients are not clipped");
-		add(d, OPTREG_CHANGE_REMOVED, path,
-		    json_real(a->grad_clip_norm), NULL, &t);
+		config_diff_add(d, OPTREG_CHANGE_REMOVED, path,
+				json_real(a->grad_clip_norm), NULL, &t);
 	}
 }
 
@@ -450,9 +450,9 @@ static void diff_schedule(struct optreg_config_diff *d,
 		optreg_buf_addf(&t, "schedule %s -> %s: %s",
 				schedule_name(a->kind), schedule_name(b->kind),
 				schedule_meaning(b->kind));
-		add(d, OPTREG_CHANGE_CHANGED, "spec.schedule.kind",
-		    json_string(schedule_name(a->kind)),
-		    json_string(schedule_name(b->kind)), &t);
+		config_diff_add(d, OPTREG_CHANGE_CHANGED, "spec.schedule.kind",
+				json_string(schedule_name(a->kind)),
+				json_string(schedule_name(b->kind)), &t);
 	}
 	if (a->warmup_steps != b->warmup_steps) {
 		k = !b->warmup_steps   ? OPTREG_CHANGE_REMOVED
@@ -463,9 +463,9 @@ static void diff_schedule(struct optreg_config_diff *d,
 				k == OPTREG_CHANGE_REMOVED ? ": removed"
 				: k == OPTREG_CHANGE_ADDED ? ": added"
 							   : "");
-		add(d, k, "spec.schedule.warmup_steps",
-		    json_integer(a->warmup_steps),
-		    json_integer(b->warmup_steps), &t);
+		config_diff_add(d, k, "spec.schedule.warmup_steps",
+				json_integer(a->warmup_steps),
+				json_integer(b->warmup_steps), &t);
 	}
 	if (a->total_steps != b->total_steps) {
 		path = "spec.schedule.total_steps";
@@ -474,15 +474,15 @@ static void diff_schedule(struct optreg_config_diff *d,
 					"total_steps %ld added: the schedule "
 					"ends at step %ld",
 					b->total_steps, b->total_steps);
-			add(d, OPTREG_CHANGE_ADDED, path, NULL,
-			    json_integer(b->total_steps), &t);
+			config_diff_add(d, OPTREG_CHANGE_ADDED, path, NULL,
+					json_integer(b->total_steps), &t);
 		} else if (!b->total_steps) {
 			optreg_buf_addf(&t,
 					"total_steps %ld removed: the schedule "
 					"has no end",
 					a->total_steps);
-			add(d, OPTREG_CHANGE_REMOVED, path,
-			    json_integer(a->total_steps), NULL, &t);
+			config_diff_add(d, OPTREG_CHANGE_REMOVED, path,
+					json_integer(a->total_steps), NULL, &t);
 		} else {
 			optreg_buf_addf(&t,
 					"total_steps %ld -> %ld: the schedule "
@@ -491,309 +491,25 @@ static void diff_schedule(struct optreg_config_diff *d,
 					b->total_steps > a->total_steps
 						? "later"
 						: "sooner");
-			add(d, OPTREG_CHANGE_CHANGED, path,
-			    json_integer(a->total_steps),
-			    json_integer(b->total_steps), &t);
+			config_diff_add(d, OPTREG_CHANGE_CHANGED, path,
+					json_integer(a->total_steps),
+					json_integer(b->total_steps), &t);
 		}
 	}
 	if (a->min_lr != b->min_lr) {
 		optreg_buf_adds(&t, "min_lr ");
-		num(&t, a->min_lr);
+		config_diff_num(&t, a->min_lr);
 		optreg_buf_adds(&t, " -> ");
-		num(&t, b->min_lr);
-		ratio(&t, a->min_lr, b->min_lr);
+		config_diff_num(&t, b->min_lr);
+		config_diff_ratio(&t, a->min_lr, b->min_lr);
 		if (b->kind != OPTREG_SCHEDULE_LINEAR &&
 		    b->kind != OPTREG_SCHEDULE_COSINE)
 			optreg_buf_addf(&t, " (unused by %s)",
 					schedule_name(b->kind));
-		add(d, OPTREG_CHANGE_CHANGED, "spec.schedule.min_lr",
-		    json_real(a->min_lr), json_real(b->min_lr), &t);
+		config_diff_add(d, OPTREG_CHANGE_CHANGED,
+				"spec.schedule.min_lr", json_real(a->min_lr),
+				json_real(b->min_lr), &t);
 	}
-}
-
-/* ---- Param groups ------------------------------------------------------- */
-
-/* `spec.param_groups["MATCH"]`, with `#K` for the k-th (k > 1) group
- * with the same pattern. */
-static void group_path(struct optreg_buf *path, const char *match, size_t k)
-{
-	json_t *j = json_string(match);
-
-	optreg_buf_adds(path, "spec.param_groups[");
-	if (!j || optreg_jcs_serialize(j, path, NULL) < 0)
-		optreg_buf_adds(path, "\"?\"");
-	json_decref(j);
-	if (k > 1)
-		optreg_buf_addf(path, "#%zu", k);
-	optreg_buf_addch(path, ']');
-}
-
-/* Which occurrence of its pattern group `i` of `c` is (1 for the first). */
-static size_t occurrence(const struct optreg_config *c, size_t i)
-{
-	size_t k = 1;
-
-	for (size_t j = 0; j < i; j++)
-		k += !strcmp(c->groups[j].match, c->groups[i].match);
-	return k;
-}
-
-/* The group of `c` with pattern `match`, occurrence `k`, or -1. */
-static long find_group(const struct optreg_config *c, const char *match,
-		       size_t k)
-{
-	for (size_t j = 0; j < c->ngroups; j++)
-		if (!strcmp(c->groups[j].match, match) && --k == 0)
-			return (long)j;
-	return -1;
-}
-
-static json_t *group_json(const struct optreg_param_group *g)
-{
-	json_t *o = json_pack("{s:s}", "match", g->match);
-
-	if (g->has_lr)
-		json_object_set_new(o, "lr", json_real(g->lr));
-	if (g->has_betas)
-		json_object_set_new(o, "betas", betas_json(g->beta1, g->beta2));
-	if (g->has_eps)
-		json_object_set_new(o, "eps", json_real(g->eps));
-	if (g->has_weight_decay)
-		json_object_set_new(o, "weight_decay",
-				    json_real(g->weight_decay));
-	return o;
-}
-
-/* "lr 0.001, weight_decay 0": the overrides of a group. */
-static void group_overrides(struct optreg_buf *t,
-			    const struct optreg_param_group *g)
-{
-	const char *sep = "";
-
-	if (g->has_lr) {
-		optreg_buf_adds(t, "lr ");
-		num(t, g->lr);
-		sep = ", ";
-	}
-	if (g->has_betas) {
-		optreg_buf_addf(t, "%sbetas ", sep);
-		betas_text(t, g->beta1, g->beta2);
-		sep = ", ";
-	}
-	if (g->has_eps) {
-		optreg_buf_addf(t, "%seps ", sep);
-		num(t, g->eps);
-		sep = ", ";
-	}
-	if (g->has_weight_decay) {
-		optreg_buf_addf(t, "%sweight_decay ", sep);
-		num(t, g->weight_decay);
-	}
-}
-
-/* One override field of a paired group: present on either side. */
-struct override {
-	const char *name;
-	bool ha, hb;
-	double a, b;   /* the group's values */
-	double base_a; /* the config's own value on each side */
-	double base_b;
-};
-
-static void diff_override(struct optreg_config_diff *d, const char *gpath,
-			  const char *match, const struct override *o,
-			  enum optreg_optimizer opt)
-{
-	struct optreg_buf t = OPTREG_BUF_INIT, path = OPTREG_BUF_INIT;
-	json_t *m = json_string(match);
-
-	if (!o->ha && !o->hb)
-		goto out;
-	if (o->ha && o->hb && o->a == o->b)
-		goto out;
-	optreg_buf_addf(&path, "%s.%s", gpath, o->name);
-	optreg_buf_adds(&t, "param group ");
-	optreg_jcs_serialize(m, &t, NULL);
-	optreg_buf_adds(&t, ": ");
-	if (o->ha && o->hb) {
-		if (!strcmp(o->name, "weight_decay")) {
-			decay_change(&t, o->a, o->b, opt);
-		} else {
-			optreg_buf_addf(&t, "%s ", o->name);
-			num(&t, o->a);
-			optreg_buf_adds(&t, " -> ");
-			num(&t, o->b);
-			ratio(&t, o->a, o->b);
-		}
-		add(d, OPTREG_CHANGE_CHANGED, path.data, json_real(o->a),
-		    json_real(o->b), &t);
-	} else if (o->hb) {
-		optreg_buf_addf(&t, "%s ", o->name);
-		num(&t, o->b);
-		optreg_buf_adds(&t, " added (instead of the config's ");
-		num(&t, o->base_b);
-		optreg_buf_addch(&t, ')');
-		add(d, OPTREG_CHANGE_ADDED, path.data, NULL, json_real(o->b),
-		    &t);
-	} else {
-		optreg_buf_addf(&t, "%s ", o->name);
-		num(&t, o->a);
-		optreg_buf_addf(&t,
-				" removed: these parameters use the "
-				"config's %s ",
-				o->name);
-		num(&t, o->base_b);
-		add(d, OPTREG_CHANGE_REMOVED, path.data, json_real(o->a), NULL,
-		    &t);
-	}
-out:
-	json_decref(m);
-	optreg_buf_release(&path);
-}
-
-static void diff_group_betas(struct optreg_config_diff *d, const char *gpath,
-			     const char *match,
-			     const struct optreg_param_group *ga,
-			     const struct optreg_param_group *gb,
-			     const struct optreg_config *b)
-{
-	struct optreg_buf t = OPTREG_BUF_INIT, path = OPTREG_BUF_INIT;
-	json_t *m = json_string(match);
-
-	if (!ga->has_betas && !gb->has_betas)
-		goto out;
-	if (ga->has_betas && gb->has_betas && ga->beta1 == gb->beta1 &&
-	    ga->beta2 == gb->beta2)
-		goto out;
-	optreg_buf_addf(&path, "%s.betas", gpath);
-	optreg_buf_adds(&t, "param group ");
-	optreg_jcs_serialize(m, &t, NULL);
-	optreg_buf_adds(&t, ": ");
-	if (ga->has_betas && gb->has_betas) {
-		betas_change(&t, ga->beta1, ga->beta2, gb->beta1, gb->beta2);
-		add(d, OPTREG_CHANGE_CHANGED, path.data,
-		    betas_json(ga->beta1, ga->beta2),
-		    betas_json(gb->beta1, gb->beta2), &t);
-	} else if (gb->has_betas) {
-		optreg_buf_adds(&t, "betas ");
-		betas_text(&t, gb->beta1, gb->beta2);
-		optreg_buf_adds(&t, " added (instead of the config's ");
-		betas_text(&t, b->beta1, b->beta2);
-		optreg_buf_addch(&t, ')');
-		add(d, OPTREG_CHANGE_ADDED, path.data, NULL,
-		    betas_json(gb->beta1, gb->beta2), &t);
-	} else {
-		optreg_buf_adds(&t, "betas ");
-		betas_text(&t, ga->beta1, ga->beta2);
-		optreg_buf_adds(&t, " removed: these parameters use the "
-				    "config's betas ");
-		betas_text(&t, b->beta1, b->beta2);
-		add(d, OPTREG_CHANGE_REMOVED, path.data,
-		    betas_json(ga->beta1, ga->beta2), NULL, &t);
-	}
-out:
-	json_decref(m);
-	optreg_buf_release(&path);
-}
-
-static void diff_group_pair(struct optreg_config_diff *d,
-			    const struct optreg_config *a,
-			    const struct optreg_config *b, size_t ia, size_t ib,
-			    size_t k)
-{
-	const struct optreg_param_group *ga = &a->groups[ia],
-					*gb = &b->groups[ib];
-	struct optreg_buf gpath = OPTREG_BUF_INIT;
-	const struct override lr = {"lr",   ga->has_lr, gb->has_lr, ga->lr,
-				    gb->lr, a->lr,	b->lr},
-			      eps = {"eps",   ga->has_eps, gb->has_eps, ga->eps,
-				     gb->eps, a->eps,	   b->eps},
-			      wd = {"weight_decay",	  ga->has_weight_decay,
-				    gb->has_weight_decay, ga->weight_decay,
-				    gb->weight_decay,	  a->weight_decay,
-				    b->weight_decay};
-
-	group_path(&gpath, ga->match, k);
-	diff_override(d, gpath.data, ga->match, &lr, b->optimizer);
-	diff_group_betas(d, gpath.data, ga->match, ga, gb, b);
-	diff_override(d, gpath.data, ga->match, &eps, b->optimizer);
-	diff_override(d, gpath.data, ga->match, &wd, b->optimizer);
-	optreg_buf_release(&gpath);
-}
-
-static void diff_group_alone(struct optreg_config_diff *d,
-			     const struct optreg_config *c, size_t i,
-			     bool added)
-{
-	const struct optreg_param_group *g = &c->groups[i];
-	struct optreg_buf t = OPTREG_BUF_INIT, path = OPTREG_BUF_INIT;
-	json_t *m = json_string(g->match);
-
-	group_path(&path, g->match, occurrence(c, i));
-	optreg_buf_adds(&t, "param group ");
-	optreg_jcs_serialize(m, &t, NULL);
-	if (added) {
-		optreg_buf_addf(&t, " added at position %zu: ", i + 1);
-		group_overrides(&t, g);
-		add(d, OPTREG_CHANGE_ADDED, path.data, NULL, group_json(g), &t);
-	} else {
-		optreg_buf_adds(&t, " removed (was ");
-		group_overrides(&t, g);
-		optreg_buf_adds(&t, "): its parameters use the config's "
-				    "settings unless a later group matches");
-		add(d, OPTREG_CHANGE_REMOVED, path.data, group_json(g), NULL,
-		    &t);
-	}
-	json_decref(m);
-	optreg_buf_release(&path);
-}
-
-/* The patterns of the groups of `c` that `other` has too, in c's order. */
-static json_t *shared_order(const struct optreg_config *c,
-			    const struct optreg_config *other)
-{
-	json_t *list = json_array();
-
-	for (size_t i = 0; i < c->ngroups; i++)
-		if (find_group(other, c->groups[i].match, occurrence(c, i)) >=
-		    0)
-			json_array_append_new(list,
-					      json_string(c->groups[i].match));
-	return list;
-}
-
-static void diff_groups(struct optreg_config_diff *d,
-			const struct optreg_config *a,
-			const struct optreg_config *b)
-{
-	json_t *oa = shared_order(a, b), *ob = shared_order(b, a);
-
-	if (!json_equal(oa, ob)) {
-		struct optreg_buf t = OPTREG_BUF_INIT;
-
-		optreg_buf_adds(&t, "param groups reordered: ");
-		optreg_jcs_serialize(oa, &t, NULL);
-		optreg_buf_adds(&t, " -> ");
-		optreg_jcs_serialize(ob, &t, NULL);
-		optreg_buf_adds(&t, "; a parameter takes the first group "
-				    "whose pattern matches it");
-		add(d, OPTREG_CHANGE_CHANGED, "spec.param_groups", oa, ob, &t);
-	} else {
-		json_decref(oa);
-		json_decref(ob);
-	}
-	for (size_t i = 0; i < a->ngroups; i++) {
-		size_t k = occurrence(a, i);
-		long j = find_group(b, a->groups[i].match, k);
-
-		if (j < 0)
-			diff_group_alone(d, a, i, false);
-		else
-			diff_group_pair(d, a, b, i, (size_t)j, k);
-	}
-	for (size_t i = 0; i < b->ngroups; i++)
-		if (find_group(a, b->groups[i].match, occurrence(b, i)) < 0)
-			diff_group_alone(d, b, i, true);
 }
 
 /* ---- The whole diff ----------------------------------------------------- */
@@ -808,22 +524,24 @@ void optreg_config_diff_compute(struct optreg_config_diff *d,
 	diff_optimizer(d, a, b);
 	diff_scale(d, "spec.lr", "", "lr", a->lr, b->lr);
 	if (a->beta1 != b->beta1 || a->beta2 != b->beta2) {
-		betas_change(&t, a->beta1, a->beta2, b->beta1, b->beta2);
-		add(d, OPTREG_CHANGE_CHANGED, "spec.betas",
-		    betas_json(a->beta1, a->beta2),
-		    betas_json(b->beta1, b->beta2), &t);
+		config_diff_betas_change(&t, a->beta1, a->beta2, b->beta1,
+					 b->beta2);
+		config_diff_add(d, OPTREG_CHANGE_CHANGED, "spec.betas",
+				config_diff_betas_json(a->beta1, a->beta2),
+				config_diff_betas_json(b->beta1, b->beta2), &t);
 	}
 	diff_scale(d, "spec.eps", "", "eps", a->eps, b->eps);
 	if (a->weight_decay != b->weight_decay) {
-		decay_change(&t, a->weight_decay, b->weight_decay,
-			     b->optimizer);
-		add(d, OPTREG_CHANGE_CHANGED, "spec.weight_decay",
-		    json_real(a->weight_decay), json_real(b->weight_decay), &t);
+		config_diff_decay_change(&t, a->weight_decay, b->weight_decay,
+					 b->optimizer);
+		config_diff_add(d, OPTREG_CHANGE_CHANGED, "spec.weight_decay",
+				json_real(a->weight_decay),
+				json_real(b->weight_decay), &t);
 	}
 	diff_flags(d, a, b);
 	diff_clip(d, a, b);
 	diff_schedule(d, &a->schedule, &b->schedule);
-	diff_groups(d, a, b);
+	config_diff_groups(d, a, b);
 }
 
 json_t *optreg_config_diff_json(const struct optreg_config_diff *d)
