@@ -48,11 +48,23 @@ int cmd_policy(int argc, char **argv);
 int cmd_waiver(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 /* `optreg policy test DIR` (cli/policy_test.c), dispatched by cmd_policy
  * with argv[0] == "test". */
 int cmd_policy_test(int argc, char **argv);
 int cmd_pin(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
+
+/* ---- Listings (cli/list.c) -------------------------------------------- */
+
+/*
+ * A registry time for an 80-column table: "2026-11-23T10:00:00.123Z"
+ * becomes "2026-11-23 10:00" (UTC, to the minute); anything else is
+ * copied, "-" for NULL. A new string (free it).
+ */
+char *cli_list_short_time(const char *t);
 
 /* ---- Signed configs (cli/envelope.c) ---------------------------------- */
 

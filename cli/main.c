@@ -45,6 +45,10 @@ static const struct command commands[] = {
 	{"rollback", cmd_rollback,
 	 "move a tag back to the version it pointed at before"},
 	{"token", cmd_token, "create, list and revoke bearer tokens (admin)"},
+	{"diff", cmd_diff, "show what changed between two configs"},
+	{"list", cmd_list, "list the configs of the registry"},
+	{"show", cmd_show,
+	 "show a config's versions, tags and verdicts in one view"},
 };
 
 static void usage(FILE *out)
@@ -83,6 +87,7 @@ static void usage(FILE *out)
 		"  10 verdict warn     11 verdict fail or error (or none "
 		"when one is required)\n"
 		"  12 no verdict within --timeout (submit --wait)\n"
+		"  13 the configs differ (diff)\n"
 		"lint and submit with several files exit with the worst "
 		"(docs/cli.md).\n",
 		OPTREG_DEFAULT_URL);

@@ -46,6 +46,9 @@ enum {
 	OPTREG_EXIT_VERDICT_FAIL = 11, /* fail or error, or none when one is
 					  required */
 	OPTREG_EXIT_TIMEOUT = 12,      /* no verdict within --timeout */
+	/* `optreg diff`: the two configs differ (diff(1)'s 1, which is
+	   taken by OPTREG_EXIT_INVALID here): */
+	OPTREG_EXIT_DIFFERENT = 13,
 };
 
 /* clang-format off */
