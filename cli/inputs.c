@@ -85,6 +85,20 @@ static char *join_path(const char *dir, const char *name)
 				n && dir[n - 1] == '/' ? "" : "/", name);
 }
 
+/* `s` with glob(3)'s special characters (*, ?, [ and \\) escaped, so
+ * that a path found on disk matches only itself. A new string. */
+static char *glob_escape(const char *s)
+{
+	struct optreg_buf b = OPTREG_BUF_INIT;
+
+	for (; *s; s++) {
+		if (strchr("*?[\\", *s))
+			optreg_buf_addch(&b, '\\');
+		optreg_buf_addch(&b, *s);
+	}
+	return optreg_buf_detach(&b, NULL);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -218,9 +232,13 @@ static void expand(const char *pattern, char ***out, size_t *n, size_t *alloc)
 				(*out)[(*n)++] = optreg_xstrdup(dirs[i]);
 				continue;
 			}
-			char *sub = join_path(dirs[i], rest);
+			/* The directory as found, escaped: its name may
+			 * hold *, ? or [ and is not a pattern. */
+			char *lit = glob_escape(dirs[i]);
+			char *sub = join_path(lit, rest);
 			expand(sub, out, n, alloc);
 			free(sub);
+			free(lit);
 		}
 		free_list(dirs, ndirs);
 		free_list(bases, nbases);
@@ -230,12 +248,9 @@ static void expand(const char *pattern, char ***out, size_t *n, size_t *alloc)
 	glob_t g;
 	memset(&g, 0, sizeof(g));
 	if (glob(pattern, 0, NULL, &g) == 0) {
+		/* Hidden entries are left out as by the shell: glob(3)
+		 * matches a leading '.' only when the pattern spells it. */
 		for (size_t i = 0; i < g.gl_pathc; i++) {
-			/* Hidden entries are left out, as by the shell. */
-			const char *slash = strrchr(g.gl_pathv[i], '/');
-			const char *base = slash ? slash + 1 : g.gl_pathv[i];
-			if (base[0] == '.' && strchr(pattern, '*'))
-				continue;
 			OPTREG_ALLOC_GROW(*out, *n + 1, *alloc);
 			(*out)[(*n)++] = optreg_xstrdup(g.gl_pathv[i]);
 		}
