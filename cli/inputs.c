@@ -156,9 +156,15 @@ static void free_list(char **v, size_t n)
 	free(v);
 }
 
-/* Every config file under `dir`, recursively, in path order (files of a
- * directory before its subdirectories). Returns 0 or an errno value. */
-static int walk(struct cli_inputs *in, const char *dir, size_t *found)
+/*
+ * Every config file under `dir`, recursively, in path order (files of a
+ * directory before its subdirectories). A subdirectory that cannot be
+ * read is said on stderr by its own path, recorded (status I/O) and
+ * skipped; the walk goes on. Returns 0 or the errno value of `dir`
+ * itself, which the caller reports.
+ */
+static int walk(struct cli_inputs *in, const char *cmd, const char *dir,
+		size_t *found)
 {
 	char **files, **dirs;
 	size_t nfiles, ndirs;
@@ -169,11 +175,15 @@ static int walk(struct cli_inputs *in, const char *dir, size_t *found)
 	for (size_t i = 0; i < nfiles; i++)
 		push(in, files[i]);
 	*found += nfiles;
-	for (size_t i = 0; i < ndirs && !err; i++)
-		err = walk(in, dirs[i], found);
+	for (size_t i = 0; i < ndirs; i++) {
+		int suberr = walk(in, cmd, dirs[i], found);
+		if (suberr)
+			missing(in, cmd, dirs[i], "cannot read the directory",
+				strerror(suberr));
+	}
 	free_list(files, nfiles);
 	free_list(dirs, ndirs);
-	return err;
+	return 0;
 }
 
 /* `dir` and every directory under it (visible, not through links). */
@@ -262,7 +272,7 @@ static void add_dir(struct cli_inputs *in, const char *cmd, const char *arg,
 		    const char *dir)
 {
 	size_t found = 0;
-	int err = walk(in, dir, &found);
+	int err = walk(in, cmd, dir, &found);
 
 	if (err)
 		missing(in, cmd, arg, "cannot read the directory",
@@ -301,7 +311,13 @@ void cli_inputs_add(struct cli_inputs *in, const char *cmd, const char *arg)
 		qsort(paths, n, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-			walk(in, paths[i], &found);
+			int err = walk(in, cmd, paths[i], &found);
+			if (err) {
+				missing(in, cmd, paths[i],
+					"cannot read the directory",
+					strerror(err));
+				found++; /* said: not "matches no file" */
+			}
 		} else {
 			push(in, paths[i]);
 			found++;

@@ -198,6 +198,38 @@ static void test_glob_edges(void **state)
 	free(dir);
 }
 
+/* An unreadable subdirectory is said by its own path, in its place,
+ * and the rest of the tree is still taken. (Root reads any directory:
+ * skipped there.) */
+static void test_unreadable(void **state)
+{
+	char *dir, *got, *p, *pat;
+	struct cli_inputs in;
+
+	(void)state;
+	if (geteuid() == 0)
+		skip();
+	dir = make_tree();
+	p = optreg_xasprintf("%s/sub/deep", dir);
+	assert_int_equal(chmod(p, 0), 0);
+	cli_inputs_init(&in);
+	cli_inputs_add(&in, "lint", dir);
+	pat = optreg_xasprintf("%s/su*", dir);
+	cli_inputs_add(&in, "lint", pat);
+	free(pat);
+	assert_int_equal(in.status, OPTREG_EXIT_IO);
+	got = listing(&in, dir);
+	assert_string_equal(got, "a.yaml b.json sub/d.yml sub/deep sub/deep");
+	free(got);
+	assert_non_null(in.why[3]);
+	assert_non_null(strstr(in.why[3], "cannot read"));
+	cli_inputs_release(&in);
+	assert_int_equal(chmod(p, 0700), 0);
+	free(p);
+	rm_tree(dir);
+	free(dir);
+}
+
 static void test_nothing(void **state)
 {
 	char *dir = make_tree(), *pat, *empty;
@@ -293,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_worst),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_glob_edges),
+		cmocka_unit_test(test_unreadable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
