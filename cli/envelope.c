@@ -109,6 +109,16 @@ int cli_load_signing_key_pass(const char *cmd, const char *path,
 	return rc < 0 ? OPTREG_EXIT_USAGE : OPTREG_EXIT_OK;
 }
 
+/* Whether `s` is a portable environment variable name (POSIX: letters,
+ * digits and '_', not starting with a digit), at most 128 bytes. */
+static bool env_name_valid(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			     "abcdefghijklmnopqrstuvwxyz0123456789_");
+
+	return n && n <= 128 && !s[n] && !(s[0] >= '0' && s[0] <= '9');
+}
+
 int cli_key_args_check(const char *cmd, const char *file, const char *keypath,
 		       const char *passenv)
 {
@@ -121,16 +131,19 @@ int cli_key_args_check(const char *cmd, const char *file, const char *keypath,
 			cmd);
 		return OPTREG_EXIT_USAGE;
 	}
-	if (passenv && (!passenv[0] || strchr(passenv, '='))) {
-		char *shown = cli_printable(passenv);
+	if (passenv && !env_name_valid(passenv)) {
+		/* Not echoed: what is not a variable's name may well be the
+		 * passphrase itself, and stderr ends up in CI logs. */
 		fprintf(stderr,
 			"optreg %s: --passphrase-env needs the name of an "
-			"environment variable (got \"%.64s\")\n"
+			"environment variable: letters, digits and '_', not "
+			"starting with a digit (got %zu characters that are "
+			"not one; not shown, in case they are the "
+			"passphrase)\n"
 			"  hint: pass the variable's name, e.g. "
 			"--passphrase-env CI_KEY_PASSPHRASE, never the "
 			"passphrase itself\n",
-			cmd, shown);
-		free(shown);
+			cmd, strlen(passenv));
 		return OPTREG_EXIT_USAGE;
 	}
 	if (passenv && !getenv(passenv)) {

@@ -85,6 +85,20 @@ static char *join_path(const char *dir, const char *name)
 				n && dir[n - 1] == '/' ? "" : "/", name);
 }
 
+/* `s` with glob(3)'s special characters (*, ?, [ and \\) escaped, so
+ * that a path found on disk matches only itself. A new string. */
+static char *glob_escape(const char *s)
+{
+	struct optreg_buf b = OPTREG_BUF_INIT;
+
+	for (; *s; s++) {
+		if (strchr("*?[\\", *s))
+			optreg_buf_addch(&b, '\\');
+		optreg_buf_addch(&b, *s);
+	}
+	return optreg_buf_detach(&b, NULL);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -142,9 +156,15 @@ static void free_list(char **v, size_t n)
 	free(v);
 }
 
-/* Every config file under `dir`, recursively, in path order (files of a
- * directory before its subdirectories). Returns 0 or an errno value. */
-static int walk(struct cli_inputs *in, const char *dir, size_t *found)
+/*
+ * Every config file under `dir`, recursively, in path order (files of a
+ * directory before its subdirectories). A subdirectory that cannot be
+ * read is said on stderr by its own path, recorded (status I/O) and
+ * skipped; the walk goes on. Returns 0 or the errno value of `dir`
+ * itself, which the caller reports.
+ */
+static int walk(struct cli_inputs *in, const char *cmd, const char *dir,
+		size_t *found)
 {
 	char **files, **dirs;
 	size_t nfiles, ndirs;
@@ -155,11 +175,15 @@ static int walk(struct cli_inputs *in, const char *dir, size_t *found)
 	for (size_t i = 0; i < nfiles; i++)
 		push(in, files[i]);
 	*found += nfiles;
-	for (size_t i = 0; i < ndirs && !err; i++)
-		err = walk(in, dirs[i], found);
+	for (size_t i = 0; i < ndirs; i++) {
+		int suberr = walk(in, cmd, dirs[i], found);
+		if (suberr)
+			missing(in, cmd, dirs[i], "cannot read the directory",
+				strerror(suberr));
+	}
 	free_list(files, nfiles);
 	free_list(dirs, ndirs);
-	return err;
+	return 0;
 }
 
 /* `dir` and every directory under it (visible, not through links). */
@@ -218,9 +242,13 @@ static void expand(const char *pattern, char ***out, size_t *n, size_t *alloc)
 				(*out)[(*n)++] = optreg_xstrdup(dirs[i]);
 				continue;
 			}
-			char *sub = join_path(dirs[i], rest);
+			/* The directory as found, escaped: its name may
+			 * hold *, ? or [ and is not a pattern. */
+			char *lit = glob_escape(dirs[i]);
+			char *sub = join_path(lit, rest);
 			expand(sub, out, n, alloc);
 			free(sub);
+			free(lit);
 		}
 		free_list(dirs, ndirs);
 		free_list(bases, nbases);
@@ -230,12 +258,9 @@ static void expand(const char *pattern, char ***out, size_t *n, size_t *alloc)
 	glob_t g;
 	memset(&g, 0, sizeof(g));
 	if (glob(pattern, 0, NULL, &g) == 0) {
+		/* Hidden entries are left out as by the shell: glob(3)
+		 * matches a leading '.' only when the pattern spells it. */
 		for (size_t i = 0; i < g.gl_pathc; i++) {
-			/* Hidden entries are left out, as by the shell. */
-			const char *slash = strrchr(g.gl_pathv[i], '/');
-			const char *base = slash ? slash + 1 : g.gl_pathv[i];
-			if (base[0] == '.' && strchr(pattern, '*'))
-				continue;
 			OPTREG_ALLOC_GROW(*out, *n + 1, *alloc);
 			(*out)[(*n)++] = optreg_xstrdup(g.gl_pathv[i]);
 		}
@@ -247,7 +272,7 @@ static void add_dir(struct cli_inputs *in, const char *cmd, const char *arg,
 		    const char *dir)
 {
 	size_t found = 0;
-	int err = walk(in, dir, &found);
+	int err = walk(in, cmd, dir, &found);
 
 	if (err)
 		missing(in, cmd, arg, "cannot read the directory",
@@ -286,7 +311,13 @@ void cli_inputs_add(struct cli_inputs *in, const char *cmd, const char *arg)
 		qsort(paths, n, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-			walk(in, paths[i], &found);
+			int err = walk(in, cmd, paths[i], &found);
+			if (err) {
+				missing(in, cmd, paths[i],
+					"cannot read the directory",
+					strerror(err));
+				found++; /* said: not "matches no file" */
+			}
 		} else {
 			push(in, paths[i]);
 			found++;

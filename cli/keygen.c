@@ -72,6 +72,13 @@ int cmd_keygen(int argc, char **argv)
 				"--encrypt\n");
 		return OPTREG_EXIT_USAGE;
 	}
+	if (passenv) {
+		/* A well-formed name that is set (its value is never shown;
+		 * nor is a "name" that may be the passphrase itself). */
+		rc = cli_key_args_check("keygen", NULL, NULL, passenv);
+		if (rc)
+			return rc;
+	}
 	if (encrypt) {
 		const char *var = passenv ? passenv : CLI_KEY_PASSPHRASE_ENV;
 		pass = getenv(var);

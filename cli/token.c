@@ -328,14 +328,27 @@ static int token_revoke(struct cli_remote *r, int argc, char **argv)
 		return OPTREG_EXIT_USAGE;
 	}
 	if (!token_id_valid(id)) {
-		char *shown = cli_printable(id);
+		/* Shown only when it cannot be a secret: a token passed by
+		 * mistake (optreg_...) or anything longer than an id would
+		 * land in a CI log. */
+		bool show = strlen(id) <= 24 && strncmp(id, "optreg_", 7);
+		char *shown = show ? cli_printable(id) : NULL;
+		if (shown)
+			fprintf(stderr,
+				"optreg token revoke: \"%s\" is not a token id "
+				"(tok_ and 16 lowercase hex digits)\n",
+				shown);
+		else
+			fprintf(stderr,
+				"optreg token revoke: ID is not a token id "
+				"(tok_ and 16 lowercase hex digits); it is "
+				"not shown, in case it is a token (%zu "
+				"characters)\n",
+				strlen(id));
 		fprintf(stderr,
-			"optreg token revoke: \"%.40s\" is not a token id "
-			"(tok_ and 16 lowercase hex digits)\n"
 			"  hint: pass the id `optreg token create` printed "
 			"on stderr, or see `optreg token list`; never the "
-			"token itself\n",
-			shown);
+			"token itself\n");
 		free(shown);
 		return OPTREG_EXIT_USAGE;
 	}

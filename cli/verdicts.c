@@ -535,7 +535,7 @@ static void details_add(struct optreg_buf *out, const json_t *v,
 		if (optreg_json_str(w, "skipped"))
 			optreg_buf_addf(&minority, "%s%s skipped: %s",
 					minority.len ? "; " : "",
-					optreg_json_str(w, "name"),
+					cli_cell(optreg_json_str(w, "name")),
 					optreg_json_str(w, "skipped"));
 	}
 	if (json_array_size(json_object_get(p, "findings")))

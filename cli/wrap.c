@@ -59,6 +59,10 @@ void cli_wrap_add(struct optreg_buf *out, const char *first, const char *text,
 	const char *p = shown;
 	bool fresh = true; /* nothing on this line after its prefix yet */
 
+	/* Every line holds at least one character (width 0 would never
+	 * get through a word). */
+	if (width < 1)
+		width = 1;
 	if (indent >= width)
 		indent = width / 2;
 	optreg_buf_adds(out, first);
@@ -139,12 +143,13 @@ void cli_wrap_sparkline(struct optreg_buf *out, const double *v, size_t n,
 			continue;
 		}
 		double x = log_scale ? log10(v[i]) : v[i];
-		double t = hi > lo ? (x - lo) / (hi - lo) : 0;
-		int level = (int)floor(t * 7 + 0.5);
-		if (level < 0)
-			level = 0;
-		if (level > 7)
-			level = 7;
+		/* Halved, so that values near -DBL_MAX and DBL_MAX do not
+		 * overflow x - lo and hi - lo to inf (inf/inf is NaN). */
+		double t = hi > lo ? (x / 2 - lo / 2) / (hi / 2 - lo / 2) : 0;
+		double l = floor(t * 7 + 0.5);
+		/* Clamped as a double: converting NaN or a value out of
+		 * int's range to int is undefined. */
+		int level = !(l > 0) ? 0 : l > 7 ? 7 : (int)l;
 		optreg_buf_adds(out, spark[level]);
 	}
 }

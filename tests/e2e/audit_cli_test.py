@@ -45,7 +45,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the working tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    BIN, CLI_BIN, DEFAULT_SUITE, ROOT, Registry, Signer, Tap, eq, status)
+    BIN, CLI_BIN, DEFAULT_SUITE, ROOT, VERDICT_TYPE, ZERO_DIGEST, Registry, Signer,
+    Tap, envelope, eq, status)
 
 RUNNER_BIN = os.path.join(BIN, "optreg-runner")
 NS = "team-a"
@@ -401,6 +402,70 @@ def t_log_reasons():
     fits_80(expect(optreg("log", "--help"), 0).out, "log --help")
 
 
+# ---------------------------------------------------------------- runner 0.1.0
+
+def t_verdicts_runner_0_1_0():
+    """A verdict in runner 0.1.0's shape (one seed: the workload entry has
+    `seed`, `metrics` and `loss_curve`, no `runs`; findings have no
+    `seeds`), signed by the runner key for a leased job, is shown: the
+    findings, and a sparkline from the workload's own curve."""
+    r = W.S.request("POST", "/v1/jobs/lease", token=W.runner_token,
+                    body={"runner": "old-runner", "lease_seconds": 300})
+    status(r, 200, "lease a waiting job")
+    job = r.json()["job"]
+    curve = [[1, 2.5], [2, 4000], [3, 25], [4, None], [5, 0.25]]
+    p = {"job_id": job["id"], "config_digest": job["digest"], "suite": job["suite"],
+         "suite_digest": ZERO_DIGEST, "runner_version": "0.1.0", "device": "cpu",
+         "result": "fail", "runner": "runner@ops",
+         "workloads": [{"name": "fmnist_mlp", "seed": 1, "result": "fail",
+                        "metrics": {"initial_loss": 2.5, "max_loss": 4000},
+                        "loss_curve": curve},
+                       # A skipped entry that lacks its name: "-", not "(null)".
+                       {"result": "skipped", "skipped": "no precision declared"}],
+         "findings": [{"criterion": "loss_explosion", "severity": "fail",
+                       "workload": "fmnist_mlp", "step": 2,
+                       "values": {"loss": 4000, "initial_loss": 2.5, "limit": 10},
+                       "message": "loss reached 4000 at step 2"}]}
+    # RFC 8785: sorted keys, no spaces; these numbers print the same.
+    payload = json.dumps(p, sort_keys=True, separators=(",", ":")).encode()
+    r = W.S.request("POST", "/v1/jobs/%s/verdict" % job["id"], token=W.runner_token,
+                    body=envelope(payload, [W.runner_key], VERDICT_TYPE),
+                    headers={"X-Optreg-Lease-Token": job["lease_token"]})
+    status(r, 201, "post the 0.1.0 verdict")
+    ref = "%s/%s@%d" % (job["namespace"], job["name"], job["version"])
+    res = expect(optreg("verdicts", ref, "--verify"), 0, "verdicts of a 0.1.0 verdict")
+    fits_80(res.out, "0.1.0 verdict")
+    assert "verified: job %d" % job["id"] in res.err, res.describe()
+    lines = res.out.split("\n")
+    eq(lines[1].split()[:2], [str(job["id"]), "fail"], "table row")
+    eq(lines[1].split()[5], "1", "FINDINGS")
+    assert "job %d: fail on suite %s, runner 0.1.0 on cpu" % (
+        job["id"], job["suite"]) in res.out, res.out
+    # A finding without seeds: no "N/M seeds" on its heading.
+    head = [l for l in lines if l.startswith("  FAIL")]
+    eq(len(head), 1, "one finding heading")
+    eq(head[0].split(), ["FAIL", "fmnist_mlp", "loss_explosion", "step", "2"],
+       "finding heading")
+    assert "initial_loss 2.5, limit 10, loss 4000" in squash(res.out), res.out
+    assert "loss reached 4000 at step 2" in res.out, res.out
+    assert "- skipped: no precision declared" in res.out, res.out
+    # One seed: no median, the curve as it is, on a log scale (2.5e-1 to 4e3).
+    assert "median over seeds" not in res.out, res.out
+    i = next(i for i, l in enumerate(lines) if l.startswith("  fmnist_mlp  steps "))
+    assert lines[i].startswith("  fmnist_mlp  steps 1-5  loss 2.5 -> 0.25  max 4000 at "
+                               "step 2"), lines[i]
+    assert "(log scale" in res.out, res.out
+    # log10: 0.398, 3.602, 1.398, -, -0.602 over [-0.602, 3.602]: levels 2, 7, 3, x, 0.
+    eq(lines[i + 1] if not lines[i + 1].startswith("    ") else lines[i + 2],
+       "  \u2583\u2588\u2584\u00d7\u2581", "the sparkline")
+    j = json.loads(expect(optreg("verdicts", ref, "--json"), 0, "--json").out)
+    v = [v for v in j["verdicts"] if v["job_id"] == job["id"]][0]
+    eq(v["verdict"], p, "the decoded 0.1.0 payload")
+    c = v["loss_curves"][0]
+    eq((c["workload"], c["seeds"], c["log_scale"]), ("fmnist_mlp", [1], True), "the curve")
+    eq(c["points"], curve, "the points, as the workload's own curve")
+
+
 def main():
     if not tap.run("a registry, two versions judged by optreg-runner serve --once",
                    t_setup):
@@ -419,6 +484,9 @@ def main():
         ("audit log --width 80: two lines an event within 80 columns",
          t_audit_log_80_columns),
         ("log --moves: tag move and yank reasons, 80 columns, --json", t_log_reasons),
+        # Last: it records a verdict for a job the tests above count as waiting.
+        ("verdicts of runner 0.1.0 (one seed, no runs[]): findings and the curve",
+         t_verdicts_runner_0_1_0),
     ]
     for desc, fn in tests:
         tap.run(desc, fn)

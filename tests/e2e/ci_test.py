@@ -313,6 +313,11 @@ def t_token_revoke():
                  "the token instead of its id")
     secrets_absent(res.err, "revoke usage error")
     assert "not a token id" in res.err, res
+    # Not even a part of it (a prefix of a token is most of its secret).
+    assert W.ro_token[:12] not in res.err, res.err
+    assert "not shown" in res.err, res.err
+    res = expect(optreg("token", "revoke", "tok_xyz", token=W.admin), 2, "a typo")
+    assert '"tok_xyz" is not a token id' in res.err, res.err
     expect(optreg("token", "revoke", "tok_0123456789abcdef", token=W.ci_token), 4,
            "a submitter revokes")
 
@@ -340,6 +345,12 @@ def t_keygen_encrypt():
     res = expect(optreg("keygen", "--out", os.path.join(d, "x"), "--encrypt"), 2,
                  "--encrypt without the variable")
     assert "OPTREG_KEY_PASSPHRASE is not set" in res.err, res
+    assert not os.path.exists(os.path.join(d, "x.pem"))
+    res = expect(optreg("keygen", "--out", os.path.join(d, "x"), "--encrypt",
+                        "--passphrase-env", PASSPHRASE), 2,
+                 "--passphrase-env given the passphrase")
+    assert "not shown" in res.err, res
+    secrets_absent(res.out + res.err, "keygen --passphrase-env PASSPHRASE")
     assert not os.path.exists(os.path.join(d, "x.pem"))
     res = expect(optreg("key", "register", os.path.join(d, "ci.pub.pem"),
                         "--principal", "ci@team-ci", "--namespace", NS,
@@ -377,6 +388,11 @@ def t_sign_with_passphrase():
          {}, ["--passphrase-env NOPE: that variable is not set"]),
         ("key and FILE both stdin", ["--key", "-"], W.key_pem, {},
          ["cannot both come from standard input"]),
+        # The passphrase itself given by mistake is never echoed.
+        ("--passphrase-env PASSPHRASE", ["--key", W.key_path, "--passphrase-env",
+                                         PASSPHRASE], None, {},
+         ["--passphrase-env needs the name of an environment variable",
+          "not shown"]),
     ]
     for what, args, stdin, env, needles in bad:
         file = "-" if what == "key and FILE both stdin" else cfg

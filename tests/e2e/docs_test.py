@@ -355,6 +355,36 @@ def run_doc(path, blocks, reg, wd, tmp):
         shell.close()
 
 
+def check_registry_key(reg):
+    """`make run` writes the registry's public key beside its private key,
+    says where it is and how to pin it, and it is the key the registry
+    serves (GET /v1/registry/keys, current)."""
+    out = reg.output()
+    pub_path = os.path.join(reg.state, "registry-key.pub.pem")
+    why = []
+    for want in ("run: the registry's public key: .optreg/registry-key.pub.pem",
+                 "export OPTREG_REGISTRY_PUBKEY=.optreg/registry-key.pub.pem"):
+        if want not in out:
+            why.append("make run did not print %r" % want)
+    if not os.path.exists(pub_path):
+        why.append("no %s" % pub_path)
+    else:
+        with open(pub_path) as f:
+            pub = f.read()
+        p = subprocess.run(["openssl", "pkey", "-in",
+                            os.path.join(reg.state, "registry-key.pem"), "-pubout"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0 or p.stdout.strip() != pub.strip():
+            why.append("registry-key.pub.pem is not the public half of "
+                       "registry-key.pem: %r" % pub[:80])
+        current = [k["public_key"].strip() for k in reg.get("/v1/registry/keys")["keys"]
+                   if not k.get("retired_at")]
+        if current != [pub.strip()]:
+            why.append("the registry serves %r as its current key(s)" % current)
+    check(not why, "make run: the registry's public key written, printed and served",
+          why)
+
+
 def main():
     docs = sys.argv[1:] or DOCS
     parsed = [(p, parse(p)) for p in docs]
@@ -373,6 +403,8 @@ def main():
             if not reg.running():
                 reg.start()
                 check(True, "%s: make run started (port %d)" % (p, reg.port))
+                if wd is None:
+                    check_registry_key(reg)
                 check(reg.wait_judged(600),
                       "%s: the runners judged every example config" % p)
             if wd is None:

@@ -130,6 +130,106 @@ static void test_globs(void **state)
 	free(dir);
 }
 
+/* Writes "x: 1" to `dir`/`name`. */
+static void touch(const char *dir, const char *name)
+{
+	char *p = optreg_xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+
+	assert_non_null(f);
+	fputs("x: 1\n", f);
+	fclose(f);
+	free(p);
+}
+
+static void test_glob_edges(void **state)
+{
+	char *dir = make_tree(), *got, *pat, *p;
+	struct cli_inputs in;
+
+	(void)state;
+	/* A directory whose name is a glob pattern itself, found by "**":
+	 * its name is matched as it is, not as a pattern ("[x]" would
+	 * match a directory "x"). */
+	p = optreg_xasprintf("%s/sub/[x]", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	touch(p, "g.yaml");
+	free(p);
+	p = optreg_xasprintf("%s/sub/x", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	touch(p, "h.yaml");
+	free(p);
+	cli_inputs_init(&in);
+	pat = optreg_xasprintf("%s/sub/**/*.yaml", dir);
+	cli_inputs_add(&in, "lint", pat);
+	free(pat);
+	got = listing(&in, dir);
+	assert_string_equal(got, "sub/[x]/g.yaml sub/deep/e.yaml sub/x/h.yaml");
+	free(got);
+	cli_inputs_release(&in);
+
+	/* A pattern that names hidden files explicitly gets them. */
+	cli_inputs_init(&in);
+	pat = optreg_xasprintf("%s/.hid*.yaml", dir);
+	cli_inputs_add(&in, "lint", pat);
+	free(pat);
+	got = listing(&in, dir);
+	assert_string_equal(got, ".hidden.yaml");
+	assert_int_equal(in.status, 0);
+	free(got);
+	cli_inputs_release(&in);
+
+	/* A symbolic link back up the tree is not followed: no loop, each
+	 * file once, by a directory walk and by "**". */
+	p = optreg_xasprintf("%s/sub/deep/up", dir);
+	assert_int_equal(symlink("../..", p), 0);
+	free(p);
+	cli_inputs_init(&in);
+	cli_inputs_add(&in, "lint", dir);
+	pat = optreg_xasprintf("%s/**/e.yaml", dir);
+	cli_inputs_add(&in, "lint", pat);
+	free(pat);
+	got = listing(&in, dir);
+	assert_string_equal(got, "a.yaml b.json sub/d.yml sub/[x]/g.yaml "
+				 "sub/deep/e.yaml sub/x/h.yaml");
+	free(got);
+	cli_inputs_release(&in);
+	rm_tree(dir);
+	free(dir);
+}
+
+/* An unreadable subdirectory is said by its own path, in its place,
+ * and the rest of the tree is still taken. (Root reads any directory:
+ * skipped there.) */
+static void test_unreadable(void **state)
+{
+	char *dir, *got, *p, *pat;
+	struct cli_inputs in;
+
+	(void)state;
+	if (geteuid() == 0)
+		skip();
+	dir = make_tree();
+	p = optreg_xasprintf("%s/sub/deep", dir);
+	assert_int_equal(chmod(p, 0), 0);
+	cli_inputs_init(&in);
+	cli_inputs_add(&in, "lint", dir);
+	pat = optreg_xasprintf("%s/su*", dir);
+	cli_inputs_add(&in, "lint", pat);
+	free(pat);
+	assert_int_equal(in.status, OPTREG_EXIT_IO);
+	got = listing(&in, dir);
+	assert_string_equal(got, "a.yaml b.json sub/d.yml sub/deep sub/deep");
+	free(got);
+	assert_non_null(in.why[3]);
+	assert_non_null(strstr(in.why[3], "cannot read"));
+	cli_inputs_release(&in);
+	assert_int_equal(chmod(p, 0700), 0);
+	free(p);
+	rm_tree(dir);
+	free(dir);
+}
+
 static void test_nothing(void **state)
 {
 	char *dir = make_tree(), *pat, *empty;
@@ -219,9 +319,13 @@ static void test_summary(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_directory), cmocka_unit_test(test_globs),
-		cmocka_unit_test(test_nothing),	  cmocka_unit_test(test_worst),
+		cmocka_unit_test(test_directory),
+		cmocka_unit_test(test_globs),
+		cmocka_unit_test(test_nothing),
+		cmocka_unit_test(test_worst),
 		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_glob_edges),
+		cmocka_unit_test(test_unreadable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <float.h>
 #include <math.h>
 
 #include "cli/wrap.h"
@@ -53,6 +54,8 @@ static void test_wrap(void **state)
 	wrapped("", "a\x1b[2Jb", 0, 80, "a\\u001b[2Jb\n");
 	/* Nothing at all: the prefix and a newline. */
 	wrapped("  ", "", 4, 80, "  \n");
+	/* Width 0 is taken as 1: one character a line, and an end. */
+	wrapped("", "ab c", 3, 0, "a\nb\nc\n");
 }
 
 static void test_wrap_never_wider(void **state)
@@ -109,6 +112,27 @@ static void test_sparkline(void **state)
 	assert_true(lo == 1 && hi == 3);
 }
 
+static void test_sparkline_extremes(void **state)
+{
+	/* hi - lo overflows to inf: the middle is still the middle, the
+	 * top still the top (not NaN cast to int). */
+	const double huge[3] = {-DBL_MAX, 0, DBL_MAX};
+	const double inf[4] = {1, INFINITY, -INFINITY, 2};
+	const double tiny[3] = {DBL_MIN, 1, DBL_MAX};
+	const double zero_log[3] = {0, 1, 1000};
+
+	(void)state;
+	spark(huge, 3, false, "\u2581\u2585\u2588");
+	spark(huge, 3, true, "\u2581\u2585\u2588"); /* not > 0: linear */
+	spark(inf, 4, false, "\u2581\u00d7\u00d7\u2588");
+	spark(inf, 4, true, "\u2581\u00d7\u00d7\u2588");
+	/* Log over 616 decades: 1 sits just below the middle, level 3. */
+	spark(tiny, 3, true, "\u2581\u2584\u2588");
+	spark(zero_log, 3, true, "\u2581\u2581\u2588");
+	/* None finite: all marks, no scale. */
+	spark(inf + 1, 2, true, "\u00d7\u00d7");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -116,6 +140,7 @@ int main(void)
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_wrap_never_wider),
 		cmocka_unit_test(test_sparkline),
+		cmocka_unit_test(test_sparkline_extremes),
 	};
 	return cmocka_run_group_tests_name("cli/wrap", tests, NULL, NULL);
 }
