@@ -152,9 +152,12 @@ int fetch_from_cache(struct cli_remote *r, const struct cli_ref *ref,
 				       ref->version, digest) < 0)
 			goto miss;
 	}
-	if (cli_cache_get(o->cache, digest, &f->cached, &f->cached_keys,
-			  &cached_at) < 0)
+	rc = cli_cache_get(o->cache, digest, &f->cached, &f->cached_keys,
+			   &cached_at, &why);
+	if (rc == -1)
 		goto miss;
+	if (rc < 0)
+		goto bad;
 	if (cli_cache_check(&f->cached, digest,
 			    ref->kind == CLI_REF_DIGEST ? NULL : ref->ns,
 			    ref->name, ref->version, &f->doc, &f->canon,
