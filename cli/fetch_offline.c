@@ -137,6 +137,8 @@ int fetch_from_cache(struct cli_remote *r, const struct cli_ref *ref,
 	struct optreg_buf why = OPTREG_BUF_INIT, name = OPTREG_BUF_INIT;
 	char digest[OPTREG_DIGEST_LEN + 1], when[32];
 	bool check_verify = o->verify || o->lock, said = false;
+	/* The digest after the name, unless the name is the digest. */
+	const char *also = ref->kind == CLI_REF_DIGEST ? NULL : digest;
 	time_t cached_at;
 	int rc;
 
@@ -166,11 +168,12 @@ int fetch_from_cache(struct cli_remote *r, const struct cli_ref *ref,
 	if (check_verify && !f->cached_keys) {
 		rc = fetch_report_down(r, down, &f->resp);
 		fprintf(stderr,
-			"optreg fetch: the cached copy of %s (%s) cannot be "
+			"optreg fetch: the cached copy of %s%s%s%s cannot be "
 			"verified offline: it was cached by a fetch that did "
 			"not verify it\n  hint: run `optreg fetch %s` once "
 			"while the registry is up\n",
-			name.data, digest,
+			name.data, also ? " (" : "", also ? also : "",
+			also ? ")" : "",
 			o->lock ? "--lock FILE" : "--verify REF");
 		goto out;
 	}
@@ -230,9 +233,10 @@ bad:
 		fprintf(stderr, "optreg fetch: registry unavailable (%s)\n",
 			down->why.data);
 	rc = cli_report(r, OPTREG_EXIT_INVALID, "cache_entry_invalid",
-			"the cached copy of %s (%s) fails its checks (%s); "
+			"the cached copy of %s%s%s%s fails its checks (%s); "
 			"removed it from the cache, printed nothing",
-			name.data, digest, why.data);
+			name.data, also ? " (" : "", also ? also : "",
+			also ? ")" : "", why.data);
 	goto out;
 miss:
 	rc = fetch_report_down(r, down, &f->resp);

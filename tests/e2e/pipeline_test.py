@@ -363,14 +363,17 @@ def t_tampered_cache_refused():
     doc["config"]["spec"]["lr"] = 0.5
     with open(path, "w") as f:
         json.dump(doc, f)
-    for args in (["--lock", W.lock], [REF + "@1"]):
+    named = "%s@1 (%s)" % (REF, W.d1)
+    # A digest reference names the entry once, not twice.
+    for args, shown in ((["--lock", W.lock], named), ([REF + "@1"], named),
+                        ([W.d1], W.d1)):
         if not os.path.exists(path):
             expect(optreg("fetch", "--lock", W.lock), 0, "refill")
             with open(path, "w") as f:
                 json.dump(doc, f)
         r = expect(optreg("fetch", *args, "--url", dead_url()), 1, " ".join(args))
         eq(r.out, b"", "stdout")
-        has(r, "the cached copy of %s@1 (%s) fails its checks (its config's digest is " % (REF, W.d1))
+        has(r, "the cached copy of %s fails its checks (its config's digest is " % shown)
         has(r, "removed it from the cache, printed nothing")
         assert not os.path.exists(path), "the tampered entry is still there"
     # The registry is back: the next fetch refills the cache.
