@@ -154,7 +154,9 @@ static int verify(const char *file, const char *const *pins, size_t npins,
 		    0) {
 			optreg_errors_print(stderr, config, &errs);
 			optreg_checked_config_release(&cc);
-			rc = OPTREG_EXIT_INVALID;
+			rc = errs.len && errs.items[0].code == OPTREG_EIO
+				     ? OPTREG_EXIT_IO
+				     : OPTREG_EXIT_INVALID;
 			goto out;
 		}
 		if (!got || strcmp(got, cc.digest))

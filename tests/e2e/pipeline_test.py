@@ -524,6 +524,12 @@ def t_receipt_verify():
     r = expect(optreg("receipt", "verify", W.receipt, "--config", W.f2,
                       "--registry-key", W.reg.registry_pub), 1)
     has(r, "--config %s has digest %s, the receipt names %s" % (W.f2, W.d2, W.d1))
+    # A --config that cannot be read is an I/O error (3), as documented,
+    # not a receipt that fails (1).
+    r = expect(optreg("receipt", "verify", W.receipt, "--config",
+                      os.path.join(W.dir, "no-such-config.yaml"),
+                      "--registry-key", W.reg.registry_pub), 3)
+    has(r, "no-such-config.yaml")
 
 
 def t_receipt_verify_tampered():
