@@ -505,6 +505,29 @@ def t_fetch_latest():
     eq(json.loads(r.out)["ref"], REF + "@2", "ns/name means the latest version")
 
 
+def t_pin_yanked_tag():
+    """A tag at a yanked version is refused by pin as fetch refuses it
+    (exit 5, no lock); --allow-yanked pins it with a warning; by version
+    number it is pinned with a warning."""
+    expect(optreg("tag", REF + "@2", "canary"), 0, "tag canary")
+    expect(optreg("yank", REF + "@2", "--reason", "diverges", token="admin"), 0, "yank 2")
+    out = os.path.join(W.dir, "yanked.lock")
+    r = expect(optreg("pin", REF + "@canary", "-o", out,
+                      "--registry-key", W.reg.registry_pub), 5)
+    has(r, "%s@canary points at %s@2, which is yanked: diverges; no lock written"
+        % (REF, REF))
+    has(r, "--allow-yanked")
+    assert not os.path.exists(out), "a lock was written"
+    expect(optreg("fetch", REF + "@canary"), 5, "fetch refuses it alike")
+    r = expect(optreg("pin", REF + "@canary", "-o", out, "--allow-yanked",
+                      "--registry-key", W.reg.registry_pub), 0)
+    has(r, "warning: %s@2 is yanked" % REF)
+    with open(out) as f:
+        eq(json.load(f)["version"], 2, "pinned with --allow-yanked")
+    r = expect(optreg("pin", REF + "@2", "--registry-key", W.reg.registry_pub), 0)
+    has(r, "warning: %s@2 is yanked" % REF)
+
+
 # ---------------------------------------------------------------- receipt verify
 
 def t_receipt_verify():
@@ -622,6 +645,7 @@ TESTS = [
     ("fetch --format configmap: python3-yaml and optreg read it back", t_format_configmap),
     ("fetch --format errors", t_format_errors),
     ("fetch ns/name is the latest version", t_fetch_latest),
+    ("pin through a tag at a yanked version: exit 5 unless --allow-yanked", t_pin_yanked_tag),
     ("receipt verify: a version document, a receipt, --config", t_receipt_verify),
     ("receipt verify: tampered payload, bad inclusion proof, wrong key, no key", t_receipt_verify_tampered),
     ("registry stopped: fetch --lock serves the cache, a tag fails", t_registry_stopped),
