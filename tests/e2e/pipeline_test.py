@@ -578,6 +578,14 @@ def t_receipt_verify_tampered():
     r = expect(optreg("receipt", "verify", write("r2.json", json.dumps(forged)),
                       "--registry-key", W.reg.registry_pub), 1)
     has(r, "receipt.audit_inclusion")
+    # The receipt is intact but the document's config is not: what a
+    # reader takes from the file is checked against the receipt too.
+    changed = json.loads(json.dumps(doc))
+    changed["config"]["spec"]["lr"] = 0.5
+    r = expect(optreg("receipt", "verify", write("r4.json", json.dumps(changed)),
+                      "--registry-key", W.reg.registry_pub), 1)
+    has(r, "config: the document's config has digest sha256:")
+    has(r, "the receipt names %s" % W.d1)
     # The document names another version than its receipt.
     other = dict(doc, version=2)
     r = expect(optreg("receipt", "verify", write("r3.json", json.dumps(other)),
