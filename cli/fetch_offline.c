@@ -136,7 +136,7 @@ int fetch_from_cache(struct cli_remote *r, const struct cli_ref *ref,
 {
 	struct optreg_buf why = OPTREG_BUF_INIT, name = OPTREG_BUF_INIT;
 	char digest[OPTREG_DIGEST_LEN + 1], when[32];
-	bool check_verify = o->verify || o->lock, said = false;
+	bool check_verify = o->verify || o->lock, said = false, removed;
 	/* The digest after the name, unless the name is the digest. */
 	const char *also = ref->kind == CLI_REF_DIGEST ? NULL : digest;
 	time_t cached_at;
@@ -225,7 +225,7 @@ int fetch_from_cache(struct cli_remote *r, const struct cli_ref *ref,
 	rc = 0;
 	goto out;
 bad:
-	cli_cache_remove(o->cache, digest);
+	removed = cli_cache_remove(o->cache, digest) == 0;
 	json_decref(f->doc);
 	f->doc = NULL;
 	optreg_buf_reset(&f->canon);
@@ -234,9 +234,12 @@ bad:
 			down->why.data);
 	rc = cli_report(r, OPTREG_EXIT_INVALID, "cache_entry_invalid",
 			"the cached copy of %s%s%s%s fails its checks (%s); "
-			"removed it from the cache, printed nothing",
+			"%s, printed nothing",
 			name.data, also ? " (" : "", also ? also : "",
-			also ? ")" : "", why.data);
+			also ? ")" : "", why.data,
+			removed ? "removed it from the cache"
+				: "could not remove it from the cache (remove "
+				  "it by hand)");
 	goto out;
 miss:
 	rc = fetch_report_down(r, down, &f->resp);

@@ -400,6 +400,25 @@ def t_tampered_signature_refused():
     expect(optreg("fetch", "--lock", W.lock), 0, "refill")
 
 
+def t_linked_cache_folder_refused():
+    """The cache's sha256 folder replaced by a symbolic link (to a folder
+    holding a good copy): not read through; the message says the entry
+    could not be removed rather than claiming it was."""
+    sha = os.path.join(W.cache, "sha256")
+    moved = os.path.join(W.dir, "sha256-elsewhere")
+    os.rename(sha, moved)
+    os.symlink(moved, sha)
+    try:
+        r = expect(optreg("fetch", "--lock", W.lock, "--url", dead_url()), 1)
+        eq(r.out, b"", "stdout")
+        has(r, "sha256 is not a folder); could not remove it from the cache "
+               "(remove it by hand), printed nothing")
+    finally:
+        os.unlink(sha)
+        os.rename(moved, sha)
+    expect(optreg("fetch", "--lock", W.lock, "--url", dead_url()), 0, "the real folder")
+
+
 def t_lock_errors():
     with open(W.lock) as f:
         lock = json.load(f)
@@ -646,6 +665,7 @@ TESTS = [
     ("fetch --no-cache while unavailable: exit 7", t_no_cache),
     ("a tampered cache entry is refused (exit 1), removed, refilled later", t_tampered_cache_refused),
     ("a cache entry with a bad signature is refused and removed (--lock)", t_tampered_signature_refused),
+    ("the cache's sha256 folder as a symbolic link is not read through", t_linked_cache_folder_refused),
     ("bad lock files: unknown field, optreg_lock, missing field, key id, digest", t_lock_errors),
     ("fetch --lock with OPTREG_REGISTRY_PUBKEY that lacks the lock's key: exit 1", t_lock_with_other_pinned_key),
     ("fetch --format torch", t_format_torch),
