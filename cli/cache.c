@@ -78,14 +78,86 @@ static int mkdirs(const char *path)
 	return rc;
 }
 
-/* Writes `data` to `path` by way of a temporary file and a rename, mode
- * 0600; 0 or -1 (errno). */
-static int write_atomic(const char *path, const char *data, size_t len)
+/*
+ * Opens the folder `dir`/parts[0]/.../parts[n-1] (creating what is missing,
+ * mode 0700, with `create`). The cache folder itself may be a symbolic
+ * link; nothing below it may be: each step is opened relative to the last
+ * with O_NOFOLLOW, so a link planted in the cache cannot send a write (or
+ * a read) elsewhere, even if it appears between a check and the use.
+ * Returns the folder's descriptor, or -1 with errno set and, when `why` is
+ * not NULL, what failed in it.
+ */
+static int open_dir(const char *dir, const char *const *parts, size_t n,
+		    bool create, struct optreg_buf *why)
 {
-	char *tmp = optreg_xasprintf("%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd, err;
+
+	if (create && mkdirs(dir) < 0) {
+		err = errno;
+		if (why)
+			optreg_buf_addf(why, "cannot create \"%s\": %s", dir,
+					strerror(err));
+		errno = err;
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		if (why)
+			optreg_buf_addf(why, "cannot open \"%s\": %s", dir,
+					strerror(err));
+		errno = err;
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int next;
+
+		if (create && mkdirat(fd, parts[i], 0700) < 0 &&
+		    errno != EEXIST)
+			next = -1;
+		else
+			next = openat(fd, parts[i],
+				      O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					      O_CLOEXEC);
+		err = errno;
+		close(fd);
+		if (next < 0) {
+			if (why) {
+				optreg_buf_addf(why, "cannot use \"%s", dir);
+				for (size_t j = 0; j <= i; j++)
+					optreg_buf_addf(why, "/%s", parts[j]);
+				optreg_buf_addf(
+					why, "\": %s",
+					err == ELOOP || err == ENOTDIR
+						? "not a folder (a symbolic "
+						  "link or a file was put "
+						  "there; remove it)"
+						: strerror(err));
+			}
+			errno = err;
+			return -1;
+		}
+		fd = next;
+	}
+	return fd;
+}
+
+/* Writes `data` to `name` in folder `dfd` by way of a new temporary file
+ * (never one found there: O_EXCL, O_NOFOLLOW) and a rename, mode 0600;
+ * 0 or -1 (errno). */
+static int write_atomic(int dfd, const char *name, const char *data, size_t len)
+{
+	char *tmp = optreg_xasprintf("%s.tmp.%ld", name, (long)getpid());
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(dfd, tmp, flags, 0600);
 	int err = 0;
 
+	if (fd < 0 && errno == EEXIST) {
+		/* Left by a run that died, or planted: not ours to
+		 * follow. */
+		unlinkat(dfd, tmp, 0);
+		fd = openat(dfd, tmp, flags, 0600);
+	}
 	if (fd < 0) {
 		err = errno;
 		free(tmp);
@@ -103,78 +175,151 @@ static int write_atomic(const char *path, const char *data, size_t len)
 		err = errno;
 	if (close(fd) < 0 && !err)
 		err = errno;
-	if (!err && rename(tmp, path) < 0)
+	if (!err && renameat(dfd, tmp, dfd, name) < 0)
 		err = errno;
 	if (err)
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
 	free(tmp);
 	errno = err;
 	return err ? -1 : 0;
 }
 
-static char *doc_path(const char *dir, const char *digest, const char *ext)
+/*
+ * Reads the regular file `name` of folder `dfd` into `out` (appended), at
+ * most `max` bytes, without following a symbolic link or blocking on a
+ * FIFO or device. Returns 0 (its modification time into *mtime when not
+ * NULL), -1 when there is no such file, -2 when there is something else
+ * there (what into `why` when not NULL).
+ */
+static int read_at(int dfd, const char *name, size_t max,
+		   struct optreg_buf *out, time_t *mtime,
+		   struct optreg_buf *why)
 {
-	return optreg_xasprintf("%s/sha256/%s%s", dir,
-				digest + strlen(DIGEST_PREFIX), ext);
+	int fd = openat(dfd, name,
+			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	size_t start = out->len, total = 0;
+	struct stat st;
+	char chunk[65536];
+	int rc = -2;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -1;
+		if (why)
+			optreg_buf_addf(why, "it cannot be opened: %s",
+					errno == ELOOP ? "it is a symbolic link"
+						       : strerror(errno));
+		return -2;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (why)
+			optreg_buf_adds(why, "it is not a regular file");
+		goto out;
+	}
+	if ((unsigned long long)st.st_size > max)
+		goto big;
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (why)
+				optreg_buf_addf(why, "it cannot be read: %s",
+						strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		total += (size_t)n;
+		if (total > max)
+			goto big;
+		optreg_buf_add(out, chunk, (size_t)n);
+	}
+	if (mtime)
+		*mtime = st.st_mtime;
+	rc = 0;
+	goto out;
+big:
+	if (why)
+		optreg_buf_addf(why, "it is larger than %zu bytes", max);
+out:
+	if (rc) {
+		out->len = start;
+		if (out->data)
+			out->data[start] = '\0';
+	}
+	close(fd);
+	return rc;
+}
+
+/* "HEX.json", "HEX.keys.json" */
+static char *doc_name(const char *digest, const char *ext)
+{
+	return optreg_xasprintf("%s%s", digest + strlen(DIGEST_PREFIX), ext);
 }
 
 int cli_cache_put(const char *dir, const char *digest, const char *ns,
 		  const char *name, long version, const struct optreg_buf *raw,
 		  const json_t *keys, struct optreg_buf *why)
 {
-	char *sub = NULL, *path = NULL, *text = NULL;
-	int rc = -1, err;
+	const char *sha[] = {"sha256"}, *refs[] = {"refs", ns, name};
+	char *file = NULL, *text = NULL;
+	int rc = -1, err, dfd = -1;
 
 	if (!digest_valid(digest)) {
 		optreg_buf_addf(why, "\"%s\" is not a sha256: digest", digest);
 		errno = EINVAL;
 		return -1;
 	}
-	sub = optreg_xasprintf("%s/sha256", dir);
-	if (mkdirs(sub) < 0) {
-		optreg_buf_addf(why, "cannot create \"%s\": %s", sub,
-				strerror(errno));
-		goto out;
+	if (!ns[0] || !name[0] || strchr(ns, '/') || strchr(name, '/') ||
+	    ns[0] == '.' || name[0] == '.') {
+		optreg_buf_addf(why, "\"%s/%s\" is not a config name", ns,
+				name);
+		errno = EINVAL;
+		return -1;
 	}
-	path = doc_path(dir, digest, ".json");
-	if (write_atomic(path, raw->data, raw->len) < 0) {
-		optreg_buf_addf(why, "cannot write \"%s\": %s", path,
-				strerror(errno));
+	dfd = open_dir(dir, sha, 1, true, why);
+	if (dfd < 0)
+		goto out;
+	file = doc_name(digest, ".json");
+	if (write_atomic(dfd, file, raw->data, raw->len) < 0) {
+		optreg_buf_addf(why, "cannot write \"%s/sha256/%s\": %s", dir,
+				file, strerror(errno));
 		goto out;
 	}
 	if (keys) {
-		free(path);
-		path = doc_path(dir, digest, ".keys.json");
+		free(file);
+		file = doc_name(digest, ".keys.json");
 		text = json_dumps(keys, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (!text || write_atomic(path, text, strlen(text)) < 0) {
-			optreg_buf_addf(why, "cannot write \"%s\": %s", path,
-					text ? strerror(errno)
-					     : "not serializable");
+		if (!text || write_atomic(dfd, file, text, strlen(text)) < 0) {
+			optreg_buf_addf(
+				why, "cannot write \"%s/sha256/%s\": %s", dir,
+				file,
+				text ? strerror(errno) : "not serializable");
 			goto out;
 		}
 	}
-	free(sub);
-	sub = optreg_xasprintf("%s/refs/%s/%s", dir, ns, name);
-	if (mkdirs(sub) < 0) {
-		optreg_buf_addf(why, "cannot create \"%s\": %s", sub,
-				strerror(errno));
+	close(dfd);
+	dfd = open_dir(dir, refs, 3, true, why);
+	if (dfd < 0)
 		goto out;
-	}
-	free(path);
-	path = optreg_xasprintf("%s/%ld", sub, version);
+	free(file);
+	file = optreg_xasprintf("%ld", version);
 	free(text);
 	text = optreg_xasprintf("%s\n", digest);
-	if (write_atomic(path, text, strlen(text)) < 0) {
-		optreg_buf_addf(why, "cannot write \"%s\": %s", path,
-				strerror(errno));
+	if (write_atomic(dfd, file, text, strlen(text)) < 0) {
+		optreg_buf_addf(why, "cannot write \"%s/refs/%s/%s/%s\": %s",
+				dir, ns, name, file, strerror(errno));
 		goto out;
 	}
 	rc = 0;
 out:
 	err = errno;
+	if (dfd >= 0)
+		close(dfd);
 	free(text);
-	free(path);
-	free(sub);
+	free(file);
 	errno = err;
 	return rc;
 }
@@ -182,66 +327,88 @@ out:
 int cli_cache_ref(const char *dir, const char *ns, const char *name,
 		  long version, char *digest)
 {
-	char *path =
-		optreg_xasprintf("%s/refs/%s/%s/%ld", dir, ns, name, version);
+	const char *refs[] = {"refs", ns, name};
+	char *file = optreg_xasprintf("%ld", version);
 	struct optreg_buf b = OPTREG_BUF_INIT;
-	int rc = -1;
+	int rc = -1, got, dfd = -1;
 
-	if (optreg_buf_read_file(&b, path) == 0) {
+	if (ns[0] && name[0] && !strchr(ns, '/') && !strchr(name, '/') &&
+	    ns[0] != '.' && name[0] != '.')
+		dfd = open_dir(dir, refs, 3, false, NULL);
+	got = dfd < 0 ? -1
+		      : read_at(dfd, file, CLI_CACHE_REF_MAX, &b, NULL, NULL);
+	if (got == 0) {
 		while (b.len && (b.data[b.len - 1] == '\n'))
 			b.data[--b.len] = '\0';
-		if (digest_valid(b.data)) {
+		if (b.data && digest_valid(b.data)) {
 			strcpy(digest, b.data);
 			rc = 0;
-		} else {
-			unlink(path);
 		}
 	}
+	if (got != -1 && rc < 0)
+		unlinkat(dfd, file, 0); /* broken: away with it */
+	if (dfd >= 0)
+		close(dfd);
 	optreg_buf_release(&b);
-	free(path);
+	free(file);
 	return rc;
 }
 
 int cli_cache_get(const char *dir, const char *digest, struct optreg_buf *raw,
-		  json_t **keys, time_t *cached_at)
+		  json_t **keys, time_t *cached_at, struct optreg_buf *why)
 {
-	char *path, *kpath;
-	struct stat st;
-	int rc = -1;
+	const char *sha[] = {"sha256"};
+	struct optreg_buf kb = OPTREG_BUF_INIT;
+	char *file, *kfile;
+	int rc, dfd;
 
 	*keys = NULL;
 	if (!digest_valid(digest))
 		return -1;
-	path = doc_path(dir, digest, ".json");
-	kpath = doc_path(dir, digest, ".keys.json");
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    optreg_buf_read_file(raw, path) == 0) {
-		*cached_at = st.st_mtime;
-		*keys = json_load_file(kpath, JSON_REJECT_DUPLICATES, NULL);
+	dfd = open_dir(dir, sha, 1, false, NULL);
+	if (dfd < 0) {
+		if (errno == ENOENT)
+			return -1;
+		optreg_buf_addf(why, "%s/sha256 is not a folder", dir);
+		return -2;
+	}
+	file = doc_name(digest, ".json");
+	kfile = doc_name(digest, ".keys.json");
+	rc = read_at(dfd, file, CLI_CACHE_DOC_MAX, raw, cached_at, why);
+	if (rc == 0 &&
+	    read_at(dfd, kfile, CLI_CACHE_DOC_MAX, &kb, NULL, NULL) == 0) {
+		*keys = json_loadb(kb.data, kb.len, JSON_REJECT_DUPLICATES,
+				   NULL);
 		if (*keys && !json_is_object(*keys)) {
 			json_decref(*keys);
 			*keys = NULL;
 		}
-		rc = 0;
 	}
-	free(kpath);
-	free(path);
+	optreg_buf_release(&kb);
+	free(kfile);
+	free(file);
+	close(dfd);
 	return rc;
 }
 
 int cli_cache_remove(const char *dir, const char *digest)
 {
-	char *path, *kpath;
-	int rc;
+	const char *sha[] = {"sha256"};
+	char *file, *kfile;
+	int rc, dfd;
 
 	if (!digest_valid(digest))
 		return -1;
-	path = doc_path(dir, digest, ".json");
-	kpath = doc_path(dir, digest, ".keys.json");
-	rc = unlink(path);
-	unlink(kpath);
-	free(kpath);
-	free(path);
+	dfd = open_dir(dir, sha, 1, false, NULL);
+	if (dfd < 0)
+		return -1;
+	file = doc_name(digest, ".json");
+	kfile = doc_name(digest, ".keys.json");
+	rc = unlinkat(dfd, file, 0);
+	unlinkat(dfd, kfile, 0);
+	free(kfile);
+	free(file);
+	close(dfd);
 	return rc < 0 ? -1 : 0;
 }
 

@@ -15,10 +15,14 @@
  *   refs/NS/NAME/N        "sha256:HEX\n": version N of NS/NAME (versions
  *                         only: a tag can move, so it is never cached)
  *
- * Files are written atomically (a temporary file, then a rename) with mode
- * 0600, folders with mode 0700. Nothing read from the cache is trusted: an
- * entry is checked against its digest (cli_cache_check) before use, and
- * one that fails is removed.
+ * Files are written atomically (a new temporary file, then a rename) with
+ * mode 0600, folders with mode 0700. Nothing read from the cache is
+ * trusted: an entry is checked against its digest (cli_cache_check) before
+ * use, and one that fails is removed. Below the cache folder nothing is
+ * followed that is a symbolic link, nothing read that is not a regular
+ * file or is larger than CLI_CACHE_DOC_MAX (a ref: CLI_CACHE_REF_MAX), so
+ * that a link or a FIFO planted in the cache can neither redirect a write
+ * nor hang or exhaust a read.
  */
 #ifndef OPTREG_CLI_CACHE_H
 #define OPTREG_CLI_CACHE_H
@@ -28,6 +32,9 @@
 #include <time.h>
 
 #include "../common/buf.h"
+
+#define CLI_CACHE_DOC_MAX (64u << 20) /* bytes: as much as a response */
+#define CLI_CACHE_REF_MAX 128u	      /* bytes of a refs/ file */
 
 /*
  * The cache folder into `dir` (appended): $OPTREG_CACHE_DIR, else
@@ -51,7 +58,8 @@ int cli_cache_put(const char *dir, const char *digest, const char *ns,
 /*
  * The digest cached for version `version` of NS/NAME into `digest` (room
  * for "sha256:" and 64 hex digits and a NUL). Returns 0, or -1 when there
- * is none or it is not a digest (a broken ref file is removed).
+ * is none or it is not a digest (a broken ref file, or something else than
+ * a file in its place, is removed).
  */
 int cli_cache_ref(const char *dir, const char *ns, const char *name,
 		  long version, char *digest);
@@ -60,11 +68,12 @@ int cli_cache_ref(const char *dir, const char *ns, const char *name,
  * Reads the entry for `digest`: the document's bytes into `raw`
  * (appended), its keys file into *keys (a new reference; NULL when there
  * is none or it does not parse), and the time it was cached (the
- * document's modification time) into *cached_at. Returns 0, or -1 when
- * there is no entry.
+ * document's modification time) into *cached_at. Returns 0, -1 when there
+ * is no entry, or -2 when something else than an entry is in its place (a
+ * symbolic link, not a regular file, too large: why in `why`).
  */
 int cli_cache_get(const char *dir, const char *digest, struct optreg_buf *raw,
-		  json_t **keys, time_t *cached_at);
+		  json_t **keys, time_t *cached_at, struct optreg_buf *why);
 
 /* Removes the entry for `digest` (document and keys file); 0 or -1. */
 int cli_cache_remove(const char *dir, const char *digest);

@@ -19,6 +19,7 @@
 #include "../common/jsonutil.h"
 #include "../validator/config_diff.h"
 #include "cli.h"
+#include "wrap.h"
 
 static const char help[] =
 	"usage: optreg diff A B [--json] [--url URL] [--token TOKEN]\n\n"
@@ -347,34 +348,6 @@ static int load_side(struct cli_remote *r, struct side *s)
 	return get_version(r, &ref, s);
 }
 
-/* Appends `text` after `mark` and a space, wrapped at 80 columns with the
- * lines after the first indented by two spaces. */
-static void wrap(struct optreg_buf *out, char mark, const char *text)
-{
-	size_t col = 2, width = 80;
-	const char *p = text;
-
-	optreg_buf_addch(out, mark);
-	optreg_buf_addch(out, ' ');
-	while (*p) {
-		size_t n = strcspn(p, " ");
-
-		if (col > 2 && col + 1 + n > width) {
-			optreg_buf_adds(out, "\n  ");
-			col = 2;
-		} else if (col > 2) {
-			optreg_buf_addch(out, ' ');
-			col++;
-		}
-		optreg_buf_add(out, p, n);
-		col += n;
-		p += n;
-		while (*p == ' ')
-			p++;
-	}
-	optreg_buf_addch(out, '\n');
-}
-
 static void header(struct optreg_buf *out, const char *mark,
 		   const struct side *s)
 {
@@ -413,14 +386,15 @@ static int print_diff(struct cli_remote *r, const struct side *a,
 		header(&out, "+++", b);
 		for (size_t i = 0; i < d->len; i++) {
 			const struct optreg_config_change *c = &d->items[i];
-			char *shown = cli_printable(c->text);
 
-			wrap(&out,
-			     c->kind == OPTREG_CHANGE_ADDED	? '+'
-			     : c->kind == OPTREG_CHANGE_REMOVED ? '-'
-								: '~',
-			     shown);
-			free(shown);
+			/* Wrapped at 80 columns, the lines after the first
+			 * indented by two; a word longer than that (a long
+			 * param group pattern) is cut across lines. */
+			cli_wrap_add(&out,
+				     c->kind == OPTREG_CHANGE_ADDED	? "+ "
+				     : c->kind == OPTREG_CHANGE_REMOVED ? "- "
+									: "~ ",
+				     c->text, 2, CLI_WRAP_WIDTH);
 		}
 		if (!d->len && !strcmp(a->digest, b->digest))
 			optreg_buf_adds(&out,

@@ -136,7 +136,9 @@ int fetch_from_cache(struct cli_remote *r, const struct cli_ref *ref,
 {
 	struct optreg_buf why = OPTREG_BUF_INIT, name = OPTREG_BUF_INIT;
 	char digest[OPTREG_DIGEST_LEN + 1], when[32];
-	bool check_verify = o->verify || o->lock, said = false;
+	bool check_verify = o->verify || o->lock, said = false, removed;
+	/* The digest after the name, unless the name is the digest. */
+	const char *also = ref->kind == CLI_REF_DIGEST ? NULL : digest;
 	time_t cached_at;
 	int rc;
 
@@ -152,9 +154,12 @@ int fetch_from_cache(struct cli_remote *r, const struct cli_ref *ref,
 				       ref->version, digest) < 0)
 			goto miss;
 	}
-	if (cli_cache_get(o->cache, digest, &f->cached, &f->cached_keys,
-			  &cached_at) < 0)
+	rc = cli_cache_get(o->cache, digest, &f->cached, &f->cached_keys,
+			   &cached_at, &why);
+	if (rc == -1)
 		goto miss;
+	if (rc < 0)
+		goto bad;
 	if (cli_cache_check(&f->cached, digest,
 			    ref->kind == CLI_REF_DIGEST ? NULL : ref->ns,
 			    ref->name, ref->version, &f->doc, &f->canon,
@@ -163,11 +168,12 @@ int fetch_from_cache(struct cli_remote *r, const struct cli_ref *ref,
 	if (check_verify && !f->cached_keys) {
 		rc = fetch_report_down(r, down, &f->resp);
 		fprintf(stderr,
-			"optreg fetch: the cached copy of %s (%s) cannot be "
+			"optreg fetch: the cached copy of %s%s%s%s cannot be "
 			"verified offline: it was cached by a fetch that did "
 			"not verify it\n  hint: run `optreg fetch %s` once "
 			"while the registry is up\n",
-			name.data, digest,
+			name.data, also ? " (" : "", also ? also : "",
+			also ? ")" : "",
 			o->lock ? "--lock FILE" : "--verify REF");
 		goto out;
 	}
@@ -219,7 +225,7 @@ int fetch_from_cache(struct cli_remote *r, const struct cli_ref *ref,
 	rc = 0;
 	goto out;
 bad:
-	cli_cache_remove(o->cache, digest);
+	removed = cli_cache_remove(o->cache, digest) == 0;
 	json_decref(f->doc);
 	f->doc = NULL;
 	optreg_buf_reset(&f->canon);
@@ -227,9 +233,13 @@ bad:
 		fprintf(stderr, "optreg fetch: registry unavailable (%s)\n",
 			down->why.data);
 	rc = cli_report(r, OPTREG_EXIT_INVALID, "cache_entry_invalid",
-			"the cached copy of %s (%s) fails its checks (%s); "
-			"removed it from the cache, printed nothing",
-			name.data, digest, why.data);
+			"the cached copy of %s%s%s%s fails its checks (%s); "
+			"%s, printed nothing",
+			name.data, also ? " (" : "", also ? also : "",
+			also ? ")" : "", why.data,
+			removed ? "removed it from the cache"
+				: "could not remove it from the cache (remove "
+				  "it by hand)");
 	goto out;
 miss:
 	rc = fetch_report_down(r, down, &f->resp);

@@ -2,6 +2,7 @@
  * cli/lock.c: reading and writing lock files (cli/lock.h).
  */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,7 +101,7 @@ int cli_lock_parse(const char *text, size_t len, struct cli_lock *lock,
 	struct optreg_buf refwhy = OPTREG_BUF_INIT;
 	const char *key, *s, *ns, *name, *ref, *digest, *reg, *kid, *pem, *at;
 	struct optreg_key *k = NULL;
-	struct cli_ref parsed;
+	struct cli_ref parsed, given;
 	json_error_t jerr;
 	json_t *o, *v;
 	long version;
@@ -164,17 +165,34 @@ int cli_lock_parse(const char *text, size_t len, struct cli_lock *lock,
 	v = json_object_get(o, "version");
 	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 	    json_integer_value(v) > 2147483647) {
+		char got[32];
+
+		if (json_is_integer(v))
+			snprintf(got, sizeof(got), "%lld",
+				 (long long)json_integer_value(v));
+		else
+			snprintf(got, sizeof(got), "%s",
+				 v ? optreg_json_type_name(v) : "nothing");
 		optreg_buf_addf(why,
 				"lock file: \"version\": expected a whole "
 				"number from 1, got %s",
-				v ? optreg_json_type_name(v) : "nothing");
+				got);
 		goto out;
 	}
 	version = (long)json_integer_value(v);
+	if (strncmp(digest, "sha256:", 7) || !hex64(digest + 7)) {
+		char *shown = cli_printable(digest);
+		optreg_buf_addf(why,
+				"lock file: \"digest\": expected sha256: and "
+				"64 lowercase hex digits, got \"%s\"",
+				shown);
+		free(shown);
+		goto out;
+	}
 	if (cli_ref_parse(ref,
 			  CLI_REF_CONFIG | CLI_REF_VERSION | CLI_REF_TAG |
 				  CLI_REF_DIGEST,
-			  &parsed, &refwhy) < 0) {
+			  &given, &refwhy) < 0) {
 		optreg_buf_addf(why, "lock file: \"ref\": %s", refwhy.data);
 		goto out;
 	}
@@ -186,12 +204,21 @@ int cli_lock_parse(const char *text, size_t len, struct cli_lock *lock,
 		goto out;
 	}
 	free((char *)s);
-	if (strncmp(digest, "sha256:", 7) || !hex64(digest + 7)) {
+	/* The ref is what the lock shows (the configmap's optreg.dev/ref
+	 * annotation, the torch format's "ref"): it must name the version
+	 * the lock pins. */
+	if (given.kind == CLI_REF_DIGEST
+		    ? strcmp(given.digest, digest) != 0
+		    : strcmp(given.ns, parsed.ns) ||
+			      strcmp(given.name, parsed.name) ||
+			      (given.kind == CLI_REF_VERSION &&
+			       given.version != version)) {
 		char *shown = cli_printable(digest);
 		optreg_buf_addf(why,
-				"lock file: \"digest\": expected sha256: and "
-				"64 lowercase hex digits, got \"%s\"",
-				shown);
+				"lock file: \"ref\": \"%s\" does not name "
+				"the version the lock pins (%s/%s@%ld, %s); "
+				"re-pin with `optreg pin REF`",
+				ref, parsed.ns, parsed.name, version, shown);
 		free(shown);
 		goto out;
 	}

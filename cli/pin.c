@@ -17,7 +17,7 @@
 
 static const char help[] =
 	"usage: optreg pin REF [-o FILE] [--registry-key PUB] [--no-cache]\n"
-	"                  [--url URL] [--token TOKEN]\n\n"
+	"                  [--allow-yanked] [--url URL] [--token TOKEN]\n\n"
 	"Verifies a version as `optreg fetch --verify` does (digest, the "
 	"signed\n"
 	"envelope, the registry's receipt and its audit inclusion proof) and "
@@ -33,7 +33,11 @@ static const char help[] =
 	"REF is team-nlp/bert (the latest version), team-nlp/bert@7, "
 	"team-nlp/bert@prod\n"
 	"or sha256:<64 hex>. Prints `pinned REF -> NS/NAME@N (DIGEST)` on "
-	"stderr.\n\n"
+	"stderr.\n"
+	"A tag that points at a yanked version is refused (exit 5), as fetch "
+	"refuses it,\n"
+	"unless --allow-yanked; a yanked version named otherwise is pinned "
+	"with a warning.\n\n"
 	"Options:\n"
 	"  -o, --output FILE\n"
 	"                   write the lock file to FILE (replaced atomically); "
@@ -48,12 +52,15 @@ static const char help[] =
 	"the one that\n"
 	"                   signed goes into the lock\n"
 	"  --no-cache       do not keep the verified version in the cache\n"
+	"  --allow-yanked   pin through a tag that points at a yanked version "
+	"(with a\n"
+	"                   warning)\n"
 	"  --url URL        the registry (default $OPTREG_URL, else\n"
 	"                   http://127.0.0.1:8080)\n"
 	"  --token TOKEN    bearer token (default $OPTREG_TOKEN)\n"
 	"\nExit status: 0 written, 1 the version fails verification, 2 usage, "
-	"3 I/O,\n4 denied, 6 unauthorized, 7 unavailable, 8 not found. See "
-	"docs/cli.md.\n";
+	"3 I/O,\n4 denied, 5 the tag points at a yanked version, 6 "
+	"unauthorized, 7 unavailable,\n8 not found. See docs/cli.md.\n";
 
 /*
  * The version document `ref` names, checked (its config against its
@@ -189,7 +196,7 @@ int cmd_pin(int argc, char **argv)
 	const char *refarg = NULL, *output = NULL, *val;
 	struct cli_trust_result tr;
 	struct cli_lock lock;
-	bool no_cache = false;
+	bool no_cache = false, allow_yanked = false;
 	struct cli_ref ref;
 	json_t *doc = NULL;
 	time_t now = time(NULL);
@@ -204,6 +211,8 @@ int cmd_pin(int argc, char **argv)
 		CLI_OPT_LIST("--registry-key", "FILE",
 			     "pinned registry public key", &pins),
 		CLI_OPT_BOOL("--no-cache", "do not fill the cache", &no_cache),
+		CLI_OPT_BOOL("--allow-yanked", "pin through a yanked tag",
+			     &allow_yanked),
 		CLI_OPT_STRING("--url", "URL", "the registry", &r.url),
 		CLI_OPT_STRING("--token", "TOKEN", "bearer token", &r.token),
 		CLI_OPT_END(),
@@ -256,6 +265,26 @@ int cmd_pin(int argc, char **argv)
 			&r, doc, &canon,
 			ref.kind == CLI_REF_DIGEST ? ref.digest : NULL, &keys,
 			&tr);
+	}
+	if (status == 0 && ref.kind == CLI_REF_TAG && !allow_yanked &&
+	    json_is_true(json_object_get(doc, "yanked"))) {
+		/* As fetch: whoever moved the tag has not moved it off the
+		 * bad version yet; a lock would keep it in use. */
+		const char *reason = optreg_json_str(doc, "yank_reason");
+		char *shown = cli_printable(reason ? reason : "");
+		long v = 0;
+
+		cli_json_count(doc, "version", &v);
+		status = cli_report(&r, OPTREG_EXIT_CONFLICT, "yanked",
+				    "%s points at %s/%s@%ld, which is "
+				    "yanked%s%s; no lock written",
+				    refarg, ref.ns, ref.name, v,
+				    reason ? ": " : "", shown);
+		free(shown);
+		fprintf(stderr,
+			"  hint: move the tag off it (`optreg rollback %s`), "
+			"or pass --allow-yanked to pin it anyway\n",
+			refarg);
 	}
 	if (status == 0)
 		status = registry_key_pem(&r, pins.items, pins.len,

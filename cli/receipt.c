@@ -17,6 +17,7 @@
 #include "../common/jsonutil.h"
 #include "../common/keyset.h"
 #include "../common/verify.h"
+#include "../validator/jcs.h"
 #include "cli.h"
 
 static const char help[] =
@@ -32,7 +33,9 @@ static const char help[] =
 	"audit\n"
 	"inclusion proof (audit_leaf and audit_inclusion lead to audit_root). "
 	"When the\n"
-	"document names a version too, the receipt must name the same one.\n"
+	"document names a version too, the receipt must name the same one, "
+	"and its\n"
+	"config must be the content the receipt names.\n"
 	"On success prints what the receipt attests on standard output.\n\n"
 	"Options:\n"
 	"  --registry-key PUB\n"
@@ -79,6 +82,31 @@ static void same(const json_t *doc, const json_t *p, const char *key,
 				  "the document says \"%s\", the receipt "
 				  "\"%s\"",
 				  want, got ? got : "");
+}
+
+/* The document's config must canonicalize to the receipt's digest. */
+static void same_config(const json_t *cfg, const json_t *p,
+			struct optreg_errors *fails)
+{
+	const char *want = optreg_json_str(p, "digest");
+	struct optreg_buf canon = OPTREG_BUF_INIT;
+	char got[OPTREG_DIGEST_LEN + 1];
+
+	if (!json_is_object(cfg) ||
+	    optreg_jcs_serialize(cfg, &canon, NULL) < 0) {
+		optreg_errors_add(fails, OPTREG_EINVAL, "receipt", "config",
+				  "the document's config is not a JSON object "
+				  "that canonicalizes");
+	} else {
+		optreg_jcs_digest(canon.data, canon.len, got);
+		if (!want || strcmp(got, want))
+			optreg_errors_add(fails, OPTREG_EINVAL, "receipt",
+					  "config",
+					  "the document's config has digest "
+					  "%s, the receipt names %s",
+					  got, want ? want : "none");
+	}
+	optreg_buf_release(&canon);
 }
 
 static int verify(const char *file, const char *const *pins, size_t npins,
@@ -133,9 +161,15 @@ static int verify(const char *file, const char *const *pins, size_t npins,
 				  "receipt without audit_leaf (from before the "
 				  "registry recorded one)");
 	if (p && receipt != doc) {
+		const json_t *cfg = json_object_get(doc, "config");
+
 		same(doc, p, "namespace", &fails);
 		same(doc, p, "name", &fails);
 		same(doc, p, "digest", &fails);
+		/* A version document's config is what a reader takes from
+		 * it: it must be the content the receipt names. */
+		if (cfg)
+			same_config(cfg, p, &fails);
 		if (cli_json_count(doc, "version", &dv) == 0 &&
 		    (cli_json_count(p, "version", &v) < 0 || v != dv))
 			optreg_errors_add(&fails, OPTREG_EINVAL, "receipt",
@@ -154,7 +188,9 @@ static int verify(const char *file, const char *const *pins, size_t npins,
 		    0) {
 			optreg_errors_print(stderr, config, &errs);
 			optreg_checked_config_release(&cc);
-			rc = OPTREG_EXIT_INVALID;
+			rc = errs.len && errs.items[0].code == OPTREG_EIO
+				     ? OPTREG_EXIT_IO
+				     : OPTREG_EXIT_INVALID;
 			goto out;
 		}
 		if (!got || strcmp(got, cc.digest))

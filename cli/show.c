@@ -59,12 +59,17 @@ static const char help[] =
 	"unavailable, 8 not\n"
 	"found. See docs/cli.md.\n";
 
-/* `s` cut to `width` bytes, the last three replaced by "...". */
+/* `s` cut to `width` bytes, the last three replaced by "...", never in
+ * the middle of a UTF-8 character (a principal may have some). */
 static char *cut(const char *s, size_t width)
 {
+	size_t n = width > 3 ? width - 3 : 0;
+
 	if (strlen(s) <= width)
 		return optreg_xstrdup(s);
-	return optreg_xasprintf("%.*s...", (int)(width - 3), s);
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return optreg_xasprintf("%.*s...", (int)n, s);
 }
 
 /* The 12 hex digits after "sha256:", or "-". */

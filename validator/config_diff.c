@@ -2,6 +2,7 @@
  * validator/config_diff.c: the semantic diff of two configs
  * (config_diff.h).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,11 +80,23 @@ void config_diff_num(struct optreg_buf *b, double v)
 
 void config_diff_ratio(struct optreg_buf *b, double old_, double new_)
 {
-	if (old_ > 0 && new_ > 0) {
-		optreg_buf_adds(b, " (x");
-		optreg_config_diff_number(b, new_ / old_, true);
-		optreg_buf_addch(b, ')');
+	double r = new_ / old_, shown = r;
+	char tmp[32];
+
+	if (!(old_ > 0 && new_ > 0) || r == 1.0 || !isfinite(r))
+		return;
+	/* Two significant digits, or as many more as it takes not to read
+	 * "x1" for a value that changed: 0.001 -> 0.00104 is x1.04. */
+	for (int digits = 2; digits <= 17; digits++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", digits, r);
+		shown = strtod(tmp, NULL);
+		if (shown != 1.0)
+			break;
 	}
+	optreg_buf_adds(b, " (x");
+	if (optreg_jcs_number(shown, b) < 0)
+		optreg_buf_adds(b, "?");
+	optreg_buf_addch(b, ')');
 }
 
 /* `s` quoted as a JSON string, cut to DIFF_TEXT_MAX bytes of text (on a

@@ -81,7 +81,8 @@ json_t *optreg_config_diff_json(const struct optreg_config_diff *d);
 /*
  * Appends the shortest round-trip form of `v` (RFC 8785's) to `out`, or
  * the ratio form used in the sentences when `ratio` is set: two
- * significant digits ("3.3", "0.5", "100", "1200").
+ * significant digits ("3.3", "0.5", "100", "1200"). The sentences use
+ * more digits where two would read 1 for a changed value ("x1.04").
  */
 void optreg_config_diff_number(struct optreg_buf *out, double v, bool ratio);
 

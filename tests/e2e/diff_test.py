@@ -163,12 +163,12 @@ def canonical(path):
     return p.stdout
 
 
-def submit(name, text, verdict=None):
-    """Submits `text` (YAML) as NS/name over HTTP, leases the job it makes
-    and posts `verdict` (None: the job stays leased). Returns (version,
-    digest)."""
+def submit(name, text, verdict=None, token=None):
+    """Submits `text` (YAML) as NS/name over HTTP (with `token`, else the
+    submitter's), leases the job it makes and posts `verdict` (None: the
+    job stays leased). Returns (version, digest)."""
     payload = canonical(write("submit.yaml", text))
-    r = status(W.S.request("POST", cpath(name, "/versions"), token=W.sub,
+    r = status(W.S.request("POST", cpath(name, "/versions"), token=token or W.sub,
                            body=h.envelope(payload, [W.ci])), 201, "submit %s" % name)
     job = status(W.S.request("POST", "/v1/jobs/lease", token=W.runner,
                              body={"lease_seconds": 600}), 200, "lease").json()["job"]
@@ -408,6 +408,33 @@ def t_show():
     has(r, "optreg diff: warning: diff/bert@3 is yanked: wrong data", "err")
 
 
+def t_diff_long_pattern():
+    """A param group pattern longer than a line is cut across lines, so
+    every line still fits 80 columns."""
+    pattern = ("^encoder\\.layer\\.(0|1|2|3|4|5|6|7|8|9|10|11)\\.attention"
+               "\\.self\\.(query|key|value)\\.(weight|bias)$")
+    a = V1.replace('(bias|norm)", weight_decay: 0.0',
+                   '%s", lr: 0.001' % pattern.replace("\\", "\\\\"))
+    r = expect(optreg("diff", write("long-a.yaml", a),
+                      write("long-b.yaml", a.replace("lr: 0.001}", "lr: 0.002}"))), 13)
+    fits_80(r)
+    joined = "".join(line[2:] for line in r.out.splitlines()[2:])
+    has(r, "~ param group\n")
+    assert '%s: lr 0.001 -> 0.002 (x2)' % json.dumps(pattern) in joined, \
+        "the change, cut across lines:\n%s" % r.describe()
+
+
+def t_show_utf8_principal():
+    """The BY column is cut on a character boundary: a principal with a
+    non-ASCII letter where the cut falls shows whole characters."""
+    tok, _ = R.token("ops-team\u00fc-x@diff", "submitter", namespace=NS)
+    submit("utf", V1.replace("name: bert", "name: utf"), token=tok)
+    r = expect(optreg("show", "diff/utf"), 0)
+    row = r.out.splitlines()[-1].split()
+    eq(row[4], "ops-team...", "the BY cell:\n" + r.out)
+    fits_80(r)
+
+
 def main():
     try:
         setup()
@@ -428,9 +455,12 @@ def main():
                 t_diff_equal)
         tap.run("diff refuses unknown and malformed references, invalid files, no token",
                 t_diff_bad_refs)
+        tap.run("diff: a param group pattern longer than a line still fits 80 columns",
+                t_diff_long_pattern)
         tap.run("list: table, namespace, --query, --limit, --json, nothing found", t_list)
         tap.run("show: latest, tags, versions with verdicts and yanked, --limit, --json",
                 t_show)
+        tap.run("show: a principal cut on a character boundary", t_show_utf8_principal)
     finally:
         R.cleanup()
     return tap.finish()

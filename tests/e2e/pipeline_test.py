@@ -363,14 +363,17 @@ def t_tampered_cache_refused():
     doc["config"]["spec"]["lr"] = 0.5
     with open(path, "w") as f:
         json.dump(doc, f)
-    for args in (["--lock", W.lock], [REF + "@1"]):
+    named = "%s@1 (%s)" % (REF, W.d1)
+    # A digest reference names the entry once, not twice.
+    for args, shown in ((["--lock", W.lock], named), ([REF + "@1"], named),
+                        ([W.d1], W.d1)):
         if not os.path.exists(path):
             expect(optreg("fetch", "--lock", W.lock), 0, "refill")
             with open(path, "w") as f:
                 json.dump(doc, f)
         r = expect(optreg("fetch", *args, "--url", dead_url()), 1, " ".join(args))
         eq(r.out, b"", "stdout")
-        has(r, "the cached copy of %s@1 (%s) fails its checks (its config's digest is " % (REF, W.d1))
+        has(r, "the cached copy of %s fails its checks (its config's digest is " % shown)
         has(r, "removed it from the cache, printed nothing")
         assert not os.path.exists(path), "the tampered entry is still there"
     # The registry is back: the next fetch refills the cache.
@@ -395,6 +398,25 @@ def t_tampered_signature_refused():
     has(r, "fails its checks (it failed verification); removed it from the cache")
     assert not os.path.exists(path), "the entry is still there"
     expect(optreg("fetch", "--lock", W.lock), 0, "refill")
+
+
+def t_linked_cache_folder_refused():
+    """The cache's sha256 folder replaced by a symbolic link (to a folder
+    holding a good copy): not read through; the message says the entry
+    could not be removed rather than claiming it was."""
+    sha = os.path.join(W.cache, "sha256")
+    moved = os.path.join(W.dir, "sha256-elsewhere")
+    os.rename(sha, moved)
+    os.symlink(moved, sha)
+    try:
+        r = expect(optreg("fetch", "--lock", W.lock, "--url", dead_url()), 1)
+        eq(r.out, b"", "stdout")
+        has(r, "sha256 is not a folder); could not remove it from the cache "
+               "(remove it by hand), printed nothing")
+    finally:
+        os.unlink(sha)
+        os.rename(moved, sha)
+    expect(optreg("fetch", "--lock", W.lock, "--url", dead_url()), 0, "the real folder")
 
 
 def t_lock_errors():
@@ -502,6 +524,29 @@ def t_fetch_latest():
     eq(json.loads(r.out)["ref"], REF + "@2", "ns/name means the latest version")
 
 
+def t_pin_yanked_tag():
+    """A tag at a yanked version is refused by pin as fetch refuses it
+    (exit 5, no lock); --allow-yanked pins it with a warning; by version
+    number it is pinned with a warning."""
+    expect(optreg("tag", REF + "@2", "canary"), 0, "tag canary")
+    expect(optreg("yank", REF + "@2", "--reason", "diverges", token="admin"), 0, "yank 2")
+    out = os.path.join(W.dir, "yanked.lock")
+    r = expect(optreg("pin", REF + "@canary", "-o", out,
+                      "--registry-key", W.reg.registry_pub), 5)
+    has(r, "%s@canary points at %s@2, which is yanked: diverges; no lock written"
+        % (REF, REF))
+    has(r, "--allow-yanked")
+    assert not os.path.exists(out), "a lock was written"
+    expect(optreg("fetch", REF + "@canary"), 5, "fetch refuses it alike")
+    r = expect(optreg("pin", REF + "@canary", "-o", out, "--allow-yanked",
+                      "--registry-key", W.reg.registry_pub), 0)
+    has(r, "warning: %s@2 is yanked" % REF)
+    with open(out) as f:
+        eq(json.load(f)["version"], 2, "pinned with --allow-yanked")
+    r = expect(optreg("pin", REF + "@2", "--registry-key", W.reg.registry_pub), 0)
+    has(r, "warning: %s@2 is yanked" % REF)
+
+
 # ---------------------------------------------------------------- receipt verify
 
 def t_receipt_verify():
@@ -521,6 +566,12 @@ def t_receipt_verify():
     r = expect(optreg("receipt", "verify", W.receipt, "--config", W.f2,
                       "--registry-key", W.reg.registry_pub), 1)
     has(r, "--config %s has digest %s, the receipt names %s" % (W.f2, W.d2, W.d1))
+    # A --config that cannot be read is an I/O error (3), as documented,
+    # not a receipt that fails (1).
+    r = expect(optreg("receipt", "verify", W.receipt, "--config",
+                      os.path.join(W.dir, "no-such-config.yaml"),
+                      "--registry-key", W.reg.registry_pub), 3)
+    has(r, "no-such-config.yaml")
 
 
 def t_receipt_verify_tampered():
@@ -546,6 +597,14 @@ def t_receipt_verify_tampered():
     r = expect(optreg("receipt", "verify", write("r2.json", json.dumps(forged)),
                       "--registry-key", W.reg.registry_pub), 1)
     has(r, "receipt.audit_inclusion")
+    # The receipt is intact but the document's config is not: what a
+    # reader takes from the file is checked against the receipt too.
+    changed = json.loads(json.dumps(doc))
+    changed["config"]["spec"]["lr"] = 0.5
+    r = expect(optreg("receipt", "verify", write("r4.json", json.dumps(changed)),
+                      "--registry-key", W.reg.registry_pub), 1)
+    has(r, "config: the document's config has digest sha256:")
+    has(r, "the receipt names %s" % W.d1)
     # The document names another version than its receipt.
     other = dict(doc, version=2)
     r = expect(optreg("receipt", "verify", write("r3.json", json.dumps(other)),
@@ -606,6 +665,7 @@ TESTS = [
     ("fetch --no-cache while unavailable: exit 7", t_no_cache),
     ("a tampered cache entry is refused (exit 1), removed, refilled later", t_tampered_cache_refused),
     ("a cache entry with a bad signature is refused and removed (--lock)", t_tampered_signature_refused),
+    ("the cache's sha256 folder as a symbolic link is not read through", t_linked_cache_folder_refused),
     ("bad lock files: unknown field, optreg_lock, missing field, key id, digest", t_lock_errors),
     ("fetch --lock with OPTREG_REGISTRY_PUBKEY that lacks the lock's key: exit 1", t_lock_with_other_pinned_key),
     ("fetch --format torch", t_format_torch),
@@ -613,6 +673,7 @@ TESTS = [
     ("fetch --format configmap: python3-yaml and optreg read it back", t_format_configmap),
     ("fetch --format errors", t_format_errors),
     ("fetch ns/name is the latest version", t_fetch_latest),
+    ("pin through a tag at a yanked version: exit 5 unless --allow-yanked", t_pin_yanked_tag),
     ("receipt verify: a version document, a receipt, --config", t_receipt_verify),
     ("receipt verify: tampered payload, bad inclusion proof, wrong key, no key", t_receipt_verify_tampered),
     ("registry stopped: fetch --lock serves the cache, a tag fails", t_registry_stopped),

@@ -144,6 +144,36 @@ static void test_refused(void **state)
 			       "lock file: \"ref\": "));
 	assert_non_null(strstr(parse_edited("{\n", "[\n"),
 			       "lock file: expected a JSON object"));
+	/* The ref must name the version the lock pins: it is what the
+	 * configmap and torch formats show. */
+	assert_string_equal(
+		parse_edited("\"ref\": \"team-a/bert@prod\"",
+			     "\"ref\": \"team-b/bert@prod\""),
+		"lock file: \"ref\": \"team-b/bert@prod\" does not name the "
+		"version the lock pins (team-a/bert@7, sha256:" D64
+		"); re-pin with `optreg pin REF`");
+	assert_non_null(strstr(parse_edited("\"ref\": \"team-a/bert@prod\"",
+					    "\"ref\": \"team-a/bert@6\""),
+			       "\"ref\": \"team-a/bert@6\" does not name"));
+	assert_null(parse_edited("\"ref\": \"team-a/bert@prod\"",
+				 "\"ref\": \"team-a/bert@7\""));
+	assert_null(parse_edited("\"ref\": \"team-a/bert@prod\"",
+				 "\"ref\": \"team-a/bert\""));
+	assert_null(parse_edited("\"ref\": \"team-a/bert@prod\"",
+				 "\"ref\": \"sha256:" D64 "\""));
+	{
+		static const char other[] =
+			"\"ref\": \"sha256:"
+			"f123456789abcdef0123456789abcdef"
+			"0123456789abcdef0123456789abcdef\"";
+		assert_non_null(strstr(
+			parse_edited("\"ref\": \"team-a/bert@prod\"", other),
+			"does not name the version the lock pins"));
+	}
+	assert_string_equal(
+		parse_edited("\"version\": 7", "\"version\": -3"),
+		"lock file: \"version\": expected a whole number from 1, got "
+		"-3");
 	/* A key twice is refused, not read as the last one. */
 	assert_non_null(parse_edited("\"version\": 7",
 				     "\"version\": 7, \"version\": 8"));

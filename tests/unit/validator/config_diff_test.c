@@ -147,6 +147,19 @@ static void test_lr_ratio(void **state)
 	expect(&p.d, "spec.lr", OPTREG_CHANGE_CHANGED, "0.0003", "0.001",
 	       "lr 0.0003 -> 0.001 (x3.3)");
 	pair_release(&p);
+	/* A small change does not read "x1": as many digits as it takes. */
+	diff_specs(&p, "", base, "",
+		   "  optimizer: adam\n  lr: 0.000304\n  betas: [0.9, 0.999]\n"
+		   "  eps: 1.0e-8\n  weight_decay: 0.01\n");
+	expect(&p.d, "spec.lr", OPTREG_CHANGE_CHANGED, "0.0003", "0.000304",
+	       "lr 0.0003 -> 0.000304 (x1.01)");
+	pair_release(&p);
+	diff_specs(&p, "", base, "",
+		   "  optimizer: adam\n  lr: 0.0002997\n  betas: [0.9, 0.999]\n"
+		   "  eps: 1.0e-8\n  weight_decay: 0.01\n");
+	expect(&p.d, "spec.lr", OPTREG_CHANGE_CHANGED, "0.0003", "0.0002997",
+	       "lr 0.0003 -> 0.0002997 (x0.999)");
+	pair_release(&p);
 }
 
 static void test_optimizer_and_decay(void **state)
