@@ -102,6 +102,10 @@ class Fake(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         Fake.seen.append((self.path, self.headers.get("Authorization")))
         path = urllib.parse.unquote(self.path.split("?")[0])
+        route = Fake.routes.get(path)
+        if callable(route):
+            route(self)
+            return
         status, headers, body = Fake.routes.get(
             path, (404, {"Content-Type": "application/problem+json"},
                    b'{"type":"about:blank","status":404,"code":"not_found","title":"not found"}'))
@@ -276,6 +280,70 @@ def t_tampered():
     assert "/followed" not in seen, "a redirect was followed: %r" % seen
 
 
+def t_rest_limits():
+    """REST: an answer over MAX_RESPONSE bytes is refused without reading
+    it all; a registry that drips its answer is cut off near the timeout
+    (a per-read socket timeout alone never fires); a URL with a
+    user:password@ part is refused (cli, rest) without showing the password."""
+    import time
+    LIMIT = 16 << 20  # python/README.md
+
+    def huge(h):
+        n = LIMIT + 1
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(n))
+        h.end_headers()
+        try:
+            chunk = b" " * 65536
+            while n > 0:
+                h.wfile.write(chunk[:n])
+                n -= 65536
+        except OSError:
+            pass  # the client stopped reading: what it should do
+
+    def drip(h):
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", "60")
+        h.end_headers()
+        try:
+            for _ in range(60):
+                h.wfile.write(b" ")
+                h.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            pass
+
+    Fake.routes = {"/v1/configs/%s/%s/versions/1" % (NS, NAME): huge,
+                   "/v1/configs/%s/%s/versions/2" % (NS, NAME): drip}
+    expect_error(lambda: optreg.fetch(REF + "@1", url=W.fake_url, token=W.reader,
+                                      via="rest"), 7, "bad_response",
+                 words="more than %d bytes" % LIMIT)
+    t0 = time.monotonic()
+    expect_error(lambda: optreg.fetch(REF + "@2", url=W.fake_url, token=W.reader,
+                                      via="rest", timeout=1), 7, "unavailable",
+                 words="within 1 s")
+    took = time.monotonic() - t0
+    assert took < 3.5, "a dripping registry held fetch(timeout=1) for %.1f s" % took
+    secret = "s3cret-pw"
+    bad_url = W.srv.base.replace("://", "://user:%s@" % secret)
+    for via in ("cli", "rest"):
+        e = expect_error(lambda: optreg.fetch(REF + "@1", url=bad_url, cli=CLI_BIN,
+                                              via=via), 2, "usage", words="user:password@")
+        assert secret not in str(e), str(e)
+    env_url = os.environ.get("OPTREG_URL")
+    os.environ["OPTREG_URL"] = bad_url
+    try:
+        e = expect_error(lambda: optreg.fetch(REF + "@1", via="rest"), 2, "usage")
+        assert secret not in str(e), str(e)
+    finally:
+        if env_url is None:
+            del os.environ["OPTREG_URL"]
+        else:
+            os.environ["OPTREG_URL"] = env_url
+
+
 def t_yanked():
     """A tag on a yanked version is refused unless allow_yanked; the
     version itself is returned (with a warning)."""
@@ -418,6 +486,8 @@ def main():
     tap.run("errors: not found, unauthorized, bad ref, unreachable, bad via", t_errors)
     tap.run("content that does not match its digest is refused; redirects are not "
             "followed (cli, rest)", t_tampered)
+    tap.run("REST: a huge answer is refused, a dripping one cut off at the timeout, "
+            "a URL with a password refused unshown", t_rest_limits)
     tap.run("a tag on a yanked version is refused unless allow_yanked (cli, rest)", t_yanked)
     tap.run("fetch(lock=...) over REST checks the lock's digest", t_lock_rest)
     tap.run("a lock with an unknown field, optreg_lock 2, a bad version or digest is "
