@@ -195,6 +195,10 @@ def _fetch_cli(ref, lock, url, token, cli, verify, allow_yanked, timeout):
         raise OptregError("optreg fetch did not finish in %d s" % (timeout + 30),
                           code="unavailable", exit_status=7) from None
     err = p.stderr.decode("utf-8", "replace")
+    if p.returncode < 0:
+        raise OptregError("optreg fetch was killed by signal %d%s"
+                          % (-p.returncode, (": " + err.strip()) if err.strip() else ""),
+                          code="io", exit_status=3)
     if p.returncode != 0:
         msg = err.strip() or "optreg fetch exited with status %d" % p.returncode
         raise OptregError(msg, code=_code_of(err), exit_status=p.returncode)

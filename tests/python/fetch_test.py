@@ -145,18 +145,12 @@ def setup():
     with open(W.reg.registry_pub) as f:
         pub = f.read()
     W.pub = pub
-    # The lock: `optreg pin` once the CLI has it, else written here as pin
-    # writes it (the REST path reads either).
+    # The lock, as a pipeline makes it.
     W.lock = os.path.join(W.dir, "optimizer.lock")
-    W.pinned = optreg_cli("pin", REF + "@prod", "-o", W.lock, token="reader",
-                          check=False).returncode == 0
-    if not W.pinned:
-        write("optimizer.lock", lock_text(1, W.digest[0], pub))
+    optreg_cli("pin", REF + "@prod", "-o", W.lock, token="reader")
     W.fake = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Fake)
     W.fake_url = "http://127.0.0.1:%d" % W.fake.server_address[1]
     threading.Thread(target=W.fake.serve_forever, daemon=True).start()
-    help_text = optreg_cli("fetch", "--help", token=None).stdout.decode()
-    W.cli_lock = "--lock" in help_text
 
 
 def lock_text(version, digest, pub, **extra):
@@ -250,6 +244,34 @@ def t_errors():
     expect_error(lambda: optreg.fetch(), 2, "usage")
     expect_error(lambda: optreg.fetch(REF + "@1", cli="/nonexistent/optreg"), 3,
                  words="was not found")
+
+
+def t_cli_process():
+    """via="cli": the token reaches the CLI in its environment, never in
+    its argv; what the CLI says on stderr reaches sys.stderr; a CLI killed
+    by a signal is an OptregError (exit_status 3), not a negative status."""
+    import contextlib
+    import io
+    record = os.path.join(W.dir, "argv.txt")
+    wrapper = write("optreg-wrapper", "#!/bin/sh\n"
+                    "printf '%%s\\n' \"$@\" > %s\n"
+                    "[ \"$OPTREG_TOKEN\" = %s ] || { echo 'no token in env' >&2; exit 9; }\n"
+                    "echo 'optreg fetch: a note for the pipeline' >&2\n"
+                    "exec %s \"$@\"\n" % (record, W.reader, CLI_BIN))
+    os.chmod(wrapper, 0o755)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        c = optreg.fetch(REF + "@1", url=W.srv.base, token=W.reader, cli=wrapper)
+    assert c.digest == W.digest[0]
+    with open(record) as f:
+        argv = f.read().split("\n")
+    assert argv[:4] == ["fetch", REF + "@1", "--format", "json"], argv
+    assert W.reader not in "\n".join(argv), "the token is on the CLI's command line"
+    assert "optreg fetch: a note for the pipeline" in err.getvalue(), err.getvalue()
+    killer = write("optreg-killed", "#!/bin/sh\nkill -9 $$\n")
+    os.chmod(killer, 0o755)
+    expect_error(lambda: optreg.fetch(REF + "@1", cli=killer), 3, "io",
+                 words="killed by signal 9")
 
 
 def t_tampered():
@@ -476,14 +498,11 @@ def main():
     tap.run("fetch ns/name@TAG (cli, rest)", t_tag)
     tap.run("fetch sha256:DIGEST (cli, rest)", t_digest)
     tap.run("fetch ns/name over REST is the latest version", t_latest_rest)
-    p = optreg_cli("fetch", REF, "--format", "json", token="reader", check=False)
-    if p.returncode == 2:
-        tap.skip("fetch ns/name through the CLI is the latest version",
-                 "this optreg fetch does not take ns/name without @ yet")
-    else:
-        tap.run("fetch ns/name through the CLI is the latest version", t_latest_cli)
+    tap.run("fetch ns/name through the CLI is the latest version", t_latest_cli)
     tap.run("OPTREG_URL and OPTREG_TOKEN from the environment (cli, rest)", t_env)
     tap.run("errors: not found, unauthorized, bad ref, unreachable, bad via", t_errors)
+    tap.run("the CLI gets the token in its environment, not argv; its stderr is "
+            "passed on; a killed CLI is exit_status 3", t_cli_process)
     tap.run("content that does not match its digest is refused; redirects are not "
             "followed (cli, rest)", t_tampered)
     tap.run("REST: a huge answer is refused, a dripping one cut off at the timeout, "
@@ -496,20 +515,14 @@ def main():
         tap.run("examples/pytorch/train.py --via rest trains from the lock", t_train_rest)
     else:
         tap.skip("examples/pytorch/train.py --via rest", "torch is not installed")
-    if not W.cli_lock:
-        why = "optreg fetch --help has no --lock yet"
-        tap.skip("fetch(lock=...) through the CLI (optreg pin, fetch --lock)", why)
-        tap.skip("examples/pytorch/train.py --lock through the CLI", why)
-        tap.skip("examples/pytorch/train.py with the registry stopped (cache)", why)
+    tap.run("fetch(lock=...) through the CLI (optreg pin, fetch --lock)", t_lock_cli)
+    if HAVE_TORCH:
+        tap.run("examples/pytorch/train.py --lock through the CLI", t_train_cli)
+        tap.run("examples/pytorch/train.py with the registry stopped (cache)",
+                t_train_cli_offline)
     else:
-        tap.run("fetch(lock=...) through the CLI (%s, fetch --lock)"
-                % ("optreg pin" if W.pinned else "a lock written by the test"), t_lock_cli)
-        if HAVE_TORCH:
-            tap.run("examples/pytorch/train.py --lock through the CLI", t_train_cli)
-            tap.run("examples/pytorch/train.py with the registry stopped (cache)",
-                    t_train_cli_offline)
-        else:
-            tap.skip("examples/pytorch/train.py through the CLI", "torch is not installed")
+        tap.skip("examples/pytorch/train.py through the CLI", "torch is not installed")
+        tap.skip("examples/pytorch/train.py with the registry stopped", "torch is not installed")
     tap.run("pip install ./python works offline and the package imports", t_pip_install)
     return tap.finish()
 
