@@ -43,6 +43,12 @@ from ._schedule import group_lr, schedule_lr, spec_of
 __all__ = ["build", "schedule_lr", "clip", "grad_clip_norm", "match_groups"]
 
 
+# validator/config.c's check_spec and check_group
+SPEC_FIELDS = ("optimizer", "lr", "betas", "eps", "weight_decay", "amsgrad", "maximize",
+               "grad_clip_norm", "schedule", "param_groups")
+GROUP_FIELDS = ("match", "lr", "betas", "eps", "weight_decay")
+
+
 def _torch():
     try:
         import torch
@@ -156,6 +162,21 @@ def build(model_or_params, config, *, foreach=None, last_step=0):
             or last_step < 0:
         raise ValueError("last_step must be an integer >= 0: the optimizer steps "
                          "already taken (got %r)" % (last_step,))
+    # A field this package does not know may change what the runner did:
+    # refuse it rather than build something else (the validator refuses
+    # unknown fields too).
+    for k in spec:
+        if k not in SPEC_FIELDS:
+            raise ValueError("spec.%s is not a field this optreg package knows (it "
+                             "knows %s): the optimizer it would build may not be the "
+                             "one the runner judged; upgrade optreg"
+                             % (k, ", ".join(SPEC_FIELDS)))
+    for i, e in enumerate(spec.get("param_groups") or []):
+        for k in (e if isinstance(e, dict) else {}):
+            if k not in GROUP_FIELDS:
+                raise ValueError("spec.param_groups[%d].%s is not a field this optreg "
+                                 "package knows (it knows %s); upgrade optreg"
+                                 % (i, k, ", ".join(GROUP_FIELDS)))
     kind = spec.get("optimizer")
     if kind not in ("adam", "adamw"):
         raise ValueError("spec.optimizer must be adam or adamw (got %r)" % (kind,))

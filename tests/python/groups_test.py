@@ -244,6 +244,35 @@ def t_refusal_message():
             raise AssertionError("%r was accepted" % pattern)
 
 
+def t_unknown_fields():
+    """A spec or group field the package does not know is refused by
+    build(), as the validator refuses it: ignoring it could build an
+    optimizer other than the one the runner judged."""
+    import torch
+    params = [("fc.weight", torch.nn.Parameter(torch.zeros(2)))]
+    for groups, extra, words in (
+            ([{"match": "fc", "lr": 0.1}], {"nesterov": True}, "spec.nesterov"),
+            ([{"match": "fc", "lr": 0.1, "amsgrad": True}], {},
+             "spec.param_groups[0].amsgrad"),
+            ([{"match": "fc", "momentum": 0.9}], {}, "spec.param_groups[0].momentum")):
+        cfg = config(groups)
+        cfg["spec"].update(extra)
+        path = os.path.join(TMP, "unknown.json")
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        import subprocess
+        from pytap import PYREF
+        p = subprocess.run([PYREF, "match", path, "fc.weight"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        assert p.returncode == 1, "the C validator accepts %r" % (cfg["spec"],)
+        try:
+            optreg.torch.build(params, cfg)
+        except ValueError as e:
+            assert words in str(e), str(e)
+        else:
+            raise AssertionError("build() accepted %s" % words)
+
+
 for p in PATTERNS:
     tap.run("pattern %r: Python and glibc agree" % (p if len(p) < 40 else p[:20] + "..."),
             t_pattern, p)
@@ -257,4 +286,6 @@ for desc, groups in CONFIGS:
 for desc, groups in CONFIGS:
     tap.run_torch("build() param groups are the runner's: %s" % desc, t_build_groups, groups)
 tap.run("a refused pattern names the field and says why", t_refusal_message)
+tap.run_torch("build() refuses spec and group fields it does not know, as the validator",
+              t_unknown_fields)
 sys.exit(tap.finish())
