@@ -415,13 +415,14 @@ def t_lock_cli():
     assert c.digest == W.digest[0] and c.canonical == W.canon[0]
 
 
-def train(via, lock, url=None):
+def train(via, lock, url=None, steps=12, extra=()):
     env = dict(os.environ)
     env.update(OPTREG_TOKEN=W.reader, OPTREG_URL=url or W.srv.base,
                OPTREG_CACHE_DIR=os.path.join(W.dir, "cache"),
                PATH=os.path.dirname(CLI_BIN) + os.pathsep + env.get("PATH", ""))
     env.pop("PYTHONPATH", None)
-    p = subprocess.run([sys.executable, TRAIN, "--lock", lock, "--via", via, "--steps", "12"],
+    p = subprocess.run([sys.executable, TRAIN, "--lock", lock, "--via", via,
+                        "--steps", str(steps)] + list(extra),
                        env=env, cwd=W.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=300)
     out, err = p.stdout.decode(), p.stderr.decode()
@@ -442,6 +443,22 @@ def check_training(out, err):
 
 def t_train_rest():
     check_training(*train("rest", W.lock))
+
+
+def t_train_resume():
+    """train.py --checkpoint: 5 steps, then 7 more from the checkpoint,
+    print the same steps, rates and losses as 12 in one run."""
+    ck = os.path.join(W.dir, "ckpt.pt")
+    if os.path.exists(ck):
+        os.unlink(ck)
+    whole, _ = train("rest", W.lock)
+    a, _ = train("rest", W.lock, steps=5, extra=("--checkpoint", ck))
+    b, err = train("rest", W.lock, steps=7, extra=("--checkpoint", ck))
+    assert "resumed from %s after step 5" % ck in err, err
+    rows = lambda out: [l for l in out.splitlines() if l.startswith("step ")]  # noqa: E731
+    assert rows(a) + rows(b) == rows(whole), "resumed:\n%s\none run:\n%s" % (
+        "\n".join(rows(a) + rows(b)), "\n".join(rows(whole)))
+    check_training(a + b, err.replace("resumed", ""))
 
 
 def t_train_cli():
@@ -513,6 +530,8 @@ def main():
             "refused, naming the field (cli, rest)", t_lock_refused)
     if HAVE_TORCH:
         tap.run("examples/pytorch/train.py --via rest trains from the lock", t_train_rest)
+        tap.run("examples/pytorch/train.py --checkpoint: 5 steps then 7 resumed equal 12 "
+                "in one run", t_train_resume)
     else:
         tap.skip("examples/pytorch/train.py --via rest", "torch is not installed")
     tap.run("fetch(lock=...) through the CLI (optreg pin, fetch --lock)", t_lock_cli)
