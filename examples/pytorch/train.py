@@ -75,9 +75,10 @@ def main():
                 ", ".join(g["optreg_names"]), g["initial_lr"], g["weight_decay"]),
                 file=sys.stderr)
 
-    data = torch.Generator().manual_seed(1)
-    x = torch.randn(256, 8, generator=data)
-    y = x @ torch.randn(8, 1, generator=data) + 0.1 * torch.randn(256, 1, generator=data)
+    # The model was made from seed 0 whether or not it was then loaded from
+    # a checkpoint, so a resumed run draws the same data.
+    x = torch.randn(256, 8)
+    y = x @ torch.randn(8, 1) + 0.1 * torch.randn(256, 1)
     for step in range(done + 1, done + args.steps + 1):
         lr = opt.param_groups[0]["lr"]
         loss = torch.nn.functional.mse_loss(model(x), y)

@@ -111,7 +111,11 @@ def read_lock(path):
     if lock.get("optreg_lock") != 1:
         raise OptregError("%s: optreg_lock must be 1 (got %r)"
                           % (path, lock.get("optreg_lock")), code="usage", exit_status=2)
-    for k in ("namespace", "name", "digest", "registry"):
+    for k in ("ref", "namespace", "name", "digest", "registry", "registry_keyid",
+              "registry_key", "pinned_at"):
+        if k not in lock:
+            raise OptregError("%s: lock field %s is missing: write the lock with "
+                              "`optreg pin`" % (path, k), code="usage", exit_status=2)
         if not isinstance(lock.get(k), str):
             raise OptregError("%s: lock field %s must be a string (got %r)"
                               % (path, k, lock.get(k)), code="usage", exit_status=2)

@@ -399,7 +399,10 @@ def t_lock_refused():
             ("v2.lock", lock_text(1, W.digest[0], W.pub, optreg_lock=2), "optreg_lock"),
             ("ver.lock", lock_text("1", W.digest[0], W.pub), "version"),
             ("dig.lock", lock_text(1, "sha256:abc", W.pub), "digest"),
-            ("notjson.lock", "optreg_lock = 1\n", "not a lock file")):
+            ("notjson.lock", "optreg_lock = 1\n", "not a lock file"),
+            ("nokey.lock", json.dumps({k: v for k, v in json.loads(
+                lock_text(1, W.digest[0], W.pub)).items() if k != "registry_key"}, indent=2),
+             "registry_key is missing")):
         path = write(name, text)
         for via in ("cli", "rest"):
             expect_error(lambda: optreg.fetch(lock=path, via=via, cli=CLI_BIN,
