@@ -14,7 +14,9 @@ regression data for a few steps, printing the step, learning rate and loss.
 
 Options: --lock FILE (default optimizer.lock), --via cli|rest (rest: plain
 HTTP from Python, digest-checked against the lock, no signature check and
-no cache), --steps N (default 20), --cli PATH (the optreg program).
+no cache), --steps N (default 20), --cli PATH (the optreg program),
+--checkpoint FILE (resume from FILE when it exists, run --steps more steps,
+save there: the rates go on where they stopped, as in one long run).
 Registry and token: $OPTREG_URL, $OPTREG_TOKEN as for the CLI.
 """
 
@@ -39,6 +41,7 @@ def main():
     ap.add_argument("--via", choices=("cli", "rest"), default="cli")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--cli", default="optreg")
+    ap.add_argument("--checkpoint")
     args = ap.parse_args()
 
     try:
@@ -56,6 +59,15 @@ def main():
         ("fc2", torch.nn.Linear(32, 1)),
     ]))
     opt, sched = optreg.torch.build(model, config)
+    done = 0
+    if args.checkpoint and os.path.exists(args.checkpoint):
+        ck = torch.load(args.checkpoint)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])      # the optimizer first,
+        sched.load_state_dict(ck["sched"])  # then the scheduler: the rate of step done + 1
+        done = ck["step"]
+        print("train.py: resumed from %s after step %d" % (args.checkpoint, done),
+              file=sys.stderr)
     for g in opt.param_groups:
         if g["params"]:
             print("train.py: group %s: %s (peak lr %g, weight_decay %g)" % (
@@ -63,9 +75,11 @@ def main():
                 ", ".join(g["optreg_names"]), g["initial_lr"], g["weight_decay"]),
                 file=sys.stderr)
 
+    # The model was made from seed 0 whether or not it was then loaded from
+    # a checkpoint, so a resumed run draws the same data.
     x = torch.randn(256, 8)
     y = x @ torch.randn(8, 1) + 0.1 * torch.randn(256, 1)
-    for step in range(1, args.steps + 1):
+    for step in range(done + 1, done + args.steps + 1):
         lr = opt.param_groups[0]["lr"]
         loss = torch.nn.functional.mse_loss(model(x), y)
         opt.zero_grad()
@@ -74,6 +88,12 @@ def main():
         opt.step()
         sched.step()
         print("step %d lr %r loss %.6f" % (step, lr, loss.item()))
+    if args.checkpoint:
+        tmp = args.checkpoint + ".tmp"
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                    "sched": sched.state_dict(), "step": done + args.steps,
+                    "config": config.digest}, tmp)
+        os.replace(tmp, args.checkpoint)
     return 0
 
 

@@ -6,7 +6,10 @@ anywhere in the name with regexec. Python's `re` reads some of that syntax
 differently (`\\d`, `[\\]]`, `a**`, `$` before a newline, `{,}`...), so a
 pattern is not handed to `re` as written: it is parsed here as glibc parses
 it and rewritten into an equivalent `re` pattern over bytes (names are
-matched as their UTF-8 bytes, byte by byte, as in the C locale).
+matched as their UTF-8 bytes, byte by byte, as in the C locale). glibc's
+^ and $ also match next to a newline that the pattern itself consumes
+(its matcher takes a consumed newline for a line boundary even without
+REG_NEWLINE); Pattern.search reproduces that for names with a newline.
 
 What glibc refuses is refused here too (ValueError), and so is what
 optreg's validator refuses before compiling (validator/regex_check.h:
@@ -189,10 +192,12 @@ def _lit(c):
 
 
 class _Parser:
-    def __init__(self, pattern, raw):
+    def __init__(self, pattern, raw, loose=False):
         self.pattern = pattern
         self.s = raw
         self.i = 0
+        self.loose = loose  # ^ and $ also next to a newline (Pattern.search)
+        self.line_anchor = False  # the pattern has ^ or $
 
     def fail(self, why):
         raise PatternError(self.pattern, why)
@@ -239,10 +244,12 @@ class _Parser:
             atom = b"[\\x01-\\xff]"
         elif c == 0x5E:  # ^ is an anchor anywhere in an ERE
             self.i += 1
-            atom, anchor = b"\\A", True
+            self.line_anchor = True
+            atom, anchor = b"(?:\\A|(?<=\\n))" if self.loose else b"\\A", True
         elif c == 0x24:  # $ too; \Z, since re's $ also matches before "\n"
             self.i += 1
-            atom, anchor = b"\\Z", True
+            self.line_anchor = True
+            atom, anchor = b"(?:\\Z|(?=\\n))" if self.loose else b"\\Z", True
         elif c == 0x5C:
             atom, anchor = self.escape()
         else:  # an ordinary byte, ) } ] included
@@ -430,10 +437,7 @@ class _Parser:
         return "char", c
 
 
-def translate(pattern):
-    """The `re` bytes pattern that matches exactly what glibc's regexec
-    finds `pattern` in (searching, C locale, REG_EXTENDED | REG_NOSUB), or
-    PatternError."""
+def _translate(pattern, loose=False):
     if isinstance(pattern, bytes):
         raw = pattern
     else:
@@ -443,21 +447,75 @@ def translate(pattern):
     why = regex_check(raw)
     if why:
         raise PatternError(pattern, "is refused by optreg: the pattern " + why)
-    p = _Parser(pattern, raw)
+    p = _Parser(pattern, raw, loose)
     out = p.regexp(0)
     if p.i != len(raw):  # only a ')' can stop the top level early
         p.fail("unexpected character at byte %d" % p.i)
-    return out
+    return out, p.line_anchor
+
+
+def translate(pattern):
+    """The `re` bytes pattern that matches exactly what glibc's regexec
+    finds `pattern` in (searching, C locale, REG_EXTENDED | REG_NOSUB) in
+    names without a newline, or PatternError; see Pattern.search."""
+    return _translate(pattern)[0]
+
+
+class Pattern:
+    """A compiled pattern; search(name) answers as glibc's regexec."""
+
+    def __init__(self, pattern):
+        out, self.line_anchor = _translate(pattern)
+        self.pattern = pattern
+        self.rx = re.compile(out)
+        self._windowed = None
+
+    def search(self, name):
+        """True when the pattern is found anywhere in `name` (str or bytes).
+
+        glibc without REG_NEWLINE has ^ match only at the start of the
+        name and $ only at its end, except next to a newline that the
+        pattern itself consumes: its matcher then takes the newline for a
+        line boundary (`$\\n`, `\\n^a` and `.^a` are found in "b\\na", `a$`
+        is not found in "a\\nb", nor `^b`). For a name with a newline and a
+        pattern with ^ or $, every (start, end) window is tried with ^ as
+        "start or after a newline" and $ as "end or before a newline", the
+        window's neighbours replaced by stand-ins of the same word class
+        that are not newlines, so that only a newline inside the match
+        counts, as in glibc."""
+        b = name_bytes(name)
+        if not (self.line_anchor and 0x0A in b):
+            return self.rx.search(b) is not None
+        if self._windowed is None:
+            loose = _translate(self.pattern, loose=True)[0]
+            self._windowed = (re.compile(b"(?:" + loose + b")(?=[a\\x01]\\Z)"),
+                              re.compile(b"(?:" + loose + b")\\Z"))
+        mid, end = self._windowed
+        n = len(b)
+
+        def stand_in(c):
+            return b"a" if c in _WORD else b"\x01"
+
+        for i in range(n + 1):
+            left = stand_in(b[i - 1]) if i else b""
+            for e in range(i, n + 1):
+                if e == n:
+                    t, rx = left + b[i:], end
+                else:
+                    t, rx = left + b[i:e] + stand_in(b[e]), mid
+                if rx.match(t, len(left)):
+                    return True
+        return False
 
 
 _cache = {}
 
 
 def compile(pattern):
-    """A compiled `re` pattern (bytes) for `pattern`; see translate()."""
+    """A Pattern for `pattern` (see translate() and Pattern.search)."""
     rx = _cache.get(pattern)
     if rx is None:
-        rx = re.compile(translate(pattern))
+        rx = Pattern(pattern)
         if len(_cache) < 1024:
             _cache[pattern] = rx
     return rx
@@ -469,4 +527,4 @@ def name_bytes(name):
 
 def search(pattern, name):
     """True when `pattern` is found anywhere in `name`, as regexec finds it."""
-    return compile(pattern).search(name_bytes(name)) is not None
+    return compile(pattern).search(name)

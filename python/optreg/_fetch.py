@@ -14,12 +14,15 @@ lock the digest is the lock's. It does not check signatures or receipts
 and has no cache: use the CLI for that.
 """
 
+import http.client
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,6 +31,9 @@ from . import _jcs
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 TIMEOUT = 30
+# A version document (config, envelope, receipt) is a few KiB; the registry
+# takes 1 MiB at most. Anything larger is not an optreg answer.
+MAX_RESPONSE = 16 << 20
 
 _NS = r"[a-z0-9][a-z0-9-]{0,62}"
 _NAME = r"[a-z0-9][a-z0-9._-]{0,127}"
@@ -105,7 +111,11 @@ def read_lock(path):
     if lock.get("optreg_lock") != 1:
         raise OptregError("%s: optreg_lock must be 1 (got %r)"
                           % (path, lock.get("optreg_lock")), code="usage", exit_status=2)
-    for k in ("namespace", "name", "digest", "registry"):
+    for k in ("ref", "namespace", "name", "digest", "registry", "registry_keyid",
+              "registry_key", "pinned_at"):
+        if k not in lock:
+            raise OptregError("%s: lock field %s is missing: write the lock with "
+                              "`optreg pin`" % (path, k), code="usage", exit_status=2)
         if not isinstance(lock.get(k), str):
             raise OptregError("%s: lock field %s must be a string (got %r)"
                               % (path, k, lock.get(k)), code="usage", exit_status=2)
@@ -136,6 +146,11 @@ def fetch(ref=None, lock=None, *, url=None, token=None, cli="optreg", via="cli",
     if ref is not None and not isinstance(ref, str):
         raise OptregError("ref must be a string such as \"team-nlp/bert@prod\" (got %r)"
                           % (ref,), code="usage", exit_status=2)
+    if url is not None and re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*@", str(url)):
+        raise OptregError("the registry URL %s has a user:password@ part, which would "
+                          "show in command lines and messages: pass the token as "
+                          "token= or $OPTREG_TOKEN" % _redact(str(url)), code="usage",
+                          exit_status=2)
     if via == "cli":
         return _fetch_cli(ref, lock, url, token, cli, verify, allow_yanked, timeout)
     if via == "rest":
@@ -184,6 +199,10 @@ def _fetch_cli(ref, lock, url, token, cli, verify, allow_yanked, timeout):
         raise OptregError("optreg fetch did not finish in %d s" % (timeout + 30),
                           code="unavailable", exit_status=7) from None
     err = p.stderr.decode("utf-8", "replace")
+    if p.returncode < 0:
+        raise OptregError("optreg fetch was killed by signal %d%s"
+                          % (-p.returncode, (": " + err.strip()) if err.strip() else ""),
+                          code="io", exit_status=3)
     if p.returncode != 0:
         msg = err.strip() or "optreg fetch exited with status %d" % p.returncode
         raise OptregError(msg, code=_code_of(err), exit_status=p.returncode)
@@ -239,21 +258,54 @@ class _Resp:
         self.body = body
 
 
+def _redact(url):
+    """`url` without a user:password@ part, for messages."""
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/]*@", r"\1***@", url)
+
+
+def _read(r, limit, deadline, base):
+    """The body of `r`, at most `limit` bytes, read by the `deadline`
+    (time.monotonic()). Each read waits at most the socket's timeout and
+    returns what has arrived, so a registry that sends a byte at a time
+    is cut off within a timeout of the deadline."""
+    chunks, n = [], 0
+    while True:
+        if time.monotonic() > deadline:
+            raise socket.timeout("timed out")
+        b = r.read1(65536)
+        if not b:
+            return b"".join(chunks)
+        n += len(b)
+        if n > limit:
+            raise OptregError("the registry at %s answered with more than %d bytes: "
+                              "not an optreg registry, or a broken proxy"
+                              % (_redact(base), limit), code="bad_response",
+                              exit_status=7)
+        chunks.append(b)
+
+
 def _get(base, path, token, timeout):
     full = base.rstrip("/") + path
     req = urllib.request.Request(full, headers={"Accept": "application/json"})
     if token:
         req.add_header("Authorization", "Bearer " + token)
+    deadline = time.monotonic() + timeout
     try:
-        with _opener.open(req, timeout=timeout) as r:
-            return _Resp(r.status, r.headers, r.read())
-    except urllib.error.HTTPError as e:
-        body = e.read() if e.fp else b""
-        return _Resp(e.code, e.headers, body)
-    except (urllib.error.URLError, OSError) as e:
+        try:
+            with _opener.open(req, timeout=timeout) as r:
+                return _Resp(r.status, r.headers, _read(r, MAX_RESPONSE, deadline, base))
+        except urllib.error.HTTPError as e:
+            body = _read(e, MAX_RESPONSE, deadline, base) if e.fp else b""
+            return _Resp(e.code, e.headers, body)
+    except OptregError:
+        raise
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
         reason = getattr(e, "reason", e)
+        if isinstance(e, socket.timeout) or isinstance(reason, socket.timeout):
+            reason = "no complete answer within %g s" % timeout
         raise OptregError("the registry at %s could not be reached: %s"
-                          % (base, reason), code="unavailable", exit_status=7) from None
+                          % (_redact(base), reason), code="unavailable",
+                          exit_status=7) from None
 
 
 def _http_error(what, r):
@@ -281,7 +333,11 @@ def _fetch_rest(ref, lock, url, token, allow_yanked, timeout):
     base = url or os.environ.get("OPTREG_URL") or (lk and lk["registry"]) or DEFAULT_URL
     if not re.match(r"^https?://", base):
         raise OptregError("the registry URL must start with http:// or https:// (got %r)"
-                          % base, code="usage", exit_status=2)
+                          % _redact(base), code="usage", exit_status=2)
+    if _redact(base) != base:
+        raise OptregError("the registry URL %s has a user:password@ part: pass the "
+                          "token as token= or $OPTREG_TOKEN" % _redact(base),
+                          code="usage", exit_status=2)
     if token is None:
         token = os.environ.get("OPTREG_TOKEN") or None
     if lk is not None:

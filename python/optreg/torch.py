@@ -25,7 +25,9 @@ What the runner does (runner/workloads.h, docs/config.md), in PyTorch:
   schedule_lr(config, t, group) exactly: the lr of the t-th optimizer.step()
   (t = 1, 2, ...) is the config's rate at step t, so call sched.step() after
   each opt.step(). (LambdaLR's own base_lr * factor would round differently;
-  this one sets the rate itself.)
+  this one sets the rate itself.) Resuming: load the optimizer's state_dict,
+  then the scheduler's (which sets the rate of the next step and keeps the
+  config build() was given), or build(..., last_step=k).
 - spec.grad_clip_norm: clip(optimizer) calls
   torch.nn.utils.clip_grad_norm_ over every parameter, in the model's order,
   with that max_norm; it does nothing without one. The value is also
@@ -33,11 +35,18 @@ What the runner does (runner/workloads.h, docs/config.md), in PyTorch:
 """
 
 import numbers
+import warnings
 
-from . import _ere
+from . import _ere, _jcs
 from ._schedule import group_lr, schedule_lr, spec_of
 
 __all__ = ["build", "schedule_lr", "clip", "grad_clip_norm", "match_groups"]
+
+
+# validator/config.c's check_spec and check_group
+SPEC_FIELDS = ("optimizer", "lr", "betas", "eps", "weight_decay", "amsgrad", "maximize",
+               "grad_clip_norm", "schedule", "param_groups")
+GROUP_FIELDS = ("match", "lr", "betas", "eps", "weight_decay")
 
 
 def _torch():
@@ -137,14 +146,37 @@ def _hparams(spec, d, path, base=None):
     return h
 
 
-def build(model_or_params, config, *, foreach=None):
+def build(model_or_params, config, *, foreach=None, last_step=0):
     """(optimizer, scheduler) for `model_or_params` (a torch.nn.Module, a
     dict name -> tensor, or an iterable of (name, tensor) pairs; plain
     tensors only when the config has no param_groups) under `config` (the
     document optreg.fetch returns, or its spec). The optimizer is
-    torch.optim.Adam or torch.optim.AdamW, the scheduler a LambdaLR."""
+    torch.optim.Adam or torch.optim.AdamW, the scheduler a LambdaLR.
+
+    last_step: the optimizer steps already taken (resuming without the
+    scheduler's state_dict): the next opt.step() runs at the rate of step
+    last_step + 1."""
     torch = _torch()
     spec = spec_of(config)
+    if isinstance(last_step, bool) or not isinstance(last_step, numbers.Integral) \
+            or last_step < 0:
+        raise ValueError("last_step must be an integer >= 0: the optimizer steps "
+                         "already taken (got %r)" % (last_step,))
+    # A field this package does not know may change what the runner did:
+    # refuse it rather than build something else (the validator refuses
+    # unknown fields too).
+    for k in spec:
+        if k not in SPEC_FIELDS:
+            raise ValueError("spec.%s is not a field this optreg package knows (it "
+                             "knows %s): the optimizer it would build may not be the "
+                             "one the runner judged; upgrade optreg"
+                             % (k, ", ".join(SPEC_FIELDS)))
+    for i, e in enumerate(spec.get("param_groups") or []):
+        for k in (e if isinstance(e, dict) else {}):
+            if k not in GROUP_FIELDS:
+                raise ValueError("spec.param_groups[%d].%s is not a field this optreg "
+                                 "package knows (it knows %s); upgrade optreg"
+                                 % (i, k, ", ".join(GROUP_FIELDS)))
     kind = spec.get("optimizer")
     if kind not in ("adam", "adamw"):
         raise ValueError("spec.optimizer must be adam or adamw (got %r)" % (kind,))
@@ -186,7 +218,7 @@ def build(model_or_params, config, *, foreach=None):
     opt = cls(groups, **kwargs)
     opt.optreg_grad_clip_norm = clip_norm
     opt.optreg_params = [p for _, p in named]
-    sched = _scheduler_class(torch)(opt, spec)
+    sched = _scheduler_class(torch)(opt, spec, int(last_step) - 1)
     return opt, sched
 
 
@@ -201,15 +233,33 @@ def _scheduler_class(torch):
 
     class OptregLR(LambdaLR):
         """LambdaLR whose rate for optimizer step t (last_epoch + 1) is
-        schedule_lr(config, t, group) exactly."""
+        schedule_lr(config, t, group) exactly.
 
-        def __init__(self, optimizer, spec, last_epoch=-1):
+        last_epoch has PyTorch's meaning: the scheduler steps once on
+        construction, so OptregLR(opt, config, last_epoch=k - 1) (which
+        build(..., last_step=k) makes) sets the rate of step k + 1. The
+        rates do not depend on the groups' initial_lr, so resuming needs
+        none in the optimizer. state_dict() holds the step count and a
+        digest of the config, not the config: load_state_dict() keeps the
+        config this scheduler was made with, warns when the checkpoint was
+        saved under another one, and sets every group's lr to the rate of
+        the next step."""
+
+        def __init__(self, optimizer, config, last_epoch=-1):
+            spec = spec_of(config)
+            if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) \
+                    or last_epoch < -1:
+                raise ValueError("last_epoch must be an integer >= -1 (got %r)"
+                                 % (last_epoch,))
             self.optreg_spec = spec
             lambdas = []
             for g in optimizer.param_groups:
                 gi = g.get("optreg_group")
                 peak = group_lr(spec, gi)
                 lambdas.append(_factor(spec, gi, peak))
+                # LRScheduler wants initial_lr in every group when
+                # last_epoch >= 0; these rates never read it.
+                g.setdefault("initial_lr", peak)
             super().__init__(optimizer, lambdas, last_epoch)
 
         def get_lr(self):
@@ -217,8 +267,47 @@ def _scheduler_class(torch):
             return [schedule_lr(self.optreg_spec, t, g.get("optreg_group"))
                     for g in self.optimizer.param_groups]
 
+        def state_dict(self):
+            sd = super().state_dict()
+            sd.pop("optreg_spec", None)
+            sd["optreg_spec_digest"] = _spec_digest(self.optreg_spec)
+            return sd
+
+        def load_state_dict(self, state_dict):
+            sd = dict(state_dict)
+            saved = sd.pop("optreg_spec_digest", None)
+            old_spec = sd.pop("optreg_spec", None)  # optreg 0.1.0 saved the spec
+            if saved is None and old_spec is not None:
+                saved = _spec_digest(old_spec)
+            last = sd.get("last_epoch")
+            if isinstance(last, bool) or not isinstance(last, int) or last < 0:
+                raise ValueError("the scheduler state has no valid last_epoch "
+                                 "(got %r)" % (last,))
+            super().load_state_dict(sd)
+            mine = _spec_digest(self.optreg_spec)
+            if saved is not None and mine is not None and saved != mine:
+                warnings.warn("optreg: the scheduler state was saved under another "
+                              "config (spec %s); from step %d on, the rates follow "
+                              "the config this scheduler was built with (spec %s). "
+                              "The optimizer's load_state_dict brings back the "
+                              "checkpoint's betas, eps and weight_decay: see "
+                              "python/README.md, \"Resuming\""
+                              % (saved, last + 1, mine), stacklevel=2)
+            # The next opt.step() runs at the rate of step last_epoch + 1,
+            # whatever the optimizer's groups held before.
+            self._last_lr = self.get_lr()
+            for g, lr in zip(self.optimizer.param_groups, self._last_lr):
+                g["lr"] = lr
+
     _SCHED = OptregLR
     return OptregLR
+
+
+def _spec_digest(spec):
+    try:
+        return _jcs.digest(_jcs.canonicalize(spec))
+    except (TypeError, ValueError):
+        return None
 
 
 def _factor(spec, group, peak):

@@ -102,6 +102,10 @@ class Fake(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         Fake.seen.append((self.path, self.headers.get("Authorization")))
         path = urllib.parse.unquote(self.path.split("?")[0])
+        route = Fake.routes.get(path)
+        if callable(route):
+            route(self)
+            return
         status, headers, body = Fake.routes.get(
             path, (404, {"Content-Type": "application/problem+json"},
                    b'{"type":"about:blank","status":404,"code":"not_found","title":"not found"}'))
@@ -141,18 +145,12 @@ def setup():
     with open(W.reg.registry_pub) as f:
         pub = f.read()
     W.pub = pub
-    # The lock: `optreg pin` once the CLI has it, else written here as pin
-    # writes it (the REST path reads either).
+    # The lock, as a pipeline makes it.
     W.lock = os.path.join(W.dir, "optimizer.lock")
-    W.pinned = optreg_cli("pin", REF + "@prod", "-o", W.lock, token="reader",
-                          check=False).returncode == 0
-    if not W.pinned:
-        write("optimizer.lock", lock_text(1, W.digest[0], pub))
+    optreg_cli("pin", REF + "@prod", "-o", W.lock, token="reader")
     W.fake = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Fake)
     W.fake_url = "http://127.0.0.1:%d" % W.fake.server_address[1]
     threading.Thread(target=W.fake.serve_forever, daemon=True).start()
-    help_text = optreg_cli("fetch", "--help", token=None).stdout.decode()
-    W.cli_lock = "--lock" in help_text
 
 
 def lock_text(version, digest, pub, **extra):
@@ -248,6 +246,34 @@ def t_errors():
                  words="was not found")
 
 
+def t_cli_process():
+    """via="cli": the token reaches the CLI in its environment, never in
+    its argv; what the CLI says on stderr reaches sys.stderr; a CLI killed
+    by a signal is an OptregError (exit_status 3), not a negative status."""
+    import contextlib
+    import io
+    record = os.path.join(W.dir, "argv.txt")
+    wrapper = write("optreg-wrapper", "#!/bin/sh\n"
+                    "printf '%%s\\n' \"$@\" > %s\n"
+                    "[ \"$OPTREG_TOKEN\" = %s ] || { echo 'no token in env' >&2; exit 9; }\n"
+                    "echo 'optreg fetch: a note for the pipeline' >&2\n"
+                    "exec %s \"$@\"\n" % (record, W.reader, CLI_BIN))
+    os.chmod(wrapper, 0o755)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        c = optreg.fetch(REF + "@1", url=W.srv.base, token=W.reader, cli=wrapper)
+    assert c.digest == W.digest[0]
+    with open(record) as f:
+        argv = f.read().split("\n")
+    assert argv[:4] == ["fetch", REF + "@1", "--format", "json"], argv
+    assert W.reader not in "\n".join(argv), "the token is on the CLI's command line"
+    assert "optreg fetch: a note for the pipeline" in err.getvalue(), err.getvalue()
+    killer = write("optreg-killed", "#!/bin/sh\nkill -9 $$\n")
+    os.chmod(killer, 0o755)
+    expect_error(lambda: optreg.fetch(REF + "@1", cli=killer), 3, "io",
+                 words="killed by signal 9")
+
+
 def t_tampered():
     """A registry whose config does not match its digest, or whose digest
     content does not hash to the digest asked for."""
@@ -274,6 +300,70 @@ def t_tampered():
     seen = [p for p, _ in Fake.seen]
     assert "/v1/configs/%s/%s/versions/2" % (NS, NAME) in seen, seen
     assert "/followed" not in seen, "a redirect was followed: %r" % seen
+
+
+def t_rest_limits():
+    """REST: an answer over MAX_RESPONSE bytes is refused without reading
+    it all; a registry that drips its answer is cut off near the timeout
+    (a per-read socket timeout alone never fires); a URL with a
+    user:password@ part is refused (cli, rest) without showing the password."""
+    import time
+    LIMIT = 16 << 20  # python/README.md
+
+    def huge(h):
+        n = LIMIT + 1
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(n))
+        h.end_headers()
+        try:
+            chunk = b" " * 65536
+            while n > 0:
+                h.wfile.write(chunk[:n])
+                n -= 65536
+        except OSError:
+            pass  # the client stopped reading: what it should do
+
+    def drip(h):
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", "60")
+        h.end_headers()
+        try:
+            for _ in range(60):
+                h.wfile.write(b" ")
+                h.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            pass
+
+    Fake.routes = {"/v1/configs/%s/%s/versions/1" % (NS, NAME): huge,
+                   "/v1/configs/%s/%s/versions/2" % (NS, NAME): drip}
+    expect_error(lambda: optreg.fetch(REF + "@1", url=W.fake_url, token=W.reader,
+                                      via="rest"), 7, "bad_response",
+                 words="more than %d bytes" % LIMIT)
+    t0 = time.monotonic()
+    expect_error(lambda: optreg.fetch(REF + "@2", url=W.fake_url, token=W.reader,
+                                      via="rest", timeout=1), 7, "unavailable",
+                 words="within 1 s")
+    took = time.monotonic() - t0
+    assert took < 3.5, "a dripping registry held fetch(timeout=1) for %.1f s" % took
+    secret = "s3cret-pw"
+    bad_url = W.srv.base.replace("://", "://user:%s@" % secret)
+    for via in ("cli", "rest"):
+        e = expect_error(lambda: optreg.fetch(REF + "@1", url=bad_url, cli=CLI_BIN,
+                                              via=via), 2, "usage", words="user:password@")
+        assert secret not in str(e), str(e)
+    env_url = os.environ.get("OPTREG_URL")
+    os.environ["OPTREG_URL"] = bad_url
+    try:
+        e = expect_error(lambda: optreg.fetch(REF + "@1", via="rest"), 2, "usage")
+        assert secret not in str(e), str(e)
+    finally:
+        if env_url is None:
+            del os.environ["OPTREG_URL"]
+        else:
+            os.environ["OPTREG_URL"] = env_url
 
 
 def t_yanked():
@@ -309,7 +399,10 @@ def t_lock_refused():
             ("v2.lock", lock_text(1, W.digest[0], W.pub, optreg_lock=2), "optreg_lock"),
             ("ver.lock", lock_text("1", W.digest[0], W.pub), "version"),
             ("dig.lock", lock_text(1, "sha256:abc", W.pub), "digest"),
-            ("notjson.lock", "optreg_lock = 1\n", "not a lock file")):
+            ("notjson.lock", "optreg_lock = 1\n", "not a lock file"),
+            ("nokey.lock", json.dumps({k: v for k, v in json.loads(
+                lock_text(1, W.digest[0], W.pub)).items() if k != "registry_key"}, indent=2),
+             "registry_key is missing")):
         path = write(name, text)
         for via in ("cli", "rest"):
             expect_error(lambda: optreg.fetch(lock=path, via=via, cli=CLI_BIN,
@@ -325,13 +418,14 @@ def t_lock_cli():
     assert c.digest == W.digest[0] and c.canonical == W.canon[0]
 
 
-def train(via, lock, url=None):
+def train(via, lock, url=None, steps=12, extra=()):
     env = dict(os.environ)
     env.update(OPTREG_TOKEN=W.reader, OPTREG_URL=url or W.srv.base,
                OPTREG_CACHE_DIR=os.path.join(W.dir, "cache"),
                PATH=os.path.dirname(CLI_BIN) + os.pathsep + env.get("PATH", ""))
     env.pop("PYTHONPATH", None)
-    p = subprocess.run([sys.executable, TRAIN, "--lock", lock, "--via", via, "--steps", "12"],
+    p = subprocess.run([sys.executable, TRAIN, "--lock", lock, "--via", via,
+                        "--steps", str(steps)] + list(extra),
                        env=env, cwd=W.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=300)
     out, err = p.stdout.decode(), p.stderr.decode()
@@ -352,6 +446,22 @@ def check_training(out, err):
 
 def t_train_rest():
     check_training(*train("rest", W.lock))
+
+
+def t_train_resume():
+    """train.py --checkpoint: 5 steps, then 7 more from the checkpoint,
+    print the same steps, rates and losses as 12 in one run."""
+    ck = os.path.join(W.dir, "ckpt.pt")
+    if os.path.exists(ck):
+        os.unlink(ck)
+    whole, _ = train("rest", W.lock)
+    a, _ = train("rest", W.lock, steps=5, extra=("--checkpoint", ck))
+    b, err = train("rest", W.lock, steps=7, extra=("--checkpoint", ck))
+    assert "resumed from %s after step 5" % ck in err, err
+    rows = lambda out: [l for l in out.splitlines() if l.startswith("step ")]  # noqa: E731
+    assert rows(a) + rows(b) == rows(whole), "resumed:\n%s\none run:\n%s" % (
+        "\n".join(rows(a) + rows(b)), "\n".join(rows(whole)))
+    check_training(a + b, err.replace("resumed", ""))
 
 
 def t_train_cli():
@@ -408,38 +518,33 @@ def main():
     tap.run("fetch ns/name@TAG (cli, rest)", t_tag)
     tap.run("fetch sha256:DIGEST (cli, rest)", t_digest)
     tap.run("fetch ns/name over REST is the latest version", t_latest_rest)
-    p = optreg_cli("fetch", REF, "--format", "json", token="reader", check=False)
-    if p.returncode == 2:
-        tap.skip("fetch ns/name through the CLI is the latest version",
-                 "this optreg fetch does not take ns/name without @ yet")
-    else:
-        tap.run("fetch ns/name through the CLI is the latest version", t_latest_cli)
+    tap.run("fetch ns/name through the CLI is the latest version", t_latest_cli)
     tap.run("OPTREG_URL and OPTREG_TOKEN from the environment (cli, rest)", t_env)
     tap.run("errors: not found, unauthorized, bad ref, unreachable, bad via", t_errors)
+    tap.run("the CLI gets the token in its environment, not argv; its stderr is "
+            "passed on; a killed CLI is exit_status 3", t_cli_process)
     tap.run("content that does not match its digest is refused; redirects are not "
             "followed (cli, rest)", t_tampered)
+    tap.run("REST: a huge answer is refused, a dripping one cut off at the timeout, "
+            "a URL with a password refused unshown", t_rest_limits)
     tap.run("a tag on a yanked version is refused unless allow_yanked (cli, rest)", t_yanked)
     tap.run("fetch(lock=...) over REST checks the lock's digest", t_lock_rest)
     tap.run("a lock with an unknown field, optreg_lock 2, a bad version or digest is "
             "refused, naming the field (cli, rest)", t_lock_refused)
     if HAVE_TORCH:
         tap.run("examples/pytorch/train.py --via rest trains from the lock", t_train_rest)
+        tap.run("examples/pytorch/train.py --checkpoint: 5 steps then 7 resumed equal 12 "
+                "in one run", t_train_resume)
     else:
         tap.skip("examples/pytorch/train.py --via rest", "torch is not installed")
-    if not W.cli_lock:
-        why = "optreg fetch --help has no --lock yet"
-        tap.skip("fetch(lock=...) through the CLI (optreg pin, fetch --lock)", why)
-        tap.skip("examples/pytorch/train.py --lock through the CLI", why)
-        tap.skip("examples/pytorch/train.py with the registry stopped (cache)", why)
+    tap.run("fetch(lock=...) through the CLI (optreg pin, fetch --lock)", t_lock_cli)
+    if HAVE_TORCH:
+        tap.run("examples/pytorch/train.py --lock through the CLI", t_train_cli)
+        tap.run("examples/pytorch/train.py with the registry stopped (cache)",
+                t_train_cli_offline)
     else:
-        tap.run("fetch(lock=...) through the CLI (%s, fetch --lock)"
-                % ("optreg pin" if W.pinned else "a lock written by the test"), t_lock_cli)
-        if HAVE_TORCH:
-            tap.run("examples/pytorch/train.py --lock through the CLI", t_train_cli)
-            tap.run("examples/pytorch/train.py with the registry stopped (cache)",
-                    t_train_cli_offline)
-        else:
-            tap.skip("examples/pytorch/train.py through the CLI", "torch is not installed")
+        tap.skip("examples/pytorch/train.py through the CLI", "torch is not installed")
+        tap.skip("examples/pytorch/train.py with the registry stopped", "torch is not installed")
     tap.run("pip install ./python works offline and the package imports", t_pip_install)
     return tap.finish()
 

@@ -90,9 +90,9 @@ def t_pattern(pattern):
             w = pyref("regex", pattern, name)[1].partition(" ")[0] == "1"
         else:
             w = want[name]
-        got = rx.search(_ere.name_bytes(name)) is not None
-        assert got == w, "pattern %r on name %r: glibc %s, Python %s (re pattern %r)" % (
-            pattern, name, w, got, rx.pattern)
+        got = rx.search(name)
+        assert got is w, "pattern %r on name %r: glibc %s, Python %s (re pattern %r)" % (
+            pattern, name, w, got, rx.rx.pattern)
 
 
 RANDOM_ATOMS = list("ab.()|*+?{}[]^$-\\,12:=") + [
@@ -116,11 +116,51 @@ def t_random(seed, count):
         assert out[0] == "ok", "C says %r for %r, Python accepted it" % (out[0], pattern)
         accepted += 1
         want = [line.partition(" ")[0] == "1" for line in out[1:]]
-        got = [rx.search(_ere.name_bytes(n)) is not None for n in RANDOM_NAMES]
+        got = [rx.search(n) for n in RANDOM_NAMES]
         for name, w, g in zip(RANDOM_NAMES, want, got):
-            assert w == g, "pattern %r on %r: glibc %s, Python %s (re %r)" % (
-                pattern, name, w, g, rx.pattern)
+            assert w is g, "pattern %r on %r: glibc %s, Python %s (re %r)" % (
+                pattern, name, w, g, rx.rx.pattern)
     assert accepted > count // 4, "only %d of %d random patterns compiled" % (accepted, count)
+
+
+# ^ and $ next to a newline the pattern consumes: glibc takes it for a line
+# boundary (without REG_NEWLINE, ^ and $ are otherwise the name's ends).
+NL_PATTERNS = ["$\n", "\n^a", ".^a", "$.$", "b$\n", "a$", "^b", "^a", "b$", "$\n|x",
+               "($)\n", "\n^", "$\n$", "(a|$)\n", "$[^a]", "[[:space:]]^", "$\n*",
+               "$(\n)?", "a$(\n|b)", "\n+^b$", "^$", "$^", "\n^\n", "$\s+^",
+               "(^|x)a", "(b$|y)\n", "a\n^b$", "\<a$\n", "$\n\>", "^\n$"]
+NL_NAMES = ["a\nb", "\n", "\n\n", "a\n\nb", "ab\n", "\nab", "a\nb\n", "\na\n",
+            "b\na", "a \nb", "_\n_", "\n\na", "a", "x\nbias", "bias\n"]
+NL_ATOMS = ["^", "$", "\n", ".", "a", "b", "(", ")", "|", "*", "?", "+", "[^a]",
+            "\\b", "\\<", "\\>", "\\`", "\\'", "\\B", "[[:space:]]", "\\w"]
+
+
+def glibc_finds(pattern, name):
+    out = pyref("regex", pattern, name)
+    assert out[0] == "ok", "C refuses %r: %r" % (pattern, out[0])
+    return out[1].partition(" ")[0] == "1"
+
+
+def t_newline_anchors(patterns):
+    for pattern in patterns:
+        rx = _ere.compile(pattern)
+        for name in NL_NAMES:
+            w, g = glibc_finds(pattern, name), rx.search(name)
+            assert w is g, "pattern %r on name %r: glibc %s, Python %s" % (
+                pattern, name, w, g)
+
+
+def t_newline_random(seed, count):
+    r = random.Random(seed)
+    pats = []
+    while len(pats) < count:
+        p = "".join(r.choice(NL_ATOMS) for _ in range(r.randint(1, 7)))
+        try:
+            _ere.compile(p)
+        except _ere.PatternError:
+            continue
+        pats.append(p)
+    t_newline_anchors(pats)
 
 
 def config(groups):
@@ -204,13 +244,48 @@ def t_refusal_message():
             raise AssertionError("%r was accepted" % pattern)
 
 
+def t_unknown_fields():
+    """A spec or group field the package does not know is refused by
+    build(), as the validator refuses it: ignoring it could build an
+    optimizer other than the one the runner judged."""
+    import torch
+    params = [("fc.weight", torch.nn.Parameter(torch.zeros(2)))]
+    for groups, extra, words in (
+            ([{"match": "fc", "lr": 0.1}], {"nesterov": True}, "spec.nesterov"),
+            ([{"match": "fc", "lr": 0.1, "amsgrad": True}], {},
+             "spec.param_groups[0].amsgrad"),
+            ([{"match": "fc", "momentum": 0.9}], {}, "spec.param_groups[0].momentum")):
+        cfg = config(groups)
+        cfg["spec"].update(extra)
+        path = os.path.join(TMP, "unknown.json")
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        import subprocess
+        from pytap import PYREF
+        p = subprocess.run([PYREF, "match", path, "fc.weight"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        assert p.returncode == 1, "the C validator accepts %r" % (cfg["spec"],)
+        try:
+            optreg.torch.build(params, cfg)
+        except ValueError as e:
+            assert words in str(e), str(e)
+        else:
+            raise AssertionError("build() accepted %s" % words)
+
+
 for p in PATTERNS:
     tap.run("pattern %r: Python and glibc agree" % (p if len(p) < 40 else p[:20] + "..."),
             t_pattern, p)
 tap.run("1000 random patterns: Python and glibc agree (seed 13)", t_random, 13, 1000)
+tap.run("^ and $ next to a newline the pattern consumes, as glibc: %d patterns on %d "
+        "names" % (len(NL_PATTERNS), len(NL_NAMES)), t_newline_anchors, NL_PATTERNS)
+tap.run("60 random patterns with ^, $ and newlines on %d names with newlines: Python "
+        "and glibc agree (seed 5)" % len(NL_NAMES), t_newline_random, 5, 60)
 for desc, groups in CONFIGS:
     tap.run("match_groups puts every name where the runner does: %s" % desc, t_config, groups)
 for desc, groups in CONFIGS:
     tap.run_torch("build() param groups are the runner's: %s" % desc, t_build_groups, groups)
 tap.run("a refused pattern names the field and says why", t_refusal_message)
+tap.run_torch("build() refuses spec and group fields it does not know, as the validator",
+              t_unknown_fields)
 sys.exit(tap.finish())

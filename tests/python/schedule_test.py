@@ -143,6 +143,65 @@ def t_step_zero_refused():
         raise AssertionError("schedule_lr(group=3) without groups did not raise")
 
 
+# Schedules the validator refuses: schedule_lr refuses them too, naming the
+# field (its formula is the runner's only for valid ones).
+INVALID = [
+    ("total_steps < warmup_steps", S("linear", 10, 5), "warmup_steps"),
+    ("cosine without total_steps", S("cosine", 5), "total_steps"),
+    ("linear without total_steps", S("linear"), "total_steps"),
+    ("negative warmup_steps", S("constant", -3), "warmup_steps"),
+    ("total_steps 0", S("inverse_sqrt", 0, 0), "total_steps"),
+    ("warmup_steps 2.5", S("constant", 2.5), "warmup_steps"),
+    ("warmup_steps over 1e9", S("constant", 10 ** 9 + 1), "warmup_steps"),
+    ("min_lr above lr", S("linear", 0, 10, 0.5), "min_lr"),
+    ("negative min_lr", S("cosine", 0, 10, -1e-4), "min_lr"),
+    ("no kind", {"warmup_steps": 3}, "kind"),
+    ("unknown kind", S("exponential", 0, 10), "kind"),
+]
+
+
+def t_invalid_refused(schedule, field):
+    import subprocess
+    from pytap import PYREF
+    cfg = doc(1e-3, schedule)
+    path = os.path.join(TMP, "invalid.json")
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    p = subprocess.run([PYREF, "lr", path, "3"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    assert p.returncode == 1, "the C validator accepts %r (exit %d)" % (schedule, p.returncode)
+    assert field.encode() in p.stderr, p.stderr
+    for t in (1, 4, 20):
+        try:
+            optreg.schedule_lr(cfg, t)
+        except ValueError as e:
+            assert "spec.schedule." + field in str(e), str(e)
+        else:
+            raise AssertionError("schedule_lr(%r, %d) did not raise" % (schedule, t))
+
+
+def t_huge_steps():
+    """Steps far past total_steps stay at the total_steps rate; without
+    total_steps, inverse_sqrt and constant go on; a step that does not fit
+    the runner's 64-bit count is refused."""
+    for cfg, T in ((doc(3e-4, S("cosine", 5, 20, 1e-5)), 20),
+                   (doc(3e-4, S("linear", 0, 7)), 7)):
+        for t in (10 ** 6, 10 ** 12, 2 ** 63 - 1):
+            assert bits(optreg.schedule_lr(cfg, t)) == bits(optreg.schedule_lr(cfg, T))
+    cfg = doc(1e-3, S("inverse_sqrt", 4))
+    big = 10 ** 12
+    assert optreg.schedule_lr(cfg, big) == 1e-3 * (4.0 / float(big)) ** 0.5 or \
+        abs(optreg.schedule_lr(cfg, big) / (1e-3 * (4.0 / big) ** 0.5) - 1) < 1e-15
+    assert optreg.schedule_lr(doc(1e-3, S("constant", 2)), 2 ** 62) == 1e-3
+    for bad in (2 ** 63, 10 ** 400):
+        try:
+            optreg.schedule_lr(cfg, bad)
+        except ValueError as e:
+            assert "64 bits" in str(e), str(e)
+        else:
+            raise AssertionError("step %d was accepted" % bad)
+
+
 def t_docs_example():
     # docs/config.md: cosine, lr 1e-3, W 100, T 1000, min_lr 0: step 50 runs
     # at 5e-4, step 100 at 1e-3, step 550 at 5e-4, step 1000 and after at 0.
@@ -161,4 +220,9 @@ for desc, cfg, steps in CASES:
                   t_scheduler, cfg, steps)
 tap.run("schedule_lr refuses step < 1 and a group that does not exist", t_step_zero_refused)
 tap.run("schedule_lr gives docs/config.md's cosine example", t_docs_example)
+for desc, schedule, field in INVALID:
+    tap.run("schedule_lr refuses what the validator refuses: %s" % desc,
+            t_invalid_refused, schedule, field)
+tap.run("huge steps: held at total_steps, inverse_sqrt goes on, past 64 bits refused",
+        t_huge_steps)
 sys.exit(tap.finish())
