@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "../common/jsonutil.h"
 #include "cli.h"
@@ -278,23 +276,6 @@ static int tag_moves(struct cli_remote *r, const struct cli_ref *ref,
 	return rc;
 }
 
-/* The default --width: the terminal's ($COLUMNS, else its size, else 80)
- * when stdout is one, else 0. */
-static long default_width(void)
-{
-	const char *cols = getenv("COLUMNS");
-	struct winsize ws;
-	long n;
-
-	if (!isatty(STDOUT_FILENO))
-		return 0;
-	if (cols && cli_parse_count(cols, &n) == 0 && n >= 40)
-		return n;
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
-		return ws.ws_col;
-	return CLI_WRAP_WIDTH;
-}
-
 static int log_config(struct cli_remote *r, const struct cli_ref *ref,
 		      long limit, bool moves, long width)
 {
@@ -397,7 +378,7 @@ int cmd_log(int argc, char **argv)
 		width = 0;
 	}
 	if (width < 0)
-		width = default_width();
+		width = cli_wrap_default_width();
 	if (cli_ref_parse(refarg, CLI_REF_CONFIG, &ref, &why) < 0) {
 		fprintf(stderr, "optreg log: %s\n", why.data);
 		optreg_buf_release(&why);
