@@ -25,21 +25,6 @@ static int load(const struct optreg_buf *canon,
 	return rc < 0 ? -1 : 0;
 }
 
-static const char *kind_name(enum optreg_schedule_kind k)
-{
-	switch (k) {
-	case OPTREG_SCHEDULE_CONSTANT:
-		return "constant";
-	case OPTREG_SCHEDULE_LINEAR:
-		return "linear";
-	case OPTREG_SCHEDULE_COSINE:
-		return "cosine";
-	case OPTREG_SCHEDULE_INVERSE_SQRT:
-		return "inverse_sqrt";
-	}
-	return "constant";
-}
-
 /* The schedule as a formula a person can check against docs/config.md. */
 static const char *formula(enum optreg_schedule_kind k)
 {
@@ -106,7 +91,7 @@ int cli_format_torch(const struct optreg_buf *canon,
 	}
 	sched = json_pack(
 		"{s:s, s:I, s:o, s:f, s:s}", "kind",
-		kind_name(c->schedule.kind), "warmup_steps",
+		optreg_schedule_kind_name(c->schedule.kind), "warmup_steps",
 		(json_int_t)c->schedule.warmup_steps, "total_steps",
 		c->schedule.total_steps
 			? json_integer((json_int_t)c->schedule.total_steps)
@@ -213,7 +198,7 @@ int cli_format_env(const struct optreg_buf *canon,
 		env_number(out, "GRAD_CLIP_NORM", c->grad_clip_norm);
 	else
 		env_line(out, "GRAD_CLIP_NORM", "");
-	env_line(out, "SCHEDULE", kind_name(c->schedule.kind));
+	env_line(out, "SCHEDULE", optreg_schedule_kind_name(c->schedule.kind));
 	optreg_buf_reset(&b);
 	optreg_buf_addf(&b, "%ld", c->schedule.warmup_steps);
 	env_line(out, "WARMUP_STEPS", b.data);

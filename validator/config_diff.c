@@ -129,21 +129,6 @@ static const char *optimizer_name(enum optreg_optimizer o)
 	return o == OPTREG_ADAMW ? "adamw" : "adam";
 }
 
-static const char *schedule_name(enum optreg_schedule_kind k)
-{
-	switch (k) {
-	case OPTREG_SCHEDULE_LINEAR:
-		return "linear";
-	case OPTREG_SCHEDULE_COSINE:
-		return "cosine";
-	case OPTREG_SCHEDULE_INVERSE_SQRT:
-		return "inverse_sqrt";
-	case OPTREG_SCHEDULE_CONSTANT:
-		break;
-	}
-	return "constant";
-}
-
 /* What the schedule does after warmup, for the kind's sentence. */
 static const char *schedule_meaning(enum optreg_schedule_kind k)
 {
@@ -461,11 +446,13 @@ static void diff_schedule(struct optreg_config_diff *d,
 
 	if (a->kind != b->kind) {
 		optreg_buf_addf(&t, "schedule %s -> %s: %s",
-				schedule_name(a->kind), schedule_name(b->kind),
+				optreg_schedule_kind_name(a->kind),
+				optreg_schedule_kind_name(b->kind),
 				schedule_meaning(b->kind));
 		config_diff_add(d, OPTREG_CHANGE_CHANGED, "spec.schedule.kind",
-				json_string(schedule_name(a->kind)),
-				json_string(schedule_name(b->kind)), &t);
+				json_string(optreg_schedule_kind_name(a->kind)),
+				json_string(optreg_schedule_kind_name(b->kind)),
+				&t);
 	}
 	if (a->warmup_steps != b->warmup_steps) {
 		k = !b->warmup_steps   ? OPTREG_CHANGE_REMOVED
@@ -518,7 +505,7 @@ static void diff_schedule(struct optreg_config_diff *d,
 		if (b->kind != OPTREG_SCHEDULE_LINEAR &&
 		    b->kind != OPTREG_SCHEDULE_COSINE)
 			optreg_buf_addf(&t, " (unused by %s)",
-					schedule_name(b->kind));
+					optreg_schedule_kind_name(b->kind));
 		config_diff_add(d, OPTREG_CHANGE_CHANGED,
 				"spec.schedule.min_lr", json_real(a->min_lr),
 				json_real(b->min_lr), &t);
