@@ -368,35 +368,33 @@ void config_diff_decay_change(struct optreg_buf *t, double va, double vb,
 		optreg_buf_addf(t, ", %s", decay_meaning(o));
 }
 
+/* A boolean setting `name` (spec.NAME) that changed: "NAME A -> B: " and
+ * what the new value does (`on` when true, else `off`). */
+static void diff_flag(struct optreg_config_diff *d, const char *name,
+		      const char *path, bool a, bool b, const char *on,
+		      const char *off)
+{
+	struct optreg_buf t = OPTREG_BUF_INIT;
+
+	if (a == b)
+		return;
+	optreg_buf_addf(&t, "%s %s -> %s: %s", name, a ? "true" : "false",
+			b ? "true" : "false", b ? on : off);
+	config_diff_add(d, OPTREG_CHANGE_CHANGED, path, json_boolean(a),
+			json_boolean(b), &t);
+}
+
 static void diff_flags(struct optreg_config_diff *d,
 		       const struct optreg_config *a,
 		       const struct optreg_config *b)
 {
-	struct optreg_buf t = OPTREG_BUF_INIT;
-
-	if (a->amsgrad != b->amsgrad) {
-		optreg_buf_addf(&t, "amsgrad %s -> %s: %s",
-				a->amsgrad ? "true" : "false",
-				b->amsgrad ? "true" : "false",
-				b->amsgrad ? "the denominator uses the running "
-					     "maximum of the second moment"
-					   : "the denominator uses the second "
-					     "moment itself");
-		config_diff_add(d, OPTREG_CHANGE_CHANGED, "spec.amsgrad",
-				json_boolean(a->amsgrad),
-				json_boolean(b->amsgrad), &t);
-	}
-	if (a->maximize != b->maximize) {
-		optreg_buf_addf(&t, "maximize %s -> %s: %s",
-				a->maximize ? "true" : "false",
-				b->maximize ? "true" : "false",
-				b->maximize ? "the optimizer ascends (the "
-					      "gradient's sign is flipped)"
-					    : "the optimizer descends");
-		config_diff_add(d, OPTREG_CHANGE_CHANGED, "spec.maximize",
-				json_boolean(a->maximize),
-				json_boolean(b->maximize), &t);
-	}
+	diff_flag(d, "amsgrad", "spec.amsgrad", a->amsgrad, b->amsgrad,
+		  "the denominator uses the running maximum of the second "
+		  "moment",
+		  "the denominator uses the second moment itself");
+	diff_flag(d, "maximize", "spec.maximize", a->maximize, b->maximize,
+		  "the optimizer ascends (the gradient's sign is flipped)",
+		  "the optimizer descends");
 }
 
 static void diff_clip(struct optreg_config_diff *d,
