@@ -8,9 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "../common/alloc.h"
 #include "../common/clock.h"
@@ -361,23 +359,6 @@ static int print_wrapped(char **cells, size_t nrows, size_t width)
 	return rc;
 }
 
-/* The default --width: the terminal's ($COLUMNS, else its size, else 80)
- * when stdout is one, else 0. */
-static long default_width(void)
-{
-	const char *cols = getenv("COLUMNS");
-	struct winsize ws;
-	long n;
-
-	if (!isatty(STDOUT_FILENO))
-		return 0;
-	if (cols && cli_parse_count(cols, &n) == 0 && n >= 40)
-		return n;
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
-		return ws.ws_col;
-	return 80;
-}
-
 static int print_rows(char **cells, size_t nrows)
 {
 	static const char *const head[6] = {"INDEX",  "TIME",	"ACTOR",
@@ -439,7 +420,7 @@ int cmd_audit_log(int argc, char **argv)
 		width = 0;
 	}
 	if (width < 0)
-		width = default_width();
+		width = cli_wrap_default_width();
 	/* ns/name with no @: the whole config (GET ...?config=). */
 	if (f.target && !strchr(f.target, '@') && strchr(f.target, '/')) {
 		if (cli_ref_parse(f.target, CLI_REF_CONFIG, &ref, &why) < 0) {

@@ -13,6 +13,7 @@
 #include "../common/jsonutil.h"
 #include "../validator/jcs.h"
 #include "cache.h"
+#include "io.h"
 #include "output.h"
 
 #define DIGEST_PREFIX "sha256:"
@@ -164,17 +165,7 @@ static int write_atomic(int dfd, const char *name, const char *data, size_t len)
 		errno = err;
 		return -1;
 	}
-	for (size_t off = 0; off < len && !err;) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno != EINTR)
-			err = errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
-	if (!err && fsync(fd) < 0)
-		err = errno;
-	if (close(fd) < 0 && !err)
-		err = errno;
+	err = cli_write_fd_close(fd, data, len);
 	if (!err && renameat(dfd, tmp, dfd, name) < 0)
 		err = errno;
 	if (err)

@@ -124,6 +124,21 @@ struct optreg_keyset;
 int cli_registry_keys_load(struct cli_remote *r, const char *const *pins,
 			   size_t npins, struct optreg_keyset *ks);
 
+struct fetch_down;
+
+/*
+ * GETs version `ref` (a number or a tag) and checks that the answer is a
+ * version document (namespace, name, version, digest and a config object)
+ * for the version asked for; `shown` names it in the errors. *docp gets
+ * the document (a new reference). `down`: NULL, or where a fetch that may
+ * fall back to its cache records a registry that is down (cli/fetch.c).
+ * Reports any failure; returns 0 or the exit status. The digest is the
+ * caller's to check.
+ */
+int cli_version_get(struct cli_remote *r, const struct cli_ref *ref,
+		    const char *shown, struct optreg_http_resp *resp,
+		    struct fetch_down *down, json_t **docp);
+
 /*
  * `fetch --verify`: checks version document `doc` (as GET
  * .../versions/{n} answers it) whose config canonicalizes to `canon`: the

@@ -169,7 +169,7 @@ out:
 static int get_version(struct cli_remote *r, const struct cli_ref *ref,
 		       struct side *s)
 {
-	struct optreg_buf path = OPTREG_BUF_INIT, canon = OPTREG_BUF_INIT;
+	struct optreg_buf canon = OPTREG_BUF_INIT;
 	struct optreg_http_resp resp;
 	char got[OPTREG_DIGEST_LEN + 1];
 	const char *digest, *ns, *name;
@@ -178,45 +178,13 @@ static int get_version(struct cli_remote *r, const struct cli_ref *ref,
 	int rc;
 
 	optreg_http_resp_init(&resp);
-	cli_config_path(&path, ref);
-	if (ref->kind == CLI_REF_VERSION) {
-		optreg_buf_addf(&path, "/versions/%ld", ref->version);
-	} else {
-		optreg_buf_adds(&path, "/tags");
-		optreg_http_path_add(&path, ref->tag);
-	}
-	rc = cli_remote_request(r, "GET", path.data, NULL, &resp);
+	rc = cli_version_get(r, ref, s->arg, &resp, NULL, &doc);
 	if (rc)
 		goto out;
-	if (resp.status != 200) {
-		rc = cli_report_http_error(r, &resp, NULL, NULL);
-		goto out;
-	}
-	doc = cli_response_json(r, &resp, JSON_DECODE_INT_AS_REAL);
-	if (!doc) {
-		rc = OPTREG_EXIT_UNAVAILABLE;
-		goto out;
-	}
 	digest = optreg_json_str(doc, "digest");
 	ns = optreg_json_str(doc, "namespace");
 	name = optreg_json_str(doc, "name");
-	if (!digest || !ns || !name ||
-	    cli_json_count(doc, "version", &version) < 0 ||
-	    !json_is_object(json_object_get(doc, "config"))) {
-		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
-				"the registry's answer for %s lacks namespace, "
-				"name, version, digest or config",
-				s->arg);
-		goto out;
-	}
-	if (strcmp(ns, ref->ns) || strcmp(name, ref->name) ||
-	    (ref->kind == CLI_REF_VERSION && version != ref->version)) {
-		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
-				"asked for %s, the registry answered with "
-				"%s/%s@%ld",
-				s->arg, ns, name, version);
-		goto out;
-	}
+	cli_json_count(doc, "version", &version);
 	s->version = optreg_xasprintf("%s/%s@%ld", ns, name, version);
 	if (optreg_jcs_serialize(json_object_get(doc, "config"), &canon, NULL) <
 	    0) {
@@ -242,7 +210,6 @@ out:
 	json_decref(doc);
 	optreg_http_resp_release(&resp);
 	optreg_buf_release(&canon);
-	optreg_buf_release(&path);
 	return rc;
 }
 

@@ -197,28 +197,16 @@ static void ref_name(const struct cli_ref *ref, struct optreg_buf *out)
 		optreg_buf_addf(out, "%s/%s@%s", ref->ns, ref->name, ref->tag);
 }
 
-/*
- * GET a version by number or tag; checks that it is the one asked for and
- * that its `config` canonicalizes to its `digest`, and appends the
- * canonical bytes to `canon`. *docp receives the version document (a new
- * reference). With `verify`, the digest is left for the caller to check
- * (--verify reports it with the other checks). `warn`: print the yanked
- * warning; a tag at a yanked version is refused unless `allow_yanked`.
- * `down`: see primary_get. Exit status.
- */
-static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
-			 struct optreg_http_resp *resp,
-			 struct optreg_buf *canon, json_t **docp, bool verify,
-			 bool warn, bool allow_yanked, struct fetch_down *down)
+int cli_version_get(struct cli_remote *r, const struct cli_ref *ref,
+		    const char *shown, struct optreg_http_resp *resp,
+		    struct fetch_down *down, json_t **docp)
 {
-	struct optreg_buf path = OPTREG_BUF_INIT, name = OPTREG_BUF_INIT;
-	char got[OPTREG_DIGEST_LEN + 1];
-	const char *digest, *ns, *cname;
+	struct optreg_buf path = OPTREG_BUF_INIT;
+	const char *digest, *ns, *name;
 	json_t *doc = NULL;
 	long version;
 	int rc;
 
-	ref_name(ref, &name);
 	cli_config_path(&path, ref);
 	if (ref->kind == CLI_REF_VERSION) {
 		optreg_buf_addf(&path, "/versions/%ld", ref->version);
@@ -240,24 +228,61 @@ static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 	}
 	digest = optreg_json_str(doc, "digest");
 	ns = optreg_json_str(doc, "namespace");
-	cname = optreg_json_str(doc, "name");
-	if (!digest || !ns || !cname ||
+	name = optreg_json_str(doc, "name");
+	if (!digest || !ns || !name ||
 	    cli_json_count(doc, "version", &version) < 0 ||
 	    !json_is_object(json_object_get(doc, "config"))) {
 		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
 				"the registry's answer for %s lacks namespace, "
 				"name, version, digest or config",
-				name.data);
+				shown);
 		goto out;
 	}
-	if (strcmp(ns, ref->ns) || strcmp(cname, ref->name) ||
+	if (strcmp(ns, ref->ns) || strcmp(name, ref->name) ||
 	    (ref->kind == CLI_REF_VERSION && version != ref->version)) {
 		rc = cli_report(r, OPTREG_EXIT_UNAVAILABLE, "bad_response",
 				"asked for %s, the registry answered with "
 				"%s/%s@%ld",
-				name.data, ns, cname, version);
+				shown, ns, name, version);
 		goto out;
 	}
+	*docp = doc;
+	doc = NULL;
+out:
+	json_decref(doc);
+	optreg_buf_release(&path);
+	return rc;
+}
+
+/*
+ * GET a version by number or tag; checks that it is the one asked for and
+ * that its `config` canonicalizes to its `digest`, and appends the
+ * canonical bytes to `canon`. *docp receives the version document (a new
+ * reference). With `verify`, the digest is left for the caller to check
+ * (--verify reports it with the other checks). `warn`: print the yanked
+ * warning; a tag at a yanked version is refused unless `allow_yanked`.
+ * `down`: see primary_get. Exit status.
+ */
+static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
+			 struct optreg_http_resp *resp,
+			 struct optreg_buf *canon, json_t **docp, bool verify,
+			 bool warn, bool allow_yanked, struct fetch_down *down)
+{
+	struct optreg_buf name = OPTREG_BUF_INIT;
+	char got[OPTREG_DIGEST_LEN + 1];
+	const char *digest, *ns, *cname;
+	json_t *doc = NULL;
+	long version;
+	int rc;
+
+	ref_name(ref, &name);
+	rc = cli_version_get(r, ref, name.data, resp, down, &doc);
+	if (rc)
+		goto out;
+	digest = optreg_json_str(doc, "digest");
+	ns = optreg_json_str(doc, "namespace");
+	cname = optreg_json_str(doc, "name");
+	cli_json_count(doc, "version", &version);
 	if (optreg_jcs_serialize(json_object_get(doc, "config"), canon, NULL) <
 	    0) {
 		rc = cli_report(r, OPTREG_EXIT_INVALID, "digest_mismatch",
@@ -309,7 +334,6 @@ static int fetch_version(struct cli_remote *r, const struct cli_ref *ref,
 out:
 	json_decref(doc);
 	optreg_buf_release(&name);
-	optreg_buf_release(&path);
 	return rc;
 }
 

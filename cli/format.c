@@ -25,21 +25,6 @@ static int load(const struct optreg_buf *canon,
 	return rc < 0 ? -1 : 0;
 }
 
-static const char *kind_name(enum optreg_schedule_kind k)
-{
-	switch (k) {
-	case OPTREG_SCHEDULE_CONSTANT:
-		return "constant";
-	case OPTREG_SCHEDULE_LINEAR:
-		return "linear";
-	case OPTREG_SCHEDULE_COSINE:
-		return "cosine";
-	case OPTREG_SCHEDULE_INVERSE_SQRT:
-		return "inverse_sqrt";
-	}
-	return "constant";
-}
-
 /* The schedule as a formula a person can check against docs/config.md. */
 static const char *formula(enum optreg_schedule_kind k)
 {
@@ -75,19 +60,11 @@ static json_t *betas(double b1, double b2)
 	return json_pack("[f, f]", b1, b2);
 }
 
-int cli_format_torch(const struct optreg_buf *canon,
-		     const struct cli_format_meta *m, struct optreg_buf *out,
-		     struct optreg_buf *why)
+/* The param groups as torch names: [{"match", and the overrides}]. */
+static json_t *param_groups(const struct optreg_config *c)
 {
-	struct optreg_checked_config cc;
-	const struct optreg_config *c = &cc.cfg;
-	json_t *o, *groups, *sched;
-	int rc = -1;
+	json_t *groups = json_array();
 
-	optreg_checked_config_init(&cc);
-	if (load(canon, &cc, why) < 0)
-		goto out;
-	groups = json_array();
 	for (size_t i = 0; i < c->ngroups; i++) {
 		const struct optreg_param_group *g = &c->groups[i];
 		json_t *e = json_pack("{s:s}", "match", g->match);
@@ -104,9 +81,25 @@ int cli_format_torch(const struct optreg_buf *canon,
 					    json_real(g->weight_decay));
 		json_array_append_new(groups, e);
 	}
+	return groups;
+}
+
+int cli_format_torch(const struct optreg_buf *canon,
+		     const struct cli_format_meta *m, struct optreg_buf *out,
+		     struct optreg_buf *why)
+{
+	struct optreg_checked_config cc;
+	const struct optreg_config *c = &cc.cfg;
+	json_t *o, *groups, *sched;
+	int rc = -1;
+
+	optreg_checked_config_init(&cc);
+	if (load(canon, &cc, why) < 0)
+		goto out;
+	groups = param_groups(c);
 	sched = json_pack(
 		"{s:s, s:I, s:o, s:f, s:s}", "kind",
-		kind_name(c->schedule.kind), "warmup_steps",
+		optreg_schedule_kind_name(c->schedule.kind), "warmup_steps",
 		(json_int_t)c->schedule.warmup_steps, "total_steps",
 		c->schedule.total_steps
 			? json_integer((json_int_t)c->schedule.total_steps)
@@ -213,7 +206,7 @@ int cli_format_env(const struct optreg_buf *canon,
 		env_number(out, "GRAD_CLIP_NORM", c->grad_clip_norm);
 	else
 		env_line(out, "GRAD_CLIP_NORM", "");
-	env_line(out, "SCHEDULE", kind_name(c->schedule.kind));
+	env_line(out, "SCHEDULE", optreg_schedule_kind_name(c->schedule.kind));
 	optreg_buf_reset(&b);
 	optreg_buf_addf(&b, "%ld", c->schedule.warmup_steps);
 	env_line(out, "WARMUP_STEPS", b.data);
@@ -222,23 +215,7 @@ int cli_format_env(const struct optreg_buf *canon,
 		optreg_buf_addf(&b, "%ld", c->schedule.total_steps);
 	env_line(out, "TOTAL_STEPS", b.data);
 	env_number(out, "MIN_LR", c->schedule.min_lr);
-	groups = json_array();
-	for (size_t i = 0; i < c->ngroups; i++) {
-		const struct optreg_param_group *g = &c->groups[i];
-		json_t *e = json_pack("{s:s}", "match", g->match);
-
-		if (g->has_lr)
-			json_object_set_new(e, "lr", json_real(g->lr));
-		if (g->has_betas)
-			json_object_set_new(e, "betas",
-					    betas(g->beta1, g->beta2));
-		if (g->has_eps)
-			json_object_set_new(e, "eps", json_real(g->eps));
-		if (g->has_weight_decay)
-			json_object_set_new(e, "weight_decay",
-					    json_real(g->weight_decay));
-		json_array_append_new(groups, e);
-	}
+	groups = param_groups(c);
 	env_json(out, "PARAM_GROUPS", groups);
 	env_line(out, "DESCRIPTION", c->description ? c->description : "");
 	labels = json_object();

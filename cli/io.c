@@ -74,6 +74,24 @@ int cli_write_output(const char *cmd, const char *file,
 	return cli_write_file_mode(cmd, file, b, 0666);
 }
 
+int cli_write_fd_close(int fd, const char *data, size_t len)
+{
+	int err = 0;
+
+	for (size_t off = 0; off < len && !err;) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno != EINTR)
+			err = errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	if (!err && fsync(fd) < 0)
+		err = errno;
+	if (close(fd) < 0 && !err)
+		err = errno;
+	return err;
+}
+
 int cli_write_file_mode(const char *cmd, const char *file,
 			const struct optreg_buf *b, mode_t mode)
 {
@@ -88,17 +106,7 @@ int cli_write_file_mode(const char *cmd, const char *file,
 		free(tmp);
 		return OPTREG_EXIT_IO;
 	}
-	for (size_t off = 0; off < b->len && !err;) {
-		ssize_t n = write(fd, b->data + off, b->len - off);
-		if (n < 0 && errno != EINTR)
-			err = errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
-	if (!err && fsync(fd) < 0)
-		err = errno;
-	if (close(fd) < 0 && !err)
-		err = errno;
+	err = cli_write_fd_close(fd, b->data, b->len);
 	if (!err && rename(tmp, file) < 0)
 		err = errno;
 	if (err) {

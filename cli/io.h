@@ -50,4 +50,10 @@ int cli_write_output(const char *cmd, const char *file,
 int cli_write_file_mode(const char *cmd, const char *file,
 			const struct optreg_buf *b, mode_t mode);
 
+/*
+ * Writes the `len` bytes at `data` to `fd` (again after EINTR), fsyncs
+ * and closes it (always): 0, or the errno of the first step that failed.
+ */
+int cli_write_fd_close(int fd, const char *data, size_t len);
+
 #endif

@@ -95,6 +95,17 @@ bad:
 	return -1;
 }
 
+/* What a lock field that must be an integer holds, for an error: the
+ * number, else its JSON type ("nothing" when absent). */
+static void got_int(const json_t *v, char *got, size_t n)
+{
+	if (json_is_integer(v))
+		snprintf(got, n, "%lld", (long long)json_integer_value(v));
+	else
+		snprintf(got, n, "%s",
+			 v ? optreg_json_type_name(v) : "nothing");
+}
+
 int cli_lock_parse(const char *text, size_t len, struct cli_lock *lock,
 		   struct optreg_buf *why)
 {
@@ -140,12 +151,7 @@ int cli_lock_parse(const char *text, size_t len, struct cli_lock *lock,
 	if (!json_is_integer(v) || json_integer_value(v) != CLI_LOCK_FORMAT) {
 		char got[32];
 
-		if (json_is_integer(v))
-			snprintf(got, sizeof(got), "%lld",
-				 (long long)json_integer_value(v));
-		else
-			snprintf(got, sizeof(got), "%s",
-				 v ? optreg_json_type_name(v) : "nothing");
+		got_int(v, got, sizeof(got));
 		optreg_buf_addf(why,
 				"lock file: \"optreg_lock\": expected %d, got "
 				"%s (a lock file from another optreg version, "
@@ -167,12 +173,7 @@ int cli_lock_parse(const char *text, size_t len, struct cli_lock *lock,
 	    json_integer_value(v) > 2147483647) {
 		char got[32];
 
-		if (json_is_integer(v))
-			snprintf(got, sizeof(got), "%lld",
-				 (long long)json_integer_value(v));
-		else
-			snprintf(got, sizeof(got), "%s",
-				 v ? optreg_json_type_name(v) : "nothing");
+		got_int(v, got, sizeof(got));
 		optreg_buf_addf(why,
 				"lock file: \"version\": expected a whole "
 				"number from 1, got %s",

@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "../common/jsonutil.h"
 #include "cli.h"
@@ -115,22 +113,13 @@ static int print_table(const json_t *versions, const json_t *tags)
 	int rc;
 
 	for (size_t i = 0; i < n; i++) {
-		const json_t *v = json_array_get(versions, i), *t;
+		const json_t *v = json_array_get(versions, i);
 		const char *digest = optreg_json_str(v, "digest");
-		struct optreg_buf names = OPTREG_BUF_INIT;
+		char *names;
 		long version = 0;
-		size_t j;
 
 		cli_json_count(v, "version", &version);
-		json_array_foreach(tags, j, t)
-		{
-			long tv;
-			const char *name = optreg_json_str(t, "tag");
-			if (name && cli_json_count(t, "version", &tv) == 0 &&
-			    tv == version)
-				optreg_buf_addf(&names, "%s%s",
-						names.len ? "," : "", name);
-		}
+		names = cli_tags_on(tags, version, ",");
 		char **row = cells + i * NCOLS;
 		row[0] = optreg_xasprintf("%ld", version);
 		row[1] = optreg_xasprintf(
@@ -142,8 +131,8 @@ static int print_table(const json_t *versions, const json_t *tags)
 		row[4] = optreg_xstrdup(
 			json_is_true(json_object_get(v, "yanked")) ? "yes"
 								   : "-");
-		row[5] = optreg_xstrdup(cli_cell(names.data));
-		optreg_buf_release(&names);
+		row[5] = optreg_xstrdup(cli_cell(names));
+		free(names);
 		row[6] = why_cell(v);
 	}
 	rc = cli_print_table(head, NCOLS, cells, n);
@@ -161,38 +150,29 @@ static int print_wrapped(const json_t *versions, const json_t *tags,
 	int rc;
 
 	for (size_t i = 0; i < json_array_size(versions); i++) {
-		const json_t *v = json_array_get(versions, i), *t;
-		struct optreg_buf head = OPTREG_BUF_INIT,
-				  names = OPTREG_BUF_INIT;
+		const json_t *v = json_array_get(versions, i);
+		struct optreg_buf head = OPTREG_BUF_INIT;
+		char *names;
 		long version = 0;
 		char first[32];
 		char *why = why_cell(v);
-		size_t j;
 
 		cli_json_count(v, "version", &version);
-		json_array_foreach(tags, j, t)
-		{
-			long tv;
-			const char *name = optreg_json_str(t, "tag");
-			if (name && cli_json_count(t, "version", &tv) == 0 &&
-			    tv == version)
-				optreg_buf_addf(&names, "%s%s",
-						names.len ? ", " : "", name);
-		}
+		names = cli_tags_on(tags, version, ", ");
 		snprintf(first, sizeof(first), "%-3ld ", version);
 		optreg_buf_addf(&head, "%.19s  %s  %s",
 				cli_cell(optreg_json_str(v, "digest")),
 				cli_cell(optreg_json_str(v, "created_at")),
 				cli_cell(optreg_json_str(v, "created_by")));
-		if (names.len)
-			optreg_buf_addf(&head, "  [%s]", names.data);
+		if (*names)
+			optreg_buf_addf(&head, "  [%s]", names);
 		if (json_is_true(json_object_get(v, "yanked")))
 			optreg_buf_adds(&head, "  yanked");
 		cli_wrap_add(&out, first, head.data, 4, width);
 		cli_wrap_add(&out, "    ", why, 4, width);
 		free(why);
 		optreg_buf_release(&head);
-		optreg_buf_release(&names);
+		free(names);
 	}
 	rc = cli_write_stdout(&out);
 	optreg_buf_release(&out);
@@ -276,23 +256,6 @@ static int tag_moves(struct cli_remote *r, const struct cli_ref *ref,
 				out.data);
 	optreg_buf_release(&out);
 	return rc;
-}
-
-/* The default --width: the terminal's ($COLUMNS, else its size, else 80)
- * when stdout is one, else 0. */
-static long default_width(void)
-{
-	const char *cols = getenv("COLUMNS");
-	struct winsize ws;
-	long n;
-
-	if (!isatty(STDOUT_FILENO))
-		return 0;
-	if (cols && cli_parse_count(cols, &n) == 0 && n >= 40)
-		return n;
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
-		return ws.ws_col;
-	return CLI_WRAP_WIDTH;
 }
 
 static int log_config(struct cli_remote *r, const struct cli_ref *ref,
@@ -397,7 +360,7 @@ int cmd_log(int argc, char **argv)
 		width = 0;
 	}
 	if (width < 0)
-		width = default_width();
+		width = cli_wrap_default_width();
 	if (cli_ref_parse(refarg, CLI_REF_CONFIG, &ref, &why) < 0) {
 		fprintf(stderr, "optreg log: %s\n", why.data);
 		optreg_buf_release(&why);

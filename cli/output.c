@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../common/errcodes.h"
+#include "../common/jsonutil.h"
 #include "../validator/names.h"
 #include "output.h"
 
@@ -112,6 +113,25 @@ int cli_json_count(const json_t *o, const char *key, long *out)
 		return -1;
 	*out = (long)d;
 	return 0;
+}
+
+char *cli_tags_on(const json_t *tags, long version, const char *sep)
+{
+	struct optreg_buf names = OPTREG_BUF_INIT;
+	const json_t *t;
+	size_t j;
+
+	json_array_foreach(tags, j, t)
+	{
+		const char *name = optreg_json_str(t, "tag");
+		long tv;
+
+		if (name && cli_json_count(t, "version", &tv) == 0 &&
+		    tv == version)
+			optreg_buf_addf(&names, "%s%s", names.len ? sep : "",
+					name);
+	}
+	return optreg_buf_detach(&names, NULL);
 }
 
 int cli_print_json_text(const char *text, size_t len)

@@ -44,4 +44,11 @@ int cli_print_table(const char *const *head, size_t ncols, char *const *cells,
 /* A member of `o` that must be a whole number >= 0; returns 0 or -1. */
 int cli_json_count(const json_t *o, const char *key, long *out);
 
+/*
+ * The names of the tags in `tags` (the registry's [{"tag", "version"}])
+ * that point at `version`, in their order, joined by `sep`: a new string
+ * (free it), "" when none does.
+ */
+char *cli_tags_on(const json_t *tags, long version, const char *sep);
+
 #endif

@@ -8,6 +8,7 @@
 
 #include "../common/errcodes.h"
 #include "../common/jsonutil.h"
+#include "args.h"
 #include "output.h"
 #include "remote.h"
 
@@ -359,4 +360,32 @@ int cli_remote_pages(struct cli_remote *r, const char *path, const char *key,
 	free(token);
 	optreg_buf_release(&url);
 	return rc;
+}
+
+int cli_remote_subcommand(const char *cmd, const struct cli_remote_sub *subs,
+			  size_t n, const char *expected, const char *help,
+			  int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "optreg %s: expected %s\n%s", cmd, expected,
+			help);
+		return OPTREG_EXIT_USAGE;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (cli_is_help(argv[i])) {
+			fputs(help, stdout);
+			return OPTREG_EXIT_OK;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(argv[1], subs[i].name))
+			continue;
+		char name[32];
+		snprintf(name, sizeof(name), "%s %s", cmd, subs[i].name);
+		struct cli_remote r = {.cmd = name};
+		int rc = subs[i].run(&r, argc - 1, argv + 1);
+		cli_remote_close(&r);
+		return rc;
+	}
+	return -1;
 }

@@ -131,4 +131,22 @@ int cli_remote_call(struct cli_remote *r, const char *method, const char *path,
 int cli_remote_pages(struct cli_remote *r, const char *path, const char *key,
 		     long page_size, long limit, json_t *items, json_t **next);
 
+/* A subcommand of a command with several (`optreg key register`). */
+struct cli_remote_sub {
+	const char *name;
+	int (*run)(struct cli_remote *r, int argc, char **argv);
+};
+
+/*
+ * Runs the subcommand argv[1] of command `cmd` ("key") among the `n` in
+ * `subs`, with a cli_remote named "cmd sub" that it closes after, and
+ * returns its exit status. No argv[1]: prints "optreg CMD: expected
+ * EXPECTED" and `help` on stderr (OPTREG_EXIT_USAGE); a --help anywhere:
+ * `help` on stdout (OPTREG_EXIT_OK). Returns -1, printing nothing, when
+ * argv[1] names none of them (the caller says so).
+ */
+int cli_remote_subcommand(const char *cmd, const struct cli_remote_sub *subs,
+			  size_t n, const char *expected, const char *help,
+			  int argc, char **argv);
+
 #endif

@@ -79,26 +79,6 @@ static char *short_digest(const char *d)
 					      : optreg_xstrdup("-");
 }
 
-/* "prod,staging": the tags on `version`. */
-static char *tags_of(const json_t *tags, long version)
-{
-	struct optreg_buf names = OPTREG_BUF_INIT;
-	const json_t *t;
-	size_t j;
-
-	json_array_foreach(tags, j, t)
-	{
-		const char *name = optreg_json_str(t, "tag");
-		long tv;
-
-		if (name && cli_json_count(t, "version", &tv) == 0 &&
-		    tv == version)
-			optreg_buf_addf(&names, "%s%s", names.len ? "," : "",
-					name);
-	}
-	return optreg_buf_detach(&names, NULL);
-}
-
 /*
  * Sets "verdict" on each version of `versions`: its latest verdict (a
  * copy of what GET .../verdicts lists), or null; and "pending" true when
@@ -249,7 +229,7 @@ static int print_view(const struct cli_ref *ref, const json_t *versions,
 
 		cli_json_count(json_array_get(versions, i), "version",
 			       &version);
-		names = tags_of(tags, version);
+		names = cli_tags_on(tags, version, ",");
 		cells[i * NCOLS + 6] =
 			cut(cli_cell(names),
 			    used + TAGS_MIN < 80 ? 80 - used : TAGS_MIN);

@@ -376,38 +376,17 @@ static int token_revoke(struct cli_remote *r, int argc, char **argv)
 
 int cmd_token(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*run)(struct cli_remote *r, int argc, char **argv);
-	} subs[] = {
+	static const struct cli_remote_sub subs[] = {
 		{"create", token_create},
 		{"list", token_list},
 		{"revoke", token_revoke},
 	};
-	int rc;
+	int rc = cli_remote_subcommand(
+		"token", subs, sizeof(subs) / sizeof(subs[0]),
+		"create, list or revoke", help, argc, argv);
 
-	if (argc < 2) {
-		fprintf(stderr,
-			"optreg token: expected create, list or revoke\n%s",
-			help);
-		return OPTREG_EXIT_USAGE;
-	}
-	for (int i = 1; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
-			fputs(help, stdout);
-			return OPTREG_EXIT_OK;
-		}
-	}
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (strcmp(argv[1], subs[i].name))
-			continue;
-		char cmd[32];
-		snprintf(cmd, sizeof(cmd), "token %s", subs[i].name);
-		struct cli_remote r = {.cmd = cmd};
-		rc = subs[i].run(&r, argc - 1, argv + 1);
-		cli_remote_close(&r);
+	if (rc >= 0)
 		return rc;
-	}
 	char *shown = cli_printable(argv[1]);
 	fprintf(stderr,
 		"optreg token: unknown subcommand \"%.40s\"\n"

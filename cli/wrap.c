@@ -6,7 +6,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
+#include "args.h"
 #include "output.h"
 
 static const char *const spark[8] = {"\u2581", "\u2582", "\u2583", "\u2584",
@@ -152,4 +155,19 @@ void cli_wrap_sparkline(struct optreg_buf *out, const double *v, size_t n,
 		int level = !(l > 0) ? 0 : l > 7 ? 7 : (int)l;
 		optreg_buf_adds(out, spark[level]);
 	}
+}
+
+long cli_wrap_default_width(void)
+{
+	const char *cols = getenv("COLUMNS");
+	struct winsize ws;
+	long n;
+
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	if (cols && cli_parse_count(cols, &n) == 0 && n >= 40)
+		return n;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	return CLI_WRAP_WIDTH;
 }

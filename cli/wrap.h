@@ -49,4 +49,12 @@ void cli_wrap_sparkline(struct optreg_buf *out, const double *v, size_t n,
  */
 bool cli_wrap_spans_decades(const double *v, size_t n, double *lo, double *hi);
 
+/*
+ * The default --width of a command whose rows wrap: the terminal's
+ * ($COLUMNS when it is a count of at least 40, else the terminal's size
+ * when at least 40 columns, else CLI_WRAP_WIDTH) when stdout is one, else
+ * 0 (no wrapping).
+ */
+long cli_wrap_default_width(void);
+
 #endif

@@ -757,6 +757,21 @@ const char *optreg_config_error_layer(const struct optreg_error *e)
 	return "schema";
 }
 
+const char *optreg_schedule_kind_name(enum optreg_schedule_kind k)
+{
+	switch (k) {
+	case OPTREG_SCHEDULE_LINEAR:
+		return "linear";
+	case OPTREG_SCHEDULE_COSINE:
+		return "cosine";
+	case OPTREG_SCHEDULE_INVERSE_SQRT:
+		return "inverse_sqrt";
+	case OPTREG_SCHEDULE_CONSTANT:
+		break;
+	}
+	return "constant";
+}
+
 double optreg_config_schedule_lr(const struct optreg_schedule *s, double lr,
 				 long t)
 {

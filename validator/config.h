@@ -142,4 +142,8 @@ int optreg_config_load_checked_file(struct optreg_checked_config *cc,
 double optreg_config_schedule_lr(const struct optreg_schedule *s, double lr,
 				 long t);
 
+/* The schedule kind as the config spells it: "constant", "linear",
+ * "cosine" or "inverse_sqrt". */
+const char *optreg_schedule_kind_name(enum optreg_schedule_kind k);
+
 #endif

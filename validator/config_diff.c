@@ -129,21 +129,6 @@ static const char *optimizer_name(enum optreg_optimizer o)
 	return o == OPTREG_ADAMW ? "adamw" : "adam";
 }
 
-static const char *schedule_name(enum optreg_schedule_kind k)
-{
-	switch (k) {
-	case OPTREG_SCHEDULE_LINEAR:
-		return "linear";
-	case OPTREG_SCHEDULE_COSINE:
-		return "cosine";
-	case OPTREG_SCHEDULE_INVERSE_SQRT:
-		return "inverse_sqrt";
-	case OPTREG_SCHEDULE_CONSTANT:
-		break;
-	}
-	return "constant";
-}
-
 /* What the schedule does after warmup, for the kind's sentence. */
 static const char *schedule_meaning(enum optreg_schedule_kind k)
 {
@@ -383,35 +368,33 @@ void config_diff_decay_change(struct optreg_buf *t, double va, double vb,
 		optreg_buf_addf(t, ", %s", decay_meaning(o));
 }
 
+/* A boolean setting `name` (spec.NAME) that changed: "NAME A -> B: " and
+ * what the new value does (`on` when true, else `off`). */
+static void diff_flag(struct optreg_config_diff *d, const char *name,
+		      const char *path, bool a, bool b, const char *on,
+		      const char *off)
+{
+	struct optreg_buf t = OPTREG_BUF_INIT;
+
+	if (a == b)
+		return;
+	optreg_buf_addf(&t, "%s %s -> %s: %s", name, a ? "true" : "false",
+			b ? "true" : "false", b ? on : off);
+	config_diff_add(d, OPTREG_CHANGE_CHANGED, path, json_boolean(a),
+			json_boolean(b), &t);
+}
+
 static void diff_flags(struct optreg_config_diff *d,
 		       const struct optreg_config *a,
 		       const struct optreg_config *b)
 {
-	struct optreg_buf t = OPTREG_BUF_INIT;
-
-	if (a->amsgrad != b->amsgrad) {
-		optreg_buf_addf(&t, "amsgrad %s -> %s: %s",
-				a->amsgrad ? "true" : "false",
-				b->amsgrad ? "true" : "false",
-				b->amsgrad ? "the denominator uses the running "
-					     "maximum of the second moment"
-					   : "the denominator uses the second "
-					     "moment itself");
-		config_diff_add(d, OPTREG_CHANGE_CHANGED, "spec.amsgrad",
-				json_boolean(a->amsgrad),
-				json_boolean(b->amsgrad), &t);
-	}
-	if (a->maximize != b->maximize) {
-		optreg_buf_addf(&t, "maximize %s -> %s: %s",
-				a->maximize ? "true" : "false",
-				b->maximize ? "true" : "false",
-				b->maximize ? "the optimizer ascends (the "
-					      "gradient's sign is flipped)"
-					    : "the optimizer descends");
-		config_diff_add(d, OPTREG_CHANGE_CHANGED, "spec.maximize",
-				json_boolean(a->maximize),
-				json_boolean(b->maximize), &t);
-	}
+	diff_flag(d, "amsgrad", "spec.amsgrad", a->amsgrad, b->amsgrad,
+		  "the denominator uses the running maximum of the second "
+		  "moment",
+		  "the denominator uses the second moment itself");
+	diff_flag(d, "maximize", "spec.maximize", a->maximize, b->maximize,
+		  "the optimizer ascends (the gradient's sign is flipped)",
+		  "the optimizer descends");
 }
 
 static void diff_clip(struct optreg_config_diff *d,
@@ -461,11 +444,13 @@ static void diff_schedule(struct optreg_config_diff *d,
 
 	if (a->kind != b->kind) {
 		optreg_buf_addf(&t, "schedule %s -> %s: %s",
-				schedule_name(a->kind), schedule_name(b->kind),
+				optreg_schedule_kind_name(a->kind),
+				optreg_schedule_kind_name(b->kind),
 				schedule_meaning(b->kind));
 		config_diff_add(d, OPTREG_CHANGE_CHANGED, "spec.schedule.kind",
-				json_string(schedule_name(a->kind)),
-				json_string(schedule_name(b->kind)), &t);
+				json_string(optreg_schedule_kind_name(a->kind)),
+				json_string(optreg_schedule_kind_name(b->kind)),
+				&t);
 	}
 	if (a->warmup_steps != b->warmup_steps) {
 		k = !b->warmup_steps   ? OPTREG_CHANGE_REMOVED
@@ -518,7 +503,7 @@ static void diff_schedule(struct optreg_config_diff *d,
 		if (b->kind != OPTREG_SCHEDULE_LINEAR &&
 		    b->kind != OPTREG_SCHEDULE_COSINE)
 			optreg_buf_addf(&t, " (unused by %s)",
-					schedule_name(b->kind));
+					optreg_schedule_kind_name(b->kind));
 		config_diff_add(d, OPTREG_CHANGE_CHANGED,
 				"spec.schedule.min_lr", json_real(a->min_lr),
 				json_real(b->min_lr), &t);

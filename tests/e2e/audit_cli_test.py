@@ -46,7 +46,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
     BIN, CLI_BIN, DEFAULT_SUITE, ROOT, VERDICT_TYPE, ZERO_DIGEST, Registry, Signer,
-    Tap, envelope, eq, status)
+    Tap, envelope, eq, expect, status)
 
 RUNNER_BIN = os.path.join(BIN, "optreg-runner")
 NS = "team-a"
@@ -82,12 +82,6 @@ def optreg(*args, token=None, env=None):
     p = subprocess.run(argv, env=e, cwd=ROOT, timeout=120, text=True,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return Result(argv, p)
-
-
-def expect(res, rc, what=""):
-    assert res.rc == rc, "%sexpected exit %d, got:\n%s" % (
-        what + ": " if what else "", rc, res.describe())
-    return res
 
 
 def fits_80(text, what):

@@ -36,7 +36,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the working tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness as h  # noqa: E402
-from harness import CLI_BIN, eq, status  # noqa: E402
+from harness import CLI_BIN, eq, expect, status  # noqa: E402
 
 tap = h.Tap()
 R = h.Registry()
@@ -131,12 +131,6 @@ def optreg(*args, token="reader", stdin=None):
     p = subprocess.run(argv, env=env, cwd=W.dir, input=stdin, timeout=60,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return Run(argv, p)
-
-
-def expect(r, rc, what=""):
-    assert r.rc == rc, "%sexpected exit %d, got:\n%s" % (what + ": " if what else "", rc,
-                                                          r.describe())
-    return r
 
 
 def has(r, needle, stream="out"):

@@ -219,6 +219,14 @@ def eq(got, want, what):
     assert got == want, "%s: expected %r, got %r" % (what, want, got)
 
 
+def expect(res, rc, what=""):
+    """Asserts that the command run `res` (with .rc and .describe())
+    exited with `rc`, showing it when not; returns it."""
+    assert res.rc == rc, "%sexpected exit %d, got:\n%s" % (
+        what + ": " if what else "", rc, res.describe())
+    return res
+
+
 def status(r, want, what=""):
     """Asserts a Response's status, quoting the whole response if not;
     returns the response."""

@@ -33,7 +33,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import CLI_BIN, Registry, Signer, Tap, pem_der  # noqa: E402
+from harness import CLI_BIN, Registry, Signer, Tap, eq, expect, pem_der  # noqa: E402
 
 import yaml  # noqa: E402  (python3-yaml)
 
@@ -54,10 +54,6 @@ class World:
 
 
 W = World()
-
-
-def eq(got, want, what):
-    assert got == want, "%s: expected %r, got %r" % (what, want, got)
 
 
 class Result:
@@ -99,12 +95,6 @@ def optreg(*args, url=None, token="sub", env=None, keep_url=True):
     p = subprocess.run(argv, env=e, cwd=W.dir, timeout=60,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return Result(argv, note, p)
-
-
-def expect(res, rc, what=""):
-    assert res.rc == rc, "%sexpected exit %d, got:\n%s" % (
-        what + ": " if what else "", rc, res.describe())
-    return res
 
 
 def has(res, needle, stream="err"):
