@@ -54,14 +54,6 @@ char *cli_list_short_time(const char *t)
 	return s;
 }
 
-/* `s` cut to `width` bytes, the last three replaced by "...". */
-static char *cut(const char *s, size_t width)
-{
-	if (strlen(s) <= width)
-		return optreg_xstrdup(s);
-	return optreg_xasprintf("%.*s...", (int)(width - 3), s);
-}
-
 static int print_table(const json_t *configs)
 {
 	static const char *const head[] = {"CONFIG", "LATEST", "DIGEST",
@@ -82,7 +74,7 @@ static int print_table(const json_t *configs)
 			cli_cell(optreg_json_str(c, "name")));
 		long latest;
 
-		row[0] = cut(name, CONFIG_WIDTH);
+		row[0] = cli_cut(name, CONFIG_WIDTH);
 		free(name);
 		row[1] = cli_json_count(c, "latest_version", &latest) == 0
 				 ? optreg_xasprintf("%ld", latest)

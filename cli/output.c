@@ -144,3 +144,14 @@ int cli_print_json_text(const char *text, size_t len)
 	}
 	return OPTREG_EXIT_OK;
 }
+
+char *cli_cut(const char *s, size_t width)
+{
+	size_t n = width > 3 ? width - 3 : 0;
+
+	if (strlen(s) <= width)
+		return optreg_xstrdup(s);
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return optreg_xasprintf("%.*s...", (int)n, s);
+}

@@ -51,4 +51,11 @@ int cli_json_count(const json_t *o, const char *key, long *out);
  */
 char *cli_tags_on(const json_t *tags, long version, const char *sep);
 
+/*
+ * `s` cut to at most `width` bytes for a table cell: when longer, its
+ * last three become "...", never in the middle of a UTF-8 character. A
+ * new string (free it).
+ */
+char *cli_cut(const char *s, size_t width);
+
 #endif

@@ -59,19 +59,6 @@ static const char help[] =
 	"unavailable, 8 not\n"
 	"found. See docs/cli.md.\n";
 
-/* `s` cut to `width` bytes, the last three replaced by "...", never in
- * the middle of a UTF-8 character (a principal may have some). */
-static char *cut(const char *s, size_t width)
-{
-	size_t n = width > 3 ? width - 3 : 0;
-
-	if (strlen(s) <= width)
-		return optreg_xstrdup(s);
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return optreg_xasprintf("%.*s...", (int)n, s);
-}
-
 /* The 12 hex digits after "sha256:", or "-". */
 static char *short_digest(const char *d)
 {
@@ -203,8 +190,8 @@ static int print_view(const struct cli_ref *ref, const json_t *versions,
 		row[0] = optreg_xasprintf("%ld", version);
 		row[1] = short_digest(optreg_json_str(v, "digest"));
 		row[2] = cli_list_short_time(optreg_json_str(v, "created_at"));
-		row[3] = cut(cli_cell(optreg_json_str(v, "created_by")),
-			     BY_WIDTH);
+		row[3] = cli_cut(cli_cell(optreg_json_str(v, "created_by")),
+				 BY_WIDTH);
 		row[4] = optreg_xstrdup(
 			json_is_true(json_object_get(v, "yanked")) ? "yes"
 								   : "-");
@@ -231,8 +218,8 @@ static int print_view(const struct cli_ref *ref, const json_t *versions,
 			       &version);
 		names = cli_tags_on(tags, version, ",");
 		cells[i * NCOLS + 6] =
-			cut(cli_cell(names),
-			    used + TAGS_MIN < 80 ? 80 - used : TAGS_MIN);
+			cli_cut(cli_cell(names),
+				used + TAGS_MIN < 80 ? 80 - used : TAGS_MIN);
 		free(names);
 	}
 	rc = cli_print_table(head, NCOLS, cells, n);

@@ -133,6 +133,29 @@ static void sort_verdicts(json_t *list)
 	free(items);
 }
 
+/* Cuts the RUNNER cells (column 3 of 6) so that a row fits 80 columns:
+ * the other columns are short or fixed, a principal may be long. */
+static void fit_runner(char **cells, size_t n)
+{
+	size_t widths[6] = {3, 6, 5, 6, 7, 8}; /* the headings */
+	size_t others = 2 * 5, room;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t c = 0; c < 6; c++)
+			if (strlen(cells[i * 6 + c]) > widths[c])
+				widths[c] = strlen(cells[i * 6 + c]);
+	for (size_t c = 0; c < 6; c++)
+		if (c != 3)
+			others += widths[c];
+	room = others + 8 < 80 ? 80 - others : 8;
+	for (size_t i = 0; i < n; i++) {
+		char *cut = cli_cut(cells[i * 6 + 3], room);
+
+		free(cells[i * 6 + 3]);
+		cells[i * 6 + 3] = cut;
+	}
+}
+
 static int print_table(const json_t *list)
 {
 	static const char *const head[] = {"JOB",    "RESULT",	"SUITE",
@@ -170,6 +193,7 @@ static int print_table(const json_t *list)
 		json_decref(p);
 		optreg_dsse_release(&env);
 	}
+	fit_runner(cells, n);
 	rc = cli_print_table(head, NCOLS, cells, n);
 	for (size_t i = 0; i < n * NCOLS; i++)
 		free(cells[i]);

@@ -84,6 +84,10 @@ def optreg(*args, token=None, env=None):
     return Result(argv, p)
 
 
+# A long principal, as an operator may name a runner pool: the verdicts
+# table must still fit 80 columns (its RUNNER cells are cut).
+RUNNER = "validation-runner-gpu-pool-7@ml-platform.example"
+
 def fits_80(text, what):
     for line in text.split("\n"):
         assert len(line) <= 80, "%s: a line of %d columns:\n%r" % (what, len(line), line)
@@ -163,11 +167,11 @@ def t_setup():
     W.S = W.R.server()
     W.admin, _ = W.R.token("admin@ops", "admin")
     W.appr, _ = W.R.token("lead@team-a", "approver", namespace=NS)
-    W.runner_token, _ = W.R.token("runner@ops", "runner")
+    W.runner_token, _ = W.R.token(RUNNER, "runner")
     W.ci = Signer(W.R.tmp, "ci")
     W.runner_key = Signer(W.R.tmp, "runner")
     for signer, principal, purpose in ((W.ci, "ci@team-a", "config"),
-                                       (W.runner_key, "runner@ops", "verdict")):
+                                       (W.runner_key, RUNNER, "verdict")):
         r = W.S.request("POST", "/v1/keys", token=W.admin, body={
             "public_key": signer.public_pem, "principal": principal,
             "namespaces": [NS], "purpose": purpose})
@@ -410,7 +414,7 @@ def t_verdicts_runner_0_1_0():
     curve = [[1, 2.5], [2, 4000], [3, 25], [4, None], [5, 0.25]]
     p = {"job_id": job["id"], "config_digest": job["digest"], "suite": job["suite"],
          "suite_digest": ZERO_DIGEST, "runner_version": "0.1.0", "device": "cpu",
-         "result": "fail", "runner": "runner@ops",
+         "result": "fail", "runner": RUNNER,
          "workloads": [{"name": "fmnist_mlp", "seed": 1, "result": "fail",
                         "metrics": {"initial_loss": 2.5, "max_loss": 4000},
                         "loss_curve": curve},
