@@ -109,8 +109,8 @@ def parse(path):
                 block = Block(path, no, pending)
                 pending = []
                 cmd = None
-            elif line.strip() and not line.startswith("<!--"):
-                pending = [] if line.startswith("```") else pending
+            elif line.startswith("```"):
+                pending = []  # a directive is for the console block next
             continue
         if line.strip() == "```":
             blocks.append(block)
@@ -125,17 +125,14 @@ def parse(path):
             cont = line.endswith("\\")
         elif cmd is not None and line.strip():
             cmd.expected.append(line)
-        else:
-            continue
-        if not cont and cmd is not None and cmd.text and not cmd.expected:
-            m = EXIT_COMMENT.search(cmd.text)
-            if m:
-                cmd.want_rc = int(m.group(1))
     for b in blocks:
         for i, c in enumerate(b.commands):
             nxt = b.commands[i + 1] if i + 1 < len(b.commands) else None
             if nxt is not None and nxt.text.strip() == "echo $?":
                 c.any_rc = True
+            m = EXIT_COMMENT.search(c.text)
+            if m:
+                c.want_rc = int(m.group(1))
     return blocks
 
 
