@@ -722,14 +722,12 @@ int cmd_fetch(int argc, char **argv)
 		if (!r.url && !((val = getenv("OPTREG_URL")) && val[0]))
 			r.url = lock.registry;
 	} else {
-		status = OPTREG_EXIT_USAGE;
-		if (cli_ref_parse(refarg,
-				  CLI_REF_CONFIG | CLI_REF_VERSION |
-					  CLI_REF_TAG | CLI_REF_DIGEST,
-				  &ref, &why) < 0) {
-			fprintf(stderr, "optreg fetch: %s\n", why.data);
+		status = cli_ref_arg("fetch", refarg,
+				     CLI_REF_CONFIG | CLI_REF_VERSION |
+					     CLI_REF_TAG | CLI_REF_DIGEST,
+				     &ref);
+		if (status)
 			goto out;
-		}
 		o.shown_ref = refarg;
 		status = cli_ref_latest(&r, &ref);
 		if (status)

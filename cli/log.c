@@ -311,7 +311,6 @@ out:
 int cmd_log(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "log"};
-	struct optreg_buf why = OPTREG_BUF_INIT;
 	const char *refarg = NULL, *limitarg = NULL, *widtharg = NULL;
 	struct cli_ref ref;
 	long limit = 0, width = -1;
@@ -361,11 +360,8 @@ int cmd_log(int argc, char **argv)
 	}
 	if (width < 0)
 		width = cli_wrap_default_width();
-	if (cli_ref_parse(refarg, CLI_REF_CONFIG, &ref, &why) < 0) {
-		fprintf(stderr, "optreg log: %s\n", why.data);
-		optreg_buf_release(&why);
-		return OPTREG_EXIT_USAGE;
-	}
+	if ((rc = cli_ref_arg("log", refarg, CLI_REF_CONFIG, &ref)))
+		return rc;
 	rc = log_config(&r, &ref, limit, moves, width);
 	cli_remote_close(&r);
 	return rc;

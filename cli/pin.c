@@ -248,13 +248,12 @@ int cmd_pin(int argc, char **argv)
 		fprintf(stderr, "optreg pin: expected a REF\n%s", help);
 		goto out;
 	}
-	if (cli_ref_parse(refarg,
-			  CLI_REF_CONFIG | CLI_REF_VERSION | CLI_REF_TAG |
-				  CLI_REF_DIGEST,
-			  &ref, &why) < 0) {
-		fprintf(stderr, "optreg pin: %s\n", why.data);
+	status = cli_ref_arg("pin", refarg,
+			     CLI_REF_CONFIG | CLI_REF_VERSION | CLI_REF_TAG |
+				     CLI_REF_DIGEST,
+			     &ref);
+	if (status)
 		goto out;
-	}
 	status = cli_ref_latest(&r, &ref);
 	if (status == 0)
 		status = get_version(&r, &ref, &raw, &doc, &canon);

@@ -134,6 +134,18 @@ int cli_ref_parse(const char *s, unsigned allowed, struct cli_ref *ref,
 	return 0;
 }
 
+int cli_ref_arg(const char *cmd, const char *s, unsigned allowed,
+		struct cli_ref *ref)
+{
+	struct optreg_buf why = OPTREG_BUF_INIT;
+
+	if (cli_ref_parse(s, allowed, ref, &why) == 0)
+		return 0;
+	fprintf(stderr, "optreg %s: %s\n", cmd, why.data);
+	optreg_buf_release(&why);
+	return OPTREG_EXIT_USAGE;
+}
+
 void cli_print_tag_move(const struct cli_ref *ref, const char *tag,
 			long version, const json_t *answer)
 {

@@ -36,6 +36,13 @@ struct cli_ref {
 int cli_ref_parse(const char *s, unsigned allowed, struct cli_ref *ref,
 		  struct optreg_buf *why);
 
+/*
+ * cli_ref_parse for a command's argument: on failure prints
+ * `optreg CMD: WHY` on stderr and returns OPTREG_EXIT_USAGE; else 0.
+ */
+int cli_ref_arg(const char *cmd, const char *s, unsigned allowed,
+		struct cli_ref *ref);
+
 /* True when `ns` is a valid namespace name. */
 int cli_namespace_valid(const char *ns);
 

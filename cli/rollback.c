@@ -91,7 +91,6 @@ out:
 int cmd_rollback(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "rollback"};
-	struct optreg_buf why = OPTREG_BUF_INIT;
 	const char *refarg = NULL, *reason = NULL, *link = NULL;
 	struct cli_ref ref;
 	int rc;
@@ -125,11 +124,8 @@ int cmd_rollback(int argc, char **argv)
 				      CLI_CHANGE_MAX_LINK, true);
 	if (rc)
 		return rc;
-	if (cli_ref_parse(refarg, CLI_REF_TAG, &ref, &why) < 0) {
-		fprintf(stderr, "optreg rollback: %s\n", why.data);
-		optreg_buf_release(&why);
-		return OPTREG_EXIT_USAGE;
-	}
+	if ((rc = cli_ref_arg("rollback", refarg, CLI_REF_TAG, &ref)))
+		return rc;
 	rc = rollback(&r, &ref, reason, link);
 	cli_remote_close(&r);
 	return rc;

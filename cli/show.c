@@ -287,7 +287,6 @@ out:
 int cmd_show(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "show"};
-	struct optreg_buf why = OPTREG_BUF_INIT;
 	const char *refarg = NULL;
 	long limit = DEFAULT_LIMIT;
 	struct cli_ref ref;
@@ -313,11 +312,8 @@ int cmd_show(int argc, char **argv)
 			help);
 		return OPTREG_EXIT_USAGE;
 	}
-	if (cli_ref_parse(refarg, CLI_REF_CONFIG, &ref, &why) < 0) {
-		fprintf(stderr, "optreg show: %s\n", why.data);
-		optreg_buf_release(&why);
-		return OPTREG_EXIT_USAGE;
-	}
+	if ((rc = cli_ref_arg("show", refarg, CLI_REF_CONFIG, &ref)))
+		return rc;
 	rc = show(&r, &ref, limit);
 	cli_remote_close(&r);
 	return rc;

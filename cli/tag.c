@@ -315,7 +315,6 @@ static int take_arg(void *data, const char *a)
 int cmd_tag(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "tag"};
-	struct optreg_buf why = OPTREG_BUF_INIT;
 	struct tag_args t = {{NULL, NULL}, 0};
 	const char **args = t.args, *exparg = NULL, *reason = NULL,
 		   *link = NULL, *limitarg = NULL;
@@ -368,11 +367,8 @@ int cmd_tag(int argc, char **argv)
 				limitarg);
 			return OPTREG_EXIT_USAGE;
 		}
-		if (cli_ref_parse(args[0], CLI_REF_TAG, &ref, &why) < 0) {
-			fprintf(stderr, "optreg tag: %s\n", why.data);
-			optreg_buf_release(&why);
-			return OPTREG_EXIT_USAGE;
-		}
+		if ((rc = cli_ref_arg("tag", args[0], CLI_REF_TAG, &ref)))
+			return rc;
 		rc = history(&r, &ref, limit);
 		cli_remote_close(&r);
 		return rc;
@@ -406,11 +402,8 @@ int cmd_tag(int argc, char **argv)
 	}
 	if (create)
 		expected = 0;
-	if (cli_ref_parse(args[0], CLI_REF_VERSION, &ref, &why) < 0) {
-		fprintf(stderr, "optreg tag: %s\n", why.data);
-		optreg_buf_release(&why);
-		return OPTREG_EXIT_USAGE;
-	}
+	if ((rc = cli_ref_arg("tag", args[0], CLI_REF_VERSION, &ref)))
+		return rc;
 	if (!cli_tag_valid(args[1])) {
 		fprintf(stderr,
 			"optreg tag: invalid tag \"%s\"\n"

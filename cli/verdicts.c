@@ -932,7 +932,6 @@ out:
 int cmd_verdicts(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "verdicts"};
-	struct optreg_buf why = OPTREG_BUF_INIT;
 	const char *refarg = NULL;
 	int rc;
 	bool verify = false, brief = false;
@@ -960,13 +959,10 @@ int cmd_verdicts(int argc, char **argv)
 			help);
 		return OPTREG_EXIT_USAGE;
 	}
-	if (cli_ref_parse(refarg,
-			  CLI_REF_CONFIG | CLI_REF_VERSION | CLI_REF_TAG, &ref,
-			  &why) < 0) {
-		fprintf(stderr, "optreg verdicts: %s\n", why.data);
-		optreg_buf_release(&why);
-		return OPTREG_EXIT_USAGE;
-	}
+	if ((rc = cli_ref_arg("verdicts", refarg,
+			      CLI_REF_CONFIG | CLI_REF_VERSION | CLI_REF_TAG,
+			      &ref)))
+		return rc;
 	rc = cli_ref_latest(&r, &ref);
 	if (rc == 0)
 		rc = list_verdicts(&r, &ref, verify, brief);

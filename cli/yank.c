@@ -84,7 +84,6 @@ out:
 int cmd_yank(int argc, char **argv)
 {
 	struct cli_remote r = {.cmd = "yank"};
-	struct optreg_buf why = OPTREG_BUF_INIT;
 	const char *refarg = NULL, *reason = NULL, *link = NULL;
 	struct cli_ref ref;
 	int rc;
@@ -122,11 +121,8 @@ int cmd_yank(int argc, char **argv)
 				      CLI_CHANGE_MAX_LINK, true);
 	if (rc)
 		return rc;
-	if (cli_ref_parse(refarg, CLI_REF_VERSION, &ref, &why) < 0) {
-		fprintf(stderr, "optreg yank: %s\n", why.data);
-		optreg_buf_release(&why);
-		return OPTREG_EXIT_USAGE;
-	}
+	if ((rc = cli_ref_arg("yank", refarg, CLI_REF_VERSION, &ref)))
+		return rc;
 	rc = yank(&r, &ref, reason, link);
 	cli_remote_close(&r);
 	return rc;
