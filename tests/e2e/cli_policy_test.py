@@ -48,12 +48,11 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import CLI_BIN, ROOT, Registry, Signer, Tap, doc, eq, post_verdict  # noqa: E402
+from harness import CLI_BIN, ROOT, Registry, Signer, Tap, run_suite, doc, eq, post_verdict  # noqa: E402
 
 NS = "team-gate"        # gate, change rules, waivers, rollback
 NS_AUDIT = "team-audit"  # an audit-mode policy
@@ -1038,22 +1037,8 @@ TESTS = [
 
 
 def main():
-    start = time.time()
-    try:
-        try:
-            setup()
-        except Exception:  # noqa: BLE001
-            tap.fail("harness: cluster, migrations, tokens, server, keys",
-                     [traceback.format_exc()] + (W.reg.logs() if hasattr(W, "reg") else []))
-            return tap.finish()
-        tap.context = lambda: [s.log_tail(8) for s in W.reg.servers if s.alive()]
-        for entry in TESTS:
-            tap.run(entry[0], entry[1], *entry[2:])
-        print("# %.1f s" % (time.time() - start))
-        return tap.finish()
-    finally:
-        if hasattr(W, "reg"):
-            W.reg.cleanup()
+    return run_suite(tap, W, setup, TESTS,
+                     "cluster, migrations, tokens, server, keys")
 
 
 if __name__ == "__main__":

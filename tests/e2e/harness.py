@@ -155,6 +155,35 @@ class Tap:
         return 1 if self.failed else 0
 
 
+def run_suite(tap, world, setup, tests, what, cleanup=None):
+    """The main() of a suite on one Registry kept at `world.reg`: runs
+    setup() (a failure is one failed test, `harness: WHAT`, with the
+    servers' logs), then each (description, fn, args...) of `tests` with
+    the servers' log tails as context on failure, and removes the registry
+    (after `cleanup`, when given) whatever happens. Returns the exit
+    status."""
+    start = time.time()
+    try:
+        try:
+            setup()
+        except Exception:  # noqa: BLE001
+            tap.fail("harness: " + what,
+                     [traceback.format_exc()] +
+                     (world.reg.logs() if hasattr(world, "reg") else []))
+            return tap.finish()
+        tap.context = lambda: [s.log_tail(8) for s in world.reg.servers
+                               if s.alive()]
+        for entry in tests:
+            tap.run(entry[0], entry[1], *entry[2:])
+        print("# %.1f s" % (time.time() - start))
+        return tap.finish()
+    finally:
+        if cleanup is not None:
+            cleanup()
+        if hasattr(world, "reg"):
+            world.reg.cleanup()
+
+
 # ---------------------------------------------------------------- HTTP
 
 class Response:

@@ -28,12 +28,10 @@ import stat
 import subprocess
 import sys
 import threading
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import CLI_BIN, Registry, Signer, Tap, eq, expect, pem_der  # noqa: E402
+from harness import CLI_BIN, Registry, Signer, Tap, run_suite, eq, expect, pem_der  # noqa: E402
 
 import yaml  # noqa: E402  (python3-yaml)
 
@@ -671,22 +669,8 @@ TESTS = [
 
 
 def main():
-    start = time.time()
-    try:
-        try:
-            setup()
-        except Exception:  # noqa: BLE001
-            tap.fail("harness: cluster, migrations, tokens, server, submits",
-                     [traceback.format_exc()] + (W.reg.logs() if hasattr(W, "reg") else []))
-            return tap.finish()
-        tap.context = lambda: [s.log_tail(8) for s in W.reg.servers if s.alive()]
-        for entry in TESTS:
-            tap.run(entry[0], entry[1], *entry[2:])
-        print("# %.1f s" % (time.time() - start))
-        return tap.finish()
-    finally:
-        if hasattr(W, "reg"):
-            W.reg.cleanup()
+    return run_suite(tap, W, setup, TESTS,
+                     "cluster, migrations, tokens, server, submits")
 
 
 if __name__ == "__main__":

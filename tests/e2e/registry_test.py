@@ -47,7 +47,6 @@ import socket
 import sys
 import threading
 import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 sys.dont_write_bytecode = True  # no __pycache__ in the working tree
@@ -55,7 +54,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
     PAYLOAD_TYPE, Configs, Registry, Signer, Tap, digest_of, doc, envelope,
-    openssl_verify, pae, pem_der, run)
+    openssl_verify, pae, pem_der, run, run_suite)
 
 A_NS, B_NS = "team-a", "team-b"
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -1940,22 +1939,8 @@ TESTS = [
 
 
 def main():
-    start = time.time()
-    try:
-        try:
-            setup()
-        except Exception:  # noqa: BLE001
-            tap.fail("harness: cluster, migrations, tokens, servers A B C",
-                     [traceback.format_exc()] + (W.reg.logs() if hasattr(W, "reg") else []))
-            return tap.finish()
-        tap.context = lambda: [s.log_tail(8) for s in W.reg.servers if s.alive()]
-        for desc, fn in TESTS:
-            tap.run(desc, fn)
-        print("# %.1f s" % (time.time() - start))
-        return tap.finish()
-    finally:
-        if hasattr(W, "reg"):
-            W.reg.cleanup()
+    return run_suite(tap, W, setup, TESTS,
+                     "cluster, migrations, tokens, servers A B C")
 
 
 if __name__ == "__main__":

@@ -40,13 +40,11 @@ import re
 import shlex
 import subprocess
 import sys
-import time
-import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the working tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import CLI_BIN, Registry, Signer, Tap, pae, pem_der  # noqa: E402
+from harness import CLI_BIN, Registry, Signer, Tap, run_suite, pae, pem_der  # noqa: E402
 
 A, A2, B = "team-a", "team-a-two", "team-b"
 RECEIPT_TYPE = "application/vnd.optreg.receipt.v1+json"
@@ -707,22 +705,8 @@ TESTS = [
 
 
 def main():
-    start = time.time()
-    try:
-        try:
-            setup()
-        except Exception:  # noqa: BLE001
-            tap.fail("harness: cluster, migrations, tokens, server",
-                     [traceback.format_exc()] + (W.reg.logs() if hasattr(W, "reg") else []))
-            return tap.finish()
-        tap.context = lambda: [s.log_tail(8) for s in W.reg.servers if s.alive()]
-        for entry in TESTS:
-            tap.run(entry[0], entry[1], *entry[2:])
-        print("# %.1f s" % (time.time() - start))
-        return tap.finish()
-    finally:
-        if hasattr(W, "reg"):
-            W.reg.cleanup()
+    return run_suite(tap, W, setup, TESTS,
+                     "cluster, migrations, tokens, server")
 
 
 if __name__ == "__main__":
