@@ -15,6 +15,7 @@ static const struct {
 	{api_ops_routes, &api_ops_nroutes},
 	{api_search_routes, &api_search_nroutes},
 	{api_versions_routes, &api_versions_nroutes},
+	{api_diff_routes, &api_diff_nroutes},
 	{api_tags_routes, &api_tags_nroutes},
 	{api_digests_routes, &api_digests_nroutes},
 	{api_validate_routes, &api_validate_nroutes},

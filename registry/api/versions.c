@@ -385,6 +385,24 @@ static json_t *versions_json(const struct optreg_version_list *l)
 				  "yank_reason",
 				  v->yank_reason ? json_string(v->yank_reason)
 						 : json_null()));
+		json_t *item = json_array_get(a, i);
+		json_object_set_new(
+			item, "verdict",
+			v->verdict_result
+				? json_pack("{s:s, s:s, s:I, s:s}", "result",
+					    v->verdict_result, "suite",
+					    v->verdict_suite, "job_id",
+					    (json_int_t)v->verdict_job_id,
+					    "created_at", v->verdict_created_at)
+				: json_null());
+		json_object_set_new(item, "job_state",
+				    v->job_state ? json_string(v->job_state)
+						 : json_null());
+		json_t *ids = json_loads(v->signer_keyids, 0, NULL);
+		json_object_set_new(item, "signer_keyids",
+				    json_is_array(ids) ? ids : json_array());
+		if (!json_is_array(ids))
+			json_decref(ids);
 	}
 	return a;
 }

@@ -10,6 +10,7 @@
 #include "../audit.h"
 #include "../sql.h"
 #include "configs.h"
+#include "jobs.h"
 #include "store.h"
 
 /* clang-format off */
@@ -34,16 +35,38 @@ static const char SQL_VERSION_BY_NUMBER[] =
 static const char SQL_VERSION_BY_DIGEST[] =
 	VERSION_SELECT "WHERE v.digest = $1";
 
+/* A page of versions, each with the latest verdict and the job on suite
+ * $5 (one job per version and suite) and the key ids that signed it: the
+ * receipt's signer_keyids, or, for a version without a receipt, the
+ * stored envelope's signatures' keyids. */
 static const char SQL_VERSION_LIST[] =
 	"SELECT v.version, v.digest, " TS("v.created_at") ","
 	"       v.created_by, v.yanked_at IS NOT NULL,"
 	"       coalesce((SELECT json_agg(t.tag ORDER BY t.tag)"
 	"                   FROM tags t WHERE t.config_id = v.config_id"
 	"                    AND t.version = v.version)::text, '[]'),"
-	"       v.message, v.link, v.yank_reason"
+	"       v.message, v.link, v.yank_reason,"
+	"       d.result, d.suite, d.job_id, " TS("d.created_at") ", j.state,"
+	"       coalesce(convert_from(decode(r.receipt::json->>'payload',"
+	"                                    'base64'), 'UTF8')::json"
+	"                  ->'signer_keyids',"
+	"                (SELECT json_agg(s->>'keyid')"
+	"                   FROM json_array_elements("
+	"                          v.envelope::json->'signatures') s),"
+	"                '[]'::json)::text"
 	"  FROM versions v"
 	"  JOIN configs c ON c.id = v.config_id"
 	"  JOIN namespaces n ON n.id = c.namespace_id"
+	"  LEFT JOIN receipts r ON r.config_id = v.config_id"
+	"   AND r.version = v.version"
+	"  LEFT JOIN jobs j ON j.config_id = v.config_id"
+	"   AND j.version = v.version AND j.suite = $5"
+	"  LEFT JOIN LATERAL (SELECT x.result, x.suite, x.job_id, x.created_at"
+	"                       FROM verdicts x"
+	"                      WHERE x.config_id = v.config_id"
+	"                        AND x.version = v.version AND x.suite = $5"
+	"                      ORDER BY x.created_at DESC, x.job_id DESC"
+	"                      LIMIT 1) d ON true"
 	" WHERE n.name = $1 AND c.name = $2"
 	"   AND ($3::int = 0 OR v.version < $3::int)"
 	" ORDER BY v.version DESC LIMIT $4::int";
@@ -186,6 +209,11 @@ void optreg_version_list_release(struct optreg_version_list *l)
 		free(l->items[i].message);
 		free(l->items[i].link);
 		free(l->items[i].yank_reason);
+		free(l->items[i].verdict_result);
+		free(l->items[i].verdict_suite);
+		free(l->items[i].verdict_created_at);
+		free(l->items[i].job_state);
+		free(l->items[i].signer_keyids);
 	}
 	free(l->items);
 	memset(l, 0, sizeof(*l));
@@ -197,7 +225,7 @@ int optreg_store_list_versions(PGconn *conn, const char *ns, const char *name,
 			       struct optreg_errors *errs)
 {
 	char bs[16], ls[16];
-	const char *p[4] = {ns, name, bs, ls};
+	const char *p[5] = {ns, name, bs, ls, OPTREG_DEFAULT_SUITE};
 	PGresult *res;
 	int rc = optreg_store_config_exists(conn, ns, name, errs);
 
@@ -206,7 +234,7 @@ int optreg_store_list_versions(PGconn *conn, const char *ns, const char *name,
 		return rc;
 	snprintf(bs, sizeof(bs), "%d", before > 0 ? before : 0);
 	snprintf(ls, sizeof(ls), "%d", limit);
-	rc = optreg_sql_exec(conn, SQL_VERSION_LIST, 4, p, PGRES_TUPLES_OK,
+	rc = optreg_sql_exec(conn, SQL_VERSION_LIST, 5, p, PGRES_TUPLES_OK,
 			     &res, errs);
 	if (rc)
 		return rc;
@@ -225,6 +253,14 @@ int optreg_store_list_versions(PGconn *conn, const char *ns, const char *name,
 		s->message = dup_or_null(res, r, 6);
 		s->link = dup_or_null(res, r, 7);
 		s->yank_reason = dup_or_null(res, r, 8);
+		s->verdict_result = dup_or_null(res, r, 9);
+		s->verdict_suite = dup_or_null(res, r, 10);
+		s->verdict_job_id = PQgetisnull(res, r, 11)
+					    ? 0
+					    : atoll(PQgetvalue(res, r, 11));
+		s->verdict_created_at = dup_or_null(res, r, 12);
+		s->job_state = dup_or_null(res, r, 13);
+		s->signer_keyids = optreg_xstrdup(PQgetvalue(res, r, 14));
 	}
 	PQclear(res);
 	return 0;

@@ -42,6 +42,13 @@ struct optreg_version_summary {
 	char *tags;	      /* JSON array text of its tag names */
 	char *message, *link; /* or NULL */
 	char *yank_reason;    /* or NULL */
+	/* The latest verdict on the reference suite (OPTREG_DEFAULT_SUITE):
+	 * result NULL when there is none. */
+	char *verdict_result, *verdict_suite, *verdict_created_at;
+	long long verdict_job_id;
+	char *job_state;     /* that suite's job: queued, leased, done,
+				abandoned; or NULL */
+	char *signer_keyids; /* JSON array text of the keys that signed it */
 };
 
 struct optreg_version_list {

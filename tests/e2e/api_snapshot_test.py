@@ -235,6 +235,7 @@ def later_expired():
 # ---------------------------------------------------------------- cases
 
 ROOT_V = "/v1/configs/{ns}/{name}/versions"
+DIFF = "/v1/configs/{ns}/{name}/versions/{n}/diff"
 VER = ROOT_V + "/{n}"
 YANK = VER + "/yank"
 VERDICTS = VER + "/verdicts"
@@ -421,6 +422,15 @@ def cases():
         ("GET", VER, "no token", lambda: req("GET", cpath(rest="/versions/1"))),
         ("GET", VER, "reader of another namespace", lambda: req("GET", cpath(ns=B, rest="/versions/1"), W.reader_a)),
         ("PUT", VER, "wrong method", lambda: req("PUT", cpath(rest="/versions/1"), W.admin, body={})),
+        # diff of two versions
+        ("GET", DIFF, "ok", lambda: req("GET", cpath(rest="/versions/1/diff?against=1"), W.reader_a)),
+        ("GET", DIFF, "against missing", lambda: req("GET", cpath(rest="/versions/1/diff"), W.reader_a)),
+        ("GET", DIFF, "against malformed", lambda: req("GET", cpath(rest="/versions/1/diff?against=01"), W.reader_a)),
+        ("GET", DIFF, "previous of version 1", lambda: req("GET", cpath(rest="/versions/1/diff?against=previous"), W.reader_a)),
+        ("GET", DIFF, "unknown tag", lambda: req("GET", cpath(rest="/versions/1/diff?against=nosuch"), W.reader_a)),
+        ("GET", DIFF, "unknown version", lambda: req("GET", cpath(rest="/versions/99/diff?against=1"), W.reader_a)),
+        ("GET", DIFF, "no token", lambda: req("GET", cpath(rest="/versions/1/diff?against=1"))),
+        ("GET", DIFF, "reader of another namespace", lambda: req("GET", cpath(ns=B, rest="/versions/1/diff?against=1"), W.reader_a)),
 
         # digests
         ("GET", "/v1/digests/{digest}", "ok", lambda: req("GET", "/v1/digests/" + W.d1, W.reader_a)),

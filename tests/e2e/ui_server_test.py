@@ -23,7 +23,9 @@ Prints TAP and exits 1 when any test fails.
 """
 
 import hashlib
+import json
 import os
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the working tree
@@ -74,9 +76,81 @@ def ui_headers(r, what):
     eq(r.header("Cache-Control"), "no-cache", what + ": Cache-Control")
 
 
+NS = "uisrv"
+
+V1 = """apiVersion: optreg/v1
+kind: OptimizerConfig
+metadata:
+  namespace: uisrv
+  name: bert
+spec:
+  optimizer: adam
+  lr: 3.0e-4
+  betas: [0.9, 0.999]
+  eps: 1.0e-8
+  weight_decay: 0.01
+  schedule: {kind: cosine, warmup_steps: 500, total_steps: 10000}
+"""
+
+V2 = V1.replace("optimizer: adam", "optimizer: adamw").replace("lr: 3.0e-4", "lr: 1.0e-3")
+V3 = V2.replace("weight_decay: 0.01", "weight_decay: 0.01\n  grad_clip_norm: 1.0")
+# Version 4: version 3's config with a default written out (equal to 3).
+V4 = V3.replace("eps: 1.0e-8", "eps: 1.0e-8\n  amsgrad: false")
+
+
+def cpath(name="bert", rest=""):
+    return "/v1/configs/%s/%s%s" % (NS, name, rest)
+
+
+def canonical(text):
+    path = os.path.join(w.reg.tmp, "submit.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    p = subprocess.run([h.CLI_BIN, "canonicalize", path], stdout=subprocess.PIPE,
+                       timeout=30)
+    assert p.returncode == 0, "canonicalize"
+    return p.stdout
+
+
+def submit(text, verdict=None, lease=True):
+    """Submits `text` as uisrv/bert; leases its job when `lease` and posts
+    `verdict` when given. Returns (version, digest, job or None)."""
+    r = status(w.s.request("POST", cpath(rest="/versions"), token=w.sub,
+                           body=h.envelope(canonical(text), [w.ci])), 201, "submit")
+    job = None
+    if lease:
+        job = status(w.s.request("POST", "/v1/jobs/lease", token=w.runner,
+                                 body={"lease_seconds": 600}), 200, "lease").json()["job"]
+        eq(job["digest"], r.json()["digest"], "the leased job is the new version's")
+    if verdict:
+        status(h.post_verdict(w.s, w.runner, job, [w.verdict_key], verdict), 201,
+               "verdict " + verdict)
+    return r.json()["version"], r.json()["digest"], job
+
+
 def setup():
     w.reg = h.Registry().start()
     w.s = w.reg.server()
+    w.admin, _ = w.reg.token("admin@ops", "admin")
+    w.sub, _ = w.reg.token("ci@uisrv", "submitter", namespace=NS)
+    w.reader, _ = w.reg.token("reader@uisrv", "reader", namespace=NS)
+    w.stranger, _ = w.reg.token("reader@other", "reader", namespace="other")
+    w.runner, _ = w.reg.token("runner@ops", "runner", namespace=NS)
+    w.ci = h.Signer(w.reg.tmp, "ci")
+    w.verdict_key = h.Signer(w.reg.tmp, "runner")
+    for signer, principal, purpose in ((w.ci, "ci@uisrv", "config"),
+                                       (w.verdict_key, "runner@ops", "verdict")):
+        status(w.s.request("POST", "/v1/keys", token=w.admin,
+                           body={"public_key": signer.public_pem, "principal": principal,
+                                 "namespaces": [NS], "purpose": purpose}),
+               201, "register the %s key" % purpose)
+    w.v = {}
+    w.v[1] = submit(V1, "pass")
+    w.v[2] = submit(V2)                 # leased, no verdict yet
+    w.v[3] = submit(V3, "fail")
+    w.v[4] = submit(V4, lease=False)    # queued
+    status(w.s.request("PUT", cpath(rest="/tags/prod"), token=w.sub,
+                       body={"version": 1, "expected_version": None}), 200, "tag prod")
     w.off = w.reg.server("--no-ui")
     settings = os.path.join(w.reg.tmp, "no-ui.yaml")
     with open(settings, "w") as f:
@@ -188,6 +262,151 @@ def t_without_database():
     status(w.s.request("GET", "/"), 302, "GET / with PostgreSQL down")
 
 
+# ---------------------------------------------------------------- diff
+
+def diff(n, against, token="reader", name="bert"):
+    q = "" if against is None else "?against=" + against
+    return w.s.request("GET", cpath(name, "/versions/%s/diff%s" % (n, q)),
+                       token=getattr(w, token) if token else None)
+
+
+def cli_diff_json(a, b):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTREG_")}
+    env["OPTREG_URL"] = w.s.base
+    env["OPTREG_TOKEN"] = w.reader
+    p = subprocess.run([h.CLI_BIN, "diff", "--json", a, b], env=env, timeout=60,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.returncode in (0, 13), p
+    return json.loads(p.stdout)
+
+
+def side(n):
+    return {"namespace": NS, "name": "bert", "version": n, "digest": w.v[n][1]}
+
+
+def t_diff_number():
+    r = status(diff(2, "1"), 200, "diff 2 against 1")
+    j = r.json()
+    eq(sorted(j), ["a", "b", "changes", "equal"], "keys")
+    eq(j["a"], side(1), "a: the against side")
+    eq(j["b"], side(2), "b: version n")
+    eq(j["equal"], False, "equal")
+    got = [(c["path"], c["kind"], c["old"], c["new"]) for c in j["changes"]]
+    eq(got, [("spec.optimizer", "changed", "adam", "adamw"),
+             ("spec.lr", "changed", 0.0003, 0.001)], "the changes")
+    # The numbers as RFC 8785 writes them, as the CLI's --json does.
+    assert b'"old":0.0003' in r.body, r.describe()
+    cli = cli_diff_json("%s/bert@1" % NS, "%s/bert@2" % NS)
+    eq(j["changes"], cli["changes"], "the changes of optreg diff --json")
+    eq(j["equal"], cli["equal"], "equal of optreg diff --json")
+    eq((j["a"]["digest"], j["b"]["digest"]), (cli["a"]["digest"], cli["b"]["digest"]),
+       "the digests of optreg diff --json")
+    # The other way round.
+    j = status(diff(1, "2"), 200, "diff 1 against 2").json()
+    eq((j["a"]["version"], j["b"]["version"]), (2, 1), "sides")
+    eq(j["changes"][1]["text"], "lr 0.001 -> 0.0003 (x0.3)", "the lr sentence")
+
+
+def t_diff_previous_and_tag():
+    j = status(diff(3, "previous"), 200, "previous").json()
+    eq(j["a"], side(2), "previous of 3 is 2")
+    eq([c["path"] for c in j["changes"]], ["spec.grad_clip_norm"], "changes")
+    eq(j["changes"][0]["kind"], "added", "kind")
+    j = status(diff(3, "prod"), 200, "against prod").json()
+    eq(j["a"], side(1), "prod is version 1")
+    eq(j["changes"], cli_diff_json("%s/bert@prod" % NS, "%s/bert@3" % NS)["changes"],
+       "as optreg diff --json")
+    # The same config written differently: equal, different digests.
+    j = status(diff(4, "previous"), 200, "4 against 3").json()
+    eq((j["equal"], j["changes"]), (True, []), "equal")
+    assert j["a"]["digest"] != j["b"]["digest"], j
+    j = status(diff(2, "2"), 200, "2 against itself").json()
+    eq((j["equal"], j["changes"], j["a"], j["b"]), (True, [], side(2), side(2)), "itself")
+
+
+def t_diff_bad_against():
+    for q in (None, "", "0", "01", "-1", "1.5", "Prod", "a%20b", "x" * 65,
+              "99999999999"):
+        j = problem(diff(2, q), 400, "bad_request", "against=%r" % q)
+        assert "against" in j.get("detail", ""), j
+        eq([e.get("path") for e in j.get("errors", [])], ["against"], "errors[].path")
+    problem(diff("x", "1"), 400, "bad_request", "version x")
+
+
+def t_diff_not_found():
+    j = problem(diff(1, "previous"), 404, "not_found", "previous of version 1")
+    assert "previous" in j["detail"], j
+    problem(diff(2, "99"), 404, "not_found", "against a missing version")
+    problem(diff(99, "1"), 404, "not_found", "a missing version")
+    problem(diff(99, "previous"), 404, "not_found", "a missing version, previous")
+    problem(diff(2, "nope"), 404, "not_found", "an unknown tag")
+    problem(diff(2, "1", name="nope"), 404, "not_found", "an unknown config")
+
+
+def t_diff_access():
+    problem(diff(2, "1", token=None), 401, "unauthorized", "no token")
+    problem(diff(2, "1", token="stranger"), 403, "forbidden", "another namespace's reader")
+    problem(w.s.request("POST", cpath(rest="/versions/2/diff?against=1"), token=w.reader,
+                        body={}), 405, "method_not_allowed", "POST")
+
+
+# ---------------------------------------------------------------- list
+
+def list_versions():
+    r = status(w.s.request("GET", cpath(rest="/versions"), token=w.reader), 200, "list")
+    return {v["version"]: v for v in r.json()["versions"]}
+
+
+def t_list_verdicts():
+    got = list_versions()
+    eq(sorted(got), [1, 2, 3, 4], "versions")
+    for n, result in ((1, "pass"), (3, "fail")):
+        v = got[n]["verdict"]
+        assert isinstance(v, dict), got[n]
+        eq(sorted(v), ["created_at", "job_id", "result", "suite"], "verdict keys")
+        eq((v["result"], v["suite"], v["job_id"]),
+           (result, "ref-v2", w.v[n][2]["id"]), "version %d's verdict" % n)
+        assert v["created_at"].endswith("Z"), v
+        eq(got[n]["job_state"], "done", "version %d's job" % n)
+    eq((got[2]["verdict"], got[2]["job_state"]), (None, "leased"), "version 2")
+    eq((got[4]["verdict"], got[4]["job_state"]), (None, "queued"), "version 4")
+    # The same verdict and job as GET .../versions/{n}/verdicts lists.
+    for n in (1, 2, 3, 4):
+        j = status(w.s.request("GET", cpath(rest="/versions/%d/verdicts" % n),
+                               token=w.reader), 200, "verdicts of %d" % n).json()
+        ref = [v for v in j["verdicts"] if v["suite"] == "ref-v2"]
+        want = ({"result": ref[0]["result"], "suite": "ref-v2",
+                 "job_id": ref[0]["job_id"], "created_at": ref[0]["created_at"]}
+                if ref else None)
+        eq(got[n]["verdict"], want, "version %d's verdict as /verdicts lists it" % n)
+        jobs = [x["state"] for x in j["jobs"] if x["suite"] == "ref-v2"]
+        eq(got[n]["job_state"], jobs[0] if jobs else None, "version %d's job state" % n)
+
+
+def t_list_signers():
+    got = list_versions()
+    for n in (1, 2, 3, 4):
+        eq(got[n]["signer_keyids"], [w.ci.keyid], "version %d's signers" % n)
+    # Without a receipt (as versions stored before receipts), the stored
+    # envelope's signatures name them.
+    w.reg.psql("SET session_replication_role = replica; "
+               "DELETE FROM receipts r USING configs c WHERE r.config_id = c.id "
+               "AND c.name = 'bert' AND r.version = 4")
+    got = list_versions()
+    eq(got[4]["signer_keyids"], [w.ci.keyid], "signers from the envelope")
+    eq(got[3]["signer_keyids"], [w.ci.keyid], "version 3 still from its receipt")
+
+
+API = [
+    ("diff: against a version number, as optreg diff --json", t_diff_number),
+    ("diff: against previous and a tag; equal configs", t_diff_previous_and_tag),
+    ("diff: 400 naming against", t_diff_bad_against),
+    ("diff: 404 for previous of 1, missing versions, tags, configs", t_diff_not_found),
+    ("diff: token and role", t_diff_access),
+    ("versions list: verdict on the reference suite and job_state", t_list_verdicts),
+    ("versions list: signer_keyids from the receipt, else the envelope", t_list_signers),
+]
+
 STATIC = [
     ("GET /ui/ is index.html with the page's headers", t_index),
     ("every file of ui/ at /ui/{file}: bytes, type, ETag, headers",
@@ -206,7 +425,7 @@ LAST = [
 
 
 def main():
-    return h.run_suite(tap, w, setup, STATIC + LAST, "start the registry")
+    return h.run_suite(tap, w, setup, STATIC + API + LAST, "start the registry")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ Checks, each printed as TAP:
      $dynamicRef ("#meta") can catch.
   2. schema/openapi.yaml validates against it (Draft202012Validator).
   3. What that schema cannot express: path templates and path parameters
-     agree, operationIds are unique, every operation has a 2xx response,
+     agree, operationIds are unique, every operation has a 2xx response
+     (or, for a redirecting route, a 3xx other than 304),
      every 4xx/5xx response is application/problem+json built on Problem,
      and the operations endpoints declare `security: []` (which only they
      and GET /v1/registry/keys, the registry's public keys, may declare).
@@ -67,8 +68,10 @@ TIMEOUT = 30
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 OPS_PATHS = ("/healthz", "/readyz", "/metrics")
-# Operations that need no token besides OPS_PATHS: public keys only.
-PUBLIC_OPS = {("get", "/v1/registry/keys")}
+# Operations that need no token besides OPS_PATHS: public keys and the
+# embedded web page.
+PUBLIC_OPS = {("get", "/v1/registry/keys"), ("get", "/"), ("get", "/ui"),
+              ("get", "/ui/"), ("get", "/ui/{file}")}
 RECEIPT_TYPE = "application/vnd.optreg.receipt.v1+json"
 RECEIPT_REF = "#/components/schemas/ReceiptPayload"
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -407,8 +410,10 @@ def check_semantics(tap, doc):
         else:
             ids[oid] = where
         responses = op.get("responses") or {}
-        if not any(str(c).startswith("2") for c in responses):
-            diag.append("%s: no 2xx response" % where)
+        # A redirect (3xx but 304) is what a redirecting route answers.
+        if not any(str(c).startswith("2") or re.fullmatch(r"3(0[0-35-9]|[1-9]\d)", str(c))
+                   for c in responses):
+            diag.append("%s: no 2xx (or redirect) response" % where)
         for code, r in responses.items():
             if not re.fullmatch(r"[45]\d\d", str(code)):
                 continue
