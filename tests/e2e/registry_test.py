@@ -355,7 +355,8 @@ def t_access_log():
 # ---------------------------------------------------------------- routing
 
 def t_unknown_route():
-    for path in ("/v1/nope", "/v1/configs/team-a/x/versions/1/extra", "/"):
+    # "/" redirects to the web page (tests/e2e/ui_server_test.py).
+    for path in ("/v1/nope", "/v1/configs/team-a/x/versions/1/extra", "/v1"):
         problem(W.A.request("GET", path, token=W.admin), 404, "not_found")
 
 
