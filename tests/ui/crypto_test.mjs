@@ -1,0 +1,290 @@
+// tests/ui/crypto_test.mjs: the page's own audit checks (ui/jcs.js,
+// ui/merkle.js, ui/note.js) in node >= 20, whose globalThis.crypto.subtle
+// is the WebCrypto the browser has. TAP on stdout; run from the
+// repository root (scripts/run-tests does), `node tests/ui/crypto_test.mjs`.
+//
+// - RFC 8785: tests/testdata/jcs (input -> output, outhex) and the first
+//   10,000 lines of the ES6 number test file.
+// - RFC 9162: tests/testdata/merkle (transparency-dev/merkle's inclusion
+//   proofs, good and bad, and the reference tree's roots).
+// - Signed checkpoints: tests/ui/testdata/checkpoint.note, signed by
+//   common/note.c (how: tests/ui/testdata/README), and a fresh one signed
+//   here by tests/note/mknote.c (built from common/ with cc) with a key
+//   openssl makes: each verifies with the right key, and fails with a byte
+//   changed, another key, or a signature by another name.
+// - An audit event as the registry serves it: its leaf hash recomputed
+//   from the event JSON matches the served one and its proof leads to the
+//   checkpoint's root; a changed field makes the check fail.
+import {execFileSync} from 'node:child_process';
+import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+
+import {canonicalBytes, canonicalize} from '../../ui/jcs.js';
+import {fromBase64, leafHash, rootOf, toBase64, toHex, verifyInclusion} from '../../ui/merkle.js';
+import {importPublicKeyPem, keyHash, openNote, parseCheckpoint, parseNote, verifyCheckpoint} from '../../ui/note.js';
+
+const TESTDATA = process.env.OPTREG_TESTDATA || 'tests/testdata';
+const BUILD = process.env.BUILD || 'build/release';
+const HERE = 'tests/ui/testdata';
+
+let n = 0;
+let failed = 0;
+function ok(cond, desc, diag) {
+  n++;
+  if (cond) {
+    console.log(`ok ${n} - ${desc}`);
+  } else {
+    failed++;
+    console.log(`not ok ${n} - ${desc}`);
+    if (diag) console.log(String(diag).split('\n').map((l) => '# ' + l).join('\n'));
+  }
+}
+function skip(desc, why) {
+  n++;
+  console.log(`ok ${n} - ${desc} # SKIP ${why}`);
+}
+async function rejects(promise) {
+  try {
+    await promise;
+    return false;
+  } catch (e) {
+    return true;
+  }
+}
+const fromHex = (hex) => Uint8Array.from(hex.match(/../g) || [], (x) => parseInt(x, 16));
+
+// ---- RFC 8785 ------------------------------------------------------------
+
+function testJcs() {
+  const dir = join(TESTDATA, 'jcs');
+  for (const f of readdirSync(join(dir, 'input')).sort()) {
+    const input = JSON.parse(readFileSync(join(dir, 'input', f), 'utf8'));
+    const want = readFileSync(join(dir, 'output', f));
+    const got = canonicalBytes(input);
+    ok(Buffer.from(got).equals(want), `jcs ${f}: output`, `got  ${Buffer.from(got)}\nwant ${want}`);
+    const hex = readFileSync(join(dir, 'outhex', f.replace(/\.json$/, '.txt')), 'utf8').replace(/\s+/g, '');
+    ok(toHex(got) === hex.toLowerCase(), `jcs ${f}: outhex`);
+  }
+  const lines = readFileSync(join(dir, 'numbers', 'es6testfile-first10000.txt'), 'utf8').split('\n').filter(Boolean);
+  const dv = new DataView(new ArrayBuffer(8));
+  const bad = [];
+  for (const line of lines) {
+    const [bits, want] = line.split(',');
+    dv.setBigUint64(0, BigInt('0x' + bits));
+    const v = dv.getFloat64(0);
+    if (!Number.isFinite(v)) continue;  // NaN/Infinity lines: not JSON
+    const got = canonicalize(v);
+    if (got !== want) bad.push(`${bits}: got ${got}, want ${want}`);
+  }
+  ok(lines.length >= 10000 && bad.length === 0, `jcs numbers: ${lines.length} ES6 test values`, bad.slice(0, 5).join('\n'));
+  let threw = 0;
+  for (const v of [NaN, Infinity, '\ud800', {a: '\udc00x'}, undefined, () => 1]) {
+    try {
+      canonicalize(v);
+    } catch (e) {
+      threw++;
+    }
+  }
+  ok(threw === 6, 'jcs refuses NaN, Infinity, lone surrogates, undefined, functions', `threw ${threw} of 6`);
+  ok(canonicalize({b: [1, -0, 1e21, 'é\u000f'], a: {'\u20ac': 1, '\r': 2}}) === '{"a":{"\\r":2,"€":1},"b":[1,0,1e+21,"é\\u000f"]}',
+     'jcs sorts nested members by UTF-16 units and escapes controls');
+}
+
+// ---- RFC 9162 ------------------------------------------------------------
+
+async function testMerkle() {
+  const dir = join(TESTDATA, 'merkle');
+  const ref = JSON.parse(readFileSync(join(dir, 'reference_tree.json'), 'utf8'));
+  const leaves = [];
+  for (const hex of ref.leaf_inputs_hex) leaves.push(await leafHash(fromHex(hex)));
+  const roots = [];
+  for (let size = 0; size <= leaves.length; size++) roots.push(toHex(await rootOf(leaves.slice(0, size))));
+  ok(JSON.stringify(roots) === JSON.stringify(ref.root_hash_by_tree_size_hex),
+     `merkle: reference tree roots for sizes 0..${leaves.length}`, `got ${roots.join(' ')}`);
+
+  // transparency-dev/merkle's inclusion vectors: each must verify exactly
+  // when wantErr is false. JSON.parse turns leafIdx 2^64-1 into a float
+  // past 2^53, which rootFromInclusion refuses (wantErr is true there).
+  let cases = 0;
+  let good = 0;
+  const wrong = [];
+  const files = readdirSync(join(dir, 'inclusion'), {recursive: true}).filter((f) => f.endsWith('.json')).sort();
+  {
+    for (const f of files) {
+      const c = JSON.parse(readFileSync(join(dir, 'inclusion', f), 'utf8'));
+      let got;
+      try {
+        got = await verifyInclusion(c.leafIdx, c.treeSize, fromBase64(c.leafHash),
+                                    (c.proof || []).map(fromBase64), fromBase64(c.root));
+      } catch (e) {
+        got = false;  // a malformed hash in the vector
+      }
+      cases++;
+      if (!c.wantErr) good++;
+      if (got === c.wantErr) wrong.push(`${f} (${c.desc}): verified=${got}`);
+    }
+  }
+  ok(cases > 50 && good >= 6 && wrong.length === 0,
+     `merkle: ${cases} inclusion vectors (${good} good) as transparency-dev/merkle says`, wrong.join('\n'));
+
+  // Every proof of every leaf of a 13-leaf tree, built here, verifies;
+  // the same proof for the neighbouring leaf or a flipped bit does not.
+  const tl = [];
+  for (let i = 0; i < 13; i++) tl.push(await leafHash(Uint8Array.of(i)));
+  const proofOf = async (index, lo, hi) => {  // RFC 9162 2.1.3.1 PATH(m, D[lo:hi])
+    if (hi - lo <= 1) return [];
+    let k = 1;
+    while (k * 2 < hi - lo) k *= 2;
+    if (index < lo + k) return [...await proofOf(index, lo, lo + k), await rootOf(tl.slice(lo + k, hi))];
+    return [...await proofOf(index, lo + k, hi), await rootOf(tl.slice(lo, lo + k))];
+  };
+  let all = true;
+  let none = true;
+  for (let size = 1; size <= 13; size++) {
+    const root = await rootOf(tl.slice(0, size));
+    for (let i = 0; i < size; i++) {
+      const p = await proofOf(i, 0, size);
+      all = all && await verifyInclusion(i, size, tl[i], p, root);
+      if (size > 1) none = none && !await verifyInclusion(i, size, tl[(i + 1) % size], p, root);
+      if (p.length) {
+        const flipped = p.map((x) => x.slice());
+        flipped[0][5] ^= 1;
+        none = none && !await verifyInclusion(i, size, tl[i], flipped, root);
+      }
+    }
+  }
+  ok(all, 'merkle: every inclusion proof in trees of 1..13 leaves verifies');
+  ok(none, 'merkle: a proof for another leaf, or with a bit flipped, fails');
+}
+
+// ---- signed checkpoints --------------------------------------------------
+
+// The C signer: $BUILD/tests/note/mknote when note_test.sh built it from
+// the current sources, else built here the same way into `tmp`.
+function mknote(tmp) {
+  const srcs = ['tests/note/mknote.c', 'common/note.c', 'common/sign.c', 'common/dsse.c', 'common/base64.c',
+                'common/buf.c', 'common/error.c', 'common/hash.c', 'common/jsonutil.c'];
+  const built = join(BUILD, 'tests/note/mknote');
+  if (existsSync(built)) {
+    const t = statSync(built).mtimeMs;
+    if (srcs.every((s) => statSync(s).mtimeMs <= t)) return built;
+  }
+  let libs;
+  try {
+    libs = execFileSync('pkg-config', ['--cflags', '--libs', 'jansson', 'libcrypto'], {encoding: 'utf8'}).trim().split(/\s+/);
+  } catch (e) {
+    libs = ['-ljansson', '-lcrypto'];
+  }
+  const out = join(tmp, 'mknote');
+  execFileSync('cc', ['-std=c11', '-D_POSIX_C_SOURCE=200809L', '-D_DEFAULT_SOURCE', '-I.', '-O1', '-o', out, ...srcs, ...libs],
+               {stdio: ['ignore', 'ignore', 'pipe']});
+  return out;
+}
+
+async function checkNote(label, note, pem, otherPem) {
+  const pub = await importPublicKeyPem(pem);
+  const cp = await verifyCheckpoint(note, pub);
+  ok(cp.size > 0 && cp.root.length === 32, `${label}: verifies with its key (size ${cp.size}, key hash ${cp.keyHash})`);
+  const {sigs} = parseNote(note);
+  ok(sigs.length === 1 && cp.keyHash === toHex(sigs[0].hash) && toHex(await keyHash(cp.origin, pub.raw)) === cp.keyHash,
+     `${label}: key hash is SHA-256(origin, 0x0a, 0x01, key)[:4]`);
+
+  // Change each byte of the signed text and of the signature in turn:
+  // every change must fail (a parse error or a bad signature).
+  const bytes = new TextEncoder().encode(note);
+  const sigStart = note.lastIndexOf('\n\n') + 2;
+  let passed = [];
+  for (let i = 0; i < bytes.length; i++) {
+    if (i === note.lastIndexOf('\n\n') + 1) continue;  // the blank line: changing it is a parse error anyway
+    const t = bytes.slice();
+    t[i] = t[i] === 0x41 ? 0x42 : 0x41;
+    let text;
+    try {
+      text = new TextDecoder('utf-8', {fatal: true}).decode(t);
+    } catch (e) {
+      continue;  // not UTF-8: the page never gets it as text
+    }
+    if (!await rejects(verifyCheckpoint(text, pub))) passed.push(i);
+  }
+  ok(passed.length === 0, `${label}: every one-byte change (text, key name, key hash, signature) fails`,
+     `changes at byte offsets ${passed.join(',')} still verify`);
+  const sigb64 = note.slice(sigStart).trim().split(' ').pop();
+  const sig = fromBase64(sigb64);
+  sig[sig.length - 1] ^= 0x80;
+  ok(await rejects(verifyCheckpoint(note.replace(sigb64, toBase64(sig)), pub)), `${label}: a flipped signature bit fails`);
+  const size = String(cp.size);
+  ok(await rejects(verifyCheckpoint(note.replace(`\n${size}\n`, `\n${cp.size + 1}\n`), pub)), `${label}: a larger size fails`);
+  ok(await rejects(verifyCheckpoint(note, await importPublicKeyPem(otherPem))), `${label}: another key fails`);
+  // The same key under another name is another key (the key hash differs).
+  ok(await rejects(openNote(note, cp.origin + 'x', pub)), `${label}: the key under another name fails`);
+  return cp;
+}
+
+async function testNotes() {
+  const otherPem = readFileSync(join(HERE, 'other-key.pub.pem'), 'utf8');
+  await checkNote('committed checkpoint', readFileSync(join(HERE, 'checkpoint.note'), 'utf8'),
+                  readFileSync(join(HERE, 'registry-key.pub.pem'), 'utf8'), otherPem);
+
+  const tmp = mkdtempSync(join(tmpdir(), 'optreg-crypto.'));
+  try {
+    let bin;
+    try {
+      bin = mknote(tmp);
+    } catch (e) {
+      ok(false, 'mknote builds from common/', e.stderr ? String(e.stderr).slice(0, 2000) : e.message);
+      return;
+    }
+    ok(true, 'mknote builds from common/');
+    const key = join(tmp, 'key.pem');
+    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', key]);
+    const pem = execFileSync('openssl', ['pkey', '-in', key, '-pubout'], {encoding: 'utf8'});
+    // A tree of 5 leaves, its root computed here; the C code signs it.
+    const tl = [];
+    for (let i = 0; i < 5; i++) tl.push(await leafHash(new TextEncoder().encode(`{"i":${i}}`)));
+    const root = await rootOf(tl);
+    const origin = 'ui-test.optreg.local/audit';
+    const note = execFileSync(bin, ['checkpoint', key, origin, origin, '5', toHex(root)], {encoding: 'utf8'});
+    const cp = await checkNote('fresh checkpoint from common/note.c', note, pem, otherPem);
+    ok(cp.origin === origin && cp.size === 5 && toHex(cp.root) === toHex(root),
+       'fresh checkpoint: origin, size and root are what was signed');
+    const pub = await importPublicKeyPem(pem);
+    writeFileSync(join(tmp, 'pub.pem'), pem);
+    const want = execFileSync('sh', ['-c', 'openssl pkey -pubin -outform DER -in "$1" | sha256sum', 'sh', join(tmp, 'pub.pem')],
+                              {encoding: 'utf8'}).split(' ')[0];
+    ok(/^[0-9a-f]{64}$/.test(want) && pub.keyid === want, 'key id is SHA-256 of the SPKI DER, as openssl computes it',
+       `got ${pub.keyid}, want ${want}`);
+  } finally {
+    rmSync(tmp, {recursive: true, force: true});
+  }
+
+  // Malformed keys and notes are refused with a reason.
+  ok(await rejects(importPublicKeyPem('not a key')), 'a text that is not PEM is refused');
+  ok(await rejects(importPublicKeyPem(readFileSync(join(HERE, 'p256.pub.pem'), 'utf8'))), 'a P-256 key is refused');
+  let threw = 0;
+  for (const bad of ['a\n1\nAAAA\n', 'a\n1\nAAAA\n\n', 'a\n1\nAAAA\n\n\u2014 a !!!\n', 'a\n1\nAAAA\n\n\u2014 a+b AAAAAAA=\n']) {
+    try {
+      parseNote(bad);
+    } catch (e) {
+      threw++;
+    }
+  }
+  ok(threw === 4, 'malformed notes are refused', `${threw} of 4`);
+  threw = 0;
+  const r = toBase64(new Uint8Array(32));
+  for (const bad of [`o\n01\n${r}\n`, `o\n-1\n${r}\n`, `o\n1\n${r.slice(4)}\n`, `\n1\n${r}\n`, `o\n1\n${r}`, `o\n1\n${r}\n\n`]) {
+    try {
+      parseCheckpoint(bad);
+    } catch (e) {
+      threw++;
+    }
+  }
+  ok(threw === 6, 'malformed checkpoint texts are refused', `${threw} of 6`);
+  ok(parseCheckpoint(`o\n7\n${r}\next\n`).size === 7, 'a checkpoint with an extension line parses');
+}
+
+await testJcs();
+await testMerkle();
+await testNotes();
+console.log(`1..${n}`);
+process.exit(failed ? 1 : 0);
