@@ -283,8 +283,62 @@ async function testNotes() {
   ok(parseCheckpoint(`o\n7\n${r}\next\n`).size === 7, 'a checkpoint with an extension line parses');
 }
 
+// ---- what a real registry serves -----------------------------------------
+
+// tests/ui/testdata/registry: a checkpoint, the audit entries it covers and
+// every entry's inclusion proof, as optreg-server answered them (how:
+// tests/ui/testdata/README). The page's whole check, as ui/audit.js does
+// it: the checkpoint's signature, then for each event the leaf hash
+// recomputed from the event JSON and the proof up to the checkpoint's root.
+async function checkEntry(entry, proof, cp) {
+  const leaf = await leafHash(canonicalBytes(entry.event));
+  return toBase64(leaf) === entry.leaf_hash && proof.size === cp.size && proof.index === entry.index &&
+         await verifyInclusion(entry.index, cp.size, leaf, proof.hashes.map(fromBase64), cp.root);
+}
+
+async function testRegistry() {
+  const dir = join(HERE, 'registry');
+  const note = readFileSync(join(dir, 'checkpoint.note'), 'utf8');
+  const pub = await importPublicKeyPem(readFileSync(join(dir, 'registry-key.pub.pem'), 'utf8'));
+  const cp = await verifyCheckpoint(note, pub);
+  ok(cp.size > 0, `registry checkpoint (size ${cp.size}) verifies with the registry key ${pub.keyid.slice(0, 12)}`);
+  const {entries} = JSON.parse(readFileSync(join(dir, 'entries.json'), 'utf8'));
+  const proofs = JSON.parse(readFileSync(join(dir, 'proofs.json'), 'utf8'));
+  const bad = [];
+  for (let i = 0; i < entries.length; i++)
+    if (!await checkEntry(entries[i], proofs[i], cp)) bad.push(entries[i].index);
+  ok(entries.length === cp.size && bad.length === 0,
+     `registry: all ${entries.length} events' leaf hashes recomputed from their JSON, and their proofs, verify`,
+     `failed: ${bad.join(',')}`);
+
+  // Tampered rows: a changed field, an added one, a reordered key (same
+  // JSON value: still verifies, since the hash is of the canonical form),
+  // another event's proof, a served leaf hash that is not the event's.
+  const e = entries.find((x) => x.event.action === 'tag.moved') || entries[entries.length - 1];
+  const p = proofs[e.index];
+  const clone = () => JSON.parse(JSON.stringify(e));
+  const t1 = clone();
+  t1.event.target += 'x';
+  const t2 = clone();
+  t2.event.details.extra = 1;
+  const t3 = clone();
+  t3.event.actor.principal = 'someone-else@local';
+  ok(!await checkEntry(t1, p, cp) && !await checkEntry(t2, p, cp) && !await checkEntry(t3, p, cp),
+     'registry: an event with a changed target, an added detail or another actor fails');
+  const reordered = clone();
+  reordered.event = Object.fromEntries(Object.entries(e.event).reverse());
+  ok(await checkEntry(reordered, p, cp), 'registry: the same event with its keys in another order still verifies');
+  ok(!await checkEntry(e, proofs[(e.index + 1) % proofs.length], cp), "registry: another event's proof fails");
+  const t4 = clone();
+  t4.leaf_hash = entries[(e.index + 1) % entries.length].leaf_hash;
+  ok(!await checkEntry(t4, p, cp), 'registry: a served leaf hash that is not the event\'s fails');
+  const other = await importPublicKeyPem(readFileSync(join(HERE, 'other-key.pub.pem'), 'utf8'));
+  ok(await rejects(verifyCheckpoint(note, other)), 'registry: the checkpoint fails with another key');
+}
+
 await testJcs();
 await testMerkle();
 await testNotes();
+await testRegistry();
 console.log(`1..${n}`);
 process.exit(failed ? 1 : 0);
