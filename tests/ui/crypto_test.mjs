@@ -22,6 +22,7 @@ import {join} from 'node:path';
 
 import {canonicalBytes, canonicalize} from '../../ui/jcs.js';
 import {fromBase64, leafHash, rootOf, toBase64, toHex, verifyInclusion} from '../../ui/merkle.js';
+import {checkPage} from '../../ui/audit.js';
 import {importPublicKeyPem, keyHash, openNote, parseCheckpoint, parseNote, verifyCheckpoint} from '../../ui/note.js';
 
 const TESTDATA = process.env.OPTREG_TESTDATA || 'tests/testdata';
@@ -336,9 +337,80 @@ async function testRegistry() {
   ok(await rejects(verifyCheckpoint(note, other)), 'registry: the checkpoint fails with another key');
 }
 
+// ---- the page's verdict (ui/audit.js checkPage) ---------------------------
+
+async function testPage() {
+  const dir = join(HERE, 'registry');
+  const note = readFileSync(join(dir, 'checkpoint.note'), 'utf8');
+  const pem = readFileSync(join(dir, 'registry-key.pub.pem'), 'utf8');
+  const otherPem = readFileSync(join(HERE, 'other-key.pub.pem'), 'utf8');
+  const {entries} = JSON.parse(readFileSync(join(dir, 'entries.json'), 'utf8'));
+  const proofs = JSON.parse(readFileSync(join(dir, 'proofs.json'), 'utf8'));
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const getProof = async (index, size) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    await new Promise((r) => setTimeout(r, 1));
+    inFlight--;
+    if (size !== proofs[index].size) throw new Error('no proof for that size here');
+    return proofs[index];
+  };
+  const serverKeys = async () => [{public_key: otherPem}, {public_key: pem}];
+  const states = (r) => r.rows.map((x) => x.state).join(',');
+  const all = (r, st) => r.rows.every((x) => x.state === st);
+
+  let r = await checkPage(note, pem, serverKeys, entries, getProof);
+  ok(r.state === 'verified' && all(r, 'verified') && /pinned registry key/.test(r.sentence),
+     'page: pinned key, untouched log: checkpoint and every row verified', `${r.state}: ${r.sentence} ${states(r)}`);
+  ok(maxInFlight >= 2 && maxInFlight <= 4, `page: at most 4 proof requests in flight (saw ${maxInFlight})`);
+
+  r = await checkPage(note, '', serverKeys, entries, getProof);
+  ok(r.state === 'unpinned' && all(r, 'verified') && /not a pinned one/.test(r.sentence),
+     'page: no pinned key: unpinned (checked against the listed keys), never verified', `${r.state}: ${r.sentence}`);
+
+  r = await checkPage(note, otherPem, serverKeys, entries, getProof);
+  ok(r.state === 'failed' && all(r, 'failed'), 'page: the wrong pinned key: failed, and no row verified', `${r.state} ${states(r)}`);
+
+  r = await checkPage(note, '', async () => [{public_key: otherPem}], entries, getProof);
+  ok(r.state === 'failed', 'page: no pinned key and no listed key verifies: failed', r.state);
+
+  r = await checkPage(note, 'garbage', serverKeys, entries, getProof);
+  ok(r.state === 'failed' && /pinned registry key could not be used/.test(r.sentence), 'page: an unreadable pinned key: failed, saying why', r.sentence);
+
+  // A tampered audit row, as the browser test makes one in PostgreSQL: the
+  // server serves the changed event (with or without its stored leaf hash
+  // changed to match), and proofs from the unchanged stored subtrees.
+  const tampered = JSON.parse(JSON.stringify(entries));
+  const k = tampered.findIndex((e) => e.event.action === 'tag.moved');
+  tampered[k].event.details.to = 99;
+  tampered[k].leaf_hash = toBase64(await leafHash(canonicalBytes(tampered[k].event)));
+  r = await checkPage(note, pem, serverKeys, tampered, getProof);
+  ok(r.state === 'failed' && r.rows[k].state === 'failed' && r.rows.filter((x) => x.state === 'verified').length === entries.length - 1 &&
+     r.sentence.includes(`index ${tampered[k].index}`),
+     'page: one changed event (leaf hash recomputed to match): that row and the status fail, the others verify', `${r.state}: ${r.sentence} ${states(r)}`);
+  const relisted = JSON.parse(JSON.stringify(entries));
+  relisted[3].leaf_hash = relisted[4].leaf_hash;
+  r = await checkPage(note, pem, serverKeys, relisted, getProof);
+  ok(r.state === 'failed' && r.rows[3].state === 'failed', 'page: a listed leaf hash that is not the event\'s fails', states(r));
+
+  // Events newer than the checkpoint are uncovered; none is failed.
+  const newer = [...entries, {index: entries.length, leaf_hash: entries[0].leaf_hash, event: entries[0].event}];
+  r = await checkPage(note, pem, serverKeys, newer, getProof);
+  ok(r.state === 'verified' && r.rows[entries.length].state === 'uncovered' && /newer than the checkpoint/.test(r.sentence),
+     'page: an event newer than the checkpoint is uncovered, the rest verified', `${r.state} ${states(r)}`);
+
+  r = await checkPage(null, pem, serverKeys, entries, getProof);
+  ok(r.state === 'none' && all(r, 'uncovered'), 'page: no checkpoint yet: none, rows uncovered', `${r.state} ${states(r)}`);
+
+  r = await checkPage(note, pem, serverKeys, entries, async () => { throw new Error('500'); });
+  ok(r.state === 'failed' && all(r, 'failed'), 'page: proofs the registry will not give: failed', r.state);
+}
+
 await testJcs();
 await testMerkle();
 await testNotes();
 await testRegistry();
+await testPage();
 console.log(`1..${n}`);
 process.exit(failed ? 1 : 0);
