@@ -18,12 +18,12 @@ import {importPublicKeyPem, verifyCheckpoint} from './note.js';
 
 export const KEY_STORAGE = 'optreg.registryKey';
 const FILTERS = [
-  ['actor', 'Actor', 'principal, e.g. ci@team-nlp'],
+  ['actor', 'Actor', 'e.g. ci@team-nlp'],
   ['action', 'Action', 'e.g. tag.moved'],
-  ['target', 'Target', 'exact, e.g. team-nlp/bert@prod'],
-  ['config', 'Config', 'ns/name: its versions and tags'],
-  ['since', 'Since', 'RFC 3339, e.g. 2026-11-23T10:00:00Z'],
-  ['until', 'Until', 'RFC 3339, exclusive'],
+  ['target', 'Target', 'e.g. team-nlp/bert@prod'],
+  ['config', 'Config', 'e.g. team-nlp/bert'],
+  ['since', 'Since', '2026-11-23T10:00:00Z'],
+  ['until', 'Until', '(exclusive)'],
 ];
 const ACTIONS = ['version.created', 'version.yanked', 'tag.moved', 'verdict.recorded', 'policy.put',
                  'policy.delete', 'policy.denied', 'waiver.grant', 'waiver.revoke', 'key.added',
@@ -215,7 +215,7 @@ export async function render(main, params, query) {
     const cell = h('td', {class: 'proof'}, badge('pending'));
     const tr = h('tr', {'data-index': e.index, 'data-proof': 'pending'},
       h('td', {class: 'num'}, String(e.index)),
-      h('td', null, timeEl(e.event && e.event.time)),
+      h('td', {class: 'time'}, timeEl(e.event && e.event.time)),
       h('td', null, e.event?.actor?.principal || ''),
       h('td', null, h('code', null, e.event?.action || '')),
       h('td', {class: 'target'}, targetEl(e.event?.target)),
