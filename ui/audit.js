@@ -56,7 +56,12 @@ export async function checkSignature(note, pinnedPem, serverKeys) {
       return {state: 'failed', sentence: `The checkpoint's signature does not verify with the pinned registry key ${short(pub.keyid)}: ${e.message}.`};
     }
   }
-  const keys = await serverKeys();
+  let keys;
+  try {
+    keys = await serverKeys();
+  } catch (e) {
+    return {state: 'failed', sentence: `No registry key pinned, and the registry's keys could not be read: ${e.message}.`};
+  }
   const tried = [];
   for (const k of keys) {
     let pub;
