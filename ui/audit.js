@@ -29,7 +29,7 @@ const ACTIONS = ['version.created', 'version.yanked', 'tag.moved', 'verdict.reco
                  'policy.delete', 'policy.denied', 'waiver.grant', 'waiver.revoke', 'key.added',
                  'key.revoked', 'token.created', 'token.revoked', 'namespace.settings', 'job.leased',
                  'job.expired', 'job.abandoned', 'write.denied', 'write.denied.summary'];
-const PAGE_SIZE = 50;
+const PAGE_SIZE = 100;
 const IN_FLIGHT = 4;
 
 const short = (keyid) => keyid.slice(0, 16) + '…';
@@ -132,8 +132,10 @@ export async function checkPage(note, pinnedPem, serverKeys, entries, getProof, 
       state = 'failed';
       const list = failed.slice(0, 5).map((e) => e.index).join(', ') + (failed.length > 5 ? ', …' : '');
       sentence += ` But ${failed.length} of the ${entries.length} shown events failed their check (index ${list}): the log no longer matches what was signed.`;
-    } else {
+    } else if (verified) {
       sentence += ` The inclusion proofs of the ${verified} shown events it covers lead to its root, from leaf hashes recomputed here from each event's JSON.`;
+    } else {
+      sentence += ' No shown event is covered by it, so no inclusion proof was checked.';
     }
     if (uncovered) sentence += ` ${uncovered} shown events are newer than the checkpoint and not checked yet.`;
   }
@@ -192,7 +194,8 @@ export async function render(main, params, query) {
               h('h2', null, 'Events'), form);
 
   // The entries first: a 400 (a bad filter) is shown under the form, so it
-  // can be fixed; 401/403 and the rest go to the shell.
+  // can be fixed, and the checkpoint is still checked; 401/403 and the
+  // rest go to the shell.
   const q = {...f, start, page_size: PAGE_SIZE};
   let page;
   try {
@@ -203,8 +206,7 @@ export async function render(main, params, query) {
     main.append(h('div', {class: 'error', role: 'alert', 'data-error': 400},
       h('p', {class: 'error-title'}, `400 ${p.title || 'Bad Request'}`), p.detail ? h('p', null, p.detail) : null,
       p.hint ? h('p', {class: 'hint'}, p.hint) : null));
-    replace(status, badge('pending'), ' Not checked: the filter was refused.');
-    return;
+    page = {entries: [], next_start: null};
   }
   const entries = page.entries || [];
 
