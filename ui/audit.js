@@ -5,7 +5,10 @@
 //   1. the checkpoint's Ed25519 signature, against the registry key pinned
 //      in Settings (localStorage optreg.registryKey), else against the keys
 //      the registry lists (then the result is "unpinned", never "verified");
-//   2. for every shown event the checkpoint covers: its leaf hash
+//   2. with the pinned key, that it extends the checkpoint this browser
+//      verified last (localStorage optreg.auditCheckpoint), by the
+//      registry's consistency proof: a rewritten or rolled-back log fails;
+//   3. for every shown event the checkpoint covers: its leaf hash
 //      recomputed from the event JSON (RFC 8785, SHA-256(0x00 || bytes)),
 //      and its inclusion proof from that leaf to the checkpoint's root.
 // A changed event, a proof that does not lead to the signed root, or a
@@ -13,10 +16,11 @@
 import {h, replace, seg, timeEl} from './dom.js';
 import {ApiError, api, mapLimit} from './api.js';
 import {canonicalBytes} from './jcs.js';
-import {fromBase64, leafHash, toBase64, verifyInclusion} from './merkle.js';
+import {fromBase64, leafHash, toBase64, verifyConsistency, verifyInclusion} from './merkle.js';
 import {importPublicKeyPem, verifyCheckpoint} from './note.js';
 
 export const KEY_STORAGE = 'optreg.registryKey';
+const SEEN_STORAGE = 'optreg.auditCheckpoint';
 const FILTERS = [
   ['actor', 'Actor', 'e.g. ci@team-nlp'],
   ['action', 'Action', 'e.g. tag.moved'],
@@ -109,15 +113,64 @@ export async function checkEntry(entry, cp, getProof) {
   return {state: 'verified', reason: `in the signed tree of ${cp.size} events`};
 }
 
-// The whole check of a page: the signature, then every shown event with at
-// most IN_FLIGHT proof requests at a time. `onRow(entry, result)` is
-// called as each finishes. -> {state, sentence, signature, rows}
-export async function checkPage(note, pinnedPem, serverKeys, entries, getProof, onRow = () => {}) {
+// The check against the checkpoint this browser saw last (`seen`: {origin,
+// keyid, size, root (base64)}, kept only for checkpoints that verified with
+// the pinned key): the new one must extend it, shown by the consistency
+// proof `getConsistency(from, to)` answers (GET /v1/audit/proof/consistency).
+// -> {state: verified|failed|first, sentence, remember (whether to keep
+// the new checkpoint as the one seen)}
+export async function checkHistory(sig, seen, getConsistency) {
+  const cp = sig.checkpoint;
+  if (!seen || seen.origin !== cp.origin || seen.keyid !== sig.keyid || !Number.isSafeInteger(seen.size))
+    return {state: 'first', sentence: '', remember: true};
+  const was = `the checkpoint of ${seen.size} events this browser verified before`;
+  if (seen.size > cp.size)
+    return {state: 'failed', remember: false,
+            sentence: ` But it is older than ${was}: the registry is showing a rolled-back log.`};
+  let ok;
+  if (seen.size === cp.size) {
+    ok = seen.root === cp.rootB64;
+  } else {
+    try {
+      const proof = await getConsistency(seen.size, cp.size);
+      let old;
+      try {
+        old = fromBase64(seen.root);
+      } catch (e) {
+        return {state: 'first', sentence: '', remember: true};
+      }
+      ok = await verifyConsistency(seen.size, cp.size, old, cp.root, (proof.hashes || []).map(fromBase64));
+    } catch (e) {
+      ok = false;
+    }
+  }
+  if (!ok)
+    return {state: 'failed', remember: false,
+            sentence: ` But it does not extend ${was}: the log was rewritten since.`};
+  return {state: 'verified', remember: true,
+          sentence: seen.size === cp.size ? ` It is the one this browser verified before.`
+                                           : ` Its consistency proof shows it extends ${was}.`};
+}
+
+// The whole check of a page: the signature, then (with `history`: {seen,
+// getConsistency}) that it extends the checkpoint seen before, then every
+// shown event with at most IN_FLIGHT proof requests at a time.
+// `onRow(entry, result)` is called as each finishes.
+// -> {state, sentence, signature, history, rows}
+export async function checkPage(note, pinnedPem, serverKeys, entries, getProof, onRow = () => {}, history = null) {
   const sig = await checkSignature(note, pinnedPem, serverKeys);
   const cp = sig.checkpoint || null;
+  let hist = null;
+  if (history && sig.state === 'verified') {
+    hist = await checkHistory(sig, history.seen, history.getConsistency);
+    if (hist.state === 'failed') {
+      sig.state = 'failed';
+      sig.sentence += hist.sentence;
+    }
+  }
   const rows = await mapLimit(entries, IN_FLIGHT, async (e) => {
     let r;
-    if (sig.state === 'failed') r = {state: 'failed', reason: 'the checkpoint to check it against did not verify'};
+    if (sig.state === 'failed') r = {state: 'failed', reason: 'the checkpoint to check it against failed its check'};
     else r = await checkEntry(e, cp, getProof);
     onRow(e, r);
     return r;
@@ -126,8 +179,8 @@ export async function checkPage(note, pinnedPem, serverKeys, entries, getProof, 
   const verified = rows.filter((r) => r.state === 'verified').length;
   const uncovered = rows.filter((r) => r.state === 'uncovered').length;
   let state = sig.state;
-  let sentence = sig.sentence;
-  if (cp) {
+  let sentence = sig.sentence + (hist && hist.state === 'verified' ? hist.sentence : '');
+  if (cp && sig.state !== 'failed') {
     if (failed.length) {
       state = 'failed';
       const list = failed.slice(0, 5).map((e) => e.index).join(', ') + (failed.length > 5 ? ', …' : '');
@@ -139,7 +192,7 @@ export async function checkPage(note, pinnedPem, serverKeys, entries, getProof, 
     }
     if (uncovered) sentence += ` ${uncovered} shown events are newer than the checkpoint and not checked yet.`;
   }
-  return {state, sentence, signature: sig, rows};
+  return {state, sentence, signature: sig, history: hist, rows};
 }
 
 // #/c/… link for a target naming a config, version or tag.
@@ -248,6 +301,12 @@ export async function render(main, params, query) {
     nav.push(h('a', {href: '#/audit' + queryString({...f, start: page.next_start}), rel: 'next'}, 'Next page'));
   if (nav.length) main.append(h('nav', {class: 'pager', 'aria-label': 'Audit log pages'}, nav));
 
+  let seen = null;
+  try {
+    seen = JSON.parse(localStorage.getItem(SEEN_STORAGE) || 'null');
+  } catch (e) {
+    seen = null;
+  }
   const result = await checkPage(note, localStorage.getItem(KEY_STORAGE) || '',
     async () => (await api('/v1/registry/keys')).keys || [],
     entries,
@@ -257,7 +316,12 @@ export async function render(main, params, query) {
       row.tr.dataset.proof = r.state;
       row.tr.title = r.reason;
       replace(row.cell, badge(r.state), h('span', {class: 'visually-hidden'}, ': ' + r.reason));
-    });
+    },
+    {seen, getConsistency: (from, to) => api(`/v1/audit/proof/consistency?from=${from}&to=${to}`)});
+  if (result.history && result.history.remember) {
+    const c = result.signature.checkpoint;
+    localStorage.setItem(SEEN_STORAGE, JSON.stringify({origin: c.origin, keyid: result.signature.keyid, size: c.size, root: c.rootB64}));
+  }
 
   status.dataset.state = result.state;
   replace(status, badge(result.state), ' ', result.sentence);

@@ -110,3 +110,49 @@ export async function verifyInclusion(index, size, leaf, proof, root) {
     return false;
   }
 }
+
+// true when `proof` shows that the tree of `size1` leaves with root
+// `root1` is a prefix of the tree of `size2` leaves with root `root2`
+// (RFC 9162 section 2.1.4.2; equal sizes need equal roots and no proof;
+// an empty old tree proves nothing and is refused, as the API refuses it).
+// Never throws.
+export async function verifyConsistency(size1, size2, root1, root2, proof) {
+  try {
+    if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 1 || size1 > size2) return false;
+    const path = proof || [];
+    if (path.some((p) => !(p instanceof Uint8Array) || p.length !== 32)) return false;
+    if (size1 === size2) return path.length === 0 && equalBytes(root1, root2);
+    if (path.length === 0) return false;
+    // When the old tree is complete (a power of two), its root is the
+    // first node of the path; otherwise the path starts with it.
+    let m = size1;
+    while (m % 2 === 0) m /= 2;
+    const p = m === 1 ? [root1, ...path] : path;
+    let fn = size1 - 1;
+    let sn = size2 - 1;
+    while (fn % 2 === 1) {
+      fn = Math.floor(fn / 2);
+      sn = Math.floor(sn / 2);
+    }
+    let fr = p[0];
+    let sr = p[0];
+    for (const c of p.slice(1)) {
+      if (sn === 0) return false;
+      if (fn % 2 === 1 || fn === sn) {
+        fr = await nodeHash(c, fr);
+        sr = await nodeHash(c, sr);
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      } else {
+        sr = await nodeHash(sr, c);
+      }
+      fn = Math.floor(fn / 2);
+      sn = Math.floor(sn / 2);
+    }
+    return sn === 0 && equalBytes(fr, root1) && equalBytes(sr, root2);
+  } catch (e) {
+    return false;
+  }
+}

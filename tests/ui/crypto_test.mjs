@@ -18,14 +18,15 @@
 // - The page's verdict (ui/audit.js checkPage): verified with the pinned
 //   key, unpinned with only the listed keys, failed with a wrong key or a
 //   tampered event, uncovered past the checkpoint, none without one, and
-//   at most 4 proof requests in flight.
+//   at most 4 proof requests in flight; with the checkpoint seen before, the
+//   registry's consistency proofs (tests/ui/testdata/registry) from it.
 import {execFileSync} from 'node:child_process';
 import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
 import {canonicalBytes, canonicalize} from '../../ui/jcs.js';
-import {fromBase64, leafHash, rootOf, toBase64, toHex, verifyInclusion} from '../../ui/merkle.js';
+import {fromBase64, leafHash, rootOf, toBase64, toHex, verifyConsistency, verifyInclusion} from '../../ui/merkle.js';
 import {checkPage} from '../../ui/audit.js';
 import {importPublicKeyPem, keyHash, openNote, parseCheckpoint, parseNote, verifyCheckpoint} from '../../ui/note.js';
 
@@ -159,6 +160,26 @@ async function testMerkle() {
       }
     }
   }
+  // transparency-dev/merkle's consistency vectors, the same way.
+  const cfiles = readdirSync(join(dir, 'consistency'), {recursive: true}).filter((f) => f.endsWith('.json')).sort();
+  let ccases = 0;
+  let cgood = 0;
+  const cwrong = [];
+  for (const f of cfiles) {
+    const c = JSON.parse(readFileSync(join(dir, 'consistency', f), 'utf8'));
+    let got;
+    try {
+      got = await verifyConsistency(c.size1, c.size2, fromBase64(c.root1), fromBase64(c.root2), (c.proof || []).map(fromBase64));
+    } catch (e) {
+      got = false;
+    }
+    ccases++;
+    if (!c.wantErr) cgood++;
+    if (got === c.wantErr) cwrong.push(`${f} (${c.desc}): verified=${got}`);
+  }
+  ok(ccases > 50 && cgood >= 5 && cwrong.length === 0,
+     `merkle: ${ccases} consistency vectors (${cgood} good) as transparency-dev/merkle says`, cwrong.join('\n'));
+
   ok(all, 'merkle: every inclusion proof in trees of 1..13 leaves verifies');
   ok(none, 'merkle: a proof for another leaf, or with a bit flipped, fails');
 }
@@ -403,6 +424,44 @@ async function testPage() {
   r = await checkPage(note, pem, serverKeys, newer, getProof);
   ok(r.state === 'verified' && r.rows[entries.length].state === 'uncovered' && /newer than the checkpoint/.test(r.sentence),
      'page: an event newer than the checkpoint is uncovered, the rest verified', `${r.state} ${states(r)}`);
+
+  // The checkpoint this browser saw before: the registry's consistency
+  // proofs from it (roots of the smaller trees recomputed here from the
+  // listed leaf hashes) must show the new one extends it.
+  const cons = JSON.parse(readFileSync(join(dir, 'consistency.json'), 'utf8'));
+  const leaves = entries.map((e) => fromBase64(e.leaf_hash));
+  const cp = await verifyCheckpoint(note, await importPublicKeyPem(pem));
+  const getConsistency = async (from, to) => {
+    const c = cons.find((x) => x.from === from && x.to === to);
+    if (!c) throw new Error(`no consistency proof ${from}..${to} here`);
+    return c;
+  };
+  let consistent = 0;
+  for (const c of cons) {
+    const seen = {origin: cp.origin, keyid: (await importPublicKeyPem(pem)).keyid, size: c.from,
+                  root: toBase64(await rootOf(leaves.slice(0, c.from)))};
+    r = await checkPage(note, pem, serverKeys, entries, getProof, undefined, {seen, getConsistency});
+    if (r.state === 'verified' && r.history.state === 'verified' && r.history.remember && /extends the checkpoint of/.test(r.sentence)) consistent++;
+  }
+  ok(cons.length >= 3 && consistent === cons.length,
+     `page: the checkpoint extends ones of ${cons.map((c) => c.from).join(', ')} events seen before (consistency proofs verify)`,
+     `${consistent} of ${cons.length}`);
+  const keyid = (await importPublicKeyPem(pem)).keyid;
+  const forked = {origin: cp.origin, keyid, size: 10, root: toBase64(await rootOf([...leaves.slice(0, 9), leaves[12]]))};
+  r = await checkPage(note, pem, serverKeys, entries, getProof, undefined, {seen: forked, getConsistency});
+  ok(r.state === 'failed' && r.history.state === 'failed' && !r.history.remember && /rewritten/.test(r.sentence) && all(r, 'failed'),
+     'page: a checkpoint that does not extend the one seen before (another 10-event tree): failed, not remembered', `${r.state}: ${r.sentence}`);
+  r = await checkPage(note, pem, serverKeys, entries, getProof, undefined,
+                      {seen: {origin: cp.origin, keyid, size: cp.size + 5, root: cp.rootB64}, getConsistency});
+  ok(r.state === 'failed' && /rolled-back/.test(r.sentence), 'page: a checkpoint older than the one seen before: failed', r.sentence);
+  r = await checkPage(note, pem, serverKeys, entries, getProof, undefined,
+                      {seen: {origin: cp.origin, keyid, size: cp.size, root: toBase64(leaves[0])}, getConsistency});
+  ok(r.state === 'failed', 'page: the same size seen before with another root: failed', r.sentence);
+  r = await checkPage(note, pem, serverKeys, entries, getProof, undefined,
+                      {seen: {origin: 'elsewhere/audit', keyid, size: 3, root: toBase64(leaves[0])}, getConsistency});
+  ok(r.state === 'verified' && r.history.state === 'first', 'page: a checkpoint seen from another log is not compared', r.state);
+  r = await checkPage(note, '', serverKeys, entries, getProof, undefined, {seen: forked, getConsistency});
+  ok(r.state === 'unpinned' && r.history === null, 'page: without a pinned key, nothing is compared or remembered', r.state);
 
   r = await checkPage(null, pem, serverKeys, entries, getProof);
   ok(r.state === 'none' && all(r, 'uncovered'), 'page: no checkpoint yet: none, rows uncovered', `${r.state} ${states(r)}`);
