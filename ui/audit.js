@@ -336,4 +336,13 @@ export async function render(main, params, query) {
                                       result.signature.pinned ? ' (pinned)' : ' (listed by the registry, not pinned)')) : null,
       h('details', null, h('summary', null, 'The signed note'), h('pre', {id: 'checkpoint-note'}, note)));
   }
+  if (result.history && result.history.state === 'failed') {
+    // After a known restore from backup, say, the auditor may start over.
+    const forget = h('button', {type: 'button', id: 'forget-checkpoint'}, 'Forget the checkpoint seen before');
+    forget.addEventListener('click', () => {
+      localStorage.removeItem(SEEN_STORAGE);
+      replace(forget.parentNode, 'Forgotten: the next check starts from the registry\'s current checkpoint.');
+    });
+    cpBox.append(h('p', null, forget));
+  }
 }
