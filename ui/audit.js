@@ -44,7 +44,8 @@ const short = (keyid) => keyid.slice(0, 16) + '…';
 // -> {state: verified|unpinned|failed|none, checkpoint?, keyid?, keyHash?,
 //     sentence}
 export async function checkSignature(note, pinnedPem, serverKeys) {
-  if (note === null) return {state: 'none', sentence: 'The registry has signed no checkpoint yet, so there is nothing to check the log against.'};
+  if (note === null)
+    return {state: 'none', sentence: 'The registry has signed no checkpoint yet, so there is nothing to check the log against.'};
   if (pinnedPem) {
     let pub;
     try {
@@ -55,9 +56,11 @@ export async function checkSignature(note, pinnedPem, serverKeys) {
     try {
       const cp = await verifyCheckpoint(note, pub);
       return {state: 'verified', checkpoint: cp, keyid: pub.keyid, keyHash: cp.keyHash, pinned: true,
-              sentence: `The checkpoint's Ed25519 signature (origin ${cp.origin}, ${cp.size} events) verifies with the pinned registry key ${short(pub.keyid)} (key hash ${cp.keyHash}).`};
+              sentence: `The checkpoint's Ed25519 signature (origin ${cp.origin}, ${cp.size} events) verifies with ` +
+                        `the pinned registry key ${short(pub.keyid)} (key hash ${cp.keyHash}).`};
     } catch (e) {
-      return {state: 'failed', sentence: `The checkpoint's signature does not verify with the pinned registry key ${short(pub.keyid)}: ${e.message}.`};
+      return {state: 'failed',
+              sentence: `The checkpoint's signature does not verify with the pinned registry key ${short(pub.keyid)}: ${e.message}.`};
     }
   }
   let keys;
@@ -74,12 +77,17 @@ export async function checkSignature(note, pinnedPem, serverKeys) {
       tried.push(short(pub.keyid));
       const cp = await verifyCheckpoint(note, pub);
       return {state: 'unpinned', checkpoint: cp, keyid: pub.keyid, keyHash: cp.keyHash, pinned: false,
-              sentence: `The checkpoint's Ed25519 signature (origin ${cp.origin}, ${cp.size} events) verifies with ${short(pub.keyid)}, a key the registry itself lists, not a pinned one: this shows the log agrees with what this server says, not that the server is honest. Pin the registry key in Settings to check against it.`};
+              sentence: `The checkpoint's Ed25519 signature (origin ${cp.origin}, ${cp.size} events) verifies with ` +
+                        `${short(pub.keyid)}, a key the registry itself lists, not a pinned one: this shows the log ` +
+                        'agrees with what this server says, not that the server is honest. Pin the registry key in ' +
+                        'Settings to check against it.'};
     } catch (e) {
       // the next key
     }
   }
-  return {state: 'failed', sentence: `No registry key pinned, and the checkpoint's signature verifies with none of the ${keys.length} keys the registry lists${tried.length ? ' (' + tried.join(', ') + ')' : ''}.`};
+  return {state: 'failed',
+          sentence: `No registry key pinned, and the checkpoint's signature verifies with none of the ${keys.length} ` +
+                    `keys the registry lists${tried.length ? ' (' + tried.join(', ') + ')' : ''}.`};
 }
 
 // The check of one event against a verified checkpoint `cp`. `getProof(i,
@@ -107,7 +115,8 @@ export async function checkEntry(entry, cp, getProof) {
     return {state: 'failed', reason: 'the proof holds a malformed hash'};
   }
   if (!await verifyInclusion(entry.index, cp.size, leaf, hashes, cp.root))
-    return {state: 'failed', reason: `the event's leaf hash ${toBase64(leaf)} is not in the signed tree: the event or the log was changed`};
+    return {state: 'failed',
+            reason: `the event's leaf hash ${toBase64(leaf)} is not in the signed tree: the event or the log was changed`};
   if (toBase64(leaf) !== entry.leaf_hash)
     return {state: 'failed', reason: `the listed leaf hash is not the event's (${toBase64(leaf)})`};
   return {state: 'verified', reason: `in the signed tree of ${cp.size} events`};
@@ -184,9 +193,11 @@ export async function checkPage(note, pinnedPem, serverKeys, entries, getProof, 
     if (failed.length) {
       state = 'failed';
       const list = failed.slice(0, 5).map((e) => e.index).join(', ') + (failed.length > 5 ? ', …' : '');
-      sentence += ` But ${failed.length} of the ${entries.length} shown events failed their check (index ${list}): the log no longer matches what was signed.`;
+      sentence += ` But ${failed.length} of the ${entries.length} shown events failed their check (index ${list}): ` +
+                  'the log no longer matches what was signed.';
     } else if (verified) {
-      sentence += ` The inclusion proofs of the ${verified} shown events it covers lead to its root, from leaf hashes recomputed here from each event's JSON.`;
+      sentence += ` The inclusion proofs of the ${verified} shown events it covers lead to its root, from leaf ` +
+                  'hashes recomputed here from each event\'s JSON.';
     } else {
       sentence += ' No shown event is covered by it, so no inclusion proof was checked.';
     }
