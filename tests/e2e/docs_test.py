@@ -29,8 +29,10 @@ What a console block means:
   test registry's in commands and expected output.
 - `<!-- docs-test: stop-server -->` before a block stops the registry
   (server, runners and PostgreSQL) first, as Ctrl-C in the `make run` shell
-  would (the next document starts it again, with the same data); `<!-- docs-test: skip REASON -->` skips a block (a reason is
-  required).
+  would (the next document starts it again, with the same data);
+  `<!-- docs-test: start-server -->` starts it again (same state), as
+  `make run` in that shell would; `<!-- docs-test: skip REASON -->` skips
+  a block (a reason is required).
 
 usage: tests/e2e/docs_test.py [FILE...]   (from the repository root;
        default README.md docs/pipelines.md)
@@ -333,6 +335,8 @@ def run_doc(path, blocks, reg, wd, tmp):
                 continue
             if "stop-server" in directives:
                 reg.stop_server()
+            if "start-server" in directives and not reg.running():
+                reg.start()
             for c in b.commands:
                 rc, out = shell.run(c.text.replace(DOC_ADDR, reg.addr))
                 first = c.text.split("\n")[0]
