@@ -128,5 +128,11 @@ window.addEventListener('hashchange', () => {
   whoami();
 });
 window.addEventListener('optreg:token', whoami);
+// "Skip to content" moves the focus to the page without touching the
+// hash (the router's).
+document.querySelector('a.skip')?.addEventListener('click', (ev) => {
+  ev.preventDefault();
+  document.getElementById('main').focus();
+});
 whoami();
 route();
