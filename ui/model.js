@@ -187,3 +187,13 @@ export function safeUrl(url) {
   if (typeof url !== 'string') return null;
   return /^https?:\/\/[^\s]+$/i.test(url) ? url : null;
 }
+
+// The version number of one side of a diff answer: `version` as a number
+// (the API), or the N of an `ns/name@N` reference (as `optreg diff
+// --json` writes it); null when neither.
+export function sideVersion(side) {
+  const v = side && side.version;
+  if (Number.isInteger(v)) return v;
+  const m = typeof v === 'string' ? v.match(/@([0-9]+)$/) : null;
+  return m ? Number(m[1]) : null;
+}

@@ -4,7 +4,7 @@
 // config document, its signatures and the registry's receipt.
 import {h, seg, timeEl} from './dom.js';
 import {api, ApiError, envelopePayload} from './api.js';
-import {diffValue, receiptRows} from './model.js';
+import {diffValue, receiptRows, sideVersion} from './model.js';
 import {add, keyMap, linkTo, verdictBadge} from './page.js';
 
 function section(id, title, ...body) {
@@ -29,9 +29,9 @@ function diffSection(id, title, base, res) {
     return sec;
   }
   const d = res.diff;
-  const a = d.a || {};
+  const av = sideVersion(d.a);
   sec.append(h('p', {class: 'muted'}, 'Compared with ',
-    h('a', {href: `${base}/v/${a.version}`}, `v${a.version}`),
+    av === null ? 'another version' : h('a', {href: `${base}/v/${av}`}, `v${av}`),
     res.label ? ` (${res.label})` : '', ', old → new.'));
   if (d.equal || !(d.changes || []).length) {
     sec.dataset.equal = 'true';
@@ -42,8 +42,8 @@ function diffSection(id, title, base, res) {
   sec.append(h('ul', {class: 'changes'}, d.changes.map((c) =>
     h('li', {dataset: {path: c.path, kind: c.kind}},
       h('code', {class: 'path'}, c.path), ' ', h('span', {class: 'kind', dataset: {kind: c.kind}}, c.kind), ' ',
-      h('span', {class: 'text'}, c.text || ''),
-      h('span', {class: 'values mono'}, ' (', diffValue(c.old), ' → ', diffValue(c.new), ')')))));
+      c.text ? h('span', {class: 'text'}, c.text)
+        : h('span', {class: 'values mono'}, diffValue(c.old), ' → ', diffValue(c.new))))));
   return sec;
 }
 

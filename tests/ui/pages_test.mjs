@@ -147,6 +147,14 @@ test('diffValue writes a change\'s side', () => {
   assert.equal(m.diffValue(false), 'false');
 });
 
+test('sideVersion reads the API\'s number or a CLI reference', () => {
+  assert.equal(m.sideVersion({namespace: 'n', name: 'c', version: 4, digest: 'd'}), 4);
+  assert.equal(m.sideVersion({version: 'team-nlp/bert@12'}), 12);
+  assert.equal(m.sideVersion({version: 'team-nlp/bert@prod'}), null);
+  assert.equal(m.sideVersion({}), null);
+  assert.equal(m.sideVersion(null), null);
+});
+
 console.log(`1..${tests.length}`);
 let failed = 0;
 for (const [i, [name, fn]] of tests.entries()) {
