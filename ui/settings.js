@@ -62,10 +62,20 @@ function keyStatus(el, keys) {
 
 export async function render(main) {
   document.title = 'Settings · optreg';
-  const [anon, keys] = await Promise.all([
-    anonymousReads(),
-    api('/v1/registry/keys').then((r) => r.keys || []).catch(() => null),
-  ]);
+  const keys = await api('/v1/registry/keys').then((r) => r.keys || []).catch(() => null);
+
+  // Anonymous reads: asked on demand, since a refused read shows in the
+  // browser's console as an error.
+  const anonStatus = h('p', {id: 'anonymous-reads', role: 'status', 'aria-live': 'polite'});
+  const anonButton = h('button', {type: 'button', id: 'check-anonymous'}, 'Check reads without a token');
+  anonButton.addEventListener('click', async () => {
+    replace(anonStatus, 'Asking the registry…');
+    const anon = await anonymousReads();
+    anonStatus.dataset.state = anon;
+    replace(anonStatus, anon === 'open' ? 'Reads work without a token: anyone who can reach this registry can read its configs.'
+      : anon === 'closed' ? 'Reads need a token here: enter one above.'
+        : 'Whether reads work without a token could not be told.');
+  });
 
   // The token.
   const tokenInput = h('input', {type: 'password', id: 'token', name: 'token', autocomplete: 'off',
@@ -137,10 +147,9 @@ export async function render(main) {
     h('h1', null, 'Settings'),
     h('section', {'aria-labelledby': 'token-h'}, h('h2', {id: 'token-h'}, 'Token'), tokenForm, tokenStatus),
     h('section', {'aria-labelledby': 'anon-h'}, h('h2', {id: 'anon-h'}, 'Anonymous reads'),
-      h('p', {id: 'anonymous-reads', dataset: {state: anon}},
-        anon === 'open' ? 'This registry answers reads without a token (it runs with --anonymous-read); the audit log still needs an auditor token.'
-          : anon === 'closed' ? 'This registry needs a token for every read: enter one above.'
-            : 'Whether this registry answers reads without a token could not be told.')),
+      h('p', {class: 'muted'}, 'Whether this registry answers reads without a token (it runs with --anonymous-read). ',
+        'The audit log always needs an auditor token.'),
+      anonButton, anonStatus),
     h('section', {'aria-labelledby': 'key-h'}, h('h2', {id: 'key-h'}, 'Registry key'), keyForm, keyStat,
       keys === null ? h('p', {class: 'note'}, 'The registry\'s keys could not be read.')
         : h('div', {class: 'table-wrap'}, h('table', {id: 'registry-keys'},
