@@ -124,6 +124,9 @@ function whoami() {
 }
 
 window.addEventListener('hashchange', () => {
+  // A new page starts at its top (the focus stays where it was, so Tab
+  // goes on from the link or control that was used).
+  window.scrollTo(0, 0);
   route();
   whoami();
 });
