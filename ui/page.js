@@ -1,6 +1,6 @@
 // ui/page.js: DOM pieces the config, version and policies pages share.
 import {h} from './dom.js';
-import {api} from './api.js';
+import {api, ApiError} from './api.js';
 import {safeUrl} from './model.js';
 
 // {keys: keyid -> key, readable}: the registered keys when the token may
@@ -55,4 +55,11 @@ export function jumpLink(routeHash, id, text, attrs = {}) {
 export function add(el, ...children) {
   for (const c of children.flat(Infinity))
     if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
+}
+
+// An API failure in one line, for a section that could not be filled
+// while the rest of the page could.
+export function errText(e) {
+  if (e instanceof ApiError) return `${e.status} ${e.problem.title || e.problem.code || ''}: ${e.message}`;
+  return String(e && e.message ? e.message : e);
 }

@@ -2,9 +2,9 @@
 // namespaces, the tags their gates protect, and each rule under what it
 // does: deny, warn or audit) and the waivers in force.
 import {h, seg, timeEl} from './dom.js';
-import {api, apiAll, ApiError, mapLimit} from './api.js';
+import {api, apiAll, mapLimit} from './api.js';
 import {ruleText, rulesByEffect} from './model.js';
-import {add, jumpLink} from './page.js';
+import {add, errText, jumpLink} from './page.js';
 
 const EFFECTS = [
   ['deny', 'Denies', 'A finding refuses the submit or tag move (422 policy_denied).'],
@@ -12,10 +12,6 @@ const EFFECTS = [
   ['audit', 'Records', 'Audit mode: a finding is recorded in the answer, never blocks or warns.'],
 ];
 
-function errText(e) {
-  if (e instanceof ApiError) return `${e.status} ${e.problem.title || ''}: ${e.message}`;
-  return String(e && e.message ? e.message : e);
-}
 
 function rulesTable(name, effect, rules) {
   return h('div', {class: 'table-wrap'}, h('table', {class: 'rules', dataset: {effect}},

@@ -5,7 +5,7 @@
 import {h, seg, timeEl} from './dom.js';
 import {api, ApiError, envelopePayload} from './api.js';
 import {diffValue, receiptRows, sideVersion} from './model.js';
-import {add, keyMap, linkTo, verdictBadge} from './page.js';
+import {add, errText, keyMap, linkTo, verdictBadge} from './page.js';
 
 function section(id, title, ...body) {
   return h('section', {id, 'aria-labelledby': `${id}-h`}, h('h2', {id: `${id}-h`}, title), body);
@@ -15,10 +15,6 @@ function note(text) {
   return h('p', {class: 'note'}, text);
 }
 
-function errText(e) {
-  if (e instanceof ApiError) return `${e.status} ${e.problem.title || e.problem.code || ''}: ${e.message}`;
-  return String(e && e.message ? e.message : e);
-}
 
 // A diff answer as a section: one li per change, or data-equal=true.
 function diffSection(id, title, base, res) {
