@@ -24,9 +24,9 @@ function versionsTable(base, versions, verdicts, keys, withSigners) {
   return h('div', {class: 'table-wrap'}, h('table', {id: 'versions'},
     h('thead', null, h('tr', null,
       h('th', {scope: 'col'}, 'Version'), h('th', {scope: 'col'}, 'Verdict'),
-      h('th', {scope: 'col', class: 'hide-narrow'}, 'Digest'),
+      h('th', {scope: 'col'}, 'Digest'),
       h('th', {scope: 'col'}, 'Submitted'),
-      withSigners ? h('th', {scope: 'col', class: 'hide-narrow'}, 'Signed by') : null,
+      withSigners ? h('th', {scope: 'col'}, 'Signed by') : null,
       h('th', {scope: 'col'}, 'Why'), h('th', {scope: 'col'}, 'Tags'))),
     h('tbody', null, versions.map((v, i) => {
       const item = verdicts[i];
@@ -35,9 +35,9 @@ function versionsTable(base, versions, verdicts, keys, withSigners) {
         h('td', null, h('a', {href: `${base}/v/${v.version}`}, `v${v.version}`),
           v.yanked ? h('span', {class: 'badge yanked-badge', title: v.yank_reason || null}, 'yanked') : null),
         verdictCell(base, v, item),
-        h('td', {class: 'mono hide-narrow', title: v.digest}, shortDigest(v.digest)),
+        h('td', {class: 'mono', title: v.digest}, shortDigest(v.digest)),
         h('td', null, timeEl(v.created_at), h('br'), h('span', {class: 'muted'}, v.created_by || '')),
-        withSigners ? h('td', {class: 'hide-narrow'}, signerNames(v.signer_keyids, keys)) : null,
+        withSigners ? h('td', null, signerNames(v.signer_keyids, keys)) : null,
         h('td', {class: 'why'},
           v.message ? h('span', null, v.message) : null,
           v.link ? [v.message ? ' ' : null, linkTo(v.link)] : null,
