@@ -124,9 +124,18 @@ function whoami() {
 }
 
 window.addEventListener('hashchange', () => {
+  // A new page starts at its top (the focus stays where it was, so Tab
+  // goes on from the link or control that was used).
+  window.scrollTo(0, 0);
   route();
   whoami();
 });
 window.addEventListener('optreg:token', whoami);
+// "Skip to content" moves the focus to the page without touching the
+// hash (the router's).
+document.querySelector('a.skip')?.addEventListener('click', (ev) => {
+  ev.preventDefault();
+  document.getElementById('main').focus();
+});
 whoami();
 route();

@@ -1,0 +1,170 @@
+// tests/ui/pages_test.mjs: what the configs, config, version, policies
+// and settings pages compute (ui/model.js), run with node; TAP output.
+import assert from 'node:assert/strict';
+import {fileURLToPath} from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const m = await import(path.join(here, '../../ui/model.js'));
+
+const tests = [];
+const test = (name, fn) => tests.push([name, fn]);
+
+test('latestVerdict: the newest verdict on the newest job\'s suite', () => {
+  const doc = {
+    verdicts: [
+      {job_id: 9, suite: 'ref-v1', result: 'pass', created_at: '2026-01-03T00:00:00Z'},
+      {job_id: 7, suite: 'ref-v2', result: 'fail', created_at: '2026-01-02T00:00:00Z'},
+      {job_id: 5, suite: 'ref-v2', result: 'pass', created_at: '2026-01-01T00:00:00Z'},
+    ],
+    jobs: [{id: 5, suite: 'ref-v2', state: 'done'}, {id: 7, suite: 'ref-v2', state: 'done'},
+      {id: 9, suite: 'ref-v1', state: 'done'}, {id: 11, suite: 'ref-v2', state: 'queued'}],
+  };
+  // The newest job is a queued ref-v2 one: the reference suite is ref-v2,
+  // its latest verdict job 7's, and its state that of the newest job.
+  assert.deepEqual(m.latestVerdict(doc), {
+    verdict: {result: 'fail', suite: 'ref-v2', job_id: 7, created_at: '2026-01-02T00:00:00Z'},
+    job_state: 'queued',
+  });
+});
+
+test('latestVerdict: no jobs and no verdicts, or only verdicts', () => {
+  assert.deepEqual(m.latestVerdict({verdicts: [], jobs: []}), {verdict: null, job_state: null});
+  assert.deepEqual(m.latestVerdict({}), {verdict: null, job_state: null});
+  const only = m.latestVerdict({verdicts: [{job_id: 2, suite: 's', result: 'warn', created_at: 't'}]});
+  assert.equal(only.verdict.result, 'warn');
+  assert.equal(only.job_state, null);
+});
+
+test('verdictState: results, pending, none', () => {
+  for (const r of ['pass', 'warn', 'fail', 'error'])
+    assert.equal(m.verdictState({verdict: {result: r}, job_state: 'done'}), r);
+  assert.equal(m.verdictState({verdict: null, job_state: 'queued'}), 'pending');
+  assert.equal(m.verdictState({verdict: null, job_state: 'leased'}), 'pending');
+  assert.equal(m.verdictState({verdict: null, job_state: 'abandoned'}), 'none');
+  assert.equal(m.verdictState({verdict: null, job_state: null}), 'none');
+  assert.equal(m.verdictState({verdict: {result: 'bogus'}}), 'none');
+  assert.equal(m.verdictState(undefined), 'none');
+});
+
+test('hasVerdictFields tells a list with the new fields from one without', () => {
+  assert.equal(m.hasVerdictFields({version: 1, verdict: null, job_state: null}), true);
+  assert.equal(m.hasVerdictFields({version: 1}), false);
+});
+
+test('groupByNamespace keeps the API order', () => {
+  const g = m.groupByNamespace([{namespace: 'a', name: 'x'}, {namespace: 'a', name: 'y'}, {namespace: 'b', name: 'z'}]);
+  assert.deepEqual(g.map(([ns, l]) => [ns, l.map((c) => c.name)]), [['a', ['x', 'y']], ['b', ['z']]]);
+  assert.deepEqual(m.groupByNamespace([]), []);
+});
+
+test('configsPath and configsHash carry q, namespace and page_token', () => {
+  const q = new URLSearchParams('q=bert &namespace=team-nlp&page_token=abc&other=1');
+  assert.equal(m.configsPath(q), '/v1/configs?namespace=team-nlp&q=bert&page_token=abc&page_size=50');
+  assert.equal(m.configsPath(new URLSearchParams('q=')), '/v1/configs?page_size=50');
+  assert.equal(m.configsHash({}), '#/');
+  assert.equal(m.configsHash({q: 'a b', namespace: ''}), '#/?q=a+b');
+});
+
+test('ruleEffect follows the mode table', () => {
+  assert.equal(m.ruleEffect('enforce', 'deny'), 'deny');
+  assert.equal(m.ruleEffect('enforce', 'warn'), 'warn');
+  assert.equal(m.ruleEffect(undefined, 'deny'), 'deny');
+  assert.equal(m.ruleEffect('warn', 'deny'), 'warn');
+  assert.equal(m.ruleEffect('audit', 'deny'), 'audit');
+  assert.equal(m.ruleEffect('audit', 'warn'), 'audit');
+});
+
+test('ruleText says what a rule checks', () => {
+  assert.equal(m.ruleText({field: 'spec.lr', at_most: 0.1}), 'spec.lr at most 0.1');
+  assert.equal(m.ruleText({field: 'spec.schedule.warmup_steps', above: 0, when: {field: 'spec.lr', above: 0.001}}),
+    'when spec.lr above 0.001: spec.schedule.warmup_steps above 0');
+  assert.equal(m.ruleText({field: 'spec.lr', max_ratio: 2, against: ['prod']}),
+    'spec.lr changes at most x2 (compared with prod)');
+  assert.equal(m.ruleText({field: 'spec.optimizer', one_of: ['adam', 'adamw']}), 'spec.optimizer one of ["adam","adamw"]');
+  assert.equal(m.ruleText({field: 'spec.grad_clip_norm', present: true, at_least: 0.5}),
+    'spec.grad_clip_norm at least 0.5 and present');
+  assert.equal(m.ruleText({field: 'spec.schedule.warmup_steps', at_most: {field: 'spec.schedule.total_steps', times: 0.25}}),
+    'spec.schedule.warmup_steps at most 0.25 × spec.schedule.total_steps');
+});
+
+test('rulesByEffect groups a policy\'s rules', () => {
+  const pol = {mode: 'enforce', rules: [{id: 'a', severity: 'deny'}, {id: 'b', severity: 'warn'}, {id: 'c', severity: 'deny'}]};
+  const g = m.rulesByEffect(pol);
+  assert.deepEqual(g.deny.map((r) => r.id), ['a', 'c']);
+  assert.deepEqual(g.warn.map((r) => r.id), ['b']);
+  assert.deepEqual(m.rulesByEffect({...pol, mode: 'audit'}).audit.map((r) => r.id), ['a', 'b', 'c']);
+  assert.deepEqual(m.rulesByEffect({gates: []}), {deny: [], warn: [], audit: []});
+});
+
+const PEM = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n';
+
+test('PEMs: body, validity, the pinned key among the served ones', () => {
+  assert.equal(m.pemBody(PEM), 'MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=');
+  assert.equal(m.isPublicKeyPem(PEM), true);
+  assert.equal(m.isPublicKeyPem('hello'), false);
+  assert.equal(m.isPublicKeyPem('-----BEGIN PUBLIC KEY-----\n%%%\n-----END PUBLIC KEY-----'), false);
+  assert.equal(m.isPublicKeyPem(null), false);
+  const keys = [{keyid: 'old', public_key: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n'},
+    {keyid: 'cur', public_key: PEM.replace('\n', '\r\n')}];
+  // Whitespace and line ends do not matter; the body does.
+  assert.equal(m.pinnedKey(PEM.trim() + '\n\n', keys).keyid, 'cur');
+  assert.equal(m.pinnedKey(PEM.replace('Gb9', 'Gb9'.toLowerCase()), keys), null);
+  assert.equal(m.pinnedKey('', keys), null);
+});
+
+test('receiptRows lists the receipt\'s fields in order', () => {
+  const rows = m.receiptRows({namespace: 'n', name: 'c', version: 3, digest: 'sha256:ab', envelope_sha256: 'ff',
+    signer_keyids: ['k1', 'k2'], audit_index: 41, audit_tree_size: 42, audit_root: 'r', audit_inclusion: ['a', 'b'],
+    audit_leaf: 'l', time: 't'});
+  assert.deepEqual(rows.map((r) => r[0]), ['config', 'digest', 'envelope_sha256', 'signer_keyids', 'time', 'audit_index',
+    'audit_tree_size', 'audit_root', 'audit_leaf', 'audit_inclusion']);
+  assert.deepEqual(rows[0], ['config', 'n/c@3']);
+  assert.deepEqual(rows[3], ['signer_keyids', 'k1\nk2']);
+  assert.deepEqual(rows[5], ['audit_index', '41']);
+  assert.deepEqual(rows[9], ['audit_inclusion', '2 hashes']);
+  // A receipt from before audit_leaf existed: no such row.
+  assert.equal(m.receiptRows({digest: 'd', audit_index: 0}).some((r) => r[0] === 'audit_leaf'), false);
+  assert.deepEqual(m.receiptRows({audit_index: 0}), [['audit_index', '0']]);
+});
+
+test('safeUrl links http(s) only', () => {
+  assert.equal(m.safeUrl('https://ci.example/run/42'), 'https://ci.example/run/42');
+  assert.equal(m.safeUrl('HTTP://x'), 'HTTP://x');
+  assert.equal(m.safeUrl('javascript:alert(1)'), null);
+  assert.equal(m.safeUrl('data:text/html,x'), null);
+  assert.equal(m.safeUrl('//evil.example'), null);
+  assert.equal(m.safeUrl('https://a b'), null);
+  assert.equal(m.safeUrl(undefined), null);
+});
+
+test('diffValue writes a change\'s side', () => {
+  assert.equal(m.diffValue(null), '—');
+  assert.equal(m.diffValue(undefined), '—');
+  assert.equal(m.diffValue('adamw'), 'adamw');
+  assert.equal(m.diffValue(0.001), '0.001');
+  assert.equal(m.diffValue([0.9, 0.95]), '[0.9,0.95]');
+  assert.equal(m.diffValue(false), 'false');
+});
+
+test('sideVersion reads the API\'s number or a CLI reference', () => {
+  assert.equal(m.sideVersion({namespace: 'n', name: 'c', version: 4, digest: 'd'}), 4);
+  assert.equal(m.sideVersion({version: 'team-nlp/bert@12'}), 12);
+  assert.equal(m.sideVersion({version: 'team-nlp/bert@prod'}), null);
+  assert.equal(m.sideVersion({}), null);
+  assert.equal(m.sideVersion(null), null);
+});
+
+console.log(`1..${tests.length}`);
+let failed = 0;
+for (const [i, [name, fn]] of tests.entries()) {
+  try {
+    await fn();
+    console.log(`ok ${i + 1} - ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`not ok ${i + 1} - ${name}`);
+    for (const line of String(e.stack || e).split('\n')) console.log(`# ${line}`);
+  }
+}
+process.exitCode = failed ? 1 : 0;

@@ -1,0 +1,199 @@
+// ui/model.js: what the pages compute from the registry's answers, as
+// pure functions without the DOM, so tests/ui/pages_test.mjs can call
+// them with node.
+
+export const RESULTS = ['pass', 'warn', 'fail', 'error'];
+
+// The latest verdict of a version on the reference suite, and that
+// suite's job state, from its GET …/verdicts answer (verdicts newest
+// first, jobs oldest first): the shape the versions list gives in
+// `verdict` and `job_state`. The reference suite is the one of the
+// newest job (every new version gets a job for it); with no job, the
+// newest verdict's suite.
+export function latestVerdict(doc) {
+  const jobs = (doc && doc.jobs) || [];
+  const verdicts = (doc && doc.verdicts) || [];
+  let suite = null;
+  if (jobs.length) suite = jobs[jobs.length - 1].suite;
+  else if (verdicts.length) suite = verdicts[0].suite;
+  if (suite === null) return {verdict: null, job_state: null};
+  const v = verdicts.find((x) => x.suite === suite) || null;
+  let state = null;
+  for (const j of jobs) if (j.suite === suite) state = j.state;
+  return {
+    verdict: v && {result: v.result, suite: v.suite, job_id: v.job_id, created_at: v.created_at},
+    job_state: state,
+  };
+}
+
+// What a versions row shows: pass, warn, fail or error (a verdict),
+// pending (its job is queued or being run) or none (no job, or one
+// abandoned without a verdict).
+export function verdictState(item) {
+  const v = item && item.verdict;
+  if (v && RESULTS.includes(v.result)) return v.result;
+  const js = item && item.job_state;
+  if (js === 'queued' || js === 'leased') return 'pending';
+  return 'none';
+}
+
+// True when a versions list item carries the verdict fields (a registry
+// that has them), so the page need not ask for each version's verdicts.
+export function hasVerdictFields(item) {
+  return !!item && Object.prototype.hasOwnProperty.call(item, 'verdict');
+}
+
+// Configs grouped by namespace, in the order the API lists them (by
+// namespace, then name): [[ns, [config…]], …].
+export function groupByNamespace(configs) {
+  const out = [];
+  for (const c of configs || []) {
+    const last = out[out.length - 1];
+    if (last && last[0] === c.namespace) last[1].push(c);
+    else out.push([c.namespace, [c]]);
+  }
+  return out;
+}
+
+// The API path of the configs list for the page's #/?q=&namespace=&
+// page_token= query (empty values left out).
+export function configsPath(query, pageSize = 50) {
+  const p = new URLSearchParams();
+  for (const k of ['namespace', 'q', 'page_token']) {
+    const v = (query.get(k) || '').trim();
+    if (v) p.set(k, v);
+  }
+  p.set('page_size', String(pageSize));
+  return '/v1/configs?' + p.toString();
+}
+
+// The hash of the configs page for a query object ({q, namespace,
+// page_token}; empty values left out).
+export function configsHash(q) {
+  const p = new URLSearchParams();
+  for (const k of ['namespace', 'q', 'page_token']) if (q[k]) p.set(k, q[k]);
+  const s = p.toString();
+  return s ? '#/?' + s : '#/';
+}
+
+// The effect of a rule's findings under its policy's mode
+// (docs/policies.md, "Modes and severities").
+export function ruleEffect(mode, severity) {
+  if (mode === 'audit') return 'audit';
+  if (mode === 'warn') return 'warn';
+  return severity === 'deny' ? 'deny' : 'warn';
+}
+
+const ASSERTIONS = [
+  ['at_least', 'at least'], ['at_most', 'at most'], ['above', 'above'],
+  ['below', 'below'], ['equals', 'equals'], ['one_of', 'one of'],
+  ['pattern', 'matches'], ['present', 'present'], ['max_ratio', 'changes at most x'],
+  ['unchanged', 'unchanged'],
+];
+
+function operand(v) {
+  if (v && typeof v === 'object' && !Array.isArray(v) && typeof v.field === 'string')
+    return v.times === undefined || v.times === 1 ? v.field : `${v.times} × ${v.field}`;
+  return JSON.stringify(v);
+}
+
+// One condition or assertion set on a field, in words:
+// {field: 'spec.lr', at_most: 0.1} -> 'spec.lr at most 0.1'.
+export function assertionText(a) {
+  const parts = [];
+  for (const [k, words] of ASSERTIONS) {
+    if (!(k in a)) continue;
+    if (k === 'present') parts.push(a[k] ? 'present' : 'absent');
+    else if (k === 'unchanged') parts.push(a[k] ? 'unchanged' : 'may change');
+    else if (k === 'max_ratio') parts.push(`changes at most x${a[k]}`);
+    else parts.push(`${words} ${operand(a[k])}`);
+  }
+  return `${a.field} ${parts.join(' and ')}`.trim();
+}
+
+// What a rule requires, in words, with its condition and the tags a
+// change rule compares against: 'when spec.lr above 0.001:
+// spec.schedule.warmup_steps above 0'.
+export function ruleText(rule) {
+  let s = assertionText(rule);
+  if (rule.when) {
+    const conds = Array.isArray(rule.when) ? rule.when : [rule.when];
+    s = `when ${conds.map(assertionText).join(' and ')}: ${s}`;
+  }
+  if (rule.against) s = `${s} (compared with ${[].concat(rule.against).join(', ')})`;
+  return s;
+}
+
+// Rules of a canonical policy grouped by effect: {deny: [...], warn:
+// [...], audit: [...]}.
+export function rulesByEffect(policy) {
+  const out = {deny: [], warn: [], audit: []};
+  for (const r of (policy && policy.rules) || []) out[ruleEffect(policy.mode, r.severity)].push(r);
+  return out;
+}
+
+// The base64 body of a PEM, without armour or whitespace, for comparing
+// two PEMs of the same key.
+export function pemBody(pem) {
+  if (typeof pem !== 'string') return '';
+  const m = pem.match(/-----BEGIN PUBLIC KEY-----([\s\S]*?)-----END PUBLIC KEY-----/);
+  return m ? m[1].replace(/\s+/g, '') : '';
+}
+
+// True when `pem` looks like one SPKI public key PEM.
+export function isPublicKeyPem(pem) {
+  const b = pemBody(pem);
+  return b.length > 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(b);
+}
+
+// The registry key (of GET /v1/registry/keys) that a pinned PEM is, or
+// null.
+export function pinnedKey(pinned, keys) {
+  const b = pemBody(pinned);
+  if (!b) return null;
+  return (keys || []).find((k) => pemBody(k.public_key) === b) || null;
+}
+
+// The rows of a receipt payload the version page shows, in order, as
+// [label, value] with values as text.
+export function receiptRows(r) {
+  const rows = [];
+  const add = (label, v) => {
+    if (v === undefined || v === null) return;
+    rows.push([label, Array.isArray(v) ? v.join('\n') : String(v)]);
+  };
+  add('config', r.namespace && r.name ? `${r.namespace}/${r.name}@${r.version}` : undefined);
+  add('digest', r.digest);
+  add('envelope_sha256', r.envelope_sha256);
+  add('signer_keyids', r.signer_keyids);
+  add('time', r.time);
+  add('audit_index', r.audit_index);
+  add('audit_tree_size', r.audit_tree_size);
+  add('audit_root', r.audit_root);
+  add('audit_leaf', r.audit_leaf);
+  add('audit_inclusion', r.audit_inclusion ? `${r.audit_inclusion.length} hashes` : undefined);
+  return rows;
+}
+
+// A value of a diff change as one line of text (undefined/null: absent).
+export function diffValue(v) {
+  if (v === undefined || v === null) return '—';
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+// `url` when it is an absolute http(s) URL that can be a link, else null
+// (a message's link is the submitter's text: never a javascript: link).
+export function safeUrl(url) {
+  if (typeof url !== 'string') return null;
+  return /^https?:\/\/[^\s]+$/i.test(url) ? url : null;
+}
+
+// The version number of one side of a diff answer: `version` as a number
+// (the API), or the N of an `ns/name@N` reference (as `optreg diff
+// --json` writes it); null when neither.
+export function sideVersion(side) {
+  const v = side && side.version;
+  if (Number.isInteger(v)) return v;
+  const m = typeof v === 'string' ? v.match(/@([0-9]+)$/) : null;
+  return m ? Number(m[1]) : null;
+}
