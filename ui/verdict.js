@@ -56,6 +56,10 @@ export function valuesText(values) {
   return out;
 }
 
+function shortKey(k) {
+  return k.length > 16 ? k.slice(0, 16) + '…' : k;
+}
+
 function badge(result, attrs) {
   return h('span', {class: 'badge', 'data-result': result, ...attrs}, result);
 }
@@ -252,8 +256,9 @@ export async function render(main, params) {
     fact('Recorded', timeEl(item.created_at)),
     p.time ? fact('Ran', p.time.started_at ? timeEl(p.time.started_at) : '',
                   typeof p.time.seconds === 'number' ? ` for ${formatNumber(p.time.seconds)} s` : '') : null,
-    fact('Signed by', keyids.length ? h('span', {class: 'mono'}, keyids.join(', ')) : '—',
-         item.runner_keyid ? h('span', {class: 'muted'}, ` (the registry checked key ${item.runner_keyid})`) : ''));
+    fact('Signed by', keyids.length ? keyids.map((k, i) => [i ? ', ' : '', h('span', {class: 'mono', title: k}, shortKey(k)),
+                                                             k === item.runner_keyid ? h('span', {class: 'muted'}, ' (checked by the registry when it recorded the verdict)') : ''])
+      : '—'));
 
   main.append(crumbs,
               h('h1', null, `Verdict of job ${item.job_id} `, badge(p.result || item.result, {id: 'verdict-result'})),
