@@ -173,12 +173,29 @@ export function pathData(points, x, y) {
   return {d: parts.join(' '), count};
 }
 
-// The point of the curve where a finding at `step` shows: the first point
+// The point of the curve that holds a finding at `step`: the first point
 // at or after the step (a curve point is the mean of the steps up to it),
 // else the last point. null when the curve is empty.
 export function pointAt(points, step) {
   if (!points.length) return null;
   return points.find((p) => p[0] >= step) || points[points.length - 1];
+}
+
+// Where a finding at `step` sits on the drawn curve, in viewBox units: x
+// at the step, y on the line between the finite points around it (in
+// screen space, so on a log scale too). null when the point that holds the
+// step has no finite loss (the marker then sits on the top edge).
+export function markerY(points, step, x, y) {
+  const p = pointAt(points, step);
+  if (!p || p[1] === null) return null;
+  let before = null;
+  for (const q of points) {
+    if (q[0] > step) break;
+    before = q;
+  }
+  if (!before || before[1] === null || before[0] === p[0] || p[0] < step) return y(p[1]);
+  const t = (x(step) - x(before[0])) / (x(p[0]) - x(before[0]));
+  return y(before[1]) + t * (y(p[1]) - y(before[1]));
 }
 
 // Everything the plot draws, in viewBox coordinates:
@@ -231,13 +248,14 @@ export function plotModel(opts) {
   if (Number.isFinite(w) && w > 0) model.warmup = {step: w, pos: fix(clampX(w)), beyond: w > x1};
   for (const f of opts.findings || []) {
     if (typeof f.step !== 'number' || !Number.isFinite(f.step)) continue;
-    const p = pointAt(curve, f.step);
     // A finding where the curve has no finite loss sits on the top edge.
-    const py = p && p[1] !== null ? y(p[1]) : top;
+    const my = markerY(curve, f.step, x, y);
+    // Markers at the same step have their numbers one under the other.
+    const same = model.markers.filter((k) => k.step === f.step).length;
     model.markers.push({n: f.n || model.markers.length + 1,
                         criterion: f.criterion, severity: f.severity, step: f.step,
-                        message: f.message || '', x: fix(clampX(f.step)), y: fix(py),
-                        offChart: !(p && p[1] !== null)});
+                        message: f.message || '', x: fix(clampX(f.step)), y: fix(my === null ? top : my),
+                        offChart: my === null, labelDy: same * 14});
   }
   return model;
 }
@@ -281,7 +299,7 @@ export function renderPlot(m, label) {
                 s('title', null, `${k.criterion} (${k.severity}) at step ${k.step}${k.message ? ': ' + k.message : ''}`),
                 s('line', {x1: k.x, x2: k.x, y1: top, y2: bottom}),
                 s('circle', {cx: k.x, cy: k.y, r: 5}),
-                s('text', {x: k.x + 7, y: Math.max(top + 10, k.y - 7)}, String(k.n))));
+                s('text', {x: k.x + 7, y: fix(Math.max(top + 10, k.y - 7) + k.labelDy)}, String(k.n))));
   if (!m.finite)
     kids.push(s('text', {class: 'no-data', x: (left + right) / 2, y: (top + bottom) / 2, 'text-anchor': 'middle'},
                 'no finite loss to plot'));

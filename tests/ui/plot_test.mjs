@@ -268,6 +268,28 @@ test('plotModel: a finding where the loss is not finite sits on the top edge', (
   assert.equal(m.markers[1].offChart, false, 'it takes the last point');
 });
 
+test('plotModel: a marker between curve points sits on the drawn line; numbers at one step stack', () => {
+  const curve = [[1, 2], [11, 12], [21, 1]];
+  const m = plot.plotModel({curve, findings: [{criterion: 'loss_explosion', severity: 'fail', step: 6},
+                                              {criterion: 'loss_spikes', severity: 'warn', step: 6}]});
+  assert.equal(m.scale, 'linear');
+  const y = plot.scale(m.yDomain[0], m.yDomain[1], m.box.bottom, m.box.top);
+  assert.ok(Math.abs(m.markers[0].y - y(7)) < 0.02, `halfway between 2 and 12: ${m.markers[0].y} vs ${y(7)}`);
+  assert.ok(Math.abs(m.markers[0].x - sameXY(m)(6)) < 0.01);
+  assert.equal(m.markers[0].labelDy, 0);
+  assert.equal(m.markers[1].labelDy, 14, 'the second number at step 6 goes under the first');
+  // On a log scale the line between two points is straight on screen.
+  const lg = plot.plotModel({curve: [[1, 1], [11, 1000]], findings: [{criterion: 'c', severity: 'fail', step: 6}]});
+  assert.equal(lg.scale, 'log');
+  const ly = plot.scale(lg.yDomain[0], lg.yDomain[1], lg.box.bottom, lg.box.top, true);
+  assert.ok(Math.abs(lg.markers[0].y - (ly(1) + ly(1000)) / 2) < 0.02, 'midway on screen');
+  // The point holding the step is null: top edge, even with a finite one before.
+  const nn = plot.plotModel({curve: [[1, 1], [11, null], [21, 2]], findings: [{criterion: 'c', severity: 'fail', step: 6}]});
+  assert.equal(nn.markers[0].offChart, true);
+  assert.equal(nn.markers[0].y, nn.box.top);
+  assert.equal(plot.markerY([], 3, (v) => v, (v) => v), null);
+});
+
 test('formatNumber: short tick labels', () => {
   assert.equal(plot.formatNumber(12560), '1.26e4');
   assert.equal(plot.formatNumber(10000), '1e4');
