@@ -299,7 +299,9 @@ export function renderPlot(m, label) {
                 s('title', null, `${k.criterion} (${k.severity}) at step ${k.step}${k.message ? ': ' + k.message : ''}`),
                 s('line', {x1: k.x, x2: k.x, y1: top, y2: bottom}),
                 s('circle', {cx: k.x, cy: k.y, r: 5}),
-                s('text', {x: k.x + 7, y: fix(Math.max(top + 10, k.y - 7) + k.labelDy)}, String(k.n))));
+                // The number right of the marker, or left of it at the right edge.
+                s('text', {x: k.x > right - 20 ? k.x - 7 : k.x + 7, 'text-anchor': k.x > right - 20 ? 'end' : null,
+                           y: fix(Math.max(top + 10, k.y - 7) + k.labelDy)}, String(k.n))));
   if (!m.finite)
     kids.push(s('text', {class: 'no-data', x: (left + right) / 2, y: (top + bottom) / 2, 'text-anchor': 'middle'},
                 'no finite loss to plot'));

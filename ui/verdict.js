@@ -92,7 +92,7 @@ function findingsTable(findings, numbers, id) {
              h('td', null, typeof f.step === 'number' ? String(f.step) : ''),
              h('td', {class: 'hide-narrow'}, seeds),
              h('td', {class: 'mono values'}, valuesText(f.values)),
-             h('td', null, f.message || ''));
+             h('td', {class: 'findings-message'}, f.message || ''));
   });
   return h('div', {class: 'table-wrap'},
            h('table', {id},
