@@ -166,7 +166,9 @@ export function pathData(points, x, y) {
       pen = false;
       continue;
     }
-    parts.push(`${pen ? 'L' : 'M'}${fix(x(step))} ${fix(y(loss))}`);
+    // Far outside the plot (a seed's spike, clipped) stays a plain number.
+    const py = Math.max(-1e5, Math.min(1e5, y(loss)));
+    parts.push(`${pen ? 'L' : 'M'}${fix(x(step))} ${fix(py)}`);
     pen = true;
     count++;
   }
@@ -205,16 +207,20 @@ export function markerY(points, step, x, y) {
 //   opts.warmup    warmup steps (a vertical line when > 0)
 //   opts.findings  [{criterion, severity, step, message, n}] of this workload
 //                  (n: the marker's number, default its place among them)
-// The log-scale decision and the y range cover every curve drawn.
+// The log-scale decision is the verdict's own curve's (as `optreg
+// verdicts` decides); the y range covers it and the comparison curves
+// (their positive losses on a log scale). The seeds' curves are drawn
+// clipped to that range: one seed's spike does not flatten the rest.
 export function plotModel(opts) {
   const curve = opts.curve || [];
-  const seeds = opts.seeds || [];
-  const compare = opts.compare || [];
-  const all = [curve, ...seeds.map((c) => c.points), ...compare.map((c) => c.points)];
-  const losses = all.flatMap((c) => c.map((p) => p[1]));
+  const log = spansDecades(curve.map((p) => p[1]));
+  const drawable = (points) => points.map(([st, l]) => [st, l !== null && (!log || l > 0) ? l : null]);
+  const seeds = (opts.seeds || []).map((c) => ({seed: c.seed, points: drawable(c.points)}));
+  const compare = (opts.compare || []).map((c) => ({label: c.label, points: drawable(c.points)}));
+  const ranged = [curve, ...compare.map((c) => c.points)];
+  const all = [...ranged, ...seeds.map((c) => c.points)];
   const steps = all.flatMap((c) => c.map((p) => p[0]));
-  const log = spansDecades(losses);
-  const ye = extent(losses);
+  const ye = extent(ranged.flatMap((c) => c.map((p) => p[1])));
   let yt;
   if (!ye) yt = linearTicks(0, 1);
   else if (log) yt = logTicks(ye[0], ye[1]);
@@ -260,6 +266,8 @@ export function plotModel(opts) {
   return model;
 }
 
+let clipSeq = 0;
+
 // The <svg> of a plotModel(); `label` names the plot for screen readers.
 export function renderPlot(m, label) {
   const {left, right, top, bottom} = m.box;
@@ -282,6 +290,8 @@ export function renderPlot(m, label) {
                          transform: `rotate(-90 12 ${(top + bottom) / 2})`},
                 m.scale === 'log' ? 'loss (log scale)' : 'loss'));
   kids.push(axes);
+  const clip = `plot-clip-${++clipSeq}`;
+  kids.push(s('clipPath', {id: clip}, s('rect', {x: left, y: top - 2, width: right - left, height: bottom - top + 4})));
   for (const c of m.compare)
     kids.push(s('path', {class: 'compare', d: c.d || null, 'data-points': c.points}, s('title', null, c.label)));
   if (m.warmup)
@@ -290,7 +300,8 @@ export function renderPlot(m, label) {
                 s('title', null, m.warmup.beyond ? `warmup ends at step ${m.warmup.step}, after the plotted steps`
                                                  : `warmup ends at step ${m.warmup.step}`)));
   for (const c of m.seeds)
-    kids.push(s('path', {class: 'seed', d: c.d || null, 'data-seed': c.seed, 'data-points': c.points},
+    kids.push(s('path', {class: 'seed', d: c.d || null, 'data-seed': c.seed, 'data-points': c.points,
+                         'clip-path': `url(#${clip})`},
                 s('title', null, `seed ${c.seed}`)));
   kids.push(s('path', {class: 'curve', d: m.curve.d || null, 'data-points': m.curve.points, 'data-length': m.curve.length}));
   for (const k of m.markers)

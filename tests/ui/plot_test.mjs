@@ -224,15 +224,40 @@ test('plotModel: a loss within 100x is linear; the domain covers every point', (
   }
 });
 
-test('plotModel: the comparison curve takes part in the scale decision and is drawn apart', () => {
+test('plotModel: the scale is the verdict curve\'s; the y range covers the comparison too', () => {
   const curve = [[1, 2.3], [2, 2.2], [3, 2.1]];
   const compare = [{label: 'version 1 (pass, job 3)', points: [[1, 2.3], [2, 0.5], [3, 0.01]]}];
   const m = plot.plotModel({curve, compare});
-  assert.equal(m.scale, 'log', '0.01 to 2.3 spans more than 100x');
+  assert.equal(m.scale, 'linear', 'the verdict\'s own curve spans less than 100x');
+  assert.ok(m.yDomain[0] <= 0.01 && m.yDomain[1] >= 2.3, JSON.stringify(m.yDomain));
   assert.equal(m.compare.length, 1);
   assert.equal(m.compare[0].count, 3);
   assert.equal(m.compare[0].label, 'version 1 (pass, job 3)');
   assert.equal(m.curve.points, 3);
+  // On a log scale, a comparison loss of 0 cannot be drawn: a gap.
+  const lg = plot.plotModel({curve: CURVE_010, compare: [{label: 'c', points: [[1, 2], [2, 0], [3, 1]]}]});
+  assert.equal(lg.scale, 'log');
+  assert.equal(lg.compare[0].count, 2);
+  assert.ok(lg.yDomain[0] > 0);
+  assert.ok(!/NaN|Infinity/.test(lg.compare[0].d), lg.compare[0].d);
+});
+
+test('plotModel: one seed\'s spike neither makes the scale log nor stretches the range', () => {
+  const curve = [[1, 2.4], [2, 2.3], [3, 2.2]];
+  const seeds = [{seed: 1, points: [[1, 2.4], [2, 5000], [3, 2.2]]}, {seed: 2, points: curve},
+                 {seed: 3, points: [[1, 2.4], [2, 1e300], [3, null]]}];
+  const m = plot.plotModel({curve, seeds});
+  assert.equal(m.scale, 'linear');
+  assert.ok(m.yDomain[1] < 10, JSON.stringify(m.yDomain));
+  assert.deepEqual(m.seeds.map((c) => c.count), [3, 3, 2]);
+  for (const c of m.seeds) assert.ok(!/NaN|Infinity|e\+/.test(c.d), c.d);
+  const svg = plot.renderPlot(m, 'x');
+  const clips = all(svg, is('clipPath'));
+  assert.equal(clips.length, 1);
+  const id = clips[0].getAttribute('id');
+  for (const p of all(svg, is('path', 'seed'))) assert.equal(p.getAttribute('clip-path'), `url(#${id})`);
+  const other = plot.renderPlot(m, 'y');
+  assert.notEqual(all(other, is('clipPath'))[0].getAttribute('id'), id, 'each plot its own clip id');
 });
 
 test('plotModel: no finite loss at all still gives a plot with axes and 0 points', () => {
