@@ -159,19 +159,26 @@ function fix(v) {
 // finite points. {d, count}: count is the number of points drawn.
 export function pathData(points, x, y) {
   const parts = [];
-  let pen = false;
+  let run = 0;
   let count = 0;
+  // A point alone between gaps is a zero-length segment: with round caps
+  // it shows as a dot.
+  const end = () => {
+    if (run === 1) parts[parts.length - 1] += ' h0';
+    run = 0;
+  };
   for (const [step, loss] of points) {
     if (loss === null || !Number.isFinite(loss)) {
-      pen = false;
+      end();
       continue;
     }
     // Far outside the plot (a seed's spike, clipped) stays a plain number.
     const py = Math.max(-1e5, Math.min(1e5, y(loss)));
-    parts.push(`${pen ? 'L' : 'M'}${fix(x(step))} ${fix(py)}`);
-    pen = true;
+    parts.push(`${run ? 'L' : 'M'}${fix(x(step))} ${fix(py)}`);
+    run++;
     count++;
   }
+  end();
   return {d: parts.join(' '), count};
 }
 

@@ -161,6 +161,9 @@ test('pathData: one point per finite loss, a gap (new subpath) at each null', ()
   assert.equal(p.count, 5);
   assert.equal(p.d, 'M10 1 L20 2 M40 4 L50 5 L60 6');
   assert.deepEqual(plot.pathData([[1, null]], x, y), {d: '', count: 0});
+  assert.deepEqual(plot.pathData([[1, null], [2, 7], [3, null], [4, 1], [5, 2], [6, 3]], x, y),
+                   {d: 'M20 7 h0 M40 1 L50 2 L60 3', count: 4}, 'a lone point is a dot');
+  assert.deepEqual(plot.pathData([[1, 1], [2, null], [3, 3]], x, y), {d: 'M10 1 h0 M30 3 h0', count: 2});
   assert.equal(plot.pathData([], x, y).count, 0);
 });
 
