@@ -88,8 +88,9 @@ export function spansDecades(values) {
 }
 
 // Linear ticks at 1, 2 or 5 times a power of ten covering [lo, hi]:
-// {lo, hi, ticks} with lo and hi widened to the outer ticks.
-export function linearTicks(lo, hi, count = 5) {
+// {lo, hi, ticks} with lo and hi widened to the outer ticks; no closer
+// than `minStep` (1 for steps, which are whole numbers).
+export function linearTicks(lo, hi, count = 5, minStep = 0) {
   if (!(lo < hi)) {
     const pad = lo === 0 ? 1 : Math.abs(lo) / 10;
     lo -= pad;
@@ -97,7 +98,7 @@ export function linearTicks(lo, hi, count = 5) {
   }
   const raw = (hi / 2 - lo / 2) * 2 / Math.max(1, count);
   const p = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 5, 10].map((m) => m * p).find((x) => x >= raw) || 10 * p;
+  const step = Math.max(minStep, [1, 2, 5, 10].map((m) => m * p).find((x) => x >= raw) || 10 * p);
   const a = Math.floor(lo / step);
   const b = Math.ceil(hi / step);
   const ticks = [];
@@ -233,7 +234,7 @@ export function plotModel(opts) {
   else if (log) yt = logTicks(ye[0], ye[1]);
   else yt = linearTicks(ye[0], ye[1]);
   const se = extent(steps) || [0, 1];
-  const xt = linearTicks(se[0] === se[1] ? se[0] - 1 : se[0], se[0] === se[1] ? se[1] + 1 : se[1], 6);
+  const xt = linearTicks(se[0] === se[1] ? se[0] - 1 : se[0], se[0] === se[1] ? se[1] + 1 : se[1], 6, 1);
   // The x axis starts at the first step (or the tick below it), not 0.
   const x0 = se[0] < se[1] ? se[0] : xt.lo;
   const x1 = se[0] < se[1] ? se[1] : xt.hi;

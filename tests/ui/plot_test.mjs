@@ -122,6 +122,9 @@ test('linear ticks: 1/2/5 steps covering the range; a flat curve gets a range', 
   for (const x of u.ticks) assert.equal(x, Number.parseFloat(x.toPrecision(6)), 'no float noise: ' + x);
   const f = plot.linearTicks(3, 3);
   assert.ok(f.lo < 3 && f.hi > 3, JSON.stringify(f));
+  assert.deepEqual(plot.linearTicks(1, 2, 6, 1).ticks, [1, 2], 'steps: whole numbers');
+  const two = plot.plotModel({curve: [[1, 3], [2, 2]]});
+  assert.deepEqual(two.xTicks.map((x) => x.label), ['1', '2']);
   const z = plot.linearTicks(0, 0);
   assert.ok(z.lo < 0 && z.hi > 0, JSON.stringify(z));
 });
