@@ -265,14 +265,17 @@ export async function render(main, params) {
               facts,
               h('h2', null, 'Findings'),
               findings.length ? findingsTable(findings, numbers, 'findings')
-                : h('p', {id: 'findings-none'}, 'No findings: every criterion passed.'));
+                : h('p', {id: 'findings'}, 'No findings: every criterion passed.'));
 
   const cmp = await cmpP;
+  const cmpLink = cmp.payload &&
+    h('a', {href: `#/c/${seg(ns)}/${seg(name)}/v/${cmp.version}/verdicts/${seg(String(cmp.verdict.job_id))}`},
+      `job ${cmp.verdict.job_id}`);
   const plots = h('section', {id: 'plots'}, h('h2', null, 'Loss curves'),
                   h('p', {class: 'muted'}, cmp.payload
-                    ? `Grey: version ${cmp.version}, the latest other version whose latest verdict on ${suite} passed (`
-                      : cmp.none + '.', cmp.payload ? h('a', {href: `#/c/${seg(ns)}/${seg(name)}/v/${cmp.version}/verdicts/${cmp.verdict.job_id}`},
-                                                        `job ${cmp.verdict.job_id}`) : '', cmp.payload ? ').' : ''));
+                    ? [`Grey: version ${cmp.version}, the latest other version whose latest verdict on ${suite} passed (`,
+                       cmpLink, ').']
+                    : `${cmp.none}.`));
   for (const w of workloads) if (w && typeof w === 'object') plots.append(workloadSection(w, findings, numbers, cmp));
   if (!workloads.length) plots.append(h('p', null, 'This verdict has no workloads.'));
   main.append(plots);
