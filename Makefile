@@ -41,6 +41,10 @@ CLI_SRC := $(call src_in,cli)
 SERVER_SRC := $(call src_in,registry)
 SERVER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out registry/main.c,$(SERVER_SRC)))
 SERVER_LIB := $(BUILD)/libregistry.a
+# The web page's files (ui/*), embedded in optreg-server by a generated C
+# file (registry/ui.h): the server reads no file at run time.
+UI_GEN := $(BUILD)/gen/ui_files.c
+SERVER_OBJ += $(BUILD)/gen/ui_files.o
 RUNNER_SRC := $(filter-out runner/cuda/%,$(call src_in,runner))
 RUNNER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out runner/main.c,$(RUNNER_SRC)))
 RUNNER_LIB := $(BUILD)/librunner.a
@@ -84,6 +88,17 @@ $(CLI_LIB): $(CLI_OBJ)
 $(BIN)/optreg: $(BUILD)/cli/main.o $(CLI_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# scripts/ui-embed runs on every make (so that an added or removed file
+# counts) but rewrites the C file only when ui/ changed.
+$(UI_GEN): ui-embed-always
+	@/usr/bin/python3 scripts/ui-embed ui $@
+
+.PHONY: ui-embed-always
+ui-embed-always:
+
+$(BUILD)/gen/ui_files.o: $(UI_GEN)
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(SERVER_LIB): $(SERVER_OBJ)
 	@mkdir -p $(dir $@)

@@ -64,6 +64,8 @@ static const char usage_text[] =
 	"                          (OPTREG_DRY_RUN_MAX)\n"
 	"  --anonymous-read        allow reads without a token "
 	"(OPTREG_ANONYMOUS_READ=1)\n"
+	"  --no-ui                 do not serve the web page at /ui/ "
+	"(OPTREG_UI=0)\n"
 	"  --port-file FILE        write the bound port to FILE once "
 	"listening\n"
 	"  --registry-key FILE     the registry's Ed25519 private key (PEM) "
@@ -374,6 +376,7 @@ static int cmd_serve(const struct optreg_settings *o)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	r.migrations_dir = optreg_migrations_dir();
 	r.anonymous_read = o->anonymous_read;
+	r.no_ui = o->no_ui;
 	r.db_wait_ms = (int)o->db_wait_ms;
 	r.lease_min_seconds = (int)o->lease_min_seconds;
 	r.dry_run_max = (int)o->dry_run_max;

@@ -32,6 +32,7 @@ struct registry {
 	struct optreg_denials *denials;
 	int lease_min_seconds; /* shortest lease a runner may ask for */
 	int dry_run_max;       /* most versions a policy dry run evaluates */
+	bool no_ui;	       /* --no-ui: /ui/ and / answer 404 (api/ui.c) */
 };
 
 /* The routes optreg-server serves (api/routes.c: each resource's table of

@@ -102,7 +102,7 @@ static int file_long(const char *path, const char *key, const json_t *v,
  * Applies a YAML or JSON settings file: keys as the long flags, with '_'
  * for '-' (database, listen, threads, pool, max_body, anonymous_read,
  * registry_key, audit_origin, checkpoint_every, checkpoint_interval,
- * failure_burst, failure_rate, denied_events, denied_window).
+ * failure_burst, failure_rate, denied_events, denied_window, ui).
  */
 static int load_file(struct optreg_settings *s, const char *path,
 		     struct optreg_errors *errs)
@@ -142,6 +142,13 @@ static int load_file(struct optreg_settings *s, const char *path,
 						      "be true or false",
 						      path);
 			s->anonymous_read = json_is_true(v);
+		} else if (!strcmp(key, "ui")) {
+			if (!json_is_boolean(v))
+				return settings_error(errs, key,
+						      "%s: ui must be true or "
+						      "false",
+						      path);
+			s->no_ui = !json_is_true(v);
 		} else if (!strcmp(key, "threads")) {
 			rc = file_long(path, key, v, 1, 256, &s->threads, errs);
 		} else if (!strcmp(key, "pool")) {
@@ -189,7 +196,7 @@ static int load_file(struct optreg_settings *s, const char *path,
 				"db_timeout_ms, "
 				"failure_burst, failure_rate, denied_events, "
 				"denied_window, "
-				"lease_min_seconds, dry_run_max",
+				"lease_min_seconds, dry_run_max, ui",
 				path, key);
 		}
 		if (rc)
@@ -251,6 +258,8 @@ static int load_env(struct optreg_settings *s, struct optreg_errors *errs)
 				      env);
 	if ((env = getenv("OPTREG_ANONYMOUS_READ")))
 		s->anonymous_read = !strcmp(env, "1") || !strcmp(env, "true");
+	if ((env = getenv("OPTREG_UI")))
+		s->no_ui = !strcmp(env, "0") || !strcmp(env, "false");
 	return 0;
 }
 
@@ -296,6 +305,10 @@ static int load_flags(struct optreg_settings *s, int argc, char **argv,
 
 		if (!strcmp(a, "--anonymous-read")) {
 			s->anonymous_read = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-ui")) {
+			s->no_ui = true;
 			continue;
 		}
 		if (a[0] == '-' && a[1] == '-' && !v)

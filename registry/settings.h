@@ -28,6 +28,7 @@ struct optreg_settings {
 	long checkpoint_every;	  /* 1..1000000, default 100 */
 	long checkpoint_interval; /* seconds, 1..86400, default 10 */
 	bool anonymous_read;
+	bool no_ui; /* --no-ui, OPTREG_UI=0, `ui: false`: no web page */
 	const char *port_file; /* flag only */
 	/* Failure budgets (docs/operations.md, "Rate limits"). */
 	long failure_burst; /* failures a token may have at once, default 20 */
@@ -72,7 +73,7 @@ struct optreg_settings {
 /*
  * Fills `s` from argv[1..argc) (flags and positional arguments), the
  * environment (OPTREG_DATABASE_URL, OPTREG_LISTEN, OPTREG_THREADS,
- * OPTREG_DB_POOL, OPTREG_MAX_BODY, OPTREG_ANONYMOUS_READ,
+ * OPTREG_DB_POOL, OPTREG_MAX_BODY, OPTREG_ANONYMOUS_READ, OPTREG_UI,
  * OPTREG_REGISTRY_KEY, OPTREG_AUDIT_ORIGIN, OPTREG_CONFIG,
  * OPTREG_LEASE_MIN_SECONDS, and the database timeouts
  * OPTREG_DB_STATEMENT_TIMEOUT_MS, OPTREG_DB_LOCK_TIMEOUT_MS,

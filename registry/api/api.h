@@ -265,6 +265,8 @@ extern const struct optreg_http_route api_policies_routes[];
 extern const size_t api_policies_nroutes;
 extern const struct optreg_http_route api_waivers_routes[];
 extern const size_t api_waivers_nroutes;
+extern const struct optreg_http_route api_ui_routes[];
+extern const size_t api_ui_nroutes;
 
 /* Answers the version document ns/name@version (cache-aside), as GET
  * .../versions/{n}, tags and yank do. */

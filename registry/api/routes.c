@@ -27,6 +27,7 @@ static const struct {
 	{api_tokens_routes, &api_tokens_nroutes},
 	{api_policies_routes, &api_policies_nroutes},
 	{api_waivers_routes, &api_waivers_nroutes},
+	{api_ui_routes, &api_ui_nroutes},
 };
 
 struct optreg_http_route optreg_registry_routes[API_MAX_ROUTES];
