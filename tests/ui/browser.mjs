@@ -35,7 +35,8 @@ async function check(desc, fn, pg) {
     await fn();
     checks.push([desc, true, '']);
   } catch (e) {
-    let diag = String(e && e.stack ? e.stack : e);
+    // eslint-disable-next-line no-control-regex
+    let diag = String(e && e.stack ? e.stack : e).replace(/\x1b\[[0-9;]*m/g, '');
     if (pg) diag += '\n' + pg.describe();
     checks.push([desc, false, diag]);
   }
@@ -169,6 +170,9 @@ class Tab {
 
 async function newTab(browser, base, [w, hgt], storage) {
   const ctx = await browser.newContext({viewport: {width: w, height: hgt}, deviceScaleFactor: 1});
+  // Actions on an element that never comes fail in 10 s (explicit waits
+  // for the page's own work say how long they allow).
+  ctx.setDefaultTimeout(10000);
   await ctx.addInitScript((st) => {
     window.__csp = [];
     document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
@@ -518,8 +522,15 @@ async function tamperedEvent(browser) {
     const row = r.rows.find((x) => x[0] === idx);
     assert(row, `row ${idx} not shown: ${JSON.stringify(r.rows)}`);
     eq(row[1], 'failed', `proof of row ${idx} (checkpoint: ${r.state}, ${r.sentence})`);
+    eq(r.state, 'failed', `#checkpoint-status, the page's own check (${r.sentence})`);
   }, t);
   await t.shot('audit-tampered-event');
+  await t.open('audit');
+  await check(`tampered event ${idx}: the unfiltered log's check says failed`, async () => {
+    const r = await auditWait(t);
+    assert(r.rows.some((x) => x[0] === idx), `row ${idx} not on the first page: ${JSON.stringify(r.rows.map((x) => x[0]))}`);
+    eq(r.state, 'failed', `#checkpoint-status (${r.sentence})`);
+  }, t);
   await t.page.context().close();
 }
 
