@@ -181,6 +181,10 @@ struct optreg_http_config {
 	/* Appends extra Prometheus text to /metrics (e.g. DB pool gauges);
 	 * may be NULL. Called with `ctx`. */
 	void (*metrics)(struct optreg_buf *out, void *ctx);
+	/* Called on each 404 and 405 this layer answers itself (no route
+	 * has the path, or none the method), with the problem already in
+	 * `req`: it may add headers. May be NULL. */
+	void (*unrouted)(struct optreg_http_req *req);
 };
 
 /*

@@ -233,6 +233,22 @@ def t_not_found():
             "POST /ui/")
     problem(w.s.request("DELETE", "/ui/app.js"), 405, "method_not_allowed",
             "DELETE /ui/app.js")
+    # The HTTP layer's own 404s and 405s under /ui carry the page's
+    # headers too; other paths', and all with the page off, do not.
+    for method, path, want in (("GET", "/ui/a/app.js", 404),
+                               ("GET", "/ui/%2e%2e/%2e%2e/Makefile", 404),
+                               ("GET", "/ui/..%2FMakefile", 404),
+                               ("GET", "/ui/app.js%00", 404),
+                               ("GET", "/ui//app.js", 404),
+                               ("POST", "/ui", 405), ("POST", "/ui/", 405),
+                               ("PUT", "/ui/app.js", 405)):
+        r = w.s.request(method, path, body={} if method != "GET" else None)
+        eq(r.status, want, "%s %s" % (method, path))
+        ui_headers(r, "%s %s" % (method, path))
+    for srv, path in ((w.s, "/uix/a"), (w.s, "/v1/nope"), (w.off, "/ui/a/b"),
+                      (w.off, "/ui/app.js")):
+        r = srv.request("GET", path)
+        eq((r.status, r.header("Content-Security-Policy")), (404, None), path)
 
 
 def t_no_token():

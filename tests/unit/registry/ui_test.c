@@ -218,6 +218,39 @@ static void test_routes(void **state)
 	optreg_http_req_release(&req);
 }
 
+/* The HTTP layer's own 404s and 405s: the page's headers under /ui while
+ * the page is on, nowhere else. */
+static void test_unrouted(void **state)
+{
+	static const struct {
+		const char *path;
+		bool ui;
+	} cases[] = {
+		{"/ui", true},	    {"/ui/", true},    {"/ui/a/b", true},
+		{"/ui/../x", true}, {"/uix", false},   {"/u", false},
+		{"/", false},	    {"/v1/ui", false}, {"/UI/", false},
+	};
+	struct registry reg;
+	struct optreg_http_req req;
+
+	(void)state;
+	memset(&reg, 0, sizeof(reg));
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		for (int off = 0; off < 2; off++) {
+			reg.no_ui = off;
+			optreg_http_req_init(&req);
+			req.ctx = &reg;
+			req.path = cases[k].path;
+			optreg_registry_unrouted(&req);
+			if (cases[k].ui && !off)
+				assert_ui_headers(&req);
+			else
+				assert_int_equal(req.nheaders, 0);
+			optreg_http_req_release(&req);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_etag_match),
 		cmocka_unit_test(test_answer),
 		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_unrouted),
 	};
 	return cmocka_run_group_tests_name("ui", tests, NULL, NULL);
 }
