@@ -149,8 +149,10 @@ def setup():
     w.v[2] = submit(V2)                 # leased, no verdict yet
     w.v[3] = submit(V3, "fail")
     w.v[4] = submit(V4, lease=False)    # queued
-    status(w.s.request("PUT", cpath(rest="/tags/prod"), token=w.sub,
-                       body={"version": 1, "expected_version": None}), 200, "tag prod")
+    for tag in ("prod", "1.0"):
+        status(w.s.request("PUT", cpath(rest="/tags/" + tag), token=w.sub,
+                           body={"version": 1, "expected_version": None}), 200,
+               "tag " + tag)
     w.off = w.reg.server("--no-ui")
     settings = os.path.join(w.reg.tmp, "no-ui.yaml")
     with open(settings, "w") as f:
@@ -336,13 +338,16 @@ def t_diff_previous_and_tag():
     j = status(diff(4, "previous"), 200, "4 against 3").json()
     eq((j["equal"], j["changes"]), (True, []), "equal")
     assert j["a"]["digest"] != j["b"]["digest"], j
+    # A tag may start with a digit ("1.0"): it is not a version number.
+    j = status(diff(3, "1.0"), 200, "against tag 1.0").json()
+    eq(j["a"], side(1), "1.0 is version 1")
     j = status(diff(2, "2"), 200, "2 against itself").json()
     eq((j["equal"], j["changes"], j["a"], j["b"]), (True, [], side(2), side(2)), "itself")
 
 
 def t_diff_bad_against():
-    for q in (None, "", "0", "01", "-1", "1.5", "Prod", "a%20b", "x" * 65,
-              "99999999999"):
+    for q in (None, "", "0", "01", "-1", "Prod", "a%20b", "x" * 65,
+              "99999999999", "%201", "1%20", "%2B1", "1%00"):
         j = problem(diff(2, q), 400, "bad_request", "against=%r" % q)
         assert "against" in j.get("detail", ""), j
         eq([e.get("path") for e in j.get("errors", [])], ["against"], "errors[].path")
@@ -356,6 +361,8 @@ def t_diff_not_found():
     problem(diff(99, "1"), 404, "not_found", "a missing version")
     problem(diff(99, "previous"), 404, "not_found", "a missing version, previous")
     problem(diff(2, "nope"), 404, "not_found", "an unknown tag")
+    for tag in ("1.5", "0x1", "2b"):
+        problem(diff(2, tag), 404, "not_found", "an unknown tag " + tag)
     problem(diff(2, "1", name="nope"), 404, "not_found", "an unknown config")
 
 
