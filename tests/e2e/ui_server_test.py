@@ -16,7 +16,10 @@ What it covers:
     a tag; the same answer as `optreg diff --json`; 400 naming `against`,
     404s;
   - the versions list's new fields: verdict (latest on the reference
-    suite), job_state and signer_keyids.
+    suite), job_state and signer_keyids;
+    and its query's plan on thousands of versions (EXPLAIN of
+    SQL_VERSION_LIST, read from registry/store/versions.c): one index scan
+    that stops at the page, no sequential scan.
 
 usage: tests/e2e/ui_server_test.py     (from the repository root)
 Prints TAP and exits 1 when any test fails.
@@ -25,6 +28,7 @@ Prints TAP and exits 1 when any test fails.
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -420,6 +424,77 @@ def t_list_signers():
     eq(got[3]["signer_keyids"], [w.ci.keyid], "version 3 still from its receipt")
 
 
+def list_sql():
+    """SQL_VERSION_LIST of registry/store/versions.c, as the server sends
+    it (TS(col) expanded as registry/store/store.h does)."""
+    with open(os.path.join(h.ROOT, "registry", "store", "versions.c")) as f:
+        src = f.read()
+    body = re.search(r"static const char SQL_VERSION_LIST\[\] =(.*?);\n", src, re.S).group(1)
+    sql = ""
+    for lit, ts in re.findall(r'"((?:[^"\\]|\\.)*)"|TS\("([^"]*)"\)', body):
+        sql += (lit.replace('\\"', '"') if not ts else
+                "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')" % ts)
+    return sql
+
+
+def plan_nodes(node):
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+def t_list_plan():
+    # 3000 versions of bert and of each of 10 more configs, each with a
+    # receipt and jobs and verdicts on three suites (as copies of version
+    # 1's rows, triggers and foreign keys off).
+    n, configs = 3000, 10
+    w.reg.psql("""
+SET session_replication_role = replica;
+INSERT INTO configs (id, namespace_id, name, latest_version)
+ SELECT c.id + k * 100000, c.namespace_id, 'many' || k, %(n)d
+   FROM configs c, generate_series(1, %(c)d) k WHERE c.name = 'bert';
+INSERT INTO versions (config_id, version, digest, payload, envelope, created_by)
+ SELECT v.config_id + k * 100000, g,
+        'sha256:' || encode(sha256(convert_to(g || '-' || k, 'UTF8')), 'hex'),
+        v.payload, v.envelope, v.created_by
+   FROM versions v JOIN configs c ON c.id = v.config_id,
+        generate_series(100, %(n)d) g, generate_series(0, %(c)d) k
+  WHERE c.name = 'bert' AND v.version = 1;
+INSERT INTO receipts
+ SELECT v.config_id, v.version, r.receipt, r.registry_keyid
+   FROM versions v, (SELECT r.* FROM receipts r JOIN configs c ON c.id = r.config_id
+                      WHERE c.name = 'bert' AND r.version = 1) r
+  WHERE v.version >= 100;
+INSERT INTO jobs (config_id, version, suite, state)
+ SELECT v.config_id, v.version, s, 'done'
+   FROM versions v, unnest(ARRAY['ref-v2', 'other-a', 'other-b']) s
+  WHERE v.version >= 100;
+INSERT INTO verdicts (job_id, config_id, version, suite, suite_digest, result,
+                      runner, runner_keyid, verdict)
+ SELECT j.id, j.config_id, j.version, j.suite, x.suite_digest, 'pass', x.runner,
+        x.runner_keyid, x.verdict
+   FROM jobs j, (SELECT * FROM verdicts LIMIT 1) x WHERE j.version >= 100;
+ANALYZE;
+""" % {"n": n, "c": configs})
+    out = w.reg.psql("PREPARE q(text, text, int, int, text) AS %s;\n"
+                     "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE q('%s', 'bert', 0, 50, "
+                     "'ref-v2')" % (list_sql(), NS)).stdout
+    plan = json.loads(out)[0]["Plan"]
+    nodes = list(plan_nodes(plan))
+    scans = [(x["Node Type"], x.get("Relation Name")) for x in nodes
+             if x.get("Relation Name") in ("versions", "receipts", "jobs", "verdicts")]
+    assert not [s for s in scans if "Seq Scan" in s[0]], scans
+    v = [x for x in nodes if x.get("Relation Name") == "versions"]
+    eq(len(v), 1, "one scan of versions")
+    # The page alone is read, in order: no sort of the config's versions.
+    assert v[0]["Actual Rows"] <= 50, v[0]
+    eq(plan["Actual Rows"], 50, "the page")
+    got = status(w.s.request("GET", cpath(rest="/versions?limit=20"), token=w.reader),
+                 200, "list").json()["versions"]
+    eq([x["version"] for x in got], list(range(n, n - 20, -1)), "the newest first")
+    eq(got[0]["verdict"]["result"], "pass", "a copied verdict")
+
+
 API = [
     ("diff: against a version number, as optreg diff --json", t_diff_number),
     ("diff: against previous and a tag; equal configs", t_diff_previous_and_tag),
@@ -443,6 +518,8 @@ STATIC = [
 ]
 
 LAST = [
+    ("versions list: one index scan of the page, however many versions",
+     t_list_plan),
     ("the page is served with PostgreSQL down", t_without_database),
 ]
 
