@@ -140,6 +140,7 @@ def setup():
     w.reader, _ = w.reg.token("reader@uisrv", "reader", namespace=NS)
     w.stranger, _ = w.reg.token("reader@other", "reader", namespace="other")
     w.runner, _ = w.reg.token("runner@ops", "runner", namespace=NS)
+    w.approver, _ = w.reg.token("approver@uisrv", "approver", namespace=NS)
     w.ci = h.Signer(w.reg.tmp, "ci")
     w.verdict_key = h.Signer(w.reg.tmp, "runner")
     for signer, principal, purpose in ((w.ci, "ci@uisrv", "config"),
@@ -377,6 +378,20 @@ def t_diff_access():
                         body={}), 405, "method_not_allowed", "POST")
 
 
+def t_diff_yanked():
+    # A yanked version stays readable, so it diffs as any other, on either
+    # side; a reader sees the same changes as before the yank.
+    before = status(diff(3, "previous"), 200, "3 before the yank").json()
+    status(w.s.request("POST", cpath(rest="/versions/3/yank"), token=w.approver,
+                       body={"reason": "diverges"}), 200, "yank 3")
+    eq(status(diff(3, "previous"), 200, "yanked 3 against 2").json(), before,
+       "the same diff once yanked")
+    j = status(diff(4, "3"), 200, "4 against yanked 3").json()
+    eq((j["a"], j["equal"]), (side(3), True), "yanked 3 as side a")
+    problem(diff(3, "2", token="stranger"), 403, "forbidden",
+            "another namespace's reader, yanked version")
+
+
 # ---------------------------------------------------------------- list
 
 def list_versions():
@@ -501,6 +516,7 @@ API = [
     ("diff: 400 naming against", t_diff_bad_against),
     ("diff: 404 for previous of 1, missing versions, tags, configs", t_diff_not_found),
     ("diff: token and role", t_diff_access),
+    ("diff: a yanked version on either side", t_diff_yanked),
     ("versions list: verdict on the reference suite and job_state", t_list_verdicts),
     ("versions list: signer_keyids from the receipt, else the envelope", t_list_signers),
 ]
