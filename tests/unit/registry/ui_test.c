@@ -12,31 +12,27 @@
 #include <cmocka.h>
 
 #include <string.h>
-#include <strings.h>
 
 #include "common/hash.h"
 #include "registry/registry.h"
 #include "registry/ui.h"
 
-static const char *resp_header(const struct optreg_http_req *req,
-			       const char *name)
-{
-	for (size_t i = 0; i < req->nheaders; i++)
-		if (!strcasecmp(req->headers[i].name, name))
-			return req->headers[i].value;
-	return NULL;
-}
-
 static void assert_ui_headers(const struct optreg_http_req *req)
 {
-	assert_non_null(resp_header(req, "Content-Security-Policy"));
-	assert_string_equal(resp_header(req, "Content-Security-Policy"),
-			    OPTREG_UI_CSP);
-	assert_string_equal(resp_header(req, "X-Content-Type-Options"),
-			    "nosniff");
-	assert_string_equal(resp_header(req, "Referrer-Policy"), "no-referrer");
-	assert_string_equal(resp_header(req, "X-Frame-Options"), "DENY");
-	assert_string_equal(resp_header(req, "Cache-Control"), "no-cache");
+	assert_non_null(
+		optreg_http_resp_header(req, "Content-Security-Policy"));
+	assert_string_equal(
+		optreg_http_resp_header(req, "Content-Security-Policy"),
+		OPTREG_UI_CSP);
+	assert_string_equal(
+		optreg_http_resp_header(req, "X-Content-Type-Options"),
+		"nosniff");
+	assert_string_equal(optreg_http_resp_header(req, "Referrer-Policy"),
+			    "no-referrer");
+	assert_string_equal(optreg_http_resp_header(req, "X-Frame-Options"),
+			    "DENY");
+	assert_string_equal(optreg_http_resp_header(req, "Cache-Control"),
+			    "no-cache");
 }
 
 /* The generated table: sorted, each file found, its ETag the SHA-256 of
@@ -121,7 +117,7 @@ static void test_answer(void **state)
 	assert_int_equal(req.resp.len, f->len);
 	assert_memory_equal(req.resp.data, f->data, f->len);
 	assert_string_equal(req.content_type, f->content_type);
-	assert_string_equal(resp_header(&req, "ETag"), f->etag);
+	assert_string_equal(optreg_http_resp_header(&req, "ETag"), f->etag);
 	assert_ui_headers(&req);
 	optreg_http_req_release(&req);
 
@@ -129,7 +125,7 @@ static void test_answer(void **state)
 	optreg_http_req_init(&req);
 	optreg_ui_answer(&req, "");
 	assert_int_equal(req.status, 200);
-	assert_string_equal(resp_header(&req, "ETag"),
+	assert_string_equal(optreg_http_resp_header(&req, "ETag"),
 			    optreg_ui_find("index.html")->etag);
 	optreg_http_req_release(&req);
 
@@ -138,14 +134,14 @@ static void test_answer(void **state)
 	optreg_ui_answer(&req, "app.js");
 	assert_int_equal(req.status, 304);
 	assert_int_equal(req.resp.len, 0);
-	assert_string_equal(resp_header(&req, "ETag"), f->etag);
+	assert_string_equal(optreg_http_resp_header(&req, "ETag"), f->etag);
 	assert_ui_headers(&req);
 	optreg_http_req_release(&req);
 
 	optreg_http_req_init(&req);
 	optreg_ui_answer(&req, "nope.js");
 	assert_int_equal(req.status, 404);
-	assert_null(resp_header(&req, "ETag"));
+	assert_null(optreg_http_resp_header(&req, "ETag"));
 	assert_ui_headers(&req);
 	optreg_http_req_release(&req);
 }
@@ -195,9 +191,9 @@ static void test_routes(void **state)
 					  sizeof(buf)) >= 0);
 			assert_int_equal(req.status, off ? 404 : ok[k].status);
 			if (!off && ok[k].location)
-				assert_string_equal(
-					resp_header(&req, "Location"),
-					ok[k].location);
+				assert_string_equal(optreg_http_resp_header(
+							    &req, "Location"),
+						    ok[k].location);
 			optreg_http_req_release(&req);
 		}
 	}
