@@ -200,6 +200,15 @@ def t_not_modified():
         eq(r.body, b"", "304 body")
         eq(r.header("ETag"), tag, "304 ETag")
         ui_headers(r, "304")
+    # A query string (a cache buster) changes nothing.
+    r = status(w.s.request("GET", "/ui/app.js?v=2&x", headers={"If-None-Match": tag}),
+               304, "with a query string")
+    r = status(w.s.request("GET", "/ui/app.js?v=2"), 200, "with a query string")
+    eq((r.body, r.header("ETag")), (file_bytes("app.js"), tag), "with a query string")
+    # Malformed: "*" in a list, text after the closing quote: the file.
+    for inm in ('"x", *', "*x", tag + "x", "w/" + tag):
+        r = status(w.s.request("GET", "/ui/app.js",
+                               headers={"If-None-Match": inm}), 200, inm)
     # Another file's tag, or a stale one, gets the file.
     for inm in (etag_of("index.html"), '"%s"' % ("0" * 64), "garbage"):
         r = status(w.s.request("GET", "/ui/app.js",
