@@ -152,6 +152,11 @@ const char *optreg_http_header(struct optreg_http_req *req, const char *name);
 void optreg_http_set_header(struct optreg_http_req *req, const char *name,
 			    const char *value);
 
+/* The value of the first response header named `name` (any case) set so
+ * far, or NULL; borrowed from `req`. */
+const char *optreg_http_resp_header(const struct optreg_http_req *req,
+				    const char *name);
+
 /* Answers `status` with `body` serialized compactly (the reference is
  * stolen; NULL gives an empty body). */
 void optreg_http_json(struct optreg_http_req *req, unsigned status,
@@ -181,6 +186,10 @@ struct optreg_http_config {
 	/* Appends extra Prometheus text to /metrics (e.g. DB pool gauges);
 	 * may be NULL. Called with `ctx`. */
 	void (*metrics)(struct optreg_buf *out, void *ctx);
+	/* Called on each 404 and 405 this layer answers itself (no route
+	 * has the path, or none the method), with the problem already in
+	 * `req`: it may add headers. May be NULL. */
+	void (*unrouted)(struct optreg_http_req *req);
 };
 
 /*

@@ -247,6 +247,15 @@ void optreg_http_set_header(struct optreg_http_req *req, const char *name,
 	h->value = optreg_xstrdup(value);
 }
 
+const char *optreg_http_resp_header(const struct optreg_http_req *req,
+				    const char *name)
+{
+	for (size_t i = 0; i < req->nheaders; i++)
+		if (!strcasecmp(req->headers[i].name, name))
+			return req->headers[i].value;
+	return NULL;
+}
+
 static int dump_to_buf(const char *buffer, size_t size, void *data)
 {
 	optreg_buf_add(data, buffer, size);

@@ -343,6 +343,8 @@ static void request_dispatch(struct http_request *r)
 	case KIND_NOT_FOUND:
 		optreg_http_problem(req, 404, "not_found", NULL,
 				    "no resource at this path");
+		if (srv->cfg.unrouted)
+			srv->cfg.unrouted(req);
 		return;
 	case KIND_NOT_ALLOWED:
 		optreg_http_set_header(req, "Allow", r->allow);
@@ -350,6 +352,8 @@ static void request_dispatch(struct http_request *r)
 				    "the method is not allowed here (allowed: "
 				    "%s)",
 				    r->allow);
+		if (srv->cfg.unrouted)
+			srv->cfg.unrouted(req);
 		return;
 	case KIND_ROUTE:
 		break;

@@ -456,6 +456,7 @@ static int cmd_serve(const struct optreg_settings *o)
 		.threads = (unsigned)o->threads,
 		.max_body = (size_t)o->max_body,
 		.metrics = optreg_registry_metrics,
+		.unrouted = optreg_registry_unrouted,
 	};
 	ready_file = o->port_file;
 	rc = optreg_http_serve(&hc, optreg_registry_routes,

@@ -44,6 +44,11 @@ extern size_t optreg_registry_nroutes;
 /* Prometheus text for the pool and the cache, for /metrics (api/ops.c). */
 void optreg_registry_metrics(struct optreg_buf *out, void *ctx);
 
+/* The unrouted hook of optreg_http_config (api/ui.c): a 404 or 405 of
+ * the HTTP layer under /ui gets the page's headers (registry/ui.h), as the
+ * page's own answers do, unless the page is off (--no-ui). */
+void optreg_registry_unrouted(struct optreg_http_req *req);
+
 /* Listener callbacks: drop what a notification names / everything
  * (cache_keys.c). */
 void optreg_registry_on_notify(const char *payload, void *ctx);

@@ -23,30 +23,41 @@ const struct optreg_ui_file *optreg_ui_find(const char *name)
 	return NULL;
 }
 
+static bool ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
 bool optreg_ui_etag_match(const char *inm, const char *etag)
 {
 	size_t elen = strlen(etag);
-	const char *p = inm;
+	const char *p = inm, *end;
+	bool match = false;
 
+	/* "*" only as the whole field; in a list it is malformed. */
+	while (ows(*p))
+		p++;
+	if (*p == '*') {
+		for (p++; ows(*p); p++)
+			;
+		return !*p;
+	}
 	for (;;) {
-		const char *end;
-
-		while (*p == ' ' || *p == '\t' || *p == ',')
+		while (ows(*p) || *p == ',')
 			p++;
 		if (!*p)
-			return false;
-		if (*p == '*')
-			return true;
+			return match;
 		if (!strncmp(p, "W/", 2))
 			p += 2;
-		if (*p != '"')
-			return false; /* not an entity tag: ignore the rest */
-		end = strchr(p + 1, '"');
-		if (!end)
-			return false;
-		if ((size_t)(end + 1 - p) == elen && !memcmp(p, etag, elen))
-			return true;
-		p = end + 1;
+		if (*p != '"' || !(end = strchr(p + 1, '"')))
+			return false; /* malformed: the whole field is ignored
+				       */
+		match |=
+			(size_t)(end + 1 - p) == elen && !memcmp(p, etag, elen);
+		for (p = end + 1; ows(*p); p++)
+			;
+		if (*p && *p != ',')
+			return false; /* "a"x: not a list of entity tags */
 	}
 }
 

@@ -41,7 +41,8 @@ static bool against_or_reply(struct api_call *call, const char *ns,
 				  "or a tag name");
 		return false;
 	}
-	if (s[0] >= '0' && s[0] <= '9') {
+	/* All digits is a number (tags never are); "1.0" or "2b" a tag. */
+	if (strspn(s, "0123456789") == strlen(s)) {
 		if (!api_parse_long(s, 1, INT_MAX, &v)) {
 			against_bad(call, "must be a version number from 1, "
 					  "without leading zeros, "

@@ -6,6 +6,8 @@
  * with --no-ui (struct registry's no_ui) each of them answers 404 as an
  * unknown path does.
  */
+#include <string.h>
+
 #include "../ui.h"
 #include "api.h"
 
@@ -66,6 +68,16 @@ UI_TRY(handle_root)
 UI_TRY(handle_ui)
 UI_TRY(handle_index)
 UI_TRY(handle_file)
+
+void optreg_registry_unrouted(struct optreg_http_req *req)
+{
+	const struct registry *reg = req->ctx;
+
+	if ((reg && reg->no_ui) || strncmp(req->path, "/ui", 3) ||
+	    (req->path[3] && req->path[3] != '/'))
+		return;
+	optreg_ui_set_headers(req);
+}
 
 const struct optreg_http_route api_ui_routes[] = {
 	{"GET", "/", handle_root, handle_root_try},

@@ -38,7 +38,10 @@ static const char SQL_VERSION_BY_DIGEST[] =
 /* A page of versions, each with the latest verdict and the job on suite
  * $5 (one job per version and suite) and the key ids that signed it: the
  * receipt's signer_keyids, or, for a version without a receipt, the
- * stored envelope's signatures' keyids. */
+ * stored envelope's signatures' keyids. The config's id is a scalar
+ * subquery, so the page is read backwards on versions' primary key and
+ * stops after $4 rows (joined to configs, the planner sorted the config's
+ * versions, or scanned the whole table, before the limit). */
 static const char SQL_VERSION_LIST[] =
 	"SELECT v.version, v.digest, " TS("v.created_at") ","
 	"       v.created_by, v.yanked_at IS NOT NULL,"
@@ -55,8 +58,6 @@ static const char SQL_VERSION_LIST[] =
 	"                          v.envelope::json->'signatures') s),"
 	"                '[]'::json)::text"
 	"  FROM versions v"
-	"  JOIN configs c ON c.id = v.config_id"
-	"  JOIN namespaces n ON n.id = c.namespace_id"
 	"  LEFT JOIN receipts r ON r.config_id = v.config_id"
 	"   AND r.version = v.version"
 	"  LEFT JOIN jobs j ON j.config_id = v.config_id"
@@ -67,7 +68,9 @@ static const char SQL_VERSION_LIST[] =
 	"                        AND x.version = v.version AND x.suite = $5"
 	"                      ORDER BY x.created_at DESC, x.job_id DESC"
 	"                      LIMIT 1) d ON true"
-	" WHERE n.name = $1 AND c.name = $2"
+	" WHERE v.config_id = (SELECT c.id FROM configs c"
+	"                        JOIN namespaces n ON n.id = c.namespace_id"
+	"                       WHERE n.name = $1 AND c.name = $2)"
 	"   AND ($3::int = 0 OR v.version < $3::int)"
 	" ORDER BY v.version DESC LIMIT $4::int";
 

@@ -16,7 +16,10 @@ What it covers:
     a tag; the same answer as `optreg diff --json`; 400 naming `against`,
     404s;
   - the versions list's new fields: verdict (latest on the reference
-    suite), job_state and signer_keyids.
+    suite), job_state and signer_keyids;
+    and its query's plan on thousands of versions (EXPLAIN of
+    SQL_VERSION_LIST, read from registry/store/versions.c): one index scan
+    that stops at the page, no sequential scan.
 
 usage: tests/e2e/ui_server_test.py     (from the repository root)
 Prints TAP and exits 1 when any test fails.
@@ -25,6 +28,7 @@ Prints TAP and exits 1 when any test fails.
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -136,6 +140,7 @@ def setup():
     w.reader, _ = w.reg.token("reader@uisrv", "reader", namespace=NS)
     w.stranger, _ = w.reg.token("reader@other", "reader", namespace="other")
     w.runner, _ = w.reg.token("runner@ops", "runner", namespace=NS)
+    w.approver, _ = w.reg.token("approver@uisrv", "approver", namespace=NS)
     w.ci = h.Signer(w.reg.tmp, "ci")
     w.verdict_key = h.Signer(w.reg.tmp, "runner")
     for signer, principal, purpose in ((w.ci, "ci@uisrv", "config"),
@@ -149,8 +154,10 @@ def setup():
     w.v[2] = submit(V2)                 # leased, no verdict yet
     w.v[3] = submit(V3, "fail")
     w.v[4] = submit(V4, lease=False)    # queued
-    status(w.s.request("PUT", cpath(rest="/tags/prod"), token=w.sub,
-                       body={"version": 1, "expected_version": None}), 200, "tag prod")
+    for tag in ("prod", "1.0"):
+        status(w.s.request("PUT", cpath(rest="/tags/" + tag), token=w.sub,
+                           body={"version": 1, "expected_version": None}), 200,
+               "tag " + tag)
     w.off = w.reg.server("--no-ui")
     settings = os.path.join(w.reg.tmp, "no-ui.yaml")
     with open(settings, "w") as f:
@@ -193,6 +200,15 @@ def t_not_modified():
         eq(r.body, b"", "304 body")
         eq(r.header("ETag"), tag, "304 ETag")
         ui_headers(r, "304")
+    # A query string (a cache buster) changes nothing.
+    r = status(w.s.request("GET", "/ui/app.js?v=2&x", headers={"If-None-Match": tag}),
+               304, "with a query string")
+    r = status(w.s.request("GET", "/ui/app.js?v=2"), 200, "with a query string")
+    eq((r.body, r.header("ETag")), (file_bytes("app.js"), tag), "with a query string")
+    # Malformed: "*" in a list, text after the closing quote: the file.
+    for inm in ('"x", *', "*x", tag + "x", "w/" + tag):
+        r = status(w.s.request("GET", "/ui/app.js",
+                               headers={"If-None-Match": inm}), 200, inm)
     # Another file's tag, or a stale one, gets the file.
     for inm in (etag_of("index.html"), '"%s"' % ("0" * 64), "garbage"):
         r = status(w.s.request("GET", "/ui/app.js",
@@ -233,6 +249,22 @@ def t_not_found():
             "POST /ui/")
     problem(w.s.request("DELETE", "/ui/app.js"), 405, "method_not_allowed",
             "DELETE /ui/app.js")
+    # The HTTP layer's own 404s and 405s under /ui carry the page's
+    # headers too; other paths', and all with the page off, do not.
+    for method, path, want in (("GET", "/ui/a/app.js", 404),
+                               ("GET", "/ui/%2e%2e/%2e%2e/Makefile", 404),
+                               ("GET", "/ui/..%2FMakefile", 404),
+                               ("GET", "/ui/app.js%00", 404),
+                               ("GET", "/ui//app.js", 404),
+                               ("POST", "/ui", 405), ("POST", "/ui/", 405),
+                               ("PUT", "/ui/app.js", 405)):
+        r = w.s.request(method, path, body={} if method != "GET" else None)
+        eq(r.status, want, "%s %s" % (method, path))
+        ui_headers(r, "%s %s" % (method, path))
+    for srv, path in ((w.s, "/uix/a"), (w.s, "/v1/nope"), (w.off, "/ui/a/b"),
+                      (w.off, "/ui/app.js")):
+        r = srv.request("GET", path)
+        eq((r.status, r.header("Content-Security-Policy")), (404, None), path)
 
 
 def t_no_token():
@@ -320,13 +352,16 @@ def t_diff_previous_and_tag():
     j = status(diff(4, "previous"), 200, "4 against 3").json()
     eq((j["equal"], j["changes"]), (True, []), "equal")
     assert j["a"]["digest"] != j["b"]["digest"], j
+    # A tag may start with a digit ("1.0"): it is not a version number.
+    j = status(diff(3, "1.0"), 200, "against tag 1.0").json()
+    eq(j["a"], side(1), "1.0 is version 1")
     j = status(diff(2, "2"), 200, "2 against itself").json()
     eq((j["equal"], j["changes"], j["a"], j["b"]), (True, [], side(2), side(2)), "itself")
 
 
 def t_diff_bad_against():
-    for q in (None, "", "0", "01", "-1", "1.5", "Prod", "a%20b", "x" * 65,
-              "99999999999"):
+    for q in (None, "", "0", "01", "-1", "Prod", "a%20b", "x" * 65,
+              "99999999999", "%201", "1%20", "%2B1", "1%00"):
         j = problem(diff(2, q), 400, "bad_request", "against=%r" % q)
         assert "against" in j.get("detail", ""), j
         eq([e.get("path") for e in j.get("errors", [])], ["against"], "errors[].path")
@@ -340,6 +375,8 @@ def t_diff_not_found():
     problem(diff(99, "1"), 404, "not_found", "a missing version")
     problem(diff(99, "previous"), 404, "not_found", "a missing version, previous")
     problem(diff(2, "nope"), 404, "not_found", "an unknown tag")
+    for tag in ("1.5", "0x1", "2b"):
+        problem(diff(2, tag), 404, "not_found", "an unknown tag " + tag)
     problem(diff(2, "1", name="nope"), 404, "not_found", "an unknown config")
 
 
@@ -348,6 +385,20 @@ def t_diff_access():
     problem(diff(2, "1", token="stranger"), 403, "forbidden", "another namespace's reader")
     problem(w.s.request("POST", cpath(rest="/versions/2/diff?against=1"), token=w.reader,
                         body={}), 405, "method_not_allowed", "POST")
+
+
+def t_diff_yanked():
+    # A yanked version stays readable, so it diffs as any other, on either
+    # side; a reader sees the same changes as before the yank.
+    before = status(diff(3, "previous"), 200, "3 before the yank").json()
+    status(w.s.request("POST", cpath(rest="/versions/3/yank"), token=w.approver,
+                       body={"reason": "diverges"}), 200, "yank 3")
+    eq(status(diff(3, "previous"), 200, "yanked 3 against 2").json(), before,
+       "the same diff once yanked")
+    j = status(diff(4, "3"), 200, "4 against yanked 3").json()
+    eq((j["a"], j["equal"]), (side(3), True), "yanked 3 as side a")
+    problem(diff(3, "2", token="stranger"), 403, "forbidden",
+            "another namespace's reader, yanked version")
 
 
 # ---------------------------------------------------------------- list
@@ -397,12 +448,84 @@ def t_list_signers():
     eq(got[3]["signer_keyids"], [w.ci.keyid], "version 3 still from its receipt")
 
 
+def list_sql():
+    """SQL_VERSION_LIST of registry/store/versions.c, as the server sends
+    it (TS(col) expanded as registry/store/store.h does)."""
+    with open(os.path.join(h.ROOT, "registry", "store", "versions.c")) as f:
+        src = f.read()
+    body = re.search(r"static const char SQL_VERSION_LIST\[\] =(.*?);\n", src, re.S).group(1)
+    sql = ""
+    for lit, ts in re.findall(r'"((?:[^"\\]|\\.)*)"|TS\("([^"]*)"\)', body):
+        sql += (lit.replace('\\"', '"') if not ts else
+                "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')" % ts)
+    return sql
+
+
+def plan_nodes(node):
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+def t_list_plan():
+    # 3000 versions of bert and of each of 10 more configs, each with a
+    # receipt and jobs and verdicts on three suites (as copies of version
+    # 1's rows, triggers and foreign keys off).
+    n, configs = 3000, 10
+    w.reg.psql("""
+SET session_replication_role = replica;
+INSERT INTO configs (id, namespace_id, name, latest_version)
+ SELECT c.id + k * 100000, c.namespace_id, 'many' || k, %(n)d
+   FROM configs c, generate_series(1, %(c)d) k WHERE c.name = 'bert';
+INSERT INTO versions (config_id, version, digest, payload, envelope, created_by)
+ SELECT v.config_id + k * 100000, g,
+        'sha256:' || encode(sha256(convert_to(g || '-' || k, 'UTF8')), 'hex'),
+        v.payload, v.envelope, v.created_by
+   FROM versions v JOIN configs c ON c.id = v.config_id,
+        generate_series(100, %(n)d) g, generate_series(0, %(c)d) k
+  WHERE c.name = 'bert' AND v.version = 1;
+INSERT INTO receipts
+ SELECT v.config_id, v.version, r.receipt, r.registry_keyid
+   FROM versions v, (SELECT r.* FROM receipts r JOIN configs c ON c.id = r.config_id
+                      WHERE c.name = 'bert' AND r.version = 1) r
+  WHERE v.version >= 100;
+INSERT INTO jobs (config_id, version, suite, state)
+ SELECT v.config_id, v.version, s, 'done'
+   FROM versions v, unnest(ARRAY['ref-v2', 'other-a', 'other-b']) s
+  WHERE v.version >= 100;
+INSERT INTO verdicts (job_id, config_id, version, suite, suite_digest, result,
+                      runner, runner_keyid, verdict)
+ SELECT j.id, j.config_id, j.version, j.suite, x.suite_digest, 'pass', x.runner,
+        x.runner_keyid, x.verdict
+   FROM jobs j, (SELECT * FROM verdicts LIMIT 1) x WHERE j.version >= 100;
+ANALYZE;
+""" % {"n": n, "c": configs})
+    out = w.reg.psql("PREPARE q(text, text, int, int, text) AS %s;\n"
+                     "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE q('%s', 'bert', 0, 50, "
+                     "'ref-v2')" % (list_sql(), NS)).stdout
+    plan = json.loads(out)[0]["Plan"]
+    nodes = list(plan_nodes(plan))
+    scans = [(x["Node Type"], x.get("Relation Name")) for x in nodes
+             if x.get("Relation Name") in ("versions", "receipts", "jobs", "verdicts")]
+    assert not [s for s in scans if "Seq Scan" in s[0]], scans
+    v = [x for x in nodes if x.get("Relation Name") == "versions"]
+    eq(len(v), 1, "one scan of versions")
+    # The page alone is read, in order: no sort of the config's versions.
+    assert v[0]["Actual Rows"] <= 50, v[0]
+    eq(plan["Actual Rows"], 50, "the page")
+    got = status(w.s.request("GET", cpath(rest="/versions?limit=20"), token=w.reader),
+                 200, "list").json()["versions"]
+    eq([x["version"] for x in got], list(range(n, n - 20, -1)), "the newest first")
+    eq(got[0]["verdict"]["result"], "pass", "a copied verdict")
+
+
 API = [
     ("diff: against a version number, as optreg diff --json", t_diff_number),
     ("diff: against previous and a tag; equal configs", t_diff_previous_and_tag),
     ("diff: 400 naming against", t_diff_bad_against),
     ("diff: 404 for previous of 1, missing versions, tags, configs", t_diff_not_found),
     ("diff: token and role", t_diff_access),
+    ("diff: a yanked version on either side", t_diff_yanked),
     ("versions list: verdict on the reference suite and job_state", t_list_verdicts),
     ("versions list: signer_keyids from the receipt, else the envelope", t_list_signers),
 ]
@@ -420,6 +543,8 @@ STATIC = [
 ]
 
 LAST = [
+    ("versions list: one index scan of the page, however many versions",
+     t_list_plan),
     ("the page is served with PostgreSQL down", t_without_database),
 ]
 

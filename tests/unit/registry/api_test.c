@@ -16,7 +16,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/errcodes.h"
 #include "common/error.h"
@@ -58,16 +57,6 @@ static json_t *reply(struct optreg_http_req *req)
 		fail_msg("not JSON (%s): %.200s", err.text,
 			 req->resp.data ? req->resp.data : "");
 	return j;
-}
-
-/* A response header's value, or NULL. */
-static const char *resp_header(const struct optreg_http_req *req,
-			       const char *name)
-{
-	for (size_t i = 0; i < req->nheaders; i++)
-		if (!strcasecmp(req->headers[i].name, name))
-			return req->headers[i].value;
-	return NULL;
 }
 
 static const char *str(json_t *j, const char *key)
@@ -214,7 +203,7 @@ static void test_fail_mapping(void **state)
 	optreg_http_req_release(&req);
 	/* Unavailable: 503, Retry-After, the cause not shown. */
 	j = fail_with(&req, OPTREG_EUNAVAILABLE, "db", 503, "unavailable");
-	assert_string_equal(resp_header(&req, "Retry-After"), "1");
+	assert_string_equal(optreg_http_resp_header(&req, "Retry-After"), "1");
 	assert_null(strstr(str(j, "detail"), "first message"));
 	json_decref(j);
 	optreg_http_req_release(&req);
@@ -525,7 +514,7 @@ static void test_anonymous(void **state)
 	api_dispatch(&req, handler);
 	assert_false(step_ok);
 	json_decref(problem(&req, 401, "unauthorized"));
-	assert_non_null(resp_header(&req, "WWW-Authenticate"));
+	assert_non_null(optreg_http_resp_header(&req, "WWW-Authenticate"));
 	optreg_http_req_release(&req);
 
 	/* A malformed token is refused before any database. */

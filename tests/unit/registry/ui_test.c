@@ -12,31 +12,27 @@
 #include <cmocka.h>
 
 #include <string.h>
-#include <strings.h>
 
 #include "common/hash.h"
 #include "registry/registry.h"
 #include "registry/ui.h"
 
-static const char *resp_header(const struct optreg_http_req *req,
-			       const char *name)
-{
-	for (size_t i = 0; i < req->nheaders; i++)
-		if (!strcasecmp(req->headers[i].name, name))
-			return req->headers[i].value;
-	return NULL;
-}
-
 static void assert_ui_headers(const struct optreg_http_req *req)
 {
-	assert_non_null(resp_header(req, "Content-Security-Policy"));
-	assert_string_equal(resp_header(req, "Content-Security-Policy"),
-			    OPTREG_UI_CSP);
-	assert_string_equal(resp_header(req, "X-Content-Type-Options"),
-			    "nosniff");
-	assert_string_equal(resp_header(req, "Referrer-Policy"), "no-referrer");
-	assert_string_equal(resp_header(req, "X-Frame-Options"), "DENY");
-	assert_string_equal(resp_header(req, "Cache-Control"), "no-cache");
+	assert_non_null(
+		optreg_http_resp_header(req, "Content-Security-Policy"));
+	assert_string_equal(
+		optreg_http_resp_header(req, "Content-Security-Policy"),
+		OPTREG_UI_CSP);
+	assert_string_equal(
+		optreg_http_resp_header(req, "X-Content-Type-Options"),
+		"nosniff");
+	assert_string_equal(optreg_http_resp_header(req, "Referrer-Policy"),
+			    "no-referrer");
+	assert_string_equal(optreg_http_resp_header(req, "X-Frame-Options"),
+			    "DENY");
+	assert_string_equal(optreg_http_resp_header(req, "Cache-Control"),
+			    "no-cache");
 }
 
 /* The generated table: sorted, each file found, its ETag the SHA-256 of
@@ -93,6 +89,20 @@ static void test_etag_match(void **state)
 	assert_false(optreg_ui_etag_match("abc", e));
 	assert_false(optreg_ui_etag_match("\"abc", e));
 	assert_false(optreg_ui_etag_match("\"x\", \"y\"", e));
+	/* Lists with empty elements and spaces (RFC 9110 5.6.1). */
+	assert_true(optreg_ui_etag_match(" ,, \"abc\" ,", e));
+	assert_true(optreg_ui_etag_match("\t* ", e));
+	/* Malformed fields match nothing: "*" is only the whole field, an
+	 * entity tag ends at its closing quote, W/ is case-sensitive. */
+	assert_false(optreg_ui_etag_match("*x", e));
+	assert_false(optreg_ui_etag_match("\"x\", *", e));
+	assert_false(optreg_ui_etag_match("*, \"x\"", e));
+	assert_false(optreg_ui_etag_match("\"abc\"x", e));
+	assert_false(optreg_ui_etag_match("\"abc\" \"x\"", e));
+	assert_false(optreg_ui_etag_match("\"abc\", x", e));
+	assert_false(optreg_ui_etag_match("w/\"abc\"", e));
+	assert_false(optreg_ui_etag_match("W/ \"abc\"", e));
+	assert_false(optreg_ui_etag_match("\"ABC\"", e));
 }
 
 static void test_answer(void **state)
@@ -107,7 +117,7 @@ static void test_answer(void **state)
 	assert_int_equal(req.resp.len, f->len);
 	assert_memory_equal(req.resp.data, f->data, f->len);
 	assert_string_equal(req.content_type, f->content_type);
-	assert_string_equal(resp_header(&req, "ETag"), f->etag);
+	assert_string_equal(optreg_http_resp_header(&req, "ETag"), f->etag);
 	assert_ui_headers(&req);
 	optreg_http_req_release(&req);
 
@@ -115,7 +125,7 @@ static void test_answer(void **state)
 	optreg_http_req_init(&req);
 	optreg_ui_answer(&req, "");
 	assert_int_equal(req.status, 200);
-	assert_string_equal(resp_header(&req, "ETag"),
+	assert_string_equal(optreg_http_resp_header(&req, "ETag"),
 			    optreg_ui_find("index.html")->etag);
 	optreg_http_req_release(&req);
 
@@ -124,14 +134,14 @@ static void test_answer(void **state)
 	optreg_ui_answer(&req, "app.js");
 	assert_int_equal(req.status, 304);
 	assert_int_equal(req.resp.len, 0);
-	assert_string_equal(resp_header(&req, "ETag"), f->etag);
+	assert_string_equal(optreg_http_resp_header(&req, "ETag"), f->etag);
 	assert_ui_headers(&req);
 	optreg_http_req_release(&req);
 
 	optreg_http_req_init(&req);
 	optreg_ui_answer(&req, "nope.js");
 	assert_int_equal(req.status, 404);
-	assert_null(resp_header(&req, "ETag"));
+	assert_null(optreg_http_resp_header(&req, "ETag"));
 	assert_ui_headers(&req);
 	optreg_http_req_release(&req);
 }
@@ -181,9 +191,9 @@ static void test_routes(void **state)
 					  sizeof(buf)) >= 0);
 			assert_int_equal(req.status, off ? 404 : ok[k].status);
 			if (!off && ok[k].location)
-				assert_string_equal(
-					resp_header(&req, "Location"),
-					ok[k].location);
+				assert_string_equal(optreg_http_resp_header(
+							    &req, "Location"),
+						    ok[k].location);
 			optreg_http_req_release(&req);
 		}
 	}
@@ -204,6 +214,39 @@ static void test_routes(void **state)
 	optreg_http_req_release(&req);
 }
 
+/* The HTTP layer's own 404s and 405s: the page's headers under /ui while
+ * the page is on, nowhere else. */
+static void test_unrouted(void **state)
+{
+	static const struct {
+		const char *path;
+		bool ui;
+	} cases[] = {
+		{"/ui", true},	    {"/ui/", true},    {"/ui/a/b", true},
+		{"/ui/../x", true}, {"/uix", false},   {"/u", false},
+		{"/", false},	    {"/v1/ui", false}, {"/UI/", false},
+	};
+	struct registry reg;
+	struct optreg_http_req req;
+
+	(void)state;
+	memset(&reg, 0, sizeof(reg));
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		for (int off = 0; off < 2; off++) {
+			reg.no_ui = off;
+			optreg_http_req_init(&req);
+			req.ctx = &reg;
+			req.path = cases[k].path;
+			optreg_registry_unrouted(&req);
+			if (cases[k].ui && !off)
+				assert_ui_headers(&req);
+			else
+				assert_int_equal(req.nheaders, 0);
+			optreg_http_req_release(&req);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_etag_match),
 		cmocka_unit_test(test_answer),
 		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_unrouted),
 	};
 	return cmocka_run_group_tests_name("ui", tests, NULL, NULL);
 }
