@@ -4,11 +4,14 @@
 // config beside it in grey.
 import {h, seg, shortDigest, timeEl} from './dom.js';
 import {ApiError, api, apiAll, envelopePayload, mapLimit} from './api.js';
-import {formatNumber, plotModel, renderPlot, workloadCurve} from './plot.js';
+import {formatNumber, outsideText, plotModel, renderPlot, workloadCurve} from './plot.js';
 
 // How many other versions the page looks at for a comparison, newest
 // first, and how many of their verdict lists it reads at once.
 export const COMPARE_LOOKS = 10;
+// The severities a marker's swatch has a class for (a finding's own word
+// never becomes a class name).
+const SEVERITIES = ['fail', 'warn', 'error'];
 const COMPARE_IN_FLIGHT = 4;
 
 function versionPath(ns, name, n) {
@@ -70,10 +73,10 @@ function fact(term, ...desc) {
 
 // Each finding's marker number on its workload's plot (1, 2, … per
 // workload, in the verdict's order), or null for one without a step.
-function numberFindings(findings) {
+export function numberFindings(findings) {
   const per = new Map();
   return findings.map((f) => {
-    if (typeof f.step !== 'number' || !f.workload) return null;
+    if (typeof f.step !== 'number' || !Number.isFinite(f.step) || !f.workload) return null;
     const k = (per.get(f.workload) || 0) + 1;
     per.set(f.workload, k);
     return k;
@@ -151,7 +154,7 @@ function workloadFigure(w, findings, numbers, cmp) {
   }
   const mine = [];
   findings.forEach((f, i) => {
-    if (f.workload === w.name && typeof f.step === 'number')
+    if (f.workload === w.name && numbers[i])
       mine.push({criterion: f.criterion, severity: f.severity, step: f.step, message: f.message, n: numbers[i]});
   });
   const warmup = w.schedule && typeof w.schedule.warmup_steps === 'number' ? w.schedule.warmup_steps : 0;
@@ -160,8 +163,9 @@ function workloadFigure(w, findings, numbers, cmp) {
   if (m.warmup) legend.push(legendItem('warmup', `warmup ends at step ${m.warmup.step}` +
                                        (m.warmup.beyond ? ' (after the plotted steps)' : '')));
   for (const k of m.markers)
-    legend.push(legendItem(`marker-${k.severity}`, `${k.n}: ${k.criterion} (${k.severity}) at step ${k.step}` +
-                           (k.offChart ? ', where the loss is not finite' : '')));
+    legend.push(legendItem(`marker-${SEVERITIES.includes(k.severity) ? k.severity : 'fail'}`,
+                           `${k.n}: ${k.criterion} (${k.severity}) at step ${k.step}` +
+                           (k.offChart ? ', where the loss is not finite' : '') + outsideText(k)));
   const range = m.finite ? `, loss ${formatNumber(m.yDomain[0])} to ${formatNumber(m.yDomain[1])}` : ', no finite loss';
   const label = `Loss of ${w.name} over steps ${m.xDomain[0]} to ${m.xDomain[1]}, ${m.scale} scale${range}` +
     `, ${m.curve.points} points, ${m.markers.length} findings marked`;

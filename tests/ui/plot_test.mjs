@@ -321,6 +321,57 @@ test('plotModel: a marker between curve points sits on the drawn line; numbers a
   assert.equal(plot.markerY([], 3, (v) => v, (v) => v), null);
 });
 
+// No NaN, no Infinity: what a path or tick may hold.
+const finiteSvg = (m) => !/NaN|Infinity/.test(JSON.stringify([m.curve.d, m.yTicks, m.xTicks, m.markers, m.yDomain]));
+
+test('plotModel: losses near the ends of a double (1.7e308 either way, 5e-324 on a log scale) give finite coordinates', () => {
+  const wide = plot.plotModel({curve: [[1, -1.7e308], [2, 1.7e308]]});
+  assert.ok(finiteSvg(wide), JSON.stringify([wide.curve.d, wide.yDomain]));
+  assert.equal(wide.curve.points, 2);
+  const t = plot.linearTicks(-1.7e308, 1.7e308);
+  assert.ok(t.ticks.length >= 2 && t.ticks.every(Number.isFinite), JSON.stringify(t));
+  const tiny = plot.plotModel({curve: [[1, 5e-324], [2, 1], [3, 0.5]]});
+  assert.equal(tiny.scale, 'log');
+  assert.ok(finiteSvg(tiny) && tiny.yDomain[0] > 0, JSON.stringify([tiny.curve.d, tiny.yDomain]));
+  const top = plot.plotModel({curve: [[1, 1e-3], [2, 1.5e308]]});
+  assert.equal(top.scale, 'log');
+  assert.ok(finiteSvg(top) && Number.isFinite(top.yDomain[1]), JSON.stringify([top.curve.d, top.yDomain]));
+  const lt = plot.logTicks(1e308, 1.5e308);
+  assert.ok(lt.lo < lt.hi && Number.isFinite(lt.hi), JSON.stringify(lt));
+});
+
+test('plotModel: odd curves: all null, one point, zero and negative losses stay linear, a finding beyond the curve says so', () => {
+  const none = plot.plotModel({curve: [[1, null], [2, null]], findings: [{criterion: 'c', severity: 'fail', step: 2}]});
+  assert.equal(none.finite, false);
+  assert.equal(none.curve.points, 0);
+  assert.ok(finiteSvg(none));
+  const one = plot.plotModel({curve: [[5, 0]], findings: [{criterion: 'c', severity: 'fail', step: 9},
+                                                          {criterion: 'd', severity: 'warn', step: 1},
+                                                          {criterion: 'e', severity: 'warn', step: 5}]});
+  assert.equal(one.curve.points, 1);
+  assert.ok(one.curve.d.endsWith('h0'), 'a lone point is a dot');
+  assert.ok(finiteSvg(one));
+  assert.deepEqual(one.markers.map((k) => k.outside), ['after', 'before', null]);
+  assert.deepEqual(one.markers.map((k) => k.x), [one.box.right, one.box.left, (one.box.left + one.box.right) / 2]);
+  assert.match(plot.outsideText(one.markers[0]), /after the plotted steps/);
+  assert.equal(plot.outsideText(one.markers[2]), '');
+  const svg = plot.renderPlot(one, 'x');
+  const titles = all(svg, is('title')).map((t) => t.textContent);
+  assert.ok(titles.some((t) => /c \(fail\) at step 9, after the plotted steps/.test(t)), JSON.stringify(titles));
+  for (const c of [[[1, 0], [2, 1], [3, 1000]], [[1, -1], [2, -1000]]]) {
+    const m = plot.plotModel({curve: c});
+    assert.equal(m.scale, 'linear', JSON.stringify(c));
+    assert.equal(m.curve.points, c.length);
+    assert.ok(finiteSvg(m));
+  }
+});
+
+test('numberFindings: a marker number only for a finding with a finite step on a workload', () => {
+  assert.deepEqual(verdict.numberFindings([
+    {workload: 'a', step: 3}, {workload: 'a', step: Infinity}, {workload: 'a', step: NaN},
+    {workload: 'b', step: 1}, {step: 2}, {workload: 'a', step: 7}]), [1, null, null, 1, null, 2]);
+});
+
 test('formatNumber: short tick labels', () => {
   assert.equal(plot.formatNumber(12560), '1.26e4');
   assert.equal(plot.formatNumber(10000), '1e4');
