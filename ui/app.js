@@ -4,7 +4,8 @@
 // that fills `main` (already emptied), sets document.title, and throws
 // (ApiError or Error) to have the shell show the problem.
 import {h, replace} from './dom.js';
-import {ApiError, token} from './api.js';
+import {token} from './api.js';
+import {showError} from './page.js';
 
 // Patterns are matched against the hash path, segment by segment;
 // `:name` captures one (percent-decoded) segment.
@@ -51,31 +52,6 @@ function location() {
   };
 }
 
-// Shows an error in `main`: what failed, the registry's detail and hint,
-// and what to do for the usual cases (no token, no grant, not found).
-export function showError(main, err) {
-  const rows = [];
-  if (err instanceof ApiError) {
-    const p = err.problem;
-    rows.push(h('p', {class: 'error-title'}, `${err.status} ${p.title || p.code || 'error'}`));
-    if (p.detail) rows.push(h('p', null, p.detail));
-    if (p.hint) rows.push(h('p', {class: 'hint'}, p.hint));
-    if (err.status === 401)
-      rows.push(h('p', null, token() ? 'The registry refused the token: it may have expired or been revoked. '
-                                     : 'The registry needs a token to show this. ',
-                  h('a', {href: '#/settings'}, 'Enter a token'), '.'));
-    if (err.status === 403)
-      rows.push(h('p', null, 'Your token lacks the role this needs; ask an admin for a token with it.'));
-  } else if (err instanceof TypeError) {
-    rows.push(h('p', {class: 'error-title'}, 'The registry could not be reached'));
-    rows.push(h('p', null, String(err.message)));
-  } else {
-    rows.push(h('p', {class: 'error-title'}, 'Something went wrong'));
-    rows.push(h('p', null, String(err && err.message ? err.message : err)));
-  }
-  main.append(h('div', {class: 'error', role: 'alert', 'data-error': err instanceof ApiError ? err.status : 'other'}, rows));
-}
-
 let renderSeq = 0;
 
 async function route() {
@@ -112,7 +88,7 @@ async function route() {
   } catch (err) {
     if (seq !== renderSeq) return;
     replace(main);
-    showError(main, err);
+    showError(main, err, route);
     if (!document.title.includes('optreg')) document.title = 'Error · optreg';
   }
   done();

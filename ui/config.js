@@ -1,10 +1,10 @@
 // ui/config.js: #/c/NS/NAME — one config: its versions (digest, who
 // submitted and signed it, when, why, yanked, the latest verdict on the
 // reference suite), its tags and each tag's history of moves.
-import {h, seg, shortDigest, timeEl} from './dom.js';
+import {add, h, seg, shortDigest, timeEl} from './dom.js';
 import {api, apiAll, mapLimit} from './api.js';
 import {hasVerdictFields, latestVerdict, verdictState} from './model.js';
-import {add, jumpLink, keyMap, linkTo, signerNames, verdictBadge} from './page.js';
+import {jumpLink, keyMap, linkTo, signerNames, verdictBadge} from './page.js';
 
 const MAX_VERSIONS = 500;
 
@@ -108,7 +108,7 @@ export async function render(main, params) {
     }
   });
   const withSigners = versions.some((v) => Array.isArray(v.signer_keyids));
-  add(main, 
+  add(main,
     h('nav', {class: 'crumbs', 'aria-label': 'Breadcrumb'},
       h('a', {href: '#/'}, 'Configs'), ' / ', h('a', {href: `#/?namespace=${seg(ns)}`}, ns), ' / ', name),
     h('h1', null, full),

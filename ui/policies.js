@@ -1,10 +1,10 @@
 // ui/policies.js: #/policies — the policies that apply now (mode,
 // namespaces, the tags their gates protect, and each rule under what it
 // does: deny, warn or audit) and the waivers in force.
-import {h, seg, timeEl} from './dom.js';
+import {add, h, seg, timeEl} from './dom.js';
 import {api, apiAll, mapLimit} from './api.js';
 import {ruleText, rulesByEffect} from './model.js';
-import {add, errText, jumpLink} from './page.js';
+import {errText, jumpLink} from './page.js';
 
 const EFFECTS = [
   ['deny', 'Denies', 'A finding refuses the submit or tag move (422 policy_denied).'],

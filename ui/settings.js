@@ -2,10 +2,9 @@
 // sessionStorage, cleared by a button), whether the registry answers
 // reads without one, and the registry public key the audit page checks
 // checkpoints against (pinned in localStorage `optreg.registryKey`).
-import {h, replace, timeEl} from './dom.js';
+import {add, h, replace, timeEl} from './dom.js';
 import {api, ApiError, setToken, token} from './api.js';
 import {isPublicKeyPem, pemBody, pinnedKey} from './model.js';
-import {add} from './page.js';
 
 export const REGISTRY_KEY = 'optreg.registryKey';
 
@@ -143,7 +142,7 @@ export async function render(main) {
     keyStatus(keyStat, keys || []);
   });
 
-  add(main, 
+  add(main,
     h('h1', null, 'Settings'),
     h('section', {'aria-labelledby': 'token-h'}, h('h2', {id: 'token-h'}, 'Token'), tokenForm, tokenStatus),
     h('section', {'aria-labelledby': 'anon-h'}, h('h2', {id: 'anon-h'}, 'Anonymous reads'),

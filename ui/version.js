@@ -2,10 +2,10 @@
 // verdicts, the semantic diff against the previous version and against
 // what `prod` points at (GET …/diff, the same as `optreg diff`), the
 // config document, its signatures and the registry's receipt.
-import {h, seg, timeEl} from './dom.js';
+import {add, h, seg, timeEl} from './dom.js';
 import {api, ApiError, envelopePayload} from './api.js';
 import {diffValue, receiptRows, sideVersion} from './model.js';
-import {add, errText, keyMap, linkTo, verdictBadge} from './page.js';
+import {errText, keyMap, linkTo, verdictBadge} from './page.js';
 
 function section(id, title, ...body) {
   return h('section', {id, 'aria-labelledby': `${id}-h`}, h('h2', {id: `${id}-h`}, title), body);
@@ -150,7 +150,7 @@ export async function render(main, params) {
     receipt = null;
   }
 
-  add(main, 
+  add(main,
     h('nav', {class: 'crumbs', 'aria-label': 'Breadcrumb'},
       h('a', {href: '#/'}, 'Configs'), ' / ', h('a', {href: `#/?namespace=${seg(ns)}`}, ns), ' / ',
       h('a', {href: base}, name), ' / ', `v${n}`),

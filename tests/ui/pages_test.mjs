@@ -1,11 +1,12 @@
 // tests/ui/pages_test.mjs: what the configs, config, version, policies
-// and settings pages compute (ui/model.js), run with node; TAP output.
+// and settings pages compute (ui/model.js), the API calls (ui/api.js) and
+// the shell's error panel (ui/page.js), run with node; TAP output.
 import assert from 'node:assert/strict';
-import {fileURLToPath} from 'node:url';
-import path from 'node:path';
+import {all, is, store} from './fakedom.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const m = await import(path.join(here, '../../ui/model.js'));
+const m = await import('../../ui/model.js');
+const {ApiError, api, apiAll} = await import('../../ui/api.js');
+const {showError} = await import('../../ui/page.js');
 
 const tests = [];
 const test = (name, fn) => tests.push([name, fn]);
@@ -153,6 +154,75 @@ test('sideVersion reads the API\'s number or a CLI reference', () => {
   assert.equal(m.sideVersion({version: 'team-nlp/bert@prod'}), null);
   assert.equal(m.sideVersion({}), null);
   assert.equal(m.sideVersion(null), null);
+});
+
+// A fake fetch that records each call and answers `answer(path)`:
+// {status, body}, or throws (the registry down).
+function fakeFetch(answer) {
+  const calls = [];
+  globalThis.fetch = async (path, init) => {
+    calls.push({path, init});
+    const a = answer(path);
+    return {ok: a.status < 300, status: a.status, json: async () => a.body, text: async () => String(a.body)};
+  };
+  return calls;
+}
+
+test('api: the token goes only to this origin\'s /v1/, never to a path built to leave it', async () => {
+  store.set('optreg.token', 'optreg_secret');
+  const calls = fakeFetch(() => ({status: 200, body: {ok: true, next_page_token: '//evil.example/x'}}));
+  assert.deepEqual(await api('/v1/configs?page_size=1'), {ok: true, next_page_token: '//evil.example/x'});
+  assert.equal(calls[0].init.headers.Authorization, 'Bearer optreg_secret');
+  assert.equal(calls[0].init.credentials, 'omit');
+  for (const bad of ['//evil.example/v1/configs', 'https://evil.example/v1/x', '/v1/../ui/x', '/v1/%2e%2e/x',
+    '/ui/app.js', 'v1/configs', '/\\evil.example/v1/x', '', null]) {
+    await assert.rejects(api(bad), /not a path of this registry's API/, String(bad));
+  }
+  assert.equal(calls.length, 1, 'no request for a refused path');
+  // A page token is encoded into the query, whatever it holds.
+  calls.length = 0;
+  let n = 0;
+  fakeFetch((p) => (n++ ? {status: 200, body: {items: [2]}} : {status: 200, body: {items: [1], next_page_token: '//evil.example/&x=1#'}}));
+  globalThis.fetch = ((f) => async (p, i) => { calls.push(p); return f(p, i); })(globalThis.fetch);
+  assert.deepEqual(await apiAll('/v1/things?page_size=1', 'items'), [1, 2]);
+  assert.equal(calls[1], '/v1/things?page_size=1&page_token=%2F%2Fevil.example%2F%26x%3D1%23');
+  store.delete('optreg.token');
+});
+
+test('showError: what to do for 401, 403, 404, 5xx and the registry out of reach; Try again where it can help', () => {
+  const panel = (err, retry) => {
+    const main = document.createElement('main');
+    showError(main, err, retry);
+    const div = all(main, is('div', 'error'))[0];
+    return {kind: div.getAttribute('data-error'), text: div.textContent, role: div.getAttribute('role'),
+            links: all(div, is('a')).map((a) => a.getAttribute('href')), retry: all(div, is('button')).length};
+  };
+  const retry = () => {};
+  let p = panel(new ApiError(401, {title: 'Unauthorized'}, '/v1/x'), retry);
+  assert.equal(p.kind, '401');
+  assert.equal(p.role, 'alert');
+  assert.deepEqual(p.links, ['#/settings']);
+  assert.equal(p.retry, 0);
+  p = panel(new ApiError(403, {title: 'Forbidden', detail: 'needs auditor'}, '/v1/x'), retry);
+  assert.match(p.text, /ask an admin/);
+  assert.deepEqual(p.links, ['#/settings']);
+  p = panel(new ApiError(404, {title: 'Not Found'}, '/v1/x'), retry);
+  assert.match(p.text, /check the address/);
+  assert.deepEqual(p.links, ['#/']);
+  for (const status of [500, 502, 503]) {
+    p = panel(new ApiError(status, null, '/v1/x'), retry);
+    assert.equal(p.kind, String(status));
+    assert.match(p.text, /Try again in a moment/);
+    assert.equal(p.retry, 1, `Try again on ${status}`);
+  }
+  p = panel(new TypeError('Failed to fetch'), retry);
+  assert.equal(p.kind, 'unreachable');
+  assert.match(p.text, /could not be reached.*optreg-server is running/);
+  assert.equal(p.retry, 1);
+  assert.equal(panel(new TypeError('Failed to fetch')).retry, 0, 'no button without a way to retry');
+  p = panel(new Error('"x" is not a version number'), retry);
+  assert.equal(p.kind, 'other');
+  assert.equal(p.retry, 0);
 });
 
 console.log(`1..${tests.length}`);
