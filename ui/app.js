@@ -5,60 +5,15 @@
 // (ApiError or Error) to have the shell show the problem.
 import {h, replace} from './dom.js';
 import {token} from './api.js';
+import {matchRoute} from './model.js';
 import {showError} from './page.js';
-
-// Patterns are matched against the hash path, segment by segment;
-// `:name` captures one (percent-decoded) segment.
-const ROUTES = [
-  ['', './configs.js'],
-  ['c/:ns/:name', './config.js'],
-  ['c/:ns/:name/v/:n', './version.js'],
-  ['c/:ns/:name/v/:n/verdicts/:job', './verdict.js'],
-  ['audit', './audit.js'],
-  ['policies', './policies.js'],
-  ['settings', './settings.js'],
-];
-
-function match(path) {
-  const segs = path.split('/').filter((x) => x !== '');
-  for (const [pattern, mod] of ROUTES) {
-    const ps = pattern.split('/').filter((x) => x !== '');
-    if (ps.length !== segs.length) continue;
-    const params = {};
-    let ok = true;
-    for (let i = 0; i < ps.length && ok; i++) {
-      let v;
-      try {
-        v = decodeURIComponent(segs[i]);
-      } catch (e) {
-        ok = false;
-        break;
-      }
-      if (ps[i].startsWith(':')) params[ps[i].slice(1)] = v;
-      else ok = ps[i] === v;
-    }
-    if (ok) return {mod, params, section: ps[0] || 'configs'};
-  }
-  return null;
-}
-
-// The current location: '#/c/ns/name?x=1' -> {path: 'c/ns/name', query}.
-function location() {
-  const raw = window.location.hash.replace(/^#\/?/, '');
-  const q = raw.indexOf('?');
-  return {
-    path: q < 0 ? raw : raw.slice(0, q),
-    query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)),
-  };
-}
 
 let renderSeq = 0;
 
 async function route() {
   const main = document.getElementById('main');
   const seq = ++renderSeq;
-  const {path, query} = location();
-  const m = match(path);
+  const {m, query} = matchRoute(window.location.hash);
   for (const a of document.querySelectorAll('[data-nav]'))
     if (m && a.dataset.nav === m.section) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -88,7 +43,9 @@ async function route() {
   } catch (err) {
     if (seq !== renderSeq) return;
     replace(main);
-    showError(main, err, route);
+    // A module that failed to load stays failed for this document:
+    // after the registry was out of reach, trying again is a reload.
+    showError(main, err, err instanceof TypeError ? () => window.location.reload() : route);
     if (!document.title.includes('optreg')) document.title = 'Error · optreg';
   }
   done();

@@ -13,9 +13,10 @@
 //      and its inclusion proof from that leaf to the checkpoint's root.
 // A changed event, a proof that does not lead to the signed root, or a
 // signature that does not verify shows as failed.
-import {h, replace, seg, timeEl} from './dom.js';
+import {h, replace, timeEl} from './dom.js';
 import {ApiError, api, mapLimit} from './api.js';
 import {canonicalBytes} from './jcs.js';
+import {configHash} from './model.js';
 import {fromBase64, leafHash, toBase64, verifyConsistency, verifyInclusion} from './merkle.js';
 import {importPublicKeyPem, verifyCheckpoint} from './note.js';
 
@@ -230,8 +231,7 @@ export async function checkPage(note, pinnedPem, serverKeys, entries, getProof, 
 function targetEl(target) {
   const m = /^([^/@]+)\/([^/@]+)(?:@(.+))?$/.exec(target || '');
   if (!m) return h('span', null, target || '');
-  const base = `#/c/${seg(m[1])}/${seg(m[2])}`;
-  const href = m[3] && /^[1-9][0-9]*$/.test(m[3]) ? `${base}/v/${m[3]}` : base;
+  const href = m[3] && /^[1-9][0-9]*$/.test(m[3]) ? configHash(m[1], m[2], 'v', m[3]) : configHash(m[1], m[2]);
   return h('a', {href}, target);
 }
 

@@ -29,8 +29,20 @@ export function linkTo(url) {
     : h('span', {class: 'mono'}, url);
 }
 
-export function verdictBadge(state, label) {
-  return h('span', {class: 'badge', dataset: {result: state}}, label || state);
+// A result (pass, fail, pending…) as a badge: data-result is the state,
+// the text `label` or the state; `attrs` adds attributes (an id).
+export function verdictBadge(state, label, attrs) {
+  return h('span', {...attrs, class: 'badge', dataset: {result: state}}, label || state);
+}
+
+// A section with its h2, labelled by it: `${id}-h`.
+export function section(id, title, ...body) {
+  return h('section', {id, 'aria-labelledby': `${id}-h`}, h('h2', {id: `${id}-h`}, title), body);
+}
+
+// A note on what could not be shown, or why.
+export function note(...text) {
+  return h('p', {class: 'note'}, text);
 }
 
 // A link to an element of the current page: the hash is the router's, so

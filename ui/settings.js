@@ -5,6 +5,7 @@
 import {add, h, replace, timeEl} from './dom.js';
 import {api, ApiError, setToken, token} from './api.js';
 import {isPublicKeyPem, pemBody, pinnedKey} from './model.js';
+import {note} from './page.js';
 
 export const REGISTRY_KEY = 'optreg.registryKey';
 
@@ -150,7 +151,7 @@ export async function render(main) {
         'The audit log always needs an auditor token.'),
       anonButton, anonStatus),
     h('section', {'aria-labelledby': 'key-h'}, h('h2', {id: 'key-h'}, 'Registry key'), keyForm, keyStat,
-      keys === null ? h('p', {class: 'note'}, 'The registry\'s keys could not be read.')
+      keys === null ? note('The registry\'s keys could not be read.')
         : h('div', {class: 'table-wrap'}, h('table', {id: 'registry-keys'},
           h('caption', null, 'Keys this registry serves (GET /v1/registry/keys)'),
           h('thead', null, h('tr', null, h('th', {scope: 'col'}, 'Key id'), h('th', {scope: 'col'}, 'Since'),

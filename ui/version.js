@@ -4,21 +4,13 @@
 // config document, its signatures and the registry's receipt.
 import {add, h, seg, timeEl} from './dom.js';
 import {api, ApiError, envelopePayload} from './api.js';
-import {diffValue, receiptRows, sideVersion} from './model.js';
-import {errText, keyMap, linkTo, verdictBadge} from './page.js';
-
-function section(id, title, ...body) {
-  return h('section', {id, 'aria-labelledby': `${id}-h`}, h('h2', {id: `${id}-h`}, title), body);
-}
-
-function note(text) {
-  return h('p', {class: 'note'}, text);
-}
-
+import {configApi, configHash, configsHash, diffValue, receiptRows, sideVersion} from './model.js';
+import {errText, keyMap, linkTo, note, section, verdictBadge} from './page.js';
 
 // A diff answer as a section: one li per change, or data-equal=true.
 function diffSection(id, title, base, res) {
-  const sec = h('section', {id, 'aria-labelledby': `${id}-h`, class: 'diff'}, h('h2', {id: `${id}-h`}, title));
+  const sec = section(id, title);
+  sec.setAttribute('class', 'diff');
   if (res.error) {
     sec.dataset.unavailable = res.error instanceof ApiError ? String(res.error.status) : 'other';
     sec.append(note(`The registry did not answer the diff: ${errText(res.error)}`));
@@ -27,7 +19,7 @@ function diffSection(id, title, base, res) {
   const d = res.diff;
   const av = sideVersion(d.a);
   sec.append(h('p', {class: 'muted'}, 'Compared with ',
-    av === null ? 'another version' : h('a', {href: `${base}/v/${av}`}, `v${av}`),
+    av === null ? 'another version' : h('a', {href: `${base}/v/${seg(av)}`}, `v${av}`),
     res.label ? ` (${res.label})` : '', ', old → new.'));
   if (d.equal || !(d.changes || []).length) {
     sec.dataset.equal = 'true';
@@ -100,7 +92,7 @@ function verdictsSection(base, n, doc) {
       h('thead', null, h('tr', null, h('th', {scope: 'col'}, 'Result'), h('th', {scope: 'col'}, 'Suite'),
         h('th', {scope: 'col'}, 'Runner'), h('th', {scope: 'col'}, 'Time'))),
       h('tbody', null, verdicts.map((v) => h('tr', {dataset: {job: v.job_id, result: v.result}},
-        h('td', null, h('a', {href: `${base}/v/${n}/verdicts/${seg(String(v.job_id))}`, dataset: {job: v.job_id},
+        h('td', null, h('a', {href: `${base}/v/${seg(n)}/verdicts/${seg(String(v.job_id))}`, dataset: {job: v.job_id},
           'aria-label': `verdict ${v.result} of job ${v.job_id} on ${v.suite}`}, verdictBadge(v.result), ` job ${v.job_id}`)),
         h('td', {title: v.suite_digest || null}, v.suite),
         h('td', null, v.runner || '', v.runner_keyid ? h('div', {class: 'muted mono small', title: v.runner_keyid},
@@ -123,8 +115,8 @@ export async function render(main, params) {
   document.title = `${full}@${params.n} · optreg`;
   if (!Number.isInteger(n) || n < 1 || String(n) !== params.n)
     throw new Error(`"${params.n}" is not a version number (1, 2, 3…)`);
-  const path = `/v1/configs/${seg(ns)}/${seg(name)}`;
-  const base = `#/c/${seg(ns)}/${seg(name)}`;
+  const path = configApi(ns, name);
+  const base = configHash(ns, name);
   const [doc, tagsDoc, verdictsDoc, {keys, readable: keysReadable}, regKeys, newest] = await Promise.all([
     api(`${path}/versions/${n}`),
     api(`${path}/tags`),
@@ -152,7 +144,7 @@ export async function render(main, params) {
 
   add(main,
     h('nav', {class: 'crumbs', 'aria-label': 'Breadcrumb'},
-      h('a', {href: '#/'}, 'Configs'), ' / ', h('a', {href: `#/?namespace=${seg(ns)}`}, ns), ' / ',
+      h('a', {href: '#/'}, 'Configs'), ' / ', h('a', {href: configsHash({namespace: ns})}, ns), ' / ',
       h('a', {href: base}, name), ' / ', `v${n}`),
     h('h1', null, `${full}@${n}`, doc.yanked ? h('span', {class: 'badge yanked-badge'}, 'yanked') : null),
     h('dl', {class: 'fields', id: 'version-meta'},
@@ -163,9 +155,9 @@ export async function render(main, params) {
       h('dt', null, 'tags'), h('dd', null, (doc.tags || []).length ? doc.tags.map((t) => h('span', {class: 'tag'}, t)) : '—'),
       doc.yanked ? [h('dt', null, 'yanked'), h('dd', null, timeEl(doc.yanked_at), doc.yank_reason ? [': ', doc.yank_reason] : '')] : null),
     h('p', {class: 'version-nav'},
-      n > 1 ? h('a', {href: `${base}/v/${n - 1}`, rel: 'prev'}, `← v${n - 1}`) : null,
+      n > 1 ? h('a', {href: `${base}/v/${seg(n - 1)}`, rel: 'prev'}, `← v${n - 1}`) : null,
       n > 1 && newest > n ? ' ' : null,
-      newest > n ? h('a', {href: `${base}/v/${n + 1}`, rel: 'next'}, `v${n + 1} →`) : null),
+      newest > n ? h('a', {href: `${base}/v/${seg(n + 1)}`, rel: 'next'}, `v${n + 1} →`) : null),
     verdictsDoc.error ? section('verdicts', 'Verdicts', note(`The verdicts could not be read: ${errText(verdictsDoc.error)}`))
       : verdictsSection(base, n, verdictsDoc),
     prev ? diffSection('diff-previous', 'Changes from the previous version', base, prev) : null,

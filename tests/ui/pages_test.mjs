@@ -2,14 +2,13 @@
 // and settings pages compute (ui/model.js), the API calls (ui/api.js) and
 // the shell's error panel (ui/page.js), run with node; TAP output.
 import assert from 'node:assert/strict';
+import {run, test} from './tap.mjs';
 import {all, is, store} from './fakedom.mjs';
 
 const m = await import('../../ui/model.js');
 const {ApiError, api, apiAll} = await import('../../ui/api.js');
 const {showError} = await import('../../ui/page.js');
 
-const tests = [];
-const test = (name, fn) => tests.push([name, fn]);
 
 test('latestVerdict: the newest verdict on the newest job\'s suite', () => {
   const doc = {
@@ -156,6 +155,34 @@ test('sideVersion reads the API\'s number or a CLI reference', () => {
   assert.equal(m.sideVersion(null), null);
 });
 
+test('configHash, configApi and matchRoute: any name (#, ?, /, %, space, non-ASCII) round-trips through a link', () => {
+  for (const [ns, name] of [['team-a', 'bert'], ['a#b', 'c?d=1'], ['x/y', '%2F..'], ['sp ace', 'naïve+1&'], ['..', '.'], ['.a', 'b..']]) {
+    const href = m.configHash(ns, name, 'v', 3, 'verdicts', 17);
+    assert.ok(!/[#?]/.test(href.slice(1)), `no raw # or ? after the first: ${href}`);
+    const {m: r, query} = m.matchRoute(href + '?x=1');
+    assert.deepEqual(r && r.params, {ns, name, n: '3', job: '17'}, href);
+    assert.equal(r.mod, './verdict.js');
+    assert.equal(query.get('x'), '1');
+    assert.deepEqual(m.matchRoute(m.configHash(ns, name)).m.params, {ns, name});
+    if (ns === '..') {
+      assert.throws(() => m.configApi(ns, name), /not a name/);
+      continue;
+    }
+    const api = m.configApi(ns, name, 'versions', 2);
+    assert.equal(new URL(api, 'http://h').pathname.split('/').length, 7, `one segment each: ${api}`);
+    assert.ok(new URL(api, 'http://h').pathname.startsWith('/v1/configs/'), api);
+  }
+  assert.throws(() => m.configApi('n', 'c', 'tags', '..'), /not a name/);
+  // A version from a lying registry stays one segment, not a path.
+  assert.equal(m.configHash('n', 'c', 'v', '1/../../audit'), '#/c/n/c/v/1%2F..%2F..%2Faudit');
+  assert.equal(m.matchRoute(m.configHash('n', 'c', 'v', '1/../../audit')).m.mod, './version.js');
+  assert.equal(m.matchRoute('#/c/a/%E0%A4%A').m, null, 'a broken escape is no page');
+  assert.equal(m.matchRoute('#/nowhere').m, null);
+  assert.equal(m.matchRoute('').m.mod, './configs.js');
+  assert.equal(m.matchRoute('#/audit?action=tag.moved').query.get('action'), 'tag.moved');
+  assert.equal(m.matchRoute('#/audit').m.section, 'audit');
+});
+
 // A fake fetch that records each call and answers `answer(path)`:
 // {status, body}, or throws (the registry down).
 function fakeFetch(answer) {
@@ -225,16 +252,4 @@ test('showError: what to do for 401, 403, 404, 5xx and the registry out of reach
   assert.equal(p.retry, 0);
 });
 
-console.log(`1..${tests.length}`);
-let failed = 0;
-for (const [i, [name, fn]] of tests.entries()) {
-  try {
-    await fn();
-    console.log(`ok ${i + 1} - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok ${i + 1} - ${name}`);
-    for (const line of String(e.stack || e).split('\n')) console.log(`# ${line}`);
-  }
-}
-process.exitCode = failed ? 1 : 0;
+await run();

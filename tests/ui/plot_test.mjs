@@ -6,16 +6,11 @@
 // one (one seed). A small fake DOM stands in for the document.
 // Run: node tests/ui/plot_test.mjs (TAP on stdout).
 import assert from 'node:assert/strict';
-
 import {all, byId, is} from './fakedom.mjs';
+import {run, test} from './tap.mjs';
 
 const plot = await import('../../ui/plot.js');
 const verdict = await import('../../ui/verdict.js');
-
-// ---------------------------------------------------------------- TAP
-
-const tests = [];
-const test = (name, fn) => tests.push([name, fn]);
 
 // The loss curve of the runner 0.1.0 verdict in tests/e2e/audit_cli_test.py.
 const CURVE_010 = [[1, 2.5], [2, 4000], [3, 25], [4, null], [5, 0.25]];
@@ -516,6 +511,24 @@ test('verdict page: runner 0.1.0, one seed, no passing version: the curve as it 
   assert.ok(rows[0].textContent.includes('initial_loss 2.5, limit 10, loss 4000'), rows[0].textContent);
 });
 
+test('verdict page: a finding\'s own severity word is never a class; one after the curve says so in the legend', async () => {
+  const p = {suite: 'ci', result: 'fail', seeds: [1],
+             workloads: [{name: 'w', result: 'fail', runs: [run3(1, () => 2)]}],
+             findings: [{criterion: 'odd', severity: 'x skip', workload: 'w', step: 40, values: {}, message: 'm'},
+                        {criterion: 'far', severity: 'warn', workload: 'w', step: 1e999, values: {}, message: 'm'}]};
+  registry({5: {verdicts: [item(30, p, '2026-12-03T09:31:00Z')], jobs: []}}, [{version: 5, yanked: false}]);
+  const main = document.createElement('div');
+  await verdict.render(main, {ns: 'team', name: 'bert', n: '5', job: '30'});
+  const swatches = all(main, is('span', 'swatch')).map((e) => e.getAttribute('class'));
+  assert.ok(swatches.includes('swatch swatch-marker-fail'), JSON.stringify(swatches));
+  assert.ok(swatches.every((c) => /^swatch swatch-[a-z-]+$/.test(c) && !/skip/.test(c)), JSON.stringify(swatches));
+  const legend = all(main, is('ul', 'plot-legend'))[0].textContent;
+  assert.match(legend, /1: odd \(x skip\) at step 40, after the plotted steps/);
+  assert.equal(all(main, (e) => e.classList.includes('finding-marker')).length, 1, 'no marker for an infinite step');
+  const nums = all(byId(main, 'findings'), is('tr')).slice(1).map((r) => r.children[0].textContent);
+  assert.deepEqual(nums, ['1', ''], 'no marker number for an infinite step');
+});
+
 test('verdict page: a job without a verdict is pending; an unknown job is a 404', async () => {
   registry({4: {verdicts: [], jobs: [{id: 21, suite: 'ref-v2', state: 'queued', attempts: 0, max_attempts: 3,
                                       last_error: null}]}}, []);
@@ -531,16 +544,4 @@ test('verdict page: a job without a verdict is pending; an unknown job is a 404'
 
 // ---------------------------------------------------------------- run
 
-console.log(`1..${tests.length}`);
-let failed = 0;
-for (const [i, [name, fn]] of tests.entries()) {
-  try {
-    await fn();
-    console.log(`ok ${i + 1} - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok ${i + 1} - ${name}`);
-    for (const line of String(e && e.stack ? e.stack : e).split('\n')) console.log(`# ${line}`);
-  }
-}
-process.exit(failed ? 1 : 0);
+await run();
