@@ -16,11 +16,10 @@
 import {h, replace, timeEl} from './dom.js';
 import {ApiError, api, mapLimit} from './api.js';
 import {canonicalBytes} from './jcs.js';
-import {configHash} from './model.js';
+import {REGISTRY_KEY, configHash} from './model.js';
 import {fromBase64, leafHash, toBase64, verifyConsistency, verifyInclusion} from './merkle.js';
 import {importPublicKeyPem, verifyCheckpoint} from './note.js';
 
-export const KEY_STORAGE = 'optreg.registryKey';
 const SEEN_STORAGE = 'optreg.auditCheckpoint';
 const FILTERS = [
   ['actor', 'Actor', 'e.g. ci@team-nlp'],
@@ -339,7 +338,7 @@ export async function render(main, params, query) {
   } catch (e) {
     seen = null;
   }
-  const result = await checkPage(note, localStorage.getItem(KEY_STORAGE) || '',
+  const result = await checkPage(note, localStorage.getItem(REGISTRY_KEY) || '',
     async () => (await api('/v1/registry/keys')).keys || [],
     entries,
     (index, size) => api(`/v1/audit/proof/inclusion?index=${index}&size=${size}`),

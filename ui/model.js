@@ -4,6 +4,10 @@
 
 export const RESULTS = ['pass', 'warn', 'fail', 'error'];
 
+// Where the registry key pinned in Settings is kept (localStorage): the
+// audit page checks checkpoints against it.
+export const REGISTRY_KEY = 'optreg.registryKey';
+
 // The latest verdict of a version on the reference suite, and that
 // suite's job state, from its GET …/verdicts answer (verdicts newest
 // first, jobs oldest first): the shape the versions list gives in

@@ -1,4 +1,5 @@
-// tests/ui/fakedom.mjs: a small fake DOM (document, Node, sessionStorage)
+// tests/ui/fakedom.mjs: a small fake DOM (document, Node, sessionStorage
+// in `store`, localStorage in `local`)
 // for the page's modules under node; imported by the *_test.mjs suites
 // before the modules they test. Not a suite itself.
 
@@ -62,8 +63,11 @@ globalThis.document = {
   createTextNode: (t) => new FakeText(t),
 };
 export const store = new Map();
-globalThis.sessionStorage = {getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v),
-                             removeItem: (k) => store.delete(k)};
+const storage = (m) => ({getItem: (k) => m.get(k) ?? null, setItem: (k, v) => m.set(k, String(v)),
+                          removeItem: (k) => m.delete(k)});
+globalThis.sessionStorage = storage(store);
+export const local = new Map();
+globalThis.localStorage = storage(local);
 
 // Every element under `root` (itself included) for which pred(el) holds.
 export function all(root, pred = () => true) {

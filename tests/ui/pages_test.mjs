@@ -3,7 +3,7 @@
 // the shell's error panel (ui/page.js), run with node; TAP output.
 import assert from 'node:assert/strict';
 import {run, test} from './tap.mjs';
-import {all, is, store} from './fakedom.mjs';
+import {all, byId, is, local, store} from './fakedom.mjs';
 
 const m = await import('../../ui/model.js');
 const {ApiError, api, apiAll} = await import('../../ui/api.js');
@@ -214,6 +214,20 @@ test('api: the token goes only to this origin\'s /v1/, never to a path built to 
   assert.deepEqual(await apiAll('/v1/things?page_size=1', 'items'), [1, 2]);
   assert.equal(calls[1], '/v1/things?page_size=1&page_token=%2F%2Fevil.example%2F%26x%3D1%23');
   store.delete('optreg.token');
+});
+
+test('settings with the registry out of reach: the pinned key\'s status says its keys could not be read, not that it is foreign', async () => {
+  const settings = await import('../../ui/settings.js');
+  local.set(m.REGISTRY_KEY, PEM);
+  globalThis.fetch = async () => { throw new TypeError('Failed to fetch'); };
+  globalThis.window = {dispatchEvent() {}};
+  const main = document.createElement('main');
+  await settings.render(main);
+  const st = byId(main, 'key-status');
+  assert.equal(st.getAttribute('data-state'), 'unread', st.textContent);
+  assert.match(st.textContent, /could not be read/);
+  assert.doesNotMatch(st.textContent, /not among/);
+  local.clear();
 });
 
 test('showError: what to do for 401, 403, 404, 5xx and the registry out of reach; Try again where it can help', () => {
