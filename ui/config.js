@@ -14,7 +14,7 @@ function verdictCell(base, v, item) {
     : state === 'none' ? 'none' : state;
   const badge = verdictBadge(state, label);
   if (item.verdict && item.verdict.job_id !== undefined && item.verdict.job_id !== null)
-    return h('td', null, h('a', {href: `${configHash(ns, name, 'v', v.version, 'verdicts', item.verdict.job_id)}`,
+    return h('td', null, h('a', {href: `${base}/v/${seg(v.version)}/verdicts/${seg(item.verdict.job_id)}`,
       'aria-label': `verdict ${label} on ${item.verdict.suite || 'the reference suite'}, version ${v.version}`}, badge),
       item.verdict.suite ? h('span', {class: 'muted small'}, ' ', item.verdict.suite) : null);
   return h('td', null, badge);

@@ -216,6 +216,36 @@ test('api: the token goes only to this origin\'s /v1/, never to a path built to 
   store.delete('optreg.token');
 });
 
+test('config page: links from data stay #/ links with each part encoded; a javascript: or data: link and a principal stay text', async () => {
+  const config = await import('../../ui/config.js');
+  const base = '/v1/configs/a%23b/c%3Fd';
+  const answers = {
+    [`${base}/versions?page_size=100`]: {next_page_token: null, versions: [
+      {version: 2, digest: 'sha256:' + 'ab'.repeat(32), created_at: '2026-12-01T00:00:00Z', created_by: 'ci@x',
+       message: '<b>bold</b>', link: 'javascript:alert(1)', tags: ['prod'], signer_keyids: ['k1'],
+       verdict: {result: 'fail', suite: 'ref-v2', job_id: 7}, job_state: 'done'},
+      {version: 1, digest: 'sha256:' + 'cd'.repeat(32), created_at: '2026-11-30T00:00:00Z', created_by: 'ci@x',
+       link: 'https://ci.example/run/1', tags: [], signer_keyids: ['k2'], verdict: null, job_state: 'queued'}]},
+    [`${base}/tags`]: {tags: [{tag: 'prod', version: 2, digest: 'sha256:' + 'ab'.repeat(32), updated_at: 't', updated_by: 'u'}]},
+    '/v1/keys': {keys: [{keyid: 'k1', principal: '<img src=x onerror=alert(1)>'}]},
+    [`${base}/tags/prod/history?page_size=100`]: {moves: [{id: 1, version: 2, previous_version: 1, moved_at: 't',
+      moved_by: 'u', reason: 'r', link: 'data:text/html,<script>alert(1)</script>'}]},
+  };
+  const calls = fakeFetch((p) => (answers[p] ? {status: 200, body: answers[p]} : {status: 404, body: {title: 'Not Found'}}));
+  const main = document.createElement('div');
+  await config.render(main, {ns: 'a#b', name: 'c?d'});
+  assert.deepEqual(calls.map((c) => c.path).sort(), Object.keys(answers).sort());
+  const hrefs = all(main, is('a')).map((a) => a.getAttribute('href'));
+  for (const href of hrefs) assert.ok(href.startsWith('#/') || href === 'https://ci.example/run/1', href);
+  assert.ok(hrefs.includes('#/c/a%23b/c%3Fd/v/2/verdicts/7'), JSON.stringify(hrefs));
+  assert.ok(hrefs.includes('#/c/a%23b/c%3Fd/v/1'), JSON.stringify(hrefs));
+  assert.ok(hrefs.includes('#/?namespace=a%23b'), JSON.stringify(hrefs));
+  assert.equal(all(main, (e) => e.tagName === 'img' || e.tagName === 'b' || e.tagName === 'script').length, 0);
+  const text = main.textContent;
+  for (const t of ['javascript:alert(1)', '<b>bold</b>', '<img src=x onerror=alert(1)>', 'data:text/html,<script>alert(1)</script>'])
+    assert.ok(text.includes(t), `shown as text: ${t}`);
+});
+
 test('settings with the registry out of reach: the pinned key\'s status says its keys could not be read, not that it is foreign', async () => {
   const settings = await import('../../ui/settings.js');
   local.set(m.REGISTRY_KEY, PEM);
