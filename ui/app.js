@@ -51,9 +51,15 @@ async function route() {
   done();
 }
 
+// The "who am I" line, rewritten only when the token came or went: it is
+// a live region, and a screen reader would read it out again on every page.
+let shownAs = null;
 function whoami() {
   const el = document.getElementById('whoami');
-  replace(el, token() ? 'token set' : 'anonymous', ' · ', h('a', {href: '#/settings'}, token() ? 'change' : 'enter token'));
+  const set = !!token();
+  if (set === shownAs) return;
+  shownAs = set;
+  replace(el, set ? 'token set' : 'anonymous', ' · ', h('a', {href: '#/settings'}, set ? 'change' : 'enter token'));
 }
 
 window.addEventListener('hashchange', () => {

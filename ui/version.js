@@ -75,7 +75,8 @@ function receiptSection(receiptEnv, payload, regKeys, cfgFull) {
     h('p', null, 'Signed by the registry key ', sigKeyids.map((id, i) => {
       const k = byKey.get(id);
       return [i ? ', ' : '', h('code', {class: 'keyid'}, id),
-        k ? (k.retired_at ? [' (retired ', timeEl(k.retired_at), ')'] : ' (current)') : ' (not among the keys the registry serves)'];
+        k ? (k.retired_at ? [' (retired ', timeEl(k.retired_at), ')'] : ' (current)')
+          : regKeys === null ? ' (the registry\'s keys could not be read)' : ' (not among the keys the registry serves)'];
     }), '.'),
     payload.audit_index !== undefined
       ? h('p', null, h('a', {href: `#/audit?config=${seg(cfgFull)}`}, 'This config in the audit log'),
@@ -122,7 +123,7 @@ export async function render(main, params) {
     api(`${path}/tags`),
     api(`${path}/versions/${n}/verdicts`).catch((e) => ({error: e})),
     keyMap(),
-    api('/v1/registry/keys').then((r) => r.keys || []).catch(() => []),
+    api('/v1/registry/keys').then((r) => r.keys || []).catch(() => null),
     api(`${path}/versions?page_size=1`).then((r) => (r.versions || [])[0]?.version || n).catch(() => n),
   ]);
   const prod = (tagsDoc.tags || []).find((t) => t.tag === 'prod');

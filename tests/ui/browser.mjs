@@ -192,6 +192,12 @@ async function newTab(browser, base, [w, hgt], storage) {
   await ctx.addInitScript((st) => {
     window.__csp = [];
     document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    // Changes to the live "who am I" line (each is read out by a screen reader).
+    window.__whoami = 0;
+    document.addEventListener('DOMContentLoaded', () => {
+      const el = document.getElementById('whoami');
+      if (el) new MutationObserver(() => window.__whoami++).observe(el, {childList: true, subtree: true, characterData: true});
+    });
     if (st && !sessionStorage.getItem('optreg.test.init')) {
       sessionStorage.setItem('optreg.test.init', '1');
       for (const [k, v] of Object.entries(st.session || {})) sessionStorage.setItem(k, v);
@@ -215,6 +221,11 @@ async function configsPage(t, full) {
   }, t);
   await t.shot('configs');
   if (!full) return;
+  await check('the live "who am I" line is not rewritten (read out again) when only the page changes', async () => {
+    const before = await t.page.evaluate(() => window.__whoami);
+    for (const hash of ['policies', `c/${NS}/adamw`, '']) await t.open(hash);
+    eq(await t.page.evaluate(() => window.__whoami), before, 'changes to #whoami');
+  }, t);
   await check('configs: the search box "Search configs" asks the registry (q) and shows only matches', async () => {
     const box = t.page.getByLabel('Search configs');
     eq(await box.evaluate((e) => e.getAttribute('type')), 'search', 'its type');

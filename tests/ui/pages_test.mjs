@@ -246,6 +246,34 @@ test('config page: links from data stay #/ links with each part encoded; a javas
     assert.ok(text.includes(t), `shown as text: ${t}`);
 });
 
+test('version page: with the registry\'s keys unread, the receipt\'s key is not called foreign; links and messages stay safe', async () => {
+  const version = await import('../../ui/version.js');
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64');
+  const base = '/v1/configs/n/c';
+  const answers = {
+    [`${base}/versions/2`]: {version: 2, digest: 'sha256:' + 'ab'.repeat(32), created_at: 't', created_by: 'ci',
+      message: '<i>x</i>', link: 'javascript:alert(1)', tags: [], config: {spec: {lr: 0.2}},
+      envelope: {signatures: [{keyid: 'k1'}]},
+      receipt: {payload: b64({namespace: 'n', name: 'c', version: 2, audit_index: 4}), signatures: [{keyid: 'rk'}]}},
+    [`${base}/tags`]: {tags: []},
+    [`${base}/versions/2/verdicts`]: {verdicts: [], jobs: []},
+    '/v1/keys': {keys: []},
+    [`${base}/versions?page_size=1`]: {versions: [{version: 2}]},
+    [`${base}/versions/2/diff?against=previous`]: {a: {version: 1}, b: {version: 2}, equal: false,
+      changes: [{path: 'spec.lr', kind: 'changed', old: 0.1, new: 0.2}]},
+  };
+  fakeFetch((p) => (answers[p] ? {status: 200, body: answers[p]}
+    : {status: p === '/v1/registry/keys' ? 503 : 404, body: {title: 'x'}}));
+  const main = document.createElement('div');
+  await version.render(main, {ns: 'n', name: 'c', n: '2'});
+  const receipt = byId(main, 'receipt').textContent;
+  assert.match(receipt, /rk \(the registry's keys could not be read\)/, receipt);
+  assert.doesNotMatch(receipt, /not among/);
+  for (const href of all(main, is('a')).map((a) => a.getAttribute('href'))) assert.ok(href.startsWith('#/'), href);
+  assert.equal(all(main, is('i')).length, 0);
+  assert.ok(main.textContent.includes('javascript:alert(1)'));
+});
+
 test('settings with the registry out of reach: the pinned key\'s status says its keys could not be read, not that it is foreign', async () => {
   const settings = await import('../../ui/settings.js');
   local.set(m.REGISTRY_KEY, PEM);
