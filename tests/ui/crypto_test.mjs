@@ -394,6 +394,16 @@ async function testPage() {
   ok(r.state === 'unpinned' && all(r, 'verified') && /not a pinned one/.test(r.sentence),
      'page: no pinned key: unpinned (checked against the listed keys), never verified', `${r.state}: ${r.sentence}`);
 
+  // With a key pinned, the registry's own key list is never asked: one
+  // served without the pinned key (or with only another) changes nothing.
+  let asked = 0;
+  r = await checkPage(note, pem, async () => { asked++; return [{public_key: otherPem}]; }, entries, getProof);
+  ok(r.state === 'verified' && asked === 0, 'page: pinned key, the served key list without it: verified, the list never asked',
+     `${r.state}, asked ${asked}`);
+  r = await checkPage(note, otherPem, async () => { asked++; return [{public_key: pem}]; }, entries, getProof);
+  ok(r.state === 'failed' && asked === 0 && all(r, 'failed'),
+     'page: another key pinned, the served list holding the signer: failed, the list never asked', `${r.state}, asked ${asked}`);
+
   r = await checkPage(note, otherPem, serverKeys, entries, getProof);
   ok(r.state === 'failed' && all(r, 'failed'), 'page: the wrong pinned key: failed, and no row verified', `${r.state} ${states(r)}`);
 
