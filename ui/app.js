@@ -1,5 +1,6 @@
-// ui/app.js: the page's shell: the #/ router, the error panel and the
-// "who am I" line. Each route is a module under ui/ exporting
+// ui/app.js: the page's shell: the #/ router (its routes: model.js
+// matchRoute), the error panel (page.js showError) and the "who am I"
+// line. Each route is a module under ui/ exporting
 //   render(main, params, query) -> Promise<void>
 // that fills `main` (already emptied), sets document.title, and throws
 // (ApiError or Error) to have the shell show the problem.

@@ -1,4 +1,5 @@
-// ui/page.js: DOM pieces the config, version and policies pages share.
+// ui/page.js: DOM pieces the pages share (signers, links, badges,
+// sections, notes) and the shell's error panel.
 import {h} from './dom.js';
 import {api, ApiError, token} from './api.js';
 import {safeUrl} from './model.js';
