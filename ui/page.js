@@ -4,14 +4,14 @@ import {h} from './dom.js';
 import {api, ApiError, token} from './api.js';
 import {safeUrl} from './model.js';
 
-// {keys: keyid -> key, readable}: the registered keys when the token may
-// list them (else an empty map and readable false).
+// {keys: keyid -> key, readable, error}: the registered keys when the
+// token may list them (else an empty map, readable false, and the error).
 export async function keyMap() {
   try {
     const {keys} = await api('/v1/keys');
-    return {keys: new Map((keys || []).map((k) => [k.keyid, k])), readable: true};
+    return {keys: new Map((keys || []).map((k) => [k.keyid, k])), readable: true, error: null};
   } catch (e) {
-    return {keys: new Map(), readable: false};
+    return {keys: new Map(), readable: false, error: e};
   }
 }
 

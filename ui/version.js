@@ -43,7 +43,7 @@ async function getDiff(path, n, against) {
   }
 }
 
-function signaturesSection(env, receipt, keys, keysReadable) {
+function signaturesSection(env, receipt, keys, keysReadable, keysError) {
   const counted = new Set((receipt && receipt.signer_keyids) || []);
   const sigs = (env && env.signatures) || [];
   return section('signatures', 'Signatures',
@@ -58,7 +58,10 @@ function signaturesSection(env, receipt, keys, keysReadable) {
           h('td', null, k ? [k.purpose || '', k.revoked_at ? [' · revoked ', timeEl(k.revoked_at)] : ''] : '—'),
           h('td', null, counted.has(s.keyid) ? 'yes' : receipt ? 'no' : '—'));
       })))),
-    keysReadable ? null : note('Key owners are shown when the token may list keys (GET /v1/keys).'),
+    keysReadable ? null
+      : keysError instanceof ApiError && (keysError.status === 401 || keysError.status === 403)
+        ? note('Key owners are shown when the token may list keys (GET /v1/keys).')
+        : note(`Key owners could not be read (${errText(keysError)}).`),
     receipt ? h('p', {class: 'muted'}, 'Counted: the receipt lists the key among those whose signature made up the namespace\'s threshold.') : null);
 }
 
@@ -118,7 +121,7 @@ export async function render(main, params) {
     throw new Error(`"${params.n}" is not a version number (1, 2, 3…)`);
   const path = configApi(ns, name);
   const base = configHash(ns, name);
-  const [doc, tagsDoc, verdictsDoc, {keys, readable: keysReadable}, regKeys, newest] = await Promise.all([
+  const [doc, tagsDoc, verdictsDoc, {keys, readable: keysReadable, error: keysError}, regKeys, newest] = await Promise.all([
     api(`${path}/versions/${n}`),
     api(`${path}/tags`),
     api(`${path}/versions/${n}/verdicts`).catch((e) => ({error: e})),
@@ -165,6 +168,6 @@ export async function render(main, params) {
     atProd ? diffSection('diff-prod', 'Changes from prod', base, atProd) : null,
     section('config-doc', 'Config', h('pre', {id: 'config', tabindex: '0', 'aria-label': 'Config document'},
       JSON.stringify(doc.config, null, 2))),
-    signaturesSection(doc.envelope, receipt, keys, keysReadable),
+    signaturesSection(doc.envelope, receipt, keys, keysReadable, keysError),
     receiptSection(doc.receipt, receipt, regKeys, full));
 }

@@ -246,7 +246,7 @@ test('config page: links from data stay #/ links with each part encoded; a javas
     assert.ok(text.includes(t), `shown as text: ${t}`);
 });
 
-test('version page: with the registry\'s keys unread, the receipt\'s key is not called foreign; links and messages stay safe', async () => {
+test('version page: with the keys unread (503), neither the receipt\'s key is called foreign nor the signers\' owners a matter of the token; links and messages stay safe', async () => {
   const version = await import('../../ui/version.js');
   const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64');
   const base = '/v1/configs/n/c';
@@ -262,13 +262,16 @@ test('version page: with the registry\'s keys unread, the receipt\'s key is not 
     [`${base}/versions/2/diff?against=previous`]: {a: {version: 1}, b: {version: 2}, equal: false,
       changes: [{path: 'spec.lr', kind: 'changed', old: 0.1, new: 0.2}]},
   };
+  delete answers['/v1/keys'];
   fakeFetch((p) => (answers[p] ? {status: 200, body: answers[p]}
-    : {status: p === '/v1/registry/keys' ? 503 : 404, body: {title: 'x'}}));
+    : {status: p.endsWith('/keys') ? 503 : 404, body: {title: 'Service Unavailable', detail: 'db down'}}));
   const main = document.createElement('div');
   await version.render(main, {ns: 'n', name: 'c', n: '2'});
   const receipt = byId(main, 'receipt').textContent;
   assert.match(receipt, /rk \(the registry's keys could not be read\)/, receipt);
   assert.doesNotMatch(receipt, /not among/);
+  const sigs = byId(main, 'signatures').textContent;
+  assert.match(sigs, /Key owners could not be read \(503 Service Unavailable: db down\)/, sigs);
   for (const href of all(main, is('a')).map((a) => a.getAttribute('href'))) assert.ok(href.startsWith('#/'), href);
   assert.equal(all(main, is('i')).length, 0);
   assert.ok(main.textContent.includes('javascript:alert(1)'));
