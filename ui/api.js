@@ -25,11 +25,29 @@ export class ApiError extends Error {
   }
 }
 
-// GET (or another method) `path` (starting with /v1/ or /), answering
-// the parsed JSON body, or the text when `text` is set. Throws ApiError
-// for a non-2xx answer, and a TypeError when the registry cannot be
-// reached.
+// `path` when it names the registry's API on this page's origin (/v1/…,
+// dot segments and all, as fetch would resolve it); throws otherwise, so
+// that the token is never sent anywhere else, whatever a path was built
+// from (a `//host/…` path is another origin).
+export function apiPath(path) {
+  const origin = globalThis.location && globalThis.location.origin && globalThis.location.origin !== 'null'
+    ? globalThis.location.origin : 'http://page.invalid';
+  let u = null;
+  try {
+    u = typeof path === 'string' ? new URL(path, origin) : null;
+  } catch (e) {
+    u = null;
+  }
+  if (!u || !path.startsWith('/v1/') || u.origin !== origin || !u.pathname.startsWith('/v1/'))
+    throw new Error(`not a path of this registry's API: ${String(path).slice(0, 80)}`);
+  return path;
+}
+
+// GET (or another method) `path` (starting with /v1/), answering the
+// parsed JSON body, or the text when `text` is set. Throws ApiError for a
+// non-2xx answer, and a TypeError when the registry cannot be reached.
 export async function api(path, {method = 'GET', body, text = false} = {}) {
+  apiPath(path);
   const headers = {Accept: text ? 'text/plain' : 'application/json'};
   const t = token();
   if (t) headers.Authorization = 'Bearer ' + t;

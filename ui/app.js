@@ -1,88 +1,20 @@
-// ui/app.js: the page's shell: the #/ router, the error panel and the
-// "who am I" line. Each route is a module under ui/ exporting
+// ui/app.js: the page's shell: the #/ router (its routes: model.js
+// matchRoute), the error panel (page.js showError) and the "who am I"
+// line. Each route is a module under ui/ exporting
 //   render(main, params, query) -> Promise<void>
 // that fills `main` (already emptied), sets document.title, and throws
 // (ApiError or Error) to have the shell show the problem.
 import {h, replace} from './dom.js';
-import {ApiError, token} from './api.js';
-
-// Patterns are matched against the hash path, segment by segment;
-// `:name` captures one (percent-decoded) segment.
-const ROUTES = [
-  ['', './configs.js'],
-  ['c/:ns/:name', './config.js'],
-  ['c/:ns/:name/v/:n', './version.js'],
-  ['c/:ns/:name/v/:n/verdicts/:job', './verdict.js'],
-  ['audit', './audit.js'],
-  ['policies', './policies.js'],
-  ['settings', './settings.js'],
-];
-
-function match(path) {
-  const segs = path.split('/').filter((x) => x !== '');
-  for (const [pattern, mod] of ROUTES) {
-    const ps = pattern.split('/').filter((x) => x !== '');
-    if (ps.length !== segs.length) continue;
-    const params = {};
-    let ok = true;
-    for (let i = 0; i < ps.length && ok; i++) {
-      let v;
-      try {
-        v = decodeURIComponent(segs[i]);
-      } catch (e) {
-        ok = false;
-        break;
-      }
-      if (ps[i].startsWith(':')) params[ps[i].slice(1)] = v;
-      else ok = ps[i] === v;
-    }
-    if (ok) return {mod, params, section: ps[0] || 'configs'};
-  }
-  return null;
-}
-
-// The current location: '#/c/ns/name?x=1' -> {path: 'c/ns/name', query}.
-function location() {
-  const raw = window.location.hash.replace(/^#\/?/, '');
-  const q = raw.indexOf('?');
-  return {
-    path: q < 0 ? raw : raw.slice(0, q),
-    query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)),
-  };
-}
-
-// Shows an error in `main`: what failed, the registry's detail and hint,
-// and what to do for the usual cases (no token, no grant, not found).
-export function showError(main, err) {
-  const rows = [];
-  if (err instanceof ApiError) {
-    const p = err.problem;
-    rows.push(h('p', {class: 'error-title'}, `${err.status} ${p.title || p.code || 'error'}`));
-    if (p.detail) rows.push(h('p', null, p.detail));
-    if (p.hint) rows.push(h('p', {class: 'hint'}, p.hint));
-    if (err.status === 401)
-      rows.push(h('p', null, token() ? 'The registry refused the token: it may have expired or been revoked. '
-                                     : 'The registry needs a token to show this. ',
-                  h('a', {href: '#/settings'}, 'Enter a token'), '.'));
-    if (err.status === 403)
-      rows.push(h('p', null, 'Your token lacks the role this needs; ask an admin for a token with it.'));
-  } else if (err instanceof TypeError) {
-    rows.push(h('p', {class: 'error-title'}, 'The registry could not be reached'));
-    rows.push(h('p', null, String(err.message)));
-  } else {
-    rows.push(h('p', {class: 'error-title'}, 'Something went wrong'));
-    rows.push(h('p', null, String(err && err.message ? err.message : err)));
-  }
-  main.append(h('div', {class: 'error', role: 'alert', 'data-error': err instanceof ApiError ? err.status : 'other'}, rows));
-}
+import {token} from './api.js';
+import {matchRoute} from './model.js';
+import {showError} from './page.js';
 
 let renderSeq = 0;
 
 async function route() {
   const main = document.getElementById('main');
   const seq = ++renderSeq;
-  const {path, query} = location();
-  const m = match(path);
+  const {m, query} = matchRoute(window.location.hash);
   for (const a of document.querySelectorAll('[data-nav]'))
     if (m && a.dataset.nav === m.section) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -112,15 +44,23 @@ async function route() {
   } catch (err) {
     if (seq !== renderSeq) return;
     replace(main);
-    showError(main, err);
+    // A module that failed to load stays failed for this document:
+    // after the registry was out of reach, trying again is a reload.
+    showError(main, err, err instanceof TypeError ? () => window.location.reload() : route);
     if (!document.title.includes('optreg')) document.title = 'Error · optreg';
   }
   done();
 }
 
+// The "who am I" line, rewritten only when the token came or went: it is
+// a live region, and a screen reader would read it out again on every page.
+let shownAs = null;
 function whoami() {
   const el = document.getElementById('whoami');
-  replace(el, token() ? 'token set' : 'anonymous', ' · ', h('a', {href: '#/settings'}, token() ? 'change' : 'enter token'));
+  const set = !!token();
+  if (set === shownAs) return;
+  shownAs = set;
+  replace(el, set ? 'token set' : 'anonymous', ' · ', h('a', {href: '#/settings'}, set ? 'change' : 'enter token'));
 }
 
 window.addEventListener('hashchange', () => {

@@ -13,13 +13,13 @@
 //      and its inclusion proof from that leaf to the checkpoint's root.
 // A changed event, a proof that does not lead to the signed root, or a
 // signature that does not verify shows as failed.
-import {h, replace, seg, timeEl} from './dom.js';
+import {h, replace, timeEl} from './dom.js';
 import {ApiError, api, mapLimit} from './api.js';
 import {canonicalBytes} from './jcs.js';
+import {REGISTRY_KEY, configHash} from './model.js';
 import {fromBase64, leafHash, toBase64, verifyConsistency, verifyInclusion} from './merkle.js';
 import {importPublicKeyPem, verifyCheckpoint} from './note.js';
 
-export const KEY_STORAGE = 'optreg.registryKey';
 const SEEN_STORAGE = 'optreg.auditCheckpoint';
 const FILTERS = [
   ['actor', 'Actor', 'e.g. ci@team-nlp'],
@@ -94,6 +94,10 @@ export async function checkSignature(note, pinnedPem, serverKeys) {
 // size)` answers GET /v1/audit/proof/inclusion. -> {state: verified|failed|
 // uncovered, reason}
 export async function checkEntry(entry, cp, getProof) {
+  // An index that is no leaf number cannot be checked, and must not pass
+  // for "newer than the checkpoint" either.
+  if (!Number.isSafeInteger(entry.index) || entry.index < 0)
+    return {state: 'failed', reason: `the registry listed it without a valid index (${JSON.stringify(entry.index)})`};
   if (!cp) return {state: 'uncovered', reason: 'no checkpoint to check it against'};
   if (!(entry.index < cp.size)) return {state: 'uncovered', reason: `newer than the checkpoint (${cp.size} events)`};
   let leaf;
@@ -130,9 +134,15 @@ export async function checkEntry(entry, cp, getProof) {
 // the new checkpoint as the one seen)}
 export async function checkHistory(sig, seen, getConsistency) {
   const cp = sig.checkpoint;
-  if (!seen || seen.origin !== cp.origin || seen.keyid !== sig.keyid || !Number.isSafeInteger(seen.size))
+  if (!seen || seen.keyid !== sig.keyid || !Number.isSafeInteger(seen.size))
     return {state: 'first', sentence: '', remember: true};
   const was = `the checkpoint of ${seen.size} events this browser verified before`;
+  // The same key under another origin would start a new history, and with
+  // it forget the old one: a log rewritten and signed under a new name.
+  if (seen.origin !== cp.origin)
+    return {state: 'failed', remember: false,
+            sentence: ` But it is signed under origin ${JSON.stringify(cp.origin)}, not ${JSON.stringify(seen.origin)} of ${was}: ` +
+                      'the same key now speaks for another log.'};
   if (seen.size > cp.size)
     return {state: 'failed', remember: false,
             sentence: ` But it is older than ${was}: the registry is showing a rolled-back log.`};
@@ -177,9 +187,19 @@ export async function checkPage(note, pinnedPem, serverKeys, entries, getProof, 
       sig.sentence += hist.sentence;
     }
   }
+  // The API lists events in log order: an index not above the one before
+  // it (one listed twice, say) is a registry's lie, not a later event.
+  const misordered = new Map();
+  let last = -1;
+  for (const e of entries) {
+    if (!Number.isSafeInteger(e.index)) continue;
+    if (e.index <= last) misordered.set(e, last);
+    else last = e.index;
+  }
   const rows = await mapLimit(entries, IN_FLIGHT, async (e) => {
     let r;
     if (sig.state === 'failed') r = {state: 'failed', reason: 'the checkpoint to check it against failed its check'};
+    else if (misordered.has(e)) r = {state: 'failed', reason: `listed out of log order (after index ${misordered.get(e)})`};
     else r = await checkEntry(e, cp, getProof);
     onRow(e, r);
     return r;
@@ -210,8 +230,7 @@ export async function checkPage(note, pinnedPem, serverKeys, entries, getProof, 
 function targetEl(target) {
   const m = /^([^/@]+)\/([^/@]+)(?:@(.+))?$/.exec(target || '');
   if (!m) return h('span', null, target || '');
-  const base = `#/c/${seg(m[1])}/${seg(m[2])}`;
-  const href = m[3] && /^[1-9][0-9]*$/.test(m[3]) ? `${base}/v/${m[3]}` : base;
+  const href = m[3] && /^[1-9][0-9]*$/.test(m[3]) ? configHash(m[1], m[2], 'v', m[3]) : configHash(m[1], m[2]);
   return h('a', {href}, target);
 }
 
@@ -281,6 +300,7 @@ export async function render(main, params, query) {
     if (!(err instanceof ApiError) || err.status !== 404) throw err;
   }
 
+  // By entry, not index: a registry may list one index twice.
   const rows = new Map();
   const tbody = h('tbody', null, entries.map((e) => {
     const cell = h('td', {class: 'proof'}, badge('pending'));
@@ -294,7 +314,7 @@ export async function render(main, params, query) {
       cell,
       h('td', null, h('details', null, h('summary', {'aria-label': `Event ${e.index} as JSON`}, 'JSON'),
                                 h('pre', null, JSON.stringify(e.event, null, 2)))));
-    rows.set(e.index, {tr, cell});
+    rows.set(e, {tr, cell});
     return tr;
   }));
   const filtered = FILTERS.some(([k]) => f[k]);
@@ -318,12 +338,12 @@ export async function render(main, params, query) {
   } catch (e) {
     seen = null;
   }
-  const result = await checkPage(note, localStorage.getItem(KEY_STORAGE) || '',
+  const result = await checkPage(note, localStorage.getItem(REGISTRY_KEY) || '',
     async () => (await api('/v1/registry/keys')).keys || [],
     entries,
     (index, size) => api(`/v1/audit/proof/inclusion?index=${index}&size=${size}`),
     (e, r) => {
-      const row = rows.get(e.index);
+      const row = rows.get(e);
       row.tr.dataset.proof = r.state;
       row.tr.title = r.reason;
       replace(row.cell, badge(r.state), h('span', {class: 'visually-hidden'}, ': ' + r.reason));

@@ -1,10 +1,10 @@
 // ui/config.js: #/c/NS/NAME — one config: its versions (digest, who
 // submitted and signed it, when, why, yanked, the latest verdict on the
 // reference suite), its tags and each tag's history of moves.
-import {h, seg, shortDigest, timeEl} from './dom.js';
+import {add, h, seg, shortDigest, timeEl} from './dom.js';
 import {api, apiAll, mapLimit} from './api.js';
-import {hasVerdictFields, latestVerdict, verdictState} from './model.js';
-import {add, jumpLink, keyMap, linkTo, signerNames, verdictBadge} from './page.js';
+import {configApi, configHash, configsHash, hasVerdictFields, latestVerdict, verdictState} from './model.js';
+import {errText, jumpLink, keyMap, linkTo, note, signerNames, verdictBadge} from './page.js';
 
 const MAX_VERSIONS = 500;
 
@@ -14,7 +14,7 @@ function verdictCell(base, v, item) {
     : state === 'none' ? 'none' : state;
   const badge = verdictBadge(state, label);
   if (item.verdict && item.verdict.job_id !== undefined && item.verdict.job_id !== null)
-    return h('td', null, h('a', {href: `${base}/v/${v.version}/verdicts/${seg(String(item.verdict.job_id))}`,
+    return h('td', null, h('a', {href: `${base}/v/${seg(v.version)}/verdicts/${seg(item.verdict.job_id)}`,
       'aria-label': `verdict ${label} on ${item.verdict.suite || 'the reference suite'}, version ${v.version}`}, badge),
       item.verdict.suite ? h('span', {class: 'muted small'}, ' ', item.verdict.suite) : null);
   return h('td', null, badge);
@@ -32,7 +32,7 @@ function versionsTable(base, versions, verdicts, keys, withSigners) {
       const item = verdicts[i];
       return h('tr', {dataset: {version: v.version, verdict: verdictState(item), yanked: v.yanked ? 'true' : null},
         class: v.yanked ? 'yanked' : null},
-        h('td', null, h('a', {href: `${base}/v/${v.version}`}, `v${v.version}`),
+        h('td', null, h('a', {href: `${base}/v/${seg(v.version)}`}, `v${v.version}`),
           v.yanked ? h('span', {class: 'badge yanked-badge', title: v.yank_reason || null}, 'yanked') : null),
         verdictCell(base, v, item),
         h('td', {class: 'mono', title: v.digest}, shortDigest(v.digest)),
@@ -54,7 +54,7 @@ function tagsTable(base, tags) {
       h('th', {scope: 'col', class: 'hide-narrow'}, 'Digest'), h('th', {scope: 'col'}, 'Moved'))),
     h('tbody', null, tags.map((t) => h('tr', {dataset: {tag: t.tag, version: t.version}},
       h('td', null, jumpLink(base, `th-${t.tag}`, t.tag, {class: 'tag', 'aria-label': `tag ${t.tag}: its history`})),
-      h('td', null, h('a', {href: `${base}/v/${t.version}`}, `v${t.version}`)),
+      h('td', null, h('a', {href: `${base}/v/${seg(t.version)}`}, `v${t.version}`)),
       h('td', {class: 'mono hide-narrow', title: t.digest}, shortDigest(t.digest)),
       h('td', null, timeEl(t.updated_at), ' ', h('span', {class: 'muted'}, t.updated_by || '')))))));
 }
@@ -63,8 +63,8 @@ function moveItem(base, m) {
   return h('li', {dataset: {move: m.id, version: m.version}},
     timeEl(m.moved_at), ' ', h('span', {class: 'muted'}, m.moved_by || ''), ': ',
     m.previous_version === null || m.previous_version === undefined ? 'set to '
-      : [h('a', {href: `${base}/v/${m.previous_version}`}, `v${m.previous_version}`), ' → '],
-    h('a', {href: `${base}/v/${m.version}`}, `v${m.version}`),
+      : [h('a', {href: `${base}/v/${seg(m.previous_version)}`}, `v${m.previous_version}`), ' → '],
+    h('a', {href: `${base}/v/${seg(m.version)}`}, `v${m.version}`),
     m.rollback ? h('span', {class: 'badge rollback'}, 'rollback') : null,
     m.reason ? [' — ', h('q', null, m.reason)] : null,
     m.link ? [' ', linkTo(m.link)] : null);
@@ -73,7 +73,7 @@ function moveItem(base, m) {
 function tagHistory(base, tag, moves, err) {
   return h('section', {class: 'tag-history', 'aria-labelledby': `th-${tag}`},
     h('h3', {id: `th-${tag}`}, 'Tag ', h('span', {class: 'tag'}, tag)),
-    err ? h('p', {class: 'note'}, `Its history could not be read: ${err.message}`)
+    err ? note(`Its history could not be read: ${errText(err)}`)
       : moves.length === 0 ? h('p', {class: 'muted'}, 'No recorded moves (made before the history existed).')
       : h('ol', {id: `tag-history-${tag}`, class: 'moves'}, moves.map((m) => moveItem(base, m))));
 }
@@ -82,8 +82,8 @@ export async function render(main, params) {
   const {ns, name} = params;
   const full = `${ns}/${name}`;
   document.title = `${full} · optreg`;
-  const path = `/v1/configs/${seg(ns)}/${seg(name)}`;
-  const base = `#/c/${seg(ns)}/${seg(name)}`;
+  const path = configApi(ns, name);
+  const base = configHash(ns, name);
   const [versions, tagsDoc, {keys}] = await Promise.all([
     apiAll(`${path}/versions?page_size=100`, 'versions', MAX_VERSIONS),
     api(`${path}/tags`),
@@ -102,15 +102,15 @@ export async function render(main, params) {
   });
   const histories = await mapLimit(tags, 4, async (t) => {
     try {
-      return {moves: await apiAll(`${path}/tags/${seg(t.tag)}/history?page_size=100`, 'moves', 200)};
+      return {moves: await apiAll(`${configApi(ns, name, 'tags', t.tag, 'history')}?page_size=100`, 'moves', 200)};
     } catch (e) {
       return {moves: [], err: e};
     }
   });
   const withSigners = versions.some((v) => Array.isArray(v.signer_keyids));
-  add(main, 
+  add(main,
     h('nav', {class: 'crumbs', 'aria-label': 'Breadcrumb'},
-      h('a', {href: '#/'}, 'Configs'), ' / ', h('a', {href: `#/?namespace=${seg(ns)}`}, ns), ' / ', name),
+      h('a', {href: '#/'}, 'Configs'), ' / ', h('a', {href: configsHash({namespace: ns})}, ns), ' / ', name),
     h('h1', null, full),
     h('p', {class: 'muted'}, `${versions.length} version${versions.length === 1 ? '' : 's'}` +
       (versions.length >= MAX_VERSIONS ? ` (the newest ${MAX_VERSIONS})` : '') +

@@ -1,9 +1,9 @@
 // ui/configs.js: #/ — the configs the caller may read, by namespace,
 // with the API's search (`q`, a substring of the name), a namespace
 // filter and paging (#/?q=&namespace=&page_token=).
-import {h, seg, shortDigest, timeEl} from './dom.js';
+import {h, shortDigest, timeEl} from './dom.js';
 import {api} from './api.js';
-import {configsHash, configsPath, groupByNamespace} from './model.js';
+import {configHash, configsHash, configsPath, groupByNamespace} from './model.js';
 
 function searchForm(query) {
   const q = h('input', {type: 'search', id: 'q', name: 'q', value: query.get('q') || '',
@@ -32,10 +32,10 @@ function configsTable(ns, list) {
           h('th', {scope: 'col'}, 'Config'), h('th', {scope: 'col'}, 'Latest'),
           h('th', {scope: 'col', class: 'hide-narrow'}, 'Digest'), h('th', {scope: 'col'}, 'Updated'))),
         h('tbody', null, list.map((c) => h('tr', null,
-          h('td', null, h('a', {href: `#/c/${seg(c.namespace)}/${seg(c.name)}`,
+          h('td', null, h('a', {href: configHash(c.namespace, c.name),
             dataset: {config: `${c.namespace}/${c.name}`}}, c.name)),
           h('td', null, c.latest_version === null || c.latest_version === undefined ? '—'
-            : h('a', {href: `#/c/${seg(c.namespace)}/${seg(c.name)}/v/${c.latest_version}`,
+            : h('a', {href: configHash(c.namespace, c.name, 'v', c.latest_version),
               'aria-label': `${c.name} version ${c.latest_version}`}, `v${c.latest_version}`)),
           h('td', {class: 'mono hide-narrow', title: c.latest_digest || null}, shortDigest(c.latest_digest)),
           h('td', null, timeEl(c.updated_at))))))));

@@ -8,7 +8,7 @@
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   setAttrs(el, attrs);
-  append(el, children);
+  add(el, children);
   return el;
 }
 
@@ -18,7 +18,7 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 export function s(tag, attrs, ...children) {
   const el = document.createElementNS(SVG_NS, tag);
   setAttrs(el, attrs);
-  append(el, children);
+  add(el, children);
   return el;
 }
 
@@ -36,7 +36,10 @@ function setAttrs(el, attrs) {
   }
 }
 
-function append(el, children) {
+// Appends children to `el` as h() does: arrays flattened, null,
+// undefined and false skipped, anything else but a node as a text node
+// (Element.append would write "null" or an array's toString).
+export function add(el, ...children) {
   for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
@@ -46,7 +49,7 @@ function append(el, children) {
 // Replaces the children of `el`.
 export function replace(el, ...children) {
   el.replaceChildren();
-  append(el, children);
+  add(el, children);
 }
 
 // A short form of a sha256:… digest for tables (the full one in `title`).

@@ -4,6 +4,10 @@
 
 export const RESULTS = ['pass', 'warn', 'fail', 'error'];
 
+// Where the registry key pinned in Settings is kept (localStorage): the
+// audit page checks checkpoints against it.
+export const REGISTRY_KEY = 'optreg.registryKey';
+
 // The latest verdict of a version on the reference suite, and that
 // suite's job state, from its GET …/verdicts answer (verdicts newest
 // first, jobs oldest first): the shape the versions list gives in
@@ -196,4 +200,64 @@ export function sideVersion(side) {
   if (Number.isInteger(v)) return v;
   const m = typeof v === 'string' ? v.match(/@([0-9]+)$/) : null;
   return m ? Number(m[1]) : null;
+}
+
+// Each route of the page's #/ addresses and the module that renders it.
+// Patterns are matched segment by segment; `:name` captures one
+// (percent-decoded) segment.
+const ROUTES = [
+  ['', './configs.js'],
+  ['c/:ns/:name', './config.js'],
+  ['c/:ns/:name/v/:n', './version.js'],
+  ['c/:ns/:name/v/:n/verdicts/:job', './verdict.js'],
+  ['audit', './audit.js'],
+  ['policies', './policies.js'],
+  ['settings', './settings.js'],
+];
+
+// The route of a location hash: '#/c/ns/name?x=1' -> {m: {mod, params,
+// section} or null (no page there), query: URLSearchParams}.
+export function matchRoute(hash) {
+  const raw = String(hash || '').replace(/^#\/?/, '');
+  const q = raw.indexOf('?');
+  const path = q < 0 ? raw : raw.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+  const segs = path.split('/').filter((x) => x !== '');
+  for (const [pattern, mod] of ROUTES) {
+    const ps = pattern.split('/').filter((x) => x !== '');
+    if (ps.length !== segs.length) continue;
+    const params = {};
+    let ok = true;
+    for (let i = 0; i < ps.length && ok; i++) {
+      let v;
+      try {
+        v = decodeURIComponent(segs[i]);
+      } catch (e) {
+        ok = false;
+        break;
+      }
+      if (ps[i].startsWith(':')) params[ps[i].slice(1)] = v;
+      else ok = ps[i] === v;
+    }
+    if (ok) return {m: {mod, params, section: ps[0] || 'configs'}, query};
+  }
+  return {m: null, query};
+}
+
+const segments = (parts) => parts.map((x) => encodeURIComponent(String(x))).join('/');
+
+// The page's address of a config or of something under it, each part one
+// encoded path segment: configHash('ns', 'a#b', 'v', 3) -> '#/c/ns/a%23b/v/3'.
+export function configHash(ns, name, ...rest) {
+  return '#/' + segments(['c', ns, name, ...rest]);
+}
+
+// The API path of a config or of something under it, encoded the same
+// way. A part that is . or .. (escaped or not, URL parsing takes it for a
+// step up) is no name: it throws rather than asking for another path.
+export function configApi(ns, name, ...rest) {
+  const parts = [ns, name, ...rest].map(String);
+  const dots = parts.find((x) => x === '.' || x === '..');
+  if (dots !== undefined) throw new Error(`"${dots}" is not a name`);
+  return '/v1/configs/' + segments(parts);
 }

@@ -96,13 +96,18 @@ export function linearTicks(lo, hi, count = 5, minStep = 0) {
     lo -= pad;
     hi += pad;
   }
-  const raw = (hi / 2 - lo / 2) * 2 / Math.max(1, count);
+  // Halved, so that a range near ±1.8e308 does not overflow; a tick past
+  // the largest double is left out (the domain ends at the last one).
+  const raw = (hi / 2 - lo / 2) / Math.max(1, count) * 2;
   const p = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = Math.max(minStep, [1, 2, 5, 10].map((m) => m * p).find((x) => x >= raw) || 10 * p);
+  const step = Math.max(minStep, [1, 2, 5, 10].map((m) => m * p).find((x) => x >= raw && Number.isFinite(x)) || p);
   const a = Math.floor(lo / step);
   const b = Math.ceil(hi / step);
   const ticks = [];
-  for (let i = a; i <= b; i++) ticks.push(round(i * step));
+  for (let i = a; i <= b; i++) {
+    const t = round(i * step);
+    if (Number.isFinite(t)) ticks.push(t);
+  }
   return {lo: ticks[0], hi: ticks[ticks.length - 1], ticks};
 }
 
@@ -110,9 +115,13 @@ export function linearTicks(lo, hi, count = 5, minStep = 0) {
 // a tick per decade (every second or more when there are many), and 2 and
 // 5 between them when the plot spans at most two decades.
 export function logTicks(lo, hi) {
-  let a = Math.floor(Math.log10(lo));
-  let b = Math.ceil(Math.log10(hi));
-  if (a === b) b = a + 1;
+  // Decades a double has: 1e-323 (subnormal, still above 0) to 1e308.
+  let a = Math.max(-323, Math.floor(Math.log10(lo)));
+  let b = Math.min(308, Math.ceil(Math.log10(hi)));
+  if (a >= b) {
+    if (a < 308) b = a + 1;
+    else a = b - 1;
+  }
   const every = Math.max(1, Math.ceil((b - a) / 8));
   const ticks = [];
   for (let k = a; k <= b; k++) {
@@ -266,12 +275,19 @@ export function plotModel(opts) {
     const my = markerY(curve, f.step, x, y);
     // Markers at the same step have their numbers one under the other.
     const same = model.markers.filter((k) => k.step === f.step).length;
+    // A step outside the plotted ones sits on that edge, and says so.
+    const outside = f.step > x1 ? 'after' : f.step < x0 ? 'before' : null;
     model.markers.push({n: f.n || model.markers.length + 1,
                         criterion: f.criterion, severity: f.severity, step: f.step,
                         message: f.message || '', x: fix(clampX(f.step)), y: fix(my === null ? top : my),
-                        offChart: my === null, labelDy: same * 14});
+                        offChart: my === null, outside, labelDy: same * 14});
   }
   return model;
+}
+
+// What a marker's words add when its step is outside the plotted steps.
+export function outsideText(k) {
+  return k.outside ? `, ${k.outside} the plotted steps (drawn at the ${k.outside === 'after' ? 'right' : 'left'} edge)` : '';
 }
 
 let clipSeq = 0;
@@ -315,7 +331,8 @@ export function renderPlot(m, label) {
   for (const k of m.markers)
     kids.push(s('g', {class: 'finding-marker', 'data-criterion': k.criterion, 'data-severity': k.severity,
                       'data-step': k.step},
-                s('title', null, `${k.criterion} (${k.severity}) at step ${k.step}${k.message ? ': ' + k.message : ''}`),
+                s('title', null, `${k.criterion} (${k.severity}) at step ${k.step}${outsideText(k)}` +
+                                 `${k.message ? ': ' + k.message : ''}`),
                 s('line', {x1: k.x, x2: k.x, y1: top, y2: bottom}),
                 s('circle', {cx: k.x, cy: k.y, r: 5}),
                 // The number right of the marker, or left of it at the right edge.

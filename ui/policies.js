@@ -1,10 +1,10 @@
 // ui/policies.js: #/policies — the policies that apply now (mode,
 // namespaces, the tags their gates protect, and each rule under what it
 // does: deny, warn or audit) and the waivers in force.
-import {h, seg, timeEl} from './dom.js';
+import {add, h, seg, timeEl} from './dom.js';
 import {api, apiAll, mapLimit} from './api.js';
 import {ruleText, rulesByEffect} from './model.js';
-import {add, errText, jumpLink} from './page.js';
+import {errText, jumpLink, note, section} from './page.js';
 
 const EFFECTS = [
   ['deny', 'Denies', 'A finding refuses the submit or tag move (422 policy_denied).'],
@@ -40,7 +40,7 @@ function policySection(p, detail) {
       p.message ? [' · ', h('q', null, p.message)] : null),
     h('p', null, 'Namespaces: ', (p.namespaces || []).map((n, i) => [i ? ', ' : '', h('code', null, n)])));
   if (detail.error) {
-    sec.append(h('p', {class: 'note'}, `Its rules could not be read (${errText(detail.error)}); a token shows them.`));
+    sec.append(note(`Its rules could not be read (${errText(detail.error)}); a token shows them.`));
     return sec;
   }
   const pol = detail.doc.policy || {};
@@ -56,9 +56,9 @@ function policySection(p, detail) {
 }
 
 function waiversSection(res) {
-  const sec = h('section', {id: 'waivers', 'aria-labelledby': 'waivers-h'}, h('h2', {id: 'waivers-h'}, 'Waivers in force'));
+  const sec = section('waivers', 'Waivers in force');
   if (res.error) {
-    sec.append(h('p', {class: 'note'}, `The waivers could not be read (${errText(res.error)}).`));
+    sec.append(note(`The waivers could not be read (${errText(res.error)}).`));
     return sec;
   }
   if (!res.list.length) {

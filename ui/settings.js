@@ -2,12 +2,10 @@
 // sessionStorage, cleared by a button), whether the registry answers
 // reads without one, and the registry public key the audit page checks
 // checkpoints against (pinned in localStorage `optreg.registryKey`).
-import {h, replace, timeEl} from './dom.js';
+import {add, h, replace, timeEl} from './dom.js';
 import {api, ApiError, setToken, token} from './api.js';
-import {isPublicKeyPem, pemBody, pinnedKey} from './model.js';
-import {add} from './page.js';
-
-export const REGISTRY_KEY = 'optreg.registryKey';
+import {REGISTRY_KEY, isPublicKeyPem, pemBody, pinnedKey} from './model.js';
+import {note} from './page.js';
 
 function status(id) {
   return h('p', {id, class: 'status', role: 'status', 'aria-live': 'polite'});
@@ -46,11 +44,17 @@ async function checkToken(el) {
   }
 }
 
+// `keys`: the registry's keys, or null when they could not be read.
 function keyStatus(el, keys) {
   const pinned = localStorage.getItem(REGISTRY_KEY) || '';
   if (!pinned) {
     el.dataset.state = 'none';
     replace(el, 'No key is pinned: the audit page checks checkpoints against the keys the registry serves and says so.');
+    return;
+  }
+  if (keys === null) {
+    el.dataset.state = 'unread';
+    replace(el, 'A key is pinned; whether this registry serves it could not be told, since its keys could not be read.');
     return;
   }
   const k = pinnedKey(pinned, keys);
@@ -81,11 +85,12 @@ export async function render(main) {
   const tokenInput = h('input', {type: 'password', id: 'token', name: 'token', autocomplete: 'off',
     spellcheck: 'false', placeholder: token() ? 'a token is set' : 'optreg_…', 'aria-describedby': 'token-help'});
   const tokenStatus = status('token-status');
+  const clearToken = h('button', {type: 'button', id: 'clear-token'}, 'Clear token');
   const tokenForm = h('form', {class: 'settings', 'aria-labelledby': 'token-h'},
     h('label', {for: 'token'}, 'API token'), tokenInput,
     h('div', {class: 'buttons'},
       h('button', {type: 'submit', id: 'save-token'}, 'Save token'),
-      h('button', {type: 'button', id: 'clear-token'}, 'Clear token')),
+      clearToken),
     h('p', {id: 'token-help', class: 'muted'}, 'Kept in this tab\'s sessionStorage only (gone when the tab closes) and sent as ',
       h('code', null, 'Authorization: Bearer'), ' to this registry. A reader token is enough for every page but the audit log, which needs auditor.'));
   tokenForm.addEventListener('submit', async (ev) => {
@@ -101,7 +106,7 @@ export async function render(main) {
     window.dispatchEvent(new Event('optreg:token'));
     await checkToken(tokenStatus);
   });
-  tokenForm.querySelector('#clear-token').addEventListener('click', async () => {
+  clearToken.addEventListener('click', async () => {
     setToken('');
     tokenInput.value = '';
     tokenInput.placeholder = 'optreg_…';
@@ -115,11 +120,12 @@ export async function render(main) {
     'aria-describedby': 'key-help'});
   keyInput.value = localStorage.getItem(REGISTRY_KEY) || '';
   const keyStat = status('key-status');
+  const clearKey = h('button', {type: 'button', id: 'clear-key'}, 'Unpin key');
   const keyForm = h('form', {class: 'settings', 'aria-labelledby': 'key-h'},
     h('label', {for: 'registry-key'}, 'Pinned registry public key'), keyInput,
     h('div', {class: 'buttons'},
       h('button', {type: 'submit', id: 'save-key'}, 'Pin key'),
-      h('button', {type: 'button', id: 'clear-key'}, 'Unpin key')),
+      clearKey),
     h('p', {id: 'key-help', class: 'muted'}, 'The registry\'s Ed25519 public key (SPKI PEM), from its operator ',
       '(', h('code', null, '.optreg/registry-key.pub.pem'), ' for ', h('code', null, 'make run'), '), not from this page: ',
       'the audit page checks the log\'s checkpoint against it, so a server that rewrote the log cannot also vouch for itself. ',
@@ -135,15 +141,15 @@ export async function render(main) {
     const body = pemBody(pem).replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
     localStorage.setItem(REGISTRY_KEY, `-----BEGIN PUBLIC KEY-----\n${body}\n-----END PUBLIC KEY-----\n`);
     keyInput.value = localStorage.getItem(REGISTRY_KEY);
-    keyStatus(keyStat, keys || []);
+    keyStatus(keyStat, keys);
   });
-  keyForm.querySelector('#clear-key').addEventListener('click', () => {
+  clearKey.addEventListener('click', () => {
     localStorage.removeItem(REGISTRY_KEY);
     keyInput.value = '';
-    keyStatus(keyStat, keys || []);
+    keyStatus(keyStat, keys);
   });
 
-  add(main, 
+  add(main,
     h('h1', null, 'Settings'),
     h('section', {'aria-labelledby': 'token-h'}, h('h2', {id: 'token-h'}, 'Token'), tokenForm, tokenStatus),
     h('section', {'aria-labelledby': 'anon-h'}, h('h2', {id: 'anon-h'}, 'Anonymous reads'),
@@ -151,7 +157,7 @@ export async function render(main) {
         'The audit log always needs an auditor token.'),
       anonButton, anonStatus),
     h('section', {'aria-labelledby': 'key-h'}, h('h2', {id: 'key-h'}, 'Registry key'), keyForm, keyStat,
-      keys === null ? h('p', {class: 'note'}, 'The registry\'s keys could not be read.')
+      keys === null ? note('The registry\'s keys could not be read.')
         : h('div', {class: 'table-wrap'}, h('table', {id: 'registry-keys'},
           h('caption', null, 'Keys this registry serves (GET /v1/registry/keys)'),
           h('thead', null, h('tr', null, h('th', {scope: 'col'}, 'Key id'), h('th', {scope: 'col'}, 'Since'),
@@ -160,5 +166,5 @@ export async function render(main) {
             h('td', {class: 'mono keyid'}, k.keyid), h('td', null, timeEl(k.created_at)),
             h('td', null, k.retired_at ? timeEl(k.retired_at) : 'current'))))))));
   await checkToken(tokenStatus);
-  keyStatus(keyStat, keys || []);
+  keyStatus(keyStat, keys);
 }

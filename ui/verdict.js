@@ -2,17 +2,22 @@
 // result, who ran it where on which suite and when, the findings, and a
 // loss plot per workload with the curves of a passing version of the same
 // config beside it in grey.
-import {h, seg, shortDigest, timeEl} from './dom.js';
+import {h, shortDigest, timeEl} from './dom.js';
 import {ApiError, api, apiAll, envelopePayload, mapLimit} from './api.js';
-import {formatNumber, plotModel, renderPlot, workloadCurve} from './plot.js';
+import {configApi, configHash} from './model.js';
+import {verdictBadge} from './page.js';
+import {formatNumber, outsideText, plotModel, renderPlot, workloadCurve} from './plot.js';
 
 // How many other versions the page looks at for a comparison, newest
 // first, and how many of their verdict lists it reads at once.
 export const COMPARE_LOOKS = 10;
+// The severities a marker's swatch has a class for (a finding's own word
+// never becomes a class name).
+const SEVERITIES = ['fail', 'warn', 'error'];
 const COMPARE_IN_FLIGHT = 4;
 
 function versionPath(ns, name, n) {
-  return `/v1/configs/${seg(ns)}/${seg(name)}/versions/${seg(String(n))}`;
+  return configApi(ns, name, 'versions', n);
 }
 
 // The comparison for a verdict of version `n` on `suite`: the latest other
@@ -60,20 +65,16 @@ function shortKey(k) {
   return k.length > 16 ? k.slice(0, 16) + '…' : k;
 }
 
-function badge(result, attrs) {
-  return h('span', {class: 'badge', 'data-result': result, ...attrs}, result);
-}
-
 function fact(term, ...desc) {
   return [h('dt', null, term), h('dd', null, ...desc)];
 }
 
 // Each finding's marker number on its workload's plot (1, 2, … per
 // workload, in the verdict's order), or null for one without a step.
-function numberFindings(findings) {
+export function numberFindings(findings) {
   const per = new Map();
   return findings.map((f) => {
-    if (typeof f.step !== 'number' || !f.workload) return null;
+    if (typeof f.step !== 'number' || !Number.isFinite(f.step) || !f.workload) return null;
     const k = (per.get(f.workload) || 0) + 1;
     per.set(f.workload, k);
     return k;
@@ -86,7 +87,7 @@ function findingsTable(findings, numbers, id) {
     return h('tr', {'data-criterion': f.criterion || '', 'data-workload': f.workload || '',
                     'data-severity': f.severity || ''},
              h('td', null, numbers && numbers[i] ? String(numbers[i]) : ''),
-             h('td', null, badge(f.severity || '?')),
+             h('td', null, verdictBadge(f.severity || '?')),
              h('td', {class: 'mono'}, f.criterion || ''),
              h('td', null, f.workload || '—'),
              h('td', null, typeof f.step === 'number' ? String(f.step) : ''),
@@ -117,7 +118,7 @@ function runsTable(w) {
                h('th', {scope: 'col', class: 'hide-narrow'}, 'criteria shown'))),
              h('tbody', null, runs.map((r) => h('tr', null,
                h('td', null, r.seed === undefined || r.seed === null ? '—' : String(r.seed)),
-               h('td', null, r.result ? badge(r.result) : ''),
+               h('td', null, r.result ? verdictBadge(r.result) : ''),
                h('td', null, num(r.metrics, 'initial_loss')), h('td', null, num(r.metrics, 'final_loss')),
                h('td', null, num(r.metrics, 'max_loss')), h('td', null, num(r.metrics, 'test_accuracy')),
                h('td', {class: 'hide-narrow mono'}, Array.isArray(r.findings) ? r.findings.join(', ') : ''))))));
@@ -151,7 +152,7 @@ function workloadFigure(w, findings, numbers, cmp) {
   }
   const mine = [];
   findings.forEach((f, i) => {
-    if (f.workload === w.name && typeof f.step === 'number')
+    if (f.workload === w.name && numbers[i])
       mine.push({criterion: f.criterion, severity: f.severity, step: f.step, message: f.message, n: numbers[i]});
   });
   const warmup = w.schedule && typeof w.schedule.warmup_steps === 'number' ? w.schedule.warmup_steps : 0;
@@ -160,8 +161,9 @@ function workloadFigure(w, findings, numbers, cmp) {
   if (m.warmup) legend.push(legendItem('warmup', `warmup ends at step ${m.warmup.step}` +
                                        (m.warmup.beyond ? ' (after the plotted steps)' : '')));
   for (const k of m.markers)
-    legend.push(legendItem(`marker-${k.severity}`, `${k.n}: ${k.criterion} (${k.severity}) at step ${k.step}` +
-                           (k.offChart ? ', where the loss is not finite' : '')));
+    legend.push(legendItem(`marker-${SEVERITIES.includes(k.severity) ? k.severity : 'fail'}`,
+                           `${k.n}: ${k.criterion} (${k.severity}) at step ${k.step}` +
+                           (k.offChart ? ', where the loss is not finite' : '') + outsideText(k)));
   const range = m.finite ? `, loss ${formatNumber(m.yDomain[0])} to ${formatNumber(m.yDomain[1])}` : ', no finite loss';
   const label = `Loss of ${w.name} over steps ${m.xDomain[0]} to ${m.xDomain[1]}, ${m.scale} scale${range}` +
     `, ${m.curve.points} points, ${m.markers.length} findings marked`;
@@ -175,7 +177,7 @@ function workloadFigure(w, findings, numbers, cmp) {
 function workloadSection(w, findings, numbers, cmp) {
   const name = w && typeof w.name === 'string' ? w.name : '—';
   const sec = h('section', {class: 'workload', 'data-workload-section': name},
-                h('h3', null, name, ' ', w.result ? badge(w.result) : ''));
+                h('h3', null, name, ' ', w.result ? verdictBadge(w.result) : ''));
   const sch = w.schedule || {};
   const bits = [];
   if (typeof w.steps === 'number') bits.push(`${w.steps} steps`);
@@ -202,7 +204,7 @@ function workloadSection(w, findings, numbers, cmp) {
 
 async function comparison(ns, name, n, suite) {
   try {
-    const versions = await apiAll(`/v1/configs/${seg(ns)}/${seg(name)}/versions?page_size=100`, 'versions', 100);
+    const versions = await apiAll(`${configApi(ns, name, 'versions')}?page_size=100`, 'versions', 100);
     const found = await findComparison(versions, n, suite, (m) => api(`${versionPath(ns, name, m)}/verdicts`));
     if (found.none) return found;
     return {...found, payload: envelopePayload(found.verdict.envelope)};
@@ -219,8 +221,8 @@ export async function render(main, params) {
   document.title = `verdict ${params.job} of ${cfg}@${params.n} · optreg`;
   const path = `${versionPath(ns, name, params.n)}/verdicts`;
   const list = await api(path);
-  const crumbs = h('p', {class: 'crumbs'}, h('a', {href: `#/c/${seg(ns)}/${seg(name)}`}, cfg), ' › ',
-                   h('a', {href: `#/c/${seg(ns)}/${seg(name)}/v/${seg(params.n)}`}, `version ${params.n}`), ' › ',
+  const crumbs = h('p', {class: 'crumbs'}, h('a', {href: configHash(ns, name)}, cfg), ' › ',
+                   h('a', {href: configHash(ns, name, 'v', params.n)}, `version ${params.n}`), ' › ',
                    `verdict of job ${params.job}`);
   const item = (list.verdicts || []).find((v) => String(v.job_id) === params.job);
   if (!item) {
@@ -228,7 +230,7 @@ export async function render(main, params) {
     if (!job)
       throw new ApiError(404, {title: 'not found', detail: `version ${params.n} of ${cfg} has no job ${params.job}`}, path);
     const state = job.state === 'abandoned' ? 'abandoned' : 'pending';
-    main.append(crumbs, h('h1', null, `Job ${job.id} `, badge(state, {id: 'verdict-result'})),
+    main.append(crumbs, h('h1', null, `Job ${job.id} `, verdictBadge(state, null, {id: 'verdict-result'})),
                 h('p', null, job.state === 'abandoned'
                   ? `No verdict will come: the job was abandoned after ${job.attempts} of ${job.max_attempts} attempts.`
                   : `No verdict yet: the job on suite ${job.suite} is ${job.state}.`),
@@ -244,7 +246,7 @@ export async function render(main, params) {
 
   const keyids = (item.envelope.signatures || []).map((x) => x.keyid).filter(Boolean);
   const facts = h('dl', {class: 'facts'},
-    fact('Config', h('a', {href: `#/c/${seg(ns)}/${seg(name)}/v/${seg(params.n)}`}, `${cfg} version ${params.n}`), ' ',
+    fact('Config', h('a', {href: configHash(ns, name, 'v', params.n)}, `${cfg} version ${params.n}`), ' ',
          h('span', {class: 'mono', title: p.config_digest || ''}, shortDigest(p.config_digest))),
     fact('Suite', `${suite} `, h('span', {class: 'mono', title: p.suite_digest || item.suite_digest || ''},
                                     shortDigest(p.suite_digest || item.suite_digest))),
@@ -261,7 +263,7 @@ export async function render(main, params) {
       : '—'));
 
   main.append(crumbs,
-              h('h1', null, `Verdict of job ${item.job_id} `, badge(p.result || item.result, {id: 'verdict-result'})),
+              h('h1', null, `Verdict of job ${item.job_id} `, verdictBadge(p.result || item.result, null, {id: 'verdict-result'})),
               facts,
               h('h2', null, 'Findings'),
               findings.length ? findingsTable(findings, numbers, 'findings')
@@ -269,7 +271,7 @@ export async function render(main, params) {
 
   const cmp = await cmpP;
   const cmpLink = cmp.payload &&
-    h('a', {href: `#/c/${seg(ns)}/${seg(name)}/v/${cmp.version}/verdicts/${seg(String(cmp.verdict.job_id))}`},
+    h('a', {href: configHash(ns, name, 'v', cmp.version, 'verdicts', cmp.verdict.job_id)},
       `job ${cmp.verdict.job_id}`);
   const plots = h('section', {id: 'plots'}, h('h2', null, 'Loss curves'),
                   h('p', {class: 'muted'}, cmp.payload

@@ -2,23 +2,15 @@
 // verdicts, the semantic diff against the previous version and against
 // what `prod` points at (GET …/diff, the same as `optreg diff`), the
 // config document, its signatures and the registry's receipt.
-import {h, seg, timeEl} from './dom.js';
+import {add, h, seg, timeEl} from './dom.js';
 import {api, ApiError, envelopePayload} from './api.js';
-import {diffValue, receiptRows, sideVersion} from './model.js';
-import {add, errText, keyMap, linkTo, verdictBadge} from './page.js';
-
-function section(id, title, ...body) {
-  return h('section', {id, 'aria-labelledby': `${id}-h`}, h('h2', {id: `${id}-h`}, title), body);
-}
-
-function note(text) {
-  return h('p', {class: 'note'}, text);
-}
-
+import {configApi, configHash, configsHash, diffValue, receiptRows, sideVersion} from './model.js';
+import {errText, keyMap, linkTo, note, section, verdictBadge} from './page.js';
 
 // A diff answer as a section: one li per change, or data-equal=true.
 function diffSection(id, title, base, res) {
-  const sec = h('section', {id, 'aria-labelledby': `${id}-h`, class: 'diff'}, h('h2', {id: `${id}-h`}, title));
+  const sec = section(id, title);
+  sec.setAttribute('class', 'diff');
   if (res.error) {
     sec.dataset.unavailable = res.error instanceof ApiError ? String(res.error.status) : 'other';
     sec.append(note(`The registry did not answer the diff: ${errText(res.error)}`));
@@ -27,7 +19,7 @@ function diffSection(id, title, base, res) {
   const d = res.diff;
   const av = sideVersion(d.a);
   sec.append(h('p', {class: 'muted'}, 'Compared with ',
-    av === null ? 'another version' : h('a', {href: `${base}/v/${av}`}, `v${av}`),
+    av === null ? 'another version' : h('a', {href: `${base}/v/${seg(av)}`}, `v${av}`),
     res.label ? ` (${res.label})` : '', ', old → new.'));
   if (d.equal || !(d.changes || []).length) {
     sec.dataset.equal = 'true';
@@ -51,7 +43,7 @@ async function getDiff(path, n, against) {
   }
 }
 
-function signaturesSection(env, receipt, keys, keysReadable) {
+function signaturesSection(env, receipt, keys, keysReadable, keysError) {
   const counted = new Set((receipt && receipt.signer_keyids) || []);
   const sigs = (env && env.signatures) || [];
   return section('signatures', 'Signatures',
@@ -66,7 +58,10 @@ function signaturesSection(env, receipt, keys, keysReadable) {
           h('td', null, k ? [k.purpose || '', k.revoked_at ? [' · revoked ', timeEl(k.revoked_at)] : ''] : '—'),
           h('td', null, counted.has(s.keyid) ? 'yes' : receipt ? 'no' : '—'));
       })))),
-    keysReadable ? null : note('Key owners are shown when the token may list keys (GET /v1/keys).'),
+    keysReadable ? null
+      : keysError instanceof ApiError && (keysError.status === 401 || keysError.status === 403)
+        ? note('Key owners are shown when the token may list keys (GET /v1/keys).')
+        : note(`Key owners could not be read (${errText(keysError)}).`),
     receipt ? h('p', {class: 'muted'}, 'Counted: the receipt lists the key among those whose signature made up the namespace\'s threshold.') : null);
 }
 
@@ -83,7 +78,8 @@ function receiptSection(receiptEnv, payload, regKeys, cfgFull) {
     h('p', null, 'Signed by the registry key ', sigKeyids.map((id, i) => {
       const k = byKey.get(id);
       return [i ? ', ' : '', h('code', {class: 'keyid'}, id),
-        k ? (k.retired_at ? [' (retired ', timeEl(k.retired_at), ')'] : ' (current)') : ' (not among the keys the registry serves)'];
+        k ? (k.retired_at ? [' (retired ', timeEl(k.retired_at), ')'] : ' (current)')
+          : regKeys === null ? ' (the registry\'s keys could not be read)' : ' (not among the keys the registry serves)'];
     }), '.'),
     payload.audit_index !== undefined
       ? h('p', null, h('a', {href: `#/audit?config=${seg(cfgFull)}`}, 'This config in the audit log'),
@@ -100,7 +96,7 @@ function verdictsSection(base, n, doc) {
       h('thead', null, h('tr', null, h('th', {scope: 'col'}, 'Result'), h('th', {scope: 'col'}, 'Suite'),
         h('th', {scope: 'col'}, 'Runner'), h('th', {scope: 'col'}, 'Time'))),
       h('tbody', null, verdicts.map((v) => h('tr', {dataset: {job: v.job_id, result: v.result}},
-        h('td', null, h('a', {href: `${base}/v/${n}/verdicts/${seg(String(v.job_id))}`, dataset: {job: v.job_id},
+        h('td', null, h('a', {href: `${base}/v/${seg(n)}/verdicts/${seg(String(v.job_id))}`, dataset: {job: v.job_id},
           'aria-label': `verdict ${v.result} of job ${v.job_id} on ${v.suite}`}, verdictBadge(v.result), ` job ${v.job_id}`)),
         h('td', {title: v.suite_digest || null}, v.suite),
         h('td', null, v.runner || '', v.runner_keyid ? h('div', {class: 'muted mono small', title: v.runner_keyid},
@@ -123,14 +119,14 @@ export async function render(main, params) {
   document.title = `${full}@${params.n} · optreg`;
   if (!Number.isInteger(n) || n < 1 || String(n) !== params.n)
     throw new Error(`"${params.n}" is not a version number (1, 2, 3…)`);
-  const path = `/v1/configs/${seg(ns)}/${seg(name)}`;
-  const base = `#/c/${seg(ns)}/${seg(name)}`;
-  const [doc, tagsDoc, verdictsDoc, {keys, readable: keysReadable}, regKeys, newest] = await Promise.all([
+  const path = configApi(ns, name);
+  const base = configHash(ns, name);
+  const [doc, tagsDoc, verdictsDoc, {keys, readable: keysReadable, error: keysError}, regKeys, newest] = await Promise.all([
     api(`${path}/versions/${n}`),
     api(`${path}/tags`),
     api(`${path}/versions/${n}/verdicts`).catch((e) => ({error: e})),
     keyMap(),
-    api('/v1/registry/keys').then((r) => r.keys || []).catch(() => []),
+    api('/v1/registry/keys').then((r) => r.keys || []).catch(() => null),
     api(`${path}/versions?page_size=1`).then((r) => (r.versions || [])[0]?.version || n).catch(() => n),
   ]);
   const prod = (tagsDoc.tags || []).find((t) => t.tag === 'prod');
@@ -150,9 +146,9 @@ export async function render(main, params) {
     receipt = null;
   }
 
-  add(main, 
+  add(main,
     h('nav', {class: 'crumbs', 'aria-label': 'Breadcrumb'},
-      h('a', {href: '#/'}, 'Configs'), ' / ', h('a', {href: `#/?namespace=${seg(ns)}`}, ns), ' / ',
+      h('a', {href: '#/'}, 'Configs'), ' / ', h('a', {href: configsHash({namespace: ns})}, ns), ' / ',
       h('a', {href: base}, name), ' / ', `v${n}`),
     h('h1', null, `${full}@${n}`, doc.yanked ? h('span', {class: 'badge yanked-badge'}, 'yanked') : null),
     h('dl', {class: 'fields', id: 'version-meta'},
@@ -163,15 +159,15 @@ export async function render(main, params) {
       h('dt', null, 'tags'), h('dd', null, (doc.tags || []).length ? doc.tags.map((t) => h('span', {class: 'tag'}, t)) : '—'),
       doc.yanked ? [h('dt', null, 'yanked'), h('dd', null, timeEl(doc.yanked_at), doc.yank_reason ? [': ', doc.yank_reason] : '')] : null),
     h('p', {class: 'version-nav'},
-      n > 1 ? h('a', {href: `${base}/v/${n - 1}`, rel: 'prev'}, `← v${n - 1}`) : null,
+      n > 1 ? h('a', {href: `${base}/v/${seg(n - 1)}`, rel: 'prev'}, `← v${n - 1}`) : null,
       n > 1 && newest > n ? ' ' : null,
-      newest > n ? h('a', {href: `${base}/v/${n + 1}`, rel: 'next'}, `v${n + 1} →`) : null),
+      newest > n ? h('a', {href: `${base}/v/${seg(n + 1)}`, rel: 'next'}, `v${n + 1} →`) : null),
     verdictsDoc.error ? section('verdicts', 'Verdicts', note(`The verdicts could not be read: ${errText(verdictsDoc.error)}`))
       : verdictsSection(base, n, verdictsDoc),
     prev ? diffSection('diff-previous', 'Changes from the previous version', base, prev) : null,
     atProd ? diffSection('diff-prod', 'Changes from prod', base, atProd) : null,
     section('config-doc', 'Config', h('pre', {id: 'config', tabindex: '0', 'aria-label': 'Config document'},
       JSON.stringify(doc.config, null, 2))),
-    signaturesSection(doc.envelope, receipt, keys, keysReadable),
+    signaturesSection(doc.envelope, receipt, keys, keysReadable, keysError),
     receiptSection(doc.receipt, receipt, regKeys, full));
 }

@@ -9,7 +9,8 @@
 //         (unpinned, verified, failed under another key), a server without
 //         anonymous reads, keyboard and accessible names;
 //   PHASE tampered-event: the edited event's row says its proof failed;
-//   PHASE tampered-checkpoint: the checkpoint check says failed.
+//   PHASE tampered-checkpoint: the checkpoint check says failed;
+//   PHASE down: the registry spec.down names stopped mid-session.
 // Writes RESULT.json: [[description, ok, diagnostics], ...]. Exit 0 when it
 // ran to the end (failed checks included), 1 when it could not.
 import {chromium} from 'playwright-core';
@@ -65,7 +66,21 @@ class Tab {
     this.width = width;
     this.errors = [];
     this.api = [];
+    // The token: only in an Authorization header to this registry's /v1/,
+    // never in a URL or anything the page logs.
+    this.leaks = [];
+    const secrets = Object.values(spec.tokens);
+    const leaked = (text) => secrets.some((x) => text.includes(x));
+    page.on('request', (r) => {
+      if (leaked(r.url())) this.leaks.push(`a URL holds a token: ${r.url()}`);
+      const auth = r.headers().authorization;
+      if (auth && !r.url().startsWith(this.base + '/v1/')) this.leaks.push(`Authorization sent to ${r.url()}`);
+    });
+    page.on('framenavigated', (f) => {
+      if (leaked(f.url())) this.leaks.push(`the page's address holds a token: ${f.url()}`);
+    });
     page.on('console', (m) => {
+      if (leaked(m.text())) this.leaks.push(`the console shows a token: ${m.text()}`);
       if (m.type() !== 'error') return;
       const url = (m.location() && m.location().url) || '';
       // Chromium logs every answer >= 400 as "Failed to load resource";
@@ -129,6 +144,7 @@ class Tab {
     const csp = await this.page.evaluate(() => window.__csp || []);
     assert(csp.length === 0, `CSP violations: ${JSON.stringify(csp)}`);
     assert(this.errors.length === 0, `errors: ${JSON.stringify(this.errors)}`);
+    assert(this.leaks.length === 0, `token leaks: ${JSON.stringify(this.leaks)}`);
     if (!allowError) {
       const err = await this.page.locator('.error[role=alert]').allTextContents();
       assert(err.length === 0, `error panel: ${JSON.stringify(err)}`);
@@ -176,6 +192,12 @@ async function newTab(browser, base, [w, hgt], storage) {
   await ctx.addInitScript((st) => {
     window.__csp = [];
     document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    // Changes to the live "who am I" line (each is read out by a screen reader).
+    window.__whoami = 0;
+    document.addEventListener('DOMContentLoaded', () => {
+      const el = document.getElementById('whoami');
+      if (el) new MutationObserver(() => window.__whoami++).observe(el, {childList: true, subtree: true, characterData: true});
+    });
     if (st && !sessionStorage.getItem('optreg.test.init')) {
       sessionStorage.setItem('optreg.test.init', '1');
       for (const [k, v] of Object.entries(st.session || {})) sessionStorage.setItem(k, v);
@@ -199,6 +221,11 @@ async function configsPage(t, full) {
   }, t);
   await t.shot('configs');
   if (!full) return;
+  await check('the live "who am I" line is not rewritten (read out again) when only the page changes', async () => {
+    const before = await t.page.evaluate(() => window.__whoami);
+    for (const hash of ['policies', `c/${NS}/adamw`, '']) await t.open(hash);
+    eq(await t.page.evaluate(() => window.__whoami), before, 'changes to #whoami');
+  }, t);
   await check('configs: the search box "Search configs" asks the registry (q) and shows only matches', async () => {
     const box = t.page.getByLabel('Search configs');
     eq(await box.evaluate((e) => e.getAttribute('type')), 'search', 'its type');
@@ -408,6 +435,7 @@ async function clean(browser) {
       if (t.width < 1000) await t.fits();
     }, t);
     await t.shot('audit');
+    await names(t);
     if (!full) {
       await t.page.context().close();
       continue;
@@ -427,6 +455,8 @@ async function clean(browser) {
       assert(v.includes('tag.moved'), `the filter controls do not show the action: ${JSON.stringify(v)}`);
     }, t);
     await t.shot('audit-filtered');
+    await lyingListing(t);
+    await errorPanels(t);
     await keyboard(t);
     await check('settings: "clear" removes the token from sessionStorage', async () => {
       await t.open('settings');
@@ -436,6 +466,8 @@ async function clean(browser) {
     }, t);
     await t.page.context().close();
   }
+
+  await backAgain(browser);
 
   // With no pinned key: the server's own key, said so, never "verified";
   // under a key that did not sign: failed.
@@ -475,6 +507,124 @@ async function clean(browser) {
   await s.page.context().close();
 }
 
+// A registry that lies in its audit listing (served through page.route):
+// one event with another's leaf hash, one listed twice, one without its
+// index. Those rows fail, so does the page's check, and no row is left
+// "checking…".
+async function lyingListing(t) {
+  const pattern = '**/v1/audit/entries*';
+  const lie = async (r) => {
+    const res = await r.fetch();
+    const body = await res.json();
+    const es = body.entries;
+    es[1].leaf_hash = es[2].leaf_hash;
+    es.splice(4, 0, JSON.parse(JSON.stringify(es[3])));
+    delete es[6].index;
+    await r.fulfill({response: res, json: body});
+  };
+  await t.page.route(pattern, lie);
+  try {
+    await t.open('audit');
+    await check('audit: a lying listing (a leaf hash not the event\'s, an index twice, one left out) fails those rows and the check', async () => {
+      const r = await auditWait(t);
+      const rows = await t.page.locator('#audit-entries tbody tr').evaluateAll((els) => els.map((e) => e.dataset.proof));
+      eq(r.state, 'failed', `#checkpoint-status (${r.sentence})`);
+      eq([rows[1], rows[3], rows[4], rows[6]], ['failed', 'verified', 'failed', 'failed'], 'proofs of rows 1, 3, 4 (3 again), 6 (no index)');
+      assert(!rows.includes('pending'), `rows left checking: ${JSON.stringify(rows)}`);
+    }, t);
+  } finally {
+    await t.page.unroute(pattern, lie);
+  }
+}
+
+// The error panels: a 404 says what to check and links to the configs; a
+// 503 says to try again and its button does (served through page.route).
+async function errorPanels(t) {
+  await t.open(`c/${NS}/no-such-config`);
+  await check('404: a config that is not there: the panel says what to check and links to the configs', async () => {
+    await t.clean(true);
+    eq(await t.count('.error[role=alert][data-error="404"]'), 1, 'the 404 panel');
+    eq(await t.count('.error[role=alert] a[href="#/"]'), 1, 'a link to the configs');
+    eq(await t.count('.error[role=alert] #retry'), 0, 'no Try again for a 404');
+  }, t);
+  const pattern = '**/v1/policies';
+  const fail = (r) => r.fulfill({status: 503, contentType: 'application/problem+json',
+    body: JSON.stringify({code: 'unavailable', title: 'Service Unavailable', detail: 'the database is not answering'})});
+  await t.page.route(pattern, fail);
+  let routed = true;
+  try {
+    await t.open('policies');
+    await check('503: the panel gives the detail, says to try again, and Try again reloads the page once the registry answers', async () => {
+      eq(await t.count('.error[role=alert][data-error="503"]'), 1, 'the 503 panel');
+      const text = await t.page.locator('.error[role=alert]').textContent();
+      assert(/database is not answering/.test(text) && /Try again/.test(text), `the panel: ${text}`);
+      await t.page.unroute(pattern, fail);
+      routed = false;
+      await t.page.locator('.error[role=alert] button#retry').click();
+      await t.page.waitForSelector('main[data-ready=true] section[data-policy]', {timeout: WAIT});
+      eq(await t.count('.error[role=alert]'), 0, 'error panels after Try again');
+    }, t);
+  } finally {
+    if (routed) await t.page.unroute(pattern, fail);
+  }
+}
+
+// The registry out of reach (every request to it refused, through
+// page.route) while a page whose module has not loaded yet is opened; once
+// it answers again, Try again shows that page.
+async function backAgain(browser) {
+  const t = await newTab(browser, spec.anon, WIDTHS[1]);
+  await t.open('');
+  const refuse = (r) => r.abort('connectionrefused');
+  await t.page.route('**/*', refuse);
+  await t.open('policies');
+  await check('registry out of reach, then back: Try again shows the page (its module loaded then)', async () => {
+    if (t.openError) throw new Error(`the page never set main[data-ready=true]: ${t.openError.message}`);
+    eq(await t.count('.error[role=alert][data-error="unreachable"]'), 1, 'the panel while out of reach');
+    await t.page.unroute('**/*', refuse);
+    await t.page.locator('.error[role=alert] button#retry').click();
+    await t.page.waitForSelector('main[data-ready=true] section[data-policy]', {timeout: WAIT});
+    eq(await t.count('.error[role=alert]'), 0, 'error panels after Try again');
+  }, t);
+  await t.page.context().close();
+}
+
+// The registry stopped in the middle of a session (SIGTERM to its
+// process): the next page, and one whose module is already loaded, say it
+// cannot be reached and what to do, with Try again; at a phone's width.
+async function down(browser) {
+  const t = await newTab(browser, spec.down.base, WIDTHS[1]);
+  await t.open('');
+  await check('registry down: the configs page loads while the registry runs', async () => {
+    await t.clean();
+    assert(await t.count(`a[data-config="${NS}/adamw"]`) === 1, 'no adamw');
+  }, t);
+  process.kill(spec.down.pid, 'SIGTERM');
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(spec.down.base + '/healthz');
+      await new Promise((r) => setTimeout(r, 100));
+    } catch (e) {
+      break;
+    }
+  }
+  for (const [hash, what] of [[`c/${NS}/adamw`, 'a page not loaded yet'], ['', 'the page loaded before']]) {
+    await t.open(hash);
+    await check(`registry stopped mid-session: ${what} says it cannot be reached, what to do, and offers Try again`, async () => {
+      if (t.openError) throw new Error(`the page never set main[data-ready=true]: ${t.openError.message}`);
+      eq(await t.count('.error[role=alert][data-error="unreachable"]'), 1, 'the panel');
+      const text = await t.page.locator('.error[role=alert]').textContent();
+      assert(/could not be reached/.test(text) && /optreg-server is running/.test(text), `the panel: ${text}`);
+      eq(await t.count('.error[role=alert] button#retry'), 1, 'Try again');
+      await t.named();
+      await t.fits();
+      assert(t.leaks.length === 0, `token leaks: ${JSON.stringify(t.leaks)}`);
+    }, t);
+    await t.shot(`down-${hash ? 'config' : 'configs'}`);
+  }
+  await t.page.context().close();
+}
+
 // Tab from the top reaches the nav and every control of the settings page,
 // the focused element is visibly marked, and everything has a name.
 async function keyboard(t) {
@@ -501,12 +651,17 @@ async function keyboard(t) {
       assert(seen.includes(want), `Tab never reached ${want} (reached ${JSON.stringify(seen)})`);
     assert(invisible.length === 0, `focus not visible on ${JSON.stringify([...new Set(invisible)])}`);
   }, t);
+}
+
+// Every link, button and input of every page has an accessible name, at
+// this tab's width (a phone's hides columns and wraps the nav).
+async function names(t) {
   const pages = [['', 'configs'], [`c/${NS}/adamw`, 'config'], [`c/${NS}/adamw/v/3`, 'version'],
     [`c/${NS}/adamw/v/3/verdicts/${spec.configs.adamw.versions['3'].verdicts[0].job}`, 'verdict'],
     ['audit', 'audit'], ['policies', 'policies'], ['settings', 'settings']];
   for (const [hash, what] of pages) {
     await t.open(hash);
-    await check(`accessible names: every link, button and input of the ${what} page has one`, async () => {
+    await check(`${t.width}px accessible names: every link, button and input of the ${what} page has one`, async () => {
       if (hash === 'audit') await auditWait(t);
       await t.named();
     }, t);
@@ -552,6 +707,7 @@ try {
   if (phase === 'clean') await clean(browser);
   else if (phase === 'tampered-event') await tamperedEvent(browser);
   else if (phase === 'tampered-checkpoint') await tamperedCheckpoint(browser);
+  else if (phase === 'down') await down(browser);
   else throw new Error(`unknown phase ${phase}`);
 } catch (e) {
   checks.push([`browser.mjs ${phase} ran to the end`, false, String(e && e.stack ? e.stack : e)]);

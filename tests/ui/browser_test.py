@@ -22,7 +22,8 @@ browser.mjs for the checks. Each of its checks is one TAP test here.
 After the clean run the script tampers with the log as an attacker with
 the database: it edits one event (the page's proof of that row must say
 `failed`), then the latest checkpoint's root (the checkpoint check must say
-`failed`).
+`failed`). Last, browser.mjs stops a third server in the middle of a
+session: the page must say the registry cannot be reached and what to do.
 
 Screenshots of every page at both widths: $OPTREG_UI_SHOTS (default
 build/ui-shots/), WIDTH/NAME.png.
@@ -139,6 +140,8 @@ def setup():
     common = ("--checkpoint-every", "1000000", "--checkpoint-interval", "86400")
     W.S = W.R.server("--anonymous-read", *common, name="anon")
     W.S2 = W.R.server(*common, name="auth")
+    # Stopped by browser.mjs in the middle of its last phase.
+    W.S3 = W.R.server("--anonymous-read", *common, name="down")
     W.admin, _ = W.R.token("admin@ops", "admin")
     W.auditor, _ = W.R.token("auditor@sec", "auditor")
     W.sub, _ = W.R.token("ci@team-a", "submitter", namespace=NS)
@@ -302,6 +305,7 @@ def expectations():
     out["other_key"] = W.ci.public_pem  # an Ed25519 key that did not sign
     out["anon"] = W.S.base
     out["auth"] = W.S2.base
+    out["down"] = {"base": W.S3.base, "pid": W.S3.proc.pid}
     out["tokens"] = {"auditor": W.auditor, "admin": W.admin}
     out["namespace"] = NS
     out["policies"] = ["adam-defaults"]
@@ -395,6 +399,7 @@ def run_all():
         if tap.run("tampering: the latest checkpoint's root replaced in the database",
                    tamper_checkpoint):
             report(browser("tampered-checkpoint"))
+        report(browser("down"))
         print("# %.1f s" % (time.time() - start))
         return tap.finish()
     finally:

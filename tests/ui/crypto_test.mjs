@@ -394,6 +394,16 @@ async function testPage() {
   ok(r.state === 'unpinned' && all(r, 'verified') && /not a pinned one/.test(r.sentence),
      'page: no pinned key: unpinned (checked against the listed keys), never verified', `${r.state}: ${r.sentence}`);
 
+  // With a key pinned, the registry's own key list is never asked: one
+  // served without the pinned key (or with only another) changes nothing.
+  let asked = 0;
+  r = await checkPage(note, pem, async () => { asked++; return [{public_key: otherPem}]; }, entries, getProof);
+  ok(r.state === 'verified' && asked === 0, 'page: pinned key, the served key list without it: verified, the list never asked',
+     `${r.state}, asked ${asked}`);
+  r = await checkPage(note, otherPem, async () => { asked++; return [{public_key: pem}]; }, entries, getProof);
+  ok(r.state === 'failed' && asked === 0 && all(r, 'failed'),
+     'page: another key pinned, the served list holding the signer: failed, the list never asked', `${r.state}, asked ${asked}`);
+
   r = await checkPage(note, otherPem, serverKeys, entries, getProof);
   ok(r.state === 'failed' && all(r, 'failed'), 'page: the wrong pinned key: failed, and no row verified', `${r.state} ${states(r)}`);
 
@@ -418,6 +428,28 @@ async function testPage() {
   relisted[3].leaf_hash = relisted[4].leaf_hash;
   r = await checkPage(note, pem, serverKeys, relisted, getProof);
   ok(r.state === 'failed' && r.rows[3].state === 'failed', 'page: a listed leaf hash that is not the event\'s fails', states(r));
+
+  // A lying listing: an index that is no leaf number (left out, a string,
+  // negative, a fraction) fails rather than passing for "newer than the
+  // checkpoint"; so does one listed out of log order (twice).
+  for (const bad of [undefined, null, String(entries[2].index), -1, 2.5, 1e300]) {
+    const lied = JSON.parse(JSON.stringify(entries));
+    lied[2].index = bad;
+    if (bad === undefined) delete lied[2].index;
+    r = await checkPage(note, pem, serverKeys, lied, getProof);
+    ok(r.rows[2].state === 'failed' && r.state === 'failed',
+       `page: an event listed with index ${JSON.stringify(bad)} fails, and so does the page's check`,
+       `${r.state}: ${r.sentence} ${states(r)}`);
+  }
+  const twice = JSON.parse(JSON.stringify(entries));
+  twice.splice(4, 0, JSON.parse(JSON.stringify(entries[3])));
+  r = await checkPage(note, pem, serverKeys, twice, getProof);
+  ok(r.state === 'failed' && r.rows[3].state === 'verified' && r.rows[4].state === 'failed' && /log order/.test(r.rows[4].reason),
+     'page: an index listed twice fails the second time', `${r.state} ${states(r)}`);
+  // A proof for another index than the one asked for.
+  r = await checkPage(note, pem, serverKeys, entries, async (index, size) => getProof(index === 5 ? 6 : index, size));
+  ok(r.state === 'failed' && r.rows[5].state === 'failed' && r.rows.filter((x) => x.state === 'verified').length === entries.length - 1,
+     'page: the proof of another index fails that row', `${r.state} ${states(r)}`);
 
   // Events newer than the checkpoint are uncovered; none is failed.
   const newer = [...entries, {index: entries.length, leaf_hash: entries[0].leaf_hash, event: entries[0].event}];
@@ -457,9 +489,16 @@ async function testPage() {
   r = await checkPage(note, pem, serverKeys, entries, getProof, undefined,
                       {seen: {origin: cp.origin, keyid, size: cp.size, root: toBase64(leaves[0])}, getConsistency});
   ok(r.state === 'failed', 'page: the same size seen before with another root: failed', r.sentence);
+  // The same key under another origin is a new history that would forget
+  // the old one: failed, not remembered (the page offers to forget it).
   r = await checkPage(note, pem, serverKeys, entries, getProof, undefined,
                       {seen: {origin: 'elsewhere/audit', keyid, size: 3, root: toBase64(leaves[0])}, getConsistency});
-  ok(r.state === 'verified' && r.history.state === 'first', 'page: a checkpoint seen from another log is not compared', r.state);
+  ok(r.state === 'failed' && r.history.state === 'failed' && !r.history.remember && /origin/.test(r.sentence) && all(r, 'failed'),
+     'page: the pinned key\'s checkpoint seen before under another origin: failed, not remembered', `${r.state}: ${r.sentence}`);
+  r = await checkPage(note, pem, serverKeys, entries, getProof, undefined,
+                      {seen: {origin: 'elsewhere/audit', keyid: 'ab'.repeat(32), size: 3, root: toBase64(leaves[0])}, getConsistency});
+  ok(r.state === 'verified' && r.history.state === 'first' && r.history.remember,
+     'page: a checkpoint seen before under another pinned key is not compared', r.state);
   r = await checkPage(note, '', serverKeys, entries, getProof, undefined, {seen: forked, getConsistency});
   ok(r.state === 'unpinned' && r.history === null, 'page: without a pinned key, nothing is compared or remembered', r.state);
 

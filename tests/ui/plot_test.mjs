@@ -6,93 +6,11 @@
 // one (one seed). A small fake DOM stands in for the document.
 // Run: node tests/ui/plot_test.mjs (TAP on stdout).
 import assert from 'node:assert/strict';
-
-// ---------------------------------------------------------------- fake DOM
-
-class FakeNode {}
-class FakeText extends FakeNode {
-  constructor(t) {
-    super();
-    this.text = String(t);
-  }
-  get textContent() {
-    return this.text;
-  }
-}
-class FakeElement extends FakeNode {
-  constructor(tag, ns) {
-    super();
-    this.tagName = tag;
-    this.ns = ns || null;
-    this.attrs = new Map();
-    this.children = [];
-    const self = this;
-    this.dataset = new Proxy({}, {
-      set(_, k, v) {
-        self.setAttribute('data-' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()), v);
-        return true;
-      },
-      get(_, k) {
-        return self.getAttribute('data-' + String(k).replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())) ?? undefined;
-      },
-    });
-  }
-  setAttribute(k, v) {
-    this.attrs.set(k, String(v));
-  }
-  getAttribute(k) {
-    return this.attrs.has(k) ? this.attrs.get(k) : null;
-  }
-  hasAttribute(k) {
-    return this.attrs.has(k);
-  }
-  addEventListener() {}
-  append(...cs) {
-    for (const c of cs) this.children.push(c instanceof FakeNode ? c : new FakeText(c));
-  }
-  replaceChildren(...cs) {
-    this.children = [];
-    this.append(...cs);
-  }
-  get textContent() {
-    return this.children.map((c) => c.textContent).join('');
-  }
-  get classList() {
-    return (this.getAttribute('class') || '').split(/\s+/).filter(Boolean);
-  }
-}
-globalThis.Node = FakeNode;
-globalThis.document = {
-  title: '',
-  createElement: (t) => new FakeElement(t),
-  createElementNS: (ns, t) => new FakeElement(t, ns),
-  createTextNode: (t) => new FakeText(t),
-};
-const store = new Map();
-globalThis.sessionStorage = {getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v),
-                             removeItem: (k) => store.delete(k)};
-
-// Every element under `root` (itself included) for which pred(el) holds.
-function all(root, pred = () => true) {
-  const out = [];
-  const walk = (n) => {
-    if (!(n instanceof FakeElement)) return;
-    if (pred(n)) out.push(n);
-    n.children.forEach(walk);
-  };
-  walk(root);
-  return out;
-}
-const is = (tag, cls) => (e) => e.tagName === tag && (!cls || e.classList.includes(cls));
-const byId = (root, id) => all(root, (e) => e.getAttribute('id') === id)[0];
+import {all, byId, is} from './fakedom.mjs';
+import {run, test} from './tap.mjs';
 
 const plot = await import('../../ui/plot.js');
 const verdict = await import('../../ui/verdict.js');
-
-// ---------------------------------------------------------------- TAP
-
-const tests = [];
-const test = (name, fn) => tests.push([name, fn]);
 
 // The loss curve of the runner 0.1.0 verdict in tests/e2e/audit_cli_test.py.
 const CURVE_010 = [[1, 2.5], [2, 4000], [3, 25], [4, null], [5, 0.25]];
@@ -321,6 +239,57 @@ test('plotModel: a marker between curve points sits on the drawn line; numbers a
   assert.equal(plot.markerY([], 3, (v) => v, (v) => v), null);
 });
 
+// No NaN, no Infinity: what a path or tick may hold.
+const finiteSvg = (m) => !/NaN|Infinity/.test(JSON.stringify([m.curve.d, m.yTicks, m.xTicks, m.markers, m.yDomain]));
+
+test('plotModel: losses near the ends of a double (1.7e308 either way, 5e-324 on a log scale) give finite coordinates', () => {
+  const wide = plot.plotModel({curve: [[1, -1.7e308], [2, 1.7e308]]});
+  assert.ok(finiteSvg(wide), JSON.stringify([wide.curve.d, wide.yDomain]));
+  assert.equal(wide.curve.points, 2);
+  const t = plot.linearTicks(-1.7e308, 1.7e308);
+  assert.ok(t.ticks.length >= 2 && t.ticks.every(Number.isFinite), JSON.stringify(t));
+  const tiny = plot.plotModel({curve: [[1, 5e-324], [2, 1], [3, 0.5]]});
+  assert.equal(tiny.scale, 'log');
+  assert.ok(finiteSvg(tiny) && tiny.yDomain[0] > 0, JSON.stringify([tiny.curve.d, tiny.yDomain]));
+  const top = plot.plotModel({curve: [[1, 1e-3], [2, 1.5e308]]});
+  assert.equal(top.scale, 'log');
+  assert.ok(finiteSvg(top) && Number.isFinite(top.yDomain[1]), JSON.stringify([top.curve.d, top.yDomain]));
+  const lt = plot.logTicks(1e308, 1.5e308);
+  assert.ok(lt.lo < lt.hi && Number.isFinite(lt.hi), JSON.stringify(lt));
+});
+
+test('plotModel: odd curves: all null, one point, zero and negative losses stay linear, a finding beyond the curve says so', () => {
+  const none = plot.plotModel({curve: [[1, null], [2, null]], findings: [{criterion: 'c', severity: 'fail', step: 2}]});
+  assert.equal(none.finite, false);
+  assert.equal(none.curve.points, 0);
+  assert.ok(finiteSvg(none));
+  const one = plot.plotModel({curve: [[5, 0]], findings: [{criterion: 'c', severity: 'fail', step: 9},
+                                                          {criterion: 'd', severity: 'warn', step: 1},
+                                                          {criterion: 'e', severity: 'warn', step: 5}]});
+  assert.equal(one.curve.points, 1);
+  assert.ok(one.curve.d.endsWith('h0'), 'a lone point is a dot');
+  assert.ok(finiteSvg(one));
+  assert.deepEqual(one.markers.map((k) => k.outside), ['after', 'before', null]);
+  assert.deepEqual(one.markers.map((k) => k.x), [one.box.right, one.box.left, (one.box.left + one.box.right) / 2]);
+  assert.match(plot.outsideText(one.markers[0]), /after the plotted steps/);
+  assert.equal(plot.outsideText(one.markers[2]), '');
+  const svg = plot.renderPlot(one, 'x');
+  const titles = all(svg, is('title')).map((t) => t.textContent);
+  assert.ok(titles.some((t) => /c \(fail\) at step 9, after the plotted steps/.test(t)), JSON.stringify(titles));
+  for (const c of [[[1, 0], [2, 1], [3, 1000]], [[1, -1], [2, -1000]]]) {
+    const m = plot.plotModel({curve: c});
+    assert.equal(m.scale, 'linear', JSON.stringify(c));
+    assert.equal(m.curve.points, c.length);
+    assert.ok(finiteSvg(m));
+  }
+});
+
+test('numberFindings: a marker number only for a finding with a finite step on a workload', () => {
+  assert.deepEqual(verdict.numberFindings([
+    {workload: 'a', step: 3}, {workload: 'a', step: Infinity}, {workload: 'a', step: NaN},
+    {workload: 'b', step: 1}, {step: 2}, {workload: 'a', step: 7}]), [1, null, null, 1, null, 2]);
+});
+
 test('formatNumber: short tick labels', () => {
   assert.equal(plot.formatNumber(12560), '1.26e4');
   assert.equal(plot.formatNumber(10000), '1e4');
@@ -542,6 +511,24 @@ test('verdict page: runner 0.1.0, one seed, no passing version: the curve as it 
   assert.ok(rows[0].textContent.includes('initial_loss 2.5, limit 10, loss 4000'), rows[0].textContent);
 });
 
+test('verdict page: a finding\'s own severity word is never a class; one after the curve says so in the legend', async () => {
+  const p = {suite: 'ci', result: 'fail', seeds: [1],
+             workloads: [{name: 'w', result: 'fail', runs: [run3(1, () => 2)]}],
+             findings: [{criterion: 'odd', severity: 'x skip', workload: 'w', step: 40, values: {}, message: 'm'},
+                        {criterion: 'far', severity: 'warn', workload: 'w', step: 1e999, values: {}, message: 'm'}]};
+  registry({5: {verdicts: [item(30, p, '2026-12-03T09:31:00Z')], jobs: []}}, [{version: 5, yanked: false}]);
+  const main = document.createElement('div');
+  await verdict.render(main, {ns: 'team', name: 'bert', n: '5', job: '30'});
+  const swatches = all(main, is('span', 'swatch')).map((e) => e.getAttribute('class'));
+  assert.ok(swatches.includes('swatch swatch-marker-fail'), JSON.stringify(swatches));
+  assert.ok(swatches.every((c) => /^swatch swatch-[a-z-]+$/.test(c) && !/skip/.test(c)), JSON.stringify(swatches));
+  const legend = all(main, is('ul', 'plot-legend'))[0].textContent;
+  assert.match(legend, /1: odd \(x skip\) at step 40, after the plotted steps/);
+  assert.equal(all(main, (e) => e.classList.includes('finding-marker')).length, 1, 'no marker for an infinite step');
+  const nums = all(byId(main, 'findings'), is('tr')).slice(1).map((r) => r.children[0].textContent);
+  assert.deepEqual(nums, ['1', ''], 'no marker number for an infinite step');
+});
+
 test('verdict page: a job without a verdict is pending; an unknown job is a 404', async () => {
   registry({4: {verdicts: [], jobs: [{id: 21, suite: 'ref-v2', state: 'queued', attempts: 0, max_attempts: 3,
                                       last_error: null}]}}, []);
@@ -557,16 +544,4 @@ test('verdict page: a job without a verdict is pending; an unknown job is a 404'
 
 // ---------------------------------------------------------------- run
 
-console.log(`1..${tests.length}`);
-let failed = 0;
-for (const [i, [name, fn]] of tests.entries()) {
-  try {
-    await fn();
-    console.log(`ok ${i + 1} - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok ${i + 1} - ${name}`);
-    for (const line of String(e && e.stack ? e.stack : e).split('\n')) console.log(`# ${line}`);
-  }
-}
-process.exit(failed ? 1 : 0);
+await run();
