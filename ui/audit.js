@@ -227,7 +227,11 @@ export async function checkPage(note, pinnedPem, serverKeys, entries, getProof, 
 }
 
 // #/c/… link for a target naming a config, version or tag.
-function targetEl(target) {
+function targetEl(target, action) {
+  // A job's events (job.leased, job.expired, job.abandoned) name `job/ID`,
+  // which is not a config: link to that job's events instead.
+  if (typeof action === 'string' && action.startsWith('job.'))
+    return h('a', {href: '#/audit' + queryString({target})}, target);
   const m = /^([^/@]+)\/([^/@]+)(?:@(.+))?$/.exec(target || '');
   if (!m) return h('span', null, target || '');
   const href = m[3] && /^[1-9][0-9]*$/.test(m[3]) ? configHash(m[1], m[2], 'v', m[3]) : configHash(m[1], m[2]);
@@ -309,7 +313,7 @@ export async function render(main, params, query) {
       h('td', {class: 'time'}, timeEl(e.event && e.event.time)),
       h('td', null, e.event?.actor?.principal || ''),
       h('td', null, h('code', null, e.event?.action || '')),
-      h('td', {class: 'target'}, targetEl(e.event?.target)),
+      h('td', {class: 'target'}, targetEl(e.event?.target, e.event?.action)),
       h('td', null, h('code', {class: 'hash'}, e.leaf_hash || '')),
       cell,
       h('td', null, h('details', null, h('summary', {'aria-label': `Event ${e.index} as JSON`}, 'JSON'),

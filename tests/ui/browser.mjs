@@ -455,6 +455,18 @@ async function clean(browser) {
       assert(v.includes('tag.moved'), `the filter controls do not show the action: ${JSON.stringify(v)}`);
     }, t);
     await t.shot('audit-filtered');
+    await t.open('audit?action=job.leased');
+    await check('audit: a job event\'s target (job/ID) links to that job\'s events, not to a config', async () => {
+      await auditWait(t);
+      await t.clean();
+      const links = await t.page.locator('#audit-entries tr[data-index] td.target a').evaluateAll(
+        (els) => els.map((a) => [a.textContent, a.getAttribute('href')]));
+      assert(links.length > 0, 'no job.leased rows');
+      for (const [text, href] of links) {
+        assert(/^job\/[0-9]+$/.test(text), `target ${text}`);
+        eq(href, '#/audit?target=' + encodeURIComponent(text), `the link of ${text}`);
+      }
+    }, t);
     await lyingListing(t);
     await errorPanels(t);
     await keyboard(t);
