@@ -49,9 +49,9 @@ bool optreg_ui_etag_match(const char *inm, const char *etag)
 			return match;
 		if (!strncmp(p, "W/", 2))
 			p += 2;
+		/* Malformed: the whole field is ignored. */
 		if (*p != '"' || !(end = strchr(p + 1, '"')))
-			return false; /* malformed: the whole field is ignored
-				       */
+			return false;
 		match |=
 			(size_t)(end + 1 - p) == elen && !memcmp(p, etag, elen);
 		for (p = end + 1; ows(*p); p++)
