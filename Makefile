@@ -45,10 +45,44 @@ SERVER_LIB := $(BUILD)/libregistry.a
 # file (registry/ui.h): the server reads no file at run time.
 UI_GEN := $(BUILD)/gen/ui_files.c
 SERVER_OBJ += $(BUILD)/gen/ui_files.o
-RUNNER_SRC := $(filter-out runner/cuda/%,$(call src_in,runner))
+# The runner's CUDA backend (runner/cuda/*.cu, docs/runner.md "GPU
+# backend"): built when nvcc is there (CUDA ?= auto), skipped with
+# `make CUDA=0`, when nvcc is missing, and in sanitizer builds (the CUDA
+# runtime and ASan disagree about the address space); runner/cuda_none.c
+# stands in for it then. Machine code for sm_90 (H100/H200) and sm_80, and
+# compute_90 PTX for newer devices; --fmad=false so that no multiply-add is
+# fused where the CPU rounds twice (runner/kernels.h).
+NVCC ?= /usr/local/cuda/bin/nvcc
+CUDA_HOME ?= /usr/local/cuda
+ifeq ($(SAN),1)
+CUDA ?= 0
+else
+CUDA ?= auto
+endif
+ifeq ($(CUDA),auto)
+override CUDA := $(if $(wildcard $(NVCC)),1,0)
+endif
+CUDA_GENCODE ?= -gencode arch=compute_90,code=[sm_90,compute_90] \
+	-gencode arch=compute_80,code=sm_80
+NVCCFLAGS := -std=c++17 -O3 --fmad=false $(CUDA_GENCODE) \
+	-Xcompiler -Wall,-Wextra,-Werror,-fPIE,-fstack-protector-strong \
+	-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(PKG_CFLAGS) -I. -MMD -MP
+CUDA_SRC := $(filter-out runner/cuda/bench.cu,$(wildcard runner/cuda/*.cu))
+ifeq ($(CUDA),1)
+CUDA_OBJ := $(patsubst %.cu,$(BUILD)/%.o,$(CUDA_SRC))
+CUDA_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas \
+	-lcudart -lstdc++
+RUNNER_NOCUDA := runner/cuda_none.c
+else
+CUDA_OBJ :=
+CUDA_LIBS :=
+RUNNER_NOCUDA :=
+endif
+RUNNER_SRC := $(filter-out runner/cuda/% $(RUNNER_NOCUDA),$(call src_in,runner))
 RUNNER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out runner/main.c,$(RUNNER_SRC)))
+RUNNER_OBJ += $(CUDA_OBJ)
 RUNNER_LIB := $(BUILD)/librunner.a
-RUNNER_LIBS := $(shell pkg-config --libs openblas zlib 2>/dev/null || echo -lopenblas -lz) -lpthread
+RUNNER_LIBS := $(shell pkg-config --libs openblas zlib 2>/dev/null || echo -lopenblas -lz) -lpthread $(CUDA_LIBS)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC) $(VALIDATOR_SRC))
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out cli/main.c,$(CLI_SRC)))
 CLI_LIB := $(BUILD)/libcli.a
@@ -64,7 +98,7 @@ TOOLS_BIN := $(BUILD)/tests/cases_run $(BUILD)/tests/policy_run
 # tests/tools/pyref: what the C code computes, for tests/python.
 TOOLS_BIN += $(BUILD)/tests/pyref
 
-.PHONY: all test check-build run bench calibrate fuzz asan format format-check clean bootstrap
+.PHONY: all test check-build run bench bench-gpu calibrate fuzz asan format format-check clean bootstrap
 
 all: $(BIN)/optreg $(BIN)/optreg-server $(if $(wildcard runner/main.c),$(BIN)/optreg-runner)
 
@@ -74,6 +108,10 @@ bootstrap:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -174,6 +212,23 @@ run: bootstrap all
 
 bench: bootstrap all
 	@scripts/bench
+
+# The fused Adam step on the GPU at 1M, 16M and 128M float32 parameters
+# against a device-to-device copy in the same run (runner/cuda/bench.cu);
+# status 2 when there is no device or no CUDA build.
+BENCH_GPU := $(BUILD)/bench-gpu
+ifeq ($(CUDA),1)
+$(BENCH_GPU): $(BUILD)/runner/cuda/bench.o $(RUNNER_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(RUNNER_LIBS)
+
+bench-gpu: $(BENCH_GPU)
+	@$(BENCH_GPU)
+else
+bench-gpu:
+	@echo "make bench-gpu: built without CUDA (no $(NVCC), or CUDA=0)" >&2
+	@exit 2
+endif
 
 # The calibration matrix (runner/calibration/matrix.yaml) on the reference
 # suite: every case, then the fast and borderline ones again under each of
