@@ -62,7 +62,8 @@ endif
 ifeq ($(CUDA),auto)
 override CUDA := $(if $(wildcard $(NVCC)),1,0)
 endif
-CUDA_GENCODE ?= -gencode arch=compute_90,code=[sm_90,compute_90] \
+CUDA_GENCODE ?= -gencode arch=compute_90,code=sm_90 \
+	-gencode arch=compute_90,code=compute_90 \
 	-gencode arch=compute_80,code=sm_80
 NVCCFLAGS := -std=c++17 -O3 --fmad=false $(CUDA_GENCODE) \
 	-Xcompiler -Wall,-Wextra,-Werror,-fPIE,-fstack-protector-strong \
