@@ -148,10 +148,20 @@ $(BIN)/optreg-server: $(BUILD)/registry/main.o $(SERVER_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SERVER_LIBS)
 
-$(RUNNER_LIB): $(RUNNER_OBJ)
+# The CUDA setting of the last build of this tree: the runner's library is
+# rebuilt when it changes (it holds runner/cuda/ or runner/cuda_none.c).
+CUDA_STAMP := $(BUILD)/cuda.setting
+$(CUDA_STAMP): cuda-setting-always
+	@mkdir -p $(dir $@)
+	@echo "$(CUDA)" | cmp -s - $@ || echo "$(CUDA)" > $@
+
+.PHONY: cuda-setting-always
+cuda-setting-always:
+
+$(RUNNER_LIB): $(RUNNER_OBJ) $(CUDA_STAMP)
 	@mkdir -p $(dir $@)
 	rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(RUNNER_OBJ)
 
 $(BIN)/optreg-runner: $(BUILD)/runner/main.o $(RUNNER_LIB) $(LIB)
 	@mkdir -p $(dir $@)
