@@ -20,40 +20,46 @@ extern "C" {
 
 #define CUDA_THREADS 256
 
-/* A fixed-order sum over a block of CUDA_THREADS threads: pairs (t, t + s)
- * for s = 128, 64, ..., 1. Every thread gets the total. `sh` holds
- * CUDA_THREADS doubles. */
-static __device__ double cuda_block_sum(double x, double *sh)
-{
-	int t = threadIdx.x;
+/*
+ * A fixed-order sum over a block of CUDA_THREADS threads (every thread of
+ * the block calls it): within each warp a shuffle tree (lane l adds lane
+ * l + 16, then l + 8, ..., 1), then warp 0 does the same over the warps'
+ * sums. The order depends only on the block shape. Every thread gets the
+ * total. `sh` holds at least CUDA_THREADS / 32 + 1 values.
+ */
+#define CUDA_WARPS (CUDA_THREADS / 32)
 
-	sh[t] = x;
+template <typename T> static __device__ T cuda_block_reduce(T x, T *sh)
+{
+	int t = threadIdx.x, lane = t & 31, w = t >> 5;
+
+	for (int o = 16; o > 0; o >>= 1)
+		x += __shfl_down_sync(0xffffffffu, x, o);
+	if (lane == 0)
+		sh[w] = x;
 	__syncthreads();
-	for (int s = CUDA_THREADS / 2; s > 0; s >>= 1) {
-		if (t < s)
-			sh[t] = sh[t] + sh[t + s];
-		__syncthreads();
+	if (w == 0) {
+		x = lane < CUDA_WARPS ? sh[lane] : (T)0;
+		for (int o = 16; o > 0; o >>= 1)
+			x += __shfl_down_sync(0xffffffffu, x, o);
+		if (lane == 0)
+			sh[CUDA_WARPS] = x;
 	}
-	double r = sh[0];
+	__syncthreads();
+	T r = sh[CUDA_WARPS];
 	__syncthreads();
 	return r;
+}
+
+static __device__ double cuda_block_sum(double x, double *sh)
+{
+	return cuda_block_reduce<double>(x, sh);
 }
 
 static __device__ unsigned long long
 cuda_block_count(unsigned long long x, unsigned long long *sh)
 {
-	int t = threadIdx.x;
-
-	sh[t] = x;
-	__syncthreads();
-	for (int s = CUDA_THREADS / 2; s > 0; s >>= 1) {
-		if (t < s)
-			sh[t] += sh[t + s];
-		__syncthreads();
-	}
-	unsigned long long r = sh[0];
-	__syncthreads();
-	return r;
+	return cuda_block_reduce<unsigned long long>(x, sh);
 }
 
 #endif
