@@ -21,10 +21,10 @@ int optreg_device_parse(const char *text, enum optreg_device_kind *kind,
 			*kind = (enum optreg_device_kind)i;
 			return 0;
 		}
-	optreg_error_set_hint(
-		optreg_errors_add(errs, OPTREG_EINVAL, "backend", "--backend",
-				  "unknown backend \"%s\"", text),
-		"use auto, cpu or cuda");
+	optreg_error_set_hint(optreg_errors_add(errs, OPTREG_EINVAL, "backend",
+						"--backend",
+						"unknown backend \"%s\"", text),
+			      "use auto, cpu or cuda");
 	return OPTREG_EINVAL;
 }
 
