@@ -67,7 +67,8 @@ int optreg_device_choose(struct optreg_device *dev,
 		else if (no_driver(why))
 			e = optreg_errors_add(errs, OPTREG_EUNAVAILABLE,
 					      "backend", "--backend",
-					      "no CUDA driver (%s)", why);
+					      "the CUDA driver is missing (%s)",
+					      why);
 		else
 			e = optreg_errors_add(errs, OPTREG_EUNAVAILABLE,
 					      "backend", "--backend",
