@@ -26,10 +26,11 @@ int optreg_cuda_backend_init(struct optreg_backend *be, int device,
 	memset(be, 0, sizeof(*be));
 	if (errs)
 		optreg_error_set_hint(
-			optreg_errors_add(errs, OPTREG_EUNAVAILABLE, "backend",
-					  NULL,
-					  "cuda backend: built without CUDA"),
-			"Rebuild on a machine with /usr/local/cuda/bin/nvcc, "
-			"or use --backend cpu.");
+			optreg_errors_add(
+				errs, OPTREG_EUNAVAILABLE, "backend",
+				"--backend",
+				"this optreg-runner was built without CUDA"),
+			"rebuild it where /usr/local/cuda/bin/nvcc exists "
+			"(make CUDA=auto), or use --backend cpu");
 	return OPTREG_EUNAVAILABLE;
 }

@@ -284,8 +284,8 @@ static json_t *judge(struct job_ctx *jc, const struct optreg_buf *payload)
 					&errs);
 		goto out;
 	}
-	rc = optreg_suite_run(jc->s->suite, cfg, jc->job.digest, NULL, NULL,
-			      &verdict, &errs);
+	rc = optreg_suite_run_on(jc->s->suite, &jc->s->device, cfg,
+				 jc->job.digest, NULL, NULL, &verdict, &errs);
 	json_object_set_new(jc->log, "suite_seconds", elapsed(t0));
 	if (rc < 0 || !json_is_object(verdict)) {
 		json_decref(verdict);

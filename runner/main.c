@@ -16,6 +16,7 @@
 #include "../common/error.h"
 #include "../common/jsonutil.h"
 #include "../validator/config.h"
+#include "device.h"
 #include "findings.h" /* OPTREG_RUNNER_VERSION */
 #include "options.h"
 #include "selftest.h"
@@ -37,29 +38,69 @@ static int is_help(const char *arg)
 	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
 }
 
+/*
+ * `--backend TEXT` of run and selftest into *dev (runner/device.h). auto
+ * that falls back to the CPU says why in one line on stderr. Returns 0,
+ * RUNNER_EXIT_USAGE for an unknown name, or RUNNER_EXIT_ERROR when cuda
+ * was asked for and is missing (the error names what).
+ */
+static int backend_choose(const char *prog, const char *text,
+			  struct optreg_device *dev)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_buf out = OPTREG_BUF_INIT;
+	enum optreg_device_kind want;
+	int rc;
+
+	rc = optreg_device_parse(text, &want, &errs);
+	if (rc == 0)
+		rc = optreg_device_choose(dev, want, &errs);
+	if (rc) {
+		optreg_errors_format(&errs, NULL, &out);
+		fprintf(stderr, "%s: %s", prog, out.data);
+		rc = rc == OPTREG_EINVAL ? RUNNER_EXIT_USAGE
+					 : RUNNER_EXIT_ERROR;
+	} else if (dev->note[0]) {
+		fprintf(stderr, "optreg-runner: %s\n", dev->note);
+	}
+	optreg_buf_release(&out);
+	optreg_errors_release(&errs);
+	return rc;
+}
+
 static void selftest_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: optreg-runner selftest [--golden DIR]\n\n"
+		"usage: optreg-runner selftest [--golden DIR] "
+		"[--backend auto|cpu|cuda]\n\n"
 		"Replays PyTorch's golden Adam/AdamW traces through the "
 		"runner's arithmetic on\n"
-		"the CPU and prints one line per case. Cases without gradient "
-		"clipping must\n"
-		"agree bit for bit, clipped ones within rounding.\n\n"
+		"the chosen backend and prints one line per case. On the CPU, "
+		"cases without\n"
+		"gradient clipping must agree bit for bit, clipped ones within "
+		"rounding; on\n"
+		"CUDA, float32 cases within PyTorch's tolerance (rtol 1.3e-6, "
+		"atol 1e-5).\n\n"
 		"Options:\n"
 		"  --golden DIR   the traces (default: $OPTREG_GOLDEN, else "
 		"tests/testdata/torch-adam\n"
-		"                 of the checkout the runner was built in)\n\n"
+		"                 of the checkout the runner was built in)\n"
+		"  --backend B    auto (default: CUDA when built in and a "
+		"device is present,\n"
+		"                 else the CPU), cpu or cuda (an error when "
+		"there is none)\n\n"
 		"Exit status: 0 every case passed, 1 a case failed or there "
 		"were none,\n"
-		"2 usage, 3 the directory cannot be read\n");
+		"2 usage, 3 the directory cannot be read, 4 the backend "
+		"is not available\n");
 }
 
 static int cmd_selftest(int argc, char **argv)
 {
-	const char *golden = NULL;
+	const char *golden = NULL, *backend = "auto";
 	const struct optreg_opt table[] = {
 		{"--golden", OPTREG_OPT_STRING, &golden, "directory", 0},
+		{"--backend", OPTREG_OPT_STRING, &backend, NULL, 0},
 		{NULL, 0, NULL, NULL, 0},
 	};
 	const struct optreg_opts opts = {
@@ -67,6 +108,7 @@ static int cmd_selftest(int argc, char **argv)
 		.opts = table,
 		.usage = selftest_usage,
 	};
+	struct optreg_device dev;
 	char *dir;
 	int passed, failed, rc;
 
@@ -74,9 +116,31 @@ static int cmd_selftest(int argc, char **argv)
 	if (rc != OPTREG_OPTS_OK)
 		return rc == OPTREG_OPTS_HELP ? RUNNER_EXIT_OK
 					      : RUNNER_EXIT_USAGE;
+	rc = backend_choose("optreg-runner selftest", backend, &dev);
+	if (rc)
+		return rc;
 	dir = golden ? optreg_xstrdup(golden) : optreg_selftest_default_dir();
-	rc = optreg_selftest_run(dir, stdout, &passed, &failed);
-	printf("%d passed, %d failed (cpu, %s)\n", passed, failed, dir);
+	if (dev.kind == OPTREG_DEVICE_CUDA) {
+		struct optreg_errors errs = OPTREG_ERRORS_INIT;
+		struct optreg_backend be;
+
+		if (optreg_device_backend_init(&dev, &be, 1, &errs) < 0) {
+			fprintf(stderr,
+				"optreg-runner selftest: the cuda backend did "
+				"not start: %s\n",
+				errs.len ? errs.items[0].message : "unknown");
+			optreg_errors_release(&errs);
+			free(dir);
+			return RUNNER_EXIT_ERROR;
+		}
+		rc = optreg_selftest_run_on(&be, dir, stdout, &passed, &failed);
+		be.destroy(&be);
+		optreg_errors_release(&errs);
+	} else {
+		rc = optreg_selftest_run(dir, stdout, &passed, &failed);
+	}
+	printf("%d passed, %d failed (%s, %s)\n", passed, failed,
+	       dev.kind == OPTREG_DEVICE_CUDA ? "cuda" : "cpu", dir);
 	free(dir);
 	if (rc == OPTREG_EIO)
 		return RUNNER_EXIT_IO;
@@ -91,7 +155,7 @@ static void run_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: optreg-runner run [--json] [--suite FILE] "
-		"[--backend cpu] FILE\n\n"
+		"[--backend B] FILE\n\n"
 		"Validates an OptimizerConfig (YAML or JSON; - for standard "
 		"input), checks the\n"
 		"runner's Adam arithmetic (selftest), trains the suite's "
@@ -105,13 +169,18 @@ static void run_usage(FILE *out)
 		"  --suite FILE    the suite (default: $OPTREG_SUITE, else "
 		"runner/suites/ref-v2.yaml\n"
 		"                  of the checkout the runner was built in)\n"
-		"  --backend cpu   the compute backend; cpu is the only one "
-		"built in\n\n"
+		"  --backend B     auto (default: CUDA when built in and a "
+		"device is present,\n"
+		"                  else the CPU, saying why on stderr), cpu, "
+		"or cuda (exit 4\n"
+		"                  naming what is missing when there is "
+		"none)\n\n"
 		"Exit status: 0 pass or warn (warnings are printed), 1 fail or "
 		"an invalid\n"
 		"config, 2 usage, 3 a file cannot be read, 4 error (selftest "
 		"failed, a workload\n"
-		"could not run, or the suite file is invalid)\n");
+		"could not run, the suite file is invalid, or --backend cuda\n"
+		"has no device)\n");
 }
 
 /* Progress on stderr: one line rewritten in place on a terminal, else one
@@ -356,7 +425,8 @@ static void print_verdict(const char *file, const json_t *v)
 
 static int cmd_run(int argc, char **argv)
 {
-	const char *file = NULL, *suite_file = NULL, *backend = "cpu";
+	const char *file = NULL, *suite_file = NULL, *backend = "auto";
+	struct optreg_device dev;
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_buf out = OPTREG_BUF_INIT;
 	struct run_progress prog = {.tty = isatty(STDERR_FILENO)};
@@ -388,14 +458,9 @@ static int cmd_run(int argc, char **argv)
 		run_usage(stderr);
 		return RUNNER_EXIT_USAGE;
 	}
-	if (strcmp(backend, "cpu")) {
-		fprintf(stderr,
-			"optreg-runner run: backend \"%s\" is not built in\n"
-			"hint: use --backend cpu (CUDA joins when nvcc is "
-			"present at build time)\n",
-			backend);
-		return RUNNER_EXIT_USAGE;
-	}
+	rc = backend_choose("optreg-runner run", backend, &dev);
+	if (rc)
+		return rc;
 
 	/* The config, checked as `optreg lint` does. */
 	optreg_checked_config_init(&cc);
@@ -420,8 +485,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	free(suite_path);
 
-	rc = optreg_suite_run(suite, &cc.cfg, cc.digest, run_progress_fn, &prog,
-			      &verdict, &errs);
+	rc = optreg_suite_run_on(suite, &dev, &cc.cfg, cc.digest,
+				 run_progress_fn, &prog, &verdict, &errs);
 	if (prog.tty)
 		fprintf(stderr, "\r\033[K");
 	if (rc) {

@@ -16,7 +16,9 @@
  *
  * With a backend, float32 traces run through its adam_step (so the CUDA
  * backend is checked on its own device); float64 traces, which no backend
- * computes, run through runner/adam.h on the host.
+ * computes, run through runner/adam.h on the host. A backend other than
+ * the CPU's is held to the float32 tolerance in every case, clipped or
+ * not: bit for bit is asked only of the host and the CPU backend.
  */
 #ifndef OPTREG_SELFTEST_H
 #define OPTREG_SELFTEST_H

@@ -27,7 +27,9 @@
 #include <unistd.h>
 
 #include "../common/error.h"
+#include "../common/errcodes.h"
 #include "../common/log.h"
+#include "device.h"
 #include "job.h"
 #include "lease.h"
 #include "options.h"
@@ -133,7 +135,8 @@ static void serve_usage(FILE *out)
 		"usage: optreg-runner serve [--once] [--lease-seconds N] "
 		"[--poll-seconds N]\n"
 		"                           [--suite FILE] [--key FILE] "
-		"[--runner NAME] [--url URL]\n\n"
+		"[--runner NAME] [--url URL]\n"
+		"                           [--backend auto|cpu|cuda]\n\n"
 		"Leases validation jobs from the registry, checks each "
 		"config's digest and\n"
 		"signature, runs the reference suite on it, and posts the "
@@ -154,7 +157,14 @@ static void serve_usage(FILE *out)
 		"  --runner NAME       the name leases and verdicts carry "
 		"(default HOST:PID)\n"
 		"  --url URL           the registry (default $OPTREG_URL, "
-		"else %s)\n\n"
+		"else %s)\n"
+		"  --backend B         auto (default: CUDA when built in and a "
+		"device is present,\n"
+		"                      else the CPU, with a warn log line "
+		"saying why), cpu, or\n"
+		"                      cuda (exit 7 naming what is missing "
+		"when "
+		"there is none)\n\n"
 		"Environment:\n"
 		"  OPTREG_URL     the registry\n"
 		"  OPTREG_TOKEN   bearer token with the runner role\n"
@@ -170,7 +180,8 @@ static void serve_usage(FILE *out)
 		"or suite cannot\n"
 		"be read; 4 the token lacks the runner role (403); 6 the token "
 		"is refused (401);\n"
-		"7 with --once the registry did not answer\n",
+		"7 with --once the registry did not answer, or --backend cuda "
+		"has no device\n",
 		LEASE_MAX, LEASE_DEFAULT, POLL_DEFAULT, OPTREG_DEFAULT_URL);
 }
 
@@ -183,6 +194,25 @@ static void report(const char *what, const struct optreg_errors *errs)
 		errs->len ? errs->items[0].message : "failed");
 	if (errs->len && errs->items[0].hint)
 		fprintf(stderr, "  hint: %s\n", errs->items[0].hint);
+}
+
+/* --backend into s->device: 0, SERVE_EXIT_USAGE for an unknown name, or
+ * SERVE_EXIT_UNAVAILABLE when cuda is asked for and missing. */
+static int serve_backend(struct optreg_serve *s, const char *backend)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	enum optreg_device_kind want;
+	int rc;
+
+	rc = optreg_device_parse(backend, &want, &errs);
+	if (rc == 0)
+		rc = optreg_device_choose(&s->device, want, &errs);
+	if (rc)
+		report("--backend", &errs);
+	optreg_errors_release(&errs);
+	return rc == 0		     ? 0
+	       : rc == OPTREG_EINVAL ? SERVE_EXIT_USAGE
+				     : SERVE_EXIT_UNAVAILABLE;
 }
 
 static int serve_setup(struct optreg_serve *s, const char *key_path,
@@ -260,8 +290,9 @@ int optreg_runner_serve(int argc, char **argv)
 {
 	struct optreg_serve s;
 	const char *key_path = getenv("OPTREG_KEY"), *suite_path = NULL,
-		   *url = NULL;
+		   *url = NULL, *backend = "auto";
 	const struct optreg_opt table[] = {
+		{"--backend", OPTREG_OPT_STRING, &backend, NULL, 0},
 		{"--once", OPTREG_OPT_FLAG, &s.once, NULL, 0},
 		{"--lease-seconds", OPTREG_OPT_SECONDS, &s.lease_seconds, NULL,
 		 LEASE_MAX},
@@ -301,18 +332,26 @@ int optreg_runner_serve(int argc, char **argv)
 			 (long)getpid());
 		s.runner = s.runner_buf;
 	}
+	rc = serve_backend(&s, backend);
+	if (rc)
+		return rc;
 	rc = serve_setup(&s, key_path, suite_path, url);
 	if (rc)
 		goto out;
 	signals_install();
 	optreg_log_write(
 		"info", "start",
-		json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b}", "runner",
-			  s.runner, "url", s.client.base_url, "keyid", s.keyid,
-			  "suite", optreg_suite_name(s.suite), "suite_digest",
-			  optreg_suite_digest(s.suite), "lease_seconds",
-			  s.lease_seconds, "poll_seconds", s.poll_seconds,
-			  "once", s.once));
+		json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:s}",
+			  "runner", s.runner, "url", s.client.base_url, "keyid",
+			  s.keyid, "suite", optreg_suite_name(s.suite),
+			  "suite_digest", optreg_suite_digest(s.suite),
+			  "lease_seconds", s.lease_seconds, "poll_seconds",
+			  s.poll_seconds, "once", s.once, "backend",
+			  s.device.kind == OPTREG_DEVICE_CUDA ? "cuda"
+							      : "cpu"));
+	if (s.device.note[0])
+		optreg_log_write("warn", "backend",
+				 json_pack("{s:s}", "detail", s.device.note));
 	rc = serve_loop(&s);
 	optreg_http_client_release(&s.hb);
 	optreg_http_client_release(&s.client);

@@ -10,6 +10,7 @@
 
 #include "../common/http_client.h"
 #include "../common/sign.h"
+#include "device.h"
 #include "suite.h"
 
 #define LEASE_DEFAULT                                                          \
@@ -29,7 +30,8 @@ enum {
 	SERVE_EXIT_IO = 3,	     /* the key or suite file cannot be read */
 	SERVE_EXIT_DENIED = 4,	     /* 403 on lease: not a runner */
 	SERVE_EXIT_UNAUTHORIZED = 6, /* 401: no, bad or revoked token */
-	SERVE_EXIT_UNAVAILABLE = 7,  /* --once: the registry did not answer */
+	SERVE_EXIT_UNAVAILABLE = 7,  /* --once: the registry did not answer;
+					or --backend cuda has no device */
 };
 
 /* The runner: set up by serve.c, read by lease.c and job.c. */
@@ -44,6 +46,7 @@ struct optreg_serve {
 	struct optreg_http_client client; /* the main thread's */
 	struct optreg_http_client hb;	  /* the heartbeat thread's */
 	double backoff;			  /* seconds; 0 after a success */
+	struct optreg_device device;	  /* --backend, chosen at start */
 };
 
 #endif

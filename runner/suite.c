@@ -23,6 +23,7 @@
 #include "../common/hash.h"
 #include "../common/jsonutil.h"
 #include "backend.h"
+#include "device.h"
 #include "findings.h"
 #include "idx.h"
 #include "selftest.h"
@@ -551,6 +552,16 @@ int optreg_suite_run(const struct optreg_suite *s,
 		     optreg_progress_fn progress, void *ctx, json_t **verdict,
 		     struct optreg_errors *errs)
 {
+	return optreg_suite_run_on(s, NULL, cfg, config_digest, progress, ctx,
+				   verdict, errs);
+}
+
+int optreg_suite_run_on(const struct optreg_suite *s,
+			const struct optreg_device *dev,
+			const struct optreg_config *cfg,
+			const char *config_digest, optreg_progress_fn progress,
+			void *ctx, json_t **verdict, struct optreg_errors *errs)
+{
 	struct optreg_errors fm_errs = OPTREG_ERRORS_INIT;
 	struct optreg_fmnist fm;
 	struct optreg_backend be;
@@ -562,11 +573,17 @@ int optreg_suite_run(const struct optreg_suite *s,
 
 	*verdict = NULL;
 	optreg_clock_now_s(started);
-	rc = optreg_cpu_backend_init(&be, SUITE_CPU_THREADS, errs);
+	rc = optreg_device_backend_init(dev, &be, SUITE_CPU_THREADS, errs);
 	if (rc)
 		return rc;
 
 	v = optreg_verdict_new(config_digest, s->name, s->digest, be.device);
+	/* After the head: which backend, and for cuda the device. */
+	json_object_set_new(v, "backend", json_string(be.name));
+	json_t *gpu =
+		!strcmp(be.name, "cuda") ? optreg_device_gpu_json(dev) : NULL;
+	if (gpu)
+		json_object_set_new(v, "gpu", gpu);
 	findings = json_array();
 	workloads = json_array();
 	times = json_object();

@@ -52,11 +52,10 @@ typedef void (*optreg_progress_fn)(void *ctx, const char *workload, long step,
  * backend and builds the verdict payload (a new object):
  *
  *   {"config_digest", "suite", "suite_digest", "runner_version", "device",
- *    "result": "pass"|"warn"|"fail"|"error", "selftest", "seeds": [...],
- *    "workloads": [{"name", "problem", "variant", "steps", "peak_steps",
- *                   "batch", "schedule", "result", "param_groups",
- *                   "runs": [{"seed", "result", "metrics", "loss_curve",
- *                             "findings"}], "minority": […]}],
+ *    "result": "pass"|"warn"|"fail"|"error", "backend": "cpu", "selftest",
+ * "seeds": [...], "workloads": [{"name", "problem", "variant", "steps",
+ * "peak_steps", "batch", "schedule", "result", "param_groups", "runs":
+ * [{"seed", "result", "metrics", "loss_curve", "findings"}], "minority": […]}],
  *    "findings": [{"criterion", "severity": "fail"|"warn"|"error",
  *                  "workload", "step", "values": {…}, "message",
  *                  "seeds": {"showed": […], "of": n}}],
@@ -82,6 +81,21 @@ int optreg_suite_run(const struct optreg_suite *s,
  * only where the workload has a test set), numbers to 6 significant
  * digits. 0, or a negative code with errs.
  */
+/*
+ * optreg_suite_run on the backend `dev` chose (runner/device.h; NULL: the
+ * CPU, as optreg_suite_run). The verdict's head is followed by "backend":
+ * "cpu"|"cuda" and, for cuda, "gpu": {"name", "compute_capability",
+ * "driver_version", "runtime_version"}. A backend that does not start is
+ * its negative code with errs, and no verdict.
+ */
+struct optreg_device;
+int optreg_suite_run_on(const struct optreg_suite *s,
+			const struct optreg_device *dev,
+			const struct optreg_config *cfg,
+			const char *config_digest, optreg_progress_fn progress,
+			void *ctx, json_t **verdict,
+			struct optreg_errors *errs);
+
 int optreg_suite_baseline(const struct optreg_suite *s, const char *only,
 			  const double *lrs, size_t nlrs,
 			  optreg_progress_fn progress, void *ctx, json_t **out,

@@ -128,6 +128,53 @@ else
 fi
 contains "the time member is there" "$tmp/out" '"time": {'
 
+# The backend (--backend auto|cpu|cuda). Without a usable CUDA device
+# (this runner built without CUDA, no driver or no GPU: how CI runs),
+# auto is the CPU with one line on stderr saying why, and cuda is an
+# error naming what is missing. On a machine with a GPU, tests/gpu/run
+# checks the CUDA side.
+contains "the verdict says its backend" "$tmp/a.json" '"backend": '
+if "$RUNNER" selftest --backend cuda >/dev/null 2>&1; then
+	ok "# SKIP a CUDA device is present (tests/gpu/run covers it)"
+else
+	contains "auto ran on the cpu" "$tmp/a.json" '"backend": "cpu"'
+	lacks "a cpu verdict has no gpu member" "$tmp/a.json" '"gpu":'
+	check "--backend cpu runs" 0 "$RUNNER" run --suite "$SUITE" --json --backend cpu "$GOOD"
+	lacks "--backend cpu logs no fallback" "$tmp/err" "using the CPU backend"
+	untimed "$tmp/out" >"$tmp/c.json"
+	if cmp -s "$tmp/a.json" "$tmp/c.json"; then
+		ok "auto without a device gives the cpu's verdict"
+	else
+		not_ok "auto without a device gives the cpu's verdict" \
+			"$(diff "$tmp/a.json" "$tmp/c.json" | head -n 20)"
+	fi
+	check "selftest falls back to the cpu" 0 "$RUNNER" selftest
+	contains "with one line saying why" "$tmp/err" "optreg-runner: no CUDA device ("
+	contains "and what it uses" "$tmp/err" "); using the CPU backend"
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] && ok "the fallback is one line" ||
+		not_ok "the fallback is one line" "$(cat "$tmp/err")"
+	contains "selftest names the cpu" "$tmp/out" " 0 failed (cpu, "
+	check "selftest --backend cpu is quiet on stderr" 0 "$RUNNER" selftest --backend cpu
+	lacks "no fallback line" "$tmp/err" "CUDA"
+	check "selftest --backend cuda without a device exits 4" 4 "$RUNNER" selftest --backend cuda
+	if grep -qE "built without CUDA|CUDA driver is missing|no CUDA device" "$tmp/err"; then
+		ok "the error names what is missing"
+	else
+		not_ok "the error names what is missing" "$(cat "$tmp/err")"
+	fi
+	contains "and hints at --backend cpu" "$tmp/err" "hint: "
+	lacks "no traces ran" "$tmp/out" "passed"
+	check "run --backend cuda without a device exits 4" 4 "$RUNNER" run --suite "$SUITE" --backend cuda "$GOOD"
+	contains "run names the option" "$tmp/err" "optreg-runner run: --backend: "
+	lacks "nothing trained" "$tmp/err" "steps"
+	check "serve --backend cuda without a device exits 7" 7 "$RUNNER" serve --once --backend cuda
+	contains "serve names the option" "$tmp/err" "optreg-runner serve: --backend: "
+fi
+check "an unknown backend for selftest is a usage error" 2 "$RUNNER" selftest --backend tpu
+contains "naming the choices" "$tmp/err" "use auto, cpu or cuda"
+check "an unknown backend for serve is a usage error" 2 "$RUNNER" serve --backend tpu
+check "--backend=cpu works too" 0 "$RUNNER" selftest --backend=cpu
+
 # An invalid config is reported like lint and not run.
 cat >"$tmp/invalid.yaml" <<'EOF'
 apiVersion: optreg/v1
