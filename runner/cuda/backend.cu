@@ -431,11 +431,12 @@ static __global__ void k_xent_rows(const float *logits, const float *labels,
 	size_t best = z[0] != z[0] || shi[0] == SIZE_MAX ? 0 : shi[0];
 	__syncthreads();
 
-	double zmax = z[best], acc = 0;
+	/* z[y] too before the barriers of the sum: after them another
+	 * warp may already have written dz[y] over it (dlogits == logits). */
+	double zmax = z[best], zy = z[y], acc = 0;
 	for (size_t c = t; c < classes; c += CUDA_THREADS)
 		acc += exp((double)z[c] - zmax);
 	double sum = cuda_block_sum(acc, sh);
-	double zy = z[y];
 	if (dlogits) {
 		float *dz = dlogits + r * classes;
 		for (size_t c = t; c < classes; c += CUDA_THREADS) {
