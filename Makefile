@@ -71,8 +71,10 @@ NVCCFLAGS := -std=c++17 -O3 --fmad=false $(CUDA_GENCODE) \
 CUDA_SRC := $(filter-out runner/cuda/bench.cu,$(wildcard runner/cuda/*.cu))
 ifeq ($(CUDA),1)
 CUDA_OBJ := $(patsubst %.cu,$(BUILD)/%.o,$(CUDA_SRC))
-CUDA_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas \
-	-lcudart -lstdc++
+# cuBLAS is not linked: runner/cuda/backend.cu loads it when the backend
+# starts (dlopen through this rpath), so a CPU run never maps it.
+CUDA_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart \
+	-ldl -lstdc++
 RUNNER_NOCUDA := runner/cuda_none.c
 else
 CUDA_OBJ :=

@@ -41,6 +41,11 @@ void optreg_cuda_probe(struct optreg_cuda_info *info);
 int optreg_cuda_backend_init(struct optreg_backend *be, int device,
 			     struct optreg_errors *errs);
 
+/* Loads cuBLAS, once per process (init does; the runner does not link it,
+ * so a run on the CPU never maps it). Returns 0, or OPTREG_EUNAVAILABLE
+ * with the reason in `why` (not built, the library or a call missing). */
+int optreg_cuda_blas_load(char *why, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

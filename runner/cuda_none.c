@@ -34,3 +34,10 @@ int optreg_cuda_backend_init(struct optreg_backend *be, int device,
 			"(make CUDA=auto), or use --backend cpu");
 	return OPTREG_EUNAVAILABLE;
 }
+
+int optreg_cuda_blas_load(char *why, size_t len)
+{
+	if (why && len)
+		snprintf(why, len, "built without CUDA");
+	return OPTREG_EUNAVAILABLE;
+}

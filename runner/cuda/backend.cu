@@ -22,8 +22,71 @@
 #include <string.h>
 
 #include <cublas_v2.h>
+#include <dlfcn.h>
+#include <pthread.h>
 
 #include "cuda_int.cuh"
+
+/*
+ * cuBLAS is loaded when the backend starts, not when the runner does:
+ * mapping libcublas and libcublasLt costs 0.1 to 0.2 s per process, which
+ * every run on the CPU (and every `--version`) would otherwise pay. The
+ * runner links only cudart (a few milliseconds); these are the cuBLAS
+ * calls the backend makes, resolved once by optreg_cuda_blas_load().
+ */
+static struct {
+	decltype(&cublasCreate_v2) create;
+	decltype(&cublasDestroy_v2) destroy;
+	decltype(&cublasSetMathMode) set_math_mode;
+	decltype(&cublasSetAtomicsMode) set_atomics_mode;
+	decltype(&cublasSetPointerMode_v2) set_pointer_mode;
+	decltype(&cublasGetVersion_v2) get_version;
+	decltype(&cublasGetStatusString) status_string;
+	decltype(&cublasSgemm_v2) sgemm;
+} blas;
+static char blas_why[200];
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+#define BLAS_SYM(lib, field, name)                                             \
+	(blas.field = (decltype(blas.field))dlsym(lib, name))
+
+static void blas_load_once(void)
+{
+	char soname[32];
+	void *lib;
+
+	/* The major version the backend was compiled against; found through
+	 * the runner's rpath (the CUDA toolkit's lib64). */
+	snprintf(soname, sizeof(soname), "libcublas.so.%d", CUBLAS_VER_MAJOR);
+	lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		snprintf(blas_why, sizeof(blas_why), "cannot load %s: %s",
+			 soname, dlerror());
+		return;
+	}
+	if (!BLAS_SYM(lib, create, "cublasCreate_v2") ||
+	    !BLAS_SYM(lib, destroy, "cublasDestroy_v2") ||
+	    !BLAS_SYM(lib, set_math_mode, "cublasSetMathMode") ||
+	    !BLAS_SYM(lib, set_atomics_mode, "cublasSetAtomicsMode") ||
+	    !BLAS_SYM(lib, set_pointer_mode, "cublasSetPointerMode_v2") ||
+	    !BLAS_SYM(lib, get_version, "cublasGetVersion_v2") ||
+	    !BLAS_SYM(lib, status_string, "cublasGetStatusString") ||
+	    !BLAS_SYM(lib, sgemm, "cublasSgemm_v2")) {
+		snprintf(blas_why, sizeof(blas_why), "%s lacks a call: %s",
+			 soname, dlerror());
+		blas.create = NULL;
+	}
+}
+
+extern "C" int optreg_cuda_blas_load(char *why, size_t len)
+{
+	pthread_once(&blas_once, blas_load_once);
+	if (blas.create)
+		return 0;
+	if (why && len)
+		snprintf(why, len, "%s", blas_why);
+	return OPTREG_EUNAVAILABLE;
+}
 
 struct cuda_ctx {
 	int device;
@@ -190,13 +253,13 @@ static int cuda_gemm(void *ctx, int trans_a, int trans_b, size_t m, size_t n,
 	}
 	/* Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T:
 	 * the same buffers, the operands swapped. */
-	cublasStatus_t s = cublasSgemm(
+	cublasStatus_t s = blas.sgemm(
 		cx->blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
 		trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, (int)n, (int)m, (int)k,
 		&alpha, b, (int)ldb, a, (int)lda, &beta, c, (int)ldc);
 	if (s != CUBLAS_STATUS_SUCCESS) {
 		fprintf(stderr, "optreg-runner: cuda: cublasSgemm: %s\n",
-			cublasGetStatusString(s));
+			blas.status_string(s));
 		return OPTREG_EINTERNAL;
 	}
 	return 0;
@@ -1181,7 +1244,7 @@ static void cuda_destroy(struct optreg_backend *be)
 	if (c->scratch)
 		(void)cudaFree(c->scratch);
 	if (c->blas)
-		(void)cublasDestroy(c->blas);
+		(void)blas.destroy(c->blas);
 	free(c);
 	be->ctx = NULL;
 }
@@ -1281,23 +1344,25 @@ extern "C" int optreg_cuda_backend_init(struct optreg_backend *be, int device,
 	/* cuBLAS reads this when the handle is made: with it, its GEMMs
 	 * are reproducible run to run (cuBLAS's "Results reproducibility"). */
 	setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 1);
+	if (optreg_cuda_blas_load(msg, sizeof(msg)))
+		return cuda_init_fail(errs, OPTREG_EUNAVAILABLE, msg, NULL);
 	c = (struct cuda_ctx *)optreg_xcalloc(1, sizeof(*c));
 	c->device = device;
-	cublasStatus_t s = cublasCreate(&c->blas);
+	cublasStatus_t s = blas.create(&c->blas);
 	if (s == CUBLAS_STATUS_SUCCESS)
-		s = cublasSetMathMode(c->blas, CUBLAS_PEDANTIC_MATH);
+		s = blas.set_math_mode(c->blas, CUBLAS_PEDANTIC_MATH);
 	if (s == CUBLAS_STATUS_SUCCESS)
-		s = cublasSetAtomicsMode(c->blas, CUBLAS_ATOMICS_NOT_ALLOWED);
+		s = blas.set_atomics_mode(c->blas, CUBLAS_ATOMICS_NOT_ALLOWED);
 	if (s == CUBLAS_STATUS_SUCCESS)
-		s = cublasSetPointerMode(c->blas, CUBLAS_POINTER_MODE_HOST);
+		s = blas.set_pointer_mode(c->blas, CUBLAS_POINTER_MODE_HOST);
 	if (s == CUBLAS_STATUS_SUCCESS)
-		s = cublasGetVersion(c->blas, &ver);
+		s = blas.get_version(c->blas, &ver);
 	if (s != CUBLAS_STATUS_SUCCESS) {
 		if (c->blas)
-			(void)cublasDestroy(c->blas);
+			(void)blas.destroy(c->blas);
 		free(c);
 		snprintf(msg, sizeof(msg), "cuBLAS: %s",
-			 cublasGetStatusString(s));
+			 blas.status_string(s));
 		return cuda_init_fail(errs, OPTREG_EINTERNAL, msg, NULL);
 	}
 	be->name = "cuda";

@@ -52,6 +52,45 @@ static void test_probe_and_init_without_device(void **state)
 	optreg_errors_release(&errs);
 }
 
+/* Whether a library whose path contains `name` is mapped into this
+ * process (/proc/self/maps). */
+static int mapped(const char *name)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[4096];
+	int found = 0;
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, name) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* cuBLAS is not linked: the probe and a failed init leave it unmapped
+ * (a CPU run pays nothing for it); the backend's loader maps it and
+ * resolves every call it uses, on any machine where it is installed. */
+static void test_blas_loaded_on_demand(void **state)
+{
+	struct optreg_cuda_info info;
+	char why[256] = "";
+
+	(void)state;
+	optreg_cuda_probe(&info);
+	if (info.ndevices > 0)
+		skip(); /* init on a device loads it anyway */
+	assert_false(mapped("libcublas"));
+	if (!optreg_cuda_built()) {
+		assert_int_equal(optreg_cuda_blas_load(why, sizeof(why)),
+				 OPTREG_EUNAVAILABLE);
+		assert_string_equal(why, "built without CUDA");
+		return;
+	}
+	assert_int_equal(optreg_cuda_blas_load(why, sizeof(why)), 0);
+	assert_true(mapped("libcublas.so"));
+	assert_int_equal(optreg_cuda_blas_load(NULL, 0), 0); /* once */
+}
+
 /* The two backends, when there is a device. */
 struct pair {
 	struct optreg_backend cpu, gpu;
@@ -485,6 +524,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe_and_init_without_device),
+		cmocka_unit_test(test_blas_loaded_on_demand),
 		cmocka_unit_test(test_dense),
 		cmocka_unit_test(test_softmax_xent),
 		cmocka_unit_test(test_lm_kernels),
