@@ -3,7 +3,7 @@
 // reference suite), its tags and each tag's history of moves.
 import {add, h, seg, shortDigest, timeEl} from './dom.js';
 import {api, apiAll, mapLimit} from './api.js';
-import {configApi, configHash, configsHash, hasVerdictFields, latestVerdict, verdictState} from './model.js';
+import {configApi, configHash, configsHash, verdictState} from './model.js';
 import {errText, jumpLink, keyMap, linkTo, note, signerNames, verdictBadge} from './page.js';
 
 const MAX_VERSIONS = 500;
@@ -90,16 +90,10 @@ export async function render(main, params) {
     keyMap(),
   ]);
   const tags = tagsDoc.tags || [];
-  // The latest verdict per version: from the list when the registry gives
-  // it, else from each version's verdicts (at most 4 requests at a time).
-  const verdicts = await mapLimit(versions, 4, async (v) => {
-    if (hasVerdictFields(v)) return {verdict: v.verdict, job_state: v.job_state ?? null};
-    try {
-      return latestVerdict(await api(`${path}/versions/${v.version}/verdicts`));
-    } catch (e) {
-      return {verdict: null, job_state: null};
-    }
-  });
+  // The latest verdict per version comes with the list (`verdict`,
+  // `job_state`): the page is served by the registry it reads, so the two
+  // are always of one version.
+  const verdicts = versions.map((v) => ({verdict: v.verdict ?? null, job_state: v.job_state ?? null}));
   const histories = await mapLimit(tags, 4, async (t) => {
     try {
       return {moves: await apiAll(`${configApi(ns, name, 'tags', t.tag, 'history')}?page_size=100`, 'moves', 200)};

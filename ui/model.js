@@ -8,28 +8,6 @@ export const RESULTS = ['pass', 'warn', 'fail', 'error'];
 // audit page checks checkpoints against it.
 export const REGISTRY_KEY = 'optreg.registryKey';
 
-// The latest verdict of a version on the reference suite, and that
-// suite's job state, from its GET …/verdicts answer (verdicts newest
-// first, jobs oldest first): the shape the versions list gives in
-// `verdict` and `job_state`. The reference suite is the one of the
-// newest job (every new version gets a job for it); with no job, the
-// newest verdict's suite.
-export function latestVerdict(doc) {
-  const jobs = (doc && doc.jobs) || [];
-  const verdicts = (doc && doc.verdicts) || [];
-  let suite = null;
-  if (jobs.length) suite = jobs[jobs.length - 1].suite;
-  else if (verdicts.length) suite = verdicts[0].suite;
-  if (suite === null) return {verdict: null, job_state: null};
-  const v = verdicts.find((x) => x.suite === suite) || null;
-  let state = null;
-  for (const j of jobs) if (j.suite === suite) state = j.state;
-  return {
-    verdict: v && {result: v.result, suite: v.suite, job_id: v.job_id, created_at: v.created_at},
-    job_state: state,
-  };
-}
-
 // What a versions row shows: pass, warn, fail or error (a verdict),
 // pending (its job is queued or being run) or none (no job, or one
 // abandoned without a verdict).
@@ -39,12 +17,6 @@ export function verdictState(item) {
   const js = item && item.job_state;
   if (js === 'queued' || js === 'leased') return 'pending';
   return 'none';
-}
-
-// True when a versions list item carries the verdict fields (a registry
-// that has them), so the page need not ask for each version's verdicts.
-export function hasVerdictFields(item) {
-  return !!item && Object.prototype.hasOwnProperty.call(item, 'verdict');
 }
 
 // Configs grouped by namespace, in the order the API lists them (by

@@ -10,32 +10,6 @@ const {ApiError, api, apiAll} = await import('../../ui/api.js');
 const {showError} = await import('../../ui/page.js');
 
 
-test('latestVerdict: the newest verdict on the newest job\'s suite', () => {
-  const doc = {
-    verdicts: [
-      {job_id: 9, suite: 'ref-v1', result: 'pass', created_at: '2026-01-03T00:00:00Z'},
-      {job_id: 7, suite: 'ref-v2', result: 'fail', created_at: '2026-01-02T00:00:00Z'},
-      {job_id: 5, suite: 'ref-v2', result: 'pass', created_at: '2026-01-01T00:00:00Z'},
-    ],
-    jobs: [{id: 5, suite: 'ref-v2', state: 'done'}, {id: 7, suite: 'ref-v2', state: 'done'},
-      {id: 9, suite: 'ref-v1', state: 'done'}, {id: 11, suite: 'ref-v2', state: 'queued'}],
-  };
-  // The newest job is a queued ref-v2 one: the reference suite is ref-v2,
-  // its latest verdict job 7's, and its state that of the newest job.
-  assert.deepEqual(m.latestVerdict(doc), {
-    verdict: {result: 'fail', suite: 'ref-v2', job_id: 7, created_at: '2026-01-02T00:00:00Z'},
-    job_state: 'queued',
-  });
-});
-
-test('latestVerdict: no jobs and no verdicts, or only verdicts', () => {
-  assert.deepEqual(m.latestVerdict({verdicts: [], jobs: []}), {verdict: null, job_state: null});
-  assert.deepEqual(m.latestVerdict({}), {verdict: null, job_state: null});
-  const only = m.latestVerdict({verdicts: [{job_id: 2, suite: 's', result: 'warn', created_at: 't'}]});
-  assert.equal(only.verdict.result, 'warn');
-  assert.equal(only.job_state, null);
-});
-
 test('verdictState: results, pending, none', () => {
   for (const r of ['pass', 'warn', 'fail', 'error'])
     assert.equal(m.verdictState({verdict: {result: r}, job_state: 'done'}), r);
@@ -45,11 +19,6 @@ test('verdictState: results, pending, none', () => {
   assert.equal(m.verdictState({verdict: null, job_state: null}), 'none');
   assert.equal(m.verdictState({verdict: {result: 'bogus'}}), 'none');
   assert.equal(m.verdictState(undefined), 'none');
-});
-
-test('hasVerdictFields tells a list with the new fields from one without', () => {
-  assert.equal(m.hasVerdictFields({version: 1, verdict: null, job_state: null}), true);
-  assert.equal(m.hasVerdictFields({version: 1}), false);
 });
 
 test('groupByNamespace keeps the API order', () => {
