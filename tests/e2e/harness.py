@@ -566,6 +566,27 @@ class Registry:
 
 # ---------------------------------------------------------------- configs
 
+def ci_suite_file(path, peak_steps, keep=lambda w: True):
+    """runner/suites/ci.yaml (the test-only cut of the reference suite)
+    renamed to the suite jobs ask for (DEFAULT_SUITE; its digest still
+    tells it from the real one), without its baseline (its numbers are for
+    other step counts), with the workloads `keep(w)` accepts, each given
+    `peak_steps(w, nseeds)` steps per seed. Written as JSON to `path`;
+    returns it."""
+    p = subprocess.run([CLI_BIN, "canonicalize",
+                        os.path.join(ROOT, "runner", "suites", "ci.yaml")],
+                       stdout=subprocess.PIPE, check=True, timeout=30)
+    suite = json.loads(p.stdout)
+    suite["name"] = DEFAULT_SUITE
+    suite.pop("baseline", None)
+    nseeds = len(suite["seeds"])
+    suite["workloads"] = [dict(w, peak_steps=peak_steps(w, nseeds))
+                          for w in suite["workloads"] if keep(w)]
+    with open(path, "w") as f:
+        json.dump(suite, f)
+    return path
+
+
 class Configs:
     """Config documents and their canonical bytes, via `optreg canonicalize`."""
 

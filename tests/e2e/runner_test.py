@@ -64,7 +64,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the working tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    BIN, CLI_BIN, DEFAULT_SUITE, ROOT, Registry, Signer, Tap, digest_of,
+    BIN, CLI_BIN, DEFAULT_SUITE, ROOT, Registry, Signer, Tap, ci_suite_file,
+    digest_of,
     envelope, openssl_verify, pae)
 
 RUNNER_BIN = os.path.join(BIN, "optreg-runner")
@@ -95,25 +96,13 @@ def status(r, want, what=""):
 # ---------------------------------------------------------------- helpers
 
 def suite_file(name, steps, fmnist):
-    """runner/suites/ci.yaml (the test-only cut of the reference suite)
-    renamed to the suite jobs ask for (its digest still tells it from the
-    real one), with `steps` steps over all seeds per workload (peak_steps
-    steps / seeds), the Fashion-MNIST ones only when `fmnist`, and no
-    baseline (its numbers are for other step counts). Written as JSON;
-    returns the path."""
-    p = subprocess.run([CLI_BIN, "canonicalize", os.path.join(ROOT, "runner", "suites",
-                                                              "ci.yaml")],
-                       stdout=subprocess.PIPE, check=True, timeout=30)
-    suite = json.loads(p.stdout)
-    suite["name"] = SUITE_NAME
-    suite.pop("baseline", None)
-    per_seed = max(1, steps // len(suite["seeds"]))
-    suite["workloads"] = [dict(w, peak_steps=per_seed) for w in suite["workloads"]
-                          if fmnist or not w.get("problem", w["name"]).startswith("fmnist_")]
-    path = os.path.join(W.R.tmp, "suite-%s.json" % name)
-    with open(path, "w") as f:
-        json.dump(suite, f)
-    return path
+    """The ci suite as jobs ask for it (harness.ci_suite_file), with
+    `steps` steps over all seeds per workload, the Fashion-MNIST ones only
+    when `fmnist`."""
+    return ci_suite_file(
+        os.path.join(W.R.tmp, "suite-%s.json" % name),
+        lambda w, nseeds: max(1, steps // nseeds),
+        lambda w: fmnist or not w.get("problem", w["name"]).startswith("fmnist_"))
 
 
 def suite_files():

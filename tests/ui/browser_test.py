@@ -51,8 +51,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
 
 from harness import (  # noqa: E402
-    BIN, CLI_BIN, DEFAULT_SUITE, ROOT, Registry, Signer, Tap, envelope, eq,
-    put_policy, status)
+    BIN, CLI_BIN, DEFAULT_SUITE, ROOT, Registry, Signer, Tap, ci_suite_file,
+    envelope, eq, put_policy, status)
 
 RUNNER_BIN = os.path.join(BIN, "optreg-runner")
 SHOTS = os.path.abspath(os.path.join(ROOT, os.environ.get("OPTREG_UI_SHOTS")
@@ -73,21 +73,11 @@ W = World()
 # ---------------------------------------------------------------- setup
 
 def suite_file():
-    """runner/suites/ci.yaml renamed to the reference suite (so jobs accept
-    it; its digest still tells it apart), no baseline, three workloads of
-    30 steps per seed."""
-    p = subprocess.run([CLI_BIN, "canonicalize", os.path.join(ROOT, "runner", "suites",
-                                                              "ci.yaml")],
-                       stdout=subprocess.PIPE, check=True, timeout=30)
-    suite = json.loads(p.stdout)
-    suite["name"] = DEFAULT_SUITE
-    suite.pop("baseline", None)
-    suite["workloads"] = [dict(w, peak_steps=min(w["peak_steps"], 30))
-                          for w in suite["workloads"] if w["name"] != "fmnist_logreg"]
-    path = os.path.join(W.R.tmp, "suite.json")
-    with open(path, "w") as f:
-        json.dump(suite, f)
-    return path
+    """The ci suite as jobs ask for it (harness.ci_suite_file): three
+    workloads of at most 30 steps per seed."""
+    return ci_suite_file(os.path.join(W.R.tmp, "suite.json"),
+                         lambda w, nseeds: min(w["peak_steps"], 30),
+                         lambda w: w["name"] != "fmnist_logreg")
 
 
 def config_bytes(name, lr, extra=""):
