@@ -65,7 +65,8 @@ endif
 CUDA_GENCODE ?= -gencode arch=compute_90,code=sm_90 \
 	-gencode arch=compute_90,code=compute_90 \
 	-gencode arch=compute_80,code=sm_80
-NVCCFLAGS := -std=c++17 -O3 --fmad=false $(CUDA_GENCODE) \
+NVCCFLAGS := -std=c++17 -O3 --fmad=false --default-stream per-thread \
+	$(CUDA_GENCODE) \
 	-Xcompiler -Wall,-Wextra,-Werror,-fPIE,-fstack-protector-strong \
 	-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(PKG_CFLAGS) -I. -MMD -MP
 CUDA_SRC := $(filter-out runner/cuda/bench.cu,$(wildcard runner/cuda/*.cu))
@@ -236,24 +237,13 @@ $(BENCH_GPU): $(BUILD)/runner/cuda/bench.o $(RUNNER_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(RUNNER_LIBS)
 
 # Then the reference suite on the CUDA backend with one config: the whole
-# run's time and the first fmnist_mlp workload's training time per step.
+# run's time and the first fmnist_mlp workload's training time per step
+# (scripts/bench-gpu, which tests/gpu/run also calls).
 BENCH_GPU_SUITE ?= runner/suites/ref-v2.yaml
 BENCH_GPU_CONFIG ?= examples/configs/adamw-cosine-1e-3.yaml
 bench-gpu: $(BENCH_GPU) $(BIN)/optreg-runner
-	@$(BENCH_GPU)
-	@$(BIN)/optreg-runner run --json --backend cuda \
-		--suite $(BENCH_GPU_SUITE) $(BENCH_GPU_CONFIG) \
-		>$(BUILD)/bench-gpu-suite.json || \
-		test -s $(BUILD)/bench-gpu-suite.json
-	@python3 -c 'import json, sys; v = json.load(open(sys.argv[1])); \
-	t = v["time"]; ns = len(v.get("seeds") or [0]); \
-	w = [x for x in v["workloads"] if x.get("problem") == "fmnist_mlp"]; \
-	print("suite %s on %s: %.2f s (%s)" % (sys.argv[2], v["backend"], t["seconds"], \
-	v["result"])); \
-	[print("fmnist_mlp (%s): %.3f ms/step (%d steps x %d seeds)" % \
-	(x["name"], 1e3 * t["train_seconds"][x["name"]] / (x["steps"] * ns), \
-	x["steps"], ns)) for x in w[:1] if x["name"] in t["train_seconds"]]' \
-		$(BUILD)/bench-gpu-suite.json $(BENCH_GPU_SUITE)
+	@scripts/bench-gpu $(BENCH_GPU) $(BIN)/optreg-runner \
+		$(BENCH_GPU_SUITE) $(BENCH_GPU_CONFIG)
 else
 bench-gpu:
 	@echo "make bench-gpu: built without CUDA (no $(NVCC), or CUDA=0)" >&2

@@ -115,6 +115,19 @@ struct optreg_backend {
 		    size_t k, float alpha, const float *a, size_t lda,
 		    const float *b, size_t ldb, float beta, float *c,
 		    size_t ldc);
+	/*
+	 * `count` such products of one shape, the i-th on a + i * stride_a,
+	 * b + i * stride_b, c + i * stride_c: each the same arithmetic as
+	 * its own gemm call (the CPU backend makes them in order). One call
+	 * instead of many where each is small (attention's per-sequence
+	 * products), so a device backend pays one launch. NULL: the caller
+	 * loops over gemm (optreg_gemm_batched does).
+	 */
+	int (*gemm_batched)(void *ctx, int trans_a, int trans_b, size_t m,
+			    size_t n, size_t k, float alpha, const float *a,
+			    size_t lda, size_t stride_a, const float *b,
+			    size_t ldb, size_t stride_b, float beta, float *c,
+			    size_t ldc, size_t stride_c, size_t count);
 
 	/* y[r][c] += bias[c] for a rows x cols matrix. */
 	int (*bias_add)(void *ctx, float *y, const float *bias, size_t rows,
@@ -233,6 +246,29 @@ struct optreg_backend {
 	int (*round_to)(void *ctx, float *x, size_t n,
 			enum optreg_precision precision);
 };
+
+/* be->gemm_batched, or the same products one gemm call at a time. */
+static inline int
+optreg_gemm_batched(const struct optreg_backend *be, int trans_a, int trans_b,
+		    size_t m, size_t n, size_t k, float alpha, const float *a,
+		    size_t lda, size_t stride_a, const float *b, size_t ldb,
+		    size_t stride_b, float beta, float *c, size_t ldc,
+		    size_t stride_c, size_t count)
+{
+	if (be->gemm_batched)
+		return be->gemm_batched(be->ctx, trans_a, trans_b, m, n, k,
+					alpha, a, lda, stride_a, b, ldb,
+					stride_b, beta, c, ldc, stride_c,
+					count);
+	for (size_t i = 0; i < count; i++) {
+		int rc = be->gemm(be->ctx, trans_a, trans_b, m, n, k, alpha,
+				  a + i * stride_a, lda, b + i * stride_b, ldb,
+				  beta, c + i * stride_c, ldc);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
 
 /*
  * Fills `be` with the CPU backend: OpenBLAS sgemm on `threads` threads

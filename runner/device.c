@@ -1,7 +1,9 @@
 /*
  * runner/device.c: the backend choice (device.h).
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/errcodes.h"
@@ -26,6 +28,43 @@ int optreg_device_parse(const char *text, enum optreg_device_kind *kind,
 						"unknown backend \"%s\"", text),
 			      "use auto, cpu or cuda");
 	return OPTREG_EINVAL;
+}
+
+int optreg_device_parse_jobs(const char *text, int *jobs,
+			     struct optreg_errors *errs)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(text, &end, 10);
+	if (errno || end == text || *end || n < 1 ||
+	    n > OPTREG_DEVICE_MAX_JOBS) {
+		optreg_error_set_hint(
+			optreg_errors_add(errs, OPTREG_EINVAL, "jobs", "--jobs",
+					  "\"%s\" is not a whole "
+					  "number from 1 to %d",
+					  text, OPTREG_DEVICE_MAX_JOBS),
+			"give how many seeds to train at once, e.g. --jobs 3");
+		return OPTREG_EINVAL;
+	}
+	*jobs = (int)n;
+	return 0;
+}
+
+int optreg_device_jobs(const struct optreg_device *dev, size_t nseeds)
+{
+	size_t n;
+
+	if (dev && dev->jobs > 0)
+		n = (size_t)dev->jobs;
+	else
+		n = dev && dev->kind == OPTREG_DEVICE_CUDA ? nseeds : 1;
+	if (n > nseeds)
+		n = nseeds;
+	if (n > OPTREG_DEVICE_MAX_JOBS)
+		n = OPTREG_DEVICE_MAX_JOBS;
+	return n < 1 ? 1 : (int)n;
 }
 
 /* Whether the probe's reason says the driver, not the device, is

@@ -30,7 +30,12 @@ struct optreg_device {
 	struct optreg_cuda_info info; /* as probed (ndevices 0 for cpu) */
 	char note[256]; /* auto that fell back: the log line's text, without
 			   "optreg-runner: "; else "" */
+	int jobs;	/* the seeds of a workload trained at once (--jobs);
+			   0: the default, optreg_device_jobs */
 };
+
+/* The most seeds trained at once. */
+#define OPTREG_DEVICE_MAX_JOBS 16
 
 /* The probe optreg_device_choose calls: optreg_cuda_probe unless a test
  * sets another (and `built` then comes from optreg_device_built_hook). */
@@ -42,8 +47,24 @@ extern int (*optreg_device_built_hook)(void);
 int optreg_device_parse(const char *text, enum optreg_device_kind *kind,
 			struct optreg_errors *errs);
 
+/* `--jobs TEXT`: an integer from 1 to OPTREG_DEVICE_MAX_JOBS into *jobs;
+ * 0, or OPTREG_EINVAL with errs (rule "jobs", path "--jobs"). */
+int optreg_device_parse_jobs(const char *text, int *jobs,
+			     struct optreg_errors *errs);
+
 /*
- * Chooses the backend for `want`, probing through the hooks, into *dev.
+ * How many of a suite's `nseeds` seeds run at once on `dev` (NULL: the
+ * CPU): dev->jobs when set, else every seed on cuda (a GPU spends most
+ * of a small workload's step waiting for the host, so the seeds' steps
+ * overlap) and one at a time on the CPU; never more than nseeds or
+ * OPTREG_DEVICE_MAX_JOBS, at least 1. Each seed has its own backend
+ * instance and thread; the results are those of one at a time.
+ */
+int optreg_device_jobs(const struct optreg_device *dev, size_t nseeds);
+
+/*
+ * Chooses the backend for `want`, probing through the hooks, into *dev
+ * (jobs 0).
  * Returns 0; or, for OPTREG_DEVICE_CUDA with no usable device,
  * OPTREG_EUNAVAILABLE with a message naming what is missing ("this
  * optreg-runner was built without CUDA", "no CUDA driver ...", "no CUDA

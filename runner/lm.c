@@ -226,24 +226,23 @@ static int lm_attn(struct lm_net *n, long l, const float *param, const float *h,
 
 	WL_TRY(lm_linear(n, a->qkv, h, param + o->qkv_w, param + o->qkv_b, rows,
 			 d, 3 * d));
-	for (size_t s = 0; s < seqs; s++)
-		for (size_t hd = 0; hd < H; hd++) {
-			const float *q = a->qkv + s * T * 3 * d + hd * dh;
-			float *sc = a->prob + (s * H + hd) * T * T;
-			WL_TRY(be->gemm(be->ctx, 0, 1, T, T, dh, 1.0f, q, 3 * d,
-					q + d, 3 * d, 0.0f, sc, T));
-		}
+	/* Per head, the products of all sequences in one batched call:
+	 * sequence s's q, k, v lie T * 3d floats after sequence s - 1's,
+	 * its probabilities H * T * T, its output T * d. */
+	for (size_t hd = 0; hd < H; hd++) {
+		const float *q = a->qkv + hd * dh;
+		WL_TRY(optreg_gemm_batched(be, 0, 1, T, T, dh, 1.0f, q, 3 * d,
+					   T * 3 * d, q + d, 3 * d, T * 3 * d,
+					   0.0f, a->prob + hd * T * T, T,
+					   H * T * T, seqs));
+	}
 	WL_TRY(be->attn_softmax_forward(be->ctx, a->prob, a->prob, seqs * H, T,
 					scale));
-	for (size_t s = 0; s < seqs; s++)
-		for (size_t hd = 0; hd < H; hd++) {
-			const float *v =
-				a->qkv + s * T * 3 * d + 2 * d + hd * dh;
-			const float *p = a->prob + (s * H + hd) * T * T;
-			WL_TRY(be->gemm(be->ctx, 0, 0, T, dh, T, 1.0f, p, T, v,
-					3 * d, 0.0f,
-					a->att + s * T * d + hd * dh, d));
-		}
+	for (size_t hd = 0; hd < H; hd++)
+		WL_TRY(optreg_gemm_batched(
+			be, 0, 0, T, dh, T, 1.0f, a->prob + hd * T * T, T,
+			H * T * T, a->qkv + 2 * d + hd * dh, 3 * d, T * 3 * d,
+			0.0f, a->att + hd * dh, d, T * d, seqs));
 	return 0;
 }
 
@@ -260,34 +259,39 @@ static int lm_attn_back(struct lm_net *n, long l, const float *param,
 	size_t dh = d / H, rows = seqs * T;
 	double scale = 1.0 / sqrt((double)dh);
 
-	for (size_t s = 0; s < seqs; s++)
-		for (size_t hd = 0; hd < H; hd++) {
-			size_t base = s * T * 3 * d + hd * dh;
-			const float *v = a->qkv + base + 2 * d;
-			const float *p = a->prob + (s * H + hd) * T * T;
-			const float *dout = datt + s * T * d + hd * dh;
-			float *dp = n->dprob + (s * H + hd) * T * T;
-			/* dP = dO V^T, dV = P^T dO */
-			WL_TRY(be->gemm(be->ctx, 0, 1, T, T, dh, 1.0f, dout, d,
-					v, 3 * d, 0.0f, dp, T));
-			WL_TRY(be->gemm(be->ctx, 1, 0, T, dh, T, 1.0f, p, T,
-					dout, d, 0.0f, n->dqkv + base + 2 * d,
-					3 * d));
-		}
+	/* Per head, all sequences in one batched call (strides as in
+	 * lm_attn; datt's rows are T * d floats a sequence). */
+	for (size_t hd = 0; hd < H; hd++) {
+		size_t base = hd * dh;
+		const float *v = a->qkv + base + 2 * d;
+		const float *p = a->prob + hd * T * T;
+		const float *dout = datt + hd * dh;
+		float *dp = n->dprob + hd * T * T;
+		/* dP = dO V^T, dV = P^T dO */
+		WL_TRY(optreg_gemm_batched(be, 0, 1, T, T, dh, 1.0f, dout, d,
+					   T * d, v, 3 * d, T * 3 * d, 0.0f, dp,
+					   T, H * T * T, seqs));
+		WL_TRY(optreg_gemm_batched(be, 1, 0, T, dh, T, 1.0f, p, T,
+					   H * T * T, dout, d, T * d, 0.0f,
+					   n->dqkv + base + 2 * d, 3 * d,
+					   T * 3 * d, seqs));
+	}
 	WL_TRY(be->attn_softmax_backward(be->ctx, n->dprob, a->prob, n->dprob,
 					 seqs * H, T, scale));
-	for (size_t s = 0; s < seqs; s++)
-		for (size_t hd = 0; hd < H; hd++) {
-			size_t base = s * T * 3 * d + hd * dh;
-			const float *q = a->qkv + base, *k = q + d;
-			const float *ds = n->dprob + (s * H + hd) * T * T;
-			/* dQ = dS K, dK = dS^T Q */
-			WL_TRY(be->gemm(be->ctx, 0, 0, T, dh, T, 1.0f, ds, T, k,
-					3 * d, 0.0f, n->dqkv + base, 3 * d));
-			WL_TRY(be->gemm(be->ctx, 1, 0, T, dh, T, 1.0f, ds, T, q,
-					3 * d, 0.0f, n->dqkv + base + d,
-					3 * d));
-		}
+	for (size_t hd = 0; hd < H; hd++) {
+		size_t base = hd * dh;
+		const float *q = a->qkv + base, *k = q + d;
+		const float *ds = n->dprob + hd * T * T;
+		/* dQ = dS K, dK = dS^T Q */
+		WL_TRY(optreg_gemm_batched(be, 0, 0, T, dh, T, 1.0f, ds, T,
+					   H * T * T, k, 3 * d, T * 3 * d, 0.0f,
+					   n->dqkv + base, 3 * d, T * 3 * d,
+					   seqs));
+		WL_TRY(optreg_gemm_batched(be, 1, 0, T, dh, T, 1.0f, ds, T,
+					   H * T * T, q, 3 * d, T * 3 * d, 0.0f,
+					   n->dqkv + base + d, 3 * d, T * 3 * d,
+					   seqs));
+	}
 	return lm_linear_back(n, dh_out, grad + o->qkv_w, grad + o->qkv_b,
 			      n->dqkv, h, param + o->qkv_w, rows, d, 3 * d);
 }

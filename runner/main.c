@@ -155,7 +155,7 @@ static void run_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: optreg-runner run [--json] [--suite FILE] "
-		"[--backend B] FILE\n\n"
+		"[--backend B] [--jobs N] FILE\n\n"
 		"Validates an OptimizerConfig (YAML or JSON; - for standard "
 		"input), checks the\n"
 		"runner's Adam arithmetic (selftest), trains the suite's "
@@ -174,7 +174,12 @@ static void run_usage(FILE *out)
 		"                  else the CPU, saying why on stderr), cpu, "
 		"or cuda (exit 4\n"
 		"                  naming what is missing when there is "
-		"none)\n\n"
+		"none)\n"
+		"  --jobs N        train N seeds of a workload at once, each "
+		"on its own thread\n"
+		"                  (1 to 16; default: every seed on cuda, one "
+		"on the CPU); the\n"
+		"                  verdict is the same whatever N\n\n"
 		"Exit status: 0 pass or warn (warnings are printed), 1 fail or "
 		"an invalid\n"
 		"config, 2 usage, 3 a file cannot be read, 4 error (selftest "
@@ -426,6 +431,7 @@ static void print_verdict(const char *file, const json_t *v)
 static int cmd_run(int argc, char **argv)
 {
 	const char *file = NULL, *suite_file = NULL, *backend = "auto";
+	const char *jobs = NULL;
 	struct optreg_device dev;
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_buf out = OPTREG_BUF_INIT;
@@ -439,6 +445,7 @@ static int cmd_run(int argc, char **argv)
 		{"--json", OPTREG_OPT_FLAG, &json, NULL, 0},
 		{"--suite", OPTREG_OPT_STRING, &suite_file, NULL, 0},
 		{"--backend", OPTREG_OPT_STRING, &backend, NULL, 0},
+		{"--jobs", OPTREG_OPT_STRING, &jobs, NULL, 0},
 		{NULL, 0, NULL, NULL, 0},
 	};
 	const struct optreg_opts opts = {
@@ -461,6 +468,14 @@ static int cmd_run(int argc, char **argv)
 	rc = backend_choose("optreg-runner run", backend, &dev);
 	if (rc)
 		return rc;
+	if (jobs && optreg_device_parse_jobs(jobs, &dev.jobs, &errs)) {
+		optreg_errors_format(&errs, NULL, &out);
+		fprintf(stderr, "optreg-runner run: %s", out.data);
+		run_usage(stderr);
+		optreg_buf_release(&out);
+		optreg_errors_release(&errs);
+		return RUNNER_EXIT_USAGE;
+	}
 
 	/* The config, checked as `optreg lint` does. */
 	optreg_checked_config_init(&cc);

@@ -136,7 +136,8 @@ static void serve_usage(FILE *out)
 		"[--poll-seconds N]\n"
 		"                           [--suite FILE] [--key FILE] "
 		"[--runner NAME] [--url URL]\n"
-		"                           [--backend auto|cpu|cuda]\n\n"
+		"                           [--backend auto|cpu|cuda] "
+		"[--jobs N]\n\n"
 		"Leases validation jobs from the registry, checks each "
 		"config's digest and\n"
 		"signature, runs the reference suite on it, and posts the "
@@ -164,7 +165,12 @@ static void serve_usage(FILE *out)
 		"saying why), cpu, or\n"
 		"                      cuda (exit 7 naming what is missing "
 		"when "
-		"there is none)\n\n"
+		"there is none)\n"
+		"  --jobs N            train N seeds of a workload at once "
+		"(1 to 16; default:\n"
+		"                      every seed on cuda, one on the CPU); "
+		"the verdict is the\n"
+		"                      same whatever N\n\n"
 		"Environment:\n"
 		"  OPTREG_URL     the registry\n"
 		"  OPTREG_TOKEN   bearer token with the runner role\n"
@@ -290,9 +296,10 @@ int optreg_runner_serve(int argc, char **argv)
 {
 	struct optreg_serve s;
 	const char *key_path = getenv("OPTREG_KEY"), *suite_path = NULL,
-		   *url = NULL, *backend = "auto";
+		   *url = NULL, *backend = "auto", *jobs = NULL;
 	const struct optreg_opt table[] = {
 		{"--backend", OPTREG_OPT_STRING, &backend, NULL, 0},
+		{"--jobs", OPTREG_OPT_STRING, &jobs, NULL, 0},
 		{"--once", OPTREG_OPT_FLAG, &s.once, NULL, 0},
 		{"--lease-seconds", OPTREG_OPT_SECONDS, &s.lease_seconds, NULL,
 		 LEASE_MAX},
@@ -335,6 +342,15 @@ int optreg_runner_serve(int argc, char **argv)
 	rc = serve_backend(&s, backend);
 	if (rc)
 		return rc;
+	if (jobs) {
+		struct optreg_errors errs = OPTREG_ERRORS_INIT;
+		rc = optreg_device_parse_jobs(jobs, &s.device.jobs, &errs);
+		if (rc)
+			report("--jobs", &errs);
+		optreg_errors_release(&errs);
+		if (rc)
+			return SERVE_EXIT_USAGE;
+	}
 	rc = serve_setup(&s, key_path, suite_path, url);
 	if (rc)
 		goto out;

@@ -10,6 +10,7 @@
  * rounding, and a verdict must not depend on the machine's load.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -312,10 +313,18 @@ json_t *optreg_suite_param_groups(const struct optreg_config *cfg,
 	return groups;
 }
 
+/* A finished seed's last progress report (prog->fn's arguments). */
+struct seed_report {
+	char label[96];
+	long steps_run;
+	double loss;
+	int ran;
+};
+
 /* Runs one workload of the suite on one seed and judges it against
  * base[si] (`base`: the workload's baseline at the chosen grid lr, one
  * entry per seed; NULL: none); the run's entry goes to `runs`, its
- * findings to `wf` (an array). */
+ * findings to `wf` (an array), its end to *rep. */
 static void run_one_seed(const struct optreg_suite *s,
 			 const struct suite_workload *sw,
 			 const struct optreg_baseline_entry *base, size_t si,
@@ -324,7 +333,7 @@ static void run_one_seed(const struct optreg_suite *s,
 			 struct optreg_workload_spec spec,
 			 const struct optreg_backend *be, struct progress *prog,
 			 json_t *runs, json_t *wf, json_t **groups,
-			 double *seconds)
+			 double *seconds, struct seed_report *rep)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
 	struct optreg_workload_result res;
@@ -381,12 +390,15 @@ static void run_one_seed(const struct optreg_suite *s,
 		if (!*groups)
 			*groups = optreg_suite_param_groups(cfg, &res);
 		*seconds += res.seconds;
-		if (prog->fn) {
-			const double *l = res.expected_loss ? res.expected_loss
-							    : res.loss;
+		const double *l =
+			res.expected_loss ? res.expected_loss : res.loss;
+		snprintf(rep->label, sizeof(rep->label), "%s", label);
+		rep->steps_run = res.steps_run;
+		rep->loss = res.steps_run ? l[res.steps_run - 1] : NAN;
+		rep->ran = 1;
+		if (prog->fn)
 			prog->fn(prog->ctx, label, res.steps_run, steps,
-				 res.steps_run ? l[res.steps_run - 1] : NAN);
-		}
+				 rep->loss);
 	}
 	json_t *names = json_array();
 	size_t i;
@@ -407,12 +419,101 @@ static void run_one_seed(const struct optreg_suite *s,
 	optreg_errors_release(&errs);
 }
 
+/* One seed on its own thread and backend instance (optreg_device_jobs). */
+struct seed_task {
+	const struct optreg_suite *s;
+	const struct suite_workload *sw;
+	const struct optreg_baseline_entry *base;
+	size_t si;
+	const struct optreg_config *cfg;
+	const struct optreg_schedule *sched;
+	long steps;
+	struct optreg_workload_spec spec;
+	const struct optreg_backend *be;
+	struct progress prog; /* no fn: the caller reports the end */
+	json_t *runs, *wf, *groups;
+	double seconds;
+	struct seed_report rep;
+};
+
+static void *seed_task_run(void *arg)
+{
+	struct seed_task *t = arg;
+
+	run_one_seed(t->s, t->sw, t->base, t->si, t->cfg, t->sched, t->steps,
+		     t->spec, t->be, &t->prog, t->runs, t->wf, &t->groups,
+		     &t->seconds, &t->rep);
+	return NULL;
+}
+
+/*
+ * Every seed of a workload, `jobs` at a time on the backends `bes`, each
+ * seed on a thread of its own. Nothing is shared between the seeds' runs
+ * but read-only inputs (the suite, the config, the data set); each writes
+ * its own results, merged here in seed order as one at a time would, so
+ * the verdict is the same whatever `jobs` (the seeds' step progress is
+ * not reported, only each seed's end).
+ */
+static void
+run_seeds(const struct optreg_suite *s, const struct suite_workload *sw,
+	  const struct optreg_baseline_entry *base,
+	  const struct optreg_config *cfg, const struct optreg_schedule *sched,
+	  long steps, struct optreg_workload_spec spec,
+	  const struct optreg_backend *bes, size_t jobs, struct progress *prog,
+	  json_t *runs, json_t **per_seed, json_t **groups, double *seconds)
+{
+	struct seed_task task[OPTREG_DEVICE_MAX_JOBS];
+	pthread_t th[OPTREG_DEVICE_MAX_JOBS];
+	int started[OPTREG_DEVICE_MAX_JOBS];
+
+	for (size_t i0 = 0; i0 < s->nseeds; i0 += jobs) {
+		size_t n = s->nseeds - i0 < jobs ? s->nseeds - i0 : jobs;
+		for (size_t j = 0; j < n; j++) {
+			struct seed_task *t = &task[j];
+			memset(t, 0, sizeof(*t));
+			per_seed[i0 + j] = json_array();
+			t->s = s;
+			t->sw = sw;
+			t->base = base;
+			t->si = i0 + j;
+			t->cfg = cfg;
+			t->sched = sched;
+			t->steps = steps;
+			t->spec = spec;
+			t->be = &bes[j];
+			t->prog.be = &bes[j];
+			t->runs = json_array();
+			t->wf = per_seed[i0 + j];
+			/* A thread that cannot start runs here, after. */
+			started[j] = pthread_create(&th[j], NULL, seed_task_run,
+						    t) == 0;
+		}
+		for (size_t j = 0; j < n; j++) {
+			struct seed_task *t = &task[j];
+			if (started[j])
+				pthread_join(th[j], NULL);
+			else
+				seed_task_run(t);
+			json_array_extend(runs, t->runs);
+			json_decref(t->runs);
+			if (!*groups)
+				*groups = t->groups;
+			else
+				json_decref(t->groups);
+			*seconds += t->seconds;
+			if (prog->fn && t->rep.ran)
+				prog->fn(prog->ctx, t->rep.label,
+					 t->rep.steps_run, steps, t->rep.loss);
+		}
+	}
+}
+
 /* Runs and judges one workload on every seed; appends its entry and its
  * counted findings. */
 static void suite_workload_run(const struct optreg_suite *s,
 			       const struct suite_workload *sw,
 			       const struct optreg_config *cfg,
-			       const struct optreg_backend *be,
+			       const struct optreg_backend *bes, size_t jobs,
 			       const struct optreg_fmnist *fm,
 			       const struct optreg_errors *fm_errs,
 			       struct progress *prog, json_t *workloads,
@@ -499,11 +600,18 @@ static void suite_workload_run(const struct optreg_suite *s,
 					sw->name, why),
 				s));
 	} else {
-		for (size_t i = 0; i < s->nseeds; i++) {
-			per_seed[i] = json_array();
-			run_one_seed(s, sw, base, i, cfg, &sched, steps, spec,
-				     be, prog, runs, per_seed[i], &groups,
-				     &seconds);
+		if (jobs > 1) {
+			run_seeds(s, sw, base, cfg, &sched, steps, spec, bes,
+				  jobs, prog, runs, per_seed, &groups,
+				  &seconds);
+		} else {
+			for (size_t i = 0; i < s->nseeds; i++) {
+				struct seed_report rep = {.ran = 0};
+				per_seed[i] = json_array();
+				run_one_seed(s, sw, base, i, cfg, &sched, steps,
+					     spec, bes, prog, runs, per_seed[i],
+					     &groups, &seconds, &rep);
+			}
 		}
 		optreg_findings_aggregate(s->seeds, s->nseeds, per_seed,
 					  counted, minority);
@@ -564,8 +672,9 @@ int optreg_suite_run_on(const struct optreg_suite *s,
 {
 	struct optreg_errors fm_errs = OPTREG_ERRORS_INIT;
 	struct optreg_fmnist fm;
-	struct optreg_backend be;
+	struct optreg_backend bes[OPTREG_DEVICE_MAX_JOBS], be;
 	struct progress prog = {.fn = progress, .ctx = ctx, .be = &be};
+	size_t jobs = (size_t)optreg_device_jobs(dev, s->nseeds);
 	json_t *v, *findings, *workloads, *times, *seeds;
 	char started[OPTREG_CLOCK_TS_SIZE];
 	double t0 = optreg_clock_monotonic();
@@ -576,6 +685,21 @@ int optreg_suite_run_on(const struct optreg_suite *s,
 	rc = optreg_device_backend_init(dev, &be, SUITE_CPU_THREADS, errs);
 	if (rc)
 		return rc;
+	/* One more instance per extra seed at once; fewer seeds at once if
+	 * one does not start (the first did, so the run can go on). */
+	bes[0] = be;
+	for (size_t j = 1; j < jobs; j++) {
+		struct optreg_errors more = OPTREG_ERRORS_INIT;
+		if (optreg_device_backend_init(dev, &bes[j], SUITE_CPU_THREADS,
+					       &more)) {
+			fprintf(stderr,
+				"optreg-runner: %zu seeds at once, not %zu: "
+				"another %s backend did not start\n",
+				j, jobs, be.name);
+			jobs = j;
+		}
+		optreg_errors_release(&more);
+	}
 
 	v = optreg_verdict_new(config_digest, s->name, s->digest, be.device);
 	/* After the head: which backend, and for cuda the device. */
@@ -597,7 +721,7 @@ int optreg_suite_run_on(const struct optreg_suite *s,
 	if (selftest_ok) {
 		have_fmnist = load_fmnist_if_needed(s, NULL, &fm, &fm_errs);
 		for (size_t i = 0; i < s->nw; i++)
-			suite_workload_run(s, &s->w[i], cfg, &be,
+			suite_workload_run(s, &s->w[i], cfg, bes, jobs,
 					   have_fmnist ? &fm : NULL, &fm_errs,
 					   &prog, workloads, findings, times);
 		if (have_fmnist)
@@ -613,7 +737,8 @@ int optreg_suite_run_on(const struct optreg_suite *s,
 		json_pack("{s:s, s:o, s:o}", "started_at", started, "seconds",
 			  optreg_json_number(optreg_clock_monotonic() - t0),
 			  "train_seconds", times));
-	be.destroy(&be);
+	for (size_t j = 0; j < jobs; j++)
+		bes[j].destroy(&bes[j]);
 	optreg_errors_release(&fm_errs);
 	*verdict = v;
 	return 0;

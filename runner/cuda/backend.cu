@@ -1,8 +1,11 @@
 /*
  * runner/cuda/backend.cu: the CUDA backend (runner/backend.h, runner/cuda.h).
  *
- * Everything runs on the legacy default stream of the chosen device, so
- * calls execute in issue order and download() waits for what came before.
+ * Everything runs on the calling thread's default stream (built with
+ * --default-stream per-thread; cuBLAS is pointed at cudaStreamPerThread),
+ * so one thread's calls execute in issue order and download() waits for
+ * what that thread issued before, while instances driven by other threads
+ * (the suite's seeds at once, runner/device.h) run beside it.
  * GEMMs are cuBLAS's with deterministic settings: pedantic math (no TF32,
  * no reduced-precision reductions), atomics off (no split-K by atomics),
  * CUBLAS_WORKSPACE_CONFIG=:4096:8 set before the handle is created.
@@ -40,9 +43,11 @@ static struct {
 	decltype(&cublasSetMathMode) set_math_mode;
 	decltype(&cublasSetAtomicsMode) set_atomics_mode;
 	decltype(&cublasSetPointerMode_v2) set_pointer_mode;
+	decltype(&cublasSetStream_v2) set_stream;
 	decltype(&cublasGetVersion_v2) get_version;
 	decltype(&cublasGetStatusString) status_string;
 	decltype(&cublasSgemm_v2) sgemm;
+	decltype(&cublasSgemmStridedBatched) sgemm_batched;
 } blas;
 static char blas_why[200];
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
@@ -69,9 +74,11 @@ static void blas_load_once(void)
 	    !BLAS_SYM(lib, set_math_mode, "cublasSetMathMode") ||
 	    !BLAS_SYM(lib, set_atomics_mode, "cublasSetAtomicsMode") ||
 	    !BLAS_SYM(lib, set_pointer_mode, "cublasSetPointerMode_v2") ||
+	    !BLAS_SYM(lib, set_stream, "cublasSetStream_v2") ||
 	    !BLAS_SYM(lib, get_version, "cublasGetVersion_v2") ||
 	    !BLAS_SYM(lib, status_string, "cublasGetStatusString") ||
-	    !BLAS_SYM(lib, sgemm, "cublasSgemm_v2")) {
+	    !BLAS_SYM(lib, sgemm, "cublasSgemm_v2") ||
+	    !BLAS_SYM(lib, sgemm_batched, "cublasSgemmStridedBatched")) {
 		snprintf(blas_why, sizeof(blas_why), "%s lacks a call: %s",
 			 soname, dlerror());
 		blas.create = NULL;
@@ -95,6 +102,11 @@ struct cuda_ctx {
 	 * tables and partials, the reductions' partials and flags. */
 	void *scratch;
 	size_t scratch_bytes;
+	/* Page-locked host memory, grown as needed and kept: the Adam step's
+	 * tables go up and its statistics come down through it, one copy
+	 * each way (a copy from pageable memory is staged by the driver). */
+	void *pinned;
+	size_t pinned_bytes;
 };
 
 /* Any CUDA failure after init: OPTREG_EINTERNAL, with the reason on
@@ -148,6 +160,29 @@ static int cuda_scratch(struct cuda_ctx *c, size_t bytes, void **out)
 		c->scratch_bytes = want;
 	}
 	*out = c->scratch;
+	return 0;
+}
+
+static int cuda_pinned(struct cuda_ctx *c, size_t bytes, void **out)
+{
+	if (bytes > c->pinned_bytes) {
+		if (c->pinned)
+			CUDA_CK(cudaFreeHost(c->pinned));
+		c->pinned = NULL;
+		c->pinned_bytes = 0;
+		size_t want = bytes < 4096 ? 4096 : bytes;
+		cudaError_t e = cudaHostAlloc(&c->pinned, want,
+					      cudaHostAllocDefault);
+		if (e != cudaSuccess) {
+			(void)cudaGetLastError();
+			c->pinned = NULL;
+			return e == cudaErrorMemoryAllocation
+				       ? OPTREG_ENOMEM
+				       : cuda_fail("cudaHostAlloc", e);
+		}
+		c->pinned_bytes = want;
+	}
+	*out = c->pinned;
 	return 0;
 }
 
@@ -217,7 +252,7 @@ static int cuda_fill(void *ctx, float *x, float value, size_t n)
 static int cuda_sync(void *ctx)
 {
 	(void)ctx;
-	CUDA_CK(cudaDeviceSynchronize());
+	CUDA_CK(cudaStreamSynchronize(cudaStreamPerThread));
 	return 0;
 }
 
@@ -259,6 +294,49 @@ static int cuda_gemm(void *ctx, int trans_a, int trans_b, size_t m, size_t n,
 		&alpha, b, (int)ldb, a, (int)lda, &beta, c, (int)ldc);
 	if (s != CUBLAS_STATUS_SUCCESS) {
 		fprintf(stderr, "optreg-runner: cuda: cublasSgemm: %s\n",
+			blas.status_string(s));
+		return OPTREG_EINTERNAL;
+	}
+	return 0;
+}
+
+static int cuda_gemm_batched(void *ctx, int trans_a, int trans_b, size_t m,
+			     size_t n, size_t k, float alpha, const float *a,
+			     size_t lda, size_t stride_a, const float *b,
+			     size_t ldb, size_t stride_b, float beta, float *c,
+			     size_t ldc, size_t stride_c, size_t count)
+{
+	struct cuda_ctx *cx = (struct cuda_ctx *)ctx;
+
+	if (m > INT_MAX || n > INT_MAX || k > INT_MAX || lda > INT_MAX ||
+	    ldb > INT_MAX || ldc > INT_MAX || count > INT_MAX ||
+	    stride_a > LLONG_MAX || stride_b > LLONG_MAX ||
+	    stride_c > LLONG_MAX)
+		return OPTREG_ELIMIT;
+	if (m == 0 || n == 0 || count == 0)
+		return 0;
+	if (k == 0) {
+		for (size_t i = 0; i < count; i++) {
+			int rc = cuda_gemm(ctx, trans_a, trans_b, m, n, k,
+					   alpha, a + i * stride_a, lda,
+					   b + i * stride_b, ldb, beta,
+					   c + i * stride_c, ldc);
+			if (rc)
+				return rc;
+		}
+		return 0;
+	}
+	/* As cuda_gemm: the column-major transposed product, operands (and
+	 * their strides) swapped. */
+	cublasStatus_t s = blas.sgemm_batched(
+		cx->blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+		trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, (int)n, (int)m, (int)k,
+		&alpha, b, (int)ldb, (long long)stride_b, a, (int)lda,
+		(long long)stride_a, &beta, c, (int)ldc, (long long)stride_c,
+		(int)count);
+	if (s != CUBLAS_STATUS_SUCCESS) {
+		fprintf(stderr,
+			"optreg-runner: cuda: cublasSgemmStridedBatched: %s\n",
 			blas.status_string(s));
 		return OPTREG_EINTERNAL;
 	}
@@ -725,7 +803,74 @@ static __global__ void k_adam_total(const struct cuda_adam_tstat *ts, size_t nt,
 	head->coef = max_norm > 0 ? optreg_clip_coef_f32(total, max_norm) : 1;
 }
 
-static __global__ void
+/* One element of the update: adam.h's arithmetic, then the element's
+ * share of the statistics (see k_adam_update). */
+struct cuda_adam_acc {
+	double gsq, psq, usq;
+	unsigned small, bad_p, bad_m;
+};
+
+static __device__ __forceinline__ void
+cuda_adam_elem(const struct optreg_adam_scalars &s,
+	       const struct optreg_adam_hparams &h, float fthr, float cf,
+	       int clip, int ams, enum optreg_precision prec, float &p,
+	       float &g, float &m, float &v, float &x,
+	       struct cuda_adam_acc &a)
+{
+	float gi = g;
+	if (clip) {
+		gi = __fmul_rn(gi, cf);
+		g = gi;
+	} else {
+		double gd = gi;
+		a.gsq += gd * gd;
+	}
+	float p0 = p, pi = p0, mi = m, vi = v, xi = ams ? x : 0.0f;
+	optreg_adam_update_f32(&s, &h, &pi, gi, &mi, &vi, ams ? &xi : NULL);
+	float d = __fsub_rn(pi, p0);
+	double p0d = p0, dd = d;
+	a.psq += p0d * p0d;
+	a.usq += dd * dd;
+	a.bad_p += !cuda_finite(pi);
+	if (prec != OPTREG_PRECISION_FP32) {
+		mi = optreg_round_to(mi, prec);
+		vi = optreg_round_to(vi, prec);
+		if (ams)
+			xi = optreg_round_to(xi, prec);
+	}
+	a.small += (ams ? xi : vi) < fthr;
+	a.bad_m += !(cuda_finite(mi) && cuda_finite(vi) &&
+		     (!ams || cuda_finite(xi)));
+	p = pi;
+	m = mi;
+	v = vi;
+	x = xi;
+}
+
+/* The float4 lanes in element order. */
+static __device__ __forceinline__ float &cuda_f4_at(float4 &q, int j)
+{
+	return j == 0 ? q.x : j == 1 ? q.y : j == 2 ? q.z : q.w;
+}
+
+/* Vectors of 4 per thread in a whole, 16-byte-aligned chunk, loaded
+ * CUDA_ADAM_WAVE at a time (more would hold more registers than leave
+ * room for two blocks per multiprocessor). */
+#define CUDA_ADAM_VEC (CUDA_ADAM_CHUNK / 4 / CUDA_THREADS)
+#define CUDA_ADAM_WAVE 2
+
+/*
+ * The update, one block per chunk. A whole chunk whose tensor starts on a
+ * 16-byte boundary is read and written as float4, CUDA_ADAM_WAVE vectors
+ * of p, g, m, v (and vmax) per thread loaded before any is computed, so
+ * the loads are in flight together; other chunks go element by element.
+ * Three blocks fit on a multiprocessor (80 registers a thread at most),
+ * so one block's arithmetic overlaps another's loads.
+ * The block's six sums and counts are reduced together: a shuffle tree in
+ * each warp, then thread 0 adds the warps' values in warp order (one
+ * barrier). The order depends only on the shapes.
+ */
+static __global__ void __launch_bounds__(CUDA_THREADS, 3)
 k_adam_update(const struct cuda_adam_tensor *tens, size_t nt,
 	      const struct cuda_adam_group *groups, float *__restrict__ param,
 	      float *__restrict__ grad, float *__restrict__ mom,
@@ -733,8 +878,8 @@ k_adam_update(const struct cuda_adam_tensor *tens, size_t nt,
 	      const struct cuda_adam_head *head, int clip,
 	      enum optreg_precision prec, struct cuda_adam_part *part)
 {
-	__shared__ double sh[CUDA_THREADS];
-	__shared__ unsigned long long shc[CUDA_THREADS];
+	__shared__ double shd[3][CUDA_WARPS];
+	__shared__ unsigned shc[3][CUDA_WARPS];
 	size_t chunk = blockIdx.x;
 	size_t k = cuda_adam_find(tens, nt, chunk);
 	const struct cuda_adam_tensor *t = &tens[k];
@@ -750,60 +895,97 @@ k_adam_update(const struct cuda_adam_tensor *tens, size_t nt,
 	float *m = mom + t->offset, *v = var + t->offset;
 	float *vm = ams ? vmaxb + t->offset : NULL;
 	float cf = clip ? head->coef : 1.0f;
-	double gsq = 0, psq = 0, usq = 0;
-	unsigned long long small = 0, bad_p = 0, bad_m = 0;
+	struct cuda_adam_acc a = {0, 0, 0, 0, 0, 0};
+	int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
 
-#pragma unroll 4
-	for (size_t i = start + threadIdx.x; i < end; i += CUDA_THREADS) {
-		float gi = g[i];
-		if (clip) {
-			gi = __fmul_rn(gi, cf);
-			g[i] = gi;
-		} else {
-			double gd = gi;
-			gsq += gd * gd;
+	if (end - start == CUDA_ADAM_CHUNK &&
+	    ((uintptr_t)(p + start) | (uintptr_t)(g + start) |
+	     (uintptr_t)(m + start) | (uintptr_t)(v + start) |
+	     (ams ? (uintptr_t)(vm + start) : 0)) % 16 == 0) {
+		float4 *p4 = (float4 *)(p + start), *g4 = (float4 *)(g + start);
+		float4 *m4 = (float4 *)(m + start), *v4 = (float4 *)(v + start);
+		float4 *x4 = ams ? (float4 *)(vm + start) : NULL;
+#pragma unroll 1
+		for (int u0 = 0; u0 < CUDA_ADAM_VEC; u0 += CUDA_ADAM_WAVE) {
+			float4 P[CUDA_ADAM_WAVE], G[CUDA_ADAM_WAVE],
+				M[CUDA_ADAM_WAVE], V[CUDA_ADAM_WAVE],
+				X[CUDA_ADAM_WAVE];
+#pragma unroll
+			for (int u = 0; u < CUDA_ADAM_WAVE; u++) {
+				size_t i = threadIdx.x +
+					   (size_t)(u0 + u) * CUDA_THREADS;
+				P[u] = p4[i];
+				G[u] = g4[i];
+				M[u] = m4[i];
+				V[u] = v4[i];
+				X[u] = ams ? x4[i] : make_float4(0, 0, 0, 0);
+			}
+#pragma unroll
+			for (int u = 0; u < CUDA_ADAM_WAVE; u++) {
+#pragma unroll
+				for (int j = 0; j < 4; j++)
+					cuda_adam_elem(s, h, fthr, cf, clip,
+						       ams, prec,
+						       cuda_f4_at(P[u], j),
+						       cuda_f4_at(G[u], j),
+						       cuda_f4_at(M[u], j),
+						       cuda_f4_at(V[u], j),
+						       cuda_f4_at(X[u], j), a);
+				size_t i = threadIdx.x +
+					   (size_t)(u0 + u) * CUDA_THREADS;
+				p4[i] = P[u];
+				if (clip)
+					g4[i] = G[u];
+				m4[i] = M[u];
+				v4[i] = V[u];
+				if (ams)
+					x4[i] = X[u];
+			}
 		}
-		float p0 = p[i], pi = p0, mi = m[i], vi = v[i];
-		float xi = ams ? vm[i] : 0.0f;
-		optreg_adam_update_f32(&s, &h, &pi, gi, &mi, &vi,
-				       ams ? &xi : NULL);
-		float d = __fsub_rn(pi, p0);
-		double p0d = p0, dd = d;
-		psq += p0d * p0d;
-		usq += dd * dd;
-		bad_p += !cuda_finite(pi);
-		if (prec != OPTREG_PRECISION_FP32) {
-			mi = optreg_round_to(mi, prec);
-			vi = optreg_round_to(vi, prec);
+	} else {
+		for (size_t i = start + threadIdx.x; i < end;
+		     i += CUDA_THREADS) {
+			float x = ams ? vm[i] : 0.0f;
+			cuda_adam_elem(s, h, fthr, cf, clip, ams, prec, p[i],
+				       g[i], m[i], v[i], x, a);
 			if (ams)
-				xi = optreg_round_to(xi, prec);
+				vm[i] = x;
 		}
-		float u = ams ? xi : vi;
-		small += u < fthr;
-		bad_m += !(cuda_finite(mi) && cuda_finite(vi) &&
-			   (!ams || cuda_finite(xi)));
-		p[i] = pi;
-		m[i] = mi;
-		v[i] = vi;
-		if (ams)
-			vm[i] = xi;
 	}
-	if (!clip)
-		gsq = cuda_block_sum(gsq, sh);
-	psq = cuda_block_sum(psq, sh);
-	usq = cuda_block_sum(usq, sh);
-	small = cuda_block_count(small, shc);
-	bad_p = cuda_block_count(bad_p, shc);
-	bad_m = cuda_block_count(bad_m, shc);
+
+	for (int o = 16; o > 0; o >>= 1) {
+		a.gsq += __shfl_down_sync(0xffffffffu, a.gsq, o);
+		a.psq += __shfl_down_sync(0xffffffffu, a.psq, o);
+		a.usq += __shfl_down_sync(0xffffffffu, a.usq, o);
+		a.small += __shfl_down_sync(0xffffffffu, a.small, o);
+		a.bad_p += __shfl_down_sync(0xffffffffu, a.bad_p, o);
+		a.bad_m += __shfl_down_sync(0xffffffffu, a.bad_m, o);
+	}
+	if (lane == 0) {
+		shd[0][w] = a.gsq;
+		shd[1][w] = a.psq;
+		shd[2][w] = a.usq;
+		shc[0][w] = a.small;
+		shc[1][w] = a.bad_p;
+		shc[2][w] = a.bad_m;
+	}
+	__syncthreads();
 	if (threadIdx.x == 0) {
 		struct cuda_adam_part *q = &part[chunk];
+		double d[3] = {0, 0, 0};
+		unsigned long long c[3] = {0, 0, 0};
+		for (int r = 0; r < 3; r++)
+			for (int x = 0; x < CUDA_WARPS; x++) {
+				d[r] += shd[r][x];
+				c[r] += shc[r][x];
+			}
 		if (!clip)
-			q->gsq = gsq;
-		q->psq = psq;
-		q->usq = usq;
-		q->small = small;
-		q->bad_p = bad_p;
-		q->bad_m = bad_m;
+			q->gsq = d[0];
+		q->psq = d[1];
+		q->usq = d[2];
+		q->small = c[0];
+		q->bad_p = c[1];
+		q->bad_m = c[2];
 	}
 }
 
@@ -832,22 +1014,48 @@ static int cuda_adam_step(void *ctx, const struct optreg_adam_step *st,
 	if (nt == 0)
 		return 0;
 
-	struct cuda_adam_tensor *ht = (struct cuda_adam_tensor *)
-		optreg_xcalloc(nt, sizeof(*ht));
-	struct cuda_adam_group *hg = (struct cuda_adam_group *)optreg_xcalloc(
-		ng ? ng : 1, sizeof(*hg));
-	struct cuda_adam_tstat *hs = (struct cuda_adam_tstat *)optreg_xcalloc(
-		nt, sizeof(*hs));
+	for (size_t k = 0; k < nt; k++) {
+		size_t nch = (st->tensors[k].n + CUDA_ADAM_CHUNK - 1) /
+			     CUDA_ADAM_CHUNK;
+		/* An empty tensor still owns one (empty) chunk, so that
+		 * chunk0 increases strictly and the search stays simple. */
+		nchunks += nch ? nch : 1;
+	}
+	if (nchunks > 0x7fffffffu)
+		return OPTREG_ELIMIT;
+
+	/* The scratch: [tensors | groups] go up in one copy; then the
+	 * partials (one per chunk) and the norms; [per-tensor statistics |
+	 * head] come down in one copy. */
+	size_t o_g = cuda_align(nt * sizeof(struct cuda_adam_tensor));
+	size_t o_p = cuda_align(o_g + (ng ? ng : 1) *
+					      sizeof(struct cuda_adam_group));
+	size_t o_n = cuda_align(o_p + nchunks * sizeof(struct cuda_adam_part));
+	size_t o_s = cuda_align(o_n + nt * sizeof(float));
+	size_t o_h = o_s + nt * sizeof(struct cuda_adam_tstat);
+	size_t bytes = o_h + sizeof(struct cuda_adam_head);
+	size_t up = o_p, down = bytes - o_s, hdown = cuda_align(up);
+	char *base, *hbase;
+
+	if ((rc = cuda_scratch(c, bytes, (void **)&base)) ||
+	    (rc = cuda_pinned(c, hdown + down, (void **)&hbase)))
+		return rc;
+
+	struct cuda_adam_tensor *ht = (struct cuda_adam_tensor *)hbase;
+	struct cuda_adam_group *hg = (struct cuda_adam_group *)(hbase + o_g);
+	const struct cuda_adam_tstat *hs =
+		(const struct cuda_adam_tstat *)(hbase + hdown);
+	struct cuda_adam_head head;
+	nchunks = 0;
 	for (size_t k = 0; k < nt; k++) {
 		ht[k].offset = st->tensors[k].offset;
 		ht[k].n = st->tensors[k].n;
 		ht[k].group = st->tensors[k].group;
 		ht[k].chunk0 = nchunks;
-		/* An empty tensor still owns one (empty) chunk, so that
-		 * chunk0 increases strictly and the search stays simple. */
 		size_t nch = (ht[k].n + CUDA_ADAM_CHUNK - 1) / CUDA_ADAM_CHUNK;
 		nchunks += nch ? nch : 1;
 	}
+	memset(hg, 0, (ng ? ng : 1) * sizeof(*hg));
 	for (size_t g = 0; g < ng; g++) {
 		const struct optreg_adam_group *gr = &st->groups[g];
 		hg[g].h = gr->h;
@@ -861,21 +1069,8 @@ static int cuda_adam_step(void *ctx, const struct optreg_adam_step *st,
 		hg[g].fthr = fthr;
 	}
 
-	size_t o_t = 0, o_g = cuda_align(o_t + nt * sizeof(*ht));
-	size_t o_p = cuda_align(o_g + (ng ? ng : 1) * sizeof(*hg));
-	size_t o_s = cuda_align(o_p + nchunks * sizeof(struct cuda_adam_part));
-	size_t o_n = cuda_align(o_s + nt * sizeof(*hs));
-	size_t o_h = cuda_align(o_n + nt * sizeof(float));
-	size_t bytes = o_h + sizeof(struct cuda_adam_head);
-	char *base;
-	struct cuda_adam_head head;
-
-	rc = cuda_scratch(c, bytes, (void **)&base);
-	if (rc)
-		goto done;
 	{
-		struct cuda_adam_tensor *dt =
-			(struct cuda_adam_tensor *)(base + o_t);
+		struct cuda_adam_tensor *dt = (struct cuda_adam_tensor *)base;
 		struct cuda_adam_group *dg =
 			(struct cuda_adam_group *)(base + o_g);
 		struct cuda_adam_part *dp = (struct cuda_adam_part *)(base + o_p);
@@ -883,53 +1078,41 @@ static int cuda_adam_step(void *ctx, const struct optreg_adam_step *st,
 			(struct cuda_adam_tstat *)(base + o_s);
 		float *dn = (float *)(base + o_n);
 		struct cuda_adam_head *dh = (struct cuda_adam_head *)(base + o_h);
-		cudaError_t e;
 
-#define CUDA_ADAM_CK(call)                                                     \
-	do {                                                                   \
-		if ((e = (call)) != cudaSuccess) {                             \
-			rc = cuda_fail(#call, e);                              \
-			goto done;                                             \
-		}                                                              \
-	} while (0)
-		CUDA_ADAM_CK(cudaMemcpy(dt, ht, nt * sizeof(*ht),
-					cudaMemcpyHostToDevice));
-		CUDA_ADAM_CK(cudaMemcpy(dg, hg, (ng ? ng : 1) * sizeof(*hg),
-					cudaMemcpyHostToDevice));
-		if (nchunks > 0x7fffffffu) {
-			rc = OPTREG_ELIMIT;
-			goto done;
-		}
+		/* The thread's stream orders these with the launches; the
+		 * host waits once, at the end. */
+		CUDA_CK(cudaMemcpyAsync(base, hbase, up, cudaMemcpyHostToDevice,
+					cudaStreamPerThread));
 		if (clip) {
 			k_adam_norm<<<(unsigned)nchunks, CUDA_THREADS>>>(
 				dt, nt, st->grad, dp);
-			CUDA_ADAM_CK(cudaGetLastError());
+			CUDA_LAUNCHED();
 			k_adam_tensor_sum<<<(unsigned)nt, CUDA_THREADS>>>(
 				dt, dp, ds, 0);
-			CUDA_ADAM_CK(cudaGetLastError());
+			CUDA_LAUNCHED();
 			k_adam_total<<<1, 1>>>(ds, nt, dn, st->max_grad_norm,
 					       dh);
-			CUDA_ADAM_CK(cudaGetLastError());
+			CUDA_LAUNCHED();
 		}
 		k_adam_update<<<(unsigned)nchunks, CUDA_THREADS>>>(
 			dt, nt, dg, st->param, st->grad, st->m, st->v, st->vmax,
 			dh, clip, st->state_precision, dp);
-		CUDA_ADAM_CK(cudaGetLastError());
+		CUDA_LAUNCHED();
 		/* With clipping the norms are already in ds; the sum kernel
 		 * writes them again from the same partials (gsq untouched). */
 		k_adam_tensor_sum<<<(unsigned)nt, CUDA_THREADS>>>(dt, dp, ds,
 								  1);
-		CUDA_ADAM_CK(cudaGetLastError());
+		CUDA_LAUNCHED();
 		if (!clip) {
 			k_adam_total<<<1, 1>>>(ds, nt, dn, 0, dh);
-			CUDA_ADAM_CK(cudaGetLastError());
+			CUDA_LAUNCHED();
 		}
-		CUDA_ADAM_CK(cudaMemcpy(hs, ds, nt * sizeof(*hs),
-					cudaMemcpyDeviceToHost));
-		CUDA_ADAM_CK(cudaMemcpy(&head, dh, sizeof(head),
-					cudaMemcpyDeviceToHost));
-#undef CUDA_ADAM_CK
+		CUDA_CK(cudaMemcpyAsync(hbase + hdown, ds, down,
+					cudaMemcpyDeviceToHost,
+					cudaStreamPerThread));
+		CUDA_CK(cudaStreamSynchronize(cudaStreamPerThread));
 	}
+	memcpy(&head, hbase + hdown + (o_h - o_s), sizeof(head));
 	out->grad_norm = head.total;
 	out->clip_coef = clip ? head.coef : 1;
 	for (size_t k = 0; k < nt; k++) {
@@ -941,11 +1124,7 @@ static int cuda_adam_step(void *ctx, const struct optreg_adam_step *st,
 		o->nonfinite_param = (size_t)hs[k].bad_p;
 		o->nonfinite_moment = (size_t)hs[k].bad_m;
 	}
-done:
-	free(ht);
-	free(hg);
-	free(hs);
-	return rc;
+	return 0;
 }
 
 /* The transformer kernels: runner/kernels.h's rows. */
@@ -1243,6 +1422,8 @@ static void cuda_destroy(struct optreg_backend *be)
 		return;
 	if (c->scratch)
 		(void)cudaFree(c->scratch);
+	if (c->pinned)
+		(void)cudaFreeHost(c->pinned);
 	if (c->blas)
 		(void)blas.destroy(c->blas);
 	free(c);
@@ -1355,6 +1536,9 @@ extern "C" int optreg_cuda_backend_init(struct optreg_backend *be, int device,
 		s = blas.set_atomics_mode(c->blas, CUBLAS_ATOMICS_NOT_ALLOWED);
 	if (s == CUBLAS_STATUS_SUCCESS)
 		s = blas.set_pointer_mode(c->blas, CUBLAS_POINTER_MODE_HOST);
+	/* The calling thread's default stream, whichever thread that is. */
+	if (s == CUBLAS_STATUS_SUCCESS)
+		s = blas.set_stream(c->blas, cudaStreamPerThread);
 	if (s == CUBLAS_STATUS_SUCCESS)
 		s = blas.get_version(c->blas, &ver);
 	if (s != CUBLAS_STATUS_SUCCESS) {
@@ -1382,6 +1566,7 @@ extern "C" int optreg_cuda_backend_init(struct optreg_backend *be, int device,
 	be->fill = cuda_fill;
 	be->sync = cuda_sync;
 	be->gemm = cuda_gemm;
+	be->gemm_batched = cuda_gemm_batched;
 	be->bias_add = cuda_bias_add;
 	be->col_sum = cuda_col_sum;
 	be->relu_forward = cuda_relu_forward;

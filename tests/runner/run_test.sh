@@ -128,6 +128,39 @@ else
 fi
 contains "the time member is there" "$tmp/out" '"time": {'
 
+# --jobs: seeds trained at once, each on its own thread and backend
+# instance, give the verdict of one at a time (the CPU's default), bar
+# "time"; the known-bad config too (findings merged over the seeds).
+check "--jobs 3 run" 0 "$RUNNER" run --suite "$SUITE" --json --backend cpu --jobs 3 "$GOOD"
+untimed "$tmp/out" >"$tmp/j3.json"
+if cmp -s "$tmp/a.json" "$tmp/j3.json" && [ -s "$tmp/j3.json" ]; then
+	ok "--jobs 3 gives the verdict of one seed at a time"
+else
+	not_ok "--jobs 3 gives the verdict of one seed at a time" \
+		"$(diff "$tmp/a.json" "$tmp/j3.json" | head -n 20)"
+fi
+lines=$(grep -c "seed [0-9]*: " "$tmp/err")
+if [ "$lines" -ge 3 ]; then
+	ok "--jobs 3 still reports each seed's end ($lines lines)"
+else
+	not_ok "--jobs 3 still reports each seed's end" "$(cat "$tmp/err")"
+fi
+"$RUNNER" run --suite "$SUITE" --json --backend cpu --jobs 1 "$BAD" >"$tmp/b1.json" 2>/dev/null
+"$RUNNER" run --suite "$SUITE" --json --backend cpu --jobs 2 "$BAD" >"$tmp/b2.json" 2>/dev/null
+untimed "$tmp/b1.json" >"$tmp/b1u.json"
+untimed "$tmp/b2.json" >"$tmp/b2u.json"
+if cmp -s "$tmp/b1u.json" "$tmp/b2u.json" && grep -q '"result": "fail"' "$tmp/b1u.json"; then
+	ok "--jobs 2 (seeds 1-2, then 3) fails the known-bad config the same way"
+else
+	not_ok "--jobs 2 fails the known-bad config the same way" \
+		"$(diff "$tmp/b1u.json" "$tmp/b2u.json" | head -n 20)"
+fi
+check "--jobs 0 is a usage error" 2 "$RUNNER" run --suite "$SUITE" --jobs 0 "$GOOD"
+contains "which names the option and the range" "$tmp/err" '--jobs: "0" is not a whole number from 1 to 16'
+check "--jobs 17 is a usage error" 2 "$RUNNER" run --suite "$SUITE" --jobs 17 "$GOOD"
+check "serve --jobs x is a usage error" 2 "$RUNNER" serve --once --jobs x
+contains "serve names the option" "$tmp/err" 'optreg-runner serve: --jobs: "x" is not'
+
 # The backend (--backend auto|cpu|cuda). Without a usable CUDA device
 # (this runner built without CUDA, no driver or no GPU: how CI runs),
 # auto is the CPU with one line on stderr saying why, and cuda is an

@@ -83,6 +83,49 @@ static void test_parse(void **state)
 }
 
 /* The real probe of this build, on this GPU-less machine. */
+/* --jobs and the default number of seeds at once. */
+static void test_jobs(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_device dev;
+	int jobs = -1;
+
+	(void)state;
+	assert_int_equal(optreg_device_parse_jobs("3", &jobs, &errs), 0);
+	assert_int_equal(jobs, 3);
+	assert_int_equal(optreg_device_parse_jobs("16", &jobs, &errs), 0);
+	assert_int_equal(jobs, 16);
+	const char *bad[] = {"0", "17", "-1", "x", "", "3x", "99999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		jobs = 5;
+		assert_int_equal(optreg_device_parse_jobs(bad[i], &jobs, &errs),
+				 OPTREG_EINVAL);
+		assert_int_equal(jobs, 5);
+	}
+	assert_int_equal(errs.len, 7);
+	assert_string_equal(errs.items[0].path, "--jobs");
+	assert_non_null(strstr(errs.items[0].message,
+			       "\"0\" is not a whole number from 1 to 16"));
+	assert_non_null(errs.items[0].hint);
+	optreg_errors_release(&errs);
+
+	/* Defaults: one at a time on the CPU (and with no device), every
+	 * seed on cuda; --jobs wins; never more than the seeds or 16. */
+	memset(&dev, 0, sizeof(dev));
+	dev.kind = OPTREG_DEVICE_CPU;
+	assert_int_equal(optreg_device_jobs(NULL, 3), 1);
+	assert_int_equal(optreg_device_jobs(&dev, 3), 1);
+	dev.kind = OPTREG_DEVICE_CUDA;
+	assert_int_equal(optreg_device_jobs(&dev, 3), 3);
+	assert_int_equal(optreg_device_jobs(&dev, 40), 16);
+	assert_int_equal(optreg_device_jobs(&dev, 0), 1);
+	dev.jobs = 2;
+	assert_int_equal(optreg_device_jobs(&dev, 3), 2);
+	dev.kind = OPTREG_DEVICE_CPU;
+	dev.jobs = 8;
+	assert_int_equal(optreg_device_jobs(&dev, 3), 3);
+}
+
 static void test_real_no_device(void **state)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
@@ -325,6 +368,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_jobs),
 		cmocka_unit_test_setup(test_real_no_device, real_setup),
 		cmocka_unit_test_setup(test_cpu_never_probes, fake_setup),
 		cmocka_unit_test_setup(test_not_built, fake_setup),

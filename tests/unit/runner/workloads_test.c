@@ -115,6 +115,51 @@ static void test_gemm_matches_naive(void **state)
 		}
 }
 
+/* gemm_batched: the same bits as one gemm call per product, through the
+ * CPU backend's own call and through optreg_gemm_batched's loop (a
+ * backend without the call), with strided, interleaved operands. */
+static void test_gemm_batched_equals_gemm_calls(void **state)
+{
+	enum {
+		T = 6,
+		DH = 4,
+		LD = 12,
+		CNT = 3
+	};
+	float x[CNT * T * LD], want[CNT * 2 * T * T], got[CNT * 2 * T * T];
+	struct optreg_backend nobatch = be;
+
+	(void)state;
+	nobatch.gemm_batched = NULL;
+	for (int i = 0; i < CNT * T * LD; i++)
+		x[i] = (float)((i * 37) % 23) / 7.0f - 1.5f;
+	for (int tb = 0; tb < 2; tb++) {
+		size_t n = tb ? T : DH, k = tb ? DH : T;
+		for (int i = 0; i < CNT * 2 * T * T; i++)
+			want[i] = got[i] = 9.0f;
+		for (int i = 0; i < CNT; i++)
+			assert_int_equal(be.gemm(be.ctx, 0, tb, T, n, k, 0.5f,
+						 x + i * T * LD, LD,
+						 x + 4 + i * T * LD, LD, 0.0f,
+						 want + i * 2 * T * T, T),
+					 0);
+		assert_int_equal(be.gemm_batched(be.ctx, 0, tb, T, n, k, 0.5f,
+						 x, LD, T * LD, x + 4, LD,
+						 T * LD, 0.0f, got, T,
+						 2 * T * T, CNT),
+				 0);
+		assert_memory_equal(got, want, sizeof(want));
+		for (int i = 0; i < CNT * 2 * T * T; i++)
+			got[i] = 9.0f;
+		assert_int_equal(optreg_gemm_batched(&nobatch, 0, tb, T, n, k,
+						     0.5f, x, LD, T * LD, x + 4,
+						     LD, T * LD, 0.0f, got, T,
+						     2 * T * T, CNT),
+				 0);
+		assert_memory_equal(got, want, sizeof(want));
+	}
+}
+
 static void test_softmax_xent_value_and_gradient(void **state)
 {
 	float z[2 * 3] = {1.0f, 2.0f, 3.0f, 0.5f, 0.5f, -1.0f};
@@ -710,6 +755,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gemm_matches_naive),
+		cmocka_unit_test(test_gemm_batched_equals_gemm_calls),
 		cmocka_unit_test(test_softmax_xent_value_and_gradient),
 		cmocka_unit_test(test_small_kernels),
 		cmocka_unit_test(test_adam_step_clips_and_reports),
