@@ -102,7 +102,7 @@ TOOLS_BIN := $(BUILD)/tests/cases_run $(BUILD)/tests/policy_run
 # tests/tools/pyref: what the C code computes, for tests/python.
 TOOLS_BIN += $(BUILD)/tests/pyref
 
-.PHONY: all test check-build run bench bench-gpu calibrate fuzz asan format format-check clean bootstrap
+.PHONY: all test check-build run bench soak valgrind bench-gpu calibrate fuzz asan format format-check clean bootstrap
 
 all: $(BIN)/optreg $(BIN)/optreg-server $(if $(wildcard runner/main.c),$(BIN)/optreg-runner)
 
@@ -226,6 +226,18 @@ run: bootstrap all
 
 bench: bootstrap all
 	@scripts/bench
+
+# The registry under mixed load with a PostgreSQL restart and a replica
+# killed (scripts/soak); SOAK_SECONDS, default 600. Not part of `make test`.
+SOAK_SECONDS ?= 600
+soak: bootstrap all
+	@SOAK_SECONDS=$(SOAK_SECONDS) scripts/soak
+
+# End-to-end tests with the servers under valgrind's memcheck
+# (scripts/valgrind-e2e): no errors, nothing definitely or indirectly lost.
+valgrind: bootstrap all
+	@scripts/bootstrap --valgrind
+	@scripts/valgrind-e2e
 
 # The fused Adam step on the GPU at 1M, 16M and 128M float32 parameters
 # against a device-to-device copy in the same run (runner/cuda/bench.cu);
