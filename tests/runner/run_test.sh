@@ -60,6 +60,16 @@ untimed() {
 	sed '/^  "time": {/,/^  }/d' "$1"
 }
 
+# same_verdict DESC A B: the untimed verdicts A and B are identical (and
+# not empty).
+same_verdict() {
+	if cmp -s "$2" "$3" && [ -s "$2" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "$(diff "$2" "$3" | head -n 20)"
+	fi
+}
+
 check "selftest passes" 0 "$RUNNER" selftest
 contains "selftest reports no failures" "$tmp/out" " 0 failed"
 
@@ -120,12 +130,7 @@ check "first --json run" 0 "$RUNNER" run --suite "$SUITE" --json "$GOOD"
 untimed "$tmp/out" >"$tmp/a.json"
 check "second --json run" 0 "$RUNNER" run --suite "$SUITE" --json "$GOOD"
 untimed "$tmp/out" >"$tmp/b.json"
-if cmp -s "$tmp/a.json" "$tmp/b.json" && [ -s "$tmp/a.json" ]; then
-	ok "two runs give identical verdicts except for time"
-else
-	not_ok "two runs give identical verdicts except for time" \
-		"$(diff "$tmp/a.json" "$tmp/b.json" | head -n 20)"
-fi
+same_verdict "two runs give identical verdicts except for time" "$tmp/a.json" "$tmp/b.json"
 contains "the time member is there" "$tmp/out" '"time": {'
 
 # --jobs: seeds trained at once, each on its own thread and backend
@@ -133,12 +138,7 @@ contains "the time member is there" "$tmp/out" '"time": {'
 # "time"; the known-bad config too (findings merged over the seeds).
 check "--jobs 3 run" 0 "$RUNNER" run --suite "$SUITE" --json --backend cpu --jobs 3 "$GOOD"
 untimed "$tmp/out" >"$tmp/j3.json"
-if cmp -s "$tmp/a.json" "$tmp/j3.json" && [ -s "$tmp/j3.json" ]; then
-	ok "--jobs 3 gives the verdict of one seed at a time"
-else
-	not_ok "--jobs 3 gives the verdict of one seed at a time" \
-		"$(diff "$tmp/a.json" "$tmp/j3.json" | head -n 20)"
-fi
+same_verdict "--jobs 3 gives the verdict of one seed at a time" "$tmp/a.json" "$tmp/j3.json"
 lines=$(grep -c "seed [0-9]*: " "$tmp/err")
 if [ "$lines" -ge 3 ]; then
 	ok "--jobs 3 still reports each seed's end ($lines lines)"
@@ -149,12 +149,8 @@ fi
 "$RUNNER" run --suite "$SUITE" --json --backend cpu --jobs 2 "$BAD" >"$tmp/b2.json" 2>/dev/null
 untimed "$tmp/b1.json" >"$tmp/b1u.json"
 untimed "$tmp/b2.json" >"$tmp/b2u.json"
-if cmp -s "$tmp/b1u.json" "$tmp/b2u.json" && grep -q '"result": "fail"' "$tmp/b1u.json"; then
-	ok "--jobs 2 (seeds 1-2, then 3) fails the known-bad config the same way"
-else
-	not_ok "--jobs 2 fails the known-bad config the same way" \
-		"$(diff "$tmp/b1u.json" "$tmp/b2u.json" | head -n 20)"
-fi
+contains "the known-bad config fails" "$tmp/b1u.json" '"result": "fail"'
+same_verdict "--jobs 2 (seeds 1-2, then 3) fails it the same way" "$tmp/b1u.json" "$tmp/b2u.json"
 check "--jobs 0 is a usage error" 2 "$RUNNER" run --suite "$SUITE" --jobs 0 "$GOOD"
 contains "which names the option and the range" "$tmp/err" '--jobs: "0" is not a whole number from 1 to 16'
 check "--jobs 17 is a usage error" 2 "$RUNNER" run --suite "$SUITE" --jobs 17 "$GOOD"
