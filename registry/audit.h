@@ -93,9 +93,10 @@ int optreg_audit_checkpoint_make(PGconn *conn,
 
 /*
  * Adds to a receipt payload the proof that event `index` is in the log:
- * "audit_index", "audit_tree_size" (index + 1: the caller appended it and
- * still holds the append lock), "audit_root" and "audit_inclusion" (base64
- * hashes).
+ * "audit_leaf" (the event's leaf hash), "audit_index", "audit_tree_size"
+ * (index + 1: the caller appended it and still holds the append lock),
+ * "audit_root" and "audit_inclusion" (base64 hashes). One query reads
+ * every subtree it needs.
  */
 int optreg_audit_receipt_proof(PGconn *conn, int64_t index, json_t *payload,
 			       struct optreg_errors *errs);

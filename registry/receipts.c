@@ -19,10 +19,6 @@ static const char SQL_RECEIPT_INSERT[] =
 	" JOIN namespaces n ON n.id = c.namespace_id"
 	" WHERE n.name = $1 AND c.name = $2";
 
-static const char SQL_AUDIT_LEAF[] =
-	"SELECT encode(leaf_hash, 'base64') FROM "
-	"audit_events WHERE idx = $1::bigint";
-
 static const char SQL_RECEIPT_GET[] =
 	"SELECT r.receipt FROM receipts r"
 	" JOIN configs c ON c.id = r.config_id"
@@ -30,37 +26,6 @@ static const char SQL_RECEIPT_GET[] =
 	" WHERE n.name = $1 AND c.name = $2"
 	"   AND r.version = $3::int";
 /* clang-format on */
-
-/*
- * Adds the leaf hash of audit event `index` to the receipt payload as
- * "audit_leaf" (standard base64, as audit_root), so a client can check
- * audit_inclusion from it to audit_root (optreg_receipt_verify).
- */
-static int add_audit_leaf(PGconn *conn, int64_t index, json_t *payload,
-			  struct optreg_errors *errs)
-{
-	char ix[24];
-	const char *p[1] = {ix};
-	PGresult *res = NULL;
-	int rc;
-
-	snprintf(ix, sizeof(ix), "%lld", (long long)index);
-	rc = optreg_sql_exec(conn, SQL_AUDIT_LEAF, 1, p, PGRES_TUPLES_OK, &res,
-			     errs);
-	if (rc)
-		return rc;
-	if (PQntuples(res) != 1) {
-		optreg_errors_add(errs, OPTREG_EINTERNAL, "audit_store", NULL,
-				  "audit event %lld is missing",
-				  (long long)index);
-		rc = OPTREG_EINTERNAL;
-	} else {
-		json_object_set_new(payload, "audit_leaf",
-				    json_string(PQgetvalue(res, 0, 0)));
-	}
-	PQclear(res);
-	return rc;
-}
 
 int optreg_receipt_make(PGconn *conn, const struct optreg_registry_key *rk,
 			const char *ns, const char *name, int version,
@@ -83,9 +48,9 @@ int optreg_receipt_make(PGconn *conn, const struct optreg_registry_key *rk,
 		name, "version", version, "digest", digest, "envelope_sha256",
 		env_digest + 7, "signer_keyids", ids, "time", time);
 	optreg_dsse_init(&env);
+	/* With "audit_leaf", so a client can check audit_inclusion from it
+	 * to audit_root (optreg_receipt_verify). */
 	rc = optreg_audit_receipt_proof(conn, audit_index, r, errs);
-	if (rc == 0)
-		rc = add_audit_leaf(conn, audit_index, r, errs);
 	if (rc == 0)
 		rc = optreg_jcs_serialize(r, &payload, errs);
 	json_decref(r);
