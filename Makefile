@@ -192,13 +192,20 @@ $(BUILD)/tests/pyref: $(BUILD)/tests/tools/pyref.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# The CPU Adam step's bandwidth against memcpy (bench/adam_cpu.c), a row
+# of `make bench`; check-build builds it so that it keeps compiling.
+BENCH_ADAM := $(BUILD)/bench/adam-cpu
+$(BENCH_ADAM): $(BUILD)/bench/adam_cpu.o $(RUNNER_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(RUNNER_LIBS)
+
 # Each fuzz target also builds, without libFuzzer, into a replay program that
 # runs it over its corpus and kept crash inputs; `make test` runs those.
 $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-check-build: all $(UNIT_BIN) $(REPLAY_BIN) $(TOOLS_BIN)
+check-build: all $(UNIT_BIN) $(REPLAY_BIN) $(TOOLS_BIN) $(BENCH_ADAM)
 
 # The whole suite; ends with one line `N passed, N failed`.
 test: bootstrap
@@ -224,8 +231,8 @@ fuzz: bootstrap
 run: bootstrap all
 	@scripts/run
 
-bench: bootstrap all
-	@scripts/bench
+bench: bootstrap all $(BENCH_ADAM)
+	@BIN=$(BIN) BENCH_ADAM=$(BENCH_ADAM) scripts/bench
 
 # The registry under mixed load with a PostgreSQL restart and a replica
 # killed (scripts/soak); SOAK_SECONDS, default 600. Not part of `make test`.
