@@ -10,6 +10,7 @@
  * formatted text parses back to the same fields and formats to the same
  * bytes (a fixed point).
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

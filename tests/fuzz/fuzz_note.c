@@ -23,6 +23,7 @@
  *    nleaves, its leaves read back as the lowercase hex that was written,
  *    and encoding what was decoded decodes to the same note and leaves.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
