@@ -24,6 +24,7 @@
 #include "../common/path.h"
 #include "../validator/doc.h"
 #include "../validator/jcs.h"
+#include "../validator/regex_check.h"
 #include "suite_int.h"
 #include "workloads.h"
 
@@ -285,6 +286,15 @@ static void load_thresholds(struct load *l, const json_t *obj, const char *path,
 					  "string or null (got %s)",
 					  got);
 				free(got);
+			} else if (optreg_regex_check(json_string_value(v))) {
+				/* Refused before regcomp, which some patterns
+				 * run out of time or memory. */
+				optreg_error_set_hint(
+					load_fail(
+						l, "regex", p, "%s",
+						optreg_regex_check(
+							json_string_value(v))),
+					OPTREG_REGEX_HINT);
 			} else {
 				regex_t re;
 				int rerr = regcomp(&re, json_string_value(v),

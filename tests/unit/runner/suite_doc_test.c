@@ -557,6 +557,10 @@ static const struct refusal refusals[] = {
 	{"  update_ratio_exclude: \"bias$\"\n",
 	 "  update_ratio_exclude: \"(\"\n", "regex",
 	 "thresholds.update_ratio_exclude", 18},
+	/* Refused before regcomp, which this one runs out of memory. */
+	{"  update_ratio_exclude: \"bias$\"\n",
+	 "  update_ratio_exclude: \"bias++++++++++++++++++++$\"\n", "regex",
+	 "thresholds.update_ratio_exclude", 18},
 	{"  accuracy_gap_fail: 0.05\n", "  accuracy_gap_fail: 2\n", "range",
 	 "thresholds.accuracy_gap_fail", 21},
 	{"  loss_gap_fail: 1.5\n", "  loss_gap_fail: 0.5\n", "range",
