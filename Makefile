@@ -205,6 +205,23 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Targets whose parser lives in a program link that program's library (the
+# explicit rules win over the pattern above).
+$(BUILD)/tests/replay_fuzz_suite: $(BUILD)/tests/fuzz/fuzz_suite.o \
+		$(BUILD)/tests/fuzz/replay.o $(RUNNER_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(RUNNER_LIBS)
+
+$(BUILD)/tests/replay_fuzz_lock: $(BUILD)/tests/fuzz/fuzz_lock.o \
+		$(BUILD)/tests/fuzz/replay.o $(CLI_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/replay_fuzz_http: $(BUILD)/tests/fuzz/fuzz_http.o \
+		$(BUILD)/tests/fuzz/replay.o $(SERVER_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SERVER_LIBS)
+
 check-build: all $(UNIT_BIN) $(REPLAY_BIN) $(TOOLS_BIN) $(BENCH_ADAM)
 
 # The whole suite; ends with one line `N passed, N failed`.
@@ -215,16 +232,34 @@ test: bootstrap
 asan: bootstrap
 	@$(MAKE) --no-print-directory SAN=1 test
 
+# `make fuzz FUZZ_TARGETS=fuzz_dsse FUZZ_SECONDS=600` runs one target.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build/fuzz
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(PKG_CFLAGS) -I.
-fuzz: bootstrap
+# Every target links common/ and validator/; a target whose parser lives in
+# a program also links that program's sources (not its main.c): the runner
+# without its CUDA backend, the CLI, the registry with its embedded page.
+FUZZ_BASE_SRC := $(COMMON_SRC) $(VALIDATOR_SRC)
+FUZZ_HDR := $(wildcard common/*.h validator/*.h runner/*.h cli/*.h \
+	registry/*.h registry/*/*.h tests/fuzz/*.h)
+FUZZ_SRC_fuzz_suite := $(filter-out runner/main.c runner/cuda/%,$(call src_in,runner))
+FUZZ_LIBS_fuzz_suite := $(shell pkg-config --libs openblas zlib 2>/dev/null || echo -lopenblas -lz) -lpthread
+FUZZ_SRC_fuzz_lock := $(filter-out cli/main.c,$(CLI_SRC))
+FUZZ_SRC_fuzz_http := $(filter-out registry/main.c,$(SERVER_SRC)) $(UI_GEN)
+FUZZ_LIBS_fuzz_http := $(SERVER_LIBS)
+FUZZ_BIN := $(patsubst %,$(FUZZ_BUILD)/%,$(FUZZ_TARGETS))
+
+define FUZZ_RULE
+$(FUZZ_BUILD)/$(1): tests/fuzz/$(1).c $(FUZZ_BASE_SRC) $(FUZZ_SRC_$(1)) $(FUZZ_HDR)
 	@mkdir -p $(FUZZ_BUILD)
-	@for t in $(FUZZ_TARGETS); do \
-		clang $(FUZZ_FLAGS) -o $(FUZZ_BUILD)/$$t tests/fuzz/$$t.c \
-			$(COMMON_SRC) $(VALIDATOR_SRC) $(LDLIBS) || exit 1; \
-	done
+	clang $(FUZZ_FLAGS) -o $$@ tests/fuzz/$(1).c $(FUZZ_BASE_SRC) \
+		$(FUZZ_SRC_$(1)) $(LDLIBS) $(FUZZ_LIBS_$(1))
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
+
+fuzz: bootstrap
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 		scripts/fuzz $(FUZZ_TARGETS)
 

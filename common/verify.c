@@ -86,6 +86,10 @@ int optreg_envelope_check_config(const struct optreg_dsse *env,
 		optreg_buf_add(canon, c.data, c.len);
 	rc = 0;
 out:
+	/* A payload that validated but is not canonical has filled `cfg`:
+	 * a refusal leaves it zeroed, as the caller then releases nothing. */
+	if (rc && cfg)
+		optreg_config_release(cfg);
 	optreg_config_release(&local);
 	optreg_doc_release(&doc);
 	optreg_buf_release(&c);

@@ -57,8 +57,9 @@ enum optreg_verify_voice {
  * hint). Stops at the first of the three that fails; returns 0 or
  * OPTREG_EINVAL. On success fills `cfg` (may be NULL; the caller releases
  * it with optreg_config_release) and appends the canonical bytes to
- * `canon` (may be NULL). Does not look at the signatures: DSSE advises
- * reading a payload only once they verified, which the caller orders.
+ * `canon` (may be NULL); on failure `cfg` is left zeroed. Does not look
+ * at the signatures: DSSE advises reading a payload only once they
+ * verified, which the caller orders.
  */
 int optreg_envelope_check_config(const struct optreg_dsse *env,
 				 struct optreg_config *cfg,

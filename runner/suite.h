@@ -27,6 +27,12 @@ struct optreg_suite;
  * refused: it is retired (its verdicts still verify). */
 int optreg_suite_load(struct optreg_suite **s, const char *path,
 		      struct optreg_errors *errs);
+/* optreg_suite_load of the `len` bytes of `text` (no NUL needed): YAML or
+ * JSON as optreg_doc_load picks by `name` (NULL: by content). For tests
+ * and the fuzzer, which have no file. */
+int optreg_suite_load_text(struct optreg_suite **s, const char *name,
+			   const char *text, size_t len,
+			   struct optreg_errors *errs);
 /* optreg_suite_load, but without reading (or checking) the `baseline`
  * section's numbers: for `optreg-runner baseline`, which computes them.
  * Only the grid's learning rates are read, where readable (its default

@@ -24,6 +24,7 @@
 #include "../common/path.h"
 #include "../validator/doc.h"
 #include "../validator/jcs.h"
+#include "../validator/regex_check.h"
 #include "suite_int.h"
 #include "workloads.h"
 
@@ -285,6 +286,15 @@ static void load_thresholds(struct load *l, const json_t *obj, const char *path,
 					  "string or null (got %s)",
 					  got);
 				free(got);
+			} else if (optreg_regex_check(json_string_value(v))) {
+				/* Refused before regcomp, which some patterns
+				 * run out of time or memory. */
+				optreg_error_set_hint(
+					load_fail(
+						l, "regex", p, "%s",
+						optreg_regex_check(
+							json_string_value(v))),
+					OPTREG_REGEX_HINT);
 			} else {
 				regex_t re;
 				int rerr = regcomp(&re, json_string_value(v),
@@ -1264,7 +1274,11 @@ static void load_suite(struct load *l, const json_t *root,
 		load_grid_lrs(v, s);
 }
 
+/* Loads the suite of the file `path` or, when `path` is NULL, of the
+ * `len` bytes of `text` (YAML or JSON, as optreg_doc_load picks by `name`
+ * and content). */
 static int suite_load(struct optreg_suite **out, const char *path,
+		      const char *name, const char *text, size_t len,
 		      int with_baseline, struct optreg_errors *errs)
 {
 	struct optreg_suite *s = optreg_xcalloc(1, sizeof(*s));
@@ -1277,7 +1291,8 @@ static int suite_load(struct optreg_suite **out, const char *path,
 
 	*out = NULL;
 	optreg_doc_init(&doc);
-	rc = optreg_doc_load_file(&doc, path, e);
+	rc = path ? optreg_doc_load_file(&doc, path, e)
+		  : optreg_doc_load(&doc, name, text, len, e);
 	if (!rc) {
 		load_suite(&l, doc.root, s, with_baseline);
 		if (e->len != l.nerrs)
@@ -1301,14 +1316,21 @@ static int suite_load(struct optreg_suite **out, const char *path,
 int optreg_suite_load(struct optreg_suite **out, const char *path,
 		      struct optreg_errors *errs)
 {
-	return suite_load(out, path, 1, errs);
+	return suite_load(out, path, NULL, NULL, 0, 1, errs);
+}
+
+int optreg_suite_load_text(struct optreg_suite **out, const char *name,
+			   const char *text, size_t len,
+			   struct optreg_errors *errs)
+{
+	return suite_load(out, NULL, name, text, len, 1, errs);
 }
 
 int optreg_suite_load_without_baseline(struct optreg_suite **out,
 				       const char *path,
 				       struct optreg_errors *errs)
 {
-	return suite_load(out, path, 0, errs);
+	return suite_load(out, path, NULL, NULL, 0, 0, errs);
 }
 
 char *optreg_suite_default_path(void)

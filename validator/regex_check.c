@@ -70,12 +70,17 @@ static size_t read_bound(const char *re, size_t i, bool *too_big)
 
 const char *optreg_regex_check(const char *re)
 {
-	/* For each open group: whether it contains a bounded repetition. */
+	/* For each open group: whether it contains a bounded repetition,
+	 * and how deep the repetitions that copy it (+, {m,n}) nest in it. */
 	bool stack[OPTREG_REGEX_MAX + 1];
+	unsigned char stack_copies[OPTREG_REGEX_MAX + 1];
 	size_t depth = 0;
 	bool here = false;	       /* the current level contains a bound */
 	bool last_group_bound = false; /* the atom just before is a group
 					  containing a bound */
+	unsigned here_copies = 0; /* the deepest copying nest at this level */
+	unsigned last_copies = 0; /* ... in the atom just before, as
+				     repeated so far */
 	size_t n = strlen(re);
 
 	if (n > OPTREG_REGEX_MAX)
@@ -87,25 +92,37 @@ const char *optreg_regex_check(const char *re)
 				return "uses a backreference (\\1 .. \\9)";
 			i += re[i + 1] ? 2 : 1;
 			last_group_bound = false;
+			last_copies = 0;
 		} else if (ch == '[') {
 			i = skip_bracket(re, i);
 			last_group_bound = false;
+			last_copies = 0;
 		} else if (ch == '(') {
+			stack_copies[depth] = (unsigned char)here_copies;
 			stack[depth++] = here;
 			here = false;
+			here_copies = 0;
 			last_group_bound = false;
+			last_copies = 0;
 			i++;
 		} else if (ch == ')') {
 			bool inner = here;
-			if (depth)
-				here = stack[--depth] || inner;
+			unsigned inner_copies = here_copies;
+			if (depth) {
+				depth--;
+				here = stack[depth] || inner;
+				if (stack_copies[depth] > here_copies)
+					here_copies = stack_copies[depth];
+			}
 			last_group_bound = inner;
+			last_copies = inner_copies;
 			i++;
 		} else if (ch == '{') {
 			bool too_big = false;
 			size_t end = read_bound(re, i, &too_big);
 			if (end == i) {
 				last_group_bound = false;
+				last_copies = 0;
 				i++;
 				continue;
 			}
@@ -114,11 +131,28 @@ const char *optreg_regex_check(const char *re)
 				       "bound";
 			if (last_group_bound)
 				return "nests a {m,n} bound inside another";
+			if (++last_copies > OPTREG_REGEX_MAX_COPY_NEST)
+				return "nests + and {m,n} repetitions more "
+				       "than 3 deep";
+			if (last_copies > here_copies)
+				here_copies = last_copies;
 			here = true;
 			i = end;
+		} else if (ch == '+') {
+			/* glibc compiles x+ as xx*: each + copies what it
+			 * repeats, so nested or stacked ones double it again
+			 * (a+++...+ runs regcomp out of memory). */
+			if (++last_copies > OPTREG_REGEX_MAX_COPY_NEST)
+				return "nests + and {m,n} repetitions more "
+				       "than 3 deep";
+			if (last_copies > here_copies)
+				here_copies = last_copies;
+			i++;
 		} else {
-			if (ch != '*' && ch != '+' && ch != '?')
+			if (ch != '*' && ch != '?') {
 				last_group_bound = false;
+				last_copies = 0;
+			}
 			i++;
 		}
 	}

@@ -13,19 +13,25 @@
  *   - a repetition count above OPTREG_REGEX_MAX_REPEAT in `{m}`, `{m,}`
  *     or `{m,n}`;
  *   - a bounded repetition of a group that itself contains a bounded
- *     repetition (nested `{}`).
+ *     repetition (nested `{}`);
+ *   - `+` and `{}` nested or stacked more than OPTREG_REGEX_MAX_COPY_NEST
+ *     deep (`((a+)+)+)+`, `a++++`): glibc copies what each of them
+ *     repeats, so every level doubles the compiled pattern at least, and
+ *     `a` followed by 49 `+` runs regcomp out of memory.
  */
 #ifndef OPTREG_REGEX_CHECK_H
 #define OPTREG_REGEX_CHECK_H
 
-#define OPTREG_REGEX_MAX	256
-#define OPTREG_REGEX_MAX_REPEAT 255
+#define OPTREG_REGEX_MAX	   256
+#define OPTREG_REGEX_MAX_REPEAT	   255
+#define OPTREG_REGEX_MAX_COPY_NEST 3
 
 /* The hint given with a refused pattern. */
 #define OPTREG_REGEX_HINT                                                      \
 	"write a pattern of at most 256 characters without backreferences "    \
-	"(\\1 .. \\9), with {m,n} counts of at most 255 and no {m,n} "         \
-	"applied to a group that has one inside"
+	"(\\1 .. \\9), with {m,n} counts of at most 255, no {m,n} "            \
+	"applied to a group that has one inside, and + or {m,n} nested at "    \
+	"most 3 deep"
 
 /*
  * Returns NULL when `re` may be compiled, else a static sentence saying

@@ -14,7 +14,7 @@ REG_NEWLINE); Pattern.search reproduces that for names with a newline.
 What glibc refuses is refused here too (ValueError), and so is what
 optreg's validator refuses before compiling (validator/regex_check.h:
 patterns over 256 bytes, backreferences, {m,n} counts above 255, nested
-bounds). The few constructs whose C-locale meaning is not certain
+bounds, + and {m,n} nested more than 3 deep). The few constructs whose C-locale meaning is not certain
 (non-ASCII range ends in a bracket expression) are refused with a message
 that says so rather than guessed at.
 """
@@ -23,6 +23,7 @@ import re
 
 MAX_LEN = 256
 MAX_REPEAT = 255
+MAX_COPY_NEST = 3  # OPTREG_REGEX_MAX_COPY_NEST
 DUP_MAX = 0x7FFF  # RE_DUP_MAX
 
 _WORD = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
@@ -65,6 +66,10 @@ def regex_check(pattern):
     stack = []
     here = False
     last_group_bound = False
+    # How deep the repetitions that copy what they repeat (+, {m,n}) nest,
+    # at this level and in the atom just before (as repeated so far).
+    here_copies = 0
+    last_copies = 0
     i = 0
 
     def at(k):
@@ -77,35 +82,55 @@ def regex_check(pattern):
                 return "uses a backreference (\\1 .. \\9)"
             i += 2 if at(i + 1) else 1
             last_group_bound = False
+            last_copies = 0
         elif ch == 0x5B:  # [
             i = _check_skip_bracket(re_, i)
             last_group_bound = False
+            last_copies = 0
         elif ch == 0x28:  # (
-            stack.append(here)
+            stack.append((here, here_copies))
             here = False
+            here_copies = 0
             last_group_bound = False
+            last_copies = 0
             i += 1
         elif ch == 0x29:  # )
             inner = here
+            inner_copies = here_copies
             if stack:
-                here = stack.pop() or inner
+                outer, outer_copies = stack.pop()
+                here = outer or inner
+                here_copies = max(outer_copies, here_copies)
             last_group_bound = inner
+            last_copies = inner_copies
             i += 1
         elif ch == 0x7B:  # {
             end, too_big = _check_read_bound(re_, i)
             if end == i:
                 last_group_bound = False
+                last_copies = 0
                 i += 1
                 continue
             if too_big:
                 return "repeats more than 255 times in a {m,n} bound"
             if last_group_bound:
                 return "nests a {m,n} bound inside another"
+            last_copies += 1
+            if last_copies > MAX_COPY_NEST:
+                return "nests + and {m,n} repetitions more than 3 deep"
+            here_copies = max(here_copies, last_copies)
             here = True
             i = end
+        elif ch == 0x2B:  # +
+            last_copies += 1
+            if last_copies > MAX_COPY_NEST:
+                return "nests + and {m,n} repetitions more than 3 deep"
+            here_copies = max(here_copies, last_copies)
+            i += 1
         else:
-            if ch not in b"*+?":
+            if ch not in b"*?":
                 last_group_bound = False
+                last_copies = 0
             i += 1
     return None
 

@@ -424,6 +424,29 @@ static void test_check_config_outputs(void **state)
 	optreg_dsse_release(&env);
 }
 
+/* A payload that validates but is not canonical is refused with `cfg`
+ * left zeroed: the caller releases nothing after a refusal (fuzz_dsse
+ * found the names it held leaking). */
+static void test_check_config_refused_leaves_cfg_empty(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_config cfg = {0};
+	struct optreg_dsse env;
+	char dir[1024];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/config-not-canonical", cases_dir());
+	load_envelope(dir, "envelope.json", &env);
+	assert_int_equal(optreg_envelope_check_config(&env, &cfg, NULL, &errs),
+			 OPTREG_EINVAL);
+	assert_string_equal(errs.items[0].rule, "canonical");
+	assert_null(cfg.namespace_);
+	assert_null(cfg.name);
+	assert_null(cfg.groups);
+	optreg_errors_release(&errs);
+	optreg_dsse_release(&env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_key_that_did_not_load),
 		cmocka_unit_test(test_load_files),
 		cmocka_unit_test(test_check_config_outputs),
+		cmocka_unit_test(test_check_config_refused_leaves_cfg_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

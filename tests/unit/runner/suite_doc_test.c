@@ -487,6 +487,34 @@ static void test_digest_is_canonical(void **state)
 	optreg_errors_release(&errs);
 }
 
+/* optreg_suite_load_text reads bytes as optreg_suite_load reads the
+ * file: the same suite and digest, and a refusal with its line. */
+static void test_load_text(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_suite *a = NULL, *b = NULL;
+	char *bad = good_with("seeds: [1, 2, 3]\n", "seeds: [1, 2]\n");
+
+	(void)state;
+	assert_int_equal(load_text(GOOD, &a, &errs), 0);
+	assert_int_equal(
+		optreg_suite_load_text(&b, NULL, GOOD, strlen(GOOD), &errs), 0);
+	assert_string_equal(optreg_suite_digest(a), optreg_suite_digest(b));
+	assert_int_equal(b->nw, a->nw);
+	optreg_suite_free(b);
+	b = NULL;
+	assert_int_equal(
+		optreg_suite_load_text(&b, "s.yaml", bad, strlen(bad), &errs),
+		OPTREG_EINVAL);
+	assert_null(b);
+	assert_int_equal(errs.len, 1);
+	assert_string_equal(errs.items[0].path, "seeds");
+	assert_int_equal(errs.items[0].line, 4);
+	optreg_suite_free(a);
+	free(bad);
+	optreg_errors_release(&errs);
+}
+
 /* One bad document: GOOD with `from` replaced by `to`, refused with an
  * error of `rule` at `path` on `line` (0: any line). */
 struct refusal {
@@ -528,6 +556,10 @@ static const struct refusal refusals[] = {
 	 8},
 	{"  update_ratio_exclude: \"bias$\"\n",
 	 "  update_ratio_exclude: \"(\"\n", "regex",
+	 "thresholds.update_ratio_exclude", 18},
+	/* Refused before regcomp, which this one runs out of memory. */
+	{"  update_ratio_exclude: \"bias$\"\n",
+	 "  update_ratio_exclude: \"bias++++++++++++++++++++$\"\n", "regex",
 	 "thresholds.update_ratio_exclude", 18},
 	{"  accuracy_gap_fail: 0.05\n", "  accuracy_gap_fail: 2\n", "range",
 	 "thresholds.accuracy_gap_fail", 21},
@@ -746,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_load_without_baseline),
 		cmocka_unit_test(test_lm_options),
 		cmocka_unit_test(test_digest_is_canonical),
+		cmocka_unit_test(test_load_text),
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_every_error_reported),
 		cmocka_unit_test(test_not_a_suite),

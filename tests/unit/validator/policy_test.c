@@ -566,6 +566,15 @@ static void test_regex_check(void **state)
 	assert_non_null(optreg_regex_check("((a{1,1000}){1,1000}){1,1000}"));
 	assert_non_null(optreg_regex_check("((a{1,9}b){1,9}){1,9}"));
 	assert_non_null(optreg_regex_check("((a{2}))?{3}"));
+	/* + and {m,n} copy what they repeat: at most 3 deep, nested or
+	 * stacked (a with 49 + ran regcomp out of memory: fuzz_suite). */
+	assert_null(optreg_regex_check("a+++"));
+	assert_null(optreg_regex_check("((a+)+)+"));
+	assert_null(optreg_regex_check("(ab+)+c+x{2}"));
+	assert_non_null(optreg_regex_check("a++++"));
+	assert_non_null(optreg_regex_check("(((a+)+)+)+"));
+	assert_non_null(optreg_regex_check("a{1,}{1,}{1,}{1,}"));
+	assert_non_null(optreg_regex_check("a+*+*+*+"));
 	/* Length. */
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
