@@ -21,10 +21,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "runner/adam_bench.h"
 #include "runner/backend.h"
 
 #define BENCH_WARM     2
-#define BENCH_TENSORS  8
 #define BENCH_MAX_REPS 101
 
 static volatile float bench_sink;
@@ -91,8 +91,8 @@ static double bench_memcpy(size_t bytes, int reps)
 static double bench_adam(struct optreg_backend *be, size_t n, int reps)
 {
 	float *p, *g, *m, *v;
-	struct optreg_adam_tensor ts[BENCH_TENSORS];
-	struct optreg_adam_tensor_stats st[BENCH_TENSORS];
+	struct optreg_adam_tensor ts[OPTREG_ADAM_BENCH_TENSORS];
+	struct optreg_adam_tensor_stats st[OPTREG_ADAM_BENCH_TENSORS];
 	struct optreg_adam_group gr;
 	struct optreg_adam_step step;
 	struct optreg_adam_step_out out;
@@ -108,30 +108,7 @@ static double bench_adam(struct optreg_backend *be, size_t n, int reps)
 	fill(g, n, -0.01f, 0.02f, 2u);
 	fill(m, n, -0.001f, 0.002f, 3u);
 	fill(v, n, 0.0f, 1e-6f, 4u);
-	memset(&gr, 0, sizeof(gr));
-	gr.h.lr = 1e-3;
-	gr.h.beta1 = 0.9;
-	gr.h.beta2 = 0.999;
-	gr.h.eps = 1e-8;
-	gr.h.weight_decay = 0.01;
-	gr.h.adamw = 1;
-	gr.lr_t = 1e-3;
-	for (int k = 0; k < BENCH_TENSORS; k++) {
-		ts[k].offset = n / BENCH_TENSORS * (size_t)k;
-		ts[k].n = k + 1 < BENCH_TENSORS ? n / BENCH_TENSORS
-						: n - ts[k].offset;
-		ts[k].group = 0;
-	}
-	memset(&step, 0, sizeof(step));
-	step.param = p;
-	step.grad = g;
-	step.m = m;
-	step.v = v;
-	step.tensors = ts;
-	step.ntensors = BENCH_TENSORS;
-	step.groups = &gr;
-	step.ngroups = 1;
-	step.state_precision = OPTREG_PRECISION_FP32;
+	optreg_adam_bench_setup(&step, &gr, ts, n, p, g, m, v);
 	out.tensors = st;
 	for (int i = 0; i < BENCH_WARM + reps; i++) {
 		step.step = i + 1;
@@ -177,7 +154,8 @@ int main(int argc, char **argv)
 		char *end;
 		if (i + 1 < argc && strcmp(argv[i], "--params") == 0) {
 			unsigned long long x = strtoull(argv[++i], &end, 10);
-			if (*end || x < BENCH_TENSORS || x > (1ull << 31))
+			if (*end || x < OPTREG_ADAM_BENCH_TENSORS ||
+			    x > (1ull << 31))
 				return usage();
 			n = (size_t)x;
 		} else if (i + 1 < argc && strcmp(argv[i], "--reps") == 0) {

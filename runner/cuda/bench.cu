@@ -12,10 +12,11 @@
 #include <string.h>
 
 #include "cuda_int.cuh"
+/* After cuda_int.cuh, which brings the C headers in with C linkage. */
+#include "../adam_bench.h"
 
 #define BENCH_REPS 20
 #define BENCH_WARM 3
-#define BENCH_TENSORS 8
 
 static int cmp_float(const void *a, const void *b)
 {
@@ -84,8 +85,8 @@ static __global__ void bench_init(float *x, size_t n, float lo, float span,
 static float bench_adam(struct optreg_backend *be, size_t n)
 {
 	float *p, *g, *m, *v;
-	struct optreg_adam_tensor ts[BENCH_TENSORS];
-	struct optreg_adam_tensor_stats st[BENCH_TENSORS];
+	struct optreg_adam_tensor ts[OPTREG_ADAM_BENCH_TENSORS];
+	struct optreg_adam_tensor_stats st[OPTREG_ADAM_BENCH_TENSORS];
 	struct optreg_adam_group gr;
 	struct optreg_adam_step step;
 	struct optreg_adam_step_out out;
@@ -102,30 +103,7 @@ static float bench_adam(struct optreg_backend *be, size_t n)
 	bench_init<<<1024, 256>>>(m, n, -0.001f, 0.002f, 3u);
 	bench_init<<<1024, 256>>>(v, n, 0.0f, 1e-6f, 4u);
 	CK(cudaGetLastError());
-	memset(&gr, 0, sizeof(gr));
-	gr.h.lr = 1e-3;
-	gr.h.beta1 = 0.9;
-	gr.h.beta2 = 0.999;
-	gr.h.eps = 1e-8;
-	gr.h.weight_decay = 0.01;
-	gr.h.adamw = 1;
-	gr.lr_t = 1e-3;
-	for (int k = 0; k < BENCH_TENSORS; k++) {
-		ts[k].offset = n / BENCH_TENSORS * (size_t)k;
-		ts[k].n = k + 1 < BENCH_TENSORS ? n / BENCH_TENSORS
-						: n - ts[k].offset;
-		ts[k].group = 0;
-	}
-	memset(&step, 0, sizeof(step));
-	step.param = p;
-	step.grad = g;
-	step.m = m;
-	step.v = v;
-	step.tensors = ts;
-	step.ntensors = BENCH_TENSORS;
-	step.groups = &gr;
-	step.ngroups = 1;
-	step.state_precision = OPTREG_PRECISION_FP32;
+	optreg_adam_bench_setup(&step, &gr, ts, n, p, g, m, v);
 	out.tensors = st;
 	CK(cudaEventCreate(&e0));
 	CK(cudaEventCreate(&e1));

@@ -10,6 +10,7 @@
 #define OPTREG_FUZZ_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,16 @@ static inline void fuzz_check_fixed_point(const char *from,
 		   from, canon->data, again.data);
 	optreg_buf_release(&again);
 	optreg_errors_release(&errs);
+}
+
+/* Whether s is n lowercase hex digits and ends there. */
+static inline bool fuzz_lower_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[n] == '\0';
 }
 
 #endif

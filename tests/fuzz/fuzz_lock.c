@@ -20,15 +20,6 @@
 #include "../../common/sign.h"
 #include "fuzz.h"
 
-static bool lower_hex(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return s[n] == '\0';
-}
-
 static void check_same(const struct cli_lock *a, const struct cli_lock *b)
 {
 	FUZZ_CHECK(!strcmp(a->ref, b->ref), "ref changed");
@@ -76,9 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		   "an accepted lock lacks a string");
 	FUZZ_CHECK(lock.version >= 1, "version %ld", lock.version);
 	FUZZ_CHECK(!strncmp(lock.digest, "sha256:", 7) &&
-			   lower_hex(lock.digest + 7, 64),
+			   fuzz_lower_hex(lock.digest + 7, 64),
 		   "digest \"%s\"", lock.digest);
-	FUZZ_CHECK(lower_hex(lock.keyid, 64), "registry_keyid \"%s\"",
+	FUZZ_CHECK(fuzz_lower_hex(lock.keyid, 64), "registry_keyid \"%s\"",
 		   lock.keyid);
 	FUZZ_CHECK(cli_lock_key(&lock, &key, &why) == 0,
 		   "an accepted lock's key does not load: %s", why.data);

@@ -24,15 +24,6 @@
 #include "../../validator/jcs.h"
 #include "fuzz.h"
 
-static bool lower_hex(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return s[n] == '\0';
-}
-
 static void check_suite(const struct optreg_suite *s)
 {
 	FUZZ_CHECK(s->name && s->name[0] && strlen(s->name) <= 64,
@@ -60,7 +51,7 @@ static void check_suite(const struct optreg_suite *s)
 		FUZZ_CHECK(s->base_lrs[g - 1] < s->base_lrs[g],
 			   "the baseline grid is not ascending at %zu", g);
 	FUZZ_CHECK(!strncmp(s->digest, "sha256:", 7) &&
-			   lower_hex(s->digest + 7, 64),
+			   fuzz_lower_hex(s->digest + 7, 64),
 		   "digest \"%s\"", s->digest);
 }
 
