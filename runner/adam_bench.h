@@ -17,11 +17,11 @@
 
 /* Fills *gr, ts[OPTREG_ADAM_BENCH_TENSORS] and *step (its step number
  * left to the caller) for buffers of n floats. */
-static inline void
-optreg_adam_bench_setup(struct optreg_adam_step *step,
-			struct optreg_adam_group *gr,
-			struct optreg_adam_tensor *ts, size_t n, float *p,
-			float *g, float *m, float *v)
+static inline void optreg_adam_bench_setup(struct optreg_adam_step *step,
+					   struct optreg_adam_group *gr,
+					   struct optreg_adam_tensor *ts,
+					   size_t n, float *p, float *g,
+					   float *m, float *v)
 {
 	const size_t k_n = OPTREG_ADAM_BENCH_TENSORS;
 

@@ -118,10 +118,10 @@ struct optreg_backend {
 	/*
 	 * `count` such products of one shape, the i-th on a + i * stride_a,
 	 * b + i * stride_b, c + i * stride_c: each the same arithmetic as
-	 * its own gemm call (the CPU backend makes them in order). One call
-	 * instead of many where each is small (attention's per-sequence
-	 * products), so a device backend pays one launch. NULL: the caller
-	 * loops over gemm (optreg_gemm_batched does).
+	 * its own gemm call. One call instead of many where each is small
+	 * (attention's per-sequence products), so a device backend pays one
+	 * launch. NULL (the CPU backend, which gains nothing from batching):
+	 * callers go through optreg_gemm_batched, which loops over gemm.
 	 */
 	int (*gemm_batched)(void *ctx, int trans_a, int trans_b, size_t m,
 			    size_t n, size_t k, float alpha, const float *a,

@@ -129,22 +129,6 @@ static int cpu_gemm(void *ctx, int trans_a, int trans_b, size_t m, size_t n,
 	return 0;
 }
 
-static int cpu_gemm_batched(void *ctx, int trans_a, int trans_b, size_t m,
-			    size_t n, size_t k, float alpha, const float *a,
-			    size_t lda, size_t stride_a, const float *b,
-			    size_t ldb, size_t stride_b, float beta, float *c,
-			    size_t ldc, size_t stride_c, size_t count)
-{
-	for (size_t i = 0; i < count; i++) {
-		int rc = cpu_gemm(ctx, trans_a, trans_b, m, n, k, alpha,
-				  a + i * stride_a, lda, b + i * stride_b, ldb,
-				  beta, c + i * stride_c, ldc);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 static int cpu_bias_add(void *ctx, float *y, const float *bias, size_t rows,
 			size_t cols)
 {
@@ -862,7 +846,6 @@ int optreg_cpu_backend_init(struct optreg_backend *be, int threads,
 	be->fill = cpu_fill;
 	be->sync = cpu_sync;
 	be->gemm = cpu_gemm;
-	be->gemm_batched = cpu_gemm_batched;
 	be->bias_add = cpu_bias_add;
 	be->col_sum = cpu_col_sum;
 	be->relu_forward = cpu_relu_forward;

@@ -115,9 +115,9 @@ static void test_gemm_matches_naive(void **state)
 		}
 }
 
-/* gemm_batched: the same bits as one gemm call per product, through the
- * CPU backend's own call and through optreg_gemm_batched's loop (a
- * backend without the call), with strided, interleaved operands. */
+/* optreg_gemm_batched on the CPU backend (which has no gemm_batched of
+ * its own, so the helper loops): the same bits as one gemm call per
+ * product, with strided, interleaved operands. */
 static void test_gemm_batched_equals_gemm_calls(void **state)
 {
 	enum {
@@ -127,10 +127,9 @@ static void test_gemm_batched_equals_gemm_calls(void **state)
 		CNT = 3
 	};
 	float x[CNT * T * LD], want[CNT * 2 * T * T], got[CNT * 2 * T * T];
-	struct optreg_backend nobatch = be;
 
 	(void)state;
-	nobatch.gemm_batched = NULL;
+	assert_null(be.gemm_batched);
 	for (int i = 0; i < CNT * T * LD; i++)
 		x[i] = (float)((i * 37) % 23) / 7.0f - 1.5f;
 	for (int tb = 0; tb < 2; tb++) {
@@ -143,17 +142,9 @@ static void test_gemm_batched_equals_gemm_calls(void **state)
 						 x + 4 + i * T * LD, LD, 0.0f,
 						 want + i * 2 * T * T, T),
 					 0);
-		assert_int_equal(be.gemm_batched(be.ctx, 0, tb, T, n, k, 0.5f,
-						 x, LD, T * LD, x + 4, LD,
-						 T * LD, 0.0f, got, T,
-						 2 * T * T, CNT),
-				 0);
-		assert_memory_equal(got, want, sizeof(want));
-		for (int i = 0; i < CNT * 2 * T * T; i++)
-			got[i] = 9.0f;
-		assert_int_equal(optreg_gemm_batched(&nobatch, 0, tb, T, n, k,
-						     0.5f, x, LD, T * LD, x + 4,
-						     LD, T * LD, 0.0f, got, T,
+		assert_int_equal(optreg_gemm_batched(&be, 0, tb, T, n, k, 0.5f,
+						     x, LD, T * LD, x + 4, LD,
+						     T * LD, 0.0f, got, T,
 						     2 * T * T, CNT),
 				 0);
 		assert_memory_equal(got, want, sizeof(want));
