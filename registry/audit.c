@@ -23,18 +23,16 @@ static const char SQL_AUDIT_APPEND[] =
 	"SELECT audit_append($1, $2::timestamptz, $3, $4,"
 	" $5)";
 
+static const char SQL_AUDIT_APPEND_PROOF[] =
+	"SELECT leaf_index, node_level, node_idx, node_hash"
+	" FROM audit_append_proof($1, $2::timestamptz, $3, $4, $5)";
+
 static const char SQL_AUDIT_SIZE[] =
 	"SELECT size FROM audit_head";
 
 static const char SQL_AUDIT_NODE[] =
 	"SELECT hash FROM audit_nodes WHERE level = "
 	"$1::smallint AND idx = $2::bigint";
-
-/* Many subtrees in one round trip: $1 levels, $2 indexes (arrays). */
-static const char SQL_AUDIT_NODES[] =
-	"SELECT n.level, n.idx, n.hash FROM audit_nodes n"
-	" JOIN unnest($1::smallint[], $2::bigint[]) AS u(level, idx)"
-	"   ON n.level = u.level AND n.idx = u.idx";
 
 static const char SQL_AUDIT_ENTRIES[] =
 	"SELECT idx, encode(leaf_hash, 'base64'), event"
@@ -70,15 +68,20 @@ void optreg_audit_now(char out[32])
 	optreg_clock_now_ms(out);
 }
 
-int optreg_audit_append(PGconn *conn, const struct optreg_audit_actor *who,
-			const char *action, const char *target, json_t *details,
-			int64_t *index, struct optreg_errors *errs)
+/*
+ * Makes the event (`details` stolen) and runs `sql`, audit_append's five
+ * parameters, with it; on success *res holds the result, in
+ * `result_format`.
+ */
+static int append_run(PGconn *conn, const char *sql, int result_format,
+		      const struct optreg_audit_actor *who, const char *action,
+		      const char *target, json_t *details, PGresult **res,
+		      struct optreg_errors *errs)
 {
 	struct optreg_buf event = OPTREG_BUF_INIT;
 	char now[32];
-	PGresult *res;
-	int rc;
 
+	*res = NULL;
 	optreg_audit_now(now);
 	json_t *e = json_pack("{s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s}",
 			      "action", action, "actor", "principal",
@@ -87,22 +90,35 @@ int optreg_audit_append(PGconn *conn, const struct optreg_audit_actor *who,
 			      details ? details : json_object(), "request_id",
 			      who->request_id ? who->request_id : "", "target",
 			      target, "time", now);
-	rc = optreg_jcs_serialize(e, &event, errs);
+	int rc = optreg_jcs_serialize(e, &event, errs);
 	json_decref(e);
-	if (rc)
-		goto out;
-	const char *p[5] = {event.data, now,
-			    who->principal ? who->principal : "", action,
-			    target};
-	rc = optreg_sql_exec(conn, SQL_AUDIT_APPEND, 5, p, PGRES_TUPLES_OK,
-			     &res, errs);
-	if (rc)
-		goto out;
-	if (index)
+	if (rc == 0) {
+		const char *p[5] = {event.data, now,
+				    who->principal ? who->principal : "",
+				    action, target};
+		*res = optreg_sql_run_prepared(conn, sql, 5, p, NULL, NULL,
+					       result_format);
+		rc = optreg_sql_check(conn, *res, PGRES_TUPLES_OK, errs);
+		if (rc) {
+			PQclear(*res);
+			*res = NULL;
+		}
+	}
+	optreg_buf_release(&event);
+	return rc;
+}
+
+int optreg_audit_append(PGconn *conn, const struct optreg_audit_actor *who,
+			const char *action, const char *target, json_t *details,
+			int64_t *index, struct optreg_errors *errs)
+{
+	PGresult *res;
+	int rc = append_run(conn, SQL_AUDIT_APPEND, 0, who, action, target,
+			    details, &res, errs);
+
+	if (rc == 0 && index)
 		*index = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
-out:
-	optreg_buf_release(&event);
 	return rc;
 }
 
@@ -407,53 +423,6 @@ static json_t *hash_b64(const optreg_hash h)
 	return s;
 }
 
-/*
- * The subtrees a root or proof needs, fetched in one query. Which ones a
- * computation asks for depends only on the sizes and the index, not on the
- * hashes, so a first pass with memo_record (no database; zero hashes)
- * lists them, memo_fill reads them all at once, and the real pass reads
- * them from the memo (memo_get; anything not there goes to the database
- * one by one, as before). A receipt is made under the append lock: this
- * turns some 2 log2(n) round trips held under it into one.
- */
-#define AUDIT_MEMO_MAX 256
-
-struct memo {
-	struct optreg_subtree st[AUDIT_MEMO_MAX];
-	optreg_hash h[AUDIT_MEMO_MAX];
-	size_t n;
-	struct getter_ctx *db;
-};
-
-static int memo_find(const struct memo *m, struct optreg_subtree st)
-{
-	for (size_t i = 0; i < m->n; i++)
-		if (m->st[i].level == st.level && m->st[i].index == st.index)
-			return (int)i;
-	return -1;
-}
-
-static int memo_record(void *ctx, struct optreg_subtree st, optreg_hash out)
-{
-	struct memo *m = ctx;
-
-	if (memo_find(m, st) < 0 && m->n < AUDIT_MEMO_MAX)
-		m->st[m->n++] = st;
-	memset(out, 0, sizeof(optreg_hash));
-	return 0;
-}
-
-static int memo_get(void *ctx, struct optreg_subtree st, optreg_hash out)
-{
-	struct memo *m = ctx;
-	int i = memo_find(m, st);
-
-	if (i < 0)
-		return db_get(m->db, st, out);
-	memcpy(out, m->h[i], sizeof(optreg_hash));
-	return 0;
-}
-
 /* Big-endian integers of a binary result column. */
 static uint64_t be_uint(const char *p, int len)
 {
@@ -464,91 +433,92 @@ static uint64_t be_uint(const char *p, int len)
 	return v;
 }
 
-/* Reads every recorded subtree; one missing or malformed is an internal
- * error (the store is damaged). */
-static int memo_fill(PGconn *conn, struct memo *m, struct optreg_errors *errs)
+int optreg_audit_append_proof(PGconn *conn,
+			      const struct optreg_audit_actor *who,
+			      const char *action, const char *target,
+			      json_t *details,
+			      struct optreg_audit_appended *out,
+			      struct optreg_errors *errs)
 {
-	struct optreg_buf lv = OPTREG_BUF_INIT, ix = OPTREG_BUF_INIT;
-	const char *p[2];
-	size_t got = 0;
+	PGresult *res;
 
-	optreg_buf_adds(&lv, "{");
-	optreg_buf_adds(&ix, "{");
-	for (size_t i = 0; i < m->n; i++) {
-		optreg_buf_addf(&lv, "%s%u", i ? "," : "", m->st[i].level);
-		optreg_buf_addf(&ix, "%s%" PRIu64, i ? "," : "",
-				m->st[i].index);
-	}
-	optreg_buf_adds(&lv, "}");
-	optreg_buf_adds(&ix, "}");
-	p[0] = lv.data;
-	p[1] = ix.data;
-	/* Binary results: smallint, bigint, then the 32 raw hash bytes. */
-	PGresult *res =
-		PQexecParams(conn, SQL_AUDIT_NODES, 2, NULL, p, NULL, NULL, 1);
-	int rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
+	out->index = -1;
+	out->n = 0;
+	/* Binary results: bigint, smallint, bigint, the 32 raw hash bytes. */
+	int rc = append_run(conn, SQL_AUDIT_APPEND_PROOF, 1, who, action,
+			    target, details, &res, errs);
 	for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
-		struct optreg_subtree st;
-		int i;
-		if (PQgetlength(res, r, 0) != 2 ||
-		    PQgetlength(res, r, 1) != 8 || PQgetlength(res, r, 2) != 32)
+		if (PQgetlength(res, r, 0) != 8 ||
+		    PQgetlength(res, r, 1) != 2 ||
+		    PQgetlength(res, r, 2) != 8 ||
+		    PQgetlength(res, r, 3) != 32 ||
+		    out->n == OPTREG_AUDIT_PROOF_NODES)
 			break;
-		st.level = (unsigned)be_uint(PQgetvalue(res, r, 0), 2);
-		st.index = be_uint(PQgetvalue(res, r, 1), 8);
-		if ((i = memo_find(m, st)) < 0)
-			break;
-		memcpy(m->h[i], PQgetvalue(res, r, 2), sizeof(optreg_hash));
-		got++;
+		out->index = (int64_t)be_uint(PQgetvalue(res, r, 0), 8);
+		out->st[out->n].level =
+			(unsigned)be_uint(PQgetvalue(res, r, 1), 2);
+		out->st[out->n].index = be_uint(PQgetvalue(res, r, 2), 8);
+		memcpy(out->h[out->n], PQgetvalue(res, r, 3),
+		       sizeof(optreg_hash));
+		out->n++;
 	}
-	if (rc == 0 && got != m->n) {
+	if (rc == 0 &&
+	    (PQntuples(res) < 1 || out->n != (size_t)PQntuples(res))) {
 		optreg_errors_add(errs, OPTREG_EINTERNAL, "audit_store", NULL,
-				  "audit subtrees missing or malformed: %zu of "
-				  "%zu read",
-				  got, m->n);
+				  "the audit append returned %d malformed "
+				  "subtree rows",
+				  PQntuples(res));
 		rc = OPTREG_EINTERNAL;
 	}
 	PQclear(res);
-	optreg_buf_release(&lv);
-	optreg_buf_release(&ix);
 	return rc;
 }
 
-int optreg_audit_receipt_proof(PGconn *conn, int64_t index, json_t *payload,
-			       struct optreg_errors *errs)
+/* Subtrees from an append's rows; any other (not expected: the rows cover
+ * the last leaf's root and proof) is read from the database. */
+struct memo {
+	const struct optreg_audit_appended *a;
+	struct getter_ctx *db;
+};
+
+static int memo_get(void *ctx, struct optreg_subtree st, optreg_hash out)
+{
+	const struct memo *m = ctx;
+
+	for (size_t i = 0; i < m->a->n; i++)
+		if (m->a->st[i].level == st.level &&
+		    m->a->st[i].index == st.index) {
+			memcpy(out, m->a->h[i], sizeof(optreg_hash));
+			return 0;
+		}
+	return db_get(m->db, st, out);
+}
+
+int optreg_audit_receipt_proof(PGconn *conn,
+			       const struct optreg_audit_appended *a,
+			       json_t *payload, struct optreg_errors *errs)
 {
 	struct getter_ctx g = {conn, errs};
-	struct memo *m = optreg_xcalloc(1, sizeof(*m));
+	struct memo m = {a, &g};
 	optreg_hash root, leaf, proof[OPTREG_MERKLE_MAX_PROOF];
-	struct optreg_subtree leaf_st = {0, (uint64_t)index};
-	uint64_t n = (uint64_t)index + 1;
+	/* Level 0 holds the leaf hashes, as audit_events does. */
+	struct optreg_subtree leaf_st = {0, (uint64_t)a->index};
+	uint64_t n = (uint64_t)a->index + 1;
 	size_t len = 0;
-	int rc;
 
-	m->db = &g;
-	/* The leaf itself (level 0 holds the leaf hashes, as audit_events
-	 * does), then what the root and the proof ask for. */
-	memo_record(m, leaf_st, leaf);
-	rc = optreg_merkle_root(n, memo_record, m, root);
+	int rc = memo_get(&m, leaf_st, leaf);
 	if (rc == 0)
-		rc = optreg_merkle_inclusion_proof((uint64_t)index, n,
-						   memo_record, m, proof, &len);
+		rc = optreg_merkle_root(n, memo_get, &m, root);
 	if (rc == 0)
-		rc = memo_fill(conn, m, errs);
-	if (rc == 0)
-		rc = memo_get(m, leaf_st, leaf);
-	if (rc == 0)
-		rc = optreg_merkle_root(n, memo_get, m, root);
-	if (rc == 0)
-		rc = optreg_merkle_inclusion_proof((uint64_t)index, n, memo_get,
-						   m, proof, &len);
-	free(m);
+		rc = optreg_merkle_inclusion_proof((uint64_t)a->index, n,
+						   memo_get, &m, proof, &len);
 	if (rc)
 		return rc;
 	json_object_set_new(payload, "audit_leaf", hash_b64(leaf));
 	json_t *hashes = json_array();
 	for (size_t i = 0; i < len; i++)
 		json_array_append_new(hashes, hash_b64(proof[i]));
-	json_object_set_new(payload, "audit_index", json_integer(index));
+	json_object_set_new(payload, "audit_index", json_integer(a->index));
 	json_object_set_new(payload, "audit_tree_size",
 			    json_integer((json_int_t)n));
 	json_object_set_new(payload, "audit_root", hash_b64(root));

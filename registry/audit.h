@@ -92,14 +92,39 @@ int optreg_audit_checkpoint_make(PGconn *conn,
 				 struct optreg_errors *errs);
 
 /*
- * Adds to a receipt payload the proof that event `index` is in the log:
- * "audit_leaf" (the event's leaf hash), "audit_index", "audit_tree_size"
- * (index + 1: the caller appended it and still holds the append lock),
- * "audit_root" and "audit_inclusion" (base64 hashes). One query reads
- * every subtree it needs.
+ * What an append returns for a receipt: the event's index and the stored
+ * subtrees the root of the tree it ends and its inclusion proof are made
+ * of (at most one per set bit of the sizes before and after the append,
+ * and the leaf).
  */
-int optreg_audit_receipt_proof(PGconn *conn, int64_t index, json_t *payload,
-			       struct optreg_errors *errs);
+#define OPTREG_AUDIT_PROOF_NODES 128
+
+struct optreg_audit_appended {
+	int64_t index;
+	size_t n;
+	struct optreg_subtree st[OPTREG_AUDIT_PROOF_NODES];
+	optreg_hash h[OPTREG_AUDIT_PROOF_NODES];
+};
+
+/* As optreg_audit_append, and in the same round trip reads the subtrees
+ * optreg_audit_receipt_proof needs into `out`. */
+int optreg_audit_append_proof(PGconn *conn,
+			      const struct optreg_audit_actor *who,
+			      const char *action, const char *target,
+			      json_t *details,
+			      struct optreg_audit_appended *out,
+			      struct optreg_errors *errs);
+
+/*
+ * Adds to a receipt payload the proof that the appended event is in the
+ * log: "audit_leaf" (the event's leaf hash), "audit_index",
+ * "audit_tree_size" (index + 1: the caller still holds the append lock),
+ * "audit_root" and "audit_inclusion" (base64 hashes), all from `a` (a
+ * subtree it lacks, not expected, is read from the database).
+ */
+int optreg_audit_receipt_proof(PGconn *conn,
+			       const struct optreg_audit_appended *a,
+			       json_t *payload, struct optreg_errors *errs);
 
 /* RFC 3339 UTC time with milliseconds, now. */
 void optreg_audit_now(char out[32]);

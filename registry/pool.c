@@ -415,6 +415,8 @@ PGconn *optreg_pool_get(struct optreg_db *db, int timeout_ms)
 	if (may_connect)
 		conn = optreg_conninfo_connect_until(&db->params, &s->goodbye,
 						     until);
+	/* Statements are prepared on the pool's connections (sql.h). */
+	optreg_sql_conn_init(conn);
 
 	pthread_mutex_lock(&db->lock);
 	if (may_connect)

@@ -31,8 +31,8 @@ int optreg_receipt_make(PGconn *conn, const struct optreg_registry_key *rk,
 			const char *ns, const char *name, int version,
 			const char *digest, const char *envelope_canon,
 			const char **signers, size_t nsigners, const char *time,
-			int64_t audit_index, struct optreg_buf *out,
-			struct optreg_errors *errs)
+			const struct optreg_audit_appended *audit,
+			struct optreg_buf *out, struct optreg_errors *errs)
 {
 	struct optreg_buf payload = OPTREG_BUF_INIT;
 	char env_digest[OPTREG_DIGEST_LEN + 1];
@@ -50,7 +50,7 @@ int optreg_receipt_make(PGconn *conn, const struct optreg_registry_key *rk,
 	optreg_dsse_init(&env);
 	/* With "audit_leaf", so a client can check audit_inclusion from it
 	 * to audit_root (optreg_receipt_verify). */
-	rc = optreg_audit_receipt_proof(conn, audit_index, r, errs);
+	rc = optreg_audit_receipt_proof(conn, audit, r, errs);
 	if (rc == 0)
 		rc = optreg_jcs_serialize(r, &payload, errs);
 	json_decref(r);
@@ -79,8 +79,8 @@ int optreg_receipt_get(PGconn *conn, const char *ns, const char *name,
 
 	*receipt = NULL;
 	snprintf(vs, sizeof(vs), "%d", version);
-	int rc = optreg_sql_exec(conn, SQL_RECEIPT_GET, 3, p, PGRES_TUPLES_OK,
-				 &res, errs);
+	int rc = optreg_sql_exec_prepared(conn, SQL_RECEIPT_GET, 3, p,
+					  PGRES_TUPLES_OK, &res, errs);
 	if (rc)
 		return rc;
 	if (PQntuples(res) > 0)
@@ -89,17 +89,13 @@ int optreg_receipt_get(PGconn *conn, const char *ns, const char *name,
 	return 0;
 }
 
-int optreg_receipt_put(PGconn *conn, const char *ns, const char *name,
-		       int version, const char *receipt, const char *rk_keyid,
-		       struct optreg_errors *errs)
+int optreg_receipt_put_commit(PGconn *conn, const char *ns, const char *name,
+			      int version, const char *receipt,
+			      const char *rk_keyid, struct optreg_errors *errs)
 {
 	char vs[16];
 	const char *p[5] = {ns, name, vs, receipt, rk_keyid};
-	PGresult *res = NULL;
 
 	snprintf(vs, sizeof(vs), "%d", version);
-	int rc = optreg_sql_exec(conn, SQL_RECEIPT_INSERT, 5, p,
-				 PGRES_COMMAND_OK, &res, errs);
-	PQclear(res);
-	return rc;
+	return optreg_sql_exec_commit(conn, SQL_RECEIPT_INSERT, 5, p, errs);
 }

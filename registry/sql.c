@@ -6,9 +6,13 @@
  */
 #include "sql.h"
 
+#include <libpq-events.h>
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/alloc.h"
 #include "../common/buf.h"
 
 /* The connection whose last failure, on this thread, was only a server-side
@@ -108,6 +112,186 @@ int optreg_sql_exec(PGconn *conn, const char *sql, int nparams,
 	}
 	*out = res;
 	return 0;
+}
+
+/*
+ * Statements prepared on a connection, as libpq instance data of an event
+ * procedure registered on the pool's connections (optreg_sql_conn_init):
+ * the text of each, its name being "optreg_<position>". libpq drops the
+ * data with the connection (PGEVT_CONNDESTROY) and after a reset, when
+ * the server forgot them too (PGEVT_CONNRESET).
+ */
+struct prepared {
+	char **sql;
+	size_t n, alloc;
+};
+
+static void prepared_clear(struct prepared *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->sql[i]);
+	p->n = 0;
+}
+
+static int prepared_events(PGEventId id, void *info, void *pass);
+
+static struct prepared *prepared_of(const PGconn *conn)
+{
+	return PQinstanceData(conn, prepared_events);
+}
+
+static int prepared_events(PGEventId id, void *info, void *pass)
+{
+	struct prepared *p;
+
+	(void)pass;
+	switch (id) {
+	case PGEVT_REGISTER:
+		p = optreg_xcalloc(1, sizeof(*p));
+		return PQsetInstanceData(((PGEventRegister *)info)->conn,
+					 prepared_events, p);
+	case PGEVT_CONNRESET:
+		if ((p = prepared_of(((PGEventConnReset *)info)->conn)))
+			prepared_clear(p);
+		return 1;
+	case PGEVT_CONNDESTROY:
+		if ((p = prepared_of(((PGEventConnDestroy *)info)->conn))) {
+			prepared_clear(p);
+			free(p->sql);
+			free(p);
+		}
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+void optreg_sql_conn_init(PGconn *conn)
+{
+	if (conn)
+		PQregisterEventProc(conn, prepared_events,
+				    "optreg prepared statements", NULL);
+}
+
+/*
+ * The name `sql` is prepared under on `conn`, preparing it first if it is
+ * not yet; NULL when the connection keeps no prepared statements (not the
+ * pool's). A failed PREPARE leaves its result in *failed (else NULL).
+ */
+static const char *prepared_name(PGconn *conn, const char *sql, int nparams,
+				 char name[32], PGresult **failed)
+{
+	struct prepared *p = prepared_of(conn);
+	size_t i;
+
+	*failed = NULL;
+	if (!p)
+		return NULL;
+	for (i = 0; i < p->n && strcmp(p->sql[i], sql); i++)
+		;
+	snprintf(name, 32, "optreg_%zu", i);
+	if (i < p->n)
+		return name;
+	PGresult *res = PQprepare(conn, name, sql, nparams, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*failed = res;
+		return NULL;
+	}
+	PQclear(res);
+	OPTREG_ALLOC_GROW(p->sql, p->n + 1, p->alloc);
+	p->sql[p->n++] = optreg_xstrdup(sql);
+	return name;
+}
+
+PGresult *optreg_sql_run_prepared(PGconn *conn, const char *sql, int nparams,
+				  const char *const *params, const int *lengths,
+				  const int *formats, int result_format)
+{
+	PGresult *failed;
+	char name[32];
+	const char *stmt = prepared_name(conn, sql, nparams, name, &failed);
+
+	if (failed)
+		return failed;
+	if (!stmt)
+		return PQexecParams(conn, sql, nparams, NULL, params, lengths,
+				    formats, result_format);
+	return PQexecPrepared(conn, stmt, nparams, params, lengths, formats,
+			      result_format);
+}
+
+int optreg_sql_exec_prepared(PGconn *conn, const char *sql, int nparams,
+			     const char *const *params, ExecStatusType want,
+			     PGresult **out, struct optreg_errors *errs)
+{
+	PGresult *res = optreg_sql_run_prepared(conn, sql, nparams, params,
+						NULL, NULL, 0);
+	int rc = optreg_sql_check(conn, res, want, errs);
+
+	if (rc) {
+		PQclear(res);
+		*out = NULL;
+		return rc;
+	}
+	*out = res;
+	return 0;
+}
+
+/* One pipelined statement's results: judges the first against `want`
+ * (unless *rc already holds a failure: a statement after a failed one is
+ * only PGRES_PIPELINE_ABORTED), then reads the rest up to the NULL that
+ * ends them. False when the connection gave no result at all. */
+static bool pipeline_step(PGconn *conn, ExecStatusType want, int *rc,
+			  struct optreg_errors *errs)
+{
+	PGresult *res = PQgetResult(conn);
+
+	if (*rc == 0)
+		*rc = optreg_sql_check(conn, res, want, errs);
+	if (!res)
+		return false;
+	PQclear(res);
+	/* A statement without rows has one result; bounded all the same. */
+	for (int i = 0; i < 4 && (res = PQgetResult(conn)); i++)
+		PQclear(res);
+	return res == NULL;
+}
+
+int optreg_sql_exec_commit(PGconn *conn, const char *sql, int nparams,
+			   const char *const *params,
+			   struct optreg_errors *errs)
+{
+	PGresult *failed;
+	char name[32];
+	const char *stmt = prepared_name(conn, sql, nparams, name, &failed);
+	int rc = 0;
+
+	if (failed) {
+		rc = optreg_sql_check(conn, failed, PGRES_COMMAND_OK, errs);
+		PQclear(failed);
+		return rc;
+	}
+	if (PQenterPipelineMode(conn) != 1 ||
+	    !(stmt ? PQsendQueryPrepared(conn, stmt, nparams, params, NULL,
+					 NULL, 0)
+		   : PQsendQueryParams(conn, sql, nparams, NULL, params, NULL,
+				       NULL, 0)) ||
+	    !PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQpipelineSync(conn))
+		return optreg_sql_check(conn, NULL, PGRES_COMMAND_OK, errs);
+	if (pipeline_step(conn, PGRES_COMMAND_OK, &rc, errs) &&
+	    pipeline_step(conn, PGRES_COMMAND_OK, &rc, errs)) {
+		PGresult *res = PQgetResult(conn);
+		bool synced = res && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+		PQclear(res);
+		if (synced && PQexitPipelineMode(conn) == 1)
+			return rc;
+	}
+	/* Out of step with the server: the pool discards a connection left
+	 * in pipeline mode or reported lost. */
+	if (rc == 0)
+		rc = optreg_sql_check(conn, NULL, PGRES_COMMAND_OK, errs);
+	return rc;
 }
 
 static int run(PGconn *conn, const char *sql, struct optreg_errors *errs)

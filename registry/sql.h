@@ -44,6 +44,40 @@ int optreg_sql_exec(PGconn *conn, const char *sql, int nparams,
 		    PGresult **out, struct optreg_errors *errs);
 
 /*
+ * Prepared statements, for the statements every request of a kind runs
+ * (a submit, a fetch): prepared once on each of the pool's connections,
+ * they skip parsing and, after PostgreSQL's first few custom plans,
+ * planning. Only for statements whose plan does not depend on the values
+ * (lookups by key); a statement that filters on optional parameters ("$1
+ * IS NULL OR ...") stays with optreg_sql_exec. On a connection not set up
+ * with optreg_sql_conn_init they run as optreg_sql_exec does.
+ */
+void optreg_sql_conn_init(PGconn *conn);
+
+/* As optreg_sql_exec, prepared. */
+int optreg_sql_exec_prepared(PGconn *conn, const char *sql, int nparams,
+			     const char *const *params, ExecStatusType want,
+			     PGresult **out, struct optreg_errors *errs);
+
+/* As PQexecParams (parameter types left to the server), prepared: the
+ * result, never checked here. */
+PGresult *optreg_sql_run_prepared(PGconn *conn, const char *sql, int nparams,
+				  const char *const *params, const int *lengths,
+				  const int *formats, int result_format);
+
+/*
+ * Runs a parameterized statement that returns no rows and then COMMIT, in
+ * one round trip (libpq pipeline mode), in the caller's open transaction.
+ * 0 when both succeeded; otherwise the failure is mapped as
+ * optreg_sql_exec maps it, nothing is committed, and the caller rolls back
+ * as after any failure (a connection left out of step is reported lost,
+ * so the pool discards it).
+ */
+int optreg_sql_exec_commit(PGconn *conn, const char *sql, int nparams,
+			   const char *const *params,
+			   struct optreg_errors *errs);
+
+/*
  * Reports a failed statement as PostgreSQL gave it, for a person to read
  * (migrations): its primary message (else the first line of libpq's
  * connection error), detail and hint, against `path` (may be NULL), and

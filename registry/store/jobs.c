@@ -158,8 +158,8 @@ int optreg_store_jobs_create(PGconn *conn, const char *ns, const char *name,
 	PGresult *res;
 
 	snprintf(vs, sizeof(vs), "%d", version);
-	int rc = optreg_sql_exec(conn, SQL_JOB_INSERT, 4, p, PGRES_COMMAND_OK,
-				 &res, errs);
+	int rc = optreg_sql_exec_prepared(conn, SQL_JOB_INSERT, 4, p,
+					  PGRES_COMMAND_OK, &res, errs);
 	PQclear(res);
 	return rc;
 }

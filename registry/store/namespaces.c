@@ -34,8 +34,8 @@ int optreg_store_namespaces_get(PGconn *conn, const char *ns, json_t **out,
 {
 	const char *p[1] = {ns};
 	PGresult *res;
-	int rc = optreg_sql_exec(conn, SQL_THRESHOLD, 1, p, PGRES_TUPLES_OK,
-				 &res, errs);
+	int rc = optreg_sql_exec_prepared(conn, SQL_THRESHOLD, 1, p,
+					  PGRES_TUPLES_OK, &res, errs);
 
 	*out = NULL;
 	if (rc)

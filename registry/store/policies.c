@@ -147,10 +147,10 @@ int optreg_store_policies_current(PGconn *conn, bool documents, json_t **out,
 				  struct optreg_errors *errs)
 {
 	PGresult *res;
-	int rc = optreg_sql_exec(conn,
-				 documents ? SQL_POLICIES_CURRENT_DOCS
-					   : SQL_POLICIES_CURRENT,
-				 0, NULL, PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec_prepared(conn,
+					  documents ? SQL_POLICIES_CURRENT_DOCS
+						    : SQL_POLICIES_CURRENT,
+					  0, NULL, PGRES_TUPLES_OK, &res, errs);
 
 	*out = NULL;
 	if (rc)

@@ -345,8 +345,8 @@ int optreg_store_signers_verify_envelope(PGconn *conn,
 					env->sigs[i].keyid);
 	optreg_buf_addch(&ids, '}');
 	const char *kp[1] = {ids.data};
-	int rc = optreg_sql_exec(conn, SQL_SIGNERS_OF_ENVELOPE, 1, kp,
-				 PGRES_TUPLES_OK, &keys, errs);
+	int rc = optreg_sql_exec_prepared(conn, SQL_SIGNERS_OF_ENVELOPE, 1, kp,
+					  PGRES_TUPLES_OK, &keys, errs);
 	optreg_buf_release(&ids);
 	if (rc)
 		return rc;

@@ -104,8 +104,8 @@ int optreg_store_version_stored(PGconn *conn, const char *ns, const char *name,
 
 	*found = false;
 	*message = *link = NULL;
-	int rc = optreg_sql_exec(conn, SQL_VERSION_BY_DIGEST_OF, 3, p,
-				 PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec_prepared(conn, SQL_VERSION_BY_DIGEST_OF, 3, p,
+					  PGRES_TUPLES_OK, &res, errs);
 	if (rc)
 		return rc;
 	if (PQntuples(res)) {
@@ -331,8 +331,8 @@ int optreg_store_submit_version(PGconn *conn, const char *ns, const char *name,
 		actor, message, link};
 	int lengths[8] = {0, 0, 0, (int)payload->len, 0, 0, 0, 0};
 	int formats[8] = {0, 0, 0, 1, 0, 0, 0, 0};
-	PGresult *res = PQexecParams(conn, SQL_SUBMIT_VERSION, 8, NULL, sp,
-				     lengths, formats, 0);
+	PGresult *res = optreg_sql_run_prepared(conn, SQL_SUBMIT_VERSION, 8, sp,
+						lengths, formats, 0);
 	int rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
 
 	if (rc == 0) {

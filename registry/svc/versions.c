@@ -239,19 +239,25 @@ static json_t *violations_brief(const struct optreg_policy_result *r)
 	return a;
 }
 
-/* A new version's job, audit event and receipt. */
-static int record_new(PGconn *conn, const struct optreg_registry_key *rk,
-		      const struct optreg_audit_actor *who, const char *ns,
-		      const char *name, const char *digest,
-		      const struct optreg_submit_why *why,
-		      const char *envelope_canon, const char **valid,
-		      size_t nvalid, struct optreg_submit_result *out,
-		      struct optreg_errors *errs)
+/*
+ * A new version's job, audit event and receipt, then the commit. The audit
+ * append takes the log's lock, held to the commit: under it there are two
+ * round trips, the append (which returns what the receipt's proof needs)
+ * and the receipt's INSERT pipelined with COMMIT.
+ */
+static int record_new_commit(PGconn *conn, const struct optreg_registry_key *rk,
+			     const struct optreg_audit_actor *who,
+			     const char *ns, const char *name,
+			     const char *digest,
+			     const struct optreg_submit_why *why,
+			     const char *envelope_canon, const char **valid,
+			     size_t nvalid, struct optreg_submit_result *out,
+			     struct optreg_errors *errs)
 {
+	struct optreg_audit_appended *audit = optreg_xcalloc(1, sizeof(*audit));
 	struct optreg_buf receipt = OPTREG_BUF_INIT;
 	json_t *signers = json_array();
 	char target[300];
-	int64_t index;
 
 	for (size_t k = 0; k < nvalid; k++)
 		json_array_append_new(signers, json_string(valid[k]));
@@ -259,26 +265,27 @@ static int record_new(PGconn *conn, const struct optreg_registry_key *rk,
 	int rc = optreg_store_jobs_create(conn, ns, name, out->version,
 					  OPTREG_DEFAULT_SUITE, errs);
 	if (rc == 0)
-		rc = optreg_audit_append(
+		rc = optreg_audit_append_proof(
 			conn, who, "version.created", target,
 			json_pack("{s:s, s:o, s:s*, s:s*, s:o*}", "digest",
 				  digest, "signer_keyids", signers, "message",
 				  why->message, "link", why->link, "violations",
 				  violations_brief(&out->policy)),
-			&index, errs);
+			audit, errs);
 	else
 		json_decref(signers);
 	if (rc == 0)
 		rc = optreg_receipt_make(conn, rk, ns, name, out->version,
 					 digest, envelope_canon, valid, nvalid,
-					 out->created_at, index, &receipt,
+					 out->created_at, audit, &receipt,
 					 errs);
 	if (rc == 0)
-		rc = optreg_receipt_put(conn, ns, name, out->version,
-					receipt.data, rk->keyid, errs);
+		rc = optreg_receipt_put_commit(conn, ns, name, out->version,
+					       receipt.data, rk->keyid, errs);
 	if (rc == 0)
 		out->receipt = optreg_buf_detach(&receipt, NULL);
 	optreg_buf_release(&receipt);
+	free(audit);
 	return rc;
 }
 
@@ -331,14 +338,16 @@ static int submit(PGconn *conn, const struct optreg_registry_key *rk,
 			conn, ns, name, digest, &env->payload, envelope_canon,
 			who->principal, why->message, why->link, &out->version,
 			&out->created, &out->created_at, errs);
-	if (rc == 0 && out->created)
-		rc = record_new(conn, rk, who, ns, name, digest, why,
-				envelope_canon, valid, nvalid, out, errs);
-	else if (rc == 0)
+	if (rc == 0 && out->created) {
+		rc = record_new_commit(conn, rk, who, ns, name, digest, why,
+				       envelope_canon, valid, nvalid, out,
+				       errs);
+	} else if (rc == 0) {
 		rc = optreg_receipt_get(conn, ns, name, out->version,
 					&out->receipt, errs);
-	if (rc == 0)
-		rc = optreg_sql_commit(conn, errs);
+		if (rc == 0)
+			rc = optreg_sql_commit(conn, errs);
+	}
 	if (rc) {
 		optreg_sql_rollback(conn);
 		free(out->created_at);

@@ -1314,6 +1314,66 @@ static void test_refuses_bad_arguments(void **state)
  * consistency proof that would not fit OPTREG_MERKLE_MAX_PROOF is refused
  * before any getter call.
  */
+/*
+ * The registry's append returns, for a receipt, the leaf and the complete
+ * subtrees whose sizes are the set bits of the tree's size before the
+ * append (n) and after it (n + 1): migrations/0012's audit_append_proof.
+ * The root of n + 1 leaves and the inclusion proof of leaf n must ask for
+ * nothing else, or each receipt would cost the database more round trips
+ * under the append lock.
+ */
+struct last_leaf {
+	struct uniform u;
+	uint64_t n;
+	int others;
+};
+
+static bool bit_subtree(struct optreg_subtree st, uint64_t size)
+{
+	return st.level < 64 && ((size >> st.level) & 1) &&
+	       st.index == (size >> st.level) - 1;
+}
+
+static int last_leaf_get(void *ctx, struct optreg_subtree st, optreg_hash out)
+{
+	struct last_leaf *l = ctx;
+
+	if (!(st.level == 0 && st.index == l->n) && !bit_subtree(st, l->n) &&
+	    !bit_subtree(st, l->n + 1))
+		l->others++;
+	return uniform_get(&l->u, st, out);
+}
+
+static void test_last_leaf_subtrees(void **state)
+{
+	static const uint64_t big[] = {
+		((uint64_t)1 << 40) - 1, (uint64_t)1 << 40,
+		((uint64_t)1 << 40) + 1, ((uint64_t)1 << 63) - 1,
+		UINT64_MAX - 1,		 123456789012345ULL};
+	optreg_hash proof[OPTREG_MERKLE_MAX_PROOF], root;
+	struct last_leaf l;
+	size_t len;
+
+	(void)state;
+	for (uint64_t k = 0; k < 4200 + sizeof(big) / sizeof(big[0]); k++) {
+		uint64_t n = k < 4200 ? k : big[k - 4200];
+		memset(&l, 0, sizeof(l));
+		l.n = n;
+		uniform_init(&l.u, n + 1);
+		assert_int_equal(
+			optreg_merkle_root(n + 1, last_leaf_get, &l, root), 0);
+		assert_int_equal(optreg_merkle_inclusion_proof(n, n + 1,
+							       last_leaf_get,
+							       &l, proof, &len),
+				 0);
+		if (l.others)
+			fail_msg("size %llu: %d subtrees outside the append's "
+				 "rows",
+				 (unsigned long long)(n + 1), l.others);
+		assert_int_equal(l.u.outside, 0);
+	}
+}
+
 static void test_huge_trees(void **state)
 {
 	static const uint64_t sizes[] = {
@@ -1441,5 +1501,7 @@ int main(void)
 	tests[n++] =
 		(struct CMUnitTest)cmocka_unit_test(test_refuses_bad_arguments);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_huge_trees);
+	tests[n++] =
+		(struct CMUnitTest)cmocka_unit_test(test_last_leaf_subtrees);
 	return _cmocka_run_group_tests("merkle", tests, n, NULL, NULL);
 }

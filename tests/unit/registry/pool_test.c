@@ -511,6 +511,114 @@ static void test_pool_connect_to_a_silent_server_is_bounded(void **state)
 	rmdir(dir);
 }
 
+/* ---- prepared statements and the pipelined commit (registry/sql.h) ---- */
+
+static void test_sql_prepared_statements(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	struct optreg_db *db;
+	const char *one[1] = {"41"};
+	PGresult *res;
+
+	(void)state;
+	assert_int_equal(optreg_db_open(&db, conninfo, 1), 0);
+	PGconn *c = optreg_pool_get(db, 1000);
+	assert_non_null(c);
+	/* Prepared once on the pool's connection, then reused. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(optreg_sql_exec_prepared(
+					 c, "SELECT $1::int + 1", 1, one,
+					 PGRES_TUPLES_OK, &res, &errs),
+				 0);
+		assert_string_equal(PQgetvalue(res, 0, 0), "42");
+		PQclear(res);
+	}
+	assert_query(c, "SELECT count(*) FROM pg_prepared_statements", "1");
+	assert_query(c,
+		     "SELECT name || ' ' || statement FROM "
+		     "pg_prepared_statements",
+		     "optreg_0 SELECT $1::int + 1");
+	/* A statement that does not prepare fails as it would unprepared,
+	 * and the connection goes on. */
+	assert_int_equal(optreg_sql_exec_prepared(c, "SELECT nosuchcolumn", 0,
+						  NULL, PGRES_TUPLES_OK, &res,
+						  &errs),
+			 OPTREG_EINTERNAL);
+	assert_null(res);
+	assert_non_null(strstr(errs.items[0].message, "nosuchcolumn"));
+	optreg_errors_release(&errs);
+	assert_int_equal(optreg_sql_exec_prepared(c, "SELECT $1::int * 2", 1,
+						  one, PGRES_TUPLES_OK, &res,
+						  &errs),
+			 0);
+	assert_string_equal(PQgetvalue(res, 0, 0), "82");
+	PQclear(res);
+	assert_query(c, "SELECT count(*) FROM pg_prepared_statements", "2");
+	optreg_pool_put(db, c, false);
+	optreg_db_close(db);
+
+	/* A connection the pool did not make runs them unprepared. */
+	PGconn *plain = PQconnectdb(conninfo);
+	assert_int_equal(PQstatus(plain), CONNECTION_OK);
+	assert_int_equal(optreg_sql_exec_prepared(plain, "SELECT $1::int + 1",
+						  1, one, PGRES_TUPLES_OK, &res,
+						  &errs),
+			 0);
+	assert_string_equal(PQgetvalue(res, 0, 0), "42");
+	PQclear(res);
+	assert_query(plain, "SELECT count(*) FROM pg_prepared_statements", "0");
+	PQfinish(plain);
+}
+
+/* One pipelined statement and COMMIT: both or neither. */
+static void test_sql_exec_commit(void **state)
+{
+	struct optreg_errors errs = OPTREG_ERRORS_INIT;
+	static const char insert[] =
+		"INSERT INTO exec_commit (id) VALUES ($1::int)";
+	const char *p1[1] = {"1"}, *p2[1] = {"2"};
+	struct optreg_db *db;
+
+	(void)state;
+	assert_int_equal(optreg_db_open(&db, conninfo, 1), 0);
+	PGconn *c = optreg_pool_get(db, 1000);
+	assert_non_null(c);
+	exec_ok(c, "CREATE TABLE exec_commit (id int PRIMARY KEY)");
+	for (int pass = 0; pass < 2; pass++) {
+		/* The first pass prepares the INSERT, the second reuses it. */
+		exec_ok(c, "TRUNCATE exec_commit");
+		exec_ok(c, "BEGIN");
+		assert_int_equal(
+			optreg_sql_exec_commit(c, insert, 1, p1, &errs), 0);
+		assert_int_equal(PQtransactionStatus(c), PQTRANS_IDLE);
+		assert_int_equal(PQpipelineStatus(c), PQ_PIPELINE_OFF);
+		assert_query(c, "SELECT count(*) FROM exec_commit", "1");
+
+		/* A failing statement: nothing of the transaction is
+		 * committed, and the caller's rollback ends it. */
+		exec_ok(c, "BEGIN");
+		PGresult *res =
+			PQexecParams(c, insert, 1, NULL, p2, NULL, NULL, 0);
+		assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+		PQclear(res);
+		assert_int_equal(
+			optreg_sql_exec_commit(c, insert, 1, p1, &errs),
+			OPTREG_EINTERNAL);
+		assert_non_null(strstr(errs.items[0].message, "23505"));
+		optreg_errors_release(&errs);
+		assert_int_equal(PQpipelineStatus(c), PQ_PIPELINE_OFF);
+		assert_int_equal(PQtransactionStatus(c), PQTRANS_INERROR);
+		optreg_sql_rollback(c);
+		assert_query(c,
+			     "SELECT string_agg(id::text, ',') FROM "
+			     "exec_commit",
+			     "1");
+	}
+	exec_ok(c, "DROP TABLE exec_commit");
+	optreg_pool_put(db, c, false);
+	optreg_db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,6 +627,8 @@ int main(void)
 		cmocka_unit_test(test_pool_exhausted_times_out),
 		cmocka_unit_test(test_pool_shared_by_threads),
 		cmocka_unit_test(test_pool_release_rolls_back),
+		cmocka_unit_test(test_sql_prepared_statements),
+		cmocka_unit_test(test_sql_exec_commit),
 		cmocka_unit_test(test_pool_replaces_broken_connections),
 		cmocka_unit_test(test_pool_unreachable_fails_fast),
 		cmocka_unit_test(test_pool_limits_set_session_timeouts),
