@@ -23,10 +23,6 @@ static const char SQL_AUDIT_APPEND[] =
 	"SELECT audit_append($1, $2::timestamptz, $3, $4,"
 	" $5)";
 
-static const char SQL_AUDIT_APPEND_PROOF[] =
-	"SELECT leaf_index, node_level, node_idx, node_hash"
-	" FROM audit_append_proof($1, $2::timestamptz, $3, $4, $5)";
-
 static const char SQL_AUDIT_SIZE[] =
 	"SELECT size FROM audit_head";
 
@@ -68,12 +64,71 @@ void optreg_audit_now(char out[32])
 	optreg_clock_now_ms(out);
 }
 
+/* The event object (`details` stolen), without "target" and "time". */
+static json_t *event_object(const struct optreg_audit_actor *who,
+			    const char *action, json_t *details)
+{
+	return json_pack("{s:s, s:{s:s, s:s}, s:o, s:s}", "action", action,
+			 "actor", "principal",
+			 who->principal ? who->principal : "", "token_id",
+			 who->token_id ? who->token_id : "", "details",
+			 details ? details : json_object(), "request_id",
+			 who->request_id ? who->request_id : "");
+}
+
+int optreg_audit_event(const struct optreg_audit_actor *who, const char *action,
+		       const char *target, json_t *details, const char *now,
+		       struct optreg_buf *out, struct optreg_errors *errs)
+{
+	json_t *e = event_object(who, action, details);
+
+	json_object_set_new(e, "target", json_string(target));
+	json_object_set_new(e, "time", json_string(now));
+	int rc = optreg_jcs_serialize(e, out, errs);
+	json_decref(e);
+	return rc;
+}
+
+/*
+ * RFC 8785 orders the members by name, and "target" and "time" sort after
+ * every other member of an event, so the event's text is that of the rest
+ * without its closing brace, then the two. The number that ends the target
+ * needs no escape: the text splits right before it.
+ */
+int optreg_audit_event_split(const struct optreg_audit_actor *who,
+			     const char *action, const char *target_head,
+			     json_t *details, const char *now,
+			     struct optreg_buf *head, struct optreg_buf *tail,
+			     struct optreg_errors *errs)
+{
+	json_t *e = event_object(who, action, details);
+	json_t *t = json_string(target_head), *n = json_string(now);
+	int rc = optreg_jcs_serialize(e, head, errs);
+
+	/* The rest ends with '}', the target string with '"'. */
+	if (rc == 0) {
+		head->data[--head->len] = '\0';
+		optreg_buf_adds(head, ",\"target\":");
+		rc = optreg_jcs_serialize(t, head, errs);
+	}
+	if (rc == 0) {
+		head->data[--head->len] = '\0';
+		optreg_buf_adds(tail, "\",\"time\":");
+		rc = optreg_jcs_serialize(n, tail, errs);
+	}
+	if (rc == 0)
+		optreg_buf_addch(tail, '}');
+	json_decref(e);
+	json_decref(t);
+	json_decref(n);
+	return rc;
+}
+
 /*
  * Makes the event (`details` stolen) and runs `sql`, audit_append's five
- * parameters, with it; on success *res holds the result, in
- * `result_format`.
+ * parameters, with it; on success *res holds the result.
  */
-static int append_run(PGconn *conn, const char *sql, int result_format,
+static int append_run(PGconn *conn, const char *sql,
 		      const struct optreg_audit_actor *who, const char *action,
 		      const char *target, json_t *details, PGresult **res,
 		      struct optreg_errors *errs)
@@ -83,21 +138,13 @@ static int append_run(PGconn *conn, const char *sql, int result_format,
 
 	*res = NULL;
 	optreg_audit_now(now);
-	json_t *e = json_pack("{s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s}",
-			      "action", action, "actor", "principal",
-			      who->principal ? who->principal : "", "token_id",
-			      who->token_id ? who->token_id : "", "details",
-			      details ? details : json_object(), "request_id",
-			      who->request_id ? who->request_id : "", "target",
-			      target, "time", now);
-	int rc = optreg_jcs_serialize(e, &event, errs);
-	json_decref(e);
+	int rc = optreg_audit_event(who, action, target, details, now, &event,
+				    errs);
 	if (rc == 0) {
 		const char *p[5] = {event.data, now,
 				    who->principal ? who->principal : "",
 				    action, target};
-		*res = optreg_sql_run_prepared(conn, sql, 5, p, NULL, NULL,
-					       result_format);
+		*res = optreg_sql_run_prepared(conn, sql, 5, p, NULL, NULL, 0);
 		rc = optreg_sql_check(conn, *res, PGRES_TUPLES_OK, errs);
 		if (rc) {
 			PQclear(*res);
@@ -113,7 +160,7 @@ int optreg_audit_append(PGconn *conn, const struct optreg_audit_actor *who,
 			int64_t *index, struct optreg_errors *errs)
 {
 	PGresult *res;
-	int rc = append_run(conn, SQL_AUDIT_APPEND, 0, who, action, target,
+	int rc = append_run(conn, SQL_AUDIT_APPEND, who, action, target,
 			    details, &res, errs);
 
 	if (rc == 0 && index)
@@ -433,45 +480,35 @@ static uint64_t be_uint(const char *p, int len)
 	return v;
 }
 
-int optreg_audit_append_proof(PGconn *conn,
-			      const struct optreg_audit_actor *who,
-			      const char *action, const char *target,
-			      json_t *details,
-			      struct optreg_audit_appended *out,
-			      struct optreg_errors *errs)
+int optreg_audit_appended_read(const PGresult *res, int col,
+			       struct optreg_audit_appended *out,
+			       struct optreg_errors *errs)
 {
-	PGresult *res;
-
 	out->index = -1;
 	out->n = 0;
-	/* Binary results: bigint, smallint, bigint, the 32 raw hash bytes. */
-	int rc = append_run(conn, SQL_AUDIT_APPEND_PROOF, 1, who, action,
-			    target, details, &res, errs);
-	for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
-		if (PQgetlength(res, r, 0) != 8 ||
-		    PQgetlength(res, r, 1) != 2 ||
-		    PQgetlength(res, r, 2) != 8 ||
-		    PQgetlength(res, r, 3) != 32 ||
+	for (int r = 0; r < PQntuples(res); r++) {
+		if (PQgetlength(res, r, col) != 8 ||
+		    PQgetlength(res, r, col + 1) != 2 ||
+		    PQgetlength(res, r, col + 2) != 8 ||
+		    PQgetlength(res, r, col + 3) != 32 ||
 		    out->n == OPTREG_AUDIT_PROOF_NODES)
 			break;
-		out->index = (int64_t)be_uint(PQgetvalue(res, r, 0), 8);
+		out->index = (int64_t)be_uint(PQgetvalue(res, r, col), 8);
 		out->st[out->n].level =
-			(unsigned)be_uint(PQgetvalue(res, r, 1), 2);
-		out->st[out->n].index = be_uint(PQgetvalue(res, r, 2), 8);
-		memcpy(out->h[out->n], PQgetvalue(res, r, 3),
+			(unsigned)be_uint(PQgetvalue(res, r, col + 1), 2);
+		out->st[out->n].index = be_uint(PQgetvalue(res, r, col + 2), 8);
+		memcpy(out->h[out->n], PQgetvalue(res, r, col + 3),
 		       sizeof(optreg_hash));
 		out->n++;
 	}
-	if (rc == 0 &&
-	    (PQntuples(res) < 1 || out->n != (size_t)PQntuples(res))) {
+	if (PQntuples(res) < 1 || out->n != (size_t)PQntuples(res)) {
 		optreg_errors_add(errs, OPTREG_EINTERNAL, "audit_store", NULL,
 				  "the audit append returned %d malformed "
 				  "subtree rows",
 				  PQntuples(res));
-		rc = OPTREG_EINTERNAL;
+		return OPTREG_EINTERNAL;
 	}
-	PQclear(res);
-	return rc;
+	return 0;
 }
 
 /* Subtrees from an append's rows; any other (not expected: the rows cover

@@ -106,14 +106,29 @@ struct optreg_audit_appended {
 	optreg_hash h[OPTREG_AUDIT_PROOF_NODES];
 };
 
-/* As optreg_audit_append, and in the same round trip reads the subtrees
- * optreg_audit_receipt_proof needs into `out`. */
-int optreg_audit_append_proof(PGconn *conn,
-			      const struct optreg_audit_actor *who,
-			      const char *action, const char *target,
-			      json_t *details,
-			      struct optreg_audit_appended *out,
-			      struct optreg_errors *errs);
+/* Reads the rows of migrations/0012's audit_append_proof (binary results:
+ * leaf_index, node_level, node_idx, node_hash) from column `col` on. */
+int optreg_audit_appended_read(const PGresult *res, int col,
+			       struct optreg_audit_appended *out,
+			       struct optreg_errors *errs);
+
+/* The canonical JSON of an event (described above) at time `now`;
+ * `details` is stolen. */
+int optreg_audit_event(const struct optreg_audit_actor *who, const char *action,
+		       const char *target, json_t *details, const char *now,
+		       struct optreg_buf *out, struct optreg_errors *errs);
+
+/*
+ * The same event for the target `target_head` followed by a decimal number
+ * the database picks (a new version's "ns/name@" and its number), as the
+ * text before the number (`head`) and after it (`tail`): head, the number
+ * and tail are exactly optreg_audit_event's text for the whole target.
+ */
+int optreg_audit_event_split(const struct optreg_audit_actor *who,
+			     const char *action, const char *target_head,
+			     json_t *details, const char *now,
+			     struct optreg_buf *head, struct optreg_buf *tail,
+			     struct optreg_errors *errs);
 
 /*
  * Adds to a receipt payload the proof that the appended event is in the

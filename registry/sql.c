@@ -239,10 +239,11 @@ int optreg_sql_exec_prepared(PGconn *conn, const char *sql, int nparams,
 
 /* One pipelined statement's results: judges the first against `want`
  * (unless *rc already holds a failure: a statement after a failed one is
- * only PGRES_PIPELINE_ABORTED), then reads the rest up to the NULL that
- * ends them. False when the connection gave no result at all. */
+ * only PGRES_PIPELINE_ABORTED) and keeps it in *keep when that is not NULL
+ * and it passed, then reads the rest up to the NULL that ends them. False
+ * when the connection gave no result at all. */
 static bool pipeline_step(PGconn *conn, ExecStatusType want, int *rc,
-			  struct optreg_errors *errs)
+			  PGresult **keep, struct optreg_errors *errs)
 {
 	PGresult *res = PQgetResult(conn);
 
@@ -250,48 +251,92 @@ static bool pipeline_step(PGconn *conn, ExecStatusType want, int *rc,
 		*rc = optreg_sql_check(conn, res, want, errs);
 	if (!res)
 		return false;
-	PQclear(res);
-	/* A statement without rows has one result; bounded all the same. */
+	if (keep && *rc == 0)
+		*keep = res;
+	else
+		PQclear(res);
+	/* One result a statement (no single-row mode); bounded all the
+	 * same. */
 	for (int i = 0; i < 4 && (res = PQgetResult(conn)); i++)
 		PQclear(res);
 	return res == NULL;
+}
+
+/*
+ * Sends `before` (a statement without parameters, or NULL), `sql` (prepared
+ * where the connection keeps prepared statements) and `after` (as
+ * `before`) in one round trip, libpq's pipeline mode. 0 when all three
+ * succeeded, `sql` with status `want`; its result then goes to *out (when
+ * not NULL). A failure is mapped as optreg_sql_exec maps it; statements
+ * after a failed one do not run. A connection left out of step with the
+ * server is reported lost (the pool discards it, as it discards one left
+ * in pipeline mode).
+ */
+static int pipeline_run(PGconn *conn, const char *before, const char *sql,
+			int nparams, const char *const *params,
+			ExecStatusType want, const char *after, PGresult **out,
+			struct optreg_errors *errs)
+{
+	PGresult *failed, *res = NULL;
+	char name[32];
+	const char *stmt = prepared_name(conn, sql, nparams, name, &failed);
+	int rc = 0;
+
+	if (out)
+		*out = NULL;
+	if (failed) {
+		rc = optreg_sql_check(conn, failed, want, errs);
+		PQclear(failed);
+		return rc;
+	}
+	if (PQenterPipelineMode(conn) != 1 ||
+	    (before &&
+	     !PQsendQueryParams(conn, before, 0, NULL, NULL, NULL, NULL, 0)) ||
+	    !(stmt ? PQsendQueryPrepared(conn, stmt, nparams, params, NULL,
+					 NULL, 0)
+		   : PQsendQueryParams(conn, sql, nparams, NULL, params, NULL,
+				       NULL, 0)) ||
+	    (after &&
+	     !PQsendQueryParams(conn, after, 0, NULL, NULL, NULL, NULL, 0)) ||
+	    !PQpipelineSync(conn))
+		return optreg_sql_check(conn, NULL, want, errs);
+	if ((!before ||
+	     pipeline_step(conn, PGRES_COMMAND_OK, &rc, NULL, errs)) &&
+	    pipeline_step(conn, want, &rc, &res, errs) &&
+	    (!after ||
+	     pipeline_step(conn, PGRES_COMMAND_OK, &rc, NULL, errs))) {
+		PGresult *sync = PQgetResult(conn);
+		bool synced =
+			sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+		PQclear(sync);
+		if (synced && PQexitPipelineMode(conn) == 1) {
+			if (rc == 0 && out)
+				*out = res;
+			else
+				PQclear(res);
+			return rc;
+		}
+	}
+	PQclear(res);
+	if (rc == 0)
+		rc = optreg_sql_check(conn, NULL, want, errs);
+	return rc;
 }
 
 int optreg_sql_exec_commit(PGconn *conn, const char *sql, int nparams,
 			   const char *const *params,
 			   struct optreg_errors *errs)
 {
-	PGresult *failed;
-	char name[32];
-	const char *stmt = prepared_name(conn, sql, nparams, name, &failed);
-	int rc = 0;
+	return pipeline_run(conn, NULL, sql, nparams, params, PGRES_COMMAND_OK,
+			    "COMMIT", NULL, errs);
+}
 
-	if (failed) {
-		rc = optreg_sql_check(conn, failed, PGRES_COMMAND_OK, errs);
-		PQclear(failed);
-		return rc;
-	}
-	if (PQenterPipelineMode(conn) != 1 ||
-	    !(stmt ? PQsendQueryPrepared(conn, stmt, nparams, params, NULL,
-					 NULL, 0)
-		   : PQsendQueryParams(conn, sql, nparams, NULL, params, NULL,
-				       NULL, 0)) ||
-	    !PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
-	    !PQpipelineSync(conn))
-		return optreg_sql_check(conn, NULL, PGRES_COMMAND_OK, errs);
-	if (pipeline_step(conn, PGRES_COMMAND_OK, &rc, errs) &&
-	    pipeline_step(conn, PGRES_COMMAND_OK, &rc, errs)) {
-		PGresult *res = PQgetResult(conn);
-		bool synced = res && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
-		PQclear(res);
-		if (synced && PQexitPipelineMode(conn) == 1)
-			return rc;
-	}
-	/* Out of step with the server: the pool discards a connection left
-	 * in pipeline mode or reported lost. */
-	if (rc == 0)
-		rc = optreg_sql_check(conn, NULL, PGRES_COMMAND_OK, errs);
-	return rc;
+int optreg_sql_begin_exec(PGconn *conn, const char *sql, int nparams,
+			  const char *const *params, ExecStatusType want,
+			  PGresult **out, struct optreg_errors *errs)
+{
+	return pipeline_run(conn, "BEGIN", sql, nparams, params, want, NULL,
+			    out, errs);
 }
 
 static int run(PGconn *conn, const char *sql, struct optreg_errors *errs)

@@ -77,6 +77,14 @@ int optreg_sql_exec_commit(PGconn *conn, const char *sql, int nparams,
 			   const char *const *params,
 			   struct optreg_errors *errs);
 
+/* BEGIN and a parameterized statement in one round trip (pipeline mode,
+ * the statement prepared as optreg_sql_exec_prepared): on success the
+ * transaction is open and *out holds the statement's result; on failure
+ * the caller rolls back as after any failure. */
+int optreg_sql_begin_exec(PGconn *conn, const char *sql, int nparams,
+			  const char *const *params, ExecStatusType want,
+			  PGresult **out, struct optreg_errors *errs);
+
 /*
  * Reports a failed statement as PostgreSQL gave it, for a person to read
  * (migrations): its primary message (else the first line of libpq's

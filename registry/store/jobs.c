@@ -21,13 +21,6 @@
 #include "store.h"
 
 /* clang-format off */
-static const char SQL_JOB_INSERT[] =
-	"INSERT INTO jobs (config_id, version, suite)"
-	" SELECT c.id, $3::int, $4 FROM configs c"
-	" JOIN namespaces n ON n.id = c.namespace_id"
-	" WHERE n.name = $1 AND c.name = $2"
-	" ON CONFLICT DO NOTHING";
-
 /* An attempt is counted when its lease ends without a verdict, never when
  * it is taken: the right-hand sides read the row as it was. */
 static const char SQL_JOBS_REQUEUE_EXPIRED[] =
@@ -147,21 +140,6 @@ void optreg_store_jobs_count_abandoned(int n)
 {
 	if (n > 0)
 		atomic_fetch_add(&jobs_abandoned, (unsigned long long)n);
-}
-
-int optreg_store_jobs_create(PGconn *conn, const char *ns, const char *name,
-			     int version, const char *suite,
-			     struct optreg_errors *errs)
-{
-	char vs[16];
-	const char *p[4] = {ns, name, vs, suite};
-	PGresult *res;
-
-	snprintf(vs, sizeof(vs), "%d", version);
-	int rc = optreg_sql_exec_prepared(conn, SQL_JOB_INSERT, 4, p,
-					  PGRES_COMMAND_OK, &res, errs);
-	PQclear(res);
-	return rc;
 }
 
 static void token_hash_hex(const char *token, char out[65])

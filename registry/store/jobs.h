@@ -24,10 +24,8 @@
 
 struct optreg_audit_actor;
 
-/* Creates the job for a new version (inside the submit transaction). */
-int optreg_store_jobs_create(PGconn *conn, const char *ns, const char *name,
-			     int version, const char *suite,
-			     struct optreg_errors *errs);
+/* A new version's job is created with it (migrations/0013's
+ * submit_record). */
 
 /*
  * Requeues expired leases, then leases the oldest queued job in a namespace

@@ -34,8 +34,8 @@ int optreg_store_namespaces_get(PGconn *conn, const char *ns, json_t **out,
 {
 	const char *p[1] = {ns};
 	PGresult *res;
-	int rc = optreg_sql_exec_prepared(conn, SQL_THRESHOLD, 1, p,
-					  PGRES_TUPLES_OK, &res, errs);
+	int rc = optreg_sql_exec(conn, SQL_THRESHOLD, 1, p, PGRES_TUPLES_OK,
+				 &res, errs);
 
 	*out = NULL;
 	if (rc)
@@ -83,19 +83,4 @@ int optreg_store_namespaces_put(PGconn *conn, const char *ns, int threshold,
 	*out = json_pack("{s:s, s:i}", "namespace", ns, "signature_threshold",
 			 threshold);
 	return 0;
-}
-
-int optreg_store_namespaces_threshold(PGconn *conn, const char *ns,
-				      int *threshold,
-				      struct optreg_errors *errs)
-{
-	const char *p[1] = {ns};
-	PGresult *res = NULL;
-	int rc = optreg_sql_exec(conn, SQL_THRESHOLD, 1, p, PGRES_TUPLES_OK,
-				 &res, errs);
-
-	if (rc == 0)
-		*threshold = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return rc;
 }

@@ -20,9 +20,5 @@ int optreg_store_namespaces_get(PGconn *conn, const char *ns, json_t **out,
 int optreg_store_namespaces_put(PGconn *conn, const char *ns, int threshold,
 				const struct optreg_audit_actor *who,
 				json_t **out, struct optreg_errors *errs);
-/* The threshold of `ns`, inside the caller's transaction. */
-int optreg_store_namespaces_threshold(PGconn *conn, const char *ns,
-				      int *threshold,
-				      struct optreg_errors *errs);
 
 #endif

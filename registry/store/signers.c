@@ -297,35 +297,50 @@ static int cmp_str(const void *a, const void *b)
 
 /*
  * Adds the locked key rows (keyid, public_key, namespaces as JSON text,
- * revoked) to `ks`. A public key that does not load is kept without its
- * key, so signatures by it are bad_signature, not unknown_key.
+ * revoked, purpose: columns `col` on) to `ks`; a row with a NULL keyid is
+ * no key. A public key that does not load is kept without its key, so
+ * signatures by it are bad_signature, not unknown_key.
  */
-static void keyset_from_rows(struct optreg_keyset *ks, const PGresult *keys)
+static void keyset_from_rows(struct optreg_keyset *ks, const PGresult *keys,
+			     int col)
 {
 	for (int j = 0; j < PQntuples(keys); j++) {
+		if (PQgetisnull(keys, j, col))
+			continue;
 		struct optreg_errors kerrs = OPTREG_ERRORS_INIT;
 		struct optreg_key *key = NULL;
-		const char *pem = PQgetvalue(keys, j, 1);
-		json_t *ns = json_loads(PQgetvalue(keys, j, 2), 0, NULL);
+		const char *pem = PQgetvalue(keys, j, col + 1);
+		json_t *ns = json_loads(PQgetvalue(keys, j, col + 2), 0, NULL);
 
 		if (optreg_key_load_pem(&key, pem, strlen(pem), &kerrs) < 0)
 			key = NULL;
 		optreg_errors_release(&kerrs);
 		struct optreg_keyset_key *e = optreg_keyset_add_take(
-			ks, PQgetvalue(keys, j, 0), key, NULL, ns,
-			strcmp(PQgetvalue(keys, j, 3), "t") ? NULL : "");
-		optreg_keyset_set_purpose(e, PQgetvalue(keys, j, 4));
+			ks, PQgetvalue(keys, j, col), key, NULL, ns,
+			strcmp(PQgetvalue(keys, j, col + 3), "t") ? NULL : "");
+		optreg_keyset_set_purpose(e, PQgetvalue(keys, j, col + 4));
 		json_decref(ns);
 	}
 }
 
-int optreg_store_signers_verify_envelope(PGconn *conn,
-					 const struct optreg_dsse *env,
-					 const char *ns, const char **valid,
-					 size_t *nvalid,
-					 struct optreg_errors *errs)
+void optreg_store_signers_keyids(const struct optreg_dsse *env,
+				 struct optreg_buf *out)
 {
-	struct optreg_buf ids = OPTREG_BUF_INIT;
+	/* Only well-formed key ids are looked up; others are unknown. */
+	optreg_buf_addch(out, '{');
+	for (size_t i = 0, n = 0; i < env->nsigs; i++)
+		if (keyid_ok(env->sigs[i].keyid))
+			optreg_buf_addf(out, "%s%s", n++ ? "," : "",
+					env->sigs[i].keyid);
+	optreg_buf_addch(out, '}');
+}
+
+void optreg_store_signers_verify_rows(const struct optreg_dsse *env,
+				      const char *ns, const PGresult *keys,
+				      int col, const char **valid,
+				      size_t *nvalid,
+				      struct optreg_errors *errs)
+{
 	/* A config needs config keys, a verdict verdict keys; any other
 	 * payload type (refused before this) no key. */
 	const char *purpose = optreg_key_purpose_for(env->payload_type);
@@ -334,25 +349,10 @@ int optreg_store_signers_verify_envelope(PGconn *conn,
 					.purpose = purpose ? purpose : ""};
 	const struct optreg_keyset_key **counted;
 	struct optreg_keyset ks;
-	PGresult *keys = NULL;
 
 	*nvalid = 0;
-	/* Only well-formed key ids are looked up; others are unknown. */
-	optreg_buf_addch(&ids, '{');
-	for (size_t i = 0, n = 0; i < env->nsigs; i++)
-		if (keyid_ok(env->sigs[i].keyid))
-			optreg_buf_addf(&ids, "%s%s", n++ ? "," : "",
-					env->sigs[i].keyid);
-	optreg_buf_addch(&ids, '}');
-	const char *kp[1] = {ids.data};
-	int rc = optreg_sql_exec_prepared(conn, SQL_SIGNERS_OF_ENVELOPE, 1, kp,
-					  PGRES_TUPLES_OK, &keys, errs);
-	optreg_buf_release(&ids);
-	if (rc)
-		return rc;
 	optreg_keyset_init(&ks);
-	keyset_from_rows(&ks, keys);
-	PQclear(keys);
+	keyset_from_rows(&ks, keys, col);
 	counted = optreg_xcalloc(env->nsigs + 1, sizeof(*counted));
 	optreg_envelope_verify(&ks, env, &pol, counted, nvalid, errs);
 	/* Hand out the ids as `env` holds them: the set is released here. */
@@ -365,5 +365,26 @@ int optreg_store_signers_verify_envelope(PGconn *conn,
 	qsort(valid, *nvalid, sizeof(*valid), cmp_str);
 	free(counted);
 	optreg_keyset_release(&ks);
+}
+
+int optreg_store_signers_verify_envelope(PGconn *conn,
+					 const struct optreg_dsse *env,
+					 const char *ns, const char **valid,
+					 size_t *nvalid,
+					 struct optreg_errors *errs)
+{
+	struct optreg_buf ids = OPTREG_BUF_INIT;
+	PGresult *keys = NULL;
+
+	*nvalid = 0;
+	optreg_store_signers_keyids(env, &ids);
+	const char *kp[1] = {ids.data};
+	int rc = optreg_sql_exec_prepared(conn, SQL_SIGNERS_OF_ENVELOPE, 1, kp,
+					  PGRES_TUPLES_OK, &keys, errs);
+	optreg_buf_release(&ids);
+	if (rc)
+		return rc;
+	optreg_store_signers_verify_rows(env, ns, keys, 0, valid, nvalid, errs);
+	PQclear(keys);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "../../common/buf.h"
 #include "../../common/dsse.h"
 #include "../../common/error.h"
 #include "../../common/sign.h"
@@ -37,6 +38,19 @@ int optreg_store_signers_get(PGconn *conn, const char *keyid, json_t **out,
 int optreg_store_signers_revoke(PGconn *conn, const char *keyid,
 				const struct optreg_audit_actor *who,
 				json_t **out, struct optreg_errors *errs);
+
+/* The envelope's well-formed key ids as a PostgreSQL text[] literal. */
+void optreg_store_signers_keyids(const struct optreg_dsse *env,
+				 struct optreg_buf *out);
+
+/* As optreg_store_signers_verify_envelope, over key rows already read and
+ * locked: keyid (NULL: no key), public_key, namespaces as JSON text,
+ * revoked, purpose, in the columns from `col` on. */
+void optreg_store_signers_verify_rows(const struct optreg_dsse *env,
+				      const char *ns, const PGresult *keys,
+				      int col, const char **valid,
+				      size_t *nvalid,
+				      struct optreg_errors *errs);
 
 /*
  * Checks every signature of `env` against the registered keys, inside the

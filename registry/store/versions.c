@@ -11,6 +11,7 @@
 #include "../sql.h"
 #include "configs.h"
 #include "jobs.h"
+#include "signers.h"
 #include "store.h"
 
 /* clang-format off */
@@ -77,15 +78,17 @@ static const char SQL_VERSION_LIST[] =
 static const char SQL_YANK[] =
 	"SELECT status, digest FROM yank_version($1, $2, $3::int, $4, $5)";
 
-static const char SQL_SUBMIT_VERSION[] =
-	"SELECT version, created, " TS("created_at")
-	"  FROM submit_version($1, $2, $3, $4, $5, $6, $7, $8)";
+static const char SQL_SUBMIT_PREPARE[] =
+	"SELECT threshold, stored, stored_message, stored_link, keyid,"
+	" public_key, key_namespaces, revoked, purpose"
+	" FROM submit_prepare($1, $2, $3, $4::text[])";
 
-static const char SQL_VERSION_BY_DIGEST_OF[] =
-	"SELECT v.message, v.link FROM versions v"
-	"  JOIN configs c ON c.id = v.config_id"
-	"  JOIN namespaces n ON n.id = c.namespace_id"
-	" WHERE n.name = $1 AND c.name = $2 AND v.digest = $3";
+/* Binary results: int4, bool, the time as text, then the subtree rows
+ * optreg_audit_appended_read reads. */
+static const char SQL_SUBMIT_RECORD[] =
+	"SELECT version, created, created_at, leaf_index, node_level,"
+	" node_idx, node_hash FROM submit_record($1, $2, $3, $4, $5, $6,"
+	" $7, $8, $9, $10, $11, $12::timestamptz)";
 /* clang-format on */
 
 static char *dup_or_null(const PGresult *res, int row, int col)
@@ -95,26 +98,92 @@ static char *dup_or_null(const PGresult *res, int row, int col)
 		       : optreg_xstrdup(PQgetvalue(res, row, col));
 }
 
-int optreg_store_version_stored(PGconn *conn, const char *ns, const char *name,
-				const char *digest, bool *found, char **message,
-				char **link, struct optreg_errors *errs)
+int optreg_store_submit_prepare(PGconn *conn, const struct optreg_dsse *env,
+				const char *ns, const char *name,
+				const char *digest,
+				struct optreg_submit_prepared *out,
+				const char **valid, size_t *nvalid,
+				struct optreg_errors *errs)
 {
-	const char *p[3] = {ns, name, digest};
+	struct optreg_buf ids = OPTREG_BUF_INIT;
 	PGresult *res;
 
-	*found = false;
-	*message = *link = NULL;
-	int rc = optreg_sql_exec_prepared(conn, SQL_VERSION_BY_DIGEST_OF, 3, p,
-					  PGRES_TUPLES_OK, &res, errs);
+	memset(out, 0, sizeof(*out));
+	*nvalid = 0;
+	optreg_store_signers_keyids(env, &ids);
+	const char *p[4] = {ns, name, digest, ids.data};
+	int rc = optreg_sql_begin_exec(conn, SQL_SUBMIT_PREPARE, 4, p,
+				       PGRES_TUPLES_OK, &res, errs);
+	optreg_buf_release(&ids);
 	if (rc)
 		return rc;
-	if (PQntuples(res)) {
-		*found = true;
-		*message = dup_or_null(res, 0, 0);
-		*link = dup_or_null(res, 0, 1);
+	if (PQntuples(res) < 1) {
+		PQclear(res);
+		optreg_errors_add(errs, OPTREG_EINTERNAL, "internal", NULL,
+				  "submit_prepare returned no row");
+		return OPTREG_EINTERNAL;
 	}
+	out->threshold = atoi(PQgetvalue(res, 0, 0));
+	out->stored = !strcmp(PQgetvalue(res, 0, 1), "t");
+	out->message = dup_or_null(res, 0, 2);
+	out->link = dup_or_null(res, 0, 3);
+	optreg_store_signers_verify_rows(env, ns, res, 4, valid, nvalid, errs);
 	PQclear(res);
 	return 0;
+}
+
+/* Big-endian integers of a binary result column. */
+static int32_t be_int32(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	return (int32_t)((uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 |
+			 (uint32_t)u[2] << 8 | u[3]);
+}
+
+int optreg_store_submit_record(PGconn *conn,
+			       const struct optreg_submit_record *in,
+			       struct optreg_submit_recorded *out,
+			       struct optreg_errors *errs)
+{
+	const char *sp[12] = {in->ns,
+			      in->name,
+			      in->digest,
+			      in->payload->data,
+			      in->envelope_canon,
+			      in->actor,
+			      in->message,
+			      in->link,
+			      in->suite,
+			      in->event_head,
+			      in->event_tail,
+			      in->time};
+	int lengths[12] = {0, 0, 0, (int)in->payload->len};
+	int formats[12] = {0, 0, 0, 1};
+
+	out->created_at = NULL;
+	out->audit.n = 0;
+	PGresult *res = optreg_sql_run_prepared(conn, SQL_SUBMIT_RECORD, 12, sp,
+						lengths, formats, 1);
+	int rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
+
+	if (rc == 0 && (PQntuples(res) < 1 || PQgetlength(res, 0, 0) != 4 ||
+			PQgetlength(res, 0, 1) != 1)) {
+		optreg_errors_add(errs, OPTREG_EINTERNAL, "internal", NULL,
+				  "submit_record returned no version");
+		rc = OPTREG_EINTERNAL;
+	}
+	if (rc == 0) {
+		out->version = be_int32(PQgetvalue(res, 0, 0));
+		out->created = PQgetvalue(res, 0, 1)[0] != 0;
+		out->created_at = optreg_xstrndup(
+			PQgetvalue(res, 0, 2), (size_t)PQgetlength(res, 0, 2));
+		if (out->created)
+			rc = optreg_audit_appended_read(res, 3, &out->audit,
+							errs);
+	}
+	PQclear(res);
+	return rc;
 }
 
 void optreg_version_release(struct optreg_version *v)
@@ -315,31 +384,5 @@ int optreg_store_yank(PGconn *conn, const char *ns, const char *name,
 		rc = optreg_sql_commit(conn, errs);
 	else
 		optreg_sql_rollback(conn);
-	return rc;
-}
-
-int optreg_store_submit_version(PGconn *conn, const char *ns, const char *name,
-				const char *digest,
-				const struct optreg_buf *payload,
-				const char *envelope_canon, const char *actor,
-				const char *message, const char *link,
-				int *version, bool *created, char **created_at,
-				struct optreg_errors *errs)
-{
-	const char *sp[8] = {
-		ns,    name,	digest, payload->data, envelope_canon,
-		actor, message, link};
-	int lengths[8] = {0, 0, 0, (int)payload->len, 0, 0, 0, 0};
-	int formats[8] = {0, 0, 0, 1, 0, 0, 0, 0};
-	PGresult *res = optreg_sql_run_prepared(conn, SQL_SUBMIT_VERSION, 8, sp,
-						lengths, formats, 0);
-	int rc = optreg_sql_check(conn, res, PGRES_TUPLES_OK, errs);
-
-	if (rc == 0) {
-		*version = atoi(PQgetvalue(res, 0, 0));
-		*created = !strcmp(PQgetvalue(res, 0, 1), "t");
-		*created_at = optreg_xstrdup(PQgetvalue(res, 0, 2));
-	}
-	PQclear(res);
 	return rc;
 }

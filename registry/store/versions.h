@@ -12,8 +12,10 @@
 #include <stddef.h>
 
 #include "../../common/buf.h"
+#include "../../common/dsse.h"
 #include "../../common/error.h"
 #include "../../validator/jcs.h"
+#include "../audit.h"
 
 struct optreg_audit_actor;
 
@@ -85,25 +87,57 @@ int optreg_store_yank(PGconn *conn, const char *ns, const char *name,
 		      char digest[OPTREG_DIGEST_LEN + 1],
 		      struct optreg_errors *errs);
 
+/* What submit_prepare read (migrations/0013). */
+struct optreg_submit_prepared {
+	int threshold; /* the namespace's signature threshold */
+	bool stored;   /* ns/name already holds the digest */
+	char *message; /* its stored message and link (owned; NULL) */
+	char *link;
+};
+
 /*
- * Creates version ns/name with config `digest` (payload: its canonical
- * bytes, sent as binary), the stored envelope, and why it was submitted
- * (`message`, `link`, may be NULL), inside the caller's
- * transaction, or finds the identical one (*created false). Writes the
- * version number and its creation time (owned, RFC 3339).
+ * Begins the submit's transaction and reads, in the same round trip: the
+ * namespace's signature threshold, whether ns/name already holds a version with
+ * `digest` (and its stored message and link), and the envelope's key rows
+ * locked FOR SHARE, against which every signature is checked as
+ * optreg_store_signers_verify_envelope checks them (the distinct valid key
+ * ids to `valid`, their count to `*nvalid`, an error for every other).
+ * On failure the caller rolls back.
  */
-int optreg_store_submit_version(PGconn *conn, const char *ns, const char *name,
+int optreg_store_submit_prepare(PGconn *conn, const struct optreg_dsse *env,
+				const char *ns, const char *name,
 				const char *digest,
-				const struct optreg_buf *payload,
-				const char *envelope_canon, const char *actor,
-				const char *message, const char *link,
-				int *version, bool *created, char **created_at,
+				struct optreg_submit_prepared *out,
+				const char **valid, size_t *nvalid,
 				struct optreg_errors *errs);
 
-/* Whether ns/name already holds a version with `digest`, and its stored
- * message and link (owned, NULL when absent). */
-int optreg_store_version_stored(PGconn *conn, const char *ns, const char *name,
-				const char *digest, bool *found, char **message,
-				char **link, struct optreg_errors *errs);
+/* The write of a new version (all borrowed; message and link may be NULL). */
+struct optreg_submit_record {
+	const char *ns, *name, *digest;
+	const struct optreg_buf *payload; /* canonical bytes, sent as binary */
+	const char *envelope_canon, *actor, *message, *link;
+	const char *suite; /* its job's suite */
+	/* its audit event, split around the version number
+	 * (optreg_audit_event_split), and the event's time */
+	const char *event_head, *event_tail, *time;
+};
+
+struct optreg_submit_recorded {
+	int version;
+	bool created;	  /* false: the digest was stored meanwhile */
+	char *created_at; /* owned, RFC 3339 */
+	struct optreg_audit_appended audit; /* when created */
+};
+
+/*
+ * Inside the caller's transaction, in one statement: creates the version,
+ * its job and its audit event, and reads what the receipt's proof needs
+ * (the append lock is then held until the transaction ends); or finds the
+ * identical version stored meanwhile (created false, nothing written).
+ */
+int optreg_store_submit_record(PGconn *conn,
+			       const struct optreg_submit_record *in,
+			       struct optreg_submit_recorded *out,
+			       struct optreg_errors *errs);
 
 #endif

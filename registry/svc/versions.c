@@ -240,60 +240,89 @@ static json_t *violations_brief(const struct optreg_policy_result *r)
 }
 
 /*
- * A new version's job, audit event and receipt, then the commit. The audit
- * append takes the log's lock, held to the commit: under it there are two
- * round trips, the append (which returns what the receipt's proof needs)
- * and the receipt's INSERT pipelined with COMMIT.
+ * Writes the version, its job and its audit event in one statement
+ * (submit_record), then for a new version signs its receipt and stores it
+ * with the COMMIT in one round trip: the audit append is the last write
+ * before those, and its lock is held to the commit. An identical version
+ * stored meanwhile gets its stored receipt.
  */
-static int record_new_commit(PGconn *conn, const struct optreg_registry_key *rk,
-			     const struct optreg_audit_actor *who,
-			     const char *ns, const char *name,
-			     const char *digest,
-			     const struct optreg_submit_why *why,
-			     const char *envelope_canon, const char **valid,
-			     size_t nvalid, struct optreg_submit_result *out,
-			     struct optreg_errors *errs)
+static int record_commit(PGconn *conn, const struct optreg_registry_key *rk,
+			 const struct optreg_audit_actor *who, const char *ns,
+			 const char *name, const char *digest,
+			 const struct optreg_dsse *env,
+			 const char *envelope_canon,
+			 const struct optreg_submit_why *why,
+			 const char **valid, size_t nvalid,
+			 struct optreg_submit_result *out,
+			 struct optreg_errors *errs)
 {
-	struct optreg_audit_appended *audit = optreg_xcalloc(1, sizeof(*audit));
+	struct optreg_submit_recorded *rec = optreg_xcalloc(1, sizeof(*rec));
+	struct optreg_buf head = OPTREG_BUF_INIT, tail = OPTREG_BUF_INIT;
 	struct optreg_buf receipt = OPTREG_BUF_INIT;
 	json_t *signers = json_array();
-	char target[300];
+	char target_head[300], now[32];
 
 	for (size_t k = 0; k < nvalid; k++)
 		json_array_append_new(signers, json_string(valid[k]));
-	snprintf(target, sizeof(target), "%s/%s@%d", ns, name, out->version);
-	int rc = optreg_store_jobs_create(conn, ns, name, out->version,
-					  OPTREG_DEFAULT_SUITE, errs);
+	snprintf(target_head, sizeof(target_head), "%s/%s@", ns, name);
+	optreg_audit_now(now);
+	int rc = optreg_audit_event_split(
+		who, "version.created", target_head,
+		json_pack("{s:s, s:o, s:s*, s:s*, s:o*}", "digest", digest,
+			  "signer_keyids", signers, "message", why->message,
+			  "link", why->link, "violations",
+			  violations_brief(&out->policy)),
+		now, &head, &tail, errs);
+	struct optreg_submit_record in = {.ns = ns,
+					  .name = name,
+					  .digest = digest,
+					  .payload = &env->payload,
+					  .envelope_canon = envelope_canon,
+					  .actor = who->principal,
+					  .message = why->message,
+					  .link = why->link,
+					  .suite = OPTREG_DEFAULT_SUITE,
+					  .event_head = head.data,
+					  .event_tail = tail.data,
+					  .time = now};
 	if (rc == 0)
-		rc = optreg_audit_append_proof(
-			conn, who, "version.created", target,
-			json_pack("{s:s, s:o, s:s*, s:s*, s:o*}", "digest",
-				  digest, "signer_keyids", signers, "message",
-				  why->message, "link", why->link, "violations",
-				  violations_brief(&out->policy)),
-			audit, errs);
-	else
-		json_decref(signers);
-	if (rc == 0)
+		rc = optreg_store_submit_record(conn, &in, rec, errs);
+	if (rc == 0) {
+		out->version = rec->version;
+		out->created = rec->created;
+		out->created_at = rec->created_at;
+		rec->created_at = NULL;
+	}
+	if (rc == 0 && out->created)
 		rc = optreg_receipt_make(conn, rk, ns, name, out->version,
 					 digest, envelope_canon, valid, nvalid,
-					 out->created_at, audit, &receipt,
+					 out->created_at, &rec->audit, &receipt,
 					 errs);
-	if (rc == 0)
+	if (rc == 0 && out->created)
 		rc = optreg_receipt_put_commit(conn, ns, name, out->version,
 					       receipt.data, rk->keyid, errs);
-	if (rc == 0)
+	else if (rc == 0)
+		rc = optreg_receipt_get(conn, ns, name, out->version,
+					&out->receipt, errs);
+	if (rc == 0 && !out->created)
+		rc = optreg_sql_commit(conn, errs);
+	if (rc == 0 && out->created)
 		out->receipt = optreg_buf_detach(&receipt, NULL);
+	free(rec->created_at);
+	free(rec);
+	optreg_buf_release(&head);
+	optreg_buf_release(&tail);
 	optreg_buf_release(&receipt);
-	free(audit);
 	return rc;
 }
 
 /*
- * The transaction: locks the envelope's keys (FOR SHARE, so a concurrent
- * revocation waits for this submit or wins before it), checks the
- * signatures and the threshold, creates the version or finds the
- * identical one, and for a new one records job, event and receipt.
+ * The transaction: begins it and, in the same round trip, reads the
+ * threshold and whether the digest is stored, and locks the envelope's
+ * keys (FOR SHARE, so a concurrent revocation waits for this submit or
+ * wins before it); checks the signatures and the threshold, then the
+ * policies on new content; then writes the version, or finds the
+ * identical one (record_commit).
  */
 static int submit(PGconn *conn, const struct optreg_registry_key *rk,
 		  const struct optreg_audit_actor *who, const char *ns,
@@ -303,57 +332,40 @@ static int submit(PGconn *conn, const struct optreg_registry_key *rk,
 		  struct optreg_submit_result *out, struct optreg_errors *errs)
 {
 	const char **valid = optreg_xcalloc(env->nsigs + 1, sizeof(*valid));
+	struct optreg_submit_prepared pre;
 	size_t nvalid = 0;
-	int threshold = 1;
 
-	int rc = optreg_sql_begin(conn, errs);
-	if (rc) {
-		free(valid);
-		return rc;
-	}
-	rc = optreg_store_namespaces_threshold(conn, ns, &threshold, errs);
+	int rc = optreg_store_submit_prepare(conn, env, ns, name, digest, &pre,
+					     valid, &nvalid, errs);
 	if (rc == 0)
-		rc = optreg_store_signers_verify_envelope(conn, env, ns, valid,
-							  &nvalid, errs);
-	if (rc == 0)
-		rc = check_threshold(env, ns, threshold, nvalid, errs);
+		rc = check_threshold(env, ns, pre.threshold, nvalid, errs);
 	/* The policies judge new content only: an identical resubmit gets the
 	 * version already stored (and its message and link), whatever the
 	 * policies say now. */
-	bool stored = false;
-	if (rc == 0)
-		rc = optreg_store_version_stored(conn, ns, name, digest,
-						 &stored, &out->message,
-						 &out->link, errs);
-	if (rc == 0 && !stored) {
+	if (rc == 0 && pre.stored) {
+		out->message = pre.message;
+		out->link = pre.link;
+		pre.message = pre.link = NULL;
+	} else if (rc == 0) {
 		out->message =
 			why->message ? optreg_xstrdup(why->message) : NULL;
 		out->link = why->link ? optreg_xstrdup(why->link) : NULL;
 	}
-	if (rc == 0 && why->config && !stored)
+	if (rc == 0 && why->config && !pre.stored)
 		rc = check_policies(conn, ns, name, why->config, &out->policy,
 				    errs);
 	if (rc == 0)
-		rc = optreg_store_submit_version(
-			conn, ns, name, digest, &env->payload, envelope_canon,
-			who->principal, why->message, why->link, &out->version,
-			&out->created, &out->created_at, errs);
-	if (rc == 0 && out->created) {
-		rc = record_new_commit(conn, rk, who, ns, name, digest, why,
-				       envelope_canon, valid, nvalid, out,
-				       errs);
-	} else if (rc == 0) {
-		rc = optreg_receipt_get(conn, ns, name, out->version,
-					&out->receipt, errs);
-		if (rc == 0)
-			rc = optreg_sql_commit(conn, errs);
-	}
+		rc = record_commit(conn, rk, who, ns, name, digest, env,
+				   envelope_canon, why, valid, nvalid, out,
+				   errs);
 	if (rc) {
 		optreg_sql_rollback(conn);
 		free(out->created_at);
 		free(out->receipt);
 		out->created_at = out->receipt = NULL;
 	}
+	free(pre.message);
+	free(pre.link);
 	free(valid);
 	return rc;
 }

@@ -570,7 +570,8 @@ static void test_sql_prepared_statements(void **state)
 	PQfinish(plain);
 }
 
-/* One pipelined statement and COMMIT: both or neither. */
+/* One pipelined statement and COMMIT: both or neither; and BEGIN with a
+ * statement. */
 static void test_sql_exec_commit(void **state)
 {
 	struct optreg_errors errs = OPTREG_ERRORS_INIT;
@@ -615,6 +616,31 @@ static void test_sql_exec_commit(void **state)
 			     "1");
 	}
 	exec_ok(c, "DROP TABLE exec_commit");
+
+	/* BEGIN and a statement in one round trip: the transaction is open
+	 * with the statement's result; a statement that fails leaves it
+	 * aborted for the caller's rollback. */
+	static const char sel[] = "SELECT 10 / $1::int";
+	PGresult *res;
+	assert_int_equal(optreg_sql_begin_exec(c, sel, 1, p2, PGRES_TUPLES_OK,
+					       &res, &errs),
+			 0);
+	assert_string_equal(PQgetvalue(res, 0, 0), "5");
+	PQclear(res);
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_INTRANS);
+	assert_int_equal(PQpipelineStatus(c), PQ_PIPELINE_OFF);
+	optreg_sql_rollback(c);
+	const char *zero[1] = {"0"};
+	assert_int_equal(optreg_sql_begin_exec(c, sel, 1, zero, PGRES_TUPLES_OK,
+					       &res, &errs),
+			 OPTREG_EINTERNAL);
+	assert_null(res);
+	assert_non_null(strstr(errs.items[0].message, "22012"));
+	optreg_errors_release(&errs);
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_INERROR);
+	assert_int_equal(PQpipelineStatus(c), PQ_PIPELINE_OFF);
+	optreg_sql_rollback(c);
+	assert_query(c, "SELECT 7", "7");
 	optreg_pool_put(db, c, false);
 	optreg_db_close(db);
 }
