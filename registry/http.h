@@ -147,6 +147,15 @@ const char *optreg_http_query(struct optreg_http_req *req, const char *key);
 /* A request header (case-insensitive name) or NULL. */
 const char *optreg_http_header(struct optreg_http_req *req, const char *name);
 
+/*
+ * Whether an If-None-Match field matches `etag` (quoted, as sent in ETag):
+ * "*" alone, or a comma-separated list of entity tags (weak ones compared
+ * as strong) of which one is `etag`. Anything malformed ("*" in a list,
+ * an unquoted tag, text after a tag) matches nothing, so the resource is
+ * sent whole (RFC 9110 13.1.2).
+ */
+bool optreg_http_etag_match(const char *if_none_match, const char *etag);
+
 /* Adds a response header (both strings copied). Headers beyond
  * OPTREG_HTTP_MAX_HEADERS, or with CR or LF in them, are dropped. */
 void optreg_http_set_header(struct optreg_http_req *req, const char *name,

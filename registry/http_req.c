@@ -234,6 +234,44 @@ const char *optreg_http_header(struct optreg_http_req *req, const char *name)
 	return http_server_header(req->conn, name);
 }
 
+static bool ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+bool optreg_http_etag_match(const char *inm, const char *etag)
+{
+	size_t elen = strlen(etag);
+	const char *p = inm, *end;
+	bool match = false;
+
+	/* "*" only as the whole field; in a list it is malformed. */
+	while (ows(*p))
+		p++;
+	if (*p == '*') {
+		for (p++; ows(*p); p++)
+			;
+		return !*p;
+	}
+	for (;;) {
+		while (ows(*p) || *p == ',')
+			p++;
+		if (!*p)
+			return match;
+		if (!strncmp(p, "W/", 2))
+			p += 2;
+		/* Malformed: the whole field is ignored. */
+		if (*p != '"' || !(end = strchr(p + 1, '"')))
+			return false;
+		match |=
+			(size_t)(end + 1 - p) == elen && !memcmp(p, etag, elen);
+		for (p = end + 1; ows(*p); p++)
+			;
+		if (*p && *p != ',')
+			return false; /* "a"x: not a list of entity tags */
+	}
+}
+
 void optreg_http_set_header(struct optreg_http_req *req, const char *name,
 			    const char *value)
 {

@@ -23,44 +23,6 @@ const struct optreg_ui_file *optreg_ui_find(const char *name)
 	return NULL;
 }
 
-static bool ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-bool optreg_ui_etag_match(const char *inm, const char *etag)
-{
-	size_t elen = strlen(etag);
-	const char *p = inm, *end;
-	bool match = false;
-
-	/* "*" only as the whole field; in a list it is malformed. */
-	while (ows(*p))
-		p++;
-	if (*p == '*') {
-		for (p++; ows(*p); p++)
-			;
-		return !*p;
-	}
-	for (;;) {
-		while (ows(*p) || *p == ',')
-			p++;
-		if (!*p)
-			return match;
-		if (!strncmp(p, "W/", 2))
-			p += 2;
-		/* Malformed: the whole field is ignored. */
-		if (*p != '"' || !(end = strchr(p + 1, '"')))
-			return false;
-		match |=
-			(size_t)(end + 1 - p) == elen && !memcmp(p, etag, elen);
-		for (p = end + 1; ows(*p); p++)
-			;
-		if (*p && *p != ',')
-			return false; /* "a"x: not a list of entity tags */
-	}
-}
-
 void optreg_ui_set_headers(struct optreg_http_req *req)
 {
 	optreg_http_set_header(req, "Content-Security-Policy", OPTREG_UI_CSP);
@@ -85,7 +47,7 @@ void optreg_ui_answer(struct optreg_http_req *req, const char *name)
 	optreg_http_set_header(req, "ETag", f->etag);
 	inm = optreg_http_header(req, "If-None-Match");
 	optreg_buf_reset(&req->resp);
-	if (inm && optreg_ui_etag_match(inm, f->etag)) {
+	if (inm && optreg_http_etag_match(inm, f->etag)) {
 		req->status = 304;
 		return;
 	}

@@ -39,12 +39,6 @@ extern const size_t optreg_ui_nfiles;
 /* The embedded file named `name`, or NULL. */
 const struct optreg_ui_file *optreg_ui_find(const char *name);
 
-/* Whether an If-None-Match value (a list of entity tags, or "*" alone)
- * matches `etag` by the weak comparison RFC 9110 asks for there; a
- * malformed value ("*" in a list, text after a tag's closing quote)
- * matches nothing, so the file is sent. */
-bool optreg_ui_etag_match(const char *if_none_match, const char *etag);
-
 /* Adds the headers every /ui answer carries: CSP, nosniff, referrer
  * policy, frame denial and Cache-Control: no-cache. */
 void optreg_ui_set_headers(struct optreg_http_req *req);

@@ -40,29 +40,6 @@ static int load_digest(struct api_call *call, void *arg,
 	return 0;
 }
 
-/* True when If-None-Match lists `etag` (or is "*"). */
-static bool etag_matches(const char *inm, const char *etag)
-{
-	size_t n = strlen(etag);
-
-	if (!inm)
-		return false;
-	for (const char *p = inm; *p;) {
-		while (*p == ' ' || *p == ',' || *p == '\t')
-			p++;
-		if (!strncmp(p, "W/", 2))
-			p += 2;
-		if (*p == '*')
-			return true;
-		if (!strncmp(p, etag, n) &&
-		    (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
-			return true;
-		while (*p && *p != ',')
-			p++;
-	}
-	return false;
-}
-
 static void digest_reply(struct api_call *call, const char *digest,
 			 const struct digest_entry *head, const char *body,
 			 size_t len)
@@ -79,7 +56,8 @@ static void digest_reply(struct api_call *call, const char *digest,
 	optreg_http_set_header(req, "X-Optreg-Version", ver);
 	if (head->yanked)
 		optreg_http_set_header(req, "X-Optreg-Yanked", "true");
-	if (etag_matches(optreg_http_header(req, "If-None-Match"), etag)) {
+	const char *inm = optreg_http_header(req, "If-None-Match");
+	if (inm && optreg_http_etag_match(inm, etag)) {
 		req->status = 304;
 		return;
 	}

@@ -904,6 +904,13 @@ def t_digest_304():
     r = fetch_digest(W.A, W.d2, W.reader_a, headers={"If-None-Match": '"sha256:%s"' % ("2" * 64)})
     status(r, 200, "other ETag")
     eq(r.body, W.p2, "body")
+    # "*" alone matches; a malformed field (the web page's rules, one
+    # matcher) matches nothing and the bytes are sent.
+    status(fetch_digest(W.A, W.d2, W.reader_a, headers={"If-None-Match": " * "}), 304, "*")
+    for inm in ('"x", *', etag + "x", etag[1:], '%s "y"' % etag):
+        r = fetch_digest(W.A, W.d2, W.reader_a, headers={"If-None-Match": inm})
+        status(r, 200, "malformed If-None-Match %s" % inm)
+        eq(r.body, W.p2, "body")
 
 
 def t_head_digest():

@@ -360,7 +360,7 @@ static void check_requests(struct request *r)
 				   !strncmp(auth + 7, "optreg_", 7),
 			   "\"%s\" is taken for a token", auth + 7);
 	inm = optreg_http_header(&r->req, "If-None-Match");
-	if (inm && optreg_ui_etag_match(inm, "\"0123abcd\""))
+	if (inm && optreg_http_etag_match(inm, "\"0123abcd\""))
 		FUZZ_CHECK(strchr(inm, '"') || strchr(inm, '*'),
 			   "\"%s\" matches an entity tag", inm);
 	json_decref(call.body);

@@ -38,19 +38,19 @@ static void check_split(const struct optreg_audit_actor *who,
 				 details ? json_deep_copy(details) : NULL, now,
 				 &head, &tail, &errs),
 			 0);
-	assert_int_equal(optreg_audit_event(who, "version.created", target,
-					    details ? json_deep_copy(details)
-						    : NULL,
-					    now, &whole, &errs),
-			 0);
+	assert_int_equal(
+		optreg_audit_event(who, "version.created", target,
+				   details ? json_deep_copy(details) : NULL,
+				   now, &whole, &errs),
+		0);
 	optreg_buf_addf(&joined, "%s%lld%s", head.data, number, tail.data);
 	assert_string_equal(joined.data, whole.data);
 
 	/* Canonical: parsed and serialized again, the same bytes. */
 	json_t *parsed = json_loads(whole.data, JSON_DECODE_ANY, NULL);
 	assert_non_null(parsed);
-	assert_string_equal(json_string_value(json_object_get(parsed, "target")),
-			    target);
+	assert_string_equal(
+		json_string_value(json_object_get(parsed, "target")), target);
 	assert_int_equal(optreg_jcs_serialize(parsed, &again, &errs), 0);
 	assert_string_equal(again.data, whole.data);
 	json_decref(parsed);
@@ -65,8 +65,8 @@ static void check_split(const struct optreg_audit_actor *who,
 
 static void test_split_matches_whole_event(void **state)
 {
-	static const long long numbers[] = {1, 9, 10, 99, 100, 12345,
-					    2147483647LL};
+	static const long long numbers[] = {1,	 9,	10,	     99,
+					    100, 12345, 2147483647LL};
 	const struct optreg_audit_actor actors[] = {
 		{"ci-bot", "tok_0123456789abcdef", "req-1"},
 		{NULL, NULL, NULL},
@@ -74,12 +74,13 @@ static void test_split_matches_whole_event(void **state)
 	};
 	json_t *details[] = {
 		NULL,
-		json_pack("{s:s, s:[s,s], s:s, s:s}", "digest",
-			  "sha256:0123456789abcdef0123456789abcdef0123456789abcd"
-			  "ef0123456789abcdef",
-			  "signer_keyids", "b", "a", "message",
-			  "line one\nline \"two\" \t \u00e9 \U0001F600",
-			  "link", "https://example.com/pr/1?a=b&c=<d>"),
+		json_pack(
+			"{s:s, s:[s,s], s:s, s:s}", "digest",
+			"sha256:0123456789abcdef0123456789abcdef0123456789abcd"
+			"ef0123456789abcdef",
+			"signer_keyids", "b", "a", "message",
+			"line one\nline \"two\" \t \u00e9 \U0001F600", "link",
+			"https://example.com/pr/1?a=b&c=<d>"),
 		json_pack("{s:s, s:o, s:[{s:s, s:I, s:f}]}", "digest", "x",
 			  "empty", json_object(), "violations", "rule", "lr",
 			  "policy_version", (json_int_t)3, "limit", 1e-3),
@@ -89,8 +90,8 @@ static void test_split_matches_whole_event(void **state)
 	for (size_t a = 0; a < sizeof(actors) / sizeof(actors[0]); a++)
 		for (size_t d = 0; d < sizeof(details) / sizeof(details[0]);
 		     d++)
-			for (size_t n = 0; n < sizeof(numbers) / sizeof(numbers[0]);
-			     n++)
+			for (size_t n = 0;
+			     n < sizeof(numbers) / sizeof(numbers[0]); n++)
 				check_split(&actors[a], "team-a/cfg.v2_x@",
 					    details[d], numbers[n],
 					    "2026-12-04T19:30:00.123Z");

@@ -78,31 +78,31 @@ static void test_etag_match(void **state)
 	const char *e = "\"abc\"";
 
 	(void)state;
-	assert_true(optreg_ui_etag_match("\"abc\"", e));
-	assert_true(optreg_ui_etag_match("W/\"abc\"", e));
-	assert_true(optreg_ui_etag_match("\"x\", \"abc\"", e));
-	assert_true(optreg_ui_etag_match("\"x\",W/\"abc\"", e));
-	assert_true(optreg_ui_etag_match("*", e));
-	assert_false(optreg_ui_etag_match("", e));
-	assert_false(optreg_ui_etag_match("\"ab\"", e));
-	assert_false(optreg_ui_etag_match("\"abcd\"", e));
-	assert_false(optreg_ui_etag_match("abc", e));
-	assert_false(optreg_ui_etag_match("\"abc", e));
-	assert_false(optreg_ui_etag_match("\"x\", \"y\"", e));
+	assert_true(optreg_http_etag_match("\"abc\"", e));
+	assert_true(optreg_http_etag_match("W/\"abc\"", e));
+	assert_true(optreg_http_etag_match("\"x\", \"abc\"", e));
+	assert_true(optreg_http_etag_match("\"x\",W/\"abc\"", e));
+	assert_true(optreg_http_etag_match("*", e));
+	assert_false(optreg_http_etag_match("", e));
+	assert_false(optreg_http_etag_match("\"ab\"", e));
+	assert_false(optreg_http_etag_match("\"abcd\"", e));
+	assert_false(optreg_http_etag_match("abc", e));
+	assert_false(optreg_http_etag_match("\"abc", e));
+	assert_false(optreg_http_etag_match("\"x\", \"y\"", e));
 	/* Lists with empty elements and spaces (RFC 9110 5.6.1). */
-	assert_true(optreg_ui_etag_match(" ,, \"abc\" ,", e));
-	assert_true(optreg_ui_etag_match("\t* ", e));
+	assert_true(optreg_http_etag_match(" ,, \"abc\" ,", e));
+	assert_true(optreg_http_etag_match("\t* ", e));
 	/* Malformed fields match nothing: "*" is only the whole field, an
 	 * entity tag ends at its closing quote, W/ is case-sensitive. */
-	assert_false(optreg_ui_etag_match("*x", e));
-	assert_false(optreg_ui_etag_match("\"x\", *", e));
-	assert_false(optreg_ui_etag_match("*, \"x\"", e));
-	assert_false(optreg_ui_etag_match("\"abc\"x", e));
-	assert_false(optreg_ui_etag_match("\"abc\" \"x\"", e));
-	assert_false(optreg_ui_etag_match("\"abc\", x", e));
-	assert_false(optreg_ui_etag_match("w/\"abc\"", e));
-	assert_false(optreg_ui_etag_match("W/ \"abc\"", e));
-	assert_false(optreg_ui_etag_match("\"ABC\"", e));
+	assert_false(optreg_http_etag_match("*x", e));
+	assert_false(optreg_http_etag_match("\"x\", *", e));
+	assert_false(optreg_http_etag_match("*, \"x\"", e));
+	assert_false(optreg_http_etag_match("\"abc\"x", e));
+	assert_false(optreg_http_etag_match("\"abc\" \"x\"", e));
+	assert_false(optreg_http_etag_match("\"abc\", x", e));
+	assert_false(optreg_http_etag_match("w/\"abc\"", e));
+	assert_false(optreg_http_etag_match("W/ \"abc\"", e));
+	assert_false(optreg_http_etag_match("\"ABC\"", e));
 }
 
 static void test_answer(void **state)
