@@ -180,22 +180,23 @@ static void submit_reply(struct api_call *call, const char *ns,
 		 res->version);
 	optreg_http_set_header(call->req, "Location", loc);
 	optreg_http_set_header(call->req, "X-Optreg-Digest", digest);
-	optreg_http_json(
-		call->req, res->created ? 201 : 200,
-		json_pack("{s:s, s:s, s:i, s:s, s:b, s:s, s:o*}", "namespace",
-			  ns, "name", name, "version", res->version, "digest",
-			  digest, "created", res->created, "created_at",
-			  res->created_at, "receipt",
-			  res->receipt ? json_loads(res->receipt, 0, NULL)
-				       : NULL));
+	/* One document, serialized once (the receipt is the biggest part). */
+	json_t *body = json_pack(
+		"{s:s, s:s, s:i, s:s, s:b, s:s, s:o*}", "namespace", ns, "name",
+		name, "version", res->version, "digest", digest, "created",
+		res->created, "created_at", res->created_at, "receipt",
+		res->receipt ? json_loads(res->receipt, 0, NULL) : NULL);
 	json_t *pj = optreg_policy_result_to_json(&res->policy);
-	api_reply_add(call, "violations",
-		      json_incref(json_object_get(pj, "violations")));
+	json_t *violations = json_object_get(pj, "violations");
+	if (violations)
+		json_object_set(body, "violations", violations);
 	json_decref(pj);
-	api_reply_add(call, "message",
-		      res->message ? json_string(res->message) : json_null());
-	api_reply_add(call, "link",
-		      res->link ? json_string(res->link) : json_null());
+	json_object_set_new(body, "message",
+			    res->message ? json_string(res->message)
+					 : json_null());
+	json_object_set_new(body, "link",
+			    res->link ? json_string(res->link) : json_null());
+	optreg_http_json(call->req, res->created ? 201 : 200, body);
 }
 
 /* Answers 403 for refused signatures and audits the refusal. */
