@@ -263,22 +263,39 @@ static int cpu_dot(void *ctx, const float *x, const float *y, size_t n,
 
 /*
  * The update of one tensor and its statistics. Built twice where the
- * compiler can (target_clones, picked at load time): with FMA instructions,
- * so the fmaf() calls of adam.h become single instructions, and for the
- * baseline x86-64, where they are libm calls. fmaf is exactly rounded
- * either way, so both give the same bits; only the speed differs.
+ * compiler can (target_clones, picked at load time): for x86-64-v3 (AVX2
+ * and FMA), so the fmaf() calls of adam.h become single instructions, and
+ * for the baseline x86-64, where they are libm calls. fmaf is exactly
+ * rounded either way, so both give the same bits; only the speed differs.
+ *
+ * The fast clone needs AVX2, not only FMA: the block loop's counts (small,
+ * bad_p, bad_m) are integer sums, and 256-bit integer adds are AVX2. With
+ * target "fma" alone (which brings AVX, float vectors only) GCC vectorized
+ * the whole loop at 128 bits, 4 floats at a time, and the step ran at 0.36
+ * of memcpy (bench/README.md). A CPU with FMA but no AVX2 (AMD's
+ * Piledriver) now takes the baseline clone: the same bits, slower.
  *
  * For speed the work goes in blocks of CPU_ADAM_BLOCK elements: first the
  * element-wise part (the update of adam.h, the float difference, the
- * counts), which has no order and which the compiler vectorizes in the FMA
- * clone, then the two double sums, added one element at a time in element
- * order exactly as before (the squares of floats are exact in double, and
- * the adds stay serial), so every bit is the same as a plain element loop.
+ * counts), which has no order and which the compiler vectorizes in the
+ * x86-64-v3 clone, then the two double sums, added one element at a time
+ * in element order exactly as before (the squares of floats are exact in
+ * double, and the adds stay serial), so every bit is the same as a plain
+ * element loop. Those serial adds are a chain of one double add latency
+ * per element, about as long as the vector work of the element; blocks of
+ * 32 keep a block's chain and the next block's vector work close enough
+ * for the out-of-order core to run them side by side (64 was about 10%
+ * slower, 8 and 16 slower still, likely the counts' per-block
+ * reductions). One exception to "every bit", older than the blocks: a
+ * NaN sum's sign is whichever NaN operand x86 passes on, which follows
+ * the operand order the compiler picks, so it can differ between clones
+ * (checked: the two clones agree on every other output bit, NaN inputs
+ * included).
  * The hyperparameter branches of adam.h are made compile-time constants
  * (cpu_adam_block's flag arguments), so no branch is left in the loop.
  */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(OPTREG_NO_CLONES)
-#define CPU_CLONES __attribute__((target_clones("fma", "default")))
+#define CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define CPU_CLONES
 #endif
@@ -289,7 +306,7 @@ static int cpu_dot(void *ctx, const float *x, const float *y, size_t n,
 #define CPU_INLINE static inline
 #endif
 
-#define CPU_ADAM_BLOCK 64
+#define CPU_ADAM_BLOCK 32
 
 struct cpu_adam_acc {
 	double psq, usq;
