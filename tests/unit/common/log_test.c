@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
+#include "common/error.h"
 #include "common/log.h"
 
 /* Everything written to `f`, NUL-terminated; closes `f`. */
@@ -76,6 +77,53 @@ static void test_line_schema(void **state)
 	free(s);
 }
 
+/* A line built member by member writes its text exactly as optreg_log_write
+ * does (escapes, UTF-8 kept, other high bytes as \xNN), its integers, and
+ * microseconds as milliseconds with three decimals. */
+static void test_built_line(void **state)
+{
+	static const char *texts[] = {
+		"/v1/configs/a/b?x=1",		"quote \" and back\\slash",
+		"ctl \n\t\r\b\f \x01 \x1f end", "caf\xc3\xa9 \xf0\x9f\x98\x80",
+		"bad \xff\xc3 bytes",		""};
+	FILE *f = tmpfile();
+	struct optreg_log_line line;
+	char *s;
+
+	(void)state;
+	assert_non_null(f);
+	optreg_log_set_stream(f);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		optreg_log_write("info", "request",
+				 json_pack("{s:o, s:I}", "path",
+					   optreg_json_text(texts[i]), "status",
+					   (json_int_t)404));
+		optreg_log_line_start(&line, "info", "request");
+		optreg_log_line_text(&line, "path", texts[i]);
+		optreg_log_line_int(&line, "status", 404);
+		optreg_log_line_end(&line);
+	}
+	optreg_log_line_start(&line, "warn", "timing");
+	optreg_log_line_ms(&line, "a", 7444);
+	optreg_log_line_ms(&line, "b", 5);
+	optreg_log_line_ms(&line, "c", 12000);
+	optreg_log_line_end(&line);
+	optreg_log_set_stream(NULL);
+	s = contents(f);
+
+	char *p = s;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		char *one = p, *two = strchr(one, '\n') + 1;
+		p = strchr(two, '\n') + 1;
+		two[-1] = p[-1] = '\0';
+		assert_string_equal(after_ts(one), after_ts(two));
+	}
+	assert_string_equal(after_ts(p), ",\"level\":\"warn\",\"msg\":"
+					 "\"timing\",\"a\":7.444,\"b\":0.005,"
+					 "\"c\":12.000}\n");
+	free(s);
+}
+
 #define THREADS 8
 #define LINES	200
 
@@ -134,6 +182,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_line_schema),
+		cmocka_unit_test(test_built_line),
 		cmocka_unit_test(test_threads_never_interleave),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
