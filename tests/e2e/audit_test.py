@@ -616,6 +616,35 @@ def t_checkpoint_post():
     status(r3, 403, "a reader")
 
 
+def t_checkpoint_race():
+    """POSTs at once to both replicas for the same new size: each is 200 or
+    201 (one of them signs it, the others find it), never a 500: an
+    INSERT that meets a concurrent one's checkpoint of that size is not
+    an error."""
+    import threading
+    seen = {}
+    for rnd in range(12):
+        status(W.A.request("PUT", "/v1/namespaces/team-b", token=W.admin,
+                           body={"signature_threshold": 2 + rnd % 5}), 200)
+        out = []
+
+        def post(srv):
+            r = srv.request("POST", "/v1/audit/checkpoint", token=W.auditor)
+            out.append((r.status, r.body))
+        ts = [threading.Thread(target=post, args=(srv,))
+              for srv in (W.A, W.B, W.A, W.B)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        for st, body in out:
+            seen[st] = seen.get(st, 0) + 1
+            assert st in (200, 201), "round %d: a checkpoint POST answered %d: %r" % (
+                rnd, st, body[:300])
+        eq(len({b for _, b in out}), 1, "round %d: one checkpoint for everyone" % rnd)
+    note("checkpoint race: %s" % ", ".join("%d x%d" % kv for kv in sorted(seen.items())))
+
+
 def t_checkpointer_every():
     r = W.A.request("POST", "/v1/audit/checkpoint", token=W.auditor)
     assert r.status in (200, 201), r.describe()
@@ -1213,6 +1242,7 @@ def main():
         ("events: every stored event is RFC 8785 and hashes to its leaf_hash",
          t_leaves_recompute),
         ("checkpoints: POST signs one (201), again 200; readers refused", t_checkpoint_post),
+        ("checkpoints: POSTs at once to both replicas, never a 500", t_checkpoint_race),
         ("checkpoints: the checkpointer signs after --checkpoint-every events, not before",
          t_checkpointer_every),
         ("checkpoints: optreg audit checkpoint verifies with the pinned key, refuses a wrong one",
