@@ -18,7 +18,15 @@ void optreg_log_set_stream(FILE *stream)
 }
 
 /* Writes a built line and a newline in one call under the stream's lock. */
-static void write_line(const char *s, size_t n);
+static void write_line(const char *s, size_t n)
+{
+	FILE *out = log_stream ? log_stream : stderr;
+
+	flockfile(out);
+	fwrite(s, 1, n, out);
+	fflush(out);
+	funlockfile(out);
+}
 
 void optreg_log_write(const char *level, const char *msg, json_t *fields)
 {
@@ -48,16 +56,6 @@ void optreg_log_write(const char *level, const char *msg, json_t *fields)
 	with_nl[n + 1] = '\0';
 	write_line(with_nl, n + 1);
 	free(with_nl);
-}
-
-static void write_line(const char *s, size_t n)
-{
-	FILE *out = log_stream ? log_stream : stderr;
-
-	flockfile(out);
-	fwrite(s, 1, n, out);
-	fflush(out);
-	funlockfile(out);
 }
 
 /* Appends `s` as a JSON string, as optreg_log_write writes

@@ -293,21 +293,23 @@ static int record_commit(PGconn *conn, const struct optreg_registry_key *rk,
 		out->created_at = rec->created_at;
 		rec->created_at = NULL;
 	}
-	if (rc == 0 && out->created)
+	if (rc == 0 && out->created) {
 		rc = optreg_receipt_make(conn, rk, ns, name, out->version,
 					 digest, envelope_canon, valid, nvalid,
 					 out->created_at, &rec->audit, &receipt,
 					 errs);
-	if (rc == 0 && out->created)
-		rc = optreg_receipt_put_commit(conn, ns, name, out->version,
-					       receipt.data, rk->keyid, errs);
-	else if (rc == 0)
+		if (rc == 0)
+			rc = optreg_receipt_put_commit(
+				conn, ns, name, out->version, receipt.data,
+				rk->keyid, errs);
+		if (rc == 0)
+			out->receipt = optreg_buf_detach(&receipt, NULL);
+	} else if (rc == 0) {
 		rc = optreg_receipt_get(conn, ns, name, out->version,
 					&out->receipt, errs);
-	if (rc == 0 && !out->created)
-		rc = optreg_sql_commit(conn, errs);
-	if (rc == 0 && out->created)
-		out->receipt = optreg_buf_detach(&receipt, NULL);
+		if (rc == 0)
+			rc = optreg_sql_commit(conn, errs);
+	}
 	free(rec->created_at);
 	free(rec);
 	optreg_buf_release(&head);
